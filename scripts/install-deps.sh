@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs, from Debian packages, whatever ufrpc's build, tests and demo need and the
+# machine lacks. Idempotent; needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config          # toolchain
+  libuv1-dev libmbedtls-dev libjson-c-dev   # runtime libraries
+  libyaml-dev libinih-dev                   # config formats
+  libcmocka-dev                             # unit tests
+  clang libclang-rt-14-dev                  # fuzzers (libFuzzer) and sanitizers
+  golang-go golang-github-hashicorp-yamux-dev golang-github-golang-snappy-dev  # test oracles
+  libsnappy-dev                             # snappy oracle (C API)
+  openssl curl python3 socat                # TLS oracle, e2e tools
+  gnuplot-nox                               # bench charts
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: everything is installed"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# README's test command: the whole suite.
+#   1. normal build, every CTest test;
+#   2. the same tests in an ASan+UBSan build (skip with UFRPC_SKIP_SANITIZE=1);
+#   3. a short libFuzzer smoke run of every fuzz target (UFRPC_FUZZ_SECONDS each,
+#      default 15; skip with UFRPC_SKIP_FUZZ=1).
+# Exits non-zero if any step fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=$(nproc)
+
+echo "== build (RelWithDebInfo)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$JOBS"
+echo "== tests"
+(cd build && ctest --output-on-failure -j"$JOBS")
+
+if [ "${UFRPC_SKIP_SANITIZE:-0}" != 1 ]; then
+  echo "== build (ASan+UBSan)"
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DUFRPC_SANITIZE=ON >/dev/null
+  cmake --build build-asan -j"$JOBS"
+  echo "== tests under ASan+UBSan"
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+     UFRPC_SANITIZED=1 ctest --output-on-failure -j"$JOBS")
+fi
+
+if [ "${UFRPC_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== fuzz smoke"
+  CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DUFRPC_FUZZ=ON >/dev/null
+  cmake --build build-fuzz -j"$JOBS"
+  fuzz/run-smoke.sh build-fuzz "${UFRPC_FUZZ_SECONDS:-15}"
+fi
+echo "== all tests passed"

@@ -1,0 +1,33 @@
+/* Helpers shared by the test programs (never linked into ufrpc itself).
+ * Every returned buffer is malloc'd and owned by the caller (free()). On a missing
+ * file or vector these return NULL / a negative ufrpc error, so a test can fail
+ * with a clear message instead of crashing. */
+#ifndef UFRPC_TESTS_TESTUTIL_H
+#define UFRPC_TESTS_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* $UFRPC_SHARED/<rel> (../shared next to the checkout). Caller frees. */
+char *ufrpc_test_shared_path(const char *rel);
+
+/* Reads a whole file; *out is NUL-terminated (not counted in *len). 0 or <0. */
+int ufrpc_test_read_file(const char *path, uint8_t **out, size_t *len);
+
+/* From ../shared/protocol/vectors.txt: the bytes of the hexdump that follows the
+ * line "### <title>..." (title matched as a prefix). 0 or <0. */
+int ufrpc_test_vector_bytes(const char *title, uint8_t **out, size_t *len);
+
+/* From vectors.txt: the text after "<prefix>" on the first line that starts with it,
+ * e.g. prefix "Login JSON: " or "authKey(12345678,1700000000) = ". NULL if absent. */
+char *ufrpc_test_vector_text(const char *prefix);
+
+/* Hex helpers: decode ignores spaces; returns bytes decoded or <0. Encode writes
+ * lowercase hex plus NUL into out (2*len+1 bytes). */
+int ufrpc_test_unhex(const char *hex, uint8_t *out, size_t cap);
+void ufrpc_test_hex(const uint8_t *in, size_t len, char *out);
+
+/* Deterministic PRNG for tests (xorshift64*), so failures reproduce. */
+uint64_t ufrpc_test_rand(uint64_t *state);
+
+#endif
