@@ -38,6 +38,34 @@ static inline int ufrpc_mbedtls_md5(const uint8_t *in, size_t len, uint8_t out[1
 #endif
 }
 
+/* MD5 incremental (ctx from mbedtls_md5_init/free). */
+static inline int ufrpc_mbedtls_md5_starts(mbedtls_md5_context *ctx)
+{
+#if UFRPC_MBEDTLS_3
+    return mbedtls_md5_starts(ctx);
+#else
+    return mbedtls_md5_starts_ret(ctx);
+#endif
+}
+
+static inline int ufrpc_mbedtls_md5_update(mbedtls_md5_context *ctx, const uint8_t *in, size_t len)
+{
+#if UFRPC_MBEDTLS_3
+    return mbedtls_md5_update(ctx, in, len);
+#else
+    return mbedtls_md5_update_ret(ctx, in, len);
+#endif
+}
+
+static inline int ufrpc_mbedtls_md5_finish(mbedtls_md5_context *ctx, uint8_t out[16])
+{
+#if UFRPC_MBEDTLS_3
+    return mbedtls_md5_finish(ctx, out);
+#else
+    return mbedtls_md5_finish_ret(ctx, out);
+#endif
+}
+
 /* ---- SHA-1 (one shot) ------------------------------------------------------- */
 static inline int ufrpc_mbedtls_sha1(const uint8_t *in, size_t len, uint8_t out[20])
 {
