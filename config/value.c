@@ -105,6 +105,89 @@ int ufrpc_cv_set(ufrpc_cv *table, const char *key, size_t key_len, ufrpc_cv *val
         return UFRPC_ERR_INVAL;
     if (ufrpc_cv_getn(table, key, key_len) != NULL)
         return UFRPC_ERR_CONFIG_DUPLICATE;
+    return ufrpc_cv_append(table, key, key_len, value);
+}
+
+struct dedupe_ix {
+    const ufrpc_cv_member *m;
+    size_t ix;
+};
+
+static int dedupe_cmp(const void *a, const void *b)
+{
+    const struct dedupe_ix *x = a, *y = b;
+    size_t n = x->m->key_len < y->m->key_len ? x->m->key_len : y->m->key_len;
+    int c = n ? memcmp(x->m->key, y->m->key, n) : 0;
+    if (c == 0 && x->m->key_len != y->m->key_len)
+        c = x->m->key_len < y->m->key_len ? -1 : 1;
+    if (c == 0)
+        c = x->ix < y->ix ? -1 : x->ix > y->ix ? 1 : 0;
+    return c;
+}
+
+int ufrpc_cv_dedupe(ufrpc_cv *table, bool last_wins, size_t *dup)
+{
+    if (table == NULL || table->type != UFRPC_CV_TABLE)
+        return UFRPC_ERR_INVAL;
+    size_t n = table->u.t.len;
+    if (n < 2)
+        return 0;
+    struct dedupe_ix *ix = malloc(n * sizeof *ix);
+    if (ix == NULL)
+        return UFRPC_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        ix[i] = (struct dedupe_ix){&table->u.t.items[i], i};
+    qsort(ix, n, sizeof *ix, dedupe_cmp);
+    bool any = false;
+    size_t first_dup = SIZE_MAX;
+    for (size_t i = 1; i < n; i++) {
+        const ufrpc_cv_member *a = ix[i - 1].m, *b = ix[i].m;
+        if (a->key_len == b->key_len && (a->key_len == 0 || memcmp(a->key, b->key, a->key_len) == 0)) {
+            any = true;
+            if (ix[i].ix < first_dup)
+                first_dup = ix[i].ix;
+        }
+    }
+    if (!any) {
+        free(ix);
+        return 0;
+    }
+    if (!last_wins) {
+        free(ix);
+        if (dup != NULL)
+            *dup = first_dup;
+        return UFRPC_ERR_CONFIG_DUPLICATE;
+    }
+    /* mark every member that has a later twin (sorted runs: all but the last) */
+    bool *drop = calloc(n, sizeof *drop);
+    if (drop == NULL) {
+        free(ix);
+        return UFRPC_ERR_NOMEM;
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+        const ufrpc_cv_member *a = ix[i].m, *b = ix[i + 1].m;
+        if (a->key_len == b->key_len && (a->key_len == 0 || memcmp(a->key, b->key, a->key_len) == 0))
+            drop[ix[i].ix] = true;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (drop[i]) {
+            free(table->u.t.items[i].key);
+            ufrpc_cv_free(table->u.t.items[i].value);
+        } else {
+            table->u.t.items[o++] = table->u.t.items[i];
+        }
+    }
+    table->u.t.len = o;
+    free(drop);
+    free(ix);
+    return 0;
+}
+
+int ufrpc_cv_append(ufrpc_cv *table, const char *key, size_t key_len, ufrpc_cv *value)
+{
+    if (table == NULL || table->type != UFRPC_CV_TABLE || value == NULL)
+        return UFRPC_ERR_INVAL;
     if (table->u.t.len == table->u.t.cap) {
         size_t cap = table->u.t.cap ? table->u.t.cap * 2 : 8;
         ufrpc_cv_member *items = realloc(table->u.t.items, cap * sizeof *items);

@@ -90,6 +90,17 @@ int ufrpc_cv_set(ufrpc_cv *table, const char *key, size_t key_len, ufrpc_cv *val
 /* Appends to an array; on success the array owns v. UFRPC_ERR_NOMEM / _INVAL. */
 int ufrpc_cv_push(ufrpc_cv *array, ufrpc_cv *v);
 
+/* Readers' bulk helpers (O(1) / O(n log n), for large inputs):
+ * ufrpc_cv_append adds key=value WITHOUT the duplicate check (same ownership rules
+ * as ufrpc_cv_set); the table may then hold duplicate keys until
+ * ufrpc_cv_dedupe runs. ufrpc_cv_dedupe finds keys occurring more than once: with
+ * last_wins it keeps the last occurrence (freeing the others, keeping the order of
+ * the survivors) and returns 0; otherwise it changes nothing, stores the index of
+ * the second occurrence of the first duplicate found in *dup (may be NULL) and
+ * returns UFRPC_ERR_CONFIG_DUPLICATE. UFRPC_ERR_NOMEM / _INVAL as usual. */
+int ufrpc_cv_append(ufrpc_cv *table, const char *key, size_t key_len, ufrpc_cv *value);
+int ufrpc_cv_dedupe(ufrpc_cv *table, bool last_wins, size_t *dup);
+
 /* Deep copy (file pointers stay borrowed). NULL on allocation failure. */
 ufrpc_cv *ufrpc_cv_clone(const ufrpc_cv *v);
 
