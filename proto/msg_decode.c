@@ -235,30 +235,190 @@ static int decode_obj(const struct ufrpc_msg_schema *s, char *base, struct json_
     return 0;
 }
 
+/* ---- strict RFC 8259 syntax check (json-c alone accepts single quotes, leading
+ * zeros and more that Go rejects). Nesting is capped at MAX_DEPTH. */
+#define MAX_DEPTH 32
+
+struct scan {
+    const char *s;
+    size_t len, pos;
+};
+
+static void skip_ws(struct scan *sc)
+{
+    while (sc->pos < sc->len) {
+        char c = sc->s[sc->pos];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            break;
+        sc->pos++;
+    }
+}
+
+static int peek(const struct scan *sc)
+{
+    return sc->pos < sc->len ? (unsigned char)sc->s[sc->pos] : -1;
+}
+
+static int is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int is_hex(int c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int scan_string(struct scan *sc)
+{
+    sc->pos++; /* opening quote */
+    while (sc->pos < sc->len) {
+        unsigned char c = (unsigned char)sc->s[sc->pos++];
+        if (c == '"')
+            return 0;
+        if (c < 0x20)
+            return -1;
+        if (c == '\\') {
+            int e = peek(sc);
+            sc->pos++;
+            if (e == 'u') {
+                for (int i = 0; i < 4; i++, sc->pos++)
+                    if (!is_hex(peek(sc)))
+                        return -1;
+            } else if (e < 0 || strchr("\"\\/bfnrt", e) == NULL) {
+                return -1;
+            }
+        }
+    }
+    return -1;
+}
+
+static int scan_number(struct scan *sc)
+{
+    if (peek(sc) == '-')
+        sc->pos++;
+    if (peek(sc) == '0') {
+        sc->pos++;
+    } else if (is_digit(peek(sc))) {
+        while (is_digit(peek(sc)))
+            sc->pos++;
+    } else {
+        return -1;
+    }
+    if (peek(sc) == '.') {
+        sc->pos++;
+        if (!is_digit(peek(sc)))
+            return -1;
+        while (is_digit(peek(sc)))
+            sc->pos++;
+    }
+    if (peek(sc) == 'e' || peek(sc) == 'E') {
+        sc->pos++;
+        if (peek(sc) == '+' || peek(sc) == '-')
+            sc->pos++;
+        if (!is_digit(peek(sc)))
+            return -1;
+        while (is_digit(peek(sc)))
+            sc->pos++;
+    }
+    return 0;
+}
+
+static int scan_literal(struct scan *sc, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (sc->len - sc->pos < n || memcmp(sc->s + sc->pos, lit, n) != 0)
+        return -1;
+    sc->pos += n;
+    return 0;
+}
+
+static int scan_value(struct scan *sc, int depth)
+{
+    skip_ws(sc);
+    int c = peek(sc);
+    switch (c) {
+    case '{':
+    case '[': {
+        int close = c == '{' ? '}' : ']';
+        if (depth >= MAX_DEPTH)
+            return -1;
+        sc->pos++;
+        skip_ws(sc);
+        if (peek(sc) == close) {
+            sc->pos++;
+            return 0;
+        }
+        for (;;) {
+            if (c == '{') {
+                skip_ws(sc);
+                if (peek(sc) != '"' || scan_string(sc) != 0)
+                    return -1;
+                skip_ws(sc);
+                if (peek(sc) != ':')
+                    return -1;
+                sc->pos++;
+            }
+            if (scan_value(sc, depth + 1) != 0)
+                return -1;
+            skip_ws(sc);
+            int d = peek(sc);
+            sc->pos++;
+            if (d == close)
+                return 0;
+            if (d != ',')
+                return -1;
+        }
+    }
+    case '"':
+        return scan_string(sc);
+    case 't':
+        return scan_literal(sc, "true");
+    case 'f':
+        return scan_literal(sc, "false");
+    case 'n':
+        return scan_literal(sc, "null");
+    default:
+        return scan_number(sc);
+    }
+}
+
+static int json_valid(const char *s, size_t len)
+{
+    struct scan sc = {s, len, 0};
+    if (scan_value(&sc, 0) != 0)
+        return 0;
+    skip_ws(&sc);
+    return sc.pos == len;
+}
+
 /* Parses exactly len bytes as one JSON value (surrounding whitespace allowed). The
  * result may be NULL for the literal null. */
 static int parse_json(const char *json, size_t len, struct json_object **out)
 {
-    if (len > INT32_MAX)
+    if (len > INT32_MAX - 1)
         return UFRPC_ERR_LIMIT;
-    struct json_tokener *tok = json_tokener_new();
+    if (!json_valid(json, len))
+        return UFRPC_ERR_JSON;
+    if (len == 4 && memcmp(json, "null", 4) == 0) {
+        *out = NULL; /* json-c would wait for more input after a bare literal */
+        return 0;
+    }
+    struct json_tokener *tok = json_tokener_new_ex(MAX_DEPTH + 2);
     if (tok == NULL)
         return UFRPC_ERR_NOMEM;
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     struct json_object *o = json_tokener_parse_ex(tok, json, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
+    if (jerr == json_tokener_continue) {
+        /* A NUL byte tells json-c the input has ended (e.g. "null " at top level). */
+        o = json_tokener_parse_ex(tok, "", 1);
+        jerr = json_tokener_get_error(tok);
+    }
     json_tokener_free(tok);
     if (jerr != json_tokener_success) {
         json_object_put(o);
         return UFRPC_ERR_JSON;
-    }
-    for (size_t i = end; i < len; i++) {
-        char c = json[i];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-            json_object_put(o);
-            return UFRPC_ERR_JSON;
-        }
     }
     *out = o;
     return 0;
