@@ -1,0 +1,212 @@
+/* ufrpc — bidirectional pump with bounded buffering and half-close. */
+#include "net/pump.h"
+
+#include <stdlib.h>
+
+#include "proto/error.h"
+
+#define FREE_REQS_MAX 8
+
+struct pump_req {
+    struct ufrpc_stream_write w;
+    uv_buf_t b;
+    ufrpc_rbuf_t *rb;
+    size_t held;
+    struct dir *d;
+    struct pump_req *next_free;
+};
+
+struct dir {
+    ufrpc_pump_t *p;
+    struct ufrpc_stream *from, *to;
+    uint64_t bytes;
+    size_t held, held_max;
+    int paused;
+    int eof;
+    int done;
+};
+
+struct ufrpc_pump {
+    struct dir d[2]; /* 0: a -> b, 1: b -> a */
+    size_t max;
+    ufrpc_pump_done_cb cb;
+    void *data;
+    int ending;
+    int status;
+    int open_streams;
+    struct pump_req *free_reqs;
+    unsigned nfree;
+};
+
+static void fill_stats(const ufrpc_pump_t *p, struct ufrpc_pump_stats *st)
+{
+    st->a_to_b = p->d[0].bytes;
+    st->b_to_a = p->d[1].bytes;
+    st->buffered_a_to_b = p->d[0].held;
+    st->buffered_b_to_a = p->d[1].held;
+    st->max_buffered_a_to_b = p->d[0].held_max;
+    st->max_buffered_b_to_a = p->d[1].held_max;
+}
+
+void ufrpc_pump_get_stats(const ufrpc_pump_t *p, struct ufrpc_pump_stats *st)
+{
+    fill_stats(p, st);
+}
+
+static void on_stream_closed(struct ufrpc_stream *s)
+{
+    ufrpc_pump_t *p = s->data;
+    if (--p->open_streams > 0)
+        return;
+    struct ufrpc_pump_stats st;
+    fill_stats(p, &st);
+    p->cb(p, p->status, &st, p->data);
+    while (p->free_reqs != NULL) {
+        struct pump_req *r = p->free_reqs;
+        p->free_reqs = r->next_free;
+        free(r);
+    }
+    free(p);
+}
+
+static void pump_end(ufrpc_pump_t *p, int status)
+{
+    if (p->ending)
+        return;
+    p->ending = 1;
+    p->status = status;
+    ufrpc_stream_close(p->d[0].from, on_stream_closed);
+    ufrpc_stream_close(p->d[1].from, on_stream_closed);
+}
+
+void ufrpc_pump_abort(ufrpc_pump_t *p)
+{
+    pump_end(p, UFRPC_ERR_CANCELED);
+}
+
+static void on_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
+                    const uint8_t *data, size_t len);
+
+static void on_write(struct ufrpc_stream_write *w, int status)
+{
+    struct pump_req *r = w->data;
+    struct dir *d = r->d;
+    ufrpc_pump_t *p = d->p;
+    d->held -= r->held;
+    if (status == 0)
+        d->bytes += r->b.len;
+    ufrpc_rbuf_unref(r->rb);
+    if (p->nfree < FREE_REQS_MAX) {
+        r->next_free = p->free_reqs;
+        p->free_reqs = r;
+        p->nfree++;
+    } else {
+        free(r);
+    }
+    if (p->ending)
+        return;
+    if (status < 0) {
+        pump_end(p, status);
+        return;
+    }
+    if (d->paused && d->held <= p->max / 2) {
+        d->paused = 0;
+        int rc = ufrpc_stream_read_start(d->from, on_read);
+        if (rc < 0)
+            pump_end(p, rc);
+    }
+}
+
+static void on_shutdown(struct ufrpc_stream *s, int status)
+{
+    ufrpc_pump_t *p = s->data;
+    if (p->ending)
+        return;
+    if (status < 0) {
+        pump_end(p, status);
+        return;
+    }
+    struct dir *d = p->d[0].to == s ? &p->d[0] : &p->d[1];
+    d->done = 1;
+    if (p->d[0].done && p->d[1].done)
+        pump_end(p, 0);
+}
+
+static void on_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
+                    const uint8_t *data, size_t len)
+{
+    ufrpc_pump_t *p = s->data;
+    struct dir *d = p->d[0].from == s ? &p->d[0] : &p->d[1];
+    if (p->ending)
+        return;
+    if (status == UFRPC_ERR_EOF) {
+        d->eof = 1;
+        int rc = ufrpc_stream_shutdown(d->to, on_shutdown);
+        if (rc < 0)
+            pump_end(p, rc);
+        return;
+    }
+    if (status < 0) {
+        pump_end(p, status);
+        return;
+    }
+    struct pump_req *r = p->free_reqs;
+    if (r != NULL) {
+        p->free_reqs = r->next_free;
+        p->nfree--;
+    } else if ((r = malloc(sizeof *r)) == NULL) {
+        pump_end(p, UFRPC_ERR_NOMEM);
+        return;
+    }
+    ufrpc_rbuf_ref(buf);
+    r->rb = buf;
+    r->d = d;
+    r->held = buf->cap < len ? len : buf->cap;
+    r->b = uv_buf_init((char *)(uintptr_t)data, (unsigned)len);
+    r->w.data = r;
+    int rc = ufrpc_stream_write(d->to, &r->w, &r->b, 1, on_write);
+    if (rc < 0) {
+        ufrpc_rbuf_unref(buf);
+        free(r);
+        pump_end(p, rc);
+        return;
+    }
+    d->held += r->held;
+    if (d->held > d->held_max)
+        d->held_max = d->held;
+    if (d->held >= p->max) {
+        d->paused = 1;
+        ufrpc_stream_read_stop(s);
+    }
+}
+
+int ufrpc_pump_start(struct ufrpc_stream *a, struct ufrpc_stream *b, size_t max_buffered,
+                     ufrpc_pump_done_cb cb, void *data, ufrpc_pump_t **out)
+{
+    ufrpc_pump_t *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        ufrpc_stream_close(a, NULL);
+        ufrpc_stream_close(b, NULL);
+        return UFRPC_ERR_NOMEM;
+    }
+    p->max = max_buffered ? max_buffered : UFRPC_PUMP_DEFAULT_MAX_BUFFERED;
+    p->cb = cb;
+    p->data = data;
+    p->open_streams = 2;
+    p->d[0] = (struct dir){.p = p, .from = a, .to = b};
+    p->d[1] = (struct dir){.p = p, .from = b, .to = a};
+    a->data = p;
+    b->data = p;
+    int rc = ufrpc_stream_read_start(a, on_read);
+    if (rc == 0)
+        rc = ufrpc_stream_read_start(b, on_read);
+    if (rc < 0) {
+        ufrpc_stream_close(a, NULL);
+        ufrpc_stream_close(b, NULL);
+        free(p);
+        return rc;
+    }
+    if (out != NULL)
+        *out = p;
+    return 0;
+}

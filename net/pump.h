@@ -1,0 +1,52 @@
+/* ufrpc — pump: joins two streams and copies bytes both ways with backpressure.
+ *
+ * Each direction reads from one stream and writes the received buffers to the
+ * other without copying (the read buffer is referenced until its write
+ * completes). While the buffers held by a direction's writes in flight reach
+ * `max_buffered` bytes (counted by buffer capacity, so the bound is on memory),
+ * reading from its source stops; it resumes when they drop to half of that.
+ * Memory held by a pump is therefore at most, per direction,
+ *   max_buffered + one delivery (<= 64 KiB for TCP/TLS sources)
+ * plus the streams' own fixed buffers (TCP: one 64 KiB read buffer; TLS: ~100 KiB;
+ * yamux: its window accounting, see net/mux.h).
+ *
+ * EOF on one side is passed on as shutdown (half-close) of the other side after
+ * the bytes before it. The pump ends when both directions have passed on their
+ * EOF (status 0) or on the first read/write/shutdown error (that status); it then
+ * closes both streams and calls done once both are closed.
+ *
+ * Ownership: the pump takes both streams (and their `data` fields) and closes
+ * them. It frees itself right after the done callback returns.
+ */
+#ifndef UFRPC_NET_PUMP_H
+#define UFRPC_NET_PUMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/stream.h"
+
+#define UFRPC_PUMP_DEFAULT_MAX_BUFFERED (256u * 1024u)
+
+typedef struct ufrpc_pump ufrpc_pump_t;
+
+struct ufrpc_pump_stats {
+    uint64_t a_to_b, b_to_a;          /* bytes written so far (completed) */
+    size_t buffered_a_to_b, buffered_b_to_a;       /* held now */
+    size_t max_buffered_a_to_b, max_buffered_b_to_a; /* high-water marks */
+};
+
+typedef void (*ufrpc_pump_done_cb)(ufrpc_pump_t *p, int status,
+                                   const struct ufrpc_pump_stats *stats, void *data);
+
+/* Starts pumping. max_buffered 0 = UFRPC_PUMP_DEFAULT_MAX_BUFFERED. Returns 0 and
+ * *out (may be NULL), or <0: then both streams have been closed and cb never runs. */
+int ufrpc_pump_start(struct ufrpc_stream *a, struct ufrpc_stream *b, size_t max_buffered,
+                     ufrpc_pump_done_cb cb, void *data, ufrpc_pump_t **out);
+/* Live counters (for the registry). */
+void ufrpc_pump_get_stats(const ufrpc_pump_t *p, struct ufrpc_pump_stats *st);
+/* Ends the pump now: closes both streams; done runs later with UFRPC_ERR_CANCELED.
+ * No-op if the pump is already ending. */
+void ufrpc_pump_abort(ufrpc_pump_t *p);
+
+#endif

@@ -1,0 +1,155 @@
+/* ufrpc — generic byte stream: buffers, dispatch, libuv error mapping. */
+#include "net/stream.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/error.h"
+
+ufrpc_rbuf_t *ufrpc_rbuf_new(size_t cap)
+{
+    ufrpc_rbuf_t *b = malloc(sizeof *b + cap);
+    if (b == NULL)
+        return NULL;
+    b->refs = 1;
+    b->cap = cap;
+    b->base = (uint8_t *)(b + 1);
+    b->release = NULL;
+    return b;
+}
+
+void ufrpc_rbuf_ref(ufrpc_rbuf_t *b)
+{
+    b->refs++;
+}
+
+void ufrpc_rbuf_unref(ufrpc_rbuf_t *b)
+{
+    if (b != NULL && --b->refs == 0) {
+        if (b->release != NULL)
+            b->release(b);
+        else
+            free(b);
+    }
+}
+
+int ufrpc_stream_read_start(struct ufrpc_stream *s, ufrpc_stream_read_cb cb)
+{
+    if (s->closing)
+        return UFRPC_ERR_CLOSED;
+    s->read_cb = cb;
+    return s->vt->read_start(s);
+}
+
+int ufrpc_stream_read_stop(struct ufrpc_stream *s)
+{
+    if (s->closing)
+        return 0;
+    return s->vt->read_stop(s);
+}
+
+int ufrpc_stream_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req,
+                       const uv_buf_t *bufs, unsigned nbufs, ufrpc_stream_write_cb cb)
+{
+    if (s->closing)
+        return UFRPC_ERR_CLOSED;
+    req->cb = cb;
+    req->stream = s;
+    req->next = NULL;
+    req->bufs = bufs;
+    req->nbufs = nbufs;
+    req->idx = 0;
+    req->off = 0;
+    req->len = ufrpc_iov_total(bufs, nbufs);
+    return s->vt->write(s, req);
+}
+
+size_t ufrpc_stream_queued(const struct ufrpc_stream *s)
+{
+    return s->vt->queued(s);
+}
+
+int ufrpc_stream_shutdown(struct ufrpc_stream *s, ufrpc_stream_shutdown_cb cb)
+{
+    if (s->closing)
+        return UFRPC_ERR_CLOSED;
+    if (s->shutdown_cb != NULL)
+        return UFRPC_ERR_STATE;
+    s->shutdown_cb = cb;
+    int rc = s->vt->shutdown(s);
+    if (rc < 0)
+        s->shutdown_cb = NULL;
+    return rc;
+}
+
+void ufrpc_stream_close(struct ufrpc_stream *s, ufrpc_stream_close_cb cb)
+{
+    if (s->closing)
+        return;
+    s->closing = 1;
+    s->close_cb = cb;
+    s->vt->close(s);
+}
+
+int ufrpc_stream_unread(struct ufrpc_stream *s, ufrpc_rbuf_t *buf, const uint8_t *data, size_t len)
+{
+    if (s->vt->unread == NULL)
+        return UFRPC_ERR_UNSUPPORTED;
+    if (s->closing)
+        return UFRPC_ERR_CLOSED;
+    return s->vt->unread(s, buf, data, len);
+}
+
+size_t ufrpc_iov_total(const uv_buf_t *bufs, unsigned nbufs)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < nbufs; i++)
+        n += bufs[i].len;
+    return n;
+}
+
+int ufrpc_net_uv_err(int e)
+{
+    switch (e) {
+    case 0:
+        return 0;
+    case UV_EOF:
+        return UFRPC_ERR_EOF;
+    case UV_ECONNREFUSED:
+        return UFRPC_ERR_CONNECT_REFUSED;
+    case UV_ECONNRESET:
+    case UV_EPIPE:
+    case UV_ECONNABORTED:
+        return UFRPC_ERR_CONN_RESET;
+    case UV_ETIMEDOUT:
+        return UFRPC_ERR_TIMEOUT;
+    case UV_EADDRINUSE:
+        return UFRPC_ERR_ADDR_IN_USE;
+    case UV_ENOMEM:
+    case UV_ENOBUFS:
+        return UFRPC_ERR_NOMEM;
+    case UV_ECANCELED:
+        return UFRPC_ERR_CANCELED;
+    case UV_EINVAL:
+        return UFRPC_ERR_INVAL;
+    case UV_ENETUNREACH:
+    case UV_EHOSTUNREACH:
+    case UV_EADDRNOTAVAIL:
+    case UV_EAFNOSUPPORT:
+        return UFRPC_ERR_CONNECT;
+    case UV_EAI_NONAME:
+    case UV_EAI_AGAIN:
+    case UV_EAI_FAIL:
+    case UV_EAI_NODATA:
+    case UV_EAI_FAMILY:
+    case UV_EAI_SERVICE:
+    case UV_EAI_ADDRFAMILY:
+        return UFRPC_ERR_DNS;
+    case UV_EAI_CANCELED:
+        return UFRPC_ERR_CANCELED;
+    case UV_EAI_MEMORY:
+        return UFRPC_ERR_NOMEM;
+    default:
+        return UFRPC_ERR_NET;
+    }
+}

@@ -1,0 +1,126 @@
+/* ufrpc — generic byte stream (TCP, TLS over a stream, a yamux stream).
+ *
+ * One small vtable so that the pump, the TLS layer and the client can treat every
+ * connection alike. All calls happen on the loop's thread.
+ *
+ * Lifetimes (libuv-style):
+ * - A stream object is allocated by its constructor (ufrpc_tcp_*, ufrpc_tls_*,
+ *   ufrpc_mux_*) and freed by the library right after its close callback returns.
+ *   After ufrpc_stream_close() no other call is allowed on it; callbacks that
+ *   were pending (write, shutdown) run with UFRPC_ERR_CANCELED (or the error that
+ *   ended the stream) before the close callback, read callbacks stop at once.
+ * - Streams that wrap another stream (TLS, prefix) own it: closing them closes it.
+ *
+ * Reads: the read callback receives a slice of a refcounted buffer (ufrpc_rbuf_t).
+ * The slice is valid during the callback only, unless the consumer takes a
+ * reference (ufrpc_rbuf_ref) and drops it later (ufrpc_rbuf_unref): that is how the
+ * pump writes received bytes to the other side with no copy. status is 0 (data),
+ * UFRPC_ERR_EOF (peer half-closed; no more reads), or another negative error (no
+ * more reads; the stream should be closed). The consumer may call read_stop,
+ * write, shutdown or close from inside the callback.
+ *
+ * Writes: the caller owns the request struct, the iovec array and the bytes, and
+ * keeps all three valid and unchanged until the write callback runs (callbacks
+ * never run from inside ufrpc_stream_write). Writes complete in order.
+ *
+ * queued(): bytes accepted by write() whose callback has not run yet and which
+ * still occupy memory in this stream or below it (kernel socket buffers excluded).
+ */
+#ifndef UFRPC_NET_STREAM_H
+#define UFRPC_NET_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* ---- refcounted read buffers ------------------------------------------------ */
+typedef struct ufrpc_rbuf {
+    unsigned refs;
+    size_t cap;
+    uint8_t *base; /* cap bytes (right after the struct for ufrpc_rbuf_new) */
+    /* Called instead of free() when refs drops to 0 (NULL: free(b)). Lets a
+     * producer learn when the consumer is done with the bytes (yamux flow control)
+     * or describe a slice of another buffer. */
+    void (*release)(struct ufrpc_rbuf *b);
+} ufrpc_rbuf_t;
+
+/* Size of the read buffers of TCP and TLS streams (one read = one delivery). */
+#define UFRPC_READ_BUF_SIZE (64u * 1024u)
+
+/* New buffer with one reference, or NULL on allocation failure. */
+ufrpc_rbuf_t *ufrpc_rbuf_new(size_t cap);
+void ufrpc_rbuf_ref(ufrpc_rbuf_t *b);
+/* Drops one reference; frees the buffer at zero. NULL is ignored. */
+void ufrpc_rbuf_unref(ufrpc_rbuf_t *b);
+
+/* ---- the stream ----------------------------------------------------------- */
+struct ufrpc_stream;
+struct ufrpc_stream_write;
+
+typedef void (*ufrpc_stream_read_cb)(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
+                                     const uint8_t *data, size_t len);
+typedef void (*ufrpc_stream_write_cb)(struct ufrpc_stream_write *req, int status);
+typedef void (*ufrpc_stream_shutdown_cb)(struct ufrpc_stream *s, int status);
+typedef void (*ufrpc_stream_close_cb)(struct ufrpc_stream *s);
+
+/* A write request: caller-owned; `data` is free for the caller. The rest is
+ * private to the stream implementation while the write is in flight. */
+struct ufrpc_stream_write {
+    void *data;
+    /* private */
+    ufrpc_stream_write_cb cb;
+    struct ufrpc_stream *stream;
+    struct ufrpc_stream_write *next;
+    const uv_buf_t *bufs;
+    unsigned nbufs;
+    unsigned idx;  /* first iovec not fully consumed (queued implementations) */
+    size_t off;    /* offset into bufs[idx] */
+    size_t len;    /* total bytes */
+    uv_write_t uv; /* TCP */
+};
+
+struct ufrpc_stream_vt {
+    int (*read_start)(struct ufrpc_stream *s);
+    int (*read_stop)(struct ufrpc_stream *s);
+    int (*write)(struct ufrpc_stream *s, struct ufrpc_stream_write *req);
+    size_t (*queued)(const struct ufrpc_stream *s);
+    int (*shutdown)(struct ufrpc_stream *s);
+    void (*close)(struct ufrpc_stream *s);
+    /* optional: push bytes back so that the next reads deliver them first */
+    int (*unread)(struct ufrpc_stream *s, ufrpc_rbuf_t *buf, const uint8_t *data, size_t len);
+};
+
+struct ufrpc_stream {
+    const struct ufrpc_stream_vt *vt;
+    uv_loop_t *loop;
+    void *data; /* free for the owner */
+    /* private, set by the wrappers below */
+    ufrpc_stream_read_cb read_cb;
+    ufrpc_stream_shutdown_cb shutdown_cb;
+    ufrpc_stream_close_cb close_cb;
+    int closing;
+};
+
+/* Starts (or resumes) delivery to cb. 0 or <0 (UFRPC_ERR_STATE after EOF/close). */
+int ufrpc_stream_read_start(struct ufrpc_stream *s, ufrpc_stream_read_cb cb);
+/* Stops delivery; no read callback runs until the next read_start. Idempotent. */
+int ufrpc_stream_read_stop(struct ufrpc_stream *s);
+/* Queues nbufs iovecs (see the contract above). 0 or <0; on <0 cb is not called. */
+int ufrpc_stream_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req,
+                       const uv_buf_t *bufs, unsigned nbufs, ufrpc_stream_write_cb cb);
+size_t ufrpc_stream_queued(const struct ufrpc_stream *s);
+/* Half-close after every queued write; cb runs once. One shutdown per stream. */
+int ufrpc_stream_shutdown(struct ufrpc_stream *s, ufrpc_stream_shutdown_cb cb);
+/* Closes (aborts) the stream; cb (may be NULL) runs later, then the memory is freed. */
+void ufrpc_stream_close(struct ufrpc_stream *s, ufrpc_stream_close_cb cb);
+/* Pushes back bytes (takes a reference on buf, which may be NULL: then the bytes
+ * are copied) that the next read deliveries return first. UFRPC_ERR_UNSUPPORTED for
+ * stream types without it (only TCP streams have it). */
+int ufrpc_stream_unread(struct ufrpc_stream *s, ufrpc_rbuf_t *buf, const uint8_t *data, size_t len);
+
+/* Helpers for implementations. */
+size_t ufrpc_iov_total(const uv_buf_t *bufs, unsigned nbufs);
+/* Maps a libuv error code to a ufrpc error (0 stays 0). */
+int ufrpc_net_uv_err(int uverr);
+
+#endif

@@ -1,0 +1,856 @@
+/* ufrpc — TLS stream over a ufrpc_stream (mbedTLS), contexts, first-byte sniffer. */
+#include "net/tls.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pem.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+
+#include "proto/error.h"
+#include "proto/mbedtls_compat.h"
+
+#define STAGE_SIZE 16384u
+#define CHUNK_SIZE (64u * 1024u)
+
+struct ufrpc_tls_ctx {
+    int server;
+    int has_ca, has_own;
+    mbedtls_ssl_config conf;
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_x509_crt ca;
+    mbedtls_x509_crt own_cert;
+    mbedtls_pk_context own_key;
+};
+
+/* ---- contexts ------------------------------------------------------------------- */
+static void ctx_init(ufrpc_tls_ctx_t *c)
+{
+    mbedtls_ssl_config_init(&c->conf);
+    mbedtls_entropy_init(&c->entropy);
+    mbedtls_ctr_drbg_init(&c->drbg);
+    mbedtls_x509_crt_init(&c->ca);
+    mbedtls_x509_crt_init(&c->own_cert);
+    mbedtls_pk_init(&c->own_key);
+}
+
+void ufrpc_tls_ctx_free(ufrpc_tls_ctx_t *c)
+{
+    if (c == NULL)
+        return;
+    mbedtls_ssl_config_free(&c->conf);
+    mbedtls_x509_crt_free(&c->ca);
+    mbedtls_x509_crt_free(&c->own_cert);
+    mbedtls_pk_free(&c->own_key);
+    mbedtls_ctr_drbg_free(&c->drbg);
+    mbedtls_entropy_free(&c->entropy);
+    free(c);
+}
+
+static int ctx_common(ufrpc_tls_ctx_t *c, int endpoint)
+{
+    static const char pers[] = "ufrpc-tls";
+    if (mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy,
+                              (const unsigned char *)pers, sizeof pers - 1) != 0)
+        return UFRPC_ERR_CRYPTO;
+    if (mbedtls_ssl_config_defaults(&c->conf, endpoint, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                    MBEDTLS_SSL_PRESET_DEFAULT) != 0)
+        return UFRPC_ERR_TLS;
+    mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
+    ufrpc_mbedtls_ssl_conf_min_tls12(&c->conf);
+    return 0;
+}
+
+static int load_own(ufrpc_tls_ctx_t *c, const char *cert, const char *key)
+{
+    if (mbedtls_x509_crt_parse_file(&c->own_cert, cert) != 0)
+        return UFRPC_ERR_TLS;
+#if UFRPC_MBEDTLS_3
+    if (mbedtls_pk_parse_keyfile(&c->own_key, key, NULL, mbedtls_ctr_drbg_random, &c->drbg) != 0)
+        return UFRPC_ERR_TLS;
+#else
+    if (mbedtls_pk_parse_keyfile(&c->own_key, key, NULL) != 0)
+        return UFRPC_ERR_TLS;
+#endif
+    c->has_own = 1;
+    return 0;
+}
+
+int ufrpc_tls_client_ctx_new(const struct ufrpc_tls_client_opts *o, ufrpc_tls_ctx_t **out)
+{
+    ufrpc_tls_ctx_t *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return UFRPC_ERR_NOMEM;
+    ctx_init(c);
+    int rc = ctx_common(c, MBEDTLS_SSL_IS_CLIENT);
+    if (rc == 0 && o != NULL && o->ca_file != NULL && o->ca_file[0] != '\0') {
+        if (mbedtls_x509_crt_parse_file(&c->ca, o->ca_file) != 0)
+            rc = UFRPC_ERR_TLS;
+        c->has_ca = 1;
+    }
+    if (rc == 0 && o != NULL && o->cert_file != NULL && o->cert_file[0] != '\0') {
+        if (o->key_file == NULL)
+            rc = UFRPC_ERR_INVAL;
+        else
+            rc = load_own(c, o->cert_file, o->key_file);
+    }
+    if (rc == 0) {
+        if (c->has_ca) {
+            mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+            mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+        } else {
+            mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
+        }
+        if (c->has_own && mbedtls_ssl_conf_own_cert(&c->conf, &c->own_cert, &c->own_key) != 0)
+            rc = UFRPC_ERR_TLS;
+    }
+    if (rc < 0) {
+        ufrpc_tls_ctx_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+/* Self-signed EC P-256 certificate, CN=ufrpc-test, SAN DNS:localhost, CA:true. */
+static int gen_self_signed(ufrpc_tls_ctx_t *c)
+{
+    int rc = UFRPC_ERR_CRYPTO;
+    mbedtls_x509write_cert w;
+    mbedtls_mpi serial;
+    mbedtls_x509write_crt_init(&w);
+    mbedtls_mpi_init(&serial);
+    unsigned char *pem = malloc(4096);
+    if (pem == NULL) {
+        rc = UFRPC_ERR_NOMEM;
+        goto out;
+    }
+    if (mbedtls_pk_setup(&c->own_key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0 ||
+        mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(c->own_key),
+                            mbedtls_ctr_drbg_random, &c->drbg) != 0)
+        goto out;
+    unsigned char sn[16];
+    if (mbedtls_ctr_drbg_random(&c->drbg, sn, sizeof sn) != 0)
+        goto out;
+    sn[0] &= 0x7f;
+    sn[0] |= 0x01;
+    /* SubjectAltName: SEQUENCE { [2] "localhost" } */
+    static const unsigned char san[] = {0x30, 0x0b, 0x82, 0x09, 'l', 'o', 'c', 'a',
+                                        'l',  'h',  'o',  's',  't'};
+    mbedtls_x509write_crt_set_version(&w, MBEDTLS_X509_CRT_VERSION_3);
+    mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA256);
+    mbedtls_x509write_crt_set_subject_key(&w, &c->own_key);
+    mbedtls_x509write_crt_set_issuer_key(&w, &c->own_key);
+    if (mbedtls_mpi_read_binary(&serial, sn, sizeof sn) != 0 ||
+        mbedtls_x509write_crt_set_serial(&w, &serial) != 0 ||
+        mbedtls_x509write_crt_set_subject_name(&w, "CN=ufrpc-test") != 0 ||
+        mbedtls_x509write_crt_set_issuer_name(&w, "CN=ufrpc-test") != 0 ||
+        mbedtls_x509write_crt_set_validity(&w, "20200101000000", "20991231235959") != 0 ||
+        mbedtls_x509write_crt_set_basic_constraints(&w, 1, -1) != 0 ||
+        mbedtls_x509write_crt_set_extension(&w, MBEDTLS_OID_SUBJECT_ALT_NAME,
+                                            MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0, san,
+                                            sizeof san) != 0)
+        goto out;
+    if (mbedtls_x509write_crt_pem(&w, pem, 4096, mbedtls_ctr_drbg_random, &c->drbg) != 0)
+        goto out;
+    if (mbedtls_x509_crt_parse(&c->own_cert, pem, strlen((char *)pem) + 1) != 0)
+        goto out;
+    c->has_own = 1;
+    rc = 0;
+out:
+    free(pem);
+    mbedtls_mpi_free(&serial);
+    mbedtls_x509write_crt_free(&w);
+    return rc;
+}
+
+int ufrpc_tls_server_ctx_new(const struct ufrpc_tls_server_opts *o, ufrpc_tls_ctx_t **out)
+{
+    ufrpc_tls_ctx_t *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return UFRPC_ERR_NOMEM;
+    ctx_init(c);
+    c->server = 1;
+    int rc = ctx_common(c, MBEDTLS_SSL_IS_SERVER);
+    if (rc == 0) {
+        if (o != NULL && o->cert_file != NULL && o->cert_file[0] != '\0')
+            rc = o->key_file != NULL ? load_own(c, o->cert_file, o->key_file) : UFRPC_ERR_INVAL;
+        else
+            rc = gen_self_signed(c);
+    }
+    if (rc == 0 && o != NULL && o->client_ca_file != NULL && o->client_ca_file[0] != '\0') {
+        if (mbedtls_x509_crt_parse_file(&c->ca, o->client_ca_file) != 0)
+            rc = UFRPC_ERR_TLS;
+        c->has_ca = 1;
+    }
+    if (rc == 0) {
+        mbedtls_ssl_conf_authmode(&c->conf, c->has_ca ? MBEDTLS_SSL_VERIFY_REQUIRED
+                                                      : MBEDTLS_SSL_VERIFY_NONE);
+        if (c->has_ca)
+            mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+        if (mbedtls_ssl_conf_own_cert(&c->conf, &c->own_cert, &c->own_key) != 0)
+            rc = UFRPC_ERR_TLS;
+    }
+    if (rc < 0) {
+        ufrpc_tls_ctx_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int ufrpc_tls_ctx_cert_pem(const ufrpc_tls_ctx_t *c, char *buf, size_t cap)
+{
+    if (!c->has_own)
+        return UFRPC_ERR_STATE;
+    size_t olen = 0;
+    int rc = mbedtls_pem_write_buffer("-----BEGIN CERTIFICATE-----\n",
+                                      "-----END CERTIFICATE-----\n", c->own_cert.raw.p,
+                                      c->own_cert.raw.len, (unsigned char *)buf, cap, &olen);
+    return rc == 0 ? 0 : UFRPC_ERR_LIMIT;
+}
+
+/* ---- the stream ----------------------------------------------------------------- */
+enum { ST_HANDSHAKE, ST_OPEN, ST_DEAD };
+
+struct chunk {
+    struct ufrpc_stream_write wr;
+    struct tls *t;
+    uv_buf_t b;
+    size_t len, cap;
+    struct ufrpc_stream_write *users, *users_tail;
+    uint8_t data[];
+};
+
+struct tls {
+    struct ufrpc_stream s;
+    struct ufrpc_stream *lower;
+    ufrpc_tls_ctx_t *ctx;
+    mbedtls_ssl_context ssl;
+    uv_timer_t timer;
+    uv_idle_t idle;
+    int handles;
+    int state;
+    ufrpc_tls_handshake_cb hs_cb;
+    /* ciphertext received and not yet given to mbedTLS */
+    ufrpc_rbuf_t *in_buf;
+    const uint8_t *in_data;
+    size_t in_len;
+    int lower_status;  /* 0 while the lower stream can still deliver */
+    int lower_reading;
+    int reading;
+    int end_status;    /* EOF/error waiting to be delivered */
+    int ended;         /* delivered */
+    int shut;
+    ufrpc_rbuf_t *rb;  /* plaintext buffer */
+    /* output */
+    struct chunk *fill;
+    struct chunk *last;   /* last chunk handed to the lower stream, while in flight */
+    size_t out_queued;
+    int out_err;
+    size_t stage_len;
+    uint8_t first_byte;
+    uv_buf_t fb_buf;
+    struct ufrpc_stream_write fb_req;
+    uint8_t stage[STAGE_SIZE];
+};
+
+static const struct ufrpc_stream_vt tls_vt;
+
+static int map_mbed(int r)
+{
+    switch (r) {
+    case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:
+        return UFRPC_ERR_TLS_VERIFY;
+    case MBEDTLS_ERR_SSL_ALLOC_FAILED:
+        return UFRPC_ERR_NOMEM;
+    case MBEDTLS_ERR_NET_CONN_RESET:
+        return UFRPC_ERR_CONN_RESET;
+    case MBEDTLS_ERR_SSL_CONN_EOF:
+        return UFRPC_ERR_EOF;
+    default:
+        return UFRPC_ERR_TLS;
+    }
+}
+
+static void on_chunk_written(struct ufrpc_stream_write *w, int status)
+{
+    struct chunk *c = w->data;
+    struct tls *t = c->t;
+    t->out_queued -= c->len;
+    if (t->last == c)
+        t->last = NULL;
+    if (status < 0 && t->out_err == 0)
+        t->out_err = status;
+    struct ufrpc_stream_write *u = c->users;
+    free(c);
+    while (u != NULL) {
+        struct ufrpc_stream_write *next = u->next;
+        u->cb(u, status);
+        u = next;
+    }
+}
+
+/* Hands the fill chunk to the lower stream. */
+static int flush_out(struct tls *t)
+{
+    struct chunk *c = t->fill;
+    if (c == NULL || c->len == 0)
+        return 0;
+    t->fill = NULL;
+    c->b = uv_buf_init((char *)c->data, (unsigned)c->len);
+    c->wr.data = c;
+    int rc = ufrpc_stream_write(t->lower, &c->wr, &c->b, 1, on_chunk_written);
+    if (rc < 0) {
+        free(c);
+        if (t->out_err == 0)
+            t->out_err = rc;
+        return rc;
+    }
+    t->out_queued += c->len;
+    t->last = c;
+    return 0;
+}
+
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+    struct tls *t = ctx;
+    if (t->out_err != 0)
+        return MBEDTLS_ERR_NET_CONN_RESET;
+    size_t done = 0;
+    while (done < len) {
+        if (t->fill != NULL && t->fill->len == t->fill->cap && flush_out(t) < 0)
+            return MBEDTLS_ERR_NET_CONN_RESET;
+        if (t->fill == NULL) {
+            t->fill = malloc(sizeof(struct chunk) + CHUNK_SIZE);
+            if (t->fill == NULL)
+                return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+            t->fill->t = t;
+            t->fill->len = 0;
+            t->fill->cap = CHUNK_SIZE;
+            t->fill->users = t->fill->users_tail = NULL;
+        }
+        size_t n = t->fill->cap - t->fill->len;
+        if (n > len - done)
+            n = len - done;
+        memcpy(t->fill->data + t->fill->len, buf + done, n);
+        t->fill->len += n;
+        done += n;
+    }
+    return (int)len;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+    struct tls *t = ctx;
+    if (t->in_len == 0) {
+        if (t->lower_status == UFRPC_ERR_EOF)
+            return 0;
+        if (t->lower_status < 0)
+            return MBEDTLS_ERR_NET_CONN_RESET;
+        return MBEDTLS_ERR_SSL_WANT_READ;
+    }
+    size_t n = t->in_len < len ? t->in_len : len;
+    memcpy(buf, t->in_data, n);
+    t->in_data += n;
+    t->in_len -= n;
+    return (int)n;
+}
+
+static void on_lower_read(struct ufrpc_stream *l, int status, ufrpc_rbuf_t *buf,
+                          const uint8_t *data, size_t len);
+
+/* Lower reading is needed during the handshake, and afterwards while the user
+ * reads and all received ciphertext has been consumed. */
+static void update_lower_reading(struct tls *t)
+{
+    if (t->s.closing || t->state == ST_DEAD)
+        return;
+    int want = t->lower_status == 0 && t->in_len == 0 &&
+               (t->state == ST_HANDSHAKE || (t->reading && !t->ended && t->end_status == 0));
+    if (want && !t->lower_reading) {
+        t->lower_reading = 1;
+        int rc = ufrpc_stream_read_start(t->lower, on_lower_read);
+        if (rc < 0) {
+            t->lower_reading = 0;
+            t->lower_status = rc;
+        }
+    } else if (!want && t->lower_reading) {
+        t->lower_reading = 0;
+        ufrpc_stream_read_stop(t->lower);
+    }
+}
+
+static void deliver_end(struct tls *t)
+{
+    if (t->ended || !t->reading || t->s.closing)
+        return;
+    t->ended = 1;
+    t->reading = 0;
+    t->s.read_cb(&t->s, t->end_status, NULL, NULL, 0);
+}
+
+/* Decrypts and delivers while the user reads. */
+static void pump_in(struct tls *t)
+{
+    while (t->reading && !t->s.closing && !t->ended && t->state == ST_OPEN) {
+        if (t->end_status != 0) {
+            deliver_end(t);
+            return;
+        }
+        if (t->rb != NULL && t->rb->refs != 1) {
+            ufrpc_rbuf_unref(t->rb);
+            t->rb = NULL;
+        }
+        if (t->rb == NULL && (t->rb = ufrpc_rbuf_new(UFRPC_READ_BUF_SIZE)) == NULL) {
+            t->end_status = UFRPC_ERR_NOMEM;
+            continue;
+        }
+        size_t n = 0;
+        int r = 0;
+        while (n < t->rb->cap) {
+            r = mbedtls_ssl_read(&t->ssl, t->rb->base + n, t->rb->cap - n);
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+        }
+        if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || r == 0 || r == MBEDTLS_ERR_SSL_CONN_EOF)
+            t->end_status = UFRPC_ERR_EOF;
+        else if (r < 0 && r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE)
+            t->end_status = r == MBEDTLS_ERR_NET_CONN_RESET && t->lower_status < 0 &&
+                                    t->lower_status != UFRPC_ERR_EOF
+                                ? t->lower_status
+                                : map_mbed(r);
+        flush_out(t); /* alerts */
+        if (n > 0) {
+            t->s.read_cb(&t->s, 0, t->rb, t->rb->base, n);
+            continue;
+        }
+        if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
+            break;
+    }
+}
+
+static void fail_handshake(struct tls *t, int err)
+{
+    t->state = ST_DEAD;
+    uv_timer_stop(&t->timer);
+    if (t->lower_reading) {
+        t->lower_reading = 0;
+        ufrpc_stream_read_stop(t->lower);
+    }
+    t->hs_cb(&t->s, err);
+}
+
+static void drive(struct tls *t)
+{
+    if (t->state == ST_HANDSHAKE) {
+        int r = mbedtls_ssl_handshake(&t->ssl);
+        flush_out(t);
+        if (r == 0) {
+            t->state = ST_OPEN;
+            uv_timer_stop(&t->timer);
+            update_lower_reading(t);
+            t->hs_cb(&t->s, 0);
+            return; /* app data already received waits for read_start */
+        }
+        if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
+            if (t->out_err != 0)
+                fail_handshake(t, t->out_err);
+            else if (t->lower_status < 0)
+                fail_handshake(t, t->lower_status == UFRPC_ERR_EOF ? UFRPC_ERR_TLS_HANDSHAKE
+                                                                    : t->lower_status);
+            else
+                update_lower_reading(t);
+            return;
+        }
+        int err = map_mbed(r);
+        if (err == UFRPC_ERR_TLS || err == UFRPC_ERR_EOF)
+            err = UFRPC_ERR_TLS_HANDSHAKE;
+        if (r == MBEDTLS_ERR_NET_CONN_RESET && t->lower_status < 0 &&
+            t->lower_status != UFRPC_ERR_EOF)
+            err = t->lower_status;
+        fail_handshake(t, err);
+        return;
+    }
+    if (t->state == ST_OPEN) {
+        pump_in(t);
+        update_lower_reading(t);
+    }
+}
+
+static void on_lower_read(struct ufrpc_stream *l, int status, ufrpc_rbuf_t *buf,
+                          const uint8_t *data, size_t len)
+{
+    struct tls *t = l->data;
+    if (status < 0) {
+        t->lower_reading = 0;
+        t->lower_status = status;
+        drive(t);
+        return;
+    }
+    ufrpc_rbuf_ref(buf);
+    t->in_buf = buf;
+    t->in_data = data;
+    t->in_len = len;
+    drive(t);
+    if (t->in_len == 0 && t->in_buf != NULL) {
+        ufrpc_rbuf_unref(t->in_buf);
+        t->in_buf = NULL;
+    }
+    if (t->state != ST_DEAD && !t->s.closing)
+        update_lower_reading(t);
+}
+
+static void on_idle(uv_idle_t *i)
+{
+    struct tls *t = i->data;
+    uv_idle_stop(i);
+    if (t->s.closing)
+        return;
+    if (t->state == ST_HANDSHAKE) { /* first flight, deferred from tls_new */
+        drive(t);
+        return;
+    }
+    if (t->state != ST_OPEN)
+        return;
+    pump_in(t);
+    if (t->in_len == 0 && t->in_buf != NULL) {
+        ufrpc_rbuf_unref(t->in_buf);
+        t->in_buf = NULL;
+    }
+    update_lower_reading(t);
+}
+
+static void on_timer(uv_timer_t *tm)
+{
+    struct tls *t = tm->data;
+    if (t->state == ST_HANDSHAKE)
+        fail_handshake(t, UFRPC_ERR_TIMEOUT);
+}
+
+static int tls_read_start(struct ufrpc_stream *s)
+{
+    struct tls *t = (struct tls *)s;
+    if (t->state != ST_OPEN || t->ended)
+        return UFRPC_ERR_STATE;
+    if (t->reading)
+        return 0;
+    t->reading = 1;
+    /* Buffered plaintext/ciphertext or a pending end are delivered from the loop. */
+    uv_idle_start(&t->idle, on_idle);
+    return 0;
+}
+
+static int tls_read_stop(struct ufrpc_stream *s)
+{
+    struct tls *t = (struct tls *)s;
+    t->reading = 0;
+    uv_idle_stop(&t->idle);
+    if (t->state == ST_OPEN)
+        update_lower_reading(t);
+    return 0;
+}
+
+static int ssl_write_all(struct tls *t, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        int r = mbedtls_ssl_write(&t->ssl, p, len);
+        if (r < 0)
+            return t->out_err != 0 ? t->out_err : map_mbed(r);
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+static int tls_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
+{
+    struct tls *t = (struct tls *)s;
+    if (t->state != ST_OPEN || t->shut)
+        return UFRPC_ERR_STATE;
+    if (t->out_err != 0)
+        return t->out_err;
+    if (req->len == 0)
+        return UFRPC_ERR_INVAL;
+    int rc = 0;
+    for (unsigned i = 0; i < req->nbufs && rc == 0; i++) {
+        const uint8_t *p = (const uint8_t *)req->bufs[i].base;
+        size_t len = req->bufs[i].len;
+        while (len > 0 && rc == 0) {
+            if (t->stage_len == 0 && len >= STAGE_SIZE) {
+                size_t n = len - len % STAGE_SIZE;
+                rc = ssl_write_all(t, p, n);
+                p += n;
+                len -= n;
+                continue;
+            }
+            size_t n = STAGE_SIZE - t->stage_len;
+            if (n > len)
+                n = len;
+            memcpy(t->stage + t->stage_len, p, n);
+            t->stage_len += n;
+            p += n;
+            len -= n;
+            if (t->stage_len == STAGE_SIZE) {
+                rc = ssl_write_all(t, t->stage, STAGE_SIZE);
+                t->stage_len = 0;
+            }
+        }
+    }
+    if (rc == 0 && t->stage_len > 0) {
+        rc = ssl_write_all(t, t->stage, t->stage_len);
+        t->stage_len = 0;
+    }
+    if (rc == 0)
+        rc = flush_out(t);
+    if (rc < 0)
+        return rc;
+    /* every byte is now in a chunk; the last one completes the request */
+    struct chunk *c = t->last;
+    req->next = NULL;
+    if (c->users_tail != NULL)
+        c->users_tail->next = req;
+    else
+        c->users = req;
+    c->users_tail = req;
+    return 0;
+}
+
+static size_t tls_queued(const struct ufrpc_stream *s)
+{
+    return ((const struct tls *)s)->out_queued;
+}
+
+static void on_lower_shutdown(struct ufrpc_stream *l, int status)
+{
+    struct tls *t = l->data;
+    t->s.shutdown_cb(&t->s, status);
+}
+
+static int tls_shutdown(struct ufrpc_stream *s)
+{
+    struct tls *t = (struct tls *)s;
+    if (t->state != ST_OPEN || t->shut)
+        return UFRPC_ERR_STATE;
+    t->shut = 1;
+    int r = mbedtls_ssl_close_notify(&t->ssl);
+    flush_out(t);
+    if (r < 0 && r != MBEDTLS_ERR_SSL_WANT_WRITE)
+        return map_mbed(r);
+    return ufrpc_stream_shutdown(t->lower, on_lower_shutdown);
+}
+
+static void tls_free_if_done(struct tls *t)
+{
+    if (--t->handles > 0)
+        return;
+    if (t->s.close_cb != NULL)
+        t->s.close_cb(&t->s);
+    mbedtls_ssl_free(&t->ssl);
+    ufrpc_rbuf_unref(t->in_buf);
+    ufrpc_rbuf_unref(t->rb);
+    free(t->fill);
+    free(t);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    tls_free_if_done(h->data);
+}
+
+static void on_lower_closed(struct ufrpc_stream *l)
+{
+    tls_free_if_done(l->data);
+}
+
+static void tls_close(struct ufrpc_stream *s)
+{
+    struct tls *t = (struct tls *)s;
+    t->state = ST_DEAD;
+    t->reading = 0;
+    uv_close((uv_handle_t *)&t->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&t->idle, on_handle_closed);
+    ufrpc_stream_close(t->lower, on_lower_closed);
+}
+
+static const struct ufrpc_stream_vt tls_vt = {
+    .read_start = tls_read_start,
+    .read_stop = tls_read_stop,
+    .write = tls_write,
+    .queued = tls_queued,
+    .shutdown = tls_shutdown,
+    .close = tls_close,
+    .unread = NULL,
+};
+
+static void on_first_byte(struct ufrpc_stream_write *w, int status)
+{
+    (void)w;
+    (void)status; /* a failure shows up as a handshake error */
+}
+
+static int is_ip_literal(const char *h)
+{
+    unsigned char a[16];
+    return uv_inet_pton(AF_INET, h, a) == 0 || uv_inet_pton(AF_INET6, h, a) == 0;
+}
+
+static struct ufrpc_stream *tls_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_stream *lower,
+                                    const struct ufrpc_tls_conn_opts *o, uint32_t timeout_ms,
+                                    ufrpc_tls_handshake_cb cb, void *data, int *err)
+{
+    struct tls *t = calloc(1, sizeof *t);
+    if (t == NULL) {
+        *err = UFRPC_ERR_NOMEM;
+        ufrpc_stream_close(lower, NULL);
+        return NULL;
+    }
+    mbedtls_ssl_init(&t->ssl);
+    int rc = 0;
+    if (mbedtls_ssl_setup(&t->ssl, &ctx->conf) != 0)
+        rc = UFRPC_ERR_NOMEM;
+    if (rc == 0 && o != NULL && o->server_name != NULL && o->server_name[0] != '\0' &&
+        !is_ip_literal(o->server_name) && mbedtls_ssl_set_hostname(&t->ssl, o->server_name) != 0)
+        rc = UFRPC_ERR_INVAL;
+    if (rc < 0) {
+        mbedtls_ssl_free(&t->ssl);
+        free(t);
+        ufrpc_stream_close(lower, NULL);
+        *err = rc;
+        return NULL;
+    }
+    mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+    t->s.vt = &tls_vt;
+    t->s.loop = lower->loop;
+    t->s.data = data;
+    t->lower = lower;
+    t->ctx = ctx;
+    t->hs_cb = cb;
+    lower->data = t;
+    uv_timer_init(lower->loop, &t->timer);
+    uv_idle_init(lower->loop, &t->idle);
+    t->timer.data = t;
+    t->idle.data = t;
+    t->handles = 3;
+    if (o != NULL && o->first_byte_0x17) {
+        t->first_byte = 0x17;
+        t->fb_buf = uv_buf_init((char *)&t->first_byte, 1);
+        rc = ufrpc_stream_write(lower, &t->fb_req, &t->fb_buf, 1, on_first_byte);
+        if (rc < 0)
+            t->out_err = rc;
+    }
+    uv_timer_start(&t->timer, on_timer, timeout_ms ? timeout_ms : 10000, 0);
+    /* The first flight goes out from the loop, so that cb never runs from here. */
+    uv_idle_start(&t->idle, on_idle);
+    *err = 0;
+    return &t->s;
+}
+
+struct ufrpc_stream *ufrpc_tls_client_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_stream *lower,
+                                          const struct ufrpc_tls_conn_opts *o,
+                                          ufrpc_tls_handshake_cb cb, void *data, int *err)
+{
+    if (ctx->server) {
+        *err = UFRPC_ERR_INVAL;
+        ufrpc_stream_close(lower, NULL);
+        return NULL;
+    }
+    return tls_new(ctx, lower, o, o != NULL ? o->handshake_timeout_ms : 0, cb, data, err);
+}
+
+struct ufrpc_stream *ufrpc_tls_server_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_stream *lower,
+                                          uint32_t handshake_timeout_ms,
+                                          ufrpc_tls_handshake_cb cb, void *data, int *err)
+{
+    if (!ctx->server) {
+        *err = UFRPC_ERR_INVAL;
+        ufrpc_stream_close(lower, NULL);
+        return NULL;
+    }
+    return tls_new(ctx, lower, NULL, handshake_timeout_ms, cb, data, err);
+}
+
+/* ---- sniffer ---------------------------------------------------------------------- */
+struct sniff {
+    uv_timer_t timer;
+    struct ufrpc_stream *s;
+    void *saved_data;
+    ufrpc_sniff_cb cb;
+    void *data;
+    int done;
+};
+
+static void on_sniff_timer_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void sniff_finish(struct sniff *sn, int result)
+{
+    if (sn->done)
+        return;
+    sn->done = 1;
+    ufrpc_stream_read_stop(sn->s);
+    sn->s->data = sn->saved_data;
+    uv_close((uv_handle_t *)&sn->timer, on_sniff_timer_closed);
+    sn->cb(sn->s, result, sn->data);
+}
+
+static void on_sniff_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
+                          const uint8_t *data, size_t len)
+{
+    struct sniff *sn = s->data;
+    if (status < 0) {
+        sniff_finish(sn, status);
+        return;
+    }
+    int kind = UFRPC_SNIFF_PLAIN;
+    if (data[0] == 0x17) {
+        kind = UFRPC_SNIFF_TLS_0x17;
+        data++;
+        len--;
+    } else if (data[0] == 0x16) {
+        kind = UFRPC_SNIFF_TLS;
+    }
+    int rc = ufrpc_stream_unread(s, buf, data, len);
+    sniff_finish(sn, rc < 0 ? rc : kind);
+}
+
+static void on_sniff_timeout(uv_timer_t *tm)
+{
+    sniff_finish(tm->data, UFRPC_ERR_TIMEOUT);
+}
+
+int ufrpc_tls_sniff(struct ufrpc_stream *s, uint32_t timeout_ms, ufrpc_sniff_cb cb, void *data)
+{
+    if (s->vt->unread == NULL)
+        return UFRPC_ERR_UNSUPPORTED;
+    struct sniff *sn = calloc(1, sizeof *sn);
+    if (sn == NULL)
+        return UFRPC_ERR_NOMEM;
+    sn->s = s;
+    sn->saved_data = s->data;
+    sn->cb = cb;
+    sn->data = data;
+    s->data = sn;
+    int rc = ufrpc_stream_read_start(s, on_sniff_read);
+    if (rc < 0) {
+        s->data = sn->saved_data;
+        free(sn);
+        return rc;
+    }
+    uv_timer_init(s->loop, &sn->timer);
+    sn->timer.data = sn;
+    uv_timer_start(&sn->timer, on_sniff_timeout, timeout_ms ? timeout_ms : 10000, 0);
+    return 0;
+}

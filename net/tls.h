@@ -1,0 +1,91 @@
+/* ufrpc — TLS (mbedTLS 2.28, TLS 1.2) over any struct ufrpc_stream, client and
+ * server role, plus frps's first-byte sniffer (FRP-WIRE.md 1.2).
+ *
+ * A context (ufrpc_tls_ctx_t) holds the configuration, certificates and the RNG;
+ * one context serves any number of connections and must outlive all of them.
+ *
+ * A TLS stream is a struct ufrpc_stream (net/stream.h) that owns its lower stream:
+ * closing it closes the lower one. It is usable after its handshake callback
+ * reported 0; reads and writes before that fail with UFRPC_ERR_STATE. On a
+ * handshake error (UFRPC_ERR_TLS_HANDSHAKE, UFRPC_ERR_TLS_VERIFY, UFRPC_ERR_TIMEOUT,
+ * lower-stream errors) the owner must close it.
+ *
+ * Data path: plaintext is delivered in 64 KiB refcounted buffers (one delivery per
+ * batch of decrypted records); writes are gathered into records of up to 16 KiB
+ * (small iovecs are coalesced, one copy), encrypted at once into output chunks
+ * that are written to the lower stream; a write request completes when the chunk
+ * carrying its last record has been written. queued() counts encrypted bytes not
+ * yet written by the lower stream. shutdown() sends close_notify after all
+ * earlier writes, then shuts the lower stream down. A received close_notify (or
+ * a lower EOF) is delivered as UFRPC_ERR_EOF.
+ *
+ * Verification (client): without a CA file none at all (frpc's default,
+ * InsecureSkipVerify). With one: the chain must verify and, when the server name
+ * is a host name, match it (CN/dNSName). For an IP-literal name mbedTLS 2.28
+ * cannot match iPAddress SANs, so only the chain is checked. SNI is sent only for
+ * host names, like Go.
+ */
+#ifndef UFRPC_NET_TLS_H
+#define UFRPC_NET_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/stream.h"
+
+typedef struct ufrpc_tls_ctx ufrpc_tls_ctx_t;
+
+struct ufrpc_tls_client_opts {
+    const char *ca_file;   /* NULL: no verification */
+    const char *cert_file; /* client certificate (mTLS), with key_file */
+    const char *key_file;
+};
+
+struct ufrpc_tls_server_opts {
+    const char *cert_file; /* NULL (and key_file NULL): generate a self-signed */
+    const char *key_file;  /* EC P-256 certificate in memory (CN=ufrpc-test,  */
+                           /* SAN DNS:localhost, CA:true)                     */
+    const char *client_ca_file; /* non-NULL: require and verify a client cert */
+};
+
+/* 0 and *out, or UFRPC_ERR_NOMEM / UFRPC_ERR_TLS (unreadable or bad file). Free
+ * with ufrpc_tls_ctx_free once no stream uses it. */
+int ufrpc_tls_client_ctx_new(const struct ufrpc_tls_client_opts *o, ufrpc_tls_ctx_t **out);
+int ufrpc_tls_server_ctx_new(const struct ufrpc_tls_server_opts *o, ufrpc_tls_ctx_t **out);
+void ufrpc_tls_ctx_free(ufrpc_tls_ctx_t *ctx);
+/* PEM of the server context's own certificate (e.g. the generated one, for tests
+ * to trust). Writes a NUL-terminated string; 0, UFRPC_ERR_LIMIT or _STATE. */
+int ufrpc_tls_ctx_cert_pem(const ufrpc_tls_ctx_t *ctx, char *buf, size_t cap);
+
+typedef void (*ufrpc_tls_handshake_cb)(struct ufrpc_stream *s, int status);
+
+struct ufrpc_tls_conn_opts {
+    const char *server_name;       /* tls.serverName, or the server address */
+    bool first_byte_0x17;          /* write 0x17 before the ClientHello */
+    uint32_t handshake_timeout_ms; /* 0 = 10000 */
+};
+
+/* Starts a client handshake over lower (ownership of lower passes to the new
+ * stream, even on failure: then lower is closed). `data` becomes the stream's
+ * data field. NULL with *err on failure. cb runs once, never from inside. */
+struct ufrpc_stream *ufrpc_tls_client_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_stream *lower,
+                                          const struct ufrpc_tls_conn_opts *o,
+                                          ufrpc_tls_handshake_cb cb, void *data, int *err);
+/* Same for the server role. */
+struct ufrpc_stream *ufrpc_tls_server_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_stream *lower,
+                                          uint32_t handshake_timeout_ms,
+                                          ufrpc_tls_handshake_cb cb, void *data, int *err);
+
+/* ---- first-byte sniffer (server side, as frps) --------------------------------
+ * Reads the first byte of a fresh TCP stream (it must support unread, i.e. come
+ * from net/tcp.h): 0x17 -> consumed, UFRPC_SNIFF_TLS_0x17; 0x16 -> kept,
+ * UFRPC_SNIFF_TLS; anything else -> kept, UFRPC_SNIFF_PLAIN. The bytes kept are
+ * delivered by the stream's next reads. Errors/timeout: cb gets a negative code.
+ * The caller keeps owning s in every case; s->data is borrowed during the sniff
+ * and restored before cb. cb runs once, never from inside ufrpc_tls_sniff. */
+enum { UFRPC_SNIFF_PLAIN = 0, UFRPC_SNIFF_TLS = 1, UFRPC_SNIFF_TLS_0x17 = 2 };
+typedef void (*ufrpc_sniff_cb)(struct ufrpc_stream *s, int kind_or_err, void *data);
+int ufrpc_tls_sniff(struct ufrpc_stream *s, uint32_t timeout_ms, ufrpc_sniff_cb cb, void *data);
+
+#endif
