@@ -100,7 +100,8 @@ ptrdiff_t ufrpc_yamux_stream_write(ufrpc_yamux_stream_t *st, const uint8_t *data
 
 static void maybe_window_update(ufrpc_yamux_stream_t *st)
 {
-    if (st->flags & SF_RESET || st->s->err)
+    /* after the peer's FIN nothing more can arrive: no point reopening */
+    if ((st->flags & (SF_RESET | SF_REMOTE_FIN)) || st->s->err)
         return;
     if (yamux_window_delta(st) >= st->s->cfg.max_stream_window / 2) {
         st->flags |= SF_WU_OWED;
