@@ -109,6 +109,14 @@ static void stream_frame(ufrpc_yamux_session_t *s, const struct ufrpc_yamux_head
     }
     if (h->flags & UFRPC_YAMUX_RST)
         remote_reset(s, st);
+    if (st->flags & SF_DEAD) { /* released in a callback above: drain */
+        if (h->type == UFRPC_YAMUX_DATA && h->length) {
+            s->cur = NULL;
+            s->cur_fin = 0;
+            s->payload_left = h->length;
+        }
+        return;
+    }
     if (h->type == UFRPC_YAMUX_WINDOW_UPDATE) {
         if (h->flags & UFRPC_YAMUX_FIN)
             remote_fin(s, st);
