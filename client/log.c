@@ -349,8 +349,9 @@ static void json_escape(char *buf, size_t cap, size_t *pos, const char *s)
 static void append(char *buf, size_t cap, size_t *pos, const char *s)
 {
     size_t n = strlen(s);
-    if (*pos + n + 1 > cap)
-        n = cap - 1 - *pos;
+    size_t room = *pos + 1 < cap ? cap - 1 - *pos : 0;
+    if (n > room)
+        n = room;
     memcpy(buf + *pos, s, n);
     *pos += n;
     buf[*pos] = '\0';
