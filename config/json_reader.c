@@ -111,8 +111,13 @@ static int scan_string(struct jscan *j)
     j->i++;
     while (j->i < j->n && j->s[j->i] != '"') {
         size_t k = j->i;
-        while (k < j->n && j->s[k] != '"' && j->s[k] != '\\')
+        while (k < j->n && j->s[k] != '"' && j->s[k] != '\\' && (unsigned char)j->s[k] >= 0x20)
             k++;
+        if (k < j->n && (unsigned char)j->s[k] < 0x20) {
+            j->i = k;
+            return fail(j, UFRPC_ERR_CONFIG_SYNTAX,
+                        "control character U+%04X in string (must be escaped)", j->s[k]);
+        }
         if (put(j, j->s + j->i, k - j->i))
             return UFRPC_ERR_NOMEM;
         j->i = k;
@@ -345,6 +350,12 @@ int ufrpc_json_read(const char *text, size_t len, const char *file_name, ufrpc_c
         return ufrpc_cfg_fail(err, UFRPC_ERR_CONFIG_VALUE, file_name, 0, 0, "file too large");
     if (text == NULL)
         text = j.s = "";
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) { /* UTF-8 BOM */
+        text += 3;
+        len -= 3;
+        j.s = text;
+        j.n = len;
+    }
 
     /* 1. json-c decides validity and the error location. */
     struct json_tokener *tok = json_tokener_new_ex(UFRPC_JSON_MAX_DEPTH);

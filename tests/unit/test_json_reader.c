@@ -99,6 +99,8 @@ static void test_errors(void **state)
     s = "{\"a\": ";
     expect_err(s, strlen(s), UFRPC_ERR_CONFIG_SYNTAX, 1, 0, NULL);
     expect_err("", 0, UFRPC_ERR_CONFIG_SYNTAX, 1, 0, NULL);
+    s = "{\"a\":\n \"x\ty\"}";
+    expect_err(s, strlen(s), UFRPC_ERR_CONFIG_SYNTAX, 2, 4, "control character");
 }
 
 static void test_deep_and_big(void **state)
