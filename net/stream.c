@@ -48,12 +48,18 @@ int ufrpc_stream_read_stop(struct ufrpc_stream *s)
     return s->vt->read_stop(s);
 }
 
+static void noop_write_cb(struct ufrpc_stream_write *req, int status)
+{
+    (void)req;
+    (void)status;
+}
+
 int ufrpc_stream_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req,
                        const uv_buf_t *bufs, unsigned nbufs, ufrpc_stream_write_cb cb)
 {
     if (s->closing)
         return UFRPC_ERR_CLOSED;
-    req->cb = cb;
+    req->cb = cb != NULL ? cb : noop_write_cb;
     req->stream = s;
     req->next = NULL;
     req->bufs = bufs;

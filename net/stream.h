@@ -105,7 +105,8 @@ struct ufrpc_stream {
 int ufrpc_stream_read_start(struct ufrpc_stream *s, ufrpc_stream_read_cb cb);
 /* Stops delivery; no read callback runs until the next read_start. Idempotent. */
 int ufrpc_stream_read_stop(struct ufrpc_stream *s);
-/* Queues nbufs iovecs (see the contract above). 0 or <0; on <0 cb is not called. */
+/* Queues nbufs iovecs (see the contract above). 0 or <0; on <0 cb is not called.
+ * cb may be NULL. */
 int ufrpc_stream_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req,
                        const uv_buf_t *bufs, unsigned nbufs, ufrpc_stream_write_cb cb);
 size_t ufrpc_stream_queued(const struct ufrpc_stream *s);

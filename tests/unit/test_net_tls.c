@@ -1,0 +1,492 @@
+/* net/tls: our client against our server (no verification, CA + hostname
+ * verification, wrong CA, wrong name, mTLS, 0x17 first byte through the sniffer,
+ * plaintext sniff, 8 MiB each way with close_notify), and interop with
+ * `openssl s_server` / `openssl s_client`. Loopback only, bounded in time. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "net/dial.h"
+#include "net/tcp.h"
+#include "net/tls.h"
+#include "net/nettest.h"
+#include "testutil.h"
+#include "proto/error.h"
+
+struct env {
+    uv_loop_t loop;
+    char dir[64];
+    ufrpc_tls_ctx_t *sctx, *cctx;
+    ufrpc_tcp_listener_t *l;
+    uint16_t port;
+    /* server side */
+    struct ufrpc_stream *sconn; /* TLS (or plain) stream once ready */
+    int sniff_kind;
+    int s_hs_done, s_hs_status;
+    /* client side */
+    struct ufrpc_stream *cconn;
+    int c_hs_done, c_hs_status;
+    int dial_status, dial_done;
+    struct ufrpc_tls_conn_opts copts;
+    uint8_t plain[64];
+    size_t plain_len;
+};
+
+static void s_hs(struct ufrpc_stream *s, int status)
+{
+    struct env *e = s->data;
+    e->s_hs_done = 1;
+    e->s_hs_status = status;
+    if (status < 0) { /* as frps: drop the connection */
+        ufrpc_stream_close(s, NULL);
+        e->sconn = NULL;
+    }
+}
+
+static void plain_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *b, const uint8_t *d,
+                       size_t n)
+{
+    struct env *e = s->data;
+    (void)b;
+    if (status < 0)
+        return;
+    if (n > sizeof e->plain - e->plain_len)
+        n = sizeof e->plain - e->plain_len;
+    memcpy(e->plain + e->plain_len, d, n);
+    e->plain_len += n;
+}
+
+static void on_sniffed(struct ufrpc_stream *s, int kind, void *data)
+{
+    struct env *e = data;
+    e->sniff_kind = kind;
+    if (kind < 0) {
+        ufrpc_stream_close(s, NULL);
+        e->s_hs_done = 1;
+        e->s_hs_status = kind;
+        return;
+    }
+    if (kind == UFRPC_SNIFF_PLAIN) {
+        e->sconn = s;
+        s->data = e;
+        ufrpc_stream_read_start(s, plain_read);
+        return;
+    }
+    int err;
+    e->sconn = ufrpc_tls_server_new(e->sctx, s, 5000, s_hs, e, &err);
+    assert_non_null(e->sconn);
+}
+
+static void on_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *c)
+{
+    struct env *e = ufrpc_tcp_listener_data(l);
+    assert_int_equal(status, 0);
+    assert_int_equal(ufrpc_tls_sniff(c, 5000, on_sniffed, e), 0);
+}
+
+static void c_hs(struct ufrpc_stream *s, int status)
+{
+    struct env *e = s->data;
+    e->c_hs_done = 1;
+    e->c_hs_status = status;
+}
+
+static void on_dial(ufrpc_dial_t *d, int status, struct ufrpc_stream *s, void *data)
+{
+    struct env *e = data;
+    (void)d;
+    e->dial_done = 1;
+    e->dial_status = status;
+    if (status < 0)
+        return;
+    if (e->cctx == NULL) {
+        e->cconn = s;
+        return;
+    }
+    int err;
+    e->cconn = ufrpc_tls_client_new(e->cctx, s, &e->copts, c_hs, e, &err);
+    assert_non_null(e->cconn);
+}
+
+static void run_cmd(const char *cmd)
+{
+    int rc = system(cmd);
+    assert_int_equal(rc, 0);
+}
+
+static void env_init(struct env *e, int with_server)
+{
+    memset(e, 0, sizeof *e);
+    uv_loop_init(&e->loop);
+    snprintf(e->dir, sizeof e->dir, "/tmp/ufrpc-net-tls-XXXXXX");
+    assert_non_null(mkdtemp(e->dir));
+    if (with_server) {
+        int err;
+        e->l = ufrpc_tcp_listen(&e->loop, "127.0.0.1", 0, on_accept, e, &err);
+        assert_non_null(e->l);
+        e->port = ufrpc_tcp_listener_port(e->l);
+    }
+}
+
+static void env_fini(struct env *e)
+{
+    if (e->sconn)
+        ufrpc_stream_close(e->sconn, NULL);
+    if (e->cconn)
+        ufrpc_stream_close(e->cconn, NULL);
+    if (e->l)
+        ufrpc_tcp_listener_close(e->l, NULL);
+    assert_true(nt_loop_drain(&e->loop));
+    assert_int_equal(uv_loop_close(&e->loop), 0);
+    ufrpc_tls_ctx_free(e->sctx);
+    ufrpc_tls_ctx_free(e->cctx);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
+    run_cmd(cmd);
+}
+
+static int both_hs(void *a)
+{
+    struct env *e = a;
+    return e->s_hs_done && e->c_hs_done;
+}
+
+static int client_hs(void *a)
+{
+    struct env *e = a;
+    return e->c_hs_done || (e->dial_done && e->dial_status < 0);
+}
+
+static void connect_client(struct env *e)
+{
+    struct ufrpc_dial_opts o = {.host = "127.0.0.1", .port = e->port, .timeout_ms = 3000};
+    assert_int_equal(ufrpc_dial(&e->loop, &o, on_dial, e, NULL), 0);
+}
+
+/* Writes the server's (generated) certificate as a PEM file; returns its path. */
+static void write_pem(const ufrpc_tls_ctx_t *c, const char *path)
+{
+    char pem[4096];
+    assert_int_equal(ufrpc_tls_ctx_cert_pem(c, pem, sizeof pem), 0);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(pem, f);
+    fclose(f);
+}
+
+struct xfer {
+    struct nt_peer *a, *b;
+};
+
+static int xfer_done(void *arg)
+{
+    struct xfer *x = arg;
+    return (x->a->eof && x->b->eof && x->a->shut_done && x->b->shut_done) || x->a->err ||
+           x->b->err;
+}
+
+static void test_tls_self_signed_transfer(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, 1);
+    assert_int_equal(ufrpc_tls_server_ctx_new(NULL, &e.sctx), 0);
+    assert_int_equal(ufrpc_tls_client_ctx_new(NULL, &e.cctx), 0);
+    e.copts.server_name = "127.0.0.1";
+    connect_client(&e);
+    assert_true(nt_run_until(&e.loop, both_hs, &e, 5000));
+    assert_int_equal(e.c_hs_status, 0);
+    assert_int_equal(e.s_hs_status, 0);
+    assert_int_equal(e.sniff_kind, UFRPC_SNIFF_TLS);
+
+    uint8_t *pat = nt_pattern();
+    const uint64_t total = 8ull << 20;
+    struct nt_peer pc = {.pat = pat, .to_send = total, .send_base = 5, .recv_base = 1000};
+    struct nt_peer ps = {.pat = pat, .to_send = total, .send_base = 1000, .recv_base = 5,
+                         .slow_every = 1 << 20};
+    assert_int_equal(nt_peer_start(&pc, e.cconn), 0);
+    assert_int_equal(nt_peer_start(&ps, e.sconn), 0);
+    struct xfer x = {&pc, &ps};
+    assert_true(nt_run_until(&e.loop, xfer_done, &x, 30000));
+    assert_int_equal(pc.err, 0);
+    assert_int_equal(ps.err, 0);
+    assert_true(pc.received == total && ps.received == total);
+    assert_int_equal(pc.mismatch + ps.mismatch, 0);
+    assert_true(ufrpc_stream_queued(e.cconn) == 0);
+    nt_peer_close(&pc);
+    nt_peer_close(&ps);
+    e.cconn = e.sconn = NULL;
+    env_fini(&e);
+    free(pat);
+}
+
+/* Runs one client handshake with the given CA file and name; returns its status. */
+static int verify_case(struct env *e, const char *ca, const char *name, int first_byte)
+{
+    struct ufrpc_tls_client_opts co = {.ca_file = ca};
+    ufrpc_tls_ctx_free(e->cctx);
+    e->cctx = NULL;
+    assert_int_equal(ufrpc_tls_client_ctx_new(&co, &e->cctx), 0);
+    e->copts.server_name = name;
+    e->copts.first_byte_0x17 = first_byte;
+    e->c_hs_done = e->s_hs_done = 0;
+    connect_client(e);
+    assert_true(nt_run_until(&e->loop, client_hs, e, 5000));
+    int st = e->c_hs_status;
+    ufrpc_stream_close(e->cconn, NULL);
+    e->cconn = NULL;
+    /* let the server side finish (it fails when the client aborts) */
+    nt_run_until(&e->loop, both_hs, e, 2000);
+    if (e->sconn != NULL) {
+        ufrpc_stream_close(e->sconn, NULL);
+        e->sconn = NULL;
+    }
+    return st;
+}
+
+static void test_tls_verify(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, 1);
+    assert_int_equal(ufrpc_tls_server_ctx_new(NULL, &e.sctx), 0);
+    char good[128], bad[128];
+    snprintf(good, sizeof good, "%s/good.pem", e.dir);
+    snprintf(bad, sizeof bad, "%s/bad.pem", e.dir);
+    write_pem(e.sctx, good);
+    ufrpc_tls_ctx_t *other;
+    assert_int_equal(ufrpc_tls_server_ctx_new(NULL, &other), 0);
+    write_pem(other, bad);
+    ufrpc_tls_ctx_free(other);
+
+    assert_int_equal(verify_case(&e, good, "localhost", 0), 0);
+    assert_int_equal(verify_case(&e, bad, "localhost", 0), UFRPC_ERR_TLS_VERIFY);
+    assert_int_equal(verify_case(&e, good, "wrong.example", 0), UFRPC_ERR_TLS_VERIFY);
+    /* 0x17 first byte: the sniffer consumes it and TLS proceeds */
+    assert_int_equal(verify_case(&e, good, "localhost", 1), 0);
+    assert_int_equal(e.sniff_kind, UFRPC_SNIFF_TLS_0x17);
+    /* no CA: no verification at all, even with a foreign name */
+    assert_int_equal(verify_case(&e, NULL, "wrong.example", 1), 0);
+    env_fini(&e);
+}
+
+static void test_tls_mtls(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, 1);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout ca.key -out ca.pem -subj /CN=test-ca -days 2 >/dev/null 2>&1 && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout cl.key "
+             "-out cl.csr -subj /CN=client >/dev/null 2>&1 && "
+             "openssl x509 -req -in cl.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cl.pem "
+             "-days 2 >/dev/null 2>&1",
+             e.dir);
+    run_cmd(cmd);
+    char ca[128], cl[128], clk[128];
+    snprintf(ca, sizeof ca, "%s/ca.pem", e.dir);
+    snprintf(cl, sizeof cl, "%s/cl.pem", e.dir);
+    snprintf(clk, sizeof clk, "%s/cl.key", e.dir);
+    struct ufrpc_tls_server_opts so = {.client_ca_file = ca};
+    assert_int_equal(ufrpc_tls_server_ctx_new(&so, &e.sctx), 0);
+    /* without a client certificate the server refuses */
+    assert_int_equal(ufrpc_tls_client_ctx_new(NULL, &e.cctx), 0);
+    connect_client(&e);
+    assert_true(nt_run_until(&e.loop, both_hs, &e, 5000));
+    assert_true(e.s_hs_status < 0);
+    assert_true(e.c_hs_status < 0);
+    ufrpc_stream_close(e.cconn, NULL);
+    e.cconn = NULL;
+    ufrpc_tls_ctx_free(e.cctx);
+    /* with it, both sides succeed */
+    struct ufrpc_tls_client_opts co = {.cert_file = cl, .key_file = clk};
+    assert_int_equal(ufrpc_tls_client_ctx_new(&co, &e.cctx), 0);
+    e.c_hs_done = e.s_hs_done = 0;
+    connect_client(&e);
+    assert_true(nt_run_until(&e.loop, both_hs, &e, 5000));
+    assert_int_equal(e.c_hs_status, 0);
+    assert_int_equal(e.s_hs_status, 0);
+    env_fini(&e);
+}
+
+static int got_plain(void *a)
+{
+    return ((struct env *)a)->plain_len >= 5;
+}
+
+static int got_plain16(void *a)
+{
+    return ((struct env *)a)->plain_len >= 16;
+}
+
+static int got_plain18(void *a)
+{
+    return ((struct env *)a)->plain_len >= 18;
+}
+
+static int dialed(void *a)
+{
+    return ((struct env *)a)->dial_done;
+}
+
+static void test_sniff_plaintext(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, 1);
+    connect_client(&e); /* cctx NULL: plain TCP */
+    assert_true(nt_run_until(&e.loop, dialed, &e, 5000));
+    assert_int_equal(e.dial_status, 0);
+    static struct ufrpc_stream_write w;
+    static uv_buf_t b;
+    b = uv_buf_init("hello", 5);
+    assert_int_equal(ufrpc_stream_write(e.cconn, &w, &b, 1, NULL), 0);
+    assert_true(nt_run_until(&e.loop, got_plain, &e, 5000));
+    assert_int_equal(e.sniff_kind, UFRPC_SNIFF_PLAIN);
+    assert_memory_equal(e.plain, "hello", 5);
+    env_fini(&e);
+}
+
+/* ---- openssl interop ------------------------------------------------------------- */
+static uv_process_t *spawn_sh(uv_loop_t *loop, const char *script, const char *out_path)
+{
+    uv_process_t *p = calloc(1, sizeof *p);
+    char *args[] = {"/bin/sh", "-c", (char *)script, NULL};
+    uv_stdio_container_t io[3];
+    int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    io[0].flags = UV_IGNORE;
+    io[1].flags = UV_INHERIT_FD;
+    io[1].data.fd = fd;
+    io[2].flags = UV_INHERIT_FD;
+    io[2].data.fd = fd;
+    uv_process_options_t o = {.file = "/bin/sh", .args = args, .stdio = io, .stdio_count = 3};
+    assert_int_equal(uv_spawn(loop, p, &o), 0);
+    close(fd);
+    return p;
+}
+
+static int got_plain16(void *a);
+
+static int file_contains(const char *path, const char *needle)
+{
+    uint8_t *buf;
+    size_t len;
+    if (ufrpc_test_read_file(path, &buf, &len) < 0)
+        return 0;
+    int r = strstr((char *)buf, needle) != NULL;
+    free(buf);
+    return r;
+}
+
+struct fwait {
+    const char *path, *needle;
+};
+
+static int fwait_pred(void *a)
+{
+    struct fwait *f = a;
+    return file_contains(f->path, f->needle);
+}
+
+static void test_openssl_s_server(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, 1);
+    /* take a free port from our listener, then hand it to s_server */
+    uint16_t port = e.port;
+    ufrpc_tcp_listener_close(e.l, NULL);
+    e.l = NULL;
+    nt_loop_drain(&e.loop);
+    char cmd[1024], out[128];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout s.key -out s.pem "
+             "-subj /CN=localhost -addext subjectAltName=DNS:localhost -days 2 >/dev/null 2>&1",
+             e.dir);
+    run_cmd(cmd);
+    snprintf(out, sizeof out, "%s/s_server.out", e.dir);
+    snprintf(cmd, sizeof cmd,
+             "cd %s && exec openssl s_server -accept 127.0.0.1:%u -cert s.pem -key s.key -naccept 1 "
+             "-tls1_2 -rev",
+             e.dir, port);
+    uv_process_t *proc = spawn_sh(&e.loop, cmd, out);
+    struct fwait fw = {out, "ACCEPT"};
+    assert_true(nt_run_until(&e.loop, fwait_pred, &fw, 5000));
+
+    char ca[128];
+    snprintf(ca, sizeof ca, "%s/s.pem", e.dir);
+    struct ufrpc_tls_client_opts co = {.ca_file = ca};
+    assert_int_equal(ufrpc_tls_client_ctx_new(&co, &e.cctx), 0);
+    e.copts.server_name = "localhost";
+    e.port = port;
+    connect_client(&e);
+    assert_true(nt_run_until(&e.loop, client_hs, &e, 5000));
+    if (e.c_hs_status != 0) {
+        snprintf(cmd, sizeof cmd, "cat %s", out);
+        run_cmd(cmd);
+    }
+    assert_int_equal(e.c_hs_status, 0);
+    static struct ufrpc_stream_write w;
+    static uv_buf_t b;
+    b = uv_buf_init("hello-from-ufrpc\n", 17);
+    assert_int_equal(ufrpc_stream_write(e.cconn, &w, &b, 1, NULL), 0);
+    /* s_server -rev answers each line reversed */
+    e.cconn->data = &e;
+    assert_int_equal(ufrpc_stream_read_start(e.cconn, plain_read), 0);
+    assert_true(nt_run_until(&e.loop, got_plain16, &e, 5000));
+    assert_memory_equal(e.plain, "cprfu-morf-olleh", 16);
+    uv_process_kill(proc, SIGTERM);
+    uv_close((uv_handle_t *)proc, NULL);
+    env_fini(&e);
+    free(proc);
+}
+
+static void test_openssl_s_client(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, 1);
+    assert_int_equal(ufrpc_tls_server_ctx_new(NULL, &e.sctx), 0);
+    char cmd[512], out[128];
+    snprintf(out, sizeof out, "%s/s_client.out", e.dir);
+    snprintf(cmd, sizeof cmd,
+             "printf 'hello-from-openssl' | exec openssl s_client -connect 127.0.0.1:%u "
+             "-servername localhost -quiet -no_ign_eof",
+             e.port);
+    uv_process_t *proc = spawn_sh(&e.loop, cmd, out);
+    e.c_hs_done = 1; /* no client of ours here */
+    assert_true(nt_run_until(&e.loop, both_hs, &e, 5000));
+    assert_int_equal(e.s_hs_status, 0);
+    e.sconn->data = &e;
+    assert_int_equal(ufrpc_stream_read_start(e.sconn, plain_read), 0);
+    assert_true(nt_run_until(&e.loop, got_plain18, &e, 5000));
+    assert_memory_equal(e.plain, "hello-from-openssl", 18);
+    uv_process_kill(proc, SIGTERM);
+    uv_close((uv_handle_t *)proc, NULL);
+    env_fini(&e);
+    free(proc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tls_self_signed_transfer),
+        cmocka_unit_test(test_tls_verify),
+        cmocka_unit_test(test_tls_mtls),
+        cmocka_unit_test(test_sniff_plaintext),
+        cmocka_unit_test(test_openssl_s_server),
+        cmocka_unit_test(test_openssl_s_client),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
