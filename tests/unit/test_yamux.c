@@ -567,6 +567,36 @@ static void test_reset_and_release_in_callback(void **state)
     unpair(c, sv);
 }
 
+/* Data|RST in one header, the stream released in the reset callback: the
+ * payload is drained, not delivered to the freed stream. Then Data|SYN|RST. */
+static void test_data_with_rst_released_in_callback(void **state)
+{
+    (void)state;
+    struct ypeer *sv = calloc(1, sizeof *sv);
+    assert_int_equal(yp_init(sv, UFRPC_YAMUX_SERVER, NULL, 0), 0);
+    sv->release_on_reset = 1;
+    uint8_t in[12 + 12 + 4 + 12 + 3 + 12];
+    hdr(in, UFRPC_YAMUX_WINDOW_UPDATE, UFRPC_YAMUX_SYN, 1, 0);
+    hdr(in + 12, UFRPC_YAMUX_DATA, UFRPC_YAMUX_RST, 1, 4);
+    memcpy(in + 24, "abcd", 4);
+    hdr(in + 28, UFRPC_YAMUX_DATA, UFRPC_YAMUX_SYN | UFRPC_YAMUX_RST, 3, 3);
+    memcpy(in + 40, "xyz", 3);
+    hdr(in + 43, UFRPC_YAMUX_PING, UFRPC_YAMUX_SYN, 0, 1);
+    for (size_t split = 0; split <= sizeof in; split++) {
+        sv->loglen = 0;
+        sv->log[0] = 0;
+        ufrpc_yamux_session_free(sv->s);
+        assert_int_equal(yp_init(sv, UFRPC_YAMUX_SERVER, NULL, 0), 0);
+        sv->release_on_reset = 1;
+        assert_int_equal(ufrpc_yamux_feed(sv->s, in, split, 0), 0);
+        assert_int_equal(ufrpc_yamux_feed(sv->s, in + split, sizeof in - split, 0), 0);
+        assert_string_equal(sv->log, "open 1;rst 1;open 3;rst 3;");
+        assert_int_equal(ufrpc_yamux_session_num_streams(sv->s), 0);
+    }
+    ufrpc_yamux_session_free(sv->s);
+    free(sv);
+}
+
 static void test_orphan_discards_and_times_out(void **state)
 {
     (void)state;
@@ -785,6 +815,7 @@ int main(void)
         cmocka_unit_test(test_keepalive_ping_and_timeout),
         cmocka_unit_test(test_fin_both_ways_and_free),
         cmocka_unit_test(test_reset_and_release_in_callback),
+        cmocka_unit_test(test_data_with_rst_released_in_callback),
         cmocka_unit_test(test_orphan_discards_and_times_out),
         cmocka_unit_test(test_window_overrun),
         cmocka_unit_test(test_garbage_headers),
