@@ -341,6 +341,21 @@ static void test_record_length_rules(void **state)
     assert_int_equal(used, 0);
     assert_int_equal(ufrpc_aead_reader_finish(&r), UFRPC_ERR_AEAD_RECORD);
     ufrpc_aead_reader_free(&r);
+    /* A nonce that wraps after the first record exhausts the counter (golib:
+     * "frame counter exhausted"); the error is sticky and nothing is emitted. */
+    {
+        uint8_t ff[12], out[64];
+        size_t n = 99;
+        memset(ff, 0xff, sizeof ff);
+        ufrpc_aead_writer_t wr;
+        assert_int_equal(ufrpc_aead_writer_init(&wr, UFRPC_AEAD_AES_256_GCM, key, ff), 0);
+        assert_int_equal(ufrpc_aead_writer_write(&wr, (const uint8_t *)"a", 1, out, sizeof out, &n),
+                         UFRPC_ERR_LIMIT);
+        assert_int_equal(n, 0);
+        assert_int_equal(ufrpc_aead_writer_write(&wr, (const uint8_t *)"a", 1, out, sizeof out, &n),
+                         UFRPC_ERR_LIMIT);
+        ufrpc_aead_writer_free(&wr);
+    }
     /* Bad arguments. */
     assert_int_equal(ufrpc_aead_reader_init(&r, (ufrpc_aead_alg_t)0, key), UFRPC_ERR_INVAL);
     ufrpc_aead_writer_t w;
