@@ -3,11 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "client/cli_verify.h"
 #include "client/version.h"
 #include "proto/error.h"
 
 int main(int argc, char **argv)
 {
+    if (ufrpc_cli_is_verify(argc, argv))
+        return ufrpc_cli_verify(argc, argv, stdout);
     if (argc > 1 && (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "--version") == 0)) {
         printf("%s\n", UFRPC_FRP_VERSION);
         return 0;

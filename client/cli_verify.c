@@ -1,0 +1,123 @@
+/* client/cli_verify.c — see cli_verify.h. */
+#include "client/cli_verify.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "proto/error.h"
+
+/* "--strict_config" → "strict-config" (cobra's WordSepNormalizeFunc); NULL if not a
+ * long flag. Writes at most cap bytes. */
+static const char *long_name(const char *arg, char *buf, size_t cap)
+{
+    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
+        return NULL;
+    size_t i = 0;
+    for (const char *p = arg + 2; *p && *p != '=' && i + 1 < cap; p++)
+        buf[i++] = *p == '_' ? '-' : *p;
+    buf[i] = '\0';
+    return buf;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+    static const char *const t[] = {"1", "t", "T", "true", "TRUE", "True"};
+    static const char *const f[] = {"0", "f", "F", "false", "FALSE", "False"};
+    for (size_t i = 0; i < 6; i++) {
+        if (strcmp(v, t[i]) == 0)
+            return *out = true, true;
+        if (strcmp(v, f[i]) == 0)
+            return *out = false, true;
+    }
+    return false;
+}
+
+int ufrpc_cli_is_verify(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+            i++;
+            continue;
+        }
+        if (argv[i][0] == '-')
+            continue;
+        return strcmp(argv[i], "verify") == 0;
+    }
+    return 0;
+}
+
+int ufrpc_cli_verify(int argc, char **argv, FILE *out)
+{
+    const char *file = "./frpc.ini";
+    bool strict = true, print = false, json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        char name[64];
+        if (strcmp(a, "verify") == 0)
+            continue;
+        if (strcmp(a, "-c") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(out, "Error: flag needs an argument: 'c' in -c\n");
+                return 1;
+            }
+            file = argv[++i];
+            continue;
+        }
+        if (strncmp(a, "-c", 2) == 0 && a[2] != '\0' && a[1] != '-') {
+            file = a[2] == '=' ? a + 3 : a + 2;
+            continue;
+        }
+        const char *ln = long_name(a, name, sizeof name);
+        const char *eq = strchr(a, '=');
+        if (ln != NULL && strcmp(ln, "config") == 0) {
+            if (eq != NULL)
+                file = eq + 1;
+            else if (i + 1 < argc)
+                file = argv[++i];
+            else {
+                fprintf(out, "Error: flag needs an argument: --config\n");
+                return 1;
+            }
+            continue;
+        }
+        bool *target = NULL;
+        if (ln != NULL && strcmp(ln, "strict-config") == 0)
+            target = &strict;
+        else if (ln != NULL && strcmp(ln, "print") == 0)
+            target = &print;
+        else if (ln != NULL && strcmp(ln, "json") == 0)
+            target = &json;
+        if (target != NULL) {
+            if (eq == NULL)
+                *target = true;
+            else if (!parse_bool(eq + 1, target)) {
+                fprintf(out, "Error: invalid argument \"%s\" for \"%s\" flag\n", eq + 1, a);
+                return 1;
+            }
+            continue;
+        }
+        fprintf(out, "Error: unknown flag or argument: %s\n", a);
+        return 1;
+    }
+
+    struct ufrpc_config_load_opts opts = {.non_strict = !strict};
+    struct ufrpc_cfg_diag diag;
+    ufrpc_cfg_diag_init(&diag);
+    struct ufrpc_config *cfg = NULL;
+    int rc = ufrpc_config_load(file, &opts, &cfg, &diag);
+    ufrpc_cfg_diag_print(&diag, out);
+    int code = 0;
+    if (rc != 0) {
+        if (diag.errors == 0)
+            fprintf(out, "%s: %s\n", file, ufrpc_strerror(rc));
+        code = 1;
+    } else {
+        if (print && ufrpc_config_dump(cfg, out, json) != 0)
+            code = 1;
+        fprintf(out, "ufrpc: the configuration file %s syntax is ok\n", file);
+    }
+    ufrpc_config_free(cfg);
+    ufrpc_cfg_diag_free(&diag);
+    return code;
+}

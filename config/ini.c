@@ -1,0 +1,911 @@
+/* config/ini.c — frpc's legacy INI format, mapped to the v1 document tree exactly as
+ * frp's pkg/config/legacy conversion does (FRP-WIRE.md §12.3), so the schema layer
+ * treats it like any other format.
+ *
+ * Parsing uses libinih through a line reader that makes it behave like go-ini with
+ * frp's options (IgnoreInlineComment, AllowBooleanKeys): leading whitespace is
+ * dropped (no inih continuation lines), ';' inside a value is kept, a bare key means
+ * "true", surrounding quotes are removed, and every key keeps its line number.
+ * Differences from frpc, on purpose: values that do not parse as a number/boolean are
+ * errors (go-ini silently keeps the default); keys frpc ignores are warnings. */
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/cfg_internal.h"
+#include "proto/error.h"
+
+struct ikey {
+    char *k, *v;
+    uint32_t line;
+};
+
+struct isec {
+    char *name;
+    uint32_t line;
+    struct ikey *keys;
+    size_t n, cap;
+};
+
+struct ist {
+    const char *text;
+    size_t len, pos;
+    uint32_t line;       /* of the line last handed to inih */
+    uint32_t sec_line;   /* of the last "[section]" line seen */
+    uint32_t long_line;  /* first line too long for inih's buffer (0 = none) */
+    int max_line;        /* inih's buffer size, as seen by the reader */
+    struct isec *secs;
+    size_t nsec, cap;
+    int nomem;
+};
+
+/* ---------------------------------------------------------------- reading */
+
+static char *reader(char *str, int num, void *stream)
+{
+    struct ist *s = stream;
+    if (s->pos >= s->len || s->long_line)
+        return NULL;
+    size_t b = s->pos, e = b;
+    while (e < s->len && s->text[e] != '\n')
+        e++;
+    s->pos = e < s->len ? e + 1 : e;
+    s->line++;
+    /* drop leading whitespace: go-ini has no continuation lines */
+    while (b < e && (s->text[b] == ' ' || s->text[b] == '\t' || s->text[b] == '\r' ||
+                     s->text[b] == '\f' || s->text[b] == '\v'))
+        b++;
+    size_t n = e - b;
+    s->max_line = num - 16;
+    if (n + 16 > (size_t)num) {
+        s->long_line = s->line;
+        return NULL;
+    }
+    memcpy(str, s->text + b, n);
+    /* ';' only starts a comment at the beginning of a line in go-ini with
+     * IgnoreInlineComment; hide the others from inih */
+    for (size_t i = 1; i < n; i++)
+        if (str[i] == ';')
+            str[i] = '\x01';
+    str[n] = '\0';
+    while (n > 0 && (str[n - 1] == '\r' || str[n - 1] == ' ' || str[n - 1] == '\t'))
+        str[--n] = '\0';
+    if (n > 0 && str[0] == '[')
+        s->sec_line = s->line;
+    else if (n > 0 && str[0] != ';' && str[0] != '#' && strpbrk(str, "=:") == NULL &&
+             !(s->line == 1 && (unsigned char)str[0] == 0xEF)) {
+        memcpy(str + n, " = true", 8); /* AllowBooleanKeys */
+        n += 7;
+    }
+    str[n] = '\n';
+    str[n + 1] = '\0';
+    return str;
+}
+
+static void restore(char *p)
+{
+    for (; *p; p++)
+        if (*p == '\x01')
+            *p = ';';
+}
+
+static char *trimdup(const char *p)
+{
+    while (isspace((unsigned char)*p))
+        p++;
+    size_t n = strlen(p);
+    while (n > 0 && isspace((unsigned char)p[n - 1]))
+        n--;
+    char *o = malloc(n + 1);
+    if (o != NULL) {
+        memcpy(o, p, n);
+        o[n] = '\0';
+        restore(o);
+    }
+    return o;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+    struct ist *s = user;
+    char *sec = trimdup(section);
+    if (sec == NULL) {
+        s->nomem = 1;
+        return 0;
+    }
+    struct isec *cur = NULL;
+    for (size_t i = s->nsec; i-- > 0;)
+        if (strcmp(s->secs[i].name, sec) == 0) {
+            cur = &s->secs[i];
+            break;
+        }
+    if (cur == NULL) {
+        if (s->nsec == s->cap) {
+            size_t cap = s->cap ? s->cap * 2 : 16;
+            struct isec *ns = realloc(s->secs, cap * sizeof *ns);
+            if (ns == NULL) {
+                free(sec);
+                s->nomem = 1;
+                return 0;
+            }
+            s->secs = ns;
+            s->cap = cap;
+        }
+        cur = &s->secs[s->nsec++];
+        *cur = (struct isec){.name = sec, .line = s->sec_line};
+    } else {
+        free(sec);
+    }
+    char *k = trimdup(name), *v = trimdup(value);
+    if (k == NULL || v == NULL) {
+        free(k);
+        free(v);
+        s->nomem = 1;
+        return 0;
+    }
+    /* go-ini: a value wrapped in matching quotes or backticks loses them */
+    size_t vl = strlen(v);
+    if (vl >= 2 && (v[0] == '"' || v[0] == '\'' || v[0] == '`') && v[vl - 1] == v[0]) {
+        memmove(v, v + 1, vl - 2);
+        v[vl - 2] = '\0';
+    }
+    for (size_t i = 0; i < cur->n; i++)
+        if (strcmp(cur->keys[i].k, k) == 0) { /* last one wins */
+            free(cur->keys[i].v);
+            free(k);
+            cur->keys[i].v = v;
+            cur->keys[i].line = s->line;
+            return 1;
+        }
+    if (cur->n == cur->cap) {
+        size_t cap = cur->cap ? cur->cap * 2 : 8;
+        struct ikey *nk = realloc(cur->keys, cap * sizeof *nk);
+        if (nk == NULL) {
+            free(k);
+            free(v);
+            s->nomem = 1;
+            return 0;
+        }
+        cur->keys = nk;
+        cur->cap = cap;
+    }
+    cur->keys[cur->n++] = (struct ikey){k, v, s->line};
+    return 1;
+}
+
+static void ist_free(struct ist *s)
+{
+    for (size_t i = 0; i < s->nsec; i++) {
+        for (size_t j = 0; j < s->secs[i].n; j++) {
+            free(s->secs[i].keys[j].k);
+            free(s->secs[i].keys[j].v);
+        }
+        free(s->secs[i].keys);
+        free(s->secs[i].name);
+    }
+    free(s->secs);
+}
+
+/* Returns inih's result (0, first bad line, or -2 on OOM). */
+static int ist_parse(struct ist *s, const char *text, size_t len)
+{
+    memset(s, 0, sizeof *s);
+    s->text = text;
+    s->len = len;
+    return ini_parse_stream(reader, s, handler, s);
+}
+
+bool ufrpc_ini_is_legacy(const char *text, size_t len)
+{
+    if (memchr(text, '\0', len) != NULL)
+        return false;
+    struct ist s;
+    ist_parse(&s, text, len);
+    bool found = false;
+    for (size_t i = 0; i < s.nsec && !found; i++)
+        found = strcmp(s.secs[i].name, "common") == 0;
+    /* a [common] section without keys never reaches the handler */
+    if (!found) {
+        for (size_t i = 0; i < len && !found;) {
+            size_t e = i;
+            while (e < len && text[e] != '\n')
+                e++;
+            size_t b = i, t = e;
+            while (b < t && isspace((unsigned char)text[b]))
+                b++;
+            while (t > b && isspace((unsigned char)text[t - 1]))
+                t--;
+            found = t - b == 8 && memcmp(text + b, "[common]", 8) == 0;
+            i = e + 1;
+        }
+    }
+    ist_free(&s);
+    return found;
+}
+
+/* ---------------------------------------------------------------- tree building */
+
+struct mapper {
+    const char *file;
+    struct ufrpc_cfg_diag *diag;
+    int err;    /* first error code */
+    int nomem;
+};
+
+static ufrpc_cv_pos P(const struct mapper *m, uint32_t line)
+{
+    return (ufrpc_cv_pos){m->file, line, 0};
+}
+
+static void put(struct mapper *m, ufrpc_cv *table, const char *key, ufrpc_cv *v)
+{
+    if (v == NULL) {
+        m->nomem = 1;
+        return;
+    }
+    for (size_t i = 0; i < table->u.t.len; i++)
+        if (strcmp(table->u.t.items[i].key, key) == 0) {
+            ufrpc_cv_free(table->u.t.items[i].value);
+            table->u.t.items[i].value = v;
+            return;
+        }
+    if (ufrpc_cv_set(table, key, strlen(key), v) != 0) {
+        ufrpc_cv_free(v);
+        m->nomem = 1;
+    }
+}
+
+static ufrpc_cv *subtable(struct mapper *m, ufrpc_cv *parent, const char *key, uint32_t line)
+{
+    ufrpc_cv *t = ufrpc_cv_get(parent, key);
+    if (t != NULL && t->type == UFRPC_CV_TABLE)
+        return t;
+    t = ufrpc_cv_new(UFRPC_CV_TABLE, P(m, line));
+    put(m, parent, key, t);
+    return m->nomem ? NULL : t;
+}
+
+/* Sets a dotted path ("transport.tls.enable"), creating tables on the way. */
+static void set_path(struct mapper *m, ufrpc_cv *root, const char *path, ufrpc_cv *v, uint32_t line)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    ufrpc_cv *t = root;
+    char *p = buf;
+    for (char *dot; (dot = strchr(p, '.')) != NULL; p = dot + 1) {
+        *dot = '\0';
+        t = subtable(m, t, p, line);
+        if (t == NULL) {
+            ufrpc_cv_free(v);
+            return;
+        }
+    }
+    put(m, t, p, v);
+}
+
+enum ikind { K_STR, K_INT, K_BOOL, K_LIST, K_IGNORE };
+
+static void bad_value(struct mapper *m, const char *sec, const struct ikey *k, const char *what)
+{
+    ufrpc_cfg_diag_add(m->diag, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_VALUE, m->file, k->line,
+                       "[%s] %s: invalid %s \"%.60s\"", sec, k->k, what, k->v);
+    if (m->err == 0)
+        m->err = UFRPC_ERR_CONFIG_VALUE;
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+    static const char *const t[] = {"1", "t", "T", "TRUE", "true", "True", "YES", "yes", "Yes", "y", "ON", "on", "On"};
+    static const char *const f[] = {"0", "f", "F", "FALSE", "false", "False", "NO", "no", "No", "n", "OFF", "off", "Off"};
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        if (strcmp(s, t[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcmp(s, f[i]) == 0) {
+            *out = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Builds the typed node for a value, or NULL when it should be skipped (empty) or
+ * is invalid (reported). */
+static ufrpc_cv *typed(struct mapper *m, const char *sec, const struct ikey *k, enum ikind kind)
+{
+    const char *v = k->v;
+    ufrpc_cv_pos pos = P(m, k->line);
+    if (v[0] == '\0')
+        return NULL; /* go-ini: empty = the default */
+    switch (kind) {
+    case K_STR: {
+        ufrpc_cv *n = ufrpc_cv_new_string(UFRPC_CV_STRING, v, strlen(v), pos);
+        if (n == NULL)
+            m->nomem = 1;
+        return n;
+    }
+    case K_INT: {
+        char *e;
+        errno = 0;
+        long long x = strtoll(v, &e, 0);
+        if (*e != '\0' || errno != 0) {
+            bad_value(m, sec, k, "integer");
+            return NULL;
+        }
+        ufrpc_cv *n = ufrpc_cv_new_integer(x, pos);
+        if (n == NULL)
+            m->nomem = 1;
+        return n;
+    }
+    case K_BOOL: {
+        bool b;
+        if (!parse_bool(v, &b)) {
+            bad_value(m, sec, k, "boolean");
+            return NULL;
+        }
+        ufrpc_cv *n = ufrpc_cv_new_bool(b, pos);
+        if (n == NULL)
+            m->nomem = 1;
+        return n;
+    }
+    case K_LIST: {
+        ufrpc_cv *a = ufrpc_cv_new(UFRPC_CV_ARRAY, pos);
+        if (a == NULL) {
+            m->nomem = 1;
+            return NULL;
+        }
+        const char *p = v;
+        for (;;) {
+            const char *c = strchr(p, ',');
+            size_t n = c ? (size_t)(c - p) : strlen(p);
+            size_t b = 0;
+            while (b < n && isspace((unsigned char)p[b]))
+                b++;
+            while (n > b && isspace((unsigned char)p[n - 1]))
+                n--;
+            ufrpc_cv *s = ufrpc_cv_new_string(UFRPC_CV_STRING, p + b, n - b, pos);
+            if (s == NULL || ufrpc_cv_push(a, s) != 0) {
+                ufrpc_cv_free(s);
+                ufrpc_cv_free(a);
+                m->nomem = 1;
+                return NULL;
+            }
+            if (c == NULL)
+                break;
+            p = c + 1;
+        }
+        return a;
+    }
+    case K_IGNORE:
+        return NULL;
+    }
+    return NULL;
+}
+
+struct kmap {
+    const char *ini;
+    const char *path; /* v1 dotted path; NULL = known but ignored */
+    enum ikind kind;
+    uint32_t types; /* proxy-type bits where the key exists (0 = all) */
+};
+
+static const struct kmap common_keys[] = {
+    {"server_addr", "serverAddr", K_STR, 0},
+    {"server_port", "serverPort", K_INT, 0},
+    {"nat_hole_stun_server", "natHoleStunServer", K_STR, 0},
+    {"dial_server_timeout", "transport.dialServerTimeout", K_INT, 0},
+    {"dial_server_keepalive", "transport.dialServerKeepalive", K_INT, 0},
+    {"connect_server_local_ip", "transport.connectServerLocalIP", K_STR, 0},
+    {"http_proxy", "transport.proxyURL", K_STR, 0},
+    {"log_file", "log.to", K_STR, 0},
+    {"log_way", NULL, K_IGNORE, 0},
+    {"log_level", "log.level", K_STR, 0},
+    {"log_max_days", "log.maxDays", K_INT, 0},
+    {"disable_log_color", "log.disablePrintColor", K_BOOL, 0},
+    {"admin_addr", "webServer.addr", K_STR, 0},
+    {"admin_port", "webServer.port", K_INT, 0},
+    {"admin_user", "webServer.user", K_STR, 0},
+    {"admin_pwd", "webServer.password", K_STR, 0},
+    {"assets_dir", "webServer.assetsDir", K_STR, 0},
+    {"pprof_enable", "webServer.pprofEnable", K_BOOL, 0},
+    {"pool_count", "transport.poolCount", K_INT, 0},
+    {"tcp_mux", "transport.tcpMux", K_BOOL, 0},
+    {"tcp_mux_keepalive_interval", "transport.tcpMuxKeepaliveInterval", K_INT, 0},
+    {"user", "user", K_STR, 0},
+    {"dns_server", "dnsServer", K_STR, 0},
+    {"login_fail_exit", "loginFailExit", K_BOOL, 0},
+    {"start", "start", K_LIST, 0},
+    {"protocol", "transport.protocol", K_STR, 0},
+    {"quic_keepalive_period", "transport.quic.keepalivePeriod", K_INT, 0},
+    {"quic_max_idle_timeout", "transport.quic.maxIdleTimeout", K_INT, 0},
+    {"quic_max_incoming_streams", "transport.quic.maxIncomingStreams", K_INT, 0},
+    {"tls_enable", "transport.tls.enable", K_BOOL, 0},
+    {"tls_cert_file", "transport.tls.certFile", K_STR, 0},
+    {"tls_key_file", "transport.tls.keyFile", K_STR, 0},
+    {"tls_trusted_ca_file", "transport.tls.trustedCaFile", K_STR, 0},
+    {"tls_server_name", "transport.tls.serverName", K_STR, 0},
+    {"disable_custom_tls_first_byte", "transport.tls.disableCustomTLSFirstByte", K_BOOL, 0},
+    {"heartbeat_interval", "transport.heartbeatInterval", K_INT, 0},
+    {"heartbeat_timeout", "transport.heartbeatTimeout", K_INT, 0},
+    {"udp_packet_size", "udpPacketSize", K_INT, 0},
+    {"includes", "includes", K_LIST, 0},
+    {"authentication_method", "auth.method", K_STR, 0},
+    {"token", "auth.token", K_STR, 0},
+    {"authenticate_heartbeats", NULL, K_BOOL, 0},     /* → auth.additionalScopes */
+    {"authenticate_new_work_conns", NULL, K_BOOL, 0}, /* → auth.additionalScopes */
+    {"oidc_client_id", "auth.oidc.clientID", K_STR, 0},
+    {"oidc_client_secret", "auth.oidc.clientSecret", K_STR, 0},
+    {"oidc_audience", "auth.oidc.audience", K_STR, 0},
+    {"oidc_scope", "auth.oidc.scope", K_STR, 0},
+    {"oidc_token_endpoint_url", "auth.oidc.tokenEndpointURL", K_STR, 0},
+    {NULL, NULL, K_IGNORE, 0},
+};
+
+#define T(x) (1u << UFRPC_PROXY_##x)
+#define DOM (T(HTTP) | T(HTTPS) | T(TCPMUX))
+#define SEC (T(STCP) | T(SUDP) | T(XTCP))
+static const struct kmap proxy_keys[] = {
+    {"type", NULL, K_IGNORE, 0},
+    {"name", NULL, K_IGNORE, 0},
+    {"role", NULL, K_IGNORE, 0},
+    {"local_ip", "localIP", K_STR, 0},
+    {"local_port", "localPort", K_INT, 0},
+    {"use_encryption", "transport.useEncryption", K_BOOL, 0},
+    {"use_compression", "transport.useCompression", K_BOOL, 0},
+    {"bandwidth_limit", "transport.bandwidthLimit", K_STR, 0},
+    {"bandwidth_limit_mode", "transport.bandwidthLimitMode", K_STR, 0},
+    {"proxy_protocol_version", "transport.proxyProtocolVersion", K_STR, 0},
+    {"group", "loadBalancer.group", K_STR, 0},
+    {"group_key", "loadBalancer.groupKey", K_STR, 0},
+    {"health_check_type", "healthCheck.type", K_STR, 0},
+    {"health_check_timeout_s", "healthCheck.timeoutSeconds", K_INT, 0},
+    {"health_check_max_failed", "healthCheck.maxFailed", K_INT, 0},
+    {"health_check_interval_s", "healthCheck.intervalSeconds", K_INT, 0},
+    {"health_check_url", "healthCheck.path", K_STR, 0},
+    {"plugin", NULL, K_IGNORE, 0},
+    {"remote_port", "remotePort", K_INT, T(TCP) | T(UDP)},
+    {"custom_domains", "customDomains", K_LIST, DOM},
+    {"subdomain", "subdomain", K_STR, DOM},
+    {"locations", "locations", K_LIST, T(HTTP)},
+    {"http_user", "httpUser", K_STR, T(HTTP) | T(TCPMUX)},
+    {"http_pwd", "httpPassword", K_STR, T(HTTP) | T(TCPMUX)},
+    {"host_header_rewrite", "hostHeaderRewrite", K_STR, T(HTTP)},
+    {"route_by_http_user", "routeByHTTPUser", K_STR, T(HTTP) | T(TCPMUX)},
+    {"multiplexer", "multiplexer", K_STR, T(TCPMUX)},
+    {"sk", "secretKey", K_STR, SEC},
+    {"allow_users", "allowUsers", K_LIST, SEC},
+    {NULL, NULL, K_IGNORE, 0},
+};
+
+#define V(x) (1u << UFRPC_VISITOR_##x)
+static const struct kmap visitor_keys[] = {
+    {"type", NULL, K_IGNORE, 0},
+    {"name", NULL, K_IGNORE, 0},
+    {"role", NULL, K_IGNORE, 0},
+    {"use_encryption", "transport.useEncryption", K_BOOL, 0},
+    {"use_compression", "transport.useCompression", K_BOOL, 0},
+    {"sk", "secretKey", K_STR, 0},
+    {"server_user", "serverUser", K_STR, 0},
+    {"server_name", "serverName", K_STR, 0},
+    {"bind_addr", "bindAddr", K_STR, 0},
+    {"bind_port", "bindPort", K_INT, 0},
+    {"protocol", "protocol", K_STR, V(XTCP)},
+    {"keep_tunnel_open", "keepTunnelOpen", K_BOOL, V(XTCP)},
+    {"max_retries_an_hour", "maxRetriesAnHour", K_INT, V(XTCP)},
+    {"min_retry_interval", "minRetryInterval", K_INT, V(XTCP)},
+    {"fallback_to", "fallbackTo", K_STR, V(XTCP)},
+    {"fallback_timeout_ms", "fallbackTimeoutMs", K_INT, V(XTCP)},
+    {NULL, NULL, K_IGNORE, 0},
+};
+
+/* plugin_* parameter → plugin option, per plugin type (legacy conversion.go) */
+struct pmap {
+    const char *plugin;
+    const char *param;
+    const char *key;
+};
+static const struct pmap plugin_params[] = {
+    {"http2https", "plugin_local_addr", "localAddr"},
+    {"http2https", "plugin_host_header_rewrite", "hostHeaderRewrite"},
+    {"http_proxy", "plugin_http_user", "httpUser"},
+    {"http_proxy", "plugin_http_passwd", "httpPassword"},
+    {"https2http", "plugin_local_addr", "localAddr"},
+    {"https2http", "plugin_host_header_rewrite", "hostHeaderRewrite"},
+    {"https2http", "plugin_crt_path", "crtPath"},
+    {"https2http", "plugin_key_path", "keyPath"},
+    {"https2https", "plugin_local_addr", "localAddr"},
+    {"https2https", "plugin_host_header_rewrite", "hostHeaderRewrite"},
+    {"https2https", "plugin_crt_path", "crtPath"},
+    {"https2https", "plugin_key_path", "keyPath"},
+    {"socks5", "plugin_user", "username"},
+    {"socks5", "plugin_passwd", "password"},
+    {"static_file", "plugin_local_path", "localPath"},
+    {"static_file", "plugin_strip_prefix", "stripPrefix"},
+    {"static_file", "plugin_http_user", "httpUser"},
+    {"static_file", "plugin_http_passwd", "httpPassword"},
+    {"unix_domain_socket", "plugin_unix_path", "unixPath"},
+    {NULL, NULL, NULL},
+};
+
+static const struct kmap *kfind(const struct kmap *t, const char *k)
+{
+    for (; t->ini != NULL; t++)
+        if (strcmp(t->ini, k) == 0)
+            return t;
+    return NULL;
+}
+
+static const char *sec_get(const struct isec *s, const char *k)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->keys[i].k, k) == 0)
+            return s->keys[i].v;
+    return NULL;
+}
+
+static void ignored(struct mapper *m, const char *sec, const struct ikey *k, const char *why)
+{
+    if (ufrpc_cfg_diag_add(m->diag, UFRPC_CFG_WARNING, UFRPC_ERR_CONFIG_UNKNOWN_KEY, m->file, k->line,
+                           "[%.80s] unknown key \"%.80s\" ignored%s", sec, k->k, why) != 0)
+        m->nomem = 1;
+}
+
+static bool starts(const char *s, const char *prefix, const char **rest)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(s, prefix, n) != 0)
+        return false;
+    *rest = s + n;
+    return true;
+}
+
+static void map_common(struct mapper *m, const struct isec *s, ufrpc_cv *root)
+{
+    bool hb = false, nwc = false;
+    uint32_t scope_line = 0;
+    for (size_t i = 0; i < s->n && !m->nomem; i++) {
+        const struct ikey *k = &s->keys[i];
+        const char *rest;
+        if (starts(k->k, "meta_", &rest)) {
+            ufrpc_cv *t = subtable(m, root, "metadatas", k->line);
+            if (t != NULL)
+                put(m, t, rest, ufrpc_cv_new_string(UFRPC_CV_STRING, k->v, strlen(k->v), P(m, k->line)));
+            continue;
+        }
+        if (starts(k->k, "oidc_additional_", &rest)) {
+            ufrpc_cv *a = subtable(m, root, "auth", k->line);
+            ufrpc_cv *o = a ? subtable(m, a, "oidc", k->line) : NULL;
+            ufrpc_cv *t = o ? subtable(m, o, "additionalEndpointParams", k->line) : NULL;
+            if (t != NULL)
+                put(m, t, rest, ufrpc_cv_new_string(UFRPC_CV_STRING, k->v, strlen(k->v), P(m, k->line)));
+            continue;
+        }
+        const struct kmap *km = kfind(common_keys, k->k);
+        if (km == NULL) {
+            ignored(m, "common", k, "");
+            continue;
+        }
+        if (strcmp(k->k, "authenticate_heartbeats") == 0 ||
+            strcmp(k->k, "authenticate_new_work_conns") == 0) {
+            bool b = false;
+            if (k->v[0] != '\0' && !parse_bool(k->v, &b)) {
+                bad_value(m, "common", k, "boolean");
+                continue;
+            }
+            if (k->k[13] == 'h')
+                hb = b;
+            else
+                nwc = b;
+            scope_line = k->line;
+            continue;
+        }
+        if (km->path == NULL)
+            continue;
+        ufrpc_cv *v = typed(m, "common", k, km->kind);
+        if (v != NULL)
+            set_path(m, root, km->path, v, k->line);
+    }
+    if (hb || nwc) {
+        ufrpc_cv *a = ufrpc_cv_new(UFRPC_CV_ARRAY, P(m, scope_line));
+        if (a == NULL) {
+            m->nomem = 1;
+            return;
+        }
+        if (hb)
+            ufrpc_cv_push(a, ufrpc_cv_new_string(UFRPC_CV_STRING, "HeartBeats", 10, P(m, scope_line)));
+        if (nwc)
+            ufrpc_cv_push(a, ufrpc_cv_new_string(UFRPC_CV_STRING, "NewWorkConns", 12, P(m, scope_line)));
+        set_path(m, root, "auth.additionalScopes", a, scope_line);
+    }
+}
+
+static ufrpc_cv *new_str(struct mapper *m, const char *s, uint32_t line)
+{
+    ufrpc_cv *v = ufrpc_cv_new_string(UFRPC_CV_STRING, s, strlen(s), P(m, line));
+    if (v == NULL)
+        m->nomem = 1;
+    return v;
+}
+
+static void map_proxy(struct mapper *m, const struct isec *s, const char *name, ufrpc_cv *list)
+{
+    ufrpc_cv *t = ufrpc_cv_new(UFRPC_CV_TABLE, P(m, s->line));
+    if (t == NULL || ufrpc_cv_push(list, t) != 0) {
+        ufrpc_cv_free(t);
+        m->nomem = 1;
+        return;
+    }
+    put(m, t, "name", new_str(m, name, s->line));
+    const char *type = sec_get(s, "type");
+    if (type == NULL || type[0] == '\0')
+        type = "tcp"; /* legacy default */
+    put(m, t, "type", new_str(m, type, s->line));
+    int pt = ufrpc_schema_proxy_type(type);
+    uint32_t tbit = pt >= 0 ? 1u << pt : 0;
+    const char *plugin = sec_get(s, "plugin");
+    ufrpc_cv *pl = NULL;
+    if (plugin != NULL && plugin[0] != '\0') {
+        pl = subtable(m, t, "plugin", s->line);
+        if (pl != NULL)
+            put(m, pl, "type", new_str(m, plugin, s->line));
+    }
+    for (size_t i = 0; i < s->n && !m->nomem; i++) {
+        const struct ikey *k = &s->keys[i];
+        const char *rest;
+        if (starts(k->k, "meta_", &rest)) {
+            ufrpc_cv *mt = subtable(m, t, "metadatas", k->line);
+            if (mt != NULL)
+                put(m, mt, rest, new_str(m, k->v, k->line));
+            continue;
+        }
+        if (starts(k->k, "header_", &rest)) {
+            if (pt != UFRPC_PROXY_HTTP) {
+                ignored(m, s->name, k, " (header_* applies to http proxies)");
+                continue;
+            }
+            ufrpc_cv *rh = subtable(m, t, "requestHeaders", k->line);
+            ufrpc_cv *set = rh ? subtable(m, rh, "set", k->line) : NULL;
+            if (set != NULL)
+                put(m, set, rest, new_str(m, k->v, k->line));
+            continue;
+        }
+        if (starts(k->k, "plugin_", &rest)) {
+            if (pl == NULL) {
+                ignored(m, s->name, k, " (no plugin set)");
+                continue;
+            }
+            if (starts(k->k, "plugin_header_", &rest) && rest[0] != '\0' &&
+                (strcmp(plugin, "http2https") == 0 || strcmp(plugin, "https2http") == 0 ||
+                 strcmp(plugin, "https2https") == 0)) {
+                ufrpc_cv *rh = subtable(m, pl, "requestHeaders", k->line);
+                ufrpc_cv *set = rh ? subtable(m, rh, "set", k->line) : NULL;
+                if (set != NULL)
+                    put(m, set, rest, new_str(m, k->v, k->line));
+                continue;
+            }
+            const struct pmap *pm = plugin_params;
+            while (pm->plugin != NULL && !(strcmp(pm->plugin, plugin) == 0 && strcmp(pm->param, k->k) == 0))
+                pm++;
+            if (pm->plugin == NULL) {
+                ignored(m, s->name, k, " (not a parameter of this plugin)");
+                continue;
+            }
+            if (k->v[0] != '\0')
+                put(m, pl, pm->key, new_str(m, k->v, k->line));
+            continue;
+        }
+        const struct kmap *km = kfind(proxy_keys, k->k);
+        if (km == NULL || (km->types != 0 && (km->types & tbit) == 0)) {
+            ignored(m, s->name, k, km ? " (not used by this proxy type)" : "");
+            continue;
+        }
+        if (km->path == NULL)
+            continue;
+        ufrpc_cv *v = typed(m, s->name, k, km->kind);
+        if (v != NULL)
+            set_path(m, t, km->path, v, k->line);
+    }
+}
+
+static void map_visitor(struct mapper *m, const struct isec *s, const char *name, ufrpc_cv *list)
+{
+    const char *type = sec_get(s, "type");
+    if (type == NULL || type[0] == '\0') {
+        ufrpc_cfg_diag_add(m->diag, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_MISSING, m->file, s->line,
+                           "[%.80s] visitor type shouldn't be empty", name);
+        if (m->err == 0)
+            m->err = UFRPC_ERR_CONFIG_MISSING;
+        return;
+    }
+    ufrpc_cv *t = ufrpc_cv_new(UFRPC_CV_TABLE, P(m, s->line));
+    if (t == NULL || ufrpc_cv_push(list, t) != 0) {
+        ufrpc_cv_free(t);
+        m->nomem = 1;
+        return;
+    }
+    put(m, t, "name", new_str(m, name, s->line));
+    put(m, t, "type", new_str(m, type, s->line));
+    int vt = ufrpc_schema_visitor_type(type);
+    uint32_t tbit = vt >= 0 ? 1u << vt : 0;
+    for (size_t i = 0; i < s->n && !m->nomem; i++) {
+        const struct ikey *k = &s->keys[i];
+        const struct kmap *km = kfind(visitor_keys, k->k);
+        if (km == NULL || (km->types != 0 && (km->types & tbit) == 0)) {
+            ignored(m, s->name, k, km ? " (not used by this visitor type)" : "");
+            continue;
+        }
+        if (km->path == NULL)
+            continue;
+        ufrpc_cv *v = typed(m, s->name, k, km->kind);
+        if (v != NULL)
+            set_path(m, t, km->path, v, k->line);
+    }
+}
+
+static void map_section(struct mapper *m, const struct isec *s, const char *name, ufrpc_cv *proxies,
+                        ufrpc_cv *visitors)
+{
+    const char *role = sec_get(s, "role");
+    if (role == NULL || role[0] == '\0' || strcmp(role, "server") == 0)
+        map_proxy(m, s, name, proxies);
+    else if (strcmp(role, "visitor") == 0)
+        map_visitor(m, s, name, visitors);
+    else {
+        ufrpc_cfg_diag_add(m->diag, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_VALUE, m->file, s->line,
+                           "proxy %.80s role should be 'server' or 'visitor'", name);
+        if (m->err == 0)
+            m->err = UFRPC_ERR_CONFIG_VALUE;
+    }
+}
+
+/* [range:prefix]: one proxy per local/remote port pair, named prefix_<index>. */
+static void map_range(struct mapper *m, struct isec *s, ufrpc_cv *proxies, ufrpc_cv *visitors)
+{
+    const char *prefix = s->name + 6;
+    while (isspace((unsigned char)*prefix))
+        prefix++;
+    const char *lp = sec_get(s, "local_port"), *rp = sec_get(s, "remote_port");
+    char em[160];
+    if (lp == NULL || rp == NULL || lp[0] == '\0' || rp[0] == '\0') {
+        ufrpc_cfg_diag_add(m->diag, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_MISSING, m->file, s->line,
+                           "failed to render template for proxy %.80s: local_port or remote_port is "
+                           "empty",
+                           s->name);
+        if (m->err == 0)
+            m->err = UFRPC_ERR_CONFIG_MISSING;
+        return;
+    }
+    int64_t *l = NULL, *r = NULL;
+    size_t nl = 0, nr = 0;
+    int rc = ufrpc_cfg_parse_range_numbers(lp, strlen(lp), 65536, &l, &nl, em, sizeof em);
+    if (rc == 0)
+        rc = ufrpc_cfg_parse_range_numbers(rp, strlen(rp), 65536, &r, &nr, em, sizeof em);
+    if (rc == 0 && nl != nr) {
+        snprintf(em, sizeof em, "local ports number should be same with remote ports number");
+        rc = UFRPC_ERR_CONFIG_VALUE;
+    }
+    if (rc != 0) {
+        if (rc == UFRPC_ERR_NOMEM)
+            m->nomem = 1;
+        else {
+            ufrpc_cfg_diag_add(m->diag, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_VALUE, m->file, s->line,
+                               "failed to render template for proxy %.80s: %s", s->name, em);
+            if (m->err == 0)
+                m->err = UFRPC_ERR_CONFIG_VALUE;
+        }
+        free(l);
+        free(r);
+        return;
+    }
+    /* substitute the ports in place (restored afterwards) */
+    size_t li = 0, ri = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (strcmp(s->keys[i].k, "local_port") == 0)
+            li = i;
+        if (strcmp(s->keys[i].k, "remote_port") == 0)
+            ri = i;
+    }
+    char *ol = s->keys[li].v, *orr = s->keys[ri].v;
+    char lb[32], rb[32], name[200];
+    for (size_t i = 0; i < nl && !m->nomem; i++) {
+        snprintf(lb, sizeof lb, "%lld", (long long)l[i]);
+        snprintf(rb, sizeof rb, "%lld", (long long)r[i]);
+        snprintf(name, sizeof name, "%.150s_%zu", prefix, i);
+        s->keys[li].v = lb;
+        s->keys[ri].v = rb;
+        map_section(m, s, name, proxies, visitors);
+    }
+    s->keys[li].v = ol;
+    s->keys[ri].v = orr;
+    free(l);
+    free(r);
+}
+
+int ufrpc_ini_to_tree(const char *text, size_t len, const char *file, bool included,
+                      struct ufrpc_cfg_diag *diag, ufrpc_cv **tree)
+{
+    *tree = NULL;
+    struct mapper m = {.file = file, .diag = diag};
+    if (memchr(text, '\0', len) != NULL || memchr(text, '\x01', len) != NULL) {
+        const char *p = memchr(text, '\0', len);
+        if (p == NULL)
+            p = memchr(text, '\x01', len);
+        uint32_t line = 1;
+        for (const char *q = text; q < p; q++)
+            line += *q == '\n';
+        ufrpc_cfg_diag_add(diag, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_SYNTAX, file, line,
+                           "control character in INI file");
+        return UFRPC_ERR_CONFIG_SYNTAX;
+    }
+    struct ist s;
+    int rc = ist_parse(&s, text, len);
+    if (rc == -2 || s.nomem) {
+        ist_free(&s);
+        return UFRPC_ERR_NOMEM;
+    }
+    if (s.long_line) {
+        ufrpc_cfg_diag_add(diag, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_SYNTAX, file, s.long_line,
+                           "line longer than %d bytes (the limit of the INI reader)", s.max_line);
+        ist_free(&s);
+        return UFRPC_ERR_CONFIG_SYNTAX;
+    }
+    if (rc > 0) {
+        ufrpc_cfg_diag_add(diag, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_SYNTAX, file, (uint32_t)rc,
+                           "INI syntax error");
+        ist_free(&s);
+        return UFRPC_ERR_CONFIG_SYNTAX;
+    }
+    ufrpc_cv *root = ufrpc_cv_new(UFRPC_CV_TABLE, (ufrpc_cv_pos){file, 1, 0});
+    ufrpc_cv *proxies = ufrpc_cv_new(UFRPC_CV_ARRAY, (ufrpc_cv_pos){file, 1, 0});
+    ufrpc_cv *visitors = ufrpc_cv_new(UFRPC_CV_ARRAY, (ufrpc_cv_pos){file, 1, 0});
+    if (root == NULL || proxies == NULL || visitors == NULL) {
+        ufrpc_cv_free(root);
+        ufrpc_cv_free(proxies);
+        ufrpc_cv_free(visitors);
+        ist_free(&s);
+        return UFRPC_ERR_NOMEM;
+    }
+    bool have_common = false;
+    for (size_t i = 0; i < s.nsec && !m.nomem; i++) {
+        struct isec *sec = &s.secs[i];
+        if (strcmp(sec->name, "common") == 0) {
+            have_common = true;
+            if (!included)
+                map_common(&m, sec, root);
+        } else if (sec->name[0] == '\0') {
+            for (size_t j = 0; j < sec->n; j++)
+                ignored(&m, "", &sec->keys[j], " (outside any section)");
+        } else if (strncmp(sec->name, "range:", 6) != 0) {
+            map_section(&m, sec, sec->name, proxies, visitors);
+        }
+    }
+    /* go-ini appends the generated sections after the others */
+    for (size_t i = 0; i < s.nsec && !m.nomem; i++)
+        if (strncmp(s.secs[i].name, "range:", 6) == 0)
+            map_range(&m, &s.secs[i], proxies, visitors);
+    ist_free(&s);
+    if (!included && !have_common) {
+        ufrpc_cfg_diag_add(diag, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_SYNTAX, file, 0,
+                           "invalid configuration file, not found [common] section");
+        if (m.err == 0)
+            m.err = UFRPC_ERR_CONFIG_SYNTAX;
+    }
+    if (proxies->u.a.len)
+        put(&m, root, "proxies", proxies);
+    else
+        ufrpc_cv_free(proxies);
+    if (visitors->u.a.len)
+        put(&m, root, "visitors", visitors);
+    else
+        ufrpc_cv_free(visitors);
+    if (m.nomem) {
+        ufrpc_cv_free(root);
+        return UFRPC_ERR_NOMEM;
+    }
+    *tree = root;
+    return m.err;
+}

@@ -1,0 +1,114 @@
+/* config/unsupported.c — features that parse and validate but that the ufrpc client
+ * does not implement yet. Each is reported by key as "not supported yet" so that a
+ * user is never surprised by a silently ignored setting. When a feature lands,
+ * delete its row: this table is the only place that knows. */
+#include <string.h>
+
+#include "config/cfg_internal.h"
+#include "proto/error.h"
+
+struct unsupported {
+    const char *key;  /* as the user writes it */
+    const char *note; /* shown after the key */
+    /* returns true when the config uses the feature; *addr = the field, for its line */
+    bool (*used_common)(const struct ufrpc_config *g, const void **addr);
+    bool (*used_proxy)(const struct ufrpc_proxy_config *p, const void **addr);
+    bool (*used_visitor)(const struct ufrpc_visitor_config *v, const void **addr);
+};
+
+static bool nonempty(const char *s)
+{
+    return s != NULL && s[0] != '\0';
+}
+
+static bool proto_kcp(const struct ufrpc_config *g, const void **a)
+{
+    *a = &g->transport.protocol;
+    return strcmp(ufrpc_cfg_str(g->transport.protocol), "kcp") == 0;
+}
+static bool proto_quic(const struct ufrpc_config *g, const void **a)
+{
+    *a = &g->transport.protocol;
+    return strcmp(ufrpc_cfg_str(g->transport.protocol), "quic") == 0;
+}
+static bool oidc(const struct ufrpc_config *g, const void **a)
+{
+    *a = &g->auth.method;
+    return strcmp(ufrpc_cfg_str(g->auth.method), "oidc") == 0;
+}
+static bool token_source_exec(const struct ufrpc_config *g, const void **a)
+{
+    *a = &g->auth.token_source.type;
+    return g->auth.token_source.present && strcmp(ufrpc_cfg_str(g->auth.token_source.type), "exec") == 0;
+}
+static bool store(const struct ufrpc_config *g, const void **a)
+{
+    *a = &g->store.path;
+    return nonempty(g->store.path);
+}
+static bool gates(const struct ufrpc_config *g, const void **a)
+{
+    *a = &g->feature_gates;
+    return g->feature_gates.len > 0;
+}
+static bool vnet(const struct ufrpc_config *g, const void **a)
+{
+    *a = &g->virtual_net.address;
+    return nonempty(g->virtual_net.address);
+}
+static bool xtcp_proxy(const struct ufrpc_proxy_config *p, const void **a)
+{
+    *a = &p->type;
+    return p->type == UFRPC_PROXY_XTCP;
+}
+static bool vnet_plugin(const struct ufrpc_proxy_config *p, const void **a)
+{
+    *a = &p->plugin.type;
+    return p->plugin.type == UFRPC_PLUGIN_VIRTUAL_NET;
+}
+static bool xtcp_visitor(const struct ufrpc_visitor_config *v, const void **a)
+{
+    *a = &v->type;
+    return v->type == UFRPC_VISITOR_XTCP;
+}
+static bool vnet_vplugin(const struct ufrpc_visitor_config *v, const void **a)
+{
+    *a = &v->plugin.type;
+    return v->plugin.type == UFRPC_PLUGIN_VIRTUAL_NET;
+}
+
+static const struct unsupported table[] = {
+    {"transport.protocol = \"kcp\"", "KCP transport", proto_kcp, NULL, NULL},
+    {"transport.protocol = \"quic\"", "QUIC transport", proto_quic, NULL, NULL},
+    {"auth.method = \"oidc\"", "OIDC authentication", oidc, NULL, NULL},
+    {"auth.tokenSource.type = \"exec\"", "token from a command", token_source_exec, NULL, NULL},
+    {"store.path", "the proxy store API", store, NULL, NULL},
+    {"featureGates", "feature gates", gates, NULL, NULL},
+    {"virtualNet.address", "virtual network", vnet, NULL, NULL},
+    {"type = \"xtcp\"", "P2P (xtcp) proxies", NULL, xtcp_proxy, NULL},
+    {"plugin.type = \"virtual_net\"", "virtual_net plugin", NULL, vnet_plugin, NULL},
+    {"type = \"xtcp\"", "P2P (xtcp) visitors", NULL, NULL, xtcp_visitor},
+    {"plugin.type = \"virtual_net\"", "virtual_net visitor plugin", NULL, NULL, vnet_vplugin},
+};
+
+void ufrpc_config_report_unsupported(struct ufrpc_cfg_ctx *c)
+{
+    for (size_t i = 0; i < sizeof table / sizeof *table; i++) {
+        const struct unsupported *u = &table[i];
+        const void *addr = NULL;
+        if (u->used_common != NULL && u->used_common(c->cfg, &addr))
+            ufrpc_cfg_report(c, UFRPC_CFG_UNSUPPORTED, UFRPC_ERR_UNSUPPORTED, ufrpc_cfg_pos_of(c, addr),
+                             "%s (%s)", u->key, u->note);
+        if (u->used_proxy != NULL)
+            for (size_t k = 0; k < c->nproxies; k++)
+                if (u->used_proxy(c->proxies[k], &addr))
+                    ufrpc_cfg_report(c, UFRPC_CFG_UNSUPPORTED, UFRPC_ERR_UNSUPPORTED, ufrpc_cfg_pos_of(c, addr),
+                                     "proxy [%s]: %s (%s)", ufrpc_cfg_str(c->proxies[k]->name), u->key, u->note);
+        if (u->used_visitor != NULL)
+            for (size_t k = 0; k < c->nvisitors; k++)
+                if (u->used_visitor(c->visitors[k], &addr))
+                    ufrpc_cfg_report(c, UFRPC_CFG_UNSUPPORTED, UFRPC_ERR_UNSUPPORTED, ufrpc_cfg_pos_of(c, addr),
+                                     "visitor [%s]: %s (%s)", ufrpc_cfg_str(c->visitors[k]->name), u->key,
+                                     u->note);
+    }
+}
