@@ -453,7 +453,7 @@ static int walk_dotted(struct toml_parser *p, ufrpc_cv *t, bool inline_mode, ufr
 static int parse_keyval_into(struct toml_parser *p, ufrpc_cv *t, int depth, bool inline_mode)
 {
     char kt[80];
-    ufrpc_cv *parent;
+    ufrpc_cv *parent = NULL;
     if (depth + (int)p->nkparts > UFRPC_TOML_MAX_DEPTH)
         return toml_fail_at(p, p->kpart_pos[0], UFRPC_ERR_CONFIG_DEPTH,
                             "nesting deeper than %d levels", UFRPC_TOML_MAX_DEPTH);
