@@ -103,10 +103,18 @@ int ufrpc_snappy_block_decompress(const uint8_t *in, size_t len, uint8_t *out, s
         const uint8_t *src = dst - offset;
         if (offset >= length) {
             memcpy(dst, src, length);
+        } else if (offset == 1) {
+            memset(dst, src[0], length);
         } else {
-            /* Overlapping copy repeats the last offset bytes: must run forwards. */
-            for (size_t i = 0; i < length; i++)
-                dst[i] = src[i];
+            /* Overlapping copy repeats the last offset bytes. Copying offset bytes at
+             * a time keeps each memcpy free of overlap. */
+            size_t left = length;
+            while (left > 0) {
+                size_t k = left < offset ? left : offset;
+                memcpy(dst, dst - offset, k);
+                dst += k;
+                left -= k;
+            }
         }
         d += length;
     }
