@@ -62,6 +62,12 @@
  * GoAway, the SYN is answered with WindowUpdate|RST. A SYN with the wrong parity
  * for the peer's role, or for a stream id already in use, is a protocol error.
  *
+ * ---- Interop note ------------------------------------------------------------------
+ * Our close() is a true half-close: we keep delivering data after sending FIN.
+ * The hashicorp/yamux version frp vendors is not: after its own Close() its Reads
+ * return EOF as soon as its buffer is empty, so a Go peer that half-closes stops
+ * reading (tests/oracle_yamux/peer.go works around it).
+ *
  * ---- Errors ------------------------------------------------------------------------
  * Fatal errors (bad version -> UFRPC_ERR_YAMUX_VERSION, bad type ->
  * UFRPC_ERR_YAMUX_TYPE, window overrun -> UFRPC_ERR_YAMUX_WINDOW, other violations ->
