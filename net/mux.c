@@ -1,0 +1,687 @@
+/* ufrpc — yamux session glue: transport I/O, timer, yamux streams as ufrpc_streams. */
+#include "net/mux.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/error.h"
+
+#define ZERO_COPY_MIN (16u * 1024u)
+
+struct mst;
+
+struct slice {
+    ufrpc_rbuf_t rb;       /* rb.base/cap describe the payload */
+    ufrpc_rbuf_t *parent;  /* buffer that holds the bytes */
+    struct mst *ms;
+    struct slice *next;
+};
+
+struct mst {
+    struct ufrpc_stream s;
+    ufrpc_mux_t *m;
+    ufrpc_yamux_stream_t *ys;
+    struct mst *prev, *next;    /* all streams of the mux */
+    struct mst *rnext;          /* ready list */
+    int in_ready;
+    int refs;                   /* 1 until the close callback + one per live slice */
+    int reading, fin, ended, end_status;
+    struct slice *held, *held_tail;
+    struct ufrpc_stream_write *wq, *wq_tail;     /* not yet fully accepted */
+    struct ufrpc_stream_write *done, *done_tail; /* callback pending */
+    size_t queued;
+    int shut_req, shut_sent, shut_cb_pending, shut_status;
+    int close_pending;
+};
+
+struct ufrpc_mux {
+    uv_loop_t *loop;
+    struct ufrpc_stream *tr;
+    ufrpc_yamux_session_t *ys;
+    struct ufrpc_mux_callbacks cb;
+    void *data;
+    uv_timer_t timer;
+    uv_idle_t idle;
+    struct ufrpc_stream_write wreq;
+    uv_buf_t wbufs[2];
+    size_t wlen;
+    int writing;
+    int err;
+    int closing;
+    int tr_closed;
+    int freeing;
+    int handles;
+    int nstreams;
+    void (*close_cb)(void *data);
+    ufrpc_rbuf_t *cur_rb;
+    struct mst *all;
+    struct mst *ready;
+};
+
+static const struct ufrpc_stream_vt mst_vt;
+
+static void mux_flush(ufrpc_mux_t *m);
+static void mux_maybe_free(ufrpc_mux_t *m);
+static void mux_fail(ufrpc_mux_t *m, int err);
+static void on_timer(uv_timer_t *t);
+static void on_idle(uv_idle_t *h);
+
+/* ---- helpers ---------------------------------------------------------------------- */
+static void arm_timer(ufrpc_mux_t *m)
+{
+    if (m->ys == NULL || m->closing)
+        return;
+    uint64_t d = ufrpc_yamux_next_deadline(m->ys);
+    if (d == UINT64_MAX) {
+        uv_timer_stop(&m->timer);
+        return;
+    }
+    uint64_t now = uv_now(m->loop);
+    uv_timer_start(&m->timer, on_timer, d > now ? d - now : 0, 0);
+}
+
+static void mark_ready(struct mst *ms)
+{
+    ufrpc_mux_t *m = ms->m;
+    if (!ms->in_ready) {
+        ms->in_ready = 1;
+        ms->rnext = m->ready;
+        m->ready = ms;
+    }
+    uv_idle_start(&m->idle, on_idle);
+}
+
+static void mst_unref(struct mst *ms)
+{
+    if (--ms->refs > 0)
+        return;
+    ufrpc_mux_t *m = ms->m;
+    if (ms->prev)
+        ms->prev->next = ms->next;
+    else
+        m->all = ms->next;
+    if (ms->next)
+        ms->next->prev = ms->prev;
+    m->nstreams--;
+    free(ms);
+    mux_maybe_free(m);
+}
+
+static void slice_release(ufrpc_rbuf_t *rb)
+{
+    struct slice *sl = (struct slice *)rb;
+    struct mst *ms = sl->ms;
+    if (ms->ys != NULL) {
+        ufrpc_yamux_stream_consume(ms->ys, sl->rb.cap);
+        mux_flush(ms->m);
+    }
+    ufrpc_rbuf_unref(sl->parent);
+    free(sl);
+    mst_unref(ms);
+}
+
+/* A slice for len bytes at data inside parent (zero copy if large, else copied). */
+static struct slice *slice_new(struct mst *ms, ufrpc_rbuf_t *parent, const uint8_t *data,
+                               size_t len, int force_copy)
+{
+    struct slice *sl = malloc(sizeof *sl);
+    if (sl == NULL)
+        return NULL;
+    if (parent == NULL || force_copy || len < ZERO_COPY_MIN) {
+        ufrpc_rbuf_t *c = ufrpc_rbuf_new(len);
+        if (c == NULL) {
+            free(sl);
+            return NULL;
+        }
+        memcpy(c->base, data, len);
+        sl->parent = c;
+        sl->rb.base = c->base;
+    } else {
+        ufrpc_rbuf_ref(parent);
+        sl->parent = parent;
+        sl->rb.base = (uint8_t *)(uintptr_t)data;
+    }
+    sl->rb.refs = 1;
+    sl->rb.cap = len;
+    sl->rb.release = slice_release;
+    sl->ms = ms;
+    sl->next = NULL;
+    ms->refs++;
+    return sl;
+}
+
+static void complete_later(struct mst *ms, struct ufrpc_stream_write *req)
+{
+    req->next = NULL;
+    if (ms->done_tail)
+        ms->done_tail->next = req;
+    else
+        ms->done = req;
+    ms->done_tail = req;
+    mark_ready(ms);
+}
+
+/* Fails every queued write with err (callbacks deferred). */
+static void fail_writes(struct mst *ms, int err)
+{
+    while (ms->wq != NULL) {
+        struct ufrpc_stream_write *r = ms->wq;
+        ms->wq = r->next;
+        ms->queued -= r->len;
+        r->off = (size_t)-1; /* marks failure */
+        r->idx = (unsigned)(-err);
+        complete_later(ms, r);
+    }
+    ms->wq_tail = NULL;
+}
+
+/* Moves as many queued bytes into the session as it accepts. */
+static void process_wq(struct mst *ms)
+{
+    while (ms->wq != NULL && ms->ys != NULL) {
+        struct ufrpc_stream_write *r = ms->wq;
+        while (r->idx < r->nbufs) {
+            const uv_buf_t *b = &r->bufs[r->idx];
+            if (r->off == b->len) {
+                r->idx++;
+                r->off = 0;
+                continue;
+            }
+            ptrdiff_t n = ufrpc_yamux_stream_write(ms->ys, (const uint8_t *)b->base + r->off,
+                                                   b->len - r->off);
+            if (n < 0) {
+                fail_writes(ms, (int)n == UFRPC_ERR_YAMUX_RESET ? UFRPC_ERR_CONN_RESET : (int)n);
+                return;
+            }
+            if (n == 0)
+                goto out;
+            r->off += (size_t)n;
+            ms->queued -= (size_t)n;
+        }
+        ms->wq = r->next;
+        if (ms->wq == NULL)
+            ms->wq_tail = NULL;
+        r->off = 0;
+        complete_later(ms, r);
+    }
+out:
+    if (ms->wq == NULL && ms->shut_req && !ms->shut_sent && ms->ys != NULL) {
+        ms->shut_sent = 1;
+        ms->shut_status = ufrpc_yamux_stream_close(ms->ys);
+        ms->shut_cb_pending = 1;
+        mark_ready(ms);
+    }
+    mux_flush(ms->m);
+}
+
+static void deliver(struct mst *ms, struct slice *sl)
+{
+    ms->s.read_cb(&ms->s, 0, &sl->rb, sl->rb.base, sl->rb.cap);
+    ufrpc_rbuf_unref(&sl->rb);
+}
+
+/* Delivers held data and a pending end while the consumer reads. */
+static void drain_held(struct mst *ms)
+{
+    while (ms->reading && !ms->s.closing && ms->held != NULL) {
+        struct slice *sl = ms->held;
+        ms->held = sl->next;
+        if (ms->held == NULL)
+            ms->held_tail = NULL;
+        deliver(ms, sl);
+    }
+    if (ms->reading && !ms->s.closing && ms->held == NULL && !ms->ended &&
+        (ms->fin || ms->end_status != 0)) {
+        ms->ended = 1;
+        ms->reading = 0;
+        ms->s.read_cb(&ms->s, ms->end_status != 0 ? ms->end_status : UFRPC_ERR_EOF, NULL, NULL, 0);
+    }
+}
+
+static void drop_held(struct mst *ms)
+{
+    while (ms->held != NULL) {
+        struct slice *sl = ms->held;
+        ms->held = sl->next;
+        ufrpc_rbuf_unref(&sl->rb);
+    }
+    ms->held_tail = NULL;
+}
+
+static void on_idle(uv_idle_t *h)
+{
+    ufrpc_mux_t *m = h->data;
+    uv_idle_stop(h);
+    while (m->ready != NULL) {
+        struct mst *ms = m->ready;
+        m->ready = ms->rnext;
+        ms->in_ready = 0;
+        ms->refs++;
+        while (ms->done != NULL) {
+            struct ufrpc_stream_write *r = ms->done;
+            ms->done = r->next;
+            if (ms->done == NULL)
+                ms->done_tail = NULL;
+            int st = r->off == (size_t)-1 ? -(int)r->idx : 0;
+            r->cb(r, st);
+        }
+        if (ms->shut_cb_pending) {
+            ms->shut_cb_pending = 0;
+            ms->s.shutdown_cb(&ms->s, ms->shut_status);
+        }
+        if (!ms->s.closing)
+            drain_held(ms);
+        if (ms->close_pending) {
+            ms->close_pending = 0;
+            if (ms->s.close_cb != NULL)
+                ms->s.close_cb(&ms->s);
+            mst_unref(ms); /* the owner's reference */
+        }
+        mst_unref(ms);
+    }
+}
+
+/* ---- mux stream vtable ------------------------------------------------------------ */
+static int mst_read_start(struct ufrpc_stream *s)
+{
+    struct mst *ms = (struct mst *)s;
+    if (ms->ended)
+        return UFRPC_ERR_STATE;
+    ms->reading = 1;
+    if (ms->held != NULL || ms->fin || ms->end_status != 0)
+        mark_ready(ms);
+    return 0;
+}
+
+static int mst_read_stop(struct ufrpc_stream *s)
+{
+    ((struct mst *)s)->reading = 0;
+    return 0;
+}
+
+static int mst_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
+{
+    struct mst *ms = (struct mst *)s;
+    if (ms->end_status != 0 && ms->end_status != UFRPC_ERR_EOF)
+        return ms->end_status;
+    if (ms->ys == NULL)
+        return UFRPC_ERR_CLOSED;
+    if (ms->shut_req)
+        return UFRPC_ERR_STATE;
+    req->next = NULL;
+    if (ms->wq_tail)
+        ms->wq_tail->next = req;
+    else
+        ms->wq = req;
+    ms->wq_tail = req;
+    ms->queued += req->len;
+    if (ms->wq == req)
+        process_wq(ms);
+    return 0;
+}
+
+static size_t mst_queued(const struct ufrpc_stream *s)
+{
+    return ((const struct mst *)s)->queued;
+}
+
+static int mst_shutdown(struct ufrpc_stream *s)
+{
+    struct mst *ms = (struct mst *)s;
+    if (ms->ys == NULL)
+        return ms->end_status != 0 ? ms->end_status : UFRPC_ERR_CLOSED;
+    ms->shut_req = 1;
+    process_wq(ms);
+    return 0;
+}
+
+static void mst_detach(struct mst *ms)
+{
+    drop_held(ms);
+    if (ms->ys != NULL) {
+        ufrpc_yamux_stream_set_user_data(ms->ys, NULL);
+        ufrpc_yamux_stream_release(ms->ys);
+        ms->ys = NULL;
+    }
+}
+
+static void mst_close(struct ufrpc_stream *s)
+{
+    struct mst *ms = (struct mst *)s;
+    ms->reading = 0;
+    fail_writes(ms, UFRPC_ERR_CANCELED);
+    drop_held(ms);
+    if (ms->ys != NULL && !ms->shut_sent) {
+        ms->shut_sent = 1;
+        ufrpc_yamux_stream_close(ms->ys);
+    }
+    mst_detach(ms);
+    ms->close_pending = 1;
+    mark_ready(ms);
+    mux_flush(ms->m);
+}
+
+static const struct ufrpc_stream_vt mst_vt = {
+    .read_start = mst_read_start,
+    .read_stop = mst_read_stop,
+    .write = mst_write,
+    .queued = mst_queued,
+    .shutdown = mst_shutdown,
+    .close = mst_close,
+    .unread = NULL,
+};
+
+static struct mst *mst_new(ufrpc_mux_t *m, ufrpc_yamux_stream_t *ys)
+{
+    struct mst *ms = calloc(1, sizeof *ms);
+    if (ms == NULL)
+        return NULL;
+    ms->s.vt = &mst_vt;
+    ms->s.loop = m->loop;
+    ms->m = m;
+    ms->ys = ys;
+    ms->refs = 1;
+    ms->next = m->all;
+    if (m->all)
+        m->all->prev = ms;
+    m->all = ms;
+    m->nstreams++;
+    ufrpc_yamux_stream_set_user_data(ys, ms);
+    return ms;
+}
+
+/* ---- session callbacks ------------------------------------------------------------ */
+static int cb_open(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *ud)
+{
+    ufrpc_mux_t *m = ud;
+    (void)s;
+    if (m->cb.on_accept == NULL || m->closing)
+        return -1;
+    struct mst *ms = mst_new(m, st);
+    if (ms == NULL)
+        return -1;
+    m->cb.on_accept(m, &ms->s, m->data);
+    return 0;
+}
+
+static void cb_data(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, const uint8_t *data,
+                    size_t len, void *ud)
+{
+    struct mst *ms = ufrpc_yamux_stream_user_data(st);
+    ufrpc_mux_t *m = ud;
+    (void)s;
+    if (ms == NULL || len == 0)
+        return;
+    int direct = ms->reading && ms->held == NULL && !ms->s.closing;
+    struct slice *sl = slice_new(ms, m->cur_rb, data, len, !direct);
+    if (sl == NULL) {
+        ufrpc_yamux_stream_reset(st);
+        ms->end_status = UFRPC_ERR_NOMEM;
+        mark_ready(ms);
+        return;
+    }
+    if (direct) {
+        deliver(ms, sl);
+        return;
+    }
+    if (ms->held_tail)
+        ms->held_tail->next = sl;
+    else
+        ms->held = sl;
+    ms->held_tail = sl;
+}
+
+static void cb_fin(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *ud)
+{
+    struct mst *ms = ufrpc_yamux_stream_user_data(st);
+    (void)s;
+    (void)ud;
+    if (ms == NULL)
+        return;
+    ms->fin = 1;
+    mark_ready(ms);
+}
+
+static void cb_reset(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *ud)
+{
+    struct mst *ms = ufrpc_yamux_stream_user_data(st);
+    (void)s;
+    (void)ud;
+    if (ms == NULL)
+        return;
+    if (ms->end_status == 0)
+        ms->end_status = UFRPC_ERR_CONN_RESET;
+    fail_writes(ms, UFRPC_ERR_CONN_RESET);
+    mark_ready(ms);
+}
+
+static void cb_writable(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *ud)
+{
+    struct mst *ms = ufrpc_yamux_stream_user_data(st);
+    (void)s;
+    (void)ud;
+    if (ms != NULL)
+        process_wq(ms);
+}
+
+static void cb_error(ufrpc_yamux_session_t *s, int err, void *ud)
+{
+    (void)s;
+    mux_fail(ud, err);
+}
+
+/* ---- transport -------------------------------------------------------------------- */
+static void on_tr_write(struct ufrpc_stream_write *w, int status)
+{
+    ufrpc_mux_t *m = w->data;
+    m->writing = 0;
+    if (m->ys == NULL)
+        return;
+    if (status < 0) {
+        mux_fail(m, status);
+        return;
+    }
+    ufrpc_yamux_output_sent(m->ys, m->wlen);
+    mux_flush(m);
+    arm_timer(m);
+}
+
+static void mux_flush(ufrpc_mux_t *m)
+{
+    if (m->writing || m->ys == NULL || m->tr_closed)
+        return;
+    struct iovec iov[2];
+    int n = ufrpc_yamux_pending_output(m->ys, iov, 2);
+    if (n <= 0)
+        return;
+    m->wlen = 0;
+    for (int i = 0; i < n; i++) {
+        m->wbufs[i] = uv_buf_init(iov[i].iov_base, (unsigned)iov[i].iov_len);
+        m->wlen += iov[i].iov_len;
+    }
+    m->wreq.data = m;
+    int rc = ufrpc_stream_write(m->tr, &m->wreq, m->wbufs, (unsigned)n, on_tr_write);
+    if (rc < 0) {
+        mux_fail(m, rc);
+        return;
+    }
+    m->writing = 1;
+}
+
+static void on_tr_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
+                       const uint8_t *data, size_t len)
+{
+    ufrpc_mux_t *m = s->data;
+    if (m->ys == NULL)
+        return;
+    if (status < 0) {
+        mux_fail(m, status == UFRPC_ERR_EOF ? UFRPC_ERR_YAMUX_SESSION_CLOSED : status);
+        return;
+    }
+    m->cur_rb = buf;
+    int rc = ufrpc_yamux_feed(m->ys, data, len, uv_now(m->loop));
+    m->cur_rb = NULL;
+    if (rc < 0) {
+        mux_flush(m); /* GoAway */
+        mux_fail(m, rc);
+        return;
+    }
+    mux_flush(m);
+    arm_timer(m);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    ufrpc_mux_t *m = t->data;
+    if (m->ys == NULL)
+        return;
+    int rc = ufrpc_yamux_on_timeout(m->ys, uv_now(m->loop));
+    mux_flush(m);
+    if (rc < 0) {
+        mux_fail(m, rc);
+        return;
+    }
+    arm_timer(m);
+}
+
+/* The session is dead: every stream learns err; the owner is told once. */
+static void mux_fail(ufrpc_mux_t *m, int err)
+{
+    if (m->err != 0)
+        return;
+    m->err = err;
+    for (struct mst *ms = m->all; ms != NULL; ms = ms->next) {
+        if (ms->end_status == 0)
+            ms->end_status = err;
+        fail_writes(ms, err);
+        mark_ready(ms);
+    }
+    if (m->cb.on_error != NULL && !m->closing)
+        m->cb.on_error(m, err, m->data);
+}
+
+/* ---- lifetime --------------------------------------------------------------------- */
+static void on_handle_closed(uv_handle_t *h)
+{
+    ufrpc_mux_t *m = h->data;
+    if (--m->handles > 0)
+        return;
+    if (m->close_cb != NULL)
+        m->close_cb(m->data);
+    free(m);
+}
+
+static void mux_maybe_free(ufrpc_mux_t *m)
+{
+    if (!m->closing || !m->tr_closed || m->nstreams > 0 || m->freeing)
+        return;
+    m->freeing = 1;
+    uv_close((uv_handle_t *)&m->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&m->idle, on_handle_closed);
+}
+
+static void on_tr_closed(struct ufrpc_stream *s)
+{
+    ufrpc_mux_t *m = s->data;
+    m->tr_closed = 1;
+    mux_maybe_free(m);
+}
+
+void ufrpc_mux_close(ufrpc_mux_t *m, void (*cb)(void *data))
+{
+    if (m->closing)
+        return;
+    m->closing = 1;
+    m->close_cb = cb;
+    mux_fail(m, UFRPC_ERR_YAMUX_SESSION_CLOSED);
+    for (struct mst *ms = m->all; ms != NULL; ms = ms->next) {
+        drop_held(ms);
+        ms->ys = NULL;
+    }
+    ufrpc_yamux_session_free(m->ys);
+    m->ys = NULL;
+    uv_timer_stop(&m->timer);
+    ufrpc_stream_close(m->tr, on_tr_closed);
+}
+
+int ufrpc_mux_new(uv_loop_t *loop, struct ufrpc_stream *tr, enum ufrpc_yamux_role role,
+                  const struct ufrpc_yamux_config *config, const struct ufrpc_mux_callbacks *cbs,
+                  void *data, ufrpc_mux_t **out)
+{
+    ufrpc_mux_t *m = calloc(1, sizeof *m);
+    if (m == NULL) {
+        ufrpc_stream_close(tr, NULL);
+        return UFRPC_ERR_NOMEM;
+    }
+    struct ufrpc_yamux_callbacks ycb = {
+        .on_stream_open = cb_open,
+        .on_stream_data = cb_data,
+        .on_stream_fin = cb_fin,
+        .on_stream_reset = cb_reset,
+        .on_stream_writable = cb_writable,
+        .on_session_error = cb_error,
+    };
+    int rc = ufrpc_yamux_session_new(&m->ys, role, config, &ycb, m, uv_now(loop));
+    if (rc < 0) {
+        free(m);
+        ufrpc_stream_close(tr, NULL);
+        return rc;
+    }
+    m->loop = loop;
+    m->tr = tr;
+    tr->data = m;
+    if (cbs != NULL)
+        m->cb = *cbs;
+    m->data = data;
+    uv_timer_init(loop, &m->timer);
+    uv_idle_init(loop, &m->idle);
+    m->timer.data = m;
+    m->idle.data = m;
+    m->handles = 2;
+    rc = ufrpc_stream_read_start(tr, on_tr_read);
+    if (rc < 0) {
+        m->closing = 1;
+        ufrpc_yamux_session_free(m->ys);
+        m->ys = NULL;
+        ufrpc_stream_close(tr, on_tr_closed);
+        return rc;
+    }
+    arm_timer(m);
+    *out = m;
+    return 0;
+}
+
+int ufrpc_mux_open(ufrpc_mux_t *m, struct ufrpc_stream **out)
+{
+    if (m->ys == NULL || m->closing)
+        return UFRPC_ERR_CLOSED;
+    ufrpc_yamux_stream_t *ys;
+    int rc = ufrpc_yamux_stream_open(m->ys, &ys);
+    if (rc < 0)
+        return rc;
+    struct mst *ms = mst_new(m, ys);
+    if (ms == NULL) {
+        ufrpc_yamux_stream_reset(ys);
+        ufrpc_yamux_stream_release(ys);
+        mux_flush(m);
+        return UFRPC_ERR_NOMEM;
+    }
+    mux_flush(m);
+    *out = &ms->s;
+    return 0;
+}
+
+ufrpc_yamux_session_t *ufrpc_mux_session(ufrpc_mux_t *m)
+{
+    return m->ys;
+}
+
+ufrpc_yamux_stream_t *ufrpc_mux_stream_yamux(struct ufrpc_stream *st)
+{
+    return st->vt == &mst_vt ? ((struct mst *)st)->ys : NULL;
+}
+
+void *ufrpc_mux_data(const ufrpc_mux_t *m)
+{
+    return m->data;
+}

@@ -1,0 +1,64 @@
+/* ufrpc — yamux over a transport stream (TCP or TLS), each yamux stream exposed
+ * as a struct ufrpc_stream (net/stream.h).
+ *
+ * The mux owns the proto/ yamux session and the transport stream: it feeds every
+ * received transport buffer to the session, writes the session's pending output
+ * with one transport write at a time (output produced meanwhile is coalesced into
+ * the next write), and keeps one uv_timer on the session's next deadline
+ * (keepalive pings, orphan timeouts).
+ *
+ * Reads on a mux stream: payload of 16 KiB or more is delivered as a slice of the
+ * transport's read buffer (no copy); smaller payload, and anything that arrives
+ * while the consumer has stopped reading, is copied once. The session's consume()
+ * runs only when the consumer has released the delivered buffer (ufrpc_rbuf_unref
+ * after its own write completed), so a slow consumer holds at most the advertised
+ * window (max_stream_window, default 6 MiB) per stream -- never more, and the
+ * peer stops sending until it drains.
+ *
+ * Writes: bytes are copied into the session's output ring (bounded by
+ * max_output_bytes for all streams); a write completes once all its bytes are in
+ * the ring, and waits (queued() > 0) while the peer's window or the ring is full.
+ * shutdown() sends FIN after earlier writes; close() sends FIN (if not sent) and
+ * releases the stream (Go's Close semantics); a peer RST is reported as
+ * UFRPC_ERR_CONN_RESET, a session failure as that error.
+ *
+ * Lifetimes: mux streams follow net/stream.h (owner closes them; freed after the
+ * close callback). ufrpc_mux_close() fails every open mux stream with
+ * UFRPC_ERR_YAMUX_SESSION_CLOSED (their owners must still close them), closes the
+ * transport, and calls its callback once the transport and every mux stream are
+ * closed; the mux is freed right after that callback.
+ */
+#ifndef UFRPC_NET_MUX_H
+#define UFRPC_NET_MUX_H
+
+#include <uv.h>
+
+#include "net/stream.h"
+#include "proto/yamux.h"
+
+typedef struct ufrpc_mux ufrpc_mux_t;
+
+struct ufrpc_mux_callbacks {
+    /* The peer opened st (the receiver owns it). NULL: peer streams are refused. */
+    void (*on_accept)(ufrpc_mux_t *m, struct ufrpc_stream *st, void *data);
+    /* The session or the transport failed (once). Streams report it too. The
+     * owner should ufrpc_mux_close(). May be NULL. */
+    void (*on_error)(ufrpc_mux_t *m, int err, void *data);
+};
+
+/* Runs a session over transport (ownership passes to the mux, also on failure).
+ * config NULL = yamux defaults (6 MiB window, 30 s keepalive). 0 or <0. */
+int ufrpc_mux_new(uv_loop_t *loop, struct ufrpc_stream *transport, enum ufrpc_yamux_role role,
+                  const struct ufrpc_yamux_config *config, const struct ufrpc_mux_callbacks *cbs,
+                  void *data, ufrpc_mux_t **out);
+/* Opens a stream (WindowUpdate|SYN goes out at once). 0 and *out, or <0
+ * (UFRPC_ERR_YAMUX_GOAWAY, the session's error, UFRPC_ERR_NOMEM, _CLOSED). */
+int ufrpc_mux_open(ufrpc_mux_t *m, struct ufrpc_stream **out);
+/* The session (read-only use: counters, windows). NULL after ufrpc_mux_close. */
+ufrpc_yamux_session_t *ufrpc_mux_session(ufrpc_mux_t *m);
+/* The yamux stream behind a mux stream (NULL once closed or detached). */
+ufrpc_yamux_stream_t *ufrpc_mux_stream_yamux(struct ufrpc_stream *st);
+void *ufrpc_mux_data(const ufrpc_mux_t *m);
+void ufrpc_mux_close(ufrpc_mux_t *m, void (*cb)(void *data));
+
+#endif

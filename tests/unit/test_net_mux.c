@@ -1,0 +1,235 @@
+/* net/mux: a client-role and a server-role session over one loopback TCP
+ * connection; several streams move data both ways, some with a slow consumer;
+ * every byte is checked, and what a stream holds never exceeds its window. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "net/dial.h"
+#include "net/mux.h"
+#include "net/tcp.h"
+#include "net/nettest.h"
+#include "proto/error.h"
+
+#define NSTREAMS 4
+#define WINDOW (256u * 1024u)
+#define PER_STREAM (16ull << 20)
+
+struct env {
+    uv_loop_t loop;
+    ufrpc_tcp_listener_t *l;
+    struct ufrpc_stream *ctr, *str;
+    ufrpc_mux_t *cm, *sm;
+    uint8_t *pat;
+    struct nt_peer cp[NSTREAMS], sp[NSTREAMS];
+    struct ufrpc_stream *sst[NSTREAMS];
+    int naccepted;
+    int dial_done;
+    int errors;
+    size_t max_unconsumed;
+    uv_check_t check;
+    int closed;
+};
+
+static void on_tcp_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *c)
+{
+    struct env *e = ufrpc_tcp_listener_data(l);
+    assert_int_equal(status, 0);
+    e->str = c;
+}
+
+static void on_dial(ufrpc_dial_t *d, int status, struct ufrpc_stream *s, void *data)
+{
+    struct env *e = data;
+    (void)d;
+    assert_int_equal(status, 0);
+    e->ctr = s;
+    e->dial_done = 1;
+}
+
+static int connected(void *a)
+{
+    struct env *e = a;
+    return e->ctr != NULL && e->str != NULL;
+}
+
+static void on_mux_error(ufrpc_mux_t *m, int err, void *data)
+{
+    struct env *e = data;
+    (void)m;
+    (void)err;
+    e->errors++;
+}
+
+/* Server side: stream i (in accept order) answers with its own pattern slice and
+ * reads slowly when i is even. */
+static void on_stream_accept(ufrpc_mux_t *m, struct ufrpc_stream *st, void *data)
+{
+    struct env *e = data;
+    (void)m;
+    int i = e->naccepted++;
+    assert_true(i < NSTREAMS);
+    e->sst[i] = st;
+    struct nt_peer *p = &e->sp[i];
+    memset(p, 0, sizeof *p);
+    p->pat = e->pat;
+    p->to_send = PER_STREAM;
+    p->send_base = 5000u * (unsigned)i + 1;
+    p->recv_base = 7000u * (unsigned)i;
+    p->slow_every = (i % 2 == 0) ? 256 * 1024 : 0;
+    assert_int_equal(nt_peer_start(p, st), 0);
+}
+
+static void on_check(uv_check_t *c)
+{
+    struct env *e = c->data;
+    for (int i = 0; i < e->naccepted; i++) {
+        if (e->sp[i].closed)
+            continue;
+        ufrpc_yamux_stream_t *ys = ufrpc_mux_stream_yamux(e->sst[i]);
+        if (ys != NULL) {
+            size_t u = ufrpc_yamux_stream_unconsumed(ys);
+            if (u > e->max_unconsumed)
+                e->max_unconsumed = u;
+        }
+    }
+}
+
+static int all_done(void *a)
+{
+    struct env *e = a;
+    if (e->errors)
+        return 1;
+    for (int i = 0; i < NSTREAMS; i++) {
+        if (!e->cp[i].eof || !e->cp[i].shut_done || e->cp[i].err)
+            return e->cp[i].err != 0;
+        if (i >= e->naccepted || !e->sp[i].eof || !e->sp[i].shut_done || e->sp[i].err)
+            return i < e->naccepted && e->sp[i].err != 0;
+    }
+    return 1;
+}
+
+static void on_mux_closed(void *data)
+{
+    struct env *e = data;
+    e->closed++;
+}
+
+static void test_mux_streams_slow_consumer(void **state)
+{
+    (void)state;
+    struct env *e = calloc(1, sizeof *e);
+    uv_loop_init(&e->loop);
+    e->pat = nt_pattern();
+    int err;
+    e->l = ufrpc_tcp_listen(&e->loop, "127.0.0.1", 0, on_tcp_accept, e, &err);
+    assert_non_null(e->l);
+    struct ufrpc_dial_opts o = {.host = "127.0.0.1", .port = ufrpc_tcp_listener_port(e->l)};
+    assert_int_equal(ufrpc_dial(&e->loop, &o, on_dial, e, NULL), 0);
+    assert_true(nt_run_until(&e->loop, connected, e, 5000));
+
+    struct ufrpc_yamux_config cfg;
+    ufrpc_yamux_config_default(&cfg);
+    cfg.max_stream_window = WINDOW;
+    struct ufrpc_mux_callbacks ccb = {.on_error = on_mux_error};
+    struct ufrpc_mux_callbacks scb = {.on_accept = on_stream_accept, .on_error = on_mux_error};
+    assert_int_equal(ufrpc_mux_new(&e->loop, e->ctr, UFRPC_YAMUX_CLIENT, &cfg, &ccb, e, &e->cm), 0);
+    assert_int_equal(ufrpc_mux_new(&e->loop, e->str, UFRPC_YAMUX_SERVER, &cfg, &scb, e, &e->sm), 0);
+    uv_check_init(&e->loop, &e->check);
+    e->check.data = e;
+    uv_check_start(&e->check, on_check);
+
+    for (int i = 0; i < NSTREAMS; i++) {
+        struct ufrpc_stream *st;
+        assert_int_equal(ufrpc_mux_open(e->cm, &st), 0);
+        struct nt_peer *p = &e->cp[i];
+        p->pat = e->pat;
+        p->to_send = PER_STREAM;
+        p->send_base = 7000u * (unsigned)i;
+        p->recv_base = 5000u * (unsigned)i + 1;
+        assert_int_equal(nt_peer_start(p, st), 0);
+    }
+    assert_true(nt_run_until(&e->loop, all_done, e, 60000));
+    assert_int_equal(e->errors, 0);
+    assert_int_equal(e->naccepted, NSTREAMS);
+    for (int i = 0; i < NSTREAMS; i++) {
+        assert_int_equal(e->cp[i].err, 0);
+        assert_int_equal(e->sp[i].err, 0);
+        assert_int_equal(e->cp[i].mismatch, 0);
+        assert_int_equal(e->sp[i].mismatch, 0);
+        assert_true(e->cp[i].received == PER_STREAM);
+        assert_true(e->sp[i].received == PER_STREAM);
+    }
+    print_message("max unconsumed on a stream: %zu (window %u)\n", e->max_unconsumed, WINDOW);
+    assert_true(e->max_unconsumed <= WINDOW);
+    assert_true(e->max_unconsumed > 0);
+
+    for (int i = 0; i < NSTREAMS; i++) {
+        nt_peer_close(&e->cp[i]);
+        nt_peer_close(&e->sp[i]);
+    }
+    uv_close((uv_handle_t *)&e->check, NULL);
+    ufrpc_mux_close(e->cm, on_mux_closed);
+    ufrpc_mux_close(e->sm, on_mux_closed);
+    ufrpc_tcp_listener_close(e->l, NULL);
+    assert_true(nt_loop_drain(&e->loop));
+    assert_int_equal(e->closed, 2);
+    assert_int_equal(uv_loop_close(&e->loop), 0);
+    free(e->pat);
+    free(e);
+}
+
+static int peer_failed(void *a)
+{
+    return ((struct nt_peer *)a)->err != 0;
+}
+
+/* Closing the server transport fails the client's open streams. */
+static void test_mux_transport_loss(void **state)
+{
+    (void)state;
+    struct env *e = calloc(1, sizeof *e);
+    uv_loop_init(&e->loop);
+    e->pat = nt_pattern();
+    int err;
+    e->l = ufrpc_tcp_listen(&e->loop, "127.0.0.1", 0, on_tcp_accept, e, &err);
+    struct ufrpc_dial_opts o = {.host = "127.0.0.1", .port = ufrpc_tcp_listener_port(e->l)};
+    assert_int_equal(ufrpc_dial(&e->loop, &o, on_dial, e, NULL), 0);
+    assert_true(nt_run_until(&e->loop, connected, e, 5000));
+    struct ufrpc_mux_callbacks ccb = {.on_error = on_mux_error};
+    assert_int_equal(ufrpc_mux_new(&e->loop, e->ctr, UFRPC_YAMUX_CLIENT, NULL, &ccb, e, &e->cm), 0);
+    struct ufrpc_stream *st;
+    assert_int_equal(ufrpc_mux_open(e->cm, &st), 0);
+    struct nt_peer *p = &e->cp[0];
+    p->pat = e->pat;
+    p->no_shutdown = 1;
+    assert_int_equal(nt_peer_start(p, st), 0);
+    ufrpc_stream_close(e->str, NULL);
+    e->str = NULL;
+    assert_true(nt_run_until(&e->loop, peer_failed, p, 5000));
+    /* EOF or RST of the transport, depending on what the kernel saw */
+    assert_true(p->err == UFRPC_ERR_YAMUX_SESSION_CLOSED || p->err == UFRPC_ERR_CONN_RESET);
+    assert_int_equal(e->errors, 1);
+    nt_peer_close(p);
+    ufrpc_mux_close(e->cm, on_mux_closed);
+    ufrpc_tcp_listener_close(e->l, NULL);
+    assert_true(nt_loop_drain(&e->loop));
+    assert_int_equal(e->closed, 1);
+    assert_int_equal(uv_loop_close(&e->loop), 0);
+    free(e->pat);
+    free(e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mux_streams_slow_consumer),
+        cmocka_unit_test(test_mux_transport_loss),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
