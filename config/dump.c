@@ -218,7 +218,7 @@ int ufrpc_cfg_dump_json_string(const struct ufrpc_config *cfg, bool mask, char *
         json_object_put(o);
         return UFRPC_ERR_NOMEM;
     }
-    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
     *out = s ? strdup(s) : NULL;
     json_object_put(o);
     return *out ? 0 : UFRPC_ERR_NOMEM;
@@ -323,7 +323,7 @@ int ufrpc_config_dump(const struct ufrpc_config *cfg, FILE *out, bool json)
         return UFRPC_ERR_NOMEM;
     }
     if (json) {
-        fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE), out);
+        fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE), out);
         fputs("\n", out);
     } else {
         toml_body(out, o, "", true);
