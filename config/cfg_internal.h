@@ -66,6 +66,7 @@ struct ufrpc_cfg_pos_entry {
 
 struct ufrpc_cfg_ctx {
     struct ufrpc_cfg_diag *diag;
+    const char *file; /* the main file's name, owned by the diag */
     bool strict;
     const char *const *envp;
     struct ufrpc_cfg_arena *arena;

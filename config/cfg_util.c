@@ -237,7 +237,7 @@ ufrpc_cv_pos ufrpc_cfg_pos_of(const struct ufrpc_cfg_ctx *c, const void *addr)
     for (size_t i = c->npos; i-- > 0;)
         if (c->pos[i].addr == addr)
             return c->pos[i].pos;
-    return (ufrpc_cv_pos){c->cfg != NULL ? c->cfg->source_file : NULL, 0, 0};
+    return (ufrpc_cv_pos){c->file, 0, 0};
 }
 
 const char *ufrpc_cfg_getenv(const char *const *envp, const char *name, size_t name_len)

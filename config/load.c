@@ -430,7 +430,7 @@ int ufrpc_config_load_buffer(const char *text, size_t len, const char *name,
         ufrpc_cfg_diag_add(diag, UFRPC_CFG_ERROR, UFRPC_ERR_LIMIT, file, 0, "file larger than %zu bytes", max);
         return UFRPC_ERR_LIMIT;
     }
-    struct ufrpc_cfg_ctx c = {.diag = diag, .strict = !opts->non_strict, .envp = opts->envp};
+    struct ufrpc_cfg_ctx c = {.diag = diag, .file = file, .strict = !opts->non_strict, .envp = opts->envp};
     c.arena = ufrpc_cfg_arena_new();
     if (c.arena == NULL)
         return UFRPC_ERR_NOMEM;

@@ -3,7 +3,6 @@
  * ASCII case-insensitively); unknown keys are errors in strict mode and warnings
  * otherwise; type mismatches are always errors. Every problem is reported, parsing
  * goes on with the next key. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,8 +123,8 @@ static bool get_int(const ufrpc_cv *v, int64_t *out)
     }
     /* TOML/YAML floats reach frp through JSON, where 1.0 is written "1" and decodes
      * into an int; keep that, reject fractions. */
-    if (v->type == UFRPC_CV_FLOAT && isfinite(v->u.f) && floor(v->u.f) == v->u.f &&
-        fabs(v->u.f) < 9.0e15) {
+    if (v->type == UFRPC_CV_FLOAT && v->u.f > -9.0e15 && v->u.f < 9.0e15 &&
+        (double)(int64_t)v->u.f == v->u.f) {
         *out = (int64_t)v->u.f;
         return true;
     }
