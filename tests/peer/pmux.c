@@ -47,6 +47,8 @@ struct pmux {
     pmux_accept_cb on_accept;
     pmux_end_cb on_end;
     void *data;
+    void (*tap)(void *tap_ctx, const uint8_t *data, size_t len);
+    void *tap_ctx;
 };
 
 static const struct ufrpc_stream_vt ps_vt;
@@ -173,6 +175,8 @@ static void on_tr_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
         transport_end(m, status);
         return;
     }
+    if (m->tap != NULL)
+        m->tap(m->tap_ctx, data, len);
     int rc = ufrpc_yamux_feed(m->ys, data, len, uv_now(m->loop));
     if (rc < 0) {
         flush(m); /* the GoAway, best effort */
@@ -526,6 +530,10 @@ pmux_t *pmux_new(uv_loop_t *loop, struct ufrpc_stream *tr, const struct pmux_opt
     m->on_accept = on_accept;
     m->on_end = on_end;
     m->data = data;
+    if (o != NULL) {
+        m->tap = o->tap;
+        m->tap_ctx = o->tap_ctx;
+    }
     uv_timer_init(loop, &m->timer);
     uv_idle_init(loop, &m->idle);
     m->timer.data = m;

@@ -32,6 +32,9 @@ typedef void (*pmux_end_cb)(pmux_t *m, int status, void *data);
 
 struct pmux_opts {
     uint32_t keepalive_ms; /* our own yamux pings; 0 = 30000 */
+    /* optional: sees every transport byte received, before yamux parses it */
+    void (*tap)(void *tap_ctx, const uint8_t *data, size_t len);
+    void *tap_ctx;
 };
 
 /* Starts a server session on tr (owned from now on, even on failure). NULL on

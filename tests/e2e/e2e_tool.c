@@ -1,0 +1,474 @@
+/* e2e-tool — traffic helpers for the end-to-end tests (test code, not product).
+ *
+ *   e2e-tool echo [PORT]
+ *       Echo server on 127.0.0.1:PORT (0/absent = any free port). Prints
+ *       "READY port=N pid=N", then serves until killed. Backpressure: stops reading a
+ *       connection while more than 1 MiB of its echo is unwritten. EOF from the client
+ *       is passed on (shutdown) after the echo.
+ *
+ *   e2e-tool load PORT BYTES CONNS [TIMEOUT_S]
+ *       Opens CONNS concurrent connections to 127.0.0.1:PORT. Each sends BYTES of its own
+ *       pseudo-random stream (seeded by its index), half-closes, reads the echo until
+ *       EOF, and compares length and SHA-256 of what it sent and what came back. Prints
+ *       one summary line "RESULT ok=K failed=F bytes_each=B seconds=S mbps=M
+ *       sha256_0=..." (mbps: MB/s of payload one way, all connections together) and
+ *       exits 0 only if every connection verified.
+ *
+ *   e2e-tool expect-close PORT TIMEOUT_S
+ *       Connects, sends a few bytes, and succeeds (exit 0, "CLOSED after_ms=N") if the
+ *       connection is closed by the other side (EOF or reset) with no data coming
+ *       back, within TIMEOUT_S; exit 1 otherwise.
+ *
+ *   e2e-tool freeport
+ *       Prints a currently free loopback TCP port (bind to port 0, read it, close).
+ *
+ * One libuv loop.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+/* SHA-256: OpenSSL's libcrypto when the build found it (SHA-NI, ~10x faster, so the
+ * throughput printed is the tunnel's, not the hash's), else mbedTLS. */
+#ifdef E2E_USE_OPENSSL
+#include <openssl/sha.h>
+typedef SHA256_CTX e2e_sha_t;
+#define sha_init(c) SHA256_Init(c)
+#define sha_update(c, p, n) SHA256_Update(c, p, n)
+#define sha_final(c, out) SHA256_Final(out, c)
+#define sha_free(c) ((void)(c))
+#else
+#include "proto/mbedtls_compat.h"
+typedef mbedtls_sha256_context e2e_sha_t;
+#define sha_init(c) (mbedtls_sha256_init(c), ufrpc_mbedtls_sha256_starts(c))
+#define sha_update(c, p, n) sha_update(c, p, n)
+#define sha_final(c, out) sha_final(c, out)
+#define sha_free(c) mbedtls_sha256_free(c)
+#endif
+
+#define CHUNK 65536
+#define ECHO_HIGH (1u << 20)
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    (void)h;
+    (void)hint;
+    b->base = malloc(CHUNK);
+    b->len = b->base ? CHUNK : 0;
+}
+
+static void free_handle(uv_handle_t *h)
+{
+    free(h);
+}
+
+/* ---- echo --------------------------------------------------------------------------- */
+struct echo_conn {
+    uv_tcp_t tcp;
+    size_t pending;
+    int eof, closing;
+    uv_shutdown_t sreq;
+};
+
+struct echo_wr {
+    uv_write_t w;
+    struct echo_conn *c;
+    char *buf;
+    size_t len;
+};
+
+static void echo_close(struct echo_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    uv_close((uv_handle_t *)&c->tcp, free_handle);
+}
+
+static void echo_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+
+static void echo_shut(uv_shutdown_t *r, int status)
+{
+    (void)status;
+    echo_close(r->data);
+}
+
+static void echo_written(uv_write_t *w, int status)
+{
+    struct echo_wr *ew = (struct echo_wr *)w;
+    struct echo_conn *c = ew->c;
+    c->pending -= ew->len;
+    free(ew->buf);
+    free(ew);
+    if (c->closing)
+        return;
+    if (status < 0) {
+        echo_close(c);
+        return;
+    }
+    if (!c->eof && c->pending <= ECHO_HIGH / 2)
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, echo_read);
+}
+
+static void echo_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct echo_conn *c = (struct echo_conn *)s;
+    if (n <= 0) {
+        free(b->base);
+        if (n == 0)
+            return;
+        uv_read_stop(s);
+        if (n == UV_EOF) {
+            c->eof = 1;
+            c->sreq.data = c;
+            if (uv_shutdown(&c->sreq, s, echo_shut) < 0)
+                echo_close(c);
+        } else {
+            echo_close(c);
+        }
+        return;
+    }
+    struct echo_wr *ew = malloc(sizeof *ew);
+    if (ew == NULL) {
+        free(b->base);
+        echo_close(c);
+        return;
+    }
+    ew->c = c;
+    ew->buf = b->base;
+    ew->len = (size_t)n;
+    uv_buf_t wb = uv_buf_init(b->base, (unsigned)n);
+    c->pending += (size_t)n;
+    if (uv_write(&ew->w, s, &wb, 1, echo_written) < 0) {
+        c->pending -= (size_t)n;
+        free(b->base);
+        free(ew);
+        echo_close(c);
+        return;
+    }
+    if (c->pending > ECHO_HIGH)
+        uv_read_stop(s);
+}
+
+static void echo_conn(uv_stream_t *server, int status)
+{
+    if (status < 0)
+        return;
+    struct echo_conn *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return;
+    uv_tcp_init(server->loop, &c->tcp);
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+        echo_close(c);
+        return;
+    }
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, echo_read);
+}
+
+static int listen_on(uv_loop_t *loop, uv_tcp_t *srv, int port, uv_connection_cb cb)
+{
+    struct sockaddr_in a;
+    uv_ip4_addr("127.0.0.1", port, &a);
+    uv_tcp_init(loop, srv);
+    int rc = uv_tcp_bind(srv, (struct sockaddr *)&a, 0);
+    if (rc == 0 && cb != NULL)
+        rc = uv_listen((uv_stream_t *)srv, 511, cb);
+    if (rc < 0) {
+        fprintf(stderr, "e2e-tool: listen 127.0.0.1:%d: %s\n", port, uv_strerror(rc));
+        return -1;
+    }
+    struct sockaddr_in got;
+    int len = sizeof got;
+    uv_tcp_getsockname(srv, (struct sockaddr *)&got, &len);
+    return ntohs(got.sin_port);
+}
+
+static int cmd_echo(int port)
+{
+    uv_loop_t *loop = uv_default_loop();
+    static uv_tcp_t srv;
+    int p = listen_on(loop, &srv, port, echo_conn);
+    if (p < 0)
+        return 1;
+    printf("READY port=%d pid=%d\n", p, (int)getpid());
+    fflush(stdout);
+    return uv_run(loop, UV_RUN_DEFAULT) < 0;
+}
+
+/* ---- load ----------------------------------------------------------------------------- */
+struct load_conn {
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    uv_write_t wreq;
+    uv_shutdown_t sreq;
+    int idx;
+    uint64_t x; /* PRNG state */
+    uint64_t sent, recvd, want;
+    e2e_sha_t hs, hr;
+    uint8_t buf[CHUNK];
+    int done, failed;
+    unsigned char ds[32], dr[32];
+};
+
+static int g_ok, g_failed, g_open;
+static uv_timer_t g_timer;
+
+static void fill(struct load_conn *c, uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        c->x ^= c->x << 13;
+        c->x ^= c->x >> 7;
+        c->x ^= c->x << 17;
+        uint64_t v = c->x * 0x2545f4914f6cdd1dull;
+        size_t k = n - i < 8 ? n - i : 8;
+        memcpy(p + i, &v, k);
+        i += k;
+    }
+}
+
+static void load_finish(struct load_conn *c, int failed, const char *why)
+{
+    if (c->done)
+        return;
+    c->done = 1;
+    sha_final(&c->hs, c->ds);
+    sha_final(&c->hr, c->dr);
+    if (!failed && (c->recvd != c->want || memcmp(c->ds, c->dr, 32) != 0)) {
+        failed = 1;
+        why = "mismatch";
+    }
+    if (failed) {
+        g_failed++;
+        fprintf(stderr, "conn %d failed: %s (sent %llu, received %llu of %llu)\n", c->idx, why,
+                (unsigned long long)c->sent, (unsigned long long)c->recvd,
+                (unsigned long long)c->want);
+    } else {
+        g_ok++;
+    }
+    if (--g_open == 0)
+        uv_timer_stop(&g_timer);
+    uv_close((uv_handle_t *)&c->tcp, NULL);
+}
+
+static void load_send(struct load_conn *c);
+
+static void load_shut(uv_shutdown_t *r, int status)
+{
+    struct load_conn *c = r->data;
+    if (status < 0 && status != UV_ECANCELED)
+        load_finish(c, 1, uv_strerror(status));
+}
+
+static void load_written(uv_write_t *w, int status)
+{
+    struct load_conn *c = w->data;
+    if (c->done)
+        return;
+    if (status < 0) {
+        load_finish(c, 1, uv_strerror(status));
+        return;
+    }
+    load_send(c);
+}
+
+static void load_send(struct load_conn *c)
+{
+    if (c->sent == c->want) {
+        c->sreq.data = c;
+        if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, load_shut) < 0)
+            load_finish(c, 1, "shutdown");
+        return;
+    }
+    size_t n = c->want - c->sent < CHUNK ? (size_t)(c->want - c->sent) : CHUNK;
+    fill(c, c->buf, n);
+    sha_update(&c->hs, c->buf, n);
+    c->sent += n;
+    uv_buf_t b = uv_buf_init((char *)c->buf, (unsigned)n);
+    c->wreq.data = c;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, load_written) < 0)
+        load_finish(c, 1, "write");
+}
+
+static void load_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct load_conn *c = s->data;
+    if (n > 0 && !c->done) {
+        sha_update(&c->hr, (const unsigned char *)b->base, (size_t)n);
+        c->recvd += (size_t)n;
+        if (c->recvd > c->want)
+            load_finish(c, 1, "too much data");
+    } else if (n < 0 && !c->done) {
+        load_finish(c, n != UV_EOF, n == UV_EOF ? NULL : uv_strerror((int)n));
+    }
+    free(b->base);
+}
+
+static void load_connected(uv_connect_t *r, int status)
+{
+    struct load_conn *c = r->data;
+    if (status < 0) {
+        load_finish(c, 1, uv_strerror(status));
+        return;
+    }
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, load_read);
+    load_send(c);
+}
+
+static struct load_conn *g_conns;
+static int g_nconns;
+
+static void on_load_timeout(uv_timer_t *t)
+{
+    (void)t;
+    for (int i = 0; i < g_nconns; i++)
+        if (!g_conns[i].done)
+            load_finish(&g_conns[i], 1, "timeout");
+}
+
+static int cmd_load(int port, uint64_t bytes, int conns, int timeout_s)
+{
+    uv_loop_t *loop = uv_default_loop();
+    g_conns = calloc((size_t)conns, sizeof *g_conns);
+    if (g_conns == NULL)
+        return 1;
+    g_nconns = conns;
+    struct sockaddr_in a;
+    uv_ip4_addr("127.0.0.1", port, &a);
+    uv_timer_init(loop, &g_timer);
+    uv_timer_start(&g_timer, on_load_timeout, (uint64_t)timeout_s * 1000, 0);
+    uint64_t t0 = uv_hrtime();
+    for (int i = 0; i < conns; i++) {
+        struct load_conn *c = &g_conns[i];
+        c->idx = i;
+        c->x = 0x9e3779b97f4a7c15ull ^ ((uint64_t)(i + 1) * 0x2545f4914f6cdd1dull);
+        c->want = bytes;
+        sha_init(&c->hs);
+        sha_init(&c->hr);
+        uv_tcp_init(loop, &c->tcp);
+        c->tcp.data = c;
+        c->creq.data = c;
+        g_open++;
+        if (uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&a, load_connected) < 0)
+            load_finish(c, 1, "connect");
+    }
+    uv_run(loop, UV_RUN_DEFAULT);
+    double secs = (double)(uv_hrtime() - t0) / 1e9;
+    char hex[65] = "";
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", g_conns[0].dr[i]);
+    double mb = (double)bytes * conns / (1024.0 * 1024.0);
+    printf("RESULT ok=%d failed=%d bytes_each=%llu seconds=%.3f mbps=%.1f sha256_0=%s\n", g_ok,
+           g_failed, (unsigned long long)bytes, secs, secs > 0 ? mb / secs : 0.0, hex);
+    fflush(stdout);
+    for (int i = 0; i < conns; i++) {
+        sha_free(&g_conns[i].hs);
+        sha_free(&g_conns[i].hr);
+    }
+    uv_close((uv_handle_t *)&g_timer, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    free(g_conns);
+    return g_failed == 0 && g_ok == conns ? 0 : 1;
+}
+
+/* ---- expect-close ----------------------------------------------------------------------- */
+static int g_closed_ok;
+static uint64_t g_t0;
+static uv_tcp_t g_tcp;
+static uv_connect_t g_creq;
+static uv_write_t g_wreq;
+
+static void xc_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    free(b->base);
+    if (n > 0) {
+        fprintf(stderr, "expect-close: got %zd bytes of data\n", n);
+        uv_close((uv_handle_t *)s, NULL);
+        uv_timer_stop(&g_timer);
+        return;
+    }
+    if (n < 0) {
+        g_closed_ok = 1;
+        printf("CLOSED after_ms=%llu how=%s\n",
+               (unsigned long long)((uv_hrtime() - g_t0) / 1000000), uv_err_name((int)n));
+        uv_close((uv_handle_t *)s, NULL);
+        uv_timer_stop(&g_timer);
+    }
+}
+
+static void xc_written(uv_write_t *w, int status)
+{
+    (void)w;
+    (void)status;
+}
+
+static void xc_connected(uv_connect_t *r, int status)
+{
+    (void)r;
+    if (status < 0) {
+        fprintf(stderr, "expect-close: connect: %s\n", uv_strerror(status));
+        uv_close((uv_handle_t *)&g_tcp, NULL);
+        uv_timer_stop(&g_timer);
+        return;
+    }
+    static char hello[] = "hello?\n";
+    uv_buf_t b = uv_buf_init(hello, sizeof hello - 1);
+    uv_write(&g_wreq, (uv_stream_t *)&g_tcp, &b, 1, xc_written);
+    uv_read_start((uv_stream_t *)&g_tcp, on_alloc, xc_read);
+}
+
+static void xc_timeout(uv_timer_t *t)
+{
+    (void)t;
+    fprintf(stderr, "expect-close: still open after the timeout\n");
+    uv_close((uv_handle_t *)&g_tcp, NULL);
+}
+
+static int cmd_expect_close(int port, int timeout_s)
+{
+    uv_loop_t *loop = uv_default_loop();
+    struct sockaddr_in a;
+    uv_ip4_addr("127.0.0.1", port, &a);
+    uv_timer_init(loop, &g_timer);
+    uv_timer_start(&g_timer, xc_timeout, (uint64_t)timeout_s * 1000, 0);
+    uv_tcp_init(loop, &g_tcp);
+    g_t0 = uv_hrtime();
+    uv_tcp_connect(&g_creq, &g_tcp, (struct sockaddr *)&a, xc_connected);
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&g_timer, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    return g_closed_ok ? 0 : 1;
+}
+
+static int cmd_freeport(void)
+{
+    uv_loop_t *loop = uv_default_loop();
+    uv_tcp_t srv;
+    int p = listen_on(loop, &srv, 0, NULL);
+    if (p < 0)
+        return 1;
+    printf("%d\n", p);
+    uv_close((uv_handle_t *)&srv, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc >= 2 && strcmp(argv[1], "echo") == 0)
+        return cmd_echo(argc >= 3 ? atoi(argv[2]) : 0);
+    if (argc >= 5 && strcmp(argv[1], "load") == 0)
+        return cmd_load(atoi(argv[2]), strtoull(argv[3], NULL, 0), atoi(argv[4]),
+                        argc >= 6 ? atoi(argv[5]) : 60);
+    if (argc >= 4 && strcmp(argv[1], "expect-close") == 0)
+        return cmd_expect_close(atoi(argv[2]), atoi(argv[3]));
+    if (argc >= 2 && strcmp(argv[1], "freeport") == 0)
+        return cmd_freeport();
+    fprintf(stderr, "usage: e2e-tool echo [PORT] | load PORT BYTES CONNS [TIMEOUT_S] | "
+                    "expect-close PORT TIMEOUT_S | freeport\n");
+    return 2;
+}

@@ -1,0 +1,165 @@
+# Shared helpers for the end-to-end test scripts (sourced, bash).
+#
+# Environment (set by tests/e2e/CMakeLists.txt): UFRPC (the ufrpc binary), PEER
+# (ufrpc-test-frps), TOOL (e2e-tool), REPLAY (e2e-replay), UFRPC_SHARED (../shared).
+# Every process a test starts is recorded and killed (by pid) when the script exits;
+# the work directory is removed unless the test failed or UFRPC_E2E_KEEP=1.
+# Everything listens on 127.0.0.1 only; ports come from `e2e-tool freeport` or port 0.
+
+set -euo pipefail
+
+: "${UFRPC:?UFRPC must name the ufrpc binary}"
+: "${PEER:?PEER must name ufrpc-test-frps}"
+: "${TOOL:?TOOL must name e2e-tool}"
+
+E2E_NAME=$(basename "$0" .sh)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ufrpc-e2e-$E2E_NAME.XXXXXX")
+E2E_PIDS=()
+E2E_FAILED=1
+
+e2e_cleanup() {
+    local p
+    for p in "${E2E_PIDS[@]}"; do
+        kill -9 "$p" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    if [ "$E2E_FAILED" = 0 ] && [ "${UFRPC_E2E_KEEP:-0}" != 1 ]; then
+        rm -rf "$WORK"
+    else
+        echo "(logs kept in $WORK)"
+    fi
+}
+trap e2e_cleanup EXIT
+
+log() { echo "[$E2E_NAME] $*"; }
+
+dump_logs() {
+    local f
+    for f in "$WORK"/*.log; do
+        [ -f "$f" ] || continue
+        echo "----- $(basename "$f") (last 40 lines)"
+        tail -n 40 "$f"
+    done
+}
+
+fail() {
+    echo "FAIL [$E2E_NAME]: $*"
+    dump_logs
+    exit 1
+}
+
+# Call at the very end of a passing test.
+pass() {
+    check_sanitizers
+    E2E_FAILED=0
+    log "PASS"
+}
+
+# A sanitizer report in any log fails the test (the ASan build runs the same scripts).
+check_sanitizers() {
+    if grep -l -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$WORK"/*.log \
+        2>/dev/null; then
+        fail "sanitizer report in the logs above"
+    fi
+}
+
+# wait_line FILE EXTENDED_REGEX TIMEOUT_S [COUNT]: waits until FILE has COUNT (default 1)
+# lines matching; returns 1 on timeout.
+wait_line() {
+    local file=$1 re=$2 timeout=$3 count=${4:-1}
+    local deadline=$((SECONDS + timeout))
+    while :; do
+        if [ -f "$file" ] && [ "$(grep -c -E -e "$re" "$file" 2>/dev/null || true)" -ge "$count" ]; then
+            return 0
+        fi
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
+
+count_lines() { grep -c -E -e "$2" "$1" 2>/dev/null || true; }
+
+freeport() { "$TOOL" freeport; }
+
+# start_peer NAME ARGS...: starts ufrpc-test-frps with ARGS, waits for READY and sets
+# PEER_PID and PEER_PORT. Log: $WORK/NAME.log. With --commands, commands are read
+# from the fifo $WORK/NAME.cmd (use peer_cmd NAME "drop").
+start_peer() {
+    local name=$1
+    shift
+    local log=$WORK/$name.log
+    : >"$log"
+    if printf '%s\n' "$@" | grep -q -x -- "--commands"; then
+        rm -f "$WORK/$name.cmd"
+        mkfifo "$WORK/$name.cmd"
+        "$PEER" "$@" <"$WORK/$name.cmd" >"$log" 2>&1 &
+        PEER_PID=$!
+        # keep a writer open so the peer does not see EOF between commands
+        exec {E2E_CMD_FD}>"$WORK/$name.cmd"
+        eval "E2E_CMDFD_$name=$E2E_CMD_FD"
+    else
+        "$PEER" "$@" </dev/null >"$log" 2>&1 &
+        PEER_PID=$!
+    fi
+    E2E_PIDS+=("$PEER_PID")
+    wait_line "$log" '^READY ' 10 || fail "peer $name did not start"
+    PEER_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$log" | head -n 1)
+}
+
+peer_cmd() {
+    local fdvar="E2E_CMDFD_$1"
+    echo "$2" >&"${!fdvar}"
+}
+
+# start_echo NAME [PORT]: echo service; sets ECHO_PID and ECHO_PORT.
+start_echo() {
+    local name=$1 port=${2:-0}
+    local log=$WORK/$name.log
+    "$TOOL" echo "$port" </dev/null >"$log" 2>&1 &
+    ECHO_PID=$!
+    E2E_PIDS+=("$ECHO_PID")
+    wait_line "$log" '^READY ' 10 || fail "echo $name did not start"
+    ECHO_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$log" | head -n 1)
+}
+
+# write_config FILE SERVER_PORT TOKEN MUX(true|false) TLS(true|false) LOGIN_FAIL_EXIT
+#              PROXY_NAME LOCAL_PORT REMOTE_PORT [EXTRA_TOP_LEVEL_LINES]
+write_config() {
+    cat >"$1" <<EOF
+serverAddr = "127.0.0.1"
+serverPort = $2
+loginFailExit = $6
+auth.method = "token"
+auth.token = "$3"
+transport.tcpMux = $4
+transport.tls.enable = $5
+log.to = "console"
+log.level = "info"
+${10:-}
+
+[[proxies]]
+name = "$7"
+type = "tcp"
+localIP = "127.0.0.1"
+localPort = $8
+remotePort = $9
+EOF
+}
+
+# start_ufrpc NAME CONFIG: runs "ufrpc -c CONFIG"; sets UFRPC_PID. Log: $WORK/NAME.log.
+start_ufrpc() {
+    local name=$1 conf=$2
+    "$UFRPC" -c "$conf" </dev/null >"$WORK/$name.log" 2>&1 &
+    UFRPC_PID=$!
+    E2E_PIDS+=("$UFRPC_PID")
+}
+
+# stop_ufrpc: SIGTERM, wait; the exit status must be 0 (clean close).
+stop_ufrpc() {
+    kill -TERM "$UFRPC_PID" 2>/dev/null || true
+    local rc=0
+    wait "$UFRPC_PID" || rc=$?
+    [ "$rc" = 0 ] || fail "ufrpc exited with status $rc after SIGTERM"
+}
+
+vmhwm_kb() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null || echo "?"; }

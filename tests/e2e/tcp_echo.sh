@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# tcp_echo.sh TLS(true|false) MUX(true|false)
+# ufrpc logs into the test peer and serves one tcp proxy to a local echo service.
+# Then: one 64 MiB transfer through the tunnel (sha256 of what went in and what came
+# back must match), and 100 concurrent connections of 256 KiB each, each verified.
+# Prints ufrpc's peak memory (VmHWM) and the throughput seen (not asserted), and
+# checks that SIGTERM makes ufrpc close its proxy and exit 0.
+source "$(dirname "$0")/lib.sh"
+TLS=$1
+MUX=$2
+E2E_NAME="tcp_echo_tls-${TLS}_mux-${MUX}"
+TOKEN="e2e-$RANDOM-token"
+
+peer_tls=off
+[ "$TLS" = true ] && peer_tls=force
+start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls="$peer_tls" --mux="$MUX"
+start_echo echo
+REMOTE=$(freeport)
+write_config "$WORK/frpc.toml" "$PEER_PORT" "$TOKEN" "$MUX" "$TLS" true echo "$ECHO_PORT" "$REMOTE"
+start_ufrpc ufrpc "$WORK/frpc.toml"
+
+wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=echo .*remote_port=$REMOTE" 20 ||
+    fail "the proxy was not registered"
+wait_line "$WORK/peer.log" '^EVENT work-conn ' 10 || fail "no work connection in the pool"
+[ "$TLS" != true ] || grep -q '^EVENT tls ok=1' "$WORK/peer.log" || fail "no TLS handshake"
+
+log "64 MiB through the tunnel (tls=$TLS mux=$MUX)"
+"$TOOL" load "$REMOTE" $((64 * 1024 * 1024)) 1 120 >"$WORK/load64.out" 2>&1 ||
+    { cat "$WORK/load64.out"; fail "64 MiB transfer failed"; }
+cat "$WORK/load64.out"
+mbps=$(sed -n 's/.* mbps=\([0-9.]*\).*/\1/p' "$WORK/load64.out")
+
+log "100 concurrent connections x 256 KiB"
+"$TOOL" load "$REMOTE" $((256 * 1024)) 100 120 >"$WORK/load100.out" 2>&1 ||
+    { cat "$WORK/load100.out"; fail "concurrent transfers failed"; }
+cat "$WORK/load100.out"
+
+hwm=$(vmhwm_kb "$UFRPC_PID")
+log "METRIC mode=tls-$TLS/mux-$MUX ufrpc_vmhwm_kb=$hwm throughput_64MiB_MBps=$mbps"
+
+# every user connection was spliced and finished cleanly on the peer side
+done_ok=$(count_lines "$WORK/peer.log" '^EVENT user-conn-done .*status=UFRPC_OK')
+[ "$done_ok" -ge 101 ] || fail "only $done_ok user connections ended cleanly at the peer"
+grep -q '^EVENT control-closed' "$WORK/peer.log" && fail "the control was closed during the test"
+
+stop_ufrpc
+wait_line "$WORK/peer.log" '^EVENT (close-proxy .*name=echo|control-closed)' 5 ||
+    fail "the peer saw neither CloseProxy nor the control closing after SIGTERM"
+pass
