@@ -1,21 +1,16 @@
 /* ufrpc entry point. Only main() may end the process; everything below returns
- * errors. Until the client lands this prints the version and runs a self-check. */
-#include <stdio.h>
-#include <string.h>
+ * errors. `verify` is handled by client/cli_verify.c, everything else by
+ * client/cli.c (flags, configuration, logging, the event loop, signals). */
+#include <signal.h>
 
+#include "client/cli.h"
 #include "client/cli_verify.h"
-#include "client/version.h"
-#include "proto/error.h"
 
 int main(int argc, char **argv)
 {
+    /* a peer closing a socket must surface as EPIPE, not kill the process */
+    signal(SIGPIPE, SIG_IGN);
     if (ufrpc_cli_is_verify(argc, argv))
         return ufrpc_cli_verify(argc, argv, stdout);
-    if (argc > 1 && (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "--version") == 0)) {
-        printf("%s\n", UFRPC_FRP_VERSION);
-        return 0;
-    }
-    printf("ufrpc %s (frp %s compatible)\n", UFRPC_VERSION, UFRPC_FRP_VERSION);
-    printf("self-check: %s\n", ufrpc_strerror(UFRPC_OK));
-    return 0;
+    return ufrpc_cli_main(argc, argv);
 }

@@ -83,6 +83,38 @@ const char *ufrpc_registry_user(const struct ufrpc_registry *reg)
     return reg ? reg->user : "";
 }
 
+int ufrpc_registry_set_user(struct ufrpc_registry *reg, const char *user)
+{
+    if (!reg)
+        return UFRPC_ERR_INVAL;
+    char *u = strdup(user ? user : "");
+    char **names = calloc(reg->n + 1, sizeof *names);
+    int ok = u && names;
+    for (size_t i = 0; ok && i < reg->n; i++) {
+        size_t wl = ufrpc_registry_wire_name(u, reg->items[i]->name, NULL, 0);
+        names[i] = malloc(wl + 1);
+        if (!names[i])
+            ok = 0;
+        else
+            ufrpc_registry_wire_name(u, reg->items[i]->name, names[i], wl + 1);
+    }
+    if (!ok) {
+        for (size_t i = 0; names && i < reg->n; i++)
+            free(names[i]);
+        free(names);
+        free(u);
+        return UFRPC_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < reg->n; i++) {
+        free(reg->items[i]->wire_name);
+        reg->items[i]->wire_name = names[i];
+    }
+    free(names);
+    free(reg->user);
+    reg->user = u;
+    return 0;
+}
+
 size_t ufrpc_registry_wire_name(const char *user, const char *name, char *out, size_t cap)
 {
     size_t ul = user ? strlen(user) : 0, nl = name ? strlen(name) : 0;

@@ -92,6 +92,9 @@ int ufrpc_registry_new(const char *user, ufrpc_registry_change_fn on_change, voi
 void ufrpc_registry_free(struct ufrpc_registry *reg);
 
 const char *ufrpc_registry_user(const struct ufrpc_registry *reg);
+/* Changes the user (copied) and every entry's wire name. 0 or UFRPC_ERR_NOMEM (then
+ * nothing changed). */
+int ufrpc_registry_set_user(struct ufrpc_registry *reg, const char *user);
 
 /* Adds an entry in state "new". Names are unique per kind: UFRPC_ERR_CONFIG_DUPLICATE
  * if taken. UFRPC_ERR_INVAL on an empty name. *out (may be NULL) gets the entry. */

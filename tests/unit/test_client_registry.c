@@ -224,6 +224,22 @@ static void test_session_reset_and_close_all(void **state)
     ufrpc_registry_free(reg);
 }
 
+static void test_set_user_renames_wire_names(void **state)
+{
+    (void)state;
+    struct ufrpc_registry *reg;
+    assert_int_equal(ufrpc_registry_new(NULL, NULL, NULL, &reg), 0);
+    struct ufrpc_tunnel *a;
+    ufrpc_registry_add(reg, UFRPC_TUNNEL_PROXY, "a", "tcp", NULL, 0, &a);
+    assert_string_equal(a->wire_name, "a");
+    assert_int_equal(ufrpc_registry_set_user(reg, "bob"), 0);
+    assert_string_equal(a->wire_name, "bob.a");
+    assert_string_equal(ufrpc_registry_user(reg), "bob");
+    assert_int_equal(ufrpc_registry_set_user(reg, ""), 0);
+    assert_string_equal(a->wire_name, "a");
+    ufrpc_registry_free(reg);
+}
+
 static void test_counters(void **state)
 {
     (void)state;
@@ -258,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_start_error_retried_after_30s),
         cmocka_unit_test(test_health_check_failure_and_recovery),
         cmocka_unit_test(test_session_reset_and_close_all),
+        cmocka_unit_test(test_set_user_renames_wire_names),
         cmocka_unit_test(test_counters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

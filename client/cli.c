@@ -1,0 +1,291 @@
+/* The frpc-like command line and the run loop (signals, reload, exit codes). */
+#include "client/cli.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "client/log.h"
+#include "client/supervisor.h"
+#include "client/version.h"
+#include "config/config.h"
+#include "proto/error.h"
+
+/* "--strict_config=x" -> "strict-config" (cobra's word separator normalisation). */
+static void long_name(const char *arg, char *buf, size_t cap)
+{
+    size_t i = 0;
+    for (const char *p = arg + 2; *p && *p != '=' && i + 1 < cap; p++)
+        buf[i++] = *p == '_' ? '-' : *p;
+    buf[i] = '\0';
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    static const char *const t[] = {"1", "t", "T", "true", "TRUE", "True"};
+    static const char *const f[] = {"0", "f", "F", "false", "FALSE", "False"};
+    for (size_t i = 0; i < 6; i++) {
+        if (strcmp(v, t[i]) == 0)
+            return *out = true, 0;
+        if (strcmp(v, f[i]) == 0)
+            return *out = false, 0;
+    }
+    return -1;
+}
+
+static int fail(struct ufrpc_cli_args *a, const char *fmt, const char *what)
+{
+    snprintf(a->error, sizeof a->error, fmt, what);
+    return -1;
+}
+
+int ufrpc_cli_parse(int argc, char **argv, struct ufrpc_cli_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->strict = true;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-c") == 0) {
+            if (i + 1 >= argc)
+                return fail(a, "flag needs an argument: 'c' in %s", arg);
+            a->config = argv[++i];
+        } else if (strncmp(arg, "-c", 2) == 0 && arg[2]) {
+            a->config = arg[2] == '=' ? arg + 3 : arg + 2;
+        } else if (strcmp(arg, "-v") == 0) {
+            a->version = true;
+        } else if (strcmp(arg, "-h") == 0) {
+            a->help = true;
+        } else if (strncmp(arg, "--", 2) == 0 && arg[2]) {
+            char name[64];
+            long_name(arg, name, sizeof name);
+            const char *eq = strchr(arg, '=');
+            if (strcmp(name, "config") == 0) {
+                if (eq)
+                    a->config = eq + 1;
+                else if (i + 1 < argc)
+                    a->config = argv[++i];
+                else
+                    return fail(a, "flag needs an argument: %s", arg);
+            } else if (strcmp(name, "version") == 0 || strcmp(name, "help") == 0 ||
+                       strcmp(name, "strict-config") == 0 || strcmp(name, "log-json") == 0) {
+                bool v = true;
+                if (eq && parse_bool(eq + 1, &v) != 0)
+                    return fail(a, "invalid argument for flag %s", arg);
+                if (name[0] == 'v')
+                    a->version = v;
+                else if (name[0] == 'h')
+                    a->help = v;
+                else if (name[0] == 's')
+                    a->strict = v;
+                else
+                    a->log_json = v;
+            } else {
+                return fail(a, "unknown flag: %s", arg);
+            }
+        } else if (arg[0] == '-' && arg[1]) {
+            return fail(a, "unknown shorthand flag in %s", arg);
+        } else {
+            return fail(a, "unknown command \"%s\" for \"ufrpc\"", arg);
+        }
+        if (a->config && !a->config[0])
+            return fail(a, "%s", "empty config file name");
+    }
+    return 0;
+}
+
+static int file_exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+const char *ufrpc_cli_config_path(const struct ufrpc_cli_args *a, int (*exists)(const char *))
+{
+    if (a->config)
+        return a->config;
+    if (!exists)
+        exists = file_exists;
+    return exists("./frpc.toml") ? "./frpc.toml" : "./frpc.ini";
+}
+
+void ufrpc_cli_usage(FILE *out)
+{
+    fprintf(out,
+            "ufrpc is a client of frp (https://github.com/fatedier/frp), in C\n\n"
+            "Usage:\n"
+            "  ufrpc [flags]\n"
+            "  ufrpc verify [-c FILE]\n\n"
+            "Flags:\n"
+            "  -c, --config string     config file of frpc (default ./frpc.toml, then ./frpc.ini)\n"
+            "      --strict_config     strict config parsing mode, unknown fields will cause "
+            "errors (default true)\n"
+            "      --log_json          write log lines as JSON\n"
+            "  -h, --help              help for ufrpc\n"
+            "  -v, --version           version of frpc\n");
+}
+
+/* ---- the run loop ------------------------------------------------------------ */
+struct app {
+    uv_loop_t loop;
+    uv_signal_t sig_int, sig_term, sig_hup;
+    ufrpc_client_t *client;
+    struct ufrpc_log *log;
+    const char *path;
+    bool strict;
+    int exit_code;
+    char exit_msg[1200];
+};
+
+/* Loads path; prints diagnostics like frpc (errors to stdout, warnings prefixed). */
+static int load_config(const char *path, bool strict, struct ufrpc_config **out, FILE *msgs)
+{
+    struct ufrpc_cfg_diag diag;
+    ufrpc_cfg_diag_init(&diag);
+    struct ufrpc_config_load_opts o = {.non_strict = !strict};
+    int rc = ufrpc_config_load(path, &o, out, &diag);
+    if (rc == 0 && (*out)->legacy_ini)
+        fprintf(msgs, "%s\n", UFRPC_CONFIG_INI_DEPRECATED);
+    if (diag.len > 0)
+        ufrpc_cfg_diag_print(&diag, msgs);
+    ufrpc_cfg_diag_free(&diag);
+    return rc;
+}
+
+static void close_signals(struct app *app)
+{
+    uv_close((uv_handle_t *)&app->sig_int, NULL);
+    uv_close((uv_handle_t *)&app->sig_term, NULL);
+    uv_close((uv_handle_t *)&app->sig_hup, NULL);
+}
+
+static void on_client_exit(ufrpc_client_t *cl, int code, const char *msg, void *data)
+{
+    (void)cl;
+    struct app *app = data;
+    app->exit_code = code;
+    snprintf(app->exit_msg, sizeof app->exit_msg, "%s", msg ? msg : "");
+    close_signals(app);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct app *app = h->data;
+    if (signum == SIGHUP) {
+        UFRPC_LOGI(app->log, "reload the configuration from [%s]", app->path);
+        struct ufrpc_config *cfg = NULL;
+        int rc = load_config(app->path, app->strict, &cfg, stdout);
+        if (rc) {
+            UFRPC_LOGE(app->log, "reload config error, keep the current one: %s",
+                       ufrpc_strerror(rc));
+            return;
+        }
+        enum ufrpc_log_level lvl;
+        if (ufrpc_log_parse_level(ufrpc_cfg_str(cfg->log.level), &lvl) == 0)
+            ufrpc_log_set_level(app->log, lvl);
+        rc = ufrpc_client_reload(app->client, cfg);
+        if (rc)
+            UFRPC_LOGE(app->log, "reload error: %s", ufrpc_strerror(rc));
+        return;
+    }
+    UFRPC_LOGI(app->log, "receive signal %s, exiting", signum == SIGINT ? "interrupt" : "terminated");
+    ufrpc_client_shutdown(app->client);
+}
+
+int ufrpc_cli_main(int argc, char **argv)
+{
+    struct ufrpc_cli_args args;
+    if (ufrpc_cli_parse(argc, argv, &args) != 0) {
+        printf("Error: %s\n", args.error);
+        ufrpc_cli_usage(stdout);
+        return 1;
+    }
+    if (args.help) {
+        ufrpc_cli_usage(stdout);
+        return 0;
+    }
+    if (args.version) {
+        printf("%s\n", UFRPC_FRP_VERSION);
+        return 0;
+    }
+    struct app *app = calloc(1, sizeof *app);
+    if (!app) {
+        printf("out of memory\n");
+        return 1;
+    }
+    app->path = ufrpc_cli_config_path(&args, NULL);
+    app->strict = args.strict;
+    struct ufrpc_config *cfg = NULL;
+    int rc = load_config(app->path, args.strict, &cfg, stdout);
+    if (rc) {
+        free(app);
+        return 1;
+    }
+
+    enum ufrpc_log_level lvl = UFRPC_LOG_INFO;
+    (void)ufrpc_log_parse_level(ufrpc_cfg_str(cfg->log.level), &lvl); /* bad: info, as frpc */
+    struct ufrpc_log_opts lo = {
+        .to = cfg->log.to,
+        .level = lvl,
+        .max_days = (int)cfg->log.max_days,
+        .json = args.log_json,
+    };
+    rc = ufrpc_log_new(&lo, &app->log);
+    if (rc) {
+        printf("open log file [%s] error: %s\n", ufrpc_cfg_str(cfg->log.to), ufrpc_strerror(rc));
+        ufrpc_config_free(cfg);
+        free(app);
+        return 1;
+    }
+    if (uv_loop_init(&app->loop) != 0) {
+        printf("cannot create the event loop\n");
+        ufrpc_config_free(cfg);
+        ufrpc_log_free(app->log);
+        free(app);
+        return 1;
+    }
+    UFRPC_LOGI(app->log, "start frpc service for config file [%s]", app->path);
+    struct ufrpc_client_opts co = {
+        .loop = &app->loop,
+        .cfg = cfg,
+        .log = app->log,
+        .on_exit = on_client_exit,
+        .data = app,
+    };
+    rc = ufrpc_client_new(&co, &app->client);
+    if (rc) {
+        printf("%s\n", ufrpc_strerror(rc));
+        uv_loop_close(&app->loop);
+        ufrpc_log_free(app->log);
+        free(app);
+        return 1;
+    }
+    uv_signal_t *sigs[] = {&app->sig_int, &app->sig_term, &app->sig_hup};
+    int nums[] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(&app->loop, sigs[i]);
+        sigs[i]->data = app;
+        uv_signal_start(sigs[i], on_signal, nums[i]);
+    }
+    rc = ufrpc_client_start(app->client);
+    if (rc) {
+        app->exit_code = 1;
+        snprintf(app->exit_msg, sizeof app->exit_msg, "%s", ufrpc_strerror(rc));
+        ufrpc_client_shutdown(app->client);
+    }
+    uv_run(&app->loop, UV_RUN_DEFAULT);
+
+    if (app->exit_msg[0])
+        printf("%s\n", app->exit_msg); /* frpc prints the error itself, then exits 1 */
+    UFRPC_LOGI(app->log, "frpc service for config file [%s] stopped", app->path);
+    int code = app->exit_code;
+    ufrpc_client_free(app->client);
+    if (uv_loop_close(&app->loop) != 0) {
+        uv_run(&app->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&app->loop);
+    }
+    ufrpc_log_free(app->log);
+    free(app);
+    fflush(stdout);
+    return code;
+}

@@ -1,0 +1,44 @@
+/* ufrpc — the frpc-like command line (FRP-WIRE §11.2) and the program's run loop.
+ *
+ *   ufrpc [-c FILE | --config FILE] [--strict_config[=true|false]] [--log_json]
+ *   ufrpc -v | --version
+ *   ufrpc verify [-c FILE] ...            (client/cli_verify.h)
+ *
+ * As in cobra, '_' and '-' are interchangeable in long flags and "--flag=value" works.
+ * Without -c, ./frpc.toml is used when it exists, else ./frpc.ini (frpc's default).
+ *
+ * Exit codes as frpc's: 0 after a clean stop (SIGINT/SIGTERM), 1 for a bad command
+ * line, an invalid configuration, or a failed first login with loginFailExit.
+ *
+ * Ownership: the parsed arguments point into argv (no allocation). */
+#ifndef UFRPC_CLIENT_CLI_H
+#define UFRPC_CLIENT_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct ufrpc_cli_args {
+    const char *config; /* NULL: default (see above) */
+    bool version;
+    bool help;
+    bool strict;   /* default true */
+    bool log_json; /* ufrpc extension: JSON-lines logging */
+    char error[256]; /* why parsing failed */
+};
+
+/* Parses argv[1..]. Returns 0, or -1 with args->error set (e.g. "unknown flag: --x"). */
+int ufrpc_cli_parse(int argc, char **argv, struct ufrpc_cli_args *args);
+
+/* The configuration path to use: args->config, else "./frpc.toml" when
+ * exists("./frpc.toml"), else "./frpc.ini". exists may be NULL (access(2)). */
+const char *ufrpc_cli_config_path(const struct ufrpc_cli_args *args,
+                                  int (*exists)(const char *path));
+
+/* Prints the usage text. */
+void ufrpc_cli_usage(FILE *out);
+
+/* The whole program after the `verify` dispatch: parse, load, log, run the client
+ * on a fresh libuv loop with signal handling. Returns the exit code. */
+int ufrpc_cli_main(int argc, char **argv);
+
+#endif

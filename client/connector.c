@@ -1,0 +1,355 @@
+/* The connector: dial (+TLS) per stream, or one yamux session per login. */
+#include "client/connector.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/dial.h"
+#include "net/mux.h"
+#include "proto/error.h"
+
+struct conn_req {
+    ufrpc_connector_t *c;
+    ufrpc_dial_t *dial;        /* while dialing */
+    struct ufrpc_stream *tls;  /* while the TLS handshake runs */
+    int is_open;               /* the open() request (mux transport) */
+    ufrpc_connector_connect_cb cb;
+    void *data;
+    /* deferred mux result */
+    int status;
+    struct ufrpc_stream *stream;
+    struct conn_req *next;
+};
+
+struct ufrpc_connector {
+    uv_loop_t *loop;
+    const struct ufrpc_config *cfg;
+    ufrpc_tls_ctx_t *tls;
+    struct ufrpc_log *log;
+    ufrpc_connector_error_cb on_error;
+    void *data;
+    char addr[320];
+
+    ufrpc_connector_open_cb open_cb;
+    ufrpc_mux_t *mux;
+    struct conn_req *reqs;  /* dials in progress */
+    struct conn_req *ready; /* mux connects waiting for the deferred callback */
+    uv_timer_t defer;
+    int closing;
+    int pending_closes;
+    void (*close_cb)(void *data);
+};
+
+static void on_defer(uv_timer_t *t);
+
+static void unlink_req(struct conn_req **head, struct conn_req *r)
+{
+    for (struct conn_req **p = head; *p; p = &(*p)->next) {
+        if (*p == r) {
+            *p = r->next;
+            return;
+        }
+    }
+}
+
+static void on_mux_error(ufrpc_mux_t *m, int err, void *data)
+{
+    (void)m;
+    ufrpc_connector_t *c = data;
+    if (c->on_error && !c->closing)
+        c->on_error(c, err, c->data);
+}
+
+/* A dial (+TLS) finished for request r. */
+static void finish(struct conn_req *r, int status, struct ufrpc_stream *s)
+{
+    ufrpc_connector_t *c = r->c;
+    unlink_req(&c->reqs, r);
+    if (r->is_open) {
+        int rc = status;
+        if (status == 0 && c->closing) {
+            ufrpc_stream_close(s, NULL);
+            rc = UFRPC_ERR_CANCELED;
+        } else if (status == 0) {
+            struct ufrpc_yamux_config ycfg;
+            ufrpc_yamux_config_default(&ycfg);
+            if (c->cfg->transport.tcp_mux_keepalive_interval > 0)
+                ycfg.keepalive_interval_ms =
+                    (uint32_t)(c->cfg->transport.tcp_mux_keepalive_interval * 1000);
+            else
+                ycfg.enable_keepalive = 0;
+            struct ufrpc_mux_callbacks cbs = {NULL, on_mux_error};
+            rc = ufrpc_mux_new(c->loop, s, UFRPC_YAMUX_CLIENT, &ycfg, &cbs, c, &c->mux);
+            if (rc)
+                c->mux = NULL;
+        }
+        ufrpc_connector_open_cb cb = c->open_cb;
+        free(r);
+        if (cb)
+            cb(c, rc, c->data);
+        return;
+    }
+    ufrpc_connector_connect_cb cb = r->cb;
+    void *data = r->data;
+    free(r);
+    if (status == 0 && c->closing) {
+        ufrpc_stream_close(s, NULL);
+        status = UFRPC_ERR_CANCELED;
+        s = NULL;
+    }
+    cb(c, status, s, data);
+}
+
+static void on_handshake(struct ufrpc_stream *s, int status)
+{
+    struct conn_req *r = s->data;
+    if (!r)
+        return; /* canceled: the request is gone */
+    r->tls = NULL;
+    s->data = NULL;
+    if (status < 0) {
+        ufrpc_stream_close(s, NULL);
+        finish(r, status, NULL);
+        return;
+    }
+    finish(r, 0, s);
+}
+
+static void on_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s, void *data)
+{
+    (void)d;
+    struct conn_req *r = data;
+    ufrpc_connector_t *c = r->c;
+    r->dial = NULL;
+    if (status < 0) {
+        finish(r, status, NULL);
+        return;
+    }
+    if (!c->cfg->transport.tls.enable || c->closing) {
+        finish(r, 0, s);
+        return;
+    }
+    const char *sn = c->cfg->transport.tls.files.server_name;
+    struct ufrpc_tls_conn_opts o = {
+        .server_name = sn && sn[0] ? sn : ufrpc_cfg_str(c->cfg->server_addr),
+        .first_byte_0x17 = !c->cfg->transport.tls.disable_custom_tls_first_byte,
+        .handshake_timeout_ms = 10000,
+    };
+    int err = 0;
+    r->tls = ufrpc_tls_client_new(c->tls, s, &o, on_handshake, r, &err);
+    if (!r->tls)
+        finish(r, err ? err : UFRPC_ERR_TLS, NULL);
+}
+
+static int start_dial(ufrpc_connector_t *c, struct conn_req *r)
+{
+    const struct ufrpc_config *cfg = c->cfg;
+    if (cfg->transport.tls.enable && !c->tls)
+        return UFRPC_ERR_INVAL;
+    int64_t timeout = cfg->transport.dial_server_timeout;
+    struct ufrpc_dial_opts o = {
+        .host = ufrpc_cfg_str(cfg->server_addr),
+        .port = (uint16_t)cfg->server_port,
+        .timeout_ms = timeout > 0 ? (uint32_t)(timeout * 1000) : 10000,
+        .keepalive_s = cfg->transport.dial_server_keepalive > 0
+                           ? (int)cfg->transport.dial_server_keepalive
+                           : 0,
+        .local_ip = cfg->transport.connect_server_local_ip,
+        .proxy_url = cfg->transport.proxy_url,
+    };
+    r->c = c;
+    r->next = c->reqs;
+    c->reqs = r;
+    int rc = ufrpc_dial(c->loop, &o, on_dialed, r, &r->dial);
+    if (rc) {
+        unlink_req(&c->reqs, r);
+        return rc;
+    }
+    return 0;
+}
+
+int ufrpc_connector_new(uv_loop_t *loop, const struct ufrpc_config *cfg, ufrpc_tls_ctx_t *tls,
+                        struct ufrpc_log *log, ufrpc_connector_error_cb on_error, void *data,
+                        ufrpc_connector_t **out)
+{
+    if (!loop || !cfg || !out)
+        return UFRPC_ERR_INVAL;
+    ufrpc_connector_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return UFRPC_ERR_NOMEM;
+    c->loop = loop;
+    c->cfg = cfg;
+    c->tls = tls;
+    c->log = log;
+    c->on_error = on_error;
+    c->data = data;
+    const char *host = ufrpc_cfg_str(cfg->server_addr);
+    if (strchr(host, ':'))
+        snprintf(c->addr, sizeof c->addr, "[%.256s]:%lld", host, (long long)cfg->server_port);
+    else
+        snprintf(c->addr, sizeof c->addr, "%.256s:%lld", host, (long long)cfg->server_port);
+    if (uv_timer_init(loop, &c->defer) != 0) {
+        free(c);
+        return UFRPC_ERR_IO;
+    }
+    c->defer.data = c;
+    *out = c;
+    return 0;
+}
+
+const char *ufrpc_connector_address(const ufrpc_connector_t *c)
+{
+    return c ? c->addr : "";
+}
+
+int ufrpc_connector_open(ufrpc_connector_t *c, ufrpc_connector_open_cb cb)
+{
+    if (!c || c->closing || c->mux)
+        return UFRPC_ERR_STATE;
+    c->open_cb = cb;
+    if (!c->cfg->transport.tcp_mux) {
+        /* nothing to open: report success on the next loop iteration */
+        struct conn_req *r = calloc(1, sizeof *r);
+        if (!r)
+            return UFRPC_ERR_NOMEM;
+        r->c = c;
+        r->is_open = 1;
+        r->next = c->ready;
+        c->ready = r;
+        uv_timer_start(&c->defer, on_defer, 0, 0);
+        return 0;
+    }
+    struct conn_req *r = calloc(1, sizeof *r);
+    if (!r)
+        return UFRPC_ERR_NOMEM;
+    r->is_open = 1;
+    int rc = start_dial(c, r);
+    if (rc)
+        free(r);
+    return rc;
+}
+
+/* Delivers deferred results (mux streams, the no-mux open). */
+static void on_defer(uv_timer_t *t)
+{
+    ufrpc_connector_t *c = t->data;
+    /* deliver in request order: the list is LIFO */
+    struct conn_req *list = NULL;
+    while (c->ready) {
+        struct conn_req *r = c->ready;
+        c->ready = r->next;
+        r->next = list;
+        list = r;
+    }
+    while (list) {
+        struct conn_req *r = list;
+        list = r->next;
+        if (r->is_open) {
+            ufrpc_connector_open_cb cb = c->open_cb;
+            free(r);
+            if (cb)
+                cb(c, c->closing ? UFRPC_ERR_CANCELED : 0, c->data);
+            continue;
+        }
+        ufrpc_connector_connect_cb cb = r->cb;
+        void *data = r->data;
+        int status = r->status;
+        struct ufrpc_stream *s = r->stream;
+        free(r);
+        if (status == 0 && c->closing) {
+            ufrpc_stream_close(s, NULL);
+            status = UFRPC_ERR_CANCELED;
+            s = NULL;
+        }
+        cb(c, status, s, data);
+    }
+}
+
+int ufrpc_connector_connect(ufrpc_connector_t *c, ufrpc_connector_connect_cb cb, void *req_data)
+{
+    if (!c || !cb)
+        return UFRPC_ERR_INVAL;
+    if (c->closing)
+        return UFRPC_ERR_CLOSED;
+    struct conn_req *r = calloc(1, sizeof *r);
+    if (!r)
+        return UFRPC_ERR_NOMEM;
+    r->cb = cb;
+    r->data = req_data;
+    if (!c->cfg->transport.tcp_mux) {
+        int rc = start_dial(c, r);
+        if (rc)
+            free(r);
+        return rc;
+    }
+    if (!c->mux) {
+        free(r);
+        return UFRPC_ERR_STATE;
+    }
+    r->c = c;
+    r->status = ufrpc_mux_open(c->mux, &r->stream);
+    if (r->status) {
+        int rc = r->status;
+        free(r);
+        return rc;
+    }
+    r->next = c->ready;
+    c->ready = r;
+    uv_timer_start(&c->defer, on_defer, 0, 0);
+    return 0;
+}
+
+static void maybe_done(ufrpc_connector_t *c)
+{
+    if (--c->pending_closes > 0)
+        return;
+    void (*cb)(void *) = c->close_cb;
+    void *data = c->data;
+    free(c);
+    if (cb)
+        cb(data);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    maybe_done(h->data);
+}
+
+static void on_mux_closed(void *data)
+{
+    maybe_done(data);
+}
+
+void ufrpc_connector_close(ufrpc_connector_t *c, void (*cb)(void *data))
+{
+    if (!c || c->closing)
+        return;
+    c->closing = 1;
+    c->close_cb = cb;
+    /* cancel dials and handshakes: their callbacks see CANCELED */
+    while (c->reqs) {
+        struct conn_req *r = c->reqs;
+        if (r->dial) {
+            ufrpc_dial_cancel(r->dial); /* runs on_dialed -> finish (unlinks r) */
+            continue;
+        }
+        if (r->tls) {
+            struct ufrpc_stream *s = r->tls;
+            s->data = NULL;
+            r->tls = NULL;
+            ufrpc_stream_close(s, NULL);
+        }
+        finish(r, UFRPC_ERR_CANCELED, NULL);
+    }
+    /* deferred results: delivered now as canceled */
+    uv_timer_stop(&c->defer);
+    on_defer(&c->defer);
+    c->pending_closes = 1;
+    if (c->mux) {
+        c->pending_closes++;
+        ufrpc_mux_close(c->mux, on_mux_closed);
+        c->mux = NULL;
+    }
+    uv_close((uv_handle_t *)&c->defer, on_timer_closed);
+}

@@ -1,0 +1,56 @@
+/* ufrpc — the connector: how one login session reaches frps (frp client/connector.go).
+ *
+ * tcpMux = true:  open() dials TCP (DNS resolved afresh), optional 0x17 + TLS, and
+ *                 starts a yamux client session; every connect() opens a yamux stream
+ *                 (stream 1 is the control, then work/visitor streams).
+ * tcpMux = false: open() does nothing; every connect() is a fresh TCP (+TLS) dial.
+ *
+ * Callbacks never run from inside the call that started the operation, except that
+ * ufrpc_connector_close() cancels pending connects (their callbacks run with
+ * UFRPC_ERR_CANCELED before it returns).
+ *
+ * Ownership: the connector borrows cfg, tls (may be NULL when TLS is off) and log,
+ * which must outlive it. A stream handed to a connect callback belongs to the
+ * callback's receiver (close it with ufrpc_stream_close). Mux streams fail with
+ * UFRPC_ERR_YAMUX_SESSION_CLOSED once the connector is closed; their owners must
+ * still close them. ufrpc_connector_close() frees the connector after its callback. */
+#ifndef UFRPC_CLIENT_CONNECTOR_H
+#define UFRPC_CLIENT_CONNECTOR_H
+
+#include <uv.h>
+
+#include "client/log.h"
+#include "config/config.h"
+#include "net/stream.h"
+#include "net/tls.h"
+
+typedef struct ufrpc_connector ufrpc_connector_t;
+
+/* open finished: 0 or a dial/TLS/yamux error. */
+typedef void (*ufrpc_connector_open_cb)(ufrpc_connector_t *c, int status, void *data);
+/* connect finished: status 0 with a stream the receiver now owns, or <0 and NULL. */
+typedef void (*ufrpc_connector_connect_cb)(ufrpc_connector_t *c, int status,
+                                           struct ufrpc_stream *s, void *data);
+/* The yamux session failed after open (the control will notice too). May be NULL. */
+typedef void (*ufrpc_connector_error_cb)(ufrpc_connector_t *c, int err, void *data);
+
+/* data is passed to every callback. 0 and *out, or <0. */
+int ufrpc_connector_new(uv_loop_t *loop, const struct ufrpc_config *cfg, ufrpc_tls_ctx_t *tls,
+                        struct ufrpc_log *log, ufrpc_connector_error_cb on_error, void *data,
+                        ufrpc_connector_t **out);
+
+/* Starts open(); cb runs once. 0 or <0 (then cb never runs). */
+int ufrpc_connector_open(ufrpc_connector_t *c, ufrpc_connector_open_cb cb);
+
+/* Starts a connect; cb runs once with `req_data` (never from inside this call).
+ * 0 or <0 (then cb never runs). */
+int ufrpc_connector_connect(ufrpc_connector_t *c, ufrpc_connector_connect_cb cb, void *req_data);
+
+/* Cancels pending work, closes the yamux session / transport, and calls cb (may be
+ * NULL) once everything is closed; then frees the connector. */
+void ufrpc_connector_close(ufrpc_connector_t *c, void (*cb)(void *data));
+
+/* "host:port" of the server (for messages). */
+const char *ufrpc_connector_address(const ufrpc_connector_t *c);
+
+#endif

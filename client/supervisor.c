@@ -1,0 +1,777 @@
+/* The supervisor: connect, log in, run, reconnect with frpc's backoff; shutdown, reload. */
+#include "client/supervisor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+
+#include "client/backoff.h"
+#include "client/connector.h"
+#include "client/control.h"
+#include "client/workconn.h"
+#include "net/tls.h"
+#include "proto/cfb.h"
+#include "proto/error.h"
+
+#define SHUTDOWN_GRACE_MS 500
+
+enum cl_state { CL_IDLE, CL_CONNECTING, CL_RUNNING, CL_WAITING, CL_GRACE, CL_STOPPING, CL_STOPPED };
+
+struct ctl_write {
+    struct ufrpc_stream_write req;
+    ufrpc_client_t *cl;
+    unsigned gen;
+    uint8_t buf[];
+};
+
+struct ufrpc_client {
+    uv_loop_t *loop;
+    struct ufrpc_config *cfg;
+    struct ufrpc_log *log;
+    char hostname[256];
+    void (*on_exit)(ufrpc_client_t *, int, const char *, void *);
+    void *data;
+
+    struct ufrpc_registry *reg;
+    ufrpc_tls_ctx_t *tls;
+    uint8_t key[UFRPC_CFB_KEY_LEN];
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+
+    enum cl_state state;
+    ufrpc_connector_t *conn;
+    struct ufrpc_stream *ctl_stream;
+    struct ufrpc_ctl *ctl;
+    unsigned gen; /* bumped by every session teardown */
+    int write_in_flight;
+    uv_timer_t ctl_timer;
+    uv_timer_t retry_timer;
+    uv_timer_t fail_timer; /* session failures are handled outside stream callbacks */
+    int fail_scheduled;
+
+    int ever_logged_in;
+    unsigned logins;
+    unsigned deaths;
+    char run_id[128];
+    struct ufrpc_backoff login_bo;
+    struct ufrpc_backoff session_bo;
+
+    ufrpc_workconn_t *workconns;
+    int pending; /* closes in flight (streams, connectors, handles) */
+    int exit_code;
+    char exit_msg[1200];
+};
+
+static void start_attempt(ufrpc_client_t *cl);
+static void session_failed(ufrpc_client_t *cl);
+static void handle_failure(ufrpc_client_t *cl);
+
+/* ---- small helpers --------------------------------------------------------- */
+static uint64_t now_ms(ufrpc_client_t *cl)
+{
+    return uv_now(cl->loop);
+}
+
+static double rand01(void *ctx)
+{
+    ufrpc_client_t *cl = ctx;
+    uint64_t v = 0;
+    if (mbedtls_ctr_drbg_random(&cl->drbg, (unsigned char *)&v, sizeof v) != 0)
+        return 0.0;
+    return (double)(v >> 11) / 9007199254740992.0;
+}
+
+static void on_reg_change(void *ctx, const struct ufrpc_tunnel *t, enum ufrpc_tunnel_state old)
+{
+    ufrpc_client_t *cl = ctx;
+    UFRPC_LOGT(cl->log, "[%s] change status from [%s] to [%s]", t->name,
+               ufrpc_tunnel_state_name(old), ufrpc_tunnel_state_name(t->state));
+}
+
+static void warn_unsupported(ufrpc_client_t *cl, const struct ufrpc_proxy_config *pc)
+{
+    const char *why = NULL;
+    if (pc->type == UFRPC_PROXY_UDP || pc->type == UFRPC_PROXY_SUDP || pc->type == UFRPC_PROXY_XTCP)
+        why = "its proxy type";
+    else if (pc->plugin.type != UFRPC_PLUGIN_NONE)
+        why = "plugins";
+    else if (pc->transport.use_encryption || pc->transport.use_compression)
+        why = "useEncryption/useCompression";
+    if (why)
+        UFRPC_LOGW(cl->log, "[%s] is registered with the server, but ufrpc does not support %s "
+                            "yet: its connections will be closed",
+                   pc->name, why);
+}
+
+/* Makes the registry hold exactly cfg's proxies and visitors (kept entries keep
+ * their counters; their cfg pointers are replaced). */
+static int sync_registry(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
+{
+    uint64_t now = now_ms(cl);
+    for (size_t i = ufrpc_registry_count(cl->reg); i-- > 0;) {
+        struct ufrpc_tunnel *t = ufrpc_registry_at(cl->reg, i);
+        int keep = 0;
+        if (t->kind == UFRPC_TUNNEL_PROXY) {
+            for (size_t k = 0; k < cfg->nproxies && !keep; k++)
+                keep = strcmp(cfg->proxies[k].name, t->name) == 0;
+        } else {
+            for (size_t k = 0; k < cfg->nvisitors && !keep; k++)
+                keep = strcmp(cfg->visitors[k].name, t->name) == 0;
+        }
+        if (!keep)
+            ufrpc_registry_remove(cl->reg, t->kind, t->name);
+    }
+    for (size_t k = 0; k < cfg->nproxies; k++) {
+        const struct ufrpc_proxy_config *pc = &cfg->proxies[k];
+        struct ufrpc_tunnel *t = ufrpc_registry_find(cl->reg, UFRPC_TUNNEL_PROXY, pc->name);
+        if (t) {
+            ufrpc_registry_set_cfg(t, pc);
+        } else {
+            int rc = ufrpc_registry_add(cl->reg, UFRPC_TUNNEL_PROXY, pc->name,
+                                        ufrpc_proxy_type_name(pc->type), pc, now, NULL);
+            if (rc)
+                return rc;
+        }
+        warn_unsupported(cl, pc);
+    }
+    for (size_t k = 0; k < cfg->nvisitors; k++) {
+        const struct ufrpc_visitor_config *vc = &cfg->visitors[k];
+        struct ufrpc_tunnel *t = ufrpc_registry_find(cl->reg, UFRPC_TUNNEL_VISITOR, vc->name);
+        if (t) {
+            ufrpc_registry_set_cfg(t, vc);
+        } else {
+            int rc = ufrpc_registry_add(cl->reg, UFRPC_TUNNEL_VISITOR, vc->name,
+                                        ufrpc_visitor_type_name(vc->type), vc, now, NULL);
+            if (rc)
+                return rc;
+            UFRPC_LOGW(cl->log, "[%s] visitors are not supported yet", vc->name);
+        }
+    }
+    return 0;
+}
+
+/* TLS context and control key for cfg. */
+static int setup_crypto(ufrpc_client_t *cl, const struct ufrpc_config *cfg,
+                        ufrpc_tls_ctx_t **tls, uint8_t key[UFRPC_CFB_KEY_LEN])
+{
+    *tls = NULL;
+    const char *token = ufrpc_cfg_str(cfg->auth.token);
+    int rc = ufrpc_cfb_derive_key((const uint8_t *)token, strlen(token), key);
+    if (rc)
+        return rc;
+    if (!cfg->transport.tls.enable)
+        return 0;
+    struct ufrpc_tls_client_opts o = {
+        .ca_file = cfg->transport.tls.files.trusted_ca_file,
+        .cert_file = cfg->transport.tls.files.cert_file,
+        .key_file = cfg->transport.tls.files.key_file,
+    };
+    rc = ufrpc_tls_client_ctx_new(&o, tls);
+    if (rc)
+        UFRPC_LOGE(cl->log, "load TLS configuration error: %s", ufrpc_strerror(rc));
+    return rc;
+}
+
+/* ---- stopping ------------------------------------------------------------ */
+static void maybe_stopped(ufrpc_client_t *cl)
+{
+    if (cl->state != CL_STOPPING || cl->pending > 0 || cl->workconns)
+        return;
+    cl->state = CL_STOPPED;
+    if (cl->on_exit)
+        cl->on_exit(cl, cl->exit_code, cl->exit_msg[0] ? cl->exit_msg : NULL, cl->data);
+}
+
+static void on_closed_pending(ufrpc_client_t *cl)
+{
+    cl->pending--;
+    maybe_stopped(cl);
+}
+
+static void on_ctl_stream_closed(struct ufrpc_stream *s)
+{
+    on_closed_pending(s->data);
+}
+
+static void on_connector_closed(void *data)
+{
+    on_closed_pending(data);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    on_closed_pending(h->data);
+}
+
+/* Ends the current login attempt / session (streams, control, connector). */
+static void teardown_session(ufrpc_client_t *cl)
+{
+    cl->gen++;
+    uv_timer_stop(&cl->ctl_timer);
+    uv_timer_stop(&cl->fail_timer);
+    cl->fail_scheduled = 0;
+    if (cl->ctl_stream) {
+        struct ufrpc_stream *s = cl->ctl_stream;
+        cl->ctl_stream = NULL;
+        s->data = cl;
+        cl->pending++;
+        ufrpc_stream_close(s, on_ctl_stream_closed);
+    }
+    cl->write_in_flight = 0;
+    ufrpc_ctl_free(cl->ctl);
+    cl->ctl = NULL;
+    if (cl->conn) {
+        ufrpc_connector_t *c = cl->conn;
+        cl->conn = NULL;
+        cl->pending++;
+        ufrpc_connector_close(c, on_connector_closed);
+    }
+}
+
+static void stop(ufrpc_client_t *cl, int code, const char *msg)
+{
+    if (cl->state == CL_STOPPING || cl->state == CL_STOPPED)
+        return;
+    cl->state = CL_STOPPING;
+    cl->exit_code = code;
+    snprintf(cl->exit_msg, sizeof cl->exit_msg, "%s", msg ? msg : "");
+    teardown_session(cl);
+    for (ufrpc_workconn_t *w = cl->workconns; w;) {
+        ufrpc_workconn_t *next = ufrpc_workconn_next(w);
+        ufrpc_workconn_abort(w);
+        w = next;
+    }
+    uv_timer_stop(&cl->retry_timer);
+    cl->pending += 3;
+    uv_close((uv_handle_t *)&cl->ctl_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&cl->retry_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&cl->fail_timer, on_handle_closed);
+}
+
+/* ---- control stream I/O ------------------------------------------------------ */
+static void on_ctl_timer(uv_timer_t *t);
+
+static void arm_ctl_timer(ufrpc_client_t *cl)
+{
+    if (!cl->ctl)
+        return;
+    uint64_t d = ufrpc_ctl_next_deadline(cl->ctl);
+    if (d == UINT64_MAX) {
+        uv_timer_stop(&cl->ctl_timer);
+        return;
+    }
+    uint64_t now = now_ms(cl);
+    uv_timer_start(&cl->ctl_timer, on_ctl_timer, d > now ? d - now : 0, 0);
+}
+
+static void flush(ufrpc_client_t *cl);
+static void on_grace_timer(uv_timer_t *t);
+
+static void grace_check(ufrpc_client_t *cl)
+{
+    if (cl->state != CL_GRACE)
+        return;
+    const uint8_t *p;
+    size_t n = 0;
+    if (cl->ctl)
+        ufrpc_ctl_pending(cl->ctl, &p, &n);
+    if (n == 0 && !cl->write_in_flight)
+        uv_timer_start(&cl->retry_timer, on_grace_timer, 0, 0); /* not from a callback */
+}
+
+static void on_ctl_written(struct ufrpc_stream_write *req, int status)
+{
+    struct ctl_write *wr = req->data;
+    ufrpc_client_t *cl = wr->cl;
+    unsigned gen = wr->gen;
+    free(wr);
+    if (gen != cl->gen)
+        return; /* from a session already torn down */
+    cl->write_in_flight = 0;
+    if (status < 0) {
+        if (cl->ctl)
+            ufrpc_ctl_on_eof(cl->ctl, status);
+        session_failed(cl);
+        return;
+    }
+    flush(cl);
+    grace_check(cl);
+}
+
+static void flush(ufrpc_client_t *cl)
+{
+    if (!cl->ctl || !cl->ctl_stream || cl->write_in_flight)
+        return;
+    const uint8_t *p;
+    size_t n;
+    ufrpc_ctl_pending(cl->ctl, &p, &n);
+    if (n == 0)
+        return;
+    struct ctl_write *wr = malloc(sizeof *wr + n);
+    if (!wr) {
+        ufrpc_ctl_on_eof(cl->ctl, UFRPC_ERR_NOMEM);
+        session_failed(cl);
+        return;
+    }
+    memcpy(wr->buf, p, n);
+    ufrpc_ctl_consume(cl->ctl, n);
+    wr->cl = cl;
+    wr->gen = cl->gen;
+    wr->req.data = wr;
+    uv_buf_t b = uv_buf_init((char *)wr->buf, (unsigned)n);
+    int rc = ufrpc_stream_write(cl->ctl_stream, &wr->req, &b, 1, on_ctl_written);
+    if (rc) {
+        free(wr);
+        ufrpc_ctl_on_eof(cl->ctl, rc);
+        session_failed(cl);
+        return;
+    }
+    cl->write_in_flight = 1;
+}
+
+static void on_ctl_timer(uv_timer_t *t)
+{
+    ufrpc_client_t *cl = t->data;
+    if (!cl->ctl)
+        return;
+    int rc = ufrpc_ctl_tick(cl->ctl, now_ms(cl));
+    flush(cl);
+    if (rc < 0) {
+        session_failed(cl);
+        return;
+    }
+    arm_ctl_timer(cl);
+}
+
+static void on_ctl_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data,
+                        size_t len)
+{
+    (void)buf;
+    ufrpc_client_t *cl = s->data;
+    if (!cl->ctl || s != cl->ctl_stream)
+        return;
+    if (status < 0) {
+        ufrpc_ctl_on_eof(cl->ctl, status == UFRPC_ERR_EOF ? 0 : status);
+        session_failed(cl);
+        return;
+    }
+    int rc = ufrpc_ctl_feed(cl->ctl, data, len, now_ms(cl));
+    if (!cl->ctl)
+        return; /* torn down from a callback */
+    flush(cl);
+    if (rc < 0) {
+        session_failed(cl);
+        return;
+    }
+    arm_ctl_timer(cl);
+}
+
+/* ---- work connections ------------------------------------------------------- */
+static void on_workconn_done(ufrpc_workconn_t *w, void *data)
+{
+    ufrpc_client_t *cl = data;
+    if (cl->workconns == w) {
+        cl->workconns = ufrpc_workconn_next(w);
+    } else {
+        for (ufrpc_workconn_t *p = cl->workconns; p; p = ufrpc_workconn_next(p)) {
+            if (ufrpc_workconn_next(p) == w) {
+                ufrpc_workconn_set_next(p, ufrpc_workconn_next(w));
+                break;
+            }
+        }
+    }
+    maybe_stopped(cl);
+}
+
+static void on_work_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream *s, void *data)
+{
+    ufrpc_client_t *cl = data;
+    if (status < 0) {
+        if (status != UFRPC_ERR_CANCELED)
+            UFRPC_LOGW(cl->log, "start new connection to server error: %s", ufrpc_strerror(status));
+        return;
+    }
+    if (c != cl->conn || !cl->ctl) {
+        ufrpc_stream_close(s, NULL);
+        return;
+    }
+    struct ufrpc_msg nwc;
+    int rc = ufrpc_ctl_build_new_work_conn(cl->ctl, &nwc);
+    if (rc) {
+        UFRPC_LOGW(cl->log, "error during NewWorkConn authentication: %s", ufrpc_strerror(rc));
+        ufrpc_stream_close(s, NULL);
+        return;
+    }
+    struct ufrpc_workconn_env env = {
+        .loop = cl->loop,
+        .log = cl->log,
+        .reg = cl->reg,
+        .on_done = on_workconn_done,
+        .data = cl,
+    };
+    ufrpc_workconn_t *w = NULL;
+    rc = ufrpc_workconn_start(&env, s, &nwc, &w);
+    ufrpc_msg_free(&nwc);
+    if (rc) {
+        UFRPC_LOGW(cl->log, "work connection write to server error: %s", ufrpc_strerror(rc));
+        return;
+    }
+    ufrpc_workconn_set_next(w, cl->workconns);
+    cl->workconns = w;
+}
+
+static void on_req_work_conn(void *ctx)
+{
+    ufrpc_client_t *cl = ctx;
+    if (!cl->conn || cl->state != CL_RUNNING)
+        return;
+    int rc = ufrpc_connector_connect(cl->conn, on_work_stream, cl);
+    if (rc)
+        UFRPC_LOGW(cl->log, "start new connection to server error: %s", ufrpc_strerror(rc));
+}
+
+static void on_login(void *ctx, const char *run_id)
+{
+    ufrpc_client_t *cl = ctx;
+    snprintf(cl->run_id, sizeof cl->run_id, "%s", run_id);
+    ufrpc_log_set_prefix(cl->log, 0, cl->run_id);
+    UFRPC_LOGI(cl->log, "login to server success, get run id [%s]", cl->run_id);
+    cl->state = CL_RUNNING;
+    cl->ever_logged_in = 1;
+    cl->logins++;
+}
+
+/* ---- attempts, failures, backoff --------------------------------------------- */
+static void on_retry_timer(uv_timer_t *t)
+{
+    start_attempt(t->data);
+}
+
+static void schedule_attempt(ufrpc_client_t *cl, uint64_t delay_ms)
+{
+    cl->state = CL_WAITING;
+    uv_timer_start(&cl->retry_timer, on_retry_timer, delay_ms, 0);
+}
+
+static void attempt_failed(ufrpc_client_t *cl, const char *text)
+{
+    UFRPC_LOGW(cl->log, "connect to server error: %s", text);
+    teardown_session(cl);
+    if (!cl->ever_logged_in && cl->cfg->login_fail_exit) {
+        char msg[1100];
+        snprintf(msg, sizeof msg,
+                 "login to the server failed: %s. With loginFailExit enabled, no additional "
+                 "retries will be attempted",
+                 text);
+        stop(cl, 1, msg);
+        return;
+    }
+    uint64_t delay = ufrpc_backoff_failed(&cl->login_bo, now_ms(cl), rand01, cl);
+    UFRPC_LOGD(cl->log, "next login attempt in %llu ms", (unsigned long long)delay);
+    schedule_attempt(cl, delay);
+}
+
+static void session_lost(ufrpc_client_t *cl, const char *text)
+{
+    UFRPC_LOGW(cl->log, "connection to server closed: %s", text);
+    teardown_session(cl);
+    ufrpc_registry_session_reset(cl->reg, now_ms(cl));
+    cl->deaths++;
+    struct ufrpc_backoff_opts lo = ufrpc_backoff_login_opts(20000);
+    ufrpc_backoff_init(&cl->login_bo, &lo);
+    uint64_t delay = 0;
+    if (cl->deaths > 1)
+        delay = ufrpc_backoff_failed(&cl->session_bo, now_ms(cl), rand01, cl);
+    schedule_attempt(cl, delay);
+}
+
+static void on_fail_timer(uv_timer_t *t)
+{
+    ufrpc_client_t *cl = t->data;
+    cl->fail_scheduled = 0;
+    handle_failure(cl);
+}
+
+/* Called from stream callbacks: tearing the session down there would close streams
+ * from inside their own callbacks, so the work runs on the next loop turn. */
+static void session_failed(ufrpc_client_t *cl)
+{
+    if (cl->fail_scheduled || cl->state == CL_STOPPING || cl->state == CL_STOPPED)
+        return;
+    cl->fail_scheduled = 1;
+    uv_timer_start(&cl->fail_timer, on_fail_timer, 0, 0);
+}
+
+static void handle_failure(ufrpc_client_t *cl)
+{
+    char text[600];
+    int code = cl->ctl ? ufrpc_ctl_error_code(cl->ctl) : UFRPC_ERR_CLOSED;
+    snprintf(text, sizeof text, "%s",
+             cl->ctl && ufrpc_ctl_error(cl->ctl)[0] ? ufrpc_ctl_error(cl->ctl) : ufrpc_strerror(code));
+    if (cl->state == CL_CONNECTING)
+        attempt_failed(cl, text);
+    else if (cl->state == CL_RUNNING)
+        session_lost(cl, text);
+    else if (cl->state == CL_GRACE)
+        stop(cl, 0, NULL);
+}
+
+static void describe_dial_error(ufrpc_client_t *cl, int status, char *out, size_t cap)
+{
+    const char *what = cl->cfg->transport.tls.enable &&
+                               (status == UFRPC_ERR_TLS_HANDSHAKE || status == UFRPC_ERR_TLS ||
+                                status == UFRPC_ERR_TLS_VERIFY)
+                           ? "tls"
+                           : "dial tcp";
+    snprintf(out, cap, "%s %s: %s", what, ufrpc_connector_address(cl->conn),
+             ufrpc_strerror(status));
+}
+
+static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream *s, void *data)
+{
+    ufrpc_client_t *cl = data;
+    if (c != cl->conn) {
+        if (s)
+            ufrpc_stream_close(s, NULL);
+        return;
+    }
+    if (status < 0) {
+        char text[600];
+        describe_dial_error(cl, status, text, sizeof text);
+        attempt_failed(cl, text);
+        return;
+    }
+    cl->ctl_stream = s;
+    s->data = cl;
+    struct ufrpc_ctl_opts o = {0};
+    o.cfg = cl->cfg;
+    o.reg = cl->reg;
+    o.log = cl->log;
+    o.token = cl->cfg->auth.token;
+    memcpy(o.key, cl->key, sizeof o.key);
+    o.hostname = cl->hostname;
+    o.prev_run_id = cl->run_id;
+    o.rng = mbedtls_ctr_drbg_random;
+    o.rng_ctx = &cl->drbg;
+    o.cb.on_login = on_login;
+    o.cb.on_req_work_conn = on_req_work_conn;
+    o.cb_ctx = cl;
+    int rc = ufrpc_ctl_new(&o, &cl->ctl);
+    if (!rc)
+        rc = ufrpc_ctl_start(cl->ctl, now_ms(cl));
+    if (!rc)
+        rc = ufrpc_stream_read_start(s, on_ctl_read);
+    if (rc) {
+        attempt_failed(cl, ufrpc_strerror(rc));
+        return;
+    }
+    flush(cl);
+    arm_ctl_timer(cl);
+}
+
+static void on_open(ufrpc_connector_t *c, int status, void *data)
+{
+    ufrpc_client_t *cl = data;
+    if (c != cl->conn)
+        return;
+    if (status < 0) {
+        char text[600];
+        describe_dial_error(cl, status, text, sizeof text);
+        attempt_failed(cl, text);
+        return;
+    }
+    int rc = ufrpc_connector_connect(c, on_ctl_stream, cl);
+    if (rc)
+        attempt_failed(cl, ufrpc_strerror(rc));
+}
+
+static void on_conn_error(ufrpc_connector_t *c, int err, void *data)
+{
+    ufrpc_client_t *cl = data;
+    if (c != cl->conn)
+        return;
+    UFRPC_LOGD(cl->log, "session error: %s", ufrpc_strerror(err));
+    /* the control stream reports the failure too; make sure the session ends */
+    if (cl->ctl)
+        ufrpc_ctl_on_eof(cl->ctl, err);
+    session_failed(cl);
+}
+
+static void start_attempt(ufrpc_client_t *cl)
+{
+    if (cl->state == CL_STOPPING || cl->state == CL_STOPPED || cl->state == CL_GRACE)
+        return;
+    cl->state = CL_CONNECTING;
+    UFRPC_LOGI(cl->log, "try to connect to server...");
+    int rc = ufrpc_connector_new(cl->loop, cl->cfg, cl->tls, cl->log, on_conn_error, cl, &cl->conn);
+    if (!rc) {
+        rc = ufrpc_connector_open(cl->conn, on_open);
+    }
+    if (rc)
+        attempt_failed(cl, ufrpc_strerror(rc));
+}
+
+/* ---- public API --------------------------------------------------------------- */
+int ufrpc_client_new(const struct ufrpc_client_opts *opts, ufrpc_client_t **out)
+{
+    if (!opts || !out || !opts->loop || !opts->cfg) {
+        if (opts)
+            ufrpc_config_free(opts->cfg);
+        return UFRPC_ERR_INVAL;
+    }
+    *out = NULL;
+    ufrpc_client_t *cl = calloc(1, sizeof *cl);
+    if (!cl) {
+        ufrpc_config_free(opts->cfg);
+        return UFRPC_ERR_NOMEM;
+    }
+    cl->loop = opts->loop;
+    cl->cfg = opts->cfg;
+    cl->log = opts->log;
+    cl->on_exit = opts->on_exit;
+    cl->data = opts->data;
+    if (opts->hostname)
+        snprintf(cl->hostname, sizeof cl->hostname, "%s", opts->hostname);
+    else if (gethostname(cl->hostname, sizeof cl->hostname - 1) != 0)
+        cl->hostname[0] = '\0';
+    mbedtls_entropy_init(&cl->entropy);
+    mbedtls_ctr_drbg_init(&cl->drbg);
+    static const char pers[] = "ufrpc client";
+    int rc = mbedtls_ctr_drbg_seed(&cl->drbg, mbedtls_entropy_func, &cl->entropy,
+                                   (const unsigned char *)pers, sizeof pers - 1)
+                 ? UFRPC_ERR_CRYPTO
+                 : 0;
+    if (!rc)
+        rc = ufrpc_registry_new(cl->cfg->user, on_reg_change, cl, &cl->reg);
+    if (!rc)
+        rc = sync_registry(cl, cl->cfg);
+    if (!rc)
+        rc = setup_crypto(cl, cl->cfg, &cl->tls, cl->key);
+    if (!rc && (uv_timer_init(cl->loop, &cl->ctl_timer) || uv_timer_init(cl->loop, &cl->retry_timer) ||
+                uv_timer_init(cl->loop, &cl->fail_timer)))
+        rc = UFRPC_ERR_IO; /* (uv_timer_init cannot fail on a valid loop) */
+    if (rc) {
+        ufrpc_registry_free(cl->reg);
+        ufrpc_tls_ctx_free(cl->tls);
+        mbedtls_ctr_drbg_free(&cl->drbg);
+        mbedtls_entropy_free(&cl->entropy);
+        ufrpc_config_free(cl->cfg);
+        free(cl);
+        return rc;
+    }
+    cl->ctl_timer.data = cl;
+    cl->retry_timer.data = cl;
+    cl->fail_timer.data = cl;
+    struct ufrpc_backoff_opts lo = ufrpc_backoff_login_opts(10000);
+    ufrpc_backoff_init(&cl->login_bo, &lo);
+    struct ufrpc_backoff_opts so = ufrpc_backoff_session_opts();
+    ufrpc_backoff_init(&cl->session_bo, &so);
+    *out = cl;
+    return 0;
+}
+
+int ufrpc_client_start(ufrpc_client_t *cl)
+{
+    if (!cl || cl->state != CL_IDLE)
+        return UFRPC_ERR_STATE;
+    start_attempt(cl);
+    return 0;
+}
+
+static void on_grace_timer(uv_timer_t *t)
+{
+    stop(t->data, 0, NULL);
+}
+
+void ufrpc_client_shutdown(ufrpc_client_t *cl)
+{
+    if (!cl || cl->state == CL_STOPPING || cl->state == CL_STOPPED || cl->state == CL_GRACE)
+        return;
+    if (cl->state == CL_RUNNING && cl->ctl && ufrpc_ctl_state(cl->ctl) == UFRPC_CTL_RUNNING) {
+        int n = ufrpc_ctl_close_proxies(cl->ctl, now_ms(cl));
+        if (n > 0) {
+            UFRPC_LOGD(cl->log, "sent CloseProxy for %d proxies", n);
+            cl->state = CL_GRACE;
+            uv_timer_stop(&cl->ctl_timer);
+            uv_timer_start(&cl->retry_timer, on_grace_timer, SHUTDOWN_GRACE_MS, 0);
+            flush(cl);
+            grace_check(cl);
+            return;
+        }
+    }
+    stop(cl, 0, NULL);
+}
+
+int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
+{
+    if (!cl || !new_cfg) {
+        ufrpc_config_free(new_cfg);
+        return UFRPC_ERR_INVAL;
+    }
+    if (cl->state == CL_STOPPING || cl->state == CL_STOPPED || cl->state == CL_GRACE) {
+        ufrpc_config_free(new_cfg);
+        return UFRPC_ERR_STATE;
+    }
+    ufrpc_tls_ctx_t *tls = NULL;
+    uint8_t key[UFRPC_CFB_KEY_LEN];
+    int rc = setup_crypto(cl, new_cfg, &tls, key);
+    if (rc) {
+        ufrpc_config_free(new_cfg);
+        return rc;
+    }
+    teardown_session(cl);
+    uv_timer_stop(&cl->retry_timer);
+    if (strcmp(ufrpc_cfg_str(new_cfg->user), ufrpc_cfg_str(cl->cfg->user)) != 0) {
+        rc = ufrpc_registry_set_user(cl->reg, new_cfg->user);
+        if (rc) {
+            ufrpc_tls_ctx_free(tls);
+            ufrpc_config_free(new_cfg);
+            return rc;
+        }
+    }
+    rc = sync_registry(cl, new_cfg);
+    ufrpc_registry_session_reset(cl->reg, now_ms(cl));
+    ufrpc_tls_ctx_free(cl->tls);
+    cl->tls = tls;
+    memcpy(cl->key, key, sizeof key);
+    ufrpc_config_free(cl->cfg);
+    cl->cfg = new_cfg;
+    UFRPC_LOGI(cl->log, "configuration reloaded: %zu proxies, %zu visitors", new_cfg->nproxies,
+               new_cfg->nvisitors);
+    struct ufrpc_backoff_opts lo = ufrpc_backoff_login_opts(20000);
+    ufrpc_backoff_init(&cl->login_bo, &lo);
+    schedule_attempt(cl, 0);
+    return rc;
+}
+
+void ufrpc_client_free(ufrpc_client_t *cl)
+{
+    if (!cl)
+        return;
+    ufrpc_registry_free(cl->reg);
+    ufrpc_tls_ctx_free(cl->tls);
+    mbedtls_ctr_drbg_free(&cl->drbg);
+    mbedtls_entropy_free(&cl->entropy);
+    memset(cl->key, 0, sizeof cl->key);
+    ufrpc_config_free(cl->cfg);
+    free(cl);
+}
+
+struct ufrpc_registry *ufrpc_client_registry(ufrpc_client_t *cl)
+{
+    return cl ? cl->reg : NULL;
+}
+
+const char *ufrpc_client_run_id(const ufrpc_client_t *cl)
+{
+    return cl ? cl->run_id : "";
+}
+
+unsigned ufrpc_client_login_count(const ufrpc_client_t *cl)
+{
+    return cl ? cl->logins : 0;
+}

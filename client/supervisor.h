@@ -1,0 +1,67 @@
+/* ufrpc — the supervisor: frpc's service loop (client/service.go) on one libuv loop.
+ *
+ *   start -> "try to connect to server..." -> connector open (DNS afresh, TCP, TLS,
+ *   yamux) -> control stream -> Login -> LoginResp -> "login to server success, get
+ *   run id [..]" -> running (control session, work connections)
+ *
+ * First login: a failure with loginFailExit = true stops the client with exit code 1
+ * and "login to the server failed: <err>. With loginFailExit enabled, no additional
+ * retries will be attempted"; otherwise it retries at ≈2, 4, 8, 10, 10 … s.
+ * After a session dies: re-login at once, then ≈2, 4, 8, 16, 20 … s; repeated deaths
+ * are spaced by frpc's fast-retry rule (client/backoff.h). Every re-login carries the
+ * previous run id and re-announces every proxy.
+ *
+ * Shutdown (SIGINT/SIGTERM via ufrpc_client_shutdown): CloseProxy for each proxy,
+ * up to 500 ms for it to be written, then everything is closed and on_exit(0).
+ * Reload (SIGHUP via ufrpc_client_reload): the new configuration replaces the old,
+ * the session is closed and a new login starts at once (with the run id).
+ *
+ * Ownership: the client takes the configuration(s) given to new/reload and frees
+ * them; it borrows loop and log (which must outlive it). on_exit runs once, when the
+ * client has stopped and closed all its handles; after it the owner calls
+ * ufrpc_client_free (the loop then has nothing left of the client). */
+#ifndef UFRPC_CLIENT_SUPERVISOR_H
+#define UFRPC_CLIENT_SUPERVISOR_H
+
+#include <uv.h>
+
+#include "client/log.h"
+#include "client/registry.h"
+#include "config/config.h"
+
+typedef struct ufrpc_client ufrpc_client_t;
+
+struct ufrpc_client_opts {
+    uv_loop_t *loop;
+    struct ufrpc_config *cfg; /* taken */
+    struct ufrpc_log *log;    /* borrowed; may be NULL */
+    const char *hostname;     /* Login.hostname; NULL: gethostname() */
+    /* The client stopped: code 0 after a shutdown, 1 after a login failure with
+     * loginFailExit; msg is the text to print (NULL when none). */
+    void (*on_exit)(ufrpc_client_t *cl, int code, const char *msg, void *data);
+    void *data;
+};
+
+/* 0 and *out, or <0 (then cfg has been freed). */
+int ufrpc_client_new(const struct ufrpc_client_opts *opts, ufrpc_client_t **out);
+
+/* Starts the first login. 0 or <0. */
+int ufrpc_client_start(ufrpc_client_t *cl);
+
+/* Graceful stop (see above); on_exit(0) follows. Idempotent. */
+void ufrpc_client_shutdown(ufrpc_client_t *cl);
+
+/* Replaces the configuration (taken) and reconnects. 0 or <0 (then new_cfg freed). */
+int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg);
+
+/* Frees a stopped client (after on_exit). */
+void ufrpc_client_free(ufrpc_client_t *cl);
+
+/* The tunnel registry (valid until free; entries change on reload). */
+struct ufrpc_registry *ufrpc_client_registry(ufrpc_client_t *cl);
+/* Current run id ("" before the first login). */
+const char *ufrpc_client_run_id(const ufrpc_client_t *cl);
+/* Number of successful logins so far (tests). */
+unsigned ufrpc_client_login_count(const ufrpc_client_t *cl);
+
+#endif

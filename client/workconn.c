@@ -1,0 +1,395 @@
+/* One work connection: NewWorkConn -> StartWorkConn -> local dial -> pump. */
+#include "client/workconn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "net/dial.h"
+#include "net/pump.h"
+#include "proto/error.h"
+
+enum wstate { W_WAIT_START, W_DIALING, W_PUMPING, W_ENDING };
+
+struct ufrpc_workconn {
+    struct ufrpc_workconn_env env;
+    enum wstate state;
+    struct ufrpc_stream *work;  /* owned until the pump takes it */
+    struct ufrpc_stream *local; /* owned until the pump takes it */
+    ufrpc_dial_t *dial;
+    ufrpc_pump_t *pump;
+    struct ufrpc_start_reader rd;
+
+    struct ufrpc_stream_write nwc_req;
+    uint8_t *nwc;     /* NewWorkConn frame while its write is in flight */
+    int nwc_pending;
+
+    struct ufrpc_stream_write left_req;
+    uint8_t *left;    /* bytes after StartWorkConn, for the local side */
+    size_t left_len;
+    int left_pending;
+
+    char name[256];   /* proxy name (user prefix stripped) */
+    char local_ip[256];
+    uint16_t local_port;
+    int closes;       /* stream closes in flight */
+    int in_end;       /* inside end(): do not free yet */
+    uv_timer_t defer; /* runs end() outside stream callbacks */
+    int defer_open;   /* the timer handle is initialised and not closed */
+    ufrpc_workconn_t *next;
+};
+
+void ufrpc_start_reader_init(struct ufrpc_start_reader *r)
+{
+    ufrpc_frame_decoder_init(&r->dec);
+}
+
+int ufrpc_start_reader_feed(struct ufrpc_start_reader *r, const uint8_t *data, size_t len,
+                            size_t *consumed, struct ufrpc_msg *out)
+{
+    struct ufrpc_frame f;
+    int rc = ufrpc_frame_decoder_feed(&r->dec, data, len, consumed, &f);
+    if (rc <= 0)
+        return rc;
+    /* frp reads the body into StartWorkConn without looking at the type byte */
+    rc = ufrpc_msg_decode(UFRPC_MSG_START_WORK_CONN, f.body, f.body_len, out);
+    return rc ? rc : 1;
+}
+
+ufrpc_workconn_t *ufrpc_workconn_next(const ufrpc_workconn_t *w)
+{
+    return w->next;
+}
+
+void ufrpc_workconn_set_next(ufrpc_workconn_t *w, ufrpc_workconn_t *next)
+{
+    w->next = next;
+}
+
+static void maybe_free(ufrpc_workconn_t *w);
+
+static void on_defer_closed(uv_handle_t *h)
+{
+    ufrpc_workconn_t *w = h->data;
+    w->closes--;
+    maybe_free(w);
+}
+
+static void maybe_free(ufrpc_workconn_t *w)
+{
+    if (w->state != W_ENDING || w->in_end || w->closes > 0 || w->nwc_pending || w->left_pending ||
+        w->dial || w->pump)
+        return;
+    if (w->defer_open) {
+        w->defer_open = 0;
+        w->closes++;
+        uv_close((uv_handle_t *)&w->defer, on_defer_closed);
+        return;
+    }
+    free(w->nwc);
+    free(w->left);
+    void (*cb)(ufrpc_workconn_t *, void *) = w->env.on_done;
+    void *data = w->env.data;
+    w->nwc = w->left = NULL;
+    w->closes = -1; /* guard against re-entry */
+    if (cb)
+        cb(w, data);
+    free(w);
+}
+
+static void on_stream_closed(struct ufrpc_stream *s)
+{
+    ufrpc_workconn_t *w = s->data;
+    w->closes--;
+    maybe_free(w);
+}
+
+static void close_stream(ufrpc_workconn_t *w, struct ufrpc_stream **sp)
+{
+    struct ufrpc_stream *s = *sp;
+    if (!s)
+        return;
+    *sp = NULL;
+    s->data = w;
+    w->closes++;
+    ufrpc_stream_close(s, on_stream_closed);
+}
+
+static void end(ufrpc_workconn_t *w)
+{
+    if (w->state == W_ENDING)
+        return;
+    w->state = W_ENDING;
+    w->in_end = 1;
+    if (w->dial)
+        ufrpc_dial_cancel(w->dial); /* its callback clears w->dial */
+    if (w->pump)
+        ufrpc_pump_abort(w->pump);
+    close_stream(w, &w->work);
+    close_stream(w, &w->local);
+    w->in_end = 0;
+    maybe_free(w);
+}
+
+void ufrpc_workconn_abort(ufrpc_workconn_t *w)
+{
+    if (w)
+        end(w);
+}
+
+static void on_defer(uv_timer_t *t)
+{
+    end(t->data);
+}
+
+/* From inside a stream callback: closing that stream there is not safe with every
+ * stream type (net/mux), so end() runs on the next loop turn. */
+static void end_later(ufrpc_workconn_t *w)
+{
+    if (w->state == W_ENDING)
+        return;
+    uv_timer_start(&w->defer, on_defer, 0, 0);
+}
+
+static struct ufrpc_tunnel *tunnel_of(ufrpc_workconn_t *w)
+{
+    return ufrpc_registry_find(w->env.reg, UFRPC_TUNNEL_PROXY, w->name);
+}
+
+static void on_pump_done(ufrpc_pump_t *p, int status, const struct ufrpc_pump_stats *st,
+                         void *data)
+{
+    (void)p;
+    ufrpc_workconn_t *w = data;
+    w->pump = NULL;
+    struct ufrpc_tunnel *t = tunnel_of(w);
+    ufrpc_tunnel_add_bytes(t, st->a_to_b, st->b_to_a);
+    ufrpc_tunnel_conn_closed(t);
+    if (status < 0 && status != UFRPC_ERR_EOF && status != UFRPC_ERR_CANCELED) {
+        ufrpc_tunnel_error(t);
+        UFRPC_LOGT(w->env.log, "[%s] join connections errors: %s", w->name, ufrpc_strerror(status));
+    }
+    UFRPC_LOGD(w->env.log, "[%s] join connections closed", w->name);
+    w->state = W_ENDING;
+    maybe_free(w);
+}
+
+static void on_left_written(struct ufrpc_stream_write *req, int status)
+{
+    (void)status; /* a failure surfaces through the pump */
+    ufrpc_workconn_t *w = req->data;
+    w->left_pending = 0;
+    free(w->left);
+    w->left = NULL;
+    maybe_free(w);
+}
+
+static void on_local_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s, void *data)
+{
+    (void)d;
+    ufrpc_workconn_t *w = data;
+    w->dial = NULL;
+    if (w->state == W_ENDING) {
+        if (s) {
+            w->local = s;
+            close_stream(w, &w->local);
+        }
+        maybe_free(w);
+        return;
+    }
+    if (status < 0) {
+        UFRPC_LOGE(w->env.log, "[%s] connect to local service [%s:%u] error: %s", w->name,
+                   w->local_ip, (unsigned)w->local_port, ufrpc_strerror(status));
+        ufrpc_tunnel_error(tunnel_of(w));
+        end(w);
+        return;
+    }
+    w->local = s;
+    if (w->left_len > 0) {
+        uv_buf_t b = uv_buf_init((char *)w->left, (unsigned)w->left_len);
+        w->left_req.data = w;
+        if (ufrpc_stream_write(w->local, &w->left_req, &b, 1, on_left_written) == 0)
+            w->left_pending = 1;
+        else {
+            end(w);
+            return;
+        }
+    }
+    UFRPC_LOGD(w->env.log, "[%s] join connections, local service %s:%u", w->name, w->local_ip,
+               (unsigned)w->local_port);
+    struct ufrpc_stream *a = w->work, *b2 = w->local;
+    w->work = w->local = NULL;
+    w->state = W_PUMPING;
+    ufrpc_tunnel_conn_opened(tunnel_of(w));
+    int rc = ufrpc_pump_start(a, b2, w->env.pump_max_buffered, on_pump_done, w, &w->pump);
+    if (rc) {
+        /* the pump closed both streams; no done callback */
+        w->pump = NULL;
+        ufrpc_tunnel_conn_closed(tunnel_of(w));
+        ufrpc_tunnel_error(tunnel_of(w));
+        w->state = W_ENDING;
+        maybe_free(w);
+    }
+}
+
+/* StartWorkConn arrived: dispatch to the proxy. */
+static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn *m)
+{
+    if (m->error && m->error[0]) {
+        UFRPC_LOGE(w->env.log, "StartWorkConn contains error: %s", m->error);
+        end_later(w);
+        return;
+    }
+    const char *name = ufrpc_registry_strip_user(ufrpc_registry_user(w->env.reg),
+                                                 ufrpc_cfg_str(m->proxy_name));
+    snprintf(w->name, sizeof w->name, "%s", name);
+    struct ufrpc_tunnel *t = tunnel_of(w);
+    if (!t || t->state != UFRPC_TUNNEL_RUNNING || !t->cfg) {
+        UFRPC_LOGD(w->env.log, "[%s] no running proxy for this work connection, close it", name);
+        end_later(w);
+        return;
+    }
+    const struct ufrpc_proxy_config *pc = t->cfg;
+    const char *why = NULL;
+    if (pc->transport.use_encryption || pc->transport.use_compression)
+        why = "useEncryption/useCompression are not supported yet";
+    else if (pc->plugin.type != UFRPC_PLUGIN_NONE)
+        why = "plugins are not supported yet";
+    else if (pc->type == UFRPC_PROXY_UDP || pc->type == UFRPC_PROXY_SUDP ||
+             pc->type == UFRPC_PROXY_XTCP)
+        why = "this proxy type is not supported yet";
+    if (why) {
+        UFRPC_LOGE(w->env.log, "[%s] wrap work connection: %s", name, why);
+        ufrpc_tunnel_error(t);
+        end_later(w);
+        return;
+    }
+    UFRPC_LOGD(w->env.log, "[%s] start a new work connection, src %s:%u", name,
+               ufrpc_cfg_str(m->src_addr), (unsigned)m->src_port);
+    snprintf(w->local_ip, sizeof w->local_ip, "%s",
+             pc->local_ip && pc->local_ip[0] ? pc->local_ip : "127.0.0.1");
+    w->local_port = (uint16_t)pc->local_port;
+    struct ufrpc_dial_opts o = {
+        .host = w->local_ip,
+        .port = w->local_port,
+        .timeout_ms = w->env.local_dial_timeout_ms ? w->env.local_dial_timeout_ms : 10000,
+    };
+    w->state = W_DIALING;
+    int rc = ufrpc_dial(w->env.loop, &o, on_local_dialed, w, &w->dial);
+    if (rc) {
+        w->dial = NULL;
+        UFRPC_LOGE(w->env.log, "[%s] connect to local service [%s:%u] error: %s", name, w->local_ip,
+                   (unsigned)w->local_port, ufrpc_strerror(rc));
+        ufrpc_tunnel_error(t);
+        end_later(w);
+    }
+}
+
+static void on_work_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
+                         const uint8_t *data, size_t len)
+{
+    (void)buf;
+    ufrpc_workconn_t *w = s->data;
+    if (w->state != W_WAIT_START)
+        return;
+    if (status < 0) {
+        UFRPC_LOGT(w->env.log, "work connection closed before response StartWorkConn message: %s",
+                   ufrpc_strerror(status));
+        end_later(w);
+        return;
+    }
+    while (len > 0) {
+        size_t used = 0;
+        struct ufrpc_msg m;
+        int rc = ufrpc_start_reader_feed(&w->rd, data, len, &used, &m);
+        data += used;
+        len -= used;
+        if (rc < 0) {
+            UFRPC_LOGT(w->env.log, "work connection: bad StartWorkConn: %s", ufrpc_strerror(rc));
+            end_later(w);
+            return;
+        }
+        if (rc == 0)
+            continue;
+        ufrpc_stream_read_stop(s);
+        if (len > 0) {
+            w->left = malloc(len);
+            if (!w->left) {
+                ufrpc_msg_free(&m);
+                end_later(w);
+                return;
+            }
+            memcpy(w->left, data, len);
+            w->left_len = len;
+        }
+        dispatch(w, &m.u.start_work_conn);
+        ufrpc_msg_free(&m);
+        return;
+    }
+}
+
+static void on_nwc_written(struct ufrpc_stream_write *req, int status)
+{
+    ufrpc_workconn_t *w = req->data;
+    w->nwc_pending = 0;
+    free(w->nwc);
+    w->nwc = NULL;
+    if (status < 0 && w->state == W_WAIT_START) {
+        UFRPC_LOGW(w->env.log, "work connection write to server error: %s", ufrpc_strerror(status));
+        end_later(w);
+        return;
+    }
+    maybe_free(w);
+}
+
+int ufrpc_workconn_start(const struct ufrpc_workconn_env *env, struct ufrpc_stream *s,
+                         const struct ufrpc_msg *new_work_conn, ufrpc_workconn_t **out)
+{
+    if (out)
+        *out = NULL;
+    if (!env || !s || !new_work_conn) {
+        if (s)
+            ufrpc_stream_close(s, NULL);
+        return UFRPC_ERR_INVAL;
+    }
+    ufrpc_workconn_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        ufrpc_stream_close(s, NULL);
+        return UFRPC_ERR_NOMEM;
+    }
+    w->env = *env;
+    if (uv_timer_init(env->loop, &w->defer) != 0) {
+        free(w);
+        ufrpc_stream_close(s, NULL);
+        return UFRPC_ERR_IO;
+    }
+    w->defer.data = w;
+    w->defer_open = 1;
+    w->work = s;
+    s->data = w;
+    ufrpc_start_reader_init(&w->rd);
+    size_t n = 0;
+    int rc = ufrpc_msg_encode_frame(new_work_conn, &w->nwc, &n);
+    if (!rc) {
+        uv_buf_t b = uv_buf_init((char *)w->nwc, (unsigned)n);
+        w->nwc_req.data = w;
+        rc = ufrpc_stream_write(s, &w->nwc_req, &b, 1, on_nwc_written);
+        if (!rc)
+            w->nwc_pending = 1;
+    }
+    if (!rc)
+        rc = ufrpc_stream_read_start(s, on_work_read);
+    if (rc) {
+        if (!w->nwc_pending) {
+            free(w->nwc);
+            w->nwc = NULL;
+        }
+        /* close without on_done: the caller learns the failure from rc */
+        w->env.on_done = NULL;
+        end(w);
+        return rc;
+    }
+    if (out)
+        *out = w;
+    return 0;
+}

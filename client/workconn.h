@@ -1,0 +1,71 @@
+/* ufrpc — one work connection (FRP-WIRE §5.1), from a freshly opened stream to frps
+ * until the splice with the local service ends.
+ *
+ *   1. write NewWorkConn (plaintext v1 frame) on the stream;
+ *   2. read StartWorkConn (no timeout, as frpc); an error text closes the stream;
+ *      the body is read as StartWorkConn whatever its type byte (frp's ReadMsgInto);
+ *   3. strip the user prefix, find the proxy in the registry; unknown or not
+ *      running -> close this stream only;
+ *   4. dial localIP:localPort (10 s); failure -> close this stream only;
+ *   5. write the bytes that arrived after StartWorkConn to the local side, then pump
+ *      both ways (net/pump) until either side ends; counters go to the registry.
+ *
+ * The StartWorkConn parsing is also available on its own (sans-I/O) for tests.
+ *
+ * Ownership: ufrpc_workconn_start takes the stream. A work connection frees itself
+ * when it ends and then calls env->on_done (which must unlink it from any list).
+ * env and everything it points to must outlive every work connection started with
+ * it. The proxy's configuration is copied at dispatch time, so a reload may free
+ * the old configuration while work connections still run. */
+#ifndef UFRPC_CLIENT_WORKCONN_H
+#define UFRPC_CLIENT_WORKCONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "client/log.h"
+#include "client/registry.h"
+#include "net/stream.h"
+#include "proto/frame.h"
+#include "proto/msg.h"
+
+typedef struct ufrpc_workconn ufrpc_workconn_t;
+
+struct ufrpc_workconn_env {
+    uv_loop_t *loop;
+    struct ufrpc_log *log;
+    struct ufrpc_registry *reg; /* its user is stripped from StartWorkConn.proxy_name */
+    size_t pump_max_buffered;   /* 0: net/pump default */
+    uint32_t local_dial_timeout_ms; /* 0: 10000 */
+    void (*on_done)(ufrpc_workconn_t *w, void *data);
+    void *data;
+};
+
+/* ---- sans-I/O: waiting for StartWorkConn ---------------------------------- */
+struct ufrpc_start_reader {
+    struct ufrpc_frame_decoder dec;
+};
+
+void ufrpc_start_reader_init(struct ufrpc_start_reader *r);
+/* Feeds bytes; returns 0 (need more; all consumed), 1 (StartWorkConn decoded into
+ * *out, which the caller frees; *consumed marks where the payload starts), or <0
+ * (frame or JSON error). */
+int ufrpc_start_reader_feed(struct ufrpc_start_reader *r, const uint8_t *data, size_t len,
+                            size_t *consumed, struct ufrpc_msg *out);
+
+/* ---- the I/O object ------------------------------------------------------- */
+/* Starts a work connection on stream s (taken) with the given NewWorkConn message
+ * (encoded here; the caller keeps and frees its message). 0 and *out (may be NULL),
+ * or <0 (then s has been closed and on_done is not called). */
+int ufrpc_workconn_start(const struct ufrpc_workconn_env *env, struct ufrpc_stream *s,
+                         const struct ufrpc_msg *new_work_conn, ufrpc_workconn_t **out);
+
+/* Ends it now (closes every stream); on_done runs later. No-op if already ending. */
+void ufrpc_workconn_abort(ufrpc_workconn_t *w);
+
+/* For the owner's intrusive list. */
+ufrpc_workconn_t *ufrpc_workconn_next(const ufrpc_workconn_t *w);
+void ufrpc_workconn_set_next(ufrpc_workconn_t *w, ufrpc_workconn_t *next);
+
+#endif

@@ -1,0 +1,611 @@
+/* client/supervisor end to end on loopback, against a small scripted frps built from
+ * proto/ and net/ in the server role (plaintext, tcpMux off and on): login, NewProxy,
+ * a work connection whose StartWorkConn arrives together with user bytes, the splice
+ * to a local echo service, graceful shutdown with CloseProxy; login rejected with
+ * loginFailExit; a retry after a rejected first login; re-login with the previous
+ * run id after the server drops the control. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <uv.h>
+
+#include "client/supervisor.h"
+#include "net/mux.h"
+#include "net/tcp.h"
+#include "proto/auth.h"
+#include "proto/cfb.h"
+#include "proto/error.h"
+#include "proto/frame.h"
+#include "proto/msg.h"
+#include "testutil.h"
+
+#define TOKEN "sup3rsecret"
+#define HELLO "hello frp\n"
+
+/* ---- scripted frps ---------------------------------------------------------- */
+struct srv;
+
+struct pconn {
+    struct srv *srv;
+    struct ufrpc_stream *s;
+    struct ufrpc_frame_decoder dec;
+    int kind; /* 0 first frame pending, 1 control, 2 work (raw bytes after Start) */
+    int enc;
+    ufrpc_cfb_reader_t rd;
+    ufrpc_cfb_writer_t wr;
+    char echo[64];
+    size_t echo_len;
+    int closed;
+    int want_close;
+    struct pconn *next;
+};
+
+struct srv {
+    uv_loop_t *loop;
+    int mux;
+    ufrpc_tcp_listener_t *lst;
+    ufrpc_mux_t *muxes[16];
+    size_t nmux;
+    struct pconn *conns;
+    uint8_t key[16];
+    uint64_t seed;
+    /* script */
+    int refuse_logins;      /* answer this many logins with an error */
+    int drop_control_once;  /* close the control right after the first NewProxy */
+    /* observations */
+    int logins, login_errors_sent;
+    char login_run_ids[8][64];
+    int new_proxies, close_proxies, pings, work_conns, echo_ok;
+    char last_proxy_name[64];
+    ufrpc_client_t *client; /* shut down once the echo came back */
+    uv_timer_t closer;      /* closes streams outside their own callbacks */
+};
+
+struct swrite {
+    struct ufrpc_stream_write req;
+    struct pconn *pc;
+    int close_after;
+    uint8_t buf[];
+};
+
+static void on_pc_closed(struct ufrpc_stream *s)
+{
+    (void)s;
+}
+
+static void pc_close_now(struct pconn *pc)
+{
+    if (pc->closed)
+        return;
+    pc->closed = 1;
+    ufrpc_stream_close(pc->s, on_pc_closed);
+}
+
+static void on_closer(uv_timer_t *t)
+{
+    struct srv *srv = t->data;
+    for (struct pconn *pc = srv->conns; pc; pc = pc->next)
+        if (pc->want_close)
+            pc_close_now(pc);
+}
+
+/* Deferred: net/mux streams must not be closed from inside their callbacks (see the
+ * report on net/mux.c on_idle). */
+static void pc_close(struct pconn *pc)
+{
+    pc->want_close = 1;
+    uv_timer_start(&pc->srv->closer, on_closer, 0, 0);
+}
+
+static void on_swritten(struct ufrpc_stream_write *req, int status)
+{
+    (void)status;
+    struct swrite *w = req->data;
+    if (w->close_after)
+        pc_close(w->pc);
+    free(w);
+}
+
+static void pc_write(struct pconn *pc, const uint8_t *data, size_t len, int close_after)
+{
+    if (pc->closed)
+        return;
+    struct swrite *w = malloc(sizeof *w + len + 16);
+    w->pc = pc;
+    w->close_after = close_after;
+    size_t n = len;
+    if (pc->enc)
+        assert_int_equal(ufrpc_cfb_writer_write(&pc->wr, data, len, w->buf, len + 16, &n), 0);
+    else
+        memcpy(w->buf, data, len);
+    w->req.data = w;
+    uv_buf_t b = uv_buf_init((char *)w->buf, (unsigned)n);
+    assert_int_equal(ufrpc_stream_write(pc->s, &w->req, &b, 1, on_swritten), 0);
+}
+
+static void pc_send(struct pconn *pc, const struct ufrpc_msg *m, const char *extra, int close_after)
+{
+    uint8_t *f;
+    size_t n;
+    assert_int_equal(ufrpc_msg_encode_frame(m, &f, &n), 0);
+    size_t el = extra ? strlen(extra) : 0;
+    f = realloc(f, n + el);
+    if (el)
+        memcpy(f + n, extra, el);
+    pc_write(pc, f, n + el, close_after);
+    free(f);
+}
+
+static void pc_send_empty(struct pconn *pc, uint8_t type)
+{
+    struct ufrpc_msg m;
+    ufrpc_msg_init(&m, type);
+    pc_send(pc, &m, NULL, 0);
+    ufrpc_msg_free(&m);
+}
+
+static int rng(void *ctx, unsigned char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (unsigned char)ufrpc_test_rand(ctx);
+    return 0;
+}
+
+static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
+{
+    struct srv *srv = pc->srv;
+    struct ufrpc_msg m;
+    assert_int_equal(ufrpc_msg_decode(f->type, f->body, f->body_len, &m), 0);
+    if (pc->kind == 0 && f->type == UFRPC_MSG_LOGIN) {
+        pc->kind = 1;
+        const struct ufrpc_msg_login *l = &m.u.login;
+        assert_true(ufrpc_auth_verify(TOKEN, l->timestamp, l->privilege_key));
+        assert_string_equal(l->os, "linux");
+        assert_non_null(l->client_spec.type == NULL ? "" : l->client_spec.type);
+        if (srv->logins < 8)
+            snprintf(srv->login_run_ids[srv->logins], 64, "%s", ufrpc_cfg_str(l->run_id));
+        srv->logins++;
+        struct ufrpc_msg r;
+        ufrpc_msg_init(&r, UFRPC_MSG_LOGIN_RESP);
+        ufrpc_msg_set_str(&r.u.login_resp.version, "0.70.1");
+        if (srv->refuse_logins > 0) {
+            srv->refuse_logins--;
+            srv->login_errors_sent++;
+            ufrpc_msg_set_str(&r.u.login_resp.error,
+                              "token in login doesn't match token from configuration");
+            pc_send(pc, &r, NULL, 1);
+        } else {
+            ufrpc_msg_set_str(&r.u.login_resp.run_id, "test-run");
+            pc_send(pc, &r, NULL, 0);
+            assert_int_equal(ufrpc_cfb_reader_init(&pc->rd, srv->key), 0);
+            assert_int_equal(ufrpc_cfb_writer_init_rng(&pc->wr, srv->key, rng, &srv->seed), 0);
+            pc->enc = 1;
+            /* the pool, as frps; none on a control about to be dropped, so that no
+             * splice is running when the session dies (net/mux issue reported) */
+            if (!srv->drop_control_once)
+                pc_send_empty(pc, UFRPC_MSG_REQ_WORK_CONN);
+        }
+        ufrpc_msg_free(&r);
+    } else if (pc->kind == 0 && f->type == UFRPC_MSG_NEW_WORK_CONN) {
+        pc->kind = 2;
+        assert_string_equal(m.u.new_work_conn.run_id, "test-run");
+        srv->work_conns++;
+        struct ufrpc_msg s;
+        ufrpc_msg_init(&s, UFRPC_MSG_START_WORK_CONN);
+        ufrpc_msg_set_str(&s.u.start_work_conn.proxy_name, srv->last_proxy_name);
+        ufrpc_msg_set_str(&s.u.start_work_conn.src_addr, "127.0.0.1");
+        s.u.start_work_conn.src_port = 40000;
+        pc_send(pc, &s, HELLO, 0); /* user bytes in the same write */
+        ufrpc_msg_free(&s);
+    } else if (pc->kind == 1 && f->type == UFRPC_MSG_NEW_PROXY) {
+        srv->new_proxies++;
+        snprintf(srv->last_proxy_name, sizeof srv->last_proxy_name, "%s",
+                 m.u.new_proxy.proxy_name);
+        struct ufrpc_msg r;
+        ufrpc_msg_init(&r, UFRPC_MSG_NEW_PROXY_RESP);
+        ufrpc_msg_set_str(&r.u.new_proxy_resp.proxy_name, m.u.new_proxy.proxy_name);
+        ufrpc_msg_set_str(&r.u.new_proxy_resp.remote_addr, ":6000");
+        if (srv->drop_control_once) {
+            srv->drop_control_once = 0;
+            pc_send(pc, &r, NULL, 1);
+        } else {
+            pc_send(pc, &r, NULL, 0);
+        }
+        ufrpc_msg_free(&r);
+    } else if (pc->kind == 1 && f->type == UFRPC_MSG_PING) {
+        srv->pings++;
+        pc_send_empty(pc, UFRPC_MSG_PONG);
+    } else if (pc->kind == 1 && f->type == UFRPC_MSG_CLOSE_PROXY) {
+        srv->close_proxies++;
+    } else {
+        fail_msg("unexpected frame %c in state %d", f->type, pc->kind);
+    }
+    ufrpc_msg_free(&m);
+}
+
+static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data,
+                       size_t len)
+{
+    (void)buf;
+    struct pconn *pc = s->data;
+    if (status < 0) {
+        pc_close(pc);
+        return;
+    }
+    if (pc->kind == 2) {
+        assert_true(pc->echo_len + len <= sizeof pc->echo);
+        memcpy(pc->echo + pc->echo_len, data, len);
+        pc->echo_len += len;
+        if (pc->echo_len == strlen(HELLO)) {
+            assert_memory_equal(pc->echo, HELLO, pc->echo_len);
+            pc->srv->echo_ok++;
+            pc_close(pc);
+            if (pc->srv->client)
+                ufrpc_client_shutdown(pc->srv->client);
+        }
+        return;
+    }
+    uint8_t *plain = NULL;
+    if (pc->enc) {
+        plain = malloc(len + 1);
+        size_t pl = 0;
+        assert_int_equal(ufrpc_cfb_reader_decrypt(&pc->rd, data, len, plain, &pl), 0);
+        data = plain;
+        len = pl;
+    }
+    while (len > 0 && !pc->closed) {
+        size_t used = 0;
+        struct ufrpc_frame f;
+        int rc = ufrpc_frame_decoder_feed(&pc->dec, data, len, &used, &f);
+        assert_true(rc >= 0);
+        data += used;
+        len -= used;
+        if (rc == 1) {
+            int was_enc = pc->enc;
+            handle_frame(pc, &f);
+            if (!was_enc && pc->enc && len > 0) {
+                /* bytes after Login are ciphertext */
+                plain = realloc(plain, len + 1);
+                uint8_t *tmp = malloc(len);
+                memcpy(tmp, data, len);
+                size_t pl = 0;
+                assert_int_equal(ufrpc_cfb_reader_decrypt(&pc->rd, tmp, len, plain, &pl), 0);
+                free(tmp);
+                data = plain;
+                len = pl;
+            }
+            if (pc->kind == 2)
+                break;
+        }
+    }
+    free(plain);
+}
+
+static void srv_add_conn(struct srv *srv, struct ufrpc_stream *s)
+{
+    struct pconn *pc = calloc(1, sizeof *pc);
+    pc->srv = srv;
+    pc->s = s;
+    s->data = pc;
+    ufrpc_frame_decoder_init(&pc->dec);
+    pc->next = srv->conns;
+    srv->conns = pc;
+    assert_int_equal(ufrpc_stream_read_start(s, on_pc_read), 0);
+}
+
+static void on_mux_accept(ufrpc_mux_t *m, struct ufrpc_stream *st, void *data)
+{
+    (void)m;
+    srv_add_conn(data, st);
+}
+
+static void on_srv_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *conn)
+{
+    struct srv *srv = ufrpc_tcp_listener_data(l);
+    if (status < 0)
+        return;
+    if (!srv->mux) {
+        srv_add_conn(srv, conn);
+        return;
+    }
+    struct ufrpc_mux_callbacks cbs = {on_mux_accept, NULL};
+    assert_true(srv->nmux < 16);
+    assert_int_equal(ufrpc_mux_new(srv->loop, conn, UFRPC_YAMUX_SERVER, NULL, &cbs, srv,
+                                   &srv->muxes[srv->nmux]),
+                     0);
+    srv->nmux++;
+}
+
+static uint16_t srv_start(struct srv *srv, uv_loop_t *loop, int mux)
+{
+    memset(srv, 0, sizeof *srv);
+    srv->loop = loop;
+    srv->mux = mux;
+    srv->seed = 1234;
+    assert_int_equal(ufrpc_cfb_derive_key((const uint8_t *)TOKEN, strlen(TOKEN), srv->key), 0);
+    uv_timer_init(loop, &srv->closer);
+    srv->closer.data = srv;
+    int err = 0;
+    srv->lst = ufrpc_tcp_listen(loop, "127.0.0.1", 0, on_srv_accept, srv, &err);
+    assert_non_null(srv->lst);
+    return ufrpc_tcp_listener_port(srv->lst);
+}
+
+static void srv_stop(struct srv *srv)
+{
+    for (struct pconn *pc = srv->conns; pc; pc = pc->next)
+        pc_close_now(pc);
+    uv_close((uv_handle_t *)&srv->closer, NULL);
+    for (size_t i = 0; i < srv->nmux; i++)
+        ufrpc_mux_close(srv->muxes[i], NULL);
+    ufrpc_tcp_listener_close(srv->lst, NULL);
+}
+
+static void srv_free(struct srv *srv)
+{
+    while (srv->conns) {
+        struct pconn *pc = srv->conns;
+        srv->conns = pc->next;
+        if (pc->enc) {
+            ufrpc_cfb_reader_free(&pc->rd);
+            ufrpc_cfb_writer_free(&pc->wr);
+        }
+        free(pc);
+    }
+}
+
+/* ---- local echo service ------------------------------------------------------ */
+struct ewrite {
+    struct ufrpc_stream_write req;
+    uint8_t buf[];
+};
+
+static void on_ewritten(struct ufrpc_stream_write *req, int status)
+{
+    (void)status;
+    free(req->data);
+}
+
+static void on_echo_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data,
+                         size_t len)
+{
+    (void)buf;
+    if (status < 0) {
+        ufrpc_stream_close(s, NULL);
+        return;
+    }
+    struct ewrite *w = malloc(sizeof *w + len);
+    memcpy(w->buf, data, len);
+    w->req.data = w;
+    uv_buf_t b = uv_buf_init((char *)w->buf, (unsigned)len);
+    if (ufrpc_stream_write(s, &w->req, &b, 1, on_ewritten) != 0)
+        free(w);
+}
+
+static void on_echo_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *conn)
+{
+    (void)l;
+    if (status == 0)
+        assert_int_equal(ufrpc_stream_read_start(conn, on_echo_read), 0);
+}
+
+/* ---- the client ------------------------------------------------------------------ */
+struct run {
+    int exited;
+    int code;
+    char msg[1200];
+    struct srv *srv;
+    ufrpc_tcp_listener_t *echo;
+    uv_timer_t guard;
+    uv_timer_t linger;
+};
+
+static void on_linger(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    srv_stop(r->srv);
+    ufrpc_tcp_listener_close(r->echo, NULL);
+    uv_close((uv_handle_t *)&r->guard, NULL);
+    uv_close((uv_handle_t *)&r->linger, NULL);
+}
+
+static void on_exit_cb(ufrpc_client_t *cl, int code, const char *msg, void *data)
+{
+    (void)cl;
+    struct run *r = data;
+    r->exited = 1;
+    r->code = code;
+    snprintf(r->msg, sizeof r->msg, "%s", msg ? msg : "");
+    /* let the server read what the client wrote last (CloseProxy) */
+    r->linger.data = r;
+    uv_timer_start(&r->linger, on_linger, 100, 0);
+}
+
+static void on_guard(uv_timer_t *t)
+{
+    (void)t;
+    fail_msg("test timed out");
+}
+
+static struct ufrpc_config *make_cfg(uint16_t srv_port, uint16_t echo_port, int mux,
+                                     int login_fail_exit, const char *user)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "serverAddr = \"127.0.0.1\"\nserverPort = %u\nloginFailExit = %s\n%s"
+             "auth.token = \"" TOKEN "\"\ntransport.tls.enable = false\n"
+             "transport.tcpMux = %s\nlog.level = \"trace\"\n\n"
+             "[[proxies]]\nname = \"echo\"\ntype = \"tcp\"\nlocalIP = \"127.0.0.1\"\n"
+             "localPort = %u\nremotePort = 6000\n",
+             (unsigned)srv_port, login_fail_exit ? "true" : "false",
+             user ? "user = \"alice\"\n" : "", mux ? "true" : "false", (unsigned)echo_port);
+    struct ufrpc_cfg_diag diag;
+    ufrpc_cfg_diag_init(&diag);
+    struct ufrpc_config *cfg = NULL;
+    int rc = ufrpc_config_load_buffer(text, strlen(text), "test.toml", NULL, &cfg, &diag);
+    if (rc)
+        ufrpc_cfg_diag_print(&diag, stderr);
+    ufrpc_cfg_diag_free(&diag);
+    assert_int_equal(rc, 0);
+    return cfg;
+}
+
+struct scenario {
+    int mux;
+    int login_fail_exit;
+    int refuse_logins;
+    int drop_control_once;
+    const char *user;
+    int shutdown_on_echo;
+};
+
+static void run_scenario(const struct scenario *sc, struct srv *srv, struct run *r,
+                         unsigned *logins)
+{
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    memset(r, 0, sizeof *r);
+    r->srv = srv;
+    uint16_t sport = srv_start(srv, &loop, sc->mux);
+    srv->refuse_logins = sc->refuse_logins;
+    srv->drop_control_once = sc->drop_control_once;
+    int err = 0;
+    r->echo = ufrpc_tcp_listen(&loop, "127.0.0.1", 0, on_echo_accept, NULL, &err);
+    assert_non_null(r->echo);
+    uint16_t eport = ufrpc_tcp_listener_port(r->echo);
+
+    /* UFRPC_TEST_VERBOSE=1 shows the client's log (trace level) on stderr */
+    int verbose = getenv("UFRPC_TEST_VERBOSE") != NULL;
+    FILE *logf = verbose ? stderr : tmpfile();
+    struct ufrpc_log_opts lo = {.to = "console", .level = UFRPC_LOG_TRACE, .console = logf};
+    struct ufrpc_log *log;
+    assert_int_equal(ufrpc_log_new(&lo, &log), 0);
+    struct ufrpc_client_opts co = {
+        .loop = &loop,
+        .cfg = make_cfg(sport, eport, sc->mux, sc->login_fail_exit, sc->user),
+        .log = log,
+        .hostname = "testhost",
+        .on_exit = on_exit_cb,
+        .data = r,
+    };
+    ufrpc_client_t *cl;
+    assert_int_equal(ufrpc_client_new(&co, &cl), 0);
+    if (sc->shutdown_on_echo)
+        srv->client = cl;
+    uv_timer_init(&loop, &r->guard);
+    uv_timer_init(&loop, &r->linger);
+    uv_timer_start(&r->guard, on_guard, 15000, 0);
+    assert_int_equal(ufrpc_client_start(cl), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_true(r->exited);
+    *logins = ufrpc_client_login_count(cl);
+    ufrpc_client_free(cl);
+    ufrpc_log_free(log);
+    if (!verbose)
+        fclose(logf);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    srv_free(srv);
+}
+
+static void tunnel_roundtrip(int mux)
+{
+    struct srv srv;
+    struct run r;
+    unsigned logins;
+    struct scenario sc = {.mux = mux, .login_fail_exit = 1, .shutdown_on_echo = 1, .user = "alice"};
+    run_scenario(&sc, &srv, &r, &logins);
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.msg, "");
+    assert_int_equal(logins, 1);
+    assert_int_equal(srv.logins, 1);
+    assert_string_equal(srv.login_run_ids[0], "");
+    assert_int_equal(srv.new_proxies, 1);
+    assert_string_equal(srv.last_proxy_name, "alice.echo");
+    assert_true(srv.work_conns >= 1);
+    assert_int_equal(srv.echo_ok, 1);
+    assert_int_equal(srv.close_proxies, 1); /* graceful shutdown */
+}
+
+static void test_tunnel_roundtrip_mux_off(void **state)
+{
+    (void)state;
+    tunnel_roundtrip(0);
+}
+
+static void test_tunnel_roundtrip_mux_on(void **state)
+{
+    (void)state;
+    tunnel_roundtrip(1);
+}
+
+static void test_login_rejected_with_login_fail_exit(void **state)
+{
+    (void)state;
+    struct srv srv;
+    struct run r;
+    unsigned logins;
+    struct scenario sc = {.mux = 1, .login_fail_exit = 1, .refuse_logins = 1};
+    run_scenario(&sc, &srv, &r, &logins);
+    assert_int_equal(r.code, 1);
+    assert_string_equal(r.msg, "login to the server failed: token in login doesn't match token "
+                               "from configuration. With loginFailExit enabled, no additional "
+                               "retries will be attempted");
+    assert_int_equal(logins, 0);
+    assert_int_equal(srv.logins, 1);
+}
+
+static void test_login_retried_without_login_fail_exit(void **state)
+{
+    (void)state;
+    struct srv srv;
+    struct run r;
+    unsigned logins;
+    struct scenario sc = {.mux = 0, .login_fail_exit = 0, .refuse_logins = 1,
+                          .shutdown_on_echo = 1};
+    uint64_t t0 = uv_hrtime();
+    run_scenario(&sc, &srv, &r, &logins);
+    uint64_t ms = (uv_hrtime() - t0) / 1000000;
+    assert_int_equal(r.code, 0);
+    assert_int_equal(srv.logins, 2);
+    assert_int_equal(logins, 1);
+    assert_int_equal(srv.echo_ok, 1);
+    assert_true(ms >= 1900 && ms < 6000); /* the first retry waits ≈2 s (+≤10 %) */
+}
+
+static void test_relogin_with_run_id_after_drop(void **state)
+{
+    (void)state;
+    struct srv srv;
+    struct run r;
+    unsigned logins;
+    struct scenario sc = {.mux = 1, .login_fail_exit = 1, .drop_control_once = 1,
+                          .shutdown_on_echo = 1};
+    uint64_t t0 = uv_hrtime();
+    run_scenario(&sc, &srv, &r, &logins);
+    uint64_t ms = (uv_hrtime() - t0) / 1000000;
+    assert_int_equal(r.code, 0);
+    assert_int_equal(logins, 2);
+    assert_int_equal(srv.logins, 2);
+    assert_string_equal(srv.login_run_ids[0], "");
+    assert_string_equal(srv.login_run_ids[1], "test-run"); /* the previous run id */
+    assert_int_equal(srv.new_proxies, 2);                 /* re-announced */
+    assert_int_equal(srv.echo_ok, 1);
+    assert_true(ms < 1500); /* the first re-login after a drop is immediate */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tunnel_roundtrip_mux_off),
+        cmocka_unit_test(test_tunnel_roundtrip_mux_on),
+        cmocka_unit_test(test_login_rejected_with_login_fail_exit),
+        cmocka_unit_test(test_login_retried_without_login_fail_exit),
+        cmocka_unit_test(test_relogin_with_run_id_after_drop),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
