@@ -1,0 +1,89 @@
+/* ufrpc-bench: options and the two modes.
+ *
+ *   compare  starts a server (the test frps, or a real frps with --frps), the local
+ *            service, and each client under test in turn (ufrpc; frpc with --frpc)
+ *            plus "direct" (no tunnel) as the ceiling; see compare.c.
+ *   run      deployment: serves the local service on --local-port and measures
+ *            through the user's public endpoint --target; see run.c.
+ * Both feed measure.c, which runs the scenarios of load.h against one endpoint and
+ * stores the figures in a results store (results.h). */
+#ifndef UFRPC_BENCH_BENCH_H
+#define UFRPC_BENCH_BENCH_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <uv.h>
+
+#include "bench/progress.h"
+#include "bench/results.h"
+
+#define UFRPC_BENCH_VERSION "0.1.0"
+
+/* tunnel modes: bit i of modes_mask enables UFRPC_BENCH_MODE_NAMES[i] */
+enum { UFRPC_BENCH_MODE_PLAIN, UFRPC_BENCH_MODE_MUX, UFRPC_BENCH_MODE_TLS,
+       UFRPC_BENCH_MODE_TLS_MUX, UFRPC_BENCH_NMODES };
+
+typedef struct ufrpc_bench_opts {
+    const char *command;   /* "compare" or "run" */
+    const char *frps;      /* real frps executable (compare), or NULL */
+    const char *test_frps; /* ufrpc-test-frps executable (compare), or NULL: found */
+    const char *frpc;      /* frpc executable, or NULL */
+    const char *ufrpc;     /* ufrpc executable, or NULL: found */
+    int no_ufrpc;          /* compare without ufrpc (direct and frpc only) */
+    double duration;       /* seconds per throughput / http scenario */
+    int runs;
+    const char *json_path; /* or NULL */
+    const char *chart_dir; /* or NULL */
+    int quick;
+    int latency_conns;
+    int idle_conns;
+    int parallel[2];
+    int http_conns;
+    unsigned modes_mask;
+    const char *workdir; /* or NULL: a fresh one in $TMPDIR, removed unless keep */
+    int keep;
+    int quiet;
+    /* run mode */
+    const char *target;      /* host:port of the public endpoint */
+    int local_port;          /* where the service listens (127.0.0.1) */
+    const char *http_target; /* host:port of an http vhost endpoint, or NULL */
+    const char *http_host;   /* Host header for http_target */
+    int client_pid;          /* the tunnel client, for its cost figures (0: none) */
+    const char *label;       /* results column name in run mode */
+} ufrpc_bench_opts_t;
+
+extern const char *const UFRPC_BENCH_MODE_NAMES[UFRPC_BENCH_NMODES];
+
+/* One endpoint to measure. */
+typedef struct ufrpc_bench_endpoint {
+    const char *client;              /* results column */
+    const char *mode;                /* results mode ("-": independent of modes) */
+    struct sockaddr_storage tcp;     /* echo / sink / source service through the tunnel */
+    int have_http;
+    struct sockaddr_storage http;    /* http endpoint, when have_http */
+    const char *http_host;           /* Host header */
+    const char *http_na;             /* why there is no http, when !have_http */
+    pid_t pid;                       /* client process for cost figures, or 0 */
+} ufrpc_bench_endpoint_t;
+
+/* Why a measurement stopped early: the caller's liveness check failed. */
+typedef int (*ufrpc_bench_alive_fn)(void *arg);
+
+/* Runs every scenario against ep once (one run) and appends the figures to r.
+ * alive (may be NULL) is asked between scenarios; when it returns 0 the rest is
+ * recorded as failed. Returns 0, or a negative ufrpc error if a scenario failed. */
+int ufrpc_bench_measure(uv_loop_t *loop, const ufrpc_bench_opts_t *o,
+                        const ufrpc_bench_endpoint_t *ep, ufrpc_bench_results_t *r,
+                        ufrpc_bench_progress_t *prog, ufrpc_bench_alive_fn alive, void *alive_arg);
+
+/* The modes. Return the process exit code (0 success, 1 failure). */
+int ufrpc_bench_compare(const ufrpc_bench_opts_t *o);
+int ufrpc_bench_run(const ufrpc_bench_opts_t *o);
+
+/* Writes outputs shared by both modes: table on stdout, JSON, charts. */
+int ufrpc_bench_report(const ufrpc_bench_opts_t *o, const ufrpc_bench_results_t *r,
+                       json_object *meta, const char *num, const char *den, const char *workdir,
+                       ufrpc_bench_progress_t *prog);
+
+#endif
