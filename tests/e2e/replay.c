@@ -569,6 +569,12 @@ static void send_bytes(struct rls *r, const uint8_t *d, size_t n, int encrypt)
     }
 }
 
+static void on_shut(struct ufrpc_stream *st, int status)
+{
+    (void)st;
+    (void)status;
+}
+
 static int rng(void *ctx, unsigned char *b, size_t n)
 {
     (void)ctx;
@@ -760,7 +766,7 @@ static void advance(void)
                 send_bytes(r, it->raw, it->len, 0);
             } else if (it->kind == IT_EOF) {
                 printf("SEND ls%d S->C eof\n", it->ls);
-                ufrpc_stream_shutdown(r->st, NULL);
+                ufrpc_stream_shutdown(r->st, on_shut);
             }
             g_pos++;
             continue;

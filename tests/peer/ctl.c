@@ -77,6 +77,15 @@ struct wr {
 
 static void ctl_close(struct ctl *c, const char *reason);
 
+/* Closes a stream once its last write went out and it is shut down: used after a
+ * final error message, which a close right away could cancel. (ufrpc_stream_shutdown
+ * needs a callback: net/tcp.c calls it unconditionally.) */
+static void on_shutdown_close(struct ufrpc_stream *st, int status)
+{
+    (void)status;
+    ufrpc_stream_close(st, NULL);
+}
+
 /* ---- writing --------------------------------------------------------------------- */
 static void on_wr_done(struct ufrpc_stream_write *w, int status)
 {
@@ -284,8 +293,8 @@ static void work_register(struct peer *p, struct ufrpc_stream *st, struct ufrpc_
         ufrpc_msg_set_str(&r.u.start_work_conn.error, err);
         peer_write_frame(st, &r);
         ufrpc_msg_free(&r);
-        ufrpc_stream_shutdown(st, NULL);
-        ufrpc_stream_close(st, NULL);
+        if (ufrpc_stream_shutdown(st, on_shutdown_close) < 0)
+            ufrpc_stream_close(st, NULL);
         return;
     }
     p->work_conns++;
@@ -687,8 +696,8 @@ static void login(struct peer *p, struct ufrpc_stream *st, pmux_t *mux, struct u
         ufrpc_msg_set_str(&r.u.login_resp.error, err);
         peer_write_frame(st, &r);
         ufrpc_msg_free(&r);
-        ufrpc_stream_shutdown(st, NULL);
-        ufrpc_stream_close(st, NULL);
+        if (ufrpc_stream_shutdown(st, on_shutdown_close) < 0)
+            ufrpc_stream_close(st, NULL);
         return;
     }
     struct ctl *c = calloc(1, sizeof *c);

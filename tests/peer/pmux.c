@@ -293,7 +293,8 @@ static void ps_run(struct pstream *ps)
     if (ps->shut_req && !ps->shut_done && ps->wq_head == NULL) {
         ps->shut_done = 1;
         int rc = ps->err ? ps->err : ufrpc_yamux_stream_close(ps->ys);
-        ps->s.shutdown_cb(&ps->s, rc);
+        if (ps->s.shutdown_cb != NULL)
+            ps->s.shutdown_cb(&ps->s, rc);
         if (ps->closed)
             return;
     }
