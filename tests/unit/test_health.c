@@ -1,0 +1,413 @@
+/* client/health: tcp and http health checks against in-test listeners on
+ * loopback, with millisecond intervals: up -> down after maxFailed consecutive
+ * failures -> up again; exact request bytes; 1xx skipped; timeouts; malformed
+ * responses; stop while a check is in flight and from inside the callback. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "client/health.h"
+#include "net/nettest.h"
+#include "net/tcp.h"
+#include "proto/error.h"
+
+/* ---- event recorder ------------------------------------------------------------- */
+struct rec {
+    int n;
+    int ev[16];
+    int err[16];
+    int stop_on; /* stop the monitor from inside the callback of event #stop_on (1-based) */
+    int closed;
+};
+
+static void on_event(ufrpc_health_t *h, enum ufrpc_health_event e, int err, void *data)
+{
+    struct rec *r = data;
+    assert_true(r->n < 16);
+    r->ev[r->n] = (int)e;
+    r->err[r->n] = err;
+    r->n++;
+    if (r->stop_on == r->n)
+        ufrpc_health_stop(h, NULL);
+}
+
+struct want_n {
+    struct rec *r;
+    int n;
+};
+
+static int have_n(void *arg)
+{
+    struct want_n *w = arg;
+    return w->r->n >= w->n;
+}
+
+static void on_closed(void *data)
+{
+    ((struct rec *)data)->closed = 1;
+}
+
+static int is_closed(void *arg)
+{
+    return ((struct rec *)arg)->closed;
+}
+
+/* ---- a scripted server ------------------------------------------------------------ */
+struct conn {
+    struct srv *sv;
+    struct ufrpc_stream *s;
+    char in[4096];
+    size_t in_len;
+    int answered;
+    struct ufrpc_stream_write w;
+    uv_buf_t b;
+    struct conn *next;
+};
+
+struct srv {
+    ufrpc_tcp_listener_t *l;
+    uint16_t port;
+    int http;           /* 0: tcp (close at once) */
+    const char **script; /* responses in turn; NULL entry = stay silent */
+    int nscript, next;
+    int accepted;
+    char first_req[4096];
+    struct conn *conns;
+};
+
+static void conn_closed(struct ufrpc_stream *s)
+{
+    struct conn *c = s->data;
+    struct conn **pp = &c->sv->conns;
+    while (*pp != c)
+        pp = &(*pp)->next;
+    *pp = c->next;
+    free(c);
+}
+
+static void resp_written(struct ufrpc_stream_write *w, int status)
+{
+    struct conn *c = w->data;
+    (void)status;
+    ufrpc_stream_close(c->s, conn_closed);
+}
+
+static void srv_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *d,
+                     size_t n)
+{
+    struct conn *c = s->data;
+    (void)buf;
+    if (status < 0) {
+        ufrpc_stream_read_stop(s);
+        return;
+    }
+    if (c->answered)
+        return;
+    if (n > sizeof c->in - 1 - c->in_len)
+        n = sizeof c->in - 1 - c->in_len;
+    memcpy(c->in + c->in_len, d, n);
+    c->in_len += n;
+    c->in[c->in_len] = '\0';
+    if (strstr(c->in, "\r\n\r\n") == NULL)
+        return;
+    c->answered = 1;
+    struct srv *sv = c->sv;
+    if (sv->first_req[0] == '\0')
+        snprintf(sv->first_req, sizeof sv->first_req, "%s", c->in);
+    const char *resp = sv->next < sv->nscript ? sv->script[sv->next] : sv->script[sv->nscript - 1];
+    sv->next++;
+    if (resp == NULL)
+        return; /* silent: keep the connection open */
+    c->b = uv_buf_init((char *)(uintptr_t)resp, (unsigned)strlen(resp));
+    c->w.data = c;
+    assert_int_equal(ufrpc_stream_write(s, &c->w, &c->b, 1, resp_written), 0);
+}
+
+static void srv_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *s)
+{
+    struct srv *sv = ufrpc_tcp_listener_data(l);
+    if (status < 0)
+        return;
+    sv->accepted++;
+    struct conn *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    c->sv = sv;
+    c->s = s;
+    s->data = c;
+    c->next = sv->conns;
+    sv->conns = c;
+    if (!sv->http) {
+        ufrpc_stream_close(s, conn_closed);
+        return;
+    }
+    assert_int_equal(ufrpc_stream_read_start(s, srv_read), 0);
+}
+
+static void srv_listen(uv_loop_t *loop, struct srv *sv, uint16_t port)
+{
+    int err;
+    sv->l = ufrpc_tcp_listen(loop, "127.0.0.1", port, srv_accept, sv, &err);
+    if (sv->l == NULL)
+        fail_msg("listen on %u: %s", port, ufrpc_strerror(err));
+    sv->port = ufrpc_tcp_listener_port(sv->l);
+}
+
+static void srv_unlisten(struct srv *sv)
+{
+    ufrpc_tcp_listener_close(sv->l, NULL);
+    sv->l = NULL;
+}
+
+static void srv_close_all(struct srv *sv)
+{
+    if (sv->l != NULL)
+        srv_unlisten(sv);
+    for (struct conn *c = sv->conns; c != NULL; c = c->next)
+        ufrpc_stream_close(c->s, conn_closed);
+}
+
+static void finish_loop(uv_loop_t *loop)
+{
+    uv_walk(loop, nt_walk_close, NULL);
+    assert_true(nt_loop_drain(loop));
+    assert_int_equal(uv_loop_close(loop), 0);
+}
+
+/* ---- tests -------------------------------------------------------------------------- */
+static void test_tcp_up_down_up(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct srv sv = {0};
+    srv_listen(&loop, &sv, 0);
+    struct rec r = {0};
+    struct ufrpc_health_opts o = {.type = UFRPC_HEALTH_TCP, .host = "127.0.0.1", .port = sv.port,
+                                  .interval_ms = 10, .timeout_ms = 1000, .max_failed = 3};
+    ufrpc_health_t *h;
+    assert_int_equal(ufrpc_health_start(&loop, &o, on_event, &r, &h), 0);
+    assert_null(ufrpc_health_request(h));
+    struct want_n w1 = {&r, 1};
+    assert_true(nt_run_until(&loop, have_n, &w1, 5000));
+    assert_int_equal(r.ev[0], UFRPC_HEALTH_UP);
+    assert_int_equal(r.err[0], 0);
+    assert_true(sv.accepted >= 1);
+
+    srv_unlisten(&sv);
+    struct want_n w2 = {&r, 2};
+    assert_true(nt_run_until(&loop, have_n, &w2, 5000));
+    assert_int_equal(r.ev[1], UFRPC_HEALTH_DOWN);
+    assert_int_equal(r.err[1], UFRPC_ERR_CONNECT_REFUSED);
+    struct ufrpc_health_stats st;
+    ufrpc_health_get_stats(h, &st);
+    assert_int_equal(st.consecutive_failures, 3); /* exactly maxFailed before DOWN */
+    assert_int_equal(st.up, 0);
+
+    srv_listen(&loop, &sv, sv.port);
+    struct want_n w3 = {&r, 3};
+    assert_true(nt_run_until(&loop, have_n, &w3, 5000));
+    assert_int_equal(r.ev[2], UFRPC_HEALTH_UP);
+    ufrpc_health_get_stats(h, &st);
+    assert_int_equal(st.consecutive_failures, 0);
+    assert_int_equal(st.up, 1);
+    assert_true(st.failures >= 3);
+
+    ufrpc_health_stop(h, on_closed);
+    assert_true(nt_run_until(&loop, is_closed, &r, 5000));
+    srv_close_all(&sv);
+    finish_loop(&loop);
+}
+
+static const char *http_script[] = {
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n",
+    "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n",
+    "HTTP/1.0 204 No Content\r\n\r\n",
+};
+
+static void test_http_200_500_200(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct srv sv = {.http = 1, .script = http_script, .nscript = 4};
+    srv_listen(&loop, &sv, 0);
+    struct rec r = {0};
+    struct ufrpc_cfg_kv hdrs[] = {
+        {"x-multi-word", "a"}, {"x-check", "yes"}, {"X-MULTI-WORD", "b"}, {"Host", "ignored"}};
+    struct ufrpc_health_opts o = {.type = UFRPC_HEALTH_HTTP, .host = "127.0.0.1", .port = sv.port,
+                                  .path = "health?x=1", .headers = hdrs, .nheaders = 4,
+                                  .interval_ms = 10, .timeout_ms = 1000, .max_failed = 2};
+    ufrpc_health_t *h;
+    assert_int_equal(ufrpc_health_start(&loop, &o, on_event, &r, &h), 0);
+    char want[512];
+    snprintf(want, sizeof want,
+             "GET /health?x=1 HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nUser-Agent: Go-http-client/1.1\r\n"
+             "X-Check: yes\r\nX-Multi-Word: b\r\nAccept-Encoding: gzip\r\n\r\n",
+             sv.port);
+    assert_string_equal(ufrpc_health_request(h), want);
+
+    struct want_n w3 = {&r, 3};
+    assert_true(nt_run_until(&loop, have_n, &w3, 5000));
+    assert_string_equal(sv.first_req, want);
+    assert_int_equal(r.ev[0], UFRPC_HEALTH_UP);
+    assert_int_equal(r.ev[1], UFRPC_HEALTH_DOWN);
+    assert_int_equal(r.err[1], UFRPC_ERR_HTTP);
+    assert_int_equal(r.ev[2], UFRPC_HEALTH_UP);
+    struct ufrpc_health_stats st;
+    ufrpc_health_get_stats(h, &st);
+    assert_int_equal(st.last_status, 204);
+    assert_int_equal(st.failures, 2);
+    assert_int_equal(st.checks, 4);
+
+    ufrpc_health_stop(h, on_closed);
+    assert_true(nt_run_until(&loop, is_closed, &r, 5000));
+    srv_close_all(&sv);
+    finish_loop(&loop);
+}
+
+/* A responder that answers once, then accepts and never answers: the check times
+ * out (DOWN with UFRPC_ERR_TIMEOUT, maxFailed 1); stopping while the next check
+ * waits on the silent server cleans everything up. Custom Host and User-Agent. */
+static const char *silent_script[] = {"HTTP/1.1 299 Fine\r\n\r\n", NULL};
+
+static void test_http_timeout_and_stop(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct srv sv = {.http = 1, .script = silent_script, .nscript = 2};
+    srv_listen(&loop, &sv, 0);
+    struct rec r = {0};
+    struct ufrpc_cfg_kv hdrs[] = {{"user-agent", "probe/1"}};
+    struct ufrpc_health_opts o = {.type = UFRPC_HEALTH_HTTP, .host = "127.0.0.1", .port = sv.port,
+                                  .path = "/", .headers = hdrs, .nheaders = 1,
+                                  .host_header = "svc.example", .interval_ms = 5,
+                                  .timeout_ms = 60, .max_failed = 0};
+    ufrpc_health_t *h;
+    assert_int_equal(ufrpc_health_start(&loop, &o, on_event, &r, &h), 0);
+    assert_string_equal(ufrpc_health_request(h),
+                        "GET / HTTP/1.1\r\nHost: svc.example\r\nUser-Agent: probe/1\r\n"
+                        "Accept-Encoding: gzip\r\n\r\n");
+    struct want_n w2 = {&r, 2};
+    assert_true(nt_run_until(&loop, have_n, &w2, 5000));
+    assert_int_equal(r.ev[0], UFRPC_HEALTH_UP);
+    assert_int_equal(r.ev[1], UFRPC_HEALTH_DOWN);
+    assert_int_equal(r.err[1], UFRPC_ERR_TIMEOUT);
+    /* wait until a further check is connected and waiting, then stop */
+    int before = sv.accepted;
+    while (sv.accepted == before)
+        uv_run(&loop, UV_RUN_ONCE);
+    ufrpc_health_stop(h, on_closed);
+    assert_true(nt_run_until(&loop, is_closed, &r, 5000));
+    assert_int_equal(r.n, 2); /* no callback after stop */
+    srv_close_all(&sv);
+    finish_loop(&loop);
+}
+
+/* Malformed response -> failure; stop from inside the DOWN callback. */
+static const char *bad_script[] = {"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+                                   "HTTP/1.1 2x0 What\r\n\r\n"};
+
+static void test_http_malformed_stop_in_cb(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct srv sv = {.http = 1, .script = bad_script, .nscript = 2};
+    srv_listen(&loop, &sv, 0);
+    struct rec r = {.stop_on = 2};
+    struct ufrpc_health_opts o = {.type = UFRPC_HEALTH_HTTP, .host = "127.0.0.1", .port = sv.port,
+                                  .path = "/x", .interval_ms = 5, .timeout_ms = 1000,
+                                  .max_failed = 1};
+    ufrpc_health_t *h;
+    assert_int_equal(ufrpc_health_start(&loop, &o, on_event, &r, &h), 0);
+    struct want_n w2 = {&r, 2};
+    assert_true(nt_run_until(&loop, have_n, &w2, 5000));
+    assert_int_equal(r.ev[1], UFRPC_HEALTH_DOWN);
+    assert_int_equal(r.err[1], UFRPC_ERR_HTTP);
+    /* stopped inside the callback: nothing more happens */
+    uv_run(&loop, UV_RUN_NOWAIT);
+    int accepted = sv.accepted;
+    for (int i = 0; i < 20; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(sv.accepted, accepted);
+    assert_int_equal(r.n, 2);
+    srv_close_all(&sv);
+    finish_loop(&loop);
+}
+
+/* Unreachable from the start: stays DOWN silently (no event: it never was UP). */
+static void test_never_up(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct srv sv = {0};
+    srv_listen(&loop, &sv, 0);
+    uint16_t port = sv.port;
+    srv_unlisten(&sv);
+    struct rec r = {0};
+    struct ufrpc_health_opts o = {.type = UFRPC_HEALTH_TCP, .host = "127.0.0.1", .port = port,
+                                  .interval_ms = 2, .timeout_ms = 500, .max_failed = 1};
+    ufrpc_health_t *h;
+    assert_int_equal(ufrpc_health_start(&loop, &o, on_event, &r, &h), 0);
+    struct ufrpc_health_stats st = {0};
+    for (int i = 0; i < 2000 && st.failures < 5; i++) {
+        uv_run(&loop, UV_RUN_ONCE);
+        ufrpc_health_get_stats(h, &st);
+    }
+    assert_true(st.failures >= 5);
+    assert_int_equal(r.n, 0);
+    ufrpc_health_stop(h, on_closed);
+    assert_true(nt_run_until(&loop, is_closed, &r, 5000));
+    finish_loop(&loop);
+}
+
+static void test_invalid_opts(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct rec r = {0};
+    ufrpc_health_t *h = NULL;
+    struct ufrpc_health_opts o = {.type = UFRPC_HEALTH_HTTP, .host = "127.0.0.1", .port = 80};
+    assert_int_equal(ufrpc_health_start(&loop, &o, on_event, &r, &h), UFRPC_ERR_INVAL); /* path */
+    o.path = "/a\r\nb";
+    assert_int_equal(ufrpc_health_start(&loop, &o, on_event, &r, &h), UFRPC_ERR_INVAL);
+    o.path = "/ok";
+    struct ufrpc_cfg_kv bad_value[] = {{"X-A", "v\r\nInjected: 1"}};
+    o.headers = bad_value;
+    o.nheaders = 1;
+    assert_int_equal(ufrpc_health_start(&loop, &o, on_event, &r, &h), UFRPC_ERR_INVAL);
+    struct ufrpc_cfg_kv bad_name[] = {{"X A", "v"}};
+    o.headers = bad_name;
+    assert_int_equal(ufrpc_health_start(&loop, &o, on_event, &r, &h), UFRPC_ERR_INVAL);
+    o.headers = NULL;
+    o.nheaders = 0;
+    o.port = 0;
+    assert_int_equal(ufrpc_health_start(&loop, &o, on_event, &r, &h), UFRPC_ERR_INVAL);
+    o.port = 80;
+    o.type = (enum ufrpc_health_type)7;
+    assert_int_equal(ufrpc_health_start(&loop, &o, on_event, &r, &h), UFRPC_ERR_INVAL);
+    assert_null(h);
+    finish_loop(&loop);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tcp_up_down_up),
+        cmocka_unit_test(test_http_200_500_200),
+        cmocka_unit_test(test_http_timeout_and_stop),
+        cmocka_unit_test(test_http_malformed_stop_in_cb),
+        cmocka_unit_test(test_never_up),
+        cmocka_unit_test(test_invalid_opts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
