@@ -1,0 +1,114 @@
+/* ufrpc — client plugins: in-process handlers of a proxy's work connections
+ * (frpc's pkg/plugin/client), instead of dialing localIP:localPort.
+ *
+ * Types (by frp name): unix_domain_socket, http_proxy, socks5, static_file,
+ * https2http, https2https, http2https, http2http, tls2raw. virtual_net is
+ * recognised and refused at creation ("plugin virtual_net is not supported").
+ *
+ * Usage (client/): for each proxy whose config has plugin.type != NONE,
+ *   ufrpc_plugin_create() once when the proxy starts; for every work connection
+ *   after StartWorkConn (and after the client's own encryption/compression
+ *   wrapping), ufrpc_plugin_handle(plugin, work_stream, &info); when the proxy
+ *   stops, ufrpc_plugin_close(plugin, cb, data).
+ *
+ * Threading: everything runs on the loop given at creation, in its thread.
+ *
+ * Ownership and lifetimes:
+ * - The plugin borrows `cfg` (struct ufrpc_plugin_config inside the immutable
+ *   struct ufrpc_config): the config must outlive the plugin (until the close
+ *   callback). proxy_name is copied.
+ * - ufrpc_plugin_handle() takes ownership of the work stream in every case (on
+ *   an error return it has already been closed). The stream's `data` field
+ *   belongs to the plugin from then on. The conn info is copied.
+ * - ufrpc_plugin_close() aborts every connection still being handled (their
+ *   streams are closed) and frees the plugin once all of them are gone; cb (may
+ *   be NULL) runs then, never from inside ufrpc_plugin_close. No call on the
+ *   plugin is allowed after ufrpc_plugin_close.
+ * - The log callback is called for every connection that ends because of an
+ *   error or bad input (reason text valid during the call only), and at
+ *   creation failures. A NULL log function silences the plugin.
+ *
+ * Bounds: every per-connection buffer is bounded: request/response heads 64 KiB
+ * (UFRPC_PLUGIN_MAX_HEAD), at most 256 KiB in flight per direction (pump and
+ * forwarder), SOCKS5 messages by their format.
+ */
+#ifndef UFRPC_CLIENT_PLUGIN_H
+#define UFRPC_CLIENT_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config/config.h"
+#include "net/stream.h"
+
+#define UFRPC_PLUGIN_MAX_HEAD (64u * 1024u)
+#define UFRPC_PLUGIN_MAX_HEADERS 128u
+
+typedef struct ufrpc_plugin ufrpc_plugin_t;
+
+enum ufrpc_plugin_log_level {
+    UFRPC_PLUGIN_LOG_ERROR = 0, /* creation failed */
+    UFRPC_PLUGIN_LOG_WARN = 1,  /* a connection was closed because of bad input/errors */
+    UFRPC_PLUGIN_LOG_INFO = 2,
+    UFRPC_PLUGIN_LOG_DEBUG = 3,
+};
+
+/* err: a negative ufrpc error (proto/error.h) or 0; reason: human-readable, e.g.
+ * "socks5: bad greeting (version 4)". plugin_name is frp's name of the type. */
+typedef void (*ufrpc_plugin_log_fn)(void *log_data, int level, const char *proxy_name,
+                                    const char *plugin_name, int err, const char *reason);
+
+struct ufrpc_plugin_opts {
+    uv_loop_t *loop;
+    const char *proxy_name;                /* for log lines; copied */
+    const struct ufrpc_plugin_config *cfg; /* borrowed, see above */
+    ufrpc_plugin_log_fn log;               /* may be NULL */
+    void *log_data;
+    uint32_t dial_timeout_ms;              /* local dials; 0 = 10000 */
+    uint32_t idle_timeout_ms;              /* HTTP keep-alive idle / head read; 0 = 60000 */
+};
+
+/* Per work connection information (from StartWorkConn). All fields optional;
+ * strings and bytes are copied by ufrpc_plugin_handle. */
+struct ufrpc_plugin_conn_info {
+    const char *src_addr; /* user address "ip:port" / "[ip6]:port" (X-Forwarded-For) */
+    const char *dst_addr;
+    /* PROXY protocol header (transport.proxyProtocolVersion) the client built for
+     * this connection: written first to the local connection by
+     * unix_domain_socket and tls2raw, as frpc does. */
+    const uint8_t *proxy_protocol_header;
+    size_t proxy_protocol_header_len;
+};
+
+/* Creates the plugin described by o->cfg. Returns 0 and *out, or <0:
+ * UFRPC_ERR_UNSUPPORTED (virtual_net, NONE), UFRPC_ERR_INVAL (missing option),
+ * UFRPC_ERR_TLS (unreadable crtPath/keyPath), UFRPC_ERR_NOMEM. On failure a
+ * reason is written to errbuf (if non-NULL, NUL-terminated, truncated to errcap)
+ * and also sent to the log callback. */
+int ufrpc_plugin_create(const struct ufrpc_plugin_opts *o, ufrpc_plugin_t **out, char *errbuf,
+                        size_t errcap);
+
+/* Hands one work connection to the plugin (see ownership above). 0, or <0
+ * (UFRPC_ERR_STATE after close, UFRPC_ERR_NOMEM): the stream is closed then. */
+int ufrpc_plugin_handle(ufrpc_plugin_t *p, struct ufrpc_stream *work,
+                        const struct ufrpc_plugin_conn_info *info);
+
+/* Connections being handled now. */
+size_t ufrpc_plugin_active(const ufrpc_plugin_t *p);
+/* Totals since creation: connections handed over, and those that ended with a
+ * logged error/bad input. */
+void ufrpc_plugin_counters(const ufrpc_plugin_t *p, uint64_t *handled, uint64_t *failed);
+/* frp's name of the plugin's type ("socks5"…). */
+const char *ufrpc_plugin_name(const ufrpc_plugin_t *p);
+
+typedef void (*ufrpc_plugin_close_cb)(void *data);
+/* See above. */
+void ufrpc_plugin_close(ufrpc_plugin_t *p, ufrpc_plugin_close_cb cb, void *data);
+
+/* Registry: whether a type has an implementation (false for NONE, VIRTUAL_NET). */
+int ufrpc_plugin_supported(ufrpc_plugin_type t);
+/* Type by frp name, or UFRPC_PLUGIN__COUNT when unknown. */
+ufrpc_plugin_type ufrpc_plugin_type_from_name(const char *name);
+
+#endif

@@ -1,0 +1,489 @@
+/* ufrpc — static_file plugin: serves localPath over HTTP/1.1 (GET and HEAD,
+ * keep-alive), under "/<stripPrefix>/" when stripPrefix is set (else "/"),
+ * optional basic auth (httpUser/httpPassword: 401 with WWW-Authenticate), index.html
+ * for directories, else an HTML listing (at most 10000 entries), "/dir" redirected
+ * to "/dir/" as Go's http.FileServer does.
+ *
+ * Path safety: the URL path is percent-decoded; NUL bytes, backslashes and ".."
+ * segments are refused (400); the resolved real path (symlinks followed) must
+ * stay inside the real path of localPath, else 404. File bytes are read
+ * synchronously in 64 KiB pieces, at most HS_MAX_INFLIGHT bytes queued. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/plugin_http.h"
+#include "proto/error.h"
+
+struct sf_plugin {
+    char root[PATH_MAX]; /* real path of localPath */
+    char prefix[512];    /* "/" or "/strip/" */
+};
+
+struct sf {
+    int fd;
+    uint64_t off, left;
+};
+
+static const struct {
+    const char *ext, *type;
+} mime[] = {
+    {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},   {"js", "text/javascript; charset=utf-8"},
+    {"mjs", "text/javascript; charset=utf-8"}, {"json", "application/json"},
+    {"txt", "text/plain; charset=utf-8"}, {"md", "text/markdown; charset=utf-8"},
+    {"xml", "text/xml; charset=utf-8"},   {"csv", "text/csv; charset=utf-8"},
+    {"png", "image/png"},                 {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},               {"gif", "image/gif"},
+    {"svg", "image/svg+xml"},             {"ico", "image/vnd.microsoft.icon"},
+    {"webp", "image/webp"},               {"avif", "image/avif"},
+    {"pdf", "application/pdf"},           {"wasm", "application/wasm"},
+    {"mp4", "video/mp4"},                 {"webm", "video/webm"},
+    {"mp3", "audio/mpeg"},                {"wav", "audio/wav"},
+    {"zip", "application/zip"},           {"gz", "application/gzip"},
+    {"tar", "application/x-tar"},         {"woff", "font/woff"},
+    {"woff2", "font/woff2"},              {"ttf", "font/ttf"},
+};
+
+static const char *content_type(const char *path, int fd)
+{
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (dot != NULL && (slash == NULL || dot > slash)) {
+        for (size_t i = 0; i < sizeof mime / sizeof mime[0]; i++)
+            if (strcasecmp(dot + 1, mime[i].ext) == 0)
+                return mime[i].type;
+    }
+    /* unknown extension: text if the first 512 bytes look like text */
+    unsigned char b[512];
+    ssize_t n = pread(fd, b, sizeof b, 0);
+    for (ssize_t i = 0; i < n; i++)
+        if (b[i] < 0x09 || (b[i] > 0x0d && b[i] < 0x20) || b[i] == 0x7f)
+            return "application/octet-stream";
+    return "text/plain; charset=utf-8";
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes the path part of the URL into out. 0 or <0. */
+static int decode_path(const char *u, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && u[i] != '?' && u[i] != '#'; i++) {
+        int c = (unsigned char)u[i];
+        if (c == '%') {
+            if (i + 2 >= n || hexval(u[i + 1]) < 0 || hexval(u[i + 2]) < 0)
+                return UFRPC_ERR_INVAL;
+            c = hexval(u[i + 1]) * 16 + hexval(u[i + 2]);
+            i += 2;
+        }
+        if (c == 0 || c == '\\' || o + 1 >= cap)
+            return UFRPC_ERR_INVAL;
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+static bool has_dotdot(const char *p)
+{
+    for (const char *s = p; *s != '\0';) {
+        const char *e = strchr(s, '/');
+        size_t len = e != NULL ? (size_t)(e - s) : strlen(s);
+        if (len == 2 && s[0] == '.' && s[1] == '.')
+            return true;
+        if (e == NULL)
+            break;
+        s = e + 1;
+    }
+    return false;
+}
+
+static void sf_close_file(struct sf *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    s->left = 0;
+}
+
+static void sf_pump(struct hs *h)
+{
+    struct sf *s = h->ctx;
+    while (s->fd >= 0 && s->left > 0 && !h->closing && !ufrpc_hs_down_congested(h)) {
+        size_t want = s->left < UFRPC_READ_BUF_SIZE ? (size_t)s->left : UFRPC_READ_BUF_SIZE;
+        ufrpc_rbuf_t *b = ufrpc_rbuf_new(want);
+        if (b == NULL) {
+            ufrpc_hs_fail(h, UFRPC_ERR_NOMEM, "static_file: out of memory");
+            return;
+        }
+        ssize_t n = pread(s->fd, b->base, want, (off_t)s->off);
+        if (n <= 0) {
+            ufrpc_rbuf_unref(b);
+            ufrpc_hs_fail(h, UFRPC_ERR_IO, "static_file: read failed: %s",
+                    n < 0 ? strerror(errno) : "file shrank");
+            return;
+        }
+        s->off += (uint64_t)n;
+        s->left -= (uint64_t)n;
+        int rc = ufrpc_hs_write(h, b, b->base, (size_t)n);
+        ufrpc_rbuf_unref(b);
+        if (rc < 0) {
+            ufrpc_hs_fail(h, rc, NULL);
+            return;
+        }
+    }
+    if (s->fd >= 0 && s->left == 0 && !h->closing) {
+        sf_close_file(s);
+        ufrpc_hs_response_done(h, true);
+    }
+}
+
+static void sf_on_drain(struct hs *h)
+{
+    sf_pump(h);
+}
+
+static bool sf_auth_ok(struct hs *h)
+{
+    const struct ufrpc_plugin_config *c = h->base.plugin->cfg;
+    bool need = (c->http_user != NULL && c->http_user[0] != '\0') ||
+                (c->http_password != NULL && c->http_password[0] != '\0');
+    if (!need)
+        return true;
+    size_t len;
+    const char *v = ufrpc_hs_header(h, "Authorization", &len);
+    return ufrpc_pl_basic_auth_ok(v, len, c->http_user, c->http_password);
+}
+
+static void html_escape(struct hs *h, char *out, size_t cap, const char *in)
+{
+    (void)h;
+    size_t o = 0;
+    for (; *in != '\0' && o + 7 < cap; in++) {
+        const char *rep = *in == '<'    ? "&lt;"
+                          : *in == '>'  ? "&gt;"
+                          : *in == '&'  ? "&amp;"
+                          : *in == '"'  ? "&#34;"
+                          : *in == '\'' ? "&#39;"
+                                        : NULL;
+        if (rep != NULL) {
+            size_t l = strlen(rep);
+            memcpy(out + o, rep, l);
+            o += l;
+        } else {
+            out[o++] = *in;
+        }
+    }
+    out[o] = '\0';
+}
+
+static void url_escape(char *out, size_t cap, const char *in)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (; *in != '\0' && o + 4 < cap; in++) {
+        unsigned char c = (unsigned char)*in;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            strchr("-._~!$&'()*+,;=:@", c) != NULL) {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void sf_listing(struct hs *h, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        ufrpc_hs_simple_response(h, 403, "Forbidden", NULL, "403 Forbidden\n", false);
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    bool oom = false;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < 10000) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            char **nn = realloc(names, nc * sizeof *nn);
+            if (nn == NULL) {
+                oom = true;
+                break;
+            }
+            names = nn;
+            cap = nc;
+        }
+        bool is_dir = e->d_type == DT_DIR;
+        if (e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) {
+            struct stat st;
+            is_dir = fstatat(dirfd(d), e->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode);
+        }
+        size_t l = strlen(e->d_name);
+        names[n] = malloc(l + 2);
+        if (names[n] == NULL) {
+            oom = true;
+            break;
+        }
+        memcpy(names[n], e->d_name, l);
+        names[n][l] = is_dir ? '/' : '\0';
+        names[n][l + 1] = '\0';
+        n++;
+    }
+    closedir(d);
+    if (!oom)
+        qsort(names, n, sizeof *names, cmp_names);
+    size_t bcap = 128;
+    for (size_t i = 0; i < n; i++)
+        bcap += 9 * strlen(names[i]) + 32;
+    char *body = oom ? NULL : malloc(bcap);
+    if (body != NULL) {
+        size_t o = (size_t)snprintf(body, bcap, "<pre>\n");
+        for (size_t i = 0; i < n; i++) {
+            char u[3 * 256 + 8], t[6 * 256 + 8];
+            url_escape(u, sizeof u, names[i]);
+            html_escape(h, t, sizeof t, names[i]);
+            o += (size_t)snprintf(body + o, bcap - o, "<a href=\"%s\">%s</a>\n", u, t);
+        }
+        o += (size_t)snprintf(body + o, bcap - o, "</pre>\n");
+        char head[256];
+        int hl = snprintf(head, sizeof head,
+                          "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+                          "Content-Length: %zu\r\n\r\n",
+                          o);
+        int rc = ufrpc_hs_write(h, NULL, (const uint8_t *)head, (size_t)hl);
+        if (rc == 0 && ufrpc_hs_method_id(h) != HTTP_HEAD)
+            rc = ufrpc_hs_write(h, NULL, (const uint8_t *)body, o);
+        if (rc < 0)
+            ufrpc_hs_fail(h, rc, NULL);
+        else
+            ufrpc_hs_response_done(h, true);
+    } else {
+        ufrpc_hs_fail(h, UFRPC_ERR_NOMEM, "static_file: out of memory for a listing");
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(body);
+}
+
+static int sf_on_head(struct hs *h)
+{
+    struct sf *s = h->ctx;
+    const struct sf_plugin *sp = h->base.plugin->impl;
+    int m = ufrpc_hs_method_id(h);
+    if (m != HTTP_GET && m != HTTP_HEAD) {
+        ufrpc_hs_simple_response(h, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n",
+                           "405 method not allowed\n", false);
+        return h->closing ? -1 : 0;
+    }
+    if (!sf_auth_ok(h)) {
+        ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_INVAL, "static_file: authentication failed");
+        ufrpc_hs_simple_response(h, 401, "Unauthorized",
+                           "WWW-Authenticate: Basic realm=\"Restricted\"\r\n", "Unauthorized\n",
+                           false);
+        return h->closing ? -1 : 0;
+    }
+    char path[4096];
+    if (decode_path(hs_str(h, h->url_off), h->url_len, path, sizeof path) < 0 ||
+        path[0] != '/' || has_dotdot(path)) {
+        ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_HTTP, "static_file: refused request path");
+        ufrpc_hs_simple_response(h, 400, "Bad Request", NULL, "400 bad request path\n", true);
+        return -1;
+    }
+    size_t plen = strlen(sp->prefix);
+    /* "/strip" (without its slash) is part of the prefix's tree too */
+    bool bare = plen > 1 && strlen(path) == plen - 1 && strncmp(path, sp->prefix, plen - 1) == 0;
+    if (!bare && strncmp(path, sp->prefix, plen) != 0) {
+        ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
+        return h->closing ? -1 : 0;
+    }
+    const char *rel = bare ? "" : path + plen;
+    char full[PATH_MAX + 8];
+    int fl = snprintf(full, sizeof full, "%s/%s", sp->root, rel);
+    char real[PATH_MAX];
+    if (fl < 0 || (size_t)fl >= sizeof full || realpath(full, real) == NULL) {
+        ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
+        return h->closing ? -1 : 0;
+    }
+    size_t rl = strlen(sp->root);
+    bool inside = strcmp(real, sp->root) == 0 ||
+                  (strncmp(real, sp->root, rl) == 0 && (real[rl] == '/' || rl == 1));
+    if (!inside) {
+        ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_INVAL, "static_file: path leaves localPath");
+        ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
+        return h->closing ? -1 : 0;
+    }
+    struct stat st;
+    if (stat(real, &st) != 0) {
+        ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
+        return h->closing ? -1 : 0;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        size_t ul = strlen(path);
+        if (bare || path[ul - 1] != '/') {
+            char loc[4200];
+            const char *slash = strrchr(path, '/');
+            snprintf(loc, sizeof loc, "Location: %s/\r\n", slash != NULL ? slash + 1 : path);
+            ufrpc_hs_simple_response(h, 301, "Moved Permanently", loc, NULL, false);
+            return h->closing ? -1 : 0;
+        }
+        char idx[PATH_MAX + 16];
+        snprintf(idx, sizeof idx, "%s/index.html", real);
+        struct stat ist;
+        char ireal[PATH_MAX];
+        if (stat(idx, &ist) == 0 && S_ISREG(ist.st_mode) && realpath(idx, ireal) != NULL &&
+            strncmp(ireal, sp->root, rl) == 0) {
+            snprintf(real, sizeof real, "%s", ireal);
+            st = ist;
+        } else {
+            sf_listing(h, real);
+            return h->closing ? -1 : 0;
+        }
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
+        return h->closing ? -1 : 0;
+    }
+    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ufrpc_hs_simple_response(h, 403, "Forbidden", NULL, "403 Forbidden\n", false);
+        return h->closing ? -1 : 0;
+    }
+    char date[64] = "";
+    struct tm tm;
+    if (gmtime_r(&st.st_mtime, &tm) != NULL)
+        strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    char head[512];
+    int hl = snprintf(head, sizeof head,
+                      "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %llu\r\n"
+                      "Accept-Ranges: none\r\nLast-Modified: %s\r\n\r\n",
+                      content_type(real, fd), (unsigned long long)st.st_size, date);
+    int rc = ufrpc_hs_write(h, NULL, (const uint8_t *)head, (size_t)hl);
+    if (rc < 0) {
+        close(fd);
+        ufrpc_hs_fail(h, rc, NULL);
+        return -1;
+    }
+    if (m == HTTP_HEAD || st.st_size == 0) {
+        close(fd);
+        ufrpc_hs_response_done(h, true);
+        return h->closing ? -1 : 0;
+    }
+    s->fd = fd;
+    s->off = 0;
+    s->left = (uint64_t)st.st_size;
+    sf_pump(h);
+    return h->closing ? -1 : 0;
+}
+
+static void sf_teardown(struct hs *h)
+{
+    sf_close_file(h->ctx);
+}
+
+static void sf_destroy(struct hs *h)
+{
+    struct sf *s = h->ctx;
+    if (s != NULL)
+        sf_close_file(s);
+    free(s);
+}
+
+static const struct hs_handler sf_handler = {
+    .on_head = sf_on_head,
+    .on_teardown = sf_teardown,
+    .on_drain = sf_on_drain,
+    .destroy = sf_destroy,
+};
+
+static int sf_handle(ufrpc_plugin_t *p, struct ufrpc_stream *work, const char *src,
+                     const uint8_t *pp, size_t pp_len)
+{
+    (void)pp;
+    (void)pp_len;
+    struct sf *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        ufrpc_stream_close(work, NULL);
+        return UFRPC_ERR_NOMEM;
+    }
+    s->fd = -1;
+    return ufrpc_hs_start(p, work, &sf_handler, s, src, false);
+}
+
+static int sf_create(ufrpc_plugin_t *p, char *reason, size_t cap)
+{
+    const struct ufrpc_plugin_config *c = p->cfg;
+    if (c->local_path == NULL || c->local_path[0] == '\0') {
+        snprintf(reason, cap, "plugin static_file: localPath is required");
+        return UFRPC_ERR_INVAL;
+    }
+    struct sf_plugin *sp = calloc(1, sizeof *sp);
+    if (sp == NULL)
+        return UFRPC_ERR_NOMEM;
+    struct stat st;
+    if (realpath(c->local_path, sp->root) == NULL || stat(sp->root, &st) != 0 ||
+        !S_ISDIR(st.st_mode)) {
+        snprintf(reason, cap, "plugin static_file: localPath \"%s\" is not a directory",
+                 c->local_path);
+        free(sp);
+        return UFRPC_ERR_INVAL;
+    }
+    const char *strip = c->strip_prefix != NULL ? c->strip_prefix : "";
+    while (*strip == '/')
+        strip++;
+    size_t sl = strlen(strip);
+    while (sl > 0 && strip[sl - 1] == '/')
+        sl--;
+    if (sl == 0)
+        snprintf(sp->prefix, sizeof sp->prefix, "/");
+    else if (sl + 3 > sizeof sp->prefix) {
+        snprintf(reason, cap, "plugin static_file: stripPrefix too long");
+        free(sp);
+        return UFRPC_ERR_INVAL;
+    } else
+        snprintf(sp->prefix, sizeof sp->prefix, "/%.*s/", (int)sl, strip);
+    p->impl = sp;
+    return 0;
+}
+
+static void sf_plugin_destroy(ufrpc_plugin_t *p)
+{
+    free(p->impl);
+    p->impl = NULL;
+}
+
+const struct plugin_type ufrpc_pl_type_static_file = {
+    .type = UFRPC_PLUGIN_STATIC_FILE,
+    .create = sf_create,
+    .handle = sf_handle,
+    .destroy = sf_plugin_destroy,
+};
