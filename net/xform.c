@@ -67,13 +67,19 @@ static uint64_t ns_to_ms(uint64_t ns)
 }
 
 /* ---- write side --------------------------------------------------------------- */
+/* A chunk from the small cache if one is big enough, else a new one (sizes are
+ * rounded up to 16 KiB so that chunks of a busy stream are interchangeable). */
 static struct chunk *chunk_get(struct filter *f, size_t cap)
 {
-    struct chunk *c = f->cache;
-    if (c != NULL && c->cap >= cap) {
-        f->cache = c->next;
+    struct chunk **pp = &f->cache, *c;
+    while ((c = *pp) != NULL && c->cap < cap)
+        pp = &c->next;
+    if (c != NULL) {
+        *pp = c->next;
         f->ncache--;
     } else {
+        if (cap > 0)
+            cap = (cap + 16383u) & ~(size_t)16383u;
         c = malloc(sizeof *c + cap);
         if (c == NULL)
             return NULL;
