@@ -333,6 +333,44 @@ static const ufrpc_bench_entry_t *cell_entry(const ufrpc_bench_results_t *r, con
     return e;
 }
 
+/* Entry notes, one line per client and distinct text, with the modes it hit. */
+static void print_notes(const ufrpc_bench_results_t *r, FILE *out)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        const ufrpc_bench_entry_t *e = &r->entries[i];
+        if (!e->note[0])
+            continue;
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(r->entries[j].client, e->client) == 0 &&
+                   strcmp(r->entries[j].note, e->note) == 0;
+        if (seen)
+            continue;
+        char modes[128] = "";
+        size_t mlen = 0;
+        int count = 0;
+        for (size_t j = i; j < r->n; j++) {
+            const ufrpc_bench_entry_t *o = &r->entries[j];
+            if (strcmp(o->client, e->client) != 0 || strcmp(o->note, e->note) != 0)
+                continue;
+            count++;
+            int dup = 0;
+            for (size_t k = i; k < j && !dup; k++)
+                dup = strcmp(r->entries[k].client, e->client) == 0 &&
+                      strcmp(r->entries[k].note, e->note) == 0 &&
+                      strcmp(r->entries[k].mode, o->mode) == 0;
+            if (!dup && mlen + strlen(o->mode) + 2 < sizeof(modes)) {
+                mlen += (size_t)snprintf(modes + mlen, sizeof(modes) - mlen, "%s%s",
+                                         mlen ? "," : "", o->mode);
+            }
+        }
+        if (count == 1)
+            fprintf(out, "note: %s %s %s: %s\n", e->client, e->mode, e->fig->key, e->note);
+        else
+            fprintf(out, "note: %s [%s] %s (%d figures)\n", e->client, modes, e->note, count);
+    }
+}
+
 void ufrpc_bench_results_print_table(const ufrpc_bench_results_t *r, FILE *out, const char *num,
                                      const char *den)
 {
@@ -384,10 +422,7 @@ void ufrpc_bench_results_print_table(const ufrpc_bench_results_t *r, FILE *out, 
     }
     fprintf(out, "\nmedian [min-max] of the runs; * = some runs failed (see notes); "
                  "n/a = does not apply\n");
-    for (size_t i = 0; i < r->n; i++)
-        if (r->entries[i].note[0])
-            fprintf(out, "note: %s %s %s: %s\n", r->entries[i].client, r->entries[i].mode,
-                    r->entries[i].fig->key, r->entries[i].note);
+    print_notes(r, out);
     for (int i = 0; i < r->nnotes; i++)
         fprintf(out, "note: %s\n", r->notes[i]);
 }
