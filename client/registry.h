@@ -75,6 +75,10 @@ struct ufrpc_tunnel {
     int unhealthy;          /* health check currently failing */
 
     struct ufrpc_tunnel_counters c;
+
+    /* The owner's runtime data for this tunnel (client/proxy_rt.h); the registry
+     * never touches it: the owner releases it before removing the entry. */
+    void *rt;
 };
 
 /* Called after every state change (old -> t->state). Must not add/remove entries. */

@@ -12,6 +12,7 @@
 #include "client/backoff.h"
 #include "client/connector.h"
 #include "client/control.h"
+#include "client/proxy_rt.h"
 #include "client/workconn.h"
 #include "net/tls.h"
 #include "proto/cfb.h"
@@ -61,6 +62,8 @@ struct ufrpc_client {
     struct ufrpc_backoff session_bo;
 
     ufrpc_workconn_t *workconns;
+    ufrpc_udp_channel_t **chans; /* live udp/sudp channels */
+    size_t nchans, capchans;
     int pending; /* closes in flight (streams, connectors, handles) */
     int exit_code;
     char exit_msg[1200];
@@ -94,17 +97,39 @@ static void on_reg_change(void *ctx, const struct ufrpc_tunnel *t, enum ufrpc_tu
 
 static void warn_unsupported(ufrpc_client_t *cl, const struct ufrpc_proxy_config *pc)
 {
-    const char *why = NULL;
-    if (pc->type == UFRPC_PROXY_UDP || pc->type == UFRPC_PROXY_SUDP || pc->type == UFRPC_PROXY_XTCP)
-        why = "its proxy type";
-    else if (pc->plugin.type != UFRPC_PLUGIN_NONE)
-        why = "plugins";
-    else if (pc->transport.use_encryption || pc->transport.use_compression)
-        why = "useEncryption/useCompression";
-    if (why)
-        UFRPC_LOGW(cl->log, "[%s] is registered with the server, but ufrpc does not support %s "
-                            "yet: its connections will be closed",
-                   pc->name, why);
+    if (pc->type == UFRPC_PROXY_XTCP)
+        UFRPC_LOGW(cl->log, "[%s] is registered with the server, but ufrpc does not support "
+                            "xtcp yet: its connections will be closed",
+                   pc->name);
+}
+
+static void on_handle_closed(uv_handle_t *h);
+static void on_closed_pending(ufrpc_client_t *cl);
+
+static void on_rt_closed(void *data)
+{
+    on_closed_pending(data);
+}
+
+/* Closes a tunnel's runtime (async; counted in pending). */
+static void drop_rt(ufrpc_client_t *cl, struct ufrpc_tunnel *t)
+{
+    if (!t->rt)
+        return;
+    struct ufrpc_proxy_rt *rt = t->rt;
+    t->rt = NULL;
+    cl->pending++;
+    ufrpc_proxy_rt_close(rt, on_rt_closed, cl);
+}
+
+static int make_rt(ufrpc_client_t *cl, struct ufrpc_tunnel *t, const struct ufrpc_proxy_config *pc)
+{
+    struct ufrpc_proxy_rt *rt = NULL;
+    int rc = ufrpc_proxy_rt_new(cl->loop, cl->log, pc, &rt);
+    if (rc)
+        return rc;
+    t->rt = rt;
+    return 0;
 }
 
 /* Makes the registry hold exactly cfg's proxies and visitors (kept entries keep
@@ -122,20 +147,26 @@ static int sync_registry(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
             for (size_t k = 0; k < cfg->nvisitors && !keep; k++)
                 keep = strcmp(cfg->visitors[k].name, t->name) == 0;
         }
-        if (!keep)
+        if (!keep) {
+            drop_rt(cl, t);
             ufrpc_registry_remove(cl->reg, t->kind, t->name);
+        }
     }
     for (size_t k = 0; k < cfg->nproxies; k++) {
         const struct ufrpc_proxy_config *pc = &cfg->proxies[k];
         struct ufrpc_tunnel *t = ufrpc_registry_find(cl->reg, UFRPC_TUNNEL_PROXY, pc->name);
         if (t) {
+            drop_rt(cl, t); /* the configuration may have changed: fresh runtime */
             ufrpc_registry_set_cfg(t, pc);
         } else {
             int rc = ufrpc_registry_add(cl->reg, UFRPC_TUNNEL_PROXY, pc->name,
-                                        ufrpc_proxy_type_name(pc->type), pc, now, NULL);
+                                        ufrpc_proxy_type_name(pc->type), pc, now, &t);
             if (rc)
                 return rc;
         }
+        int rc = make_rt(cl, t, pc);
+        if (rc)
+            return rc;
         warn_unsupported(cl, pc);
     }
     for (size_t k = 0; k < cfg->nvisitors; k++) {
@@ -179,7 +210,7 @@ static int setup_crypto(ufrpc_client_t *cl, const struct ufrpc_config *cfg,
 /* ---- stopping ------------------------------------------------------------ */
 static void maybe_stopped(ufrpc_client_t *cl)
 {
-    if (cl->state != CL_STOPPING || cl->pending > 0 || cl->workconns)
+    if (cl->state != CL_STOPPING || cl->pending > 0 || cl->workconns || cl->nchans > 0)
         return;
     cl->state = CL_STOPPED;
     if (cl->on_exit)
@@ -237,6 +268,7 @@ static void stop(ufrpc_client_t *cl, int code, const char *msg)
     if (cl->state == CL_STOPPING || cl->state == CL_STOPPED)
         return;
     cl->state = CL_STOPPING;
+    cl->pending++; /* guard: nothing below may finish the stop before it returns */
     cl->exit_code = code;
     snprintf(cl->exit_msg, sizeof cl->exit_msg, "%s", msg ? msg : "");
     teardown_session(cl);
@@ -245,11 +277,17 @@ static void stop(ufrpc_client_t *cl, int code, const char *msg)
         ufrpc_workconn_abort(w);
         w = next;
     }
+    for (size_t i = 0; i < ufrpc_registry_count(cl->reg); i++)
+        drop_rt(cl, ufrpc_registry_at(cl->reg, i));
+    /* copy: closing reports each end asynchronously, but stay safe anyway */
+    for (size_t i = cl->nchans; i-- > 0;)
+        ufrpc_udp_channel_close(cl->chans[i]);
     uv_timer_stop(&cl->retry_timer);
     cl->pending += 3;
     uv_close((uv_handle_t *)&cl->ctl_timer, on_handle_closed);
     uv_close((uv_handle_t *)&cl->retry_timer, on_handle_closed);
     uv_close((uv_handle_t *)&cl->fail_timer, on_handle_closed);
+    on_closed_pending(cl); /* the guard */
 }
 
 /* ---- control stream I/O ------------------------------------------------------ */
@@ -387,6 +425,34 @@ static void on_workconn_done(ufrpc_workconn_t *w, void *data)
     maybe_stopped(cl);
 }
 
+static void on_channel_start(ufrpc_udp_channel_t *ch, void *data)
+{
+    ufrpc_client_t *cl = data;
+    if (cl->nchans == cl->capchans) {
+        size_t ncap = cl->capchans ? cl->capchans * 2 : 8;
+        ufrpc_udp_channel_t **p = realloc(cl->chans, ncap * sizeof *p);
+        if (!p) {
+            ufrpc_udp_channel_close(ch); /* cannot track it: end it */
+            return;
+        }
+        cl->chans = p;
+        cl->capchans = ncap;
+    }
+    cl->chans[cl->nchans++] = ch;
+}
+
+static void on_channel_end(ufrpc_udp_channel_t *ch, void *data)
+{
+    ufrpc_client_t *cl = data;
+    for (size_t i = 0; i < cl->nchans; i++) {
+        if (cl->chans[i] == ch) {
+            cl->chans[i] = cl->chans[--cl->nchans];
+            break;
+        }
+    }
+    maybe_stopped(cl);
+}
+
 static void on_work_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream *s, void *data)
 {
     ufrpc_client_t *cl = data;
@@ -410,7 +476,11 @@ static void on_work_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream
         .loop = cl->loop,
         .log = cl->log,
         .reg = cl->reg,
+        .key = cl->key,
+        .udp_packet_size = cl->cfg->udp_packet_size > 0 ? (size_t)cl->cfg->udp_packet_size : 0,
         .on_done = on_workconn_done,
+        .on_channel_start = on_channel_start,
+        .on_channel_end = on_channel_end,
         .data = cl,
     };
     ufrpc_workconn_t *w = NULL;
@@ -655,6 +725,11 @@ int ufrpc_client_new(const struct ufrpc_client_opts *opts, ufrpc_client_t **out)
                 uv_timer_init(cl->loop, &cl->fail_timer)))
         rc = UFRPC_ERR_IO; /* (uv_timer_init cannot fail on a valid loop) */
     if (rc) {
+        for (size_t i = 0; i < ufrpc_registry_count(cl->reg); i++) {
+            struct ufrpc_tunnel *t = ufrpc_registry_at(cl->reg, i);
+            ufrpc_proxy_rt_close(t->rt, NULL, NULL);
+            t->rt = NULL;
+        }
         ufrpc_registry_free(cl->reg);
         ufrpc_tls_ctx_free(cl->tls);
         mbedtls_ctr_drbg_free(&cl->drbg);
@@ -752,7 +827,11 @@ void ufrpc_client_free(ufrpc_client_t *cl)
 {
     if (!cl)
         return;
+    for (size_t i = 0; i < ufrpc_registry_count(cl->reg); i++)
+        ufrpc_registry_at(cl->reg, i)->rt = NULL; /* closed by stop(); never stopped: leaked
+                                                      handles would still be on the loop */
     ufrpc_registry_free(cl->reg);
+    free(cl->chans);
     ufrpc_tls_ctx_free(cl->tls);
     mbedtls_ctr_drbg_free(&cl->drbg);
     mbedtls_entropy_free(&cl->entropy);

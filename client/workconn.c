@@ -4,9 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/proxy_rt.h"
 #include "config/config.h"
 #include "net/dial.h"
+#include "net/prefix.h"
 #include "net/pump.h"
+#include "net/xform.h"
+#include "proto/proxyproto.h"
 #include "proto/error.h"
 
 enum wstate { W_WAIT_START, W_DIALING, W_PUMPING, W_ENDING };
@@ -25,7 +29,7 @@ struct ufrpc_workconn {
     int nwc_pending;
 
     struct ufrpc_stream_write left_req;
-    uint8_t *left;    /* bytes after StartWorkConn, for the local side */
+    uint8_t *left;    /* PROXY protocol header for the local side */
     size_t left_len;
     int left_pending;
 
@@ -232,8 +236,87 @@ static void on_local_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s,
     }
 }
 
-/* StartWorkConn arrived: dispatch to the proxy. */
-static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn *m)
+/* "ip:port" or "[ip6]:port" (for plugins: X-Forwarded-For and friends). */
+static void join_host_port(const char *ip, unsigned port, char *out, size_t cap)
+{
+    if (!ip || !ip[0])
+        out[0] = '\0';
+    else if (strchr(ip, ':'))
+        snprintf(out, cap, "[%s]:%u", ip, port);
+    else
+        snprintf(out, cap, "%s:%u", ip, port);
+}
+
+struct udp_ctx {
+    struct ufrpc_workconn_env env;
+    char name[256];
+};
+
+static void on_udp_closed(ufrpc_udp_channel_t *ch, int reason,
+                          const struct ufrpc_udp_channel_stats *st, void *data)
+{
+    struct udp_ctx *u = data;
+    struct ufrpc_tunnel *t = ufrpc_registry_find(u->env.reg, UFRPC_TUNNEL_PROXY, u->name);
+    if (t) {
+        ufrpc_tunnel_add_bytes(t, st->bytes_in, st->bytes_out);
+        ufrpc_tunnel_conn_closed(t);
+        struct ufrpc_proxy_rt *rt = t->rt;
+        if (rt && rt->udp == ch)
+            rt->udp = NULL;
+    }
+    UFRPC_LOGD(u->env.log, "[%s] udp channel closed: %s", u->name, ufrpc_strerror(reason));
+    if (u->env.on_channel_end)
+        u->env.on_channel_end(ch, u->env.data);
+    free(u);
+}
+
+/* Hands the wrapped stream s to a udp/sudp message channel. */
+static void start_udp(ufrpc_workconn_t *w, struct ufrpc_tunnel *t, struct ufrpc_stream *s)
+{
+    const struct ufrpc_proxy_config *pc = t->cfg;
+    struct ufrpc_proxy_rt *rt = t->rt;
+    struct udp_ctx *u = calloc(1, sizeof *u);
+    if (!u) {
+        ufrpc_stream_close(s, NULL);
+        ufrpc_tunnel_error(t);
+        return;
+    }
+    u->env = w->env;
+    snprintf(u->name, sizeof u->name, "%s", w->name);
+    if (pc->type == UFRPC_PROXY_UDP && rt && rt->udp) {
+        /* frpc keeps one channel per udp proxy: the new one replaces the old */
+        ufrpc_udp_channel_close(rt->udp);
+        rt->udp = NULL;
+    }
+    struct ufrpc_udp_channel_opts o = {
+        .loop = w->env.loop,
+        .log = w->env.log,
+        .name = w->name,
+        .local_ip = pc->local_ip && pc->local_ip[0] ? pc->local_ip : "127.0.0.1",
+        .local_port = (uint16_t)pc->local_port,
+        .packet_size = w->env.udp_packet_size,
+        .on_close = on_udp_closed,
+        .data = u,
+    };
+    ufrpc_udp_channel_t *ch = NULL;
+    int rc = ufrpc_udp_channel_start(&o, s, NULL, 0, &ch);
+    if (rc) {
+        UFRPC_LOGE(w->env.log, "[%s] start udp channel error: %s", w->name, ufrpc_strerror(rc));
+        ufrpc_tunnel_error(t);
+        free(u);
+        return;
+    }
+    ufrpc_tunnel_conn_opened(t);
+    if (pc->type == UFRPC_PROXY_UDP && rt)
+        rt->udp = ch;
+    if (w->env.on_channel_start)
+        w->env.on_channel_start(ch, w->env.data);
+}
+
+/* StartWorkConn arrived (reading stopped): dispatch to the proxy. rest = the bytes
+ * that came after it in the same delivery. */
+static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn *m,
+                     const uint8_t *rest, size_t rest_len)
 {
     if (m->error && m->error[0]) {
         UFRPC_LOGE(w->env.log, "StartWorkConn contains error: %s", m->error);
@@ -250,22 +333,91 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
         return;
     }
     const struct ufrpc_proxy_config *pc = t->cfg;
+    struct ufrpc_proxy_rt *rt = t->rt;
     const char *why = NULL;
-    if (pc->transport.use_encryption || pc->transport.use_compression)
-        why = "useEncryption/useCompression are not supported yet";
-    else if (pc->plugin.type != UFRPC_PLUGIN_NONE)
-        why = "plugins are not supported yet";
-    else if (pc->type == UFRPC_PROXY_UDP || pc->type == UFRPC_PROXY_SUDP ||
-             pc->type == UFRPC_PROXY_XTCP)
-        why = "this proxy type is not supported yet";
+    if (pc->type == UFRPC_PROXY_XTCP)
+        why = "xtcp is not supported yet";
+    else if (pc->plugin.type != UFRPC_PLUGIN_NONE && !(rt && rt->plugin))
+        why = "its plugin could not be started";
+    else if (pc->transport.use_encryption && !w->env.key)
+        why = "no encryption key";
     if (why) {
-        UFRPC_LOGE(w->env.log, "[%s] wrap work connection: %s", name, why);
+        UFRPC_LOGE(w->env.log, "[%s] handle work connection: %s", name, why);
         ufrpc_tunnel_error(t);
         end_later(w);
         return;
     }
     UFRPC_LOGD(w->env.log, "[%s] start a new work connection, src %s:%u", name,
                ufrpc_cfg_str(m->src_addr), (unsigned)m->src_port);
+    UFRPC_LOGT(w->env.log, "[%s] handle tcp work connection, useEncryption: %s, useCompression: %s",
+               name, pc->transport.use_encryption ? "true" : "false",
+               pc->transport.use_compression ? "true" : "false");
+
+    /* the stream: leftover bytes first, then frpc's wrapping */
+    struct ufrpc_stream *s = w->work;
+    w->work = NULL;
+    int err = 0;
+    if (rest_len > 0) {
+        s = ufrpc_prefix_stream_new(s, rest, rest_len, &err);
+        if (!s) {
+            UFRPC_LOGE(w->env.log, "[%s] wrap work connection: %s", name, ufrpc_strerror(err));
+            ufrpc_tunnel_error(t);
+            end_later(w);
+            return;
+        }
+    }
+    err = ufrpc_xform_wrap(s, pc->transport.use_encryption, w->env.key,
+                           pc->transport.use_compression, rt ? rt->limiter : NULL, &s);
+    if (err) {
+        UFRPC_LOGE(w->env.log, "[%s] wrap work connection: %s", name, ufrpc_strerror(err));
+        ufrpc_tunnel_error(t);
+        end_later(w);
+        return;
+    }
+
+    /* PROXY protocol header for the local side, when configured */
+    enum ufrpc_pp_version ppv = ufrpc_proxyproto_version(pc->transport.proxy_protocol_version);
+    uint8_t pp[UFRPC_PP_MAX_LEN];
+    size_t pplen = 0;
+    if (ufrpc_proxyproto_wanted(ppv, m->src_addr, m->src_port) &&
+        ufrpc_proxyproto_build(ppv, m->src_addr, m->src_port, m->dst_addr, m->dst_port, pp,
+                               sizeof pp, &pplen) != 0)
+        pplen = 0;
+
+    if (pc->plugin.type != UFRPC_PLUGIN_NONE) {
+        char src[300], dst[300];
+        join_host_port(m->src_addr, m->src_port, src, sizeof src);
+        join_host_port(m->dst_addr, m->dst_port, dst, sizeof dst);
+        struct ufrpc_plugin_conn_info info = {
+            .src_addr = src[0] ? src : NULL,
+            .dst_addr = dst[0] ? dst : NULL,
+            .proxy_protocol_header = pplen ? pp : NULL,
+            .proxy_protocol_header_len = pplen,
+        };
+        UFRPC_LOGD(w->env.log, "[%s] handle by plugin: %s", name, ufrpc_plugin_name(rt->plugin));
+        ufrpc_tunnel_conn_opened(t);
+        ufrpc_tunnel_conn_closed(t); /* the plugin keeps its own counters */
+        if (ufrpc_plugin_handle(rt->plugin, s, &info) != 0)
+            ufrpc_tunnel_error(t);
+        end_later(w);
+        return;
+    }
+    if (pc->type == UFRPC_PROXY_UDP || pc->type == UFRPC_PROXY_SUDP) {
+        start_udp(w, t, s);
+        end_later(w);
+        return;
+    }
+
+    w->work = s;
+    if (pplen > 0) {
+        w->left = malloc(pplen);
+        if (!w->left) {
+            end_later(w);
+            return;
+        }
+        memcpy(w->left, pp, pplen);
+        w->left_len = pplen;
+    }
     snprintf(w->local_ip, sizeof w->local_ip, "%s",
              pc->local_ip && pc->local_ip[0] ? pc->local_ip : "127.0.0.1");
     w->local_port = (uint16_t)pc->local_port;
@@ -274,7 +426,6 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
         .port = w->local_port,
         .timeout_ms = w->env.local_dial_timeout_ms ? w->env.local_dial_timeout_ms : 10000,
     };
-    w->state = W_DIALING;
     int rc = ufrpc_dial(w->env.loop, &o, on_local_dialed, w, &w->dial);
     if (rc) {
         w->dial = NULL;
@@ -312,17 +463,8 @@ static void on_work_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
         if (rc == 0)
             continue;
         ufrpc_stream_read_stop(s);
-        if (len > 0) {
-            w->left = malloc(len);
-            if (!w->left) {
-                ufrpc_msg_free(&m);
-                end_later(w);
-                return;
-            }
-            memcpy(w->left, data, len);
-            w->left_len = len;
-        }
-        dispatch(w, &m.u.start_work_conn);
+        w->state = W_DIALING; /* no more reads here, whatever dispatch decides */
+        dispatch(w, &m.u.start_work_conn, data, len);
         ufrpc_msg_free(&m);
         return;
     }

@@ -6,9 +6,14 @@
  *      the body is read as StartWorkConn whatever its type byte (frp's ReadMsgInto);
  *   3. strip the user prefix, find the proxy in the registry; unknown or not
  *      running -> close this stream only;
- *   4. dial localIP:localPort (10 s); failure -> close this stream only;
- *   5. write the bytes that arrived after StartWorkConn to the local side, then pump
- *      both ways (net/pump) until either side ends; counters go to the registry.
+ *   4. put the bytes that arrived after StartWorkConn back in front of the stream
+ *      (net/prefix) and wrap it as frpc does (bandwidth limiter, AES-128-CFB with
+ *      the token key, snappy: net/xform);
+ *   5. by proxy: a plugin takes the stream; a udp/sudp proxy turns it into a
+ *      UDPPacket channel (client/udp_channel; a udp proxy keeps only the newest);
+ *      otherwise dial localIP:localPort (10 s; failure closes this stream only),
+ *      write the PROXY protocol header if configured, and pump both ways
+ *      (net/pump) until either side ends; counters go to the registry.
  *
  * The StartWorkConn parsing is also available on its own (sans-I/O) for tests.
  *
@@ -26,6 +31,7 @@
 
 #include "client/log.h"
 #include "client/registry.h"
+#include "client/udp_channel.h"
 #include "net/stream.h"
 #include "proto/frame.h"
 #include "proto/msg.h"
@@ -37,8 +43,14 @@ struct ufrpc_workconn_env {
     struct ufrpc_log *log;
     struct ufrpc_registry *reg; /* its user is stripped from StartWorkConn.proxy_name */
     size_t pump_max_buffered;   /* 0: net/pump default */
+    const uint8_t *key;         /* 16-byte work-stream encryption key (token); may change */
+    size_t udp_packet_size;     /* udpPacketSize; 0 = 1500 */
     uint32_t local_dial_timeout_ms; /* 0: 10000 */
     void (*on_done)(ufrpc_workconn_t *w, void *data);
+    /* A udp/sudp message channel was started / has ended (the owner closes live
+     * channels at shutdown and waits for their end). May be NULL. */
+    void (*on_channel_start)(ufrpc_udp_channel_t *ch, void *data);
+    void (*on_channel_end)(ufrpc_udp_channel_t *ch, void *data);
     void *data;
 };
 

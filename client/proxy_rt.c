@@ -1,0 +1,112 @@
+/* Per-proxy runtime: plugin, bandwidth limiter, current UDP channel. */
+#include "client/proxy_rt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/error.h"
+
+static uint64_t loop_clock_ns(void *ctx)
+{
+    (void)ctx;
+    return uv_hrtime();
+}
+
+static void plugin_log(void *log_data, int level, const char *proxy_name, const char *plugin_name,
+                       int err, const char *reason)
+{
+    struct ufrpc_log *log = log_data;
+    enum ufrpc_log_level l = level == UFRPC_PLUGIN_LOG_ERROR  ? UFRPC_LOG_ERROR
+                             : level == UFRPC_PLUGIN_LOG_WARN ? UFRPC_LOG_WARN
+                             : level == UFRPC_PLUGIN_LOG_INFO ? UFRPC_LOG_INFO
+                                                              : UFRPC_LOG_DEBUG;
+    if (err)
+        ufrpc_log_printf(log, l, __FILE__, __LINE__, "[%s] plugin %s: %s (%s)", proxy_name,
+                         plugin_name, reason ? reason : "", ufrpc_strerror(err));
+    else
+        ufrpc_log_printf(log, l, __FILE__, __LINE__, "[%s] plugin %s: %s", proxy_name, plugin_name,
+                         reason ? reason : "");
+}
+
+int ufrpc_proxy_rt_new(uv_loop_t *loop, struct ufrpc_log *log,
+                       const struct ufrpc_proxy_config *pc, struct ufrpc_proxy_rt **out)
+{
+    *out = NULL;
+    struct ufrpc_proxy_rt *rt = calloc(1, sizeof *rt);
+    if (!rt)
+        return UFRPC_ERR_NOMEM;
+    rt->loop = loop;
+    rt->log = log;
+    snprintf(rt->name, sizeof rt->name, "%s", ufrpc_cfg_str(pc->name));
+    const char *mode = pc->transport.bandwidth_limit_mode;
+    if (pc->transport.bandwidth_limit_bytes > 0 && !(mode && strcmp(mode, "server") == 0)) {
+        int rc = ufrpc_ratelimit_new((uint64_t)pc->transport.bandwidth_limit_bytes, loop_clock_ns,
+                                     NULL, &rt->limiter);
+        if (rc) {
+            free(rt);
+            return rc;
+        }
+    }
+    if (pc->plugin.type != UFRPC_PLUGIN_NONE) {
+        struct ufrpc_plugin_opts o = {
+            .loop = loop,
+            .proxy_name = rt->name,
+            .cfg = &pc->plugin,
+            .log = plugin_log,
+            .log_data = log,
+        };
+        char err[256] = "";
+        int rc = ufrpc_plugin_create(&o, &rt->plugin, err, sizeof err);
+        if (rc) {
+            rt->plugin = NULL;
+            rt->plugin_failed = 1;
+            UFRPC_LOGE(log, "[%s] create plugin %s error: %s", rt->name,
+                       ufrpc_cfg_str(ufrpc_plugin_type_name(pc->plugin.type)),
+                       err[0] ? err : ufrpc_strerror(rc));
+        }
+    }
+    *out = rt;
+    return 0;
+}
+
+static void rt_maybe_done(struct ufrpc_proxy_rt *rt)
+{
+    if (rt->pending > 0)
+        return;
+    void (*cb)(void *) = rt->close_cb;
+    void *data = rt->close_data;
+    free(rt);
+    if (cb)
+        cb(data);
+}
+
+static void on_plugin_closed(void *data)
+{
+    struct ufrpc_proxy_rt *rt = data;
+    rt->pending--;
+    rt_maybe_done(rt);
+}
+
+void ufrpc_proxy_rt_close(struct ufrpc_proxy_rt *rt, void (*cb)(void *data), void *data)
+{
+    if (!rt || rt->closing)
+        return;
+    rt->closing = 1;
+    rt->close_cb = cb;
+    rt->close_data = data;
+    if (rt->udp) {
+        ufrpc_udp_channel_close(rt->udp); /* its on_close runs later; the owner's
+                                              callback must not touch rt any more */
+        rt->udp = NULL;
+    }
+    ufrpc_ratelimit_unref(rt->limiter);
+    rt->limiter = NULL;
+    if (rt->plugin) {
+        rt->pending++;
+        ufrpc_plugin_close(rt->plugin, on_plugin_closed, rt);
+        rt->plugin = NULL;
+        return;
+    }
+    rt_maybe_done(rt);
+}
