@@ -17,6 +17,7 @@
 #include "client/supervisor.h"
 #include "net/mux.h"
 #include "net/tcp.h"
+#include "net/xform.h"
 #include "proto/auth.h"
 #include "proto/cfb.h"
 #include "proto/error.h"
@@ -38,7 +39,7 @@ struct pconn {
     int enc;
     ufrpc_cfb_reader_t rd;
     ufrpc_cfb_writer_t wr;
-    char echo[64];
+    char echo[256];
     size_t echo_len;
     int closed;
     int want_close;
@@ -57,6 +58,8 @@ struct srv {
     /* script */
     int refuse_logins;      /* answer this many logins with an error */
     int drop_control_once;  /* close the control right after the first NewProxy */
+    int wrap;               /* proxy uses useEncryption + useCompression */
+    const char *expect_prefix; /* what the local side must see first (PROXY header) */
     /* observations */
     int logins, login_errors_sent;
     char login_run_ids[8][64];
@@ -156,6 +159,9 @@ static int rng(void *ctx, unsigned char *buf, size_t len)
     return 0;
 }
 
+static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data,
+                       size_t len);
+
 static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
 {
     struct srv *srv = pc->srv;
@@ -200,7 +206,21 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
         ufrpc_msg_set_str(&s.u.start_work_conn.proxy_name, srv->last_proxy_name);
         ufrpc_msg_set_str(&s.u.start_work_conn.src_addr, "127.0.0.1");
         s.u.start_work_conn.src_port = 40000;
-        pc_send(pc, &s, HELLO, 0); /* user bytes in the same write */
+        s.u.start_work_conn.dst_port = 6000;
+        ufrpc_msg_set_str(&s.u.start_work_conn.dst_addr, "127.0.0.2");
+        if (!srv->wrap) {
+            pc_send(pc, &s, HELLO, 0); /* user bytes in the same write */
+        } else {
+            /* StartWorkConn in clear, then everything through CFB + snappy as frps */
+            pc_send(pc, &s, NULL, 0);
+            ufrpc_stream_read_stop(pc->s);
+            struct ufrpc_stream *ws = NULL;
+            assert_int_equal(ufrpc_xform_wrap(pc->s, true, srv->key, true, NULL, &ws), 0);
+            pc->s = ws;
+            ws->data = pc;
+            assert_int_equal(ufrpc_stream_read_start(ws, on_pc_read), 0);
+            pc_write(pc, (const uint8_t *)HELLO, strlen(HELLO), 0);
+        }
         ufrpc_msg_free(&s);
     } else if (pc->kind == 1 && f->type == UFRPC_MSG_NEW_PROXY) {
         srv->new_proxies++;
@@ -241,8 +261,11 @@ static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, co
         assert_true(pc->echo_len + len <= sizeof pc->echo);
         memcpy(pc->echo + pc->echo_len, data, len);
         pc->echo_len += len;
-        if (pc->echo_len == strlen(HELLO)) {
-            assert_memory_equal(pc->echo, HELLO, pc->echo_len);
+        const char *pre = pc->srv->expect_prefix ? pc->srv->expect_prefix : "";
+        size_t want = strlen(pre) + strlen(HELLO);
+        if (pc->echo_len == want) {
+            assert_memory_equal(pc->echo, pre, strlen(pre));
+            assert_memory_equal(pc->echo + strlen(pre), HELLO, strlen(HELLO));
             pc->srv->echo_ok++;
             pc_close(pc);
             if (pc->srv->client)
@@ -433,7 +456,7 @@ static void on_guard(uv_timer_t *t)
 }
 
 static struct ufrpc_config *make_cfg(uint16_t srv_port, uint16_t echo_port, int mux,
-                                     int login_fail_exit, const char *user)
+                                     int login_fail_exit, const char *user, const char *extra)
 {
     char text[2048];
     snprintf(text, sizeof text,
@@ -441,9 +464,10 @@ static struct ufrpc_config *make_cfg(uint16_t srv_port, uint16_t echo_port, int 
              "auth.token = \"" TOKEN "\"\ntransport.tls.enable = false\n"
              "transport.tcpMux = %s\nlog.level = \"trace\"\n\n"
              "[[proxies]]\nname = \"echo\"\ntype = \"tcp\"\nlocalIP = \"127.0.0.1\"\n"
-             "localPort = %u\nremotePort = 6000\n",
+             "localPort = %u\nremotePort = 6000\n%s",
              (unsigned)srv_port, login_fail_exit ? "true" : "false",
-             user ? "user = \"alice\"\n" : "", mux ? "true" : "false", (unsigned)echo_port);
+             user ? "user = \"alice\"\n" : "", mux ? "true" : "false", (unsigned)echo_port,
+             extra ? extra : "");
     struct ufrpc_cfg_diag diag;
     ufrpc_cfg_diag_init(&diag);
     struct ufrpc_config *cfg = NULL;
@@ -462,6 +486,9 @@ struct scenario {
     int drop_control_once;
     const char *user;
     int shutdown_on_echo;
+    int wrap;                  /* useEncryption + useCompression */
+    const char *pp_version;    /* transport.proxyProtocolVersion */
+    const char *expect_prefix; /* PROXY header the local side must see */
 };
 
 static void run_scenario(const struct scenario *sc, struct srv *srv, struct run *r,
@@ -474,6 +501,14 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     uint16_t sport = srv_start(srv, &loop, sc->mux);
     srv->refuse_logins = sc->refuse_logins;
     srv->drop_control_once = sc->drop_control_once;
+    srv->wrap = sc->wrap;
+    srv->expect_prefix = sc->expect_prefix;
+    char extra[256] = "";
+    if (sc->wrap)
+        strcat(extra, "transport.useEncryption = true\ntransport.useCompression = true\n");
+    if (sc->pp_version)
+        snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+                 "transport.proxyProtocolVersion = \"%s\"\n", sc->pp_version);
     int err = 0;
     r->echo = ufrpc_tcp_listen(&loop, "127.0.0.1", 0, on_echo_accept, NULL, &err);
     assert_non_null(r->echo);
@@ -487,7 +522,7 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     assert_int_equal(ufrpc_log_new(&lo, &log), 0);
     struct ufrpc_client_opts co = {
         .loop = &loop,
-        .cfg = make_cfg(sport, eport, sc->mux, sc->login_fail_exit, sc->user),
+        .cfg = make_cfg(sport, eport, sc->mux, sc->login_fail_exit, sc->user, extra),
         .log = log,
         .hostname = "testhost",
         .on_exit = on_exit_cb,
@@ -541,6 +576,24 @@ static void test_tunnel_roundtrip_mux_on(void **state)
 {
     (void)state;
     tunnel_roundtrip(1);
+}
+
+/* useEncryption + useCompression: the work stream is CFB(token) + snappy both ways,
+ * and a PROXY v1 header reaches the local service first. */
+static void test_encrypted_compressed_work_stream_with_proxy_protocol(void **state)
+{
+    (void)state;
+    for (int mux = 0; mux <= 1; mux++) {
+        struct srv srv;
+        struct run r;
+        unsigned logins;
+        struct scenario sc = {.mux = mux, .login_fail_exit = 1, .shutdown_on_echo = 1,
+                              .wrap = 1, .pp_version = "v1",
+                              .expect_prefix = "PROXY TCP4 127.0.0.1 127.0.0.2 40000 6000\r\n"};
+        run_scenario(&sc, &srv, &r, &logins);
+        assert_int_equal(r.code, 0);
+        assert_int_equal(srv.echo_ok, 1);
+    }
 }
 
 static void test_login_rejected_with_login_fail_exit(void **state)
@@ -603,6 +656,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tunnel_roundtrip_mux_off),
         cmocka_unit_test(test_tunnel_roundtrip_mux_on),
+        cmocka_unit_test(test_encrypted_compressed_work_stream_with_proxy_protocol),
         cmocka_unit_test(test_login_rejected_with_login_fail_exit),
         cmocka_unit_test(test_login_retried_without_login_fail_exit),
         cmocka_unit_test(test_relogin_with_run_id_after_drop),
