@@ -1,0 +1,84 @@
+/* ufrpc — internals shared by the admin API's files (admin_session.c, admin_routes.c,
+ * admin_json.c). Not for other modules.
+ *
+ * Buffers: struct ufrpc_admin_buf is a growable byte buffer; appends after an
+ * allocation failure or beyond `limit` (0 = none) are dropped and set `failed`.
+ * The owner frees `p` (ufrpc_admin_buf_free). */
+#ifndef UFRPC_CLIENT_ADMIN_INTERNAL_H
+#define UFRPC_CLIENT_ADMIN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client/admin_session.h"
+
+struct ufrpc_admin_buf {
+    char *p;
+    size_t len, cap;
+    size_t limit;
+    bool failed;
+};
+
+void ufrpc_admin_buf_free(struct ufrpc_admin_buf *b);
+void ufrpc_admin_buf_add(struct ufrpc_admin_buf *b, const void *data, size_t len);
+void ufrpc_admin_buf_str(struct ufrpc_admin_buf *b, const char *s);
+void ufrpc_admin_buf_printf(struct ufrpc_admin_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A JSON string literal with Go encoding/json's escaping (HTML-safe: < > & as \u003c
+ * \u003e \u0026, U+2028/U+2029 escaped, invalid UTF-8 as \ufffd). NULL = "". */
+void ufrpc_admin_json_str(struct ufrpc_admin_buf *b, const char *s);
+
+/* One parsed request, as the router sees it. */
+struct ufrpc_admin_req {
+    const char *method;        /* "GET", "PUT", ... */
+    const char *path;          /* percent-decoded path, NUL-terminated */
+    const char *query;         /* raw query (after '?'), "" when none */
+    const char *authorization; /* first Authorization header value, NULL when none */
+    const uint8_t *body;
+    size_t body_len;
+};
+
+/* The answer. The router fills status, the optional headers and the body. */
+struct ufrpc_admin_resp {
+    int status;
+    const char *content_type;  /* NULL: none */
+    const char *location;      /* NULL: none (redirects) */
+    bool www_authenticate;     /* 401 challenge + nosniff, as Go's http.Error */
+    bool nosniff;
+    uint32_t delay_ms;         /* wait before writing */
+    bool stop;                 /* POST /api/stop succeeded */
+    struct ufrpc_admin_buf body;
+    const char *log_path;      /* non-NULL: log request/response lines (auth'd routes) */
+};
+
+/* Routes one request (frpc's router + handlers). resp must be zeroed by the caller;
+ * resp->body is the caller's to free. */
+void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *cfg, const struct ufrpc_admin_req *req,
+                       struct ufrpc_admin_resp *resp);
+
+/* GET /api/status body ({"tcp":[...],...}\n; "{}\n" without a registry). 0 or
+ * UFRPC_ERR_NOMEM. */
+int ufrpc_admin_status_json(struct ufrpc_registry *reg, const struct ufrpc_config *cfg,
+                            struct ufrpc_admin_buf *out);
+
+/* {"name":..,"type":..,"<type>":{...}}\n for proxy (visitor=false) or visitor `name`
+ * of cfg, secrets masked. 0, UFRPC_ERR_NOT_FOUND or UFRPC_ERR_NOMEM/_IO. */
+int ufrpc_admin_definition_json(const struct ufrpc_config *cfg, bool visitor, const char *name,
+                                struct ufrpc_admin_buf *out);
+
+/* Go's http.Request.BasicAuth() + constant-time comparison with user/password. */
+bool ufrpc_admin_check_basic_auth(const char *header, const char *user, const char *password);
+
+/* strconv.ParseBool; false on anything else. */
+bool ufrpc_admin_parse_go_bool(const char *s, size_t len, bool *out);
+
+/* url.Values.Get(key) on a raw query: the first value, percent/plus-decoded into
+ * out (NUL-terminated, cut at cap). Returns false when the key is absent. */
+bool ufrpc_admin_query_get(const char *query, const char *key, char *out, size_t cap);
+
+/* Percent-decodes src[0..len) into out (cap >= len + 1). Returns false on a bad
+ * escape (Go answers 400) or an embedded NUL. */
+bool ufrpc_admin_path_decode(const char *src, size_t len, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,902 @@
+/* Admin API: the sans-I/O session (every route, auth, limits, keep-alive, errors)
+ * and the libuv server over real sockets (keep-alive, auth delay, stop delay,
+ * PUT/GET config, close). */
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "client/admin.h"
+#include "client/admin_internal.h"
+#include "client/admin_session.h"
+#include "client/registry.h"
+#include "config/config.h"
+#include "proto/error.h"
+
+/* ---- fixture: a real registry and config, fake callbacks --------------------------- */
+
+static const char CONFIG_TOML[] =
+    "serverAddr = \"198.51.100.7\"\n"
+    "serverPort = 7000\n"
+    "auth.token = \"TOPSECRETTOKEN\"\n"
+    "webServer.port = 7400\n"
+    "[[proxies]]\nname = \"ssh\"\ntype = \"tcp\"\nlocalIP = \"127.0.0.1\"\nlocalPort = 22\nremotePort = 6000\n"
+    "[[proxies]]\nname = \"alpha\"\ntype = \"tcp\"\nlocalPort = 2222\nremotePort = 6001\n"
+    "[[proxies]]\nname = \"dns\"\ntype = \"udp\"\nlocalIP = \"::1\"\nlocalPort = 53\nremotePort = 6053\n"
+    "[[proxies]]\nname = \"web\"\ntype = \"http\"\nlocalPort = 80\ncustomDomains = [\"a.example.com\"]\n"
+    "[[proxies]]\nname = \"sock\"\ntype = \"tcp\"\nremotePort = 6002\n"
+    "[proxies.plugin]\ntype = \"socks5\"\nusername = \"u\"\npassword = \"PLUGINPASSWORD\"\n"
+    "[[proxies]]\nname = \"secret\"\ntype = \"stcp\"\nsecretKey = \"STCPSECRETKEY\"\nlocalPort = 23\n"
+    "[[visitors]]\nname = \"vis\"\ntype = \"stcp\"\nserverName = \"secret\"\nsecretKey = \"VISITORSECRET\"\nbindPort = 9000\n";
+
+struct fake {
+    struct ufrpc_config *cfg;
+    struct ufrpc_registry *reg;
+    char path[256];
+    bool have_path;
+    enum ufrpc_admin_reload_result reload_result;
+    atomic_int reloads;
+    atomic_int stops;
+    bool last_strict;
+    struct ufrpc_admin *admin; /* server tests */
+    bool close_on_stop;
+};
+
+static struct ufrpc_registry *f_registry(void *ctx) { return ((struct fake *)ctx)->reg; }
+static const struct ufrpc_config *f_config(void *ctx) { return ((struct fake *)ctx)->cfg; }
+static const char *f_path(void *ctx)
+{
+    struct fake *f = ctx;
+    return f->have_path ? f->path : NULL;
+}
+static enum ufrpc_admin_reload_result f_reload(void *ctx, bool strict, char *msg, size_t cap)
+{
+    struct fake *f = ctx;
+    atomic_fetch_add(&f->reloads, 1);
+    f->last_strict = strict;
+    if (f->reload_result == UFRPC_ADMIN_RELOAD_INVALID)
+        snprintf(msg, cap, "frpc.toml:3: unknown key \"<x>\"");
+    else if (f->reload_result == UFRPC_ADMIN_RELOAD_APPLY_FAILED)
+        snprintf(msg, cap, "cannot bind visitor");
+    return f->reload_result;
+}
+static void f_stop(void *ctx)
+{
+    struct fake *f = ctx;
+    atomic_fetch_add(&f->stops, 1);
+    if (f->close_on_stop && f->admin != NULL) {
+        ufrpc_admin_close(f->admin, NULL, NULL);
+        f->admin = NULL;
+    }
+}
+
+static struct fake *fake_new(void)
+{
+    struct fake *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    struct ufrpc_cfg_diag d;
+    ufrpc_cfg_diag_init(&d);
+    int rc = ufrpc_config_load_buffer(CONFIG_TOML, sizeof CONFIG_TOML - 1, "frpc.toml", NULL, &f->cfg, &d);
+    if (rc != 0)
+        ufrpc_cfg_diag_print(&d, stderr);
+    ufrpc_cfg_diag_free(&d);
+    assert_int_equal(rc, 0);
+    assert_int_equal(ufrpc_registry_new(NULL, NULL, NULL, &f->reg), 0);
+    for (size_t i = 0; i < f->cfg->nproxies; i++)
+        assert_int_equal(ufrpc_registry_add(f->reg, UFRPC_TUNNEL_PROXY, f->cfg->proxies[i].name,
+                                            ufrpc_proxy_type_name(f->cfg->proxies[i].type), &f->cfg->proxies[i], 0,
+                                            NULL),
+                         0);
+    assert_int_equal(ufrpc_registry_add(f->reg, UFRPC_TUNNEL_VISITOR, "vis", "stcp", NULL, 0, NULL), 0);
+    /* ssh, alpha, dns, web running; sock failed; secret waiting */
+    const char *running[][2] = {{"ssh", ":6000"}, {"alpha", ":6001"}, {"dns", ":6053"}, {"web", "http://a.example.com"}};
+    for (size_t i = 0; i < 4; i++) {
+        struct ufrpc_tunnel *t = ufrpc_registry_find(f->reg, UFRPC_TUNNEL_PROXY, running[i][0]);
+        assert_non_null(t);
+        assert_int_equal(ufrpc_registry_set_state(f->reg, t, UFRPC_TUNNEL_WAIT_START, NULL, 1), 0);
+        assert_int_equal(ufrpc_registry_on_new_proxy_resp(f->reg, running[i][0], running[i][1], NULL, 2), 0);
+    }
+    struct ufrpc_tunnel *t = ufrpc_registry_find(f->reg, UFRPC_TUNNEL_PROXY, "sock");
+    assert_int_equal(ufrpc_registry_set_state(f->reg, t, UFRPC_TUNNEL_WAIT_START, NULL, 1), 0);
+    assert_int_equal(ufrpc_registry_on_new_proxy_resp(f->reg, "sock", ":6002", "port already used", 2),
+                     UFRPC_ERR_PROXY_START);
+    t = ufrpc_registry_find(f->reg, UFRPC_TUNNEL_PROXY, "secret");
+    assert_int_equal(ufrpc_registry_set_state(f->reg, t, UFRPC_TUNNEL_WAIT_START, NULL, 1), 0);
+    snprintf(f->path, sizeof f->path, "/tmp/ufrpc-admin-test-%d.toml", (int)getpid());
+    unlink(f->path);
+    f->have_path = true;
+    return f;
+}
+
+static void fake_free(struct fake *f)
+{
+    unlink(f->path);
+    ufrpc_registry_free(f->reg);
+    ufrpc_config_free(f->cfg);
+    free(f);
+}
+
+static struct ufrpc_admin_hooks hooks_of(struct fake *f)
+{
+    struct ufrpc_admin_hooks h = {.ctx = f, .registry = f_registry, .config = f_config,
+                                  .config_path = f_path, .reload = f_reload, .stop = f_stop};
+    return h;
+}
+
+/* ---- session helpers --------------------------------------------------------------- */
+
+struct sess {
+    struct ufrpc_admin_session_cfg cfg;
+    struct ufrpc_admin_session *s;
+    struct fake *f;
+};
+
+static void sess_open(struct sess *x, const char *user, const char *pw)
+{
+    x->f = fake_new();
+    x->cfg = (struct ufrpc_admin_session_cfg){.user = user, .password = pw, .hooks = hooks_of(x->f)};
+    x->s = ufrpc_admin_session_new(&x->cfg);
+    assert_non_null(x->s);
+}
+
+static void sess_close(struct sess *x)
+{
+    ufrpc_admin_session_free(x->s);
+    fake_free(x->f);
+}
+
+/* Feeds len bytes; returns the output (malloc'd, NUL-terminated); *consumed and
+ * *delay filled when non-NULL. */
+static char *exchange(struct sess *x, const void *req, size_t len, size_t *consumed, uint32_t *delay)
+{
+    size_t n = ufrpc_admin_session_feed(x->s, req, len);
+    if (consumed)
+        *consumed = n;
+    uint8_t *buf;
+    size_t blen;
+    uint32_t d;
+    char *out;
+    if (ufrpc_admin_session_take_output(x->s, &buf, &blen, &d)) {
+        out = malloc(blen + 1);
+        assert_non_null(out);
+        memcpy(out, buf, blen);
+        out[blen] = '\0';
+        free(buf);
+    } else {
+        out = strdup("");
+        d = 0;
+    }
+    if (delay)
+        *delay = d;
+    return out;
+}
+
+static char *ask(struct sess *x, const char *req) { return exchange(x, req, strlen(req), NULL, NULL); }
+
+static int status_of(const char *resp)
+{
+    int code = 0;
+    if (sscanf(resp, "HTTP/1.1 %d ", &code) != 1)
+        return -1;
+    return code;
+}
+
+static const char *body_of(const char *resp)
+{
+    const char *b = strstr(resp, "\r\n\r\n");
+    return b ? b + 4 : "";
+}
+
+static char *basic(const char *user, const char *pw)
+{
+    /* tiny base64 for the tests */
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char raw[256];
+    int n = snprintf(raw, sizeof raw, "%s:%s", user, pw);
+    char *out = calloc(1, 512);
+    size_t o = 0;
+    for (int i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)raw[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned char)raw[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (unsigned char)raw[i + 2];
+        out[o++] = t[v >> 18 & 63];
+        out[o++] = t[v >> 12 & 63];
+        out[o++] = i + 1 < n ? t[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < n ? t[v & 63] : '=';
+    }
+    return out;
+}
+
+/* ---- session tests -------------------------------------------------------------- */
+
+static void test_healthz_no_auth(void **st)
+{
+    struct sess x;
+    sess_open(&x, "admin", "pw");
+    char *r = ask(&x, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(status_of(r), 200);
+    assert_non_null(strstr(r, "Content-Length: 0\r\n"));
+    assert_string_equal(body_of(r), "");
+    assert_false(ufrpc_admin_session_done(x.s));
+    free(r);
+    sess_close(&x);
+}
+
+static void test_auth(void **st)
+{
+    struct sess x;
+    sess_open(&x, "admin", "s3cret:pw");
+    uint32_t delay = 0;
+    const char *bad[] = {
+        "GET /api/status HTTP/1.1\r\n\r\n",
+        "GET /api/status HTTP/1.1\r\nAuthorization: Basic YWRtaW46d3Jvbmc=\r\n\r\n", /* admin:wrong */
+        "GET /api/status HTTP/1.1\r\nAuthorization: Bearer abc\r\n\r\n",
+        "GET /api/status HTTP/1.1\r\nAuthorization: Basic !!!!\r\n\r\n",
+        "GET /api/status HTTP/1.1\r\nAuthorization: Basic YWRtaW4=\r\n\r\n", /* "admin", no colon */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *r = exchange(&x, bad[i], strlen(bad[i]), NULL, &delay);
+        assert_int_equal(status_of(r), 401);
+        assert_int_equal(delay, UFRPC_ADMIN_AUTH_FAIL_DELAY_MS);
+        assert_non_null(strstr(r, "WWW-Authenticate: Basic realm=\"Restricted\"\r\n"));
+        assert_string_equal(body_of(r), "Unauthorized\n");
+        assert_null(strstr(r, "s3cret"));
+        free(r);
+    }
+    char *cred = basic("admin", "s3cret:pw");
+    char req[1024];
+    snprintf(req, sizeof req, "GET /api/status HTTP/1.1\r\nauthorization: basic %s\r\n\r\n", cred);
+    char *r = exchange(&x, req, strlen(req), NULL, &delay);
+    assert_int_equal(status_of(r), 200);
+    assert_int_equal(delay, 0);
+    assert_null(strstr(r, "s3cret"));
+    free(r);
+    /* only the first Authorization header counts (Go's Header.Get) */
+    snprintf(req, sizeof req, "GET /api/status HTTP/1.1\r\nAuthorization: Basic eDp5\r\nAuthorization: Basic %s\r\n\r\n",
+             cred);
+    r = ask(&x, req);
+    assert_int_equal(status_of(r), 401);
+    free(r);
+    free(cred);
+    /* user only: password must be empty */
+    assert_true(ufrpc_admin_check_basic_auth("Basic dTo=", "u", ""));
+    assert_false(ufrpc_admin_check_basic_auth("Basic dTp4", "u", ""));
+    assert_true(ufrpc_admin_check_basic_auth(NULL, "", ""));
+    sess_close(&x);
+}
+
+static void test_status_json(void **st)
+{
+    struct sess x;
+    sess_open(&x, "", "");
+    char *r = ask(&x, "GET /api/status HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(r), 200);
+    assert_non_null(strstr(r, "Content-Type: application/json\r\n"));
+    /* types in Go map order, names sorted; visitors absent; tcp/udp remote_addr gets
+     * serverAddr; an error empties remote_addr */
+    const char *want =
+        "{\"http\":[{\"name\":\"web\",\"type\":\"http\",\"status\":\"running\",\"err\":\"\",\"local_addr\":"
+        "\"127.0.0.1:80\",\"plugin\":\"\",\"remote_addr\":\"http://a.example.com\"}],"
+        "\"stcp\":[{\"name\":\"secret\",\"type\":\"stcp\",\"status\":\"wait start\",\"err\":\"\",\"local_addr\":"
+        "\"127.0.0.1:23\",\"plugin\":\"\",\"remote_addr\":\"\"}],"
+        "\"tcp\":[{\"name\":\"alpha\",\"type\":\"tcp\",\"status\":\"running\",\"err\":\"\",\"local_addr\":"
+        "\"127.0.0.1:2222\",\"plugin\":\"\",\"remote_addr\":\"198.51.100.7:6001\"},"
+        "{\"name\":\"sock\",\"type\":\"tcp\",\"status\":\"start error\",\"err\":\"port already used\","
+        "\"local_addr\":\"\",\"plugin\":\"socks5\",\"remote_addr\":\"\"},"
+        "{\"name\":\"ssh\",\"type\":\"tcp\",\"status\":\"running\",\"err\":\"\",\"local_addr\":"
+        "\"127.0.0.1:22\",\"plugin\":\"\",\"remote_addr\":\"198.51.100.7:6000\"}],"
+        "\"udp\":[{\"name\":\"dns\",\"type\":\"udp\",\"status\":\"running\",\"err\":\"\",\"local_addr\":"
+        "\"[::1]:53\",\"plugin\":\"\",\"remote_addr\":\"198.51.100.7:6053\"}]}\n";
+    assert_string_equal(body_of(r), want);
+    char cl[64];
+    snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", strlen(want));
+    assert_non_null(strstr(r, cl));
+    assert_null(strstr(r, "SECRET"));
+    free(r);
+    /* no registry (not connected): {} */
+    struct ufrpc_admin_buf b = {0};
+    assert_int_equal(ufrpc_admin_status_json(NULL, NULL, &b), 0);
+    assert_string_equal(b.p, "{}\n");
+    ufrpc_admin_buf_free(&b);
+    sess_close(&x);
+}
+
+static void test_json_escaping(void **st)
+{
+    struct ufrpc_admin_buf b = {0};
+    ufrpc_admin_json_str(&b, "a\"b\\c<d>&e\n\t\x01\x7f\xe2\x80\xa8\xff\xc3\xa9");
+    assert_string_equal(b.p, "\"a\\\"b\\\\c\\u003cd\\u003e\\u0026e\\n\\t\\u0001\x7f\\u2028\\ufffd\xc3\xa9\"");
+    ufrpc_admin_buf_free(&b);
+    char out[32];
+    assert_true(ufrpc_admin_query_get("a=1&strictConfig=tr%75e&x", "strictConfig", out, sizeof out));
+    assert_string_equal(out, "true");
+    assert_false(ufrpc_admin_query_get("strictconfig=1", "strictConfig", out, sizeof out));
+    assert_true(ufrpc_admin_query_get("x&strictConfig", "strictConfig", out, sizeof out));
+    assert_string_equal(out, "");
+    assert_true(ufrpc_admin_query_get("k=a+b%20c", "k", out, sizeof out));
+    assert_string_equal(out, "a b c");
+}
+
+static void test_reload(void **st)
+{
+    struct sess x;
+    sess_open(&x, "", "");
+    char *r = ask(&x, "GET /api/reload HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(r), 200);
+    assert_string_equal(body_of(r), "");
+    assert_int_equal(atomic_load(&x.f->reloads), 1);
+    assert_false(x.f->last_strict);
+    free(r);
+    r = ask(&x, "GET /api/reload?strictConfig=true HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(r), 200);
+    assert_true(x.f->last_strict);
+    free(r);
+    r = ask(&x, "GET /api/reload?strictConfig=bogus HTTP/1.1\r\n\r\n");
+    assert_false(x.f->last_strict);
+    free(r);
+
+    x.f->reload_result = UFRPC_ADMIN_RELOAD_INVALID;
+    r = ask(&x, "GET /api/reload HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(r), 400);
+    assert_string_equal(body_of(r),
+                        "{\"Code\":400,\"Msg\":\"invalid argument: frpc.toml:3: unknown key \\\"\\u003cx\\u003e\\\"\"}\n");
+    free(r);
+    x.f->reload_result = UFRPC_ADMIN_RELOAD_APPLY_FAILED;
+    r = ask(&x, "GET /api/reload HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(r), 500);
+    assert_string_equal(body_of(r), "{\"Code\":500,\"Msg\":\"apply config failed: cannot bind visitor\"}\n");
+    free(r);
+    x.f->have_path = false;
+    int before = atomic_load(&x.f->reloads);
+    r = ask(&x, "GET /api/reload HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(r), 400);
+    assert_string_equal(body_of(r), "{\"Code\":400,\"Msg\":\"invalid argument: frpc has no config file path\"}\n");
+    assert_int_equal(atomic_load(&x.f->reloads), before);
+    free(r);
+    r = ask(&x, "POST /api/reload HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    assert_int_equal(status_of(r), 405);
+    free(r);
+    sess_close(&x);
+}
+
+static void test_stop(void **st)
+{
+    struct sess x;
+    sess_open(&x, "", "");
+    char *r = ask(&x, "GET /api/stop HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(r), 405);
+    assert_false(ufrpc_admin_session_take_stop(x.s));
+    free(r);
+    r = ask(&x, "POST /api/stop HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    assert_int_equal(status_of(r), 200);
+    assert_string_equal(body_of(r), "");
+    assert_true(ufrpc_admin_session_take_stop(x.s));
+    assert_false(ufrpc_admin_session_take_stop(x.s));
+    assert_int_equal(atomic_load(&x.f->stops), 0); /* the shell calls it later */
+    free(r);
+    sess_close(&x);
+}
+
+static void test_config_get_put(void **st)
+{
+    struct sess x;
+    sess_open(&x, "", "");
+    char *r = ask(&x, "GET /api/config HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(r), 400); /* the file does not exist yet */
+    assert_non_null(strstr(body_of(r), "invalid argument: open /tmp/ufrpc-admin-test-"));
+    assert_non_null(strstr(body_of(r), ": no such file or directory\"}\n"));
+    free(r);
+    r = ask(&x, "PUT /api/config HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    assert_int_equal(status_of(r), 400);
+    assert_string_equal(body_of(r), "{\"Code\":400,\"Msg\":\"body can't be empty\"}\n");
+    free(r);
+    const char *body = "serverPort = 7001\n# <new>\n";
+    char req[512];
+    snprintf(req, sizeof req, "PUT /api/config HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+    r = ask(&x, req);
+    assert_int_equal(status_of(r), 200);
+    free(r);
+    struct stat sb;
+    assert_int_equal(stat(x.f->path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(atomic_load(&x.f->reloads), 0); /* PUT does not reload */
+    r = ask(&x, "GET /api/config HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(r), 200);
+    assert_string_equal(body_of(r), body);
+    assert_non_null(strstr(r, "Content-Type: text/plain; charset=utf-8\r\n"));
+    free(r);
+    /* chunked upload */
+    r = ask(&x, "PUT /api/config HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab=1\n\r\n3\r\nc=2\r\n0\r\n\r\n");
+    assert_int_equal(status_of(r), 200);
+    free(r);
+    r = ask(&x, "GET /api/config HTTP/1.1\r\n\r\n");
+    assert_string_equal(body_of(r), "ab=1\nc=2");
+    free(r);
+    x.f->have_path = false;
+    r = ask(&x, "GET /api/config HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(r), 400);
+    assert_string_equal(body_of(r), "{\"Code\":400,\"Msg\":\"invalid argument: frpc has no config file path\"}\n");
+    free(r);
+    sess_close(&x);
+}
+
+static void test_definitions(void **st)
+{
+    struct sess x;
+    sess_open(&x, "", "");
+    char *r = ask(&x, "GET /api/proxy/ssh/config HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(r), 200);
+    const char *b = body_of(r);
+    assert_true(strncmp(b, "{\"name\":\"ssh\",\"type\":\"tcp\",\"tcp\":{", 34) == 0);
+    assert_non_null(strstr(b, "\"localPort\":22"));
+    assert_non_null(strstr(b, "\"remotePort\":6000"));
+    free(r);
+    r = ask(&x, "GET /api/proxy/secret/config HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(r), 200);
+    assert_non_null(strstr(body_of(r), "\"stcp\":{"));
+    assert_null(strstr(r, "STCPSECRETKEY"));
+    assert_non_null(strstr(r, "***"));
+    free(r);
+    r = ask(&x, "GET /api/proxy/sock/config HTTP/1.1\r\n\r\n");
+    assert_null(strstr(r, "PLUGINPASSWORD"));
+    assert_non_null(strstr(r, "socks5"));
+    free(r);
+    r = ask(&x, "GET /api/visitor/vis/config HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(r), 200);
+    assert_true(strncmp(body_of(r), "{\"name\":\"vis\",\"type\":\"stcp\",\"stcp\":{", 36) == 0);
+    assert_non_null(strstr(r, "\"bindPort\":9000"));
+    assert_null(strstr(r, "VISITORSECRET"));
+    free(r);
+    r = ask(&x, "GET /api/proxy/no%22pe/config HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(r), 404);
+    assert_string_equal(body_of(r), "{\"Code\":404,\"Msg\":\"proxy \\\"no\\\\\\\"pe\\\" not found\"}\n");
+    free(r);
+    r = ask(&x, "GET /api/visitor/ssh/config HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(r), 404);
+    assert_string_equal(body_of(r), "{\"Code\":404,\"Msg\":\"visitor \\\"ssh\\\" not found\"}\n");
+    free(r);
+    sess_close(&x);
+}
+
+static void test_unknown_routes(void **st)
+{
+    struct sess x;
+    sess_open(&x, "admin", "pw");
+    /* unknown paths: 404 text, before auth (as gorilla/mux) */
+    const char *paths[] = {"/api", "/api/statusx", "/api/proxy//config", "/api/proxy/a/b/config", "/nope"};
+    for (size_t i = 0; i < 5; i++) {
+        char req[128];
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\n\r\n", paths[i]);
+        char *r = ask(&x, req);
+        assert_int_equal(status_of(r), 404);
+        assert_string_equal(body_of(r), "404 page not found\n");
+        free(r);
+    }
+    /* known web-UI paths need auth, then: redirect / 404 */
+    char *r = ask(&x, "GET / HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(r), 401);
+    free(r);
+    char *cred = basic("admin", "pw");
+    char req[256];
+    snprintf(req, sizeof req, "GET / HTTP/1.1\r\nAuthorization: Basic %s\r\n\r\n", cred);
+    r = ask(&x, req);
+    assert_int_equal(status_of(r), 301);
+    assert_non_null(strstr(r, "Location: /static/\r\n"));
+    free(r);
+    snprintf(req, sizeof req, "GET /static/index.html HTTP/1.1\r\nAuthorization: Basic %s\r\n\r\n", cred);
+    r = ask(&x, req);
+    assert_int_equal(status_of(r), 404);
+    free(r);
+    free(cred);
+    sess_close(&x);
+}
+
+static void test_malformed(void **st)
+{
+    const char *bad[] = {
+        "GARBAGE\r\n\r\n",
+        "GET /api/status HTTP/9.9\r\n\r\n",
+        "GET /api/status HTTP/1.1\r\nBad Header\r\n\r\n",
+        "GET /api/status HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcdef",
+        "GET /a%zz HTTP/1.1\r\n\r\n",
+        "GET /a%00b HTTP/1.1\r\n\r\n",
+        "GET api/status HTTP/1.1\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct sess x;
+        sess_open(&x, "", "");
+        char *r = ask(&x, bad[i]);
+        assert_int_equal(status_of(r), 400);
+        assert_non_null(strstr(r, "Connection: close\r\n"));
+        assert_true(ufrpc_admin_session_done(x.s));
+        /* further input is ignored */
+        assert_int_equal(ufrpc_admin_session_feed(x.s, (const uint8_t *)"GET / HTTP/1.1\r\n\r\n", 18), 0);
+        free(r);
+        sess_close(&x);
+    }
+}
+
+static void test_limits(void **st)
+{
+    struct sess x;
+    sess_open(&x, "", "");
+    /* headers over 64 KiB, fed in small pieces */
+    const char *start = "GET /api/status HTTP/1.1\r\n";
+    char *r = ask(&x, start);
+    assert_string_equal(r, "");
+    free(r);
+    char line[1024];
+    memset(line, 'a', sizeof line);
+    memcpy(line, "X-Pad: ", 7);
+    line[sizeof line - 2] = '\r', line[sizeof line - 1] = '\n';
+    char *got = NULL;
+    for (int i = 0; i < 80 && got == NULL; i++) {
+        r = exchange(&x, line, sizeof line, NULL, NULL);
+        if (r[0] != '\0')
+            got = r;
+        else
+            free(r);
+    }
+    assert_non_null(got);
+    assert_int_equal(status_of(got), 431);
+    assert_true(ufrpc_admin_session_done(x.s));
+    free(got);
+    sess_close(&x);
+
+    /* body over 1 MiB: announced */
+    sess_open(&x, "", "");
+    r = ask(&x, "PUT /api/config HTTP/1.1\r\nContent-Length: 1048577\r\n\r\n");
+    assert_int_equal(status_of(r), 413);
+    assert_true(ufrpc_admin_session_done(x.s));
+    free(r);
+    sess_close(&x);
+    /* exactly 1 MiB is fine */
+    sess_open(&x, "", "");
+    size_t big = UFRPC_ADMIN_MAX_BODY;
+    char *req = malloc(big + 128);
+    int hl = snprintf(req, 128, "PUT /api/config HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", big);
+    memset(req + hl, 'x', big);
+    r = exchange(&x, req, (size_t)hl + big, NULL, NULL);
+    assert_int_equal(status_of(r), 200);
+    free(r);
+    /* chunked beyond 1 MiB */
+    hl = snprintf(req, 128, "PUT /api/config HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n", big + 1);
+    memset(req + hl, 'y', big + 1);
+    r = exchange(&x, req, (size_t)hl + big + 1, NULL, NULL);
+    assert_int_equal(status_of(r), 413);
+    free(r);
+    free(req);
+    sess_close(&x);
+}
+
+static void test_keepalive_pipelined(void **st)
+{
+    struct sess x;
+    sess_open(&x, "", "");
+    const char *two = "GET /healthz HTTP/1.1\r\n\r\nGET /api/status HTTP/1.1\r\n\r\n";
+    size_t n = 0;
+    char *r = exchange(&x, two, strlen(two), &n, NULL);
+    assert_int_equal(n, strlen("GET /healthz HTTP/1.1\r\n\r\n"));
+    assert_int_equal(status_of(r), 200);
+    assert_string_equal(body_of(r), "");
+    free(r);
+    size_t n2 = 0;
+    r = exchange(&x, two + n, strlen(two) - n, &n2, NULL);
+    assert_int_equal(n2, strlen(two) - n);
+    assert_int_equal(status_of(r), 200);
+    assert_true(strncmp(body_of(r), "{\"http\":[", 9) == 0);
+    assert_false(ufrpc_admin_session_done(x.s));
+    free(r);
+    /* byte by byte */
+    const char *one = "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n";
+    char *resp = NULL;
+    for (size_t i = 0; one[i]; i++) {
+        r = exchange(&x, one + i, 1, &n, NULL);
+        assert_int_equal(n, 1);
+        if (r[0])
+            resp = r;
+        else
+            free(r);
+    }
+    assert_non_null(resp);
+    assert_int_equal(status_of(resp), 200);
+    free(resp);
+    /* HTTP/1.0 and Connection: close end the connection */
+    r = ask(&x, "GET /healthz HTTP/1.0\r\n\r\n");
+    assert_non_null(strstr(r, "Connection: close\r\n"));
+    assert_true(ufrpc_admin_session_done(x.s));
+    free(r);
+    sess_close(&x);
+    sess_open(&x, "", "");
+    r = ask(&x, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert_true(ufrpc_admin_session_done(x.s));
+    free(r);
+    sess_close(&x);
+    /* HEAD of the redirect: no body; Expect: 100-continue is answered */
+    sess_open(&x, "", "");
+    r = ask(&x, "PUT /api/config HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+    assert_string_equal(r, "HTTP/1.1 100 Continue\r\n\r\n");
+    free(r);
+    r = ask(&x, "a=1");
+    assert_int_equal(status_of(r), 200);
+    free(r);
+    sess_close(&x);
+}
+
+/* ---- the libuv server over sockets ------------------------------------------------- */
+
+struct srv {
+    uv_loop_t loop;
+    uv_async_t quit;
+    pthread_t th;
+    struct fake *f;
+    uint16_t port;
+    atomic_int closed;
+};
+
+static void on_admin_closed(void *data)
+{
+    struct srv *s = data;
+    atomic_store(&s->closed, 1);
+}
+
+static void on_quit(uv_async_t *a)
+{
+    struct srv *s = a->data;
+    if (s->f->admin != NULL) {
+        ufrpc_admin_close(s->f->admin, on_admin_closed, s);
+        s->f->admin = NULL;
+    } else {
+        atomic_store(&s->closed, 1);
+    }
+    uv_close((uv_handle_t *)&s->quit, NULL);
+}
+
+static void *loop_thread(void *arg)
+{
+    struct srv *s = arg;
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+static void srv_start(struct srv *s, const char *user, const char *pw)
+{
+    memset(s, 0, sizeof *s);
+    s->f = fake_new();
+    assert_int_equal(uv_loop_init(&s->loop), 0);
+    struct ufrpc_admin_opts o = {.addr = "127.0.0.1", .port = 0, .user = user, .password = pw};
+    struct ufrpc_admin_hooks h = hooks_of(s->f);
+    assert_int_equal(ufrpc_admin_start(&s->loop, &o, &h, &s->f->admin), 0);
+    s->port = ufrpc_admin_port(s->f->admin);
+    assert_true(s->port > 0);
+    uv_async_init(&s->loop, &s->quit, on_quit);
+    s->quit.data = s;
+    assert_int_equal(pthread_create(&s->th, NULL, loop_thread, s), 0);
+}
+
+static void srv_stop(struct srv *s)
+{
+    uv_async_send(&s->quit);
+    pthread_join(s->th, NULL);
+    assert_int_equal(atomic_load(&s->closed), 1);
+    assert_int_equal(uv_loop_close(&s->loop), 0);
+    fake_free(s->f);
+}
+
+static int dial(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+static void send_all(int fd, const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0) {
+        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+        assert_true(w > 0);
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Reads one response (headers + Content-Length body). NULL on EOF/timeout. */
+static char *read_response(int fd)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        buf[len] = '\0';
+        char *hend = strstr(buf, "\r\n\r\n");
+        if (hend != NULL) {
+            const char *cl = strstr(buf, "Content-Length: ");
+            size_t want = (size_t)(hend + 4 - buf) + (cl ? strtoul(cl + 16, NULL, 10) : 0);
+            if (len >= want) {
+                buf[want] = '\0';
+                return buf;
+            }
+        }
+        if (len + 1 >= cap) {
+            free(buf);
+            return NULL;
+        }
+        ssize_t r = recv(fd, buf + len, cap - len - 1, 0);
+        if (r <= 0) {
+            free(buf);
+            return NULL;
+        }
+        len += (size_t)r;
+    }
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void test_server_keepalive_and_auth_delay(void **st)
+{
+    struct srv s;
+    srv_start(&s, "admin", "pw");
+    int fd = dial(s.port);
+    char *cred = basic("admin", "pw");
+    char req[512];
+    snprintf(req, sizeof req, "GET /api/status HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\n\r\n", cred);
+    send_all(fd, req);
+    char *r = read_response(fd);
+    assert_non_null(r);
+    assert_int_equal(status_of(r), 200);
+    assert_non_null(strstr(r, "\"ssh\""));
+    free(r);
+    /* second request on the same connection, pipelined with a third */
+    char two[1024];
+    snprintf(two, sizeof two, "GET /healthz HTTP/1.1\r\n\r\n%s", req);
+    send_all(fd, two);
+    r = read_response(fd);
+    assert_non_null(r);
+    assert_int_equal(status_of(r), 200);
+    assert_string_equal(body_of(r), "");
+    free(r);
+    r = read_response(fd);
+    assert_non_null(r);
+    assert_int_equal(status_of(r), 200);
+    free(r);
+    /* a failed login costs 200 ms */
+    uint64_t t0 = now_ms();
+    send_all(fd, "GET /api/status HTTP/1.1\r\nAuthorization: Basic eDp5\r\n\r\n");
+    r = read_response(fd);
+    uint64_t dt = now_ms() - t0;
+    assert_non_null(r);
+    assert_int_equal(status_of(r), 401);
+    assert_true(dt >= 190);
+    free(r);
+    close(fd);
+    free(cred);
+    srv_stop(&s);
+}
+
+static void test_server_put_get_stop(void **st)
+{
+    struct srv s;
+    srv_start(&s, "", "");
+    int fd = dial(s.port);
+    send_all(fd, "PUT /api/config HTTP/1.1\r\nContent-Length: 11\r\n\r\nuser = \"x\"\n");
+    char *r = read_response(fd);
+    assert_non_null(r);
+    assert_int_equal(status_of(r), 200);
+    free(r);
+    send_all(fd, "GET /api/config HTTP/1.1\r\n\r\n");
+    r = read_response(fd);
+    assert_non_null(r);
+    assert_string_equal(body_of(r), "user = \"x\"\n");
+    free(r);
+    /* malformed: 400 then the server closes */
+    send_all(fd, "BOGUS\r\n\r\n");
+    r = read_response(fd);
+    assert_non_null(r);
+    assert_int_equal(status_of(r), 400);
+    free(r);
+    char c;
+    assert_int_equal(recv(fd, &c, 1, 0), 0);
+    close(fd);
+
+    /* stop: 200 at once, the hook ~100 ms later */
+    fd = dial(s.port);
+    uint64_t t0 = now_ms();
+    send_all(fd, "POST /api/stop HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    r = read_response(fd);
+    assert_non_null(r);
+    assert_int_equal(status_of(r), 200);
+    free(r);
+    while (atomic_load(&s.f->stops) == 0 && now_ms() - t0 < 3000)
+        usleep(5000);
+    assert_int_equal(atomic_load(&s.f->stops), 1);
+    assert_true(now_ms() - t0 >= 90);
+    close(fd);
+    srv_stop(&s);
+}
+
+static void test_server_stop_closes_server(void **st)
+{
+    struct srv s;
+    srv_start(&s, "", "");
+    s.f->close_on_stop = true;
+    int fd = dial(s.port);
+    int idle = dial(s.port); /* an idle keep-alive connection is closed too */
+    send_all(fd, "POST /api/stop HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    char *r = read_response(fd);
+    assert_non_null(r);
+    free(r);
+    char c;
+    assert_int_equal(recv(idle, &c, 1, 0), 0);
+    assert_int_equal(recv(fd, &c, 1, 0), 0);
+    close(fd);
+    close(idle);
+    srv_stop(&s);
+    (void)st;
+}
+
+static void test_server_half_close(void **st)
+{
+    struct srv s;
+    srv_start(&s, "", "");
+    int fd = dial(s.port);
+    send_all(fd, "GET /api/status HTTP/1.1\r\n\r\n");
+    shutdown(fd, SHUT_WR);
+    char *r = read_response(fd);
+    assert_non_null(r);
+    assert_int_equal(status_of(r), 200);
+    free(r);
+    char c;
+    assert_int_equal(recv(fd, &c, 1, 0), 0);
+    close(fd);
+    srv_stop(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_healthz_no_auth),
+        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_status_json),
+        cmocka_unit_test(test_json_escaping),
+        cmocka_unit_test(test_reload),
+        cmocka_unit_test(test_stop),
+        cmocka_unit_test(test_config_get_put),
+        cmocka_unit_test(test_definitions),
+        cmocka_unit_test(test_unknown_routes),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_keepalive_pipelined),
+        cmocka_unit_test(test_server_keepalive_and_auth_delay),
+        cmocka_unit_test(test_server_put_get_stop),
+        cmocka_unit_test(test_server_stop_closes_server),
+        cmocka_unit_test(test_server_half_close),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
