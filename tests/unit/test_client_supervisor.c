@@ -17,6 +17,7 @@
 #include "client/supervisor.h"
 #include "net/mux.h"
 #include "net/tcp.h"
+#include "net/tls.h"
 #include "net/xform.h"
 #include "proto/auth.h"
 #include "proto/cfb.h"
@@ -59,6 +60,8 @@ struct srv {
     int refuse_logins;      /* answer this many logins with an error */
     int drop_control_once;  /* close the control right after the first NewProxy */
     int wrap;               /* proxy uses useEncryption + useCompression */
+    ufrpc_tls_ctx_t *tls;   /* non-NULL: TLS (sniffed like frps) */
+    int sniffed[3];         /* connections seen as plain / TLS / 0x17+TLS */
     const char *expect_prefix; /* what the local side must see first (PROXY header) */
     /* observations */
     int logins, login_errors_sent;
@@ -327,11 +330,43 @@ static void on_mux_accept(ufrpc_mux_t *m, struct ufrpc_stream *st, void *data)
     srv_add_conn(data, st);
 }
 
+static void srv_transport(struct srv *srv, struct ufrpc_stream *conn);
+
+static void on_srv_handshake(struct ufrpc_stream *s, int status)
+{
+    struct srv *srv = s->data;
+    assert_int_equal(status, 0);
+    srv_transport(srv, s);
+}
+
+static void on_sniffed(struct ufrpc_stream *s, int kind, void *data)
+{
+    struct srv *srv = data;
+    assert_true(kind >= 0 && kind <= 2);
+    srv->sniffed[kind]++;
+    if (kind == UFRPC_SNIFF_PLAIN) {
+        srv_transport(srv, s);
+        return;
+    }
+    int err = 0;
+    struct ufrpc_stream *t = ufrpc_tls_server_new(srv->tls, s, 5000, on_srv_handshake, srv, &err);
+    assert_non_null(t);
+}
+
 static void on_srv_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *conn)
 {
     struct srv *srv = ufrpc_tcp_listener_data(l);
     if (status < 0)
         return;
+    if (srv->tls) {
+        assert_int_equal(ufrpc_tls_sniff(conn, 5000, on_sniffed, srv), 0);
+        return;
+    }
+    srv_transport(srv, conn);
+}
+
+static void srv_transport(struct srv *srv, struct ufrpc_stream *conn)
+{
     if (!srv->mux) {
         srv_add_conn(srv, conn);
         return;
@@ -371,6 +406,8 @@ static void srv_stop(struct srv *srv)
 
 static void srv_free(struct srv *srv)
 {
+    ufrpc_tls_ctx_free(srv->tls);
+    srv->tls = NULL;
     while (srv->conns) {
         struct pconn *pc = srv->conns;
         srv->conns = pc->next;
@@ -456,17 +493,18 @@ static void on_guard(uv_timer_t *t)
 }
 
 static struct ufrpc_config *make_cfg(uint16_t srv_port, uint16_t echo_port, int mux,
-                                     int login_fail_exit, const char *user, const char *extra)
+                                     int login_fail_exit, const char *user, const char *extra,
+                                     const char *tlsline)
 {
     char text[2048];
     snprintf(text, sizeof text,
              "serverAddr = \"127.0.0.1\"\nserverPort = %u\nloginFailExit = %s\n%s"
-             "auth.token = \"" TOKEN "\"\ntransport.tls.enable = false\n"
+             "auth.token = \"" TOKEN "\"\n%s"
              "transport.tcpMux = %s\nlog.level = \"trace\"\n\n"
              "[[proxies]]\nname = \"echo\"\ntype = \"tcp\"\nlocalIP = \"127.0.0.1\"\n"
              "localPort = %u\nremotePort = 6000\n%s",
              (unsigned)srv_port, login_fail_exit ? "true" : "false",
-             user ? "user = \"alice\"\n" : "", mux ? "true" : "false", (unsigned)echo_port,
+             user ? "user = \"alice\"\n" : "", tlsline, mux ? "true" : "false", (unsigned)echo_port,
              extra ? extra : "");
     struct ufrpc_cfg_diag diag;
     ufrpc_cfg_diag_init(&diag);
@@ -489,6 +527,7 @@ struct scenario {
     int wrap;                  /* useEncryption + useCompression */
     const char *pp_version;    /* transport.proxyProtocolVersion */
     const char *expect_prefix; /* PROXY header the local side must see */
+    int tls;                   /* 1: TLS, 2: TLS after a 0x17 byte */
 };
 
 static void run_scenario(const struct scenario *sc, struct srv *srv, struct run *r,
@@ -502,8 +541,17 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     srv->refuse_logins = sc->refuse_logins;
     srv->drop_control_once = sc->drop_control_once;
     srv->wrap = sc->wrap;
+    if (sc->tls) {
+        struct ufrpc_tls_server_opts to = {0};
+        assert_int_equal(ufrpc_tls_server_ctx_new(&to, &srv->tls), 0);
+    }
     srv->expect_prefix = sc->expect_prefix;
     char extra[256] = "";
+    char tlsline[128] = "transport.tls.enable = false\n";
+    if (sc->tls)
+        snprintf(tlsline, sizeof tlsline,
+                 "transport.tls.enable = true\ntransport.tls.disableCustomTLSFirstByte = %s\n",
+                 sc->tls == 2 ? "false" : "true");
     if (sc->wrap)
         strcat(extra, "transport.useEncryption = true\ntransport.useCompression = true\n");
     if (sc->pp_version)
@@ -522,7 +570,7 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     assert_int_equal(ufrpc_log_new(&lo, &log), 0);
     struct ufrpc_client_opts co = {
         .loop = &loop,
-        .cfg = make_cfg(sport, eport, sc->mux, sc->login_fail_exit, sc->user, extra),
+        .cfg = make_cfg(sport, eport, sc->mux, sc->login_fail_exit, sc->user, extra, tlsline),
         .log = log,
         .hostname = "testhost",
         .on_exit = on_exit_cb,
@@ -596,6 +644,27 @@ static void test_encrypted_compressed_work_stream_with_proxy_protocol(void **sta
     }
 }
 
+/* TLS like frpc (no verification), with and without the 0x17 first byte, both mux modes. */
+static void test_tls_with_and_without_first_byte(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 4; mode++) {
+        struct srv srv;
+        struct run r;
+        unsigned logins;
+        struct scenario sc = {.mux = mode & 1, .login_fail_exit = 1, .shutdown_on_echo = 1,
+                              .tls = mode < 2 ? 1 : 2};
+        run_scenario(&sc, &srv, &r, &logins);
+        assert_int_equal(r.code, 0);
+        assert_int_equal(srv.echo_ok, 1);
+        assert_int_equal(srv.sniffed[UFRPC_SNIFF_PLAIN], 0);
+        if (sc.tls == 2)
+            assert_true(srv.sniffed[UFRPC_SNIFF_TLS_0x17] >= 1 && srv.sniffed[UFRPC_SNIFF_TLS] == 0);
+        else
+            assert_true(srv.sniffed[UFRPC_SNIFF_TLS] >= 1 && srv.sniffed[UFRPC_SNIFF_TLS_0x17] == 0);
+    }
+}
+
 static void test_login_rejected_with_login_fail_exit(void **state)
 {
     (void)state;
@@ -657,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_tunnel_roundtrip_mux_off),
         cmocka_unit_test(test_tunnel_roundtrip_mux_on),
         cmocka_unit_test(test_encrypted_compressed_work_stream_with_proxy_protocol),
+        cmocka_unit_test(test_tls_with_and_without_first_byte),
         cmocka_unit_test(test_login_rejected_with_login_fail_exit),
         cmocka_unit_test(test_login_retried_without_login_fail_exit),
         cmocka_unit_test(test_relogin_with_run_id_after_drop),
