@@ -39,6 +39,7 @@ static void on_timer_closed(uv_handle_t *t)
 static void on_down_closed(struct ufrpc_stream *s)
 {
     struct hs *h = s->data;
+    h->down = NULL;
     uv_close((uv_handle_t *)&h->timer, on_timer_closed);
     ufrpc_hs_unref(h);
 }

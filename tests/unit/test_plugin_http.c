@@ -1,0 +1,442 @@
+/* http_proxy, http2http and static_file plugins over real loopback connections:
+ * request rewriting as frpc does, bodies (length and chunked), keep-alive, auth,
+ * malformed and oversized input, path traversal. */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "test_plugin_harness.h"
+
+static char resp[200000];
+
+/* ---- http_proxy -------------------------------------------------------------------- */
+
+static void test_http_proxy_connect(void **state)
+{
+    (void)state;
+    struct origin o;
+    origin_start(&o, ORIGIN_ECHO, NULL);
+    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTP_PROXY};
+    struct ph h;
+    assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
+    int fd = tcp_connect(h.port);
+    char req[256];
+    /* head and the first tunnelled bytes in one write */
+    int n = snprintf(req, sizeof req,
+                     "CONNECT 127.0.0.1:%u HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\nearly", o.port,
+                     o.port);
+    send_all(fd, req, (size_t)n);
+    recv_until(fd, resp, sizeof resp, "\r\n\r\n");
+    assert_string_equal(resp, "HTTP/1.1 200 OK\r\n\r\n");
+    assert_int_equal(recv_n(fd, resp, 5), 5);
+    assert_memory_equal(resp, "early", 5);
+    send_str(fd, "tunnel");
+    assert_int_equal(recv_n(fd, resp, 6), 6);
+    assert_memory_equal(resp, "tunnel", 6);
+    close(fd);
+    /* unreachable target: 400 and close */
+    fd = tcp_connect(h.port);
+    send_str(fd, "CONNECT 127.0.0.1:1 HTTP/1.1\r\n\r\n");
+    recv_until(fd, resp, sizeof resp, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 400"));
+    assert_true(wait_closed(fd));
+    close(fd);
+    assert_true(ph_logged(&h, "http_proxy: CONNECT 127.0.0.1:1"));
+    ph_stop(&h);
+    origin_stop(&o);
+}
+
+static void test_http_proxy_plain(void **state)
+{
+    (void)state;
+    struct origin o;
+    origin_start(&o, ORIGIN_HTTP, NULL);
+    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTP_PROXY};
+    struct ph h;
+    assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
+    int fd = tcp_connect(h.port);
+    char req[512], head[8192], body[8192];
+    int n = snprintf(req, sizeof req,
+                     "GET http://127.0.0.1:%u/path/x?q=1 HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+                     "Proxy-Connection: keep-alive\r\nProxy-Authorization: Basic Zm9vOmJhcg==\r\n"
+                     "X-Custom: yes\r\n\r\n",
+                     o.port, o.port);
+    send_all(fd, req, (size_t)n);
+    char *b = recv_response(fd, resp, sizeof resp);
+    assert_non_null(b);
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
+    assert_string_equal(b, "echo:");
+    origin_last(&o, head, sizeof head, NULL, 0);
+    assert_true(strncmp(head, "GET /path/x?q=1 HTTP/1.1\r\n", 26) == 0);
+    assert_non_null(strstr(head, "\r\nX-Custom: yes\r\n"));
+    assert_null(strcasestr(head, "Proxy-"));
+    char host[64];
+    snprintf(host, sizeof host, "\r\nHost: 127.0.0.1:%u\r\n", o.port);
+    assert_non_null(strstr(head, host));
+    /* keep-alive: a POST with a body on the same connection */
+    n = snprintf(req, sizeof req,
+                 "POST http://127.0.0.1:%u/post HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n"
+                 "hello world",
+                 o.port);
+    send_all(fd, req, (size_t)n);
+    b = recv_response(fd, resp, sizeof resp);
+    assert_non_null(b);
+    assert_string_equal(b, "echo:hello world");
+    /* chunked request body */
+    n = snprintf(req, sizeof req,
+                 "POST http://127.0.0.1:%u/c HTTP/1.1\r\nHost: x\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n3\r\nfgh\r\n0\r\n\r\n",
+                 o.port);
+    send_all(fd, req, (size_t)n);
+    b = recv_response(fd, resp, sizeof resp);
+    assert_non_null(b);
+    assert_string_equal(b, "echo:abcdefgh");
+    origin_last(&o, head, sizeof head, body, sizeof body);
+    assert_true(strncmp(head, "POST /c HTTP/1.1\r\n", 18) == 0);
+    assert_non_null(strcasestr(head, "Transfer-Encoding: chunked"));
+    /* origin-form target is refused by a proxy */
+    send_str(fd, "GET /relative HTTP/1.1\r\nHost: x\r\n\r\n");
+    recv_until(fd, resp, sizeof resp, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 400"));
+    assert_true(wait_closed(fd));
+    close(fd);
+    assert_true(ph_logged(&h, "not an absolute http(s) URI"));
+    ph_stop(&h);
+    assert_int_equal(o.requests, 3);
+    assert_int_equal(o.conns, 1); /* one upstream connection for all three */
+    origin_stop(&o);
+}
+
+static void test_http_proxy_auth(void **state)
+{
+    (void)state;
+    struct origin o;
+    origin_start(&o, ORIGIN_HTTP, NULL);
+    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTP_PROXY, .http_user = "u",
+                                      .http_password = "p"};
+    struct ph h;
+    assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
+    char req[512];
+    const char *auths[] = {"", "Proxy-Authorization: Basic dTp4\r\n" /* u:x */,
+                           "Proxy-Authorization: Basic !!!\r\n"};
+    for (size_t i = 0; i < 3; i++) {
+        int fd = tcp_connect(h.port);
+        int n = snprintf(req, sizeof req, "GET http://127.0.0.1:%u/ HTTP/1.1\r\nHost: x\r\n%s\r\n",
+                         o.port, auths[i]);
+        send_all(fd, req, (size_t)n);
+        recv_until(fd, resp, sizeof resp, "\r\n\r\n");
+        assert_non_null(strstr(resp, "HTTP/1.1 407 Proxy Authentication Required\r\n"));
+        assert_non_null(strstr(resp, "\r\nProxy-Authenticate: Basic\r\n"));
+        assert_true(wait_closed(fd));
+        close(fd);
+    }
+    /* CONNECT without credentials */
+    int fd = tcp_connect(h.port);
+    int n = snprintf(req, sizeof req, "CONNECT 127.0.0.1:%u HTTP/1.1\r\n\r\n", o.port);
+    send_all(fd, req, (size_t)n);
+    recv_until(fd, resp, sizeof resp, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 407"));
+    assert_true(wait_closed(fd));
+    close(fd);
+    assert_true(ph_logged(&h, "proxy authentication failed"));
+    /* right credentials (u:p) */
+    fd = tcp_connect(h.port);
+    n = snprintf(req, sizeof req,
+                 "GET http://127.0.0.1:%u/ok HTTP/1.1\r\nHost: x\r\n"
+                 "Proxy-Authorization: Basic dTpw\r\n\r\n",
+                 o.port);
+    send_all(fd, req, (size_t)n);
+    char *b = recv_response(fd, resp, sizeof resp);
+    assert_non_null(b);
+    assert_string_equal(b, "echo:");
+    close(fd);
+    ph_stop(&h);
+    assert_int_equal(o.requests, 1);
+    origin_stop(&o);
+}
+
+static void test_http_malformed(void **state)
+{
+    (void)state;
+    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTP_PROXY};
+    struct ph h;
+    assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
+    int fd = tcp_connect(h.port);
+    send_str(fd, "\x16\x03\x01garbage that is not HTTP\r\n\r\n");
+    recv_until(fd, resp, sizeof resp, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 400 Bad Request"));
+    assert_true(wait_closed(fd));
+    close(fd);
+    assert_true(ph_logged(&h, "malformed HTTP request"));
+    /* oversized head: 431 */
+    fd = tcp_connect(h.port);
+    send_str(fd, "GET http://127.0.0.1:9/ HTTP/1.1\r\n");
+    static char big[80000];
+    memset(big, 'a', sizeof big);
+    memcpy(big, "X-Big: ", 7);
+    send_all(fd, big, sizeof big);
+    recv_until(fd, resp, sizeof resp, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 431"));
+    assert_true(wait_closed(fd));
+    close(fd);
+    assert_true(ph_logged(&h, "HTTP request head over 65536 bytes"));
+    /* too many header fields */
+    fd = tcp_connect(h.port);
+    send_str(fd, "GET http://127.0.0.1:9/ HTTP/1.1\r\n");
+    for (int i = 0; i < 200; i++)
+        send_str(fd, "A: b\r\n");
+    send_str(fd, "\r\n");
+    recv_until(fd, resp, sizeof resp, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 431"));
+    assert_true(wait_closed(fd));
+    close(fd);
+    /* half a head, then silence: closed after the idle timeout */
+    fd = tcp_connect(h.port);
+    send_str(fd, "GET http://127.0.0.1:9/ HTT");
+    assert_true(wait_closed(fd));
+    close(fd);
+    assert_true(ph_logged(&h, "HTTP request head not complete"));
+    uint64_t handled, failed;
+    ufrpc_plugin_counters(h.p, &handled, &failed);
+    assert_int_equal(handled, 4);
+    assert_int_equal(failed, 4);
+    ph_stop(&h);
+}
+
+/* ---- http2http ---------------------------------------------------------------------- */
+
+static void test_http2http(void **state)
+{
+    (void)state;
+    struct origin o;
+    origin_start(&o, ORIGIN_HTTP, NULL);
+    char la[32];
+    snprintf(la, sizeof la, "127.0.0.1:%u", o.port);
+    struct ufrpc_cfg_kv kv[] = {{"X-From-Frp", "1"}, {"x-custom", "replaced"}};
+    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTP2HTTP, .local_addr = la,
+                                      .host_header_rewrite = "backend.local",
+                                      .request_headers = {kv, 2}};
+    struct ph h;
+    assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
+    int fd = tcp_connect(h.port);
+    send_str(fd, "GET /a/b HTTP/1.1\r\nHost: public.example\r\nX-Custom: orig\r\n"
+                 "X-Forwarded-For: 9.9.9.9\r\nConnection: keep-alive\r\n\r\n");
+    char *b = recv_response(fd, resp, sizeof resp);
+    assert_non_null(b);
+    assert_string_equal(b, "echo:");
+    char head[8192];
+    origin_last(&o, head, sizeof head, NULL, 0);
+    assert_true(strncmp(head, "GET /a/b HTTP/1.1\r\nHost: backend.local\r\n", 40) == 0);
+    assert_non_null(strstr(head, "\r\nX-From-Frp: 1\r\n"));
+    assert_non_null(strstr(head, "\r\nx-custom: replaced\r\n"));
+    assert_null(strstr(head, "orig"));
+    assert_null(strcasestr(head, "X-Forwarded-For")); /* http2http drops them */
+    assert_null(strcasestr(head, "Connection:"));
+    /* HEAD: no body expected although Content-Length is set */
+    send_str(fd, "HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n");
+    recv_until(fd, resp, sizeof resp, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
+    /* next request still works (the HEAD response had no body bytes) */
+    send_str(fd, "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nxyz");
+    b = recv_response(fd, resp, sizeof resp);
+    assert_non_null(b);
+    assert_string_equal(b, "echo:xyz");
+    /* Connection: close is honoured */
+    send_str(fd, "GET /bye HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    b = recv_response(fd, resp, sizeof resp);
+    assert_non_null(b);
+    assert_true(wait_closed(fd));
+    close(fd);
+    ph_stop(&h);
+    origin_stop(&o);
+    /* upstream down: 502 */
+    assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
+    fd = tcp_connect(h.port);
+    send_str(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    recv_until(fd, resp, sizeof resp, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 502 Bad Gateway"));
+    close(fd);
+    assert_true(ph_logged(&h, "cannot connect to 127.0.0.1"));
+    ph_stop(&h);
+}
+
+/* A raw origin that answers with a chunked response and then one delimited by close. */
+static void *raw_origin(void *arg)
+{
+    int lfd = *(int *)arg;
+    int fd = accept(lfd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    set_timeouts(fd);
+    char buf[4096];
+    recv_until(fd, buf, sizeof buf, "\r\n\r\n");
+    send_str(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "4\r\nabcd\r\n0\r\n\r\n");
+    recv_until(fd, buf, sizeof buf, "\r\n\r\n");
+    send_str(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil-eof");
+    close(fd);
+    return NULL;
+}
+
+static void test_http2http_response_framing(void **state)
+{
+    (void)state;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(lfd, (struct sockaddr *)&a, sizeof a);
+    socklen_t l = sizeof a;
+    getsockname(lfd, (struct sockaddr *)&a, &l);
+    listen(lfd, 4);
+    pthread_t th;
+    pthread_create(&th, NULL, raw_origin, &lfd);
+    char la[32];
+    snprintf(la, sizeof la, "127.0.0.1:%u", ntohs(a.sin_port));
+    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTP2HTTP, .local_addr = la};
+    struct ph h;
+    assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
+    int fd = tcp_connect(h.port);
+    send_str(fd, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    recv_until(fd, resp, sizeof resp, "0\r\n\r\n");
+    assert_non_null(strstr(resp, "\r\n\r\n4\r\nabcd\r\n0\r\n\r\n"));
+    send_str(fd, "GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+    recv_until(fd, resp, sizeof resp, NULL); /* until close */
+    assert_non_null(strstr(resp, "\r\n\r\nuntil-eof"));
+    close(fd);
+    pthread_join(th, NULL);
+    close(lfd);
+    ph_stop(&h);
+}
+
+/* ---- static_file --------------------------------------------------------------------- */
+
+static void write_file(const char *path, const char *content, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, content, n), (ssize_t)n);
+    close(fd);
+}
+
+static void test_static_file(void **state)
+{
+    (void)state;
+    char root[128], p[256];
+    snprintf(root, sizeof root, "/tmp/ufrpc-static-%d", (int)getpid());
+    mkdir(root, 0755);
+    snprintf(p, sizeof p, "%s/sub", root);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/hello.txt", root);
+    write_file(p, "hello file\n", 11);
+    snprintf(p, sizeof p, "%s/page.html", root);
+    write_file(p, "<b>x</b>", 8);
+    snprintf(p, sizeof p, "%s/sub/a<b>.bin", root);
+    write_file(p, "\x00\x01", 2);
+    static char big[1000000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)(i * 7);
+    snprintf(p, sizeof p, "%s/big.dat", root);
+    write_file(p, big, sizeof big);
+    snprintf(p, sizeof p, "%s/escape", root);
+    unlink(p);
+    assert_int_equal(symlink("/etc", p), 0);
+
+    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_STATIC_FILE, .local_path = root,
+                                      .strip_prefix = "static"};
+    struct ph h;
+    assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
+    int fd = tcp_connect(h.port);
+    send_str(fd, "GET /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    char *b = recv_response(fd, resp, sizeof resp);
+    assert_non_null(b);
+    assert_non_null(strstr(resp, "HTTP/1.1 200 OK\r\n"));
+    assert_non_null(strstr(resp, "Content-Type: text/plain; charset=utf-8\r\n"));
+    assert_non_null(strstr(resp, "Content-Length: 11\r\n"));
+    assert_string_equal(b, "hello file\n");
+    /* keep-alive: HEAD then an html file, then a percent-encoded name */
+    send_str(fd, "HEAD /static/page.html HTTP/1.1\r\nHost: x\r\n\r\n");
+    recv_until(fd, resp, sizeof resp, "\r\n\r\n");
+    assert_non_null(strstr(resp, "Content-Type: text/html; charset=utf-8\r\n"));
+    assert_non_null(strstr(resp, "Content-Length: 8\r\n"));
+    send_str(fd, "GET /static/sub/a%3Cb%3E.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+    b = recv_response(fd, resp, sizeof resp);
+    assert_non_null(strstr(resp, "Content-Length: 2\r\n"));
+    assert_non_null(strstr(resp, "application/octet-stream"));
+    /* a large file arrives whole */
+    send_str(fd, "GET /static/big.dat HTTP/1.1\r\nHost: x\r\n\r\n");
+    recv_until(fd, resp, sizeof resp, "\r\n\r\n");
+    assert_non_null(strstr(resp, "Content-Length: 1000000\r\n"));
+    static char got[1000000];
+    assert_int_equal(recv_n(fd, got, sizeof got), sizeof got);
+    assert_memory_equal(got, big, sizeof big);
+    /* directory: redirect, then listing with escaped names */
+    send_str(fd, "GET /static/sub HTTP/1.1\r\nHost: x\r\n\r\n");
+    recv_response(fd, resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 301"));
+    assert_non_null(strstr(resp, "Location: sub/\r\n"));
+    send_str(fd, "GET /static/sub/ HTTP/1.1\r\nHost: x\r\n\r\n");
+    b = recv_response(fd, resp, sizeof resp);
+    assert_non_null(b);
+    assert_non_null(strstr(b, "<a href=\"a%3Cb%3E.bin\">a&lt;b&gt;.bin</a>"));
+    /* outside the prefix, missing file, wrong method */
+    send_str(fd, "GET /other/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    recv_response(fd, resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 404"));
+    send_str(fd, "GET /static/nope HTTP/1.1\r\nHost: x\r\n\r\n");
+    recv_response(fd, resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 404"));
+    send_str(fd, "DELETE /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    recv_response(fd, resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 405"));
+    /* symlink out of the root */
+    send_str(fd, "GET /static/escape/passwd HTTP/1.1\r\nHost: x\r\n\r\n");
+    recv_response(fd, resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 404"));
+    assert_true(ph_logged(&h, "path leaves localPath"));
+    /* traversal: refused and closed */
+    send_str(fd, "GET /static/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n");
+    recv_response(fd, resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 400"));
+    assert_true(wait_closed(fd));
+    close(fd);
+    fd = tcp_connect(h.port);
+    send_str(fd, "GET /static/sub/../../x HTTP/1.1\r\nHost: x\r\n\r\n");
+    recv_response(fd, resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 400"));
+    close(fd);
+    ph_stop(&h);
+
+    /* basic auth */
+    cfg.strip_prefix = NULL;
+    cfg.http_user = "admin";
+    cfg.http_password = "pw";
+    assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
+    fd = tcp_connect(h.port);
+    send_str(fd, "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    recv_response(fd, resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 401"));
+    assert_non_null(strstr(resp, "WWW-Authenticate: Basic"));
+    send_str(fd, "GET /hello.txt HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWRtaW46cHc=\r\n\r\n");
+    b = recv_response(fd, resp, sizeof resp);
+    assert_non_null(b);
+    assert_string_equal(b, "hello file\n");
+    close(fd);
+    ph_stop(&h);
+
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_http_proxy_connect),
+        cmocka_unit_test(test_http_proxy_plain),
+        cmocka_unit_test(test_http_proxy_auth),
+        cmocka_unit_test(test_http_malformed),
+        cmocka_unit_test(test_http2http),
+        cmocka_unit_test(test_http2http_response_framing),
+        cmocka_unit_test(test_static_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
