@@ -115,8 +115,8 @@ int ufrpc_v2chan_encode(struct ufrpc_v2chan *ch, const struct ufrpc_msg *m, uint
     return 0;
 }
 
-int ufrpc_v2chan_feed(struct ufrpc_v2chan *ch, const uint8_t *in, size_t len, size_t *consumed,
-                      struct ufrpc_msg *out)
+int ufrpc_v2chan_feed_frame(struct ufrpc_v2chan *ch, const uint8_t *in, size_t len,
+                            size_t *consumed, struct ufrpc_frame *out)
 {
     if (consumed != NULL)
         *consumed = 0;
@@ -129,7 +129,7 @@ int ufrpc_v2chan_feed(struct ufrpc_v2chan *ch, const uint8_t *in, size_t len, si
         /* decrypted bytes first: they come before any new ciphertext */
         while (ch->plain_len > 0) {
             size_t used = 0;
-            int rc = ufrpc_v2msg_reader_feed(&ch->msgs, ch->plain, ch->plain_len, &used, out);
+            int rc = ufrpc_v2msg_reader_feed_frame(&ch->msgs, ch->plain, ch->plain_len, &used, out);
             ch->plain += used;
             ch->plain_len -= used;
             if (rc != 0) {
@@ -155,6 +155,24 @@ int ufrpc_v2chan_feed(struct ufrpc_v2chan *ch, const uint8_t *in, size_t len, si
         if (used == 0 && data_len == 0)
             return 0; /* no progress possible (should not happen) */
     }
+}
+
+int ufrpc_v2chan_feed(struct ufrpc_v2chan *ch, const uint8_t *in, size_t len, size_t *consumed,
+                      struct ufrpc_msg *out)
+{
+    if (out == NULL) {
+        if (consumed != NULL)
+            *consumed = 0;
+        return UFRPC_ERR_INVAL;
+    }
+    struct ufrpc_frame f;
+    int rc = ufrpc_v2chan_feed_frame(ch, in, len, consumed, &f);
+    if (rc != 1)
+        return rc;
+    rc = ufrpc_msg_decode(f.type, f.body, f.body_len, out);
+    if (rc != 0)
+        ch->err = rc;
+    return rc == 0 ? 1 : rc;
 }
 
 int ufrpc_v2chan_finish(const struct ufrpc_v2chan *ch)

@@ -60,6 +60,12 @@ int ufrpc_v2chan_seal(struct ufrpc_v2chan *ch, const uint8_t *in, size_t in_len,
 int ufrpc_v2chan_feed(struct ufrpc_v2chan *ch, const uint8_t *in, size_t len, size_t *consumed,
                       struct ufrpc_msg *out);
 
+/* Same, handing out the raw message (as ufrpc_v2msg_reader_feed_frame): out->type is
+ * the v1 type byte, out->body the NUL-terminated JSON, valid until the next call on
+ * ch. For callers that dispatch on struct ufrpc_frame (client/control.c). */
+int ufrpc_v2chan_feed_frame(struct ufrpc_v2chan *ch, const uint8_t *in, size_t len,
+                            size_t *consumed, struct ufrpc_frame *out);
+
 /* At EOF of the control stream: 0 when it ended cleanly between messages, else
  * UFRPC_ERR_AEAD_RECORD / UFRPC_ERR_V2_FRAME (cut inside a record or frame) or the
  * sticky error. */

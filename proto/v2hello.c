@@ -650,6 +650,8 @@ struct ufrpc_v2hs {
     uint8_t k_s2c[UFRPC_AEAD_KEY_LEN];
     struct ufrpc_msg login_resp;
     int have_login_resp;
+    char *login_resp_json; /* NUL-terminated copy of its body */
+    size_t login_resp_len;
     struct ufrpc_frame_v2_decoder dec;
 };
 
@@ -761,6 +763,7 @@ void ufrpc_v2hs_free(struct ufrpc_v2hs *hs)
     free(hs->token);
     if (hs->have_login_resp)
         ufrpc_msg_free(&hs->login_resp);
+    free(hs->login_resp_json);
     mbedtls_platform_zeroize(hs->k_c2s, sizeof hs->k_c2s);
     mbedtls_platform_zeroize(hs->k_s2c, sizeof hs->k_s2c);
     free(hs);
@@ -821,6 +824,12 @@ static int on_login_resp(struct ufrpc_v2hs *hs, const struct ufrpc_frame_v2 *f)
     if (rc != 0)
         return hs_fail(hs, rc, "decode LoginResp: %s", ufrpc_strerror(rc));
     hs->have_login_resp = 1;
+    hs->login_resp_json = malloc(json_len + 1);
+    if (hs->login_resp_json == NULL)
+        return hs_fail(hs, UFRPC_ERR_NOMEM, "%s", ufrpc_strerror(UFRPC_ERR_NOMEM));
+    memcpy(hs->login_resp_json, json, json_len);
+    hs->login_resp_json[json_len] = '\0';
+    hs->login_resp_len = json_len;
     hs->state = UFRPC_V2HS_DONE;
     return 1;
 }
@@ -879,7 +888,17 @@ const char *ufrpc_v2hs_error(const struct ufrpc_v2hs *hs)
 
 const struct ufrpc_msg *ufrpc_v2hs_login_resp(const struct ufrpc_v2hs *hs)
 {
-    return hs->have_login_resp ? &hs->login_resp : NULL;
+    return hs->state == UFRPC_V2HS_DONE && hs->have_login_resp ? &hs->login_resp : NULL;
+}
+
+int ufrpc_v2hs_login_resp_frame(const struct ufrpc_v2hs *hs, struct ufrpc_frame *out)
+{
+    if (hs->state != UFRPC_V2HS_DONE || hs->login_resp_json == NULL)
+        return UFRPC_ERR_STATE;
+    out->type = UFRPC_MSG_LOGIN_RESP;
+    out->body = hs->login_resp_json;
+    out->body_len = hs->login_resp_len;
+    return 0;
 }
 
 int ufrpc_v2hs_keys(const struct ufrpc_v2hs *hs, ufrpc_aead_alg_t *alg,

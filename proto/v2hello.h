@@ -192,6 +192,11 @@ const char *ufrpc_v2hs_error(const struct ufrpc_v2hs *hs);
  * error field may be set (login refused): then do not build a channel. NULL before. */
 const struct ufrpc_msg *ufrpc_v2hs_login_resp(const struct ufrpc_v2hs *hs);
 
+/* After DONE: the raw LoginResp as a v1-style frame (type UFRPC_MSG_LOGIN_RESP, body
+ * = its JSON, NUL-terminated), for callers that already handle a v1 LoginResp frame.
+ * Valid until ufrpc_v2hs_free. 0 or UFRPC_ERR_STATE before DONE. */
+int ufrpc_v2hs_login_resp_frame(const struct ufrpc_v2hs *hs, struct ufrpc_frame *out);
+
 /* After the ServerHello was accepted (state WAIT_LOGIN_RESP or DONE): the selected
  * algorithm, the transcript hash and both keys (copied out). UFRPC_ERR_STATE before. */
 int ufrpc_v2hs_keys(const struct ufrpc_v2hs *hs, ufrpc_aead_alg_t *alg,

@@ -52,8 +52,8 @@ static int fail(struct ufrpc_v2msg_reader *r, int rc)
     return rc;
 }
 
-int ufrpc_v2msg_reader_feed(struct ufrpc_v2msg_reader *r, const uint8_t *in, size_t len,
-                            size_t *consumed, struct ufrpc_msg *out)
+int ufrpc_v2msg_reader_feed_frame(struct ufrpc_v2msg_reader *r, const uint8_t *in, size_t len,
+                                  size_t *consumed, struct ufrpc_frame *out)
 {
     if (consumed != NULL)
         *consumed = 0;
@@ -81,12 +81,25 @@ int ufrpc_v2msg_reader_feed(struct ufrpc_v2msg_reader *r, const uint8_t *in, siz
         return rc < 0 ? fail(r, rc) : 0;
     if (f.type != UFRPC_FRAME_V2_MESSAGE)
         return fail(r, UFRPC_ERR_V2_FRAME);
-    uint8_t type;
-    const char *json;
-    size_t json_len;
-    rc = ufrpc_frame_v2_split_message(&f, &type, &json, &json_len);
-    if (rc == 0)
-        rc = ufrpc_msg_decode(type, json, json_len, out);
+    rc = ufrpc_frame_v2_split_message(&f, &out->type, &out->body, &out->body_len);
+    if (rc != 0)
+        return fail(r, rc);
+    return 1;
+}
+
+int ufrpc_v2msg_reader_feed(struct ufrpc_v2msg_reader *r, const uint8_t *in, size_t len,
+                            size_t *consumed, struct ufrpc_msg *out)
+{
+    if (out == NULL) {
+        if (consumed != NULL)
+            *consumed = 0;
+        return UFRPC_ERR_INVAL;
+    }
+    struct ufrpc_frame f;
+    int rc = ufrpc_v2msg_reader_feed_frame(r, in, len, consumed, &f);
+    if (rc != 1)
+        return rc;
+    rc = ufrpc_msg_decode(f.type, f.body, f.body_len, out);
     if (rc != 0)
         return fail(r, rc);
     return 1;

@@ -54,6 +54,13 @@ void ufrpc_v2msg_reader_init(struct ufrpc_v2msg_reader *r, bool expect_magic);
 int ufrpc_v2msg_reader_feed(struct ufrpc_v2msg_reader *r, const uint8_t *in, size_t len,
                             size_t *consumed, struct ufrpc_msg *out);
 
+/* Same, but hands out the raw message instead of decoding it: on 1, out->type is the
+ * v1 type byte of the message id, out->body its JSON (NUL-terminated, not counted in
+ * body_len), pointing into the reader and valid until the next feed/init on it. The
+ * JSON is not checked. Errors as above minus the JSON ones. */
+int ufrpc_v2msg_reader_feed_frame(struct ufrpc_v2msg_reader *r, const uint8_t *in, size_t len,
+                                  size_t *consumed, struct ufrpc_frame *out);
+
 /* 1 when bytes of an incomplete magic or frame are buffered. At EOF this means the
  * stream was cut inside a frame. */
 int ufrpc_v2msg_reader_pending(const struct ufrpc_v2msg_reader *r);

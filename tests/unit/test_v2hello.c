@@ -398,6 +398,38 @@ static void test_v2msg_stream(void **state)
         ufrpc_msg_free(&got);
         free(r);
     }
+    /* raw variant on the client side (no magic): StartWorkConn, then payload bytes */
+    {
+        char *sj = ufrpc_test_vector_text("StartWorkConn JSON: ");
+        assert_non_null(sj);
+        struct ufrpc_msg sw;
+        assert_int_equal(ufrpc_msg_decode(UFRPC_MSG_START_WORK_CONN, sj, strlen(sj), &sw), 0);
+        uint8_t *e2;
+        size_t l2;
+        assert_int_equal(ufrpc_v2msg_encode(&sw, false, &e2, &l2), 0);
+        ufrpc_msg_free(&sw);
+        assert_int_equal(l2, 10 + strlen(sj));
+        e2 = realloc(e2, l2 + 3);
+        assert_non_null(e2);
+        memcpy(e2 + l2, "RAW", 3);
+        struct ufrpc_v2msg_reader *rr = malloc(sizeof *rr);
+        assert_non_null(rr);
+        ufrpc_v2msg_reader_init(rr, false);
+        size_t u = 0;
+        struct ufrpc_frame fr;
+        assert_int_equal(ufrpc_v2msg_reader_feed_frame(rr, e2, l2 - 1, &u, &fr), 0);
+        assert_int_equal(u, l2 - 1);
+        assert_int_equal(ufrpc_v2msg_reader_pending(rr), 1);
+        assert_int_equal(ufrpc_v2msg_reader_feed_frame(rr, e2 + l2 - 1, 4, &u, &fr), 1);
+        assert_int_equal(u, 1);
+        assert_int_equal(fr.type, UFRPC_MSG_START_WORK_CONN);
+        assert_int_equal(fr.body_len, strlen(sj));
+        assert_string_equal(fr.body, sj);
+        assert_int_equal(ufrpc_v2msg_reader_pending(rr), 0);
+        free(rr);
+        free(e2);
+        free(sj);
+    }
     /* a v1 frame where the magic belongs; a hello frame where a message belongs */
     struct ufrpc_v2msg_reader *r = malloc(sizeof *r);
     assert_non_null(r);
@@ -533,6 +565,7 @@ static void server_answer(const uint8_t *in, size_t in_len, const char *token, s
 struct client_result {
     int reqs;
     struct ufrpc_v2chan *chan;
+    int use_frames; /* decode through the *_frame variants */
 };
 
 /* Feeds the client handshake, then its channel, one piece; counts ReqWorkConns. */
@@ -551,6 +584,11 @@ static void client_feed(struct ufrpc_v2hs *hs, struct client_result *cr, const u
         assert_non_null(lr);
         assert_string_equal(lr->u.login_resp.run_id, "a1b2c3d4e5f60718");
         assert_null(lr->u.login_resp.error);
+        struct ufrpc_frame lf;
+        assert_int_equal(ufrpc_v2hs_login_resp_frame(hs, &lf), 0);
+        assert_int_equal(lf.type, UFRPC_MSG_LOGIN_RESP);
+        assert_string_equal(lf.body, "{\"version\":\"0.70.1\",\"run_id\":\"a1b2c3d4e5f60718\"}");
+        assert_int_equal(lf.body_len, strlen(lf.body));
         ufrpc_aead_alg_t alg;
         uint8_t kc2s[32], ks2c[32];
         assert_int_equal(ufrpc_v2hs_keys(hs, &alg, NULL, kc2s, ks2c), 0);
@@ -563,7 +601,9 @@ static void client_feed(struct ufrpc_v2hs *hs, struct client_result *cr, const u
     for (;;) {
         size_t used = 0;
         struct ufrpc_msg m;
-        int rc = ufrpc_v2chan_feed(cr->chan, p, n, &used, &m);
+        struct ufrpc_frame f;
+        int rc = cr->use_frames ? ufrpc_v2chan_feed_frame(cr->chan, p, n, &used, &f)
+                                : ufrpc_v2chan_feed(cr->chan, p, n, &used, &m);
         assert_true(rc == 0 || rc == 1);
         p += used;
         n -= used;
@@ -571,9 +611,15 @@ static void client_feed(struct ufrpc_v2hs *hs, struct client_result *cr, const u
             assert_int_equal(n, 0);
             return;
         }
-        assert_int_equal(m.type, UFRPC_MSG_REQ_WORK_CONN);
+        if (cr->use_frames) {
+            assert_int_equal(f.type, UFRPC_MSG_REQ_WORK_CONN);
+            assert_int_equal(f.body_len, 2);
+            assert_string_equal(f.body, "{}");
+        } else {
+            assert_int_equal(m.type, UFRPC_MSG_REQ_WORK_CONN);
+            ufrpc_msg_free(&m);
+        }
         cr->reqs++;
-        ufrpc_msg_free(&m);
     }
 }
 
@@ -668,7 +714,8 @@ static void run_login(const ufrpc_aead_alg_t *algs, size_t n_algs, ufrpc_aead_al
     /* every split in two, then byte by byte */
     for (size_t cut = 0; cut <= s2c_len + 1; cut++) {
         struct ufrpc_v2hs *hs = new_client(&login, algs, n_algs);
-        struct client_result cr = {0, NULL};
+        struct client_result cr = {0, NULL, (int)(cut % 2)};
+        assert_int_equal(ufrpc_v2hs_login_resp_frame(hs, &(struct ufrpc_frame){0}), UFRPC_ERR_STATE);
         if (cut <= s2c_len) {
             client_feed(hs, &cr, s2c, cut);
             client_feed(hs, &cr, s2c + cut, s2c_len - cut);
@@ -707,7 +754,7 @@ static void run_login(const ufrpc_aead_alg_t *algs, size_t n_algs, ufrpc_aead_al
     /* a cut inside the AEAD stream is an unclean end; a wrong token fails the tag */
     {
         struct ufrpc_v2hs *hs = new_client(&login, algs, n_algs);
-        struct client_result cr = {0, NULL};
+        struct client_result cr = {0, NULL, 0};
         client_feed(hs, &cr, s2c, s2c_len - 1);
         assert_int_equal(ufrpc_v2chan_finish(cr.chan), UFRPC_ERR_AEAD_RECORD);
         ufrpc_v2chan_free(cr.chan);
