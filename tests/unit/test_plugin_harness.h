@@ -374,4 +374,54 @@ static inline void origin_last(struct origin *o, char *head, size_t hcap, char *
     pthread_mutex_unlock(&o->mu);
 }
 
+/* ---- external tools ----------------------------------------------------------------- */
+
+static inline bool have_tool(const char *name)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", name);
+    return system(cmd) == 0;
+}
+
+/* Runs a shell command, returns its exit status and stdout (NUL-terminated). */
+static inline int run_cmd(char *out, size_t cap, const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    FILE *f = popen(cmd, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(out, 1, cap - 1, f);
+    out[n] = '\0';
+    return pclose(f);
+}
+
+static inline uint16_t free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    socklen_t l = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &l);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static inline bool wait_port(uint16_t port)
+{
+    for (int i = 0; i < 200; i++) {
+        int fd = tcp_connect(port);
+        if (fd >= 0) {
+            close(fd);
+            return true;
+        }
+        usleep(20000);
+    }
+    return false;
+}
+
 #endif
