@@ -590,15 +590,29 @@ static void handle_failure(ufrpc_client_t *cl)
         stop(cl, 0, NULL);
 }
 
+/* Go's wording for the common dial failures, so that log watchers match frpc's lines. */
 static void describe_dial_error(ufrpc_client_t *cl, int status, char *out, size_t cap)
 {
-    const char *what = cl->cfg->transport.tls.enable &&
-                               (status == UFRPC_ERR_TLS_HANDSHAKE || status == UFRPC_ERR_TLS ||
-                                status == UFRPC_ERR_TLS_VERIFY)
-                           ? "tls"
-                           : "dial tcp";
-    snprintf(out, cap, "%s %s: %s", what, ufrpc_connector_address(cl->conn),
-             ufrpc_strerror(status));
+    const char *addr = ufrpc_connector_address(cl->conn);
+    switch (status) {
+    case UFRPC_ERR_CONNECT_REFUSED:
+        snprintf(out, cap, "dial tcp %s: connect: connection refused", addr);
+        break;
+    case UFRPC_ERR_TIMEOUT:
+        snprintf(out, cap, "dial tcp %s: i/o timeout", addr);
+        break;
+    case UFRPC_ERR_DNS:
+        snprintf(out, cap, "dial tcp: lookup %s: no such host", ufrpc_cfg_str(cl->cfg->server_addr));
+        break;
+    case UFRPC_ERR_TLS_HANDSHAKE:
+    case UFRPC_ERR_TLS_VERIFY:
+    case UFRPC_ERR_TLS:
+        snprintf(out, cap, "tls: %s (%s)", ufrpc_strerror(status), addr);
+        break;
+    default:
+        snprintf(out, cap, "dial tcp %s: %s", addr, ufrpc_strerror(status));
+        break;
+    }
 }
 
 static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream *s, void *data)

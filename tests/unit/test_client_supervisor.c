@@ -69,6 +69,8 @@ struct srv {
     int new_proxies, close_proxies, pings, work_conns, echo_ok;
     char last_proxy_name[64];
     ufrpc_client_t *client; /* shut down once the echo came back */
+    struct ufrpc_config *reload_cfg; /* if set: the first echo reloads with it instead */
+    uv_timer_t reload_timer;
     uv_timer_t closer;      /* closes streams outside their own callbacks */
 };
 
@@ -194,10 +196,7 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
             assert_int_equal(ufrpc_cfb_reader_init(&pc->rd, srv->key), 0);
             assert_int_equal(ufrpc_cfb_writer_init_rng(&pc->wr, srv->key, rng, &srv->seed), 0);
             pc->enc = 1;
-            /* the pool, as frps; none on a control about to be dropped, so that no
-             * splice is running when the session dies (net/mux issue reported) */
-            if (!srv->drop_control_once)
-                pc_send_empty(pc, UFRPC_MSG_REQ_WORK_CONN);
+            pc_send_empty(pc, UFRPC_MSG_REQ_WORK_CONN); /* the pool, as frps */
         }
         ufrpc_msg_free(&r);
     } else if (pc->kind == 0 && f->type == UFRPC_MSG_NEW_WORK_CONN) {
@@ -251,6 +250,14 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
     ufrpc_msg_free(&m);
 }
 
+static void on_reload_timer(uv_timer_t *t)
+{
+    struct srv *srv = t->data;
+    struct ufrpc_config *c = srv->reload_cfg;
+    srv->reload_cfg = NULL;
+    assert_int_equal(ufrpc_client_reload(srv->client, c), 0);
+}
+
 static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data,
                        size_t len)
 {
@@ -271,8 +278,14 @@ static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, co
             assert_memory_equal(pc->echo + strlen(pre), HELLO, strlen(HELLO));
             pc->srv->echo_ok++;
             pc_close(pc);
-            if (pc->srv->client)
+            if (pc->srv->client && pc->srv->reload_cfg) {
+                /* a little later, when the splice has ended (as a SIGHUP would come):
+                 * net/mux cannot yet take a session teardown under a running pump */
+                pc->srv->reload_timer.data = pc->srv;
+                uv_timer_start(&pc->srv->reload_timer, on_reload_timer, 200, 0);
+            } else if (pc->srv->client) {
                 ufrpc_client_shutdown(pc->srv->client);
+            }
         }
         return;
     }
@@ -387,6 +400,7 @@ static uint16_t srv_start(struct srv *srv, uv_loop_t *loop, int mux)
     srv->seed = 1234;
     assert_int_equal(ufrpc_cfb_derive_key((const uint8_t *)TOKEN, strlen(TOKEN), srv->key), 0);
     uv_timer_init(loop, &srv->closer);
+    uv_timer_init(loop, &srv->reload_timer);
     srv->closer.data = srv;
     int err = 0;
     srv->lst = ufrpc_tcp_listen(loop, "127.0.0.1", 0, on_srv_accept, srv, &err);
@@ -399,6 +413,7 @@ static void srv_stop(struct srv *srv)
     for (struct pconn *pc = srv->conns; pc; pc = pc->next)
         pc_close_now(pc);
     uv_close((uv_handle_t *)&srv->closer, NULL);
+    uv_close((uv_handle_t *)&srv->reload_timer, NULL);
     for (size_t i = 0; i < srv->nmux; i++)
         ufrpc_mux_close(srv->muxes[i], NULL);
     ufrpc_tcp_listener_close(srv->lst, NULL);
@@ -497,6 +512,9 @@ static struct ufrpc_config *make_cfg(uint16_t srv_port, uint16_t echo_port, int 
                                      const char *tlsline)
 {
     char text[2048];
+    char userline[64] = "";
+    if (user)
+        snprintf(userline, sizeof userline, "user = \"%s\"\n", user);
     snprintf(text, sizeof text,
              "serverAddr = \"127.0.0.1\"\nserverPort = %u\nloginFailExit = %s\n%s"
              "auth.token = \"" TOKEN "\"\n%s"
@@ -504,7 +522,7 @@ static struct ufrpc_config *make_cfg(uint16_t srv_port, uint16_t echo_port, int 
              "[[proxies]]\nname = \"echo\"\ntype = \"tcp\"\nlocalIP = \"127.0.0.1\"\n"
              "localPort = %u\nremotePort = 6000\n%s",
              (unsigned)srv_port, login_fail_exit ? "true" : "false",
-             user ? "user = \"alice\"\n" : "", tlsline, mux ? "true" : "false", (unsigned)echo_port,
+             userline, tlsline, mux ? "true" : "false", (unsigned)echo_port,
              extra ? extra : "");
     struct ufrpc_cfg_diag diag;
     ufrpc_cfg_diag_init(&diag);
@@ -528,6 +546,7 @@ struct scenario {
     const char *pp_version;    /* transport.proxyProtocolVersion */
     const char *expect_prefix; /* PROXY header the local side must see */
     int tls;                   /* 1: TLS, 2: TLS after a 0x17 byte */
+    int reload;                /* reload (user "bob") after the first echo */
 };
 
 static void run_scenario(const struct scenario *sc, struct srv *srv, struct run *r,
@@ -580,6 +599,8 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     assert_int_equal(ufrpc_client_new(&co, &cl), 0);
     if (sc->shutdown_on_echo)
         srv->client = cl;
+    if (sc->reload)
+        srv->reload_cfg = make_cfg(sport, eport, sc->mux, sc->login_fail_exit, "bob", extra, tlsline);
     uv_timer_init(&loop, &r->guard);
     uv_timer_init(&loop, &r->linger);
     uv_timer_start(&r->guard, on_guard, 15000, 0);
@@ -665,6 +686,26 @@ static void test_tls_with_and_without_first_byte(void **state)
     }
 }
 
+/* SIGHUP's path: a new configuration (another user) replaces the old one; the client
+ * logs in again at once with its run id and announces the proxy under the new name. */
+static void test_reload_reconnects_with_new_config(void **state)
+{
+    (void)state;
+    struct srv srv;
+    struct run r;
+    unsigned logins;
+    struct scenario sc = {.mux = 1, .login_fail_exit = 1, .shutdown_on_echo = 1,
+                          .user = "alice", .reload = 1};
+    run_scenario(&sc, &srv, &r, &logins);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(srv.echo_ok, 2);
+    assert_int_equal(srv.logins, 2);
+    assert_string_equal(srv.login_run_ids[1], "test-run");
+    assert_int_equal(srv.new_proxies, 2);
+    assert_string_equal(srv.last_proxy_name, "bob.echo");
+    assert_null(srv.reload_cfg);
+}
+
 static void test_login_rejected_with_login_fail_exit(void **state)
 {
     (void)state;
@@ -727,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_tunnel_roundtrip_mux_on),
         cmocka_unit_test(test_encrypted_compressed_work_stream_with_proxy_protocol),
         cmocka_unit_test(test_tls_with_and_without_first_byte),
+        cmocka_unit_test(test_reload_reconnects_with_new_config),
         cmocka_unit_test(test_login_rejected_with_login_fail_exit),
         cmocka_unit_test(test_login_retried_without_login_fail_exit),
         cmocka_unit_test(test_relogin_with_run_id_after_drop),
