@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "net/nettest.h"
+#include "net/pump.h"
 #include "net/tcp.h"
 #include "net/xform.h"
 #include "net/xform_crypt.h"
@@ -741,6 +742,74 @@ static void test_backpressure(void **state)
     free(pat);
 }
 
+/* The real use: pump(work stream wrapped with enc+comp, local service). Peer X
+ * plays frps behind its own mirror stack, peer Y the local service; 8 MiB each
+ * way, both reading with pauses; EOF travels both ways and the pump ends with 0. */
+struct pump_done {
+    int done, status;
+};
+
+static void on_pump_done(ufrpc_pump_t *pm, int status, const struct ufrpc_pump_stats *st,
+                         void *data)
+{
+    struct pump_done *d = data;
+    (void)pm;
+    (void)st;
+    d->done = 1;
+    d->status = status;
+}
+
+struct pump_state {
+    struct nt_peer *x, *y;
+    struct pump_done *d;
+};
+
+static int pump_all_done(void *arg)
+{
+    struct pump_state *st = arg;
+    if (st->x->err || st->y->err || st->x->mismatch || st->y->mismatch)
+        return 1;
+    return st->d->done && st->x->eof && st->y->eof;
+}
+
+static void test_pump_through_stack(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    uint8_t *pat = nt_pattern();
+    uint8_t key[16];
+    key_for("12345678", key);
+    struct pair work, local;
+    make_pair(&loop, &work);
+    make_pair(&loop, &local);
+    struct ufrpc_stream *client_side = NULL, *frps_side = NULL;
+    assert_int_equal(ufrpc_xform_wrap(work.a, true, key, true, NULL, &client_side), 0);
+    assert_int_equal(ufrpc_xform_wrap(work.b, true, key, true, NULL, &frps_side), 0);
+    struct pump_done d = {0};
+    assert_int_equal(ufrpc_pump_start(client_side, local.a, 0, on_pump_done, &d, NULL), 0);
+    struct nt_peer x = {.pat = pat, .to_send = 8u << 20, .send_base = 777, .recv_base = 4242,
+                        .slow_every = 2u << 20};
+    struct nt_peer y = {.pat = pat, .to_send = 8u << 20, .send_base = 4242, .recv_base = 777,
+                        .slow_every = 3u << 20};
+    assert_int_equal(nt_peer_start(&x, frps_side), 0);
+    assert_int_equal(nt_peer_start(&y, local.b), 0);
+    struct pump_state st = {&x, &y, &d};
+    assert_true(nt_run_until(&loop, pump_all_done, &st, 60000));
+    assert_int_equal(x.err, 0);
+    assert_int_equal(y.err, 0);
+    assert_false(x.mismatch);
+    assert_false(y.mismatch);
+    assert_int_equal(x.received, 8u << 20);
+    assert_int_equal(y.received, 8u << 20);
+    assert_int_equal(d.status, 0);
+    nt_peer_close(&x);
+    nt_peer_close(&y);
+    close_and_drain(&loop);
+    uv_loop_close(&loop);
+    free(pat);
+}
+
 /* Close with writes pending: their callbacks run (with an error) before the close
  * callback, and nothing leaks. */
 struct close_state {
@@ -851,7 +920,7 @@ int main(void)
         cmocka_unit_test(test_snappy_wire),   cmocka_unit_test(test_stack_order),
         cmocka_unit_test(test_bulk_crypt),    cmocka_unit_test(test_bulk_snappy),
         cmocka_unit_test(test_bulk_both),     cmocka_unit_test(test_backpressure),
-        cmocka_unit_test(test_close_pending),
+        cmocka_unit_test(test_pump_through_stack), cmocka_unit_test(test_close_pending),
         cmocka_unit_test(test_snappy_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
