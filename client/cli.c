@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "client/admin.h"
 #include "client/log.h"
 #include "client/supervisor.h"
 #include "client/version.h"
@@ -130,6 +131,7 @@ struct app {
     uv_loop_t loop;
     uv_signal_t sig_int, sig_term, sig_hup;
     ufrpc_client_t *client;
+    struct ufrpc_admin *admin;
     struct ufrpc_log *log;
     const char *path;
     bool strict;
@@ -163,9 +165,84 @@ static void on_client_exit(ufrpc_client_t *cl, int code, const char *msg, void *
 {
     (void)cl;
     struct app *app = data;
-    app->exit_code = code;
-    snprintf(app->exit_msg, sizeof app->exit_msg, "%s", msg ? msg : "");
+    if (app->exit_code == 0) { /* a failure recorded before the stop wins */
+        app->exit_code = code;
+        snprintf(app->exit_msg, sizeof app->exit_msg, "%s", msg ? msg : "");
+    }
     close_signals(app);
+    if (app->admin) {
+        ufrpc_admin_close(app->admin, NULL, NULL);
+        app->admin = NULL;
+    }
+}
+
+/* ---- admin API hooks ---------------------------------------------------------- */
+static struct ufrpc_registry *hook_registry(void *ctx)
+{
+    return ufrpc_client_registry(((struct app *)ctx)->client);
+}
+
+static const struct ufrpc_config *hook_config(void *ctx)
+{
+    return ufrpc_client_config(((struct app *)ctx)->client);
+}
+
+static const char *hook_config_path(void *ctx)
+{
+    return ((struct app *)ctx)->path;
+}
+
+static enum ufrpc_admin_reload_result hook_reload(void *ctx, bool strict, char *msg, size_t cap)
+{
+    struct app *app = ctx;
+    struct ufrpc_cfg_diag diag;
+    ufrpc_cfg_diag_init(&diag);
+    struct ufrpc_config_load_opts o = {.non_strict = !strict};
+    struct ufrpc_config *cfg = NULL;
+    int rc = ufrpc_config_load(app->path, &o, &cfg, &diag);
+    if (rc) {
+        const struct ufrpc_cfg_diag_item *it = NULL;
+        for (size_t i = 0; i < diag.len && !it; i++)
+            if (diag.items[i].severity == UFRPC_CFG_ERROR)
+                it = &diag.items[i];
+        snprintf(msg, cap, "%s", it ? it->err.msg : ufrpc_strerror(rc));
+        ufrpc_cfg_diag_free(&diag);
+        return UFRPC_ADMIN_RELOAD_INVALID;
+    }
+    ufrpc_cfg_diag_free(&diag);
+    UFRPC_LOGI(app->log, "reload the configuration from [%s] (admin API)", app->path);
+    rc = ufrpc_client_reload(app->client, cfg);
+    if (rc) {
+        snprintf(msg, cap, "%s", ufrpc_strerror(rc));
+        return UFRPC_ADMIN_RELOAD_APPLY_FAILED;
+    }
+    return UFRPC_ADMIN_RELOAD_OK;
+}
+
+static void hook_stop(void *ctx)
+{
+    ufrpc_client_shutdown(((struct app *)ctx)->client);
+}
+
+/* Starts the admin API when webServer.port is set. 0 or <0 (frpc exits then). */
+static int start_admin(struct app *app, const struct ufrpc_config *cfg)
+{
+    if (cfg->web_server.port <= 0)
+        return 0;
+    struct ufrpc_admin_opts o;
+    int rc = ufrpc_admin_opts_from_config(cfg, &o);
+    if (rc)
+        return rc;
+    o.log = app->log;
+    struct ufrpc_admin_hooks h = {
+        .ctx = app,
+        .registry = hook_registry,
+        .config = hook_config,
+        .config_path = hook_config_path,
+        .reload = hook_reload,
+        .stop = hook_stop,
+    };
+    return ufrpc_admin_start(&app->loop, &o, &h, &app->admin); /* it logs "listen on" */
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -267,8 +344,16 @@ int ufrpc_cli_main(int argc, char **argv)
         sigs[i]->data = app;
         uv_signal_start(sigs[i], on_signal, nums[i]);
     }
-    rc = ufrpc_client_start(app->client);
+    rc = start_admin(app, ufrpc_client_config(app->client));
     if (rc) {
+        app->exit_code = 1;
+        snprintf(app->exit_msg, sizeof app->exit_msg, "admin server listen error: %s",
+                 ufrpc_strerror(rc));
+        ufrpc_client_shutdown(app->client);
+    } else {
+        rc = ufrpc_client_start(app->client);
+    }
+    if (rc && !app->exit_msg[0]) {
         app->exit_code = 1;
         snprintf(app->exit_msg, sizeof app->exit_msg, "%s", ufrpc_strerror(rc));
         ufrpc_client_shutdown(app->client);

@@ -1,9 +1,11 @@
 /* ufrpc entry point. Only main() may end the process; everything below returns
- * errors. `verify` is handled by client/cli_verify.c, everything else by
- * client/cli.c (flags, configuration, logging, the event loop, signals). */
+ * errors. `verify` is handled by client/cli_verify.c, `reload|status|stop` by
+ * client/cli_admin.c, everything else by client/cli.c (flags, configuration,
+ * logging, the event loop, signals, the admin API server). */
 #include <signal.h>
 
 #include "client/cli.h"
+#include "client/cli_admin.h"
 #include "client/cli_verify.h"
 
 int main(int argc, char **argv)
@@ -12,5 +14,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (ufrpc_cli_is_verify(argc, argv))
         return ufrpc_cli_verify(argc, argv, stdout);
+    if (ufrpc_cli_is_admin(argc, argv)) /* reload | status | stop */
+        return ufrpc_cli_admin(argc, argv, stdout);
     return ufrpc_cli_main(argc, argv);
 }

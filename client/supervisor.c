@@ -859,6 +859,11 @@ struct ufrpc_registry *ufrpc_client_registry(ufrpc_client_t *cl)
     return cl ? cl->reg : NULL;
 }
 
+const struct ufrpc_config *ufrpc_client_config(const ufrpc_client_t *cl)
+{
+    return cl ? cl->cfg : NULL;
+}
+
 const char *ufrpc_client_run_id(const ufrpc_client_t *cl)
 {
     return cl ? cl->run_id : "";

@@ -59,6 +59,8 @@ void ufrpc_client_free(ufrpc_client_t *cl);
 
 /* The tunnel registry (valid until free; entries change on reload). */
 struct ufrpc_registry *ufrpc_client_registry(ufrpc_client_t *cl);
+/* The configuration in effect (replaced by ufrpc_client_reload; valid until then). */
+const struct ufrpc_config *ufrpc_client_config(const ufrpc_client_t *cl);
 /* Current run id ("" before the first login). */
 const char *ufrpc_client_run_id(const ufrpc_client_t *cl);
 /* Number of successful logins so far (tests). */
