@@ -684,6 +684,49 @@ static void test_sudp_read_timeout_reopens(void **state)
     fx_teardown(&f);
 }
 
+struct dwant {
+    struct fx *f;
+    uint64_t n;
+};
+static int p_drops(void *a)
+{
+    struct dwant *w = a;
+    struct ufrpc_visitor_stats st;
+    ufrpc_visitor_get_stats(w->f->vis[0], &st);
+    return st.packets_to_server + st.drop_queue_full >= w->n;
+}
+
+static void test_sudp_flood_bounded(void **state)
+{
+    (void)state;
+    struct fx f;
+    struct ufrpc_visitor_env env;
+    fx_setup(&f, &env);
+    f.mode = M_SILENT; /* the stream never becomes ready: datagrams wait */
+    env.sudp_max_queued = 200;
+    struct ufrpc_visitor_config c;
+    vcfg(&c, "u1", UFRPC_VISITOR_SUDP);
+    assert_int_equal(ufrpc_visitor_start(&env, &c, &f.vis[0]), 0);
+    uint16_t port = ufrpc_visitor_port(f.vis[0]);
+    struct uuser a;
+    uu_open(&f, &a);
+    for (int i = 0; i < 20; i++) {
+        char m[16];
+        snprintf(m, sizeof m, "dgram-%02d", i);
+        uu_send(&a, port, m);
+    }
+    struct dwant w = {&f, 20};
+    assert_true(nt_run_until(&f.loop, p_drops, &w, 3000));
+    struct ufrpc_visitor_stats st;
+    ufrpc_visitor_get_stats(f.vis[0], &st);
+    assert_true(st.drop_queue_full >= 15);
+    assert_true(st.packets_to_server >= 1);
+    assert_int_equal(st.packets_to_server + st.drop_queue_full, 20);
+    assert_int_equal(st.conns_total, 1);
+    uv_close((uv_handle_t *)&a.u, NULL);
+    fx_teardown(&f);
+}
+
 /* ---- xtcp ---- */
 static void test_xtcp_fallback(void **state)
 {
@@ -756,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_open_fails),
         cmocka_unit_test(test_sudp_round_trip),
         cmocka_unit_test(test_sudp_read_timeout_reopens),
+        cmocka_unit_test(test_sudp_flood_bounded),
         cmocka_unit_test(test_xtcp_fallback),
         cmocka_unit_test(test_close_while_opening),
     };
