@@ -35,9 +35,17 @@
  *    ufrpc_udp_channel_close(); it then closes every socket and the stream, calls
  *    on_close exactly once (never from inside start or close) and frees itself
  *    right after on_close returns. The channel pointer is valid until then.
+ *  - The stream's `data` field belongs to the channel from start on.
  *  - A udp proxy keeps one channel: when a new StartWorkConn arrives for it, the
  *    owner calls ufrpc_udp_channel_close() on the old one before starting the new
- *    one (frpc does the same). A sudp proxy runs one channel per visitor stream.
+ *    one (frpc does the same). The old channel's on_close runs later, so the
+ *    owner clears its pointer there only if it still points to that channel.
+ *    A sudp proxy runs one channel per visitor stream (keep a list; close them
+ *    all when the proxy closes).
+ *  - With useEncryption/useCompression the owner stacks, from the wire up:
+ *    s = ufrpc_prefix_stream_new(work, <bytes read past StartWorkConn>) (net/
+ *    prefix.h; skip when there are none), then ufrpc_xform_wrap(s, ...) keyed
+ *    with the token, then hands the result here with initial = NULL.
  *  - opts strings are copied; opts may be freed after start.
  */
 #ifndef UFRPC_CLIENT_UDP_CHANNEL_H

@@ -101,7 +101,8 @@ int ufrpc_visitor_new_conn_frame(const char *run_id, const char *user, const cha
 /* ---- the visitor --------------------------------------------------------------- */
 /* Starts listening (bind_port < 0: no listener, only ufrpc_visitor_accept_conn;
  * 0: any free port, for tests). Returns 0 and *out, or <0 (UFRPC_ERR_ADDR_IN_USE,
- * UFRPC_ERR_INVAL, _NOMEM, mapped libuv errors). */
+ * UFRPC_ERR_INVAL, _NOMEM, mapped libuv errors); on failure nothing is left for
+ * the caller to close (a UDP socket that failed to bind is released by the loop). */
 int ufrpc_visitor_start(const struct ufrpc_visitor_env *env, const struct ufrpc_visitor_config *cfg,
                         ufrpc_visitor_t **out);
 
