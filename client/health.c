@@ -350,6 +350,39 @@ static int build_request(ufrpc_health_t *h, const struct ufrpc_health_opts *o)
 }
 
 /* ---- public ------------------------------------------------------------------------- */
+static uint32_t secs_to_ms(int64_t s)
+{
+    if (s <= 0)
+        return 0;
+    return s > 4000000 ? 4000000000u : (uint32_t)(s * 1000); /* cap: ~46 days */
+}
+
+int ufrpc_health_opts_from_config(const struct ufrpc_proxy_config *pc,
+                                  struct ufrpc_health_opts *o)
+{
+    const struct ufrpc_health_check *hc = &pc->health_check;
+    memset(o, 0, sizeof *o);
+    if (hc->type == NULL || hc->type[0] == '\0' || pc->local_port <= 0)
+        return UFRPC_ERR_NOT_FOUND;
+    if (strcmp(hc->type, "tcp") == 0)
+        o->type = UFRPC_HEALTH_TCP;
+    else if (strcmp(hc->type, "http") == 0)
+        o->type = UFRPC_HEALTH_HTTP;
+    else
+        return UFRPC_ERR_INVAL;
+    if (pc->local_port > 65535)
+        return UFRPC_ERR_INVAL;
+    o->host = pc->local_ip != NULL && pc->local_ip[0] != '\0' ? pc->local_ip : "127.0.0.1";
+    o->port = (uint16_t)pc->local_port;
+    o->path = hc->path;
+    o->headers = hc->http_headers.items;
+    o->nheaders = hc->http_headers.len;
+    o->interval_ms = secs_to_ms(hc->interval_seconds);
+    o->timeout_ms = secs_to_ms(hc->timeout_seconds);
+    o->max_failed = hc->max_failed > 0 && hc->max_failed < 1000000 ? (int)hc->max_failed : 0;
+    return 0;
+}
+
 int ufrpc_health_start(uv_loop_t *loop, const struct ufrpc_health_opts *o, ufrpc_health_cb cb,
                        void *data, ufrpc_health_t **out)
 {

@@ -53,6 +53,15 @@ struct ufrpc_health_opts {
 
 typedef struct ufrpc_health ufrpc_health_t;
 
+/* Fills *o from a proxy's configuration the way frpc decides to monitor it: a
+ * check runs only when healthCheck.type is set and localPort > 0 (plugins have
+ * no local port: no check). Seconds become milliseconds; zero/negative values
+ * keep frpc's defaults (10 s interval, 3 s timeout, maxFailed 1). *o points into
+ * pc (valid while pc is). 0 = monitor with *o; UFRPC_ERR_NOT_FOUND = no check
+ * for this proxy; UFRPC_ERR_INVAL = unknown type or a port out of range. */
+int ufrpc_health_opts_from_config(const struct ufrpc_proxy_config *pc,
+                                  struct ufrpc_health_opts *o);
+
 /* event: UP or DOWN; err: 0 for UP, the last check's error for DOWN
  * (UFRPC_ERR_TIMEOUT, _CONNECT_REFUSED, _HTTP for a non-2xx status or a
  * malformed response, ...). */

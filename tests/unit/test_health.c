@@ -399,6 +399,44 @@ static void test_invalid_opts(void **state)
     finish_loop(&loop);
 }
 
+static void test_opts_from_config(void **state)
+{
+    (void)state;
+    struct ufrpc_proxy_config pc;
+    memset(&pc, 0, sizeof pc);
+    struct ufrpc_health_opts o;
+    pc.local_port = 8080;
+    assert_int_equal(ufrpc_health_opts_from_config(&pc, &o), UFRPC_ERR_NOT_FOUND); /* off */
+    pc.health_check.type = "tcp";
+    pc.local_port = 0; /* plugin: no local port, no check (as frpc) */
+    assert_int_equal(ufrpc_health_opts_from_config(&pc, &o), UFRPC_ERR_NOT_FOUND);
+    pc.local_port = 8080;
+    assert_int_equal(ufrpc_health_opts_from_config(&pc, &o), 0);
+    assert_int_equal(o.type, UFRPC_HEALTH_TCP);
+    assert_string_equal(o.host, "127.0.0.1");
+    assert_int_equal(o.port, 8080);
+    assert_int_equal(o.interval_ms, 0); /* defaults applied by start */
+    pc.health_check.type = "http";
+    pc.local_ip = "10.0.0.2";
+    pc.health_check.path = "/status";
+    pc.health_check.interval_seconds = 7;
+    pc.health_check.timeout_seconds = 2;
+    pc.health_check.max_failed = 4;
+    struct ufrpc_cfg_kv kv[] = {{"x-a", "1"}};
+    pc.health_check.http_headers.items = kv;
+    pc.health_check.http_headers.len = 1;
+    assert_int_equal(ufrpc_health_opts_from_config(&pc, &o), 0);
+    assert_int_equal(o.type, UFRPC_HEALTH_HTTP);
+    assert_string_equal(o.host, "10.0.0.2");
+    assert_string_equal(o.path, "/status");
+    assert_int_equal(o.interval_ms, 7000);
+    assert_int_equal(o.timeout_ms, 2000);
+    assert_int_equal(o.max_failed, 4);
+    assert_int_equal(o.nheaders, 1);
+    pc.health_check.type = "udp";
+    assert_int_equal(ufrpc_health_opts_from_config(&pc, &o), UFRPC_ERR_INVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_http_malformed_stop_in_cb),
         cmocka_unit_test(test_never_up),
         cmocka_unit_test(test_invalid_opts),
+        cmocka_unit_test(test_opts_from_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
