@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# faults.sh KIND (drop | corrupt | stall | kill)
+# faults.sh KIND (drop | corrupt | stall | kill) MUX(true|false)
 # The peer injects a fault into the live control session:
 #   drop     closes the control (TCP connection / yamux stream),
 #   corrupt  sends a frame with an unknown type byte on the encrypted control,
 #   stall    stops reading and writing (ufrpc must notice through its heartbeat
-#            timeout: heartbeatInterval 1 s, heartbeatTimeout 3 s, tcpMux off),
+#            timeout: heartbeatInterval 1 s, heartbeatTimeout 3 s; with tcpMux the
+#            whole session stalls and tcpMuxKeepaliveInterval is 1 s as well),
 #   kill     closes the whole transport connection.
 # ufrpc must log in again (previous run id) and carry traffic again.
 source "$(dirname "$0")/lib.sh"
 KIND=$1
-E2E_NAME="fault_$KIND"
+MUX=$2
+E2E_NAME="fault_${KIND}_mux-$MUX"
 TOKEN="fault-$RANDOM"
-MUX=true
 EXTRA=""
 if [ "$KIND" = stall ]; then
-    MUX=false
-    EXTRA=$'transport.heartbeatInterval = 1\ntransport.heartbeatTimeout = 3'
+    EXTRA=$'transport.heartbeatInterval = 1\ntransport.heartbeatTimeout = 3\ntransport.tcpMuxKeepaliveInterval = 1'
 fi
 start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --mux="$MUX" --commands
 start_echo echo

@@ -21,8 +21,8 @@ e2e_cleanup() {
     local p
     for p in "${E2E_PIDS[@]}"; do
         kill -9 "$p" 2>/dev/null || true
+        { wait "$p"; } 2>/dev/null || true
     done
-    wait 2>/dev/null || true
     if [ "$E2E_FAILED" = 0 ] && [ "${UFRPC_E2E_KEEP:-0}" != 1 ]; then
         rm -rf "$WORK"
     else

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# local_down.sh: the proxy's local service is not running. A user connection must be
+# local_down.sh MUX(true|false): the proxy's local service is not running. A user connection must be
 # closed (ufrpc cannot reach localIP:localPort) while the tunnel stays up; once the
 # service starts, the same proxy carries traffic.
 source "$(dirname "$0")/lib.sh"
+MUX=$1
+E2E_NAME="local_down_mux-$MUX"
 TOKEN="down-$RANDOM"
-start_peer peer --bind 127.0.0.1:0 --token "$TOKEN"
+start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --mux="$MUX"
 LOCAL=$(freeport)
 REMOTE=$(freeport)
-write_config "$WORK/frpc.toml" "$PEER_PORT" "$TOKEN" true false true echo "$LOCAL" "$REMOTE"
+write_config "$WORK/frpc.toml" "$PEER_PORT" "$TOKEN" "$MUX" false true echo "$LOCAL" "$REMOTE"
 start_ufrpc ufrpc "$WORK/frpc.toml"
 wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=echo" 20 || fail "proxy not registered"
 wait_line "$WORK/peer.log" '^EVENT work-conn ' 10 || fail "no work connection"

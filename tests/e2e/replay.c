@@ -17,7 +17,9 @@
  *   parsed like frp does: a first plaintext v1 frame; after Login/LoginResp the rest
  *   is a 16-byte IV and an AES-128-CFB stream of v1 frames (decrypted with the token);
  *   after NewWorkConn/StartWorkConn the rest is raw user data.
- * - The result is a script in capture order: frps's messages and bytes to send, and
+ * - The result is a script in capture order (frps's side no earlier than its capture
+ *   time, since messages on different streams are not ordered): frps's messages and
+ *   bytes to send, and
  *   frpc's messages, bytes, stream opens and closes to expect. frps's control
  *   messages are re-encrypted with our own IV (ufrpc's IV differs, so the capture's
  *   ciphertext cannot be replayed as is); frps's JSON bodies are sent byte for byte.
@@ -438,7 +440,7 @@ static uint64_t g_start_ms;
 static int g_started;
 static uv_process_t g_child;
 static int g_child_alive, g_child_status = -1, g_term_sent, g_term_timer_armed;
-static uv_timer_t g_term_timer, g_timeout_timer;
+static uv_timer_t g_term_timer, g_timeout_timer, g_send_timer;
 static int g_compared, g_raw_bytes, g_pings, g_close_proxies, g_finished;
 static char g_our_yframes[MAX_LS][512];
 static uint32_t g_our_sid_of[MAX_LS];
@@ -749,6 +751,12 @@ static void on_term_timer(uv_timer_t *t)
     }
 }
 
+static void on_send_timer(uv_timer_t *t)
+{
+    (void)t;
+    advance();
+}
+
 static void advance(void)
 {
     char why[512];
@@ -758,6 +766,16 @@ static void advance(void)
         if (it->kind != IT_OPEN && !r->mapped)
             die("script uses ls%d before it was opened", it->ls);
         if (it->dir == S2C) {
+            /* frps's bytes go out no earlier than their capture time: messages on
+             * different streams are not ordered by yamux or TCP, and a StartWorkConn
+             * sent together with the NewProxyResp would race it (frpc's goroutines
+             * per stream have the same race; frps never causes it). */
+            double due = (it->t - g_t_open) * 1000.0;
+            uint64_t el = uv_now(g_loop) - g_start_ms;
+            if ((double)el < due) {
+                uv_timer_start(&g_send_timer, on_send_timer, (uint64_t)(due - (double)el) + 1, 0);
+                return;
+            }
             if (it->kind == IT_MSG) {
                 printf("SEND ls%d S->C %s %s\n", it->ls, ufrpc_frame_type_name(it->type), it->json);
                 send_msg(r, it->type, it->json, it->len);
@@ -992,6 +1010,7 @@ int main(int argc, char **argv)
     printf("READY port=%d\n", port);
 
     uv_timer_init(g_loop, &g_term_timer);
+    uv_timer_init(g_loop, &g_send_timer);
     uv_timer_init(g_loop, &g_timeout_timer);
     uv_timer_start(&g_timeout_timer, on_timeout, (uint64_t)timeout_s * 1000, 0);
 

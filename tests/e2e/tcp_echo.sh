@@ -13,10 +13,15 @@ TOKEN="e2e-$RANDOM-token"
 
 peer_tls=off
 [ "$TLS" = true ] && peer_tls=force
-start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls="$peer_tls" --mux="$MUX"
+# 100 connections at once with tcpMux off and TLS mean 100 TLS handshakes at once
+# (slow in sanitizer builds): both sides get a minute instead of frp's 10 s
+# (frps userConnTimeout, frpc transport.dialServerTimeout).
+start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls="$peer_tls" --mux="$MUX" \
+    --user-conn-timeout-ms 60000
 start_echo echo
 REMOTE=$(freeport)
-write_config "$WORK/frpc.toml" "$PEER_PORT" "$TOKEN" "$MUX" "$TLS" true echo "$ECHO_PORT" "$REMOTE"
+write_config "$WORK/frpc.toml" "$PEER_PORT" "$TOKEN" "$MUX" "$TLS" true echo "$ECHO_PORT" "$REMOTE" \
+    "transport.dialServerTimeout = 60"
 start_ufrpc ufrpc "$WORK/frpc.toml"
 
 wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=echo .*remote_port=$REMOTE" 20 ||

@@ -13,7 +13,6 @@
 
 #define PEER_VERSION "0.70.1"
 #define FIRST_FRAME_TIMEOUT_MS 10000
-#define USER_CONN_TIMEOUT_MS 10000
 
 struct ctl;
 
@@ -379,7 +378,7 @@ static void on_user_conn(ufrpc_tcp_listener_t *l, int status, struct ufrpc_strea
     wt->user = user;
     uv_timer_init(c->p->loop, &wt->timer);
     wt->timer.data = wt;
-    uv_timer_start(&wt->timer, on_waiter_timeout, USER_CONN_TIMEOUT_MS, 0);
+    uv_timer_start(&wt->timer, on_waiter_timeout, (uint64_t)c->p->o.user_conn_timeout_ms, 0);
     /* append: first come, first served */
     struct waiter **pp = &c->waiters;
     while (*pp != NULL)

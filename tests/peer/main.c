@@ -13,6 +13,8 @@
  *   --mux-keepalive-ms N      our yamux ping interval (default 30000)
  *   --max-pool-count N        frps transport.maxPoolCount (default 5)
  *   --heartbeat-timeout S     close controls without Ping for S s (default off)
+ *   --user-conn-timeout-ms N  how long a user connection waits for a work
+ *                             connection (frps userConnTimeout; default 10000)
  *   --auth-heartbeats --auth-work-conns   verify the additional auth scopes
  *   faults: --refuse-login [--close-without-resp]
  *           --drop-after-ms N | --corrupt-after-ms N | --stall-after-ms N (after login)
@@ -217,6 +219,7 @@ static int parse_args(int argc, char **argv, struct peer_opts *o)
     o->tls = 1;
     o->mux = 1;
     o->max_pool_count = 5;
+    o->user_conn_timeout_ms = 10000;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
         char *val = NULL;
@@ -281,6 +284,9 @@ static int parse_args(int argc, char **argv, struct peer_opts *o)
         } else if (strcmp(name, "--heartbeat-timeout") == 0) {
             NEEDVAL();
             o->heartbeat_timeout_s = atoi(val);
+        } else if (strcmp(name, "--user-conn-timeout-ms") == 0) {
+            NEEDVAL();
+            o->user_conn_timeout_ms = atoi(val);
         } else if (strcmp(name, "--auth-heartbeats") == 0) {
             o->auth_heartbeats = 1;
         } else if (strcmp(name, "--auth-work-conns") == 0) {

@@ -38,6 +38,7 @@ struct peer_opts {
     uint32_t mux_keepalive_ms;
     int max_pool_count;
     int heartbeat_timeout_s; /* <= 0: off */
+    int user_conn_timeout_ms; /* frps userConnTimeout (default 10 s) */
     int auth_heartbeats, auth_work_conns;
     /* faults */
     int refuse_login;
