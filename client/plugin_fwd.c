@@ -38,6 +38,7 @@ struct fwd {
     bool resp_ka;
     bool head_req;
     bool chunked;
+    bool upgrade_req; /* Upgrade request forwarded; a 101 turns into a tunnel */
     char *head;      /* rebuilt request head waiting for the connection */
     size_t head_len;
 };
@@ -105,8 +106,10 @@ static bool name_is(const char *n, size_t len, const char *want)
     return strlen(want) == len && strncasecmp(n, want, len) == 0;
 }
 
-static bool hop_by_hop(const char *n, size_t len, bool proxy_mode)
+static bool hop_by_hop(const char *n, size_t len, bool proxy_mode, bool upgrade)
 {
+    if (upgrade && name_is(n, len, "Upgrade"))
+        return false;
     static const char *const hop[] = {"Connection", "Keep-Alive", "Proxy-Connection",
                                       "TE", "Trailer", "Trailers", "Transfer-Encoding",
                                       "Upgrade", "Host"};
@@ -117,6 +120,11 @@ static bool hop_by_hop(const char *n, size_t len, bool proxy_mode)
                        name_is(n, len, "Proxy-Authenticate")))
         return true;
     return false;
+}
+
+static bool hs_method_is_connect(struct hs *h)
+{
+    return ufrpc_hs_method_id(h) == HTTP_CONNECT;
 }
 
 /* ---- upstream ------------------------------------------------------------------- */
@@ -215,6 +223,35 @@ static void response_complete(struct hs *h)
     ufrpc_hs_response_done(h, ka);
 }
 
+/* 101 Switching Protocols to an Upgrade request: both streams leave the HTTP
+ * machinery and are joined by a pump; pending bytes of each side go first. */
+static void switch_to_tunnel(struct hs *h, ufrpc_rbuf_t *buf, const uint8_t *rest,
+                             size_t rest_len)
+{
+    struct fwd *f = h->ctx;
+    struct ufrpc_stream *up = f->up;
+    f->up = NULL;
+    h->up = NULL;
+    f->up_reading = false;
+    f->awaiting = false;
+    ufrpc_stream_read_stop(up);
+    up->data = NULL;
+    struct pconn tmp = {.plugin = h->base.plugin, .failed = h->base.failed};
+    ufrpc_rbuf_t *pb;
+    const uint8_t *pd;
+    size_t pn;
+    struct ufrpc_stream *down = ufrpc_hs_detach(h, &pb, &pd, &pn);
+    ufrpc_hs_unref(h); /* the reference the upstream stream held */
+    int rc = pn > 0 ? ufrpc_pl_write(up, pb, pd, pn, NULL, NULL) : 0;
+    ufrpc_rbuf_unref(pb);
+    if (rc < 0) {
+        ufrpc_stream_close(up, NULL);
+        ufrpc_stream_close(down, NULL);
+        return;
+    }
+    ufrpc_pl_ptunnel(&tmp, up, down, NULL, 0, buf, rest, rest_len);
+}
+
 static void on_up_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
                        const uint8_t *data, size_t len)
 {
@@ -268,6 +305,10 @@ static void on_up_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
         return;
     }
     if (f->final_done) {
+        if (f->upgrade_req && f->rp.status_code == 101) {
+            switch_to_tunnel(h, buf, data + used, len - used);
+            return;
+        }
         if (used < len)
             f->resp_ka = false; /* bytes after the response: do not reuse */
         response_complete(h);
@@ -414,6 +455,7 @@ static int fwd_on_head(struct hs *h)
     }
     f->head_req = ufrpc_hs_method_id(h) == HTTP_HEAD;
     f->chunked = (h->parser.flags & F_CHUNKED) != 0;
+    f->upgrade_req = h->parser.upgrade != 0 && hs_method_is_connect(h) == false;
 
     size_t in_host_len = 0;
     const char *in_host = ufrpc_hs_header(h, "Host", &in_host_len);
@@ -435,7 +477,7 @@ static int fwd_on_head(struct hs *h)
     for (size_t i = 0; i < h->nf; i++) {
         const char *n = hs_str(h, h->f[i].noff);
         size_t nl = h->f[i].nlen;
-        if (hop_by_hop(n, nl, f->o.proxy_mode) || set_header_named(f, n, nl))
+        if (hop_by_hop(n, nl, f->o.proxy_mode, f->upgrade_req) || set_header_named(f, n, nl))
             continue;
         bool is_xf = nl > 12 && strncasecmp(n, "X-Forwarded-", 12) == 0;
         if (is_xf && f->o.xfwd == 0)
@@ -482,6 +524,8 @@ static int fwd_on_head(struct hs *h)
                    strlen(m->items[i].value));
     if (f->chunked)
         sb_str(&s, "Transfer-Encoding: chunked\r\n");
+    if (f->upgrade_req)
+        sb_str(&s, "Connection: Upgrade\r\n");
     sb_str(&s, "\r\n");
     if (s.err) {
         free(s.b);
@@ -548,6 +592,7 @@ static void fwd_destroy(struct hs *h)
 }
 
 const struct hs_handler ufrpc_pl_fwd_handler = {
+    .upgrades = true,
     .on_head = fwd_on_head,
     .on_body = fwd_on_body,
     .on_end = fwd_on_end,

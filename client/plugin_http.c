@@ -435,6 +435,10 @@ static void drive(struct hs *h)
                                    true);
                 break;
             }
+            if (h->handler->upgrades) {
+                h->paused = true; /* the handler decides when its response arrives */
+                break;
+            }
             /* bytes after an Upgrade request are not HTTP: drop them */
             h->in_len = 0;
             break;

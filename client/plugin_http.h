@@ -46,6 +46,11 @@ struct hs_handler {
     /* CONNECT accepted by llhttp: the bytes after the head are pending input.
      * NULL: 400 and close. */
     void (*on_connect)(struct hs *h);
+    /* true: after a non-CONNECT upgrade request (Upgrade + Connection: upgrade)
+     * the bytes that follow stay pending and parsing stops; the handler takes
+     * them with ufrpc_hs_detach (101) or ends the connection after its response.
+     * false: those bytes are dropped and the connection ends after the response. */
+    bool upgrades;
     /* The connection is going away (close the upstream; called once). */
     void (*on_teardown)(struct hs *h);
     /* Downstream writes drained below the bound (resume upstream reading). */

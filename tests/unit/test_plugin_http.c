@@ -307,6 +307,173 @@ static void test_http2http_response_framing(void **state)
     ph_stop(&h);
 }
 
+/* ---- backpressure: a 32 MiB response to a client that does not read at first,
+ * and a 16 MiB upload; the plugin must not buffer what the peers do not take. */
+struct bulk_origin {
+    int lfd;
+    volatile size_t sent, received;
+};
+
+static void *bulk_origin_thread(void *arg)
+{
+    struct bulk_origin *b = arg;
+    int fd = accept(b->lfd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    struct timeval tv = {.tv_sec = 20};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    char head[4096];
+    for (int r = 0; r < 2; r++) {
+        recv_until(fd, head, sizeof head, "\r\n\r\n");
+        const char *cl = strcasestr(head, "\r\nContent-Length:");
+        size_t want = cl != NULL ? strtoul(cl + 17, NULL, 10) : 0;
+        static char buf[65536];
+        while (want > 0) {
+            ssize_t k = recv(fd, buf, want < sizeof buf ? want : sizeof buf, 0);
+            if (k <= 0)
+                break;
+            want -= (size_t)k;
+            b->received += (size_t)k;
+        }
+        size_t total = r == 0 ? (32u << 20) : 2;
+        char h[128];
+        int n = snprintf(h, sizeof h, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", total);
+        send_all(fd, h, (size_t)n);
+        memset(buf, 'q', sizeof buf);
+        while (total > 0) {
+            size_t k = total < sizeof buf ? total : sizeof buf;
+            ssize_t w = send(fd, buf, k, MSG_NOSIGNAL);
+            if (w <= 0)
+                break;
+            total -= (size_t)w;
+            b->sent += (size_t)w;
+        }
+    }
+    close(fd);
+    return NULL;
+}
+
+static void test_http2http_backpressure(void **state)
+{
+    (void)state;
+    struct bulk_origin bo = {0};
+    bo.lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(bo.lfd, (struct sockaddr *)&a, sizeof a);
+    socklen_t l = sizeof a;
+    getsockname(bo.lfd, (struct sockaddr *)&a, &l);
+    listen(bo.lfd, 4);
+    pthread_t th;
+    pthread_create(&th, NULL, bulk_origin_thread, &bo);
+    char la[32];
+    snprintf(la, sizeof la, "127.0.0.1:%u", ntohs(a.sin_port));
+    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTP2HTTP, .local_addr = la};
+    struct ph h;
+    assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
+    int fd = tcp_connect(h.port);
+    struct timeval tv = {.tv_sec = 20};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    send_str(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    usleep(1000000);
+    size_t early = bo.sent;
+    /* kernel buffers on both hops plus the plugin's bound; far below 32 MiB */
+    assert_true(early < (16u << 20));
+    recv_until(fd, resp, sizeof resp, "\r\n\r\n");
+    assert_non_null(strstr(resp, "Content-Length: 33554432"));
+    size_t got = 0;
+    static char buf[65536];
+    while (got < (32u << 20)) {
+        ssize_t k = recv(fd, buf, sizeof buf, 0);
+        if (k <= 0)
+            break;
+        for (ssize_t i = 0; i < k; i++)
+            if (buf[i] != 'q')
+                fail();
+        got += (size_t)k;
+    }
+    assert_int_equal(got, 32u << 20);
+    /* 16 MiB upload on the same connection */
+    char hdr[128];
+    size_t up = 16u << 20;
+    int n = snprintf(hdr, sizeof hdr, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n",
+                     up);
+    send_all(fd, hdr, (size_t)n);
+    memset(buf, 'u', sizeof buf);
+    for (size_t off = 0; off < up; off += sizeof buf)
+        send_all(fd, buf, sizeof buf);
+    char *body = recv_response(fd, resp, sizeof resp);
+    assert_non_null(body);
+    assert_string_equal(body, "qq");
+    assert_int_equal(bo.received, up);
+    close(fd);
+    pthread_join(th, NULL);
+    close(bo.lfd);
+    ph_stop(&h);
+    fprintf(stderr, "backpressure: origin had sent %zu bytes while the client did not read\n",
+            early);
+}
+
+/* Upgrade (websocket-style): the head goes out with Upgrade/Connection, a 101
+ * turns the connection into a tunnel with bytes on both sides kept. */
+static void *upgrade_origin(void *arg)
+{
+    int lfd = *(int *)arg;
+    int fd = accept(lfd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    set_timeouts(fd);
+    static char head[4096];
+    recv_until(fd, head, sizeof head, "\r\n\r\n");
+    bool ok = strstr(head, "\r\nUpgrade: websocket\r\n") != NULL &&
+              strstr(head, "\r\nConnection: Upgrade\r\n") != NULL;
+    send_str(fd, ok ? "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\n\r\nserver-first"
+                    : "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    char b[256];
+    ssize_t k;
+    while ((k = recv(fd, b, sizeof b, 0)) > 0)
+        send_all(fd, b, (size_t)k);
+    close(fd);
+    return NULL;
+}
+
+static void test_http2http_upgrade(void **state)
+{
+    (void)state;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(lfd, (struct sockaddr *)&a, sizeof a);
+    socklen_t l = sizeof a;
+    getsockname(lfd, (struct sockaddr *)&a, &l);
+    listen(lfd, 4);
+    pthread_t th;
+    pthread_create(&th, NULL, upgrade_origin, &lfd);
+    char la[32];
+    snprintf(la, sizeof la, "127.0.0.1:%u", ntohs(a.sin_port));
+    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTP2HTTP, .local_addr = la};
+    struct ph h;
+    assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
+    int fd = tcp_connect(h.port);
+    send_str(fd, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+                 "client-early");
+    recv_until(fd, resp, sizeof resp, "\r\n\r\n");
+    assert_non_null(strstr(resp, "HTTP/1.1 101 Switching Protocols\r\n"));
+    assert_int_equal(recv_n(fd, resp, 12), 12);
+    assert_memory_equal(resp, "server-first", 12);
+    assert_int_equal(recv_n(fd, resp, 12), 12); /* echoed early client bytes */
+    assert_memory_equal(resp, "client-early", 12);
+    send_str(fd, "ping");
+    assert_int_equal(recv_n(fd, resp, 4), 4);
+    assert_memory_equal(resp, "ping", 4);
+    close(fd);
+    pthread_join(th, NULL);
+    close(lfd);
+    ph_stop(&h);
+}
+
 /* ---- static_file --------------------------------------------------------------------- */
 
 static void write_file(const char *path, const char *content, size_t n)
@@ -436,6 +603,8 @@ int main(void)
         cmocka_unit_test(test_http_malformed),
         cmocka_unit_test(test_http2http),
         cmocka_unit_test(test_http2http_response_framing),
+        cmocka_unit_test(test_http2http_backpressure),
+        cmocka_unit_test(test_http2http_upgrade),
         cmocka_unit_test(test_static_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
