@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "net/mux.h"
 #include "net/nettest.h"
 #include "net/pump.h"
 #include "net/tcp.h"
@@ -810,6 +811,97 @@ static void test_pump_through_stack(void **state)
     free(pat);
 }
 
+/* Over yamux streams (tcpMux = true, the default): both ends of a mux stream
+ * wrapped with enc+comp, 4 MiB each way with pausing readers. */
+struct mux_env {
+    struct ufrpc_stream *accepted;
+    int mux_errors, mux_closed;
+};
+
+static void mux_on_accept(ufrpc_mux_t *m, struct ufrpc_stream *st, void *data)
+{
+    (void)m;
+    ((struct mux_env *)data)->accepted = st;
+}
+
+static void mux_on_error(ufrpc_mux_t *m, int err, void *data)
+{
+    (void)m;
+    (void)err;
+    ((struct mux_env *)data)->mux_errors++;
+}
+
+static void mux_closed(void *data)
+{
+    ((struct mux_env *)data)->mux_closed++;
+}
+
+static int mux_both_closed(void *arg)
+{
+    return ((struct mux_env *)arg)->mux_closed == 2;
+}
+
+static int mux_accepted(void *arg)
+{
+    return ((struct mux_env *)arg)->accepted != NULL;
+}
+
+static int peers_done(void *arg)
+{
+    struct nt_peer **p = arg;
+    for (int i = 0; i < 2; i++)
+        if (p[i]->err || p[i]->mismatch)
+            return 1;
+    return p[0]->eof && p[1]->eof && p[0]->shut_done && p[1]->shut_done;
+}
+
+static void test_over_yamux(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    uint8_t *pat = nt_pattern();
+    uint8_t key[16];
+    key_for("sk-visitor", key);
+    struct pair p;
+    make_pair(&loop, &p);
+    struct mux_env env = {0};
+    struct ufrpc_mux_callbacks ccb = {.on_error = mux_on_error};
+    struct ufrpc_mux_callbacks scb = {.on_accept = mux_on_accept, .on_error = mux_on_error};
+    ufrpc_mux_t *cm, *sm;
+    assert_int_equal(ufrpc_mux_new(&loop, p.a, UFRPC_YAMUX_CLIENT, NULL, &ccb, &env, &cm), 0);
+    assert_int_equal(ufrpc_mux_new(&loop, p.b, UFRPC_YAMUX_SERVER, NULL, &scb, &env, &sm), 0);
+    struct ufrpc_stream *cs;
+    assert_int_equal(ufrpc_mux_open(cm, &cs), 0);
+    assert_true(nt_run_until(&loop, mux_accepted, &env, 5000));
+    struct ufrpc_stream *wc = NULL, *ws = NULL;
+    assert_int_equal(ufrpc_xform_wrap(cs, true, key, true, NULL, &wc), 0);
+    assert_int_equal(ufrpc_xform_wrap(env.accepted, true, key, true, NULL, &ws), 0);
+    struct nt_peer a = {.pat = pat, .to_send = 4u << 20, .send_base = 1, .recv_base = 2,
+                        .slow_every = 1u << 20};
+    struct nt_peer b = {.pat = pat, .to_send = 4u << 20, .send_base = 2, .recv_base = 1,
+                        .slow_every = 3u << 19};
+    assert_int_equal(nt_peer_start(&a, wc), 0);
+    assert_int_equal(nt_peer_start(&b, ws), 0);
+    struct nt_peer *both[2] = {&a, &b};
+    assert_true(nt_run_until(&loop, peers_done, both, 60000));
+    assert_int_equal(a.err, 0);
+    assert_int_equal(b.err, 0);
+    assert_false(a.mismatch);
+    assert_false(b.mismatch);
+    assert_int_equal(a.received, 4u << 20);
+    assert_int_equal(b.received, 4u << 20);
+    assert_int_equal(env.mux_errors, 0);
+    nt_peer_close(&a);
+    nt_peer_close(&b);
+    ufrpc_mux_close(cm, mux_closed);
+    ufrpc_mux_close(sm, mux_closed);
+    assert_true(nt_run_until(&loop, mux_both_closed, &env, 5000));
+    close_and_drain(&loop);
+    uv_loop_close(&loop);
+    free(pat);
+}
+
 /* Close with writes pending: their callbacks run (with an error) before the close
  * callback, and nothing leaks. */
 struct close_state {
@@ -920,7 +1012,8 @@ int main(void)
         cmocka_unit_test(test_snappy_wire),   cmocka_unit_test(test_stack_order),
         cmocka_unit_test(test_bulk_crypt),    cmocka_unit_test(test_bulk_snappy),
         cmocka_unit_test(test_bulk_both),     cmocka_unit_test(test_backpressure),
-        cmocka_unit_test(test_pump_through_stack), cmocka_unit_test(test_close_pending),
+        cmocka_unit_test(test_pump_through_stack), cmocka_unit_test(test_over_yamux),
+        cmocka_unit_test(test_close_pending),
         cmocka_unit_test(test_snappy_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
