@@ -349,18 +349,19 @@ static void test_shared_bucket(void **state)
     q.b->data = &k2;
     assert_int_equal(ufrpc_stream_read_start(p.b, sink_read), 0);
     assert_int_equal(ufrpc_stream_read_start(q.b, sink_read), 0);
-    uint8_t *data = counting(600);
+    uint8_t *data = counting(1000);
     struct wstate ws1 = {0}, ws2 = {0};
     struct ufrpc_stream_write w1 = {.data = &ws1}, w2 = {.data = &ws2};
-    uv_buf_t b = uv_buf_init((char *)data, 600);
-    assert_int_equal(ufrpc_stream_write(s1, &w1, &b, 1, wcb), 0);
-    assert_int_equal(ufrpc_stream_write(s2, &w2, &b, 1, wcb), 0);
+    uv_buf_t b1 = uv_buf_init((char *)data, 600), b2 = uv_buf_init((char *)data, 1000);
+    assert_int_equal(ufrpc_stream_write(s1, &w1, &b1, 1, wcb), 0);
+    assert_int_equal(ufrpc_stream_write(s2, &w2, &b2, 1, wcb), 0);
     run_ms(&loop, 30);
     assert_int_equal(k1.len, 600);
     assert_int_equal(k2.len, 0);
     struct ufrpc_ratelimit_stats st;
     ufrpc_ratelimit_get_stats(l, &st);
-    assert_int_equal(st.last_delay_ns, 200 * MS);
+    /* s1 left 400 tokens: s2's 1000 bytes wait for the other 600 */
+    assert_int_equal(st.last_delay_ns, 600 * MS);
     assert_int_equal(ws1.status, 0);
     assert_int_equal(ws1.done, 1);
     assert_int_equal(ws2.done, 0);
