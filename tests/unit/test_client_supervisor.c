@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <cmocka.h>
 #include <uv.h>
@@ -17,6 +18,7 @@
 #include "client/supervisor.h"
 #include "net/mux.h"
 #include "net/tcp.h"
+#include "net/dial.h"
 #include "net/tls.h"
 #include "net/xform.h"
 #include "proto/auth.h"
@@ -71,6 +73,11 @@ struct srv {
     ufrpc_client_t *client; /* shut down once the echo came back */
     struct ufrpc_config *reload_cfg; /* if set: the first echo reloads with it instead */
     uv_timer_t reload_timer;
+    uint16_t visitor_port;  /* non-0: a user connects to the stcp visitor after NewProxy */
+    int visitor_conns, visitor_echo_ok;
+    struct ufrpc_stream *user; /* the user connection through the visitor */
+    char user_got[64];
+    size_t user_len;
     uv_timer_t closer;      /* closes streams outside their own callbacks */
 };
 
@@ -167,6 +174,51 @@ static int rng(void *ctx, unsigned char *buf, size_t len)
 static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data,
                        size_t len);
 
+static void on_user_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data,
+                         size_t len)
+{
+    (void)buf;
+    struct srv *srv = s->data;
+    if (status < 0)
+        return;
+    assert_true(srv->user_len + len <= sizeof srv->user_got);
+    memcpy(srv->user_got + srv->user_len, data, len);
+    srv->user_len += len;
+    if (srv->user_len == strlen(HELLO)) {
+        assert_memory_equal(srv->user_got, HELLO, srv->user_len);
+        srv->visitor_echo_ok++;
+        ufrpc_stream_read_stop(s);
+        if (srv->client)
+            ufrpc_client_shutdown(srv->client);
+    }
+}
+
+static void on_user_written(struct ufrpc_stream_write *req, int status)
+{
+    (void)status;
+    free(req);
+}
+
+static void on_user_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s, void *data)
+{
+    (void)d;
+    struct srv *srv = data;
+    assert_int_equal(status, 0);
+    srv->user = s;
+    s->data = srv;
+    struct ufrpc_stream_write *req = malloc(sizeof *req);
+    uv_buf_t b = uv_buf_init((char *)HELLO, (unsigned)strlen(HELLO));
+    assert_int_equal(ufrpc_stream_write(s, req, &b, 1, on_user_written), 0);
+    assert_int_equal(ufrpc_stream_read_start(s, on_user_read), 0);
+}
+
+static void user_connect(struct srv *srv)
+{
+    struct ufrpc_dial_opts o = {.host = "127.0.0.1", .port = srv->visitor_port};
+    srv->user = (struct ufrpc_stream *)1; /* dial in progress */
+    assert_int_equal(ufrpc_dial(srv->loop, &o, on_user_dialed, srv, NULL), 0);
+}
+
 static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
 {
     struct srv *srv = pc->srv;
@@ -224,10 +276,26 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
             pc_write(pc, (const uint8_t *)HELLO, strlen(HELLO), 0);
         }
         ufrpc_msg_free(&s);
+    } else if (pc->kind == 0 && f->type == UFRPC_MSG_NEW_VISITOR_CONN) {
+        /* frps checks the visitor, then joins it with the proxy's work connection;
+         * here the "proxy side" is an echo */
+        const struct ufrpc_msg_new_visitor_conn *v = &m.u.new_visitor_conn;
+        assert_string_equal(v->run_id, "test-run");
+        assert_string_equal(v->proxy_name, "alice.secret");
+        assert_true(ufrpc_auth_verify("s3cr3t", v->timestamp, v->sign_key));
+        srv->visitor_conns++;
+        pc->kind = 3;
+        struct ufrpc_msg r;
+        ufrpc_msg_init(&r, UFRPC_MSG_NEW_VISITOR_CONN_RESP);
+        ufrpc_msg_set_str(&r.u.new_visitor_conn_resp.proxy_name, v->proxy_name);
+        pc_send(pc, &r, NULL, 0);
+        ufrpc_msg_free(&r);
     } else if (pc->kind == 1 && f->type == UFRPC_MSG_NEW_PROXY) {
         srv->new_proxies++;
         snprintf(srv->last_proxy_name, sizeof srv->last_proxy_name, "%s",
                  m.u.new_proxy.proxy_name);
+        if (srv->visitor_port && !srv->user)
+            user_connect(srv);
         struct ufrpc_msg r;
         ufrpc_msg_init(&r, UFRPC_MSG_NEW_PROXY_RESP);
         ufrpc_msg_set_str(&r.u.new_proxy_resp.proxy_name, m.u.new_proxy.proxy_name);
@@ -267,6 +335,10 @@ static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, co
         pc_close(pc);
         return;
     }
+    if (pc->kind == 3) { /* visitor stream: echo */
+        pc_write(pc, data, len, 0);
+        return;
+    }
     if (pc->kind == 2) {
         assert_true(pc->echo_len + len <= sizeof pc->echo);
         memcpy(pc->echo + pc->echo_len, data, len);
@@ -283,7 +355,7 @@ static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, co
                  * net/mux cannot yet take a session teardown under a running pump */
                 pc->srv->reload_timer.data = pc->srv;
                 uv_timer_start(&pc->srv->reload_timer, on_reload_timer, 200, 0);
-            } else if (pc->srv->client) {
+            } else if (pc->srv->client && !pc->srv->visitor_port) {
                 ufrpc_client_shutdown(pc->srv->client);
             }
         }
@@ -318,8 +390,11 @@ static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, co
                 data = plain;
                 len = pl;
             }
-            if (pc->kind == 2)
+            if (pc->kind == 2 || pc->kind == 3) {
+                if (pc->kind == 3 && len > 0)
+                    pc_write(pc, data, len, 0);
                 break;
+            }
         }
     }
     free(plain);
@@ -410,6 +485,9 @@ static uint16_t srv_start(struct srv *srv, uv_loop_t *loop, int mux)
 
 static void srv_stop(struct srv *srv)
 {
+    if (srv->user && srv->user != (struct ufrpc_stream *)1)
+        ufrpc_stream_close(srv->user, NULL);
+    srv->user = NULL;
     for (struct pconn *pc = srv->conns; pc; pc = pc->next)
         pc_close_now(pc);
     uv_close((uv_handle_t *)&srv->closer, NULL);
@@ -478,7 +556,10 @@ struct run {
     ufrpc_tcp_listener_t *echo;
     uv_timer_t guard;
     uv_timer_t linger;
+    uv_timer_t dbg; /* unreferenced: reports handles still open 3 s after the stop */
 };
+
+static void on_guard(uv_timer_t *t);
 
 static void on_linger(uv_timer_t *t)
 {
@@ -487,6 +568,8 @@ static void on_linger(uv_timer_t *t)
     ufrpc_tcp_listener_close(r->echo, NULL);
     uv_close((uv_handle_t *)&r->guard, NULL);
     uv_close((uv_handle_t *)&r->linger, NULL);
+    uv_timer_start(&r->dbg, on_guard, 3000, 0);
+    uv_unref((uv_handle_t *)&r->dbg);
 }
 
 static void on_exit_cb(ufrpc_client_t *cl, int code, const char *msg, void *data)
@@ -501,9 +584,16 @@ static void on_exit_cb(ufrpc_client_t *cl, int code, const char *msg, void *data
     uv_timer_start(&r->linger, on_linger, 100, 0);
 }
 
+static void print_handle(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    fprintf(stderr, "  open handle: %s active=%d closing=%d\n", uv_handle_type_name(h->type),
+            uv_is_active(h), uv_is_closing(h));
+}
+
 static void on_guard(uv_timer_t *t)
 {
-    (void)t;
+    uv_walk(t->loop, print_handle, NULL);
     fail_msg("test timed out");
 }
 
@@ -547,6 +637,7 @@ struct scenario {
     const char *expect_prefix; /* PROXY header the local side must see */
     int tls;                   /* 1: TLS, 2: TLS after a 0x17 byte */
     int reload;                /* reload (user "bob") after the first echo */
+    int visitor;               /* add an stcp visitor and drive a user through it */
 };
 
 static void run_scenario(const struct scenario *sc, struct srv *srv, struct run *r,
@@ -565,7 +656,7 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
         assert_int_equal(ufrpc_tls_server_ctx_new(&to, &srv->tls), 0);
     }
     srv->expect_prefix = sc->expect_prefix;
-    char extra[256] = "";
+    char extra[512] = "";
     char tlsline[128] = "transport.tls.enable = false\n";
     if (sc->tls)
         snprintf(tlsline, sizeof tlsline,
@@ -573,9 +664,27 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
                  sc->tls == 2 ? "false" : "true");
     if (sc->wrap)
         strcat(extra, "transport.useEncryption = true\ntransport.useCompression = true\n");
+    uint16_t vport = 0;
+    if (sc->visitor) {
+        /* a free port for the visitor's listener */
+        int e2 = 0;
+        ufrpc_tcp_listener_t *tmp = ufrpc_tcp_listen(&loop, "127.0.0.1", 0, on_echo_accept, NULL, &e2);
+        assert_non_null(tmp);
+        vport = ufrpc_tcp_listener_port(tmp);
+        ufrpc_tcp_listener_close(tmp, NULL);
+        uv_run(&loop, UV_RUN_NOWAIT);
+        srv->visitor_port = vport;
+    }
+    char vis[256] = "";
+    if (sc->visitor)
+        snprintf(vis, sizeof vis,
+                 "\n[[visitors]]\nname = \"v\"\ntype = \"stcp\"\nserverName = \"secret\"\n"
+                 "secretKey = \"s3cr3t\"\nbindAddr = \"127.0.0.1\"\nbindPort = %u\n",
+                 (unsigned)vport);
     if (sc->pp_version)
         snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
                  "transport.proxyProtocolVersion = \"%s\"\n", sc->pp_version);
+    strncat(extra, vis, sizeof extra - strlen(extra) - 1);
     int err = 0;
     r->echo = ufrpc_tcp_listen(&loop, "127.0.0.1", 0, on_echo_accept, NULL, &err);
     assert_non_null(r->echo);
@@ -597,12 +706,13 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     };
     ufrpc_client_t *cl;
     assert_int_equal(ufrpc_client_new(&co, &cl), 0);
-    if (sc->shutdown_on_echo)
+    if (sc->shutdown_on_echo || sc->visitor)
         srv->client = cl;
     if (sc->reload)
         srv->reload_cfg = make_cfg(sport, eport, sc->mux, sc->login_fail_exit, "bob", extra, tlsline);
     uv_timer_init(&loop, &r->guard);
     uv_timer_init(&loop, &r->linger);
+    uv_timer_init(&loop, &r->dbg);
     uv_timer_start(&r->guard, on_guard, 15000, 0);
     assert_int_equal(ufrpc_client_start(cl), 0);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -612,6 +722,8 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     ufrpc_log_free(log);
     if (!verbose)
         fclose(logf);
+    uv_close((uv_handle_t *)&r->dbg, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
     srv_free(srv);
 }
@@ -706,6 +818,23 @@ static void test_reload_reconnects_with_new_config(void **state)
     assert_null(srv.reload_cfg);
 }
 
+/* An stcp visitor: started with the control; a user connection to its port opens a
+ * stream with NewVisitorConn (sign key from the secret key) and is spliced to it. */
+static void test_stcp_visitor(void **state)
+{
+    (void)state;
+    for (int mux = 0; mux <= 1; mux++) {
+        struct srv srv;
+        struct run r;
+        unsigned logins;
+        struct scenario sc = {.mux = mux, .login_fail_exit = 1, .user = "alice", .visitor = 1};
+        run_scenario(&sc, &srv, &r, &logins);
+        assert_int_equal(r.code, 0);
+        assert_int_equal(srv.visitor_conns, 1);
+        assert_int_equal(srv.visitor_echo_ok, 1);
+    }
+}
+
 static void test_login_rejected_with_login_fail_exit(void **state)
 {
     (void)state;
@@ -763,12 +892,14 @@ static void test_relogin_with_run_id_after_drop(void **state)
 
 int main(void)
 {
+    signal(SIGPIPE, SIG_IGN); /* as ufrpc's main: peers closing sockets are errors, not signals */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tunnel_roundtrip_mux_off),
         cmocka_unit_test(test_tunnel_roundtrip_mux_on),
         cmocka_unit_test(test_encrypted_compressed_work_stream_with_proxy_protocol),
         cmocka_unit_test(test_tls_with_and_without_first_byte),
         cmocka_unit_test(test_reload_reconnects_with_new_config),
+        cmocka_unit_test(test_stcp_visitor),
         cmocka_unit_test(test_login_rejected_with_login_fail_exit),
         cmocka_unit_test(test_login_retried_without_login_fail_exit),
         cmocka_unit_test(test_relogin_with_run_id_after_drop),
