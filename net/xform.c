@@ -701,6 +701,10 @@ int ufrpc_xform_wrap(struct ufrpc_stream *stream, bool use_encryption, const uin
 {
     int err = 0;
     struct ufrpc_stream *s = stream;
+    if (use_encryption && key == NULL) {
+        ufrpc_stream_close(stream, NULL);
+        return UFRPC_ERR_INVAL;
+    }
     if (limiter != NULL && (s = ufrpc_ratelimit_wrap(limiter, s, &err)) == NULL)
         return err;
     if (use_encryption && (s = ufrpc_xform_crypt_new(s, key, NULL, NULL, &err)) == NULL)

@@ -98,7 +98,8 @@ struct ufrpc_stream *ufrpc_xform_filter_new(struct ufrpc_stream *lower,
  *   use_compression  -> ufrpc_xform_snappy_new(...)         (closest to the app)
  * key: the 16-byte PBKDF2 key (ufrpc_cfb_derive_key of auth.token for proxies, of
  * the secret key for visitors), used only when use_encryption; copied.
- * With nothing to do, *out = stream itself. Returns 0 and *out, or <0: then
+ * With nothing to do, *out = stream itself. Returns 0 and *out, or <0
+ * (UFRPC_ERR_INVAL for use_encryption without a key, UFRPC_ERR_NOMEM, ...): then
  * stream (and any layer built so far) has been closed. */
 int ufrpc_xform_wrap(struct ufrpc_stream *stream, bool use_encryption, const uint8_t key[16],
                      bool use_compression, struct ufrpc_ratelimit *limiter,

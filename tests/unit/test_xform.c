@@ -305,6 +305,14 @@ static void test_empty_writes(void **state)
     for (int i = 0; i < 16; i++)
         assert_int_equal(d.buf[i], i);
 
+    /* encryption without a key is refused (and the stream closed) */
+    struct pair r2;
+    make_pair(&loop, &r2);
+    struct ufrpc_stream *none = NULL;
+    assert_int_equal(ufrpc_xform_wrap(r2.a, true, NULL, false, NULL, &none), UFRPC_ERR_INVAL);
+    assert_null(none);
+    ufrpc_stream_close(r2.b, NULL);
+
     /* shutdown after writes reaches the peer as EOF */
     assert_int_equal(ufrpc_stream_shutdown(y, noop_shut), 0);
     assert_true(nt_run_until(&loop, col_done, &d, 5000));
