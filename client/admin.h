@@ -60,6 +60,17 @@ uint16_t ufrpc_admin_port(const struct ufrpc_admin *a);
 /* Number of open connections (tests). */
 size_t ufrpc_admin_conn_count(const struct ufrpc_admin *a);
 
+/* Helper for hooks.reload, as frpc's ReloadFromFile: loads and validates `path`
+ * (strict: unknown keys are errors) and hands the new configuration to apply(ctx,
+ * cfg), which takes it in every case (ufrpc_client_reload fits). Returns
+ * UFRPC_ADMIN_RELOAD_INVALID with the load errors ("file:line:col: msg", joined by
+ * "; ") in msg, UFRPC_ADMIN_RELOAD_APPLY_FAILED with ufrpc_strerror(apply's code), or
+ * UFRPC_ADMIN_RELOAD_OK. Warnings go to log (may be NULL). */
+enum ufrpc_admin_reload_result ufrpc_admin_reload_file(const char *path, bool strict,
+                                                       int (*apply)(void *ctx, struct ufrpc_config *cfg),
+                                                       void *ctx, struct ufrpc_log *log, char *msg,
+                                                       size_t cap);
+
 /* Stops listening, closes every connection, cancels a pending stop; cb (may be NULL)
  * runs once all handles are closed, then the server is freed. May be called from
  * inside hooks.stop. Idempotent: later calls are ignored. */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -676,12 +677,13 @@ static void *loop_thread(void *arg)
     return NULL;
 }
 
-static void srv_start(struct srv *s, const char *user, const char *pw)
+static void srv_start_tls(struct srv *s, const char *user, const char *pw, const char *cert, const char *key)
 {
     memset(s, 0, sizeof *s);
     s->f = fake_new();
     assert_int_equal(uv_loop_init(&s->loop), 0);
-    struct ufrpc_admin_opts o = {.addr = "127.0.0.1", .port = 0, .user = user, .password = pw};
+    struct ufrpc_admin_opts o = {.addr = "127.0.0.1", .port = 0, .user = user, .password = pw,
+                                 .tls_cert_file = cert, .tls_key_file = key};
     struct ufrpc_admin_hooks h = hooks_of(s->f);
     assert_int_equal(ufrpc_admin_start(&s->loop, &o, &h, &s->f->admin), 0);
     s->port = ufrpc_admin_port(s->f->admin);
@@ -689,6 +691,11 @@ static void srv_start(struct srv *s, const char *user, const char *pw)
     uv_async_init(&s->loop, &s->quit, on_quit);
     s->quit.data = s;
     assert_int_equal(pthread_create(&s->th, NULL, loop_thread, s), 0);
+}
+
+static void srv_start(struct srv *s, const char *user, const char *pw)
+{
+    srv_start_tls(s, user, pw, NULL, NULL);
 }
 
 static void srv_stop(struct srv *s)
@@ -723,18 +730,31 @@ static void send_all(int fd, const char *s)
     }
 }
 
-/* Reads one response (headers + Content-Length body). NULL on EOF/timeout. */
+/* Reads one response (headers + Content-Length body); bytes of a following response
+ * stay in a per-fd leftover buffer. NULL on EOF/timeout. */
+static char leftover[1 << 16];
+static size_t leftover_len;
+static int leftover_fd = -1;
+
 static char *read_response(int fd)
 {
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
+    if (leftover_fd == fd && leftover_len > 0) {
+        memcpy(buf, leftover, leftover_len);
+        len = leftover_len;
+    }
+    leftover_len = 0;
+    leftover_fd = fd;
     for (;;) {
         buf[len] = '\0';
         char *hend = strstr(buf, "\r\n\r\n");
         if (hend != NULL) {
             const char *cl = strstr(buf, "Content-Length: ");
-            size_t want = (size_t)(hend + 4 - buf) + (cl ? strtoul(cl + 16, NULL, 10) : 0);
+            size_t want = (size_t)(hend + 4 - buf) + (cl && cl < hend ? strtoul(cl + 16, NULL, 10) : 0);
             if (len >= want) {
+                leftover_len = len - want;
+                memcpy(leftover, buf + want, leftover_len);
                 buf[want] = '\0';
                 return buf;
             }
@@ -878,6 +898,170 @@ static void test_server_half_close(void **st)
     srv_stop(&s);
 }
 
+/* Runs a shell command; returns its stdout+stderr (caller frees) and exit status. */
+static char *sh(const char *cmd, int *rc)
+{
+    char full[2048];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    assert_non_null(p);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, p)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+        memcpy(buf + len, chunk, n);
+        len += n;
+    }
+    if (buf == NULL)
+        buf = calloc(1, 1);
+    buf[len] = '\0';
+    int st = pclose(p);
+    *rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return buf;
+}
+
+static bool have(const char *tool)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", tool);
+    return system(cmd) == 0;
+}
+
+/* curl as an independent client: keep-alive reuse, auth, Expect: 100-continue. */
+static void test_server_with_curl(void **st)
+{
+    if (!have("curl"))
+        skip();
+    struct srv s;
+    srv_start(&s, "admin", "pw");
+    char cmd[1024];
+    int rc = -1;
+    snprintf(cmd, sizeof cmd,
+             "curl -sv --max-time 10 -u admin:pw http://127.0.0.1:%u/api/status http://127.0.0.1:%u/healthz",
+             (unsigned)s.port, (unsigned)s.port);
+    char *out = sh(cmd, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "\"remote_addr\":\"198.51.100.7:6000\""));
+    assert_non_null(strcasestr(out, "re-using existing connection"));
+    free(out);
+    /* a large PUT makes curl send Expect: 100-continue */
+    snprintf(cmd, sizeof cmd,
+             "head -c 200000 /dev/zero | tr '\\0' 'x' | curl -sS --max-time 10 -u admin:pw -T - "
+             "-H 'Transfer-Encoding:' -H 'Content-Length: 200000' -w '%%{http_code}' http://127.0.0.1:%u/api/config",
+             (unsigned)s.port);
+    out = sh(cmd, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, "200");
+    free(out);
+    struct stat sb;
+    assert_int_equal(stat(s.f->path, &sb), 0);
+    assert_int_equal(sb.st_size, 200000);
+    /* wrong password */
+    snprintf(cmd, sizeof cmd, "curl -s --max-time 10 -u admin:no -w ' %%{http_code}' http://127.0.0.1:%u/api/status",
+             (unsigned)s.port);
+    out = sh(cmd, &rc);
+    assert_string_equal(out, "Unauthorized\n 401");
+    free(out);
+    srv_stop(&s);
+}
+
+/* webServer.tls: HTTPS with the configured certificate and key. */
+static void test_server_tls(void **st)
+{
+    if (!have("curl") || !have("openssl"))
+        skip();
+    char dir[] = "/tmp/ufrpc-admin-tls-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cmd[1024], cert[128], key[128];
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+             "-subj /CN=localhost -keyout %s -out %s",
+             key, cert);
+    int rc = -1;
+    char *out = sh(cmd, &rc);
+    assert_int_equal(rc, 0);
+    free(out);
+    struct srv s;
+    srv_start_tls(&s, "", "", cert, key);
+    snprintf(cmd, sizeof cmd, "curl -s --max-time 10 --cacert %s https://localhost:%u/api/visitor/vis/config", cert,
+             (unsigned)s.port);
+    out = sh(cmd, &rc);
+    assert_int_equal(rc, 0);
+    assert_true(strncmp(out, "{\"name\":\"vis\",\"type\":\"stcp\",\"stcp\":{", 34) == 0);
+    assert_null(strstr(out, "VISITORSECRET"));
+    free(out);
+    /* plain HTTP to the TLS port gets nothing useful */
+    snprintf(cmd, sizeof cmd, "curl -s --max-time 5 -o /dev/null -w '%%{http_code}' http://127.0.0.1:%u/healthz",
+             (unsigned)s.port);
+    out = sh(cmd, &rc);
+    assert_string_equal(out, "000");
+    free(out);
+    srv_stop(&s);
+    unlink(cert);
+    unlink(key);
+    rmdir(dir);
+    /* a bad certificate path fails at start */
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct ufrpc_admin *a = NULL;
+    struct ufrpc_admin_opts o = {.tls_cert_file = "/nonexistent.pem", .tls_key_file = "/nonexistent.key"};
+    assert_int_equal(ufrpc_admin_start(&loop, &o, NULL, &a), UFRPC_ERR_TLS);
+    assert_null(a);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static int apply_ok(void *ctx, struct ufrpc_config *cfg)
+{
+    int *calls = ctx;
+    (*calls)++;
+    assert_int_equal(cfg->nproxies, 1);
+    assert_string_equal(cfg->proxies[0].name, "p");
+    ufrpc_config_free(cfg);
+    return 0;
+}
+
+static int apply_fail(void *ctx, struct ufrpc_config *cfg)
+{
+    ufrpc_config_free(cfg);
+    return UFRPC_ERR_ADDR_IN_USE;
+}
+
+static void test_reload_file_helper(void **st)
+{
+    char path[128], msg[512];
+    snprintf(path, sizeof path, "/tmp/ufrpc-admin-reload-%d.toml", (int)getpid());
+    FILE *f = fopen(path, "w");
+    fputs("serverPort = 7000\n[[proxies]]\nname = \"p\"\ntype = \"tcp\"\nlocalPort = 1\nremotePort = 2\nbogusKey = 1\n", f);
+    fclose(f);
+    int calls = 0;
+    /* strict: the unknown key is an error, with its position */
+    assert_int_equal(ufrpc_admin_reload_file(path, true, apply_ok, &calls, NULL, msg, sizeof msg),
+                     UFRPC_ADMIN_RELOAD_INVALID);
+    assert_int_equal(calls, 0);
+    assert_non_null(strstr(msg, "bogusKey"));
+    assert_non_null(strstr(msg, ":7"));
+    /* not strict: accepted and applied */
+    assert_int_equal(ufrpc_admin_reload_file(path, false, apply_ok, &calls, NULL, msg, sizeof msg),
+                     UFRPC_ADMIN_RELOAD_OK);
+    assert_int_equal(calls, 1);
+    assert_int_equal(ufrpc_admin_reload_file(path, false, apply_fail, NULL, NULL, msg, sizeof msg),
+                     UFRPC_ADMIN_RELOAD_APPLY_FAILED);
+    assert_string_equal(msg, ufrpc_strerror(UFRPC_ERR_ADDR_IN_USE));
+    unlink(path);
+    assert_int_equal(ufrpc_admin_reload_file(path, false, apply_ok, &calls, NULL, msg, sizeof msg),
+                     UFRPC_ADMIN_RELOAD_INVALID);
+    assert_true(strlen(msg) > 0);
+    assert_int_equal(calls, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -897,6 +1081,9 @@ int main(void)
         cmocka_unit_test(test_server_put_get_stop),
         cmocka_unit_test(test_server_stop_closes_server),
         cmocka_unit_test(test_server_half_close),
+        cmocka_unit_test(test_server_with_curl),
+        cmocka_unit_test(test_server_tls),
+        cmocka_unit_test(test_reload_file_helper),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
