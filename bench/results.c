@@ -24,7 +24,7 @@ static const ufrpc_bench_figure_def_t FIGURES[] = {
     {"http_close_p50_us", "http_latency", "us", "http new-connection p50", 0},
     {"http_close_p99_us", "http_latency", "us", "http new-connection p99", 0},
     {"cpu_s_per_gb", "cpu", "s/GB", "client CPU per GB moved", 0},
-    {"rss_idle_kib", "memory", "KiB", "peak RSS idle, 10 proxies", 0},
+    {"rss_idle_kib", "memory", "KiB", "peak RSS idle, proxies up", 0},
     {"rss_conns_kib", "memory", "KiB", "peak RSS, idle connections held", 0},
     {"rss_load_kib", "memory", "KiB", "peak RSS after load", 0},
     {"binary_bytes", "size", "bytes", "stripped binary size", 0},
