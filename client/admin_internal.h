@@ -49,7 +49,6 @@ struct ufrpc_admin_resp {
     uint32_t delay_ms;         /* wait before writing */
     bool stop;                 /* POST /api/stop succeeded */
     struct ufrpc_admin_buf body;
-    const char *log_path;      /* non-NULL: log request/response lines (auth'd routes) */
 };
 
 /* Routes one request (frpc's router + handlers). resp must be zeroed by the caller;

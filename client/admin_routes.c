@@ -439,8 +439,13 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
         ufrpc_admin_buf_str(&r->body, "Unauthorized\n");
         goto out;
     }
-    r->log_path = p;
-    UFRPC_LOGI(c->log, "http request: [%s]", p);
+    /* the decoded path may hold control bytes: never let them into a log line */
+    char lp[256];
+    size_t li = 0;
+    for (const unsigned char *u = (const unsigned char *)p; *u && li + 1 < sizeof lp; u++)
+        lp[li++] = *u < 0x20 || *u == 0x7f ? '?' : (char)*u;
+    lp[li] = '\0';
+    UFRPC_LOGI(c->log, "http request: [%s]", lp);
     switch (rt) {
     case R_RELOAD:
         h_reload(c, q, r);
@@ -487,8 +492,8 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
         break;
     }
     if (r->status >= 400 && r->content_type != NULL && strcmp(r->content_type, "application/json") == 0)
-        UFRPC_LOGW(c->log, "http response [%s]: error: status %d", p, r->status);
-    UFRPC_LOGI(c->log, "http response [%s]: code [%d]", p, r->status);
+        UFRPC_LOGW(c->log, "http response [%s]: error: status %d", lp, r->status);
+    UFRPC_LOGI(c->log, "http response [%s]: code [%d]", lp, r->status);
 out:
     free(name);
 }
