@@ -7,9 +7,9 @@
  * directions, rate = burst = bandwidthLimit bytes per second, the bucket starts
  * full. Writes are cut into pieces of at most `burst` bytes (and at most 64 KiB);
  * each piece reserves its tokens and is written once the reservation matures.
- * Reads reserve the bytes of each lower delivery and hand them up once it
- * matures; meanwhile the lower stream is paused, so at most one delivery (64 KiB)
- * is held per stream. Reservations may drive the bucket negative: later users wait
+ * Reads hand each lower delivery up in slices of the same size, each once its
+ * reservation matures; meanwhile the lower stream is paused, so at most one
+ * delivery (64 KiB) is held per stream. Reservations may drive the bucket negative: later users wait
  * behind them (no starvation, FIFO in reservation order).
  *
  * Memory: the stream adapter copies nothing (pass-through filter, net/xform.h),

@@ -54,6 +54,7 @@ struct filter {
     const uint8_t *pin_data;
     size_t pin_len;
     int pin_paced;                     /* pin waits for rtimer */
+    size_t pin_paid;                   /* leading pin bytes already paced */
     int reading, lower_reading, ended;
 };
 
@@ -464,6 +465,44 @@ static void process(struct filter *f, ufrpc_rbuf_t *buf, const uint8_t *data, si
     }
 }
 
+/* process() with pacing: the bytes go up in slices of at most piece_max, each
+ * paid for (ops->delay) before it is delivered; while a slice waits, the rest
+ * is stashed and the lower stream paused. */
+static void paced_process(struct filter *f, ufrpc_rbuf_t *buf, const uint8_t *data, size_t len)
+{
+    if (f->ops->delay == NULL) {
+        process(f, buf, data, len);
+        return;
+    }
+    size_t max = f->ops->piece_max != NULL ? f->ops->piece_max(f->ctx) : 0;
+    if (max == 0 || max > UFRPC_XFORM_BLOCK)
+        max = UFRPC_XFORM_BLOCK;
+    while (len > 0 && !f->s.closing) {
+        if (!f->reading) {
+            int rc = stash(f, buf, data, len);
+            if (rc < 0)
+                read_fail(f, rc);
+            return;
+        }
+        size_t n = len < max ? len : max;
+        uint64_t wait = f->ops->delay(f->ctx, UFRPC_XFORM_READ, n);
+        if (wait > 0) {
+            int rc = stash(f, buf, data, len);
+            if (rc < 0) {
+                read_fail(f, rc);
+                return;
+            }
+            f->pin_paced = 1;
+            f->pin_paid = n;
+            uv_timer_start(&f->rtimer, on_rtimer, ns_to_ms(wait), 0);
+            return;
+        }
+        process(f, buf, data, n);
+        data += n;
+        len -= n;
+    }
+}
+
 static void on_lower_read(struct ufrpc_stream *lower, int status, ufrpc_rbuf_t *buf,
                           const uint8_t *data, size_t len)
 {
@@ -485,18 +524,7 @@ static void on_lower_read(struct ufrpc_stream *lower, int status, ufrpc_rbuf_t *
         f->s.read_cb(&f->s, status, NULL, NULL, 0);
         return;
     }
-    uint64_t wait = f->ops->delay != NULL ? f->ops->delay(f->ctx, UFRPC_XFORM_READ, len) : 0;
-    if (wait > 0 && len > 0) {
-        int rc = stash(f, buf, data, len);
-        if (rc < 0) {
-            read_fail(f, rc);
-            return;
-        }
-        f->pin_paced = 1;
-        uv_timer_start(&f->rtimer, on_rtimer, ns_to_ms(wait), 0);
-        return;
-    }
-    process(f, buf, data, len);
+    paced_process(f, buf, data, len);
 }
 
 static void resume_reads(struct filter *f)
@@ -505,10 +533,20 @@ static void resume_reads(struct filter *f)
         ufrpc_rbuf_t *b = f->pin_buf;
         const uint8_t *d = f->pin_data;
         size_t n = f->pin_len;
+        size_t paid = f->pin_paid;
         f->pin_buf = NULL;
         f->pin_data = NULL;
         f->pin_len = 0;
-        process(f, b, d, n);
+        f->pin_paid = 0;
+        if (paid > 0) {
+            process(f, b, d, paid);
+            d += paid;
+            n -= paid;
+        }
+        /* pass-through delivery never leaves a partial stash behind (pacing
+         * requires decode == NULL), so the rest can be paced from here */
+        if (n > 0)
+            paced_process(f, b, d, n);
         ufrpc_rbuf_unref(b);
     }
     resume_lower(f);
@@ -662,7 +700,12 @@ struct ufrpc_stream *ufrpc_xform_filter_new(struct ufrpc_stream *lower,
                                             const struct ufrpc_xform_ops *ops, void *ctx,
                                             int *err)
 {
-    struct filter *f = calloc(1, sizeof *f);
+    struct filter *f = NULL;
+    if (ops->delay != NULL && ops->decode != NULL) {
+        *err = UFRPC_ERR_INVAL; /* pacing is for pass-through streams only */
+        goto fail;
+    }
+    f = calloc(1, sizeof *f);
     if (f == NULL) {
         *err = UFRPC_ERR_NOMEM;
         goto fail;

@@ -75,7 +75,9 @@ struct ufrpc_xform_ops {
      * chunk about to be written (dir UFRPC_XFORM_WRITE, its byte count) and once
      * per lower delivery before it is decoded (UFRPC_XFORM_READ); returns the
      * nanoseconds to wait before that chunk/delivery proceeds (0 = now). While
-     * waiting, the direction is paused (no more lower reads / no more writes). */
+     * waiting, the direction is paused (no more lower reads / no more writes).
+     * Reads are paced in slices of at most piece_max bytes. Only for
+     * pass-through reads: delay != NULL requires decode == NULL. */
     uint64_t (*delay)(void *ctx, int dir, size_t len);
     /* Optional (NULL: UFRPC_XFORM_BLOCK): largest write piece, >= 1. */
     size_t (*piece_max)(void *ctx);

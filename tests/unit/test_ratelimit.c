@@ -327,6 +327,89 @@ static void test_read_pacing(void **state)
     free(data);
 }
 
+/* Reads are paced in burst-sized slices (frpc's reader never reads more than the
+ * burst per wait): with 1000 B/s and 3000 bytes arriving at once, the first 1000
+ * go up at once, the next slice waits 1 s and holds the rest. */
+static void test_read_slices(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct fake_clock fc = {.now = 3 * SEC};
+    ufrpc_ratelimit_t *l;
+    assert_int_equal(ufrpc_ratelimit_new(1000, fake_now, &fc, &l), 0);
+    struct pair p;
+    make_pair(&loop, &p);
+    int err;
+    struct ufrpc_stream *s = ufrpc_ratelimit_wrap(l, p.a, &err);
+    assert_non_null(s);
+    struct sink k = {.order_ok = 1};
+    s->data = &k;
+    assert_int_equal(ufrpc_stream_read_start(s, sink_read), 0);
+    uint8_t *data = counting(3000);
+    struct ufrpc_stream_write w;
+    uv_buf_t b = uv_buf_init((char *)data, 3000);
+    assert_int_equal(ufrpc_stream_write(p.b, &w, &b, 1, NULL), 0);
+    run_ms(&loop, 50);
+    struct ufrpc_ratelimit_stats st;
+    ufrpc_ratelimit_get_stats(l, &st);
+    assert_int_equal(k.len, 1000);
+    assert_true(k.order_ok);
+    assert_int_equal(st.bytes, 2000);
+    assert_int_equal(st.delays, 1);
+    assert_int_equal(st.last_delay_ns, 1 * SEC);
+    /* a reader that stops and restarts does not lose or reorder the held bytes */
+    assert_int_equal(ufrpc_stream_read_stop(s), 0);
+    assert_int_equal(ufrpc_stream_read_start(s, sink_read), 0);
+    run_ms(&loop, 20);
+    assert_int_equal(k.len, 1000);
+    ufrpc_stream_close(s, NULL);
+    ufrpc_stream_close(p.b, NULL);
+    ufrpc_ratelimit_unref(l);
+    drain_loop(&loop);
+    free(data);
+}
+
+/* Reads with waits that mature in real time (1 MB/s, bucket drained first): all
+ * bytes arrive in order, then EOF. */
+static void test_read_completes(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct fake_clock fc = {.now = 0};
+    ufrpc_ratelimit_t *l;
+    assert_int_equal(ufrpc_ratelimit_new(1000000, fake_now, &fc, &l), 0);
+    assert_int_equal(ufrpc_ratelimit_reserve(l, 900000), 0); /* leave 100 KB */
+    struct pair p;
+    make_pair(&loop, &p);
+    int err;
+    struct ufrpc_stream *s = ufrpc_ratelimit_wrap(l, p.a, &err);
+    assert_non_null(s);
+    struct sink k = {.order_ok = 1};
+    s->data = &k;
+    assert_int_equal(ufrpc_stream_read_start(s, sink_read), 0);
+    const size_t n = 250000;
+    uint8_t *data = counting(n);
+    struct ufrpc_stream_write w;
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)n);
+    assert_int_equal(ufrpc_stream_write(p.b, &w, &b, 1, NULL), 0);
+    assert_int_equal(ufrpc_stream_shutdown(p.b, noop_shut), 0);
+    assert_true(nt_run_until(&loop, sink_done, &k, 10000));
+    assert_int_equal(k.eof, 1);
+    assert_int_equal(k.len, n);
+    assert_true(k.order_ok);
+    struct ufrpc_ratelimit_stats st;
+    ufrpc_ratelimit_get_stats(l, &st);
+    assert_int_equal(st.bytes, 900000 + n);
+    assert_int_equal(st.last_delay_ns, 150 * MS); /* 1.15 MB reserved on a 1 MB bucket */
+    ufrpc_stream_close(s, NULL);
+    ufrpc_stream_close(p.b, NULL);
+    ufrpc_ratelimit_unref(l);
+    drain_loop(&loop);
+    free(data);
+}
+
 /* One bucket per proxy: two streams share it (frpc's per-proxy limiter). */
 static void test_shared_bucket(void **state)
 {
@@ -392,6 +475,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bucket_arithmetic),   cmocka_unit_test(test_write_pacing_frozen),
         cmocka_unit_test(test_write_pacing_completes), cmocka_unit_test(test_read_pacing),
+        cmocka_unit_test(test_read_slices),         cmocka_unit_test(test_read_completes),
         cmocka_unit_test(test_shared_bucket),       cmocka_unit_test(test_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
