@@ -285,6 +285,8 @@ static int get_string(struct json_object *v, char **field)
     int n = json_object_get_string_len(v);
     if (s == NULL || n < 0)
         return UFRPC_ERR_JSON;
+    if (memchr(s, '\0', (size_t)n) != NULL)
+        return UFRPC_ERR_JSON_TYPE; /* "\u0000": refused like proto/msg.h does */
     char *copy = malloc((size_t)n + 1);
     if (copy == NULL)
         return UFRPC_ERR_NOMEM;

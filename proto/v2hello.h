@@ -16,7 +16,8 @@
  *
  * JSON decoding follows Go: keys match case-insensitively, unknown keys are
  * ignored, null leaves a field as it was, later duplicates win, wrong JSON types are
- * errors, []byte fields are standard base64.
+ * errors, []byte fields are standard base64. Unlike Go, a string containing U+0000 is
+ * refused (UFRPC_ERR_JSON_TYPE), as in proto/msg.h.
  */
 #ifndef UFRPC_PROTO_V2HELLO_H
 #define UFRPC_PROTO_V2HELLO_H

@@ -223,6 +223,9 @@ static void test_bad_server_hellos(void **state)
                               sizeof err),
                      UFRPC_ERR_JSON_TYPE);
     assert_int_equal(check_sh("{\"selected\":[]}", BOTH, 2, err, sizeof err), UFRPC_ERR_JSON_TYPE);
+    assert_int_equal(check_sh("{\"selected\":{\"crypto\":{\"algorithm\":\"aes-256-gcm\\u0000x\"}}}",
+                              BOTH, 2, err, sizeof err),
+                     UFRPC_ERR_JSON_TYPE);
     assert_int_equal(check_sh("[]", BOTH, 2, err, sizeof err), UFRPC_ERR_JSON_TYPE);
     assert_int_equal(check_sh("{\"error\":true}", BOTH, 2, err, sizeof err), UFRPC_ERR_JSON_TYPE);
     assert_int_equal(check_sh("{\"selected\":{\"crypto\":{\"serverRandom\":\"!!\"}}}", BOTH, 2,
