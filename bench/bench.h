@@ -65,6 +65,7 @@ typedef struct ufrpc_bench_endpoint {
     const char *http_host;           /* Host header */
     const char *http_na;             /* why there is no http, when !have_http */
     pid_t pid;                       /* client process for cost figures, or 0 */
+    pid_t server_pid;                /* server process (only shown in progress), or 0 */
 } ufrpc_bench_endpoint_t;
 
 /* Why a measurement stopped early: the caller's liveness check failed. */

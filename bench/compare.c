@@ -301,6 +301,7 @@ static void run_session(struct compare *cp, const struct client_def *cd, int mod
     ep.mode = mname;
     ufrpc_bench_resolve(LOOPBACK, s.remote[0], &ep.tcp);
     ep.pid = s.client.pid;
+    ep.server_pid = s.server.pid;
     if (http_ok) {
         ep.have_http = 1;
         ufrpc_bench_resolve(LOOPBACK, s.vhost_port, &ep.http);

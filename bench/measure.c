@@ -153,14 +153,28 @@ static void throughput(struct mctx *m, const char *key, const char *what, enum u
     }
     label(m, what);
     ufrpc_bench_bulk_result_t res;
+    double c0 = 0, c1 = 0, s0 = 0, s1 = 0;
+    int have_c = m->ep->pid > 0 && ufrpc_bench_proc_cpu(m->ep->pid, &c0) == 0;
+    int have_s = m->ep->server_pid > 0 && ufrpc_bench_proc_cpu(m->ep->server_pid, &s0) == 0;
+    uint64_t t0 = ufrpc_bench_now_ns();
     int rc = ufrpc_bench_bulk(m->loop, (struct sockaddr *)&m->ep->tcp, dir, conns, m->o->duration,
                               m->prog, &res);
+    double wall = (double)(ufrpc_bench_now_ns() - t0) / 1e9;
     *bytes += res.bytes;
+    /* CPU use of the client and server during the scenario: tells which side limits */
+    char cpu[96] = "";
+    have_c = have_c && ufrpc_bench_proc_cpu(m->ep->pid, &c1) == 0;
+    have_s = have_s && ufrpc_bench_proc_cpu(m->ep->server_pid, &s1) == 0;
+    if (have_c && have_s && wall > 0)
+        snprintf(cpu, sizeof(cpu), ", CPU client %.0f%% server %.0f%%", 100 * (c1 - c0) / wall,
+                 100 * (s1 - s0) / wall);
+    else if (have_c && wall > 0)
+        snprintf(cpu, sizeof(cpu), ", CPU client %.0f%%", 100 * (c1 - c0) / wall);
     if (rc == 0) {
         double mbs = (double)res.bytes / 1e6 / res.seconds;
         add(m, key, mbs);
-        ufrpc_bench_progress_done(m->prog, "%.1f MB/s (%.1f MB in %.2f s)", mbs,
-                                  (double)res.bytes / 1e6, res.seconds);
+        ufrpc_bench_progress_done(m->prog, "%.1f MB/s (%.1f MB in %.2f s%s)", mbs,
+                                  (double)res.bytes / 1e6, res.seconds, cpu);
     } else {
         char why[UFRPC_BENCH_NOTE_LEN];
         snprintf(why, sizeof(why), "%d of %d connections failed (%s)", res.failed, conns,
