@@ -499,6 +499,12 @@ static void xa_close(struct ufrpc_stream *s)
 {
     struct xa *x = (struct xa *)s;
     x->closes_pending = 2;
+    /* drop the kept lower buffer while the lower stream still exists (a yamux
+     * buffer's release touches its stream) */
+    ufrpc_rbuf_unref(x->left);
+    x->left = NULL;
+    x->left_data = NULL;
+    x->left_len = 0;
     uv_timer_stop(&x->kick);
     uv_close((uv_handle_t *)&x->kick, kick_closed);
     ufrpc_stream_close(x->lower, lower_closed);
