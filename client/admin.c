@@ -84,7 +84,10 @@ static void conn_close(struct conn *c)
     a->pending_closes++;
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
-    ufrpc_stream_close(c->s, on_stream_closed);
+    if (c->s != NULL)
+        ufrpc_stream_close(c->s, on_stream_closed);
+    else
+        conn_unref(c); /* the stream is already gone (TLS setup failure) */
 }
 
 /* ---- output ----------------------------------------------------------------------- */
@@ -271,6 +274,42 @@ static void on_handshake(struct ufrpc_stream *s, int status)
     pump(c);
 }
 
+/* Go's answer to plain HTTP on a TLS port (net/http server.go). */
+static const char PLAIN_ON_TLS[] = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+
+/* The first bytes on a TLS port: a handshake record goes on to the TLS layer (the
+ * bytes are pushed back); anything else gets Go's 400 and the connection closes. */
+static void on_first_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data, size_t len)
+{
+    struct conn *c = s->data;
+    if (status < 0) {
+        conn_close(c);
+        return;
+    }
+    if (len == 0)
+        return;
+    ufrpc_stream_read_stop(s);
+    if (data[0] != 0x16) {
+        ufrpc_admin_session_eof(c->sess);
+        c->ready = true;
+        c->wbuf = (uint8_t *)strdup(PLAIN_ON_TLS);
+        c->wlen = sizeof PLAIN_ON_TLS - 1;
+        if (c->wbuf == NULL)
+            conn_close(c);
+        else
+            start_write(c);
+        return;
+    }
+    if (ufrpc_stream_unread(s, buf, data, len) != 0) {
+        conn_close(c);
+        return;
+    }
+    int err = 0;
+    c->s = ufrpc_tls_server_new(c->srv->tls, s, 10000, on_handshake, c, &err);
+    if (c->s == NULL) /* s has been closed by the TLS layer */
+        conn_close(c);
+}
+
 static void on_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *tcp)
 {
     struct ufrpc_admin *a = ufrpc_tcp_listener_data(l);
@@ -287,11 +326,10 @@ static void on_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *
     c->s = tcp;
     tcp->data = c;
     if (a->tls != NULL) {
-        int err = 0;
-        c->s = ufrpc_tls_server_new(a->tls, tcp, 10000, on_handshake, c, &err);
-        if (c->s == NULL) { /* tcp has been closed by the TLS layer */
+        if (ufrpc_stream_read_start(tcp, on_first_read) != 0) {
             ufrpc_admin_session_free(c->sess);
             free(c);
+            ufrpc_stream_close(tcp, NULL);
             return;
         }
     } else {
