@@ -226,6 +226,8 @@ void ufrpc_hs_kick(struct hs *h)
 
 static int append(struct hs *h, const char *at, size_t len)
 {
+    if (len == 0)
+        return 0;
     if (h->hlen + len > UFRPC_PLUGIN_MAX_HEAD) {
         h->head_error = 431;
         return -1;

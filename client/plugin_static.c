@@ -259,7 +259,7 @@ static void sf_listing(struct hs *h, const char *dir)
         n++;
     }
     closedir(d);
-    if (!oom)
+    if (!oom && n > 1)
         qsort(names, n, sizeof *names, cmp_names);
     size_t bcap = 128;
     for (size_t i = 0; i < n; i++)
