@@ -75,6 +75,7 @@ struct srv {
     uv_timer_t reload_timer;
     uint16_t visitor_port;  /* non-0: a user connects to the stcp visitor after NewProxy */
     int visitor_conns, visitor_echo_ok;
+    int work_closed_early;  /* work streams the client closed before any echo */
     struct ufrpc_stream *user; /* the user connection through the visitor */
     char user_got[64];
     size_t user_len;
@@ -248,7 +249,10 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
             assert_int_equal(ufrpc_cfb_reader_init(&pc->rd, srv->key), 0);
             assert_int_equal(ufrpc_cfb_writer_init_rng(&pc->wr, srv->key, rng, &srv->seed), 0);
             pc->enc = 1;
-            pc_send_empty(pc, UFRPC_MSG_REQ_WORK_CONN); /* the pool, as frps */
+            /* the pool, as frps; none on a control about to be dropped, so that the
+             * echo is known to come from the second session */
+            if (!srv->drop_control_once)
+                pc_send_empty(pc, UFRPC_MSG_REQ_WORK_CONN);
         }
         ufrpc_msg_free(&r);
     } else if (pc->kind == 0 && f->type == UFRPC_MSG_NEW_WORK_CONN) {
@@ -332,6 +336,11 @@ static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, co
     (void)buf;
     struct pconn *pc = s->data;
     if (status < 0) {
+        if (pc->kind == 2 && pc->echo_len == 0) {
+            pc->srv->work_closed_early++;
+            if (pc->srv->client && pc->srv->work_closed_early == 1)
+                ufrpc_client_shutdown(pc->srv->client);
+        }
         pc_close(pc);
         return;
     }
@@ -549,6 +558,8 @@ static void on_echo_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_str
 
 /* ---- the client ------------------------------------------------------------------ */
 struct run {
+    uint64_t tunnel_errors; /* registry counters of "echo" at the end */
+    uint64_t tunnel_conns;
     int exited;
     int code;
     char msg[1200];
@@ -638,6 +649,7 @@ struct scenario {
     int tls;                   /* 1: TLS, 2: TLS after a 0x17 byte */
     int reload;                /* reload (user "bob") after the first echo */
     int visitor;               /* add an stcp visitor and drive a user through it */
+    int dead_local;            /* the proxy's local service is not listening */
 };
 
 static void run_scenario(const struct scenario *sc, struct srv *srv, struct run *r,
@@ -689,6 +701,15 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     r->echo = ufrpc_tcp_listen(&loop, "127.0.0.1", 0, on_echo_accept, NULL, &err);
     assert_non_null(r->echo);
     uint16_t eport = ufrpc_tcp_listener_port(r->echo);
+    if (sc->dead_local) {
+        /* a port nobody listens on */
+        int e3 = 0;
+        ufrpc_tcp_listener_t *tmp = ufrpc_tcp_listen(&loop, "127.0.0.1", 0, on_echo_accept, NULL, &e3);
+        assert_non_null(tmp);
+        eport = ufrpc_tcp_listener_port(tmp);
+        ufrpc_tcp_listener_close(tmp, NULL);
+        uv_run(&loop, UV_RUN_NOWAIT);
+    }
 
     /* UFRPC_TEST_VERBOSE=1 shows the client's log (trace level) on stderr */
     int verbose = getenv("UFRPC_TEST_VERBOSE") != NULL;
@@ -706,7 +727,7 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     };
     ufrpc_client_t *cl;
     assert_int_equal(ufrpc_client_new(&co, &cl), 0);
-    if (sc->shutdown_on_echo || sc->visitor)
+    if (sc->shutdown_on_echo || sc->visitor || sc->dead_local)
         srv->client = cl;
     if (sc->reload)
         srv->reload_cfg = make_cfg(sport, eport, sc->mux, sc->login_fail_exit, "bob", extra, tlsline);
@@ -718,6 +739,10 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_true(r->exited);
     *logins = ufrpc_client_login_count(cl);
+    struct ufrpc_tunnel *et = ufrpc_registry_find(ufrpc_client_registry(cl), UFRPC_TUNNEL_PROXY, "echo");
+    assert_non_null(et);
+    r->tunnel_errors = et->c.errors;
+    r->tunnel_conns = et->c.conns_total;
     ufrpc_client_free(cl);
     ufrpc_log_free(log);
     if (!verbose)
@@ -745,6 +770,8 @@ static void tunnel_roundtrip(int mux)
     assert_true(srv.work_conns >= 1);
     assert_int_equal(srv.echo_ok, 1);
     assert_int_equal(srv.close_proxies, 1); /* graceful shutdown */
+    assert_true(r.tunnel_conns >= 1);
+    assert_int_equal(r.tunnel_errors, 0);
 }
 
 static void test_tunnel_roundtrip_mux_off(void **state)
@@ -835,6 +862,24 @@ static void test_stcp_visitor(void **state)
     }
 }
 
+/* A dead local service closes that one work stream; the control stays up. */
+static void test_dead_local_service_closes_only_the_work_stream(void **state)
+{
+    (void)state;
+    struct srv srv;
+    struct run r;
+    unsigned logins;
+    struct scenario sc = {.mux = 1, .login_fail_exit = 1, .dead_local = 1};
+    run_scenario(&sc, &srv, &r, &logins);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(logins, 1);
+    assert_int_equal(srv.logins, 1);
+    assert_true(srv.work_closed_early >= 1);
+    assert_int_equal(srv.echo_ok, 0);
+    assert_true(r.tunnel_errors >= 1);
+    assert_int_equal(srv.close_proxies, 1); /* still announced: the graceful stop closed it */
+}
+
 static void test_login_rejected_with_login_fail_exit(void **state)
 {
     (void)state;
@@ -900,6 +945,7 @@ int main(void)
         cmocka_unit_test(test_tls_with_and_without_first_byte),
         cmocka_unit_test(test_reload_reconnects_with_new_config),
         cmocka_unit_test(test_stcp_visitor),
+        cmocka_unit_test(test_dead_local_service_closes_only_the_work_stream),
         cmocka_unit_test(test_login_rejected_with_login_fail_exit),
         cmocka_unit_test(test_login_retried_without_login_fail_exit),
         cmocka_unit_test(test_relogin_with_run_id_after_drop),
