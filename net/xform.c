@@ -203,12 +203,8 @@ static void fail_unencoded(struct filter *f)
      * the chunks before them are done. A virtual chunk marks each. */
     while (f->enc != NULL) {
         struct chunk *c = chunk_get(f, 0);
-        if (c == NULL) {
-            /* Out of memory while failing: complete synchronously at the end of
-             * the queue is impossible without a chunk; drop to a direct call
-             * (we are in a callback context here). */
-            break;
-        }
+        if (c == NULL)
+            break; /* out of memory: the rest fails when the stream is closed */
         c->req = f->enc;
         c->done = 1;
         c->status = f->werr;
