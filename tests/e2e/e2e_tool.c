@@ -20,7 +20,7 @@
  *       back, within TIMEOUT_S; exit 1 otherwise.
  *
  *   e2e-tool freeport
- *       Prints a currently free loopback TCP port (bind to port 0, read it, close).
+ *       Prints a currently free loopback TCP port below the ephemeral range.
  *
  * One libuv loop.
  */
@@ -443,17 +443,52 @@ static int cmd_expect_close(int port, int timeout_s)
     return g_closed_ok ? 0 : 1;
 }
 
+/* A free port below the kernel's ephemeral range, so that outgoing connections of
+ * tests running in parallel cannot take it between this check and its use (or
+ * between a peer's kill and its restart on the same port). */
+static void on_never(uv_stream_t *s, int status)
+{
+    (void)s;
+    (void)status;
+}
+
 static int cmd_freeport(void)
 {
     uv_loop_t *loop = uv_default_loop();
-    uv_tcp_t srv;
-    int p = listen_on(loop, &srv, 0, NULL);
-    if (p < 0)
-        return 1;
-    printf("%d\n", p);
-    uv_close((uv_handle_t *)&srv, NULL);
-    uv_run(loop, UV_RUN_DEFAULT);
-    return 0;
+    int lo = 32768;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%d", &lo) != 1)
+            lo = 32768;
+        fclose(f);
+    }
+    int base = 10000, span = lo - base;
+    if (span < 1000) {
+        base = 1024;
+        span = lo - base;
+    }
+    uint64_t x = uv_hrtime() ^ ((uint64_t)getpid() << 20);
+    for (int tries = 0; tries < 200 && span > 0; tries++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int port = base + (int)(x % (uint64_t)span);
+        uv_tcp_t srv;
+        struct sockaddr_in a;
+        uv_ip4_addr("127.0.0.1", port, &a);
+        uv_tcp_init(loop, &srv);
+        int rc = uv_tcp_bind(&srv, (struct sockaddr *)&a, 0);
+        if (rc == 0)
+            rc = uv_listen((uv_stream_t *)&srv, 1, on_never);
+        uv_close((uv_handle_t *)&srv, NULL);
+        uv_run(loop, UV_RUN_DEFAULT);
+        if (rc == 0) {
+            printf("%d\n", port);
+            return 0;
+        }
+    }
+    fprintf(stderr, "e2e-tool: no free port found\n");
+    return 1;
 }
 
 int main(int argc, char **argv)

@@ -9,8 +9,8 @@ MUX=$1
 E2E_NAME="peer_restart_mux-$MUX"
 TOKEN="restart-$RANDOM"
 
-start_peer peer1 --bind 127.0.0.1:0 --token "$TOKEN" --mux="$MUX"
-PORT=$PEER_PORT
+PORT=$(freeport) # not an ephemeral port: it must still be free for the restart
+start_peer peer1 --bind "127.0.0.1:$PORT" --token "$TOKEN" --mux="$MUX"
 start_echo echo
 REMOTE=$(freeport)
 write_config "$WORK/frpc.toml" "$PORT" "$TOKEN" "$MUX" false true echo "$ECHO_PORT" "$REMOTE"
