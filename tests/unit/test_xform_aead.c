@@ -698,6 +698,80 @@ static void test_close_cancels_pending(void **state)
     free(data);
 }
 
+struct pauser {
+    int deliveries, target;
+    size_t bytes;
+    int bad;
+};
+
+static void pause_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data,
+                       size_t len)
+{
+    struct pauser *ps = s->data;
+    (void)buf;
+    if (status < 0)
+        return;
+    /* record i (0-based) is 100 bytes of 'a' + i */
+    if (len != 100 || data[0] != 'a' + ps->deliveries || data[99] != 'a' + ps->deliveries)
+        ps->bad = 1;
+    ps->deliveries++;
+    ps->bytes += len;
+    ufrpc_stream_read_stop(s);
+}
+
+static int reached(void *arg)
+{
+    struct pauser *ps = arg;
+    return ps->deliveries >= ps->target;
+}
+
+/* Ten records arrive in one go; the reader stops after each: the rest is kept and
+ * delivered record by record on resume (never from inside read_start); closing
+ * while bytes are kept is clean. */
+static void test_pause_keeps_input_and_close(void **state)
+{
+    (void)state;
+    uint8_t key[32] = {9}, nonce[12] = {1};
+    ufrpc_aead_writer_t w;
+    assert_int_equal(ufrpc_aead_writer_init(&w, UFRPC_AEAD_AES_256_GCM, key, nonce), 0);
+    uint8_t ct[12 + 10 * (20 + 100)];
+    size_t off = 0;
+    uint8_t plain[100];
+    for (int i = 0; i < 10; i++) {
+        memset(plain, 'a' + i, sizeof plain);
+        size_t n;
+        assert_int_equal(ufrpc_aead_writer_write(&w, plain, sizeof plain, ct + off,
+                                                 sizeof ct - off, &n),
+                         0);
+        off += n;
+    }
+    assert_int_equal(off, sizeof ct);
+    ufrpc_aead_writer_free(&w);
+    struct pair p;
+    pair_open(&p);
+    struct ufrpc_stream *x = wrap(p.a, UFRPC_AEAD_AES_256_GCM, key, key, nonce, NULL, NULL, 0);
+    struct pauser ps = {0, 1, 0, 0};
+    x->data = &ps;
+    assert_int_equal(ufrpc_stream_read_start(x, pause_read), 0);
+    raw_send_and(&p, ct, sizeof ct, 0);
+    assert_true(nt_run_until(&p.loop, reached, &ps, 5000));
+    for (int i = 2; i <= 5; i++) {
+        assert_int_equal(ufrpc_stream_read_start(x, pause_read), 0);
+        assert_int_equal(ps.deliveries, i - 1);
+        ps.target = i;
+        /* the kept bytes come from a 0 ms timer: no I/O to wait for (a blocking
+         * UV_RUN_ONCE would sleep until its guard timer) */
+        for (int k = 0; k < 100 && !reached(&ps); k++)
+            uv_run(&p.loop, UV_RUN_NOWAIT);
+        assert_int_equal(ps.deliveries, i);
+        assert_int_equal(ps.bytes, (size_t)i * 100);
+    }
+    assert_false(ps.bad);
+    ufrpc_stream_close(x, NULL); /* five records still kept or unread */
+    ufrpc_stream_close(p.b, NULL);
+    pair_finish(&p);
+}
+
 static void test_bad_args(void **state)
 {
     (void)state;
@@ -725,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_record_sizes),
         cmocka_unit_test(test_tamper_and_truncation),
         cmocka_unit_test(test_close_cancels_pending),
+        cmocka_unit_test(test_pause_keeps_input_and_close),
         cmocka_unit_test(test_bad_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
