@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# variants.sh KIND: one tunnel with a less common setting, then traffic through it.
+#   first_byte   TLS with disableCustomTLSFirstByte = false: ufrpc must send 0x17 before
+#                its ClientHello (the peer, like frps, consumes it and runs TLS)
+#   auth_scopes  auth.additionalScopes = ["HeartBeats", "NewWorkConns"]: the peer
+#                verifies the privilege key of every Ping and NewWorkConn
+#   user         user = "alice": the proxy is "alice.echo" on the wire and ufrpc must
+#                strip the prefix from StartWorkConn
+source "$(dirname "$0")/lib.sh"
+KIND=$1
+E2E_NAME="variant_$KIND"
+TOKEN="variant-$RANDOM"
+MUX=false
+TLS=false
+PEER_ARGS=()
+EXTRA=""
+NAME=echo
+case "$KIND" in
+first_byte)
+    TLS=true
+    EXTRA="transport.tls.disableCustomTLSFirstByte = false"
+    ;;
+auth_scopes)
+    PEER_ARGS=(--auth-heartbeats --auth-work-conns)
+    EXTRA=$'auth.additionalScopes = ["HeartBeats", "NewWorkConns"]\ntransport.heartbeatInterval = 1'
+    ;;
+user)
+    EXTRA='user = "alice"'
+    NAME=alice.echo
+    ;;
+*) fail "unknown variant $KIND" ;;
+esac
+start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls=auto --mux="$MUX" "${PEER_ARGS[@]}"
+start_echo echo
+REMOTE=$(freeport)
+write_config "$WORK/frpc.toml" "$PEER_PORT" "$TOKEN" "$MUX" "$TLS" true echo "$ECHO_PORT" "$REMOTE" "$EXTRA"
+start_ufrpc ufrpc "$WORK/frpc.toml"
+wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=$NAME " 20 || fail "proxy $NAME not registered"
+"$TOOL" load "$REMOTE" 1048576 8 60 || fail "traffic"
+case "$KIND" in
+first_byte)
+    grep -q '^EVENT accept-tls first_byte_0x17=1' "$WORK/peer.log" || fail "no 0x17 before TLS"
+    grep -q '^EVENT accept-tls first_byte_0x17=0' "$WORK/peer.log" &&
+        fail "a connection without the 0x17 byte"
+    ;;
+auth_scopes)
+    wait_line "$WORK/peer.log" '^EVENT ping ' 10 3 || fail "fewer than 3 Pings"
+    grep -q '^EVENT work-conn-refused' "$WORK/peer.log" && fail "a NewWorkConn was refused"
+    grep -q '^EVENT control-closed' "$WORK/peer.log" && fail "the control was closed"
+    ;;
+user)
+    grep -q "^EVENT login .*user=alice " "$WORK/peer.log" || fail "Login.user is not alice"
+    ;;
+esac
+stop_ufrpc
+pass
