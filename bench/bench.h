@@ -68,12 +68,13 @@ typedef struct ufrpc_bench_endpoint {
     pid_t server_pid;                /* server process (only shown in progress), or 0 */
 } ufrpc_bench_endpoint_t;
 
-/* Why a measurement stopped early: the caller's liveness check failed. */
-typedef int (*ufrpc_bench_alive_fn)(void *arg);
+/* Liveness check between scenarios: NULL while everything runs, else a static
+ * text saying what ended (e.g. "server process ended"). */
+typedef const char *(*ufrpc_bench_alive_fn)(void *arg);
 
 /* Runs every scenario against ep once (one run) and appends the figures to r.
- * alive (may be NULL) is asked between scenarios; when it returns 0 the rest is
- * recorded as failed. Returns 0, or a negative ufrpc error if a scenario failed. */
+ * alive (may be NULL) is asked between scenarios; once it reports a reason the
+ * rest is recorded as failed with that reason. Returns 0, or a negative ufrpc error if a scenario failed. */
 int ufrpc_bench_measure(uv_loop_t *loop, const ufrpc_bench_opts_t *o,
                         const ufrpc_bench_endpoint_t *ep, ufrpc_bench_results_t *r,
                         ufrpc_bench_progress_t *prog, ufrpc_bench_alive_fn alive, void *alive_arg);

@@ -243,10 +243,14 @@ static int client_start(struct compare *cp, struct session *s, const struct clie
     return 0;
 }
 
-static int session_alive(void *arg)
+static const char *session_alive(void *arg)
 {
     struct session *s = arg;
-    return ufrpc_bench_child_alive(&s->client) && ufrpc_bench_child_alive(&s->server);
+    if (!ufrpc_bench_child_alive(&s->server))
+        return "server process ended";
+    if (!ufrpc_bench_child_alive(&s->client))
+        return "client process ended";
+    return NULL;
 }
 
 static void fail_all(struct compare *cp, const char *client, const char *mode, const char *why)
@@ -312,10 +316,16 @@ static void run_session(struct compare *cp, const struct client_def *cd, int mod
     if (ufrpc_bench_measure(&cp->loop, cp->o, &ep, &cp->res, &cp->prog, session_alive, &s) != 0)
         cp->any_failure = 1;
     int client_was_alive = ufrpc_bench_child_alive(&s.client);
+    int server_was_alive = ufrpc_bench_child_alive(&s.server);
     ufrpc_bench_child_stop(&s.client, 3000);
     ufrpc_bench_child_stop(&s.server, 3000);
+    char how[64];
+    if (!server_was_alive) {
+        ufrpc_bench_child_describe(&s.server, how, sizeof(how));
+        ufrpc_bench_results_note(&cp->res, "%s: the server ended during the run (%s)", tag, how);
+        cp->any_failure = 1;
+    }
     if (!client_was_alive) {
-        char how[64];
         ufrpc_bench_child_describe(&s.client, how, sizeof(how));
         ufrpc_bench_results_note(&cp->res, "%s: the client ended during the run (%s)", tag, how);
         cp->any_failure = 1;

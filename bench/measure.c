@@ -22,15 +22,15 @@ struct mctx {
     ufrpc_bench_progress_t *prog;
     ufrpc_bench_alive_fn alive;
     void *alive_arg;
-    int dead;
+    const char *dead; /* why the session ended early, or NULL */
     int failed;
 };
 
 static int still_alive(struct mctx *m)
 {
-    if (!m->dead && m->alive != NULL && !m->alive(m->alive_arg))
-        m->dead = 1;
-    return !m->dead;
+    if (m->dead == NULL && m->alive != NULL)
+        m->dead = m->alive(m->alive_arg);
+    return m->dead == NULL;
 }
 
 static void add(struct mctx *m, const char *key, double v)
@@ -42,7 +42,7 @@ static void fail(struct mctx *m, const char *key, const char *why)
 {
     m->failed = 1;
     ufrpc_bench_results_fail(m->r, m->ep->client, m->ep->mode, key,
-                             m->dead ? "client process died" : why);
+                             m->dead ? m->dead : why);
 }
 
 static void label(struct mctx *m, const char *what)
@@ -75,8 +75,12 @@ static void idle_memory(struct mctx *m)
 
 static void held_connections(struct mctx *m)
 {
-    if (m->ep->pid <= 0 || !still_alive(m))
+    if (m->ep->pid <= 0)
         return;
+    if (!still_alive(m)) {
+        fail(m, "rss_conns_kib", "ended");
+        return;
+    }
     label(m, "idle connections");
     ufrpc_bench_hold_t *h = NULL;
     int est = 0;
@@ -104,7 +108,9 @@ static void held_connections(struct mctx *m)
 static void setup_latency(struct mctx *m)
 {
     if (!still_alive(m)) {
-        fail(m, "setup_p50_us", "client process died");
+        fail(m, "setup_p50_us", "ended");
+        fail(m, "setup_p90_us", "ended");
+        fail(m, "setup_p99_us", "ended");
         return;
     }
     label(m, "setup latency");
@@ -148,7 +154,7 @@ static void throughput(struct mctx *m, const char *key, const char *what, enum u
                        int conns, uint64_t *bytes)
 {
     if (!still_alive(m)) {
-        fail(m, key, "client process died");
+        fail(m, key, "ended");
         return;
     }
     label(m, what);
@@ -197,7 +203,9 @@ static void http(struct mctx *m, int keepalive)
         return;
     }
     if (!still_alive(m)) {
-        fail(m, k_rps, "client process died");
+        fail(m, k_rps, "ended");
+        fail(m, k_p50, "ended");
+        fail(m, k_p99, "ended");
         return;
     }
     label(m, keepalive ? "http keep-alive" : "http new connections");
@@ -232,7 +240,7 @@ int ufrpc_bench_measure(uv_loop_t *loop, const ufrpc_bench_opts_t *o,
                         const ufrpc_bench_endpoint_t *ep, ufrpc_bench_results_t *r,
                         ufrpc_bench_progress_t *prog, ufrpc_bench_alive_fn alive, void *alive_arg)
 {
-    struct mctx m = {loop, o, ep, r, prog, alive, alive_arg, 0, 0};
+    struct mctx m = {loop, o, ep, r, prog, alive, alive_arg, NULL, 0};
     idle_memory(&m);
     held_connections(&m);
     setup_latency(&m);
@@ -247,8 +255,8 @@ int ufrpc_bench_measure(uv_loop_t *loop, const ufrpc_bench_opts_t *o,
     throughput(&m, "tput_down_16", what, UFRPC_BENCH_DOWN, o->parallel[0], &bytes);
     snprintf(what, sizeof(what), "download x%d", o->parallel[1]);
     throughput(&m, "tput_down_128", what, UFRPC_BENCH_DOWN, o->parallel[1], &bytes);
-    if (have_cpu) {
-        if (still_alive(&m) && ufrpc_bench_proc_cpu(ep->pid, &cpu1) == 0 && bytes > 0)
+    if (ep->pid > 0) {
+        if (have_cpu && still_alive(&m) && ufrpc_bench_proc_cpu(ep->pid, &cpu1) == 0 && bytes > 0)
             add(&m, "cpu_s_per_gb", (cpu1 - cpu0) / ((double)bytes / 1e9));
         else
             fail(&m, "cpu_s_per_gb", "no bytes moved or /proc unreadable");

@@ -16,10 +16,10 @@
 #include "bench/workdir.h"
 #include "proto/error.h"
 
-static int pid_alive(void *arg)
+static const char *pid_alive(void *arg)
 {
     pid_t pid = *(pid_t *)arg;
-    return kill(pid, 0) == 0;
+    return kill(pid, 0) == 0 ? NULL : "client process ended";
 }
 
 static int resolve_hostport(const char *s, struct sockaddr_storage *out)
