@@ -699,13 +699,15 @@ static void *loop_thread(void *arg)
     return NULL;
 }
 
+static uint32_t next_idle_ms; /* idle timeout for the next server started (0: default) */
+
 static void srv_start_tls(struct srv *s, const char *user, const char *pw, const char *cert, const char *key)
 {
     memset(s, 0, sizeof *s);
     s->f = fake_new();
     assert_int_equal(uv_loop_init(&s->loop), 0);
     struct ufrpc_admin_opts o = {.addr = "127.0.0.1", .port = 0, .user = user, .password = pw,
-                                 .tls_cert_file = cert, .tls_key_file = key};
+                                 .tls_cert_file = cert, .tls_key_file = key, .idle_timeout_ms = next_idle_ms};
     struct ufrpc_admin_hooks h = hooks_of(s->f);
     assert_int_equal(ufrpc_admin_start(&s->loop, &o, &h, &s->f->admin), 0);
     s->port = ufrpc_admin_port(s->f->admin);
@@ -1051,6 +1053,89 @@ static void test_server_tls(void **st)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+static void test_server_idle_and_conn_limit(void **st)
+{
+    next_idle_ms = 300;
+    struct srv s;
+    srv_start(&s, "", "");
+    next_idle_ms = 0;
+    /* an idle keep-alive connection is closed after the idle timeout */
+    int fd = dial(s.port);
+    send_all(fd, "GET /healthz HTTP/1.1\r\n\r\n");
+    char *r = read_response(fd);
+    assert_non_null(r);
+    free(r);
+    uint64_t t0 = now_ms();
+    char c;
+    assert_int_equal(recv(fd, &c, 1, 0), 0);
+    uint64_t dt = now_ms() - t0;
+    assert_true(dt >= 250 && dt < 3000);
+    close(fd);
+    /* a half-sent request too (slowloris) */
+    fd = dial(s.port);
+    send_all(fd, "GET /api/status HTTP/1.1\r\nX-A: ");
+    assert_int_equal(recv(fd, &c, 1, 0), 0);
+    close(fd);
+    srv_stop(&s);
+    /* beyond UFRPC_ADMIN_MAX_CONNS, new connections are closed at once (default idle
+     * timeout, so that none expires meanwhile) */
+    srv_start(&s, "", "");
+    int fds[UFRPC_ADMIN_MAX_CONNS + 1];
+    for (int i = 0; i < UFRPC_ADMIN_MAX_CONNS; i++) {
+        fds[i] = dial(s.port);
+        send_all(fds[i], "GET /healthz HTTP/1.1\r\n\r\n"); /* each answered: it is counted */
+        r = read_response(fds[i]);
+        assert_non_null(r);
+        free(r);
+    }
+    fds[UFRPC_ADMIN_MAX_CONNS] = dial(s.port);
+    assert_int_equal(recv(fds[UFRPC_ADMIN_MAX_CONNS], &c, 1, 0), 0);
+    for (int i = 0; i <= UFRPC_ADMIN_MAX_CONNS; i++)
+        close(fds[i]);
+    srv_stop(&s);
+}
+
+static void test_opts_from_config(void **st)
+{
+    struct fake *f = fake_new();
+    struct ufrpc_admin_opts o;
+    assert_int_equal(ufrpc_admin_opts_from_config(f->cfg, &o), 0);
+    assert_int_equal(o.port, 7400);
+    assert_string_equal(o.addr, "127.0.0.1");
+    assert_null(o.tls_cert_file);
+    fake_free(f);
+    struct ufrpc_config *cfg = NULL;
+    struct ufrpc_cfg_diag d;
+    ufrpc_cfg_diag_init(&d);
+    const char *t = "webServer.addr = \"0.0.0.0\"\nwebServer.port = 7500\nwebServer.user = \"u\"\n"
+                    "webServer.password = \"p\"\nwebServer.tls.certFile = \"/c.pem\"\nwebServer.tls.keyFile = \"/k.pem\"\n";
+    assert_int_equal(ufrpc_config_load_buffer(t, strlen(t), "w.toml", NULL, &cfg, &d), 0);
+    assert_int_equal(ufrpc_admin_opts_from_config(cfg, &o), 0);
+    assert_string_equal(o.addr, "0.0.0.0");
+    assert_int_equal(o.port, 7500);
+    assert_string_equal(o.user, "u");
+    assert_string_equal(o.password, "p");
+    assert_string_equal(o.tls_cert_file, "/c.pem");
+    assert_string_equal(o.tls_key_file, "/k.pem");
+    ufrpc_config_free(cfg);
+    t = "serverPort = 7000\n";
+    assert_int_equal(ufrpc_config_load_buffer(t, strlen(t), "w.toml", NULL, &cfg, &d), 0);
+    assert_int_equal(ufrpc_admin_opts_from_config(cfg, &o), UFRPC_ERR_INVAL); /* port 0: off */
+    ufrpc_config_free(cfg);
+    ufrpc_cfg_diag_free(&d);
+    /* a taken port is reported */
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct ufrpc_admin *a = NULL, *b = NULL;
+    struct ufrpc_admin_opts lo = {.addr = "127.0.0.1"};
+    assert_int_equal(ufrpc_admin_start(&loop, &lo, NULL, &a), 0);
+    lo.port = ufrpc_admin_port(a);
+    assert_int_equal(ufrpc_admin_start(&loop, &lo, NULL, &b), UFRPC_ERR_ADDR_IN_USE);
+    ufrpc_admin_close(a, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static int apply_ok(void *ctx, struct ufrpc_config *cfg)
 {
     int *calls = ctx;
@@ -1117,6 +1202,8 @@ int main(void)
         cmocka_unit_test(test_server_with_curl),
         cmocka_unit_test(test_server_tls),
         cmocka_unit_test(test_reload_file_helper),
+        cmocka_unit_test(test_server_idle_and_conn_limit),
+        cmocka_unit_test(test_opts_from_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
