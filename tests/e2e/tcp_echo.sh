@@ -4,7 +4,8 @@
 # Then: one 64 MiB transfer through the tunnel (sha256 of what went in and what came
 # back must match), and 100 concurrent connections of 256 KiB each, each verified.
 # Prints ufrpc's peak memory (VmHWM) and the throughput seen (not asserted), and
-# checks that SIGTERM makes ufrpc close its proxy and exit 0.
+# checks that SIGTERM makes ufrpc close its proxy and exit 0. With tcpMux the peer
+# sends yamux pings every second, which ufrpc must answer.
 source "$(dirname "$0")/lib.sh"
 TLS=$1
 MUX=$2
@@ -16,8 +17,10 @@ peer_tls=off
 # 100 connections at once with tcpMux off and TLS mean 100 TLS handshakes at once
 # (slow in sanitizer builds): both sides get a minute instead of frp's 10 s
 # (frps userConnTimeout, frpc transport.dialServerTimeout).
+# With tcpMux the peer pings every second (frps: every 30 s), so ufrpc must answer
+# yamux pings in the middle of bulk data (no answer within 10 s ends the session).
 start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls="$peer_tls" --mux="$MUX" \
-    --user-conn-timeout-ms 60000
+    --user-conn-timeout-ms 60000 --mux-keepalive-ms 1000
 start_echo echo
 REMOTE=$(freeport)
 write_config "$WORK/frpc.toml" "$PEER_PORT" "$TOKEN" "$MUX" "$TLS" true echo "$ECHO_PORT" "$REMOTE" \
@@ -46,7 +49,8 @@ log "METRIC mode=tls-$TLS/mux-$MUX ufrpc_vmhwm_kb=$hwm throughput_64MiB_MBps=$mb
 # every user connection was spliced and finished cleanly on the peer side
 done_ok=$(count_lines "$WORK/peer.log" '^EVENT user-conn-done .*status=UFRPC_OK')
 [ "$done_ok" -ge 101 ] || fail "only $done_ok user connections ended cleanly at the peer"
-grep -q '^EVENT control-closed' "$WORK/peer.log" && fail "the control was closed during the test"
+grep -q -E '^EVENT (control-closed|session-end)' "$WORK/peer.log" &&
+    fail "the control or the session was closed during the test"
 
 stop_ufrpc
 wait_line "$WORK/peer.log" '^EVENT (close-proxy .*name=echo|control-closed)' 5 ||
