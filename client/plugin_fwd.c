@@ -463,7 +463,10 @@ static int fwd_on_head(struct hs *h)
     sb_str(&s, ufrpc_hs_method(h));
     sb_add(&s, " ", 1);
     sb_add(&s, path, plen);
-    sb_str(&s, " HTTP/1.1\r\n");
+    /* an HTTP/1.0 user gets an HTTP/1.0 exchange upstream, so that the response
+     * (passed through unchanged) uses framing it understands (no chunking) */
+    bool v10 = h->parser.http_major == 1 && h->parser.http_minor == 0;
+    sb_str(&s, v10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
     if (f->o.host_rewrite != NULL && f->o.host_rewrite[0] != '\0')
         sb_hdr(&s, "Host", 4, f->o.host_rewrite, strlen(f->o.host_rewrite));
     else if (authority[0] != '\0')

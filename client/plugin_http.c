@@ -212,6 +212,7 @@ void ufrpc_hs_resume(struct hs *h)
     if (!h->paused || h->closing)
         return;
     h->paused = false;
+    h->poke = true;
     if (!h->in_drive)
         drive(h);
 }
@@ -405,9 +406,13 @@ static void bad_request(struct hs *h, llhttp_errno_t e)
 static void drive(struct hs *h)
 {
     h->in_drive = true;
-    while (!h->closing && !h->paused && !h->req_done && h->in_len > 0 && !up_congested(h)) {
+    while (!h->closing && !h->paused && !h->req_done && (h->in_len > 0 || h->poke) &&
+           !up_congested(h)) {
+        /* poke: after a pause in on_headers_complete, llhttp still has to run
+         * the steps that need no input (end of a body-less message) */
+        h->poke = false;
         h->cur_buf = h->in_buf;
-        const char *d = (const char *)h->in_data;
+        const char *d = h->in_len > 0 ? (const char *)h->in_data : "";
         llhttp_errno_t e = llhttp_execute(&h->parser, d, h->in_len);
         h->cur_buf = NULL;
         if (h->closing)

@@ -90,6 +90,7 @@ struct hs {
     bool tls;         /* downstream is TLS (https2*) */
     bool must_close;  /* end the connection after this exchange */
     bool in_drive;
+    bool poke;        /* run the parser once more although no input is pending */
     int head_error;   /* HTTP status to answer a head we refused (431) */
     char src_addr[80];
     struct ufrpc_stream *up; /* handler's upstream (for backpressure checks) */

@@ -246,6 +246,16 @@ static void test_http2http(void **state)
     assert_non_null(b);
     assert_true(wait_closed(fd));
     close(fd);
+    /* an HTTP/1.0 request goes upstream as HTTP/1.0 and ends the connection */
+    int fd10 = tcp_connect(h.port);
+    send_str(fd10, "GET /old HTTP/1.0\r\nHost: x\r\n\r\n");
+    b = recv_response(fd10, resp, sizeof resp);
+    assert_non_null(b);
+    assert_string_equal(b, "echo:");
+    assert_true(wait_closed(fd10));
+    close(fd10);
+    origin_last(&o, head, sizeof head, NULL, 0);
+    assert_true(strncmp(head, "GET /old HTTP/1.0\r\n", 19) == 0);
     ph_stop(&h);
     origin_stop(&o);
     /* upstream down: 502 */
