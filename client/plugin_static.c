@@ -295,6 +295,55 @@ static void sf_listing(struct hs *h, const char *dir)
     free(body);
 }
 
+/* One "Range: bytes=a-b" / "a-" / "-n" range: 1 (partial: *from, *count), 0 (no
+ * or unsupported Range header: whole file), -1 (unsatisfiable: 416). Several
+ * ranges are answered with the whole file, which RFC 9110 allows. */
+static int parse_range(struct hs *h, uint64_t size, uint64_t *from, uint64_t *count)
+{
+    size_t len;
+    const char *v = ufrpc_hs_header(h, "Range", &len);
+    if (v == NULL || len < 7 || strncasecmp(v, "bytes=", 6) != 0 || memchr(v, ',', len))
+        return 0;
+    char spec[64];
+    if (len - 6 >= sizeof spec)
+        return 0;
+    memcpy(spec, v + 6, len - 6);
+    spec[len - 6] = '\0';
+    char *dash = strchr(spec, '-');
+    if (dash == NULL)
+        return 0;
+    *dash = '\0';
+    char *e1, *e2;
+    if (spec[0] == '\0') { /* suffix */
+        unsigned long long n = strtoull(dash + 1, &e2, 10);
+        if (dash[1] == '\0' || *e2 != '\0')
+            return 0;
+        if (n == 0 || size == 0)
+            return -1;
+        *count = n < size ? n : size;
+        *from = size - *count;
+        return 1;
+    }
+    unsigned long long a = strtoull(spec, &e1, 10);
+    if (*e1 != '\0' || spec[0] == '-')
+        return 0;
+    if (a >= size)
+        return -1;
+    unsigned long long b = size - 1;
+    if (dash[1] != '\0') {
+        b = strtoull(dash + 1, &e2, 10);
+        if (*e2 != '\0' || dash[1] == '-')
+            return 0;
+        if (b < a)
+            return 0;
+        if (b >= size)
+            b = size - 1;
+    }
+    *from = a;
+    *count = b - a + 1;
+    return 1;
+}
+
 static int sf_on_head(struct hs *h)
 {
     struct sf *s = h->ctx;
@@ -382,25 +431,40 @@ static int sf_on_head(struct hs *h)
     struct tm tm;
     if (gmtime_r(&st.st_mtime, &tm) != NULL)
         strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    char head[512];
+    uint64_t size = (uint64_t)st.st_size, from = 0, count = size;
+    int range = parse_range(h, size, &from, &count);
+    if (range < 0) {
+        close(fd);
+        char cr[64];
+        snprintf(cr, sizeof cr, "Content-Range: bytes */%llu\r\n", (unsigned long long)size);
+        ufrpc_hs_simple_response(h, 416, "Requested Range Not Satisfiable", cr,
+                                 "invalid range\n", false);
+        return h->closing ? -1 : 0;
+    }
+    char head[768], cr[96] = "";
+    if (range > 0)
+        snprintf(cr, sizeof cr, "Content-Range: bytes %llu-%llu/%llu\r\n",
+                 (unsigned long long)from, (unsigned long long)(from + count - 1),
+                 (unsigned long long)size);
     int hl = snprintf(head, sizeof head,
-                      "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %llu\r\n"
-                      "Accept-Ranges: none\r\nLast-Modified: %s\r\n\r\n",
-                      content_type(real, fd), (unsigned long long)st.st_size, date);
+                      "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %llu\r\n%s"
+                      "Accept-Ranges: bytes\r\nLast-Modified: %s\r\n\r\n",
+                      range > 0 ? "206 Partial Content" : "200 OK", content_type(real, fd),
+                      (unsigned long long)count, cr, date);
     int rc = ufrpc_hs_write(h, NULL, (const uint8_t *)head, (size_t)hl);
     if (rc < 0) {
         close(fd);
         ufrpc_hs_fail(h, rc, NULL);
         return -1;
     }
-    if (m == HTTP_HEAD || st.st_size == 0) {
+    if (m == HTTP_HEAD || count == 0) {
         close(fd);
         ufrpc_hs_response_done(h, true);
         return h->closing ? -1 : 0;
     }
     s->fd = fd;
-    s->off = 0;
-    s->left = (uint64_t)st.st_size;
+    s->off = from;
+    s->left = count;
     sf_pump(h);
     return h->closing ? -1 : 0;
 }

@@ -545,6 +545,18 @@ static void test_static_file(void **state)
     static char got[1000000];
     assert_int_equal(recv_n(fd, got, sizeof got), sizeof got);
     assert_memory_equal(got, big, sizeof big);
+    /* ranges */
+    send_str(fd, "GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=6-9\r\n\r\n");
+    b = recv_response(fd, resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 206 Partial Content\r\n"));
+    assert_non_null(strstr(resp, "Content-Range: bytes 6-9/11\r\n"));
+    assert_string_equal(b, "file");
+    send_str(fd, "GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=-3\r\n\r\n");
+    b = recv_response(fd, resp, sizeof resp);
+    assert_string_equal(b, "le\n");
+    send_str(fd, "GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=20-\r\n\r\n");
+    recv_response(fd, resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 416"));
     /* directory: redirect, then listing with escaped names */
     send_str(fd, "GET /static/sub HTTP/1.1\r\nHost: x\r\n\r\n");
     recv_response(fd, resp, sizeof resp);
