@@ -1,5 +1,5 @@
 /* ufrpc — static_file plugin: serves localPath over HTTP/1.1 (GET and HEAD,
- * keep-alive), under "/<stripPrefix>/" when stripPrefix is set (else "/"),
+ * single byte ranges, keep-alive), under "/<stripPrefix>/" when stripPrefix is set (else "/"),
  * optional basic auth (httpUser/httpPassword: 401 with WWW-Authenticate), index.html
  * for directories, else an HTML listing (at most 10000 entries), "/dir" redirected
  * to "/dir/" as Go's http.FileServer does.
