@@ -25,6 +25,7 @@ struct ufrpc_admin_session {
     bool have_auth, expect_continue;
     enum hdr cur;
     size_t header_bytes;
+    size_t body_seen; /* body bytes of this request so far */
     int limit_status; /* 431 / 413 when a limit was hit */
 
     /* output */
@@ -43,6 +44,7 @@ static void reset_request(struct ufrpc_admin_session *s)
     s->have_auth = s->expect_continue = false;
     s->cur = H_OTHER;
     s->header_bytes = 0;
+    s->body_seen = 0;
 }
 
 static int count_header(struct ufrpc_admin_session *s, size_t len)
@@ -132,11 +134,14 @@ static int on_headers_complete(llhttp_t *p)
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
     struct ufrpc_admin_session *s = from(p);
-    if (len > UFRPC_ADMIN_MAX_BODY - s->body.len) {
+    if (len > UFRPC_ADMIN_MAX_BODY - s->body_seen) {
         s->limit_status = 413;
         return HPE_USER;
     }
-    ufrpc_admin_buf_add(&s->body, at, len);
+    s->body_seen += len;
+    /* only PUT (/api/config) uses a body: others are counted, not kept */
+    if (p->method == HTTP_PUT)
+        ufrpc_admin_buf_add(&s->body, at, len);
     return s->body.failed ? HPE_USER : 0;
 }
 

@@ -21,7 +21,11 @@
  * As in cobra, '_' and '-' are interchangeable in long flags. Without -c, ./frpc.toml is
  * used when it exists, else ./frpc.ini (like the main command).
  *
- * Nothing is retained after return; the password is sent, never printed. */
+ * Nothing is retained after return; the password is sent, never printed.
+ *
+ * Dispatch from main() (before the normal run):
+ *     if (ufrpc_cli_is_admin(argc, argv))
+ *         return ufrpc_cli_admin(argc, argv, stdout); */
 #ifndef UFRPC_CLIENT_CLI_ADMIN_H
 #define UFRPC_CLIENT_CLI_ADMIN_H
 

@@ -594,10 +594,24 @@ static void test_limits(void **st)
     sess_open(&x, "", "");
     size_t big = UFRPC_ADMIN_MAX_BODY;
     char *req = malloc(big + 128);
+    assert_non_null(req);
     int hl = snprintf(req, 128, "PUT /api/config HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", big);
     memset(req + hl, 'x', big);
     r = exchange(&x, req, (size_t)hl + big, NULL, NULL);
     assert_int_equal(status_of(r), 200);
+    free(r);
+    /* a GET with a body: read and dropped, then the next request on the connection */
+    hl = snprintf(req, 128, "GET /healthz HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", big);
+    memset(req + hl, 'z', big);
+    memcpy(req + hl + big, "GET /healthz HTTP/1.1\r\n\r\n", 25);
+    size_t used = 0;
+    r = exchange(&x, req, (size_t)hl + big + 25, &used, NULL);
+    assert_int_equal(status_of(r), 200);
+    assert_int_equal(used, (size_t)hl + big);
+    free(r);
+    r = exchange(&x, req + used, 25, &used, NULL);
+    assert_int_equal(status_of(r), 200);
+    assert_int_equal(used, 25);
     free(r);
     /* chunked beyond 1 MiB */
     hl = snprintf(req, 128, "PUT /api/config HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n", big + 1);
