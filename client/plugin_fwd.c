@@ -619,20 +619,19 @@ static bool proxy_auth_ok(struct hs *h)
     return ufrpc_pl_basic_auth_ok(v, len, c->http_user, c->http_password);
 }
 
-static void deny_407(struct hs *h)
+/* As frpc: 407 with Proxy-Authenticate after a 200 ms delay; the connection ends. */
+static int deny_407(struct hs *h)
 {
-    ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_PROXY_PROTOCOL, "http_proxy: proxy authentication failed");
-    h->req_done = true; /* the rest is not read */
-    ufrpc_hs_simple_response(h, 407, "Proxy Authentication Required", "Proxy-Authenticate: Basic\r\n",
-                       NULL, true);
+    ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_PROXY_PROTOCOL,
+                        "http_proxy: proxy authentication failed");
+    return ufrpc_hs_delayed_response(h, 200, 407, "Proxy Authentication Required",
+                                     "Proxy-Authenticate: Basic\r\n", NULL, true);
 }
 
 static int hp_on_head(struct hs *h)
 {
-    if (!proxy_auth_ok(h)) {
-        deny_407(h);
-        return -1;
-    }
+    if (!proxy_auth_ok(h))
+        return deny_407(h);
     return fwd_on_head(h);
 }
 

@@ -171,6 +171,30 @@ void ufrpc_hs_simple_response(struct hs *h, int status, const char *reason, cons
     ufrpc_hs_response_done(h, !close);
 }
 
+static void on_delay(uv_timer_t *t)
+{
+    struct hs *h = t->data;
+    if (h->closing || h->delayed.status == 0)
+        return;
+    int st = h->delayed.status;
+    h->delayed.status = 0;
+    ufrpc_hs_simple_response(h, st, h->delayed.reason, h->delayed.extra, h->delayed.body,
+                             h->delayed.close);
+    ufrpc_hs_resume(h);
+}
+
+int ufrpc_hs_delayed_response(struct hs *h, uint32_t delay_ms, int status, const char *reason,
+                              const char *extra_headers, const char *body, bool close)
+{
+    h->delayed.status = status;
+    h->delayed.reason = reason;
+    h->delayed.extra = extra_headers;
+    h->delayed.body = body;
+    h->delayed.close = close;
+    uv_timer_start(&h->timer, on_delay, delay_ms, 0);
+    return HS_PAUSE;
+}
+
 /* ---- exchange sequencing ---------------------------------------------------------- */
 
 static void next_request(struct hs *h)

@@ -91,6 +91,11 @@ struct hs {
     bool must_close;  /* end the connection after this exchange */
     bool in_drive;
     bool poke;        /* run the parser once more although no input is pending */
+    struct {          /* ufrpc_hs_delayed_response */
+        int status;
+        bool close;
+        const char *reason, *extra, *body;
+    } delayed;
     int head_error;   /* HTTP status to answer a head we refused (431) */
     char src_addr[80];
     struct ufrpc_stream *up; /* handler's upstream (for backpressure checks) */
@@ -117,6 +122,11 @@ int ufrpc_hs_write(struct hs *h, ufrpc_rbuf_t *buf, const uint8_t *data, size_t 
  * ends the connection after it. */
 void ufrpc_hs_simple_response(struct hs *h, int status, const char *reason, const char *extra_headers,
                         const char *body, bool close);
+/* ufrpc_hs_simple_response after delay_ms (failed authentication: frpc waits
+ * 200 ms), parsing paused meanwhile and resumed after it. The strings must stay
+ * valid until then (string literals). Returns HS_PAUSE, for on_head to return. */
+int ufrpc_hs_delayed_response(struct hs *h, uint32_t delay_ms, int status, const char *reason,
+                              const char *extra_headers, const char *body, bool close);
 /* The response is complete; keep_alive false ends the connection after it. */
 void ufrpc_hs_response_done(struct hs *h, bool keep_alive);
 /* Resumes parsing after HS_PAUSE. */

@@ -355,11 +355,11 @@ static int sf_on_head(struct hs *h)
         return h->closing ? -1 : 0;
     }
     if (!sf_auth_ok(h)) {
+        /* frpc answers 401 after a 200 ms delay and keeps the connection */
         ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_INVAL, "static_file: authentication failed");
-        ufrpc_hs_simple_response(h, 401, "Unauthorized",
-                           "WWW-Authenticate: Basic realm=\"Restricted\"\r\n", "Unauthorized\n",
-                           false);
-        return h->closing ? -1 : 0;
+        return ufrpc_hs_delayed_response(h, 200, 401, "Unauthorized",
+                                         "WWW-Authenticate: Basic realm=\"Restricted\"\r\n",
+                                         "Unauthorized\n", false);
     }
     char path[4096];
     if (decode_path(hs_str(h, h->url_off), h->url_len, path, sizeof path) < 0 ||

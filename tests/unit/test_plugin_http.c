@@ -122,8 +122,10 @@ static void test_http_proxy_auth(void **state)
         int fd = tcp_connect(h.port);
         int n = snprintf(req, sizeof req, "GET http://127.0.0.1:%u/ HTTP/1.1\r\nHost: x\r\n%s\r\n",
                          o.port, auths[i]);
+        uint64_t t0 = uv_hrtime();
         send_all(fd, req, (size_t)n);
         recv_until(fd, resp, sizeof resp, "\r\n\r\n");
+        assert_true(uv_hrtime() - t0 >= 190u * 1000000u); /* frpc's 200 ms auth delay */
         assert_non_null(strstr(resp, "HTTP/1.1 407 Proxy Authentication Required\r\n"));
         assert_non_null(strstr(resp, "\r\nProxy-Authenticate: Basic\r\n"));
         assert_true(wait_closed(fd));
