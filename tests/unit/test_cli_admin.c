@@ -32,11 +32,15 @@ struct srv {
     struct ufrpc_registry *reg;
     uint16_t port;
     char cfg_path[128];
-    atomic_int reloads, stops, last_strict;
+    atomic_int reloads, stops, last_strict, hide_registry;
     enum ufrpc_admin_reload_result reload_result;
 };
 
-static struct ufrpc_registry *h_registry(void *ctx) { return ((struct srv *)ctx)->reg; }
+static struct ufrpc_registry *h_registry(void *ctx)
+{
+    struct srv *s = ctx;
+    return atomic_load(&s->hide_registry) ? NULL : s->reg;
+}
 static const struct ufrpc_config *h_config(void *ctx) { return ((struct srv *)ctx)->cfg; }
 static const char *h_path(void *ctx) { return ((struct srv *)ctx)->cfg_path; }
 static enum ufrpc_admin_reload_result h_reload(void *ctx, bool strict, char *msg, size_t cap)
@@ -352,6 +356,105 @@ static void test_http_client_direct(void **st)
     srv_stop(&s);
 }
 
+/* A one-shot raw HTTP server answering with canned bytes (as a Go frpc might: chunked). */
+struct canned {
+    int lfd;
+    const char *answer;
+    pthread_t th;
+};
+
+static void *canned_thread(void *arg)
+{
+    struct canned *c = arg;
+    int fd = accept(c->lfd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    char buf[4096];
+    size_t len = 0;
+    while (len < sizeof buf - 1) { /* read the request head */
+        ssize_t r = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        buf[len] = '\0';
+        if (strstr(buf, "\r\n\r\n"))
+            break;
+    }
+    send(fd, c->answer, strlen(c->answer), MSG_NOSIGNAL);
+    close(fd);
+    return NULL;
+}
+
+static char *status_from_canned(const char *answer, int *code)
+{
+    struct canned c = {.answer = answer};
+    uint16_t port = free_port(&c.lfd, true);
+    assert_int_equal(pthread_create(&c.th, NULL, canned_thread, &c), 0);
+    char path[128], text[64];
+    snprintf(path, sizeof path, "/tmp/ufrpc-cli-admin-c-%d.toml", (int)getpid());
+    snprintf(text, sizeof text, "webServer.port = %u\n", (unsigned)port);
+    write_file(path, text);
+    const char *argv[] = {"ufrpc", "status", "-c", path};
+    char *out = run(code, 4, argv);
+    pthread_join(c.th, NULL);
+    close(c.lfd);
+    unlink(path);
+    return out;
+}
+
+static void test_status_edge_answers(void **st)
+{
+    int code = -1;
+    /* chunked JSON (Go's server for larger bodies), with a multi-line error cell */
+    const char *json = "{\"udp\":[{\"name\":\"d\",\"type\":\"udp\",\"status\":\"start error\",\"err\":"
+                       "\"a\\nbc\",\"local_addr\":\"\",\"plugin\":\"\",\"remote_addr\":\"\"}]}\n";
+    char answer[1024];
+    size_t jl = strlen(json), half = jl / 2;
+    snprintf(answer, sizeof answer,
+             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "%zx\r\n%.*s\r\n%zx\r\n%s\r\n0\r\n\r\n",
+             half, (int)half, json, jl - half, json + half);
+    char *out = status_from_canned(answer, &code);
+    const char *want = "Proxy Status...\n\n"
+                       "UDP\n"
+                       "Name  Status       LocalAddr  Plugin  RemoteAddr  Error  \n"
+                       "d     start error                                 a      \n"
+                       "                                                  bc     \n"
+                       "\n";
+    assert_string_equal(out, want);
+    assert_int_equal(code, 0);
+    free(out);
+    /* not JSON */
+    out = status_from_canned("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n  not json", &code);
+    assert_string_equal(out, "unmarshal http response error: not json\n");
+    assert_int_equal(code, 1);
+    free(out);
+    /* closed without an answer */
+    out = status_from_canned("", &code);
+    assert_non_null(strstr(out, "/api/status\": EOF\n"));
+    assert_int_equal(code, 1);
+    free(out);
+    /* a body delimited by the close */
+    out = status_from_canned("HTTP/1.0 200 OK\r\n\r\n{}", &code);
+    assert_string_equal(out, "Proxy Status...\n\n");
+    assert_int_equal(code, 0);
+    free(out);
+}
+
+static void test_status_empty(void **st)
+{
+    struct srv s;
+    srv_start(&s);
+    atomic_store(&s.hide_registry, 1); /* not connected: {} */
+    int code = -1;
+    const char *argv[] = {"ufrpc", "status", "-c", s.cfg_path};
+    char *out = run(&code, 4, argv);
+    assert_string_equal(out, "Proxy Status...\n\n");
+    assert_int_equal(code, 0);
+    free(out);
+    srv_stop(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +464,8 @@ int main(void)
         cmocka_unit_test(test_transport_errors),
         cmocka_unit_test(test_flags_and_durations),
         cmocka_unit_test(test_http_client_direct),
+        cmocka_unit_test(test_status_edge_answers),
+        cmocka_unit_test(test_status_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
