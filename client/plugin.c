@@ -19,9 +19,9 @@
 static const struct plugin_type *find_type(ufrpc_plugin_type t)
 {
     static const struct plugin_type *const types[] = {
-        &ufrpc_pl_type_unix_domain_socket, &ufrpc_pl_type_socks5,      &ufrpc_pl_type_http_proxy,
-        &ufrpc_pl_type_static_file,        &ufrpc_pl_type_https2http,  &ufrpc_pl_type_https2https,
-        &ufrpc_pl_type_http2https,         &ufrpc_pl_type_http2http,   &ufrpc_pl_type_tls2raw,
+        &ufrpc_pl_type_unix_domain_socket, &ufrpc_pl_type_socks5,     &ufrpc_pl_type_http_proxy,
+        &ufrpc_pl_type_static_file,        &ufrpc_pl_type_https2http, &ufrpc_pl_type_https2https,
+        &ufrpc_pl_type_http2https,         &ufrpc_pl_type_http2http,  &ufrpc_pl_type_tls2raw,
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (types[i]->type == t)
@@ -269,7 +269,7 @@ static void on_pwrite(struct ufrpc_stream_write *req, int status)
 }
 
 int ufrpc_pl_write(struct ufrpc_stream *s, ufrpc_rbuf_t *buf, const uint8_t *data, size_t len,
-           ufrpc_pl_write_done done, void *arg)
+                   ufrpc_pl_write_done done, void *arg)
 {
     struct pw *w = malloc(sizeof *w + (buf == NULL ? len : 0));
     if (w == NULL)
@@ -419,7 +419,7 @@ static void on_dial(ufrpc_dial_t *d, int status, struct ufrpc_stream *s, void *d
 }
 
 struct pconnect *ufrpc_pl_pconnect_tcp(ufrpc_plugin_t *p, const char *host, uint16_t port, bool tls,
-                              pconnect_cb cb, void *arg, int *err)
+                                       pconnect_cb cb, void *arg, int *err)
 {
     struct pconnect *pc = calloc(1, sizeof *pc);
     if (pc == NULL) {
@@ -462,8 +462,8 @@ static void on_pipe_connected(struct ufrpc_stream *s, int status, void *arg)
     pc_finish(pc, status, s);
 }
 
-struct pconnect *ufrpc_pl_pconnect_unix(ufrpc_plugin_t *p, const char *path, pconnect_cb cb, void *arg,
-                               int *err)
+struct pconnect *ufrpc_pl_pconnect_unix(ufrpc_plugin_t *p, const char *path, pconnect_cb cb,
+                                        void *arg, int *err)
 {
     struct pconnect *pc = calloc(1, sizeof *pc);
     if (pc == NULL) {
@@ -524,8 +524,8 @@ static void tunnel_abort(struct pconn *c)
 }
 
 void ufrpc_pl_ptunnel(struct pconn *old, struct ufrpc_stream *a, struct ufrpc_stream *b,
-             const uint8_t *pre1, size_t pre1_len, ufrpc_rbuf_t *pre2_buf,
-             const uint8_t *pre2, size_t pre2_len)
+                      const uint8_t *pre1, size_t pre1_len, ufrpc_rbuf_t *pre2_buf,
+                      const uint8_t *pre2, size_t pre2_len)
 {
     /* The caller's connection object hands over to a tunnel object, so that the
      * caller can free its own state now. */

@@ -65,8 +65,8 @@ struct ufrpc_plugin_opts {
     const struct ufrpc_plugin_config *cfg; /* borrowed, see above */
     ufrpc_plugin_log_fn log;               /* may be NULL */
     void *log_data;
-    uint32_t dial_timeout_ms;              /* local dials; 0 = 10000 */
-    uint32_t idle_timeout_ms;              /* HTTP keep-alive idle / head read; 0 = 60000 */
+    uint32_t dial_timeout_ms; /* local dials; 0 = 10000 */
+    uint32_t idle_timeout_ms; /* HTTP keep-alive idle / head read; 0 = 60000 */
 };
 
 /* Per work connection information (from StartWorkConn). All fields optional;

@@ -29,8 +29,8 @@ static int bridge_create(ufrpc_plugin_t *p, char *reason, size_t cap)
     struct bridge *b = calloc(1, sizeof *b);
     if (b == NULL)
         return UFRPC_ERR_NOMEM;
-    if (!has(c->local_addr) || ufrpc_pl_split_host_port(c->local_addr, b->host, sizeof b->host,
-                                               &b->port) < 0) {
+    if (!has(c->local_addr) ||
+        ufrpc_pl_split_host_port(c->local_addr, b->host, sizeof b->host, &b->port) < 0) {
         snprintf(reason, cap, "plugin %s: localAddr \"%s\" is not host:port", name,
                  c->local_addr != NULL ? c->local_addr : "");
         free(b);
@@ -79,9 +79,15 @@ static void *make_fwd(ufrpc_plugin_t *p)
     };
     switch (c->type) {
     case UFRPC_PLUGIN_HTTP2HTTP: o.xfwd = 0; break;
-    case UFRPC_PLUGIN_HTTP2HTTPS: o.xfwd = 1; o.tls = true; break;
+    case UFRPC_PLUGIN_HTTP2HTTPS:
+        o.xfwd = 1;
+        o.tls = true;
+        break;
     case UFRPC_PLUGIN_HTTPS2HTTP: o.xfwd = 2; break;
-    case UFRPC_PLUGIN_HTTPS2HTTPS: o.xfwd = 2; o.tls = true; break;
+    case UFRPC_PLUGIN_HTTPS2HTTPS:
+        o.xfwd = 2;
+        o.tls = true;
+        break;
     default: break;
     }
     return ufrpc_pl_fwd_ctx_new(&o);
@@ -138,7 +144,7 @@ static void on_server_hs(struct ufrpc_stream *s, int status)
     ufrpc_plugin_t *p = t->base.plugin;
     if (status < 0) {
         ufrpc_pl_pconn_fail(&t->base, status, "TLS handshake with the user failed: %s",
-                   ufrpc_strerror(status));
+                            ufrpc_strerror(status));
         ufrpc_stream_close(s, tlsconn_closed);
         return;
     }
@@ -148,7 +154,8 @@ static void on_server_hs(struct ufrpc_stream *s, int status)
         t->hs_done = true;
         t->pc = ufrpc_pl_pconnect_tcp(p, b->host, b->port, false, on_raw_target, t, &err);
         if (t->pc == NULL) {
-            ufrpc_pl_pconn_fail(&t->base, err, "dial %s:%u: %s", b->host, b->port, ufrpc_strerror(err));
+            ufrpc_pl_pconn_fail(&t->base, err, "dial %s:%u: %s", b->host, b->port,
+                                ufrpc_strerror(err));
             ufrpc_stream_close(s, tlsconn_closed);
         }
         return;
@@ -179,7 +186,8 @@ static void on_raw_target(void *arg, int status, struct ufrpc_stream *s)
         return;
     }
     if (status < 0) {
-        ufrpc_pl_pconn_fail(&t->base, status, "dial %s:%u: %s", b->host, b->port, ufrpc_strerror(status));
+        ufrpc_pl_pconn_fail(&t->base, status, "dial %s:%u: %s", b->host, b->port,
+                            ufrpc_strerror(status));
         ufrpc_stream_close(t->s, tlsconn_closed);
         return;
     }

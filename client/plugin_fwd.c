@@ -39,7 +39,7 @@ struct fwd {
     bool head_req;
     bool chunked;
     bool upgrade_req; /* Upgrade request forwarded; a 101 turns into a tunnel */
-    char *head;      /* rebuilt request head waiting for the connection */
+    char *head;       /* rebuilt request head waiting for the connection */
     size_t head_len;
 };
 
@@ -110,14 +110,14 @@ static bool hop_by_hop(const char *n, size_t len, bool proxy_mode, bool upgrade)
 {
     if (upgrade && name_is(n, len, "Upgrade"))
         return false;
-    static const char *const hop[] = {"Connection", "Keep-Alive", "Proxy-Connection",
-                                      "TE", "Trailer", "Trailers", "Transfer-Encoding",
-                                      "Upgrade", "Host"};
+    static const char *const hop[] = {"Connection", "Keep-Alive", "Proxy-Connection",  "TE",
+                                      "Trailer",    "Trailers",   "Transfer-Encoding", "Upgrade",
+                                      "Host"};
     for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
         if (name_is(n, len, hop[i]))
             return true;
-    if (proxy_mode && (name_is(n, len, "Proxy-Authorization") ||
-                       name_is(n, len, "Proxy-Authenticate")))
+    if (proxy_mode &&
+        (name_is(n, len, "Proxy-Authorization") || name_is(n, len, "Proxy-Authenticate")))
         return true;
     return false;
 }
@@ -156,7 +156,7 @@ static void on_up_written(void *arg, int status)
     struct hs *h = arg;
     if (status < 0 && status != UFRPC_ERR_CANCELED && !h->closing)
         ufrpc_hs_fail(h, status, "write to %s:%u failed: %s", ((struct fwd *)h->ctx)->host,
-                ((struct fwd *)h->ctx)->port, ufrpc_strerror(status));
+                      ((struct fwd *)h->ctx)->port, ufrpc_strerror(status));
     else
         ufrpc_hs_kick(h);
     ufrpc_hs_unref(h);
@@ -225,8 +225,7 @@ static void response_complete(struct hs *h)
 
 /* 101 Switching Protocols to an Upgrade request: both streams leave the HTTP
  * machinery and are joined by a pump; pending bytes of each side go first. */
-static void switch_to_tunnel(struct hs *h, ufrpc_rbuf_t *buf, const uint8_t *rest,
-                             size_t rest_len)
+static void switch_to_tunnel(struct hs *h, ufrpc_rbuf_t *buf, const uint8_t *rest, size_t rest_len)
 {
     struct fwd *f = h->ctx;
     struct ufrpc_stream *up = f->up;
@@ -252,8 +251,8 @@ static void switch_to_tunnel(struct hs *h, ufrpc_rbuf_t *buf, const uint8_t *res
     ufrpc_pl_ptunnel(&tmp, up, down, NULL, 0, buf, rest, rest_len);
 }
 
-static void on_up_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
-                       const uint8_t *data, size_t len)
+static void on_up_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data,
+                       size_t len)
 {
     struct hs *h = s->data;
     struct fwd *f = h->ctx;
@@ -281,8 +280,8 @@ static void on_up_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
     if (len == 0)
         return;
     if (!f->awaiting) {
-        ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_HTTP, "unexpected bytes from %s:%u between responses",
-                   f->host, f->port);
+        ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_HTTP,
+                            "unexpected bytes from %s:%u between responses", f->host, f->port);
         close_up(h);
         return;
     }
@@ -378,8 +377,8 @@ static void on_up_connected(void *arg, int status, struct ufrpc_stream *s)
 
 /* Parses an absolute URI (http_proxy): scheme, authority → target; sets
  * path and plen to the origin-form target. 0 or <0. */
-static int parse_absolute(struct hs *h, const char *u, size_t n, const char **path,
-                          size_t *plen, char *auth, size_t acap)
+static int parse_absolute(struct hs *h, const char *u, size_t n, const char **path, size_t *plen,
+                          char *auth, size_t acap)
 {
     struct fwd *f = h->ctx;
     bool was_tls = f->tls;
@@ -443,8 +442,9 @@ static int fwd_on_head(struct hs *h)
     char authority[280] = "";
     if (f->o.proxy_mode) {
         if (parse_absolute(h, url, ulen, &path, &plen, authority, sizeof authority) < 0) {
-            ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_HTTP, "http_proxy: request target is not an "
-                                                 "absolute http(s) URI");
+            ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_HTTP,
+                                "http_proxy: request target is not an "
+                                "absolute http(s) URI");
             ufrpc_hs_simple_response(h, 400, "Bad Request", NULL, "absolute URI required\n", true);
             return -1;
         }
@@ -546,7 +546,8 @@ static int fwd_on_head(struct hs *h)
     }
     int err;
     ufrpc_hs_ref(h); /* held by the connect callback, then by the upstream stream */
-    f->pc = ufrpc_pl_pconnect_tcp(h->base.plugin, f->host, f->port, f->tls, on_up_connected, h, &err);
+    f->pc =
+        ufrpc_pl_pconnect_tcp(h->base.plugin, f->host, f->port, f->tls, on_up_connected, h, &err);
     if (f->pc == NULL) {
         ufrpc_hs_unref(h);
         bad_gateway(h, err, "cannot connect to");
@@ -649,7 +650,7 @@ static void on_tunnel_target(void *arg, int status, struct ufrpc_stream *s)
     }
     if (status < 0) {
         ufrpc_pl_pconn_fail(&h->base, status, "http_proxy: CONNECT %s:%u: %s", f->host, f->port,
-                   ufrpc_strerror(status));
+                            ufrpc_strerror(status));
         /* as frpc: a bare 400 response, then close */
         static const char r400[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
                                    "Connection: close\r\n\r\n";
@@ -697,10 +698,12 @@ static void hp_on_connect(struct hs *h)
     f->connect_mode = true;
     int err;
     ufrpc_hs_ref(h);
-    f->pc = ufrpc_pl_pconnect_tcp(h->base.plugin, f->host, f->port, false, on_tunnel_target, h, &err);
+    f->pc =
+        ufrpc_pl_pconnect_tcp(h->base.plugin, f->host, f->port, false, on_tunnel_target, h, &err);
     if (f->pc == NULL) {
         ufrpc_hs_unref(h);
-        ufrpc_hs_fail(h, err, "http_proxy: CONNECT %s:%u: %s", f->host, f->port, ufrpc_strerror(err));
+        ufrpc_hs_fail(h, err, "http_proxy: CONNECT %s:%u: %s", f->host, f->port,
+                      ufrpc_strerror(err));
     }
 }
 

@@ -111,7 +111,7 @@ static void on_timer(uv_timer_t *t)
     }
     if (h->hlen > 0 && !h->head_done)
         ufrpc_hs_fail(h, UFRPC_ERR_TIMEOUT, "HTTP request head not complete after %u ms",
-                (unsigned)h->base.plugin->idle_timeout_ms);
+                      (unsigned)h->base.plugin->idle_timeout_ms);
     else
         teardown(h, false); /* idle keep-alive connection */
 }
@@ -147,8 +147,8 @@ int ufrpc_hs_write(struct hs *h, ufrpc_rbuf_t *buf, const uint8_t *data, size_t 
     return rc;
 }
 
-void ufrpc_hs_simple_response(struct hs *h, int status, const char *reason, const char *extra_headers,
-                        const char *body, bool close)
+void ufrpc_hs_simple_response(struct hs *h, int status, const char *reason,
+                              const char *extra_headers, const char *body, bool close)
 {
     char head[1024];
     size_t blen = body != NULL ? strlen(body) : 0;
@@ -385,8 +385,8 @@ static bool up_congested(const struct hs *h)
     return h->up != NULL && ufrpc_stream_queued(h->up) > HS_MAX_INFLIGHT;
 }
 
-static void on_down_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
-                         const uint8_t *data, size_t len);
+static void on_down_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data,
+                         size_t len);
 
 static void update_reading(struct hs *h)
 {
@@ -406,16 +406,16 @@ static void update_reading(struct hs *h)
 static void bad_request(struct hs *h, llhttp_errno_t e)
 {
     int status = h->head_error ? h->head_error : 400;
-    const char *text = status == 431 ? "Request Header Fields Too Large"
+    const char *text = status == 431   ? "Request Header Fields Too Large"
                        : status == 503 ? "Service Unavailable"
                                        : "Bad Request";
     if (status == 431)
         ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_LIMIT,
-                   "HTTP request head over %u bytes or %u fields",
-                   (unsigned)UFRPC_PLUGIN_MAX_HEAD, (unsigned)UFRPC_PLUGIN_MAX_HEADERS);
+                            "HTTP request head over %u bytes or %u fields",
+                            (unsigned)UFRPC_PLUGIN_MAX_HEAD, (unsigned)UFRPC_PLUGIN_MAX_HEADERS);
     else
         ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_HTTP, "malformed HTTP request: %s (%s)",
-                   llhttp_errno_name(e), llhttp_get_error_reason(&h->parser));
+                            llhttp_errno_name(e), llhttp_get_error_reason(&h->parser));
     if (h->resp_started) {
         teardown(h, false);
         return;
@@ -462,8 +462,8 @@ static void drive(struct hs *h)
             }
             if (h->parser.method == HTTP_CONNECT) {
                 h->req_done = true;
-                ufrpc_hs_simple_response(h, 405, "Method Not Allowed", NULL, "CONNECT not allowed\n",
-                                   true);
+                ufrpc_hs_simple_response(h, 405, "Method Not Allowed", NULL,
+                                         "CONNECT not allowed\n", true);
                 break;
             }
             if (h->handler->upgrades) {
@@ -483,8 +483,8 @@ static void drive(struct hs *h)
     update_reading(h);
 }
 
-static void on_down_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
-                         const uint8_t *data, size_t len)
+static void on_down_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data,
+                         size_t len)
 {
     struct hs *h = s->data;
     if (status < 0) {
@@ -540,7 +540,7 @@ const char *ufrpc_hs_header(struct hs *h, const char *name, size_t *len)
 }
 
 struct ufrpc_stream *ufrpc_hs_detach(struct hs *h, ufrpc_rbuf_t **buf, const uint8_t **data,
-                               size_t *len)
+                                     size_t *len)
 {
     struct ufrpc_stream *s = h->down;
     if (h->down_reading)
@@ -560,7 +560,7 @@ struct ufrpc_stream *ufrpc_hs_detach(struct hs *h, ufrpc_rbuf_t **buf, const uin
 /* ---- start ------------------------------------------------------------------------ */
 
 int ufrpc_hs_start(ufrpc_plugin_t *p, struct ufrpc_stream *down, const struct hs_handler *handler,
-             void *ctx, const char *src_addr, bool tls)
+                   void *ctx, const char *src_addr, bool tls)
 {
     struct hs *h = calloc(1, sizeof *h);
     if (h == NULL) {

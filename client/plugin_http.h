@@ -82,28 +82,28 @@ struct hs {
     bool in_value;
     bool head_done, req_done, resp_done, resp_started;
     bool req_keep_alive;
-    bool paused;      /* handler paused parsing (HS_PAUSE) */
-    bool closing;     /* teardown started */
-    bool shutting;    /* graceful: shutdown then close */
+    bool paused;   /* handler paused parsing (HS_PAUSE) */
+    bool closing;  /* teardown started */
+    bool shutting; /* graceful: shutdown then close */
     bool down_eof;
     bool down_reading;
-    bool tls;         /* downstream is TLS (https2*) */
-    bool must_close;  /* end the connection after this exchange */
+    bool tls;        /* downstream is TLS (https2*) */
+    bool must_close; /* end the connection after this exchange */
     bool in_drive;
-    bool poke;        /* run the parser once more although no input is pending */
-    struct {          /* ufrpc_hs_delayed_response */
+    bool poke; /* run the parser once more although no input is pending */
+    struct {   /* ufrpc_hs_delayed_response */
         int status;
         bool close;
         const char *reason, *extra, *body;
     } delayed;
-    int head_error;   /* HTTP status to answer a head we refused (431) */
+    int head_error; /* HTTP status to answer a head we refused (431) */
     char src_addr[80];
     struct ufrpc_stream *up; /* handler's upstream (for backpressure checks) */
 };
 
 /* Starts serving `down` (already TLS-wrapped if need be). Takes ownership. */
 int ufrpc_hs_start(ufrpc_plugin_t *p, struct ufrpc_stream *down, const struct hs_handler *handler,
-             void *ctx, const char *src_addr, bool tls);
+                   void *ctx, const char *src_addr, bool tls);
 
 /* Head accessors (valid until the next request starts). */
 const char *ufrpc_hs_method(struct hs *h); /* "GET" */
@@ -120,8 +120,8 @@ int ufrpc_hs_write(struct hs *h, ufrpc_rbuf_t *buf, const uint8_t *data, size_t 
 /* A complete small response: status line, extra header lines (each ending in
  * CRLF, may be NULL), Content-Length of body. close: adds Connection: close and
  * ends the connection after it. */
-void ufrpc_hs_simple_response(struct hs *h, int status, const char *reason, const char *extra_headers,
-                        const char *body, bool close);
+void ufrpc_hs_simple_response(struct hs *h, int status, const char *reason,
+                              const char *extra_headers, const char *body, bool close);
 /* ufrpc_hs_simple_response after delay_ms (failed authentication: frpc waits
  * 200 ms), parsing paused meanwhile and resumed after it. The strings must stay
  * valid until then (string literals). Returns HS_PAUSE, for on_head to return. */
@@ -134,7 +134,8 @@ void ufrpc_hs_resume(struct hs *h);
 /* Re-evaluates reading after upstream writes drained. */
 void ufrpc_hs_kick(struct hs *h);
 /* Ends the connection now (reason logged when non-NULL). */
-void ufrpc_hs_fail(struct hs *h, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ufrpc_hs_fail(struct hs *h, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Graceful end: after queued writes. */
 void ufrpc_hs_end(struct hs *h);
 /* True while downstream has too much queued (fwd stops reading upstream). */
@@ -147,17 +148,17 @@ void ufrpc_hs_unref(struct hs *h);
  * bytes (*buf referenced for the caller, may be NULL when none); h then goes
  * away without closing it. */
 struct ufrpc_stream *ufrpc_hs_detach(struct hs *h, ufrpc_rbuf_t **buf, const uint8_t **data,
-                               size_t *len);
+                                     size_t *len);
 
 /* The forwarder (client/plugin_fwd.c) */
 struct fwd_opts {
-    const char *target_host;      /* NULL: per request from the absolute URI (http_proxy) */
+    const char *target_host; /* NULL: per request from the absolute URI (http_proxy) */
     uint16_t target_port;
-    bool tls;                     /* upstream TLS (http2https, https2https) */
-    const char *host_rewrite;     /* hostHeaderRewrite */
+    bool tls;                 /* upstream TLS (http2https, https2https) */
+    const char *host_rewrite; /* hostHeaderRewrite */
     const struct ufrpc_cfg_map *set_headers;
-    int xfwd;                     /* 0 drop X-Forwarded-*, 1 keep, 2 set (https2*) */
-    bool proxy_mode;              /* http_proxy: drop Proxy-* headers, absolute URI */
+    int xfwd;        /* 0 drop X-Forwarded-*, 1 keep, 2 set (https2*) */
+    bool proxy_mode; /* http_proxy: drop Proxy-* headers, absolute URI */
 };
 extern const struct hs_handler ufrpc_pl_fwd_handler;
 extern const struct hs_handler ufrpc_pl_http_proxy_handler; /* fwd ctx with proxy_mode */

@@ -75,7 +75,7 @@ void ufrpc_pl_plugin_log(ufrpc_plugin_t *p, int level, int err, const char *fmt,
  * with arg and the status first. 0 or <0 (then nothing runs). */
 typedef void (*ufrpc_pl_write_done)(void *arg, int status);
 int ufrpc_pl_write(struct ufrpc_stream *s, ufrpc_rbuf_t *buf, const uint8_t *data, size_t len,
-           ufrpc_pl_write_done done, void *arg);
+                   ufrpc_pl_write_done done, void *arg);
 
 /* "host:port", "[v6]:port", ":port" (host 127.0.0.1) → host (no brackets), port.
  * 0 or UFRPC_ERR_INVAL. */
@@ -89,22 +89,22 @@ int ufrpc_pl_split_host_port(const char *hp, char *host, size_t cap, uint16_t *p
 struct pconnect;
 typedef void (*pconnect_cb)(void *arg, int status, struct ufrpc_stream *s);
 struct pconnect *ufrpc_pl_pconnect_tcp(ufrpc_plugin_t *p, const char *host, uint16_t port, bool tls,
-                              pconnect_cb cb, void *arg, int *err);
-struct pconnect *ufrpc_pl_pconnect_unix(ufrpc_plugin_t *p, const char *path, pconnect_cb cb, void *arg,
-                               int *err);
+                                       pconnect_cb cb, void *arg, int *err);
+struct pconnect *ufrpc_pl_pconnect_unix(ufrpc_plugin_t *p, const char *path, pconnect_cb cb,
+                                        void *arg, int *err);
 void ufrpc_pl_pconnect_cancel(struct pconnect *pc);
 
 /* Joins the connection's two streams with a pump; first writes `pre` (pp header,
  * leftover bytes; may be empty) to b. c is done when the pump ends. Takes both
  * streams in every case. */
 void ufrpc_pl_ptunnel(struct pconn *c, struct ufrpc_stream *a, struct ufrpc_stream *b,
-             const uint8_t *pre1, size_t pre1_len, ufrpc_rbuf_t *pre2_buf,
-             const uint8_t *pre2, size_t pre2_len);
+                      const uint8_t *pre1, size_t pre1_len, ufrpc_rbuf_t *pre2_buf,
+                      const uint8_t *pre2, size_t pre2_len);
 
 /* A unix-socket stream (struct ufrpc_stream over uv_pipe_t), connected to path. */
 typedef void (*pipe_connect_cb)(struct ufrpc_stream *s, int status, void *arg);
 struct ufrpc_stream *ufrpc_pl_pipe_stream_connect(uv_loop_t *loop, const char *path,
-                                         pipe_connect_cb cb, void *arg, int *err);
+                                                  pipe_connect_cb cb, void *arg, int *err);
 
 /* ---- the plugin types ------------------------------------------------------ */
 extern const struct plugin_type ufrpc_pl_type_unix_domain_socket;

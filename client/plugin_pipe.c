@@ -137,8 +137,8 @@ static void on_connect(uv_connect_t *r, int status)
         cb(&t->s, ufrpc_net_uv_err(status), t->carg);
 }
 
-struct ufrpc_stream *ufrpc_pl_pipe_stream_connect(uv_loop_t *loop, const char *path, pipe_connect_cb cb,
-                                         void *arg, int *err)
+struct ufrpc_stream *ufrpc_pl_pipe_stream_connect(uv_loop_t *loop, const char *path,
+                                                  pipe_connect_cb cb, void *arg, int *err)
 {
     struct pipe_s *t = calloc(1, sizeof *t);
     if (t == NULL) {

@@ -274,8 +274,7 @@ static size_t s5_step(struct s5 *c)
         uv_timer_stop(&c->timer); /* the dial has its own timeout */
         return 4 + alen + 2;
     }
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -375,8 +374,8 @@ static void uds_connected(void *arg, int status, struct ufrpc_stream *s)
     c->pc = NULL;
     if (status < 0) {
         if (status != UFRPC_ERR_CANCELED)
-            ufrpc_pl_pconn_fail(&c->base, status, "dial unix socket %s: %s", c->base.plugin->cfg->unix_path,
-                       ufrpc_strerror(status));
+            ufrpc_pl_pconn_fail(&c->base, status, "dial unix socket %s: %s",
+                                c->base.plugin->cfg->unix_path, ufrpc_strerror(status));
         ufrpc_stream_close(c->work, NULL);
     } else {
         ufrpc_pl_ptunnel(&c->base, c->work, s, c->pp, c->pp_len, NULL, NULL, 0);
@@ -410,7 +409,7 @@ static int uds_handle(ufrpc_plugin_t *p, struct ufrpc_stream *work, const char *
     c->pc = ufrpc_pl_pconnect_unix(p, p->cfg->unix_path, uds_connected, c, &err);
     if (c->pc == NULL) {
         ufrpc_pl_pconn_fail(&c->base, err, "dial unix socket %s: %s", p->cfg->unix_path,
-                   ufrpc_strerror(err));
+                            ufrpc_strerror(err));
         ufrpc_stream_close(work, NULL);
         ufrpc_pl_pconn_done(&c->base);
         free(c);

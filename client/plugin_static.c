@@ -36,21 +36,36 @@ struct sf {
 static const struct {
     const char *ext, *type;
 } mime[] = {
-    {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
-    {"css", "text/css; charset=utf-8"},   {"js", "text/javascript; charset=utf-8"},
-    {"mjs", "text/javascript; charset=utf-8"}, {"json", "application/json"},
-    {"txt", "text/plain; charset=utf-8"}, {"md", "text/markdown; charset=utf-8"},
-    {"xml", "text/xml; charset=utf-8"},   {"csv", "text/csv; charset=utf-8"},
-    {"png", "image/png"},                 {"jpg", "image/jpeg"},
-    {"jpeg", "image/jpeg"},               {"gif", "image/gif"},
-    {"svg", "image/svg+xml"},             {"ico", "image/vnd.microsoft.icon"},
-    {"webp", "image/webp"},               {"avif", "image/avif"},
-    {"pdf", "application/pdf"},           {"wasm", "application/wasm"},
-    {"mp4", "video/mp4"},                 {"webm", "video/webm"},
-    {"mp3", "audio/mpeg"},                {"wav", "audio/wav"},
-    {"zip", "application/zip"},           {"gz", "application/gzip"},
-    {"tar", "application/x-tar"},         {"woff", "font/woff"},
-    {"woff2", "font/woff2"},              {"ttf", "font/ttf"},
+    {"html", "text/html; charset=utf-8"},
+    {"htm", "text/html; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"json", "application/json"},
+    {"txt", "text/plain; charset=utf-8"},
+    {"md", "text/markdown; charset=utf-8"},
+    {"xml", "text/xml; charset=utf-8"},
+    {"csv", "text/csv; charset=utf-8"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"svg", "image/svg+xml"},
+    {"ico", "image/vnd.microsoft.icon"},
+    {"webp", "image/webp"},
+    {"avif", "image/avif"},
+    {"pdf", "application/pdf"},
+    {"wasm", "application/wasm"},
+    {"mp4", "video/mp4"},
+    {"webm", "video/webm"},
+    {"mp3", "audio/mpeg"},
+    {"wav", "audio/wav"},
+    {"zip", "application/zip"},
+    {"gz", "application/gzip"},
+    {"tar", "application/x-tar"},
+    {"woff", "font/woff"},
+    {"woff2", "font/woff2"},
+    {"ttf", "font/ttf"},
 };
 
 static const char *content_type(const char *path, int fd)
@@ -138,7 +153,7 @@ static void sf_pump(struct hs *h)
         if (n <= 0) {
             ufrpc_rbuf_unref(b);
             ufrpc_hs_fail(h, UFRPC_ERR_IO, "static_file: read failed: %s",
-                    n < 0 ? strerror(errno) : "file shrank");
+                          n < 0 ? strerror(errno) : "file shrank");
             return;
         }
         s->off += (uint64_t)n;
@@ -351,7 +366,7 @@ static int sf_on_head(struct hs *h)
     int m = ufrpc_hs_method_id(h);
     if (m != HTTP_GET && m != HTTP_HEAD) {
         ufrpc_hs_simple_response(h, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n",
-                           "405 method not allowed\n", false);
+                                 "405 method not allowed\n", false);
         return h->closing ? -1 : 0;
     }
     if (!sf_auth_ok(h)) {
@@ -362,8 +377,8 @@ static int sf_on_head(struct hs *h)
                                          "Unauthorized\n", false);
     }
     char path[4096];
-    if (decode_path(hs_str(h, h->url_off), h->url_len, path, sizeof path) < 0 ||
-        path[0] != '/' || has_dotdot(path)) {
+    if (decode_path(hs_str(h, h->url_off), h->url_len, path, sizeof path) < 0 || path[0] != '/' ||
+        has_dotdot(path)) {
         ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_HTTP, "static_file: refused request path");
         ufrpc_hs_simple_response(h, 400, "Bad Request", NULL, "400 bad request path\n", true);
         return -1;
@@ -437,15 +452,14 @@ static int sf_on_head(struct hs *h)
         close(fd);
         char cr[64];
         snprintf(cr, sizeof cr, "Content-Range: bytes */%llu\r\n", (unsigned long long)size);
-        ufrpc_hs_simple_response(h, 416, "Requested Range Not Satisfiable", cr,
-                                 "invalid range\n", false);
+        ufrpc_hs_simple_response(h, 416, "Requested Range Not Satisfiable", cr, "invalid range\n",
+                                 false);
         return h->closing ? -1 : 0;
     }
     char head[768], cr[96] = "";
     if (range > 0)
-        snprintf(cr, sizeof cr, "Content-Range: bytes %llu-%llu/%llu\r\n",
-                 (unsigned long long)from, (unsigned long long)(from + count - 1),
-                 (unsigned long long)size);
+        snprintf(cr, sizeof cr, "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)from,
+                 (unsigned long long)(from + count - 1), (unsigned long long)size);
     int hl = snprintf(head, sizeof head,
                       "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %llu\r\n%s"
                       "Accept-Ranges: bytes\r\nLast-Modified: %s\r\n\r\n",

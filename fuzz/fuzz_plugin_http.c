@@ -183,8 +183,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cfg.type = UFRPC_PLUGIN_HTTP2HTTP;
         cfg.local_addr = "127.0.0.1:1";
     }
-    struct ufrpc_plugin_opts o = {.loop = &loop, .proxy_name = "fuzz", .cfg = &cfg,
-                                  .idle_timeout_ms = 50, .dial_timeout_ms = 200};
+    struct ufrpc_plugin_opts o = {.loop = &loop,
+                                  .proxy_name = "fuzz",
+                                  .cfg = &cfg,
+                                  .idle_timeout_ms = 50,
+                                  .dial_timeout_ms = 200};
     ufrpc_plugin_t *p = NULL;
     if (ufrpc_plugin_create(&o, &p, NULL, 0) != 0) {
         uv_loop_close(&loop);

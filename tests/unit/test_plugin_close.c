@@ -83,8 +83,7 @@ static void test_close_http_waiting(void **state)
 static void test_close_tls_handshake_and_connect(void **state)
 {
     (void)state;
-    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTPS2HTTP,
-                                      .local_addr = "127.0.0.1:9"};
+    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTPS2HTTP, .local_addr = "127.0.0.1:9"};
     struct ph h;
     assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
     int a = tcp_connect(h.port); /* says nothing: handshake pending */

@@ -26,8 +26,8 @@ static void test_curl_socks5(void **state)
     assert_string_equal(out, "echo:via-socks");
     /* socks5 with local resolution (IPv4 address in the request) */
     rc = run_cmd(out, sizeof out,
-                 "curl -s --max-time 10 --socks5 127.0.0.1:%u http://127.0.0.1:%u/s5b 2>&1",
-                 h.port, o.port);
+                 "curl -s --max-time 10 --socks5 127.0.0.1:%u http://127.0.0.1:%u/s5b 2>&1", h.port,
+                 o.port);
     assert_int_equal(rc, 0);
     assert_string_equal(out, "echo:");
     ph_stop(&h);
@@ -57,8 +57,8 @@ static void test_curl_http_proxy(void **state)
         skip();
     struct origin o;
     origin_start(&o, ORIGIN_HTTP, NULL);
-    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTP_PROXY, .http_user = "u",
-                                      .http_password = "p"};
+    struct ufrpc_plugin_config cfg = {
+        .type = UFRPC_PLUGIN_HTTP_PROXY, .http_user = "u", .http_password = "p"};
     struct ph h;
     assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
     /* plain absolute-URI request */

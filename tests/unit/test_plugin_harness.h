@@ -49,7 +49,7 @@ struct ph {
 };
 
 static inline void ph_log(void *data, int level, const char *proxy, const char *plugin, int err,
-                   const char *reason)
+                          const char *reason)
 {
     struct ph *h = data;
     pthread_mutex_lock(&h->mu);
@@ -107,13 +107,18 @@ static void *ph_thread(void *arg)
 }
 
 /* Creates the plugin (0) or returns the creation error (then nothing runs). */
-static inline int ph_start(struct ph *h, const struct ufrpc_plugin_config *cfg, char *err, size_t cap)
+static inline int ph_start(struct ph *h, const struct ufrpc_plugin_config *cfg, char *err,
+                           size_t cap)
 {
     memset(h, 0, sizeof *h);
     pthread_mutex_init(&h->mu, NULL);
     uv_loop_init(&h->loop);
-    struct ufrpc_plugin_opts o = {.loop = &h->loop, .proxy_name = "t", .cfg = cfg,
-                                  .log = ph_log, .log_data = h, .dial_timeout_ms = 3000,
+    struct ufrpc_plugin_opts o = {.loop = &h->loop,
+                                  .proxy_name = "t",
+                                  .cfg = cfg,
+                                  .log = ph_log,
+                                  .log_data = h,
+                                  .dial_timeout_ms = 3000,
                                   .idle_timeout_ms = 3000};
     int rc = ufrpc_plugin_create(&o, &h->p, err, cap);
     if (rc < 0) {
@@ -200,7 +205,8 @@ static inline size_t recv_until(int fd, char *buf, size_t cap, const char *end)
             break;
         got++;
         buf[got] = '\0';
-        if (end != NULL && got >= strlen(end) && memcmp(buf + got - strlen(end), end, strlen(end)) == 0)
+        if (end != NULL && got >= strlen(end) &&
+            memcmp(buf + got - strlen(end), end, strlen(end)) == 0)
             break;
     }
     buf[got] = '\0';
@@ -293,8 +299,9 @@ static inline void origin_http_conn(struct origin *o, int fd)
         pthread_mutex_unlock(&o->mu);
         char resp[9000];
         bool is_head = strncmp(head, "HEAD ", 5) == 0;
-        int n = snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-                                            "Content-Length: %zu\r\n\r\n%s%s",
+        int n = snprintf(resp, sizeof resp,
+                         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                         "Content-Length: %zu\r\n\r\n%s%s",
                          bl + 5, is_head ? "" : "echo:", is_head ? "" : body);
         send_all(fd, resp, (size_t)n);
     }

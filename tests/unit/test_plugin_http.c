@@ -111,8 +111,8 @@ static void test_http_proxy_auth(void **state)
     (void)state;
     struct origin o;
     origin_start(&o, ORIGIN_HTTP, NULL);
-    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTP_PROXY, .http_user = "u",
-                                      .http_password = "p"};
+    struct ufrpc_plugin_config cfg = {
+        .type = UFRPC_PLUGIN_HTTP_PROXY, .http_user = "u", .http_password = "p"};
     struct ph h;
     assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
     char req[512];
@@ -214,7 +214,8 @@ static void test_http2http(void **state)
     char la[32];
     snprintf(la, sizeof la, "127.0.0.1:%u", o.port);
     struct ufrpc_cfg_kv kv[] = {{"X-From-Frp", "1"}, {"x-custom", "replaced"}};
-    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTP2HTTP, .local_addr = la,
+    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTP2HTTP,
+                                      .local_addr = la,
                                       .host_header_rewrite = "backend.local",
                                       .request_headers = {kv, 2}};
     struct ph h;
@@ -519,8 +520,8 @@ static void test_static_file(void **state)
     unlink(p);
     assert_int_equal(symlink("/etc", p), 0);
 
-    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_STATIC_FILE, .local_path = root,
-                                      .strip_prefix = "static"};
+    struct ufrpc_plugin_config cfg = {
+        .type = UFRPC_PLUGIN_STATIC_FILE, .local_path = root, .strip_prefix = "static"};
     struct ph h;
     assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
     int fd = tcp_connect(h.port);

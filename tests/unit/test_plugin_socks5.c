@@ -4,8 +4,8 @@
 
 static struct ufrpc_plugin_config socks_cfg(const char *user, const char *pass)
 {
-    struct ufrpc_plugin_config c = {.type = UFRPC_PLUGIN_SOCKS5, .username = user,
-                                    .password = pass};
+    struct ufrpc_plugin_config c = {
+        .type = UFRPC_PLUGIN_SOCKS5, .username = user, .password = pass};
     return c;
 }
 
@@ -173,7 +173,12 @@ static void test_socks5_auth(void **state)
     send_all(fd, "\x05\x01\x02", 3);
     assert_int_equal(recv_n(fd, r, 2), 2);
     assert_int_equal(r[1], 2);
-    send_all(fd, "\x01\x05" "alice" "\x05" "wrong", 13);
+    send_all(fd,
+             "\x01\x05"
+             "alice"
+             "\x05"
+             "wrong",
+             13);
     assert_int_equal(recv_n(fd, r, 2), 2);
     assert_int_equal(r[0], 1);
     assert_int_equal(r[1], 1);
@@ -185,7 +190,12 @@ static void test_socks5_auth(void **state)
     send_all(fd, "\x05\x02\x00\x02", 4);
     assert_int_equal(recv_n(fd, r, 2), 2);
     assert_int_equal(r[1], 2);
-    send_all(fd, "\x01\x05" "alice" "\x06" "s3cret", 14);
+    send_all(fd,
+             "\x01\x05"
+             "alice"
+             "\x06"
+             "s3cret",
+             14);
     assert_int_equal(recv_n(fd, r, 2), 2);
     assert_int_equal(r[1], 0);
     connect_ipv4(fd, o.port, 0);

@@ -51,8 +51,9 @@ static pid_t start_socat(uint16_t *port, uint16_t to)
     pid_t pid = fork();
     if (pid == 0) {
         char l[512], r[64];
-        snprintf(l, sizeof l, "OPENSSL-LISTEN:%u,bind=127.0.0.1,reuseaddr,fork,cert=%s,key=%s,verify=0",
-                 *port, crt, key);
+        snprintf(l, sizeof l,
+                 "OPENSSL-LISTEN:%u,bind=127.0.0.1,reuseaddr,fork,cert=%s,key=%s,verify=0", *port,
+                 crt, key);
         snprintf(r, sizeof r, "TCP:127.0.0.1:%u", to);
         execlp("socat", "socat", l, r, (char *)NULL);
         _exit(127);
@@ -77,8 +78,10 @@ static void test_https2http(void **state)
     char la[32];
     snprintf(la, sizeof la, "127.0.0.1:%u", o.port);
     struct ufrpc_cfg_kv kv[] = {{"X-Set", "v"}};
-    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTPS2HTTP, .local_addr = la,
-                                      .host_header_rewrite = "inner", .request_headers = {kv, 1}};
+    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTPS2HTTP,
+                                      .local_addr = la,
+                                      .host_header_rewrite = "inner",
+                                      .request_headers = {kv, 1}};
     struct ph h;
     assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
     h.src_addr = "10.1.2.3:5678";
@@ -122,8 +125,8 @@ static void test_https2http_own_cert(void **state)
     origin_start(&o, ORIGIN_HTTP, NULL);
     char la[32];
     snprintf(la, sizeof la, "127.0.0.1:%u", o.port);
-    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTPS2HTTP, .local_addr = la,
-                                      .crt_path = crt, .key_path = key};
+    struct ufrpc_plugin_config cfg = {
+        .type = UFRPC_PLUGIN_HTTPS2HTTP, .local_addr = la, .crt_path = crt, .key_path = key};
     struct ph h;
     assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
     /* verification against our certificate succeeds only if the plugin serves it */
@@ -149,8 +152,8 @@ static void test_https2https_and_http2https(void **state)
     char la[32];
     snprintf(la, sizeof la, "127.0.0.1:%u", sport);
 
-    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_HTTPS2HTTPS, .local_addr = la,
-                                      .host_header_rewrite = "tls-backend"};
+    struct ufrpc_plugin_config cfg = {
+        .type = UFRPC_PLUGIN_HTTPS2HTTPS, .local_addr = la, .host_header_rewrite = "tls-backend"};
     struct ph h;
     assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
     int rc = run_cmd(out, sizeof out, "curl -sk --max-time 10 -d abc https://127.0.0.1:%u/s 2>&1",
@@ -173,8 +176,8 @@ static void test_https2https_and_http2https(void **state)
     static char big[6000];
     memset(big, 'z', sizeof big);
     char hdr[128];
-    int n = snprintf(hdr, sizeof hdr, "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n",
-                     sizeof big);
+    int n = snprintf(hdr, sizeof hdr,
+                     "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", sizeof big);
     send_all(fd, hdr, (size_t)n);
     send_all(fd, big, sizeof big);
     b = recv_response(fd, resp, sizeof resp);
