@@ -16,7 +16,7 @@ struct ufrpc_admin {
     uv_loop_t *loop;
     ufrpc_tcp_listener_t *listener;
     ufrpc_tls_ctx_t *tls;
-    char *user, *password;
+    char *user, *password, *assets_dir;
     struct ufrpc_admin_session_cfg scfg;
     uint32_t idle_ms;
     struct conn *conns;
@@ -359,6 +359,7 @@ int ufrpc_admin_opts_from_config(const struct ufrpc_config *cfg, struct ufrpc_ad
     o->port = (uint16_t)cfg->web_server.port;
     o->user = cfg->web_server.user;
     o->password = cfg->web_server.password;
+    o->assets_dir = cfg->web_server.assets_dir;
     if (cfg->web_server.tls_present) {
         o->tls_cert_file = cfg->web_server.tls.cert_file;
         o->tls_key_file = cfg->web_server.tls.key_file;
@@ -374,6 +375,7 @@ static void free_server(struct ufrpc_admin *a)
         memset(a->password, 0, strlen(a->password));
     free(a->user);
     free(a->password);
+    free(a->assets_dir);
     free(a);
 }
 
@@ -413,6 +415,11 @@ int ufrpc_admin_start(uv_loop_t *loop, const struct ufrpc_admin_opts *o, const s
         free_server(a);
         return UFRPC_ERR_NOMEM;
     }
+    if (o->assets_dir != NULL && o->assets_dir[0] != '\0' && (a->assets_dir = strdup(o->assets_dir)) == NULL) {
+        free_server(a);
+        return UFRPC_ERR_NOMEM;
+    }
+    a->scfg.assets_dir = a->assets_dir;
     a->scfg.user = a->user;
     a->scfg.password = a->password;
     if (h != NULL)

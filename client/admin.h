@@ -39,6 +39,7 @@ struct ufrpc_admin_opts {
     const char *password;
     const char *tls_cert_file; /* both set: HTTPS */
     const char *tls_key_file;
+    const char *assets_dir;    /* webServer.assetsDir: /static/ files; NULL = none */
     uint32_t idle_timeout_ms;  /* 0 = UFRPC_ADMIN_IDLE_TIMEOUT_MS */
     struct ufrpc_log *log;     /* may be NULL */
 };

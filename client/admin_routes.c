@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -351,6 +352,99 @@ static void h_definition(const struct ufrpc_admin_session_cfg *c, bool visitor, 
     }
 }
 
+/* ---- static files (webServer.assetsDir, Go's http.FileServer without listings) ---- */
+
+#define MAX_ASSET (32u * 1024u * 1024u)
+
+static const char *mime_of(const char *name)
+{
+    static const struct {
+        const char *ext, *type;
+    } t[] = {
+        {".html", "text/html; charset=utf-8"}, {".htm", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"}, {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"}, {".json", "application/json"},
+        {".svg", "image/svg+xml"}, {".png", "image/png"}, {".jpg", "image/jpeg"},
+        {".jpeg", "image/jpeg"}, {".gif", "image/gif"}, {".ico", "image/vnd.microsoft.icon"},
+        {".webp", "image/webp"}, {".woff", "font/woff"}, {".woff2", "font/woff2"},
+        {".ttf", "font/ttf"}, {".txt", "text/plain; charset=utf-8"}, {".map", "application/json"},
+        {".wasm", "application/wasm"}, {".xml", "text/xml; charset=utf-8"},
+    };
+    const char *dot = strrchr(name, '.');
+    const char *slash = strrchr(name, '/');
+    if (dot != NULL && (slash == NULL || dot > slash))
+        for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+            if (strcasecmp(dot, t[i].ext) == 0)
+                return t[i].type;
+    return "application/octet-stream";
+}
+
+static void not_found(struct ufrpc_admin_resp *r)
+{
+    r->status = 404;
+    r->content_type = "text/plain; charset=utf-8";
+    r->nosniff = true;
+    r->body.len = 0;
+    r->body.failed = false;
+    ufrpc_admin_buf_str(&r->body, "404 page not found\n");
+}
+
+/* rel: the path below the assets root ("" = the root), already percent-decoded. */
+static void h_static(const struct ufrpc_admin_session_cfg *c, const char *rel, struct ufrpc_admin_resp *r)
+{
+    if (c->assets_dir == NULL || c->assets_dir[0] == '\0') {
+        not_found(r);
+        return;
+    }
+    /* no ".." segment may climb out of the root (Go cleans the path the same way) */
+    for (const char *seg = rel; *seg;) {
+        size_t n = strcspn(seg, "/");
+        if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+            not_found(r);
+            return;
+        }
+        seg += n;
+        if (*seg == '/')
+            seg++;
+    }
+    size_t need = strlen(c->assets_dir) + strlen(rel) + sizeof "/index.html" + 1;
+    char *full = malloc(need);
+    if (full == NULL) {
+        json_error(r, 500, "out of memory");
+        return;
+    }
+    snprintf(full, need, "%s/%s", c->assets_dir, rel);
+    struct stat st;
+    if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+        size_t l = strlen(full);
+        snprintf(full + l, need - l, "%sindex.html", l > 0 && full[l - 1] == '/' ? "" : "/");
+    }
+    int fd = open(full, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_ASSET) {
+        if (fd >= 0)
+            close(fd);
+        free(full);
+        not_found(r);
+        return;
+    }
+    char chunk[16384];
+    ssize_t n;
+    r->body.limit = MAX_ASSET;
+    while ((n = read(fd, chunk, sizeof chunk)) > 0 && !r->body.failed)
+        ufrpc_admin_buf_add(&r->body, chunk, (size_t)n);
+    close(fd);
+    r->body.limit = 0;
+    if (n < 0 || r->body.failed) {
+        free(full);
+        r->body.failed = false;
+        json_error(r, 500, "read error");
+        return;
+    }
+    r->status = 200;
+    r->content_type = mime_of(full);
+    free(full);
+}
+
 /* ---- the router -------------------------------------------------------------------- */
 
 enum route {
@@ -484,11 +578,11 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
             ufrpc_admin_buf_str(&r->body, "<a href=\"/static/\">Moved Permanently</a>.\n\n");
         }
         break;
-    default: /* no web UI assets in ufrpc */
-        r->status = 404;
-        r->content_type = "text/plain; charset=utf-8";
-        r->nosniff = true;
-        ufrpc_admin_buf_str(&r->body, "404 page not found\n");
+    case R_FAVICON:
+        h_static(c, "favicon.ico", r);
+        break;
+    default: /* R_STATIC */
+        h_static(c, p + 8, r);
         break;
     }
     if (r->status >= 400 && r->content_type != NULL && strcmp(r->content_type, "application/json") == 0)

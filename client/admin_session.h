@@ -18,8 +18,9 @@
  *   PUT  /api/config                   body written to the file (mode 0600), no reload
  *   GET  /api/proxy/{name}/config      {"name","type","<type>":{...}} (secrets masked)
  *   GET  /api/visitor/{name}/config    same for a visitor
- *   GET  /                             301 to /static/ (ufrpc ships no web UI: the
- *                                      /static/ and /favicon.ico routes answer 404)
+ *   GET  /                             301 to /static/
+ *   GET  /static/..., /favicon.ico     files of webServer.assetsDir (e.g. frpc's built
+ *                                      web UI); 404 without one (ufrpc embeds no UI)
  * Unknown paths: 404 "404 page not found\n" (text, as Go's http.NotFound); a known path
  * with another method: 405, empty (gorilla/mux); both without auth, as in frpc.
  * Errors of API handlers: {"Code":<status>,"Msg":"<text>"}\n with that status.
@@ -87,6 +88,7 @@ struct ufrpc_admin_session_cfg {
     const char *password; /* NULL = "" */
     struct ufrpc_admin_hooks hooks;
     struct ufrpc_log *log; /* request/response lines as frpc logs them; may be NULL */
+    const char *assets_dir; /* webServer.assetsDir; NULL/"" = no static files */
 };
 
 struct ufrpc_admin_session;

@@ -531,6 +531,85 @@ static void test_unknown_routes(void **st)
     sess_close(&x);
 }
 
+static void put_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_static_assets(void **st)
+{
+    char dir[] = "/tmp/ufrpc-admin-assets-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char sub[600], secret_dir[600];
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    put_file(dir, "index.html", "<html>ui</html>");
+    put_file(dir, "app.js", "console.log(1)");
+    put_file(dir, "favicon.ico", "ICO");
+    put_file(sub, "x.css", "a{}");
+    /* a file next to the root that must stay out of reach */
+    snprintf(secret_dir, sizeof secret_dir, "%s.secret", dir);
+    FILE *f = fopen(secret_dir, "w");
+    fputs("nope", f);
+    fclose(f);
+
+    struct sess x;
+    sess_open(&x, "", "");
+    x.cfg.assets_dir = dir;
+    struct {
+        const char *path, *type, *body;
+    } ok[] = {
+        {"/static/", "text/html; charset=utf-8", "<html>ui</html>"},
+        {"/static/app.js", "text/javascript; charset=utf-8", "console.log(1)"},
+        {"/static/sub/x.css", "text/css; charset=utf-8", "a{}"},
+        {"/static/sub/../app.js", NULL, NULL},
+        {"/favicon.ico", "image/vnd.microsoft.icon", "ICO"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char req[256], ct[128];
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\n\r\n", ok[i].path);
+        char *r = ask(&x, req);
+        if (ok[i].type == NULL) { /* any ".." segment is refused */
+            assert_int_equal(status_of(r), 404);
+        } else {
+            assert_int_equal(status_of(r), 200);
+            snprintf(ct, sizeof ct, "Content-Type: %s\r\n", ok[i].type);
+            assert_non_null(strstr(r, ct));
+            assert_string_equal(body_of(r), ok[i].body);
+        }
+        free(r);
+    }
+    const char *base = strrchr(dir, '/') + 1;
+    const char *bad[] = {"/static/missing.js", "/static/sub", "/static/../%s.secret", "/static/%%2e%%2e/%s.secret",
+                         "/static/..%%2f%s.secret"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[256], req[300];
+        snprintf(path, sizeof path, bad[i], base);
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\n\r\n", path);
+        char *r = ask(&x, req);
+        assert_int_equal(status_of(r), 404);
+        assert_null(strstr(r, "nope"));
+        free(r);
+    }
+    sess_close(&x);
+    unlink(secret_dir);
+    char p2[700];
+    snprintf(p2, sizeof p2, "%s/x.css", sub);
+    unlink(p2);
+    rmdir(sub);
+    const char *files[] = {"index.html", "app.js", "favicon.ico"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p2, sizeof p2, "%s/%s", dir, files[i]);
+        unlink(p2);
+    }
+    rmdir(dir);
+}
+
 static void test_malformed(void **st)
 {
     const char *bad[] = {
@@ -1122,7 +1201,7 @@ static void test_opts_from_config(void **st)
     struct ufrpc_cfg_diag d;
     ufrpc_cfg_diag_init(&d);
     const char *t = "webServer.addr = \"0.0.0.0\"\nwebServer.port = 7500\nwebServer.user = \"u\"\n"
-                    "webServer.password = \"p\"\nwebServer.tls.certFile = \"/c.pem\"\nwebServer.tls.keyFile = \"/k.pem\"\n";
+                    "webServer.password = \"p\"\nwebServer.assetsDir = \"/ui\"\nwebServer.tls.certFile = \"/c.pem\"\nwebServer.tls.keyFile = \"/k.pem\"\n";
     assert_int_equal(ufrpc_config_load_buffer(t, strlen(t), "w.toml", NULL, &cfg, &d), 0);
     assert_int_equal(ufrpc_admin_opts_from_config(cfg, &o), 0);
     assert_string_equal(o.addr, "0.0.0.0");
@@ -1131,6 +1210,7 @@ static void test_opts_from_config(void **st)
     assert_string_equal(o.password, "p");
     assert_string_equal(o.tls_cert_file, "/c.pem");
     assert_string_equal(o.tls_key_file, "/k.pem");
+    assert_string_equal(o.assets_dir, "/ui");
     ufrpc_config_free(cfg);
     t = "serverPort = 7000\n";
     assert_int_equal(ufrpc_config_load_buffer(t, strlen(t), "w.toml", NULL, &cfg, &d), 0);
@@ -1206,6 +1286,7 @@ int main(void)
         cmocka_unit_test(test_config_get_put),
         cmocka_unit_test(test_definitions),
         cmocka_unit_test(test_unknown_routes),
+        cmocka_unit_test(test_static_assets),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_keepalive_pipelined),
