@@ -129,6 +129,8 @@ int ufrpc_plugin_create(const struct ufrpc_plugin_opts *o, ufrpc_plugin_t **out,
         if (rc < 0) {
             if (reason[0] == '\0')
                 snprintf(reason, sizeof reason, "plugin %s: %s", tname, ufrpc_strerror(rc));
+            if (p->tls_server != NULL)
+                ufrpc_tls_ctx_free(p->tls_server);
             free(p->proxy_name);
             free(p);
             p = NULL;
