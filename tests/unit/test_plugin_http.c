@@ -238,6 +238,13 @@ static void test_http2http(void **state)
     send_str(fd, "HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n");
     recv_until(fd, resp, sizeof resp, "\r\n\r\n");
     assert_non_null(strstr(resp, "HTTP/1.1 200 OK"));
+    /* pipelined POST + GET in one write */
+    send_str(fd, "POST /p1 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nabGET /p2 HTTP/1.1\r\n"
+                 "Host: x\r\n\r\n");
+    b = recv_response(fd, resp, sizeof resp);
+    assert_string_equal(b, "echo:ab");
+    b = recv_response(fd, resp, sizeof resp);
+    assert_string_equal(b, "echo:");
     /* next request still works (the HEAD response had no body bytes) */
     send_str(fd, "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nxyz");
     b = recv_response(fd, resp, sizeof resp);
@@ -548,6 +555,16 @@ static void test_static_file(void **state)
     static char got[1000000];
     assert_int_equal(recv_n(fd, got, sizeof got), sizeof got);
     assert_memory_equal(got, big, sizeof big);
+    /* pipelined: three requests in one write, answered in order */
+    send_str(fd, "GET /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+                 "HEAD /static/page.html HTTP/1.1\r\nHost: x\r\n\r\n"
+                 "GET /static/page.html HTTP/1.1\r\nHost: x\r\n\r\n");
+    b = recv_response(fd, resp, sizeof resp);
+    assert_string_equal(b, "hello file\n");
+    recv_until(fd, resp, sizeof resp, "\r\n\r\n");
+    assert_non_null(strstr(resp, "Content-Length: 8\r\n"));
+    b = recv_response(fd, resp, sizeof resp);
+    assert_string_equal(b, "<b>x</b>");
     /* ranges */
     send_str(fd, "GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=6-9\r\n\r\n");
     b = recv_response(fd, resp, sizeof resp);
