@@ -82,18 +82,7 @@ static int write_group(const ufrpc_bench_results_t *r, const char *group, const 
         if (strcmp(figs[fi].group, group) != 0)
             continue;
         const char *modes[16];
-        int nm = 0;
-        for (size_t i = 0; i < r->n && nm < 16; i++) {
-            const ufrpc_bench_entry_t *e = &r->entries[i];
-            if (e->fig != &figs[fi] || (strcmp(e->mode, "-") == 0 && r->nclients > 1 &&
-                                        strcmp(group, "size") != 0))
-                continue;
-            int seen = 0;
-            for (int j = 0; j < nm; j++)
-                seen |= strcmp(modes[j], e->mode) == 0;
-            if (!seen)
-                modes[nm++] = e->mode;
-        }
+        int nm = ufrpc_bench_results_modes(r, figs[fi].key, modes, 16);
         if (nm == 0)
             modes[nm++] = "-";
         for (int m = 0; m < nm; m++) {

@@ -147,6 +147,16 @@ void ufrpc_bench_results_note(ufrpc_bench_results_t *r, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Any entry of figure key in mode (NULL if none). */
+static const ufrpc_bench_entry_t *find_mode(const ufrpc_bench_results_t *r,
+                                                                const char *key, const char *mode)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->entries[i].fig->key, key) == 0 && strcmp(r->entries[i].mode, mode) == 0)
+            return &r->entries[i];
+    return NULL;
+}
+
 /* The denominator entry for a ratio: same mode, or the mode-less one ("direct"). */
 static const ufrpc_bench_entry_t *find_den(const ufrpc_bench_results_t *r, const char *den,
                                            const ufrpc_bench_entry_t *num)
@@ -299,19 +309,20 @@ static void fmt_cell(char *buf, size_t len, const ufrpc_bench_entry_t *e)
     snprintf(buf, len, "%s [%s-%s]%s", a, b, c, e->failures ? "*" : "");
 }
 
-/* Modes in first-seen order for one figure. */
-static int figure_modes(const ufrpc_bench_results_t *r, const char *key, const char *modes[],
-                        int max)
+/* Modes of one figure, in the order modes first appear in the whole store (so
+ * every figure lists them alike, whichever entry was created first). */
+int ufrpc_bench_results_modes(const ufrpc_bench_results_t *r, const char *key, const char *modes[],
+                              int max)
 {
     int n = 0;
     for (size_t i = 0; i < r->n && n < max; i++) {
-        if (strcmp(r->entries[i].fig->key, key) != 0)
-            continue;
+        const char *mode = r->entries[i].mode;
         int seen = 0;
         for (int j = 0; j < n; j++)
-            seen |= strcmp(modes[j], r->entries[i].mode) == 0;
-        if (!seen)
-            modes[n++] = r->entries[i].mode;
+            seen |= strcmp(modes[j], mode) == 0;
+        if (seen || find_mode(r, key, mode) == NULL)
+            continue;
+        modes[n++] = mode;
     }
     /* a mode-less row ("-") only matters when nothing else has this figure */
     if (n > 1) {
@@ -384,7 +395,7 @@ void ufrpc_bench_results_print_table(const ufrpc_bench_results_t *r, FILE *out, 
     /* first pass: column widths */
     for (size_t f = 0; f < nfig; f++) {
         const char *modes[16];
-        int nm = figure_modes(r, figs[f].key, modes, 16);
+        int nm = ufrpc_bench_results_modes(r, figs[f].key, modes, 16);
         for (int m = 0; m < nm; m++)
             for (int c = 0; c < r->nclients; c++) {
                 fmt_cell(cell, sizeof(cell), cell_entry(r, r->clients[c], modes[m], figs[f].key));
@@ -402,7 +413,7 @@ void ufrpc_bench_results_print_table(const ufrpc_bench_results_t *r, FILE *out, 
     fputc('\n', out);
     for (size_t f = 0; f < nfig; f++) {
         const char *modes[16];
-        int nm = figure_modes(r, figs[f].key, modes, 16);
+        int nm = ufrpc_bench_results_modes(r, figs[f].key, modes, 16);
         for (int m = 0; m < nm; m++) {
             fprintf(out, "%-33s %-8s %-6s", figs[f].label, modes[m], figs[f].unit);
             for (int c = 0; c < r->nclients; c++) {

@@ -80,6 +80,11 @@ const ufrpc_bench_entry_t *ufrpc_bench_results_find(const ufrpc_bench_results_t 
  * for NaN or infinity. The caller owns the returned reference. */
 json_object *ufrpc_bench_json_number(double v);
 
+/* The modes figure key has entries in, ordered as modes first appear in the store;
+ * the mode-less "-" is left out when other modes exist. Pointers into r. */
+int ufrpc_bench_results_modes(const ufrpc_bench_results_t *r, const char *key, const char *modes[],
+                              int max);
+
 /* Writes the JSON document (schema "ufrpc-bench/1", see bench/README.md) to path;
  * meta is a JSON object of run settings, borrowed. num/den name the ratio's
  * clients (den may be NULL: no ratios). Returns 0 or UFRPC_ERR_IO. */
