@@ -28,6 +28,11 @@ struct s5 {
     uint8_t buf[600];
     char host[256];
     uint16_t port;
+    /* bytes of the delivery that carried the request, after it (optimistic data
+     * beyond buf); sent to the target first */
+    ufrpc_rbuf_t *rest_buf;
+    const uint8_t *rest;
+    size_t rest_len;
 };
 
 static bool need_auth(const ufrpc_plugin_t *p)
@@ -40,6 +45,7 @@ static bool need_auth(const ufrpc_plugin_t *p)
 static void s5_timer_closed(uv_handle_t *h)
 {
     struct s5 *c = h->data;
+    ufrpc_rbuf_unref(c->rest_buf);
     ufrpc_pl_pconn_done(&c->base);
     free(c);
 }
@@ -143,7 +149,7 @@ static void on_target(void *arg, int status, struct ufrpc_stream *s)
     }
     /* bytes the user sent after the request (optimistic data) go first */
     struct ufrpc_stream *work = c->work;
-    ufrpc_pl_ptunnel(&c->base, work, s, NULL, 0, NULL, c->buf, c->len);
+    ufrpc_pl_ptunnel(&c->base, work, s, c->buf, c->len, c->rest_buf, c->rest, c->rest_len);
     s5_release(c);
 }
 
@@ -282,26 +288,40 @@ static void s5_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *rb, const 
                     size_t n)
 {
     struct s5 *c = s->data;
-    (void)rb;
     if (status < 0) {
         s5_close(c, status, status == UFRPC_ERR_EOF ? NULL : "read failed");
         return;
     }
-    if (n > sizeof c->buf - c->len) {
-        s5_close(c, UFRPC_ERR_LIMIT, "negotiation message too long");
-        return;
+    while (n > 0) {
+        size_t k = n < sizeof c->buf - c->len ? n : sizeof c->buf - c->len;
+        if (k == 0) {
+            s5_close(c, UFRPC_ERR_LIMIT, "negotiation message too long");
+            return;
+        }
+        memcpy(c->buf + c->len, d, k);
+        c->len += k;
+        d += k;
+        n -= k;
+        while (!c->dead && c->len > 0 && c->state != S_DIAL && c->state != S_WRITING_FAIL) {
+            size_t used = s5_step(c);
+            if (used == 0)
+                break;
+            memmove(c->buf, c->buf + used, c->len - used);
+            c->len -= used;
+        }
+        if (c->dead)
+            return;
+        if (c->state == S_DIAL && n > 0) {
+            ufrpc_rbuf_ref(rb);
+            c->rest_buf = rb;
+            c->rest = d;
+            c->rest_len = n;
+        }
+        if (c->state == S_DIAL || c->state == S_WRITING_FAIL) {
+            ufrpc_stream_read_stop(c->work);
+            return;
+        }
     }
-    memcpy(c->buf + c->len, d, n);
-    c->len += n;
-    while (!c->dead && c->len > 0 && c->state != S_DIAL && c->state != S_WRITING_FAIL) {
-        size_t used = s5_step(c);
-        if (used == 0)
-            break;
-        memmove(c->buf, c->buf + used, c->len - used);
-        c->len -= used;
-    }
-    if (!c->dead && (c->state == S_DIAL || c->state == S_WRITING_FAIL))
-        ufrpc_stream_read_stop(c->work);
 }
 
 static void s5_timeout(uv_timer_t *t)

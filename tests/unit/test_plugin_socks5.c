@@ -89,6 +89,36 @@ static void test_socks5_domain_and_optimistic_data(void **state)
     origin_stop(&o);
 }
 
+static void test_socks5_large_optimistic_data(void **state)
+{
+    (void)state;
+    struct origin o;
+    origin_start(&o, ORIGIN_ECHO, NULL);
+    struct ufrpc_plugin_config cfg = socks_cfg(NULL, NULL);
+    struct ph h;
+    assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
+    int fd = tcp_connect(h.port);
+    /* greeting, request and 100 KB of data in one write: more than the
+     * negotiation buffer, all of it must arrive in order */
+    static uint8_t msg[13 + 100000];
+    memcpy(msg, "\x05\x01\x00\x05\x01\x00\x01\x7f\x00\x00\x01", 11);
+    msg[11] = (uint8_t)(o.port >> 8);
+    msg[12] = (uint8_t)o.port;
+    for (size_t i = 13; i < sizeof msg; i++)
+        msg[i] = (uint8_t)(i * 13);
+    send_all(fd, msg, sizeof msg);
+    uint8_t r[12];
+    assert_int_equal(recv_n(fd, r, 2), 2);
+    assert_int_equal(recv_n(fd, r, 10), 10);
+    assert_int_equal(r[1], 0);
+    static uint8_t back[100000];
+    assert_int_equal(recv_n(fd, back, sizeof back), sizeof back);
+    assert_memory_equal(back, msg + 13, sizeof back);
+    close(fd);
+    ph_stop(&h);
+    origin_stop(&o);
+}
+
 static void test_socks5_ipv6(void **state)
 {
     (void)state;
@@ -335,6 +365,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_socks5_noauth_ipv4),
         cmocka_unit_test(test_socks5_domain_and_optimistic_data),
+        cmocka_unit_test(test_socks5_large_optimistic_data),
         cmocka_unit_test(test_socks5_ipv6),
         cmocka_unit_test(test_socks5_bad_greeting),
         cmocka_unit_test(test_socks5_auth),
