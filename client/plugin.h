@@ -28,9 +28,32 @@
  *   error or bad input (reason text valid during the call only), and at
  *   creation failures. A NULL log function silences the plugin.
  *
- * Bounds: every per-connection buffer is bounded: request/response heads 64 KiB
- * (UFRPC_PLUGIN_MAX_HEAD), at most 256 KiB in flight per direction (pump and
- * forwarder), SOCKS5 messages by their format.
+ * Bounds: every per-connection buffer is bounded: request heads 64 KiB and 128
+ * fields (UFRPC_PLUGIN_MAX_HEAD/_HEADERS; more: 431), responses are streamed
+ * through without buffering, at most 256 KiB queued per direction (pump and
+ * forwarder) plus one 64 KiB read delivery, SOCKS5 negotiation 600 bytes. A
+ * request head must arrive within idle_timeout_ms, like frpc's 60 s
+ * ReadHeaderTimeout; idle keep-alive connections close after it too.
+ *
+ * Behaviour (as frpc, checked against frp's pkg/plugin/client):
+ * - http_proxy: CONNECT answers "HTTP/1.1 200 OK\r\n\r\n" then pumps (frp's
+ *   current source; older releases said "Connection established"); a failed
+ *   dial answers 400. Plain absolute-URI requests are forwarded with the target
+ *   in origin form, Proxy-* and hop-by-hop headers dropped. Auth failure: 407 +
+ *   "Proxy-Authenticate: Basic" after 200 ms, connection closed.
+ * - http2http / http2https / https2http / https2https: Host kept unless
+ *   hostHeaderRewrite; requestHeaders.set replaces same-named headers;
+ *   X-Forwarded-*: dropped (http2http), kept (http2https), set from the user
+ *   address with Proto https (https2*). Upstream TLS is not verified (frpc:
+ *   InsecureSkipVerify). Upgrade requests are forwarded and a 101 becomes a
+ *   tunnel (websockets). Only HTTP/1.1 is spoken (enableHTTP2 is ignored).
+ * - https2*, tls2raw: crtPath/keyPath, or a generated self-signed certificate.
+ * - static_file: GET/HEAD under "/<stripPrefix>/", 401 after 200 ms on bad
+ *   basic auth, listings, index.html, byte ranges, no path outside localPath.
+ * - socks5: RFC 1928 CONNECT (IPv4, IPv6, domain), RFC 1929 when
+ *   username/password are set; other commands/address types get the RFC reply
+ *   code and are closed.
+ * - unix_domain_socket, tls2raw: the PROXY header (if any) goes first.
  */
 #ifndef UFRPC_CLIENT_PLUGIN_H
 #define UFRPC_CLIENT_PLUGIN_H
