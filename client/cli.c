@@ -306,6 +306,7 @@ int ufrpc_cli_main(int argc, char **argv)
         .level = lvl,
         .max_days = (int)cfg->log.max_days,
         .json = args.log_json,
+        .color = !cfg->log.disable_print_color && !args.log_json && isatty(STDOUT_FILENO),
     };
     rc = ufrpc_log_new(&lo, &app->log);
     if (rc) {

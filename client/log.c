@@ -18,6 +18,7 @@ struct ufrpc_log {
     enum ufrpc_log_level level;
     int json;
     int utc;
+    int color;
     int max_days;
     FILE *console; /* not owned */
     char *path;    /* NULL for console output */
@@ -239,6 +240,7 @@ int ufrpc_log_new(const struct ufrpc_log_opts *opts, struct ufrpc_log **out)
     log->level = opts->level;
     log->json = opts->json;
     log->utc = opts->utc;
+    log->color = opts->color && !(opts->to && opts->to[0] && strcmp(opts->to, "console") != 0);
     log->max_days = opts->max_days;
     log->console = opts->console ? opts->console : stdout;
     log->clock_ms = opts->clock_ms ? opts->clock_ms : real_clock_ms;
@@ -431,7 +433,12 @@ void ufrpc_log_vprintf(struct ufrpc_log *log, enum ufrpc_log_level level, const 
         fwrite(out, 1, pos, log->file);
         fflush(log->file);
     } else {
+        static const char *const colors[] = {NULL, "1;36", "1;34", "1;33", "1;31"};
+        if (log->color && colors[level])
+            fprintf(log->console, "\033[%sm", colors[level]);
         fwrite(out, 1, pos, log->console);
+        if (log->color && colors[level])
+            fputs("\033[0m", log->console);
         fflush(log->console);
     }
 }

@@ -56,6 +56,11 @@ struct ufrpc_log_opts {
     void *clock_ctx;
     /* 1: format times in UTC instead of local time (tests). */
     int utc;
+    /* 1: colour console lines by level with frpc's ANSI codes (debug 1;36, info 1;34,
+     * warn 1;33, error 1;31, trace plain), the whole line wrapped as golib does. The
+     * CLI enables it when log.disablePrintColor is false and stdout is a terminal
+     * (frpc colours even pipes; ufrpc keeps pipes and files plain). */
+    int color;
 };
 
 struct ufrpc_log;

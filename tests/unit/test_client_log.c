@@ -232,6 +232,27 @@ static void test_file_daily_rotation_and_max_days(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void test_console_colors_like_golib(void **state)
+{
+    (void)state;
+    FILE *f = tmpfile();
+    struct fake_clock clk = {T0};
+    struct ufrpc_log_opts o = {.to = "console", .level = UFRPC_LOG_TRACE, .console = f,
+                               .clock_ms = fake_now, .clock_ctx = &clk, .utc = 1, .color = 1};
+    struct ufrpc_log *log = NULL;
+    assert_int_equal(ufrpc_log_new(&o, &log), 0);
+    ufrpc_log_printf(log, UFRPC_LOG_INFO, "a/b.c", 1, "i");
+    ufrpc_log_printf(log, UFRPC_LOG_TRACE, "a/b.c", 2, "t");
+    ufrpc_log_printf(log, UFRPC_LOG_ERROR, "a/b.c", 3, "e");
+    char *out = slurp(f);
+    assert_string_equal(out, "\033[1;34m2025-01-02 15:04:05.007 [I] [a/b.c:1] i\n\033[0m"
+                             "2025-01-02 15:04:05.007 [T] [a/b.c:2] t\n"
+                             "\033[1;31m2025-01-02 15:04:05.007 [E] [a/b.c:3] e\n\033[0m");
+    free(out);
+    ufrpc_log_free(log);
+    fclose(f);
+}
+
 static void test_bad_file_path_fails_early(void **state)
 {
     (void)state;
@@ -253,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_json_lines_escape),
         cmocka_unit_test(test_long_message_cut_to_one_line),
         cmocka_unit_test(test_file_daily_rotation_and_max_days),
+        cmocka_unit_test(test_console_colors_like_golib),
         cmocka_unit_test(test_bad_file_path_fails_early),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
