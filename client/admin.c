@@ -35,16 +35,16 @@ struct conn {
     struct ufrpc_admin_session *sess;
     uv_timer_t timer; /* idle timeout, or the delay before a queued response */
     struct conn *prev, *next;
-    uint8_t *in;      /* received bytes not yet consumed by the session */
+    uint8_t *in; /* received bytes not yet consumed by the session */
     size_t in_len, in_off, in_cap;
-    uint8_t *wbuf;    /* the response being delayed or written */
+    uint8_t *wbuf; /* the response being delayed or written */
     size_t wlen;
     uv_buf_t iov;
     struct ufrpc_stream_write wreq;
-    bool ready;      /* TLS handshake done (always for plain TCP) */
+    bool ready; /* TLS handshake done (always for plain TCP) */
     bool delaying, writing, shutting, closing;
     bool reading;
-    unsigned refs;   /* stream + timer */
+    unsigned refs; /* stream + timer */
 };
 
 static void maybe_finish_close(struct ufrpc_admin *a);
@@ -221,7 +221,8 @@ static void pump(struct conn *c)
 
 /* ---- input -------------------------------------------------------------------------- */
 
-static void on_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data, size_t len)
+static void on_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data,
+                    size_t len)
 {
     struct conn *c = s->data;
     if (status < 0) {
@@ -275,11 +276,13 @@ static void on_handshake(struct ufrpc_stream *s, int status)
 }
 
 /* Go's answer to plain HTTP on a TLS port (net/http server.go). */
-static const char PLAIN_ON_TLS[] = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+static const char PLAIN_ON_TLS[] =
+    "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
 
 /* The first bytes on a TLS port: a handshake record goes on to the TLS layer (the
  * bytes are pushed back); anything else gets Go's 400 and the connection closes. */
-static void on_first_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data, size_t len)
+static void on_first_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
+                          const uint8_t *data, size_t len)
 {
     struct conn *c = s->data;
     if (status < 0) {
@@ -397,8 +400,8 @@ static int listen_ip(const char *addr, char *out, size_t cap)
     return rc;
 }
 
-int ufrpc_admin_start(uv_loop_t *loop, const struct ufrpc_admin_opts *o, const struct ufrpc_admin_hooks *h,
-                      struct ufrpc_admin **out)
+int ufrpc_admin_start(uv_loop_t *loop, const struct ufrpc_admin_opts *o,
+                      const struct ufrpc_admin_hooks *h, struct ufrpc_admin **out)
 {
     *out = NULL;
     char ip[INET6_ADDRSTRLEN + 1];
@@ -415,7 +418,8 @@ int ufrpc_admin_start(uv_loop_t *loop, const struct ufrpc_admin_opts *o, const s
         free_server(a);
         return UFRPC_ERR_NOMEM;
     }
-    if (o->assets_dir != NULL && o->assets_dir[0] != '\0' && (a->assets_dir = strdup(o->assets_dir)) == NULL) {
+    if (o->assets_dir != NULL && o->assets_dir[0] != '\0' &&
+        (a->assets_dir = strdup(o->assets_dir)) == NULL) {
         free_server(a);
         return UFRPC_ERR_NOMEM;
     }
@@ -426,9 +430,11 @@ int ufrpc_admin_start(uv_loop_t *loop, const struct ufrpc_admin_opts *o, const s
         a->scfg.hooks = *h;
     a->scfg.log = o->log;
     a->idle_ms = o->idle_timeout_ms ? o->idle_timeout_ms : UFRPC_ADMIN_IDLE_TIMEOUT_MS;
-    bool want_tls = o->tls_cert_file && o->tls_cert_file[0] && o->tls_key_file && o->tls_key_file[0];
+    bool want_tls =
+        o->tls_cert_file && o->tls_cert_file[0] && o->tls_key_file && o->tls_key_file[0];
     if (want_tls) {
-        struct ufrpc_tls_server_opts to = {.cert_file = o->tls_cert_file, .key_file = o->tls_key_file};
+        struct ufrpc_tls_server_opts to = {.cert_file = o->tls_cert_file,
+                                           .key_file = o->tls_key_file};
         rc = ufrpc_tls_server_ctx_new(&to, &a->tls);
         if (rc != 0) {
             free_server(a);
@@ -443,7 +449,8 @@ int ufrpc_admin_start(uv_loop_t *loop, const struct ufrpc_admin_opts *o, const s
     }
     uv_timer_init(loop, &a->stop_timer);
     a->stop_timer.data = a;
-    UFRPC_LOGI(o->log, "admin server listen on %s:%u", ip, (unsigned)ufrpc_tcp_listener_port(a->listener));
+    UFRPC_LOGI(o->log, "admin server listen on %s:%u", ip,
+               (unsigned)ufrpc_tcp_listener_port(a->listener));
     *out = a;
     return 0;
 }

@@ -33,15 +33,15 @@
 #define UFRPC_ADMIN_IDLE_TIMEOUT_MS 60000u
 
 struct ufrpc_admin_opts {
-    const char *addr;     /* listen IP; NULL or "" = 127.0.0.1 */
-    uint16_t port;        /* 0 = any free port (tests) */
-    const char *user;     /* Basic auth; both NULL/"" = no auth */
+    const char *addr; /* listen IP; NULL or "" = 127.0.0.1 */
+    uint16_t port;    /* 0 = any free port (tests) */
+    const char *user; /* Basic auth; both NULL/"" = no auth */
     const char *password;
     const char *tls_cert_file; /* both set: HTTPS */
     const char *tls_key_file;
-    const char *assets_dir;    /* webServer.assetsDir: /static/ files; NULL = none */
-    uint32_t idle_timeout_ms;  /* 0 = UFRPC_ADMIN_IDLE_TIMEOUT_MS */
-    struct ufrpc_log *log;     /* may be NULL */
+    const char *assets_dir;   /* webServer.assetsDir: /static/ files; NULL = none */
+    uint32_t idle_timeout_ms; /* 0 = UFRPC_ADMIN_IDLE_TIMEOUT_MS */
+    struct ufrpc_log *log;    /* may be NULL */
 };
 
 /* Fills o from cfg->web_server (pointers into cfg; start copies them). Returns 0, or
@@ -52,8 +52,8 @@ struct ufrpc_admin;
 
 /* Listens and serves. 0 and *out, or UFRPC_ERR_ADDR_IN_USE / _NET / _TLS / _NOMEM /
  * _INVAL (addr not an IP literal). */
-int ufrpc_admin_start(uv_loop_t *loop, const struct ufrpc_admin_opts *o, const struct ufrpc_admin_hooks *h,
-                      struct ufrpc_admin **out);
+int ufrpc_admin_start(uv_loop_t *loop, const struct ufrpc_admin_opts *o,
+                      const struct ufrpc_admin_hooks *h, struct ufrpc_admin **out);
 
 /* The bound port (useful with port 0). */
 uint16_t ufrpc_admin_port(const struct ufrpc_admin *a);
@@ -67,10 +67,10 @@ size_t ufrpc_admin_conn_count(const struct ufrpc_admin *a);
  * UFRPC_ADMIN_RELOAD_INVALID with the load errors ("file:line:col: msg", joined by
  * "; ") in msg, UFRPC_ADMIN_RELOAD_APPLY_FAILED with ufrpc_strerror(apply's code), or
  * UFRPC_ADMIN_RELOAD_OK. Warnings go to log (may be NULL). */
-enum ufrpc_admin_reload_result ufrpc_admin_reload_file(const char *path, bool strict,
-                                                       int (*apply)(void *ctx, struct ufrpc_config *cfg),
-                                                       void *ctx, struct ufrpc_log *log, char *msg,
-                                                       size_t cap);
+enum ufrpc_admin_reload_result
+ufrpc_admin_reload_file(const char *path, bool strict,
+                        int (*apply)(void *ctx, struct ufrpc_config *cfg), void *ctx,
+                        struct ufrpc_log *log, char *msg, size_t cap);
 
 /* Stops listening, closes every connection, cancels a pending stop; cb (may be NULL)
  * runs once all handles are closed, then the server is freed. May be called from

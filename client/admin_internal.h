@@ -42,12 +42,12 @@ struct ufrpc_admin_req {
 /* The answer. The router fills status, the optional headers and the body. */
 struct ufrpc_admin_resp {
     int status;
-    const char *content_type;  /* NULL: none */
-    const char *location;      /* NULL: none (redirects) */
-    bool www_authenticate;     /* 401 challenge + nosniff, as Go's http.Error */
+    const char *content_type; /* NULL: none */
+    const char *location;     /* NULL: none (redirects) */
+    bool www_authenticate;    /* 401 challenge + nosniff, as Go's http.Error */
     bool nosniff;
-    uint32_t delay_ms;         /* wait before writing */
-    bool stop;                 /* POST /api/stop succeeded */
+    uint32_t delay_ms; /* wait before writing */
+    bool stop;         /* POST /api/stop succeeded */
     struct ufrpc_admin_buf body;
 };
 

@@ -142,7 +142,8 @@ void ufrpc_admin_json_str(struct ufrpc_admin_buf *b, const char *str)
             case '\r': esc[1] = 'r'; break;
             case '\t': esc[1] = 't'; break;
             default:
-                esc[1] = 'u', esc[2] = '0', esc[3] = '0', esc[4] = hex[c >> 4], esc[5] = hex[c & 15];
+                esc[1] = 'u', esc[2] = '0', esc[3] = '0', esc[4] = hex[c >> 4],
+                esc[5] = hex[c & 15];
             }
             ufrpc_admin_buf_str(b, esc);
             i++;

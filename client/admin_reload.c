@@ -5,10 +5,10 @@
 #include "client/admin.h"
 #include "proto/error.h"
 
-enum ufrpc_admin_reload_result ufrpc_admin_reload_file(const char *path, bool strict,
-                                                       int (*apply)(void *ctx, struct ufrpc_config *cfg),
-                                                       void *ctx, struct ufrpc_log *log, char *msg,
-                                                       size_t cap)
+enum ufrpc_admin_reload_result
+ufrpc_admin_reload_file(const char *path, bool strict,
+                        int (*apply)(void *ctx, struct ufrpc_config *cfg), void *ctx,
+                        struct ufrpc_log *log, char *msg, size_t cap)
 {
     if (cap > 0)
         msg[0] = '\0';

@@ -120,8 +120,9 @@ int ufrpc_admin_status_json(struct ufrpc_registry *reg, const struct ufrpc_confi
             snprintf(local, sizeof local, strchr(ip, ':') ? "[%s]:%lld" : "%s:%lld", ip,
                      (long long)pc->local_port);
         }
-        const char *plugin = pc && pc->plugin.type != UFRPC_PLUGIN_NONE ? ufrpc_plugin_type_name(pc->plugin.type)
-                                                                        : "";
+        const char *plugin = pc && pc->plugin.type != UFRPC_PLUGIN_NONE
+                                 ? ufrpc_plugin_type_name(pc->plugin.type)
+                                 : "";
         ufrpc_admin_buf_str(out, "{\"name\":");
         ufrpc_admin_json_str(out, t->name);
         ufrpc_admin_buf_str(out, ",\"type\":");
@@ -194,7 +195,8 @@ int ufrpc_admin_definition_json(const struct ufrpc_config *cfg, bool visitor, co
     }
     for (size_t i = 0; i < json_object_array_length(arr) && item == NULL; i++) {
         json_object *e = json_object_array_get_idx(arr, i), *n = NULL;
-        if (json_object_object_get_ex(e, "name", &n) && strcmp(json_object_get_string(n), name) == 0)
+        if (json_object_object_get_ex(e, "name", &n) &&
+            strcmp(json_object_get_string(n), name) == 0)
             item = e;
     }
     if (item == NULL) {
@@ -208,7 +210,8 @@ int ufrpc_admin_definition_json(const struct ufrpc_config *cfg, bool visitor, co
     ufrpc_admin_buf_str(out, ",");
     ufrpc_admin_json_str(out, type);
     ufrpc_admin_buf_str(out, ":");
-    const char *s = json_object_to_json_string_ext(item, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *s = json_object_to_json_string_ext(item, JSON_C_TO_STRING_PLAIN |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE);
     ufrpc_admin_buf_str(out, s ? s : "{}");
     ufrpc_admin_buf_str(out, "}\n");
     json_object_put(root);
@@ -361,14 +364,26 @@ static const char *mime_of(const char *name)
     static const struct {
         const char *ext, *type;
     } t[] = {
-        {".html", "text/html; charset=utf-8"}, {".htm", "text/html; charset=utf-8"},
-        {".js", "text/javascript; charset=utf-8"}, {".mjs", "text/javascript; charset=utf-8"},
-        {".css", "text/css; charset=utf-8"}, {".json", "application/json"},
-        {".svg", "image/svg+xml"}, {".png", "image/png"}, {".jpg", "image/jpeg"},
-        {".jpeg", "image/jpeg"}, {".gif", "image/gif"}, {".ico", "image/vnd.microsoft.icon"},
-        {".webp", "image/webp"}, {".woff", "font/woff"}, {".woff2", "font/woff2"},
-        {".ttf", "font/ttf"}, {".txt", "text/plain; charset=utf-8"}, {".map", "application/json"},
-        {".wasm", "application/wasm"}, {".xml", "text/xml; charset=utf-8"},
+        {".html", "text/html; charset=utf-8"},
+        {".htm", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".jpg", "image/jpeg"},
+        {".jpeg", "image/jpeg"},
+        {".gif", "image/gif"},
+        {".ico", "image/vnd.microsoft.icon"},
+        {".webp", "image/webp"},
+        {".woff", "font/woff"},
+        {".woff2", "font/woff2"},
+        {".ttf", "font/ttf"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".map", "application/json"},
+        {".wasm", "application/wasm"},
+        {".xml", "text/xml; charset=utf-8"},
     };
     const char *dot = strrchr(name, '.');
     const char *slash = strrchr(name, '/');
@@ -390,7 +405,8 @@ static void not_found(struct ufrpc_admin_resp *r)
 }
 
 /* rel: the path below the assets root ("" = the root), already percent-decoded. */
-static void h_static(const struct ufrpc_admin_session_cfg *c, const char *rel, struct ufrpc_admin_resp *r)
+static void h_static(const struct ufrpc_admin_session_cfg *c, const char *rel,
+                     struct ufrpc_admin_resp *r)
 {
     if (c->assets_dir == NULL || c->assets_dir[0] == '\0') {
         not_found(r);
@@ -541,9 +557,7 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
     lp[li] = '\0';
     UFRPC_LOGI(c->log, "http request: [%s]", lp);
     switch (rt) {
-    case R_RELOAD:
-        h_reload(c, q, r);
-        break;
+    case R_RELOAD: h_reload(c, q, r); break;
     case R_STOP:
         r->status = 200;
         r->stop = true;
@@ -567,9 +581,7 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
             h_put_config(c, q, r);
         break;
     case R_PROXY_CFG:
-    case R_VISITOR_CFG:
-        h_definition(c, rt == R_VISITOR_CFG, name, r);
-        break;
+    case R_VISITOR_CFG: h_definition(c, rt == R_VISITOR_CFG, name, r); break;
     case R_ROOT:
         r->status = 301;
         r->location = "/static/";
@@ -578,14 +590,11 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
             ufrpc_admin_buf_str(&r->body, "<a href=\"/static/\">Moved Permanently</a>.\n\n");
         }
         break;
-    case R_FAVICON:
-        h_static(c, "favicon.ico", r);
-        break;
-    default: /* R_STATIC */
-        h_static(c, p + 8, r);
-        break;
+    case R_FAVICON: h_static(c, "favicon.ico", r); break;
+    default: /* R_STATIC */ h_static(c, p + 8, r); break;
     }
-    if (r->status >= 400 && r->content_type != NULL && strcmp(r->content_type, "application/json") == 0)
+    if (r->status >= 400 && r->content_type != NULL &&
+        strcmp(r->content_type, "application/json") == 0)
         UFRPC_LOGW(c->log, "http response [%s]: error: status %d", lp, r->status);
     UFRPC_LOGI(c->log, "http response [%s]: code [%d]", lp, r->status);
 out:

@@ -163,7 +163,8 @@ static const char *reason(int status)
     }
 }
 
-static void write_response(struct ufrpc_admin_session *s, const struct ufrpc_admin_resp *r, bool head, bool close)
+static void write_response(struct ufrpc_admin_session *s, const struct ufrpc_admin_resp *r,
+                           bool head, bool close)
 {
     struct ufrpc_admin_buf *o = &s->out;
     ufrpc_admin_buf_printf(o, "HTTP/1.1 %d %s\r\n", r->status, reason(r->status));
@@ -315,8 +316,7 @@ size_t ufrpc_admin_session_feed(struct ufrpc_admin_session *s, const uint8_t *da
         return 0;
     llhttp_errno_t e = llhttp_execute(&s->parser, (const char *)data, len);
     switch (e) {
-    case HPE_OK:
-        return len;
+    case HPE_OK: return len;
     case HPE_PAUSED: {
         size_t used = (size_t)((const uint8_t *)llhttp_get_error_pos(&s->parser) - data);
         llhttp_resume(&s->parser);
@@ -366,7 +366,4 @@ bool ufrpc_admin_session_take_stop(struct ufrpc_admin_session *s)
     return r;
 }
 
-void ufrpc_admin_session_eof(struct ufrpc_admin_session *s)
-{
-    s->done = true;
-}
+void ufrpc_admin_session_eof(struct ufrpc_admin_session *s) { s->done = true; }

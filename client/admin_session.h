@@ -87,7 +87,7 @@ struct ufrpc_admin_session_cfg {
     const char *user;     /* NULL = "" */
     const char *password; /* NULL = "" */
     struct ufrpc_admin_hooks hooks;
-    struct ufrpc_log *log; /* request/response lines as frpc logs them; may be NULL */
+    struct ufrpc_log *log;  /* request/response lines as frpc logs them; may be NULL */
     const char *assets_dir; /* webServer.assetsDir; NULL/"" = no static files */
 };
 

@@ -107,8 +107,8 @@ int ufrpc_cli_admin_parse_duration(const char *s, int64_t *ms)
         static const struct {
             const char *u;
             double ns;
-        } units[] = {{"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3}, {"ms", 1e6},
-                     {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+        } units[] = {{"ns", 1},   {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
+                     {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},        {"h", 3600e9}};
         size_t best = 0, blen = 0;
         for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
             size_t l = strlen(units[i].u);
@@ -183,8 +183,8 @@ static int wait_fd(int fd, short events, int64_t deadline)
 }
 
 /* Connects to one of host:port's addresses. fd or -1 with err set. */
-static int connect_any(const char *host, uint16_t port, int64_t deadline, const char *prefix, char *err,
-                       size_t errcap, bool *timed_out)
+static int connect_any(const char *host, uint16_t port, int64_t deadline, const char *prefix,
+                       char *err, size_t errcap, bool *timed_out)
 {
     char portstr[8], hp[300], et[128];
     snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
@@ -272,7 +272,8 @@ int ufrpc_cli_admin_http(const char *host, uint16_t port, const char *user, cons
     /* Go's url.Error: Op is the method with only its first letter upper-case */
     size_t ml = strlen(method);
     for (size_t i = 0; i < ml && i + 1 < sizeof op; i++)
-        op[i] = (char)(i == 0 ? toupper((unsigned char)method[i]) : tolower((unsigned char)method[i]));
+        op[i] =
+            (char)(i == 0 ? toupper((unsigned char)method[i]) : tolower((unsigned char)method[i]));
     op[ml < sizeof op ? ml : sizeof op - 1] = '\0';
     snprintf(prefix, sizeof prefix, "%s \"http://%s%s\"", op, hp, path);
     if (timeout_ms <= 0) {
@@ -297,7 +298,8 @@ int ufrpc_cli_admin_http(const char *host, uint16_t port, const char *user, cons
     }
     struct resp_parse rp = {0};
     int hl = snprintf(head, sizeof head,
-                      "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ufrpc\r\nConnection: close\r\n", method, path, hp);
+                      "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ufrpc\r\nConnection: close\r\n",
+                      method, path, hp);
     int rc = 0;
     size_t reqcap = (size_t)hl + (cred ? strlen(cred) : 0) + body_len + 128;
     char *req = malloc(reqcap);
@@ -451,8 +453,10 @@ static char *cell_line(const char *s, size_t idx)
 
 static int print_table(FILE *out, json_object *arr)
 {
-    static const char *const head[NCOL] = {"Name", "Status", "LocalAddr", "Plugin", "RemoteAddr", "Error"};
-    static const char *const keys[NCOL] = {"name", "status", "local_addr", "plugin", "remote_addr", "err"};
+    static const char *const head[NCOL] = {"Name",   "Status",     "LocalAddr",
+                                           "Plugin", "RemoteAddr", "Error"};
+    static const char *const keys[NCOL] = {"name",   "status",      "local_addr",
+                                           "plugin", "remote_addr", "err"};
     size_t n = json_object_array_length(arr);
     size_t widths[NCOL];
     for (int c = 0; c < NCOL; c++)
@@ -491,7 +495,8 @@ static int print_table(FILE *out, json_object *arr)
 
 static int print_status(FILE *out, const char *body, size_t len)
 {
-    static const char *const types[] = {"tcp", "udp", "tcpmux", "http", "https", "stcp", "sudp", "xtcp"};
+    static const char *const types[] = {"tcp",   "udp",  "tcpmux", "http",
+                                        "https", "stcp", "sudp",   "xtcp"};
     json_tokener *tok = json_tokener_new();
     json_object *root = tok ? json_tokener_parse_ex(tok, body, (int)len) : NULL;
     bool ok = root != NULL && json_tokener_get_error(tok) == json_tokener_success &&
@@ -511,8 +516,8 @@ static int print_status(FILE *out, const char *body, size_t len)
     fprintf(out, "Proxy Status...\n\n");
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         json_object *arr = NULL;
-        if (!json_object_object_get_ex(root, types[i], &arr) || !json_object_is_type(arr, json_type_array) ||
-            json_object_array_length(arr) == 0)
+        if (!json_object_object_get_ex(root, types[i], &arr) ||
+            !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) == 0)
             continue;
         char up[16];
         size_t k = 0;
@@ -555,7 +560,8 @@ int ufrpc_cli_is_admin(int argc, char **argv)
         const char *ln = long_name(argv[i], name, sizeof name);
         if (strcmp(argv[i], "-c") == 0 ||
             (ln != NULL && strchr(argv[i], '=') == NULL &&
-             (strcmp(ln, "config") == 0 || strcmp(ln, "api-timeout") == 0 || strcmp(ln, "config-dir") == 0))) {
+             (strcmp(ln, "config") == 0 || strcmp(ln, "api-timeout") == 0 ||
+              strcmp(ln, "config-dir") == 0))) {
             i++;
             continue;
         }
@@ -620,7 +626,9 @@ int ufrpc_cli_admin(int argc, char **argv, FILE *out)
             if (ln[0] == 'c') {
                 file = v;
             } else if (ufrpc_cli_admin_parse_duration(v, &timeout_ms) != 0) {
-                fprintf(out, "Error: invalid argument \"%s\" for \"--api-timeout\" flag: time: invalid duration \"%s\"\n",
+                fprintf(out,
+                        "Error: invalid argument \"%s\" for \"--api-timeout\" flag: time: invalid "
+                        "duration \"%s\"\n",
                         v, v);
                 return 1;
             }
@@ -630,7 +638,8 @@ int ufrpc_cli_admin(int argc, char **argv, FILE *out)
             if (eq == NULL)
                 strict = true;
             else if (!parse_bool(eq + 1, &strict)) {
-                fprintf(out, "Error: invalid argument \"%s\" for \"--strict_config\" flag\n", eq + 1);
+                fprintf(out, "Error: invalid argument \"%s\" for \"--strict_config\" flag\n",
+                        eq + 1);
                 return 1;
             }
             continue;
@@ -664,7 +673,8 @@ int ufrpc_cli_admin(int argc, char **argv, FILE *out)
         fprintf(out, "web server port should be set if you want to use this feature\n");
         goto done;
     }
-    const char *host = cfg->web_server.addr && cfg->web_server.addr[0] ? cfg->web_server.addr : "127.0.0.1";
+    const char *host =
+        cfg->web_server.addr && cfg->web_server.addr[0] ? cfg->web_server.addr : "127.0.0.1";
     const char *method = "GET", *path = "/api/status";
     if (strcmp(cmd, "reload") == 0)
         path = strict ? "/api/reload?strictConfig=true" : "/api/reload";
@@ -673,9 +683,10 @@ int ufrpc_cli_admin(int argc, char **argv, FILE *out)
     int status = 0;
     char *body = NULL, err[1024];
     size_t blen = 0;
-    rc = ufrpc_cli_admin_http(host, (uint16_t)cfg->web_server.port, ufrpc_cfg_str(cfg->web_server.user),
-                              ufrpc_cfg_str(cfg->web_server.password), method, path, NULL, 0, timeout_ms, &status,
-                              &body, &blen, err, sizeof err);
+    rc = ufrpc_cli_admin_http(host, (uint16_t)cfg->web_server.port,
+                              ufrpc_cfg_str(cfg->web_server.user),
+                              ufrpc_cfg_str(cfg->web_server.password), method, path, NULL, 0,
+                              timeout_ms, &status, &body, &blen, err, sizeof err);
     if (rc != 0) {
         fprintf(out, "%s\n", err);
     } else if (status != 200) {

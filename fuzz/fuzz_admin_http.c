@@ -17,9 +17,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char CONFIG[] =
     "serverAddr = \"192.0.2.1\"\n"
     "[[proxies]]\nname = \"ssh\"\ntype = \"tcp\"\nlocalPort = 22\nremotePort = 6000\n"
-    "[[proxies]]\nname = \"web\"\ntype = \"http\"\nlocalPort = 80\ncustomDomains = [\"a.example\"]\n"
+    "[[proxies]]\nname = \"web\"\ntype = \"http\"\nlocalPort = 80\ncustomDomains = "
+    "[\"a.example\"]\n"
     "[[proxies]]\nname = \"s\"\ntype = \"stcp\"\nsecretKey = \"k\"\nlocalPort = 1\n"
-    "[[visitors]]\nname = \"v\"\ntype = \"stcp\"\nserverName = \"s\"\nsecretKey = \"k\"\nbindPort = 9000\n";
+    "[[visitors]]\nname = \"v\"\ntype = \"stcp\"\nserverName = \"s\"\nsecretKey = \"k\"\nbindPort "
+    "= 9000\n";
 
 struct world {
     struct ufrpc_config *cfg;

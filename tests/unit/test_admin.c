@@ -36,14 +36,19 @@ static const char CONFIG_TOML[] =
     "serverPort = 7000\n"
     "auth.token = \"TOPSECRETTOKEN\"\n"
     "webServer.port = 7400\n"
-    "[[proxies]]\nname = \"ssh\"\ntype = \"tcp\"\nlocalIP = \"127.0.0.1\"\nlocalPort = 22\nremotePort = 6000\n"
+    "[[proxies]]\nname = \"ssh\"\ntype = \"tcp\"\nlocalIP = \"127.0.0.1\"\nlocalPort = "
+    "22\nremotePort = 6000\n"
     "[[proxies]]\nname = \"alpha\"\ntype = \"tcp\"\nlocalPort = 2222\nremotePort = 6001\n"
-    "[[proxies]]\nname = \"dns\"\ntype = \"udp\"\nlocalIP = \"::1\"\nlocalPort = 53\nremotePort = 6053\n"
-    "[[proxies]]\nname = \"web\"\ntype = \"http\"\nlocalPort = 80\ncustomDomains = [\"a.example.com\"]\n"
+    "[[proxies]]\nname = \"dns\"\ntype = \"udp\"\nlocalIP = \"::1\"\nlocalPort = 53\nremotePort = "
+    "6053\n"
+    "[[proxies]]\nname = \"web\"\ntype = \"http\"\nlocalPort = 80\ncustomDomains = "
+    "[\"a.example.com\"]\n"
     "[[proxies]]\nname = \"sock\"\ntype = \"tcp\"\nremotePort = 6002\n"
     "[proxies.plugin]\ntype = \"socks5\"\nusername = \"u\"\npassword = \"PLUGINPASSWORD\"\n"
-    "[[proxies]]\nname = \"secret\"\ntype = \"stcp\"\nsecretKey = \"STCPSECRETKEY\"\nlocalPort = 23\n"
-    "[[visitors]]\nname = \"vis\"\ntype = \"stcp\"\nserverName = \"secret\"\nsecretKey = \"VISITORSECRET\"\nbindPort = 9000\n";
+    "[[proxies]]\nname = \"secret\"\ntype = \"stcp\"\nsecretKey = \"STCPSECRETKEY\"\nlocalPort = "
+    "23\n"
+    "[[visitors]]\nname = \"vis\"\ntype = \"stcp\"\nserverName = \"secret\"\nsecretKey = "
+    "\"VISITORSECRET\"\nbindPort = 9000\n";
 
 struct fake {
     struct ufrpc_config *cfg;
@@ -92,7 +97,8 @@ static struct fake *fake_new(void)
     assert_non_null(f);
     struct ufrpc_cfg_diag d;
     ufrpc_cfg_diag_init(&d);
-    int rc = ufrpc_config_load_buffer(CONFIG_TOML, sizeof CONFIG_TOML - 1, "frpc.toml", NULL, &f->cfg, &d);
+    int rc = ufrpc_config_load_buffer(CONFIG_TOML, sizeof CONFIG_TOML - 1, "frpc.toml", NULL,
+                                      &f->cfg, &d);
     if (rc != 0)
         ufrpc_cfg_diag_print(&d, stderr);
     ufrpc_cfg_diag_free(&d);
@@ -100,22 +106,26 @@ static struct fake *fake_new(void)
     assert_int_equal(ufrpc_registry_new(NULL, NULL, NULL, &f->reg), 0);
     for (size_t i = 0; i < f->cfg->nproxies; i++)
         assert_int_equal(ufrpc_registry_add(f->reg, UFRPC_TUNNEL_PROXY, f->cfg->proxies[i].name,
-                                            ufrpc_proxy_type_name(f->cfg->proxies[i].type), &f->cfg->proxies[i], 0,
-                                            NULL),
+                                            ufrpc_proxy_type_name(f->cfg->proxies[i].type),
+                                            &f->cfg->proxies[i], 0, NULL),
                          0);
-    assert_int_equal(ufrpc_registry_add(f->reg, UFRPC_TUNNEL_VISITOR, "vis", "stcp", NULL, 0, NULL), 0);
+    assert_int_equal(ufrpc_registry_add(f->reg, UFRPC_TUNNEL_VISITOR, "vis", "stcp", NULL, 0, NULL),
+                     0);
     /* ssh, alpha, dns, web running; sock failed; secret waiting */
-    const char *running[][2] = {{"ssh", ":6000"}, {"alpha", ":6001"}, {"dns", ":6053"}, {"web", "http://a.example.com"}};
+    const char *running[][2] = {
+        {"ssh", ":6000"}, {"alpha", ":6001"}, {"dns", ":6053"}, {"web", "http://a.example.com"}};
     for (size_t i = 0; i < 4; i++) {
         struct ufrpc_tunnel *t = ufrpc_registry_find(f->reg, UFRPC_TUNNEL_PROXY, running[i][0]);
         assert_non_null(t);
         assert_int_equal(ufrpc_registry_set_state(f->reg, t, UFRPC_TUNNEL_WAIT_START, NULL, 1), 0);
-        assert_int_equal(ufrpc_registry_on_new_proxy_resp(f->reg, running[i][0], running[i][1], NULL, 2), 0);
+        assert_int_equal(
+            ufrpc_registry_on_new_proxy_resp(f->reg, running[i][0], running[i][1], NULL, 2), 0);
     }
     struct ufrpc_tunnel *t = ufrpc_registry_find(f->reg, UFRPC_TUNNEL_PROXY, "sock");
     assert_int_equal(ufrpc_registry_set_state(f->reg, t, UFRPC_TUNNEL_WAIT_START, NULL, 1), 0);
-    assert_int_equal(ufrpc_registry_on_new_proxy_resp(f->reg, "sock", ":6002", "port already used", 2),
-                     UFRPC_ERR_PROXY_START);
+    assert_int_equal(
+        ufrpc_registry_on_new_proxy_resp(f->reg, "sock", ":6002", "port already used", 2),
+        UFRPC_ERR_PROXY_START);
     t = ufrpc_registry_find(f->reg, UFRPC_TUNNEL_PROXY, "secret");
     assert_int_equal(ufrpc_registry_set_state(f->reg, t, UFRPC_TUNNEL_WAIT_START, NULL, 1), 0);
     snprintf(f->path, sizeof f->path, "/tmp/ufrpc-admin-test-%d.toml", (int)getpid());
@@ -134,8 +144,12 @@ static void fake_free(struct fake *f)
 
 static struct ufrpc_admin_hooks hooks_of(struct fake *f)
 {
-    struct ufrpc_admin_hooks h = {.ctx = f, .registry = f_registry, .config = f_config,
-                                  .config_path = f_path, .reload = f_reload, .stop = f_stop};
+    struct ufrpc_admin_hooks h = {.ctx = f,
+                                  .registry = f_registry,
+                                  .config = f_config,
+                                  .config_path = f_path,
+                                  .reload = f_reload,
+                                  .stop = f_stop};
     return h;
 }
 
@@ -150,7 +164,8 @@ struct sess {
 static void sess_open(struct sess *x, const char *user, const char *pw)
 {
     x->f = fake_new();
-    x->cfg = (struct ufrpc_admin_session_cfg){.user = user, .password = pw, .hooks = hooks_of(x->f)};
+    x->cfg =
+        (struct ufrpc_admin_session_cfg){.user = user, .password = pw, .hooks = hooks_of(x->f)};
     x->s = ufrpc_admin_session_new(&x->cfg);
     assert_non_null(x->s);
 }
@@ -163,7 +178,8 @@ static void sess_close(struct sess *x)
 
 /* Feeds len bytes; returns the output (malloc'd, NUL-terminated); *consumed and
  * *delay filled when non-NULL. */
-static char *exchange(struct sess *x, const void *req, size_t len, size_t *consumed, uint32_t *delay)
+static char *exchange(struct sess *x, const void *req, size_t len, size_t *consumed,
+                      uint32_t *delay)
 {
     size_t n = ufrpc_admin_session_feed(x->s, req, len);
     if (consumed)
@@ -187,7 +203,10 @@ static char *exchange(struct sess *x, const void *req, size_t len, size_t *consu
     return out;
 }
 
-static char *ask(struct sess *x, const char *req) { return exchange(x, req, strlen(req), NULL, NULL); }
+static char *ask(struct sess *x, const char *req)
+{
+    return exchange(x, req, strlen(req), NULL, NULL);
+}
 
 static int status_of(const char *resp)
 {
@@ -252,7 +271,8 @@ static void test_auth(void **st)
     uint32_t delay = 0;
     const char *bad[] = {
         "GET /api/status HTTP/1.1\r\n\r\n",
-        "GET /api/status HTTP/1.1\r\nAuthorization: Basic YWRtaW46d3Jvbmc=\r\n\r\n", /* admin:wrong */
+        "GET /api/status HTTP/1.1\r\nAuthorization: Basic YWRtaW46d3Jvbmc=\r\n\r\n", /* admin:wrong
+                                                                                      */
         "GET /api/status HTTP/1.1\r\nAuthorization: Bearer abc\r\n\r\n",
         "GET /api/status HTTP/1.1\r\nAuthorization: Basic !!!!\r\n\r\n",
         "GET /api/status HTTP/1.1\r\nAuthorization: Basic YWRtaW4=\r\n\r\n", /* "admin", no colon */
@@ -275,8 +295,10 @@ static void test_auth(void **st)
     assert_null(strstr(r, "s3cret"));
     free(r);
     /* only the first Authorization header counts (Go's Header.Get) */
-    snprintf(req, sizeof req, "GET /api/status HTTP/1.1\r\nAuthorization: Basic eDp5\r\nAuthorization: Basic %s\r\n\r\n",
-             cred);
+    snprintf(
+        req, sizeof req,
+        "GET /api/status HTTP/1.1\r\nAuthorization: Basic eDp5\r\nAuthorization: Basic %s\r\n\r\n",
+        cred);
     r = ask(&x, req);
     assert_int_equal(status_of(r), 401);
     free(r);
@@ -287,7 +309,8 @@ static void test_auth(void **st)
     assert_true(ufrpc_admin_check_basic_auth(NULL, "", ""));
     /* a control byte in the path stays out of the log */
     cred = basic("admin", "s3cret:pw");
-    snprintf(req, sizeof req, "GET /api/proxy/a%%0ab/config HTTP/1.1\r\nAuthorization: Basic %s\r\n\r\n", cred);
+    snprintf(req, sizeof req,
+             "GET /api/proxy/a%%0ab/config HTTP/1.1\r\nAuthorization: Basic %s\r\n\r\n", cred);
     free(cred);
     r = ask(&x, req);
     assert_int_equal(status_of(r), 404);
@@ -315,17 +338,22 @@ static void test_status_json(void **st)
     /* types in Go map order, names sorted; visitors absent; tcp/udp remote_addr gets
      * serverAddr; an error empties remote_addr */
     const char *want =
-        "{\"http\":[{\"name\":\"web\",\"type\":\"http\",\"status\":\"running\",\"err\":\"\",\"local_addr\":"
+        "{\"http\":[{\"name\":\"web\",\"type\":\"http\",\"status\":\"running\",\"err\":\"\","
+        "\"local_addr\":"
         "\"127.0.0.1:80\",\"plugin\":\"\",\"remote_addr\":\"http://a.example.com\"}],"
-        "\"stcp\":[{\"name\":\"secret\",\"type\":\"stcp\",\"status\":\"wait start\",\"err\":\"\",\"local_addr\":"
+        "\"stcp\":[{\"name\":\"secret\",\"type\":\"stcp\",\"status\":\"wait "
+        "start\",\"err\":\"\",\"local_addr\":"
         "\"127.0.0.1:23\",\"plugin\":\"\",\"remote_addr\":\"\"}],"
-        "\"tcp\":[{\"name\":\"alpha\",\"type\":\"tcp\",\"status\":\"running\",\"err\":\"\",\"local_addr\":"
+        "\"tcp\":[{\"name\":\"alpha\",\"type\":\"tcp\",\"status\":\"running\",\"err\":\"\",\"local_"
+        "addr\":"
         "\"127.0.0.1:2222\",\"plugin\":\"\",\"remote_addr\":\"198.51.100.7:6001\"},"
-        "{\"name\":\"sock\",\"type\":\"tcp\",\"status\":\"start error\",\"err\":\"port already used\","
+        "{\"name\":\"sock\",\"type\":\"tcp\",\"status\":\"start error\",\"err\":\"port already "
+        "used\","
         "\"local_addr\":\"\",\"plugin\":\"socks5\",\"remote_addr\":\"\"},"
         "{\"name\":\"ssh\",\"type\":\"tcp\",\"status\":\"running\",\"err\":\"\",\"local_addr\":"
         "\"127.0.0.1:22\",\"plugin\":\"\",\"remote_addr\":\"198.51.100.7:6000\"}],"
-        "\"udp\":[{\"name\":\"dns\",\"type\":\"udp\",\"status\":\"running\",\"err\":\"\",\"local_addr\":"
+        "\"udp\":[{\"name\":\"dns\",\"type\":\"udp\",\"status\":\"running\",\"err\":\"\",\"local_"
+        "addr\":"
         "\"[::1]:53\",\"plugin\":\"\",\"remote_addr\":\"198.51.100.7:6053\"}]}\n";
     assert_string_equal(body_of(r), want);
     char cl[64];
@@ -345,10 +373,12 @@ static void test_json_escaping(void **st)
 {
     struct ufrpc_admin_buf b = {0};
     ufrpc_admin_json_str(&b, "a\"b\\c<d>&e\n\t\x01\x7f\xe2\x80\xa8\xff\xc3\xa9");
-    assert_string_equal(b.p, "\"a\\\"b\\\\c\\u003cd\\u003e\\u0026e\\n\\t\\u0001\x7f\\u2028\\ufffd\xc3\xa9\"");
+    assert_string_equal(
+        b.p, "\"a\\\"b\\\\c\\u003cd\\u003e\\u0026e\\n\\t\\u0001\x7f\\u2028\\ufffd\xc3\xa9\"");
     ufrpc_admin_buf_free(&b);
     char out[32];
-    assert_true(ufrpc_admin_query_get("a=1&strictConfig=tr%75e&x", "strictConfig", out, sizeof out));
+    assert_true(
+        ufrpc_admin_query_get("a=1&strictConfig=tr%75e&x", "strictConfig", out, sizeof out));
     assert_string_equal(out, "true");
     assert_false(ufrpc_admin_query_get("strictconfig=1", "strictConfig", out, sizeof out));
     assert_true(ufrpc_admin_query_get("x&strictConfig", "strictConfig", out, sizeof out));
@@ -378,19 +408,21 @@ static void test_reload(void **st)
     x.f->reload_result = UFRPC_ADMIN_RELOAD_INVALID;
     r = ask(&x, "GET /api/reload HTTP/1.1\r\n\r\n");
     assert_int_equal(status_of(r), 400);
-    assert_string_equal(body_of(r),
-                        "{\"Code\":400,\"Msg\":\"invalid argument: frpc.toml:3: unknown key \\\"\\u003cx\\u003e\\\"\"}\n");
+    assert_string_equal(body_of(r), "{\"Code\":400,\"Msg\":\"invalid argument: frpc.toml:3: "
+                                    "unknown key \\\"\\u003cx\\u003e\\\"\"}\n");
     free(r);
     x.f->reload_result = UFRPC_ADMIN_RELOAD_APPLY_FAILED;
     r = ask(&x, "GET /api/reload HTTP/1.1\r\n\r\n");
     assert_int_equal(status_of(r), 500);
-    assert_string_equal(body_of(r), "{\"Code\":500,\"Msg\":\"apply config failed: cannot bind visitor\"}\n");
+    assert_string_equal(body_of(r),
+                        "{\"Code\":500,\"Msg\":\"apply config failed: cannot bind visitor\"}\n");
     free(r);
     x.f->have_path = false;
     int before = atomic_load(&x.f->reloads);
     r = ask(&x, "GET /api/reload HTTP/1.1\r\n\r\n");
     assert_int_equal(status_of(r), 400);
-    assert_string_equal(body_of(r), "{\"Code\":400,\"Msg\":\"invalid argument: frpc has no config file path\"}\n");
+    assert_string_equal(
+        body_of(r), "{\"Code\":400,\"Msg\":\"invalid argument: frpc has no config file path\"}\n");
     assert_int_equal(atomic_load(&x.f->reloads), before);
     free(r);
     r = ask(&x, "POST /api/reload HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
@@ -432,7 +464,8 @@ static void test_config_get_put(void **st)
     free(r);
     const char *body = "serverPort = 7001\n# <new>\n";
     char req[512];
-    snprintf(req, sizeof req, "PUT /api/config HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+    snprintf(req, sizeof req, "PUT /api/config HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s",
+             strlen(body), body);
     r = ask(&x, req);
     assert_int_equal(status_of(r), 200);
     free(r);
@@ -446,7 +479,8 @@ static void test_config_get_put(void **st)
     assert_non_null(strstr(r, "Content-Type: text/plain; charset=utf-8\r\n"));
     free(r);
     /* chunked upload */
-    r = ask(&x, "PUT /api/config HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab=1\n\r\n3\r\nc=2\r\n0\r\n\r\n");
+    r = ask(&x, "PUT /api/config HTTP/1.1\r\nTransfer-Encoding: "
+                "chunked\r\n\r\n5\r\nab=1\n\r\n3\r\nc=2\r\n0\r\n\r\n");
     assert_int_equal(status_of(r), 200);
     free(r);
     r = ask(&x, "GET /api/config HTTP/1.1\r\n\r\n");
@@ -455,7 +489,8 @@ static void test_config_get_put(void **st)
     x.f->have_path = false;
     r = ask(&x, "GET /api/config HTTP/1.1\r\n\r\n");
     assert_int_equal(status_of(r), 400);
-    assert_string_equal(body_of(r), "{\"Code\":400,\"Msg\":\"invalid argument: frpc has no config file path\"}\n");
+    assert_string_equal(
+        body_of(r), "{\"Code\":400,\"Msg\":\"invalid argument: frpc has no config file path\"}\n");
     free(r);
     sess_close(&x);
 }
@@ -489,7 +524,8 @@ static void test_definitions(void **st)
     free(r);
     r = ask(&x, "GET /api/proxy/no%22pe/config HTTP/1.1\r\n\r\n");
     assert_int_equal(status_of(r), 404);
-    assert_string_equal(body_of(r), "{\"Code\":404,\"Msg\":\"proxy \\\"no\\\\\\\"pe\\\" not found\"}\n");
+    assert_string_equal(body_of(r),
+                        "{\"Code\":404,\"Msg\":\"proxy \\\"no\\\\\\\"pe\\\" not found\"}\n");
     free(r);
     r = ask(&x, "GET /api/visitor/ssh/config HTTP/1.1\r\n\r\n");
     assert_int_equal(status_of(r), 404);
@@ -503,7 +539,8 @@ static void test_unknown_routes(void **st)
     struct sess x;
     sess_open(&x, "admin", "pw");
     /* unknown paths: 404 text, before auth (as gorilla/mux) */
-    const char *paths[] = {"/api", "/api/statusx", "/api/proxy//config", "/api/proxy/a/b/config", "/nope"};
+    const char *paths[] = {"/api", "/api/statusx", "/api/proxy//config", "/api/proxy/a/b/config",
+                           "/nope"};
     for (size_t i = 0; i < 5; i++) {
         char req[128];
         snprintf(req, sizeof req, "GET %s HTTP/1.1\r\n\r\n", paths[i]);
@@ -523,7 +560,8 @@ static void test_unknown_routes(void **st)
     assert_int_equal(status_of(r), 301);
     assert_non_null(strstr(r, "Location: /static/\r\n"));
     free(r);
-    snprintf(req, sizeof req, "GET /static/index.html HTTP/1.1\r\nAuthorization: Basic %s\r\n\r\n", cred);
+    snprintf(req, sizeof req, "GET /static/index.html HTTP/1.1\r\nAuthorization: Basic %s\r\n\r\n",
+             cred);
     r = ask(&x, req);
     assert_int_equal(status_of(r), 404);
     free(r);
@@ -585,8 +623,8 @@ static void test_static_assets(void **st)
         free(r);
     }
     const char *base = strrchr(dir, '/') + 1;
-    const char *bad[] = {"/static/missing.js", "/static/sub", "/static/../%s.secret", "/static/%%2e%%2e/%s.secret",
-                         "/static/..%%2f%s.secret"};
+    const char *bad[] = {"/static/missing.js", "/static/sub", "/static/../%s.secret",
+                         "/static/%%2e%%2e/%s.secret", "/static/..%%2f%s.secret"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char path[256], req[300];
         snprintf(path, sizeof path, bad[i], base);
@@ -629,7 +667,8 @@ static void test_malformed(void **st)
         assert_non_null(strstr(r, "Connection: close\r\n"));
         assert_true(ufrpc_admin_session_done(x.s));
         /* further input is ignored */
-        assert_int_equal(ufrpc_admin_session_feed(x.s, (const uint8_t *)"GET / HTTP/1.1\r\n\r\n", 18), 0);
+        assert_int_equal(
+            ufrpc_admin_session_feed(x.s, (const uint8_t *)"GET / HTTP/1.1\r\n\r\n", 18), 0);
         free(r);
         sess_close(&x);
     }
@@ -693,7 +732,8 @@ static void test_limits(void **st)
     assert_int_equal(used, 25);
     free(r);
     /* chunked beyond 1 MiB */
-    hl = snprintf(req, 128, "PUT /api/config HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n", big + 1);
+    hl = snprintf(req, 128, "PUT /api/config HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n",
+                  big + 1);
     memset(req + hl, 'y', big + 1);
     r = exchange(&x, req, (size_t)hl + big + 1, NULL, NULL);
     assert_int_equal(status_of(r), 413);
@@ -794,13 +834,19 @@ static void *loop_thread(void *arg)
 
 static uint32_t next_idle_ms; /* idle timeout for the next server started (0: default) */
 
-static void srv_start_tls(struct srv *s, const char *user, const char *pw, const char *cert, const char *key)
+static void srv_start_tls(struct srv *s, const char *user, const char *pw, const char *cert,
+                          const char *key)
 {
     memset(s, 0, sizeof *s);
     s->f = fake_new();
     assert_int_equal(uv_loop_init(&s->loop), 0);
-    struct ufrpc_admin_opts o = {.addr = "127.0.0.1", .port = 0, .user = user, .password = pw,
-                                 .tls_cert_file = cert, .tls_key_file = key, .idle_timeout_ms = next_idle_ms};
+    struct ufrpc_admin_opts o = {.addr = "127.0.0.1",
+                                 .port = 0,
+                                 .user = user,
+                                 .password = pw,
+                                 .tls_cert_file = cert,
+                                 .tls_key_file = key,
+                                 .idle_timeout_ms = next_idle_ms};
     struct ufrpc_admin_hooks h = hooks_of(s->f);
     assert_int_equal(ufrpc_admin_start(&s->loop, &o, &h, &s->f->admin), 0);
     s->port = ufrpc_admin_port(s->f->admin);
@@ -868,7 +914,8 @@ static char *read_response(int fd)
         char *hend = strstr(buf, "\r\n\r\n");
         if (hend != NULL) {
             const char *cl = strstr(buf, "Content-Length: ");
-            size_t want = (size_t)(hend + 4 - buf) + (cl && cl < hend ? strtoul(cl + 16, NULL, 10) : 0);
+            size_t want =
+                (size_t)(hend + 4 - buf) + (cl && cl < hend ? strtoul(cl + 16, NULL, 10) : 0);
             if (len >= want) {
                 leftover_len = len - want;
                 memcpy(leftover, buf + want, leftover_len);
@@ -903,7 +950,8 @@ static void test_server_keepalive_and_auth_delay(void **st)
     int fd = dial(s.port);
     char *cred = basic("admin", "pw");
     char req[512];
-    snprintf(req, sizeof req, "GET /api/status HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\n\r\n", cred);
+    snprintf(req, sizeof req,
+             "GET /api/status HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\n\r\n", cred);
     send_all(fd, req);
     char *r = read_response(fd);
     assert_non_null(r);
@@ -1060,7 +1108,8 @@ static void test_server_with_curl(void **st)
     char cmd[1024];
     int rc = -1;
     snprintf(cmd, sizeof cmd,
-             "curl -sv --max-time 10 -u admin:pw http://127.0.0.1:%u/api/status http://127.0.0.1:%u/healthz",
+             "curl -sv --max-time 10 -u admin:pw http://127.0.0.1:%u/api/status "
+             "http://127.0.0.1:%u/healthz",
              (unsigned)s.port, (unsigned)s.port);
     char *out = sh(cmd, &rc);
     assert_int_equal(rc, 0);
@@ -1070,7 +1119,8 @@ static void test_server_with_curl(void **st)
     /* a large PUT makes curl send Expect: 100-continue */
     snprintf(cmd, sizeof cmd,
              "head -c 200000 /dev/zero | tr '\\0' 'x' | curl -sS --max-time 10 -u admin:pw -T - "
-             "-H 'Transfer-Encoding:' -H 'Content-Length: 200000' -w '%%{http_code}' http://127.0.0.1:%u/api/config",
+             "-H 'Transfer-Encoding:' -H 'Content-Length: 200000' -w '%%{http_code}' "
+             "http://127.0.0.1:%u/api/config",
              (unsigned)s.port);
     out = sh(cmd, &rc);
     assert_int_equal(rc, 0);
@@ -1080,7 +1130,8 @@ static void test_server_with_curl(void **st)
     assert_int_equal(stat(s.f->path, &sb), 0);
     assert_int_equal(sb.st_size, 200000);
     /* wrong password */
-    snprintf(cmd, sizeof cmd, "curl -s --max-time 10 -u admin:no -w ' %%{http_code}' http://127.0.0.1:%u/api/status",
+    snprintf(cmd, sizeof cmd,
+             "curl -s --max-time 10 -u admin:no -w ' %%{http_code}' http://127.0.0.1:%u/api/status",
              (unsigned)s.port);
     out = sh(cmd, &rc);
     assert_string_equal(out, "Unauthorized\n 401");
@@ -1108,7 +1159,8 @@ static void test_server_tls(void **st)
     free(out);
     struct srv s;
     srv_start_tls(&s, "", "", cert, key);
-    snprintf(cmd, sizeof cmd, "curl -s --max-time 10 --cacert %s https://localhost:%u/api/visitor/vis/config", cert,
+    snprintf(cmd, sizeof cmd,
+             "curl -s --max-time 10 --cacert %s https://localhost:%u/api/visitor/vis/config", cert,
              (unsigned)s.port);
     out = sh(cmd, &rc);
     assert_int_equal(rc, 0);
@@ -1116,7 +1168,8 @@ static void test_server_tls(void **st)
     assert_null(strstr(out, "VISITORSECRET"));
     free(out);
     /* plain HTTP to the TLS port: Go's 400 answer, then close */
-    snprintf(cmd, sizeof cmd, "curl -s --http1.1 --max-time 5 -w ' %%{http_code}' http://127.0.0.1:%u/healthz",
+    snprintf(cmd, sizeof cmd,
+             "curl -s --http1.1 --max-time 5 -w ' %%{http_code}' http://127.0.0.1:%u/healthz",
              (unsigned)s.port);
     out = sh(cmd, &rc);
     assert_string_equal(out, "Client sent an HTTP request to an HTTPS server.\n 400");
@@ -1127,7 +1180,8 @@ static void test_server_tls(void **st)
     fd = dial(s.port);
     /* a handshake record holding a 1-byte ClientHello */
     const char bad_hello[] = {0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, (char)0xff};
-    assert_int_equal(send(fd, bad_hello, sizeof bad_hello, MSG_NOSIGNAL), (ssize_t)sizeof bad_hello);
+    assert_int_equal(send(fd, bad_hello, sizeof bad_hello, MSG_NOSIGNAL),
+                     (ssize_t)sizeof bad_hello);
     char junk[64];
     ssize_t jr = recv(fd, junk, sizeof junk, 0);
     assert_true(jr >= 0 || errno == ECONNRESET); /* alert, close or reset; never a hang */
@@ -1140,7 +1194,8 @@ static void test_server_tls(void **st)
     uv_loop_t loop;
     uv_loop_init(&loop);
     struct ufrpc_admin *a = NULL;
-    struct ufrpc_admin_opts o = {.tls_cert_file = "/nonexistent.pem", .tls_key_file = "/nonexistent.key"};
+    struct ufrpc_admin_opts o = {.tls_cert_file = "/nonexistent.pem",
+                                 .tls_key_file = "/nonexistent.key"};
     assert_int_equal(ufrpc_admin_start(&loop, &o, NULL, &a), UFRPC_ERR_TLS);
     assert_null(a);
     assert_int_equal(uv_loop_close(&loop), 0);
@@ -1200,8 +1255,10 @@ static void test_opts_from_config(void **st)
     struct ufrpc_config *cfg = NULL;
     struct ufrpc_cfg_diag d;
     ufrpc_cfg_diag_init(&d);
-    const char *t = "webServer.addr = \"0.0.0.0\"\nwebServer.port = 7500\nwebServer.user = \"u\"\n"
-                    "webServer.password = \"p\"\nwebServer.assetsDir = \"/ui\"\nwebServer.tls.certFile = \"/c.pem\"\nwebServer.tls.keyFile = \"/k.pem\"\n";
+    const char *t =
+        "webServer.addr = \"0.0.0.0\"\nwebServer.port = 7500\nwebServer.user = \"u\"\n"
+        "webServer.password = \"p\"\nwebServer.assetsDir = \"/ui\"\nwebServer.tls.certFile = "
+        "\"/c.pem\"\nwebServer.tls.keyFile = \"/k.pem\"\n";
     assert_int_equal(ufrpc_config_load_buffer(t, strlen(t), "w.toml", NULL, &cfg, &d), 0);
     assert_int_equal(ufrpc_admin_opts_from_config(cfg, &o), 0);
     assert_string_equal(o.addr, "0.0.0.0");
@@ -1251,7 +1308,9 @@ static void test_reload_file_helper(void **st)
     char path[128], msg[512];
     snprintf(path, sizeof path, "/tmp/ufrpc-admin-reload-%d.toml", (int)getpid());
     FILE *f = fopen(path, "w");
-    fputs("serverPort = 7000\n[[proxies]]\nname = \"p\"\ntype = \"tcp\"\nlocalPort = 1\nremotePort = 2\nbogusKey = 1\n", f);
+    fputs("serverPort = 7000\n[[proxies]]\nname = \"p\"\ntype = \"tcp\"\nlocalPort = 1\nremotePort "
+          "= 2\nbogusKey = 1\n",
+          f);
     fclose(f);
     int calls = 0;
     /* strict: the unknown key is an error, with its position */

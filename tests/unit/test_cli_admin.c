@@ -81,8 +81,12 @@ static void srv_start(struct srv *s)
     memset(s, 0, sizeof *s);
     assert_int_equal(uv_loop_init(&s->loop), 0);
     struct ufrpc_admin_opts o = {.addr = "127.0.0.1", .user = "admin", .password = "p@ss word"};
-    struct ufrpc_admin_hooks h = {.ctx = s, .registry = h_registry, .config = h_config, .config_path = h_path,
-                                  .reload = h_reload, .stop = h_stop};
+    struct ufrpc_admin_hooks h = {.ctx = s,
+                                  .registry = h_registry,
+                                  .config = h_config,
+                                  .config_path = h_path,
+                                  .reload = h_reload,
+                                  .stop = h_stop};
     assert_int_equal(ufrpc_admin_start(&s->loop, &o, &h, &s->admin), 0);
     s->port = ufrpc_admin_port(s->admin);
     snprintf(s->cfg_path, sizeof s->cfg_path, "/tmp/ufrpc-cli-admin-%d.toml", (int)getpid());
@@ -93,7 +97,8 @@ static void srv_start(struct srv *s)
              "webServer.user = \"admin\"\nwebServer.password = \"p@ss word\"\n"
              "[[proxies]]\nname = \"ssh\"\ntype = \"tcp\"\nlocalPort = 22\nremotePort = 6000\n"
              "[[proxies]]\nname = \"sock\"\ntype = \"tcp\"\nlocalPort = 3000\nremotePort = 6001\n"
-             "[[proxies]]\nname = \"web\"\ntype = \"http\"\nlocalPort = 80\ncustomDomains = [\"w.example.com\"]\n",
+             "[[proxies]]\nname = \"web\"\ntype = \"http\"\nlocalPort = 80\ncustomDomains = "
+             "[\"w.example.com\"]\n",
              (unsigned)s->port);
     write_file(s->cfg_path, text);
     struct ufrpc_cfg_diag d;
@@ -105,7 +110,8 @@ static void srv_start(struct srv *s)
         const char *n = s->cfg->proxies[i].name;
         struct ufrpc_tunnel *t = NULL;
         assert_int_equal(ufrpc_registry_add(s->reg, UFRPC_TUNNEL_PROXY, n,
-                                            ufrpc_proxy_type_name(s->cfg->proxies[i].type), NULL, 0, &t),
+                                            ufrpc_proxy_type_name(s->cfg->proxies[i].type), NULL, 0,
+                                            &t),
                          0);
         ufrpc_registry_set_state(s->reg, t, UFRPC_TUNNEL_WAIT_START, NULL, 1);
     }
@@ -204,7 +210,8 @@ static void test_auth_failure_and_no_port(void **st)
     srv_start(&s);
     char path[160], text[512];
     snprintf(path, sizeof path, "%s.bad.toml", s.cfg_path);
-    snprintf(text, sizeof text, "webServer.port = %u\nwebServer.user = \"admin\"\nwebServer.password = \"wrong\"\n",
+    snprintf(text, sizeof text,
+             "webServer.port = %u\nwebServer.user = \"admin\"\nwebServer.password = \"wrong\"\n",
              (unsigned)s.port);
     write_file(path, text);
     int code = -1;
@@ -256,7 +263,8 @@ static void test_transport_errors(void **st)
     const char *a1[] = {"ufrpc", "status", "-c", path};
     char *out = run(&code, 4, a1);
     snprintf(want, sizeof want,
-             "Get \"http://127.0.0.1:%u/api/status\": dial tcp 127.0.0.1:%u: connect: connection refused\n",
+             "Get \"http://127.0.0.1:%u/api/status\": dial tcp 127.0.0.1:%u: connect: connection "
+             "refused\n",
              (unsigned)port, (unsigned)port);
     assert_string_equal(out, want);
     assert_int_equal(code, 1);
@@ -272,7 +280,8 @@ static void test_transport_errors(void **st)
     out = run(&code, 5, a2);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-    snprintf(want, sizeof want, "Post \"http://127.0.0.1:%u/api/stop\": context deadline exceeded\n", (unsigned)port);
+    snprintf(want, sizeof want,
+             "Post \"http://127.0.0.1:%u/api/stop\": context deadline exceeded\n", (unsigned)port);
     assert_string_equal(out, want);
     assert_int_equal(code, 1);
     assert_true(ms >= 280 && ms < 3000);
@@ -335,20 +344,22 @@ static void test_http_client_direct(void **st)
     size_t len = 0;
     /* PUT then GET /api/config through the client helper */
     const char *text = "serverPort = 7000\n";
-    assert_int_equal(ufrpc_cli_admin_http("127.0.0.1", s.port, "admin", "p@ss word", "PUT", "/api/config", text,
-                                          strlen(text), 5000, &status, &body, &len, err, sizeof err),
+    assert_int_equal(ufrpc_cli_admin_http("127.0.0.1", s.port, "admin", "p@ss word", "PUT",
+                                          "/api/config", text, strlen(text), 5000, &status, &body,
+                                          &len, err, sizeof err),
                      0);
     assert_int_equal(status, 200);
     free(body);
-    assert_int_equal(ufrpc_cli_admin_http("127.0.0.1", s.port, "admin", "p@ss word", "GET", "/api/config", NULL, 0,
-                                          5000, &status, &body, &len, err, sizeof err),
+    assert_int_equal(ufrpc_cli_admin_http("127.0.0.1", s.port, "admin", "p@ss word", "GET",
+                                          "/api/config", NULL, 0, 5000, &status, &body, &len, err,
+                                          sizeof err),
                      0);
     assert_int_equal(status, 200);
     assert_string_equal(body, text);
     assert_int_equal(len, strlen(text));
     free(body);
-    assert_int_equal(ufrpc_cli_admin_http("127.0.0.1", s.port, NULL, NULL, "GET", "/healthz", NULL, 0, 5000, &status,
-                                          &body, &len, err, sizeof err),
+    assert_int_equal(ufrpc_cli_admin_http("127.0.0.1", s.port, NULL, NULL, "GET", "/healthz", NULL,
+                                          0, 5000, &status, &body, &len, err, sizeof err),
                      0);
     assert_int_equal(status, 200);
     assert_int_equal(len, 0);
@@ -406,14 +417,16 @@ static void test_status_edge_answers(void **st)
 {
     int code = -1;
     /* chunked JSON (Go's server for larger bodies), with a multi-line error cell */
-    const char *json = "{\"udp\":[{\"name\":\"d\",\"type\":\"udp\",\"status\":\"start error\",\"err\":"
-                       "\"a\\nbc\",\"local_addr\":\"\",\"plugin\":\"\",\"remote_addr\":\"\"}]}\n";
+    const char *json =
+        "{\"udp\":[{\"name\":\"d\",\"type\":\"udp\",\"status\":\"start error\",\"err\":"
+        "\"a\\nbc\",\"local_addr\":\"\",\"plugin\":\"\",\"remote_addr\":\"\"}]}\n";
     char answer[1024];
     size_t jl = strlen(json), half = jl / 2;
-    snprintf(answer, sizeof answer,
-             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-             "%zx\r\n%.*s\r\n%zx\r\n%s\r\n0\r\n\r\n",
-             half, (int)half, json, jl - half, json + half);
+    snprintf(
+        answer, sizeof answer,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "%zx\r\n%.*s\r\n%zx\r\n%s\r\n0\r\n\r\n",
+        half, (int)half, json, jl - half, json + half);
     char *out = status_from_canned(answer, &code);
     const char *want = "Proxy Status...\n\n"
                        "UDP\n"
