@@ -1,6 +1,7 @@
 /* The supervisor: connect, log in, run, reconnect with frpc's backoff; shutdown, reload. */
 #include "client/supervisor.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ struct ufrpc_client {
 
     struct ufrpc_registry *reg;
     ufrpc_tls_ctx_t *tls;
+    char *token; /* resolved auth token (auth.token or auth.tokenSource) */
     uint8_t key[UFRPC_CFB_KEY_LEN];
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
@@ -81,6 +83,14 @@ static void handle_failure(ufrpc_client_t *cl);
 static uint64_t now_ms(ufrpc_client_t *cl)
 {
     return uv_now(cl->loop);
+}
+
+static void wipe_free(char *s)
+{
+    if (s) {
+        memset(s, 0, strlen(s));
+        free(s);
+    }
 }
 
 static double rand01(void *ctx)
@@ -189,24 +199,97 @@ static int sync_registry(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
 }
 
 /* TLS context and control key for cfg. */
-static int setup_crypto(ufrpc_client_t *cl, const struct ufrpc_config *cfg,
+/* Reads auth.tokenSource (type "file") as frpc does: the whole file, surrounding
+ * whitespace trimmed. *out is malloc'd (caller wipes and frees). */
+static int read_token_file(ufrpc_client_t *cl, const char *path, char **out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        UFRPC_LOGE(cl->log, "failed to resolve auth.tokenSource: failed to read file %s: %s",
+                   path, strerror(errno));
+        return UFRPC_ERR_CONFIG_IO;
+    }
+    char *buf = malloc(65537);
+    if (!buf) {
+        fclose(f);
+        return UFRPC_ERR_NOMEM;
+    }
+    size_t n = fread(buf, 1, 65537, f);
+    fclose(f);
+    if (n > 65536) {
+        free(buf);
+        UFRPC_LOGE(cl->log, "failed to resolve auth.tokenSource: file %s is too large", path);
+        return UFRPC_ERR_CONFIG_VALUE;
+    }
+    size_t a = 0, b = n;
+    while (a < b && strchr(" \t\r\n\v\f", buf[a]) && buf[a])
+        a++;
+    while (b > a && strchr(" \t\r\n\v\f", buf[b - 1]) && buf[b - 1])
+        b--;
+    memmove(buf, buf + a, b - a);
+    buf[b - a] = '\0';
+    *out = buf;
+    return 0;
+}
+
+/* What ufrpc cannot do yet must not be silently done wrong. */
+static int check_supported(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
+{
+    const char *proto = ufrpc_cfg_str(cfg->transport.protocol);
+    if (proto[0] && strcmp(proto, "tcp") != 0) {
+        UFRPC_LOGE(cl->log, "transport.protocol = \"%s\" is not supported by ufrpc yet (tcp only)",
+                   proto);
+        return UFRPC_ERR_UNSUPPORTED;
+    }
+    const char *wire = ufrpc_cfg_str(cfg->transport.wire_protocol);
+    if (wire[0] && strcmp(wire, "v1") != 0) {
+        UFRPC_LOGE(cl->log, "transport.wireProtocol = \"%s\" is not supported by ufrpc yet (v1 only)",
+                   wire);
+        return UFRPC_ERR_UNSUPPORTED;
+    }
+    const char *method = ufrpc_cfg_str(cfg->auth.method);
+    if (method[0] && strcmp(method, "token") != 0) {
+        UFRPC_LOGE(cl->log, "auth.method = \"%s\" is not supported by ufrpc yet", method);
+        return UFRPC_ERR_UNSUPPORTED;
+    }
+    return 0;
+}
+
+/* Resolved token, TLS context and control key for cfg. On success the caller owns
+ * *token (wipe and free) and *tls. */
+static int setup_crypto(ufrpc_client_t *cl, const struct ufrpc_config *cfg, char **token,
                         ufrpc_tls_ctx_t **tls, uint8_t key[UFRPC_CFB_KEY_LEN])
 {
     *tls = NULL;
-    const char *token = ufrpc_cfg_str(cfg->auth.token);
-    int rc = ufrpc_cfb_derive_key((const uint8_t *)token, strlen(token), key);
+    *token = NULL;
+    int rc = check_supported(cl, cfg);
     if (rc)
         return rc;
-    if (!cfg->transport.tls.enable)
-        return 0;
-    struct ufrpc_tls_client_opts o = {
-        .ca_file = cfg->transport.tls.files.trusted_ca_file,
-        .cert_file = cfg->transport.tls.files.cert_file,
-        .key_file = cfg->transport.tls.files.key_file,
-    };
-    rc = ufrpc_tls_client_ctx_new(&o, tls);
+    if (cfg->auth.token_source.present &&
+        strcmp(ufrpc_cfg_str(cfg->auth.token_source.type), "file") == 0)
+        rc = read_token_file(cl, ufrpc_cfg_str(cfg->auth.token_source.file_path), token);
+    else if (cfg->auth.token_source.present)
+        rc = UFRPC_ERR_UNSUPPORTED;
+    else
+        rc = (*token = strdup(ufrpc_cfg_str(cfg->auth.token))) ? 0 : UFRPC_ERR_NOMEM;
     if (rc)
-        UFRPC_LOGE(cl->log, "load TLS configuration error: %s", ufrpc_strerror(rc));
+        return rc;
+    rc = ufrpc_cfb_derive_key((const uint8_t *)*token, strlen(*token), key);
+    if (!rc && cfg->transport.tls.enable) {
+        struct ufrpc_tls_client_opts o = {
+            .ca_file = cfg->transport.tls.files.trusted_ca_file,
+            .cert_file = cfg->transport.tls.files.cert_file,
+            .key_file = cfg->transport.tls.files.key_file,
+        };
+        rc = ufrpc_tls_client_ctx_new(&o, tls);
+        if (rc)
+            UFRPC_LOGE(cl->log, "load TLS configuration error: %s", ufrpc_strerror(rc));
+    }
+    if (rc) {
+        memset(*token, 0, strlen(*token));
+        free(*token);
+        *token = NULL;
+    }
     return rc;
 }
 
@@ -770,7 +853,7 @@ static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream 
     o.cfg = cl->cfg;
     o.reg = cl->reg;
     o.log = cl->log;
-    o.token = cl->cfg->auth.token;
+    o.token = cl->token;
     memcpy(o.key, cl->key, sizeof o.key);
     o.hostname = cl->hostname;
     o.prev_run_id = cl->run_id;
@@ -869,7 +952,7 @@ int ufrpc_client_new(const struct ufrpc_client_opts *opts, ufrpc_client_t **out)
     if (!rc)
         rc = sync_registry(cl, cl->cfg);
     if (!rc)
-        rc = setup_crypto(cl, cl->cfg, &cl->tls, cl->key);
+        rc = setup_crypto(cl, cl->cfg, &cl->token, &cl->tls, cl->key);
     if (!rc && (uv_timer_init(cl->loop, &cl->ctl_timer) || uv_timer_init(cl->loop, &cl->retry_timer) ||
                 uv_timer_init(cl->loop, &cl->fail_timer)))
         rc = UFRPC_ERR_IO; /* (uv_timer_init cannot fail on a valid loop) */
@@ -880,6 +963,7 @@ int ufrpc_client_new(const struct ufrpc_client_opts *opts, ufrpc_client_t **out)
             t->rt = NULL;
         }
         ufrpc_registry_free(cl->reg);
+        wipe_free(cl->token);
         ufrpc_tls_ctx_free(cl->tls);
         mbedtls_ctr_drbg_free(&cl->drbg);
         mbedtls_entropy_free(&cl->entropy);
@@ -941,8 +1025,9 @@ int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
         return UFRPC_ERR_STATE;
     }
     ufrpc_tls_ctx_t *tls = NULL;
+    char *token = NULL;
     uint8_t key[UFRPC_CFB_KEY_LEN];
-    int rc = setup_crypto(cl, new_cfg, &tls, key);
+    int rc = setup_crypto(cl, new_cfg, &token, &tls, key);
     if (rc) {
         ufrpc_config_free(new_cfg);
         return rc;
@@ -952,6 +1037,7 @@ int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
     if (strcmp(ufrpc_cfg_str(new_cfg->user), ufrpc_cfg_str(cl->cfg->user)) != 0) {
         rc = ufrpc_registry_set_user(cl->reg, new_cfg->user);
         if (rc) {
+            wipe_free(token);
             ufrpc_tls_ctx_free(tls);
             ufrpc_config_free(new_cfg);
             return rc;
@@ -961,6 +1047,8 @@ int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
     ufrpc_registry_session_reset(cl->reg, now_ms(cl));
     ufrpc_tls_ctx_free(cl->tls);
     cl->tls = tls;
+    wipe_free(cl->token);
+    cl->token = token;
     memcpy(cl->key, key, sizeof key);
     ufrpc_config_free(cl->cfg);
     cl->cfg = new_cfg;
@@ -981,6 +1069,7 @@ void ufrpc_client_free(ufrpc_client_t *cl)
                                                       handles would still be on the loop */
     ufrpc_registry_free(cl->reg);
     free(cl->chans);
+    wipe_free(cl->token);
     ufrpc_tls_ctx_free(cl->tls);
     mbedtls_ctr_drbg_free(&cl->drbg);
     mbedtls_entropy_free(&cl->entropy);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <uv.h>
 
@@ -608,6 +609,8 @@ static void on_guard(uv_timer_t *t)
     fail_msg("test timed out");
 }
 
+static const char *authline = "auth.token = \"" TOKEN "\"\n";
+
 static struct ufrpc_config *make_cfg(uint16_t srv_port, uint16_t echo_port, int mux,
                                      int login_fail_exit, const char *user, const char *extra,
                                      const char *tlsline)
@@ -618,12 +621,12 @@ static struct ufrpc_config *make_cfg(uint16_t srv_port, uint16_t echo_port, int 
         snprintf(userline, sizeof userline, "user = \"%s\"\n", user);
     snprintf(text, sizeof text,
              "serverAddr = \"127.0.0.1\"\nserverPort = %u\nloginFailExit = %s\n%s"
-             "auth.token = \"" TOKEN "\"\n%s"
+             "%s%s"
              "transport.tcpMux = %s\nlog.level = \"trace\"\n\n"
              "[[proxies]]\nname = \"echo\"\ntype = \"tcp\"\nlocalIP = \"127.0.0.1\"\n"
              "localPort = %u\nremotePort = 6000\n%s",
              (unsigned)srv_port, login_fail_exit ? "true" : "false",
-             userline, tlsline, mux ? "true" : "false", (unsigned)echo_port,
+             userline, authline, tlsline, mux ? "true" : "false", (unsigned)echo_port,
              extra ? extra : "");
     struct ufrpc_cfg_diag diag;
     ufrpc_cfg_diag_init(&diag);
@@ -650,6 +653,7 @@ struct scenario {
     int reload;                /* reload (user "bob") after the first echo */
     int visitor;               /* add an stcp visitor and drive a user through it */
     int dead_local;            /* the proxy's local service is not listening */
+    const char *auth;          /* replaces the auth.token line */
 };
 
 static void run_scenario(const struct scenario *sc, struct srv *srv, struct run *r,
@@ -717,6 +721,7 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     struct ufrpc_log_opts lo = {.to = "console", .level = UFRPC_LOG_TRACE, .console = logf};
     struct ufrpc_log *log;
     assert_int_equal(ufrpc_log_new(&lo, &log), 0);
+    authline = sc->auth ? sc->auth : "auth.token = \"" TOKEN "\"\n";
     struct ufrpc_client_opts co = {
         .loop = &loop,
         .cfg = make_cfg(sport, eport, sc->mux, sc->login_fail_exit, sc->user, extra, tlsline),
@@ -880,6 +885,30 @@ static void test_dead_local_service_closes_only_the_work_stream(void **state)
     assert_int_equal(srv.close_proxies, 1); /* still announced: the graceful stop closed it */
 }
 
+/* auth.tokenSource of type file: the token is read from the file, whitespace trimmed. */
+static void test_token_from_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/ufrpc_token_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char content[] = "  " TOKEN "\n\n";
+    assert_int_equal(write(fd, content, sizeof content - 1), (ssize_t)(sizeof content - 1));
+    close(fd);
+    char auth[256];
+    snprintf(auth, sizeof auth,
+             "auth.tokenSource.type = \"file\"\nauth.tokenSource.file.path = \"%s\"\n", path);
+    struct srv srv;
+    struct run r;
+    unsigned logins;
+    struct scenario sc = {.mux = 0, .login_fail_exit = 1, .shutdown_on_echo = 1, .auth = auth};
+    run_scenario(&sc, &srv, &r, &logins);
+    unlink(path);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(logins, 1); /* the server verified the privilege key with TOKEN */
+    assert_int_equal(srv.echo_ok, 1);
+}
+
 static void test_login_rejected_with_login_fail_exit(void **state)
 {
     (void)state;
@@ -946,6 +975,7 @@ int main(void)
         cmocka_unit_test(test_reload_reconnects_with_new_config),
         cmocka_unit_test(test_stcp_visitor),
         cmocka_unit_test(test_dead_local_service_closes_only_the_work_stream),
+        cmocka_unit_test(test_token_from_file),
         cmocka_unit_test(test_login_rejected_with_login_fail_exit),
         cmocka_unit_test(test_login_retried_without_login_fail_exit),
         cmocka_unit_test(test_relogin_with_run_id_after_drop),
