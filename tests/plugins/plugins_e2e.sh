@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# plugins_e2e.sh: ufrpc logs into the test frps with four plugin proxies:
+#   www    static_file over $WORK/www            (remote port R_WWW)
+#   socks  socks5, username/password              (remote port R_SOCKS)
+#   proxy  http_proxy with httpUser/httpPassword  (remote port R_PROXY)
+#   tls    https2http to the www remote port      (remote port R_TLS)
+# and a fifth, virtual_net, which must be refused with a clear message while the
+# others keep working. curl then fetches the same file directly, through socks5
+# (--socks5-hostname), through the HTTP proxy (plain and CONNECT), and over TLS.
+# Bad input (a bad SOCKS greeting, garbage HTTP) closes only that connection.
+source "$(dirname "$0")/../e2e/lib.sh"
+E2E_NAME=plugins
+TOKEN="e2e-$RANDOM-plugins"
+
+start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls=off --mux=false
+mkdir -p "$WORK/www"
+echo "hello from static_file" >"$WORK/www/hello.txt"
+R_WWW=$(freeport)
+R_SOCKS=$(freeport)
+R_PROXY=$(freeport)
+R_TLS=$(freeport)
+R_VNET=$(freeport)
+cat >"$WORK/frpc.toml" <<CONF
+serverAddr = "127.0.0.1"
+serverPort = $PEER_PORT
+loginFailExit = true
+auth.method = "token"
+auth.token = "$TOKEN"
+transport.tcpMux = false
+transport.tls.enable = false
+log.to = "console"
+log.level = "info"
+
+[[proxies]]
+name = "www"
+type = "tcp"
+remotePort = $R_WWW
+[proxies.plugin]
+type = "static_file"
+localPath = "$WORK/www"
+
+[[proxies]]
+name = "socks"
+type = "tcp"
+remotePort = $R_SOCKS
+[proxies.plugin]
+type = "socks5"
+username = "alice"
+password = "wonder"
+
+[[proxies]]
+name = "proxy"
+type = "tcp"
+remotePort = $R_PROXY
+[proxies.plugin]
+type = "http_proxy"
+httpUser = "u"
+httpPassword = "p"
+
+[[proxies]]
+name = "tls"
+type = "tcp"
+remotePort = $R_TLS
+[proxies.plugin]
+type = "https2http"
+localAddr = "127.0.0.1:$R_WWW"
+hostHeaderRewrite = "inner.example"
+
+[[proxies]]
+name = "vnet"
+type = "tcp"
+remotePort = $R_VNET
+[proxies.plugin]
+type = "virtual_net"
+CONF
+start_ufrpc ufrpc "$WORK/frpc.toml"
+for n in www socks proxy tls; do
+    wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=$n " 20 || fail "proxy $n not registered"
+done
+wait_line "$WORK/ufrpc.log" "virtual_net is not supported" 10 ||
+    fail "no clear message for virtual_net"
+
+want="hello from static_file"
+get() { curl -s --max-time 10 "$@" 2>&1 || true; }
+
+out=$(get "http://127.0.0.1:$R_WWW/hello.txt")
+[ "$out" = "$want" ] || fail "static_file: got '$out'"
+log "static_file ok"
+
+out=$(get --socks5-hostname "alice:wonder@127.0.0.1:$R_SOCKS" "http://localhost:$R_WWW/hello.txt")
+[ "$out" = "$want" ] || fail "socks5: got '$out'"
+out=$(get --socks5-hostname "alice:wrong@127.0.0.1:$R_SOCKS" "http://localhost:$R_WWW/hello.txt")
+[ "$out" != "$want" ] || fail "socks5 accepted a wrong password"
+log "socks5 ok"
+
+out=$(get -x "http://127.0.0.1:$R_PROXY" -U u:p "http://127.0.0.1:$R_WWW/hello.txt")
+[ "$out" = "$want" ] || fail "http_proxy plain: got '$out'"
+out=$(get -p -x "http://127.0.0.1:$R_PROXY" -U u:p "http://127.0.0.1:$R_WWW/hello.txt")
+[ "$out" = "$want" ] || fail "http_proxy CONNECT: got '$out'"
+code=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' -x "http://127.0.0.1:$R_PROXY" \
+    "http://127.0.0.1:$R_WWW/hello.txt" || true)
+[ "$code" = 407 ] || fail "http_proxy without credentials: $code"
+log "http_proxy ok"
+
+out=$(get -k "https://127.0.0.1:$R_TLS/hello.txt")
+[ "$out" = "$want" ] || fail "https2http: got '$out'"
+log "https2http ok"
+
+# bad input closes only that connection, with a reason in ufrpc's log
+printf '\x04\x01\x00\x50' | timeout 5 bash -c "cat > /dev/tcp/127.0.0.1/$R_SOCKS" || true
+wait_line "$WORK/ufrpc.log" "bad greeting" 10 || fail "bad SOCKS greeting not logged"
+printf 'garbage\r\n\r\n' | timeout 5 bash -c "cat > /dev/tcp/127.0.0.1/$R_PROXY" || true
+wait_line "$WORK/ufrpc.log" "malformed HTTP request" 10 || fail "garbage HTTP not logged"
+out=$(get --socks5-hostname "alice:wonder@127.0.0.1:$R_SOCKS" "http://localhost:$R_WWW/hello.txt")
+[ "$out" = "$want" ] || fail "socks5 after bad input: got '$out'"
+grep -q -E '^EVENT (control-closed|session-end)' "$WORK/peer.log" &&
+    fail "the control session was closed during the test"
+
+stop_ufrpc
+pass
