@@ -107,9 +107,15 @@ out=$(get -k "https://127.0.0.1:$R_TLS/hello.txt")
 log "https2http ok"
 
 # bad input closes only that connection, with a reason in ufrpc's log
-printf '\x04\x01\x00\x50' | timeout 5 bash -c "cat > /dev/tcp/127.0.0.1/$R_SOCKS" || true
+# (each sender reads until the plugin closes: the test frps does not ignore SIGPIPE,
+# so the user side must not vanish before the answer is written)
+send_bad() { # PORT PRINTF_FORMAT
+    timeout 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1; printf '$2' >&3; cat <&3 >/dev/null" ||
+        true
+}
+send_bad "$R_SOCKS" '\x04\x01\x00\x50'
 wait_line "$WORK/ufrpc.log" "bad greeting" 10 || fail "bad SOCKS greeting not logged"
-printf 'garbage\r\n\r\n' | timeout 5 bash -c "cat > /dev/tcp/127.0.0.1/$R_PROXY" || true
+send_bad "$R_PROXY" 'garbage\r\n\r\n'
 wait_line "$WORK/ufrpc.log" "malformed HTTP request" 10 || fail "garbage HTTP not logged"
 out=$(get --socks5-hostname "alice:wonder@127.0.0.1:$R_SOCKS" "http://localhost:$R_WWW/hello.txt")
 [ "$out" = "$want" ] || fail "socks5 after bad input: got '$out'"
