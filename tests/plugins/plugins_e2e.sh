@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# plugins_e2e.sh: ufrpc logs into the test frps with four plugin proxies:
+# plugins_e2e.sh: ufrpc logs into the test frps with a proxy per plugin, chained
+# through the frps remote ports:
 #   www    static_file over $WORK/www            (remote port R_WWW)
 #   socks  socks5, username/password              (remote port R_SOCKS)
 #   proxy  http_proxy with httpUser/httpPassword  (remote port R_PROXY)
 #   tls    https2http to the www remote port      (remote port R_TLS)
-# and a fifth, virtual_net, which must be refused with a clear message while the
-# others keep working. curl then fetches the same file directly, through socks5
+#   h2h    http2http to www; h2s http2https and s2s https2https to tls;
+#   t2r    tls2raw to www; uds unix_domain_socket to a socat socket in front of www
+# and virtual_net, which must be refused with a clear message while the others
+# keep working. curl then fetches the same file directly, through socks5
 # (--socks5-hostname), through the HTTP proxy (plain and CONNECT), and over TLS.
 # Bad input (a bad SOCKS greeting, garbage HTTP) closes only that connection.
 source "$(dirname "$0")/../e2e/lib.sh"
@@ -20,6 +23,19 @@ R_SOCKS=$(freeport)
 R_PROXY=$(freeport)
 R_TLS=$(freeport)
 R_VNET=$(freeport)
+R_H2H=$(freeport)
+R_H2S=$(freeport)
+R_S2S=$(freeport)
+R_T2R=$(freeport)
+R_UDS=$(freeport)
+# unix socket in front of the www remote port, for unix_domain_socket
+HAVE_SOCAT=false
+if command -v socat >/dev/null 2>&1; then
+    socat "UNIX-LISTEN:$WORK/www.sock,fork" "TCP:127.0.0.1:$R_WWW" </dev/null \
+        >"$WORK/socat.log" 2>&1 &
+    E2E_PIDS+=("$!")
+    HAVE_SOCAT=true
+fi
 cat >"$WORK/frpc.toml" <<CONF
 serverAddr = "127.0.0.1"
 serverPort = $PEER_PORT
@@ -67,6 +83,47 @@ localAddr = "127.0.0.1:$R_WWW"
 hostHeaderRewrite = "inner.example"
 
 [[proxies]]
+name = "h2h"
+type = "tcp"
+remotePort = $R_H2H
+[proxies.plugin]
+type = "http2http"
+localAddr = "127.0.0.1:$R_WWW"
+requestHeaders.set.x-from = "ufrpc"
+
+[[proxies]]
+name = "h2s"
+type = "tcp"
+remotePort = $R_H2S
+[proxies.plugin]
+type = "http2https"
+localAddr = "127.0.0.1:$R_TLS"
+
+[[proxies]]
+name = "s2s"
+type = "tcp"
+remotePort = $R_S2S
+[proxies.plugin]
+type = "https2https"
+localAddr = "127.0.0.1:$R_TLS"
+
+[[proxies]]
+name = "t2r"
+type = "tcp"
+remotePort = $R_T2R
+[proxies.plugin]
+type = "tls2raw"
+localAddr = "127.0.0.1:$R_WWW"
+
+[[proxies]]
+name = "uds"
+type = "tcp"
+remotePort = $R_UDS
+[proxies.plugin]
+type = "unix_domain_socket"
+unixPath = "$WORK/www.sock"
+
+[[proxies]]
 name = "vnet"
 type = "tcp"
 remotePort = $R_VNET
@@ -74,7 +131,7 @@ remotePort = $R_VNET
 type = "virtual_net"
 CONF
 start_ufrpc ufrpc "$WORK/frpc.toml"
-for n in www socks proxy tls; do
+for n in www socks proxy tls h2h h2s s2s t2r uds; do
     wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=$n " 20 || fail "proxy $n not registered"
 done
 wait_line "$WORK/ufrpc.log" "virtual_net is not supported" 10 ||
@@ -105,6 +162,21 @@ log "http_proxy ok"
 out=$(get -k "https://127.0.0.1:$R_TLS/hello.txt")
 [ "$out" = "$want" ] || fail "https2http: got '$out'"
 log "https2http ok"
+
+out=$(get "http://127.0.0.1:$R_H2H/hello.txt")
+[ "$out" = "$want" ] || fail "http2http: got '$out'"
+out=$(get "http://127.0.0.1:$R_H2S/hello.txt")
+[ "$out" = "$want" ] || fail "http2https (to https2http): got '$out'"
+out=$(get -k "https://127.0.0.1:$R_S2S/hello.txt")
+[ "$out" = "$want" ] || fail "https2https (to https2http): got '$out'"
+out=$(get -k "https://127.0.0.1:$R_T2R/hello.txt")
+[ "$out" = "$want" ] || fail "tls2raw: got '$out'"
+log "http2http, http2https, https2https, tls2raw ok"
+if [ "$HAVE_SOCAT" = true ]; then
+    out=$(get "http://127.0.0.1:$R_UDS/hello.txt")
+    [ "$out" = "$want" ] || fail "unix_domain_socket: got '$out'"
+    log "unix_domain_socket ok"
+fi
 
 # bad input closes only that connection, with a reason in ufrpc's log
 # (each sender reads until the plugin closes: the test frps does not ignore SIGPIPE,
