@@ -1,422 +1,23 @@
-/* The supervisor: connect, log in, run, reconnect with frpc's backoff; shutdown, reload. */
+/* The supervisor: connect, log in, run, reconnect with frpc's backoff; shutdown, reload.
+ * (Split: see client/supervisor_internal.h.) */
 #include "client/supervisor.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
-
-#include "client/backoff.h"
-#include "client/connector.h"
-#include "client/control.h"
 #include "client/proxy_rt.h"
-#include "client/visitor.h"
-#include "net/xform.h"
-#include "client/workconn.h"
-#include "net/tls.h"
-#include "proto/cfb.h"
+#include "client/supervisor_internal.h"
 #include "proto/error.h"
-
-#define SHUTDOWN_GRACE_MS 500
-
-enum cl_state { CL_IDLE, CL_CONNECTING, CL_RUNNING, CL_WAITING, CL_GRACE, CL_STOPPING, CL_STOPPED };
-
-struct ctl_write {
-    struct ufrpc_stream_write req;
-    ufrpc_client_t *cl;
-    unsigned gen;
-    uint8_t buf[];
-};
-
-struct ufrpc_client {
-    uv_loop_t *loop;
-    struct ufrpc_config *cfg;
-    struct ufrpc_log *log;
-    char hostname[256];
-    void (*on_exit)(ufrpc_client_t *, int, const char *, void *);
-    void *data;
-
-    struct ufrpc_registry *reg;
-    ufrpc_tls_ctx_t *tls;
-    char *token; /* resolved auth token (auth.token or auth.tokenSource) */
-    uint8_t key[UFRPC_CFB_KEY_LEN];
-    mbedtls_entropy_context entropy;
-    mbedtls_ctr_drbg_context drbg;
-
-    enum cl_state state;
-    ufrpc_connector_t *conn;
-    struct ufrpc_stream *ctl_stream;
-    struct ufrpc_ctl *ctl;
-    unsigned gen; /* bumped by every session teardown */
-    int write_in_flight;
-    uv_timer_t ctl_timer;
-    uv_timer_t retry_timer;
-    uv_timer_t fail_timer; /* session failures are handled outside stream callbacks */
-    int fail_scheduled;
-
-    int ever_logged_in;
-    unsigned logins;
-    unsigned deaths;
-    char run_id[128];
-    struct ufrpc_backoff login_bo;
-    struct ufrpc_backoff session_bo;
-
-    ufrpc_workconn_t *workconns;
-    ufrpc_visitor_t **visitors; /* running while logged in, as frpc's visitor manager */
-    size_t nvisitors;
-    ufrpc_udp_channel_t **chans; /* live udp/sudp channels */
-    size_t nchans, capchans;
-    int pending; /* closes in flight (streams, connectors, handles) */
-    int exit_code;
-    char exit_msg[1200];
-};
 
 static void start_attempt(ufrpc_client_t *cl);
 static void session_failed(ufrpc_client_t *cl);
 static void handle_failure(ufrpc_client_t *cl);
 
-/* ---- small helpers --------------------------------------------------------- */
-static uint64_t now_ms(ufrpc_client_t *cl)
+uint64_t ufrpc_sup_now_ms(ufrpc_client_t *cl)
 {
     return uv_now(cl->loop);
-}
-
-static void wipe_free(char *s)
-{
-    if (s) {
-        memset(s, 0, strlen(s));
-        free(s);
-    }
-}
-
-static double rand01(void *ctx)
-{
-    ufrpc_client_t *cl = ctx;
-    uint64_t v = 0;
-    if (mbedtls_ctr_drbg_random(&cl->drbg, (unsigned char *)&v, sizeof v) != 0)
-        return 0.0;
-    return (double)(v >> 11) / 9007199254740992.0;
-}
-
-static void on_reg_change(void *ctx, const struct ufrpc_tunnel *t, enum ufrpc_tunnel_state old)
-{
-    ufrpc_client_t *cl = ctx;
-    UFRPC_LOGT(cl->log, "[%s] change status from [%s] to [%s]", t->name,
-               ufrpc_tunnel_state_name(old), ufrpc_tunnel_state_name(t->state));
-}
-
-static void warn_unsupported(ufrpc_client_t *cl, const struct ufrpc_proxy_config *pc)
-{
-    if (pc->type == UFRPC_PROXY_XTCP)
-        UFRPC_LOGW(cl->log, "[%s] is registered with the server, but ufrpc does not support "
-                            "xtcp yet: its connections will be closed",
-                   pc->name);
-}
-
-static void on_handle_closed(uv_handle_t *h);
-static void on_closed_pending(ufrpc_client_t *cl);
-
-static void on_rt_closed(void *data)
-{
-    on_closed_pending(data);
-}
-
-/* Closes a tunnel's runtime (async; counted in pending). */
-static void drop_rt(ufrpc_client_t *cl, struct ufrpc_tunnel *t)
-{
-    if (!t->rt)
-        return;
-    struct ufrpc_proxy_rt *rt = t->rt;
-    t->rt = NULL;
-    cl->pending++;
-    ufrpc_proxy_rt_close(rt, on_rt_closed, cl);
-}
-
-static int make_rt(ufrpc_client_t *cl, struct ufrpc_tunnel *t, const struct ufrpc_proxy_config *pc)
-{
-    struct ufrpc_proxy_rt *rt = NULL;
-    int rc = ufrpc_proxy_rt_new(cl->loop, cl->log, pc, &rt);
-    if (rc)
-        return rc;
-    t->rt = rt;
-    return 0;
-}
-
-/* Makes the registry hold exactly cfg's proxies and visitors (kept entries keep
- * their counters; their cfg pointers are replaced). */
-static int sync_registry(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
-{
-    uint64_t now = now_ms(cl);
-    for (size_t i = ufrpc_registry_count(cl->reg); i-- > 0;) {
-        struct ufrpc_tunnel *t = ufrpc_registry_at(cl->reg, i);
-        int keep = 0;
-        if (t->kind == UFRPC_TUNNEL_PROXY) {
-            for (size_t k = 0; k < cfg->nproxies && !keep; k++)
-                keep = strcmp(cfg->proxies[k].name, t->name) == 0;
-        } else {
-            for (size_t k = 0; k < cfg->nvisitors && !keep; k++)
-                keep = strcmp(cfg->visitors[k].name, t->name) == 0;
-        }
-        if (!keep) {
-            drop_rt(cl, t);
-            ufrpc_registry_remove(cl->reg, t->kind, t->name);
-        }
-    }
-    for (size_t k = 0; k < cfg->nproxies; k++) {
-        const struct ufrpc_proxy_config *pc = &cfg->proxies[k];
-        struct ufrpc_tunnel *t = ufrpc_registry_find(cl->reg, UFRPC_TUNNEL_PROXY, pc->name);
-        if (t) {
-            drop_rt(cl, t); /* the configuration may have changed: fresh runtime */
-            ufrpc_registry_set_cfg(t, pc);
-        } else {
-            int rc = ufrpc_registry_add(cl->reg, UFRPC_TUNNEL_PROXY, pc->name,
-                                        ufrpc_proxy_type_name(pc->type), pc, now, &t);
-            if (rc)
-                return rc;
-        }
-        int rc = make_rt(cl, t, pc);
-        if (rc)
-            return rc;
-        warn_unsupported(cl, pc);
-    }
-    for (size_t k = 0; k < cfg->nvisitors; k++) {
-        const struct ufrpc_visitor_config *vc = &cfg->visitors[k];
-        struct ufrpc_tunnel *t = ufrpc_registry_find(cl->reg, UFRPC_TUNNEL_VISITOR, vc->name);
-        if (t) {
-            ufrpc_registry_set_cfg(t, vc);
-        } else {
-            int rc = ufrpc_registry_add(cl->reg, UFRPC_TUNNEL_VISITOR, vc->name,
-                                        ufrpc_visitor_type_name(vc->type), vc, now, NULL);
-            if (rc)
-                return rc;
-        }
-    }
-    return 0;
-}
-
-/* TLS context and control key for cfg. */
-/* Reads auth.tokenSource (type "file") as frpc does: the whole file, surrounding
- * whitespace trimmed. *out is malloc'd (caller wipes and frees). */
-static int read_token_file(ufrpc_client_t *cl, const char *path, char **out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        UFRPC_LOGE(cl->log, "failed to resolve auth.tokenSource: failed to read file %s: %s",
-                   path, strerror(errno));
-        return UFRPC_ERR_CONFIG_IO;
-    }
-    char *buf = malloc(65537);
-    if (!buf) {
-        fclose(f);
-        return UFRPC_ERR_NOMEM;
-    }
-    size_t n = fread(buf, 1, 65537, f);
-    fclose(f);
-    if (n > 65536) {
-        free(buf);
-        UFRPC_LOGE(cl->log, "failed to resolve auth.tokenSource: file %s is too large", path);
-        return UFRPC_ERR_CONFIG_VALUE;
-    }
-    size_t a = 0, b = n;
-    while (a < b && strchr(" \t\r\n\v\f", buf[a]) && buf[a])
-        a++;
-    while (b > a && strchr(" \t\r\n\v\f", buf[b - 1]) && buf[b - 1])
-        b--;
-    memmove(buf, buf + a, b - a);
-    buf[b - a] = '\0';
-    *out = buf;
-    return 0;
-}
-
-/* What ufrpc cannot do yet must not be silently done wrong. */
-static int check_supported(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
-{
-    const char *proto = ufrpc_cfg_str(cfg->transport.protocol);
-    if (proto[0] && strcmp(proto, "tcp") != 0) {
-        UFRPC_LOGE(cl->log, "transport.protocol = \"%s\" is not supported by ufrpc yet (tcp only)",
-                   proto);
-        return UFRPC_ERR_UNSUPPORTED;
-    }
-    const char *wire = ufrpc_cfg_str(cfg->transport.wire_protocol);
-    if (wire[0] && strcmp(wire, "v1") != 0) {
-        UFRPC_LOGE(cl->log, "transport.wireProtocol = \"%s\" is not supported by ufrpc yet (v1 only)",
-                   wire);
-        return UFRPC_ERR_UNSUPPORTED;
-    }
-    const char *method = ufrpc_cfg_str(cfg->auth.method);
-    if (method[0] && strcmp(method, "token") != 0) {
-        UFRPC_LOGE(cl->log, "auth.method = \"%s\" is not supported by ufrpc yet", method);
-        return UFRPC_ERR_UNSUPPORTED;
-    }
-    return 0;
-}
-
-/* Resolved token, TLS context and control key for cfg. On success the caller owns
- * *token (wipe and free) and *tls. */
-static int setup_crypto(ufrpc_client_t *cl, const struct ufrpc_config *cfg, char **token,
-                        ufrpc_tls_ctx_t **tls, uint8_t key[UFRPC_CFB_KEY_LEN])
-{
-    *tls = NULL;
-    *token = NULL;
-    int rc = check_supported(cl, cfg);
-    if (rc)
-        return rc;
-    if (cfg->auth.token_source.present &&
-        strcmp(ufrpc_cfg_str(cfg->auth.token_source.type), "file") == 0)
-        rc = read_token_file(cl, ufrpc_cfg_str(cfg->auth.token_source.file_path), token);
-    else if (cfg->auth.token_source.present)
-        rc = UFRPC_ERR_UNSUPPORTED;
-    else
-        rc = (*token = strdup(ufrpc_cfg_str(cfg->auth.token))) ? 0 : UFRPC_ERR_NOMEM;
-    if (rc)
-        return rc;
-    rc = ufrpc_cfb_derive_key((const uint8_t *)*token, strlen(*token), key);
-    if (!rc && cfg->transport.tls.enable) {
-        struct ufrpc_tls_client_opts o = {
-            .ca_file = cfg->transport.tls.files.trusted_ca_file,
-            .cert_file = cfg->transport.tls.files.cert_file,
-            .key_file = cfg->transport.tls.files.key_file,
-        };
-        rc = ufrpc_tls_client_ctx_new(&o, tls);
-        if (rc)
-            UFRPC_LOGE(cl->log, "load TLS configuration error: %s", ufrpc_strerror(rc));
-    }
-    if (rc) {
-        memset(*token, 0, strlen(*token));
-        free(*token);
-        *token = NULL;
-    }
-    return rc;
-}
-
-/* ---- visitors ------------------------------------------------------------- */
-struct vis_open {
-    ufrpc_client_t *cl;
-    ufrpc_visitor_stream_cb cb;
-    void *arg;
-};
-
-static void on_visitor_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream *s, void *data)
-{
-    (void)c;
-    struct vis_open *vo = data;
-    ufrpc_visitor_stream_cb cb = vo->cb;
-    void *arg = vo->arg;
-    free(vo);
-    cb(arg, status, status == 0 ? s : NULL);
-}
-
-static int vis_open_stream(void *data, ufrpc_visitor_stream_cb cb, void *arg)
-{
-    ufrpc_client_t *cl = data;
-    if (!cl->conn || cl->state != CL_RUNNING)
-        return UFRPC_ERR_STATE;
-    struct vis_open *vo = malloc(sizeof *vo);
-    if (!vo)
-        return UFRPC_ERR_NOMEM;
-    vo->cl = cl;
-    vo->cb = cb;
-    vo->arg = arg;
-    int rc = ufrpc_connector_connect(cl->conn, on_visitor_stream, vo);
-    if (rc)
-        free(vo);
-    return rc;
-}
-
-static const char *vis_run_id(void *data)
-{
-    return ((ufrpc_client_t *)data)->run_id;
-}
-
-static int vis_wrap(void *data, struct ufrpc_stream *s, bool enc, bool comp, const char *sk,
-                    struct ufrpc_stream **out)
-{
-    (void)data;
-    uint8_t key[UFRPC_CFB_KEY_LEN];
-    const char *secret = sk ? sk : "";
-    int rc = ufrpc_cfb_derive_key((const uint8_t *)secret, strlen(secret), key);
-    if (rc) {
-        ufrpc_stream_close(s, NULL);
-        return rc;
-    }
-    rc = ufrpc_xform_wrap(s, enc, key, comp, NULL, out);
-    memset(key, 0, sizeof key);
-    return rc;
-}
-
-static ufrpc_visitor_t *vis_lookup(void *data, const char *name)
-{
-    ufrpc_client_t *cl = data;
-    for (size_t i = 0; i < cl->nvisitors; i++)
-        if (strcmp(ufrpc_visitor_name(cl->visitors[i]), name) == 0)
-            return cl->visitors[i];
-    return NULL;
-}
-
-static void on_visitor_closed(void *data)
-{
-    on_closed_pending(data);
-}
-
-/* frpc starts its visitors with each control and stops them with it. */
-static void start_visitors(ufrpc_client_t *cl)
-{
-    const struct ufrpc_config *cfg = cl->cfg;
-    if (cfg->nvisitors == 0 || cl->visitors)
-        return;
-    cl->visitors = calloc(cfg->nvisitors, sizeof *cl->visitors);
-    if (!cl->visitors)
-        return;
-    struct ufrpc_visitor_env env = {
-        .loop = cl->loop,
-        .log = cl->log,
-        .user = cfg->user,
-        .open_stream = vis_open_stream,
-        .run_id = vis_run_id,
-        .wrap = vis_wrap,
-        .lookup = vis_lookup,
-        .udp_packet_size = cfg->udp_packet_size > 0 ? (size_t)cfg->udp_packet_size : 0,
-        .data = cl,
-    };
-    uint64_t now = now_ms(cl);
-    for (size_t i = 0; i < cfg->nvisitors; i++) {
-        const struct ufrpc_visitor_config *vc = &cfg->visitors[i];
-        struct ufrpc_tunnel *t = ufrpc_registry_find(cl->reg, UFRPC_TUNNEL_VISITOR, vc->name);
-        ufrpc_visitor_t *v = NULL;
-        int rc = ufrpc_visitor_start(&env, vc, &v);
-        if (rc) {
-            UFRPC_LOGW(cl->log, "[%s] start error: %s", vc->name, ufrpc_strerror(rc));
-            if (t)
-                ufrpc_registry_set_state(cl->reg, t, UFRPC_TUNNEL_START_ERROR, ufrpc_strerror(rc),
-                                         now);
-            continue;
-        }
-        UFRPC_LOGI(cl->log, "[%s] start visitor success", vc->name);
-        cl->visitors[cl->nvisitors++] = v;
-        if (t)
-            ufrpc_registry_set_state(cl->reg, t, UFRPC_TUNNEL_RUNNING, NULL, now);
-    }
-}
-
-static void stop_visitors(ufrpc_client_t *cl)
-{
-    uint64_t now = now_ms(cl);
-    for (size_t i = 0; i < cl->nvisitors; i++) {
-        cl->pending++;
-        ufrpc_visitor_close(cl->visitors[i], on_visitor_closed, cl);
-    }
-    free(cl->visitors);
-    cl->visitors = NULL;
-    cl->nvisitors = 0;
-    for (size_t i = 0; i < ufrpc_registry_count(cl->reg); i++) {
-        struct ufrpc_tunnel *t = ufrpc_registry_at(cl->reg, i);
-        if (t->kind == UFRPC_TUNNEL_VISITOR && t->state != UFRPC_TUNNEL_CLOSED)
-            ufrpc_registry_set_state(cl->reg, t, UFRPC_TUNNEL_NEW, NULL, now);
-    }
 }
 
 /* ---- stopping ------------------------------------------------------------ */
@@ -433,7 +34,7 @@ static void maybe_stopped(ufrpc_client_t *cl)
         cl->on_exit(cl, cl->exit_code, cl->exit_msg[0] ? cl->exit_msg : NULL, cl->data);
 }
 
-static void on_closed_pending(ufrpc_client_t *cl)
+void ufrpc_sup_closed_pending(ufrpc_client_t *cl)
 {
     cl->pending--;
     maybe_stopped(cl);
@@ -441,17 +42,17 @@ static void on_closed_pending(ufrpc_client_t *cl)
 
 static void on_ctl_stream_closed(struct ufrpc_stream *s)
 {
-    on_closed_pending(s->data);
+    ufrpc_sup_closed_pending(s->data);
 }
 
 static void on_connector_closed(void *data)
 {
-    on_closed_pending(data);
+    ufrpc_sup_closed_pending(data);
 }
 
 static void on_handle_closed(uv_handle_t *h)
 {
-    on_closed_pending(h->data);
+    ufrpc_sup_closed_pending(h->data);
 }
 
 /* Ends the current login attempt / session (streams, control, connector). */
@@ -471,7 +72,7 @@ static void teardown_session(ufrpc_client_t *cl)
     cl->write_in_flight = 0;
     ufrpc_ctl_free(cl->ctl);
     cl->ctl = NULL;
-    stop_visitors(cl);
+    ufrpc_sup_stop_visitors(cl);
     if (cl->conn) {
         ufrpc_connector_t *c = cl->conn;
         cl->conn = NULL;
@@ -495,7 +96,7 @@ static void stop(ufrpc_client_t *cl, int code, const char *msg)
         w = next;
     }
     for (size_t i = 0; i < ufrpc_registry_count(cl->reg); i++)
-        drop_rt(cl, ufrpc_registry_at(cl->reg, i));
+        ufrpc_sup_drop_rt(cl, ufrpc_registry_at(cl->reg, i));
     /* copy: closing reports each end asynchronously, but stay safe anyway */
     for (size_t i = cl->nchans; i-- > 0;)
         ufrpc_udp_channel_close(cl->chans[i]);
@@ -504,7 +105,7 @@ static void stop(ufrpc_client_t *cl, int code, const char *msg)
     uv_close((uv_handle_t *)&cl->ctl_timer, on_handle_closed);
     uv_close((uv_handle_t *)&cl->retry_timer, on_handle_closed);
     uv_close((uv_handle_t *)&cl->fail_timer, on_handle_closed);
-    on_closed_pending(cl); /* the guard */
+    ufrpc_sup_closed_pending(cl); /* the guard */
 }
 
 /* ---- control stream I/O ------------------------------------------------------ */
@@ -519,7 +120,7 @@ static void arm_ctl_timer(ufrpc_client_t *cl)
         uv_timer_stop(&cl->ctl_timer);
         return;
     }
-    uint64_t now = now_ms(cl);
+    uint64_t now = ufrpc_sup_now_ms(cl);
     uv_timer_start(&cl->ctl_timer, on_ctl_timer, d > now ? d - now : 0, 0);
 }
 
@@ -593,7 +194,7 @@ static void on_ctl_timer(uv_timer_t *t)
     ufrpc_client_t *cl = t->data;
     if (!cl->ctl)
         return;
-    int rc = ufrpc_ctl_tick(cl->ctl, now_ms(cl));
+    int rc = ufrpc_ctl_tick(cl->ctl, ufrpc_sup_now_ms(cl));
     flush(cl);
     if (rc < 0) {
         session_failed(cl);
@@ -614,7 +215,7 @@ static void on_ctl_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, c
         session_failed(cl);
         return;
     }
-    int rc = ufrpc_ctl_feed(cl->ctl, data, len, now_ms(cl));
+    int rc = ufrpc_ctl_feed(cl->ctl, data, len, ufrpc_sup_now_ms(cl));
     if (!cl->ctl)
         return; /* torn down from a callback */
     flush(cl);
@@ -730,7 +331,7 @@ static void on_login(void *ctx, const char *run_id)
     cl->state = CL_RUNNING;
     cl->ever_logged_in = 1;
     cl->logins++;
-    start_visitors(cl);
+    ufrpc_sup_start_visitors(cl);
 }
 
 /* ---- attempts, failures, backoff --------------------------------------------- */
@@ -758,7 +359,7 @@ static void attempt_failed(ufrpc_client_t *cl, const char *text)
         stop(cl, 1, msg);
         return;
     }
-    uint64_t delay = ufrpc_backoff_failed(&cl->login_bo, now_ms(cl), rand01, cl);
+    uint64_t delay = ufrpc_backoff_failed(&cl->login_bo, ufrpc_sup_now_ms(cl), ufrpc_sup_rand01, cl);
     UFRPC_LOGD(cl->log, "next login attempt in %llu ms", (unsigned long long)delay);
     schedule_attempt(cl, delay);
 }
@@ -767,13 +368,13 @@ static void session_lost(ufrpc_client_t *cl, const char *text)
 {
     UFRPC_LOGW(cl->log, "connection to server closed: %s", text);
     teardown_session(cl);
-    ufrpc_registry_session_reset(cl->reg, now_ms(cl));
+    ufrpc_registry_session_reset(cl->reg, ufrpc_sup_now_ms(cl));
     cl->deaths++;
     struct ufrpc_backoff_opts lo = ufrpc_backoff_login_opts(20000);
     ufrpc_backoff_init(&cl->login_bo, &lo);
     uint64_t delay = 0;
     if (cl->deaths > 1)
-        delay = ufrpc_backoff_failed(&cl->session_bo, now_ms(cl), rand01, cl);
+        delay = ufrpc_backoff_failed(&cl->session_bo, ufrpc_sup_now_ms(cl), ufrpc_sup_rand01, cl);
     schedule_attempt(cl, delay);
 }
 
@@ -864,7 +465,7 @@ static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream 
     o.cb_ctx = cl;
     int rc = ufrpc_ctl_new(&o, &cl->ctl);
     if (!rc)
-        rc = ufrpc_ctl_start(cl->ctl, now_ms(cl));
+        rc = ufrpc_ctl_start(cl->ctl, ufrpc_sup_now_ms(cl));
     if (!rc)
         rc = ufrpc_stream_read_start(s, on_ctl_read);
     if (rc) {
@@ -948,11 +549,11 @@ int ufrpc_client_new(const struct ufrpc_client_opts *opts, ufrpc_client_t **out)
                  ? UFRPC_ERR_CRYPTO
                  : 0;
     if (!rc)
-        rc = ufrpc_registry_new(cl->cfg->user, on_reg_change, cl, &cl->reg);
+        rc = ufrpc_registry_new(cl->cfg->user, ufrpc_sup_on_reg_change, cl, &cl->reg);
     if (!rc)
-        rc = sync_registry(cl, cl->cfg);
+        rc = ufrpc_sup_sync_registry(cl, cl->cfg);
     if (!rc)
-        rc = setup_crypto(cl, cl->cfg, &cl->token, &cl->tls, cl->key);
+        rc = ufrpc_sup_setup_crypto(cl, cl->cfg, &cl->token, &cl->tls, cl->key);
     if (!rc && (uv_timer_init(cl->loop, &cl->ctl_timer) || uv_timer_init(cl->loop, &cl->retry_timer) ||
                 uv_timer_init(cl->loop, &cl->fail_timer)))
         rc = UFRPC_ERR_IO; /* (uv_timer_init cannot fail on a valid loop) */
@@ -963,7 +564,7 @@ int ufrpc_client_new(const struct ufrpc_client_opts *opts, ufrpc_client_t **out)
             t->rt = NULL;
         }
         ufrpc_registry_free(cl->reg);
-        wipe_free(cl->token);
+        ufrpc_sup_wipe_free(cl->token);
         ufrpc_tls_ctx_free(cl->tls);
         mbedtls_ctr_drbg_free(&cl->drbg);
         mbedtls_entropy_free(&cl->entropy);
@@ -1000,7 +601,7 @@ void ufrpc_client_shutdown(ufrpc_client_t *cl)
     if (!cl || cl->state == CL_STOPPING || cl->state == CL_STOPPED || cl->state == CL_GRACE)
         return;
     if (cl->state == CL_RUNNING && cl->ctl && ufrpc_ctl_state(cl->ctl) == UFRPC_CTL_RUNNING) {
-        int n = ufrpc_ctl_close_proxies(cl->ctl, now_ms(cl));
+        int n = ufrpc_ctl_close_proxies(cl->ctl, ufrpc_sup_now_ms(cl));
         if (n > 0) {
             UFRPC_LOGD(cl->log, "sent CloseProxy for %d proxies", n);
             cl->state = CL_GRACE;
@@ -1027,7 +628,7 @@ int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
     ufrpc_tls_ctx_t *tls = NULL;
     char *token = NULL;
     uint8_t key[UFRPC_CFB_KEY_LEN];
-    int rc = setup_crypto(cl, new_cfg, &token, &tls, key);
+    int rc = ufrpc_sup_setup_crypto(cl, new_cfg, &token, &tls, key);
     if (rc) {
         ufrpc_config_free(new_cfg);
         return rc;
@@ -1037,17 +638,17 @@ int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
     if (strcmp(ufrpc_cfg_str(new_cfg->user), ufrpc_cfg_str(cl->cfg->user)) != 0) {
         rc = ufrpc_registry_set_user(cl->reg, new_cfg->user);
         if (rc) {
-            wipe_free(token);
+            ufrpc_sup_wipe_free(token);
             ufrpc_tls_ctx_free(tls);
             ufrpc_config_free(new_cfg);
             return rc;
         }
     }
-    rc = sync_registry(cl, new_cfg);
-    ufrpc_registry_session_reset(cl->reg, now_ms(cl));
+    rc = ufrpc_sup_sync_registry(cl, new_cfg);
+    ufrpc_registry_session_reset(cl->reg, ufrpc_sup_now_ms(cl));
     ufrpc_tls_ctx_free(cl->tls);
     cl->tls = tls;
-    wipe_free(cl->token);
+    ufrpc_sup_wipe_free(cl->token);
     cl->token = token;
     memcpy(cl->key, key, sizeof key);
     ufrpc_config_free(cl->cfg);
@@ -1069,7 +670,7 @@ void ufrpc_client_free(ufrpc_client_t *cl)
                                                       handles would still be on the loop */
     ufrpc_registry_free(cl->reg);
     free(cl->chans);
-    wipe_free(cl->token);
+    ufrpc_sup_wipe_free(cl->token);
     ufrpc_tls_ctx_free(cl->tls);
     mbedtls_ctr_drbg_free(&cl->drbg);
     mbedtls_entropy_free(&cl->entropy);

@@ -1,0 +1,105 @@
+/* ufrpc — supervisor internals shared by client/supervisor*.c (not a public API).
+ *
+ * supervisor.c          session lifecycle: attempts, control stream I/O, work
+ *                       connections, failures and backoff, stop, reload, public API
+ * supervisor_setup.c    configuration-derived state: registry sync and per-proxy
+ *                       runtimes, token resolution, TLS context and control key
+ * supervisor_visitors.c visitors started with each control and stopped with it
+ *
+ * Everything here runs on the client's loop; struct ufrpc_client is owned by
+ * supervisor.c (created in ufrpc_client_new, freed in ufrpc_client_free). */
+#ifndef UFRPC_CLIENT_SUPERVISOR_INTERNAL_H
+#define UFRPC_CLIENT_SUPERVISOR_INTERNAL_H
+
+#include <stdint.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+
+#include "client/backoff.h"
+#include "client/connector.h"
+#include "client/control.h"
+#include "client/supervisor.h"
+#include "client/udp_channel.h"
+#include "client/visitor.h"
+#include "client/workconn.h"
+#include "net/tls.h"
+#include "proto/cfb.h"
+
+#define SHUTDOWN_GRACE_MS 500
+
+enum cl_state { CL_IDLE, CL_CONNECTING, CL_RUNNING, CL_WAITING, CL_GRACE, CL_STOPPING, CL_STOPPED };
+
+struct ctl_write {
+    struct ufrpc_stream_write req;
+    ufrpc_client_t *cl;
+    unsigned gen;
+    uint8_t buf[];
+};
+
+struct ufrpc_client {
+    uv_loop_t *loop;
+    struct ufrpc_config *cfg;
+    struct ufrpc_log *log;
+    char hostname[256];
+    void (*on_exit)(ufrpc_client_t *, int, const char *, void *);
+    void *data;
+
+    struct ufrpc_registry *reg;
+    ufrpc_tls_ctx_t *tls;
+    char *token; /* resolved auth token (auth.token or auth.tokenSource) */
+    uint8_t key[UFRPC_CFB_KEY_LEN];
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+
+    enum cl_state state;
+    ufrpc_connector_t *conn;
+    struct ufrpc_stream *ctl_stream;
+    struct ufrpc_ctl *ctl;
+    unsigned gen; /* bumped by every session teardown */
+    int write_in_flight;
+    uv_timer_t ctl_timer;
+    uv_timer_t retry_timer;
+    uv_timer_t fail_timer; /* session failures are handled outside stream callbacks */
+    int fail_scheduled;
+
+    int ever_logged_in;
+    unsigned logins;
+    unsigned deaths;
+    char run_id[128];
+    struct ufrpc_backoff login_bo;
+    struct ufrpc_backoff session_bo;
+
+    ufrpc_workconn_t *workconns;
+    ufrpc_visitor_t **visitors; /* running while logged in, as frpc's visitor manager */
+    size_t nvisitors;
+    ufrpc_udp_channel_t **chans; /* live udp/sudp channels */
+    size_t nchans, capchans;
+    int pending; /* closes in flight (streams, connectors, handles) */
+    int exit_code;
+    char exit_msg[1200];
+};
+
+/* supervisor.c */
+uint64_t ufrpc_sup_now_ms(ufrpc_client_t *cl);
+/* One asynchronous close (stream, connector, handle, runtime) has finished. */
+void ufrpc_sup_closed_pending(ufrpc_client_t *cl);
+
+/* supervisor_setup.c */
+void ufrpc_sup_wipe_free(char *s);
+double ufrpc_sup_rand01(void *cl);
+void ufrpc_sup_on_reg_change(void *cl, const struct ufrpc_tunnel *t, enum ufrpc_tunnel_state old);
+/* Closes a tunnel's runtime (asynchronously; counted in cl->pending). */
+void ufrpc_sup_drop_rt(ufrpc_client_t *cl, struct ufrpc_tunnel *t);
+/* Makes the registry hold exactly cfg's proxies and visitors (fresh runtimes). */
+int ufrpc_sup_sync_registry(ufrpc_client_t *cl, const struct ufrpc_config *cfg);
+/* Resolved token (caller wipes and frees), TLS context and control key for cfg;
+ * refuses what ufrpc does not support. 0 or <0 (logged). */
+int ufrpc_sup_setup_crypto(ufrpc_client_t *cl, const struct ufrpc_config *cfg, char **token,
+                           ufrpc_tls_ctx_t **tls, uint8_t key[UFRPC_CFB_KEY_LEN]);
+
+/* supervisor_visitors.c */
+void ufrpc_sup_start_visitors(ufrpc_client_t *cl);
+void ufrpc_sup_stop_visitors(ufrpc_client_t *cl);
+
+#endif

@@ -1,0 +1,217 @@
+/* Supervisor: configuration-derived state (see client/supervisor_internal.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/proxy_rt.h"
+#include "client/supervisor_internal.h"
+#include "net/xform.h"
+#include "proto/error.h"
+
+/* ---- small helpers --------------------------------------------------------- */
+void ufrpc_sup_wipe_free(char *s)
+{
+    if (s) {
+        memset(s, 0, strlen(s));
+        free(s);
+    }
+}
+
+double ufrpc_sup_rand01(void *ctx)
+{
+    ufrpc_client_t *cl = ctx;
+    uint64_t v = 0;
+    if (mbedtls_ctr_drbg_random(&cl->drbg, (unsigned char *)&v, sizeof v) != 0)
+        return 0.0;
+    return (double)(v >> 11) / 9007199254740992.0;
+}
+
+void ufrpc_sup_on_reg_change(void *ctx, const struct ufrpc_tunnel *t, enum ufrpc_tunnel_state old)
+{
+    ufrpc_client_t *cl = ctx;
+    UFRPC_LOGT(cl->log, "[%s] change status from [%s] to [%s]", t->name,
+               ufrpc_tunnel_state_name(old), ufrpc_tunnel_state_name(t->state));
+}
+
+static void warn_unsupported(ufrpc_client_t *cl, const struct ufrpc_proxy_config *pc)
+{
+    if (pc->type == UFRPC_PROXY_XTCP)
+        UFRPC_LOGW(cl->log, "[%s] is registered with the server, but ufrpc does not support "
+                            "xtcp yet: its connections will be closed",
+                   pc->name);
+}
+
+static void on_rt_closed(void *data)
+{
+    ufrpc_sup_closed_pending(data);
+}
+
+/* Closes a tunnel's runtime (async; counted in pending). */
+void ufrpc_sup_drop_rt(ufrpc_client_t *cl, struct ufrpc_tunnel *t)
+{
+    if (!t->rt)
+        return;
+    struct ufrpc_proxy_rt *rt = t->rt;
+    t->rt = NULL;
+    cl->pending++;
+    ufrpc_proxy_rt_close(rt, on_rt_closed, cl);
+}
+
+static int make_rt(ufrpc_client_t *cl, struct ufrpc_tunnel *t, const struct ufrpc_proxy_config *pc)
+{
+    struct ufrpc_proxy_rt *rt = NULL;
+    int rc = ufrpc_proxy_rt_new(cl->loop, cl->log, pc, &rt);
+    if (rc)
+        return rc;
+    t->rt = rt;
+    return 0;
+}
+
+/* Makes the registry hold exactly cfg's proxies and visitors (kept entries keep
+ * their counters; their cfg pointers are replaced). */
+int ufrpc_sup_sync_registry(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
+{
+    uint64_t now = ufrpc_sup_now_ms(cl);
+    for (size_t i = ufrpc_registry_count(cl->reg); i-- > 0;) {
+        struct ufrpc_tunnel *t = ufrpc_registry_at(cl->reg, i);
+        int keep = 0;
+        if (t->kind == UFRPC_TUNNEL_PROXY) {
+            for (size_t k = 0; k < cfg->nproxies && !keep; k++)
+                keep = strcmp(cfg->proxies[k].name, t->name) == 0;
+        } else {
+            for (size_t k = 0; k < cfg->nvisitors && !keep; k++)
+                keep = strcmp(cfg->visitors[k].name, t->name) == 0;
+        }
+        if (!keep) {
+            ufrpc_sup_drop_rt(cl, t);
+            ufrpc_registry_remove(cl->reg, t->kind, t->name);
+        }
+    }
+    for (size_t k = 0; k < cfg->nproxies; k++) {
+        const struct ufrpc_proxy_config *pc = &cfg->proxies[k];
+        struct ufrpc_tunnel *t = ufrpc_registry_find(cl->reg, UFRPC_TUNNEL_PROXY, pc->name);
+        if (t) {
+            ufrpc_sup_drop_rt(cl, t); /* the configuration may have changed: fresh runtime */
+            ufrpc_registry_set_cfg(t, pc);
+        } else {
+            int rc = ufrpc_registry_add(cl->reg, UFRPC_TUNNEL_PROXY, pc->name,
+                                        ufrpc_proxy_type_name(pc->type), pc, now, &t);
+            if (rc)
+                return rc;
+        }
+        int rc = make_rt(cl, t, pc);
+        if (rc)
+            return rc;
+        warn_unsupported(cl, pc);
+    }
+    for (size_t k = 0; k < cfg->nvisitors; k++) {
+        const struct ufrpc_visitor_config *vc = &cfg->visitors[k];
+        struct ufrpc_tunnel *t = ufrpc_registry_find(cl->reg, UFRPC_TUNNEL_VISITOR, vc->name);
+        if (t) {
+            ufrpc_registry_set_cfg(t, vc);
+        } else {
+            int rc = ufrpc_registry_add(cl->reg, UFRPC_TUNNEL_VISITOR, vc->name,
+                                        ufrpc_visitor_type_name(vc->type), vc, now, NULL);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* TLS context and control key for cfg. */
+/* Reads auth.tokenSource (type "file") as frpc does: the whole file, surrounding
+ * whitespace trimmed. *out is malloc'd (caller wipes and frees). */
+static int read_token_file(ufrpc_client_t *cl, const char *path, char **out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        UFRPC_LOGE(cl->log, "failed to resolve auth.tokenSource: failed to read file %s: %s",
+                   path, strerror(errno));
+        return UFRPC_ERR_CONFIG_IO;
+    }
+    char *buf = malloc(65537);
+    if (!buf) {
+        fclose(f);
+        return UFRPC_ERR_NOMEM;
+    }
+    size_t n = fread(buf, 1, 65537, f);
+    fclose(f);
+    if (n > 65536) {
+        free(buf);
+        UFRPC_LOGE(cl->log, "failed to resolve auth.tokenSource: file %s is too large", path);
+        return UFRPC_ERR_CONFIG_VALUE;
+    }
+    size_t a = 0, b = n;
+    while (a < b && strchr(" \t\r\n\v\f", buf[a]) && buf[a])
+        a++;
+    while (b > a && strchr(" \t\r\n\v\f", buf[b - 1]) && buf[b - 1])
+        b--;
+    memmove(buf, buf + a, b - a);
+    buf[b - a] = '\0';
+    *out = buf;
+    return 0;
+}
+
+/* What ufrpc cannot do yet must not be silently done wrong. */
+static int check_supported(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
+{
+    const char *proto = ufrpc_cfg_str(cfg->transport.protocol);
+    if (proto[0] && strcmp(proto, "tcp") != 0) {
+        UFRPC_LOGE(cl->log, "transport.protocol = \"%s\" is not supported by ufrpc yet (tcp only)",
+                   proto);
+        return UFRPC_ERR_UNSUPPORTED;
+    }
+    const char *wire = ufrpc_cfg_str(cfg->transport.wire_protocol);
+    if (wire[0] && strcmp(wire, "v1") != 0) {
+        UFRPC_LOGE(cl->log, "transport.wireProtocol = \"%s\" is not supported by ufrpc yet (v1 only)",
+                   wire);
+        return UFRPC_ERR_UNSUPPORTED;
+    }
+    const char *method = ufrpc_cfg_str(cfg->auth.method);
+    if (method[0] && strcmp(method, "token") != 0) {
+        UFRPC_LOGE(cl->log, "auth.method = \"%s\" is not supported by ufrpc yet", method);
+        return UFRPC_ERR_UNSUPPORTED;
+    }
+    return 0;
+}
+
+/* Resolved token, TLS context and control key for cfg. On success the caller owns
+ * *token (wipe and free) and *tls. */
+int ufrpc_sup_setup_crypto(ufrpc_client_t *cl, const struct ufrpc_config *cfg, char **token,
+                        ufrpc_tls_ctx_t **tls, uint8_t key[UFRPC_CFB_KEY_LEN])
+{
+    *tls = NULL;
+    *token = NULL;
+    int rc = check_supported(cl, cfg);
+    if (rc)
+        return rc;
+    if (cfg->auth.token_source.present &&
+        strcmp(ufrpc_cfg_str(cfg->auth.token_source.type), "file") == 0)
+        rc = read_token_file(cl, ufrpc_cfg_str(cfg->auth.token_source.file_path), token);
+    else if (cfg->auth.token_source.present)
+        rc = UFRPC_ERR_UNSUPPORTED;
+    else
+        rc = (*token = strdup(ufrpc_cfg_str(cfg->auth.token))) ? 0 : UFRPC_ERR_NOMEM;
+    if (rc)
+        return rc;
+    rc = ufrpc_cfb_derive_key((const uint8_t *)*token, strlen(*token), key);
+    if (!rc && cfg->transport.tls.enable) {
+        struct ufrpc_tls_client_opts o = {
+            .ca_file = cfg->transport.tls.files.trusted_ca_file,
+            .cert_file = cfg->transport.tls.files.cert_file,
+            .key_file = cfg->transport.tls.files.key_file,
+        };
+        rc = ufrpc_tls_client_ctx_new(&o, tls);
+        if (rc)
+            UFRPC_LOGE(cl->log, "load TLS configuration error: %s", ufrpc_strerror(rc));
+    }
+    if (rc) {
+        memset(*token, 0, strlen(*token));
+        free(*token);
+        *token = NULL;
+    }
+    return rc;
+}
+

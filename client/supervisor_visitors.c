@@ -1,0 +1,137 @@
+/* Supervisor: visitors live with each control (see client/supervisor_internal.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/proxy_rt.h"
+#include "client/supervisor_internal.h"
+#include "net/xform.h"
+#include "proto/error.h"
+
+/* ---- visitors ------------------------------------------------------------- */
+struct vis_open {
+    ufrpc_client_t *cl;
+    ufrpc_visitor_stream_cb cb;
+    void *arg;
+};
+
+static void on_visitor_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream *s, void *data)
+{
+    (void)c;
+    struct vis_open *vo = data;
+    ufrpc_visitor_stream_cb cb = vo->cb;
+    void *arg = vo->arg;
+    free(vo);
+    cb(arg, status, status == 0 ? s : NULL);
+}
+
+static int vis_open_stream(void *data, ufrpc_visitor_stream_cb cb, void *arg)
+{
+    ufrpc_client_t *cl = data;
+    if (!cl->conn || cl->state != CL_RUNNING)
+        return UFRPC_ERR_STATE;
+    struct vis_open *vo = malloc(sizeof *vo);
+    if (!vo)
+        return UFRPC_ERR_NOMEM;
+    vo->cl = cl;
+    vo->cb = cb;
+    vo->arg = arg;
+    int rc = ufrpc_connector_connect(cl->conn, on_visitor_stream, vo);
+    if (rc)
+        free(vo);
+    return rc;
+}
+
+static const char *vis_run_id(void *data)
+{
+    return ((ufrpc_client_t *)data)->run_id;
+}
+
+static int vis_wrap(void *data, struct ufrpc_stream *s, bool enc, bool comp, const char *sk,
+                    struct ufrpc_stream **out)
+{
+    (void)data;
+    uint8_t key[UFRPC_CFB_KEY_LEN];
+    const char *secret = sk ? sk : "";
+    int rc = ufrpc_cfb_derive_key((const uint8_t *)secret, strlen(secret), key);
+    if (rc) {
+        ufrpc_stream_close(s, NULL);
+        return rc;
+    }
+    rc = ufrpc_xform_wrap(s, enc, key, comp, NULL, out);
+    memset(key, 0, sizeof key);
+    return rc;
+}
+
+static ufrpc_visitor_t *vis_lookup(void *data, const char *name)
+{
+    ufrpc_client_t *cl = data;
+    for (size_t i = 0; i < cl->nvisitors; i++)
+        if (strcmp(ufrpc_visitor_name(cl->visitors[i]), name) == 0)
+            return cl->visitors[i];
+    return NULL;
+}
+
+static void on_visitor_closed(void *data)
+{
+    ufrpc_sup_closed_pending(data);
+}
+
+/* frpc starts its visitors with each control and stops them with it. */
+void ufrpc_sup_start_visitors(ufrpc_client_t *cl)
+{
+    const struct ufrpc_config *cfg = cl->cfg;
+    if (cfg->nvisitors == 0 || cl->visitors)
+        return;
+    cl->visitors = calloc(cfg->nvisitors, sizeof *cl->visitors);
+    if (!cl->visitors)
+        return;
+    struct ufrpc_visitor_env env = {
+        .loop = cl->loop,
+        .log = cl->log,
+        .user = cfg->user,
+        .open_stream = vis_open_stream,
+        .run_id = vis_run_id,
+        .wrap = vis_wrap,
+        .lookup = vis_lookup,
+        .udp_packet_size = cfg->udp_packet_size > 0 ? (size_t)cfg->udp_packet_size : 0,
+        .data = cl,
+    };
+    uint64_t now = ufrpc_sup_now_ms(cl);
+    for (size_t i = 0; i < cfg->nvisitors; i++) {
+        const struct ufrpc_visitor_config *vc = &cfg->visitors[i];
+        struct ufrpc_tunnel *t = ufrpc_registry_find(cl->reg, UFRPC_TUNNEL_VISITOR, vc->name);
+        ufrpc_visitor_t *v = NULL;
+        int rc = ufrpc_visitor_start(&env, vc, &v);
+        if (rc) {
+            UFRPC_LOGW(cl->log, "[%s] start error: %s", vc->name, ufrpc_strerror(rc));
+            if (t)
+                ufrpc_registry_set_state(cl->reg, t, UFRPC_TUNNEL_START_ERROR, ufrpc_strerror(rc),
+                                         now);
+            continue;
+        }
+        UFRPC_LOGI(cl->log, "[%s] start visitor success", vc->name);
+        cl->visitors[cl->nvisitors++] = v;
+        if (t)
+            ufrpc_registry_set_state(cl->reg, t, UFRPC_TUNNEL_RUNNING, NULL, now);
+    }
+}
+
+void ufrpc_sup_stop_visitors(ufrpc_client_t *cl)
+{
+    uint64_t now = ufrpc_sup_now_ms(cl);
+    for (size_t i = 0; i < cl->nvisitors; i++) {
+        cl->pending++;
+        ufrpc_visitor_close(cl->visitors[i], on_visitor_closed, cl);
+    }
+    free(cl->visitors);
+    cl->visitors = NULL;
+    cl->nvisitors = 0;
+    for (size_t i = 0; i < ufrpc_registry_count(cl->reg); i++) {
+        struct ufrpc_tunnel *t = ufrpc_registry_at(cl->reg, i);
+        if (t->kind == UFRPC_TUNNEL_VISITOR && t->state != UFRPC_TUNNEL_CLOSED)
+            ufrpc_registry_set_state(cl->reg, t, UFRPC_TUNNEL_NEW, NULL, now);
+    }
+}
+
