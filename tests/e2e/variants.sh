@@ -6,6 +6,9 @@
 #                verifies the privilege key of every Ping and NewWorkConn
 #   user         user = "alice": the proxy is "alice.echo" on the wire and ufrpc must
 #                strip the prefix from StartWorkConn
+#   pong_error   the peer verifies Ping privilege keys but ufrpc has no HeartBeats scope:
+#                every Pong carries an error, and ufrpc must end the session and log
+#                in again (frpc's handlePong)
 source "$(dirname "$0")/lib.sh"
 KIND=$1
 E2E_NAME="variant_$KIND"
@@ -28,6 +31,10 @@ user)
     EXTRA='user = "alice"'
     NAME=alice.echo
     ;;
+pong_error)
+    PEER_ARGS=(--auth-heartbeats)
+    EXTRA='transport.heartbeatInterval = 1'
+    ;;
 *) fail "unknown variant $KIND" ;;
 esac
 start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls=auto --mux="$MUX" "${PEER_ARGS[@]}"
@@ -36,6 +43,15 @@ REMOTE=$(freeport)
 write_config "$WORK/frpc.toml" "$PEER_PORT" "$TOKEN" "$MUX" "$TLS" true echo "$ECHO_PORT" "$REMOTE" "$EXTRA"
 start_ufrpc ufrpc "$WORK/frpc.toml"
 wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=$NAME " 20 || fail "proxy $NAME not registered"
+if [ "$KIND" = pong_error ]; then
+    RUN_ID=$(sed -n 's/^EVENT login run_id=\([0-9a-f]*\).*/\1/p' "$WORK/peer.log" | head -n 1)
+    wait_line "$WORK/peer.log" "^EVENT control-closed run_id=$RUN_ID " 15 ||
+        fail "ufrpc kept the session after a Pong with an error"
+    wait_line "$WORK/peer.log" "^EVENT login run_id=$RUN_ID " 30 2 || fail "no re-login"
+    stop_ufrpc
+    pass
+    exit 0
+fi
 "$TOOL" load "$REMOTE" 1048576 8 60 || fail "traffic"
 case "$KIND" in
 first_byte)
