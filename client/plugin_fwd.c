@@ -443,7 +443,7 @@ static int fwd_on_head(struct hs *h)
     if (f->o.proxy_mode) {
         if (parse_absolute(h, url, ulen, &path, &plen, authority, sizeof authority) < 0) {
             ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_HTTP,
-                                "http_proxy: request target is not an "
+                                "request target is not an "
                                 "absolute http(s) URI");
             ufrpc_hs_simple_response(h, 400, "Bad Request", NULL, "absolute URI required\n", true);
             return -1;
@@ -623,8 +623,7 @@ static bool proxy_auth_ok(struct hs *h)
 /* As frpc: 407 with Proxy-Authenticate after a 200 ms delay; the connection ends. */
 static int deny_407(struct hs *h)
 {
-    ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_PROXY_PROTOCOL,
-                        "http_proxy: proxy authentication failed");
+    ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_PROXY_PROTOCOL, "proxy authentication failed");
     return ufrpc_hs_delayed_response(h, 200, 407, "Proxy Authentication Required",
                                      "Proxy-Authenticate: Basic\r\n", NULL, true);
 }
@@ -649,7 +648,7 @@ static void on_tunnel_target(void *arg, int status, struct ufrpc_stream *s)
         return;
     }
     if (status < 0) {
-        ufrpc_pl_pconn_fail(&h->base, status, "http_proxy: CONNECT %s:%u: %s", f->host, f->port,
+        ufrpc_pl_pconn_fail(&h->base, status, "CONNECT %s:%u: %s", f->host, f->port,
                             ufrpc_strerror(status));
         /* as frpc: a bare 400 response, then close */
         static const char r400[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
@@ -690,7 +689,7 @@ static void hp_on_connect(struct hs *h)
     memcpy(hp, hs_str(h, h->url_off), ulen);
     hp[ulen] = '\0';
     if (ufrpc_pl_split_host_port(hp, f->host, sizeof f->host, &f->port) < 0) {
-        ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_HTTP, "http_proxy: bad CONNECT target \"%s\"", hp);
+        ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_HTTP, "bad CONNECT target \"%s\"", hp);
         h->req_done = true;
         ufrpc_hs_simple_response(h, 400, "Bad Request", NULL, "bad CONNECT target\n", true);
         return;
@@ -702,8 +701,7 @@ static void hp_on_connect(struct hs *h)
         ufrpc_pl_pconnect_tcp(h->base.plugin, f->host, f->port, false, on_tunnel_target, h, &err);
     if (f->pc == NULL) {
         ufrpc_hs_unref(h);
-        ufrpc_hs_fail(h, err, "http_proxy: CONNECT %s:%u: %s", f->host, f->port,
-                      ufrpc_strerror(err));
+        ufrpc_hs_fail(h, err, "CONNECT %s:%u: %s", f->host, f->port, ufrpc_strerror(err));
     }
 }
 

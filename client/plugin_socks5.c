@@ -72,7 +72,7 @@ static void s5_close(struct s5 *c, int err, const char *reason)
         return;
     c->dead = true;
     if (reason != NULL)
-        ufrpc_pl_pconn_fail(&c->base, err, "socks5: %s", reason);
+        ufrpc_pl_pconn_fail(&c->base, err, "%s", reason);
     if (c->pc != NULL) {
         struct pconnect *pc = c->pc;
         c->pc = NULL; /* on_target sees the cancel */
@@ -91,7 +91,7 @@ static void on_fail_written(void *arg, int status)
 
 static void s5_fail_reply(struct s5 *c, const uint8_t *msg, size_t n, int err, const char *reason)
 {
-    ufrpc_pl_pconn_fail(&c->base, err, "socks5: %s", reason);
+    ufrpc_pl_pconn_fail(&c->base, err, "%s", reason);
     c->state = S_WRITING_FAIL;
     ufrpc_stream_read_stop(c->work);
     if (ufrpc_pl_write(c->work, NULL, msg, n, on_fail_written, c) < 0)

@@ -146,13 +146,13 @@ static void sf_pump(struct hs *h)
         size_t want = s->left < UFRPC_READ_BUF_SIZE ? (size_t)s->left : UFRPC_READ_BUF_SIZE;
         ufrpc_rbuf_t *b = ufrpc_rbuf_new(want);
         if (b == NULL) {
-            ufrpc_hs_fail(h, UFRPC_ERR_NOMEM, "static_file: out of memory");
+            ufrpc_hs_fail(h, UFRPC_ERR_NOMEM, "out of memory");
             return;
         }
         ssize_t n = pread(s->fd, b->base, want, (off_t)s->off);
         if (n <= 0) {
             ufrpc_rbuf_unref(b);
-            ufrpc_hs_fail(h, UFRPC_ERR_IO, "static_file: read failed: %s",
+            ufrpc_hs_fail(h, UFRPC_ERR_IO, "read failed: %s",
                           n < 0 ? strerror(errno) : "file shrank");
             return;
         }
@@ -302,7 +302,7 @@ static void sf_listing(struct hs *h, const char *dir)
         else
             ufrpc_hs_response_done(h, true);
     } else {
-        ufrpc_hs_fail(h, UFRPC_ERR_NOMEM, "static_file: out of memory for a listing");
+        ufrpc_hs_fail(h, UFRPC_ERR_NOMEM, "out of memory for a listing");
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
@@ -371,7 +371,7 @@ static int sf_on_head(struct hs *h)
     }
     if (!sf_auth_ok(h)) {
         /* frpc answers 401 after a 200 ms delay and keeps the connection */
-        ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_INVAL, "static_file: authentication failed");
+        ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_INVAL, "authentication failed");
         return ufrpc_hs_delayed_response(h, 200, 401, "Unauthorized",
                                          "WWW-Authenticate: Basic realm=\"Restricted\"\r\n",
                                          "Unauthorized\n", false);
@@ -379,7 +379,7 @@ static int sf_on_head(struct hs *h)
     char path[4096];
     if (decode_path(hs_str(h, h->url_off), h->url_len, path, sizeof path) < 0 || path[0] != '/' ||
         has_dotdot(path)) {
-        ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_HTTP, "static_file: refused request path");
+        ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_HTTP, "refused request path");
         ufrpc_hs_simple_response(h, 400, "Bad Request", NULL, "400 bad request path\n", true);
         return -1;
     }
@@ -402,7 +402,7 @@ static int sf_on_head(struct hs *h)
     bool inside = strcmp(real, sp->root) == 0 ||
                   (strncmp(real, sp->root, rl) == 0 && (real[rl] == '/' || rl == 1));
     if (!inside) {
-        ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_INVAL, "static_file: path leaves localPath");
+        ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_INVAL, "path leaves localPath");
         ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
         return h->closing ? -1 : 0;
     }

@@ -40,7 +40,7 @@ static void test_http_proxy_connect(void **state)
     assert_non_null(strstr(resp, "HTTP/1.1 400"));
     assert_true(wait_closed(fd));
     close(fd);
-    assert_true(ph_logged(&h, "http_proxy: CONNECT 127.0.0.1:1"));
+    assert_true(ph_logged(&h, "http_proxy UFRPC_ERR_CONNECT_REFUSED] CONNECT 127.0.0.1:1"));
     ph_stop(&h);
     origin_stop(&o);
 }

@@ -168,7 +168,7 @@ static void test_socks5_bad_greeting(void **state)
     send_all(fd, "\x04\x01\x00\x50", 4);
     assert_true(wait_closed(fd));
     close(fd);
-    assert_true(ph_logged(&h, "socks5: bad greeting (version 4)"));
+    assert_true(ph_logged(&h, "socks5 UFRPC_ERR_PROXY_PROTOCOL] bad greeting (version 4)"));
     /* HTTP garbage at a socks5 plugin */
     fd = tcp_connect(h.port);
     send_str(fd, "GET / HTTP/1.1\r\n\r\n");
