@@ -585,6 +585,13 @@ int ufrpc_ctl_close_proxies(struct ufrpc_ctl *ctl, uint64_t now_ms)
     return (int)n;
 }
 
+int ufrpc_ctl_check_proxies(struct ufrpc_ctl *ctl, uint64_t now_ms)
+{
+    if (!ctl || ctl->state != UFRPC_CTL_RUNNING)
+        return UFRPC_ERR_STATE;
+    return check_proxies(ctl, now_ms);
+}
+
 int ufrpc_ctl_send(struct ufrpc_ctl *ctl, const struct ufrpc_msg *m)
 {
     if (!ctl || !m)

@@ -114,6 +114,10 @@ void ufrpc_ctl_consume(struct ufrpc_ctl *ctl, size_t n);
  * Only while RUNNING. Returns how many, or <0. */
 int ufrpc_ctl_close_proxies(struct ufrpc_ctl *ctl, uint64_t now_ms);
 
+/* Runs the proxy check now (frpc wakes its check worker on a health change):
+ * NewProxy / CloseProxy as the registry decides. Only while RUNNING; 0 or <0. */
+int ufrpc_ctl_check_proxies(struct ufrpc_ctl *ctl, uint64_t now_ms);
+
 /* Sends one message on the (encrypted) control stream. Only while RUNNING. */
 int ufrpc_ctl_send(struct ufrpc_ctl *ctl, const struct ufrpc_msg *m);
 

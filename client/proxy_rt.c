@@ -29,10 +29,27 @@ static void plugin_log(void *log_data, int level, const char *proxy_name, const 
                          reason ? reason : "");
 }
 
+static void on_health_event(ufrpc_health_t *h, enum ufrpc_health_event ev, int err, void *data)
+{
+    (void)h;
+    struct ufrpc_proxy_rt *rt = data;
+    if (ev == UFRPC_HEALTH_UP) {
+        UFRPC_LOGI(rt->log, "[%s] health check status change to success", rt->name);
+    } else {
+        UFRPC_LOGW(rt->log, "[%s] do one health check failed: %s", rt->name, ufrpc_strerror(err));
+        UFRPC_LOGW(rt->log, "[%s] health check status change to failed", rt->name);
+    }
+    if (rt->on_health && !rt->closing)
+        rt->on_health(rt->health_data, rt->name, ev == UFRPC_HEALTH_UP);
+}
+
 int ufrpc_proxy_rt_new(uv_loop_t *loop, struct ufrpc_log *log,
-                       const struct ufrpc_proxy_config *pc, struct ufrpc_proxy_rt **out)
+                       const struct ufrpc_proxy_config *pc,
+                       void (*on_health)(void *data, const char *name, int healthy),
+                       void *health_data, int *has_health, struct ufrpc_proxy_rt **out)
 {
     *out = NULL;
+    *has_health = 0;
     struct ufrpc_proxy_rt *rt = calloc(1, sizeof *rt);
     if (!rt)
         return UFRPC_ERR_NOMEM;
@@ -64,6 +81,18 @@ int ufrpc_proxy_rt_new(uv_loop_t *loop, struct ufrpc_log *log,
             UFRPC_LOGE(log, "[%s] create plugin %s error: %s", rt->name,
                        ufrpc_cfg_str(ufrpc_plugin_type_name(pc->plugin.type)),
                        err[0] ? err : ufrpc_strerror(rc));
+        }
+    }
+    struct ufrpc_health_opts ho;
+    if (ufrpc_health_opts_from_config(pc, &ho) == 0) {
+        rt->on_health = on_health;
+        rt->health_data = health_data;
+        int rc = ufrpc_health_start(loop, &ho, on_health_event, rt, &rt->health);
+        if (rc) {
+            rt->health = NULL;
+            UFRPC_LOGE(log, "[%s] start health check error: %s", rt->name, ufrpc_strerror(rc));
+        } else {
+            *has_health = 1;
         }
     }
     *out = rt;
@@ -102,11 +131,16 @@ void ufrpc_proxy_rt_close(struct ufrpc_proxy_rt *rt, void (*cb)(void *data), voi
     }
     ufrpc_ratelimit_unref(rt->limiter);
     rt->limiter = NULL;
+    if (rt->health) {
+        rt->pending++;
+        ufrpc_health_stop(rt->health, on_plugin_closed);
+        rt->health = NULL;
+    }
     if (rt->plugin) {
         rt->pending++;
         ufrpc_plugin_close(rt->plugin, on_plugin_closed, rt);
         rt->plugin = NULL;
-        return;
     }
-    rt_maybe_done(rt);
+    if (rt->pending == 0)
+        rt_maybe_done(rt);
 }

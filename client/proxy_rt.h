@@ -15,6 +15,7 @@
 
 #include <uv.h>
 
+#include "client/health.h"
 #include "client/log.h"
 #include "client/plugin.h"
 #include "client/udp_channel.h"
@@ -29,6 +30,10 @@ struct ufrpc_proxy_rt {
     int plugin_failed;          /* the config asks for a plugin that could not start */
     ufrpc_ratelimit_t *limiter; /* NULL: unlimited or server-side limit */
     ufrpc_udp_channel_t *udp;   /* udp proxies: the live channel */
+    ufrpc_health_t *health;     /* healthCheck monitor, or NULL */
+    /* health changes (1 up, 0 down), reported with the proxy name */
+    void (*on_health)(void *data, const char *name, int healthy);
+    void *health_data;
     int closing;
     int pending;
     void (*close_cb)(void *data);
@@ -36,9 +41,14 @@ struct ufrpc_proxy_rt {
 };
 
 /* 0 and *out, or UFRPC_ERR_NOMEM. A plugin that fails to start is logged and
- * recorded (plugin_failed): its work connections are then closed. */
+ * recorded (plugin_failed): its work connections are then closed. With a health
+ * check configured (client/health.h), a monitor starts and on_health (may be NULL)
+ * reports its changes; the proxy counts as failing until the first success
+ * (*has_health set to 1 then, else 0). */
 int ufrpc_proxy_rt_new(uv_loop_t *loop, struct ufrpc_log *log,
-                       const struct ufrpc_proxy_config *pc, struct ufrpc_proxy_rt **out);
+                       const struct ufrpc_proxy_config *pc,
+                       void (*on_health)(void *data, const char *name, int healthy),
+                       void *health_data, int *has_health, struct ufrpc_proxy_rt **out);
 
 /* See above. rt may be NULL (then cb is not called). */
 void ufrpc_proxy_rt_close(struct ufrpc_proxy_rt *rt, void (*cb)(void *data), void *data);

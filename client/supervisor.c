@@ -226,6 +226,23 @@ static void on_ctl_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, c
     arm_ctl_timer(cl);
 }
 
+/* ---- health checks ------------------------------------------------------------ */
+void ufrpc_sup_on_health(void *data, const char *name, int healthy)
+{
+    ufrpc_client_t *cl = data;
+    struct ufrpc_tunnel *t = ufrpc_registry_find(cl->reg, UFRPC_TUNNEL_PROXY, name);
+    if (!t)
+        return;
+    UFRPC_LOGI(cl->log, "[%s] health check %s", name, healthy ? "success" : "failed");
+    ufrpc_registry_set_health(t, healthy);
+    if (cl->ctl && cl->state == CL_RUNNING && ufrpc_ctl_state(cl->ctl) == UFRPC_CTL_RUNNING) {
+        int rc = ufrpc_ctl_check_proxies(cl->ctl, ufrpc_sup_now_ms(cl));
+        flush(cl);
+        if (rc < 0)
+            session_failed(cl);
+    }
+}
+
 /* ---- work connections ------------------------------------------------------- */
 static void on_workconn_done(ufrpc_workconn_t *w, void *data)
 {

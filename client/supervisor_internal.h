@@ -82,6 +82,9 @@ struct ufrpc_client {
 
 /* supervisor.c */
 uint64_t ufrpc_sup_now_ms(ufrpc_client_t *cl);
+/* A proxy's health changed: update the registry and, when logged in, send the
+ * resulting NewProxy / CloseProxy at once. */
+void ufrpc_sup_on_health(void *cl, const char *name, int healthy);
 /* One asynchronous close (stream, connector, handle, runtime) has finished. */
 void ufrpc_sup_closed_pending(ufrpc_client_t *cl);
 

@@ -61,10 +61,13 @@ void ufrpc_sup_drop_rt(ufrpc_client_t *cl, struct ufrpc_tunnel *t)
 static int make_rt(ufrpc_client_t *cl, struct ufrpc_tunnel *t, const struct ufrpc_proxy_config *pc)
 {
     struct ufrpc_proxy_rt *rt = NULL;
-    int rc = ufrpc_proxy_rt_new(cl->loop, cl->log, pc, &rt);
+    int has_health = 0;
+    int rc = ufrpc_proxy_rt_new(cl->loop, cl->log, pc, ufrpc_sup_on_health, cl, &has_health, &rt);
     if (rc)
         return rc;
     t->rt = rt;
+    /* frpc announces a health-checked proxy only after its first successful check */
+    ufrpc_registry_set_health(t, !has_health);
     return 0;
 }
 

@@ -569,7 +569,15 @@ struct run {
     uv_timer_t guard;
     uv_timer_t linger;
     uv_timer_t dbg; /* unreferenced: reports handles still open 3 s after the stop */
+    uv_timer_t stop_timer;
+    ufrpc_client_t *cl;
 };
+
+static void on_stop_timer(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    ufrpc_client_shutdown(r->cl);
+}
 
 static void on_guard(uv_timer_t *t);
 
@@ -580,6 +588,7 @@ static void on_linger(uv_timer_t *t)
     ufrpc_tcp_listener_close(r->echo, NULL);
     uv_close((uv_handle_t *)&r->guard, NULL);
     uv_close((uv_handle_t *)&r->linger, NULL);
+    uv_close((uv_handle_t *)&r->stop_timer, NULL);
     uv_timer_start(&r->dbg, on_guard, 3000, 0);
     uv_unref((uv_handle_t *)&r->dbg);
 }
@@ -654,6 +663,8 @@ struct scenario {
     int visitor;               /* add an stcp visitor and drive a user through it */
     int dead_local;            /* the proxy's local service is not listening */
     const char *auth;          /* replaces the auth.token line */
+    int health;                /* healthCheck.type = "tcp" on the proxy */
+    uint32_t stop_after_ms;    /* shut the client down after this long */
 };
 
 static void run_scenario(const struct scenario *sc, struct srv *srv, struct run *r,
@@ -700,6 +711,9 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     if (sc->pp_version)
         snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
                  "transport.proxyProtocolVersion = \"%s\"\n", sc->pp_version);
+    if (sc->health)
+        strncat(extra, "healthCheck.type = \"tcp\"\nhealthCheck.intervalSeconds = 1\n",
+                sizeof extra - strlen(extra) - 1);
     strncat(extra, vis, sizeof extra - strlen(extra) - 1);
     int err = 0;
     r->echo = ufrpc_tcp_listen(&loop, "127.0.0.1", 0, on_echo_accept, NULL, &err);
@@ -740,6 +754,11 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     uv_timer_init(&loop, &r->linger);
     uv_timer_init(&loop, &r->dbg);
     uv_timer_start(&r->guard, on_guard, 15000, 0);
+    r->cl = cl;
+    uv_timer_init(&loop, &r->stop_timer);
+    r->stop_timer.data = r;
+    if (sc->stop_after_ms)
+        uv_timer_start(&r->stop_timer, on_stop_timer, sc->stop_after_ms, 0);
     assert_int_equal(ufrpc_client_start(cl), 0);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_true(r->exited);
@@ -909,6 +928,30 @@ static void test_token_from_file(void **state)
     assert_int_equal(srv.echo_ok, 1);
 }
 
+/* healthCheck: a proxy is announced only after its first successful check; with
+ * the local service down it never is, and its work connections never come. */
+static void test_health_check_gates_new_proxy(void **state)
+{
+    (void)state;
+    struct srv srv;
+    struct run r;
+    unsigned logins;
+    struct scenario up = {.mux = 1, .login_fail_exit = 1, .shutdown_on_echo = 1, .health = 1};
+    run_scenario(&up, &srv, &r, &logins);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(srv.new_proxies, 1);
+    assert_int_equal(srv.echo_ok, 1);
+
+    struct scenario down = {.mux = 1, .login_fail_exit = 1, .health = 1, .dead_local = 1,
+                            .stop_after_ms = 1500};
+    run_scenario(&down, &srv, &r, &logins);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(logins, 1);
+    assert_int_equal(srv.new_proxies, 0);
+    assert_int_equal(srv.work_conns, 1); /* the pool's, never used */
+    assert_int_equal(srv.close_proxies, 1); /* shutdown still closes every proxy */
+}
+
 static void test_login_rejected_with_login_fail_exit(void **state)
 {
     (void)state;
@@ -976,6 +1019,7 @@ int main(void)
         cmocka_unit_test(test_stcp_visitor),
         cmocka_unit_test(test_dead_local_service_closes_only_the_work_stream),
         cmocka_unit_test(test_token_from_file),
+        cmocka_unit_test(test_health_check_gates_new_proxy),
         cmocka_unit_test(test_login_rejected_with_login_fail_exit),
         cmocka_unit_test(test_login_retried_without_login_fail_exit),
         cmocka_unit_test(test_relogin_with_run_id_after_drop),
