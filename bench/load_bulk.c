@@ -13,7 +13,9 @@
 #define INFLIGHT 2
 #define MAX_CONNS 1024
 
-enum bstate { B_CONNECTING, B_RUNNING, B_DONE };
+/* DOWN connections count during their window (B_RUNNING), then drain what is
+ * still on the way without counting it (B_DRAIN) until the source's EOF. */
+enum bstate { B_CONNECTING, B_RUNNING, B_DRAIN, B_DONE };
 
 struct bconn {
     struct ufrpc_bench_scen *scen; /* first: see load_internal.h */
@@ -53,20 +55,43 @@ static void on_closed(uv_handle_t *h)
         ufrpc_bench_scen_end(&c->b->scen);
 }
 
-static void finish(struct bconn *c, int ok)
+/* Ends a connection once: counts it (unless it was already counted when its
+ * window ended) and closes it. */
+static void finish_at(struct bconn *c, int ok, uint64_t t_end)
 {
     if (c->state == B_DONE)
         return;
+    if (c->state != B_DRAIN) {
+        c->t_end = t_end;
+        if (ok)
+            c->b->ok++;
+        else
+            c->b->failed++;
+    }
     c->state = B_DONE;
-    c->t_end = ufrpc_bench_now_ns();
-    if (ok)
-        c->b->ok++;
-    else
-        c->b->failed++;
     if (!c->closing) {
         c->closing = 1;
         uv_close((uv_handle_t *)&c->tcp, on_closed);
     }
+}
+
+static void finish(struct bconn *c, int ok)
+{
+    finish_at(c, ok, ufrpc_bench_now_ns());
+}
+
+/* DOWN: the receiver counts what arrives during `seconds` from its first byte
+ * (connection setup stays out of the figure), then drains the rest uncounted
+ * until the source's EOF: closing with unread data would reset the tunnel's side
+ * mid-write. */
+static void down_check_end(struct bconn *c)
+{
+    if (c->state != B_RUNNING || c->b->dir != UFRPC_BENCH_DOWN || c->received == 0 ||
+        ufrpc_bench_now_ns() < c->end_ns)
+        return;
+    c->t_end = c->end_ns;
+    c->b->ok++;
+    c->state = B_DRAIN;
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -131,7 +156,15 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     if (nread > 0) {
         if (c->b->dir == UFRPC_BENCH_DOWN) {
-            c->received += (uint64_t)nread;
+            if (c->state == B_RUNNING) {
+                if (c->received == 0) {
+                    /* the window opens with the first byte */
+                    c->t_start = ufrpc_bench_now_ns();
+                    c->end_ns = c->t_start + (uint64_t)(c->b->seconds * 1e9);
+                }
+                c->received += (uint64_t)nread;
+                down_check_end(c);
+            }
             return;
         }
         /* UP: only the 16-byte sink report may arrive */
@@ -148,6 +181,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (c->b->dir == UFRPC_BENCH_DOWN) {
+        /* in B_DRAIN the normal end; in B_RUNNING the source ended before our window
+         * did (little buffering on the way): fine if data came */
         finish(c, c->received > 0);
         return;
     }
@@ -198,6 +233,8 @@ static void bulk_tick(struct ufrpc_bench_scen *s)
 {
     struct bulk *b = (struct bulk *)s;
     uint64_t bytes = 0;
+    for (int i = 0; i < b->n; i++)
+        down_check_end(&b->conns[i]); /* a stalled connection ends here */
     for (int i = 0; i < b->n; i++)
         bytes += b->dir == UFRPC_BENCH_UP ? b->conns[i].sent : b->conns[i].received;
     double el = ufrpc_bench_scen_elapsed(s);

@@ -15,6 +15,7 @@
 #define PATTERN_LEN (256 * 1024 + 4096)
 #define SOURCE_CHUNK (256 * 1024)
 #define SOURCE_INFLIGHT 2
+#define SOURCE_SNDBUF (512 * 1024)
 #define ECHO_HIGH_WATER (1024 * 1024)
 #define ECHO_LOW_WATER (256 * 1024)
 #define HTTP_MAX_PENDING 64
@@ -320,6 +321,10 @@ static void handle_data(struct conn *c, const char *data, size_t len)
                 return;
             }
             c->role = ROLE_SOURCE;
+            /* a bounded send buffer: what the source wrote but the tunnel has not
+             * taken yet stays small, so the reader's drain after the end is short */
+            int sndbuf = SOURCE_SNDBUF;
+            uv_send_buffer_size((uv_handle_t *)&c->tcp, &sndbuf);
             c->source_end_ns = ufrpc_bench_now_ns() + (uint64_t)ms * 1000000ull;
             source_pump(c);
         }
