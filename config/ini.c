@@ -2,227 +2,34 @@
  * frp's pkg/config/legacy conversion does (FRP-WIRE.md §12.3), so the schema layer
  * treats it like any other format.
  *
- * Parsing uses libinih through a line reader that makes it behave like go-ini with
- * frp's options (IgnoreInlineComment, AllowBooleanKeys): leading whitespace is
- * dropped (no inih continuation lines), ';' inside a value is kept, a bare key means
- * "true", surrounding quotes are removed, and every key keeps its line number.
+ * Parsing is config/ini_parse.c (go-ini's rules; detection with go-ini's defaults,
+ * loading with frp's options IgnoreInlineComment + AllowBooleanKeys); every key keeps
+ * its line number.
  * Differences from frpc, on purpose: values that do not parse as a number/boolean are
  * errors (go-ini silently keeps the default); keys frpc ignores are warnings. */
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/cfg_internal.h"
+#include "config/ini_parse.h"
 #include "proto/error.h"
-
-struct ikey {
-    char *k, *v;
-    uint32_t line;
-};
-
-struct isec {
-    char *name;
-    uint32_t line;
-    struct ikey *keys;
-    size_t n, cap;
-};
-
-struct ist {
-    const char *text;
-    size_t len, pos;
-    uint32_t line;       /* of the line last handed to inih */
-    uint32_t sec_line;   /* of the last "[section]" line seen */
-    uint32_t long_line;  /* first line too long for inih's buffer (0 = none) */
-    int max_line;        /* inih's buffer size, as seen by the reader */
-    struct isec *secs;
-    size_t nsec, cap;
-    int nomem;
-};
 
 /* ---------------------------------------------------------------- reading */
 
-static char *reader(char *str, int num, void *stream)
-{
-    struct ist *s = stream;
-    if (s->pos >= s->len || s->long_line)
-        return NULL;
-    size_t b = s->pos, e = b;
-    while (e < s->len && s->text[e] != '\n')
-        e++;
-    s->pos = e < s->len ? e + 1 : e;
-    s->line++;
-    /* drop leading whitespace: go-ini has no continuation lines */
-    while (b < e && (s->text[b] == ' ' || s->text[b] == '\t' || s->text[b] == '\r' ||
-                     s->text[b] == '\f' || s->text[b] == '\v'))
-        b++;
-    size_t n = e - b;
-    s->max_line = num - 16;
-    if (n + 16 > (size_t)num) {
-        s->long_line = s->line;
-        return NULL;
-    }
-    memcpy(str, s->text + b, n);
-    /* ';' only starts a comment at the beginning of a line in go-ini with
-     * IgnoreInlineComment; hide the others from inih */
-    for (size_t i = 1; i < n; i++)
-        if (str[i] == ';')
-            str[i] = '\x01';
-    str[n] = '\0';
-    while (n > 0 && (str[n - 1] == '\r' || str[n - 1] == ' ' || str[n - 1] == '\t'))
-        str[--n] = '\0';
-    if (n > 0 && str[0] == '[')
-        s->sec_line = s->line;
-    else if (n > 0 && str[0] != ';' && str[0] != '#' && strpbrk(str, "=:") == NULL &&
-             !(s->line == 1 && (unsigned char)str[0] == 0xEF)) {
-        memcpy(str + n, " = true", 8); /* AllowBooleanKeys */
-        n += 7;
-    }
-    str[n] = '\n';
-    str[n + 1] = '\0';
-    return str;
-}
-
-static void restore(char *p)
-{
-    for (; *p; p++)
-        if (*p == '\x01')
-            *p = ';';
-}
-
-static char *trimdup(const char *p)
-{
-    while (isspace((unsigned char)*p))
-        p++;
-    size_t n = strlen(p);
-    while (n > 0 && isspace((unsigned char)p[n - 1]))
-        n--;
-    char *o = malloc(n + 1);
-    if (o != NULL) {
-        memcpy(o, p, n);
-        o[n] = '\0';
-        restore(o);
-    }
-    return o;
-}
-
-static int handler(void *user, const char *section, const char *name, const char *value)
-{
-    struct ist *s = user;
-    char *sec = trimdup(section);
-    if (sec == NULL) {
-        s->nomem = 1;
-        return 0;
-    }
-    struct isec *cur = NULL;
-    for (size_t i = s->nsec; i-- > 0;)
-        if (strcmp(s->secs[i].name, sec) == 0) {
-            cur = &s->secs[i];
-            break;
-        }
-    if (cur == NULL) {
-        if (s->nsec == s->cap) {
-            size_t cap = s->cap ? s->cap * 2 : 16;
-            struct isec *ns = realloc(s->secs, cap * sizeof *ns);
-            if (ns == NULL) {
-                free(sec);
-                s->nomem = 1;
-                return 0;
-            }
-            s->secs = ns;
-            s->cap = cap;
-        }
-        cur = &s->secs[s->nsec++];
-        *cur = (struct isec){.name = sec, .line = s->sec_line};
-    } else {
-        free(sec);
-    }
-    char *k = trimdup(name), *v = trimdup(value);
-    if (k == NULL || v == NULL) {
-        free(k);
-        free(v);
-        s->nomem = 1;
-        return 0;
-    }
-    /* go-ini: a value wrapped in matching quotes or backticks loses them */
-    size_t vl = strlen(v);
-    if (vl >= 2 && (v[0] == '"' || v[0] == '\'' || v[0] == '`') && v[vl - 1] == v[0]) {
-        memmove(v, v + 1, vl - 2);
-        v[vl - 2] = '\0';
-    }
-    for (size_t i = 0; i < cur->n; i++)
-        if (strcmp(cur->keys[i].k, k) == 0) { /* last one wins */
-            free(cur->keys[i].v);
-            free(k);
-            cur->keys[i].v = v;
-            cur->keys[i].line = s->line;
-            return 1;
-        }
-    if (cur->n == cur->cap) {
-        size_t cap = cur->cap ? cur->cap * 2 : 8;
-        struct ikey *nk = realloc(cur->keys, cap * sizeof *nk);
-        if (nk == NULL) {
-            free(k);
-            free(v);
-            s->nomem = 1;
-            return 0;
-        }
-        cur->keys = nk;
-        cur->cap = cap;
-    }
-    cur->keys[cur->n++] = (struct ikey){k, v, s->line};
-    return 1;
-}
-
-static void ist_free(struct ist *s)
-{
-    for (size_t i = 0; i < s->nsec; i++) {
-        for (size_t j = 0; j < s->secs[i].n; j++) {
-            free(s->secs[i].keys[j].k);
-            free(s->secs[i].keys[j].v);
-        }
-        free(s->secs[i].keys);
-        free(s->secs[i].name);
-    }
-    free(s->secs);
-}
-
-/* Returns inih's result (0, first bad line, or -2 on OOM). */
-static int ist_parse(struct ist *s, const char *text, size_t len)
-{
-    memset(s, 0, sizeof *s);
-    s->text = text;
-    s->len = len;
-    return ini_parse_stream(reader, s, handler, s);
-}
+/* go-ini's default options (DetectLegacyINIFormat) */
+static const struct ufrpc_ini_opts detect_opts = {.frp = false};
+/* frp's legacy loader: IgnoreInlineComment, AllowBooleanKeys */
+static const struct ufrpc_ini_opts frp_opts = {.frp = true};
 
 bool ufrpc_ini_is_legacy(const char *text, size_t len)
 {
-    if (memchr(text, '\0', len) != NULL)
-        return false;
-    struct ist s;
-    ist_parse(&s, text, len);
-    bool found = false;
-    for (size_t i = 0; i < s.nsec && !found; i++)
-        found = strcmp(s.secs[i].name, "common") == 0;
-    /* a [common] section without keys never reaches the handler */
-    if (!found) {
-        for (size_t i = 0; i < len && !found;) {
-            size_t e = i;
-            while (e < len && text[e] != '\n')
-                e++;
-            size_t b = i, t = e;
-            while (b < t && isspace((unsigned char)text[b]))
-                b++;
-            while (t > b && isspace((unsigned char)text[t - 1]))
-                t--;
-            found = t - b == 8 && memcmp(text + b, "[common]", 8) == 0;
-            i = e + 1;
-        }
-    }
-    ist_free(&s);
+    struct ufrpc_ini_doc doc;
+    bool found = ufrpc_ini_parse(text, len, &detect_opts, &doc, NULL, NULL, 0) == 0 &&
+                 ufrpc_ini_section(&doc, "common") != NULL;
+    ufrpc_ini_doc_free(&doc);
     return found;
 }
 
@@ -288,10 +95,10 @@ static void set_path(struct mapper *m, ufrpc_cv *root, const char *path, ufrpc_c
 
 enum ikind { K_STR, K_INT, K_BOOL, K_LIST, K_IGNORE };
 
-static void bad_value(struct mapper *m, const char *sec, const struct ikey *k, const char *what)
+static void bad_value(struct mapper *m, const char *sec, const struct ufrpc_ini_key *k, const char *what)
 {
     ufrpc_cfg_diag_add(m->diag, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_VALUE, m->file, k->line,
-                       "[%s] %s: invalid %s \"%.60s\"", sec, k->k, what, k->v);
+                       "[%s] %s: invalid %s \"%.60s\"", sec, k->name, what, k->value);
     if (m->err == 0)
         m->err = UFRPC_ERR_CONFIG_VALUE;
 }
@@ -315,9 +122,9 @@ static bool parse_bool(const char *s, bool *out)
 
 /* Builds the typed node for a value, or NULL when it should be skipped (empty) or
  * is invalid (reported). */
-static ufrpc_cv *typed(struct mapper *m, const char *sec, const struct ikey *k, enum ikind kind)
+static ufrpc_cv *typed(struct mapper *m, const char *sec, const struct ufrpc_ini_key *k, enum ikind kind)
 {
-    const char *v = k->v;
+    const char *v = k->value;
     ufrpc_cv_pos pos = P(m, k->line);
     if (v[0] == '\0')
         return NULL; /* go-ini: empty = the default */
@@ -539,18 +346,18 @@ static const struct kmap *kfind(const struct kmap *t, const char *k)
     return NULL;
 }
 
-static const char *sec_get(const struct isec *s, const char *k)
+static const char *sec_get(const struct ufrpc_ini_section *s, const char *k)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->keys[i].k, k) == 0)
-            return s->keys[i].v;
+    for (size_t i = 0; i < s->nkeys; i++)
+        if (strcmp(s->keys[i].name, k) == 0)
+            return s->keys[i].value;
     return NULL;
 }
 
-static void ignored(struct mapper *m, const char *sec, const struct ikey *k, const char *why)
+static void ignored(struct mapper *m, const char *sec, const struct ufrpc_ini_key *k, const char *why)
 {
     if (ufrpc_cfg_diag_add(m->diag, UFRPC_CFG_WARNING, UFRPC_ERR_CONFIG_UNKNOWN_KEY, m->file, k->line,
-                           "[%.80s] unknown key \"%.80s\" ignored%s", sec, k->k, why) != 0)
+                           "[%.80s] unknown key \"%.80s\" ignored%s", sec, k->name, why) != 0)
         m->nomem = 1;
 }
 
@@ -563,40 +370,40 @@ static bool starts(const char *s, const char *prefix, const char **rest)
     return true;
 }
 
-static void map_common(struct mapper *m, const struct isec *s, ufrpc_cv *root)
+static void map_common(struct mapper *m, const struct ufrpc_ini_section *s, ufrpc_cv *root)
 {
     bool hb = false, nwc = false;
     uint32_t scope_line = 0;
-    for (size_t i = 0; i < s->n && !m->nomem; i++) {
-        const struct ikey *k = &s->keys[i];
+    for (size_t i = 0; i < s->nkeys && !m->nomem; i++) {
+        const struct ufrpc_ini_key *k = &s->keys[i];
         const char *rest;
-        if (starts(k->k, "meta_", &rest)) {
+        if (starts(k->name, "meta_", &rest)) {
             ufrpc_cv *t = subtable(m, root, "metadatas", k->line);
             if (t != NULL)
-                put(m, t, rest, ufrpc_cv_new_string(UFRPC_CV_STRING, k->v, strlen(k->v), P(m, k->line)));
+                put(m, t, rest, ufrpc_cv_new_string(UFRPC_CV_STRING, k->value, strlen(k->value), P(m, k->line)));
             continue;
         }
-        if (starts(k->k, "oidc_additional_", &rest)) {
+        if (starts(k->name, "oidc_additional_", &rest)) {
             ufrpc_cv *a = subtable(m, root, "auth", k->line);
             ufrpc_cv *o = a ? subtable(m, a, "oidc", k->line) : NULL;
             ufrpc_cv *t = o ? subtable(m, o, "additionalEndpointParams", k->line) : NULL;
             if (t != NULL)
-                put(m, t, rest, ufrpc_cv_new_string(UFRPC_CV_STRING, k->v, strlen(k->v), P(m, k->line)));
+                put(m, t, rest, ufrpc_cv_new_string(UFRPC_CV_STRING, k->value, strlen(k->value), P(m, k->line)));
             continue;
         }
-        const struct kmap *km = kfind(common_keys, k->k);
+        const struct kmap *km = kfind(common_keys, k->name);
         if (km == NULL) {
             ignored(m, "common", k, "");
             continue;
         }
-        if (strcmp(k->k, "authenticate_heartbeats") == 0 ||
-            strcmp(k->k, "authenticate_new_work_conns") == 0) {
+        if (strcmp(k->name, "authenticate_heartbeats") == 0 ||
+            strcmp(k->name, "authenticate_new_work_conns") == 0) {
             bool b = false;
-            if (k->v[0] != '\0' && !parse_bool(k->v, &b)) {
+            if (k->value[0] != '\0' && !parse_bool(k->value, &b)) {
                 bad_value(m, "common", k, "boolean");
                 continue;
             }
-            if (k->k[13] == 'h')
+            if (k->name[13] == 'h')
                 hb = b;
             else
                 nwc = b;
@@ -631,7 +438,7 @@ static ufrpc_cv *new_str(struct mapper *m, const char *s, uint32_t line)
     return v;
 }
 
-static void map_proxy(struct mapper *m, const struct isec *s, const char *name, ufrpc_cv *list)
+static void map_proxy(struct mapper *m, const struct ufrpc_ini_section *s, const char *name, ufrpc_cv *list)
 {
     ufrpc_cv *t = ufrpc_cv_new(UFRPC_CV_TABLE, P(m, s->line));
     if (t == NULL || ufrpc_cv_push(list, t) != 0) {
@@ -653,16 +460,16 @@ static void map_proxy(struct mapper *m, const struct isec *s, const char *name, 
         if (pl != NULL)
             put(m, pl, "type", new_str(m, plugin, s->line));
     }
-    for (size_t i = 0; i < s->n && !m->nomem; i++) {
-        const struct ikey *k = &s->keys[i];
+    for (size_t i = 0; i < s->nkeys && !m->nomem; i++) {
+        const struct ufrpc_ini_key *k = &s->keys[i];
         const char *rest;
-        if (starts(k->k, "meta_", &rest)) {
+        if (starts(k->name, "meta_", &rest)) {
             ufrpc_cv *mt = subtable(m, t, "metadatas", k->line);
             if (mt != NULL)
-                put(m, mt, rest, new_str(m, k->v, k->line));
+                put(m, mt, rest, new_str(m, k->value, k->line));
             continue;
         }
-        if (starts(k->k, "header_", &rest)) {
+        if (starts(k->name, "header_", &rest)) {
             if (pt != UFRPC_PROXY_HTTP) {
                 ignored(m, s->name, k, " (header_* applies to http proxies)");
                 continue;
@@ -670,35 +477,35 @@ static void map_proxy(struct mapper *m, const struct isec *s, const char *name, 
             ufrpc_cv *rh = subtable(m, t, "requestHeaders", k->line);
             ufrpc_cv *set = rh ? subtable(m, rh, "set", k->line) : NULL;
             if (set != NULL)
-                put(m, set, rest, new_str(m, k->v, k->line));
+                put(m, set, rest, new_str(m, k->value, k->line));
             continue;
         }
-        if (starts(k->k, "plugin_", &rest)) {
+        if (starts(k->name, "plugin_", &rest)) {
             if (pl == NULL) {
                 ignored(m, s->name, k, " (no plugin set)");
                 continue;
             }
-            if (starts(k->k, "plugin_header_", &rest) && rest[0] != '\0' &&
+            if (starts(k->name, "plugin_header_", &rest) && rest[0] != '\0' &&
                 (strcmp(plugin, "http2https") == 0 || strcmp(plugin, "https2http") == 0 ||
                  strcmp(plugin, "https2https") == 0)) {
                 ufrpc_cv *rh = subtable(m, pl, "requestHeaders", k->line);
                 ufrpc_cv *set = rh ? subtable(m, rh, "set", k->line) : NULL;
                 if (set != NULL)
-                    put(m, set, rest, new_str(m, k->v, k->line));
+                    put(m, set, rest, new_str(m, k->value, k->line));
                 continue;
             }
             const struct pmap *pm = plugin_params;
-            while (pm->plugin != NULL && !(strcmp(pm->plugin, plugin) == 0 && strcmp(pm->param, k->k) == 0))
+            while (pm->plugin != NULL && !(strcmp(pm->plugin, plugin) == 0 && strcmp(pm->param, k->name) == 0))
                 pm++;
             if (pm->plugin == NULL) {
                 ignored(m, s->name, k, " (not a parameter of this plugin)");
                 continue;
             }
-            if (k->v[0] != '\0')
-                put(m, pl, pm->key, new_str(m, k->v, k->line));
+            if (k->value[0] != '\0')
+                put(m, pl, pm->key, new_str(m, k->value, k->line));
             continue;
         }
-        const struct kmap *km = kfind(proxy_keys, k->k);
+        const struct kmap *km = kfind(proxy_keys, k->name);
         if (km == NULL || (km->types != 0 && (km->types & tbit) == 0)) {
             ignored(m, s->name, k, km ? " (not used by this proxy type)" : "");
             continue;
@@ -711,7 +518,7 @@ static void map_proxy(struct mapper *m, const struct isec *s, const char *name, 
     }
 }
 
-static void map_visitor(struct mapper *m, const struct isec *s, const char *name, ufrpc_cv *list)
+static void map_visitor(struct mapper *m, const struct ufrpc_ini_section *s, const char *name, ufrpc_cv *list)
 {
     const char *type = sec_get(s, "type");
     if (type == NULL || type[0] == '\0') {
@@ -731,9 +538,9 @@ static void map_visitor(struct mapper *m, const struct isec *s, const char *name
     put(m, t, "type", new_str(m, type, s->line));
     int vt = ufrpc_schema_visitor_type(type);
     uint32_t tbit = vt >= 0 ? 1u << vt : 0;
-    for (size_t i = 0; i < s->n && !m->nomem; i++) {
-        const struct ikey *k = &s->keys[i];
-        const struct kmap *km = kfind(visitor_keys, k->k);
+    for (size_t i = 0; i < s->nkeys && !m->nomem; i++) {
+        const struct ufrpc_ini_key *k = &s->keys[i];
+        const struct kmap *km = kfind(visitor_keys, k->name);
         if (km == NULL || (km->types != 0 && (km->types & tbit) == 0)) {
             ignored(m, s->name, k, km ? " (not used by this visitor type)" : "");
             continue;
@@ -746,7 +553,7 @@ static void map_visitor(struct mapper *m, const struct isec *s, const char *name
     }
 }
 
-static void map_section(struct mapper *m, const struct isec *s, const char *name, ufrpc_cv *proxies,
+static void map_section(struct mapper *m, const struct ufrpc_ini_section *s, const char *name, ufrpc_cv *proxies,
                         ufrpc_cv *visitors)
 {
     const char *role = sec_get(s, "role");
@@ -763,7 +570,7 @@ static void map_section(struct mapper *m, const struct isec *s, const char *name
 }
 
 /* [range:prefix]: one proxy per local/remote port pair, named prefix_<index>. */
-static void map_range(struct mapper *m, struct isec *s, ufrpc_cv *proxies, ufrpc_cv *visitors)
+static void map_range(struct mapper *m, struct ufrpc_ini_section *s, ufrpc_cv *proxies, ufrpc_cv *visitors)
 {
     const char *prefix = s->name + 6;
     while (isspace((unsigned char)*prefix))
@@ -803,24 +610,24 @@ static void map_range(struct mapper *m, struct isec *s, ufrpc_cv *proxies, ufrpc
     }
     /* substitute the ports in place (restored afterwards) */
     size_t li = 0, ri = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        if (strcmp(s->keys[i].k, "local_port") == 0)
+    for (size_t i = 0; i < s->nkeys; i++) {
+        if (strcmp(s->keys[i].name, "local_port") == 0)
             li = i;
-        if (strcmp(s->keys[i].k, "remote_port") == 0)
+        if (strcmp(s->keys[i].name, "remote_port") == 0)
             ri = i;
     }
-    char *ol = s->keys[li].v, *orr = s->keys[ri].v;
+    char *ol = s->keys[li].value, *orr = s->keys[ri].value;
     char lb[32], rb[32], name[200];
     for (size_t i = 0; i < nl && !m->nomem; i++) {
         snprintf(lb, sizeof lb, "%lld", (long long)l[i]);
         snprintf(rb, sizeof rb, "%lld", (long long)r[i]);
         snprintf(name, sizeof name, "%.150s_%zu", prefix, i);
-        s->keys[li].v = lb;
-        s->keys[ri].v = rb;
+        s->keys[li].value = lb;
+        s->keys[ri].value = rb;
         map_section(m, s, name, proxies, visitors);
     }
-    s->keys[li].v = ol;
-    s->keys[ri].v = orr;
+    s->keys[li].value = ol;
+    s->keys[ri].value = orr;
     free(l);
     free(r);
 }
@@ -830,34 +637,16 @@ int ufrpc_ini_to_tree(const char *text, size_t len, const char *file, bool inclu
 {
     *tree = NULL;
     struct mapper m = {.file = file, .diag = diag};
-    if (memchr(text, '\0', len) != NULL || memchr(text, '\x01', len) != NULL) {
-        const char *p = memchr(text, '\0', len);
-        if (p == NULL)
-            p = memchr(text, '\x01', len);
-        uint32_t line = 1;
-        for (const char *q = text; q < p; q++)
-            line += *q == '\n';
-        ufrpc_cfg_diag_add(diag, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_SYNTAX, file, line,
-                           "control character in INI file");
-        return UFRPC_ERR_CONFIG_SYNTAX;
-    }
-    struct ist s;
-    int rc = ist_parse(&s, text, len);
-    if (rc == -2 || s.nomem) {
-        ist_free(&s);
-        return UFRPC_ERR_NOMEM;
-    }
-    if (s.long_line) {
-        ufrpc_cfg_diag_add(diag, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_SYNTAX, file, s.long_line,
-                           "line longer than %d bytes (the limit of the INI reader)", s.max_line);
-        ist_free(&s);
-        return UFRPC_ERR_CONFIG_SYNTAX;
-    }
-    if (rc > 0) {
-        ufrpc_cfg_diag_add(diag, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_SYNTAX, file, (uint32_t)rc,
-                           "INI syntax error");
-        ist_free(&s);
-        return UFRPC_ERR_CONFIG_SYNTAX;
+    struct ufrpc_ini_doc s;
+    uint32_t eline = 0;
+    char emsg[160];
+    int rc = ufrpc_ini_parse(text, len, &frp_opts, &s, &eline, emsg, sizeof emsg);
+    if (rc != 0) {
+        ufrpc_ini_doc_free(&s);
+        if (rc == UFRPC_ERR_NOMEM)
+            return rc;
+        ufrpc_cfg_diag_add(diag, UFRPC_CFG_ERROR, rc, file, eline, "ini: %s", emsg);
+        return rc;
     }
     ufrpc_cv *root = ufrpc_cv_new(UFRPC_CV_TABLE, (ufrpc_cv_pos){file, 1, 0});
     ufrpc_cv *proxies = ufrpc_cv_new(UFRPC_CV_ARRAY, (ufrpc_cv_pos){file, 1, 0});
@@ -866,28 +655,28 @@ int ufrpc_ini_to_tree(const char *text, size_t len, const char *file, bool inclu
         ufrpc_cv_free(root);
         ufrpc_cv_free(proxies);
         ufrpc_cv_free(visitors);
-        ist_free(&s);
+        ufrpc_ini_doc_free(&s);
         return UFRPC_ERR_NOMEM;
     }
     bool have_common = false;
-    for (size_t i = 0; i < s.nsec && !m.nomem; i++) {
-        struct isec *sec = &s.secs[i];
+    for (size_t i = 0; i < s.nsecs && !m.nomem; i++) {
+        struct ufrpc_ini_section *sec = &s.secs[i];
         if (strcmp(sec->name, "common") == 0) {
             have_common = true;
             if (!included)
                 map_common(&m, sec, root);
-        } else if (sec->name[0] == '\0') {
-            for (size_t j = 0; j < sec->n; j++)
-                ignored(&m, "", &sec->keys[j], " (outside any section)");
+        } else if (i == 0 || strcmp(sec->name, "DEFAULT") == 0) {
+            for (size_t j = 0; j < sec->nkeys; j++)
+                ignored(&m, "DEFAULT", &sec->keys[j], " (outside a proxy section)");
         } else if (strncmp(sec->name, "range:", 6) != 0) {
             map_section(&m, sec, sec->name, proxies, visitors);
         }
     }
     /* go-ini appends the generated sections after the others */
-    for (size_t i = 0; i < s.nsec && !m.nomem; i++)
+    for (size_t i = 0; i < s.nsecs && !m.nomem; i++)
         if (strncmp(s.secs[i].name, "range:", 6) == 0)
             map_range(&m, &s.secs[i], proxies, visitors);
-    ist_free(&s);
+    ufrpc_ini_doc_free(&s);
     if (!included && !have_common) {
         ufrpc_cfg_diag_add(diag, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_SYNTAX, file, 0,
                            "invalid configuration file, not found [common] section");

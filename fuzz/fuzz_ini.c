@@ -1,4 +1,4 @@
-/* libFuzzer: the legacy INI loader (detection, inih reader, mapping to the tree,
+/* libFuzzer: the legacy INI loader (detection, go-ini compatible reader, mapping,
  * range expansion) and then the full schema on the result. */
 #include <stddef.h>
 #include <stdint.h>

@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config          # toolchain
   libuv1-dev libmbedtls-dev libjson-c-dev   # runtime libraries
-  libyaml-dev libinih-dev                   # config formats
+  libyaml-dev                               # config formats
   libcmocka-dev                             # unit tests
   clang libclang-rt-14-dev                  # fuzzers (libFuzzer) and sanitizers
   golang-go golang-github-hashicorp-yamux-dev golang-github-golang-snappy-dev  # test oracles
