@@ -62,6 +62,13 @@ int ufrpc_stream_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req,
     req->cb = cb != NULL ? cb : noop_write_cb;
     req->stream = s;
     req->next = NULL;
+    if (nbufs <= UFRPC_STREAM_WRITE_INLINE_IOV) {
+        /* by value, so that callers may pass a temporary array; a wrapper stream that
+         * forwards req->bufs to its lower stream passes this very array (memmove) */
+        if (nbufs > 0 && bufs != req->inline_bufs)
+            memmove(req->inline_bufs, bufs, nbufs * sizeof *bufs);
+        bufs = req->inline_bufs;
+    }
     req->bufs = bufs;
     req->nbufs = nbufs;
     req->idx = 0;

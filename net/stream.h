@@ -19,9 +19,11 @@
  * more reads; the stream should be closed). The consumer may call read_stop,
  * write, shutdown or close from inside the callback.
  *
- * Writes: the caller owns the request struct, the iovec array and the bytes, and
- * keeps all three valid and unchanged until the write callback runs (callbacks
- * never run from inside ufrpc_stream_write). Writes complete in order.
+ * Writes: the caller owns the request struct and the bytes, and keeps both valid
+ * and unchanged until the write callback runs (callbacks never run from inside
+ * ufrpc_stream_write). An iovec array of up to UFRPC_STREAM_WRITE_INLINE_IOV entries
+ * is copied into the request, so it may be a temporary (as with uv_write); a longer
+ * array must also stay valid until the callback. Writes complete in order.
  *
  * queued(): bytes accepted by write() whose callback has not run yet and which
  * still occupy memory in this stream or below it (kernel socket buffers excluded).
@@ -63,6 +65,9 @@ typedef void (*ufrpc_stream_write_cb)(struct ufrpc_stream_write *req, int status
 typedef void (*ufrpc_stream_shutdown_cb)(struct ufrpc_stream *s, int status);
 typedef void (*ufrpc_stream_close_cb)(struct ufrpc_stream *s);
 
+/* iovec entries a write request holds by value (see "Writes" above). */
+#define UFRPC_STREAM_WRITE_INLINE_IOV 4
+
 /* A write request: caller-owned; `data` is free for the caller. The rest is
  * private to the stream implementation while the write is in flight. */
 struct ufrpc_stream_write {
@@ -77,6 +82,7 @@ struct ufrpc_stream_write {
     size_t off;    /* offset into bufs[idx] */
     size_t len;    /* total bytes */
     uv_write_t uv; /* TCP */
+    uv_buf_t inline_bufs[UFRPC_STREAM_WRITE_INLINE_IOV]; /* bufs points here when it fits */
 };
 
 struct ufrpc_stream_vt {
