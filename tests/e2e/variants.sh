@@ -6,6 +6,10 @@
 #                verifies the privilege key of every Ping and NewWorkConn
 #   user         user = "alice": the proxy is "alice.echo" on the wire and ufrpc must
 #                strip the prefix from StartWorkConn
+#   tls_verify   transport.tls.trustedCaFile = the peer's (generated) certificate and
+#                serverName = localhost: verification passes and traffic flows
+#   tls_verify_wrong  trustedCaFile = another peer's certificate: the handshake must
+#                fail verification, so the login fails (exit 1, loginFailExit)
 #   pong_error   the peer verifies Ping privilege keys but ufrpc has no HeartBeats scope:
 #                every Pong carries an error, and ufrpc must end the session and log
 #                in again (frpc's handlePong)
@@ -31,6 +35,16 @@ user)
     EXTRA='user = "alice"'
     NAME=alice.echo
     ;;
+tls_verify | tls_verify_wrong)
+    TLS=true
+    PEER_ARGS=(--cert-out "$WORK/peer-cert.pem")
+    CA=$WORK/peer-cert.pem
+    if [ "$KIND" = tls_verify_wrong ]; then
+        start_peer other --bind 127.0.0.1:0 --tls=force --cert-out "$WORK/other-cert.pem"
+        CA=$WORK/other-cert.pem
+    fi
+    EXTRA=$'transport.tls.trustedCaFile = "'"$CA"$'"\ntransport.tls.serverName = "localhost"'
+    ;;
 pong_error)
     PEER_ARGS=(--auth-heartbeats)
     EXTRA='transport.heartbeatInterval = 1'
@@ -42,6 +56,18 @@ start_echo echo
 REMOTE=$(freeport)
 write_config "$WORK/frpc.toml" "$PEER_PORT" "$TOKEN" "$MUX" "$TLS" true echo "$ECHO_PORT" "$REMOTE" "$EXTRA"
 start_ufrpc ufrpc "$WORK/frpc.toml"
+if [ "$KIND" = tls_verify_wrong ]; then
+    rc=0
+    deadline=$((SECONDS + 20))
+    while kill -0 "$UFRPC_PID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+    kill -0 "$UFRPC_PID" 2>/dev/null && fail "ufrpc still runs with an untrusted certificate"
+    wait "$UFRPC_PID" || rc=$?
+    [ "$rc" = 1 ] || fail "exit status $rc, want 1"
+    grep -q '^EVENT login ' "$WORK/peer.log" && fail "ufrpc logged in over an unverified TLS connection"
+    grep -i -E "certificate|verif|tls" "$WORK/ufrpc.log" | tail -n 2
+    pass
+    exit 0
+fi
 wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=$NAME " 20 || fail "proxy $NAME not registered"
 if [ "$KIND" = pong_error ]; then
     RUN_ID=$(sed -n 's/^EVENT login run_id=\([0-9a-f]*\).*/\1/p' "$WORK/peer.log" | head -n 1)
