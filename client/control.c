@@ -508,11 +508,8 @@ void ufrpc_ctl_on_eof(struct ufrpc_ctl *ctl, int err)
 {
     if (!ctl)
         return;
-    if (ctl->state == UFRPC_CTL_LOGIN_SENT || ctl->state == UFRPC_CTL_IDLE)
-        fail(ctl, err ? err : UFRPC_ERR_EOF,
-             err ? ufrpc_strerror(err) : "EOF (the server closed the connection during login)");
-    else
-        fail(ctl, err ? err : UFRPC_ERR_EOF, err ? ufrpc_strerror(err) : "EOF");
+    /* Go's io.EOF text, which frpc prints ("connect to server error: EOF") */
+    fail(ctl, err ? err : UFRPC_ERR_EOF, err ? ufrpc_strerror(err) : "EOF");
 }
 
 int ufrpc_ctl_tick(struct ufrpc_ctl *ctl, uint64_t now_ms)
