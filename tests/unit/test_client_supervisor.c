@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
 #include <uv.h>
 
 #include "client/supervisor.h"
@@ -77,6 +78,8 @@ struct srv {
     uint16_t visitor_port;  /* non-0: a user connects to the stcp visitor after NewProxy */
     int visitor_conns, visitor_echo_ok;
     int work_closed_early;  /* work streams the client closed before any echo */
+    int udp;                /* the proxy is udp: work streams carry UDPPacket frames */
+    int udp_echo_ok;
     struct ufrpc_stream *user; /* the user connection through the visitor */
     char user_got[64];
     size_t user_len;
@@ -267,7 +270,20 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
         s.u.start_work_conn.src_port = 40000;
         s.u.start_work_conn.dst_port = 6000;
         ufrpc_msg_set_str(&s.u.start_work_conn.dst_addr, "127.0.0.2");
-        if (!srv->wrap) {
+        if (srv->udp) {
+            /* frps: StartWorkConn without addresses, then UDPPacket frames */
+            ufrpc_msg_set_str(&s.u.start_work_conn.src_addr, NULL);
+            ufrpc_msg_set_str(&s.u.start_work_conn.dst_addr, NULL);
+            s.u.start_work_conn.src_port = s.u.start_work_conn.dst_port = 0;
+            pc_send(pc, &s, NULL, 0);
+            pc->kind = 4;
+            struct ufrpc_msg u;
+            ufrpc_msg_init(&u, UFRPC_MSG_UDP_PACKET);
+            ufrpc_bytes_set(&u.u.udp_packet.content, "hello udp", 9);
+            ufrpc_udp_addr_set(&u.u.udp_packet.raddr, "192.0.2.7", 5555, NULL);
+            pc_send(pc, &u, NULL, 0);
+            ufrpc_msg_free(&u);
+        } else if (!srv->wrap) {
             pc_send(pc, &s, HELLO, 0); /* user bytes in the same write */
         } else {
             /* StartWorkConn in clear, then everything through CFB + snappy as frps */
@@ -315,6 +331,18 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
     } else if (pc->kind == 1 && f->type == UFRPC_MSG_PING) {
         srv->pings++;
         pc_send_empty(pc, UFRPC_MSG_PONG);
+    } else if (pc->kind == 4 && f->type == UFRPC_MSG_UDP_PACKET) {
+        const struct ufrpc_msg_udp_packet *u = &m.u.udp_packet;
+        assert_int_equal(u->content.len, 9);
+        assert_memory_equal(u->content.data, "hello udp", 9);
+        assert_non_null(u->raddr);
+        assert_string_equal(u->raddr->ip, "192.0.2.7");
+        assert_int_equal(u->raddr->port, 5555);
+        srv->udp_echo_ok++;
+        if (srv->client)
+            ufrpc_client_shutdown(srv->client);
+    } else if (pc->kind == 4 && f->type == UFRPC_MSG_PING) {
+        /* frpc pings its udp channel every 30 s */
     } else if (pc->kind == 1 && f->type == UFRPC_MSG_CLOSE_PROXY) {
         srv->close_proxies++;
     } else {
@@ -557,6 +585,29 @@ static void on_echo_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_str
         assert_int_equal(ufrpc_stream_read_start(conn, on_echo_read), 0);
 }
 
+/* ---- local UDP echo service --------------------------------------------------------- */
+struct udp_echo {
+    uv_udp_t h;
+    char buf[2048];
+};
+
+static void udp_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+    (void)sz;
+    struct udp_echo *e = (struct udp_echo *)h;
+    *b = uv_buf_init(e->buf, sizeof e->buf);
+}
+
+static void udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *b, const struct sockaddr *from,
+                     unsigned flags)
+{
+    (void)flags;
+    if (n <= 0 || !from)
+        return;
+    uv_buf_t out = uv_buf_init(b->base, (unsigned)n);
+    uv_udp_try_send(h, &out, 1, from);
+}
+
 /* ---- the client ------------------------------------------------------------------ */
 struct run {
     uint64_t tunnel_errors; /* registry counters of "echo" at the end */
@@ -571,6 +622,7 @@ struct run {
     uv_timer_t dbg; /* unreferenced: reports handles still open 3 s after the stop */
     uv_timer_t stop_timer;
     ufrpc_client_t *cl;
+    uv_udp_t *uecho; /* the local UDP echo, closed with the rest */
 };
 
 static void on_stop_timer(uv_timer_t *t)
@@ -589,6 +641,8 @@ static void on_linger(uv_timer_t *t)
     uv_close((uv_handle_t *)&r->guard, NULL);
     uv_close((uv_handle_t *)&r->linger, NULL);
     uv_close((uv_handle_t *)&r->stop_timer, NULL);
+    if (r->uecho)
+        uv_close((uv_handle_t *)r->uecho, NULL);
     uv_timer_start(&r->dbg, on_guard, 3000, 0);
     uv_unref((uv_handle_t *)&r->dbg);
 }
@@ -619,6 +673,7 @@ static void on_guard(uv_timer_t *t)
 }
 
 static const char *authline = "auth.token = \"" TOKEN "\"\n";
+static const char *proxy_type = "tcp";
 
 static struct ufrpc_config *make_cfg(uint16_t srv_port, uint16_t echo_port, int mux,
                                      int login_fail_exit, const char *user, const char *extra,
@@ -632,10 +687,10 @@ static struct ufrpc_config *make_cfg(uint16_t srv_port, uint16_t echo_port, int 
              "serverAddr = \"127.0.0.1\"\nserverPort = %u\nloginFailExit = %s\n%s"
              "%s%s"
              "transport.tcpMux = %s\nlog.level = \"trace\"\n\n"
-             "[[proxies]]\nname = \"echo\"\ntype = \"tcp\"\nlocalIP = \"127.0.0.1\"\n"
+             "[[proxies]]\nname = \"echo\"\ntype = \"%s\"\nlocalIP = \"127.0.0.1\"\n"
              "localPort = %u\nremotePort = 6000\n%s",
              (unsigned)srv_port, login_fail_exit ? "true" : "false",
-             userline, authline, tlsline, mux ? "true" : "false", (unsigned)echo_port,
+             userline, authline, tlsline, mux ? "true" : "false", proxy_type, (unsigned)echo_port,
              extra ? extra : "");
     struct ufrpc_cfg_diag diag;
     ufrpc_cfg_diag_init(&diag);
@@ -664,6 +719,7 @@ struct scenario {
     int dead_local;            /* the proxy's local service is not listening */
     const char *auth;          /* replaces the auth.token line */
     int health;                /* healthCheck.type = "tcp" on the proxy */
+    int udp;                   /* a udp proxy to a local UDP echo service */
     uint32_t stop_after_ms;    /* shut the client down after this long */
 };
 
@@ -719,6 +775,22 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     r->echo = ufrpc_tcp_listen(&loop, "127.0.0.1", 0, on_echo_accept, NULL, &err);
     assert_non_null(r->echo);
     uint16_t eport = ufrpc_tcp_listener_port(r->echo);
+    struct udp_echo uecho;
+    proxy_type = "tcp";
+    if (sc->udp) {
+        assert_int_equal(uv_udp_init(&loop, &uecho.h), 0);
+        struct sockaddr_in a;
+        uv_ip4_addr("127.0.0.1", 0, &a);
+        assert_int_equal(uv_udp_bind(&uecho.h, (const struct sockaddr *)&a, 0), 0);
+        assert_int_equal(uv_udp_recv_start(&uecho.h, udp_alloc, udp_recv), 0);
+        struct sockaddr_in got;
+        int len = sizeof got;
+        uv_udp_getsockname(&uecho.h, (struct sockaddr *)&got, &len);
+        eport = ntohs(got.sin_port);
+        proxy_type = "udp";
+        srv->udp = 1;
+        r->uecho = &uecho.h;
+    }
     if (sc->dead_local) {
         /* a port nobody listens on */
         int e3 = 0;
@@ -746,7 +818,7 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     };
     ufrpc_client_t *cl;
     assert_int_equal(ufrpc_client_new(&co, &cl), 0);
-    if (sc->shutdown_on_echo || sc->visitor || sc->dead_local)
+    if (sc->shutdown_on_echo || sc->visitor || sc->dead_local || sc->udp)
         srv->client = cl;
     if (sc->reload)
         srv->reload_cfg = make_cfg(sport, eport, sc->mux, sc->login_fail_exit, "bob", extra, tlsline);
@@ -952,6 +1024,23 @@ static void test_health_check_gates_new_proxy(void **state)
     assert_int_equal(srv.close_proxies, 1); /* shutdown still closes every proxy */
 }
 
+/* A udp proxy: the work stream becomes a UDPPacket channel (client/udp_channel) to
+ * the local UDP service; the reply goes back to the same user address. */
+static void test_udp_proxy_channel(void **state)
+{
+    (void)state;
+    for (int mux = 0; mux <= 1; mux++) {
+        struct srv srv;
+        struct run r;
+        unsigned logins;
+        struct scenario sc = {.mux = mux, .login_fail_exit = 1, .udp = 1};
+        run_scenario(&sc, &srv, &r, &logins);
+        assert_int_equal(r.code, 0);
+        assert_int_equal(srv.udp_echo_ok, 1);
+        assert_string_equal(srv.last_proxy_name, "echo");
+    }
+}
+
 static void test_login_rejected_with_login_fail_exit(void **state)
 {
     (void)state;
@@ -1020,6 +1109,7 @@ int main(void)
         cmocka_unit_test(test_dead_local_service_closes_only_the_work_stream),
         cmocka_unit_test(test_token_from_file),
         cmocka_unit_test(test_health_check_gates_new_proxy),
+        cmocka_unit_test(test_udp_proxy_channel),
         cmocka_unit_test(test_login_rejected_with_login_fail_exit),
         cmocka_unit_test(test_login_retried_without_login_fail_exit),
         cmocka_unit_test(test_relogin_with_run_id_after_drop),
