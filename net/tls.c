@@ -22,6 +22,7 @@
 #define CHUNK_SIZE (64u * 1024u)
 
 struct ufrpc_tls_ctx {
+    unsigned refs; /* the owner's reference plus one per TLS stream not yet freed */
     int server;
     int has_ca, has_own;
     mbedtls_ssl_config conf;
@@ -41,11 +42,14 @@ static void ctx_init(ufrpc_tls_ctx_t *c)
     mbedtls_x509_crt_init(&c->ca);
     mbedtls_x509_crt_init(&c->own_cert);
     mbedtls_pk_init(&c->own_key);
+    c->refs = 1;
 }
 
 void ufrpc_tls_ctx_free(ufrpc_tls_ctx_t *c)
 {
-    if (c == NULL)
+    /* A closing stream still frees its mbedtls_ssl (which reads conf) from the
+     * loop after ufrpc_stream_close returned, so the last reference frees. */
+    if (c == NULL || --c->refs > 0)
         return;
     mbedtls_ssl_config_free(&c->conf);
     mbedtls_x509_crt_free(&c->ca);
@@ -657,6 +661,7 @@ static void tls_free_if_done(struct tls *t)
     if (t->s.close_cb != NULL)
         t->s.close_cb(&t->s);
     mbedtls_ssl_free(&t->ssl);
+    ufrpc_tls_ctx_free(t->ctx);
     ufrpc_rbuf_unref(t->in_buf);
     ufrpc_rbuf_unref(t->rb);
     free(t->fill);
@@ -735,6 +740,7 @@ static struct ufrpc_stream *tls_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_stream *l
     t->s.data = data;
     t->lower = lower;
     t->ctx = ctx;
+    ctx->refs++;
     t->hs_cb = cb;
     lower->data = t;
     uv_timer_init(lower->loop, &t->timer);

@@ -2,7 +2,10 @@
  * server role, plus frps's first-byte sniffer (FRP-WIRE.md 1.2).
  *
  * A context (ufrpc_tls_ctx_t) holds the configuration, certificates and the RNG;
- * one context serves any number of connections and must outlive all of them.
+ * one context serves any number of connections. Each TLS stream holds a reference
+ * until it is freed (after its close callback), so the owner may call
+ * ufrpc_tls_ctx_free right after closing its streams; the context goes when the
+ * last of them is gone.
  *
  * A TLS stream is a struct ufrpc_stream (net/stream.h) that owns its lower stream:
  * closing it closes the lower one. It is usable after its handshake callback
@@ -49,8 +52,9 @@ struct ufrpc_tls_server_opts {
     const char *client_ca_file; /* non-NULL: require and verify a client cert */
 };
 
-/* 0 and *out, or UFRPC_ERR_NOMEM / UFRPC_ERR_TLS (unreadable or bad file). Free
- * with ufrpc_tls_ctx_free once no stream uses it. */
+/* 0 and *out, or UFRPC_ERR_NOMEM / UFRPC_ERR_TLS (unreadable or bad file). The
+ * owner drops its reference with ufrpc_tls_ctx_free (at any time; streams still
+ * using the context keep it alive). No new stream may be created from it after. */
 int ufrpc_tls_client_ctx_new(const struct ufrpc_tls_client_opts *o, ufrpc_tls_ctx_t **out);
 int ufrpc_tls_server_ctx_new(const struct ufrpc_tls_server_opts *o, ufrpc_tls_ctx_t **out);
 void ufrpc_tls_ctx_free(ufrpc_tls_ctx_t *ctx);
