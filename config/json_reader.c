@@ -341,8 +341,35 @@ static int scan_value(struct jscan *j, int depth, ufrpc_cv **out)
     return *out ? 0 : fail(j, UFRPC_ERR_NOMEM, "out of memory");
 }
 
-int ufrpc_json_read(const char *text, size_t len, const char *file_name, ufrpc_cv **out,
-                    struct ufrpc_cfg_error *err)
+/* End of the first top-level value when it is an object or array (one past its
+ * closing bracket), by bracket depth outside strings; len when it does not close.
+ * Only used to hide what follows from json-c, which validates the value itself. */
+static size_t first_value_end(const char *s, size_t len)
+{
+    size_t depth = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (in_str) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_str = false;
+        } else if (ch == '"') {
+            in_str = true;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if (ch == '}' || ch == ']') {
+            if (depth <= 1)
+                return i + 1;
+            depth--;
+        }
+    }
+    return len;
+}
+
+static int json_read(const char *text, size_t len, const char *file_name, ufrpc_cv **out,
+                     struct ufrpc_cfg_error *err, struct ufrpc_cfg_error *trailing)
 {
     struct jscan j = {.s = text, .n = len, .file = file_name, .err = err, .line = 1, .cc_col = 1};
     *out = NULL;
@@ -362,7 +389,8 @@ int ufrpc_json_read(const char *text, size_t len, const char *file_name, ufrpc_c
     if (tok == NULL)
         return ufrpc_cfg_fail(err, UFRPC_ERR_NOMEM, file_name, 0, 0, "out of memory");
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+    size_t jlen = first_value_end(text, len);
+    json_object *o = json_tokener_parse_ex(tok, text, (int)jlen);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
     if (o == NULL && jerr == json_tokener_continue) {
@@ -370,7 +398,7 @@ int ufrpc_json_read(const char *text, size_t len, const char *file_name, ufrpc_c
         o = json_tokener_parse_ex(tok, "", 1);
         jerr = json_tokener_get_error(tok);
         if (o == NULL)
-            end = len;
+            end = jlen;
         if (jerr == json_tokener_continue)
             jerr = json_tokener_error_parse_eof;
     }
@@ -405,8 +433,13 @@ int ufrpc_json_read(const char *text, size_t len, const char *file_name, ufrpc_c
     int rc = scan_value(&j, 1, &root);
     if (rc == 0) {
         skip_ws(&j);
-        if (j.i < j.n)
-            rc = fail(&j, UFRPC_ERR_CONFIG_SYNTAX, "unexpected text after the JSON object");
+        if (j.i < j.n) {
+            if (trailing == NULL)
+                rc = fail(&j, UFRPC_ERR_CONFIG_SYNTAX, "unexpected text after the JSON object");
+            else
+                ufrpc_cfg_fail(trailing, UFRPC_ERR_CONFIG_SYNTAX, file_name, j.line, col_of(&j, j.i),
+                               "text after the JSON object ignored");
+        }
     }
     free(j.buf);
     if (rc) {
@@ -415,4 +448,17 @@ int ufrpc_json_read(const char *text, size_t len, const char *file_name, ufrpc_c
     }
     *out = root;
     return 0;
+}
+
+int ufrpc_json_read(const char *text, size_t len, const char *file_name, ufrpc_cv **out,
+                    struct ufrpc_cfg_error *err)
+{
+    return json_read(text, len, file_name, out, err, NULL);
+}
+
+int ufrpc_json_read_first(const char *text, size_t len, const char *file_name, ufrpc_cv **out,
+                          struct ufrpc_cfg_error *err, struct ufrpc_cfg_error *trailing)
+{
+    trailing->code = 0;
+    return json_read(text, len, file_name, out, err, trailing);
 }

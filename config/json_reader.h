@@ -9,7 +9,8 @@
  * earlier value (last wins); an object member whose value is null is dropped (Go
  * leaves the field unset); null inside an array is rejected (no cv equivalent);
  * an integer outside int64 is rejected. The top-level value must be an object;
- * anything after it other than whitespace is an error.
+ * for ufrpc_json_read anything after it other than whitespace is an error (Go's
+ * json.Unmarshal), see ufrpc_json_read_first for Go's json.Decoder.
  *
  * Numbers: no fraction/exponent -> UFRPC_CV_INTEGER, otherwise UFRPC_CV_FLOAT.
  * Ownership as in config/toml.h: *out is a new tree the caller frees, file_name is
@@ -29,5 +30,13 @@
  * _ENCODING, _DEPTH, _VALUE, UFRPC_ERR_NOMEM) with *err filled (file:line:col). */
 int ufrpc_json_read(const char *text, size_t len, const char *file_name, ufrpc_cv **out,
                     struct ufrpc_cfg_error *err);
+
+/* Like ufrpc_json_read, but anything after the top-level object is left unread, as
+ * Go's json.Decoder.Decode does (frpc decodes with a Decoder in strict mode, so it
+ * ignores such text; json.Unmarshal, used without strict mode, rejects it). When
+ * there is such text, trailing->code is UFRPC_ERR_CONFIG_SYNTAX and trailing names
+ * where it starts; otherwise trailing->code is 0. */
+int ufrpc_json_read_first(const char *text, size_t len, const char *file_name, ufrpc_cv **out,
+                          struct ufrpc_cfg_error *err, struct ufrpc_cfg_error *trailing);
 
 #endif

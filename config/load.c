@@ -134,8 +134,11 @@ static const char *ext_of(const char *name)
 }
 
 /* Parses a (rendered) v1 document as frp does: TOML first, then JSON if it starts
- * with '{', else YAML. */
-static int parse_v1(const char *text, size_t len, const char *file, struct ufrpc_cfg_diag *d, ufrpc_cv **tree)
+ * with '{', else YAML. JSON: in strict mode frpc decodes with a json.Decoder, which
+ * stops after the top-level object (text after it is ignored: a warning here);
+ * otherwise json.Unmarshal, which rejects such text. */
+static int parse_v1(const char *text, size_t len, const char *file, bool strict, struct ufrpc_cfg_diag *d,
+                    ufrpc_cv **tree)
 {
     struct ufrpc_cfg_error terr = {0}, err = {0};
     const char *ext = ext_of(file);
@@ -150,9 +153,18 @@ static int parse_v1(const char *text, size_t len, const char *file, struct ufrpc
     while (i < len && isspace((unsigned char)text[i]))
         i++;
     if (i < len && text[i] == '{') {
-        rc = ufrpc_json_read(text, len, file, tree, &err);
+        struct ufrpc_cfg_error trail = {0};
+        if (strict)
+            rc = ufrpc_json_read_first(text, len, file, tree, &err, &trail);
+        else
+            rc = ufrpc_json_read(text, len, file, tree, &err);
         if (rc != 0 && rc != UFRPC_ERR_NOMEM)
             add_reader_error(d, &err, file, "json: ");
+        if (rc == 0 && trail.code != 0 &&
+            ufrpc_cfg_diag_add(d, UFRPC_CFG_WARNING, trail.code, file, trail.line,
+                               "json: %s (as frpc does in strict mode)", trail.msg) == 0 &&
+            d->len > 0)
+            d->items[d->len - 1].err.col = trail.col;
         return rc;
     }
     rc = ufrpc_yaml_read(text, len, file, tree, &err);
@@ -185,7 +197,7 @@ static int load_text(struct ufrpc_cfg_ctx *c, const char *raw, size_t rlen, cons
     if (*legacy)
         rc = ufrpc_ini_to_tree(text, len, file, included, c->diag, tree);
     else
-        rc = parse_v1(text, len, file, c->diag, tree);
+        rc = parse_v1(text, len, file, c->strict, c->diag, tree);
     free(text);
     return rc;
 }

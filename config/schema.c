@@ -102,8 +102,14 @@ static void type_error(struct ufrpc_cfg_ctx *c, const char *path, const ufrpc_cv
         ufrpc_cfg_report(c, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_VALUE, v->pos,
                          "%s: expected %s, got string \"%s\"", path, want, ex);
     } else {
-        ufrpc_cfg_report(c, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_VALUE, v->pos, "%s: expected %s, got %s",
-                         path, want, ufrpc_cv_type_name(v->type));
+        /* frpc decodes through JSON into typed Go fields: an unquoted YAML/TOML number
+         * or boolean never becomes a string (not even without strict mode), so say how
+         * to fix it */
+        bool quote = strcmp(want, "a string") == 0 &&
+                     (v->type == UFRPC_CV_INTEGER || v->type == UFRPC_CV_FLOAT || v->type == UFRPC_CV_BOOL);
+        ufrpc_cfg_report(c, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_VALUE, v->pos, "%s: expected %s, got %s%s",
+                         path, want, ufrpc_cv_type_name(v->type),
+                         quote ? " (frpc rejects it too: put the value in quotes)" : "");
     }
 }
 
