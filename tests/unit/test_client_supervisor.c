@@ -44,7 +44,7 @@ struct pconn {
     int enc;
     ufrpc_cfb_reader_t rd;
     ufrpc_cfb_writer_t wr;
-    char echo[256];
+    char echo[4096];
     size_t echo_len;
     int closed;
     int want_close;
@@ -79,6 +79,8 @@ struct srv {
     int visitor_conns, visitor_echo_ok;
     int work_closed_early;  /* work streams the client closed before any echo */
     int udp;                /* the proxy is udp: work streams carry UDPPacket frames */
+    const char *user_bytes; /* sent after StartWorkConn instead of HELLO */
+    const char *expect_in;  /* the reply must contain this (instead of an echo) */
     int udp_echo_ok;
     struct ufrpc_stream *user; /* the user connection through the visitor */
     char user_got[64];
@@ -284,7 +286,7 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
             pc_send(pc, &u, NULL, 0);
             ufrpc_msg_free(&u);
         } else if (!srv->wrap) {
-            pc_send(pc, &s, HELLO, 0); /* user bytes in the same write */
+            pc_send(pc, &s, srv->user_bytes ? srv->user_bytes : HELLO, 0); /* same write */
         } else {
             /* StartWorkConn in clear, then everything through CFB + snappy as frps */
             pc_send(pc, &s, NULL, 0);
@@ -378,9 +380,19 @@ static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, co
         return;
     }
     if (pc->kind == 2) {
-        assert_true(pc->echo_len + len <= sizeof pc->echo);
+        assert_true(pc->echo_len + len < sizeof pc->echo);
         memcpy(pc->echo + pc->echo_len, data, len);
         pc->echo_len += len;
+        pc->echo[pc->echo_len] = '\0';
+        if (pc->srv->expect_in) {
+            if (strstr(pc->echo, pc->srv->expect_in)) {
+                pc->srv->echo_ok++;
+                pc_close(pc);
+                if (pc->srv->client)
+                    ufrpc_client_shutdown(pc->srv->client);
+            }
+            return;
+        }
         const char *pre = pc->srv->expect_prefix ? pc->srv->expect_prefix : "";
         size_t want = strlen(pre) + strlen(HELLO);
         if (pc->echo_len == want) {
@@ -720,6 +732,9 @@ struct scenario {
     const char *auth;          /* replaces the auth.token line */
     int health;                /* healthCheck.type = "tcp" on the proxy */
     int udp;                   /* a udp proxy to a local UDP echo service */
+    const char *plugin_toml;   /* [proxies.plugin] lines */
+    const char *user_bytes;    /* what the user sends through the tunnel */
+    const char *expect_in;     /* what its reply must contain */
     uint32_t stop_after_ms;    /* shut the client down after this long */
 };
 
@@ -767,6 +782,10 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     if (sc->pp_version)
         snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
                  "transport.proxyProtocolVersion = \"%s\"\n", sc->pp_version);
+    srv->user_bytes = sc->user_bytes;
+    srv->expect_in = sc->expect_in;
+    if (sc->plugin_toml)
+        strncat(extra, sc->plugin_toml, sizeof extra - strlen(extra) - 1);
     if (sc->health)
         strncat(extra, "healthCheck.type = \"tcp\"\nhealthCheck.intervalSeconds = 1\n",
                 sizeof extra - strlen(extra) - 1);
@@ -818,7 +837,7 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     };
     ufrpc_client_t *cl;
     assert_int_equal(ufrpc_client_new(&co, &cl), 0);
-    if (sc->shutdown_on_echo || sc->visitor || sc->dead_local || sc->udp)
+    if (sc->shutdown_on_echo || sc->visitor || sc->dead_local || sc->udp || sc->expect_in)
         srv->client = cl;
     if (sc->reload)
         srv->reload_cfg = make_cfg(sport, eport, sc->mux, sc->login_fail_exit, "bob", extra, tlsline);
@@ -1041,6 +1060,35 @@ static void test_udp_proxy_channel(void **state)
     }
 }
 
+/* A plugin takes the work stream instead of a local dial: static_file serves a
+ * file from a directory over HTTP. */
+static void test_static_file_plugin(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ufrpc_static_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/hello.txt", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("file served by ufrpc\n", f);
+    fclose(f);
+    char plugin[256];
+    snprintf(plugin, sizeof plugin,
+             "[proxies.plugin]\ntype = \"static_file\"\nlocalPath = \"%s\"\n", dir);
+    struct srv srv;
+    struct run r;
+    unsigned logins;
+    struct scenario sc = {.mux = 1, .login_fail_exit = 1, .plugin_toml = plugin,
+                          .user_bytes = "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+                          .expect_in = "file served by ufrpc"};
+    run_scenario(&sc, &srv, &r, &logins);
+    unlink(path);
+    rmdir(dir);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(srv.echo_ok, 1);
+}
+
 static void test_login_rejected_with_login_fail_exit(void **state)
 {
     (void)state;
@@ -1110,6 +1158,7 @@ int main(void)
         cmocka_unit_test(test_token_from_file),
         cmocka_unit_test(test_health_check_gates_new_proxy),
         cmocka_unit_test(test_udp_proxy_channel),
+        cmocka_unit_test(test_static_file_plugin),
         cmocka_unit_test(test_login_rejected_with_login_fail_exit),
         cmocka_unit_test(test_login_retried_without_login_fail_exit),
         cmocka_unit_test(test_relogin_with_run_id_after_drop),
