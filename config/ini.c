@@ -65,6 +65,20 @@ static void put(struct mapper *m, ufrpc_cv *table, const char *key, ufrpc_cv *v)
     }
 }
 
+/* Adds a key known to be new (prefix-mapped keys: unique because INI keys are),
+ * without put's linear duplicate scan. */
+static void put_new(struct mapper *m, ufrpc_cv *table, const char *key, ufrpc_cv *v)
+{
+    if (v == NULL) {
+        m->nomem = 1;
+        return;
+    }
+    if (ufrpc_cv_append(table, key, strlen(key), v) != 0) {
+        ufrpc_cv_free(v);
+        m->nomem = 1;
+    }
+}
+
 static ufrpc_cv *subtable(struct mapper *m, ufrpc_cv *parent, const char *key, uint32_t line)
 {
     ufrpc_cv *t = ufrpc_cv_get(parent, key);
@@ -380,7 +394,7 @@ static void map_common(struct mapper *m, const struct ufrpc_ini_section *s, ufrp
         if (starts(k->name, "meta_", &rest)) {
             ufrpc_cv *t = subtable(m, root, "metadatas", k->line);
             if (t != NULL)
-                put(m, t, rest, ufrpc_cv_new_string(UFRPC_CV_STRING, k->value, strlen(k->value), P(m, k->line)));
+                put_new(m, t, rest, ufrpc_cv_new_string(UFRPC_CV_STRING, k->value, strlen(k->value), P(m, k->line)));
             continue;
         }
         if (starts(k->name, "oidc_additional_", &rest)) {
@@ -388,7 +402,7 @@ static void map_common(struct mapper *m, const struct ufrpc_ini_section *s, ufrp
             ufrpc_cv *o = a ? subtable(m, a, "oidc", k->line) : NULL;
             ufrpc_cv *t = o ? subtable(m, o, "additionalEndpointParams", k->line) : NULL;
             if (t != NULL)
-                put(m, t, rest, ufrpc_cv_new_string(UFRPC_CV_STRING, k->value, strlen(k->value), P(m, k->line)));
+                put_new(m, t, rest, ufrpc_cv_new_string(UFRPC_CV_STRING, k->value, strlen(k->value), P(m, k->line)));
             continue;
         }
         const struct kmap *km = kfind(common_keys, k->name);
@@ -466,7 +480,7 @@ static void map_proxy(struct mapper *m, const struct ufrpc_ini_section *s, const
         if (starts(k->name, "meta_", &rest)) {
             ufrpc_cv *mt = subtable(m, t, "metadatas", k->line);
             if (mt != NULL)
-                put(m, mt, rest, new_str(m, k->value, k->line));
+                put_new(m, mt, rest, new_str(m, k->value, k->line));
             continue;
         }
         if (starts(k->name, "header_", &rest)) {
@@ -477,7 +491,7 @@ static void map_proxy(struct mapper *m, const struct ufrpc_ini_section *s, const
             ufrpc_cv *rh = subtable(m, t, "requestHeaders", k->line);
             ufrpc_cv *set = rh ? subtable(m, rh, "set", k->line) : NULL;
             if (set != NULL)
-                put(m, set, rest, new_str(m, k->value, k->line));
+                put_new(m, set, rest, new_str(m, k->value, k->line));
             continue;
         }
         if (starts(k->name, "plugin_", &rest)) {
@@ -491,7 +505,7 @@ static void map_proxy(struct mapper *m, const struct ufrpc_ini_section *s, const
                 ufrpc_cv *rh = subtable(m, pl, "requestHeaders", k->line);
                 ufrpc_cv *set = rh ? subtable(m, rh, "set", k->line) : NULL;
                 if (set != NULL)
-                    put(m, set, rest, new_str(m, k->value, k->line));
+                    put_new(m, set, rest, new_str(m, k->value, k->line));
                 continue;
             }
             const struct pmap *pm = plugin_params;

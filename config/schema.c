@@ -202,11 +202,13 @@ static void read_strlist(struct ufrpc_cfg_ctx *c, struct ufrpc_cfg_strlist *out,
     out->len = n;
 }
 
+/* scan: how many existing items may hold k (a table's own keys are unique, so
+ * read_map checks only the items that were there before it: linear, not quadratic) */
 static void map_put(struct ufrpc_cfg_ctx *c, struct ufrpc_cfg_map *m, size_t *cap, const char *k,
-                    size_t kl, const char *val, size_t vl)
+                    size_t kl, const char *val, size_t vl, size_t scan)
 {
     /* a later key replaces an earlier one (Go map semantics) */
-    for (size_t i = 0; i < m->len; i++)
+    for (size_t i = 0; i < m->len && i < scan; i++)
         if (strlen(m->items[i].key) == kl && memcmp(m->items[i].key, k, kl) == 0) {
             m->items[i].value = ufrpc_cfg_arena_strndup(c->arena, val, vl);
             if (m->items[i].value == NULL)
@@ -242,6 +244,7 @@ static void read_map(struct ufrpc_cfg_ctx *c, struct ufrpc_cfg_map *out, const u
         return;
     }
     size_t cap = out->len; /* merging into an existing map reallocates */
+    size_t before = out->len;
     for (size_t i = 0; i < v->u.t.len; i++) {
         const ufrpc_cv_member *m = &v->u.t.items[i];
         if (!is_text(m->value)) {
@@ -250,7 +253,7 @@ static void read_map(struct ufrpc_cfg_ctx *c, struct ufrpc_cfg_map *out, const u
             type_error(c, p, m->value, "a string");
             continue;
         }
-        map_put(c, out, &cap, m->key, m->key_len, m->value->u.s.ptr, m->value->u.s.len);
+        map_put(c, out, &cap, m->key, m->key_len, m->value->u.s.ptr, m->value->u.s.len, before);
     }
 }
 
@@ -333,7 +336,7 @@ static void read_nvlist(struct ufrpc_cfg_ctx *c, struct ufrpc_cfg_map *out, cons
         /* ordered list semantics: keep duplicates' order, but map_put merges equal
          * names, which frp's header setter does too */
         map_put(c, out, &cap, name ? name->u.s.ptr : empty, name ? name->u.s.len : 0,
-                value ? value->u.s.ptr : empty, value ? value->u.s.len : 0);
+                value ? value->u.s.ptr : empty, value ? value->u.s.len : 0, SIZE_MAX);
     }
 }
 

@@ -307,6 +307,23 @@ static void test_many(void **state)
     assert_string_equal(val(&d, "s49999", "k99999"), "99999");
     ufrpc_ini_doc_free(&d);
     free(t);
+
+    /* 60000 meta_ keys through the whole loader (was quadratic in the mapper and
+     * the schema's map reader: minutes) */
+    size_t nm = 60000;
+    t = malloc(nm * 40 + 64);
+    w = t + sprintf(t, "[common]\nserver_addr = x\n");
+    for (size_t i = 0; i < nm; i++)
+        w += sprintf(w, "meta_k%zu = v%zu\n", i, i);
+    struct ufrpc_config *c;
+    struct ufrpc_cfg_diag dg;
+    assert_int_equal(load(t, (size_t)(w - t), &c, &dg), 0);
+    assert_int_equal(c->metadatas.len, nm);
+    assert_string_equal(c->metadatas.items[nm - 1].key, "k59999");
+    assert_string_equal(c->metadatas.items[nm - 1].value, "v59999");
+    ufrpc_config_free(c);
+    ufrpc_cfg_diag_free(&dg);
+    free(t);
 }
 
 int main(void)
