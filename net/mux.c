@@ -24,7 +24,7 @@ struct mst {
     struct mst *prev, *next;    /* all streams of the mux */
     struct mst *rnext;          /* ready list */
     int in_ready;
-    int refs;                   /* 1 until the close callback + one per live slice */
+    int refs; /* 1 until the close callback + one per live slice + 1 while in_ready */
     int reading, fin, ended, end_status;
     struct slice *held, *held_tail;
     struct ufrpc_stream_write *wq, *wq_tail;     /* not yet fully accepted */
@@ -84,7 +84,10 @@ static void mark_ready(struct mst *ms)
 {
     ufrpc_mux_t *m = ms->m;
     if (!ms->in_ready) {
+        /* the list holds a reference: a callback run from on_idle may close the
+         * stream and put it back here before on_idle drops its own hold */
         ms->in_ready = 1;
+        ms->refs++;
         ms->rnext = m->ready;
         m->ready = ms;
     }
@@ -255,8 +258,7 @@ static void on_idle(uv_idle_t *h)
     while (m->ready != NULL) {
         struct mst *ms = m->ready;
         m->ready = ms->rnext;
-        ms->in_ready = 0;
-        ms->refs++;
+        ms->in_ready = 0; /* its reference is held until the end of this round */
         while (ms->done != NULL) {
             struct ufrpc_stream_write *r = ms->done;
             ms->done = r->next;

@@ -34,6 +34,7 @@ struct env {
     size_t max_unconsumed;
     uv_check_t check;
     int closed;
+    void *user;
 };
 
 static void on_tcp_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *c)
@@ -225,11 +226,106 @@ static void test_mux_transport_loss(void **state)
     free(e);
 }
 
+/* Closing a mux stream from inside its own write, shutdown or read callback
+ * (what the pump does on its last event) must not touch the freed stream. */
+struct cic {
+    struct env *e;
+    int closed;
+    int accepted;
+    struct ufrpc_stream_write w;
+};
+
+static void cic_closed(struct ufrpc_stream *s)
+{
+    ((struct cic *)s->data)->closed++;
+}
+
+static void cic_write_cb(struct ufrpc_stream_write *w, int status)
+{
+    struct ufrpc_stream *s = w->data;
+    assert_int_equal(status, 0);
+    ufrpc_stream_close(s, cic_closed);
+}
+
+static void cic_shut_cb(struct ufrpc_stream *s, int status)
+{
+    assert_int_equal(status, 0);
+    ufrpc_stream_close(s, cic_closed);
+}
+
+static void cic_read_cb(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
+                        const uint8_t *data, size_t len)
+{
+    (void)buf;
+    (void)data;
+    (void)len;
+    (void)status;
+    ufrpc_stream_close(s, cic_closed);
+}
+
+static void cic_accept(ufrpc_mux_t *m, struct ufrpc_stream *st, void *data)
+{
+    struct cic *c = ((struct env *)data)->user;
+    (void)m;
+    st->data = c;
+    c->accepted++;
+    assert_int_equal(ufrpc_stream_read_start(st, cic_read_cb), 0);
+}
+
+static int cic_done(void *a)
+{
+    struct cic *c = a;
+    return c->closed == 4;
+}
+
+static void test_mux_close_in_callbacks(void **state)
+{
+    (void)state;
+    struct env *e = calloc(1, sizeof *e);
+    struct cic c = {.e = e};
+    e->user = &c;
+    uv_loop_init(&e->loop);
+    int err;
+    e->l = ufrpc_tcp_listen(&e->loop, "127.0.0.1", 0, on_tcp_accept, e, &err);
+    assert_non_null(e->l);
+    struct ufrpc_dial_opts o = {.host = "127.0.0.1", .port = ufrpc_tcp_listener_port(e->l)};
+    assert_int_equal(ufrpc_dial(&e->loop, &o, on_dial, e, NULL), 0);
+    assert_true(nt_run_until(&e->loop, connected, e, 5000));
+    struct ufrpc_mux_callbacks ccb = {.on_error = on_mux_error};
+    struct ufrpc_mux_callbacks scb = {.on_accept = cic_accept, .on_error = on_mux_error};
+    assert_int_equal(ufrpc_mux_new(&e->loop, e->ctr, UFRPC_YAMUX_CLIENT, NULL, &ccb, e, &e->cm),
+                     0);
+    assert_int_equal(ufrpc_mux_new(&e->loop, e->str, UFRPC_YAMUX_SERVER, NULL, &scb, e, &e->sm),
+                     0);
+    struct ufrpc_stream *a, *b;
+    assert_int_equal(ufrpc_mux_open(e->cm, &a), 0);
+    assert_int_equal(ufrpc_mux_open(e->cm, &b), 0);
+    a->data = &c;
+    b->data = &c;
+    c.w.data = a;
+    uv_buf_t buf = uv_buf_init((char *)"hello", 5);
+    assert_int_equal(ufrpc_stream_write(a, &c.w, &buf, 1, cic_write_cb), 0);
+    assert_int_equal(ufrpc_stream_shutdown(b, cic_shut_cb), 0);
+    /* a (write cb), b (shutdown cb), and the two accepted streams (read cb) */
+    assert_true(nt_run_until(&e->loop, cic_done, &c, 5000));
+    assert_int_equal(c.accepted, 2);
+    assert_int_equal(e->errors, 0);
+    ufrpc_mux_close(e->cm, on_mux_closed);
+    ufrpc_mux_close(e->sm, on_mux_closed);
+    ufrpc_tcp_listener_close(e->l, NULL);
+    assert_true(nt_loop_drain(&e->loop));
+    assert_int_equal(e->closed, 2);
+    assert_int_equal(c.closed, 4);
+    assert_int_equal(uv_loop_close(&e->loop), 0);
+    free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mux_streams_slow_consumer),
         cmocka_unit_test(test_mux_transport_loss),
+        cmocka_unit_test(test_mux_close_in_callbacks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
