@@ -124,6 +124,9 @@ int ufrpc_cfg_parse_range_numbers(const char *s, size_t len, size_t limit, int64
 
 /* ini.c: true if the text parses as INI and has a [common] section. */
 bool ufrpc_ini_is_legacy(const char *text, size_t len);
+/* For text that is not legacy INI although a line reads "[common]": true, with the
+ * line and message of go-ini's error (why frpc does not read it as INI). */
+bool ufrpc_ini_not_legacy_reason(const char *text, size_t len, uint32_t *line, char *msg, size_t cap);
 /* Maps a legacy INI file to the v1 tree, as frp's legacy conversion does. For an
  * included file (`included`), [common] is ignored and only proxy/visitor sections are
  * read. Unknown keys become warnings (frpc ignores them). Returns 0,

@@ -33,6 +33,27 @@ bool ufrpc_ini_is_legacy(const char *text, size_t len)
     return found;
 }
 
+bool ufrpc_ini_not_legacy_reason(const char *text, size_t len, uint32_t *line, char *msg, size_t cap)
+{
+    bool common = false;
+    for (size_t i = 0; i < len && !common;) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t e = nl ? (size_t)(nl - text) : len, b = i, t = e;
+        while (b < t && isspace((unsigned char)text[b]))
+            b++;
+        while (t > b && isspace((unsigned char)text[t - 1]))
+            t--;
+        common = t - b == 8 && memcmp(text + b, "[common]", 8) == 0;
+        i = e + 1;
+    }
+    if (!common)
+        return false;
+    struct ufrpc_ini_doc doc;
+    int rc = ufrpc_ini_parse(text, len, &detect_opts, &doc, line, msg, cap);
+    ufrpc_ini_doc_free(&doc);
+    return rc == UFRPC_ERR_CONFIG_SYNTAX;
+}
+
 /* ---------------------------------------------------------------- tree building */
 
 struct mapper {

@@ -198,6 +198,13 @@ static int load_text(struct ufrpc_cfg_ctx *c, const char *raw, size_t rlen, cons
         rc = ufrpc_ini_to_tree(text, len, file, included, c->diag, tree);
     else
         rc = parse_v1(text, len, file, c->strict, c->diag, tree);
+    if (rc != 0 && rc != UFRPC_ERR_NOMEM && !*legacy && !included) {
+        uint32_t line;
+        char why[160];
+        if (ufrpc_ini_not_legacy_reason(raw, rlen, &line, why, sizeof why))
+            ufrpc_cfg_diag_add(c->diag, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_SYNTAX, file, line,
+                               "not read as legacy INI despite its [common] section (as frpc): %s", why);
+    }
     free(text);
     return rc;
 }

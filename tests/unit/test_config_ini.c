@@ -289,6 +289,10 @@ static void test_loader_details(void **state)
     const char *bare = "[common]\nserver_addr = x\ntls_enable\n";
     assert_int_not_equal(load(bare, strlen(bare), &c, &d), 0);
     assert_null(c);
+    const struct ufrpc_cfg_diag_item *why = ufrpc_cfg_diag_find(&d, UFRPC_CFG_ERROR, "not read as legacy INI");
+    assert_non_null(why);
+    assert_int_equal(why->err.line, 3);
+    assert_non_null(strstr(why->err.msg, "key-value delimiter not found: tls_enable"));
     ufrpc_cfg_diag_free(&d);
 }
 
