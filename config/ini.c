@@ -604,6 +604,73 @@ static void map_section(struct mapper *m, const struct ufrpc_ini_section *s, con
     }
 }
 
+/* go-ini's GetKey (used by frp for every typed field, "type" and "role", but not
+ * for the meta_/header_/plugin_ prefixes read from KeysHash) falls back to the
+ * nearest existing "parent" section, cutting the name at its last '.': [web.v2]
+ * takes local_port from [web] unless it sets its own. */
+static bool inheritable(const char *k)
+{
+    return kfind(proxy_keys, k) != NULL || kfind(visitor_keys, k) != NULL;
+}
+
+static int collect_keys(const struct ufrpc_ini_doc *doc, const struct ufrpc_ini_section *sec, bool own,
+                        struct ufrpc_ini_key **out, size_t *n, size_t *cap, int depth)
+{
+    for (size_t i = 0; i < sec->nkeys; i++) {
+        const struct ufrpc_ini_key *k = &sec->keys[i];
+        if (!own) {
+            if (!inheritable(k->name))
+                continue;
+            bool have = false;
+            for (size_t j = 0; j < *n && !have; j++)
+                have = strcmp((*out)[j].name, k->name) == 0;
+            if (have)
+                continue;
+        }
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 16;
+            struct ufrpc_ini_key *o = realloc(*out, nc * sizeof *o);
+            if (o == NULL)
+                return UFRPC_ERR_NOMEM;
+            *out = o;
+            *cap = nc;
+        }
+        (*out)[(*n)++] = *k; /* shallow: strings stay the doc's */
+    }
+    /* the nearest existing ancestor, then its own ancestors */
+    size_t len = strlen(sec->name);
+    char *name = malloc(len + 1);
+    if (name == NULL)
+        return UFRPC_ERR_NOMEM;
+    memcpy(name, sec->name, len + 1);
+    int rc = 0;
+    for (char *dot; depth < 64 && (dot = strrchr(name, '.')) != NULL;) {
+        *dot = '\0';
+        const struct ufrpc_ini_section *parent = ufrpc_ini_section(doc, name);
+        if (parent != NULL) {
+            rc = collect_keys(doc, parent, false, out, n, cap, depth + 1);
+            break;
+        }
+    }
+    free(name);
+    return rc;
+}
+
+static void map_child_section(struct mapper *m, const struct ufrpc_ini_doc *doc,
+                              const struct ufrpc_ini_section *sec, ufrpc_cv *proxies, ufrpc_cv *visitors)
+{
+    if (strchr(sec->name, '.') == NULL) {
+        map_section(m, sec, sec->name, proxies, visitors);
+        return;
+    }
+    struct ufrpc_ini_section eff = {.name = sec->name, .line = sec->line};
+    if (collect_keys(doc, sec, true, &eff.keys, &eff.nkeys, &eff.cap, 0) != 0)
+        m->nomem = 1;
+    else
+        map_section(m, &eff, sec->name, proxies, visitors);
+    free(eff.keys);
+}
+
 /* [range:prefix]: one proxy per local/remote port pair, named prefix_<index>. */
 static void map_range(struct mapper *m, struct ufrpc_ini_section *s, ufrpc_cv *proxies, ufrpc_cv *visitors)
 {
@@ -704,7 +771,7 @@ int ufrpc_ini_to_tree(const char *text, size_t len, const char *file, bool inclu
             for (size_t j = 0; j < sec->nkeys; j++)
                 ignored(&m, "DEFAULT", &sec->keys[j], " (outside a proxy section)");
         } else if (strncmp(sec->name, "range:", 6) != 0) {
-            map_section(&m, sec, sec->name, proxies, visitors);
+            map_child_section(&m, &s, sec, proxies, visitors);
         }
     }
     /* go-ini appends the generated sections after the others */

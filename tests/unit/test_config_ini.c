@@ -296,6 +296,48 @@ static void test_loader_details(void **state)
     ufrpc_cfg_diag_free(&d);
 }
 
+/* go-ini's GetKey falls back to the nearest existing parent section ("a.b.c" ->
+ * "a.b" -> "a") for the typed keys frp reads through it, not for prefix maps. */
+static void test_child_sections(void **state)
+{
+    (void)state;
+    const char *t = "[common]\n"
+                    "[web]\n"
+                    "type = http\n"
+                    "local_port = 8080\n"
+                    "custom_domains = a.example\n"
+                    "use_encryption = true\n"
+                    "meta_owner = me\n"
+                    "[web.v2.beta]\n"
+                    "custom_domains = b.example\n"
+                    "[web.v2]\n"
+                    "local_port = 8082\n"
+                    "custom_domains = c.example\n"
+                    "[solo.x]\n"
+                    "local_port = 9\n"
+                    "remote_port = 10\n";
+    struct ufrpc_config *c;
+    struct ufrpc_cfg_diag d;
+    int rc = load(t, strlen(t), &c, &d);
+    if (rc != 0)
+        ufrpc_cfg_diag_print(&d, stderr);
+    assert_int_equal(rc, 0);
+    assert_int_equal(c->nproxies, 4);
+    const struct ufrpc_proxy_config *beta = &c->proxies[1], *v2 = &c->proxies[2];
+    assert_string_equal(beta->name, "web.v2.beta");
+    assert_int_equal(beta->type, UFRPC_PROXY_HTTP);
+    assert_int_equal(beta->local_port, 8082); /* from [web.v2], the nearest parent */
+    assert_string_equal(beta->custom_domains.items[0], "b.example");
+    assert_true(beta->transport.use_encryption); /* from [web] through [web.v2] */
+    assert_int_equal(beta->metadatas.len, 0);     /* KeysHash: not inherited */
+    assert_string_equal(v2->name, "web.v2");
+    assert_int_equal(v2->local_port, 8082);
+    assert_string_equal(v2->custom_domains.items[0], "c.example");
+    assert_int_equal(c->proxies[3].type, UFRPC_PROXY_TCP); /* no [solo]: nothing inherited */
+    ufrpc_config_free(c);
+    ufrpc_cfg_diag_free(&d);
+}
+
 /* Many sections and keys: the index keeps parsing linear. */
 static void test_many(void **state)
 {
@@ -335,7 +377,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values),      cmocka_unit_test(test_sections_and_duplicates),
         cmocka_unit_test(test_syntax_errors), cmocka_unit_test(test_long_lines),
-        cmocka_unit_test(test_loader_details), cmocka_unit_test(test_many),
+        cmocka_unit_test(test_loader_details), cmocka_unit_test(test_child_sections),
+        cmocka_unit_test(test_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
