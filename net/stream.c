@@ -8,7 +8,7 @@
 
 ufrpc_rbuf_t *ufrpc_rbuf_new(size_t cap)
 {
-    ufrpc_rbuf_t *b = malloc(sizeof *b + cap);
+    ufrpc_rbuf_t *b = cap <= SIZE_MAX - sizeof *b ? malloc(sizeof *b + cap) : NULL;
     if (b == NULL)
         return NULL;
     b->refs = 1;
@@ -21,6 +21,21 @@ ufrpc_rbuf_t *ufrpc_rbuf_new(size_t cap)
 void ufrpc_rbuf_ref(ufrpc_rbuf_t *b)
 {
     b->refs++;
+}
+
+ufrpc_rbuf_t *ufrpc_rbuf_hold(ufrpc_rbuf_t *buf, const uint8_t **data, size_t len)
+{
+    if (buf != NULL) {
+        ufrpc_rbuf_ref(buf);
+        return buf;
+    }
+    ufrpc_rbuf_t *b = ufrpc_rbuf_new(len);
+    if (b == NULL)
+        return NULL;
+    if (len > 0)
+        memcpy(b->base, *data, len);
+    *data = b->base;
+    return b;
 }
 
 void ufrpc_rbuf_unref(ufrpc_rbuf_t *b)

@@ -52,6 +52,11 @@ typedef struct ufrpc_rbuf {
 /* New buffer with one reference, or NULL on allocation failure. */
 ufrpc_rbuf_t *ufrpc_rbuf_new(size_t cap);
 void ufrpc_rbuf_ref(ufrpc_rbuf_t *b);
+/* Keeps the len bytes at *data beyond a read callback: takes a reference on buf,
+ * or (buf NULL: the bytes belong to someone else) copies them into a new buffer
+ * and points *data at the copy. Returns the buffer the caller now holds one
+ * reference on, or NULL when out of memory (nothing taken). */
+ufrpc_rbuf_t *ufrpc_rbuf_hold(ufrpc_rbuf_t *buf, const uint8_t **data, size_t len);
 /* Drops one reference; frees the buffer at zero. NULL is ignored. */
 void ufrpc_rbuf_unref(ufrpc_rbuf_t *b);
 

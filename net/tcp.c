@@ -172,15 +172,8 @@ static int tcp_unread(struct ufrpc_stream *s, ufrpc_rbuf_t *buf, const uint8_t *
         return 0;
     if (t->pre_len > 0)
         return UFRPC_ERR_LIMIT;
-    if (buf == NULL) {
-        buf = ufrpc_rbuf_new(len);
-        if (buf == NULL)
-            return UFRPC_ERR_NOMEM;
-        memcpy(buf->base, data, len);
-        data = buf->base;
-    } else {
-        ufrpc_rbuf_ref(buf);
-    }
+    if ((buf = ufrpc_rbuf_hold(buf, &data, len)) == NULL)
+        return UFRPC_ERR_NOMEM;
     t->pre = buf;
     t->pre_data = data;
     t->pre_len = len;

@@ -402,15 +402,8 @@ static void read_fail(struct filter *f, int status)
 
 static int stash(struct filter *f, ufrpc_rbuf_t *buf, const uint8_t *data, size_t len)
 {
-    if (buf == NULL) {
-        buf = ufrpc_rbuf_new(len);
-        if (buf == NULL)
-            return UFRPC_ERR_NOMEM;
-        memcpy(buf->base, data, len);
-        data = buf->base;
-    } else {
-        ufrpc_rbuf_ref(buf);
-    }
+    if ((buf = ufrpc_rbuf_hold(buf, &data, len)) == NULL)
+        return UFRPC_ERR_NOMEM;
     f->pin_buf = buf;
     f->pin_data = data;
     f->pin_len = len;

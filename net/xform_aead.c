@@ -316,17 +316,9 @@ static void lower_pause(struct xa *x)
 
 static int save_left(struct xa *x, ufrpc_rbuf_t *buf, const uint8_t *data, size_t len)
 {
-    if (buf != NULL) {
-        ufrpc_rbuf_ref(buf);
-        x->left = buf;
-        x->left_data = data;
-    } else {
-        x->left = ufrpc_rbuf_new(len);
-        if (x->left == NULL)
-            return UFRPC_ERR_NOMEM;
-        memcpy(x->left->base, data, len);
-        x->left_data = x->left->base;
-    }
+    if ((x->left = ufrpc_rbuf_hold(buf, &data, len)) == NULL)
+        return UFRPC_ERR_NOMEM;
+    x->left_data = data;
     x->left_len = len;
     return 0;
 }
