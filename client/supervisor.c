@@ -178,8 +178,8 @@ static void flush(ufrpc_client_t *cl)
     wr->cl = cl;
     wr->gen = cl->gen;
     wr->req.data = wr;
-    uv_buf_t b = uv_buf_init((char *)wr->buf, (unsigned)n);
-    int rc = ufrpc_stream_write(cl->ctl_stream, &wr->req, &b, 1, on_ctl_written);
+    wr->iov = uv_buf_init((char *)wr->buf, (unsigned)n);
+    int rc = ufrpc_stream_write(cl->ctl_stream, &wr->req, &wr->iov, 1, on_ctl_written);
     if (rc) {
         free(wr);
         ufrpc_ctl_on_eof(cl->ctl, rc);

@@ -32,6 +32,7 @@ enum cl_state { CL_IDLE, CL_CONNECTING, CL_RUNNING, CL_WAITING, CL_GRACE, CL_STO
 
 struct ctl_write {
     struct ufrpc_stream_write req;
+    uv_buf_t iov; /* must live until the write callback, like the bytes */
     ufrpc_client_t *cl;
     unsigned gen;
     uint8_t buf[];

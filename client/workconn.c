@@ -25,10 +25,12 @@ struct ufrpc_workconn {
     struct ufrpc_start_reader rd;
 
     struct ufrpc_stream_write nwc_req;
+    uv_buf_t nwc_buf; /* the iovec must live until the write callback */
     uint8_t *nwc;     /* NewWorkConn frame while its write is in flight */
     int nwc_pending;
 
     struct ufrpc_stream_write left_req;
+    uv_buf_t left_buf;
     uint8_t *left;    /* PROXY protocol header for the local side */
     size_t left_len;
     int left_pending;
@@ -210,9 +212,9 @@ static void on_local_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s,
     }
     w->local = s;
     if (w->left_len > 0) {
-        uv_buf_t b = uv_buf_init((char *)w->left, (unsigned)w->left_len);
+        w->left_buf = uv_buf_init((char *)w->left, (unsigned)w->left_len);
         w->left_req.data = w;
-        if (ufrpc_stream_write(w->local, &w->left_req, &b, 1, on_left_written) == 0)
+        if (ufrpc_stream_write(w->local, &w->left_req, &w->left_buf, 1, on_left_written) == 0)
             w->left_pending = 1;
         else {
             end(w);
@@ -513,9 +515,9 @@ int ufrpc_workconn_start(const struct ufrpc_workconn_env *env, struct ufrpc_stre
     size_t n = 0;
     int rc = ufrpc_msg_encode_frame(new_work_conn, &w->nwc, &n);
     if (!rc) {
-        uv_buf_t b = uv_buf_init((char *)w->nwc, (unsigned)n);
+        w->nwc_buf = uv_buf_init((char *)w->nwc, (unsigned)n);
         w->nwc_req.data = w;
-        rc = ufrpc_stream_write(s, &w->nwc_req, &b, 1, on_nwc_written);
+        rc = ufrpc_stream_write(s, &w->nwc_req, &w->nwc_buf, 1, on_nwc_written);
         if (!rc)
             w->nwc_pending = 1;
     }

@@ -90,6 +90,7 @@ struct srv {
 
 struct swrite {
     struct ufrpc_stream_write req;
+    uv_buf_t iov;
     struct pconn *pc;
     int close_after;
     uint8_t buf[];
@@ -146,8 +147,8 @@ static void pc_write(struct pconn *pc, const uint8_t *data, size_t len, int clos
     else
         memcpy(w->buf, data, len);
     w->req.data = w;
-    uv_buf_t b = uv_buf_init((char *)w->buf, (unsigned)n);
-    assert_int_equal(ufrpc_stream_write(pc->s, &w->req, &b, 1, on_swritten), 0);
+    w->iov = uv_buf_init((char *)w->buf, (unsigned)n);
+    assert_int_equal(ufrpc_stream_write(pc->s, &w->req, &w->iov, 1, on_swritten), 0);
 }
 
 static void pc_send(struct pconn *pc, const struct ufrpc_msg *m, const char *extra, int close_after)
@@ -213,9 +214,10 @@ static void on_user_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s, 
     assert_int_equal(status, 0);
     srv->user = s;
     s->data = srv;
+    static uv_buf_t hello_iov; /* iovecs live until the callback */
+    hello_iov = uv_buf_init((char *)HELLO, (unsigned)strlen(HELLO));
     struct ufrpc_stream_write *req = malloc(sizeof *req);
-    uv_buf_t b = uv_buf_init((char *)HELLO, (unsigned)strlen(HELLO));
-    assert_int_equal(ufrpc_stream_write(s, req, &b, 1, on_user_written), 0);
+    assert_int_equal(ufrpc_stream_write(s, req, &hello_iov, 1, on_user_written), 0);
     assert_int_equal(ufrpc_stream_read_start(s, on_user_read), 0);
 }
 
@@ -565,6 +567,7 @@ static void srv_free(struct srv *srv)
 /* ---- local echo service ------------------------------------------------------ */
 struct ewrite {
     struct ufrpc_stream_write req;
+    uv_buf_t iov;
     uint8_t buf[];
 };
 
@@ -585,8 +588,8 @@ static void on_echo_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, 
     struct ewrite *w = malloc(sizeof *w + len);
     memcpy(w->buf, data, len);
     w->req.data = w;
-    uv_buf_t b = uv_buf_init((char *)w->buf, (unsigned)len);
-    if (ufrpc_stream_write(s, &w->req, &b, 1, on_ewritten) != 0)
+    w->iov = uv_buf_init((char *)w->buf, (unsigned)len);
+    if (ufrpc_stream_write(s, &w->req, &w->iov, 1, on_ewritten) != 0)
         free(w);
 }
 
