@@ -33,7 +33,8 @@ static size_t space_at(const unsigned char *p, size_t n)
         return 0;
     if (p[0] == 0xE1 && p[1] == 0x9A && p[2] == 0x80)
         return 3; /* U+1680 */
-    if (p[0] == 0xE2 && p[1] == 0x80 && ((p[2] >= 0x80 && p[2] <= 0x8A) || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF))
+    if (p[0] == 0xE2 && p[1] == 0x80 &&
+        ((p[2] >= 0x80 && p[2] <= 0x8A) || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF))
         return 3; /* U+2000..200A, 2028, 2029, 202F */
     if (p[0] == 0xE2 && p[1] == 0x81 && p[2] == 0x9F)
         return 3; /* U+205F */
@@ -136,7 +137,7 @@ struct rd {
     bool eof;      /* the last read reached the end without a '\n' (go-ini's isEOF) */
     const struct ufrpc_ini_opts *opts;
     struct ufrpc_ini_doc *doc;
-    size_t cur; /* current section */
+    size_t cur;     /* current section */
     uint32_t count; /* "-" auto-increment counter */
     uint32_t *err_line;
     char *err;
@@ -196,7 +197,8 @@ static struct ufrpc_ini_slot *lookup(const struct ufrpc_ini_doc *d, const char *
         if (e->sec == 0)
             return e;
         bool is_key = e->key != 0;
-        if ((sec == SIZE_MAX ? !is_key : (is_key && e->sec - 1 == sec)) && strcmp(slot_name(d, e), name) == 0)
+        if ((sec == SIZE_MAX ? !is_key : (is_key && e->sec - 1 == sec)) &&
+            strcmp(slot_name(d, e), name) == 0)
             return e;
     }
 }
@@ -435,8 +437,14 @@ int ufrpc_ini_parse(const char *text, size_t len, const struct ufrpc_ini_opts *o
         *err_line = 0;
     if (err != NULL && errcap > 0)
         err[0] = '\0';
-    struct rd r = {.text = text, .len = len, .opts = opts ? opts : &defaults, .doc = doc, .count = 1,
-                   .err_line = err_line, .err = err, .errcap = errcap};
+    struct rd r = {.text = text,
+                   .len = len,
+                   .opts = opts ? opts : &defaults,
+                   .doc = doc,
+                   .count = 1,
+                   .err_line = err_line,
+                   .err = err,
+                   .errcap = errcap};
     const unsigned char *u = (const unsigned char *)text;
     if (len >= 2 && ((u[0] == 0xFE && u[1] == 0xFF) || (u[0] == 0xFF && u[1] == 0xFE)))
         r.pos = 2;

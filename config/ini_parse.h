@@ -40,7 +40,7 @@ struct ufrpc_ini_key {
 
 struct ufrpc_ini_section {
     char *name;
-    uint32_t line; /* line of the first "[name]" header; 0 for DEFAULT */
+    uint32_t line;              /* line of the first "[name]" header; 0 for DEFAULT */
     struct ufrpc_ini_key *keys; /* in order of first occurrence */
     size_t nkeys, cap;
 };
@@ -65,7 +65,8 @@ int ufrpc_ini_parse(const char *text, size_t len, const struct ufrpc_ini_opts *o
 void ufrpc_ini_doc_free(struct ufrpc_ini_doc *doc);
 
 /* Lookup by exact name; NULL when absent. Pointers stay valid until the doc is freed. */
-const struct ufrpc_ini_section *ufrpc_ini_section(const struct ufrpc_ini_doc *doc, const char *name);
+const struct ufrpc_ini_section *ufrpc_ini_section(const struct ufrpc_ini_doc *doc,
+                                                  const char *name);
 const struct ufrpc_ini_key *ufrpc_ini_key(const struct ufrpc_ini_section *s, const char *name);
 
 #endif

@@ -185,7 +185,8 @@ static void test_syntax_errors(void **state)
             assert_int_equal(ufrpc_ini_to_tree(cases[i].text, len, "t.ini", false, &dg, &tree),
                              UFRPC_ERR_CONFIG_SYNTAX);
             assert_null(tree);
-            const struct ufrpc_cfg_diag_item *it = ufrpc_cfg_diag_find(&dg, UFRPC_CFG_ERROR, cases[i].msg);
+            const struct ufrpc_cfg_diag_item *it =
+                ufrpc_cfg_diag_find(&dg, UFRPC_CFG_ERROR, cases[i].msg);
             assert_non_null(it);
             assert_int_equal(it->err.line, cases[i].line);
             assert_string_equal(it->err.file, "t.ini");
@@ -205,8 +206,10 @@ static void test_long_lines(void **state)
     size_t ndom = 500;
     size_t cap = 32 * 1024;
     char *t = malloc(cap), *w = t;
-    w += sprintf(w, "[common]\nserver_addr = frps.example.com\ntoken = %s\n[web]\ntype = http\nlocal_port = 80\n"
-                    "custom_domains = ",
+    w += sprintf(w,
+                 "[common]\nserver_addr = frps.example.com\ntoken = %s\n[web]\ntype = "
+                 "http\nlocal_port = 80\n"
+                 "custom_domains = ",
                  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
                  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
                  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
@@ -289,7 +292,8 @@ static void test_loader_details(void **state)
     const char *bare = "[common]\nserver_addr = x\ntls_enable\n";
     assert_int_not_equal(load(bare, strlen(bare), &c, &d), 0);
     assert_null(c);
-    const struct ufrpc_cfg_diag_item *why = ufrpc_cfg_diag_find(&d, UFRPC_CFG_ERROR, "not read as legacy INI");
+    const struct ufrpc_cfg_diag_item *why =
+        ufrpc_cfg_diag_find(&d, UFRPC_CFG_ERROR, "not read as legacy INI");
     assert_non_null(why);
     assert_int_equal(why->err.line, 3);
     assert_non_null(strstr(why->err.msg, "key-value delimiter not found: tls_enable"));
@@ -329,7 +333,7 @@ static void test_child_sections(void **state)
     assert_int_equal(beta->local_port, 8082); /* from [web.v2], the nearest parent */
     assert_string_equal(beta->custom_domains.items[0], "b.example");
     assert_true(beta->transport.use_encryption); /* from [web] through [web.v2] */
-    assert_int_equal(beta->metadatas.len, 0);     /* KeysHash: not inherited */
+    assert_int_equal(beta->metadatas.len, 0);    /* KeysHash: not inherited */
     assert_string_equal(v2->name, "web.v2");
     assert_int_equal(v2->local_port, 8082);
     assert_string_equal(v2->custom_domains.items[0], "c.example");
@@ -375,8 +379,8 @@ static void test_many(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_values),      cmocka_unit_test(test_sections_and_duplicates),
-        cmocka_unit_test(test_syntax_errors), cmocka_unit_test(test_long_lines),
+        cmocka_unit_test(test_values),         cmocka_unit_test(test_sections_and_duplicates),
+        cmocka_unit_test(test_syntax_errors),  cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_loader_details), cmocka_unit_test(test_child_sections),
         cmocka_unit_test(test_many),
     };

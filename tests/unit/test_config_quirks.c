@@ -51,17 +51,19 @@ static void test_yaml_number_into_string(void **state)
         expect_error("user: true\n", "c.yaml", ns, "user: expected a string, got bool", 1);
         expect_error("user: 1.5\n", "c.yaml", ns, "user: expected a string, got float", 1);
         expect_error("metadatas:\n  id: 7\n", "c.yaml", ns, "metadatas.id: expected a string", 2);
-        expect_error("proxies:\n- name: s\n  type: stcp\n  localPort: 22\n  secretKey: 0x1f\n", "c.yaml", ns,
-                     "secretKey: expected a string, got integer", 5);
+        expect_error("proxies:\n- name: s\n  type: stcp\n  localPort: 22\n  secretKey: 0x1f\n",
+                     "c.yaml", ns, "secretKey: expected a string, got integer", 5);
         /* the same in TOML and JSON (frpc: JSON number into a Go string) */
-        expect_error("[auth]\ntoken = 12345678\n", "c.toml", ns, "auth.token: expected a string", 2);
-        expect_error("{\"auth\": {\"token\": 12345678}}", "c.json", ns, "auth.token: expected a string", 1);
+        expect_error("[auth]\ntoken = 12345678\n", "c.toml", ns, "auth.token: expected a string",
+                     2);
+        expect_error("{\"auth\": {\"token\": 12345678}}", "c.json", ns,
+                     "auth.token: expected a string", 1);
     }
     /* quoted: a string, in YAML's every quoting style */
     struct ufrpc_config *c;
     struct ufrpc_cfg_diag d;
-    assert_int_equal(load("user: \"123\"\nauth:\n  token: '12345678'\nmetadatas:\n  id: !!str 7\n", "c.yaml",
-                          false, &c, &d),
+    assert_int_equal(load("user: \"123\"\nauth:\n  token: '12345678'\nmetadatas:\n  id: !!str 7\n",
+                          "c.yaml", false, &c, &d),
                      0);
     assert_string_equal(c->user, "123");
     assert_string_equal(c->auth.token, "12345678");
@@ -82,7 +84,8 @@ static void test_json_trailing_text(void **state)
     assert_int_equal(load(t, "c.json", false, &c, &d), 0);
     assert_string_equal(c->server_addr, "a.example");
     assert_int_equal(c->server_port, 7001);
-    const struct ufrpc_cfg_diag_item *w = ufrpc_cfg_diag_find(&d, UFRPC_CFG_WARNING, "text after the JSON object");
+    const struct ufrpc_cfg_diag_item *w =
+        ufrpc_cfg_diag_find(&d, UFRPC_CFG_WARNING, "text after the JSON object");
     assert_non_null(w);
     assert_int_equal(w->err.line, 2);
     assert_int_equal(w->err.col, 3);
