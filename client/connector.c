@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/close_guard.h"
 #include "net/dial.h"
 #include "net/mux.h"
 #include "proto/error.h"
@@ -295,12 +294,7 @@ int ufrpc_connector_connect(ufrpc_connector_t *c, ufrpc_connector_connect_cb cb,
         free(r);
         return rc;
     }
-    int err = 0;
-    r->stream = ufrpc_close_guard_new(r->stream, &err); /* see client/close_guard.h */
-    if (!r->stream) {
-        free(r);
-        return err;
-    }
+
     r->next = c->ready;
     c->ready = r;
     uv_timer_start(&c->defer, on_defer, 0, 0);
