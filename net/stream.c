@@ -97,13 +97,21 @@ size_t ufrpc_stream_queued(const struct ufrpc_stream *s)
     return s->vt->queued(s);
 }
 
+static void noop_shutdown_cb(struct ufrpc_stream *s, int status)
+{
+    (void)s;
+    (void)status;
+}
+
 int ufrpc_stream_shutdown(struct ufrpc_stream *s, ufrpc_stream_shutdown_cb cb)
 {
     if (s->closing)
         return UFRPC_ERR_CLOSED;
     if (s->shutdown_cb != NULL)
         return UFRPC_ERR_STATE;
-    s->shutdown_cb = cb;
+    /* never NULL once set: implementations call it unconditionally, and it
+     * marks the one shutdown a stream allows */
+    s->shutdown_cb = cb != NULL ? cb : noop_shutdown_cb;
     int rc = s->vt->shutdown(s);
     if (rc < 0)
         s->shutdown_cb = NULL;

@@ -121,7 +121,8 @@ int ufrpc_stream_read_stop(struct ufrpc_stream *s);
 int ufrpc_stream_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req,
                        const uv_buf_t *bufs, unsigned nbufs, ufrpc_stream_write_cb cb);
 size_t ufrpc_stream_queued(const struct ufrpc_stream *s);
-/* Half-close after every queued write; cb runs once. One shutdown per stream. */
+/* Half-close after every queued write; cb (may be NULL) runs once. One shutdown
+ * per stream: a second call fails with UFRPC_ERR_STATE. */
 int ufrpc_stream_shutdown(struct ufrpc_stream *s, ufrpc_stream_shutdown_cb cb);
 /* Closes (aborts) the stream; cb (may be NULL) runs later, then the memory is freed. */
 void ufrpc_stream_close(struct ufrpc_stream *s, ufrpc_stream_close_cb cb);

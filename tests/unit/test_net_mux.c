@@ -275,7 +275,7 @@ static void cic_accept(ufrpc_mux_t *m, struct ufrpc_stream *st, void *data)
 static int cic_done(void *a)
 {
     struct cic *c = a;
-    return c->closed == 4;
+    return c->closed == 5 && c->accepted == 3;
 }
 
 static void test_mux_close_in_callbacks(void **state)
@@ -306,16 +306,23 @@ static void test_mux_close_in_callbacks(void **state)
     uv_buf_t buf = uv_buf_init((char *)"hello", 5);
     assert_int_equal(ufrpc_stream_write(a, &c.w, &buf, 1, cic_write_cb), 0);
     assert_int_equal(ufrpc_stream_shutdown(b, cic_shut_cb), 0);
-    /* a (write cb), b (shutdown cb), and the two accepted streams (read cb) */
+    /* a shutdown without a callback is allowed, and only once */
+    struct ufrpc_stream *d;
+    assert_int_equal(ufrpc_mux_open(e->cm, &d), 0);
+    d->data = &c;
+    assert_int_equal(ufrpc_stream_shutdown(d, NULL), 0);
+    assert_int_equal(ufrpc_stream_shutdown(d, NULL), UFRPC_ERR_STATE);
+    /* a (write cb), b (shutdown cb), and the three accepted streams (read cb) */
     assert_true(nt_run_until(&e->loop, cic_done, &c, 5000));
-    assert_int_equal(c.accepted, 2);
+    assert_int_equal(c.accepted, 3);
     assert_int_equal(e->errors, 0);
+    ufrpc_stream_close(d, cic_closed);
     ufrpc_mux_close(e->cm, on_mux_closed);
     ufrpc_mux_close(e->sm, on_mux_closed);
     ufrpc_tcp_listener_close(e->l, NULL);
     assert_true(nt_loop_drain(&e->loop));
     assert_int_equal(e->closed, 2);
-    assert_int_equal(c.closed, 4);
+    assert_int_equal(c.closed, 6); /* d and its accepted side too */
     assert_int_equal(uv_loop_close(&e->loop), 0);
     free(e);
 }
