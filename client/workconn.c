@@ -148,8 +148,8 @@ static void on_defer(uv_timer_t *t)
     end(t->data);
 }
 
-/* From inside a stream callback: closing that stream there is not safe with every
- * stream type (net/mux), so end() runs on the next loop turn. */
+/* From inside a stream callback: end() runs on the next loop turn, so no stream is
+ * closed (and no wrapper freed) under its own callback. */
 static void end_later(ufrpc_workconn_t *w)
 {
     if (w->state == W_ENDING)
