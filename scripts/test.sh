@@ -3,7 +3,7 @@
 #   1. normal build, every CTest test;
 #   2. the same tests in an ASan+UBSan build (skip with UFRPC_SKIP_SANITIZE=1);
 #   3. a short libFuzzer smoke run of every fuzz target (UFRPC_FUZZ_SECONDS each,
-#      default 15; skip with UFRPC_SKIP_FUZZ=1).
+#      default 10; skip with UFRPC_SKIP_FUZZ=1).
 # Exits non-zero if any step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,6 @@ if [ "${UFRPC_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== fuzz smoke"
   CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DUFRPC_FUZZ=ON >/dev/null
   cmake --build build-fuzz -j"$JOBS"
-  fuzz/run-smoke.sh build-fuzz "${UFRPC_FUZZ_SECONDS:-15}"
+  fuzz/run-smoke.sh build-fuzz "${UFRPC_FUZZ_SECONDS:-10}"
 fi
 echo "== all tests passed"
