@@ -158,6 +158,16 @@ static void jb_str(struct ufrpc_jbuf *b, const char *str)
     jb_putc(b, '"');
 }
 
+void ufrpc_jbuf_put(struct ufrpc_jbuf *b, const char *s, size_t n)
+{
+    jb_put(b, s, n);
+}
+
+void ufrpc_jbuf_str(struct ufrpc_jbuf *b, const char *s)
+{
+    jb_str(b, s);
+}
+
 static void jb_i64(struct ufrpc_jbuf *b, int64_t v)
 {
     char tmp[24];

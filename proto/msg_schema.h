@@ -56,5 +56,9 @@ struct ufrpc_jbuf {
 };
 void ufrpc_msg_schema_encode(struct ufrpc_jbuf *b, const struct ufrpc_msg_schema *s,
                              const char *base);
+/* Appends n bytes (the buffer stays NUL-terminated; b->p is the caller's to free). */
+void ufrpc_jbuf_put(struct ufrpc_jbuf *b, const char *s, size_t n);
+/* Appends s (NULL = "") as a JSON string escaped like Go's encoding/json. */
+void ufrpc_jbuf_str(struct ufrpc_jbuf *b, const char *s);
 
 #endif

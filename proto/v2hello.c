@@ -18,74 +18,18 @@
 #include "proto/error.h"
 #include "proto/frame.h"
 #include "proto/frame_v2.h"
+#include "proto/msg_schema.h"
 
 /* ---- small output buffer ------------------------------------------------------ */
 
-struct obuf {
-    char *p;
-    size_t len, cap;
-    int err;
-};
+/* struct ufrpc_jbuf and its appenders are shared with the message encoder. */
 
-static void ob_put(struct obuf *b, const char *s, size_t n)
+static void ob_str(struct ufrpc_jbuf *b, const char *s)
 {
-    if (b->err != 0)
-        return;
-    if (b->cap - b->len < n + 1) {
-        size_t cap = b->cap == 0 ? 256 : b->cap;
-        while (cap - b->len < n + 1) {
-            if (cap > SIZE_MAX / 2) {
-                b->err = UFRPC_ERR_NOMEM;
-                return;
-            }
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->err = UFRPC_ERR_NOMEM;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    ufrpc_jbuf_put(b, s, strlen(s));
 }
 
-static void ob_str(struct obuf *b, const char *s)
-{
-    ob_put(b, s, strlen(s));
-}
-
-/* A JSON string with Go's escaping for ASCII: \" \\ \n \r \t, other control
- * characters and < > & as \u00XX. Bytes >= 0x80 are copied (UTF-8 assumed). */
-static void ob_json_string(struct obuf *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    ob_put(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        unsigned char c = *p;
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            ob_put(b, e, 2);
-        } else if (c == '\n') {
-            ob_put(b, "\\n", 2);
-        } else if (c == '\r') {
-            ob_put(b, "\\r", 2);
-        } else if (c == '\t') {
-            ob_put(b, "\\t", 2);
-        } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            ob_put(b, e, 6);
-        } else {
-            ob_put(b, (const char *)p, 1);
-        }
-    }
-    ob_put(b, "\"", 1);
-}
-
-static void ob_base64(struct obuf *b, const uint8_t *data, size_t n)
+static void ob_base64(struct ufrpc_jbuf *b, const uint8_t *data, size_t n)
 {
     char enc[((UFRPC_V2_RANDOM_LEN + 2) / 3) * 4 + 1];
     if (n > UFRPC_V2_RANDOM_LEN) {
@@ -93,12 +37,12 @@ static void ob_base64(struct obuf *b, const uint8_t *data, size_t n)
         return;
     }
     size_t m = ufrpc_base64_encode(data, n, enc);
-    ob_put(b, "\"", 1);
-    ob_put(b, enc, m);
-    ob_put(b, "\"", 1);
+    ufrpc_jbuf_put(b, "\"", 1);
+    ufrpc_jbuf_put(b, enc, m);
+    ufrpc_jbuf_put(b, "\"", 1);
 }
 
-static int ob_finish(struct obuf *b, char **json, size_t *len)
+static int ob_finish(struct ufrpc_jbuf *b, char **json, size_t *len)
 {
     if (b->err == 0 && b->p == NULL)
         b->err = UFRPC_ERR_INVAL;
@@ -167,12 +111,12 @@ int ufrpc_v2hello_build_client(const struct ufrpc_v2_bootstrap *bs, const ufrpc_
     for (size_t i = 0; i < n_algs; i++)
         if (ufrpc_aead_alg_name(algs[i]) == NULL)
             return UFRPC_ERR_INVAL;
-    struct obuf b = {0};
+    struct ufrpc_jbuf b = {0};
     const char *sep = "";
     ob_str(&b, "{\"bootstrap\":{");
     if (bs->transport != NULL && bs->transport[0] != '\0') {
         ob_str(&b, "\"transport\":");
-        ob_json_string(&b, bs->transport);
+        ufrpc_jbuf_str(&b, bs->transport);
         sep = ",";
     }
     if (bs->tls) {
@@ -189,7 +133,7 @@ int ufrpc_v2hello_build_client(const struct ufrpc_v2_bootstrap *bs, const ufrpc_
     for (size_t i = 0; i < n_algs; i++) {
         if (i > 0)
             ob_str(&b, ",");
-        ob_json_string(&b, ufrpc_aead_alg_name(algs[i]));
+        ufrpc_jbuf_str(&b, ufrpc_aead_alg_name(algs[i]));
     }
     ob_str(&b, "],\"clientRandom\":");
     ob_base64(&b, client_random, UFRPC_V2_RANDOM_LEN);
@@ -204,9 +148,9 @@ int ufrpc_v2hello_build_server(ufrpc_aead_alg_t alg,
     const char *name = ufrpc_aead_alg_name(alg);
     if (name == NULL || server_random == NULL || json == NULL || len == NULL)
         return UFRPC_ERR_INVAL;
-    struct obuf b = {0};
+    struct ufrpc_jbuf b = {0};
     ob_str(&b, "{\"selected\":{\"message\":{\"codec\":\"json\"},\"crypto\":{\"algorithm\":");
-    ob_json_string(&b, name);
+    ufrpc_jbuf_str(&b, name);
     ob_str(&b, ",\"serverRandom\":");
     ob_base64(&b, server_random, UFRPC_V2_RANDOM_LEN);
     ob_str(&b, "}}}");
@@ -217,11 +161,11 @@ int ufrpc_v2hello_build_server_error(const char *text, char **json, size_t *len)
 {
     if (text == NULL || json == NULL || len == NULL)
         return UFRPC_ERR_INVAL;
-    struct obuf b = {0};
+    struct ufrpc_jbuf b = {0};
     ob_str(&b, "{\"selected\":{\"message\":{\"codec\":\"json\"},\"crypto\":{}}");
     if (text[0] != '\0') {
         ob_str(&b, ",\"error\":");
-        ob_json_string(&b, text);
+        ufrpc_jbuf_str(&b, text);
     }
     ob_str(&b, "}");
     return ob_finish(&b, json, len);
