@@ -13,6 +13,8 @@
  *    of two or more zero groups compressed, IPv4-mapped as ::ffff:a.b.c.d);
  *  - v2: command PROXY (0x21), family 0x11 / 0x21, no TLVs.
  * Addresses are IP literals as frps sends them (IPv6 without brackets, no zone).
+ * Ownership: nothing is allocated or kept; inputs are only read during the call
+ * and the header is written into the caller's buffer.
  */
 #ifndef UFRPC_PROTO_PROXYPROTO_H
 #define UFRPC_PROTO_PROXYPROTO_H
