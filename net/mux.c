@@ -54,6 +54,10 @@ struct ufrpc_mux {
     int nstreams;
     void (*close_cb)(void *data);
     ufrpc_rbuf_t *cur_rb;
+    /* Session calls that may run callbacks on the stack; a session closed inside
+     * one (by an owner reacting to on_error, say) is freed when the last returns. */
+    int in_session;
+    ufrpc_yamux_session_t *ys_dead;
     struct mst *all;
     struct mst *ready;
 };
@@ -67,6 +71,20 @@ static void on_timer(uv_timer_t *t);
 static void on_idle(uv_idle_t *h);
 
 /* ---- helpers ---------------------------------------------------------------------- */
+static ufrpc_yamux_session_t *session_enter(ufrpc_mux_t *m)
+{
+    m->in_session++;
+    return m->ys;
+}
+
+static void session_leave(ufrpc_mux_t *m)
+{
+    if (--m->in_session == 0 && m->ys_dead != NULL) {
+        ufrpc_yamux_session_free(m->ys_dead);
+        m->ys_dead = NULL;
+    }
+}
+
 static void arm_timer(ufrpc_mux_t *m)
 {
     if (m->ys == NULL || m->closing)
@@ -409,9 +427,11 @@ static int cb_open(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *ud)
 static void cb_data(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, const uint8_t *data,
                     size_t len, void *ud)
 {
-    struct mst *ms = ufrpc_yamux_stream_user_data(st);
     ufrpc_mux_t *m = ud;
     (void)s;
+    if (m->closing)
+        return;
+    struct mst *ms = ufrpc_yamux_stream_user_data(st);
     if (ms == NULL || len == 0)
         return;
     int direct = ms->reading && ms->held == NULL && !ms->s.closing;
@@ -435,9 +455,10 @@ static void cb_data(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, const ui
 
 static void cb_fin(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *ud)
 {
-    struct mst *ms = ufrpc_yamux_stream_user_data(st);
     (void)s;
-    (void)ud;
+    if (((ufrpc_mux_t *)ud)->closing)
+        return;
+    struct mst *ms = ufrpc_yamux_stream_user_data(st);
     if (ms == NULL)
         return;
     ms->fin = 1;
@@ -446,9 +467,10 @@ static void cb_fin(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *ud)
 
 static void cb_reset(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *ud)
 {
-    struct mst *ms = ufrpc_yamux_stream_user_data(st);
     (void)s;
-    (void)ud;
+    if (((ufrpc_mux_t *)ud)->closing)
+        return;
+    struct mst *ms = ufrpc_yamux_stream_user_data(st);
     if (ms == NULL)
         return;
     if (ms->end_status == 0)
@@ -459,9 +481,10 @@ static void cb_reset(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *u
 
 static void cb_writable(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *ud)
 {
-    struct mst *ms = ufrpc_yamux_stream_user_data(st);
     (void)s;
-    (void)ud;
+    if (((ufrpc_mux_t *)ud)->closing)
+        return;
+    struct mst *ms = ufrpc_yamux_stream_user_data(st);
     if (ms != NULL)
         process_wq(ms);
 }
@@ -483,7 +506,8 @@ static void on_tr_write(struct ufrpc_stream_write *w, int status)
         mux_fail(m, status);
         return;
     }
-    ufrpc_yamux_output_sent(m->ys, m->wlen);
+    ufrpc_yamux_output_sent(session_enter(m), m->wlen);
+    session_leave(m);
     mux_flush(m);
     arm_timer(m);
 }
@@ -521,7 +545,8 @@ static void on_tr_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
         return;
     }
     m->cur_rb = buf;
-    int rc = ufrpc_yamux_feed(m->ys, data, len, uv_now(m->loop));
+    int rc = ufrpc_yamux_feed(session_enter(m), data, len, uv_now(m->loop));
+    session_leave(m);
     m->cur_rb = NULL;
     if (rc < 0) {
         mux_flush(m); /* GoAway */
@@ -537,7 +562,8 @@ static void on_timer(uv_timer_t *t)
     ufrpc_mux_t *m = t->data;
     if (m->ys == NULL)
         return;
-    int rc = ufrpc_yamux_on_timeout(m->ys, uv_now(m->loop));
+    int rc = ufrpc_yamux_on_timeout(session_enter(m), uv_now(m->loop));
+    session_leave(m);
     mux_flush(m);
     if (rc < 0) {
         mux_fail(m, rc);
@@ -600,7 +626,10 @@ void ufrpc_mux_close(ufrpc_mux_t *m, void (*cb)(void *data))
         drop_held(ms);
         ms->ys = NULL;
     }
-    ufrpc_yamux_session_free(m->ys);
+    if (m->in_session > 0)
+        m->ys_dead = m->ys; /* callbacks below check m->closing */
+    else
+        ufrpc_yamux_session_free(m->ys);
     m->ys = NULL;
     uv_timer_stop(&m->timer);
     ufrpc_stream_close(m->tr, on_tr_closed);

@@ -327,12 +327,55 @@ static void test_mux_close_in_callbacks(void **state)
     free(e);
 }
 
+/* The owner closes the mux from inside on_error, which runs while the session is
+ * parsing the bad input that caused it (the usual reaction to the error). */
+static void close_on_error(ufrpc_mux_t *m, int err, void *data)
+{
+    struct env *e = data;
+    (void)err;
+    e->errors++;
+    ufrpc_mux_close(m, on_mux_closed);
+}
+
+static int mux_closed_once(void *a)
+{
+    return ((struct env *)a)->closed == 1;
+}
+
+static void test_mux_close_in_on_error(void **state)
+{
+    (void)state;
+    struct env *e = calloc(1, sizeof *e);
+    uv_loop_init(&e->loop);
+    int err;
+    e->l = ufrpc_tcp_listen(&e->loop, "127.0.0.1", 0, on_tcp_accept, e, &err);
+    assert_non_null(e->l);
+    struct ufrpc_dial_opts o = {.host = "127.0.0.1", .port = ufrpc_tcp_listener_port(e->l)};
+    assert_int_equal(ufrpc_dial(&e->loop, &o, on_dial, e, NULL), 0);
+    assert_true(nt_run_until(&e->loop, connected, e, 5000));
+    struct ufrpc_mux_callbacks ccb = {.on_error = close_on_error};
+    assert_int_equal(ufrpc_mux_new(&e->loop, e->ctr, UFRPC_YAMUX_CLIENT, NULL, &ccb, e, &e->cm), 0);
+    /* a header with version 7 and more bytes behind it in the same read */
+    static const char junk[24] = {7, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0};
+    struct ufrpc_stream_write w;
+    uv_buf_t b = uv_buf_init((char *)junk, sizeof junk);
+    assert_int_equal(ufrpc_stream_write(e->str, &w, &b, 1, NULL), 0);
+    assert_true(nt_run_until(&e->loop, mux_closed_once, e, 5000));
+    assert_int_equal(e->errors, 1);
+    ufrpc_stream_close(e->str, NULL);
+    ufrpc_tcp_listener_close(e->l, NULL);
+    assert_true(nt_loop_drain(&e->loop));
+    assert_int_equal(uv_loop_close(&e->loop), 0);
+    free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mux_streams_slow_consumer),
         cmocka_unit_test(test_mux_transport_loss),
         cmocka_unit_test(test_mux_close_in_callbacks),
+        cmocka_unit_test(test_mux_close_in_on_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
