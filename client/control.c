@@ -10,6 +10,11 @@
 #include "proto/auth.h"
 #include "proto/error.h"
 #include "proto/frame.h"
+#include "proto/v2chan.h"
+#include "proto/v2hello.h"
+#include "proto/wire.h"
+
+#include <mbedtls/platform_util.h>
 
 #define SCRATCH 4096
 
@@ -44,6 +49,11 @@ struct ufrpc_ctl {
     ufrpc_cfb_reader_t rd;
     ufrpc_cfb_writer_t wr;
     struct ufrpc_frame_decoder dec;
+
+    /* wire protocol v2: the handshake until LoginResp, then the AEAD channel */
+    int v2;
+    struct ufrpc_v2hs *hs;
+    struct ufrpc_v2chan *ch;
 
     uint8_t *out;
     size_t out_off, out_len, out_cap;
@@ -133,6 +143,12 @@ int ufrpc_ctl_new(const struct ufrpc_ctl_opts *opts, struct ufrpc_ctl **out)
     ctl->scope_new_work_conns = has_scope(opts->cfg, "NewWorkConns");
     ctl->hb_interval_ms = opts->cfg->transport.heartbeat_interval * 1000;
     ctl->hb_timeout_ms = opts->cfg->transport.heartbeat_timeout * 1000;
+    enum ufrpc_wire_version ver = UFRPC_WIRE_V1;
+    if (ufrpc_wire_parse(opts->cfg->transport.wire_protocol, &ver) != 0) {
+        ufrpc_ctl_free(ctl);
+        return UFRPC_ERR_INVAL;
+    }
+    ctl->v2 = ver == UFRPC_WIRE_V2;
     ufrpc_frame_decoder_init(&ctl->dec);
     *out = ctl;
     return 0;
@@ -146,6 +162,8 @@ void ufrpc_ctl_free(struct ufrpc_ctl *ctl)
         ufrpc_cfb_reader_free(&ctl->rd);
         ufrpc_cfb_writer_free(&ctl->wr);
     }
+    ufrpc_v2hs_free(ctl->hs);
+    ufrpc_v2chan_free(ctl->ch);
     if (ctl->token) {
         memset(ctl->token, 0, strlen(ctl->token));
         free(ctl->token);
@@ -194,10 +212,37 @@ static uint8_t *out_reserve(struct ufrpc_ctl *ctl, size_t n)
 }
 
 /* Queues a message: plaintext before LoginResp, CFB-encrypted after. */
+/* Appends n bytes to the output. */
+static int out_append(struct ufrpc_ctl *ctl, const uint8_t *p, size_t n)
+{
+    uint8_t *dst = out_reserve(ctl, n);
+    if (!dst)
+        return ctl->out_len - ctl->out_off + n > UFRPC_CTL_MAX_OUTPUT ? UFRPC_ERR_LIMIT
+                                                                     : UFRPC_ERR_NOMEM;
+    memcpy(dst, p, n);
+    ctl->out_len += n;
+    return 0;
+}
+
+/* Queues a message: plaintext before LoginResp, CFB-encrypted after (v1); v2: on
+ * the AEAD channel (only exists after LoginResp). */
 static int queue_msg(struct ufrpc_ctl *ctl, const struct ufrpc_msg *m)
 {
     uint8_t *frame = NULL;
     size_t flen = 0;
+    if (ctl->v2) {
+        if (!ctl->ch)
+            return UFRPC_ERR_STATE;
+        int rc = ufrpc_v2chan_encode(ctl->ch, m, &frame, &flen);
+        if (rc)
+            return rc;
+        rc = out_append(ctl, frame, flen);
+        free(frame);
+        if (!rc)
+            UFRPC_LOGT(ctl->log, "send %s message (%zu bytes encrypted)",
+                       ufrpc_frame_type_name(m->type), flen);
+        return rc;
+    }
     int rc = ufrpc_msg_encode_frame(m, &frame, &flen);
     if (rc)
         return rc;
@@ -235,6 +280,36 @@ void ufrpc_ctl_consume(struct ufrpc_ctl *ctl, size_t n)
         ctl->out_off = ctl->out_len = 0;
 }
 
+/* v2: magic + ClientHello + Login, written at once (frpc does not wait for the
+ * ServerHello). The login deadline covers ServerHello and LoginResp together. */
+static int start_v2(struct ufrpc_ctl *ctl, const struct ufrpc_msg *login)
+{
+    const struct ufrpc_config *cfg = ctl->cfg;
+    const char *proto = ufrpc_cfg_str(cfg->transport.protocol);
+    struct ufrpc_v2hs_opts o = {
+        .bootstrap = {.transport = proto[0] ? proto : "tcp",
+                      .tls = cfg->transport.tls.enable || strcmp(proto, "wss") == 0 ||
+                             strcmp(proto, "quic") == 0,
+                      .tcp_mux = cfg->transport.tcp_mux},
+        .algs = NULL,
+        .rng = ctl->rng,
+        .rng_ctx = ctl->rng_ctx,
+        .token = (const uint8_t *)ctl->token,
+        .token_len = strlen(ctl->token),
+        .login = login,
+    };
+    int rc = ufrpc_v2hs_new(&o, &ctl->hs);
+    if (rc)
+        return rc;
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    ufrpc_v2hs_output(ctl->hs, &p, &n);
+    rc = out_append(ctl, p, n);
+    if (!rc)
+        UFRPC_LOGT(ctl->log, "send wire v2 ClientHello and Login (%zu bytes)", n);
+    return rc;
+}
+
 int ufrpc_ctl_start(struct ufrpc_ctl *ctl, uint64_t now_ms)
 {
     if (!ctl || ctl->state != UFRPC_CTL_IDLE)
@@ -267,7 +342,9 @@ int ufrpc_ctl_start(struct ufrpc_ctl *ctl, uint64_t now_ms)
         rc = ufrpc_map_set(&l->metas, ufrpc_cfg_str(cfg->metadatas.items[i].key),
                            ufrpc_cfg_str(cfg->metadatas.items[i].value));
     l->pool_count = cfg->transport.pool_count;
-    if (!rc)
+    if (!rc && ctl->v2)
+        rc = start_v2(ctl, &m);
+    else if (!rc)
         rc = queue_msg(ctl, &m);
     memset(key, 0, sizeof key);
     ufrpc_msg_free(&m);
@@ -353,15 +430,31 @@ static int handle_login_resp(struct ufrpc_ctl *ctl, const struct ufrpc_frame *f,
     snprintf(ctl->run_id, sizeof ctl->run_id, "%s", ufrpc_cfg_str(r->run_id));
     ufrpc_msg_free(&m);
 
-    rc = ufrpc_cfb_reader_init(&ctl->rd, ctl->key);
-    if (rc)
-        return fail(ctl, rc, "cannot set up control encryption");
-    rc = ufrpc_cfb_writer_init_rng(&ctl->wr, ctl->key, ctl->rng, ctl->rng_ctx);
-    if (rc) {
-        ufrpc_cfb_reader_free(&ctl->rd);
-        return fail(ctl, rc, "cannot set up control encryption");
+    if (ctl->v2) {
+        ufrpc_aead_alg_t alg;
+        uint8_t kc[UFRPC_AEAD_KEY_LEN], ks[UFRPC_AEAD_KEY_LEN];
+        rc = ufrpc_v2hs_keys(ctl->hs, &alg, NULL, kc, ks);
+        if (!rc) {
+            struct ufrpc_v2chan_opts co = {.alg = alg, .write_key = kc, .read_key = ks,
+                                           .write_nonce = NULL, .rng = ctl->rng,
+                                           .rng_ctx = ctl->rng_ctx};
+            rc = ufrpc_v2chan_new(&co, &ctl->ch);
+        }
+        mbedtls_platform_zeroize(kc, sizeof kc);
+        mbedtls_platform_zeroize(ks, sizeof ks);
+        if (rc)
+            return fail(ctl, rc, "cannot set up control encryption");
+    } else {
+        rc = ufrpc_cfb_reader_init(&ctl->rd, ctl->key);
+        if (rc)
+            return fail(ctl, rc, "cannot set up control encryption");
+        rc = ufrpc_cfb_writer_init_rng(&ctl->wr, ctl->key, ctl->rng, ctl->rng_ctx);
+        if (rc) {
+            ufrpc_cfb_reader_free(&ctl->rd);
+            return fail(ctl, rc, "cannot set up control encryption");
+        }
+        ctl->crypto = 1;
     }
-    ctl->crypto = 1;
     ctl->state = UFRPC_CTL_RUNNING;
     ctl->last_pong = now_ms;
     ufrpc_frame_decoder_reset(&ctl->dec);
@@ -452,6 +545,28 @@ static int frame_error(struct ufrpc_ctl *ctl, int rc)
     return fail(ctl, rc, ufrpc_strerror(rc));
 }
 
+/* v2 RUNNING: decrypt and dispatch every complete message; all of data is used. */
+static int feed_v2chan(struct ufrpc_ctl *ctl, const uint8_t *data, size_t len, uint64_t now_ms)
+{
+    for (;;) {
+        size_t used = 0;
+        struct ufrpc_frame f;
+        int rc = ufrpc_v2chan_feed_frame(ctl->ch, data, len, &used, &f);
+        data += used;
+        len -= used;
+        if (rc < 0)
+            return fail(ctl, rc, rc == UFRPC_ERR_AEAD_AUTH ? "control decryption failed"
+                                                           : ufrpc_strerror(rc));
+        if (rc == 0)
+            return 0;
+        rc = handle_msg(ctl, &f, now_ms);
+        if (rc)
+            return rc;
+        if (ctl->state != UFRPC_CTL_RUNNING)
+            return ctl->err_code;
+    }
+}
+
 int ufrpc_ctl_feed(struct ufrpc_ctl *ctl, const uint8_t *data, size_t len, uint64_t now_ms)
 {
     if (!ctl || (!data && len))
@@ -462,6 +577,41 @@ int ufrpc_ctl_feed(struct ufrpc_ctl *ctl, const uint8_t *data, size_t len, uint6
             return ctl->err_code ? ctl->err_code : UFRPC_ERR_CLOSED;
         if (ctl->state == UFRPC_CTL_IDLE)
             return UFRPC_ERR_STATE;
+        if (ctl->state == UFRPC_CTL_LOGIN_SENT && ctl->v2) {
+            size_t used = 0;
+            int rc = ufrpc_v2hs_feed(ctl->hs, data, len, &used);
+            data += used;
+            len -= used;
+            if (rc < 0)
+                return fail(ctl, rc, ufrpc_v2hs_error(ctl->hs));
+            if (rc == 1) {
+                struct ufrpc_frame f;
+                rc = ufrpc_v2hs_login_resp_frame(ctl->hs, &f);
+                if (!rc)
+                    rc = handle_login_resp(ctl, &f, now_ms);
+                else
+                    fail(ctl, rc, "no LoginResp");
+                ufrpc_v2hs_free(ctl->hs);
+                ctl->hs = NULL;
+                if (rc)
+                    return rc;
+                /* the rest of data is already the server's AEAD stream */
+                if (ctl->state == UFRPC_CTL_RUNNING) {
+                    rc = feed_v2chan(ctl, data, len, now_ms);
+                    if (rc)
+                        return rc;
+                    len = 0;
+                }
+            }
+            continue;
+        }
+        if (ctl->state == UFRPC_CTL_RUNNING && ctl->v2) {
+            int rc = feed_v2chan(ctl, data, len, now_ms);
+            if (rc)
+                return rc;
+            len = 0;
+            continue;
+        }
         if (ctl->state == UFRPC_CTL_LOGIN_SENT) {
             size_t used = 0;
             struct ufrpc_frame f;

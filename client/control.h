@@ -14,6 +14,12 @@
  *     type byte (frp's ReadMsgInto does not check it).
  *   - right after LoginResp both directions switch to AES-128-CFB (key given in the
  *     options); bytes that arrived with LoginResp are decrypted, not dropped.
+ *   - transport.wireProtocol = "v2" (frps >= 0.69, FRP-WIRE §13.2): ufrpc_ctl_start
+ *     queues magic + ClientHello + Login at once (proto/v2hello.h); ServerHello and
+ *     the plaintext LoginResp must arrive within the same 10 s; then both directions
+ *     are the AEAD channel of proto/v2chan.h (keys from auth.token; the CFB key in
+ *     the options is unused). A ServerHello error is reported verbatim
+ *     (UFRPC_ERR_V2_HELLO); bytes after LoginResp are kept for the channel.
  *   - then every proxy of the registry is announced with NewProxy (wire name
  *     "user.name"), re-checked every 3 s (resend after 20 s without answer, 30 s after
  *     a start error); NewProxyResp updates the registry and logs

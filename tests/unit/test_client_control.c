@@ -17,6 +17,11 @@
 #include "proto/error.h"
 #include "proto/frame.h"
 #include "proto/msg.h"
+#include "proto/frame_v2.h"
+#include "proto/v2chan.h"
+#include "proto/v2crypto.h"
+#include "proto/v2hello.h"
+#include "proto/v2msg.h"
 #include "testutil.h"
 
 #define TOKEN "testtoken"
@@ -520,6 +525,262 @@ static void test_corrupt_frame_closes(void **state)
     fixture_free(&fx);
 }
 
+/* ---- wire protocol v2: a scripted frps ≥ 0.69 ---------------------------- */
+struct v2server {
+    const char *token;      /* the server's auth.token (HKDF input) */
+    const char *hello_error; /* answer the ClientHello with this error */
+    struct ufrpc_v2_client_hello ch;
+    struct ufrpc_v2chan *chan; /* write K_s2c, read K_c2s */
+    struct ufrpc_msg got[32];
+    size_t ngot;
+    uint64_t seed;
+};
+
+/* Takes the client's first output (magic | ClientHello | Login), checks it and
+ * answers ServerHello (+ plaintext LoginResp with run_id/login_error) into out. */
+static size_t v2server_handshake(struct v2server *s, struct ufrpc_ctl *ctl, const char *run_id,
+                                 const char *login_error, uint8_t *out, size_t cap)
+{
+    const uint8_t *p;
+    size_t n;
+    ufrpc_ctl_pending(ctl, &p, &n);
+    assert_true(n > UFRPC_FRAME_V2_MAGIC_LEN);
+    assert_int_equal(ufrpc_frame_v2_magic_check(p, n), 1);
+    const uint8_t *in = p + UFRPC_FRAME_V2_MAGIC_LEN;
+    size_t len = n - UFRPC_FRAME_V2_MAGIC_LEN;
+    struct ufrpc_frame_v2_decoder *dec = malloc(sizeof *dec);
+    assert_non_null(dec);
+    ufrpc_frame_v2_decoder_init(dec);
+    struct ufrpc_frame_v2 f;
+    size_t used = 0;
+    assert_int_equal(ufrpc_frame_v2_decoder_feed(dec, in, len, &used, &f), 1);
+    assert_int_equal(f.type, UFRPC_FRAME_V2_CLIENT_HELLO);
+    uint8_t *chp = malloc(f.payload_len);
+    memcpy(chp, f.payload, f.payload_len);
+    size_t chlen = f.payload_len;
+    free(dec);
+    in += used;
+    len -= used;
+    assert_int_equal(ufrpc_v2hello_parse_client((const char *)chp, chlen, &s->ch), 0);
+    assert_true(s->ch.codec_json);
+    assert_string_equal(s->ch.transport, "tcp");
+    /* then the Login, plaintext, in the same write */
+    struct ufrpc_v2msg_reader *rd = malloc(sizeof *rd);
+    ufrpc_v2msg_reader_init(rd, false);
+    assert_int_equal(ufrpc_v2msg_reader_feed(rd, in, len, &used, &s->got[0]), 1);
+    free(rd);
+    assert_int_equal(used, len);
+    s->ngot = 1;
+    ufrpc_ctl_consume(ctl, n);
+
+    size_t w = 0;
+    char *json;
+    size_t jlen;
+    if (s->hello_error) {
+        assert_int_equal(ufrpc_v2hello_build_server_error(s->hello_error, &json, &jlen), 0);
+        assert_int_equal(ufrpc_frame_v2_encode(UFRPC_FRAME_V2_SERVER_HELLO, json, jlen, out, cap, &w), 0);
+        free(json);
+        free(chp);
+        return w;
+    }
+    ufrpc_aead_alg_t alg;
+    assert_int_equal(ufrpc_v2hello_server_select(&s->ch, &alg, NULL, 0), 0);
+    uint8_t rnd[UFRPC_V2_RANDOM_LEN];
+    test_rng(&s->seed, rnd, sizeof rnd);
+    assert_int_equal(ufrpc_v2hello_build_server(alg, rnd, &json, &jlen), 0);
+    assert_int_equal(ufrpc_frame_v2_encode(UFRPC_FRAME_V2_SERVER_HELLO, json, jlen, out, cap, &w), 0);
+    uint8_t th[UFRPC_V2_TH_LEN], kc[UFRPC_AEAD_KEY_LEN], ks[UFRPC_AEAD_KEY_LEN];
+    assert_int_equal(ufrpc_v2crypto_transcript_hash(chp, chlen, (const uint8_t *)json, jlen, th), 0);
+    free(json);
+    free(chp);
+    assert_int_equal(ufrpc_v2crypto_derive_keys((const uint8_t *)s->token, strlen(s->token), th,
+                                                alg, kc, ks),
+                     0);
+    struct ufrpc_msg m;
+    ufrpc_msg_init(&m, UFRPC_MSG_LOGIN_RESP);
+    ufrpc_msg_set_str(&m.u.login_resp.version, "0.69.0");
+    ufrpc_msg_set_str(&m.u.login_resp.run_id, run_id);
+    ufrpc_msg_set_str(&m.u.login_resp.error, login_error);
+    uint8_t *lr;
+    size_t lrlen;
+    assert_int_equal(ufrpc_v2msg_encode(&m, false, &lr, &lrlen), 0);
+    ufrpc_msg_free(&m);
+    assert_true(w + lrlen <= cap);
+    memcpy(out + w, lr, lrlen);
+    w += lrlen;
+    free(lr);
+    struct ufrpc_v2chan_opts co = {alg, ks, kc, NULL, test_rng, &s->seed};
+    assert_int_equal(ufrpc_v2chan_new(&co, &s->chan), 0);
+    return w;
+}
+
+/* Decrypts everything the client queued since into s->got. */
+static void v2server_drain(struct v2server *s, struct ufrpc_ctl *ctl)
+{
+    const uint8_t *p;
+    size_t n;
+    ufrpc_ctl_pending(ctl, &p, &n);
+    for (;;) {
+        size_t used = 0;
+        assert_true(s->ngot < 32);
+        int rc = ufrpc_v2chan_feed(s->chan, p, n, &used, &s->got[s->ngot]);
+        assert_true(rc >= 0);
+        p += used;
+        n -= used;
+        if (rc == 0)
+            break;
+        s->ngot++;
+    }
+    ufrpc_ctl_consume(ctl, SIZE_MAX);
+}
+
+static size_t v2server_msg(struct v2server *s, const struct ufrpc_msg *m, uint8_t *out, size_t cap)
+{
+    uint8_t *b;
+    size_t n;
+    assert_int_equal(ufrpc_v2chan_encode(s->chan, m, &b, &n), 0);
+    assert_true(n <= cap);
+    memcpy(out, b, n);
+    free(b);
+    return n;
+}
+
+static void v2server_free(struct v2server *s)
+{
+    for (size_t i = 0; i < s->ngot; i++)
+        ufrpc_msg_free(&s->got[i]);
+    ufrpc_v2hello_client_free(&s->ch);
+    ufrpc_v2chan_free(s->chan);
+}
+
+/* v2: magic + ClientHello + Login at once, ServerHello + LoginResp + encrypted
+ * ReqWorkConn in one read, NewProxy/Ping over the AEAD channel, NewProxyResp. */
+static void test_v2_login_control(void **state)
+{
+    (void)state;
+    struct fixture fx;
+    fixture_init(&fx, "u", 30, 90, NULL);
+    ufrpc_ctl_free(fx.ctl);
+    fx.cfg.transport.wire_protocol = "v2";
+    struct ufrpc_ctl_opts o = {0};
+    o.cfg = &fx.cfg;
+    o.reg = fx.reg;
+    o.token = TOKEN;
+    o.hostname = "testhost";
+    o.rng = test_rng;
+    o.rng_ctx = &fx.seed;
+    o.unix_now = fixed_unix;
+    o.clock_ctx = &fx.unix_now;
+    o.cb.on_login = on_login;
+    o.cb.on_req_work_conn = on_req;
+    o.cb_ctx = &fx;
+    assert_int_equal(ufrpc_ctl_new(&o, &fx.ctl), 0);
+
+    struct v2server s = {.token = TOKEN, .seed = 5};
+    assert_int_equal(ufrpc_ctl_start(fx.ctl, 1000), 0);
+    assert_int_equal(ufrpc_ctl_next_deadline(fx.ctl), 11000);
+    uint8_t buf[8192];
+    size_t n = v2server_handshake(&s, fx.ctl, "runv2", NULL, buf, sizeof buf);
+    check_login(&s.got[0], "u", NULL);
+    struct ufrpc_msg m;
+    ufrpc_msg_init(&m, UFRPC_MSG_REQ_WORK_CONN);
+    n += v2server_msg(&s, &m, buf + n, sizeof buf - n);
+    ufrpc_msg_free(&m);
+    /* nothing before LoginResp completes changes the state; split the input */
+    assert_int_equal(ufrpc_ctl_feed(fx.ctl, buf, 5, 1050), 0);
+    assert_int_equal(ufrpc_ctl_state(fx.ctl), UFRPC_CTL_LOGIN_SENT);
+    assert_int_equal(ufrpc_ctl_feed(fx.ctl, buf + 5, n - 5, 1100), 0);
+    assert_int_equal(ufrpc_ctl_state(fx.ctl), UFRPC_CTL_RUNNING);
+    assert_string_equal(fx.run_id, "runv2");
+    assert_int_equal(fx.req_work_conns, 1); /* AEAD bytes after LoginResp were kept */
+
+    v2server_drain(&s, fx.ctl);
+    assert_int_equal(s.ngot, 4); /* Login, NewProxy x2, Ping */
+    assert_int_equal(s.got[1].type, UFRPC_MSG_NEW_PROXY);
+    assert_string_equal(s.got[1].u.new_proxy.proxy_name, "u.echo");
+    assert_int_equal(s.got[1].u.new_proxy.remote_port, 16000);
+    assert_string_equal(s.got[2].u.new_proxy.proxy_name, "u.web");
+    assert_int_equal(s.got[3].type, UFRPC_MSG_PING);
+
+    ufrpc_msg_init(&m, UFRPC_MSG_NEW_PROXY_RESP);
+    ufrpc_msg_set_str(&m.u.new_proxy_resp.proxy_name, "u.echo");
+    ufrpc_msg_set_str(&m.u.new_proxy_resp.remote_addr, ":16000");
+    n = v2server_msg(&s, &m, buf, sizeof buf);
+    ufrpc_msg_free(&m);
+    ufrpc_msg_init(&m, UFRPC_MSG_PONG);
+    n += v2server_msg(&s, &m, buf + n, sizeof buf - n);
+    ufrpc_msg_init(&m, UFRPC_MSG_REQ_WORK_CONN);
+    n += v2server_msg(&s, &m, buf + n, sizeof buf - n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(ufrpc_ctl_feed(fx.ctl, buf + i, 1, 1200), 0);
+    struct ufrpc_tunnel *echo = ufrpc_registry_find(fx.reg, UFRPC_TUNNEL_PROXY, "echo");
+    assert_int_equal(echo->state, UFRPC_TUNNEL_RUNNING);
+    assert_string_equal(echo->remote_addr, ":16000");
+    assert_int_equal(fx.req_work_conns, 2);
+
+    assert_int_equal(ufrpc_ctl_close_proxies(fx.ctl, 2000), 2);
+    v2server_drain(&s, fx.ctl);
+    assert_int_equal(s.ngot, 6);
+    assert_int_equal(s.got[4].type, UFRPC_MSG_CLOSE_PROXY);
+    assert_string_equal(s.got[5].u.close_proxy.proxy_name, "u.web");
+
+    /* a flipped bit in the server's stream ends the session */
+    ufrpc_msg_init(&m, UFRPC_MSG_PONG);
+    n = v2server_msg(&s, &m, buf, sizeof buf);
+    buf[n - 1] ^= 1;
+    assert_int_equal(ufrpc_ctl_feed(fx.ctl, buf, n, 1300), UFRPC_ERR_AEAD_AUTH);
+    assert_int_equal(ufrpc_ctl_state(fx.ctl), UFRPC_CTL_CLOSED);
+    assert_string_equal(ufrpc_ctl_error(fx.ctl), "control decryption failed");
+
+    v2server_free(&s);
+    fixture_free(&fx);
+}
+
+/* v2 failures: ServerHello error text verbatim, LoginResp error, wrong token
+ * (keys differ: the first encrypted message fails authentication). */
+static void v2_fail_case(const char *srv_token, const char *hello_error, const char *login_error,
+                         int want_rc, const char *want_text)
+{
+    struct fixture fx;
+    fixture_init(&fx, NULL, 30, 90, NULL);
+    ufrpc_ctl_free(fx.ctl);
+    fx.cfg.transport.wire_protocol = "v2";
+    struct ufrpc_ctl_opts o = {0};
+    o.cfg = &fx.cfg;
+    o.reg = fx.reg;
+    o.token = TOKEN;
+    o.rng = test_rng;
+    o.rng_ctx = &fx.seed;
+    o.cb.on_login = on_login;
+    o.cb_ctx = &fx;
+    assert_int_equal(ufrpc_ctl_new(&o, &fx.ctl), 0);
+    struct v2server s = {.token = srv_token, .hello_error = hello_error, .seed = 6};
+    assert_int_equal(ufrpc_ctl_start(fx.ctl, 0), 0);
+    uint8_t buf[8192];
+    size_t n = v2server_handshake(&s, fx.ctl, "r", login_error, buf, sizeof buf);
+    if (s.chan) {
+        struct ufrpc_msg m;
+        ufrpc_msg_init(&m, UFRPC_MSG_REQ_WORK_CONN);
+        n += v2server_msg(&s, &m, buf + n, sizeof buf - n);
+    }
+    assert_int_equal(ufrpc_ctl_feed(fx.ctl, buf, n, 10), want_rc);
+    assert_int_equal(ufrpc_ctl_state(fx.ctl), UFRPC_CTL_CLOSED);
+    assert_string_equal(ufrpc_ctl_error(fx.ctl), want_text);
+    assert_int_equal(fx.req_work_conns, 0);
+    v2server_free(&s);
+    fixture_free(&fx);
+}
+
+static void test_v2_failures(void **state)
+{
+    (void)state;
+    v2_fail_case(TOKEN, "no supported crypto algorithm", NULL, UFRPC_ERR_V2_HELLO,
+                 "no supported crypto algorithm");
+    v2_fail_case(TOKEN, NULL, "token in login doesn't match token from configuration",
+                 UFRPC_ERR_LOGIN, "token in login doesn't match token from configuration");
+    v2_fail_case("othertoken", NULL, NULL, UFRPC_ERR_AEAD_AUTH, "control decryption failed");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -529,6 +790,8 @@ int main(void)
         cmocka_unit_test(test_login_timeout_and_eof),
         cmocka_unit_test(test_heartbeat_timeout_and_pong_error),
         cmocka_unit_test(test_corrupt_frame_closes),
+        cmocka_unit_test(test_v2_login_control),
+        cmocka_unit_test(test_v2_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
