@@ -45,19 +45,27 @@ struct ufrpc_workconn {
     ufrpc_workconn_t *next;
 };
 
+void ufrpc_start_reader_init_wire(struct ufrpc_start_reader *r, enum ufrpc_wire_version ver)
+{
+    ufrpc_wire_reader_init(&r->rd, ver == UFRPC_WIRE_V2 ? UFRPC_WIRE_V2 : UFRPC_WIRE_V1, false);
+}
+
 void ufrpc_start_reader_init(struct ufrpc_start_reader *r)
 {
-    ufrpc_frame_decoder_init(&r->dec);
+    ufrpc_start_reader_init_wire(r, UFRPC_WIRE_V1);
 }
 
 int ufrpc_start_reader_feed(struct ufrpc_start_reader *r, const uint8_t *data, size_t len,
                             size_t *consumed, struct ufrpc_msg *out)
 {
     struct ufrpc_frame f;
-    int rc = ufrpc_frame_decoder_feed(&r->dec, data, len, consumed, &f);
+    int rc = ufrpc_wire_reader_feed(&r->rd, data, len, consumed, &f);
     if (rc <= 0)
         return rc;
-    /* frp reads the body into StartWorkConn without looking at the type byte */
+    /* v1: frp reads the body into StartWorkConn without looking at the type byte */
+    rc = ufrpc_wire_check_type(r->rd.ver, f.type, UFRPC_MSG_START_WORK_CONN);
+    if (rc)
+        return rc;
     rc = ufrpc_msg_decode(UFRPC_MSG_START_WORK_CONN, f.body, f.body_len, out);
     return rc ? rc : 1;
 }
@@ -511,9 +519,11 @@ int ufrpc_workconn_start(const struct ufrpc_workconn_env *env, struct ufrpc_stre
     w->defer_open = 1;
     w->work = s;
     s->data = w;
-    ufrpc_start_reader_init(&w->rd);
+    enum ufrpc_wire_version ver = env->wire == UFRPC_WIRE_V2 ? UFRPC_WIRE_V2 : UFRPC_WIRE_V1;
+    ufrpc_start_reader_init_wire(&w->rd, ver);
     size_t n = 0;
-    int rc = ufrpc_msg_encode_frame(new_work_conn, &w->nwc, &n);
+    int rc = ver == UFRPC_WIRE_V2 ? ufrpc_wire_encode(new_work_conn, ver, true, &w->nwc, &n)
+                                  : ufrpc_msg_encode_frame(new_work_conn, &w->nwc, &n);
     if (!rc) {
         w->nwc_buf = uv_buf_init((char *)w->nwc, (unsigned)n);
         w->nwc_req.data = w;

@@ -35,6 +35,7 @@
 #include "net/stream.h"
 #include "proto/frame.h"
 #include "proto/msg.h"
+#include "proto/wire.h"
 
 typedef struct ufrpc_workconn ufrpc_workconn_t;
 
@@ -46,6 +47,10 @@ struct ufrpc_workconn_env {
     const uint8_t *key;         /* 16-byte work-stream encryption key (token); may change */
     size_t udp_packet_size;     /* udpPacketSize; 0 = 1500 */
     uint32_t local_dial_timeout_ms; /* 0: 10000 */
+    /* transport.wireProtocol; 0 = UFRPC_WIRE_V1. With UFRPC_WIRE_V2 NewWorkConn is
+     * magic + v2 Message frame and StartWorkConn a v2 Message frame (the id must be
+     * StartWorkConn); the payload after it is raw either way. */
+    enum ufrpc_wire_version wire;
     void (*on_done)(ufrpc_workconn_t *w, void *data);
     /* A udp/sudp message channel was started / has ended (the owner closes live
      * channels at shutdown and waits for their end). May be NULL. */
@@ -56,10 +61,14 @@ struct ufrpc_workconn_env {
 
 /* ---- sans-I/O: waiting for StartWorkConn ---------------------------------- */
 struct ufrpc_start_reader {
-    struct ufrpc_frame_decoder dec;
+    struct ufrpc_wire_reader rd;
 };
 
+/* v1 reader (same as ufrpc_start_reader_init_wire(r, UFRPC_WIRE_V1)). */
 void ufrpc_start_reader_init(struct ufrpc_start_reader *r);
+/* ver: UFRPC_WIRE_V1 or _V2 (0 = v1). v1 takes the body whatever its type byte, v2
+ * rejects another message id (UFRPC_ERR_MSG_TYPE), as frp's ReadMsgInto. */
+void ufrpc_start_reader_init_wire(struct ufrpc_start_reader *r, enum ufrpc_wire_version ver);
 /* Feeds bytes; returns 0 (need more; all consumed), 1 (StartWorkConn decoded into
  * *out, which the caller frees; *consumed marks where the payload starts), or <0
  * (frame or JSON error). */

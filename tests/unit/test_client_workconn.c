@@ -95,11 +95,62 @@ static void test_any_type_byte_and_errors(void **state)
                      UFRPC_ERR_JSON_RANGE);
 }
 
+/* v2: StartWorkConn as a v2 Message frame (no magic from frps), split anywhere; the
+ * payload behind it is not consumed; another message id is refused. */
+static void test_v2_start_work_conn(void **state)
+{
+    (void)state;
+    struct ufrpc_msg sw;
+    ufrpc_msg_init(&sw, UFRPC_MSG_START_WORK_CONN);
+    ufrpc_msg_set_str(&sw.u.start_work_conn.proxy_name, "echo");
+    ufrpc_msg_set_str(&sw.u.start_work_conn.src_addr, "127.0.0.1");
+    sw.u.start_work_conn.src_port = 33722;
+    uint8_t *fr;
+    size_t flen;
+    assert_int_equal(ufrpc_wire_encode(&sw, UFRPC_WIRE_V2, false, &fr, &flen), 0);
+    uint8_t bytes[512];
+    assert_true(flen + 10 <= sizeof bytes);
+    memcpy(bytes, fr, flen);
+    memcpy(bytes + flen, "hello frp\n", 10);
+    size_t n = flen + 10;
+    free(fr);
+    for (size_t cut = 1; cut < n; cut++) {
+        struct ufrpc_start_reader r;
+        ufrpc_start_reader_init_wire(&r, UFRPC_WIRE_V2);
+        struct ufrpc_msg m;
+        size_t used = 0;
+        int rc = ufrpc_start_reader_feed(&r, bytes, cut, &used, &m);
+        size_t off = used;
+        if (rc == 0) {
+            assert_int_equal(used, cut);
+            rc = ufrpc_start_reader_feed(&r, bytes + cut, n - cut, &used, &m);
+            off = cut + used;
+        }
+        assert_int_equal(rc, 1);
+        assert_int_equal(off, flen);
+        assert_string_equal(m.u.start_work_conn.proxy_name, "echo");
+        assert_int_equal(m.u.start_work_conn.src_port, 33722);
+        ufrpc_msg_free(&m);
+    }
+    /* the v1 reader does not take a v2 frame, and v2 refuses a wrong id */
+    struct ufrpc_start_reader r;
+    struct ufrpc_msg m;
+    size_t used;
+    ufrpc_msg_free(&sw);
+    ufrpc_msg_init(&sw, UFRPC_MSG_NEW_WORK_CONN);
+    assert_int_equal(ufrpc_wire_encode(&sw, UFRPC_WIRE_V2, false, &fr, &flen), 0);
+    ufrpc_start_reader_init_wire(&r, UFRPC_WIRE_V2);
+    assert_int_equal(ufrpc_start_reader_feed(&r, fr, flen, &used, &m), UFRPC_ERR_MSG_TYPE);
+    free(fr);
+    ufrpc_msg_free(&sw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_anywhere_keeps_payload),
         cmocka_unit_test(test_any_type_byte_and_errors),
+        cmocka_unit_test(test_v2_start_work_conn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
