@@ -116,7 +116,12 @@ void ufrpc_cli_usage(FILE *out)
             "ufrpc is a client of frp (https://github.com/fatedier/frp), in C\n\n"
             "Usage:\n"
             "  ufrpc [flags]\n"
-            "  ufrpc verify [-c FILE]\n\n"
+            "  ufrpc verify [-c FILE]\n"
+            "  ufrpc reload|status|stop [-c FILE]\n"
+            "  ufrpc tcp|udp|http|https|tcpmux|stcp|sudp|xtcp [flags]   run a single proxy\n"
+            "  ufrpc stcp|sudp|xtcp visitor [flags]                     run a single visitor\n"
+            "      (ufrpc TYPE --help lists the flags: -s ADDR -P PORT -t TOKEN -n NAME\n"
+            "       -l LOCAL_PORT -r REMOTE_PORT ...)\n\n"
             "Flags:\n"
             "  -c, --config string     config file of frpc (default ./frpc.toml, then ./frpc.ini)\n"
             "      --strict_config     strict config parsing mode, unknown fields will cause "
@@ -134,18 +139,29 @@ struct app {
     struct ufrpc_admin *admin;
     struct ufrpc_log *log;
     const char *path;
+    const char *text; /* quick-run: the configuration text (path is its label) */
+    size_t text_len;
     bool strict;
     int exit_code;
     char exit_msg[1200];
 };
 
-/* Loads path; prints diagnostics like frpc (errors to stdout, warnings prefixed). */
-static int load_config(const char *path, bool strict, struct ufrpc_config **out, FILE *msgs)
+/* Loads app's configuration: the file app->path, or app->text when set. */
+static int load_source(const struct app *app, const struct ufrpc_config_load_opts *o,
+                       struct ufrpc_config **out, struct ufrpc_cfg_diag *diag)
+{
+    if (app->text)
+        return ufrpc_config_load_buffer(app->text, app->text_len, app->path, o, out, diag);
+    return ufrpc_config_load(app->path, o, out, diag);
+}
+
+/* Loads; prints diagnostics like frpc (errors to stdout, warnings prefixed). */
+static int load_config(const struct app *app, bool strict, struct ufrpc_config **out, FILE *msgs)
 {
     struct ufrpc_cfg_diag diag;
     ufrpc_cfg_diag_init(&diag);
     struct ufrpc_config_load_opts o = {.non_strict = !strict};
-    int rc = ufrpc_config_load(path, &o, out, &diag);
+    int rc = load_source(app, &o, out, &diag);
     if (rc == 0 && (*out)->legacy_ini)
         fprintf(msgs, "%s\n", UFRPC_CONFIG_INI_DEPRECATED);
     if (diag.len > 0)
@@ -199,7 +215,7 @@ static enum ufrpc_admin_reload_result hook_reload(void *ctx, bool strict, char *
     ufrpc_cfg_diag_init(&diag);
     struct ufrpc_config_load_opts o = {.non_strict = !strict};
     struct ufrpc_config *cfg = NULL;
-    int rc = ufrpc_config_load(app->path, &o, &cfg, &diag);
+    int rc = load_source(app, &o, &cfg, &diag);
     if (rc) {
         const struct ufrpc_cfg_diag_item *it = NULL;
         for (size_t i = 0; i < diag.len && !it; i++)
@@ -251,7 +267,7 @@ static void on_signal(uv_signal_t *h, int signum)
     if (signum == SIGHUP) {
         UFRPC_LOGI(app->log, "reload the configuration from [%s]", app->path);
         struct ufrpc_config *cfg = NULL;
-        int rc = load_config(app->path, app->strict, &cfg, stdout);
+        int rc = load_config(app, app->strict, &cfg, stdout);
         if (rc) {
             UFRPC_LOGE(app->log, "reload config error, keep the current one: %s",
                        ufrpc_strerror(rc));
@@ -269,6 +285,8 @@ static void on_signal(uv_signal_t *h, int signum)
     ufrpc_client_shutdown(app->client);
 }
 
+static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json);
+
 int ufrpc_cli_main(int argc, char **argv)
 {
     struct ufrpc_cli_args args;
@@ -285,15 +303,28 @@ int ufrpc_cli_main(int argc, char **argv)
         printf("%s\n", UFRPC_FRP_VERSION);
         return 0;
     }
+    return run(ufrpc_cli_config_path(&args, NULL), NULL, 0, args.strict, args.log_json);
+}
+
+int ufrpc_cli_run_text(const char *text, size_t len, const char *label)
+{
+    return run(label, text, len, true, false);
+}
+
+/* Loads (the file path, or text labelled path when text != NULL) and runs. */
+static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json)
+{
     struct app *app = calloc(1, sizeof *app);
     if (!app) {
         printf("out of memory\n");
         return 1;
     }
-    app->path = ufrpc_cli_config_path(&args, NULL);
-    app->strict = args.strict;
+    app->path = path;
+    app->text = text;
+    app->text_len = text_len;
+    app->strict = strict;
     struct ufrpc_config *cfg = NULL;
-    int rc = load_config(app->path, args.strict, &cfg, stdout);
+    int rc = load_config(app, strict, &cfg, stdout);
     if (rc) {
         free(app);
         return 1;
@@ -305,8 +336,8 @@ int ufrpc_cli_main(int argc, char **argv)
         .to = cfg->log.to,
         .level = lvl,
         .max_days = (int)cfg->log.max_days,
-        .json = args.log_json,
-        .color = !cfg->log.disable_print_color && !args.log_json && isatty(STDOUT_FILENO),
+        .json = log_json,
+        .color = !cfg->log.disable_print_color && !log_json && isatty(STDOUT_FILENO),
     };
     rc = ufrpc_log_new(&lo, &app->log);
     if (rc) {

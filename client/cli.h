@@ -3,6 +3,7 @@
  *   ufrpc [-c FILE | --config FILE] [--strict_config[=true|false]] [--log_json]
  *   ufrpc -v | --version
  *   ufrpc verify [-c FILE] ...            (client/cli_verify.h)
+ *   ufrpc tcp|...|xtcp [visitor] [flags]  (client/cli_quick.h)
  *
  * As in cobra, '_' and '-' are interchangeable in long flags and "--flag=value" works.
  * Without -c, ./frpc.toml is used when it exists, else ./frpc.ini (frpc's default).
@@ -15,6 +16,7 @@
 #define UFRPC_CLIENT_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 struct ufrpc_cli_args {
@@ -40,5 +42,12 @@ void ufrpc_cli_usage(FILE *out);
 /* The whole program after the `verify` dispatch: parse, load, log, run the client
  * on a fresh libuv loop with signal handling. Returns the exit code. */
 int ufrpc_cli_main(int argc, char **argv);
+
+/* The run part of ufrpc_cli_main() for a configuration held in memory (quick-run,
+ * client/cli_quick.h): text[0..len) is loaded strictly with ufrpc_config_load_buffer
+ * under the name `label` (which also hints the format by its extension); reloads
+ * (SIGHUP, admin API) re-read the same text. text and label must stay valid until
+ * the call returns. Returns the exit code. */
+int ufrpc_cli_run_text(const char *text, size_t len, const char *label);
 
 #endif
