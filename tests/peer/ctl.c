@@ -56,6 +56,7 @@ struct ctl {
     int fault_kind; /* 1 drop, 2 corrupt, 3 stall */
     uint64_t last_ping_ms;
     int closing, stalled, st_closed, handles;
+    unsigned writes_pending; /* control writes whose callback has not run */
     uint64_t pings;
 };
 
@@ -71,6 +72,7 @@ struct first {
 struct wr {
     struct ufrpc_stream_write w;
     uv_buf_t b;
+    struct ctl *c; /* control writes: the control (kept alive by writes_pending) */
     uint8_t data[];
 };
 
@@ -86,10 +88,20 @@ static void on_shutdown_close(struct ufrpc_stream *st, int status)
 }
 
 /* ---- writing --------------------------------------------------------------------- */
+static void ctl_maybe_free(struct ctl *c);
+
 static void on_wr_done(struct ufrpc_stream_write *w, int status)
 {
-    (void)status;
-    free(w->data);
+    struct wr *r = w->data;
+    struct ctl *c = r->c;
+    free(r);
+    if (c == NULL)
+        return;
+    c->writes_pending--;
+    /* as frps: a control that cannot be written to is finished */
+    if (status < 0 && status != UFRPC_ERR_CANCELED && !c->closing)
+        ctl_close(c, "write-error");
+    ctl_maybe_free(c);
 }
 
 static int write_bytes(struct ufrpc_stream *st, const uint8_t *data, size_t len)
@@ -98,6 +110,7 @@ static int write_bytes(struct ufrpc_stream *st, const uint8_t *data, size_t len)
     if (r == NULL)
         return UFRPC_ERR_NOMEM;
     memcpy(r->data, data, len);
+    r->c = NULL;
     r->b = uv_buf_init((char *)r->data, (unsigned)len);
     r->w.data = r;
     int rc = ufrpc_stream_write(st, &r->w, &r->b, 1, on_wr_done);
@@ -135,9 +148,12 @@ static int ctl_send_raw(struct ctl *c, const uint8_t *plain, size_t len)
     }
     r->b = uv_buf_init((char *)r->data, (unsigned)out);
     r->w.data = r;
+    r->c = c;
     rc = ufrpc_stream_write(c->st, &r->w, &r->b, 1, on_wr_done);
     if (rc < 0)
         free(r);
+    else
+        c->writes_pending++;
     return rc;
 }
 
@@ -566,14 +582,23 @@ static void on_ctl_read(struct ufrpc_stream *st, int status, ufrpc_rbuf_t *buf,
     ctl_feed_cipher(c, data, len);
 }
 
-static void on_ctl_handle_closed(uv_handle_t *h)
+/* A closed control is freed once its timers are closed and no write of it is
+ * pending (write callbacks run, with UFRPC_ERR_CANCELED at the latest, after the
+ * stream's close). */
+static void ctl_maybe_free(struct ctl *c)
 {
-    struct ctl *c = h->data;
-    if (--c->handles == 0) {
+    if (c->closing && c->handles == 0 && c->writes_pending == 0) {
         ufrpc_cfb_writer_free(&c->w);
         ufrpc_cfb_reader_free(&c->r);
         free(c);
     }
+}
+
+static void on_ctl_handle_closed(uv_handle_t *h)
+{
+    struct ctl *c = h->data;
+    c->handles--;
+    ctl_maybe_free(c);
 }
 
 static void ctl_close(struct ctl *c, const char *reason)
