@@ -313,6 +313,8 @@ static void on_work_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream
         .reg = cl->reg,
         .key = cl->key,
         .udp_packet_size = cl->cfg->udp_packet_size > 0 ? (size_t)cl->cfg->udp_packet_size : 0,
+        .wire = strcmp(ufrpc_cfg_str(cl->cfg->transport.wire_protocol), "v2") == 0 ? UFRPC_WIRE_V2
+                                                                                 : UFRPC_WIRE_V1,
         .on_done = on_workconn_done,
         .on_channel_start = on_channel_start,
         .on_channel_end = on_channel_end,

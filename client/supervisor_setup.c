@@ -167,10 +167,27 @@ static int check_supported(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
         return UFRPC_ERR_UNSUPPORTED;
     }
     const char *wire = ufrpc_cfg_str(cfg->transport.wire_protocol);
-    if (wire[0] && strcmp(wire, "v1") != 0) {
-        UFRPC_LOGE(cl->log, "transport.wireProtocol = \"%s\" is not supported by ufrpc yet (v1 only)",
-                   wire);
+    if (wire[0] && strcmp(wire, "v1") != 0 && strcmp(wire, "v2") != 0) {
+        UFRPC_LOGE(cl->log, "transport.wireProtocol = \"%s\" is not supported (v1 or v2)", wire);
         return UFRPC_ERR_UNSUPPORTED;
+    }
+    if (strcmp(wire, "v2") == 0) {
+        /* v2 is wired for the control and plain work streams only so far: visitor
+         * streams and udp/sudp/xtcp message channels still speak v1 framing. */
+        if (cfg->nvisitors > 0) {
+            UFRPC_LOGE(cl->log, "transport.wireProtocol = \"v2\" with visitors is not supported by "
+                                "ufrpc yet");
+            return UFRPC_ERR_UNSUPPORTED;
+        }
+        for (size_t i = 0; i < cfg->nproxies; i++) {
+            ufrpc_proxy_type t = cfg->proxies[i].type;
+            if (t == UFRPC_PROXY_UDP || t == UFRPC_PROXY_SUDP || t == UFRPC_PROXY_XTCP) {
+                UFRPC_LOGE(cl->log, "transport.wireProtocol = \"v2\" with %s proxies is not "
+                                    "supported by ufrpc yet",
+                           ufrpc_proxy_type_name(t));
+                return UFRPC_ERR_UNSUPPORTED;
+            }
+        }
     }
     const char *method = ufrpc_cfg_str(cfg->auth.method);
     if (method[0] && strcmp(method, "token") != 0) {

@@ -28,6 +28,11 @@
 #include "proto/error.h"
 #include "proto/frame.h"
 #include "proto/msg.h"
+#include "proto/frame_v2.h"
+#include "proto/v2chan.h"
+#include "proto/v2crypto.h"
+#include "proto/v2hello.h"
+#include "proto/v2msg.h"
 #include "testutil.h"
 
 #define TOKEN "sup3rsecret"
@@ -46,6 +51,16 @@ struct pconn {
     ufrpc_cfb_writer_t wr;
     char echo[4096];
     size_t echo_len;
+    /* wire v2: bytes before a complete frame, the frame decoder, the hello, the
+     * control channel once LoginResp went out */
+    uint8_t *v2acc;
+    size_t v2acc_len;
+    int v2magic;
+    struct ufrpc_frame_v2_decoder *v2dec;
+    ufrpc_aead_alg_t v2alg;
+    uint8_t v2kc[UFRPC_AEAD_KEY_LEN], v2ks[UFRPC_AEAD_KEY_LEN];
+    int v2keys;
+    struct ufrpc_v2chan *v2ch;
     int closed;
     int want_close;
     struct pconn *next;
@@ -82,6 +97,9 @@ struct srv {
     const char *user_bytes; /* sent after StartWorkConn instead of HELLO */
     const char *expect_in;  /* the reply must contain this (instead of an echo) */
     int udp_echo_ok;
+    int v2;                 /* speak wire protocol v2 */
+    const char *v2_hello_error; /* answer ClientHello with this error */
+    int v2_streams;         /* streams that started with the v2 magic */
     struct ufrpc_stream *user; /* the user connection through the visitor */
     char user_got[64];
     size_t user_len;
@@ -154,7 +172,12 @@ static void pc_send(struct pconn *pc, const struct ufrpc_msg *m, const char *ext
 {
     uint8_t *f;
     size_t n;
-    assert_int_equal(ufrpc_msg_encode_frame(m, &f, &n), 0);
+    if (pc->v2ch)
+        assert_int_equal(ufrpc_v2chan_encode(pc->v2ch, m, &f, &n), 0);
+    else if (pc->srv->v2)
+        assert_int_equal(ufrpc_v2msg_encode(m, false, &f, &n), 0);
+    else
+        assert_int_equal(ufrpc_msg_encode_frame(m, &f, &n), 0);
     size_t el = extra ? strlen(extra) : 0;
     f = realloc(f, n + el);
     if (el)
@@ -253,9 +276,17 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
         } else {
             ufrpc_msg_set_str(&r.u.login_resp.run_id, "test-run");
             pc_send(pc, &r, NULL, 0);
-            assert_int_equal(ufrpc_cfb_reader_init(&pc->rd, srv->key), 0);
-            assert_int_equal(ufrpc_cfb_writer_init_rng(&pc->wr, srv->key, rng, &srv->seed), 0);
-            pc->enc = 1;
+            if (srv->v2) {
+                assert_true(pc->v2keys);
+                struct ufrpc_v2chan_opts co = {pc->v2alg, pc->v2ks, pc->v2kc, NULL, rng,
+                                               &srv->seed};
+                assert_int_equal(ufrpc_v2chan_new(&co, &pc->v2ch), 0);
+            } else {
+                assert_int_equal(ufrpc_cfb_reader_init(&pc->rd, srv->key), 0);
+                assert_int_equal(ufrpc_cfb_writer_init_rng(&pc->wr, srv->key, rng, &srv->seed),
+                                 0);
+                pc->enc = 1;
+            }
             /* the pool, as frps; none on a control about to be dropped, so that the
              * echo is known to come from the second session */
             if (!srv->drop_control_once)
@@ -362,11 +393,136 @@ static void on_reload_timer(uv_timer_t *t)
     assert_int_equal(ufrpc_client_reload(srv->client, c), 0);
 }
 
+/* frps v2 (FRP-WIRE §13.2): every stream starts with the magic; on the control a
+ * ClientHello frame (answered with a ServerHello), a plaintext Login, then the AEAD
+ * channel; on work/visitor streams one plaintext Message frame, then raw bytes.
+ * Returns the bytes left after the first message of a work/visitor stream. */
+static size_t v2_read(struct pconn *pc, const uint8_t *data, size_t len, const uint8_t **rest)
+{
+    struct srv *srv = pc->srv;
+    *rest = NULL;
+    if (pc->v2ch) { /* control, encrypted */
+        while (!pc->closed) {
+            size_t used = 0;
+            struct ufrpc_frame f;
+            int rc = ufrpc_v2chan_feed_frame(pc->v2ch, data, len, &used, &f);
+            assert_true(rc >= 0);
+            data += used;
+            len -= used;
+            if (rc == 0)
+                break;
+            handle_frame(pc, &f);
+        }
+        return 0;
+    }
+    if (!pc->v2magic) {
+        size_t have = pc->v2acc_len;
+        pc->v2acc = realloc(pc->v2acc, have + len);
+        memcpy(pc->v2acc + have, data, len);
+        pc->v2acc_len += len;
+        if (pc->v2acc_len < UFRPC_FRAME_V2_MAGIC_LEN)
+            return 0;
+        assert_int_equal(ufrpc_frame_v2_magic_check(pc->v2acc, pc->v2acc_len), 1);
+        pc->v2magic = 1;
+        srv->v2_streams++;
+        pc->v2dec = malloc(sizeof *pc->v2dec);
+        ufrpc_frame_v2_decoder_init(pc->v2dec);
+        uint8_t *tmp = pc->v2acc;
+        size_t tl = pc->v2acc_len - UFRPC_FRAME_V2_MAGIC_LEN;
+        pc->v2acc = NULL;
+        pc->v2acc_len = 0;
+        size_t r = v2_read(pc, tmp + UFRPC_FRAME_V2_MAGIC_LEN, tl, rest);
+        if (r > 0) { /* keep the rest alive: copy into the pconn's echo buffer path */
+            pc->v2acc = malloc(r);
+            memcpy(pc->v2acc, *rest, r);
+            pc->v2acc_len = r;
+            *rest = pc->v2acc;
+        }
+        free(tmp);
+        return r;
+    }
+    while (len > 0 && !pc->closed && !pc->v2ch) {
+        size_t used = 0;
+        struct ufrpc_frame_v2 fr;
+        int rc = ufrpc_frame_v2_decoder_feed(pc->v2dec, data, len, &used, &fr);
+        assert_true(rc >= 0);
+        data += used;
+        len -= used;
+        if (rc == 0)
+            break;
+        if (fr.type == UFRPC_FRAME_V2_CLIENT_HELLO) {
+            struct ufrpc_v2_client_hello ch;
+            assert_int_equal(ufrpc_v2hello_parse_client((const char *)fr.payload, fr.payload_len,
+                                                        &ch),
+                             0);
+            char *json;
+            size_t jlen;
+            uint8_t out[1024];
+            size_t n = 0;
+            if (srv->v2_hello_error) {
+                assert_int_equal(ufrpc_v2hello_build_server_error(srv->v2_hello_error, &json, &jlen), 0);
+                assert_int_equal(ufrpc_frame_v2_encode(UFRPC_FRAME_V2_SERVER_HELLO, json, jlen, out,
+                                                       sizeof out, &n),
+                                 0);
+                pc_write(pc, out, n, 1);
+                free(json);
+                ufrpc_v2hello_client_free(&ch);
+                return 0;
+            }
+            assert_int_equal(ufrpc_v2hello_server_select(&ch, &pc->v2alg, NULL, 0), 0);
+            ufrpc_v2hello_client_free(&ch);
+            uint8_t rnd[UFRPC_V2_RANDOM_LEN];
+            rng(&srv->seed, rnd, sizeof rnd);
+            assert_int_equal(ufrpc_v2hello_build_server(pc->v2alg, rnd, &json, &jlen), 0);
+            uint8_t th[UFRPC_V2_TH_LEN];
+            assert_int_equal(ufrpc_v2crypto_transcript_hash(fr.payload, fr.payload_len,
+                                                            (const uint8_t *)json, jlen, th),
+                             0);
+            assert_int_equal(ufrpc_v2crypto_derive_keys((const uint8_t *)TOKEN, strlen(TOKEN), th,
+                                                        pc->v2alg, pc->v2kc, pc->v2ks),
+                             0);
+            pc->v2keys = 1;
+            assert_int_equal(ufrpc_frame_v2_encode(UFRPC_FRAME_V2_SERVER_HELLO, json, jlen, out,
+                                                   sizeof out, &n),
+                             0);
+            free(json);
+            pc_write(pc, out, n, 0);
+            continue;
+        }
+        assert_int_equal(fr.type, UFRPC_FRAME_V2_MESSAGE);
+        struct ufrpc_frame f;
+        const char *js;
+        size_t jl;
+        assert_int_equal(ufrpc_frame_v2_split_message(&fr, &f.type, &js, &jl), 0);
+        char *body = malloc(jl + 1);
+        memcpy(body, js, jl);
+        body[jl] = '\0';
+        f.body = body;
+        f.body_len = jl;
+        handle_frame(pc, &f);
+        free(body);
+        if (pc->kind == 2 || pc->kind == 3) {
+            *rest = data;
+            return len;
+        }
+    }
+    if (pc->v2ch && len > 0) /* bytes after Login: the client's AEAD stream */
+        return v2_read(pc, data, len, rest);
+    return 0;
+}
+
 static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data,
                        size_t len)
 {
     (void)buf;
     struct pconn *pc = s->data;
+    if (status >= 0 && pc->srv->v2 && pc->kind != 2 && pc->kind != 3) {
+        const uint8_t *rest;
+        size_t r = v2_read(pc, data, len, &rest);
+        if (r > 0 && pc->kind == 3)
+            pc_write(pc, rest, r, 0);
+        return;
+    }
     if (status < 0) {
         if (pc->kind == 2 && pc->echo_len == 0) {
             pc->srv->work_closed_early++;
@@ -558,6 +714,9 @@ static void srv_free(struct srv *srv)
             ufrpc_cfb_reader_free(&pc->rd);
             ufrpc_cfb_writer_free(&pc->wr);
         }
+        ufrpc_v2chan_free(pc->v2ch);
+        free(pc->v2dec);
+        free(pc->v2acc);
         free(pc);
     }
 }
@@ -733,6 +892,8 @@ struct scenario {
     const char *auth;          /* replaces the auth.token line */
     int health;                /* healthCheck.type = "tcp" on the proxy */
     int udp;                   /* a udp proxy to a local UDP echo service */
+    int v2;                    /* transport.wireProtocol = "v2" */
+    const char *v2_hello_error; /* frps answers the ClientHello with this error */
     const char *plugin_toml;   /* [proxies.plugin] lines */
     const char *user_bytes;    /* what the user sends through the tunnel */
     const char *expect_in;     /* what its reply must contain */
@@ -750,6 +911,8 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     srv->refuse_logins = sc->refuse_logins;
     srv->drop_control_once = sc->drop_control_once;
     srv->wrap = sc->wrap;
+    srv->v2 = sc->v2;
+    srv->v2_hello_error = sc->v2_hello_error;
     if (sc->tls) {
         struct ufrpc_tls_server_opts to = {0};
         assert_int_equal(ufrpc_tls_server_ctx_new(&to, &srv->tls), 0);
@@ -761,6 +924,8 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
         snprintf(tlsline, sizeof tlsline,
                  "transport.tls.enable = true\ntransport.tls.disableCustomTLSFirstByte = %s\n",
                  sc->tls == 2 ? "false" : "true");
+    if (sc->v2)
+        strcat(tlsline, "transport.wireProtocol = \"v2\"\n");
     if (sc->wrap)
         strcat(extra, "transport.useEncryption = true\ntransport.useCompression = true\n");
     uint16_t vport = 0;
@@ -900,6 +1065,53 @@ static void test_tunnel_roundtrip_mux_on(void **state)
 {
     (void)state;
     tunnel_roundtrip(1);
+}
+
+/* wire protocol v2 (frps >= 0.69): ClientHello/ServerHello, plaintext Login and
+ * LoginResp, NewProxy/NewProxyResp/Ping/CloseProxy over the AEAD channel, work
+ * streams with the magic + v2 NewWorkConn, StartWorkConn + raw echo traffic. */
+static void v2_roundtrip(int mux)
+{
+    struct srv srv;
+    struct run r;
+    unsigned logins;
+    struct scenario sc = {.mux = mux, .login_fail_exit = 1, .shutdown_on_echo = 1,
+                          .user = "alice", .v2 = 1};
+    run_scenario(&sc, &srv, &r, &logins);
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.msg, "");
+    assert_int_equal(logins, 1);
+    assert_int_equal(srv.logins, 1);
+    assert_int_equal(srv.new_proxies, 1);
+    assert_string_equal(srv.last_proxy_name, "alice.echo");
+    assert_true(srv.work_conns >= 1);
+    assert_true(srv.v2_streams >= 1 + srv.work_conns); /* control + every work stream */
+    assert_int_equal(srv.echo_ok, 1);
+    assert_int_equal(srv.close_proxies, 1);
+    assert_int_equal(r.tunnel_errors, 0);
+}
+
+static void test_v2_tunnel_roundtrip(void **state)
+{
+    (void)state;
+    v2_roundtrip(0);
+    v2_roundtrip(1);
+}
+
+/* frps refuses the ClientHello: its text ends the login (loginFailExit). */
+static void test_v2_server_hello_error(void **state)
+{
+    (void)state;
+    struct srv srv;
+    struct run r;
+    unsigned logins;
+    struct scenario sc = {.mux = 0, .login_fail_exit = 1, .v2 = 1,
+                          .v2_hello_error = "no supported crypto algorithm"};
+    run_scenario(&sc, &srv, &r, &logins);
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.msg, "no supported crypto algorithm"));
+    assert_int_equal(logins, 0);
+    assert_int_equal(srv.logins, 0); /* frps never reads the Login after a refused hello */
 }
 
 /* useEncryption + useCompression: the work stream is CFB(token) + snappy both ways,
@@ -1151,6 +1363,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tunnel_roundtrip_mux_off),
         cmocka_unit_test(test_tunnel_roundtrip_mux_on),
+        cmocka_unit_test(test_v2_tunnel_roundtrip),
+        cmocka_unit_test(test_v2_server_hello_error),
         cmocka_unit_test(test_encrypted_compressed_work_stream_with_proxy_protocol),
         cmocka_unit_test(test_tls_with_and_without_first_byte),
         cmocka_unit_test(test_reload_reconnects_with_new_config),
