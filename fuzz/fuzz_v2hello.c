@@ -59,6 +59,37 @@ static void server_hello(const uint8_t *in, size_t len)
     ufrpc_v2hello_server_free(&sh);
 }
 
+/* Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF). */
+static int valid_utf8(const char *str)
+{
+    const unsigned char *p = (const unsigned char *)str;
+    while (*p) {
+        unsigned c = *p, n, cp;
+        if (c < 0x80) {
+            p++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1, cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2, cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3, cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        for (unsigned i = 1; i <= n; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i] & 0x3F);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
 static void client_hello(const uint8_t *in, size_t len)
 {
     struct ufrpc_v2_client_hello ch;
@@ -99,10 +130,12 @@ static void client_hello(const uint8_t *in, size_t len)
                        memcmp(back.algs, ch.algs, ch.n_algs * sizeof ch.algs[0]) == 0 &&
                        memcmp(back.client_random, ch.client_random, UFRPC_V2_RANDOM_LEN) == 0 &&
                        back.codec_json;
-            /* an empty transport is omitted; others (without NUL) come back equal */
+            /* an empty transport is omitted; others (without NUL) come back equal,
+             * unless they hold invalid UTF-8, which the encoder replaces with U+FFFD
+             * as Go does */
             const char *t1 = ch.transport != NULL ? ch.transport : "";
             const char *t2 = back.transport != NULL ? back.transport : "";
-            same = same && strcmp(t1, t2) == 0;
+            same = same && (!valid_utf8(t1) || strcmp(t1, t2) == 0);
             if (!same)
                 __builtin_trap();
             ufrpc_v2hello_client_free(&back);
