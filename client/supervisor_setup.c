@@ -172,8 +172,8 @@ static int check_supported(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
         return UFRPC_ERR_UNSUPPORTED;
     }
     if (strcmp(wire, "v2") == 0) {
-        /* v2 is wired for the control and plain work streams only so far: visitor
-         * streams and udp/sudp/xtcp message channels still speak v1 framing. */
+        /* v2 is wired for the control, work streams and udp/sudp channels; visitor
+         * streams and xtcp (NatHole) still speak v1 framing only. */
         if (cfg->nvisitors > 0) {
             UFRPC_LOGE(cl->log, "transport.wireProtocol = \"v2\" with visitors is not supported by "
                                 "ufrpc yet");
@@ -181,7 +181,7 @@ static int check_supported(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
         }
         for (size_t i = 0; i < cfg->nproxies; i++) {
             ufrpc_proxy_type t = cfg->proxies[i].type;
-            if (t == UFRPC_PROXY_UDP || t == UFRPC_PROXY_SUDP || t == UFRPC_PROXY_XTCP) {
+            if (t == UFRPC_PROXY_XTCP) {
                 UFRPC_LOGE(cl->log, "transport.wireProtocol = \"v2\" with %s proxies is not "
                                     "supported by ufrpc yet",
                            ufrpc_proxy_type_name(t));

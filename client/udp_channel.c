@@ -10,6 +10,7 @@
 #include "proto/base64.h"
 #include "proto/error.h"
 #include "proto/msg.h"
+#include "proto/frame_v2.h"
 
 #define ZONE_MAX 15 /* IF_NAMESIZE - 1 */
 #define IP_TEXT_MAX 46
@@ -67,9 +68,25 @@ size_t ufrpc_udp_packet_frame_bound(size_t len)
     return UFRPC_FRAME_HEADER_LEN + ufrpc_base64_encoded_len(len) + JSON_OVERHEAD_MAX + 1;
 }
 
+/* JSON limit of one message frame: 10240 (v1), 65534 (v2: 65536 - message id). */
+static size_t json_limit(enum ufrpc_wire_version ver)
+{
+    return ver == UFRPC_WIRE_V2 ? 65534u : UFRPC_FRAME_MAX_BODY;
+}
+
 int ufrpc_udp_packet_encode(const uint8_t *data, size_t len, const struct sockaddr *addr,
                             uint8_t *out, size_t cap, size_t *out_len)
 {
+    return ufrpc_udp_packet_encode_wire(UFRPC_WIRE_V1, data, len, addr, out, cap, out_len);
+}
+
+int ufrpc_udp_packet_encode_wire(enum ufrpc_wire_version ver, const uint8_t *data, size_t len,
+                                 const struct sockaddr *addr, uint8_t *out, size_t cap,
+                                 size_t *out_len)
+{
+    const int v2 = ver == UFRPC_WIRE_V2;
+    const size_t hl = v2 ? UFRPC_FRAME_V2_HEADER_LEN + 2 : UFRPC_FRAME_HEADER_LEN;
+    const size_t limit = json_limit(ver);
     char ip[IP_TEXT_MAX];
     char zone[ZONE_MAX + 11] = "";
     unsigned port;
@@ -100,15 +117,23 @@ int ufrpc_udp_packet_encode(const uint8_t *data, size_t len, const struct sockad
     char portbuf[8];
     int plen = snprintf(portbuf, sizeof portbuf, "%u", port);
     size_t json = JSON_FIXED + b64 + iplen + (size_t)plen + zlen;
-    if (b64 > UFRPC_FRAME_MAX_BODY || json > UFRPC_FRAME_MAX_BODY)
+    if (b64 > limit || json > limit)
         return UFRPC_ERR_MSG_TOO_LONG;
     /* +1: ufrpc_base64_encode appends a NUL */
-    if (cap < UFRPC_FRAME_HEADER_LEN + json + 1)
+    if (cap < hl + json + 1)
         return UFRPC_ERR_LIMIT;
-    int rc = ufrpc_frame_encode_header(UFRPC_MSG_UDP_PACKET, json, out);
+    int rc;
+    if (v2) {
+        uint16_t id = ufrpc_frame_v2_msg_id(UFRPC_MSG_UDP_PACKET);
+        rc = ufrpc_frame_v2_encode_header(UFRPC_FRAME_V2_MESSAGE, json + 2, out);
+        out[UFRPC_FRAME_V2_HEADER_LEN] = (uint8_t)(id >> 8);
+        out[UFRPC_FRAME_V2_HEADER_LEN + 1] = (uint8_t)(id & 0xff);
+    } else {
+        rc = ufrpc_frame_encode_header(UFRPC_MSG_UDP_PACKET, json, out);
+    }
     if (rc < 0)
         return rc;
-    char *p = (char *)out + UFRPC_FRAME_HEADER_LEN;
+    char *p = (char *)out + hl;
 #define PUT(s, n) (memcpy(p, (s), (n)), p += (n))
     PUT("{\"c\":\"", 6);
     p += ufrpc_base64_encode(data, len, p);
@@ -184,7 +209,8 @@ struct ufrpc_udp_channel {
     void *data;
 
     struct ufrpc_stream *work;
-    struct ufrpc_frame_decoder dec;
+    enum ufrpc_wire_version wire;
+    struct ufrpc_wire_reader dec;
     struct peer *buckets[NBUCKETS];
     uv_timer_t ping;
     uv_idle_t kick; /* delivers `initial` bytes after start returns */
@@ -325,22 +351,42 @@ static int send_frame(struct ufrpc_udp_channel *ch, const uint8_t *data, size_t 
     static const uint8_t ping_frame[] = {UFRPC_MSG_PING, 0, 0, 0, 0, 0, 0, 0, 2, '{', '}'};
     if (ch->ending)
         return 1;
-    size_t bound = is_ping ? sizeof ping_frame : ufrpc_udp_packet_frame_bound(len);
-    if (!is_ping && ufrpc_base64_encoded_len(len) > UFRPC_FRAME_MAX_BODY) {
+    uint8_t *v2ping = NULL;
+    size_t v2ping_len = 0;
+    if (is_ping && ch->wire == UFRPC_WIRE_V2) {
+        struct ufrpc_msg pm;
+        ufrpc_msg_init(&pm, UFRPC_MSG_PING);
+        int prc = ufrpc_wire_encode(&pm, UFRPC_WIRE_V2, false, &v2ping, &v2ping_len);
+        ufrpc_msg_free(&pm);
+        if (prc < 0) {
+            ch->st.drop_queue_full++;
+            return 1;
+        }
+    }
+    size_t bound = v2ping ? v2ping_len
+                   : is_ping ? sizeof ping_frame
+                             : ufrpc_udp_packet_frame_bound(len) + 1;
+    if (!is_ping && ufrpc_base64_encoded_len(len) > json_limit(ch->wire)) {
+        free(v2ping);
         ch->st.drop_oversize++;
         return 1;
     }
     struct wreq *w = malloc(sizeof *w + bound);
     if (w == NULL) {
+        free(v2ping);
         ch->st.drop_queue_full++;
         return 1;
     }
     size_t n;
-    if (is_ping) {
+    if (v2ping) {
+        memcpy(w->bytes, v2ping, v2ping_len);
+        n = v2ping_len;
+        free(v2ping);
+    } else if (is_ping) {
         memcpy(w->bytes, ping_frame, sizeof ping_frame);
         n = sizeof ping_frame;
     } else {
-        int rc = ufrpc_udp_packet_encode(data, len, user, w->bytes, bound, &n);
+        int rc = ufrpc_udp_packet_encode_wire(ch->wire, data, len, user, w->bytes, bound, &n);
         if (rc < 0) {
             free(w);
             if (rc == UFRPC_ERR_MSG_TOO_LONG)
@@ -488,7 +534,7 @@ static void feed(struct ufrpc_udp_channel *ch, const uint8_t *data, size_t len)
     while (len > 0 && !ch->ending) {
         size_t used = 0;
         struct ufrpc_frame f;
-        int rc = ufrpc_frame_decoder_feed(&ch->dec, data, len, &used, &f);
+        int rc = ufrpc_wire_reader_feed(&ch->dec, data, len, &used, &f);
         data += used;
         len -= used;
         if (rc < 0) {
@@ -672,7 +718,8 @@ int ufrpc_udp_channel_start(const struct ufrpc_udp_channel_opts *opts,
     ch->kick.data = ch;
     ch->ping.data = ch;
     ch->handles = 3; /* kick, ping, work stream */
-    ufrpc_frame_decoder_init(&ch->dec);
+    ch->wire = opts->wire == UFRPC_WIRE_V2 ? UFRPC_WIRE_V2 : UFRPC_WIRE_V1;
+    ufrpc_wire_reader_init(&ch->dec, ch->wire, false);
     ch->work = work;
     work->data = ch;
     uv_timer_start(&ch->ping, on_ping, ch->ping_ms, ch->ping_ms);

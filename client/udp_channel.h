@@ -58,6 +58,7 @@
 #include "client/log.h"
 #include "net/stream.h"
 #include "proto/frame.h"
+#include "proto/wire.h"
 
 #define UFRPC_UDP_DEFAULT_PACKET_SIZE 1500u
 #define UFRPC_UDP_IDLE_TIMEOUT_MS 30000u
@@ -82,6 +83,13 @@ int ufrpc_udp_packet_encode(const uint8_t *data, size_t len, const struct sockad
 /* Frame size ufrpc_udp_packet_encode would produce for len payload bytes at most
  * (an upper bound over all addresses). */
 size_t ufrpc_udp_packet_frame_bound(size_t len);
+
+/* ufrpc_udp_packet_encode for a wire version: UFRPC_WIRE_V2 writes a v2 Message
+ * frame (8-byte header, message id, JSON up to 65534 bytes) needing at most
+ * ufrpc_udp_packet_frame_bound(len) + 1 bytes; V1 (or 0) is ufrpc_udp_packet_encode. */
+int ufrpc_udp_packet_encode_wire(enum ufrpc_wire_version ver, const uint8_t *data, size_t len,
+                                 const struct sockaddr *addr, uint8_t *out, size_t cap,
+                                 size_t *out_len);
 
 /* A decoded incoming UDPPacket: payload (malloc'd, caller frees with free()) and
  * the "r" address. */
@@ -146,6 +154,7 @@ struct ufrpc_udp_channel_opts {
     ufrpc_udp_first_prefix_fn first_prefix; /* NULL: none */
     ufrpc_udp_channel_close_cb on_close;    /* may be NULL */
     void *data;                /* for on_close and first_prefix */
+    enum ufrpc_wire_version wire; /* framing on the work stream; 0 = UFRPC_WIRE_V1 */
 };
 
 /* Starts the channel on `work` (taken; see above). Returns 0 and *out (may be

@@ -305,6 +305,7 @@ static void start_udp(ufrpc_workconn_t *w, struct ufrpc_tunnel *t, struct ufrpc_
         .local_ip = pc->local_ip && pc->local_ip[0] ? pc->local_ip : "127.0.0.1",
         .local_port = (uint16_t)pc->local_port,
         .packet_size = w->env.udp_packet_size,
+        .wire = w->env.wire,
         .on_close = on_udp_closed,
         .data = u,
     };

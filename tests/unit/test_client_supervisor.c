@@ -1261,15 +1261,18 @@ static void test_health_check_gates_new_proxy(void **state)
 static void test_udp_proxy_channel(void **state)
 {
     (void)state;
-    for (int mux = 0; mux <= 1; mux++) {
+    /* mux off/on, then both with wire v2 (UDPPacket as v2 Message frames) */
+    for (int i = 0; i < 4; i++) {
         struct srv srv;
         struct run r;
         unsigned logins;
-        struct scenario sc = {.mux = mux, .login_fail_exit = 1, .udp = 1};
+        struct scenario sc = {.mux = i & 1, .login_fail_exit = 1, .udp = 1, .v2 = i >= 2};
         run_scenario(&sc, &srv, &r, &logins);
         assert_int_equal(r.code, 0);
         assert_int_equal(srv.udp_echo_ok, 1);
         assert_string_equal(srv.last_proxy_name, "echo");
+        if (sc.v2)
+            assert_true(srv.v2_streams >= 2);
     }
 }
 
