@@ -172,12 +172,14 @@ static int check_supported(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
         return UFRPC_ERR_UNSUPPORTED;
     }
     if (strcmp(wire, "v2") == 0) {
-        /* v2 is wired for the control, work streams and udp/sudp channels; visitor
-         * streams and xtcp (NatHole) still speak v1 framing only. */
-        if (cfg->nvisitors > 0) {
-            UFRPC_LOGE(cl->log, "transport.wireProtocol = \"v2\" with visitors is not supported by "
-                                "ufrpc yet");
-            return UFRPC_ERR_UNSUPPORTED;
+        /* v2 is wired for the control, work and visitor streams and udp/sudp
+         * channels; xtcp (NatHole) still speaks v1 framing only. */
+        for (size_t i = 0; i < cfg->nvisitors; i++) {
+            if (cfg->visitors[i].type == UFRPC_VISITOR_XTCP) {
+                UFRPC_LOGE(cl->log, "transport.wireProtocol = \"v2\" with xtcp visitors is not "
+                                    "supported by ufrpc yet");
+                return UFRPC_ERR_UNSUPPORTED;
+            }
         }
         for (size_t i = 0; i < cfg->nproxies; i++) {
             ufrpc_proxy_type t = cfg->proxies[i].type;

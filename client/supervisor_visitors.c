@@ -96,6 +96,8 @@ void ufrpc_sup_start_visitors(ufrpc_client_t *cl)
         .wrap = vis_wrap,
         .lookup = vis_lookup,
         .udp_packet_size = cfg->udp_packet_size > 0 ? (size_t)cfg->udp_packet_size : 0,
+        .wire = strcmp(ufrpc_cfg_str(cfg->transport.wire_protocol), "v2") == 0 ? UFRPC_WIRE_V2
+                                                                              : UFRPC_WIRE_V1,
         .data = cl,
     };
     uint64_t now = ufrpc_sup_now_ms(cl);

@@ -14,12 +14,27 @@
 #include "proto/error.h"
 #include "proto/frame.h"
 #include "proto/msg.h"
+#include "proto/frame_v2.h"
 
 /* ---- sans-I/O -------------------------------------------------------------------- */
+static int new_conn_frame(enum ufrpc_wire_version ver, const char *run_id, const char *user,
+                          const char *server_user, const char *server_name,
+                          const char *secret_key, int64_t timestamp, bool use_encryption,
+                          bool use_compression, uint8_t **out, size_t *out_len);
+
 int ufrpc_visitor_new_conn_frame(const char *run_id, const char *user, const char *server_user,
                                  const char *server_name, const char *secret_key,
                                  int64_t timestamp, bool use_encryption, bool use_compression,
                                  uint8_t **out, size_t *out_len)
+{
+    return new_conn_frame(UFRPC_WIRE_V1, run_id, user, server_user, server_name, secret_key,
+                          timestamp, use_encryption, use_compression, out, out_len);
+}
+
+static int new_conn_frame(enum ufrpc_wire_version ver, const char *run_id, const char *user,
+                          const char *server_user, const char *server_name,
+                          const char *secret_key, int64_t timestamp, bool use_encryption,
+                          bool use_compression, uint8_t **out, size_t *out_len)
 {
     if (server_name == NULL || out == NULL || out_len == NULL)
         return UFRPC_ERR_INVAL;
@@ -47,7 +62,8 @@ int ufrpc_visitor_new_conn_frame(const char *run_id, const char *user, const cha
     n->timestamp = timestamp;
     n->use_encryption = use_encryption;
     n->use_compression = use_compression;
-    rc = ufrpc_msg_encode_frame(&m, out, out_len);
+    rc = ver == UFRPC_WIRE_V2 ? ufrpc_wire_encode(&m, ver, true, out, out_len)
+                              : ufrpc_msg_encode_frame(&m, out, out_len);
 out:
     ufrpc_msg_free(&m);
     return rc;
@@ -80,7 +96,7 @@ struct vconn {
     struct ufrpc_stream_write hw;
     uv_buf_t hb;
     uint8_t *hframe;
-    struct ufrpc_frame_decoder dec;
+    struct ufrpc_wire_reader dec;
 };
 
 struct ufrpc_visitor {
@@ -192,7 +208,8 @@ static struct vconn *conn_new(struct ufrpc_visitor *v, int sudp)
     uv_timer_init(v->env.loop, &c->timer);
     c->timer.data = c;
     c->refs = 1; /* the timer */
-    ufrpc_frame_decoder_init(&c->dec);
+    ufrpc_wire_reader_init(&c->dec, v->env.wire == UFRPC_WIRE_V2 ? UFRPC_WIRE_V2 : UFRPC_WIRE_V1,
+                           false);
     c->next = v->conns;
     if (v->conns != NULL)
         v->conns->prev = c;
@@ -249,7 +266,7 @@ static void sudp_enqueue(struct ufrpc_visitor *v, const uint8_t *data, size_t le
 {
     static const uint8_t ping_frame[] = {UFRPC_MSG_PING, 0, 0, 0, 0, 0, 0, 0, 2, '{', '}'};
     size_t max = v->env.sudp_max_queued ? v->env.sudp_max_queued : UFRPC_UDP_DEFAULT_MAX_QUEUED;
-    size_t bound = ping ? sizeof ping_frame : ufrpc_udp_packet_frame_bound(len);
+    size_t bound = ping ? sizeof ping_frame + 1 : ufrpc_udp_packet_frame_bound(len) + 1;
     struct witem *w = malloc(sizeof *w + bound);
     if (w == NULL) {
         v->st.drop_queue_full++;
@@ -257,11 +274,20 @@ static void sudp_enqueue(struct ufrpc_visitor *v, const uint8_t *data, size_t le
     }
     w->v = v;
     w->next = NULL;
-    if (ping) {
+    if (ping && v->env.wire == UFRPC_WIRE_V2) {
+        /* v2 Message frame: header (payload 2 + 2), message id, "{}" */
+        uint16_t id = ufrpc_frame_v2_msg_id(UFRPC_MSG_PING);
+        (void)ufrpc_frame_v2_encode_header(UFRPC_FRAME_V2_MESSAGE, 4, w->bytes);
+        w->bytes[UFRPC_FRAME_V2_HEADER_LEN] = (uint8_t)(id >> 8);
+        w->bytes[UFRPC_FRAME_V2_HEADER_LEN + 1] = (uint8_t)(id & 0xff);
+        memcpy(w->bytes + UFRPC_FRAME_V2_HEADER_LEN + 2, "{}", 2);
+        w->len = UFRPC_FRAME_V2_HEADER_LEN + 4;
+    } else if (ping) {
         memcpy(w->bytes, ping_frame, sizeof ping_frame);
         w->len = sizeof ping_frame;
     } else {
-        int rc = ufrpc_udp_packet_encode(data, len, from, w->bytes, bound, &w->len);
+        int rc = ufrpc_udp_packet_encode_wire(v->env.wire, data, len, from, w->bytes, bound,
+                                              &w->len);
         if (rc < 0) {
             free(w);
             if (rc == UFRPC_ERR_MSG_TOO_LONG)
@@ -358,7 +384,7 @@ static void on_sudp_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, 
     while (len > 0 && c->phase == P_RUN) {
         size_t used = 0;
         struct ufrpc_frame f;
-        int rc = ufrpc_frame_decoder_feed(&c->dec, data, len, &used, &f);
+        int rc = ufrpc_wire_reader_feed(&c->dec, data, len, &used, &f);
         data += used;
         len -= used;
         if (rc == 0)
@@ -458,7 +484,7 @@ static void hs_complete(struct vconn *c, const uint8_t *rest, size_t rest_len)
     c->srv = s;
     s->data = c;
     c->refs++;
-    ufrpc_frame_decoder_reset(&c->dec);
+    ufrpc_wire_reader_init(&c->dec, c->dec.ver, false);
     int rc = ufrpc_stream_read_start(s, on_sudp_read);
     if (rc < 0) {
         conn_end(c, rc);
@@ -482,11 +508,15 @@ static void on_hs_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, co
     }
     size_t used = 0;
     struct ufrpc_frame f;
-    int rc = ufrpc_frame_decoder_feed(&c->dec, data, len, &used, &f);
+    int rc = ufrpc_wire_reader_feed(&c->dec, data, len, &used, &f);
     if (rc == 0)
         return;
     struct ufrpc_msg m;
-    if (rc > 0) /* read as NewVisitorConnResp whatever the type byte (frp ReadMsgInto) */
+    /* v1: read as NewVisitorConnResp whatever the type byte (frp ReadMsgInto); v2
+     * checks the message id */
+    if (rc > 0)
+        rc = ufrpc_wire_check_type(c->dec.ver, f.type, UFRPC_MSG_NEW_VISITOR_CONN_RESP);
+    if (rc == 0)
         rc = ufrpc_msg_decode(UFRPC_MSG_NEW_VISITOR_CONN_RESP, f.body, f.body_len, &m);
     if (rc < 0) {
         UFRPC_LOGW(v->env.log, "[%s] read NewVisitorConnResp error: %s", v->name, ufrpc_strerror(rc));
@@ -537,8 +567,8 @@ static void on_open(void *arg, int status, struct ufrpc_stream *s)
     const char *run_id = v->env.run_id != NULL ? v->env.run_id(v->env.data) : NULL;
     int64_t now = v->env.now_s != NULL ? v->env.now_s(v->env.data) : (int64_t)time(NULL);
     size_t flen = 0;
-    int rc = ufrpc_visitor_new_conn_frame(run_id, v->user, v->server_user, v->server_name, v->sk, now,
-                                          v->enc, v->comp, &c->hframe, &flen);
+    int rc = new_conn_frame(v->env.wire, run_id, v->user, v->server_user, v->server_name, v->sk,
+                            now, v->enc, v->comp, &c->hframe, &flen);
     if (rc == 0) {
         c->hb = uv_buf_init((char *)c->hframe, (unsigned)flen);
         c->hw.data = c;

@@ -52,6 +52,7 @@
 #include "client/log.h"
 #include "config/config.h"
 #include "net/stream.h"
+#include "proto/wire.h"
 
 #define UFRPC_VISITOR_RESP_TIMEOUT_MS 10000u
 #define UFRPC_VISITOR_SUDP_READ_TIMEOUT_MS 60000u
@@ -74,6 +75,9 @@ struct ufrpc_visitor_env {
     /* Unix seconds for NewVisitorConn.timestamp; NULL = the real clock. */
     int64_t (*now_s)(void *data);
     size_t udp_packet_size;         /* 0 = 1500 */
+    /* transport.wireProtocol (0 = UFRPC_WIRE_V1). V2: NewVisitorConn is magic + v2
+     * Message frame, NewVisitorConnResp and sudp UDPPacket/Ping are v2 frames. */
+    enum ufrpc_wire_version wire;
     uint32_t resp_timeout_ms;       /* 0 = 10000 */
     uint32_t sudp_read_timeout_ms;  /* 0 = 60000 */
     uint32_t sudp_ping_interval_ms; /* 0 = never (frp's behaviour) */

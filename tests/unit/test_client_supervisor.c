@@ -1178,15 +1178,19 @@ static void test_reload_reconnects_with_new_config(void **state)
 static void test_stcp_visitor(void **state)
 {
     (void)state;
-    for (int mux = 0; mux <= 1; mux++) {
+    /* mux off/on, then both with wire v2 (magic + v2 NewVisitorConn/Resp) */
+    for (int i = 0; i < 4; i++) {
         struct srv srv;
         struct run r;
         unsigned logins;
-        struct scenario sc = {.mux = mux, .login_fail_exit = 1, .user = "alice", .visitor = 1};
+        struct scenario sc = {.mux = i & 1, .login_fail_exit = 1, .user = "alice", .visitor = 1,
+                              .v2 = i >= 2};
         run_scenario(&sc, &srv, &r, &logins);
         assert_int_equal(r.code, 0);
         assert_int_equal(srv.visitor_conns, 1);
         assert_int_equal(srv.visitor_echo_ok, 1);
+        if (sc.v2)
+            assert_true(srv.v2_streams >= 2); /* control + visitor stream */
     }
 }
 
