@@ -93,6 +93,8 @@ struct srv {
     uint16_t visitor_port;  /* non-0: a user connects to the stcp visitor after NewProxy */
     int visitor_conns, visitor_echo_ok;
     int work_closed_early;  /* work streams the client closed before any echo */
+    int pool_after_new_proxy; /* the pool's ReqWorkConn waits for NewProxy (health-gated
+                                 proxy: frps would not hand out a work conn before it) */
     int udp;                /* the proxy is udp: work streams carry UDPPacket frames */
     const char *user_bytes; /* sent after StartWorkConn instead of HELLO */
     const char *expect_in;  /* the reply must contain this (instead of an echo) */
@@ -289,7 +291,7 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
             }
             /* the pool, as frps; none on a control about to be dropped, so that the
              * echo is known to come from the second session */
-            if (!srv->drop_control_once)
+            if (!srv->drop_control_once && !srv->pool_after_new_proxy)
                 pc_send_empty(pc, UFRPC_MSG_REQ_WORK_CONN);
         }
         ufrpc_msg_free(&r);
@@ -360,6 +362,8 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
             pc_send(pc, &r, NULL, 1);
         } else {
             pc_send(pc, &r, NULL, 0);
+            if (srv->pool_after_new_proxy)
+                pc_send_empty(pc, UFRPC_MSG_REQ_WORK_CONN);
         }
         ufrpc_msg_free(&r);
     } else if (pc->kind == 1 && f->type == UFRPC_MSG_PING) {
@@ -910,6 +914,7 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     uint16_t sport = srv_start(srv, &loop, sc->mux);
     srv->refuse_logins = sc->refuse_logins;
     srv->drop_control_once = sc->drop_control_once;
+    srv->pool_after_new_proxy = sc->health && !sc->dead_local;
     srv->wrap = sc->wrap;
     srv->v2 = sc->v2;
     srv->v2_hello_error = sc->v2_hello_error;
