@@ -392,32 +392,44 @@ static int apply_caps(struct ufrpc_v2_client_hello *h, struct json_object *o)
     return rc;
 }
 
+/* Parses a hello document and hands its root to apply (which checks that it is an
+ * object). A JSON null document leaves *out untouched (all zero), as Go does. */
+static int parse_with(const char *json, size_t len, int (*apply)(void *out, struct json_object *o),
+                      void *out)
+{
+    struct json_object *root;
+    int rc = parse_root(json, len, &root);
+    if (rc != 0 || root == NULL)
+        return rc;
+    rc = apply(out, root);
+    json_object_put(root);
+    return rc;
+}
+
+static int apply_client_root(void *out, struct json_object *o)
+{
+    struct ufrpc_v2_client_hello *h = out;
+    int rc = need_object(o);
+    if (rc != 0)
+        return rc;
+    json_object_object_foreach(o, key, val)
+    {
+        if (rc != 0 || is_null(val))
+            continue;
+        if (strcasecmp(key, "bootstrap") == 0)
+            rc = apply_bootstrap(h, val);
+        else if (strcasecmp(key, "capabilities") == 0)
+            rc = apply_caps(h, val);
+    }
+    return rc;
+}
+
 int ufrpc_v2hello_parse_client(const char *json, size_t len, struct ufrpc_v2_client_hello *out)
 {
     if (out == NULL)
         return UFRPC_ERR_INVAL;
     memset(out, 0, sizeof *out);
-    struct json_object *root;
-    int rc = parse_root(json, len, &root);
-    if (rc != 0)
-        return rc;
-    if (root != NULL) {
-        rc = need_object(root);
-        if (rc != 0) {
-            json_object_put(root);
-            return rc;
-        }
-        json_object_object_foreach(root, key, val)
-        {
-            if (rc != 0 || is_null(val))
-                continue;
-            if (strcasecmp(key, "bootstrap") == 0)
-                rc = apply_bootstrap(out, val);
-            else if (strcasecmp(key, "capabilities") == 0)
-                rc = apply_caps(out, val);
-        }
-        json_object_put(root);
-    }
+    int rc = parse_with(json, len, apply_client_root, out);
     if (rc != 0)
         ufrpc_v2hello_client_free(out);
     return rc;
@@ -500,32 +512,30 @@ static int apply_selected(struct ufrpc_v2_server_hello *h, struct json_object *o
     return rc;
 }
 
+static int apply_server_root(void *out, struct json_object *o)
+{
+    struct ufrpc_v2_server_hello *h = out;
+    int rc = need_object(o);
+    if (rc != 0)
+        return rc;
+    json_object_object_foreach(o, key, val)
+    {
+        if (rc != 0 || is_null(val))
+            continue;
+        if (strcasecmp(key, "selected") == 0)
+            rc = apply_selected(h, val);
+        else if (strcasecmp(key, "error") == 0)
+            rc = get_string(val, &h->error);
+    }
+    return rc;
+}
+
 int ufrpc_v2hello_parse_server(const char *json, size_t len, struct ufrpc_v2_server_hello *out)
 {
     if (out == NULL)
         return UFRPC_ERR_INVAL;
     memset(out, 0, sizeof *out);
-    struct json_object *root;
-    int rc = parse_root(json, len, &root);
-    if (rc != 0)
-        return rc;
-    if (root != NULL) {
-        rc = need_object(root);
-        if (rc != 0) {
-            json_object_put(root);
-            return rc;
-        }
-        json_object_object_foreach(root, key, val)
-        {
-            if (rc != 0 || is_null(val))
-                continue;
-            if (strcasecmp(key, "selected") == 0)
-                rc = apply_selected(out, val);
-            else if (strcasecmp(key, "error") == 0)
-                rc = get_string(val, &out->error);
-        }
-        json_object_put(root);
-    }
+    int rc = parse_with(json, len, apply_server_root, out);
     if (rc != 0)
         ufrpc_v2hello_server_free(out);
     return rc;
