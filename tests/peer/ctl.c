@@ -1,64 +1,17 @@
-/* ufrpc-test-frps — first frame, control sessions, tcp proxies, work-connection pool.
+/* ufrpc-test-frps — first frame of every connection, control sessions (proxies and the
+ * work-connection pool: work.c).
  * Test code, not product (see peer.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "net/pump.h"
-#include "peer.h"
-#include "pmux.h"
+#include "ctl_internal.h"
 #include "proto/auth.h"
 #include "proto/error.h"
 
 #define PEER_VERSION "0.70.1"
 #define FIRST_FRAME_TIMEOUT_MS 10000
-
-struct ctl;
-
-struct proxy {
-    struct ctl *c;
-    struct proxy *next;
-    char *name;
-    ufrpc_tcp_listener_t *l;
-    uint16_t port;
-};
-
-struct work {
-    struct ctl *c;
-    struct work *next;
-    struct ufrpc_stream *st;
-};
-
-struct waiter {
-    struct ctl *c;
-    struct waiter *next;
-    struct proxy *px;
-    struct ufrpc_stream *user;
-    uv_timer_t timer;
-};
-
-struct ctl {
-    struct peer *p;
-    struct ctl *next;
-    struct ufrpc_stream *st;
-    pmux_t *mux;
-    char run_id[40];
-    int pool_count;
-    ufrpc_cfb_writer_t w;
-    ufrpc_cfb_reader_t r;
-    struct ufrpc_frame_decoder dec;
-    struct proxy *proxies;
-    struct work *pool;
-    int npool;
-    struct waiter *waiters;
-    uv_timer_t fault_timer, hb_timer;
-    int fault_kind; /* 1 drop, 2 corrupt, 3 stall */
-    uint64_t last_ping_ms;
-    int closing, stalled, st_closed, handles;
-    unsigned writes_pending; /* control writes whose callback has not run */
-    uint64_t pings;
-};
 
 struct first {
     struct peer *p;
@@ -131,6 +84,23 @@ int peer_write_frame(struct ufrpc_stream *st, const struct ufrpc_msg *m)
     return rc;
 }
 
+void peer_refuse(struct ufrpc_stream *st, const struct ufrpc_msg *m)
+{
+    peer_write_frame(st, m);
+    if (ufrpc_stream_shutdown(st, on_shutdown_close) < 0)
+        ufrpc_stream_close(st, NULL);
+}
+
+const char *peer_ctl_user(const struct ctl *c)
+{
+    return c->user;
+}
+
+const char *peer_ctl_run_id(const struct ctl *c)
+{
+    return c->run_id;
+}
+
 /* Encrypts raw bytes on the control (IV first on the first call). */
 static int ctl_send_raw(struct ctl *c, const uint8_t *plain, size_t len)
 {
@@ -157,7 +127,7 @@ static int ctl_send_raw(struct ctl *c, const uint8_t *plain, size_t len)
     return rc;
 }
 
-static int ctl_send(struct ctl *c, const struct ufrpc_msg *m)
+int ctl_send(struct ctl *c, const struct ufrpc_msg *m)
 {
     uint8_t *f;
     size_t n;
@@ -169,334 +139,19 @@ static int ctl_send(struct ctl *c, const struct ufrpc_msg *m)
     return rc;
 }
 
-static void ctl_req_work_conn(struct ctl *c)
+void ctl_req_work_conn(struct ctl *c)
 {
     struct ufrpc_msg m;
     ufrpc_msg_init(&m, UFRPC_MSG_REQ_WORK_CONN);
     ctl_send(c, &m);
 }
 
-/* ---- helpers ------------------------------------------------------------------------ */
-static void addr_of(struct ufrpc_stream *st, int peer, char *ip, size_t cap, uint16_t *port)
-{
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    ip[0] = 0;
-    *port = 0;
-    if (!ufrpc_stream_is_tcp(st))
-        return;
-    uv_tcp_t *h = ufrpc_tcp_handle(st);
-    int rc = peer ? uv_tcp_getpeername(h, (struct sockaddr *)&ss, &len)
-                  : uv_tcp_getsockname(h, (struct sockaddr *)&ss, &len);
-    if (rc != 0)
-        return;
-    if (ss.ss_family == AF_INET6) {
-        uv_ip6_name((struct sockaddr_in6 *)&ss, ip, cap);
-        *port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    } else {
-        uv_ip4_name((struct sockaddr_in *)&ss, ip, cap);
-        *port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    }
-}
-
-static struct ctl *find_ctl(struct peer *p, const char *run_id)
+struct ctl *peer_find_ctl(struct peer *p, const char *run_id)
 {
     for (struct ctl *c = p->ctls; c != NULL; c = c->next)
         if (!c->closing && strcmp(c->run_id, run_id) == 0)
             return c;
     return NULL;
-}
-
-/* ---- splicing a user connection with a work connection ------------------------------- */
-struct splice {
-    struct peer *p;
-    char proxy[128];
-    uint64_t id;
-};
-
-static void on_pump_done(ufrpc_pump_t *pu, int status, const struct ufrpc_pump_stats *st,
-                         void *data)
-{
-    struct splice *sp = data;
-    (void)pu;
-    peer_event("user-conn-done", "proxy=%s id=%llu to_client=%llu from_client=%llu status=%s",
-               sp->proxy, (unsigned long long)sp->id, (unsigned long long)st->a_to_b,
-               (unsigned long long)st->b_to_a, ufrpc_errname(status));
-    free(sp);
-}
-
-static void start_work(struct proxy *px, struct ufrpc_stream *user, struct ufrpc_stream *work)
-{
-    struct peer *p = px->c->p;
-    char src[64], dst[64];
-    uint16_t sport, dport;
-    addr_of(user, 1, src, sizeof src, &sport);
-    addr_of(user, 0, dst, sizeof dst, &dport);
-    struct ufrpc_msg m;
-    ufrpc_msg_init(&m, UFRPC_MSG_START_WORK_CONN);
-    ufrpc_msg_set_str(&m.u.start_work_conn.proxy_name, px->name);
-    ufrpc_msg_set_str(&m.u.start_work_conn.src_addr, src);
-    ufrpc_msg_set_str(&m.u.start_work_conn.dst_addr, dst);
-    m.u.start_work_conn.src_port = sport;
-    m.u.start_work_conn.dst_port = dport;
-    int rc = peer_write_frame(work, &m);
-    ufrpc_msg_free(&m);
-    struct splice *sp = calloc(1, sizeof *sp);
-    if (rc < 0 || sp == NULL) {
-        free(sp);
-        ufrpc_stream_close(user, NULL);
-        ufrpc_stream_close(work, NULL);
-        return;
-    }
-    sp->p = p;
-    sp->id = ++p->user_conns;
-    snprintf(sp->proxy, sizeof sp->proxy, "%s", px->name);
-    peer_event("user-conn", "proxy=%s id=%llu src=%s:%u", px->name, (unsigned long long)sp->id,
-               src, sport);
-    /* a = user, b = work: a_to_b is what went to the client */
-    ufrpc_pump_start(user, work, 0, on_pump_done, sp, NULL);
-}
-
-/* ---- work-connection pool ---------------------------------------------------------------- */
-static void pool_remove(struct ctl *c, struct work *w)
-{
-    for (struct work **pp = &c->pool; *pp != NULL; pp = &(*pp)->next)
-        if (*pp == w) {
-            *pp = w->next;
-            c->npool--;
-            return;
-        }
-}
-
-static void on_pooled_read(struct ufrpc_stream *st, int status, ufrpc_rbuf_t *buf,
-                           const uint8_t *data, size_t len)
-{
-    struct work *w = st->data;
-    (void)buf;
-    (void)data;
-    (void)len;
-    /* A pooled work connection must stay silent until StartWorkConn. */
-    peer_event("work-conn-dropped", "run_id=%s status=%s", w->c->run_id,
-               status < 0 ? ufrpc_errname(status) : "unexpected-data");
-    pool_remove(w->c, w);
-    ufrpc_stream_close(st, NULL);
-    free(w);
-}
-
-static void waiter_free(struct waiter *wt, int close_user);
-
-static void work_register(struct peer *p, struct ufrpc_stream *st, struct ufrpc_msg *m)
-{
-    const char *run_id = m->u.new_work_conn.run_id ? m->u.new_work_conn.run_id : "";
-    struct ctl *c = find_ctl(p, run_id);
-    const char *err = NULL;
-    char ebuf[160];
-    if (c == NULL) {
-        snprintf(ebuf, sizeof ebuf, "no client control found for run id [%s]", run_id);
-        err = ebuf;
-    } else if (p->o.auth_work_conns &&
-               !ufrpc_auth_verify(p->o.token, m->u.new_work_conn.timestamp,
-                                  m->u.new_work_conn.privilege_key)) {
-        err = "token in NewWorkConn doesn't match token from configuration";
-    } else if (c->npool >= c->pool_count + 10 && c->waiters == NULL) {
-        err = "work connection pool is full, discarding";
-    }
-    if (err != NULL) {
-        peer_event("work-conn-refused", "run_id=%s error=\"%s\"", run_id, err);
-        struct ufrpc_msg r;
-        ufrpc_msg_init(&r, UFRPC_MSG_START_WORK_CONN);
-        ufrpc_msg_set_str(&r.u.start_work_conn.error, err);
-        peer_write_frame(st, &r);
-        ufrpc_msg_free(&r);
-        if (ufrpc_stream_shutdown(st, on_shutdown_close) < 0)
-            ufrpc_stream_close(st, NULL);
-        return;
-    }
-    p->work_conns++;
-    if (c->waiters != NULL) {
-        struct waiter *wt = c->waiters;
-        c->waiters = wt->next;
-        struct proxy *px = wt->px;
-        struct ufrpc_stream *user = wt->user;
-        wt->user = NULL;
-        waiter_free(wt, 0);
-        ctl_req_work_conn(c);
-        start_work(px, user, st);
-        return;
-    }
-    struct work *w = calloc(1, sizeof *w);
-    if (w == NULL) {
-        ufrpc_stream_close(st, NULL);
-        return;
-    }
-    w->c = c;
-    w->st = st;
-    st->data = w;
-    w->next = c->pool;
-    c->pool = w;
-    c->npool++;
-    peer_event("work-conn", "run_id=%s pooled=%d", c->run_id, c->npool);
-    if (ufrpc_stream_read_start(st, on_pooled_read) < 0) {
-        pool_remove(c, w);
-        ufrpc_stream_close(st, NULL);
-        free(w);
-    }
-}
-
-static void on_waiter_timer_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static void waiter_free(struct waiter *wt, int close_user)
-{
-    if (close_user && wt->user != NULL)
-        ufrpc_stream_close(wt->user, NULL);
-    uv_close((uv_handle_t *)&wt->timer, on_waiter_timer_closed);
-}
-
-static void on_waiter_timeout(uv_timer_t *t)
-{
-    struct waiter *wt = t->data;
-    struct ctl *c = wt->c;
-    for (struct waiter **pp = &c->waiters; *pp != NULL; pp = &(*pp)->next)
-        if (*pp == wt) {
-            *pp = wt->next;
-            break;
-        }
-    peer_event("user-conn-timeout", "proxy=%s", wt->px->name);
-    waiter_free(wt, 1);
-}
-
-static void on_user_conn(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *user)
-{
-    struct proxy *px = ufrpc_tcp_listener_data(l);
-    struct ctl *c = px->c;
-    if (status < 0)
-        return;
-    if (c->pool != NULL) {
-        struct work *w = c->pool;
-        c->pool = w->next;
-        c->npool--;
-        struct ufrpc_stream *st = w->st;
-        free(w);
-        ctl_req_work_conn(c);
-        start_work(px, user, st);
-        return;
-    }
-    struct waiter *wt = calloc(1, sizeof *wt);
-    if (wt == NULL) {
-        ufrpc_stream_close(user, NULL);
-        return;
-    }
-    wt->c = c;
-    wt->px = px;
-    wt->user = user;
-    uv_timer_init(c->p->loop, &wt->timer);
-    wt->timer.data = wt;
-    uv_timer_start(&wt->timer, on_waiter_timeout, (uint64_t)c->p->o.user_conn_timeout_ms, 0);
-    /* append: first come, first served */
-    struct waiter **pp = &c->waiters;
-    while (*pp != NULL)
-        pp = &(*pp)->next;
-    *pp = wt;
-    ctl_req_work_conn(c);
-}
-
-/* ---- proxies ------------------------------------------------------------------------------ */
-static void on_proxy_listener_closed(void *data)
-{
-    struct proxy *px = data;
-    free(px->name);
-    free(px);
-}
-
-static void proxy_close(struct proxy *px)
-{
-    struct ctl *c = px->c;
-    for (struct waiter **pp = &c->waiters; *pp != NULL;) {
-        struct waiter *wt = *pp;
-        if (wt->px == px) {
-            *pp = wt->next;
-            waiter_free(wt, 1);
-        } else {
-            pp = &wt->next;
-        }
-    }
-    peer_event("proxy-closed", "name=%s", px->name);
-    ufrpc_tcp_listener_close(px->l, on_proxy_listener_closed);
-}
-
-static int proxy_name_taken(struct peer *p, const char *name)
-{
-    for (struct ctl *c = p->ctls; c != NULL; c = c->next)
-        for (struct proxy *px = c->proxies; px != NULL; px = px->next)
-            if (strcmp(px->name, name) == 0)
-                return 1;
-    return 0;
-}
-
-static void handle_new_proxy(struct ctl *c, struct ufrpc_msg_new_proxy *np)
-{
-    struct peer *p = c->p;
-    const char *name = np->proxy_name ? np->proxy_name : "";
-    const char *type = np->proxy_type && *np->proxy_type ? np->proxy_type : "tcp";
-    char err[200] = "";
-    struct proxy *px = NULL;
-    if (strcmp(type, "tcp") != 0) {
-        snprintf(err, sizeof err, "proxy type [%s] is not supported by the test peer", type);
-    } else if (proxy_name_taken(p, name)) {
-        snprintf(err, sizeof err, "proxy [%s] already exists", name);
-    } else if (np->remote_port < 0 || np->remote_port > 65535) {
-        snprintf(err, sizeof err, "invalid remote port %lld", (long long)np->remote_port);
-    } else {
-        px = calloc(1, sizeof *px);
-        int rc = UFRPC_ERR_NOMEM;
-        if (px != NULL && (px->name = strdup(name)) != NULL) {
-            px->c = c;
-            px->l = ufrpc_tcp_listen(p->loop, p->o.proxy_ip, (uint16_t)np->remote_port,
-                                     on_user_conn, px, &rc);
-        }
-        if (px == NULL || px->l == NULL) {
-            snprintf(err, sizeof err, "port unavailable: listen tcp %s:%lld: %s", p->o.proxy_ip,
-                     (long long)np->remote_port, ufrpc_strerror(rc));
-            if (px != NULL)
-                free(px->name);
-            free(px);
-            px = NULL;
-        } else {
-            px->port = ufrpc_tcp_listener_port(px->l);
-            px->next = c->proxies;
-            c->proxies = px;
-        }
-    }
-    struct ufrpc_msg r;
-    ufrpc_msg_init(&r, UFRPC_MSG_NEW_PROXY_RESP);
-    ufrpc_msg_set_str(&r.u.new_proxy_resp.proxy_name, name);
-    if (px != NULL) {
-        char ra[16];
-        snprintf(ra, sizeof ra, ":%u", px->port);
-        ufrpc_msg_set_str(&r.u.new_proxy_resp.remote_addr, ra);
-        peer_event("proxy-new", "run_id=%s name=%s type=tcp remote_port=%u encryption=%d "
-                   "compression=%d", c->run_id, name, px->port, np->use_encryption,
-                   np->use_compression);
-    } else {
-        ufrpc_msg_set_str(&r.u.new_proxy_resp.error, err);
-        peer_event("proxy-refused", "run_id=%s name=%s error=\"%s\"", c->run_id, name, err);
-    }
-    ctl_send(c, &r);
-    ufrpc_msg_free(&r);
-}
-
-static void handle_close_proxy(struct ctl *c, const char *name)
-{
-    for (struct proxy **pp = &c->proxies; *pp != NULL; pp = &(*pp)->next)
-        if (strcmp((*pp)->name, name ? name : "") == 0) {
-            struct proxy *px = *pp;
-            *pp = px->next;
-            proxy_close(px);
-            return;
-        }
 }
 
 /* ---- control ----------------------------------------------------------------------------------- */
@@ -513,12 +168,12 @@ static void handle_ctl_frame(struct ctl *c, const struct ufrpc_frame *f)
     }
     switch (f->type) {
     case UFRPC_MSG_NEW_PROXY:
-        handle_new_proxy(c, &m.u.new_proxy);
+        work_new_proxy(c, &m);
         break;
     case UFRPC_MSG_CLOSE_PROXY:
         peer_event("close-proxy", "run_id=%s name=%s", c->run_id,
                    m.u.close_proxy.proxy_name ? m.u.close_proxy.proxy_name : "");
-        handle_close_proxy(c, m.u.close_proxy.proxy_name);
+        work_close_proxy(c, m.u.close_proxy.proxy_name);
         break;
     case UFRPC_MSG_PING: {
         c->pings++;
@@ -614,23 +269,7 @@ static void ctl_close(struct ctl *c, const char *reason)
         }
     peer_event("control-closed", "run_id=%s reason=%s pings=%llu", c->run_id, reason,
                (unsigned long long)c->pings);
-    while (c->proxies != NULL) {
-        struct proxy *px = c->proxies;
-        c->proxies = px->next;
-        proxy_close(px);
-    }
-    while (c->pool != NULL) {
-        struct work *w = c->pool;
-        c->pool = w->next;
-        ufrpc_stream_close(w->st, NULL);
-        free(w);
-    }
-    c->npool = 0;
-    while (c->waiters != NULL) {
-        struct waiter *wt = c->waiters;
-        c->waiters = wt->next;
-        waiter_free(wt, 1);
-    }
+    work_ctl_closed(c);
     if (c->st != NULL) {
         ufrpc_stream_close(c->st, NULL);
         c->st = NULL;
@@ -718,10 +357,8 @@ static void login(struct peer *p, struct ufrpc_stream *st, pmux_t *mux, struct u
         ufrpc_msg_init(&r, UFRPC_MSG_LOGIN_RESP);
         ufrpc_msg_set_str(&r.u.login_resp.version, PEER_VERSION);
         ufrpc_msg_set_str(&r.u.login_resp.error, err);
-        peer_write_frame(st, &r);
+        peer_refuse(st, &r);
         ufrpc_msg_free(&r);
-        if (ufrpc_stream_shutdown(st, on_shutdown_close) < 0)
-            ufrpc_stream_close(st, NULL);
         return;
     }
     struct ctl *c = calloc(1, sizeof *c);
@@ -732,9 +369,10 @@ static void login(struct peer *p, struct ufrpc_stream *st, pmux_t *mux, struct u
     c->p = p;
     c->st = st;
     c->mux = mux;
+    snprintf(c->user, sizeof c->user, "%s", lg->user ? lg->user : "");
     if (lg->run_id != NULL && *lg->run_id) {
         snprintf(c->run_id, sizeof c->run_id, "%s", lg->run_id);
-        struct ctl *old = find_ctl(p, c->run_id);
+        struct ctl *old = peer_find_ctl(p, c->run_id);
         if (old != NULL)
             ctl_close(old, "replaced");
     } else {
@@ -869,6 +507,9 @@ static void on_first_read(struct ufrpc_stream *st, int status, ufrpc_rbuf_t *buf
         } else {
             work_register(p, st, &m);
         }
+        break;
+    case UFRPC_MSG_NEW_VISITOR_CONN:
+        peer_visitor_conn(p, st, &m, data + used, len - used);
         break;
     default:
         peer_event("unexpected-first-frame", "type=%s", ufrpc_frame_type_name(type));

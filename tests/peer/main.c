@@ -16,6 +16,10 @@
  *   --user-conn-timeout-ms N  how long a user connection waits for a work
  *                             connection (frps userConnTimeout; default 10000)
  *   --auth-heartbeats --auth-work-conns   verify the additional auth scopes
+ *   --vhost-http-port N --vhost-https-port N --tcpmux-httpconnect-port N
+ *                             frps's vhost / tcpmux ports for http, https and tcpmux
+ *                             proxies (default off; see peer_vhost.c)
+ *   --subdomain-host D        frps subDomainHost (proxies' subdomain + "." + D)
  *   faults: --refuse-login [--close-without-resp]
  *           --drop-after-ms N | --corrupt-after-ms N | --stall-after-ms N (after login)
  *   --commands                read commands from stdin, one per line:
@@ -287,6 +291,18 @@ static int parse_args(int argc, char **argv, struct peer_opts *o)
         } else if (strcmp(name, "--user-conn-timeout-ms") == 0) {
             NEEDVAL();
             o->user_conn_timeout_ms = atoi(val);
+        } else if (strcmp(name, "--vhost-http-port") == 0) {
+            NEEDVAL();
+            o->vhost_http_port = (uint16_t)atoi(val);
+        } else if (strcmp(name, "--vhost-https-port") == 0) {
+            NEEDVAL();
+            o->vhost_https_port = (uint16_t)atoi(val);
+        } else if (strcmp(name, "--tcpmux-httpconnect-port") == 0) {
+            NEEDVAL();
+            o->tcpmux_httpconnect_port = (uint16_t)atoi(val);
+        } else if (strcmp(name, "--subdomain-host") == 0) {
+            NEEDVAL();
+            snprintf(o->subdomain_host, sizeof o->subdomain_host, "%s", val);
         } else if (strcmp(name, "--auth-heartbeats") == 0) {
             o->auth_heartbeats = 1;
         } else if (strcmp(name, "--auth-work-conns") == 0) {
@@ -352,6 +368,11 @@ int main(int argc, char **argv)
     if (p.listener == NULL) {
         fprintf(stderr, "ufrpc-test-frps: listen %s:%u: %s\n", p.o.bind_ip, p.o.bind_port,
                 ufrpc_strerror(err));
+        return 1;
+    }
+    err = peer_vhost_start(&p);
+    if (err < 0) {
+        fprintf(stderr, "ufrpc-test-frps: vhost ports: %s\n", ufrpc_strerror(err));
         return 1;
     }
     uv_signal_init(p.loop, &p.sigterm);

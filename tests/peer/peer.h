@@ -46,6 +46,9 @@ struct peer_opts {
     int close_without_resp; /* refuse login by closing without LoginResp */
     int commands;           /* read commands from stdin */
     int quiet;
+    /* frps vhost / multiplexer ports (0 = off) and subDomainHost (peer_vhost.c) */
+    uint16_t vhost_http_port, vhost_https_port, tcpmux_httpconnect_port;
+    char subdomain_host[128];
 };
 
 struct ctl;
@@ -62,6 +65,7 @@ struct peer {
     uv_pipe_t in;
     char inbuf[256];
     size_t inlen;
+    void *vhost; /* peer_vhost.c's state, or NULL */
 };
 
 /* Prints "EVENT name ..." (printf format for the rest) and flushes. */
@@ -79,5 +83,83 @@ void peer_fault_all(struct peer *p, const char *what);
 
 /* Writes one v1 frame of message m on st (plaintext); 0 or <0. */
 int peer_write_frame(struct ufrpc_stream *st, const struct ufrpc_msg *m);
+
+/* Writes an error message frame m on st, then shuts st down and closes it once the
+ * frame is out (the way frps answers a refused login, work or visitor connection). */
+void peer_refuse(struct ufrpc_stream *st, const struct ufrpc_msg *m);
+
+/* IP and port of st's remote (peer != 0) or local end; "" / 0 when st is not TCP. */
+void peer_addr_of(struct ufrpc_stream *st, int peer, char *ip, size_t cap, uint16_t *port);
+
+/* ---- controls and proxies (ctl.c, work.c) ---------------------------------------------
+ *
+ * A proxy is created for every NewProxy the test frps accepts. Its kind (one per
+ * proxy_type, see peer_kinds[] in kinds.c) sets it up and tears it down; the generic
+ * part (work.c) owns the name, the NewProxy message and the work-connection
+ * requests. Lifetime: created by the control on NewProxy; closed on CloseProxy or when
+ * its control closes: kind->close(px) must stop every activity of the proxy and then,
+ * possibly later (after handle close callbacks), call peer_proxy_free(px) exactly once.
+ * After kind->close has been called, peer_get_work refuses px. */
+struct proxy_kind;
+
+struct proxy {
+    struct ctl *c;
+    struct proxy *next;
+    char *name;                    /* the wire proxy name (user prefix included) */
+    struct ufrpc_msg msg;          /* the NewProxy, owned (msg.u.new_proxy) */
+    const struct proxy_kind *kind;
+    void *impl;                    /* the kind's state */
+    int closing;
+};
+
+struct proxy_kind {
+    const char *type; /* proxy_type, e.g. "tcp" */
+    /* Sets px up from px->msg.u.new_proxy. Returns 0 with ra (NewProxyResp
+     * remote_addr, e.g. ":6000") filled, or <0 with err filled (NewProxyResp error;
+     * px is then freed by the caller, kind->close is not called). */
+    int (*open)(struct proxy *px, char *ra, size_t ra_cap, char *err, size_t err_cap);
+    /* See above: ends with peer_proxy_free(px), now or later. */
+    void (*close)(struct proxy *px);
+};
+
+/* NULL-terminated list of the kinds the test frps knows (kinds.c). */
+extern const struct proxy_kind *const peer_kinds[];
+
+/* Frees the generic part of px (name, message, px itself). */
+void peer_proxy_free(struct proxy *px);
+
+/* The live control with that run id, or NULL. */
+struct ctl *peer_find_ctl(struct peer *p, const char *run_id);
+/* The login user of control c ("" if none) and its run id. */
+const char *peer_ctl_user(const struct ctl *c);
+const char *peer_ctl_run_id(const struct ctl *c);
+/* The open (not closing) proxy of that wire name on any control, or NULL. */
+struct proxy *peer_find_proxy(struct peer *p, const char *name);
+
+/* Gets a work connection for px, as frps's GetWorkConn does: a pooled one at once
+ * (a ReqWorkConn replenishes the pool), or, with the pool empty, a ReqWorkConn and a
+ * wait of up to userConnTimeout. Then StartWorkConn{proxy_name, src, dst} is written
+ * on it and it is wrapped per px's use_encryption (key = the token) and
+ * use_compression, as frps does; cb(px, work, arg) receives it (owned by cb from then
+ * on). cb gets work == NULL when no connection came in time, the proxy or its
+ * control closed, or the wrapping failed: arg is then still cb's to release. cb may
+ * run before peer_get_work returns. src/dst may be NULL (empty, as for udp).
+ * Returns 0, or <0 (px closing, no memory) without calling cb. */
+typedef void (*peer_work_cb)(struct proxy *px, struct ufrpc_stream *work, void *arg);
+int peer_get_work(struct proxy *px, const char *src_ip, uint16_t src_port, const char *dst_ip,
+                  uint16_t dst_port, peer_work_cb cb, void *arg);
+
+/* Splices a user stream with a work stream (both owned from then on), printing
+ * "user-conn" now and "user-conn-done" with byte counts at the end. */
+void peer_splice(struct proxy *px, struct ufrpc_stream *user, struct ufrpc_stream *work);
+
+/* ---- hooks of the kinds' files ---------------------------------------------------------- */
+/* First frame NewVisitorConn on a new connection or stream (peer_visitor.c): takes st
+ * and the message's contents (m is freed by the caller); rest = bytes after the frame. */
+void peer_visitor_conn(struct peer *p, struct ufrpc_stream *st, struct ufrpc_msg *m,
+                       const uint8_t *rest, size_t rest_len);
+/* Starts the vhost HTTP/HTTPS and tcpmux listeners named in p->o (peer_vhost.c).
+ * 0 or <0 (printed by the caller). */
+int peer_vhost_start(struct peer *p);
 
 #endif
