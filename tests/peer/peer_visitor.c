@@ -1,18 +1,54 @@
 /* ufrpc-test-frps — stcp, sudp and xtcp proxies and their visitors' NewVisitorConn
- * (FRP-WIRE §9). Test code, not product. Not implemented yet: these types are
- * refused and every NewVisitorConn gets an error. */
+ * (FRP-WIRE §9). Test code, not product.
+ *
+ * As frps v0.70 does (server/proxy/stcp.go, sudp.go, xtcp.go; server/visitor/
+ * visitor.go Manager.NewConn; server/service.go RegisterVisitorConn):
+ * - stcp and sudp proxies register a "visitor listener" under their wire name with
+ *   their sk and allow_users (empty allow_users = the proxy owner's login user only);
+ *   no port is opened and NewProxyResp's remote_addr is empty. xtcp proxies register
+ *   too (remote_addr empty) but, like frps's NAT-hole controller, take no
+ *   NewVisitorConn: a visitor naming an xtcp proxy finds no listener.
+ * - A first frame NewVisitorConn is checked in frps's order: a live control with that
+ *   run_id (the visitor's user is that control's login user), a stcp/sudp proxy of
+ *   that name, sign_key == hex(md5(sk + decimal timestamp)), the user allowed. On an
+ *   error: NewVisitorConnResp{proxy_name, error} with frps's text, then the stream is
+ *   shut down and closed. On success: NewVisitorConnResp{proxy_name, ""} in plaintext,
+ *   then the visitor stream is wrapped with AES-128-CFB keyed by sk and/or snappy per
+ *   the visitor's use_encryption/use_compression, a work connection of the proxy's
+ *   owner is fetched (peer_get_work: StartWorkConn, wrapped per the proxy's own flags
+ *   with the token key) and the two are spliced byte for byte. For sudp that joins
+ *   the two UDPPacket message streams (frps's joinUserConnection; both sides speak v1
+ *   framing, which is all the test frps speaks).
+ *
+ * EVENT lines: "visitor-conn proxy=NAME type=stcp|sudp user=U encryption=0|1
+ * compression=0|1" when admitted (then user-conn / user-conn-done from the splice),
+ * "visitor-refused proxy=NAME user=U error=\"...\"" when refused,
+ * "visitor-work-failed proxy=NAME" when no work connection came.
+ *
+ * Ownership: peer_visitor_conn takes the stream; until the work connection arrives
+ * it is held by a struct vjoin (freed in on_visitor_work), then by the splice.
+ */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "net/prefix.h"
+#include "net/xform.h"
 #include "peer.h"
+#include "proto/auth.h"
+#include "proto/cfb.h"
 #include "proto/error.h"
 
-static int secret_refuse(struct proxy *px, char *ra, size_t ra_cap, char *err, size_t err_cap)
+/* ---- the kinds ----------------------------------------------------------------------- */
+static int secret_open(struct proxy *px, char *ra, size_t ra_cap, char *err, size_t err_cap)
 {
-    (void)ra;
-    (void)ra_cap;
-    snprintf(err, err_cap, "proxy type [%s] is not supported by the test peer",
-             px->kind->type);
-    return UFRPC_ERR_UNSUPPORTED;
+    (void)err;
+    (void)err_cap;
+    /* frps: no listener, remote_addr "" (the visitor manager keys on the name only) */
+    if (ra_cap > 0)
+        ra[0] = 0;
+    return 0;
 }
 
 static void secret_close(struct proxy *px)
@@ -20,22 +56,198 @@ static void secret_close(struct proxy *px)
     peer_proxy_free(px);
 }
 
-void peer_visitor_conn(struct peer *p, struct ufrpc_stream *st, struct ufrpc_msg *m,
-                       const uint8_t *rest, size_t rest_len)
+const struct proxy_kind peer_kind_stcp = {"stcp", secret_open, secret_close};
+const struct proxy_kind peer_kind_sudp = {"sudp", secret_open, secret_close};
+const struct proxy_kind peer_kind_xtcp = {"xtcp", secret_open, secret_close};
+
+/* ---- NewVisitorConn ----------------------------------------------------------------- */
+/* Reads (and drops) whatever a refused visitor still sends until peer_refuse's
+ * shutdown closes the stream: the first-frame reader's callback must not run again
+ * (ctl.c has already released its state). */
+static void on_refused_read(struct ufrpc_stream *st, int status, ufrpc_rbuf_t *buf,
+                            const uint8_t *data, size_t len)
 {
-    (void)p;
-    (void)rest;
-    (void)rest_len;
-    const char *name = m->u.new_visitor_conn.proxy_name;
-    peer_event("visitor-refused", "proxy=%s error=\"not supported\"", name ? name : "");
+    (void)buf;
+    (void)data;
+    (void)len;
+    if (status < 0)
+        ufrpc_stream_read_stop(st);
+}
+
+static void refuse(struct ufrpc_stream *st, const char *name, const char *user, const char *err)
+{
+    peer_event("visitor-refused", "proxy=%s user=%s error=\"%s\"", name, user, err);
     struct ufrpc_msg r;
     ufrpc_msg_init(&r, UFRPC_MSG_NEW_VISITOR_CONN_RESP);
-    ufrpc_msg_set_str(&r.u.new_visitor_conn_resp.proxy_name, name);
-    ufrpc_msg_set_str(&r.u.new_visitor_conn_resp.error, "visitors are not supported by the test peer");
+    if (ufrpc_msg_set_str(&r.u.new_visitor_conn_resp.proxy_name, name) < 0 ||
+        ufrpc_msg_set_str(&r.u.new_visitor_conn_resp.error, err) < 0) {
+        ufrpc_msg_free(&r);
+        ufrpc_stream_close(st, NULL);
+        return;
+    }
+    if (ufrpc_stream_read_start(st, on_refused_read) < 0) {
+        ufrpc_msg_free(&r);
+        ufrpc_stream_close(st, NULL);
+        return;
+    }
     peer_refuse(st, &r);
     ufrpc_msg_free(&r);
 }
 
-const struct proxy_kind peer_kind_stcp = {"stcp", secret_refuse, secret_close};
-const struct proxy_kind peer_kind_sudp = {"sudp", secret_refuse, secret_close};
-const struct proxy_kind peer_kind_xtcp = {"xtcp", secret_refuse, secret_close};
+/* An admitted visitor stream between NewVisitorConnResp and the splice. The join
+ * runs on the next loop iteration, out of the first-frame read callback (a TCP
+ * stream whose reading is stopped and restarted inside a callback delivering
+ * pushed-back bytes fails, see ctl.c first_done). Owns st (reading stopped) and the
+ * copy of the bytes that followed the frame; freed by the timer's close callback. */
+struct vjoin {
+    struct peer *p;
+    struct ufrpc_stream *st;
+    uv_timer_t timer;
+    char name[128];
+    bool enc, comp;
+    size_t rest_len;
+    uint8_t rest[]; /* rest_len bytes */
+};
+
+static void on_join_timer_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void on_visitor_work(struct proxy *px, struct ufrpc_stream *work, void *arg)
+{
+    struct ufrpc_stream *vst = arg;
+    if (work == NULL) {
+        peer_event("visitor-work-failed", "proxy=%s", px->name);
+        ufrpc_stream_close(vst, NULL);
+        return;
+    }
+    peer_splice(px, vst, work);
+}
+
+static void join_fail(struct vjoin *j, struct ufrpc_stream *st, int rc)
+{
+    peer_event("visitor-work-failed", "proxy=%s error=%s", j->name, ufrpc_errname(rc));
+    if (st != NULL)
+        ufrpc_stream_close(st, NULL);
+}
+
+static void on_join(uv_timer_t *t)
+{
+    struct vjoin *j = t->data;
+    struct ufrpc_stream *st = j->st;
+    uv_close((uv_handle_t *)&j->timer, on_join_timer_closed); /* j freed later */
+    /* the proxy may have gone since the check */
+    struct proxy *px = peer_find_proxy(j->p, j->name);
+    if (px == NULL) {
+        join_fail(j, st, UFRPC_ERR_CLOSED);
+        return;
+    }
+    char src[64], dst[64];
+    uint16_t sport, dport;
+    peer_addr_of(st, 1, src, sizeof src, &sport);
+    peer_addr_of(st, 0, dst, sizeof dst, &dport);
+    int rc = 0;
+    struct ufrpc_stream *vst = st;
+    if (j->rest_len > 0 && (vst = ufrpc_prefix_stream_new(st, j->rest, j->rest_len, &rc)) == NULL) {
+        join_fail(j, NULL, rc); /* st closed */
+        return;
+    }
+    const char *sk = px->msg.u.new_proxy.sk ? px->msg.u.new_proxy.sk : "";
+    uint8_t key[UFRPC_CFB_KEY_LEN];
+    if (j->enc && (rc = ufrpc_cfb_derive_key((const uint8_t *)sk, strlen(sk), key)) < 0) {
+        join_fail(j, vst, rc);
+        return;
+    }
+    struct ufrpc_stream *wrapped = NULL;
+    rc = ufrpc_xform_wrap(vst, j->enc, key, j->comp, NULL, &wrapped);
+    if (rc < 0) {
+        join_fail(j, NULL, rc); /* vst closed */
+        return;
+    }
+    if ((rc = peer_get_work(px, src, sport, dst, dport, on_visitor_work, wrapped)) < 0)
+        join_fail(j, wrapped, rc);
+}
+
+static int sign_ok(const char *sk, int64_t ts, const char *sign_key)
+{
+    return ufrpc_auth_verify(sk, ts, sign_key);
+}
+
+static int user_allowed(const struct proxy *px, const char *user)
+{
+    const struct ufrpc_strv *au = &px->msg.u.new_proxy.allow_users;
+    if (au->n == 0) /* frps: only the proxy owner's user */
+        return strcmp(peer_ctl_user(px->c), user) == 0;
+    for (size_t i = 0; i < au->n; i++)
+        if (au->items[i] != NULL && (strcmp(au->items[i], user) == 0 || strcmp(au->items[i], "*") == 0))
+            return 1;
+    return 0;
+}
+
+void peer_visitor_conn(struct peer *p, struct ufrpc_stream *st, struct ufrpc_msg *m,
+                       const uint8_t *rest, size_t rest_len)
+{
+    const struct ufrpc_msg_new_visitor_conn *nv = &m->u.new_visitor_conn;
+    const char *name = nv->proxy_name ? nv->proxy_name : "";
+    const char *run_id = nv->run_id ? nv->run_id : "";
+    const char *user = "";
+    char err[384];
+    err[0] = 0;
+    struct proxy *px = NULL;
+    /* frps: an empty run_id is admitted with user "" (pre-0.50 clients) */
+    if (run_id[0] != 0) {
+        struct ctl *vc = peer_find_ctl(p, run_id);
+        if (vc == NULL)
+            snprintf(err, sizeof err, "no client control found for run id [%s]", run_id);
+        else
+            user = peer_ctl_user(vc);
+    }
+    if (!err[0]) {
+        px = peer_find_proxy(p, name);
+        if (px != NULL && strcmp(px->kind->type, "stcp") != 0 && strcmp(px->kind->type, "sudp") != 0)
+            px = NULL; /* tcp/udp/http/xtcp...: no visitor listener of that name */
+        if (px == NULL)
+            snprintf(err, sizeof err, "custom listener for [%s] doesn't exist", name);
+    }
+    if (!err[0] && !sign_ok(px->msg.u.new_proxy.sk, nv->timestamp, nv->sign_key))
+        snprintf(err, sizeof err, "visitor connection of [%s] auth failed", name);
+    if (!err[0] && !user_allowed(px, user))
+        snprintf(err, sizeof err, "visitor connection of [%s] user [%s] not allowed", name, user);
+    if (err[0]) {
+        refuse(st, name, user, err);
+        return;
+    }
+
+    /* admitted: the answer goes out in plaintext before anything the layers write */
+    struct ufrpc_msg r;
+    ufrpc_msg_init(&r, UFRPC_MSG_NEW_VISITOR_CONN_RESP);
+    int rc = ufrpc_msg_set_str(&r.u.new_visitor_conn_resp.proxy_name, name);
+    if (rc == 0)
+        rc = peer_write_frame(st, &r);
+    ufrpc_msg_free(&r);
+    if (rc < 0) {
+        peer_event("visitor-work-failed", "proxy=%s error=%s", name, ufrpc_errname(rc));
+        ufrpc_stream_close(st, NULL);
+        return;
+    }
+    struct vjoin *j = calloc(1, sizeof *j + rest_len);
+    if (j == NULL) {
+        ufrpc_stream_close(st, NULL);
+        return;
+    }
+    j->p = p;
+    j->st = st;
+    snprintf(j->name, sizeof j->name, "%s", name);
+    j->enc = nv->use_encryption;
+    j->comp = nv->use_compression;
+    j->rest_len = rest_len;
+    if (rest_len > 0)
+        memcpy(j->rest, rest, rest_len);
+    ufrpc_stream_read_stop(st);
+    uv_timer_init(p->loop, &j->timer);
+    j->timer.data = j;
+    uv_timer_start(&j->timer, on_join, 0, 0);
+    peer_event("visitor-conn", "proxy=%s type=%s user=%s encryption=%d compression=%d", name,
+               px->kind->type, user, nv->use_encryption, nv->use_compression);
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""UDP helpers for the visitor end-to-end tests (test code, not product).
+
+  udp_tool.py echo
+      UDP echo server on 127.0.0.1, any free port; prints "READY port=N", then
+      sends every datagram back to its sender until killed.
+
+  udp_tool.py roundtrip PORT COUNT TIMEOUT_S
+      Sends COUNT datagrams of pseudo-random bytes (sizes 1 .. 1400, a fixed
+      sequence) to 127.0.0.1:PORT, one at a time, and waits up to TIMEOUT_S for each
+      echo, which must be byte-for-byte the datagram sent. Prints
+      "RESULT ok=K of=COUNT" and exits 0 only if every echo matched.
+
+  udp_tool.py silence PORT WAIT_S
+      Sends one datagram and succeeds (exit 0, "SILENT") if nothing comes back
+      within WAIT_S.
+"""
+import random
+import socket
+import sys
+
+
+def echo():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    print("READY port=%d" % s.getsockname()[1], flush=True)
+    while True:
+        data, addr = s.recvfrom(65536)
+        s.sendto(data, addr)
+
+
+def roundtrip(port, count, timeout):
+    rng = random.Random(20261206)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(timeout)
+    ok = 0
+    sizes = [1, 1400, 512, 33, 1024, 7, 1300, 200]
+    for i in range(count):
+        n = sizes[i % len(sizes)]
+        payload = bytes(rng.getrandbits(8) for _ in range(n))
+        s.sendto(payload, ("127.0.0.1", port))
+        try:
+            data, _ = s.recvfrom(65536)
+        except socket.timeout:
+            print("datagram %d (%d bytes): no echo within %gs" % (i, n, timeout))
+            break
+        if data != payload:
+            print("datagram %d: %d bytes sent, %d different bytes back" % (i, n, len(data)))
+            break
+        ok += 1
+    print("RESULT ok=%d of=%d" % (ok, count), flush=True)
+    return 0 if ok == count else 1
+
+
+def silence(port, wait):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(wait)
+    s.sendto(b"anyone there?", ("127.0.0.1", port))
+    try:
+        data, _ = s.recvfrom(65536)
+    except (socket.timeout, ConnectionRefusedError):
+        print("SILENT", flush=True)
+        return 0
+    print("unexpected answer of %d bytes" % len(data))
+    return 1
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[1] == "echo":
+        echo()
+        return 0
+    if len(argv) >= 5 and argv[1] == "roundtrip":
+        return roundtrip(int(argv[2]), int(argv[3]), float(argv[4]))
+    if len(argv) >= 4 and argv[1] == "silence":
+        return silence(int(argv[2]), float(argv[3]))
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# visitors_e2e.sh MUX(true|false) XFORM(on|off) [TLS(true|false)]
+#
+# Two ufrpc processes through the test frps (tests/peer, peer_visitor.c):
+#   ufrpc "prov" (user alice) runs, to a local TCP echo service and a UDP echo
+#     service (udp_tool.py):
+#       sec   stcp  secretKey K1, allowUsers [bob]        (the visitors' target)
+#       usec  sudp  secretKey K2, allowUsers [*]
+#       only  stcp  secretKey K1, allowUsers [carol]      (bob not allowed)
+#       own   stcp  secretKey K1, no allowUsers           (= alice only)
+#       p2p   xtcp  secretKey K1, allowUsers [bob]
+#   ufrpc "vis" (user bob) runs the visitors, each on its own bindPort:
+#       sec_v    stcp  -> alice.sec                        traffic
+#       usec_v   sudp  -> alice.usec                       UDP round trips
+#       bad_v    stcp  -> alice.sec with a wrong secretKey refused: auth failed
+#       only_v   stcp  -> alice.only                       refused: user not allowed
+#       own_v    stcp  -> alice.own                        refused: user not allowed
+#       fam_v    stcp  -> alice.p2p (an xtcp proxy)        refused: no such listener
+#       p2p_v    xtcp  -> alice.p2p, fallbackTo sec_v      traffic via the fallback
+#       lone_v   xtcp  -> alice.p2p, no fallbackTo         connections closed
+# XFORM=on: every proxy and visitor with useEncryption + useCompression (the visitor
+# hop keyed by the secret key, the work hop by the token; the test frps decrypts and
+# re-encrypts, so a client that did not really encrypt/compress would break the
+# sha256 check); the peer's events must show which layers it applied.
+# Checks: sha256-verified load through sec_v (several concurrent connections, a few
+# MiB); byte-exact UDP round trips through usec_v; each refusal closes that user
+# connection with no data, ufrpc "vis" logs the server's error text, the tunnel stays
+# up (no new login, traffic again afterwards); the xtcp proxy and visitor say that
+# P2P is not supported, and p2p_v's traffic arrives at alice.sec through sec_v;
+# SIGTERM: both exit 0 and the provider's proxies are closed.
+source "$(dirname "$0")/../e2e/lib.sh"
+MUX=${1:-true}
+XFORM=${2:-off}
+TLS=${3:-false}
+E2E_NAME="visitors-mux_$MUX-xform_$XFORM-tls_$TLS"
+TOKEN="e2e-$RANDOM-visitors"
+K1="stcp-secret-$RANDOM"
+K2="sudp-secret-$RANDOM"
+UDP_TOOL="$(dirname "$0")/udp_tool.py"
+command -v python3 >/dev/null 2>&1 || fail "python3 is needed for the UDP side"
+if [ "$XFORM" = on ]; then X=true; XN=1; else X=false; XN=0; fi
+PEER_TLS=off
+[ "$TLS" = true ] && PEER_TLS=auto
+
+start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls=$PEER_TLS --mux=$MUX
+start_echo echo
+python3 "$UDP_TOOL" echo </dev/null >"$WORK/udpecho.log" 2>&1 &
+E2E_PIDS+=("$!")
+wait_line "$WORK/udpecho.log" '^READY ' 10 || fail "UDP echo did not start"
+UDP_ECHO_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/udpecho.log" | head -n 1)
+
+common() { # USER
+    cat <<EOF
+serverAddr = "127.0.0.1"
+serverPort = $PEER_PORT
+user = "$1"
+loginFailExit = true
+auth.method = "token"
+auth.token = "$TOKEN"
+transport.tcpMux = $MUX
+transport.tls.enable = $TLS
+log.to = "console"
+log.level = "debug"
+EOF
+}
+
+stcp_proxy() { # NAME SECRET ALLOW_USERS_LINE
+    cat <<EOF
+
+[[proxies]]
+name = "$1"
+type = "stcp"
+secretKey = "$2"
+$3
+localIP = "127.0.0.1"
+localPort = $ECHO_PORT
+transport.useEncryption = $X
+transport.useCompression = $X
+EOF
+}
+
+{
+    common alice
+    stcp_proxy sec "$K1" 'allowUsers = ["bob"]'
+    stcp_proxy only "$K1" 'allowUsers = ["carol"]'
+    stcp_proxy own "$K1" ''
+    cat <<EOF
+
+[[proxies]]
+name = "usec"
+type = "sudp"
+secretKey = "$K2"
+allowUsers = ["*"]
+localIP = "127.0.0.1"
+localPort = $UDP_ECHO_PORT
+transport.useEncryption = $X
+transport.useCompression = $X
+
+[[proxies]]
+name = "p2p"
+type = "xtcp"
+secretKey = "$K1"
+allowUsers = ["bob"]
+localIP = "127.0.0.1"
+localPort = $ECHO_PORT
+EOF
+} >"$WORK/prov.toml"
+
+P_SEC=$(freeport)
+P_USEC=$(freeport)
+P_BAD=$(freeport)
+P_ONLY=$(freeport)
+P_OWN=$(freeport)
+P_FAM=$(freeport)
+P_P2P=$(freeport)
+P_LONE=$(freeport)
+visitor() { # NAME TYPE SERVER_NAME SECRET BIND_PORT [EXTRA]
+    cat <<EOF
+
+[[visitors]]
+name = "$1"
+type = "$2"
+serverUser = "alice"
+serverName = "$3"
+secretKey = "$4"
+bindAddr = "127.0.0.1"
+bindPort = $5
+transport.useEncryption = $X
+transport.useCompression = $X
+${6:-}
+EOF
+}
+{
+    common bob
+    visitor sec_v stcp sec "$K1" "$P_SEC"
+    visitor usec_v sudp usec "$K2" "$P_USEC"
+    visitor bad_v stcp sec "wrong-$K1" "$P_BAD"
+    visitor only_v stcp only "$K1" "$P_ONLY"
+    visitor own_v stcp own "$K1" "$P_OWN"
+    visitor fam_v stcp p2p "$K1" "$P_FAM"
+    visitor p2p_v xtcp p2p "$K1" "$P_P2P" 'fallbackTo = "sec_v"'
+    visitor lone_v xtcp p2p "$K1" "$P_LONE"
+} >"$WORK/vis.toml"
+
+# ---- both sides up ----------------------------------------------------------------
+start_ufrpc prov "$WORK/prov.toml"
+PROV_PID=$UFRPC_PID
+for n in sec only own usec p2p; do
+    wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=alice\.$n .*encryption=" 20 ||
+        fail "proxy alice.$n not registered"
+    wait_line "$WORK/prov.log" "\[$n\] start proxy success" 10 || fail "[$n] no start proxy success"
+done
+# frps's NewProxyResp for stcp/sudp/xtcp has an empty remote_addr (no listener)
+[ "$(count_lines "$WORK/peer.log" '^EVENT proxy-new .*type=(stcp|sudp|xtcp) remote_port=0 remote_addr= ')" = 5 ] ||
+    fail "stcp/sudp/xtcp proxies should have no remote address"
+for n in sec only own usec; do
+    grep -q -E "^EVENT proxy-new .*name=alice\.$n .*encryption=$XN compression=$XN" "$WORK/peer.log" ||
+        fail "alice.$n: NewProxy flags are not encryption=$XN compression=$XN"
+done
+wait_line "$WORK/prov.log" "\[p2p\] .*does not support xtcp" 5 ||
+    fail "the xtcp proxy side does not say xtcp is unsupported"
+
+start_ufrpc vis "$WORK/vis.toml"
+VIS_PID=$UFRPC_PID
+for n in sec_v usec_v bad_v only_v own_v fam_v p2p_v lone_v; do
+    wait_line "$WORK/vis.log" "\[$n\] start visitor success" 20 || fail "visitor $n did not start"
+done
+wait_line "$WORK/vis.log" "\[p2p_v\] xtcp visitor: P2P hole punching is not supported yet; connections go to fallbackTo visitor \[sec_v\]" 5 ||
+    fail "the xtcp visitor does not say P2P is unsupported / where its connections go"
+wait_line "$WORK/vis.log" "\[lone_v\] xtcp visitor: P2P hole punching is not supported yet; connections will be closed" 5 ||
+    fail "the xtcp visitor without fallbackTo does not say its connections are closed"
+LOGINS=$(count_lines "$WORK/peer.log" '^EVENT login ')
+[ "$LOGINS" = 2 ] || fail "expected 2 logins, saw $LOGINS"
+
+# ---- stcp: load through the visitor ------------------------------------------------
+out=$("$TOOL" load "$P_SEC" $((1536 * 1024)) 4 20) || fail "stcp load through sec_v failed: $out"
+echo "$out" | grep -q "ok=4 failed=0" || fail "stcp load: $out"
+log "stcp: 4 x 1.5 MiB sha256-verified through sec_v ($out)"
+n=$(count_lines "$WORK/peer.log" "^EVENT visitor-conn proxy=alice\.sec type=stcp user=bob encryption=$XN compression=$XN")
+[ "$n" -ge 4 ] || fail "peer saw $n admitted visitor connections of bob to alice.sec with encryption=$XN compression=$XN (want 4)"
+wait_line "$WORK/peer.log" "^EVENT user-conn-done proxy=alice\.sec .*to_client=1572864 from_client=1572864 status=UFRPC_OK" 10 4 ||
+    fail "peer did not see 4 complete visitor splices of 1.5 MiB each way"
+
+# ---- sudp: UDP round trips through the visitor ---------------------------------------
+out=$(python3 "$UDP_TOOL" roundtrip "$P_USEC" 16 5) || fail "sudp round trip failed: $out"
+log "sudp: $out through usec_v"
+n=$(count_lines "$WORK/peer.log" "^EVENT visitor-conn proxy=alice\.usec type=sudp user=bob encryption=$XN compression=$XN")
+[ "$n" = 1 ] || fail "sudp: expected one visitor stream for all datagrams, peer saw $n"
+
+# ---- refusals: that user connection closes, the tunnel stays up -----------------------
+refused() { # PORT PROXY ERROR_TEXT
+    local port=$1 px=$2 err=$3 before
+    before=$(count_lines "$WORK/peer.log" "^EVENT visitor-refused proxy=$px ")
+    "$TOOL" expect-close "$port" 10 >/dev/null || fail "connection to visitor port $port (for $px) was not closed"
+    wait_line "$WORK/peer.log" "^EVENT visitor-refused proxy=$px user=bob error=\"$err\"" 5 $((before + 1)) ||
+        fail "peer did not refuse bob's visitor for $px with \"$err\""
+    wait_line "$WORK/vis.log" "start new visitor connection error: $err" 5 ||
+        fail "ufrpc vis does not show the server's error \"$err\""
+}
+refused "$P_BAD" alice.sec 'visitor connection of \[alice\.sec\] auth failed'
+refused "$P_ONLY" alice.only 'visitor connection of \[alice\.only\] user \[bob\] not allowed'
+refused "$P_OWN" alice.own 'visitor connection of \[alice\.own\] user \[bob\] not allowed'
+refused "$P_FAM" alice.p2p "custom listener for \[alice\.p2p\] doesn't exist"
+log "refusals: wrong secretKey, user not in allowUsers, default allowUsers, xtcp name via stcp"
+kill -0 "$VIS_PID" 2>/dev/null || fail "ufrpc vis died"
+kill -0 "$PROV_PID" 2>/dev/null || fail "ufrpc prov died"
+out=$("$TOOL" load "$P_SEC" 65536 2 10) || fail "stcp load after the refusals failed: $out"
+
+# ---- xtcp: no P2P, traffic through the fallback stcp visitor ---------------------------
+before=$(count_lines "$WORK/peer.log" '^EVENT visitor-conn proxy=alice\.sec ')
+out=$("$TOOL" load "$P_P2P" 524288 3 20) || fail "load through the xtcp visitor's fallback failed: $out"
+echo "$out" | grep -q "ok=3 failed=0" || fail "xtcp fallback load: $out"
+after=$(count_lines "$WORK/peer.log" '^EVENT visitor-conn proxy=alice\.sec ')
+[ $((after - before)) = 3 ] || fail "xtcp fallback: expected 3 new stcp visitor connections to alice.sec, saw $((after - before))"
+wait_line "$WORK/vis.log" "\[p2p_v\] xtcp: hole punching not supported, connection handed to visitor \[sec_v\]" 5 3 ||
+    fail "ufrpc vis does not log the hand-over to the fallback"
+"$TOOL" expect-close "$P_LONE" 10 >/dev/null || fail "xtcp visitor without fallbackTo did not close the connection"
+wait_line "$WORK/vis.log" "\[lone_v\] xtcp: P2P hole punching is not supported yet \(set fallbackTo" 5 ||
+    fail "xtcp visitor without fallbackTo: no clear message"
+log "xtcp: P2P refused clearly, p2p_v carried 3 x 512 KiB via sec_v"
+
+# ---- still one session each; clean stop ---------------------------------------------
+[ "$(count_lines "$WORK/peer.log" '^EVENT login ')" = 2 ] || fail "a client logged in again"
+! grep -q -E '^EVENT (control-closed|visitor-work-failed|bad-)' "$WORK/peer.log" ||
+    fail "unexpected control close / failed join / bad frame at the peer"
+UFRPC_PID=$VIS_PID
+stop_ufrpc
+UFRPC_PID=$PROV_PID
+stop_ufrpc
+wait_line "$WORK/peer.log" '^EVENT proxy-closed name=alice\.sec' 5 || fail "alice.sec was not closed"
+pass
