@@ -447,10 +447,18 @@ static void on_peer_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
     if (flags & UV_UDP_PARTIAL)
         ch->st.truncated++;
     peer_touch(p);
+    uint64_t oversize = ch->st.drop_oversize;
     if (send_frame(ch, (const uint8_t *)buf->base, (size_t)nread,
                    (const struct sockaddr *)&p->user, 0) == 0) {
         ch->st.packets_out++;
         ch->st.bytes_out += (uint64_t)nread;
+    } else if (ch->st.drop_oversize != oversize &&
+               (ch->st.drop_oversize <= 10 || ch->st.drop_oversize % 1000 == 0)) {
+        /* the local service decides the size: say why, but not for every datagram */
+        UFRPC_LOGW(ch->log, "[%s] udp: reply of %zd bytes dropped: its UDPPacket would exceed "
+                   "the %s frame limit (%llu dropped so far)", ch->name, nread,
+                   ch->wire == UFRPC_WIRE_V2 ? "65534-byte v2" : "10240-byte v1",
+                   (unsigned long long)ch->st.drop_oversize);
     }
 }
 

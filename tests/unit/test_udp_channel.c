@@ -372,6 +372,15 @@ static void test_oversized_reply_dropped(void **state)
     struct ufrpc_udp_channel_opts o;
     fx_setup(&f, &o);
     o.packet_size = 9000;
+    /* the drop is logged with its reason (a warning, so it shows at frpc's info level) */
+    char *logtext = NULL;
+    size_t loglen = 0;
+    FILE *logf = open_memstream(&logtext, &loglen);
+    assert_non_null(logf);
+    struct ufrpc_log_opts lo = {.level = UFRPC_LOG_INFO, .console = logf};
+    struct ufrpc_log *log = NULL;
+    assert_int_equal(ufrpc_log_new(&lo, &log), 0);
+    o.log = log;
     fx_start(&f, &o);
     srv_send(&f, "big", 3, "10.2.2.2", 6000);
     wait_frames(&f, 1); /* only the 7599-byte reply */
@@ -386,6 +395,11 @@ static void test_oversized_reply_dropped(void **state)
     assert_int_equal(st.drop_oversize, 1);
     assert_int_equal(st.packets_out, 2);
     fx_teardown(&f);
+    ufrpc_log_free(log);
+    fclose(logf);
+    assert_non_null(strstr(logtext, "udp: reply of 7700 bytes dropped: its UDPPacket would "
+                                    "exceed the 10240-byte v1 frame limit (1 dropped so far)"));
+    free(logtext);
 }
 
 static void test_packet_size_truncates(void **state)
