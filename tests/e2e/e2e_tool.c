@@ -22,6 +22,28 @@
  *   e2e-tool freeport
  *       Prints a currently free loopback TCP port below the ephemeral range.
  *
+ *   e2e-tool udp-echo [PORT]
+ *       UDP echo server on 127.0.0.1:PORT (0/absent = any). Prints "READY port=N pid=N",
+ *       then answers every datagram with the same bytes, to its sender, except a
+ *       datagram "BIG N" (N <= 65000), answered with N bytes of a fixed pattern (byte i
+ *       = (i * 7 + 3) & 0xff), to make a reply larger than the request. Prints
+ *       "SOURCE-NEW port=P sources=K" the first time a source port is seen (up to 4096
+ *       remembered) and "ECHO from=P len=N" for every datagram.
+ *
+ *   e2e-tool udp-probe PORT SOCKETS TIMEOUT_S SIZE...
+ *       Opens SOCKETS UDP sockets on 127.0.0.1 (each its own source port); each sends
+ *       one datagram of every SIZE (distinct sizes; contents pseudo-random, seeded by
+ *       socket and size, so no two sockets send the same bytes) to 127.0.0.1:PORT and
+ *       expects each back, byte for byte, on that same socket, from PORT. Unanswered
+ *       datagrams are sent again every 500 ms (UDP may drop); duplicates are ignored.
+ *       A reply that matches nothing this socket sent fails the run. Prints
+ *       "RESULT ok=K expected=E mismatched=M resent=R" and exits 0 only if every
+ *       datagram came back and nothing mismatched, within TIMEOUT_S.
+ *
+ *   e2e-tool udp-send PORT TEXT WAIT_MS
+ *       Sends TEXT as one datagram to 127.0.0.1:PORT and waits up to WAIT_MS for one
+ *       reply: prints "REPLY len=N" (exit 0) or "NOREPLY" (exit 1).
+ *
  * One libuv loop.
  */
 #include <stdint.h>
@@ -491,6 +513,350 @@ static int cmd_freeport(void)
     return 1;
 }
 
+/* ---- udp: echo, probe, send ------------------------------------------------------------ */
+#define UDP_BUF 65536
+#define UDP_MAX_SOURCES 4096
+
+static uint8_t g_udp_rbuf[UDP_BUF];
+static int g_udp_rbuf_busy;
+
+static void udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    (void)h;
+    (void)hint;
+    if (g_udp_rbuf_busy) {
+        *b = uv_buf_init(NULL, 0);
+        return;
+    }
+    g_udp_rbuf_busy = 1;
+    *b = uv_buf_init((char *)g_udp_rbuf, UDP_BUF);
+}
+
+static int udp_bind_any(uv_loop_t *loop, uv_udp_t *u, int port)
+{
+    struct sockaddr_in a;
+    uv_ip4_addr("127.0.0.1", port, &a);
+    int rc = uv_udp_init(loop, u);
+    if (rc == 0)
+        rc = uv_udp_bind(u, (const struct sockaddr *)&a, 0);
+    return rc;
+}
+
+static int udp_port_of(uv_udp_t *u)
+{
+    struct sockaddr_in a;
+    int len = sizeof a;
+    if (uv_udp_getsockname(u, (struct sockaddr *)&a, &len) != 0)
+        return -1;
+    return ntohs(a.sin_port);
+}
+
+static uint16_t g_sources[UDP_MAX_SOURCES];
+static size_t g_nsources;
+
+struct udp_echo_send {
+    uv_udp_send_t req;
+    size_t len;
+    uint8_t data[];
+};
+
+static void udp_echo_sent(uv_udp_send_t *r, int status)
+{
+    (void)status;
+    free(r->data);
+}
+
+static void udp_echo_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *b, const struct sockaddr *from,
+                          unsigned flags)
+{
+    (void)flags;
+    g_udp_rbuf_busy = 0;
+    if (n < 0 || from == NULL || from->sa_family != AF_INET)
+        return;
+    uint16_t sport = ntohs(((const struct sockaddr_in *)from)->sin_port);
+    size_t i;
+    for (i = 0; i < g_nsources && g_sources[i] != sport; i++)
+        ;
+    if (i == g_nsources && g_nsources < UDP_MAX_SOURCES) {
+        g_sources[g_nsources++] = sport;
+        printf("SOURCE-NEW port=%u sources=%zu\n", sport, g_nsources);
+    }
+    printf("ECHO from=%u len=%zd\n", sport, n);
+    size_t len = (size_t)n;
+    int big = 0;
+    if (len > 4 && len < 16 && memcmp(b->base, "BIG ", 4) == 0) {
+        char num[16];
+        memcpy(num, b->base + 4, len - 4);
+        num[len - 4] = 0;
+        long v = strtol(num, NULL, 10);
+        if (v > 0 && v <= 65000) {
+            len = (size_t)v;
+            big = 1;
+        }
+    }
+    struct udp_echo_send *s = malloc(sizeof *s + len + 1);
+    if (s == NULL)
+        return;
+    s->len = len;
+    if (big)
+        for (size_t k = 0; k < len; k++)
+            s->data[k] = (uint8_t)((k * 7 + 3) & 0xff);
+    else if (len > 0)
+        memcpy(s->data, b->base, len);
+    s->req.data = s;
+    uv_buf_t out = uv_buf_init((char *)s->data, (unsigned)len);
+    if (uv_udp_send(&s->req, u, &out, 1, from, udp_echo_sent) != 0)
+        free(s);
+}
+
+static int cmd_udp_echo(int port)
+{
+    uv_loop_t *loop = uv_default_loop();
+    static uv_udp_t u;
+    int rc = udp_bind_any(loop, &u, port);
+    if (rc == 0)
+        rc = uv_udp_recv_start(&u, udp_alloc, udp_echo_recv);
+    if (rc != 0) {
+        fprintf(stderr, "e2e-tool udp-echo: %s\n", uv_strerror(rc));
+        return 1;
+    }
+    printf("READY port=%d pid=%d\n", udp_port_of(&u), (int)getpid());
+    uv_run(loop, UV_RUN_DEFAULT);
+    return 0;
+}
+
+struct probe_sock {
+    uv_udp_t u;
+    int idx;
+    uint8_t *done; /* per size */
+};
+
+static struct probe_sock *g_psocks;
+static int g_npsocks, g_nsizes, g_probe_port;
+static size_t *g_sizes;
+static long g_p_ok, g_p_expected, g_p_mismatch, g_p_resent, g_p_dups;
+static uv_timer_t g_p_resend, g_p_deadline;
+static int g_p_timed_out;
+
+static void probe_fill(int sock, int k, uint8_t *p, size_t n)
+{
+    uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(sock * 1000 + k + 1);
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        p[i] = (uint8_t)(x >> 24);
+    }
+    if (n > 0)
+        p[0] = (uint8_t)(sock & 0xff); /* distinct first bytes across the first 256 sockets */
+}
+
+static void probe_stop(void)
+{
+    uv_timer_stop(&g_p_resend);
+    uv_timer_stop(&g_p_deadline);
+    for (int i = 0; i < g_npsocks; i++)
+        uv_udp_recv_stop(&g_psocks[i].u);
+}
+
+static void probe_send(struct probe_sock *ps, int k)
+{
+    static uint8_t buf[UDP_BUF];
+    size_t n = g_sizes[k];
+    probe_fill(ps->idx, k, buf, n);
+    struct sockaddr_in a;
+    uv_ip4_addr("127.0.0.1", g_probe_port, &a);
+    uv_buf_t b = uv_buf_init((char *)buf, (unsigned)n);
+    /* synchronous; a full socket buffer is retried by the resend timer */
+    (void)uv_udp_try_send(&ps->u, &b, 1, (const struct sockaddr *)&a);
+}
+
+static void probe_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *b, const struct sockaddr *from,
+                       unsigned flags)
+{
+    struct probe_sock *ps = u->data;
+    static uint8_t want[UDP_BUF];
+    (void)flags;
+    g_udp_rbuf_busy = 0;
+    if (n < 0 || from == NULL)
+        return;
+    if (from->sa_family != AF_INET ||
+        ntohs(((const struct sockaddr_in *)from)->sin_port) != g_probe_port) {
+        printf("MISMATCH sock=%d reply from another address\n", ps->idx);
+        g_p_mismatch++;
+        return;
+    }
+    int k;
+    for (k = 0; k < g_nsizes && g_sizes[k] != (size_t)n; k++)
+        ;
+    if (k == g_nsizes) {
+        printf("MISMATCH sock=%d len=%zd (no datagram of that size was sent)\n", ps->idx, n);
+        g_p_mismatch++;
+        return;
+    }
+    probe_fill(ps->idx, k, want, (size_t)n);
+    if (n > 0 && memcmp(want, b->base, (size_t)n) != 0) {
+        printf("MISMATCH sock=%d len=%zd (content differs)\n", ps->idx, n);
+        g_p_mismatch++;
+        return;
+    }
+    if (ps->done[k]) {
+        g_p_dups++;
+        return;
+    }
+    ps->done[k] = 1;
+    g_p_ok++;
+    if (g_p_ok == g_p_expected)
+        probe_stop();
+}
+
+static void probe_resend(uv_timer_t *t)
+{
+    (void)t;
+    for (int i = 0; i < g_npsocks; i++)
+        for (int k = 0; k < g_nsizes; k++)
+            if (!g_psocks[i].done[k]) {
+                probe_send(&g_psocks[i], k);
+                g_p_resent++;
+            }
+}
+
+static void probe_timeout(uv_timer_t *t)
+{
+    (void)t;
+    g_p_timed_out = 1;
+    for (int i = 0; i < g_npsocks; i++)
+        for (int k = 0; k < g_nsizes; k++)
+            if (!g_psocks[i].done[k])
+                printf("MISSING sock=%d size=%zu\n", i, g_sizes[k]);
+    probe_stop();
+}
+
+static int cmd_udp_probe(int port, int nsock, int timeout_s, int nsizes, char **sizes)
+{
+    uv_loop_t *loop = uv_default_loop();
+    if (nsock <= 0 || nsock > 1000 || nsizes <= 0) {
+        fprintf(stderr, "e2e-tool udp-probe: bad arguments\n");
+        return 2;
+    }
+    g_probe_port = port;
+    g_npsocks = nsock;
+    g_nsizes = nsizes;
+    g_sizes = calloc((size_t)nsizes, sizeof *g_sizes);
+    g_psocks = calloc((size_t)nsock, sizeof *g_psocks);
+    if (g_sizes == NULL || g_psocks == NULL) {
+        fprintf(stderr, "e2e-tool udp-probe: out of memory\n");
+        return 1;
+    }
+    for (int k = 0; k < nsizes; k++) {
+        long v = strtol(sizes[k], NULL, 10);
+        if (v < 0 || v > 65000) {
+            fprintf(stderr, "e2e-tool udp-probe: bad size %s\n", sizes[k]);
+            return 2;
+        }
+        g_sizes[k] = (size_t)v;
+        for (int j = 0; j < k; j++)
+            if (g_sizes[j] == g_sizes[k]) {
+                fprintf(stderr, "e2e-tool udp-probe: sizes must be distinct\n");
+                return 2;
+            }
+    }
+    g_p_expected = (long)nsock * nsizes;
+    int opened = 0, rc = 0;
+    for (int i = 0; i < nsock && rc == 0; i++) {
+        struct probe_sock *ps = &g_psocks[i];
+        ps->idx = i;
+        ps->done = calloc((size_t)nsizes, 1);
+        if (ps->done == NULL) {
+            rc = UV_ENOMEM;
+            break;
+        }
+        rc = udp_bind_any(loop, &ps->u, 0);
+        opened++;
+        ps->u.data = ps;
+        if (rc == 0)
+            rc = uv_udp_recv_start(&ps->u, udp_alloc, probe_recv);
+    }
+    uv_timer_init(loop, &g_p_resend);
+    uv_timer_init(loop, &g_p_deadline);
+    if (rc != 0) {
+        fprintf(stderr, "e2e-tool udp-probe: %s\n", uv_strerror(rc));
+    } else {
+        for (int i = 0; i < nsock; i++)
+            for (int k = 0; k < nsizes; k++)
+                probe_send(&g_psocks[i], k);
+        uv_timer_start(&g_p_resend, probe_resend, 500, 500);
+        uv_timer_start(&g_p_deadline, probe_timeout, (uint64_t)timeout_s * 1000u, 0);
+        uv_run(loop, UV_RUN_DEFAULT);
+    }
+    for (int i = 0; i < opened; i++)
+        uv_close((uv_handle_t *)&g_psocks[i].u, NULL);
+    uv_close((uv_handle_t *)&g_p_resend, NULL);
+    uv_close((uv_handle_t *)&g_p_deadline, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    printf("RESULT ok=%ld expected=%ld mismatched=%ld resent=%ld duplicates=%ld%s\n", g_p_ok,
+           g_p_expected, g_p_mismatch, g_p_resent, g_p_dups, g_p_timed_out ? " timeout" : "");
+    for (int i = 0; i < nsock; i++)
+        free(g_psocks[i].done);
+    free(g_psocks);
+    free(g_sizes);
+    return rc == 0 && g_p_ok == g_p_expected && g_p_mismatch == 0 ? 0 : 1;
+}
+
+static long g_s_reply = -1;
+static uv_timer_t g_s_timer;
+
+static void send_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *b, const struct sockaddr *from,
+                      unsigned flags)
+{
+    (void)b;
+    (void)flags;
+    g_udp_rbuf_busy = 0;
+    if (n < 0 || from == NULL)
+        return;
+    g_s_reply = (long)n;
+    uv_udp_recv_stop(u);
+    uv_timer_stop(&g_s_timer);
+}
+
+static void send_timeout(uv_timer_t *t)
+{
+    uv_udp_recv_stop(t->data);
+}
+
+static int cmd_udp_send(int port, const char *text, int wait_ms)
+{
+    uv_loop_t *loop = uv_default_loop();
+    static uv_udp_t u;
+    struct sockaddr_in a;
+    uv_ip4_addr("127.0.0.1", port, &a);
+    int rc = udp_bind_any(loop, &u, 0);
+    if (rc == 0)
+        rc = uv_udp_recv_start(&u, udp_alloc, send_recv);
+    uv_buf_t b = uv_buf_init((char *)text, (unsigned)strlen(text));
+    if (rc == 0) {
+        rc = uv_udp_try_send(&u, &b, 1, (const struct sockaddr *)&a);
+        rc = rc < 0 ? rc : 0;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "e2e-tool udp-send: %s\n", uv_strerror(rc));
+        return 2;
+    }
+    uv_timer_init(loop, &g_s_timer);
+    g_s_timer.data = &u;
+    uv_timer_start(&g_s_timer, send_timeout, (uint64_t)wait_ms, 0);
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&u, NULL);
+    uv_close((uv_handle_t *)&g_s_timer, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    if (g_s_reply < 0) {
+        printf("NOREPLY\n");
+        return 1;
+    }
+    printf("REPLY len=%ld\n", g_s_reply);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -503,7 +869,14 @@ int main(int argc, char **argv)
         return cmd_expect_close(atoi(argv[2]), atoi(argv[3]));
     if (argc >= 2 && strcmp(argv[1], "freeport") == 0)
         return cmd_freeport();
+    if (argc >= 2 && strcmp(argv[1], "udp-echo") == 0)
+        return cmd_udp_echo(argc >= 3 ? atoi(argv[2]) : 0);
+    if (argc >= 6 && strcmp(argv[1], "udp-probe") == 0)
+        return cmd_udp_probe(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argc - 5, argv + 5);
+    if (argc >= 5 && strcmp(argv[1], "udp-send") == 0)
+        return cmd_udp_send(atoi(argv[2]), argv[3], atoi(argv[4]));
     fprintf(stderr, "usage: e2e-tool echo [PORT] | load PORT BYTES CONNS [TIMEOUT_S] | "
-                    "expect-close PORT TIMEOUT_S | freeport\n");
+                    "expect-close PORT TIMEOUT_S | freeport | udp-echo [PORT] | "
+                    "udp-probe PORT SOCKETS TIMEOUT_S SIZE... | udp-send PORT TEXT WAIT_MS\n");
     return 2;
 }

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# udp_e2e.sh MUX XFORM: a udp proxy through the test frps (tests/peer/peer_udp.c, which
+# does what frps's udp proxy does: a UDP socket on the remote port, one work stream as
+# the UDPPacket message channel, FRP-WIRE §8) to a local UDP echo service (e2e-tool
+# udp-echo).
+#   MUX   true|false   transport.tcpMux (true also turns TLS on)
+#   XFORM plain|both   transport.useEncryption + useCompression off / both on
+# Checks:
+#  1. UDP round trip: two user sockets (two source ports) each send datagrams of 1, 64,
+#     512, 1400, 4000 and 7000 bytes to the frps remote port; each socket gets its own
+#     replies back byte for byte (e2e-tool udp-probe fails on any datagram that
+#     does not match what that socket sent). The echo service sees two source ports
+#     (ufrpc opened one local socket per user address) and the peer two users.
+#  2. Oversized reply: udpPacketSize is raised to 10000 so ufrpc reads a 9000-byte
+#     reply of the local service whole ("BIG 9000" asks the echo for one); its
+#     UDPPacket would need ~12 KB of JSON, over the 10240 bytes of a v1 frame, so ufrpc
+#     must drop it with a logged reason, never send it (the peer would see a bad frame
+#     and drop the channel: asserted not to happen), and the tunnel keeps working.
+#  3. Many user addresses at once: 100 sockets × 2 datagrams, every reply verified.
+#  4. SIGTERM: CloseProxy for the udp proxy, exit 0.
+# With XFORM=both the peer unwraps the work stream per the NewProxy flags (asserted
+# encryption=1 compression=1 in its proxy-new event): AES-128-CFB keyed with the token,
+# snappy framing inside. Had ufrpc announced both but sent the frames as they are,
+# the peer's snappy reader would fail on the first chunk (it must be the 0xff stream
+# identifier, after CFB decryption of bytes that were never encrypted) and no datagram
+# would come back, so check 1 proves ufrpc's channel bytes are what frps expects.
+source "$(dirname "$0")/../e2e/lib.sh"
+MUX=${1:?MUX}
+XFORM=${2:-plain}
+E2E_NAME="udp_${XFORM}_mux_$MUX"
+TOKEN="e2e-$RANDOM-udp"
+TLS=$MUX
+case $XFORM in
+plain) ENC=false COMP=false EV="encryption=0 compression=0" ;;
+both) ENC=true COMP=true EV="encryption=1 compression=1" ;;
+*) fail "unknown XFORM $XFORM" ;;
+esac
+
+start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls=auto --mux="$MUX"
+"$TOOL" udp-echo 0 </dev/null >"$WORK/echo.log" 2>&1 &
+E2E_PIDS+=("$!")
+wait_line "$WORK/echo.log" '^READY ' 10 || fail "udp echo did not start"
+ECHO_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/echo.log" | head -n 1)
+
+cat >"$WORK/frpc.toml" <<CONF
+serverAddr = "127.0.0.1"
+serverPort = $PEER_PORT
+loginFailExit = true
+auth.method = "token"
+auth.token = "$TOKEN"
+transport.tcpMux = $MUX
+transport.tls.enable = $TLS
+log.to = "console"
+log.level = "info"
+udpPacketSize = 10000
+
+[[proxies]]
+name = "dns"
+type = "udp"
+localIP = "127.0.0.1"
+localPort = $ECHO_PORT
+remotePort = 0
+transport.useEncryption = $ENC
+transport.useCompression = $COMP
+CONF
+start_ufrpc ufrpc "$WORK/frpc.toml"
+wait_line "$WORK/peer.log" '^EVENT proxy-new .*name=dns type=udp ' 20 || fail "udp proxy not registered"
+grep -E '^EVENT proxy-new .*name=dns ' "$WORK/peer.log" | grep -q -- "$EV" ||
+    fail "NewProxy did not carry $EV"
+RPORT=$(sed -n 's/^EVENT udp-listen proxy=dns port=\([0-9]*\).*/\1/p' "$WORK/peer.log" | head -n 1)
+[ -n "$RPORT" ] || fail "no udp-listen event"
+wait_line "$WORK/peer.log" '^EVENT udp-channel proxy=dns n=1 ' 10 || fail "no udp work channel"
+wait_line "$WORK/ufrpc.log" 'start proxy success' 10 || fail "ufrpc did not report the proxy started"
+log "udp proxy on remote port $RPORT, channel up"
+
+# 1. round trip, two users, several sizes up to 7000 bytes (fits a v1 UDPPacket)
+out=$("$TOOL" udp-probe "$RPORT" 2 15 1 64 512 1400 4000 7000) || fail "round trip: $out"
+log "$out"
+[ "$(count_lines "$WORK/echo.log" '^SOURCE-NEW ')" = 2 ] ||
+    fail "the echo service should see 2 local sockets (one per user), saw $(count_lines "$WORK/echo.log" '^SOURCE-NEW ')"
+[ "$(count_lines "$WORK/peer.log" '^EVENT udp-user-new proxy=dns ')" = 2 ] || fail "peer did not see 2 users"
+grep -q -E '^EVENT udp-packet-out proxy=dns .* len=7000 ' "$WORK/peer.log" || fail "7000-byte reply not seen by the peer"
+log "round trip ok (2 users x 6 sizes)"
+
+# 2. an oversized reply is dropped by ufrpc with a reason; the tunnel keeps working
+out=$("$TOOL" udp-send "$RPORT" "BIG 9000" 1500) && fail "a 9000-byte reply came back: $out"
+wait_line "$WORK/echo.log" '^ECHO from=[0-9]+ len=8$' 5 || fail "the BIG request did not reach the echo"
+wait_line "$WORK/ufrpc.log" '\[dns\] udp: reply of 9000 bytes dropped' 5 ||
+    fail "ufrpc did not log why it dropped the 9000-byte reply"
+out=$("$TOOL" udp-probe "$RPORT" 1 10 100 1400) || fail "round trip after the oversized reply: $out"
+grep -q -E '^EVENT (udp-bad-frame|udp-bad-message|udp-channel-end)' "$WORK/peer.log" &&
+    fail "the udp channel was dropped"
+log "oversized reply dropped and logged; tunnel still works"
+
+# 3. many user addresses at once
+out=$("$TOOL" udp-probe "$RPORT" 100 20 10 200) || fail "100 users: $out"
+log "$out"
+n=$(count_lines "$WORK/echo.log" '^SOURCE-NEW ')
+[ "$n" -ge 104 ] || fail "expected >= 104 local sockets at the echo, saw $n"
+grep -q -E '^EVENT udp-channel proxy=dns n=2 ' "$WORK/peer.log" && fail "the udp channel was replaced"
+grep -q -E '^EVENT (control-closed|session-end)' "$WORK/peer.log" && fail "the control session was closed"
+log "100 users ok"
+
+# 4. clean stop
+stop_ufrpc
+wait_line "$WORK/peer.log" '^EVENT close-proxy .*name=dns' 5 || fail "no CloseProxy for the udp proxy"
+pass
