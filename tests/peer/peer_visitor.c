@@ -21,7 +21,7 @@
  *   framing, which is all the test frps speaks).
  *
  * EVENT lines: "visitor-conn proxy=NAME type=stcp|sudp user=U encryption=0|1
- * compression=0|1" when admitted (then user-conn / user-conn-done from the splice),
+ * compression=0|1 rest=N" when admitted (N: bytes that came with the frame) (then user-conn / user-conn-done from the splice),
  * "visitor-refused proxy=NAME user=U error=\"...\"" when refused,
  * "visitor-work-failed proxy=NAME" when no work connection came.
  *
@@ -248,6 +248,6 @@ void peer_visitor_conn(struct peer *p, struct ufrpc_stream *st, struct ufrpc_msg
     uv_timer_init(p->loop, &j->timer);
     j->timer.data = j;
     uv_timer_start(&j->timer, on_join, 0, 0);
-    peer_event("visitor-conn", "proxy=%s type=%s user=%s encryption=%d compression=%d", name,
-               px->kind->type, user, nv->use_encryption, nv->use_compression);
+    peer_event("visitor-conn", "proxy=%s type=%s user=%s encryption=%d compression=%d rest=%zu",
+               name, px->kind->type, user, nv->use_encryption, nv->use_compression, rest_len);
 }

@@ -114,6 +114,7 @@ P_OWN=$(freeport)
 P_FAM=$(freeport)
 P_P2P=$(freeport)
 P_LONE=$(freeport)
+P_UBAD=$(freeport)
 visitor() { # NAME TYPE SERVER_NAME SECRET BIND_PORT [EXTRA]
     cat <<EOF
 
@@ -138,6 +139,7 @@ EOF
     visitor only_v stcp only "$K1" "$P_ONLY"
     visitor own_v stcp own "$K1" "$P_OWN"
     visitor fam_v stcp p2p "$K1" "$P_FAM"
+    visitor ubad_v sudp usec "wrong-$K2" "$P_UBAD"
     visitor p2p_v xtcp p2p "$K1" "$P_P2P" 'fallbackTo = "sec_v"'
     visitor lone_v xtcp p2p "$K1" "$P_LONE"
 } >"$WORK/vis.toml"
@@ -162,7 +164,7 @@ wait_line "$WORK/prov.log" "\[p2p\] .*does not support xtcp" 5 ||
 
 start_ufrpc vis "$WORK/vis.toml"
 VIS_PID=$UFRPC_PID
-for n in sec_v usec_v bad_v only_v own_v fam_v p2p_v lone_v; do
+for n in sec_v usec_v ubad_v bad_v only_v own_v fam_v p2p_v lone_v; do
     wait_line "$WORK/vis.log" "\[$n\] start visitor success" 20 || fail "visitor $n did not start"
 done
 wait_line "$WORK/vis.log" "\[p2p_v\] xtcp visitor: P2P hole punching is not supported yet; connections go to fallbackTo visitor \[sec_v\]" 5 ||
@@ -201,6 +203,17 @@ refused "$P_BAD" alice.sec 'visitor connection of \[alice\.sec\] auth failed'
 refused "$P_ONLY" alice.only 'visitor connection of \[alice\.only\] user \[bob\] not allowed'
 refused "$P_OWN" alice.own 'visitor connection of \[alice\.own\] user \[bob\] not allowed'
 refused "$P_FAM" alice.p2p "custom listener for \[alice\.p2p\] doesn't exist"
+# sudp with a wrong key: no answer to the datagram, one attempt per datagram (frpc's
+# dispatcher drops the packet that failed and tries again with the next one)
+for i in 1 2; do
+    python3 "$UDP_TOOL" silence "$P_UBAD" 1.5 >/dev/null || fail "sudp visitor with a wrong key answered"
+    wait_line "$WORK/peer.log" '^EVENT visitor-refused proxy=alice\.usec user=bob error="visitor connection of \[alice\.usec\] auth failed"' 5 $i ||
+        fail "sudp wrong key: peer did not refuse attempt $i"
+    n=$(count_lines "$WORK/peer.log" '^EVENT visitor-refused proxy=alice\.usec ')
+    [ "$n" = $i ] || fail "sudp wrong key: $n NewVisitorConn attempts after $i datagrams"
+done
+wait_line "$WORK/vis.log" 'start new visitor connection error: visitor connection of \[alice\.usec\] auth failed' 5 ||
+    fail "ufrpc vis does not show the server's error for the sudp visitor"
 log "refusals: wrong secretKey, user not in allowUsers, default allowUsers, xtcp name via stcp"
 kill -0 "$VIS_PID" 2>/dev/null || fail "ufrpc vis died"
 kill -0 "$PROV_PID" 2>/dev/null || fail "ufrpc prov died"
@@ -219,13 +232,37 @@ wait_line "$WORK/vis.log" "\[lone_v\] xtcp: P2P hole punching is not supported y
     fail "xtcp visitor without fallbackTo: no clear message"
 log "xtcp: P2P refused clearly, p2p_v carried 3 x 512 KiB via sec_v"
 
+# ---- a raw visitor (tcpMux off only: a plain connection to the server) ------------------
+if [ "$MUX" = false ]; then
+    RAW="$(dirname "$0")/raw_visitor.py"
+    BOB_RUN_ID=$(sed -n 's/^EVENT login run_id=\([0-9a-f]*\) user=bob .*/\1/p' "$WORK/peer.log" | head -n 1)
+    [ -n "$BOB_RUN_ID" ] || fail "no run id for bob"
+    # user data right behind the frame, in the same write: the server keeps it
+    out=$(python3 "$RAW" "$PEER_PORT" "$BOB_RUN_ID" alice.sec "$K1" 100000) || fail "raw visitor: $out"
+    echo "$out" | grep -q "^ECHO ok bytes=100000" || fail "raw visitor: $out"
+    grep -q -E '^EVENT visitor-conn proxy=alice\.sec type=stcp user=bob encryption=0 compression=0 rest=[1-9]' "$WORK/peer.log" ||
+        fail "the raw visitor's early bytes did not arrive with its frame (rest=0): nothing tested"
+    raw_refused() { # RUN_ID ERROR_TEXT
+        out=$(python3 "$RAW" "$PEER_PORT" "$1" alice.sec "$K1" 0) || fail "raw visitor: $out"
+        [ "$out" = "RESP error=$2" ] || fail "raw visitor with run id [$1]: got '$out', want error '$2'"
+    }
+    raw_refused "" "visitor connection of [alice.sec] user [] not allowed"
+    raw_refused "not-a-run-id" "no client control found for run id [not-a-run-id]"
+    log "raw visitor: early bytes kept; empty and unknown run ids refused"
+fi
+
 # ---- still one session each; clean stop ---------------------------------------------
 [ "$(count_lines "$WORK/peer.log" '^EVENT login ')" = 2 ] || fail "a client logged in again"
 ! grep -q -E '^EVENT (control-closed|visitor-work-failed|bad-)' "$WORK/peer.log" ||
     fail "unexpected control close / failed join / bad frame at the peer"
-UFRPC_PID=$VIS_PID
-stop_ufrpc
+# the provider stops: its proxies close, the visitor's connections are refused
 UFRPC_PID=$PROV_PID
 stop_ufrpc
 wait_line "$WORK/peer.log" '^EVENT proxy-closed name=alice\.sec' 5 || fail "alice.sec was not closed"
+"$TOOL" expect-close "$P_SEC" 10 >/dev/null || fail "sec_v connection without a provider was not closed"
+wait_line "$WORK/vis.log" "start new visitor connection error: custom listener for \[alice\.sec\] doesn't exist" 5 ||
+    fail "ufrpc vis does not show that alice.sec is gone"
+kill -0 "$VIS_PID" 2>/dev/null || fail "ufrpc vis died"
+UFRPC_PID=$VIS_PID
+stop_ufrpc
 pass
