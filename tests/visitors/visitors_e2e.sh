@@ -12,6 +12,7 @@
 #   ufrpc "vis" (user bob) runs the visitors, each on its own bindPort:
 #       sec_v    stcp  -> alice.sec                        traffic
 #       usec_v   sudp  -> alice.usec                       UDP round trips
+#       ubad_v   sudp  -> alice.usec with a wrong secretKey refused, per datagram
 #       bad_v    stcp  -> alice.sec with a wrong secretKey refused: auth failed
 #       only_v   stcp  -> alice.only                       refused: user not allowed
 #       own_v    stcp  -> alice.own                        refused: user not allowed
@@ -27,7 +28,11 @@
 # connection with no data, ufrpc "vis" logs the server's error text, the tunnel stays
 # up (no new login, traffic again afterwards); the xtcp proxy and visitor say that
 # P2P is not supported, and p2p_v's traffic arrives at alice.sec through sec_v;
-# SIGTERM: both exit 0 and the provider's proxies are closed.
+# with tcpMux off, a raw visitor (raw_visitor.py) sends its frame and early user bytes
+# in one write (the server keeps them) and empty / unknown run ids are refused; the
+# provider stops (its proxies close, visitors get "custom listener ... doesn't
+# exist", ufrpc "vis" stays up) and comes back (stcp and sudp work again through the
+# same visitors); SIGTERM: every process exits 0.
 source "$(dirname "$0")/../e2e/lib.sh"
 MUX=${1:-true}
 XFORM=${2:-off}
@@ -217,7 +222,8 @@ wait_line "$WORK/vis.log" 'start new visitor connection error: visitor connectio
 log "refusals: wrong secretKey, user not in allowUsers, default allowUsers, xtcp name via stcp"
 kill -0 "$VIS_PID" 2>/dev/null || fail "ufrpc vis died"
 kill -0 "$PROV_PID" 2>/dev/null || fail "ufrpc prov died"
-out=$("$TOOL" load "$P_SEC" 65536 2 10) || fail "stcp load after the refusals failed: $out"
+# many handshakes at once
+out=$("$TOOL" load "$P_SEC" 65536 32 20) || fail "stcp load (32 connections) after the refusals failed: $out"
 
 # ---- xtcp: no P2P, traffic through the fallback stcp visitor ---------------------------
 before=$(count_lines "$WORK/peer.log" '^EVENT visitor-conn proxy=alice\.sec ')
@@ -263,6 +269,25 @@ wait_line "$WORK/peer.log" '^EVENT proxy-closed name=alice\.sec' 5 || fail "alic
 wait_line "$WORK/vis.log" "start new visitor connection error: custom listener for \[alice\.sec\] doesn't exist" 5 ||
     fail "ufrpc vis does not show that alice.sec is gone"
 kill -0 "$VIS_PID" 2>/dev/null || fail "ufrpc vis died"
+# ... and comes back: the same visitors carry stcp and sudp again (the sudp visitor's
+# stream ended with the provider's work connection; the next datagram opens another)
+start_ufrpc prov2 "$WORK/prov.toml"
+PROV_PID=$UFRPC_PID
+wait_line "$WORK/peer.log" '^EVENT proxy-new .*name=alice\.usec ' 20 2 || fail "alice.usec not registered again"
+wait_line "$WORK/peer.log" '^EVENT proxy-new .*name=alice\.sec ' 20 2 || fail "alice.sec not registered again"
+out=$(python3 "$UDP_TOOL" roundtrip "$P_USEC" 4 5) || fail "sudp after the provider's restart: $out"
+out=$("$TOOL" load "$P_SEC" 65536 2 10) || fail "stcp after the provider's restart: $out"
+n=$(count_lines "$WORK/peer.log" "^EVENT visitor-conn proxy=alice\.usec ")
+[ "$n" = 2 ] || fail "sudp: expected a second visitor stream after the restart, peer saw $n in all"
+log "provider gone: visitors refused clearly; provider back: stcp and sudp again"
 UFRPC_PID=$VIS_PID
 stop_ufrpc
+UFRPC_PID=$PROV_PID
+stop_ufrpc
+# the peer is still alive (an ASan report aborts it) and ends cleanly (it _exit()s
+# on SIGTERM, so its leaks are not checked)
+kill -TERM "$PEER_PID"
+rc=0
+wait "$PEER_PID" || rc=$?
+[ "$rc" = 0 ] || fail "the test frps exited with status $rc after SIGTERM"
 pass
