@@ -322,6 +322,9 @@ void work_new_proxy(struct ctl *c, struct ufrpc_msg *m)
         if (kind->open(px, ra, sizeof ra, err, sizeof err) < 0) {
             if (!err[0])
                 snprintf(err, sizeof err, "proxy [%s] could not be started", name);
+            /* give the contents back: name points into them and is used below */
+            *m = px->msg;
+            memset(&px->msg.u, 0, sizeof px->msg.u);
             peer_proxy_free(px);
             px = NULL;
         } else {
