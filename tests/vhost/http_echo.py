@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""http_echo.py NAME [CERT KEY]: a local HTTP (or, with CERT KEY, HTTPS) service for
+the vhost end-to-end tests. Listens on 127.0.0.1 (free port), prints "READY port=N".
+
+Every request is answered 200 with a text body describing what arrived:
+  service=NAME / method= / path= / host= / body_len= / body_sha256= / h:<name>=<value>
+(one header per line, names lower-cased), and the response header X-Backend: NAME.
+Special paths: /malformed answers bytes that are not HTTP and closes; /eof answers a
+response without Content-Length (delimited by closing the connection)."""
+import hashlib
+import http.server
+import socketserver
+import ssl
+import sys
+
+NAME = sys.argv[1]
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            out = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return out
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def handle_any(self):
+        body = self.read_body()
+        if self.path.startswith("/malformed"):
+            self.wfile.write(b"THIS IS NOT HTTP AT ALL\r\n\r\n")
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        lines = [
+            "service=" + NAME,
+            "method=" + self.command,
+            "path=" + self.path,
+            "host=" + self.headers.get("Host", ""),
+            "body_len=%d" % len(body),
+            "body_sha256=" + hashlib.sha256(body).hexdigest(),
+        ]
+        for k, v in self.headers.items():
+            lines.append("h:%s=%s" % (k.lower(), v))
+        out = ("\n".join(lines) + "\n").encode()
+        if self.path.startswith("/eof"):
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                             b"X-Backend: " + NAME.encode() + b"\r\n\r\n" + out)
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(out)))
+        self.send_header("X-Backend", NAME)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(out)
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = handle_any
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("%s %s\n" % (NAME, fmt % args))
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+
+
+srv = Server(("127.0.0.1", 0), Handler)
+if len(sys.argv) > 3:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print("READY port=%d" % srv.server_address[1], flush=True)
+srv.serve_forever()

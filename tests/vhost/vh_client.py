@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""vh_client.py: raw socket clients for the vhost end-to-end tests.
+
+  vh_client.py connect PORT HOST[:PORT] USER PASS PAYLOAD
+      sends "CONNECT HOST HTTP/1.1" (Proxy-Authorization when USER is not "-"), prints
+      the first response head's status line as "STATUS <line>", then, on 200, sends
+      PAYLOAD and prints everything that comes back within 3 s (or until EOF, or
+      until as many bytes as PAYLOAD arrived) as "DATA <repr>".
+  vh_client.py raw PORT TEXT
+      sends TEXT (Python escapes such as \\r\\n are decoded), then prints everything
+      that comes back until EOF (5 s at most) as "DATA <repr>"."""
+import base64
+import socket
+import sys
+import time
+
+
+def read_until(s, pred, timeout):
+    s.settimeout(0.2)
+    data = b""
+    end = time.time() + timeout
+    while time.time() < end and not pred(data):
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def main():
+    cmd, port = sys.argv[1], int(sys.argv[2])
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    if cmd == "connect":
+        host, user, pwd, payload = sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6].encode()
+        head = "CONNECT %s HTTP/1.1\r\nHost: %s\r\n" % (host, host)
+        if user != "-":
+            tok = base64.b64encode(("%s:%s" % (user, pwd)).encode()).decode()
+            head += "Proxy-Authorization: Basic %s\r\n" % tok
+        s.sendall((head + "\r\n").encode())
+        data = read_until(s, lambda d: b"\r\n\r\n" in d, 5)
+        status, _, rest = data.partition(b"\r\n\r\n")
+        print("STATUS " + status.split(b"\r\n")[0].decode(errors="replace"))
+        if b" 200 " in status.split(b"\r\n")[0] + b" ":
+            try:
+                s.sendall(payload)
+            except OSError:
+                pass
+            rest += read_until(s, lambda d: len(rest) + len(d) >= len(payload), 3)
+            print("DATA " + repr(rest))
+    else:
+        s.sendall(sys.argv[3].encode().decode("unicode_escape").encode("latin-1"))
+        print("DATA " + repr(read_until(s, lambda d: False, 5)))
+    s.close()
+
+
+main()
