@@ -18,6 +18,9 @@
  * event (frps would write it and the client's reader would fail); datagrams are
  * read into a 64 KiB buffer (frps: udpPacketSize, 1500 by default).
  *
+ * The environment variable UFRPC_PEER_UDP_READ_TIMEOUT_MS (100..600000) replaces the
+ * 60 s read deadline, so that a test can make the peer replace a silent channel.
+ *
  * Events (stdout, see peer.h): udp-listen, udp-channel (n = channel number for this
  * proxy), udp-channel-end (reason, packets both ways on that channel), udp-user-new
  * (first datagram from an address; up to MAX_USERS are remembered), udp-packet-in
@@ -55,6 +58,7 @@ struct udp_proxy {
     int getting; /* a peer_get_work is pending */
     struct ufrpc_stream *work;
     uint16_t port;
+    uint32_t deadline_ms;
     uint64_t channels;
     uint64_t ch_in, ch_out; /* on the current channel */
     uint64_t total_in, total_out, pings, drops;
@@ -236,7 +240,7 @@ static void on_work_read(struct ufrpc_stream *st, int status, ufrpc_rbuf_t *buf,
         if (rc == 0)
             return;
         /* every frame re-arms the read deadline, as frps's SetReadDeadline per read */
-        uv_timer_start(&u->deadline, on_deadline, READ_DEADLINE_MS, 0);
+        uv_timer_start(&u->deadline, on_deadline, u->deadline_ms, 0);
         struct ufrpc_msg m;
         rc = ufrpc_msg_decode(f.type, f.body, f.body_len, &m);
         if (rc < 0) {
@@ -290,7 +294,7 @@ static void on_work(struct proxy *px, struct ufrpc_stream *work, void *arg)
         uv_timer_start(&u->retry, on_retry, RETRY_MS, 0);
         return;
     }
-    uv_timer_start(&u->deadline, on_deadline, READ_DEADLINE_MS, 0);
+    uv_timer_start(&u->deadline, on_deadline, u->deadline_ms, 0);
 }
 
 static void request_work(struct udp_proxy *u)
@@ -396,6 +400,13 @@ static int udp_open(struct proxy *px, char *ra, size_t ra_cap, char *err, size_t
     if (u == NULL)
         return UFRPC_ERR_NOMEM;
     u->px = px;
+    u->deadline_ms = READ_DEADLINE_MS;
+    const char *dl = getenv("UFRPC_PEER_UDP_READ_TIMEOUT_MS");
+    if (dl != NULL) {
+        long v = strtol(dl, NULL, 10);
+        if (v >= 100 && v <= 600000)
+            u->deadline_ms = (uint32_t)v;
+    }
     int rc = uv_udp_init(p->loop, &u->sock);
     if (rc < 0) {
         snprintf(err, err_cap, "udp socket: %s", uv_strerror(rc));

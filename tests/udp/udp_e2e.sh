@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# udp_e2e.sh MUX XFORM: a udp proxy through the test frps (tests/peer/peer_udp.c, which
+# udp_e2e.sh MUX XFORM [MODE]: a udp proxy through the test frps (tests/peer/peer_udp.c, which
 # does what frps's udp proxy does: a UDP socket on the remote port, one work stream as
 # the UDPPacket message channel, FRP-WIRE §8) to a local UDP echo service (e2e-tool
 # udp-echo).
 #   MUX   true|false   transport.tcpMux (true also turns TLS on)
 #   XFORM plain|both   transport.useEncryption + useCompression off / both on
+#   MODE  full (default): checks 1-5 below; replace: checks 1 and 6 only
 # Checks:
 #  1. UDP round trip: two user sockets (two source ports) each send datagrams of 1, 64,
 #     512, 1400, 4000 and 7000 bytes to the frps remote port; each socket gets its own
@@ -17,7 +18,14 @@
 #     must drop it with a logged reason, never send it (the peer would see a bad frame
 #     and drop the channel: asserted not to happen), and the tunnel keeps working.
 #  3. Many user addresses at once: 100 sockets × 2 datagrams, every reply verified.
-#  4. SIGTERM: CloseProxy for the udp proxy, exit 0.
+#  4. The peer drops the control: ufrpc logs in again, registers the udp proxy again
+#     (a new remote port), the new proxy gets a channel and carries datagrams.
+#  5. SIGTERM: CloseProxy for the udp proxy, exit 0.
+#  6. (MODE=replace) The peer's read deadline is cut to 1.5 s
+#     (UFRPC_PEER_UDP_READ_TIMEOUT_MS): a silent channel is dropped by the peer, which
+#     takes another work connection for the proxy, as frps does after its 60 s; ufrpc
+#     must notice the old channel's end, start a channel on the new StartWorkConn
+#     and carry datagrams on it, twice in a row.
 # With XFORM=both the peer unwraps the work stream per the NewProxy flags (asserted
 # encryption=1 compression=1 in its proxy-new event): AES-128-CFB keyed with the token,
 # snappy framing inside. Had ufrpc announced both but sent the frames as they are,
@@ -27,7 +35,8 @@
 source "$(dirname "$0")/../e2e/lib.sh"
 MUX=${1:?MUX}
 XFORM=${2:-plain}
-E2E_NAME="udp_${XFORM}_mux_$MUX"
+MODE=${3:-full}
+E2E_NAME="udp_${XFORM}_mux_${MUX}_$MODE"
 TOKEN="e2e-$RANDOM-udp"
 TLS=$MUX
 case $XFORM in
@@ -36,7 +45,13 @@ both) ENC=true COMP=true EV="encryption=1 compression=1" ;;
 *) fail "unknown XFORM $XFORM" ;;
 esac
 
-start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls=auto --mux="$MUX"
+LEVEL=info
+if [ "$MODE" = replace ]; then
+    export UFRPC_PEER_UDP_READ_TIMEOUT_MS=1500
+    LEVEL=debug
+fi
+start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls=auto --mux="$MUX" --commands
+unset UFRPC_PEER_UDP_READ_TIMEOUT_MS
 "$TOOL" udp-echo 0 </dev/null >"$WORK/echo.log" 2>&1 &
 E2E_PIDS+=("$!")
 wait_line "$WORK/echo.log" '^READY ' 10 || fail "udp echo did not start"
@@ -51,7 +66,7 @@ auth.token = "$TOKEN"
 transport.tcpMux = $MUX
 transport.tls.enable = $TLS
 log.to = "console"
-log.level = "info"
+log.level = "$LEVEL"
 udpPacketSize = 10000
 
 [[proxies]]
@@ -82,6 +97,27 @@ log "$out"
 grep -q -E '^EVENT udp-packet-out proxy=dns .* len=7000 ' "$WORK/peer.log" || fail "7000-byte reply not seen by the peer"
 log "round trip ok (2 users x 6 sizes)"
 
+if [ "$MODE" = replace ]; then
+    for n in 2 3; do
+        wait_line "$WORK/peer.log" "^EVENT udp-channel-end proxy=dns n=$((n - 1)) reason=read-timeout" 10 ||
+            fail "the peer did not drop the silent channel"
+        wait_line "$WORK/peer.log" "^EVENT udp-channel proxy=dns n=$n " 15 || fail "no new channel $n"
+        before=$(count_lines "$WORK/peer.log" '^EVENT udp-packet-out proxy=dns ')
+        out=$("$TOOL" udp-probe "$RPORT" 2 10 1 1400) || fail "round trip on channel $n: $out"
+        after=$(count_lines "$WORK/peer.log" '^EVENT udp-packet-out proxy=dns ')
+        [ "$after" -ge $((before + 4)) ] || fail "replies did not come through channel $n"
+        log "channel $n carries datagrams"
+    done
+    # each old channel ended in ufrpc: by the server's close (FIN/EOF first), or by
+    # ufrpc itself when the new StartWorkConn overtook it (with tcpMux)
+    wait_line "$WORK/ufrpc.log" '\[dns\] udp channel closed: ' 5 2 ||
+        fail "ufrpc did not end the old channels"
+    grep -q -E '^EVENT (control-closed|session-end)' "$WORK/peer.log" && fail "the control session was closed"
+    stop_ufrpc
+    pass
+    exit 0
+fi
+
 # 2. an oversized reply is dropped by ufrpc with a reason; the tunnel keeps working
 out=$("$TOOL" udp-send "$RPORT" "BIG 9000" 1500) && fail "a 9000-byte reply came back: $out"
 wait_line "$WORK/echo.log" '^ECHO from=[0-9]+ len=8$' 5 || fail "the BIG request did not reach the echo"
@@ -101,7 +137,18 @@ grep -q -E '^EVENT udp-channel proxy=dns n=2 ' "$WORK/peer.log" && fail "the udp
 grep -q -E '^EVENT (control-closed|session-end)' "$WORK/peer.log" && fail "the control session was closed"
 log "100 users ok"
 
-# 4. clean stop
+
+# 4. the control is dropped: login again, the udp proxy again, datagrams again
+RUN_ID=$(sed -n 's/^EVENT login run_id=\([0-9a-f]*\).*/\1/p' "$WORK/peer.log" | head -n 1)
+peer_cmd peer drop
+wait_line "$WORK/peer.log" "^EVENT login run_id=$RUN_ID " 30 2 || fail "ufrpc did not log in again"
+wait_line "$WORK/peer.log" '^EVENT proxy-new .*name=dns type=udp ' 20 2 || fail "udp proxy not registered again"
+wait_line "$WORK/peer.log" '^EVENT udp-channel proxy=dns n=1 ' 10 2 || fail "no channel for the new udp proxy"
+RPORT=$(sed -n 's/^EVENT udp-listen proxy=dns port=\([0-9]*\).*/\1/p' "$WORK/peer.log" | tail -n 1)
+out=$("$TOOL" udp-probe "$RPORT" 2 15 1 1400 7000) || fail "round trip after the new login: $out"
+log "after a dropped control: $out"
+
+# 5. clean stop
 stop_ufrpc
 wait_line "$WORK/peer.log" '^EVENT close-proxy .*name=dns' 5 || fail "no CloseProxy for the udp proxy"
 pass
