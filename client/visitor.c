@@ -771,6 +771,10 @@ int ufrpc_visitor_start(const struct ufrpc_visitor_env *env, const struct ufrpc_
         UFRPC_LOGW(env->log, "[%s] xtcp visitor: P2P hole punching is not supported yet; %s%s%s", v->name,
                    v->fallback_to != NULL ? "connections go to fallbackTo visitor [" : "connections will be closed",
                    v->fallback_to != NULL ? v->fallback_to : "", v->fallback_to != NULL ? "]" : "");
+    else if (v->type == UFRPC_VISITOR_STCP && v->l == NULL)
+        UFRPC_LOGI(env->log, "[%s] stcp visitor started without a listener (bindPort %lld): "
+                             "reachable only as an xtcp visitor's fallbackTo",
+                   v->name, (long long)v->bind_port);
     else
         UFRPC_LOGI(env->log, "[%s] %s visitor started, listening on %s:%u", v->name,
                    ufrpc_visitor_type_name(v->type), v->bind_addr, (unsigned)v->port);
