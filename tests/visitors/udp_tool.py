@@ -5,10 +5,11 @@
       UDP echo server on 127.0.0.1, any free port; prints "READY port=N", then
       sends every datagram back to its sender until killed.
 
-  udp_tool.py roundtrip PORT COUNT TIMEOUT_S
-      Sends COUNT datagrams of pseudo-random bytes (sizes 1 .. 1400, a fixed
-      sequence) to 127.0.0.1:PORT, one at a time, and waits up to TIMEOUT_S for each
-      echo, which must be byte-for-byte the datagram sent. Prints
+  udp_tool.py roundtrip PORT COUNT TIMEOUT_S [SEED]
+      Sends COUNT datagrams of pseudo-random bytes (sizes 1 .. 1500, a fixed
+      sequence; the bytes depend on SEED, so that concurrent clients send different
+      data) to 127.0.0.1:PORT from one socket, one at a time, and waits up to
+      TIMEOUT_S for each echo, which must be byte-for-byte the datagram sent. Prints
       "RESULT ok=K of=COUNT" and exits 0 only if every echo matched.
 
   udp_tool.py silence PORT WAIT_S
@@ -29,13 +30,13 @@ def echo():
         s.sendto(data, addr)
 
 
-def roundtrip(port, count, timeout):
-    rng = random.Random(20261206)
+def roundtrip(port, count, timeout, seed):
+    rng = random.Random(seed)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
     s.settimeout(timeout)
     ok = 0
-    sizes = [1, 1400, 512, 33, 1024, 7, 1300, 200]
+    sizes = [1, 1400, 512, 33, 1500, 7, 1300, 200]
     for i in range(count):
         n = sizes[i % len(sizes)]
         payload = bytes(rng.getrandbits(8) for _ in range(n))
@@ -72,7 +73,8 @@ def main(argv):
         echo()
         return 0
     if len(argv) >= 5 and argv[1] == "roundtrip":
-        return roundtrip(int(argv[2]), int(argv[3]), float(argv[4]))
+        seed = int(argv[5]) if len(argv) >= 6 else 20261206
+        return roundtrip(int(argv[2]), int(argv[3]), float(argv[4]), seed)
     if len(argv) >= 4 and argv[1] == "silence":
         return silence(int(argv[2]), float(argv[3]))
     sys.stderr.write(__doc__)

@@ -17,8 +17,12 @@
 #       only_v   stcp  -> alice.only                       refused: user not allowed
 #       own_v    stcp  -> alice.own                        refused: user not allowed
 #       fam_v    stcp  -> alice.p2p (an xtcp proxy)        refused: no such listener
-#       p2p_v    xtcp  -> alice.p2p, fallbackTo sec_v      traffic via the fallback
+#       hid_v    stcp  -> alice.sec, bindPort = -1        (no listener: a fallback only)
+#       p2p_v    xtcp  -> alice.p2p, fallbackTo hid_v      traffic via the fallback
 #       lone_v   xtcp  -> alice.p2p, no fallbackTo         connections closed
+#       p2pu_v   xtcp  -> alice.p2p, fallbackTo usec_v     (not stcp) connections closed
+#       mine_v   stcp  -> mine, no serverUser              = bob.mine, bob's own proxy
+#   and its own stcp proxy "mine" (no allowUsers: bob only).
 # XFORM=on: every proxy and visitor with useEncryption + useCompression (the visitor
 # hop keyed by the secret key, the work hop by the token; the test frps decrypts and
 # re-encrypts, so a client that did not really encrypt/compress would break the
@@ -27,7 +31,7 @@
 # MiB); byte-exact UDP round trips through usec_v; each refusal closes that user
 # connection with no data, ufrpc "vis" logs the server's error text, the tunnel stays
 # up (no new login, traffic again afterwards); the xtcp proxy and visitor say that
-# P2P is not supported, and p2p_v's traffic arrives at alice.sec through sec_v;
+# P2P is not supported, and p2p_v's traffic arrives at alice.sec through hid_v;
 # with tcpMux off, a raw visitor (raw_visitor.py) sends its frame and early user bytes
 # in one write (the server keeps them) and empty / unknown run ids are refused; the
 # provider stops (its proxies close, visitors get "custom listener ... doesn't
@@ -120,6 +124,8 @@ P_FAM=$(freeport)
 P_P2P=$(freeport)
 P_LONE=$(freeport)
 P_UBAD=$(freeport)
+P_P2PU=$(freeport)
+P_MINE=$(freeport)
 visitor() { # NAME TYPE SERVER_NAME SECRET BIND_PORT [EXTRA]
     cat <<EOF
 
@@ -145,8 +151,12 @@ EOF
     visitor own_v stcp own "$K1" "$P_OWN"
     visitor fam_v stcp p2p "$K1" "$P_FAM"
     visitor ubad_v sudp usec "wrong-$K2" "$P_UBAD"
-    visitor p2p_v xtcp p2p "$K1" "$P_P2P" 'fallbackTo = "sec_v"'
+    visitor hid_v stcp sec "$K1" -1
+    visitor p2p_v xtcp p2p "$K1" "$P_P2P" 'fallbackTo = "hid_v"'
     visitor lone_v xtcp p2p "$K1" "$P_LONE"
+    visitor p2pu_v xtcp p2p "$K1" "$P_P2PU" 'fallbackTo = "usec_v"'
+    visitor mine_v stcp mine "$K1" "$P_MINE" | sed '/^serverUser/d'
+    stcp_proxy mine "$K1" ''
 } >"$WORK/vis.toml"
 
 # ---- both sides up ----------------------------------------------------------------
@@ -169,13 +179,17 @@ wait_line "$WORK/prov.log" "\[p2p\] .*does not support xtcp" 5 ||
 
 start_ufrpc vis "$WORK/vis.toml"
 VIS_PID=$UFRPC_PID
-for n in sec_v usec_v ubad_v bad_v only_v own_v fam_v p2p_v lone_v; do
+for n in sec_v usec_v ubad_v bad_v only_v own_v fam_v hid_v p2p_v lone_v p2pu_v mine_v; do
     wait_line "$WORK/vis.log" "\[$n\] start visitor success" 20 || fail "visitor $n did not start"
 done
-wait_line "$WORK/vis.log" "\[p2p_v\] xtcp visitor: P2P hole punching is not supported yet; connections go to fallbackTo visitor \[sec_v\]" 5 ||
+wait_line "$WORK/vis.log" "\[p2p_v\] xtcp visitor: P2P hole punching is not supported yet; connections go to fallbackTo visitor \[hid_v\]" 5 ||
     fail "the xtcp visitor does not say P2P is unsupported / where its connections go"
+wait_line "$WORK/vis.log" "\[hid_v\] stcp visitor started without a listener \(bindPort -1\)" 5 ||
+    fail "the bindPort = -1 stcp visitor does not say it has no listener"
+! grep -q "\[hid_v\] .*listening on" "$WORK/vis.log" || fail "the bindPort = -1 stcp visitor claims a listener"
 wait_line "$WORK/vis.log" "\[lone_v\] xtcp visitor: P2P hole punching is not supported yet; connections will be closed" 5 ||
     fail "the xtcp visitor without fallbackTo does not say its connections are closed"
+wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=bob\.mine " 10 || fail "proxy bob.mine not registered"
 LOGINS=$(count_lines "$WORK/peer.log" '^EVENT login ')
 [ "$LOGINS" = 2 ] || fail "expected 2 logins, saw $LOGINS"
 
@@ -191,8 +205,18 @@ wait_line "$WORK/peer.log" "^EVENT user-conn-done proxy=alice\.sec .*to_client=1
 # ---- sudp: UDP round trips through the visitor ---------------------------------------
 out=$(python3 "$UDP_TOOL" roundtrip "$P_USEC" 16 5) || fail "sudp round trip failed: $out"
 log "sudp: $out through usec_v"
+# three UDP clients at once, different bytes: each echo must come back to its sender
+pids=()
+for seed in 1 2 3; do
+    python3 "$UDP_TOOL" roundtrip "$P_USEC" 24 5 "$seed" >"$WORK/udp-$seed.out" 2>&1 &
+    pids+=("$!")
+done
+for i in 0 1 2; do
+    wait "${pids[$i]}" || fail "sudp concurrent client $((i + 1)): $(cat "$WORK/udp-$((i + 1)).out")"
+done
 n=$(count_lines "$WORK/peer.log" "^EVENT visitor-conn proxy=alice\.usec type=sudp user=bob encryption=$XN compression=$XN")
 [ "$n" = 1 ] || fail "sudp: expected one visitor stream for all datagrams, peer saw $n"
+log "sudp: 3 concurrent clients x 24 datagrams, each echo back to its own sender"
 
 # ---- refusals: that user connection closes, the tunnel stays up -----------------------
 refused() { # PORT PROXY ERROR_TEXT
@@ -231,12 +255,20 @@ out=$("$TOOL" load "$P_P2P" 524288 3 20) || fail "load through the xtcp visitor'
 echo "$out" | grep -q "ok=3 failed=0" || fail "xtcp fallback load: $out"
 after=$(count_lines "$WORK/peer.log" '^EVENT visitor-conn proxy=alice\.sec ')
 [ $((after - before)) = 3 ] || fail "xtcp fallback: expected 3 new stcp visitor connections to alice.sec, saw $((after - before))"
-wait_line "$WORK/vis.log" "\[p2p_v\] xtcp: hole punching not supported, connection handed to visitor \[sec_v\]" 5 3 ||
+wait_line "$WORK/vis.log" "\[p2p_v\] xtcp: hole punching not supported, connection handed to visitor \[hid_v\]" 5 3 ||
     fail "ufrpc vis does not log the hand-over to the fallback"
 "$TOOL" expect-close "$P_LONE" 10 >/dev/null || fail "xtcp visitor without fallbackTo did not close the connection"
 wait_line "$WORK/vis.log" "\[lone_v\] xtcp: P2P hole punching is not supported yet \(set fallbackTo" 5 ||
     fail "xtcp visitor without fallbackTo: no clear message"
-log "xtcp: P2P refused clearly, p2p_v carried 3 x 512 KiB via sec_v"
+"$TOOL" expect-close "$P_P2PU" 10 >/dev/null || fail "xtcp visitor with an sudp fallbackTo did not close the connection"
+wait_line "$WORK/vis.log" "\[p2pu_v\] xtcp: P2P hole punching is not supported yet and fallbackTo visitor \[usec_v\] is not a running stcp visitor" 5 ||
+    fail "xtcp visitor with an sudp fallbackTo: no clear message"
+log "xtcp: P2P refused clearly, p2p_v carried 3 x 512 KiB via hid_v (bindPort -1)"
+
+# a visitor without serverUser reaches its own user's proxy (no allowUsers: owner only)
+out=$("$TOOL" load "$P_MINE" 262144 2 10) || fail "stcp to bob's own proxy: $out"
+[ "$(count_lines "$WORK/peer.log" '^EVENT visitor-conn proxy=bob\.mine type=stcp user=bob ')" = 2 ] ||
+    fail "bob.mine: expected 2 admitted visitor connections"
 
 # ---- a raw visitor (tcpMux off only: a plain connection to the server) ------------------
 if [ "$MUX" = false ]; then
