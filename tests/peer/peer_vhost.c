@@ -466,9 +466,10 @@ void vh_close_after_writes(struct peer *p, struct ufrpc_stream *st)
     uv_timer_init(p->loop, &lg->t);
     lg->t.data = lg;
     uv_timer_start(&lg->t, on_linger_timeout, 5000, 0);
-    if (ufrpc_stream_shutdown(st, on_linger_shutdown) < 0 ||
-        ufrpc_stream_read_start(st, on_linger_read) < 0)
+    if (ufrpc_stream_shutdown(st, on_linger_shutdown) < 0)
         linger_end(lg);
+    else if (ufrpc_stream_read_start(st, on_linger_read) < 0)
+        lg->eof = 1; /* the user has half-closed already: end when our FIN is out */
 }
 
 /* ---- https and tcpmux: read the head, route, splice ---------------------------------------- */

@@ -8,7 +8,9 @@
       until as many bytes as PAYLOAD arrived) as "DATA <repr>".
   vh_client.py raw PORT TEXT
       sends TEXT (Python escapes such as \\r\\n are decoded), then prints everything
-      that comes back until EOF (5 s at most) as "DATA <repr>"."""
+      that comes back until EOF (5 s at most) as "DATA <repr>".
+  vh_client.py rawhalf PORT TEXT
+      the same, but half-closes (FIN) right after sending."""
 import base64
 import socket
 import sys
@@ -54,6 +56,8 @@ def main():
             print("DATA " + repr(rest))
     else:
         s.sendall(sys.argv[3].encode().decode("unicode_escape").encode("latin-1"))
+        if cmd == "rawhalf":
+            s.shutdown(socket.SHUT_WR)
         print("DATA " + repr(read_until(s, lambda d: False, 5)))
     s.close()
 

@@ -268,6 +268,12 @@ kal=$(curl -s --max-time 10 -H "Host: a.example.com" -o "$WORK/k1" "http://127.0
 [ "$kal" = "200:1 200:0 " ] || fail "EOF-delimited response then keep-alive: got '$kal'"
 grep -q -x "path=/eof" "$WORK/k1" && grep -q -x "path=/after-eof" "$WORK/k2" ||
     fail "EOF-delimited bodies"
+# a user that half-closes right after its request still gets the whole response
+out=$(python3 "$HERE/vh_client.py" rawhalf "$H" 'GET /api/half HTTP/1.1\r\nHost: a.example.com\r\n\r\n')
+case "$out" in "DATA b'HTTP/1.1 200 OK"*"path=/api/half"*) ;; *) fail "half-closed user: $out" ;; esac
+# pipelined requests in one write: answered in order
+out=$(python3 "$HERE/vh_client.py" rawhalf "$H" 'GET /api/p1 HTTP/1.1\r\nHost: a.example.com\r\n\r\nGET /p2 HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n')
+case "$out" in *"service=A\\nmethod=GET\\npath=/api/p1"*"service=B\\nmethod=GET\\npath=/p2"*) ;; *) fail "pipelined: $out" ;; esac
 log "keep-alive ok"
 
 # ---- bad input: a malformed response from the local service, garbage from a user
