@@ -6,12 +6,15 @@ Every request is answered 200 with a text body describing what arrived:
   service=NAME / method= / path= / host= / body_len= / body_sha256= / h:<name>=<value>
 (one header per line, names lower-cased), and the response header X-Backend: NAME.
 Special paths: /malformed answers bytes that are not HTTP and closes; /eof answers a
-response without Content-Length (delimited by closing the connection)."""
+response without Content-Length (delimited by closing the connection); /big/N answers
+N bytes (bytes 0..250 repeated) with Content-Length, /eofbig/N the same delimited by
+EOF; /slow waits 3 s before answering."""
 import hashlib
 import http.server
 import socketserver
 import ssl
 import sys
+import time
 
 NAME = sys.argv[1]
 
@@ -40,6 +43,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
+        if self.path.startswith("/big/") or self.path.startswith("/eofbig/"):
+            n = int(self.path.rsplit("/", 1)[1])
+            data = (bytes(range(251)) * (n // 251 + 1))[:n]
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            if self.path.startswith("/big/"):
+                self.send_header("Content-Length", str(n))
+            else:
+                self.close_connection = True
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        if self.path.startswith("/slow"):
+            time.sleep(3)
         lines = [
             "service=" + NAME,
             "method=" + self.command,

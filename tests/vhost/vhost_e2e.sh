@@ -55,6 +55,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 for n in A B C D E F G M; do start_service "$n"; done
 start_service S "$WORK/cert.pem" "$WORK/key.pem"
 start_echo echo
+DOWN_PORT=$(freeport) # nothing listens there
 
 cat >"$WORK/frpc.toml" <<CONF
 serverAddr = "127.0.0.1"
@@ -120,6 +121,18 @@ localPort = ${PORT[G]}
 customDomains = ["users.example.com"]
 
 [[proxies]]
+name = "wild"
+type = "http"
+localPort = ${PORT[G]}
+customDomains = ["*.wild.example.com"]
+
+[[proxies]]
+name = "down"
+type = "http"
+localPort = $DOWN_PORT
+customDomains = ["down.example.com"]
+
+[[proxies]]
 name = "secure"
 type = "https"
 localPort = ${PORT[S]}
@@ -142,7 +155,7 @@ httpUser = "u"
 httpPassword = "p"
 CONF
 start_ufrpc ufrpc "$WORK/frpc.toml"
-for n in api web sub auth rw bob anyone secure mux muxauth; do
+for n in api web sub auth rw bob anyone wild down secure mux muxauth; do
     wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=$n " 20 || fail "proxy $n not registered"
 done
 grep -q -E "^EVENT proxy-new .*name=sub .*remote_addr=sub.frps.test:$H " "$WORK/peer.log" ||
@@ -190,7 +203,13 @@ want_line "service=A"
 code=$(get $(res sub.frps.test "$H") "http://sub.frps.test:$H/s")
 [ "$code" = 200 ] || fail "subdomain: status $code"
 want_line "service=C"
-log "host/location/subdomain routing ok"
+# wildcard domain: one label or more in front
+code=$(get -H "Host: x.wild.example.com" "http://127.0.0.1:$H/w")
+[ "$code" = 200 ] || fail "wildcard domain: status $code"
+want_line "service=G"
+code=$(get -H "Host: wild.example.com" "http://127.0.0.1:$H/w")
+[ "$code" = 404 ] || fail "wildcard matched its own base domain: status $code"
+log "host/location/subdomain/wildcard routing ok"
 
 # ---- unknown host: frps's 404 page
 code=$(get -H "Host: nobody.example.com" "http://127.0.0.1:$H/")
@@ -258,6 +277,15 @@ want_line "body_sha256=$sum"
 want_line "h:transfer-encoding=chunked"
 log "request bodies ok"
 
+# ---- response bodies: 3 MiB with Content-Length and delimited by EOF (sent chunked)
+N=3145728
+want_sum=$(python3 -c "import hashlib,sys; n=$N; print(hashlib.sha256((bytes(range(251))*(n//251+1))[:n]).hexdigest())")
+for p in big eofbig; do
+    got=$(curl -s --max-time 20 -H "Host: a.example.com" "http://127.0.0.1:$H/$p/$N" | sha256sum | cut -d' ' -f1)
+    [ "$got" = "$want_sum" ] || fail "response body /$p/$N: sha256 $got"
+done
+log "response bodies ok"
+
 # ---- keep-alive: two requests on one user connection; EOF-delimited response
 kal=$(curl -s --max-time 10 -H "Host: a.example.com" -o "$WORK/k1" "http://127.0.0.1:$H/api/one" \
     -o "$WORK/k2" "http://127.0.0.1:$H/two" -w '%{http_code}:%{num_connects} ' || true)
@@ -292,6 +320,12 @@ case "$out" in "DATA b'HTTP/1.1 431 "*) ;; *) fail "oversized head: ${out:0:100}
 code=$(get -H "Host: a.example.com" "http://127.0.0.1:$H/api/again")
 [ "$code" = 200 ] || fail "request after bad input: status $code"
 want_line "service=A"
+# local service down: ufrpc closes the work connection → 404 as frps, next request ok
+kal=$(curl -s --max-time 10 -H "Host: down.example.com" -o "$WORK/k1" "http://127.0.0.1:$H/x" \
+    -H "Host: down.example.com" -o "$WORK/k2" "http://127.0.0.1:$H/y" -w '%{http_code}:%{num_connects} ' || true)
+[ "$kal" = "404:1 404:0 " ] || fail "local service down: got '$kal'"
+wait_line "$WORK/peer.log" "^EVENT vhost-bad-response kind=http proxy=down reason=" 5 ||
+    fail "no vhost-bad-response event for the service down"
 log "bad input ok"
 
 # ---- https: SNI routing, TLS end to end
@@ -314,6 +348,10 @@ wait_line "$WORK/peer.log" "^EVENT vhost-404 kind=https host=other.example.com" 
     fail "no https vhost-404 event"
 out=$(python3 "$HERE/vh_client.py" raw "$S" 'GET / HTTP/1.1\r\n\r\n')
 [ "$out" = "DATA b''" ] || fail "https port answered plain HTTP: $out"
+# a ClientHello split over two records and many small TCP writes
+out=$(python3 "$HERE/tls_frag_client.py" "$S" secure.example.com /frag 2>&1 || true)
+case "$out" in "HTTP/1.0 200 OK"*"service=S"*"path=/frag"*|"HTTP/1.1 200 OK"*"service=S"*"path=/frag"*) ;;
+*) fail "fragmented ClientHello: $out" ;; esac
 log "https ok"
 
 # ---- tcpmux httpconnect
@@ -360,8 +398,13 @@ wait_line "$WORK/peer.log" '^EVENT proxy-refused .*name=dup error="router config
 stop_ufrpc
 UFRPC_PID=$MAIN_PID
 
-# ---- CloseProxy removes the routes
+# ---- CloseProxy removes the routes (and ends a request in flight)
+curl -s --max-time 10 -o /dev/null -H "Host: a.example.com" "http://127.0.0.1:$H/slow" &
+SLOW=$!
+wait_line "$WORK/peer.log" "^EVENT vhost-request kind=http host=a.example.com path=/slow " 5 ||
+    fail "no request in flight"
 stop_ufrpc
+wait "$SLOW" || true
 wait_line "$WORK/peer.log" "^EVENT vhost-route-del proxy=api " 5 || fail "routes not removed"
 code=$(get -H "Host: a.example.com" "http://127.0.0.1:$H/api/x")
 [ "$code" = 404 ] || fail "after CloseProxy: status $code"
