@@ -44,6 +44,9 @@
  *       Sends TEXT as one datagram to 127.0.0.1:PORT and waits up to WAIT_MS for one
  *       reply: prints "REPLY len=N" (exit 0) or "NOREPLY" (exit 1).
  *
+ *   udp-probe and udp-send use E2E_UDP_HOST instead of 127.0.0.1 when it is set (an
+ *   IP literal, e.g. ::1); their sockets are bound to that address.
+ *
  * One libuv loop.
  */
 #include <stdint.h>
@@ -532,11 +535,38 @@ static void udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     *b = uv_buf_init((char *)g_udp_rbuf, UDP_BUF);
 }
 
-static int udp_bind_any(uv_loop_t *loop, uv_udp_t *u, int port)
+/* E2E_UDP_HOST (default 127.0.0.1) and port as a socket address. 0 or a uv error. */
+static int udp_host_addr(int port, struct sockaddr_storage *ss)
 {
-    struct sockaddr_in a;
-    uv_ip4_addr("127.0.0.1", port, &a);
-    int rc = uv_udp_init(loop, u);
+    const char *h = getenv("E2E_UDP_HOST");
+    if (h == NULL || h[0] == 0)
+        h = "127.0.0.1";
+    memset(ss, 0, sizeof *ss);
+    if (uv_ip4_addr(h, port, (struct sockaddr_in *)ss) == 0)
+        return 0;
+    return uv_ip6_addr(h, port, (struct sockaddr_in6 *)ss);
+}
+
+static int udp_port_of_addr(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+    if (sa->sa_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    return -1;
+}
+
+/* Binds u to E2E_UDP_HOST:port (udp-echo: always 127.0.0.1, host_env = 0). */
+static int udp_bind_on(uv_loop_t *loop, uv_udp_t *u, int port, int host_env)
+{
+    struct sockaddr_storage a;
+    int rc = 0;
+    if (host_env)
+        rc = udp_host_addr(port, &a);
+    else
+        rc = uv_ip4_addr("127.0.0.1", port, (struct sockaddr_in *)&a);
+    if (rc == 0)
+        rc = uv_udp_init(loop, u);
     if (rc == 0)
         rc = uv_udp_bind(u, (const struct sockaddr *)&a, 0);
     return rc;
@@ -613,7 +643,7 @@ static int cmd_udp_echo(int port)
 {
     uv_loop_t *loop = uv_default_loop();
     static uv_udp_t u;
-    int rc = udp_bind_any(loop, &u, port);
+    int rc = udp_bind_on(loop, &u, port, 0);
     if (rc == 0)
         rc = uv_udp_recv_start(&u, udp_alloc, udp_echo_recv);
     if (rc != 0) {
@@ -664,8 +694,9 @@ static void probe_send(struct probe_sock *ps, int k)
     static uint8_t buf[UDP_BUF];
     size_t n = g_sizes[k];
     probe_fill(ps->idx, k, buf, n);
-    struct sockaddr_in a;
-    uv_ip4_addr("127.0.0.1", g_probe_port, &a);
+    struct sockaddr_storage a;
+    if (udp_host_addr(g_probe_port, &a) != 0)
+        return;
     uv_buf_t b = uv_buf_init((char *)buf, (unsigned)n);
     /* synchronous; a full socket buffer is retried by the resend timer */
     (void)uv_udp_try_send(&ps->u, &b, 1, (const struct sockaddr *)&a);
@@ -680,8 +711,7 @@ static void probe_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *b, const struct s
     g_udp_rbuf_busy = 0;
     if (n < 0 || from == NULL)
         return;
-    if (from->sa_family != AF_INET ||
-        ntohs(((const struct sockaddr_in *)from)->sin_port) != g_probe_port) {
+    if (udp_port_of_addr(from) != g_probe_port) {
         printf("MISMATCH sock=%d reply from another address\n", ps->idx);
         g_p_mismatch++;
         return;
@@ -771,7 +801,7 @@ static int cmd_udp_probe(int port, int nsock, int timeout_s, int nsizes, char **
             rc = UV_ENOMEM;
             break;
         }
-        rc = udp_bind_any(loop, &ps->u, 0);
+        rc = udp_bind_on(loop, &ps->u, 0, 1);
         opened++;
         ps->u.data = ps;
         if (rc == 0)
@@ -828,9 +858,10 @@ static int cmd_udp_send(int port, const char *text, int wait_ms)
 {
     uv_loop_t *loop = uv_default_loop();
     static uv_udp_t u;
-    struct sockaddr_in a;
-    uv_ip4_addr("127.0.0.1", port, &a);
-    int rc = udp_bind_any(loop, &u, 0);
+    struct sockaddr_storage a;
+    int rc = udp_host_addr(port, &a);
+    if (rc == 0)
+        rc = udp_bind_on(loop, &u, 0, 1);
     if (rc == 0)
         rc = uv_udp_recv_start(&u, udp_alloc, send_recv);
     uv_buf_t b = uv_buf_init((char *)text, (unsigned)strlen(text));

@@ -5,7 +5,10 @@
 # udp-echo).
 #   MUX   true|false   transport.tcpMux (true also turns TLS on)
 #   XFORM plain|both   transport.useEncryption + useCompression off / both on
-#   MODE  full (default): checks 1-5 below; replace: checks 1 and 6 only
+#   MODE  full (default): checks 1-5 below; replace: checks 1 and 6 only; ipv6: checks
+#         1-5 with the peer's remote ports on ::1 (--proxy-bind ::1) and the users on
+#         ::1, so the UDPPacket addresses both ways are IPv6 (ufrpc's local service
+#         stays on 127.0.0.1); skipped (77) without IPv6 loopback
 # Checks:
 #  1. UDP round trip: two user sockets (two source ports) each send datagrams of 1, 64,
 #     512, 1400, 4000 and 7000 bytes to the frps remote port; each socket gets its own
@@ -46,11 +49,25 @@ both) ENC=true COMP=true EV="encryption=1 compression=1" ;;
 esac
 
 LEVEL=info
+PEER_EXTRA=()
+USER_IP=127.0.0.1
+if [ "$MODE" = ipv6 ]; then
+    if ! python3 -c 'import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", 0))' \
+        2>/dev/null; then
+        echo "no IPv6 loopback: skipped"
+        E2E_FAILED=0
+        exit 77
+    fi
+    PEER_EXTRA=(--proxy-bind ::1)
+    USER_IP=::1
+    export E2E_UDP_HOST=::1
+fi
 if [ "$MODE" = replace ]; then
     export UFRPC_PEER_UDP_READ_TIMEOUT_MS=1500
     LEVEL=debug
 fi
-start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls=auto --mux="$MUX" --commands
+start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls=auto --mux="$MUX" --commands \
+    "${PEER_EXTRA[@]}"
 unset UFRPC_PEER_UDP_READ_TIMEOUT_MS
 "$TOOL" udp-echo 0 </dev/null >"$WORK/echo.log" 2>&1 &
 E2E_PIDS+=("$!")
@@ -94,7 +111,9 @@ log "$out"
 [ "$(count_lines "$WORK/echo.log" '^SOURCE-NEW ')" = 2 ] ||
     fail "the echo service should see 2 local sockets (one per user), saw $(count_lines "$WORK/echo.log" '^SOURCE-NEW ')"
 [ "$(count_lines "$WORK/peer.log" '^EVENT udp-user-new proxy=dns ')" = 2 ] || fail "peer did not see 2 users"
-grep -q -E '^EVENT udp-packet-out proxy=dns .* len=7000 ' "$WORK/peer.log" || fail "7000-byte reply not seen by the peer"
+grep -q -E "^EVENT udp-packet-out proxy=dns to=$USER_IP:[0-9]+ len=7000 " "$WORK/peer.log" ||
+    fail "7000-byte reply to $USER_IP not seen by the peer"
+grep -q -E "^EVENT udp-user-new proxy=dns addr=$USER_IP:" "$WORK/peer.log" || fail "users are not on $USER_IP"
 log "round trip ok (2 users x 6 sizes)"
 
 if [ "$MODE" = replace ]; then
