@@ -21,6 +21,9 @@
 #     must drop it with a logged reason, never send it (the peer would see a bad frame
 #     and drop the channel: asserted not to happen), and the tunnel keeps working.
 #  3. Many user addresses at once: 100 sockets × 2 datagrams, every reply verified.
+#  3b. A second udp proxy (never wrapped) to a second echo service: its own
+#     channel; that service killed → no reply, nothing else breaks; restarted on the
+#     same port → replies again, through both proxies.
 #  4. The peer drops the control: ufrpc logs in again, registers the udp proxy again
 #     (a new remote port), the new proxy gets a channel and carries datagrams.
 #  5. SIGTERM: CloseProxy for the udp proxy, exit 0.
@@ -73,6 +76,12 @@ unset UFRPC_PEER_UDP_READ_TIMEOUT_MS
 E2E_PIDS+=("$!")
 wait_line "$WORK/echo.log" '^READY ' 10 || fail "udp echo did not start"
 ECHO_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/echo.log" | head -n 1)
+# a second udp proxy "ntp" (never wrapped) to its own echo service
+"$TOOL" udp-echo 0 </dev/null >"$WORK/echo2.log" 2>&1 &
+ECHO2_PID=$!
+E2E_PIDS+=("$ECHO2_PID")
+wait_line "$WORK/echo2.log" '^READY ' 10 || fail "udp echo 2 did not start"
+ECHO2_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/echo2.log" | head -n 1)
 
 cat >"$WORK/frpc.toml" <<CONF
 serverAddr = "127.0.0.1"
@@ -94,6 +103,13 @@ localPort = $ECHO_PORT
 remotePort = 0
 transport.useEncryption = $ENC
 transport.useCompression = $COMP
+
+[[proxies]]
+name = "ntp"
+type = "udp"
+localIP = "127.0.0.1"
+localPort = $ECHO2_PORT
+remotePort = 0
 CONF
 start_ufrpc ufrpc "$WORK/frpc.toml"
 wait_line "$WORK/peer.log" '^EVENT proxy-new .*name=dns type=udp ' 20 || fail "udp proxy not registered"
@@ -156,6 +172,27 @@ grep -q -E '^EVENT udp-channel proxy=dns n=2 ' "$WORK/peer.log" && fail "the udp
 grep -q -E '^EVENT (control-closed|session-end)' "$WORK/peer.log" && fail "the control session was closed"
 log "100 users ok"
 
+# 3b. the second proxy has its own channel and local service; that service down:
+# no reply, nothing else breaks; back on the same port: replies again
+wait_line "$WORK/peer.log" '^EVENT udp-channel proxy=ntp n=1 ' 10 || fail "no channel for ntp"
+grep -E '^EVENT proxy-new .*name=ntp ' "$WORK/peer.log" | grep -q -- "encryption=0 compression=0" ||
+    fail "ntp must not be wrapped"
+NPORT=$(sed -n 's/^EVENT udp-listen proxy=ntp port=\([0-9]*\).*/\1/p' "$WORK/peer.log" | head -n 1)
+out=$("$TOOL" udp-probe "$NPORT" 2 10 33 1200) || fail "ntp round trip: $out"
+[ "$(count_lines "$WORK/echo2.log" '^ECHO from=[0-9]+ len=(33|1200)$')" -ge 4 ] ||
+    fail "ntp datagrams did not reach the second echo service"
+kill -9 "$ECHO2_PID"
+wait "$ECHO2_PID" 2>/dev/null || true
+out=$("$TOOL" udp-send "$NPORT" "anyone" 1000) && fail "a reply without a local service: $out"
+"$TOOL" udp-echo "$ECHO2_PORT" </dev/null >"$WORK/echo3.log" 2>&1 &
+E2E_PIDS+=("$!")
+wait_line "$WORK/echo3.log" '^READY ' 10 || fail "udp echo 2 did not restart on its port"
+out=$("$TOOL" udp-probe "$NPORT" 2 10 33 1200) || fail "ntp round trip after the restart: $out"
+out=$("$TOOL" udp-probe "$RPORT" 1 10 77) || fail "dns round trip after ntp's restart: $out"
+grep -q -E '^EVENT (udp-bad-frame|udp-bad-message|udp-channel-end)' "$WORK/peer.log" &&
+    fail "a udp channel was dropped"
+log "second proxy ok, its local service down and back"
+
 
 # 4. the control is dropped: login again, the udp proxy again, datagrams again
 RUN_ID=$(sed -n 's/^EVENT login run_id=\([0-9a-f]*\).*/\1/p' "$WORK/peer.log" | head -n 1)
@@ -170,4 +207,5 @@ log "after a dropped control: $out"
 # 5. clean stop
 stop_ufrpc
 wait_line "$WORK/peer.log" '^EVENT close-proxy .*name=dns' 5 || fail "no CloseProxy for the udp proxy"
+wait_line "$WORK/peer.log" '^EVENT close-proxy .*name=ntp' 5 || fail "no CloseProxy for ntp"
 pass
