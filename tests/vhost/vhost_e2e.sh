@@ -232,6 +232,18 @@ code=$(get -u alice:secret -H "Host: auth.example.com" "http://127.0.0.1:$H/priv
 [ "$code" = 200 ] || fail "right password: status $code"
 want_line "service=D"
 want_line "path=/private"
+# proxy-style absolute-form requests: routed by the URL's host, Proxy-Authorization
+code=$(get -x "http://127.0.0.1:$H" "http://a.example.com/api/proxied")
+[ "$code" = 200 ] || fail "absolute-form request: status $code"
+want_line "service=A"
+want_line "path=/api/proxied"
+code=$(curl -s --max-time 10 -o "$OUT" -D "$hdrs" -w '%{http_code}' -x "http://127.0.0.1:$H" \
+    "http://auth.example.com/" || true)
+[ "$code" = 407 ] || fail "absolute-form without proxy credentials: status $code"
+grep -q -i '^proxy-authenticate: Basic realm="Restricted"' "$hdrs" || fail "407 without Proxy-Authenticate"
+code=$(get -x "http://127.0.0.1:$H" -U alice:secret "http://auth.example.com/p")
+[ "$code" = 200 ] || fail "absolute-form with proxy credentials: status $code"
+want_line "service=D"
 log "httpUser/httpPassword ok"
 
 # ---- routeByHTTPUser
@@ -302,6 +314,10 @@ case "$out" in "DATA b'HTTP/1.1 200 OK"*"path=/api/half"*) ;; *) fail "half-clos
 # pipelined requests in one write: answered in order
 out=$(python3 "$HERE/vh_client.py" rawhalf "$H" 'GET /api/p1 HTTP/1.1\r\nHost: a.example.com\r\n\r\nGET /p2 HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n')
 case "$out" in *"service=A\\nmethod=GET\\npath=/api/p1"*"service=B\\nmethod=GET\\npath=/p2"*) ;; *) fail "pipelined: $out" ;; esac
+# HEAD: a Content-Length but no body; the connection must stay in step
+kal=$(curl -s --max-time 10 -I -H "Host: a.example.com" -o /dev/null "http://127.0.0.1:$H/api/h1" \
+    -o /dev/null "http://127.0.0.1:$H/h2" -w '%{http_code}:%{num_connects} ' || true)
+[ "$kal" = "200:1 200:0 " ] || fail "HEAD then keep-alive: got '$kal'"
 log "keep-alive ok"
 
 # ---- bad input: a malformed response from the local service, garbage from a user
