@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
-"""UDP helpers for the visitor end-to-end tests (test code, not product).
+"""UDP and TCP helpers for the visitor end-to-end tests (test code, not product).
 
-  udp_tool.py echo
+  net_tool.py echo
       UDP echo server on 127.0.0.1, any free port; prints "READY port=N", then
       sends every datagram back to its sender until killed.
 
-  udp_tool.py roundtrip PORT COUNT TIMEOUT_S [SEED]
+  net_tool.py roundtrip PORT COUNT TIMEOUT_S [SEED]
       Sends COUNT datagrams of pseudo-random bytes (sizes 1 .. 1500, a fixed
       sequence; the bytes depend on SEED, so that concurrent clients send different
       data) to 127.0.0.1:PORT from one socket, one at a time, and waits up to
       TIMEOUT_S for each echo, which must be byte-for-byte the datagram sent. Prints
       "RESULT ok=K of=COUNT" and exits 0 only if every echo matched.
 
-  udp_tool.py silence PORT WAIT_S
+  net_tool.py silence PORT WAIT_S
       Sends one datagram and succeeds (exit 0, "SILENT") if nothing comes back
       within WAIT_S.
+
+  net_tool.py hold PORT TIMEOUT_S
+      TCP: connects to 127.0.0.1:PORT, sends "hello", reads the 5-byte echo, prints
+      "HELD" and keeps the connection open; succeeds (exit 0, "CLOSED") when the
+      other side closes it (EOF or reset, no more data) within TIMEOUT_S.
 """
 import random
 import socket
@@ -68,6 +73,34 @@ def silence(port, wait):
     return 1
 
 
+def hold(port, timeout):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(b"hello")
+    got = b""
+    while len(got) < 5:
+        c = s.recv(5 - len(got))
+        if not c:
+            print("closed before the echo")
+            return 1
+        got += c
+    if got != b"hello":
+        print("bad echo %r" % got)
+        return 1
+    print("HELD", flush=True)
+    try:
+        c = s.recv(1)
+    except socket.timeout:
+        print("still open after %gs" % timeout)
+        return 1
+    except ConnectionResetError:
+        c = b""
+    if c:
+        print("unexpected data")
+        return 1
+    print("CLOSED", flush=True)
+    return 0
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "echo":
         echo()
@@ -77,6 +110,8 @@ def main(argv):
         return roundtrip(int(argv[2]), int(argv[3]), float(argv[4]), seed)
     if len(argv) >= 4 and argv[1] == "silence":
         return silence(int(argv[2]), float(argv[3]))
+    if len(argv) >= 4 and argv[1] == "hold":
+        return hold(int(argv[2]), float(argv[3]))
     sys.stderr.write(__doc__)
     return 2
 

@@ -3,7 +3,7 @@
 #
 # Two ufrpc processes through the test frps (tests/peer, peer_visitor.c):
 #   ufrpc "prov" (user alice) runs, to a local TCP echo service and a UDP echo
-#     service (udp_tool.py):
+#     service (net_tool.py):
 #       sec   stcp  secretKey K1, allowUsers [bob]        (the visitors' target)
 #       usec  sudp  secretKey K2, allowUsers [*]
 #       only  stcp  secretKey K1, allowUsers [carol]      (bob not allowed)
@@ -45,7 +45,7 @@ E2E_NAME="visitors-mux_$MUX-xform_$XFORM-tls_$TLS"
 TOKEN="e2e-$RANDOM-visitors"
 K1="stcp-secret-$RANDOM"
 K2="sudp-secret-$RANDOM"
-UDP_TOOL="$(dirname "$0")/udp_tool.py"
+NET_TOOL="$(dirname "$0")/net_tool.py"
 command -v python3 >/dev/null 2>&1 || fail "python3 is needed for the UDP side"
 if [ "$XFORM" = on ]; then X=true; XN=1; else X=false; XN=0; fi
 PEER_TLS=off
@@ -53,7 +53,7 @@ PEER_TLS=off
 
 start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls=$PEER_TLS --mux=$MUX
 start_echo echo
-python3 "$UDP_TOOL" echo </dev/null >"$WORK/udpecho.log" 2>&1 &
+python3 "$NET_TOOL" echo </dev/null >"$WORK/udpecho.log" 2>&1 &
 E2E_PIDS+=("$!")
 wait_line "$WORK/udpecho.log" '^READY ' 10 || fail "UDP echo did not start"
 UDP_ECHO_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/udpecho.log" | head -n 1)
@@ -203,12 +203,12 @@ wait_line "$WORK/peer.log" "^EVENT user-conn-done proxy=alice\.sec .*to_client=1
     fail "peer did not see 4 complete visitor splices of 1.5 MiB each way"
 
 # ---- sudp: UDP round trips through the visitor ---------------------------------------
-out=$(python3 "$UDP_TOOL" roundtrip "$P_USEC" 16 5) || fail "sudp round trip failed: $out"
+out=$(python3 "$NET_TOOL" roundtrip "$P_USEC" 16 5) || fail "sudp round trip failed: $out"
 log "sudp: $out through usec_v"
 # three UDP clients at once, different bytes: each echo must come back to its sender
 pids=()
 for seed in 1 2 3; do
-    python3 "$UDP_TOOL" roundtrip "$P_USEC" 24 5 "$seed" >"$WORK/udp-$seed.out" 2>&1 &
+    python3 "$NET_TOOL" roundtrip "$P_USEC" 24 5 "$seed" >"$WORK/udp-$seed.out" 2>&1 &
     pids+=("$!")
 done
 for i in 0 1 2; do
@@ -235,7 +235,7 @@ refused "$P_FAM" alice.p2p "custom listener for \[alice\.p2p\] doesn't exist"
 # sudp with a wrong key: no answer to the datagram, one attempt per datagram (frpc's
 # dispatcher drops the packet that failed and tries again with the next one)
 for i in 1 2; do
-    python3 "$UDP_TOOL" silence "$P_UBAD" 1.5 >/dev/null || fail "sudp visitor with a wrong key answered"
+    python3 "$NET_TOOL" silence "$P_UBAD" 1.5 >/dev/null || fail "sudp visitor with a wrong key answered"
     wait_line "$WORK/peer.log" '^EVENT visitor-refused proxy=alice\.usec user=bob error="visitor connection of \[alice\.usec\] auth failed"' 5 $i ||
         fail "sudp wrong key: peer did not refuse attempt $i"
     n=$(count_lines "$WORK/peer.log" '^EVENT visitor-refused proxy=alice\.usec ')
@@ -307,13 +307,32 @@ start_ufrpc prov2 "$WORK/prov.toml"
 PROV_PID=$UFRPC_PID
 wait_line "$WORK/peer.log" '^EVENT proxy-new .*name=alice\.usec ' 20 2 || fail "alice.usec not registered again"
 wait_line "$WORK/peer.log" '^EVENT proxy-new .*name=alice\.sec ' 20 2 || fail "alice.sec not registered again"
-out=$(python3 "$UDP_TOOL" roundtrip "$P_USEC" 4 5) || fail "sudp after the provider's restart: $out"
+out=$(python3 "$NET_TOOL" roundtrip "$P_USEC" 4 5) || fail "sudp after the provider's restart: $out"
 out=$("$TOOL" load "$P_SEC" 65536 2 10) || fail "stcp after the provider's restart: $out"
 n=$(count_lines "$WORK/peer.log" "^EVENT visitor-conn proxy=alice\.usec ")
 [ "$n" = 2 ] || fail "sudp: expected a second visitor stream after the restart, peer saw $n in all"
 log "provider gone: visitors refused clearly; provider back: stcp and sudp again"
+
+# SIGHUP with sec_v on another port: the visitors restart with the new configuration
+P_SEC2=$(freeport)
+sed -i "s/^bindPort = $P_SEC\$/bindPort = $P_SEC2/" "$WORK/vis.toml"
+grep -q "^bindPort = $P_SEC2\$" "$WORK/vis.toml" || fail "could not edit vis.toml"
+kill -HUP "$VIS_PID"
+wait_line "$WORK/vis.log" "\[sec_v\] stcp visitor started, listening on 127\.0\.0\.1:$P_SEC2" 20 ||
+    fail "sec_v not restarted on its new port after SIGHUP"
+out=$("$TOOL" load "$P_SEC2" 262144 2 10) || fail "stcp on sec_v's new port after SIGHUP: $out"
+! "$TOOL" load "$P_SEC" 1000 1 5 >/dev/null 2>&1 || fail "sec_v's old port still carries traffic after SIGHUP"
+log "SIGHUP: sec_v moved to its new port"
+
+# SIGTERM with a visitor connection open and an sudp session up: that connection
+# closes, ufrpc exits 0 (and, in the ASan build, frees everything)
+out=$(python3 "$NET_TOOL" roundtrip "$P_USEC" 2 5) || fail "sudp after SIGHUP: $out"
+python3 "$NET_TOOL" hold "$P_SEC2" 10 >"$WORK/hold.out" 2>&1 &
+HOLD_PID=$!
+wait_line "$WORK/hold.out" '^HELD' 10 || fail "held connection: $(cat "$WORK/hold.out")"
 UFRPC_PID=$VIS_PID
 stop_ufrpc
+wait "$HOLD_PID" || fail "the open visitor connection was not closed at SIGTERM: $(cat "$WORK/hold.out")"
 UFRPC_PID=$PROV_PID
 stop_ufrpc
 # the peer is still alive (an ASan report aborts it) and ends cleanly (it _exit()s
