@@ -32,15 +32,19 @@
  *      (frps's ErrorHandler does this for every transport error but timeouts) and the
  *      connection goes on with the next request; after the head was sent → the user
  *      connection is closed.
- * Not done: Upgrade/WebSocket and CONNECT on this port (400), Go's transparent gzip
+ * Upgrade (WebSocket...): the request goes out with "Connection: Upgrade" and its
+ * Upgrade header (as Go's ReverseProxy), a 101 answer is passed on with its headers
+ * (plus responseHeaders.set) and then user and work connection are spliced (bytes
+ * either side sent early are kept); any other answer ends the user connection after.
+ * Not done: CONNECT on this port (400; frps forwards it), Go's transparent gzip
  * (Accept-Encoding), 100-continue handling beyond passing the backend's 100 on,
  * read timeouts (a silent user keeps its connection). Garbage instead of a request →
  * "400 Bad Request" and close, as Go's server; a head beyond the limit → 431.
  *
  * Events: vhost-request kind=http host= path= proxy= user= src=, vhost-404 kind=http
  * host= path=, vhost-unauthorized kind=http host= proxy=, vhost-response kind=http
- * proxy= status=, vhost-bad-request kind=http reason=, vhost-bad-response kind=http
- * proxy= reason=.
+ * proxy= status=, vhost-upgrade kind=http proxy= host=, vhost-bad-request kind=http
+ * reason=, vhost-bad-response kind=http proxy= reason=.
  *
  * Ownership: struct vh_http_conn (on vh->hconns) owns the user stream, the work stream
  * of the request in flight and one held read buffer (user bytes not parsed yet). Every
@@ -54,6 +58,7 @@
 #include <string.h>
 
 #include "llhttp.h"
+#include "net/prefix.h"
 #include "peer_vhost.h"
 #include "proto/error.h"
 
@@ -90,11 +95,11 @@ struct vh_http_conn {
     struct head qh, sh;
     int state, ev;
     /* the request */
-    int discard, req_keepalive, req_chunked, req_http10, req_head, req_done;
+    int discard, req_keepalive, req_chunked, req_http10, req_head, req_done, upgrade;
     struct proxy *px;
     char host[256];
     /* the response */
-    int resp_started, resp_done, resp_chunked_out, resp_close, resp_status;
+    int resp_started, resp_done, resp_chunked_out, resp_close, resp_status, switching;
     /* user bytes not parsed yet (one delivery at most: reading stops meanwhile) */
     ufrpc_rbuf_t *pend;
     const uint8_t *pend_data;
@@ -430,6 +435,7 @@ static int rq_headers_complete(llhttp_t *p)
     hc->req_http10 = p->http_major == 1 && p->http_minor == 0;
     hc->req_head = p->method == HTTP_HEAD;
     hc->req_done = 0;
+    hc->upgrade = p->upgrade && p->method != HTTP_CONNECT;
     return HPE_PAUSED;
 }
 
@@ -505,8 +511,8 @@ static void request_head(struct vh_http_conn *hc)
         hv = q->buf + hh->val;
         hl = hh->val_len;
     }
-    if (llhttp_get_upgrade(&hc->rq) || hc->rq.method == HTTP_CONNECT) {
-        peer_event("vhost-bad-request", "kind=http reason=upgrade-not-supported");
+    if (hc->rq.method == HTTP_CONNECT) {
+        peer_event("vhost-bad-request", "kind=http reason=connect-not-supported");
         hc->req_keepalive = 0;
         answer(hc, 400, "Bad Request", "", "text/plain; charset=utf-8", "400 Bad Request", 1);
         hc_end(hc, 1);
@@ -660,7 +666,16 @@ static int send_request_head(struct vh_http_conn *hc)
         sb_str(&s, set->items[i].value ? set->items[i].value : "");
         sb_str(&s, "\r\n");
     }
-    sb_str(&s, "Connection: close\r\n\r\n");
+    if (hc->upgrade) {
+        /* as Go's ReverseProxy: hop-by-hop headers go, Connection/Upgrade come back */
+        const struct hdr *up = find_hdr(q, "upgrade");
+        sb_str(&s, "Connection: Upgrade\r\nUpgrade: ");
+        if (up != NULL)
+            sb_add(&s, q->buf + up->val, up->val_len);
+        sb_str(&s, "\r\n\r\n");
+    } else {
+        sb_str(&s, "Connection: close\r\n\r\n");
+    }
     int rc = s.err ? UFRPC_ERR_NOMEM : to_work(hc, s.b, s.len);
     free(s.b);
     return rc;
@@ -697,9 +712,10 @@ static int rs_headers_complete(llhttp_t *p)
     struct vh_http_conn *hc = p->data;
     const struct head *h = &hc->sh;
     int code = p->status_code;
-    int interim = code >= 100 && code < 200;
-    if (code == 101)
-        return -1; /* upgrades are not supported */
+    int switching = code == 101;
+    int interim = code >= 100 && code < 200 && !switching;
+    if (switching && !hc->upgrade)
+        return -1; /* 101 to a request that did not ask for it */
     struct sb s = {0};
     char line[600];
     snprintf(line, sizeof line, "HTTP/1.1 %03d %.*s\r\n", code, (int)h->first_len,
@@ -711,7 +727,7 @@ static int rs_headers_complete(llhttp_t *p)
     int has_len = (p->flags & F_CONTENT_LENGTH) != 0;
     for (size_t i = 0; i < h->n; i++) {
         const struct hdr *x = &h->h[i];
-        if (is_hop_by_hop(h, x) || (set != NULL && in_map(set, h, x)))
+        if ((!switching && is_hop_by_hop(h, x)) || (set != NULL && in_map(set, h, x)))
             continue;
         sb_add(&s, h->buf + x->name, x->name_len);
         sb_str(&s, ": ");
@@ -726,14 +742,16 @@ static int rs_headers_complete(llhttp_t *p)
             sb_str(&s, "\r\n");
         }
         hc->resp_chunked_out = 0;
-        hc->resp_close = !hc->req_keepalive;
+        hc->resp_close = !hc->req_keepalive || hc->upgrade; /* refused upgrade: end */
         if (!no_body && (chunked_in || !has_len)) {
             if (hc->req_http10)
                 hc->resp_close = 1; /* EOF-delimited for a 1.0 user */
             else
                 hc->resp_chunked_out = 1;
         }
-        if (hc->resp_chunked_out)
+        if (switching)
+            no_body = 1, hc->resp_close = 0;
+        else if (hc->resp_chunked_out)
             sb_str(&s, "Transfer-Encoding: chunked\r\n");
         if (hc->resp_close)
             sb_str(&s, "Connection: close\r\n");
@@ -745,6 +763,10 @@ static int rs_headers_complete(llhttp_t *p)
     free(s.b);
     if (rc < 0)
         return -1;
+    if (switching) {
+        hc->switching = 1;
+        return HPE_PAUSED; /* the rest is the new protocol: see on_work_read */
+    }
     return hc->req_head && !interim ? 1 : 0;
 }
 
@@ -815,6 +837,35 @@ static void response_end(struct vh_http_conn *hc, const char *bad)
         run_user(hc);
 }
 
+/* 101 Switching Protocols: from now on user and work stream are spliced. The bytes
+ * either side sent beyond the heads go first: the user's back into its TCP stream,
+ * the backend's in front of the work stream (a prefix stream). */
+static void tunnel(struct vh_http_conn *hc, const uint8_t *rest, size_t rest_len)
+{
+    struct ufrpc_stream *user = hc->user, *work = hc->work;
+    struct proxy *px = hc->px;
+    ufrpc_stream_read_stop(user);
+    ufrpc_stream_read_stop(work);
+    hc->user = hc->work = NULL;
+    hc->user_reading = hc->work_reading = 0;
+    hc->ended = 1;
+    hc->px = NULL;
+    if (hc->pend_len > 0 && ufrpc_stream_unread(user, NULL, hc->pend_data, hc->pend_len) < 0) {
+        ufrpc_stream_close(user, NULL);
+        ufrpc_stream_close(work, NULL);
+        return;
+    }
+    hc->pend_len = 0;
+    int err = 0;
+    struct ufrpc_stream *w = ufrpc_prefix_stream_new(work, rest, rest_len, &err);
+    if (w == NULL) { /* work closed by it */
+        ufrpc_stream_close(user, NULL);
+        return;
+    }
+    peer_event("vhost-upgrade", "kind=http proxy=%s host=%s", px->name, hc->host);
+    peer_splice(px, user, w);
+}
+
 static void on_work_read(struct ufrpc_stream *st, int status, ufrpc_rbuf_t *buf,
                          const uint8_t *data, size_t len)
 {
@@ -835,7 +886,10 @@ static void on_work_read(struct ufrpc_stream *st, int status, ufrpc_rbuf_t *buf,
     } else {
         llhttp_errno_t e = llhttp_execute(&hc->rs, (const char *)data, len);
         if (!hc->ended) {
-            if (hc->resp_done)
+            if (hc->switching && e == HPE_PAUSED) {
+                const uint8_t *rest = (const uint8_t *)llhttp_get_error_pos(&hc->rs);
+                tunnel(hc, rest, len - (size_t)(rest - data));
+            } else if (hc->resp_done)
                 response_end(hc, NULL); /* bytes after the response are dropped */
             else if (e != HPE_OK)
                 response_end(hc, llhttp_errno_name(e));

@@ -8,7 +8,9 @@ Every request is answered 200 with a text body describing what arrived:
 Special paths: /malformed answers bytes that are not HTTP and closes; /eof answers a
 response without Content-Length (delimited by closing the connection); /big/N answers
 N bytes (bytes 0..250 repeated) with Content-Length, /eofbig/N the same delimited by
-EOF; /slow waits 3 s before answering."""
+EOF; /slow waits 3 s before answering. A request with "Upgrade: echo" is answered
+101 (Upgrade: echo) followed at once by "hello-from-NAME\n", then every byte received
+is echoed until EOF."""
 import hashlib
 import http.server
 import socketserver
@@ -54,6 +56,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
             self.end_headers()
             self.wfile.write(data)
+            return
+        if self.headers.get("Upgrade", "").lower() == "echo":
+            self.wfile.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\n"
+                             b"Connection: Upgrade\r\n\r\nhello-from-" + NAME.encode() + b"\n")
+            self.wfile.flush()
+            # bytes the user sent early may already sit in rfile's buffer
+            while True:
+                chunk = self.rfile.read1(65536)
+                if not chunk:
+                    break
+                self.wfile.write(chunk)
+                self.wfile.flush()
+            self.close_connection = True
             return
         if self.path.startswith("/slow"):
             time.sleep(3)

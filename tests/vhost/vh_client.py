@@ -6,6 +6,11 @@
       the first response head's status line as "STATUS <line>", then, on 200, sends
       PAYLOAD and prints everything that comes back within 3 s (or until EOF, or
       until as many bytes as PAYLOAD arrived) as "DATA <repr>".
+  vh_client.py upgrade PORT HOST EARLY LATER
+      sends "GET /up" with "Connection: Upgrade", "Upgrade: echo" and, in the same
+      write, EARLY; prints the status line ("STATUS ..."), then reads everything up
+      to EARLY's echo, sends LATER, reads up to its echo and prints all that came
+      after the response head as "DATA <repr>".
   vh_client.py raw PORT TEXT
       sends TEXT (Python escapes such as \\r\\n are decoded), then prints everything
       that comes back until EOF (5 s at most) as "DATA <repr>".
@@ -54,6 +59,16 @@ def main():
                 pass
             rest += read_until(s, lambda d: len(rest) + len(d) >= len(payload), 3)
             print("DATA " + repr(rest))
+    elif cmd == "upgrade":
+        host, early, later = sys.argv[3], sys.argv[4].encode(), sys.argv[5].encode()
+        s.sendall(("GET /up HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\n"
+                   "Upgrade: echo\r\n\r\n" % host).encode() + early)
+        data = read_until(s, lambda d: b"\r\n\r\n" in d and d.endswith(early), 5)
+        status, _, rest = data.partition(b"\r\n\r\n")
+        print("STATUS " + status.split(b"\r\n")[0].decode(errors="replace"))
+        s.sendall(later)
+        rest += read_until(s, lambda d: (rest + d).endswith(later), 5)
+        print("DATA " + repr(rest))
     else:
         s.sendall(sys.argv[3].encode().decode("unicode_escape").encode("latin-1"))
         if cmd == "rawhalf":

@@ -9,6 +9,7 @@
 # unknown host, httpUser/httpPassword (401 + WWW-Authenticate without or with wrong
 # credentials), routeByHTTPUser, hostHeaderRewrite + requestHeaders.set +
 # X-Forwarded-*, responseHeaders.set, useEncryption + useCompression on an http proxy,
+# Upgrade (101, then a spliced byte stream with early bytes on both sides kept),
 # request bodies (Content-Length and chunked, sha256 checked), keep-alive (the second
 # request of one curl reuses the connection), a response delimited by EOF, a malformed
 # response from the local service (404 as frps, the next request on the same user
@@ -319,6 +320,14 @@ kal=$(curl -s --max-time 10 -I -H "Host: a.example.com" -o /dev/null "http://127
     -o /dev/null "http://127.0.0.1:$H/h2" -w '%{http_code}:%{num_connects} ' || true)
 [ "$kal" = "200:1 200:0 " ] || fail "HEAD then keep-alive: got '$kal'"
 log "keep-alive ok"
+
+# ---- Upgrade: 101 passed on, then both ways spliced (early bytes on both sides kept)
+out=$(python3 "$HERE/vh_client.py" upgrade "$H" rw.example.com "early-bytes|" "later-bytes|")
+[ "$out" = "STATUS HTTP/1.1 101 Switching Protocols
+DATA b'hello-from-E\\nearly-bytes|later-bytes|'" ] || fail "upgrade: $out"
+wait_line "$WORK/peer.log" "^EVENT vhost-upgrade kind=http proxy=rw host=rw.example.com" 5 ||
+    fail "no vhost-upgrade event"
+log "upgrade ok"
 
 # ---- bad input: a malformed response from the local service, garbage from a user
 kal=$(curl -s --max-time 10 -H "Host: a.example.com" -o "$WORK/k1" "http://127.0.0.1:$H/malformed" \
