@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """vh_client.py: raw socket clients for the vhost end-to-end tests.
 
-  vh_client.py connect PORT HOST[:PORT] USER PASS PAYLOAD
+  vh_client.py connect PORT HOST[:PORT] USER PASS PAYLOAD [early]
       sends "CONNECT HOST HTTP/1.1" (Proxy-Authorization when USER is not "-"), prints
       the first response head's status line as "STATUS <line>", then, on 200, sends
       PAYLOAD and prints everything that comes back within 3 s (or until EOF, or
-      until as many bytes as PAYLOAD arrived) as "DATA <repr>".
+      until as many bytes as PAYLOAD arrived) as "DATA <repr>". With "early", PAYLOAD
+      goes in the same write as the CONNECT head instead.
   vh_client.py upgrade PORT HOST EARLY LATER
       sends "GET /up" with "Connection: Upgrade", "Upgrade: echo" and, in the same
       write, EARLY; prints the status line ("STATUS ..."), then reads everything up
@@ -48,13 +49,15 @@ def main():
         if user != "-":
             tok = base64.b64encode(("%s:%s" % (user, pwd)).encode()).decode()
             head += "Proxy-Authorization: Basic %s\r\n" % tok
-        s.sendall((head + "\r\n").encode())
+        early = len(sys.argv) > 7 and sys.argv[7] == "early"
+        s.sendall((head + "\r\n").encode() + (payload if early else b""))
         data = read_until(s, lambda d: b"\r\n\r\n" in d, 5)
         status, _, rest = data.partition(b"\r\n\r\n")
         print("STATUS " + status.split(b"\r\n")[0].decode(errors="replace"))
         if b" 200 " in status.split(b"\r\n")[0] + b" ":
             try:
-                s.sendall(payload)
+                if not early:
+                    s.sendall(payload)
             except OSError:
                 pass
             rest += read_until(s, lambda d: len(rest) + len(d) >= len(payload), 3)

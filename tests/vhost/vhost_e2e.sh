@@ -377,6 +377,14 @@ out=$(python3 "$HERE/vh_client.py" raw "$S" 'GET / HTTP/1.1\r\n\r\n')
 out=$(python3 "$HERE/tls_frag_client.py" "$S" secure.example.com /frag 2>&1 || true)
 case "$out" in "HTTP/1.0 200 OK"*"service=S"*"path=/frag"*|"HTTP/1.1 200 OK"*"service=S"*"path=/frag"*) ;;
 *) fail "fragmented ClientHello: $out" ;; esac
+# a ClientHello without SNI, and a broken one
+subj=$(openssl s_client -connect "127.0.0.1:$S" -noservername </dev/null 2>&1 || true)
+case "$subj" in *"unrecognized name"*) ;; *) fail "https without SNI: $subj" ;; esac
+wait_line "$WORK/peer.log" "^EVENT vhost-404 kind=https host=-" 5 || fail "no vhost-404 for no SNI"
+out=$(python3 "$HERE/vh_client.py" raw "$S" '\x16\x03\x01\x00\x06\x01\x00\x00\x02\x03\x03')
+[ "$out" = "DATA b''" ] || fail "broken ClientHello answered: $out"
+wait_line "$WORK/peer.log" "^EVENT vhost-bad-request kind=https reason=not-a-client-hello" 5 ||
+    fail "broken ClientHello not reported"
 log "https ok"
 
 # ---- tcpmux httpconnect
@@ -393,6 +401,9 @@ code=$(curl -s --max-time 10 -o /dev/null -w '%{http_connect}' -p -x "http://127
 out=$(python3 "$HERE/vh_client.py" connect "$T" muxauth.example.com:7 u p "ping-through-tcpmux")
 [ "$out" = "STATUS HTTP/1.1 200 OK
 DATA b'ping-through-tcpmux'" ] || fail "tcpmux with credentials: $out"
+out=$(python3 "$HERE/vh_client.py" connect "$T" muxauth.example.com:7 u p "sent-with-the-head" early)
+[ "$out" = "STATUS HTTP/1.1 200 OK
+DATA b'sent-with-the-head'" ] || fail "tcpmux, bytes right after the CONNECT head: $out"
 out=$(python3 "$HERE/vh_client.py" connect "$T" muxauth.example.com:7 u bad "x")
 case "$out" in "STATUS HTTP/1.1 200 OK"*"DATA b'HTTP/1.1 407 Proxy Authentication Required"*) ;;
 *) fail "tcpmux wrong password: $out" ;; esac
