@@ -147,6 +147,21 @@ localPort = ${PORT[M]}
 customDomains = ["mux.example.com"]
 
 [[proxies]]
+name = "muxbob"
+type = "tcpmux"
+multiplexer = "httpconnect"
+localPort = $ECHO_PORT
+customDomains = ["muxuser.example.com"]
+routeByHTTPUser = "bob"
+
+[[proxies]]
+name = "muxany"
+type = "tcpmux"
+multiplexer = "httpconnect"
+localPort = ${PORT[M]}
+customDomains = ["muxuser.example.com"]
+
+[[proxies]]
 name = "muxauth"
 type = "tcpmux"
 multiplexer = "httpconnect"
@@ -156,7 +171,7 @@ httpUser = "u"
 httpPassword = "p"
 CONF
 start_ufrpc ufrpc "$WORK/frpc.toml"
-for n in api web sub auth rw bob anyone wild down secure mux muxauth; do
+for n in api web sub auth rw bob anyone wild down secure mux muxbob muxany muxauth; do
     wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=$n " 20 || fail "proxy $n not registered"
 done
 grep -q -E "^EVENT proxy-new .*name=sub .*remote_addr=sub.frps.test:$H " "$WORK/peer.log" ||
@@ -409,6 +424,15 @@ case "$out" in "STATUS HTTP/1.1 200 OK"*"DATA b'HTTP/1.1 407 Proxy Authenticatio
 *) fail "tcpmux wrong password: $out" ;; esac
 out=$(python3 "$HERE/vh_client.py" connect "$T" muxauth.example.com:7 - - "x")
 case "$out" in *"407 Proxy Authentication Required"*) ;; *) fail "tcpmux no credentials: $out" ;; esac
+# routeByHTTPUser on tcpmux: bob's CONNECT goes to the echo service, anyone else's
+# to the http service
+out=$(python3 "$HERE/vh_client.py" connect "$T" muxuser.example.com:1 bob whatever "bob-echo")
+[ "$out" = "STATUS HTTP/1.1 200 OK
+DATA b'bob-echo'" ] || fail "tcpmux routeByHTTPUser bob: $out"
+code=$(curl -s --max-time 10 -o "$OUT" -w '%{http_code}' -p -x "http://127.0.0.1:$T" \
+    "http://muxuser.example.com/other" || true)
+[ "$code" = 200 ] || fail "tcpmux routeByHTTPUser, no user: status $code"
+want_line "service=M"
 out=$(python3 "$HERE/vh_client.py" raw "$T" 'GET / HTTP/1.1\r\nHost: mux.example.com\r\n\r\n')
 [ "$out" = "DATA b''" ] || fail "tcpmux answered a non-CONNECT request: $out"
 log "tcpmux ok"
