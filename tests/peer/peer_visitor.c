@@ -23,7 +23,14 @@
  * EVENT lines: "visitor-conn proxy=NAME type=stcp|sudp user=U encryption=0|1
  * compression=0|1 rest=N" when admitted (N: bytes that came with the frame) (then user-conn / user-conn-done from the splice),
  * "visitor-refused proxy=NAME user=U error=\"...\"" when refused,
- * "visitor-work-failed proxy=NAME" when no work connection came.
+ * "visitor-work-failed proxy=NAME" when no work connection came,
+ * "visitor-silent proxy=NAME" / "visitor-silent-done proxy=NAME" (fault below).
+ *
+ * Fault switch (environment): UFRPC_PEER_VISITOR_SILENT=NAME[,NAME...] — a
+ * NewVisitorConn that passed every check for one of these wire proxy names gets no
+ * answer at all: the stream is only read (and dropped) until the visitor closes it,
+ * to exercise the visitor's NewVisitorConnResp deadline. Such a stream stays open as
+ * long as the visitor keeps it.
  *
  * Ownership: peer_visitor_conn takes the stream; until the work connection arrives
  * it is held by a struct vjoin (freed in on_visitor_work), then by the splice.
@@ -92,6 +99,54 @@ static void refuse(struct ufrpc_stream *st, const char *name, const char *user, 
     }
     peer_refuse(st, &r);
     ufrpc_msg_free(&r);
+}
+
+/* ---- the silent fault ---------------------------------------------------------------- */
+static int is_silent(const char *name)
+{
+    const char *list = getenv("UFRPC_PEER_VISITOR_SILENT");
+    size_t n = strlen(name);
+    if (list == NULL || n == 0)
+        return 0;
+    for (const char *t = list; *t != 0;) {
+        const char *e = strchr(t, ',');
+        size_t len = e != NULL ? (size_t)(e - t) : strlen(t);
+        if (len == n && strncmp(t, name, n) == 0)
+            return 1;
+        if (e == NULL)
+            break;
+        t = e + 1;
+    }
+    return 0;
+}
+
+/* Owns the silent stream: st->data is the proxy name (malloc'd) from now on. */
+static void on_silent_read(struct ufrpc_stream *st, int status, ufrpc_rbuf_t *buf,
+                           const uint8_t *data, size_t len)
+{
+    (void)buf;
+    (void)data;
+    (void)len;
+    if (status >= 0)
+        return;
+    char *name = st->data;
+    peer_event("visitor-silent-done", "proxy=%s status=%s", name ? name : "", ufrpc_errname(status));
+    free(name);
+    st->data = NULL;
+    ufrpc_stream_close(st, NULL);
+}
+
+static void go_silent(struct ufrpc_stream *st, const char *name)
+{
+    char *copy = strdup(name);
+    st->data = copy;
+    if (copy == NULL || ufrpc_stream_read_start(st, on_silent_read) < 0) {
+        free(copy);
+        st->data = NULL;
+        ufrpc_stream_close(st, NULL);
+        return;
+    }
+    peer_event("visitor-silent", "proxy=%s", name);
 }
 
 /* An admitted visitor stream between NewVisitorConnResp and the splice. The join
@@ -216,6 +271,10 @@ void peer_visitor_conn(struct peer *p, struct ufrpc_stream *st, struct ufrpc_msg
         snprintf(err, sizeof err, "visitor connection of [%s] user [%s] not allowed", name, user);
     if (err[0]) {
         refuse(st, name, user, err);
+        return;
+    }
+    if (is_silent(name)) {
+        go_silent(st, name);
         return;
     }
 
