@@ -312,6 +312,15 @@ for p in big eofbig; do
     got=$(curl -s --max-time 20 -H "Host: a.example.com" "http://127.0.0.1:$H/$p/$N" | sha256sum | cut -d' ' -f1)
     [ "$got" = "$want_sum" ] || fail "response body /$p/$N: sha256 $got"
 done
+# 40 requests at once, 20 in parallel, over both location routes
+seq 1 40 | xargs -P 20 -I{} sh -c 'p=/$( [ $(({} % 2)) = 0 ] && echo api/ )c{}; \
+    curl -s --max-time 20 -H "Host: a.example.com" "http://127.0.0.1:'"$H"'$p" >"'"$WORK"'/par{}" 2>&1' ||
+    true
+for i in $(seq 1 40); do
+    if [ $((i % 2)) = 0 ]; then want="service=A" p="/api/c$i"; else want="service=B" p="/c$i"; fi
+    grep -q -x "$want" "$WORK/par$i" && grep -q -x "path=$p" "$WORK/par$i" ||
+        { cat "$WORK/par$i"; fail "parallel request $i"; }
+done
 log "response bodies ok"
 
 # ---- keep-alive: two requests on one user connection; EOF-delimited response
