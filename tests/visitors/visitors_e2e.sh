@@ -36,7 +36,9 @@
 # in one write (the server keeps them) and empty / unknown run ids are refused; the
 # provider stops (its proxies close, visitors get "custom listener ... doesn't
 # exist", ufrpc "vis" stays up) and comes back (stcp and sudp work again through the
-# same visitors); SIGTERM: every process exits 0.
+# same visitors); SIGHUP moves sec_v to another port; the server drops both controls
+# (visitors restart with the new control); SIGTERM with a visitor connection open
+# closes it; every process exits 0.
 source "$(dirname "$0")/../e2e/lib.sh"
 MUX=${1:-true}
 XFORM=${2:-off}
@@ -51,7 +53,7 @@ if [ "$XFORM" = on ]; then X=true; XN=1; else X=false; XN=0; fi
 PEER_TLS=off
 [ "$TLS" = true ] && PEER_TLS=auto
 
-start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls=$PEER_TLS --mux=$MUX
+start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls=$PEER_TLS --mux=$MUX --commands
 start_echo echo
 python3 "$NET_TOOL" echo </dev/null >"$WORK/udpecho.log" 2>&1 &
 E2E_PIDS+=("$!")
@@ -324,9 +326,19 @@ out=$("$TOOL" load "$P_SEC2" 262144 2 10) || fail "stcp on sec_v's new port afte
 ! "$TOOL" load "$P_SEC" 1000 1 5 >/dev/null 2>&1 || fail "sec_v's old port still carries traffic after SIGHUP"
 log "SIGHUP: sec_v moved to its new port"
 
+# the server drops every control: both clients log in again, the visitors restart
+# with the new control and carry stcp and sudp again
+nv=$(count_lines "$WORK/vis.log" '\[sec_v\] start visitor success')
+np=$(count_lines "$WORK/peer.log" '^EVENT proxy-new .*name=alice\.sec ')
+peer_cmd peer drop
+wait_line "$WORK/vis.log" '\[sec_v\] start visitor success' 20 $((nv + 1)) || fail "visitors not restarted after the drop"
+wait_line "$WORK/peer.log" '^EVENT proxy-new .*name=alice\.sec ' 20 $((np + 1)) || fail "alice.sec not registered after the drop"
+out=$("$TOOL" load "$P_SEC2" 262144 2 10) || fail "stcp after the server dropped the controls: $out"
+log "server drop: visitors restarted, stcp again"
+
 # SIGTERM with a visitor connection open and an sudp session up: that connection
 # closes, ufrpc exits 0 (and, in the ASan build, frees everything)
-out=$(python3 "$NET_TOOL" roundtrip "$P_USEC" 2 5) || fail "sudp after SIGHUP: $out"
+out=$(python3 "$NET_TOOL" roundtrip "$P_USEC" 2 5) || fail "sudp after SIGHUP and the drop: $out"
 python3 "$NET_TOOL" hold "$P_SEC2" 10 >"$WORK/hold.out" 2>&1 &
 HOLD_PID=$!
 wait_line "$WORK/hold.out" '^HELD' 10 || fail "held connection: $(cat "$WORK/hold.out")"
