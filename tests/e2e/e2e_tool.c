@@ -44,6 +44,14 @@
  *       Sends TEXT as one datagram to 127.0.0.1:PORT and waits up to WAIT_MS for one
  *       reply: prints "REPLY len=N" (exit 0) or "NOREPLY" (exit 1).
  *
+ *   e2e-tool tap PORT TARGET_PORT MARKER...
+ *       TCP relay: accepts on 127.0.0.1:PORT (0 = any; prints "READY port=N pid=N"),
+ *       connects each connection to 127.0.0.1:TARGET_PORT and copies bytes both ways
+ *       unchanged (half-close passed on, 1 MiB backpressure). Every occurrence of a
+ *       MARKER (up to 8, 1..64 bytes each; also across reads) in the bytes is printed
+ *       as "FOUND dir=up|down marker=K conn=N" (up: client to target), so a test
+ *       can tell whether a plaintext appears on the wire.
+ *
  *   udp-probe and udp-send use E2E_UDP_HOST instead of 127.0.0.1 when it is set (an
  *   IP literal, e.g. ::1); their sockets are bound to that address.
  *
@@ -888,6 +896,244 @@ static int cmd_udp_send(int port, const char *text, int wait_ms)
     return 0;
 }
 
+/* ---- tap: a TCP relay that looks for markers ------------------------------------------ */
+#define TAP_MAX_MARKERS 8
+#define TAP_MARKER_MAX 64
+#define TAP_HIGH (1u << 20)
+
+static const char *g_markers[TAP_MAX_MARKERS];
+static size_t g_marker_len[TAP_MAX_MARKERS];
+static int g_nmarkers, g_tap_target;
+static unsigned g_tap_conns;
+
+struct tap_conn;
+struct tap_side {
+    uv_tcp_t tcp;
+    struct tap_conn *c;
+    int eof;         /* read EOF from this side */
+    size_t pending;  /* bytes being written to this side */
+    uv_shutdown_t sreq;
+};
+
+struct tap_conn {
+    struct tap_side s[2]; /* 0: the accepted client, 1: the target */
+    unsigned id;
+    int handles, closing, connected, shut_done;
+    uv_connect_t creq;
+    uint8_t carry[2][TAP_MARKER_MAX];
+    size_t carry_len[2];
+};
+
+struct tap_wr {
+    uv_write_t w;
+    struct tap_side *to;
+    size_t len;
+    uint8_t data[];
+};
+
+static void tap_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
+
+static void tap_handle_closed(uv_handle_t *h)
+{
+    struct tap_side *sd = h->data;
+    struct tap_conn *c = sd->c;
+    if (--c->handles == 0)
+        free(c);
+}
+
+static void tap_close(struct tap_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    uv_close((uv_handle_t *)&c->s[0].tcp, tap_handle_closed);
+    uv_close((uv_handle_t *)&c->s[1].tcp, tap_handle_closed);
+}
+
+/* Occurrences of every marker in carry + data (dir 0 = up). */
+static void tap_scan(struct tap_conn *c, int dir, const uint8_t *data, size_t n)
+{
+    for (int k = 0; k < g_nmarkers; k++) {
+        size_t m = g_marker_len[k];
+        /* starting in the carried tail and ending in data */
+        uint8_t edge[2 * TAP_MARKER_MAX];
+        size_t cl = c->carry_len[dir] < m - 1 ? c->carry_len[dir] : m - 1;
+        const uint8_t *tail = c->carry[dir] + c->carry_len[dir] - cl;
+        size_t take = n < m - 1 ? n : m - 1;
+        memcpy(edge, tail, cl);
+        memcpy(edge + cl, data, take);
+        for (size_t i = 0; i < cl && i + m <= cl + take; i++)
+            if (memcmp(edge + i, g_markers[k], m) == 0)
+                printf("FOUND dir=%s marker=%d conn=%u\n", dir ? "down" : "up", k, c->id);
+        for (const uint8_t *p = data; (size_t)(data + n - p) >= m;) {
+            const uint8_t *hit = memmem(p, (size_t)(data + n - p), g_markers[k], m);
+            if (hit == NULL)
+                break;
+            printf("FOUND dir=%s marker=%d conn=%u\n", dir ? "down" : "up", k, c->id);
+            p = hit + 1;
+        }
+    }
+    /* keep the last TAP_MARKER_MAX - 1 bytes of everything seen */
+    size_t keep = TAP_MARKER_MAX - 1;
+    if (n >= keep) {
+        memcpy(c->carry[dir], data + n - keep, keep);
+        c->carry_len[dir] = keep;
+    } else {
+        size_t old = c->carry_len[dir];
+        size_t drop = old + n > keep ? old + n - keep : 0;
+        memmove(c->carry[dir], c->carry[dir] + drop, old - drop);
+        memcpy(c->carry[dir] + old - drop, data, n);
+        c->carry_len[dir] = old - drop + n;
+    }
+}
+
+static void tap_maybe_end(struct tap_conn *c)
+{
+    if (c->s[0].eof && c->s[1].eof && c->shut_done == 2)
+        tap_close(c);
+}
+
+static void tap_shut(uv_shutdown_t *r, int status)
+{
+    struct tap_side *sd = r->data;
+    struct tap_conn *c = sd->c;
+    if (c->closing)
+        return;
+    c->shut_done++;
+    if (status < 0)
+        tap_close(c);
+    else
+        tap_maybe_end(c);
+}
+
+static void tap_written(uv_write_t *w, int status)
+{
+    struct tap_wr *tw = (struct tap_wr *)w;
+    struct tap_side *to = tw->to;
+    struct tap_conn *c = to->c;
+    to->pending -= tw->len;
+    free(tw);
+    if (c->closing)
+        return;
+    if (status < 0) {
+        tap_close(c);
+        return;
+    }
+    struct tap_side *from = &c->s[to == &c->s[0] ? 1 : 0];
+    if (!from->eof && to->pending <= TAP_HIGH / 2)
+        uv_read_start((uv_stream_t *)&from->tcp, on_alloc, tap_read);
+}
+
+static void tap_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    struct tap_side *from = st->data;
+    struct tap_conn *c = from->c;
+    int dir = from == &c->s[0] ? 0 : 1;
+    struct tap_side *to = &c->s[1 - dir];
+    if (n <= 0) {
+        free(b->base);
+        if (n == 0)
+            return;
+        uv_read_stop(st);
+        if (n != UV_EOF) {
+            tap_close(c);
+            return;
+        }
+        from->eof = 1;
+        to->sreq.data = to;
+        if (uv_shutdown(&to->sreq, (uv_stream_t *)&to->tcp, tap_shut) < 0)
+            tap_close(c);
+        return;
+    }
+    tap_scan(c, dir, (const uint8_t *)b->base, (size_t)n);
+    struct tap_wr *tw = malloc(sizeof *tw + (size_t)n);
+    if (tw == NULL) {
+        free(b->base);
+        tap_close(c);
+        return;
+    }
+    memcpy(tw->data, b->base, (size_t)n);
+    free(b->base);
+    tw->to = to;
+    tw->len = (size_t)n;
+    uv_buf_t wb = uv_buf_init((char *)tw->data, (unsigned)n);
+    to->pending += (size_t)n;
+    if (uv_write(&tw->w, (uv_stream_t *)&to->tcp, &wb, 1, tap_written) < 0) {
+        to->pending -= (size_t)n;
+        free(tw);
+        tap_close(c);
+        return;
+    }
+    if (to->pending > TAP_HIGH)
+        uv_read_stop(st);
+}
+
+static void tap_connected(uv_connect_t *r, int status)
+{
+    struct tap_conn *c = r->data;
+    if (c->closing)
+        return;
+    if (status < 0) {
+        tap_close(c);
+        return;
+    }
+    c->connected = 1;
+    uv_read_start((uv_stream_t *)&c->s[0].tcp, on_alloc, tap_read);
+    uv_read_start((uv_stream_t *)&c->s[1].tcp, on_alloc, tap_read);
+}
+
+static void tap_accept(uv_stream_t *server, int status)
+{
+    if (status < 0)
+        return;
+    struct tap_conn *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return;
+    c->id = ++g_tap_conns;
+    for (int i = 0; i < 2; i++) {
+        uv_tcp_init(server->loop, &c->s[i].tcp);
+        c->s[i].c = c;
+        c->s[i].tcp.data = &c->s[i];
+    }
+    c->handles = 2;
+    if (uv_accept(server, (uv_stream_t *)&c->s[0].tcp) < 0) {
+        tap_close(c);
+        return;
+    }
+    struct sockaddr_in a;
+    uv_ip4_addr("127.0.0.1", g_tap_target, &a);
+    c->creq.data = c;
+    if (uv_tcp_connect(&c->creq, &c->s[1].tcp, (const struct sockaddr *)&a, tap_connected) < 0)
+        tap_close(c);
+}
+
+static int cmd_tap(int port, int target, int nmarkers, char **markers)
+{
+    if (nmarkers > TAP_MAX_MARKERS) {
+        fprintf(stderr, "e2e-tool tap: at most %d markers\n", TAP_MAX_MARKERS);
+        return 2;
+    }
+    for (int k = 0; k < nmarkers; k++) {
+        size_t m = strlen(markers[k]);
+        if (m == 0 || m > TAP_MARKER_MAX) {
+            fprintf(stderr, "e2e-tool tap: a marker has 1..%d bytes\n", TAP_MARKER_MAX);
+            return 2;
+        }
+        g_markers[k] = markers[k];
+        g_marker_len[k] = m;
+    }
+    g_nmarkers = nmarkers;
+    g_tap_target = target;
+    uv_loop_t *loop = uv_default_loop();
+    static uv_tcp_t srv;
+    int got = listen_on(loop, &srv, port, tap_accept);
+    if (got < 0)
+        return 1;
+    printf("READY port=%d pid=%d\n", got, (int)getpid());
+    uv_run(loop, UV_RUN_DEFAULT);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -900,6 +1146,8 @@ int main(int argc, char **argv)
         return cmd_expect_close(atoi(argv[2]), atoi(argv[3]));
     if (argc >= 2 && strcmp(argv[1], "freeport") == 0)
         return cmd_freeport();
+    if (argc >= 5 && strcmp(argv[1], "tap") == 0)
+        return cmd_tap(atoi(argv[2]), atoi(argv[3]), argc - 4, argv + 4);
     if (argc >= 2 && strcmp(argv[1], "udp-echo") == 0)
         return cmd_udp_echo(argc >= 3 ? atoi(argv[2]) : 0);
     if (argc >= 6 && strcmp(argv[1], "udp-probe") == 0)
@@ -908,6 +1156,7 @@ int main(int argc, char **argv)
         return cmd_udp_send(atoi(argv[2]), argv[3], atoi(argv[4]));
     fprintf(stderr, "usage: e2e-tool echo [PORT] | load PORT BYTES CONNS [TIMEOUT_S] | "
                     "expect-close PORT TIMEOUT_S | freeport | udp-echo [PORT] | "
-                    "udp-probe PORT SOCKETS TIMEOUT_S SIZE... | udp-send PORT TEXT WAIT_MS\n");
+                    "udp-probe PORT SOCKETS TIMEOUT_S SIZE... | udp-send PORT TEXT WAIT_MS | "
+                    "tap PORT TARGET_PORT MARKER...\n");
     return 2;
 }
