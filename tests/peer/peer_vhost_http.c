@@ -36,7 +36,11 @@
  * Upgrade header (as Go's ReverseProxy), a 101 answer is passed on with its headers
  * (plus responseHeaders.set) and then user and work connection are spliced (bytes
  * either side sent early are kept); any other answer ends the user connection after.
- * Not done: CONNECT on this port (400; frps forwards it), Go's transparent gzip
+ * CONNECT: routed by its authority (path "", Proxy-Authorization, 407 on bad
+ * credentials), then, as frps's connectHandler, the request head is written to the
+ * work connection as is (Go's Request.Write) and both are spliced: the answer, if
+ * any, comes from the local service.
+ * Not done: Go's transparent gzip
  * (Accept-Encoding), 100-continue handling beyond passing the backend's 100 on,
  * read timeouts (a silent user keeps its connection). Garbage instead of a request →
  * "400 Bad Request" and close, as Go's server; a head beyond the limit → 431.
@@ -489,7 +493,14 @@ static void request_head(struct vh_http_conn *hc)
     const char *path = url;
     size_t plen = ulen;
     const char *sep = memchr(url, ':', ulen);
-    if (sep != NULL && (size_t)(sep - url) + 3 <= ulen && sep[1] == '/' && sep[2] == '/') {
+    if (hc->rq.method == HTTP_CONNECT) {
+        /* authority form: routed by it, path "", Proxy-Authorization (as Go) */
+        hv = url;
+        hl = ulen;
+        plen = 0;
+        absolute = 1;
+        auth_src = "proxy-authorization";
+    } else if (sep != NULL && (size_t)(sep - url) + 3 <= ulen && sep[1] == '/' && sep[2] == '/') {
         const char *a = sep + 3, *e = url + ulen;
         const char *slash = a;
         while (slash < e && *slash != '/' && *slash != '?')
@@ -510,13 +521,6 @@ static void request_head(struct vh_http_conn *hc)
     if (!absolute && hh != NULL) {
         hv = q->buf + hh->val;
         hl = hh->val_len;
-    }
-    if (hc->rq.method == HTTP_CONNECT) {
-        peer_event("vhost-bad-request", "kind=http reason=connect-not-supported");
-        hc->req_keepalive = 0;
-        answer(hc, 400, "Bad Request", "", "text/plain; charset=utf-8", "400 Bad Request", 1);
-        hc_end(hc, 1);
-        return;
     }
     if (hv == NULL && !hc->req_http10) {
         peer_event("vhost-bad-request", "kind=http reason=missing-host");
@@ -680,6 +684,39 @@ static int send_request_head(struct vh_http_conn *hc)
     free(s.b);
     return rc;
 }
+
+/* CONNECT: the request as Go's Request.Write sends it (frps's connectHandler: no
+ * header rewriting), then the connection is a tunnel. */
+static int send_connect_head(struct vh_http_conn *hc)
+{
+    const struct head *q = &hc->qh;
+    struct sb s = {0};
+    sb_str(&s, "CONNECT ");
+    sb_add(&s, q->buf + q->first, q->first_len);
+    sb_str(&s, " HTTP/1.1\r\nHost: ");
+    const struct hdr *hh = find_hdr(q, "host");
+    if (hh != NULL)
+        sb_add(&s, q->buf + hh->val, hh->val_len);
+    else
+        sb_add(&s, q->buf + q->first, q->first_len);
+    sb_str(&s, "\r\n");
+    for (size_t i = 0; i < q->n; i++) {
+        const struct hdr *x = &q->h[i];
+        if (name_is(q, x, "host") || name_is(q, x, "content-length") ||
+            name_is(q, x, "transfer-encoding") || name_is(q, x, "trailer"))
+            continue;
+        sb_add(&s, q->buf + x->name, x->name_len);
+        sb_str(&s, ": ");
+        sb_add(&s, q->buf + x->val, x->val_len);
+        sb_str(&s, "\r\n");
+    }
+    sb_str(&s, "\r\n");
+    int rc = s.err ? UFRPC_ERR_NOMEM : to_work(hc, s.b, s.len);
+    free(s.b);
+    return rc;
+}
+
+static void tunnel(struct vh_http_conn *hc, const uint8_t *rest, size_t rest_len);
 
 /* ---- the response side ---------------------------------------------------------------------- */
 static int rs_begin(llhttp_t *p)
@@ -862,7 +899,8 @@ static void tunnel(struct vh_http_conn *hc, const uint8_t *rest, size_t rest_len
         ufrpc_stream_close(user, NULL);
         return;
     }
-    peer_event("vhost-upgrade", "kind=http proxy=%s host=%s", px->name, hc->host);
+    peer_event("vhost-upgrade", "kind=http proxy=%s host=%s method=%s", px->name, hc->host,
+               llhttp_method_name((llhttp_method_t)hc->rq.method));
     peer_splice(px, user, w);
 }
 
@@ -926,8 +964,12 @@ static void on_http_work(struct proxy *px, struct ufrpc_stream *work, void *arg)
         hc->resp_started = hc->resp_done = 0;
         hc->resp_status = 0;
         hc->state = S_FORWARD;
-        if (send_request_head(hc) == 0 && !hc->in_run)
+        if (hc->rq.method == HTTP_CONNECT) {
+            if (send_connect_head(hc) == 0)
+                tunnel(hc, NULL, 0);
+        } else if (send_request_head(hc) == 0 && !hc->in_run) {
             run_user(hc);
+        }
     }
     if (!hc->ended)
         vh_http_update(hc);

@@ -6,7 +6,8 @@
       the first response head's status line as "STATUS <line>", then, on 200, sends
       PAYLOAD and prints everything that comes back within 3 s (or until EOF, or
       until as many bytes as PAYLOAD arrived) as "DATA <repr>". With "early", PAYLOAD
-      goes in the same write as the CONNECT head instead.
+      goes in the same write as the CONNECT head instead, and what follows a non-200
+      head is printed too.
   vh_client.py upgrade PORT HOST EARLY LATER
       sends "GET /up" with "Connection: Upgrade", "Upgrade: echo" and, in the same
       write, EARLY; prints the status line ("STATUS ..."), then reads everything up
@@ -61,6 +62,9 @@ def main():
             except OSError:
                 pass
             rest += read_until(s, lambda d: len(rest) + len(d) >= len(payload), 3)
+            print("DATA " + repr(rest))
+        elif early:  # not a 200: print what followed the head (e.g. an echo)
+            rest += read_until(s, lambda d: (rest + d).endswith(payload), 3)
             print("DATA " + repr(rest))
     elif cmd == "upgrade":
         host, early, later = sys.argv[3], sys.argv[4].encode(), sys.argv[5].encode()

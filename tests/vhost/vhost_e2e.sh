@@ -10,6 +10,7 @@
 # credentials), routeByHTTPUser, hostHeaderRewrite + requestHeaders.set +
 # X-Forwarded-*, responseHeaders.set, useEncryption + useCompression on an http proxy,
 # Upgrade (101, then a spliced byte stream with early bytes on both sides kept),
+# CONNECT on the http port (forwarded as is, then a tunnel; 407 without credentials),
 # request bodies (Content-Length and chunked, sha256 checked), keep-alive (the second
 # request of one curl reuses the connection), a response delimited by EOF, a malformed
 # response from the local service (404 as frps, the next request on the same user
@@ -134,6 +135,12 @@ localPort = $DOWN_PORT
 customDomains = ["down.example.com"]
 
 [[proxies]]
+name = "connecho"
+type = "http"
+localPort = $ECHO_PORT
+customDomains = ["connect.example.com"]
+
+[[proxies]]
 name = "secure"
 type = "https"
 localPort = ${PORT[S]}
@@ -171,7 +178,7 @@ httpUser = "u"
 httpPassword = "p"
 CONF
 start_ufrpc ufrpc "$WORK/frpc.toml"
-for n in api web sub auth rw bob anyone wild down secure mux muxbob muxany muxauth; do
+for n in api web sub auth rw bob anyone wild down connecho secure mux muxbob muxany muxauth; do
     wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=$n " 20 || fail "proxy $n not registered"
 done
 grep -q -E "^EVENT proxy-new .*name=sub .*remote_addr=sub.frps.test:$H " "$WORK/peer.log" ||
@@ -351,6 +358,14 @@ out=$(python3 "$HERE/vh_client.py" upgrade "$H" rw.example.com "early-bytes|" "l
 DATA b'hello-from-E\\nearly-bytes|later-bytes|'" ] || fail "upgrade: $out"
 wait_line "$WORK/peer.log" "^EVENT vhost-upgrade kind=http proxy=rw host=rw.example.com" 5 ||
     fail "no vhost-upgrade event"
+# CONNECT on the http port (frps's connectHandler): the head goes to the local
+# service as is, then a tunnel; here an echo service sends both back
+out=$(python3 "$HERE/vh_client.py" connect "$H" connect.example.com:443 - - "tunnel-bytes" early)
+[ "$out" = "STATUS CONNECT connect.example.com:443 HTTP/1.1
+DATA b'tunnel-bytes'" ] || fail "CONNECT on the http port: $out"
+out=$(python3 "$HERE/vh_client.py" connect "$H" auth.example.com:443 - - "x")
+[ "$out" = "STATUS HTTP/1.1 407 Proxy Authentication Required" ] ||
+    fail "CONNECT to a proxy with httpUser, no credentials: $out"
 log "upgrade ok"
 
 # ---- bad input: a malformed response from the local service, garbage from a user
