@@ -161,8 +161,10 @@ for name in plain enc comp both; do
     log "$name: $out"
 done
 # every user connection ended cleanly with the full byte count both ways
-n=$(grep -c -E "^EVENT user-conn-done .* to_client=$BYTES from_client=$BYTES " "$WORK/peer.log" || true)
-[ "$n" = 8 ] || fail "expected 8 complete user connections at the peer, saw $n"
+# (the peer prints user-conn-done when its pump ends, which can be just after the
+# load client has its echo)
+wait_line "$WORK/peer.log" "^EVENT user-conn-done .* to_client=$BYTES from_client=$BYTES " 10 8 ||
+    fail "expected 8 complete user connections at the peer, saw $(count_lines "$WORK/peer.log" "^EVENT user-conn-done .* to_client=$BYTES from_client=$BYTES ")"
 grep -q -E '^EVENT work-wrap-failed' "$WORK/peer.log" && fail "the peer could not wrap a work stream"
 grep -q -E '^EVENT (control-closed|session-end)' "$WORK/peer.log" && fail "the control session was closed"
 stop_ufrpc
