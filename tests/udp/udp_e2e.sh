@@ -38,6 +38,7 @@
 # the peer's snappy reader would fail on the first chunk (it must be the 0xff stream
 # identifier, after CFB decryption of bytes that were never encrypted) and no datagram
 # would come back, so check 1 proves ufrpc's channel bytes are what frps expects.
+# (xform_e2e.sh also taps the wire: no UDPPacket JSON in the clear with encryption.)
 source "$(dirname "$0")/../e2e/lib.sh"
 MUX=${1:?MUX}
 XFORM=${2:-plain}
