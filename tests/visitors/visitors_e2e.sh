@@ -282,6 +282,16 @@ if [ "$MUX" = false ]; then
     echo "$out" | grep -q "^ECHO ok bytes=100000" || fail "raw visitor: $out"
     grep -q -E '^EVENT visitor-conn proxy=alice\.sec type=stcp user=bob encryption=0 compression=0 rest=[1-9]' "$WORK/peer.log" ||
         fail "the raw visitor's early bytes did not arrive with its frame (rest=0): nothing tested"
+    # the visitor hop's encryption written independently (Python), early bytes too
+    rc=0
+    out=$(python3 "$RAW" --encrypt "$PEER_PORT" "$BOB_RUN_ID" alice.sec "$K1" 100000) || rc=$?
+    if [ "$rc" = 77 ]; then
+        log "raw visitor with encryption skipped: $out"
+    else
+        [ "$rc" = 0 ] && echo "$out" | grep -q "^ECHO ok bytes=100000" || fail "raw visitor with encryption: $out"
+        grep -q -E '^EVENT visitor-conn proxy=alice\.sec type=stcp user=bob encryption=1 compression=0 rest=[1-9]' "$WORK/peer.log" ||
+            fail "the encrypted raw visitor was not admitted with encryption and early bytes"
+    fi
     raw_refused() { # RUN_ID ERROR_TEXT
         out=$(python3 "$RAW" "$PEER_PORT" "$1" alice.sec "$K1" 0) || fail "raw visitor: $out"
         [ "$out" = "RESP error=$2" ] || fail "raw visitor with run id [$1]: got '$out', want error '$2'"
