@@ -21,7 +21,8 @@
  *   framing, which is all the test frps speaks).
  *
  * EVENT lines: "visitor-conn proxy=NAME type=stcp|sudp user=U encryption=0|1
- * compression=0|1 rest=N" when admitted (N: bytes that came with the frame) (then user-conn / user-conn-done from the splice),
+ * compression=0|1 rest=N" when admitted (N: bytes that came with the frame; then
+ * user-conn / user-conn-done from the splice),
  * "visitor-refused proxy=NAME user=U error=\"...\"" when refused,
  * "visitor-work-failed proxy=NAME" when no work connection came,
  * "visitor-silent proxy=NAME" / "visitor-silent-done proxy=NAME" (fault below).
@@ -32,8 +33,11 @@
  * to exercise the visitor's NewVisitorConnResp deadline. Such a stream stays open as
  * long as the visitor keeps it.
  *
- * Ownership: peer_visitor_conn takes the stream; until the work connection arrives
- * it is held by a struct vjoin (freed in on_visitor_work), then by the splice.
+ * Ownership: peer_visitor_conn takes the stream. Refused: peer_refuse closes it.
+ * Admitted: a struct vjoin holds it until the next loop iteration (on_join; the
+ * vjoin is freed by its timer's close callback), then, wrapped, it is the arg of
+ * peer_get_work's callback (on_visitor_work), which hands it to the splice or closes
+ * it. Silent: its read callback owns it (and the name in st->data).
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -50,6 +54,7 @@
 /* ---- the kinds ----------------------------------------------------------------------- */
 static int secret_open(struct proxy *px, char *ra, size_t ra_cap, char *err, size_t err_cap)
 {
+    (void)px;
     (void)err;
     (void)err_cap;
     /* frps: no listener, remote_addr "" (the visitor manager keys on the name only) */
@@ -158,10 +163,10 @@ struct vjoin {
     struct peer *p;
     struct ufrpc_stream *st;
     uv_timer_t timer;
-    char name[128];
+    char *name; /* the proxy's wire name, in the same block, after rest */
     bool enc, comp;
     size_t rest_len;
-    uint8_t rest[]; /* rest_len bytes */
+    uint8_t rest[]; /* rest_len bytes, then the name and its NUL */
 };
 
 static void on_join_timer_closed(uv_handle_t *h)
@@ -290,14 +295,16 @@ void peer_visitor_conn(struct peer *p, struct ufrpc_stream *st, struct ufrpc_msg
         ufrpc_stream_close(st, NULL);
         return;
     }
-    struct vjoin *j = calloc(1, sizeof *j + rest_len);
+    size_t name_len = strlen(name);
+    struct vjoin *j = calloc(1, sizeof *j + rest_len + name_len + 1);
     if (j == NULL) {
         ufrpc_stream_close(st, NULL);
         return;
     }
     j->p = p;
     j->st = st;
-    snprintf(j->name, sizeof j->name, "%s", name);
+    j->name = (char *)j->rest + rest_len;
+    memcpy(j->name, name, name_len + 1);
     j->enc = nv->use_encryption;
     j->comp = nv->use_compression;
     j->rest_len = rest_len;
