@@ -24,6 +24,10 @@
 #  3b. A second udp proxy (never wrapped) to a second echo service: its own
 #     channel; that service killed → no reply, nothing else breaks; restarted on the
 #     same port → replies again, through both proxies.
+#  3c. SIGHUP with the second proxy renamed: the old one closed at the peer, the new
+#     one registered with its own channel and carrying datagrams, the first proxy
+#     still working (ufrpc logs in again on SIGHUP today; if it kept the session,
+#     the first proxy must be left alone).
 #  4. The peer drops the control: ufrpc logs in again, registers the udp proxy again
 #     (a new remote port), the new proxy gets a channel and carries datagrams.
 #  5. SIGTERM: CloseProxy for the udp proxy, exit 0.
@@ -84,6 +88,8 @@ E2E_PIDS+=("$ECHO2_PID")
 wait_line "$WORK/echo2.log" '^READY ' 10 || fail "udp echo 2 did not start"
 ECHO2_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/echo2.log" | head -n 1)
 
+# write_conf SECOND: the config, with the second udp proxy named SECOND
+write_conf() {
 cat >"$WORK/frpc.toml" <<CONF
 serverAddr = "127.0.0.1"
 serverPort = $PEER_PORT
@@ -106,12 +112,14 @@ transport.useEncryption = $ENC
 transport.useCompression = $COMP
 
 [[proxies]]
-name = "ntp"
+name = "$1"
 type = "udp"
 localIP = "127.0.0.1"
 localPort = $ECHO2_PORT
 remotePort = 0
 CONF
+}
+write_conf ntp
 start_ufrpc ufrpc "$WORK/frpc.toml"
 wait_line "$WORK/peer.log" '^EVENT proxy-new .*name=dns type=udp ' 20 || fail "udp proxy not registered"
 grep -E '^EVENT proxy-new .*name=dns ' "$WORK/peer.log" | grep -q -- "$EV" ||
@@ -199,13 +207,38 @@ grep -q -E '^EVENT (udp-bad-frame|udp-bad-message|udp-channel-end)' "$WORK/peer.
     fail "a udp channel was dropped"
 log "second proxy ok, its local service down and back"
 
+# 3c. SIGHUP with ntp renamed ntp2: ntp closed (its channel and sockets with it),
+# ntp2 registered with its own channel and carrying datagrams; dns keeps working
+logins=$(count_lines "$WORK/peer.log" '^EVENT login ')
+write_conf ntp2
+kill -HUP "$UFRPC_PID"
+wait_line "$WORK/peer.log" '^EVENT proxy-new .*name=ntp2 type=udp ' 20 || fail "ntp2 not registered after SIGHUP"
+wait_line "$WORK/peer.log" '^EVENT udp-closed proxy=ntp ' 10 || fail "ntp not closed after SIGHUP"
+wait_line "$WORK/peer.log" '^EVENT udp-channel proxy=ntp2 n=1 ' 10 || fail "no channel for ntp2"
+N2PORT=$(sed -n 's/^EVENT udp-listen proxy=ntp2 port=\([0-9]*\).*/\1/p' "$WORK/peer.log" | head -n 1)
+out=$("$TOOL" udp-probe "$N2PORT" 2 10 45 1300) || fail "ntp2 round trip: $out"
+if [ "$(count_lines "$WORK/peer.log" '^EVENT login ')" = "$logins" ]; then
+    # the session was kept: dns was not touched, its first channel still carries it
+    grep -q -E '^EVENT udp-closed proxy=dns ' "$WORK/peer.log" && fail "dns was closed by the reload"
+else
+    wait_line "$WORK/peer.log" '^EVENT udp-channel proxy=dns n=1 ' 10 2 || fail "no channel for dns after the reload"
+    RPORT=$(sed -n 's/^EVENT udp-listen proxy=dns port=\([0-9]*\).*/\1/p' "$WORK/peer.log" | tail -n 1)
+fi
+out=$("$TOOL" udp-probe "$RPORT" 1 10 88 1400) || fail "dns round trip after the reload: $out"
+log "SIGHUP: ntp -> ntp2 ok, dns still works"
+
 
 # 4. the control is dropped: login again, the udp proxy again, datagrams again
 RUN_ID=$(sed -n 's/^EVENT login run_id=\([0-9a-f]*\).*/\1/p' "$WORK/peer.log" | head -n 1)
+nl=$(count_lines "$WORK/peer.log" "^EVENT login run_id=$RUN_ID ")
+np=$(count_lines "$WORK/peer.log" '^EVENT proxy-new .*name=dns type=udp ')
+nc=$(count_lines "$WORK/peer.log" '^EVENT udp-channel proxy=dns n=1 ')
 peer_cmd peer drop
-wait_line "$WORK/peer.log" "^EVENT login run_id=$RUN_ID " 30 2 || fail "ufrpc did not log in again"
-wait_line "$WORK/peer.log" '^EVENT proxy-new .*name=dns type=udp ' 20 2 || fail "udp proxy not registered again"
-wait_line "$WORK/peer.log" '^EVENT udp-channel proxy=dns n=1 ' 10 2 || fail "no channel for the new udp proxy"
+wait_line "$WORK/peer.log" "^EVENT login run_id=$RUN_ID " 30 $((nl + 1)) || fail "ufrpc did not log in again"
+wait_line "$WORK/peer.log" '^EVENT proxy-new .*name=dns type=udp ' 20 $((np + 1)) ||
+    fail "udp proxy not registered again"
+wait_line "$WORK/peer.log" '^EVENT udp-channel proxy=dns n=1 ' 10 $((nc + 1)) ||
+    fail "no channel for the new udp proxy"
 RPORT=$(sed -n 's/^EVENT udp-listen proxy=dns port=\([0-9]*\).*/\1/p' "$WORK/peer.log" | tail -n 1)
 out=$("$TOOL" udp-probe "$RPORT" 2 15 1 1400 7000) || fail "round trip after the new login: $out"
 log "after a dropped control: $out"
@@ -213,5 +246,5 @@ log "after a dropped control: $out"
 # 5. clean stop
 stop_ufrpc
 wait_line "$WORK/peer.log" '^EVENT close-proxy .*name=dns' 5 || fail "no CloseProxy for the udp proxy"
-wait_line "$WORK/peer.log" '^EVENT close-proxy .*name=ntp' 5 || fail "no CloseProxy for ntp"
+wait_line "$WORK/peer.log" '^EVENT close-proxy .*name=ntp2' 5 || fail "no CloseProxy for ntp2"
 pass
