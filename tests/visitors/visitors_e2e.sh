@@ -12,6 +12,8 @@
 #   ufrpc "vis" (user bob) runs the visitors, each on its own bindPort:
 #       sec_v    stcp  -> alice.sec                        traffic
 #       usec_v   sudp  -> alice.usec                       UDP round trips
+#       mix_v    stcp  -> alice.sec, visitor hop encryption=XFORM compression=!XFORM
+#       umix_v   sudp  -> alice.usec, visitor hop encryption=!XFORM compression=XFORM
 #       ubad_v   sudp  -> alice.usec with a wrong secretKey refused, per datagram
 #       bad_v    stcp  -> alice.sec with a wrong secretKey refused: auth failed
 #       only_v   stcp  -> alice.only                       refused: user not allowed
@@ -49,7 +51,7 @@ K1="stcp-secret-$RANDOM"
 K2="sudp-secret-$RANDOM"
 NET_TOOL="$(dirname "$0")/net_tool.py"
 command -v python3 >/dev/null 2>&1 || fail "python3 is needed for the UDP side"
-if [ "$XFORM" = on ]; then X=true; XN=1; else X=false; XN=0; fi
+if [ "$XFORM" = on ]; then X=true; XN=1; NX=false; NXN=0; else X=false; XN=0; NX=true; NXN=1; fi
 PEER_TLS=off
 [ "$TLS" = true ] && PEER_TLS=auto
 
@@ -126,6 +128,8 @@ P_FAM=$(freeport)
 P_P2P=$(freeport)
 P_LONE=$(freeport)
 P_UBAD=$(freeport)
+P_MIX=$(freeport)
+P_UMIX=$(freeport)
 P_P2PU=$(freeport)
 P_MINE=$(freeport)
 visitor() { # NAME TYPE SERVER_NAME SECRET BIND_PORT [EXTRA]
@@ -139,8 +143,8 @@ serverName = "$3"
 secretKey = "$4"
 bindAddr = "127.0.0.1"
 bindPort = $5
-transport.useEncryption = $X
-transport.useCompression = $X
+transport.useEncryption = ${VE:-$X}
+transport.useCompression = ${VC:-$X}
 ${6:-}
 EOF
 }
@@ -148,6 +152,9 @@ EOF
     common bob
     visitor sec_v stcp sec "$K1" "$P_SEC"
     visitor usec_v sudp usec "$K2" "$P_USEC"
+    # the visitor hop's layers differ from the proxy hop's (the server re-wraps)
+    VE=$X VC=$NX visitor mix_v stcp sec "$K1" "$P_MIX"
+    VE=$NX VC=$X visitor umix_v sudp usec "$K2" "$P_UMIX"
     visitor bad_v stcp sec "wrong-$K1" "$P_BAD"
     visitor only_v stcp only "$K1" "$P_ONLY"
     visitor own_v stcp own "$K1" "$P_OWN"
@@ -181,7 +188,7 @@ wait_line "$WORK/prov.log" "\[p2p\] .*does not support xtcp" 5 ||
 
 start_ufrpc vis "$WORK/vis.toml"
 VIS_PID=$UFRPC_PID
-for n in sec_v usec_v ubad_v bad_v only_v own_v fam_v hid_v p2p_v lone_v p2pu_v mine_v; do
+for n in sec_v usec_v mix_v umix_v ubad_v bad_v only_v own_v fam_v hid_v p2p_v lone_v p2pu_v mine_v; do
     wait_line "$WORK/vis.log" "\[$n\] start visitor success" 20 || fail "visitor $n did not start"
 done
 wait_line "$WORK/vis.log" "\[p2p_v\] xtcp visitor: P2P hole punching is not supported yet; connections go to fallbackTo visitor \[hid_v\]" 5 ||
@@ -204,6 +211,11 @@ n=$(count_lines "$WORK/peer.log" "^EVENT visitor-conn proxy=alice\.sec type=stcp
 wait_line "$WORK/peer.log" "^EVENT user-conn-done proxy=alice\.sec .*to_client=1572864 from_client=1572864 status=UFRPC_OK" 10 4 ||
     fail "peer did not see 4 complete visitor splices of 1.5 MiB each way"
 
+# visitor hop encryption=X compression=!X over a proxy hop with X for both
+out=$("$TOOL" load "$P_MIX" 524288 2 10) || fail "stcp through mix_v: $out"
+[ "$(count_lines "$WORK/peer.log" "^EVENT visitor-conn proxy=alice\.sec type=stcp user=bob encryption=$XN compression=$NXN ")" = 2 ] ||
+    fail "mix_v: expected 2 visitor connections with encryption=$XN compression=$NXN"
+
 # ---- sudp: UDP round trips through the visitor ---------------------------------------
 out=$(python3 "$NET_TOOL" roundtrip "$P_USEC" 16 5) || fail "sudp round trip failed: $out"
 log "sudp: $out through usec_v"
@@ -219,6 +231,10 @@ done
 n=$(count_lines "$WORK/peer.log" "^EVENT visitor-conn proxy=alice\.usec type=sudp user=bob encryption=$XN compression=$XN")
 [ "$n" = 1 ] || fail "sudp: expected one visitor stream for all datagrams, peer saw $n"
 log "sudp: 3 concurrent clients x 24 datagrams, each echo back to its own sender"
+out=$(python3 "$NET_TOOL" roundtrip "$P_UMIX" 8 5) || fail "sudp through umix_v: $out"
+[ "$(count_lines "$WORK/peer.log" "^EVENT visitor-conn proxy=alice\.usec type=sudp user=bob encryption=$NXN compression=$XN ")" = 1 ] ||
+    fail "umix_v: expected one sudp visitor stream with encryption=$NXN compression=$XN"
+log "visitor hop layers differing from the proxy hop's: stcp and sudp"
 
 # ---- refusals: that user connection closes, the tunnel stays up -----------------------
 refused() { # PORT PROXY ERROR_TEXT
@@ -321,7 +337,7 @@ wait_line "$WORK/peer.log" '^EVENT proxy-new .*name=alice\.usec ' 20 2 || fail "
 wait_line "$WORK/peer.log" '^EVENT proxy-new .*name=alice\.sec ' 20 2 || fail "alice.sec not registered again"
 out=$(python3 "$NET_TOOL" roundtrip "$P_USEC" 4 5) || fail "sudp after the provider's restart: $out"
 out=$("$TOOL" load "$P_SEC" 65536 2 10) || fail "stcp after the provider's restart: $out"
-n=$(count_lines "$WORK/peer.log" "^EVENT visitor-conn proxy=alice\.usec ")
+n=$(count_lines "$WORK/peer.log" "^EVENT visitor-conn proxy=alice\.usec type=sudp user=bob encryption=$XN compression=$XN ")
 [ "$n" = 2 ] || fail "sudp: expected a second visitor stream after the restart, peer saw $n in all"
 log "provider gone: visitors refused clearly; provider back: stcp and sudp again"
 
