@@ -21,6 +21,7 @@
 #       fam_v    stcp  -> alice.p2p (an xtcp proxy)        refused: no such listener
 #       hid_v    stcp  -> alice.sec, bindPort = -1        (no listener: a fallback only)
 #       p2p_v    xtcp  -> alice.p2p, fallbackTo hid_v      traffic via the fallback
+#       p2ps_v   xtcp  -> alice.p2p, fallbackTo sec_v      traffic via a listening one
 #       lone_v   xtcp  -> alice.p2p, no fallbackTo         connections closed
 #       p2pu_v   xtcp  -> alice.p2p, fallbackTo usec_v     (not stcp) connections closed
 #       mine_v   stcp  -> mine, no serverUser              = bob.mine, bob's own proxy
@@ -129,6 +130,7 @@ P_P2P=$(freeport)
 P_LONE=$(freeport)
 P_UBAD=$(freeport)
 P_MIX=$(freeport)
+P_P2PS=$(freeport)
 P_UMIX=$(freeport)
 P_P2PU=$(freeport)
 P_MINE=$(freeport)
@@ -162,6 +164,7 @@ EOF
     visitor ubad_v sudp usec "wrong-$K2" "$P_UBAD"
     visitor hid_v stcp sec "$K1" -1
     visitor p2p_v xtcp p2p "$K1" "$P_P2P" 'fallbackTo = "hid_v"'
+    visitor p2ps_v xtcp p2p "$K1" "$P_P2PS" 'fallbackTo = "sec_v"'
     visitor lone_v xtcp p2p "$K1" "$P_LONE"
     visitor p2pu_v xtcp p2p "$K1" "$P_P2PU" 'fallbackTo = "usec_v"'
     visitor mine_v stcp mine "$K1" "$P_MINE" | sed '/^serverUser/d'
@@ -188,7 +191,7 @@ wait_line "$WORK/prov.log" "\[p2p\] .*does not support xtcp" 5 ||
 
 start_ufrpc vis "$WORK/vis.toml"
 VIS_PID=$UFRPC_PID
-for n in sec_v usec_v mix_v umix_v ubad_v bad_v only_v own_v fam_v hid_v p2p_v lone_v p2pu_v mine_v; do
+for n in sec_v usec_v mix_v umix_v ubad_v bad_v only_v own_v fam_v hid_v p2p_v p2ps_v lone_v p2pu_v mine_v; do
     wait_line "$WORK/vis.log" "\[$n\] start visitor success" 20 || fail "visitor $n did not start"
 done
 wait_line "$WORK/vis.log" "\[p2p_v\] xtcp visitor: P2P hole punching is not supported yet; connections go to fallbackTo visitor \[hid_v\]" 5 ||
@@ -278,6 +281,9 @@ wait_line "$WORK/vis.log" "\[p2p_v\] xtcp: hole punching not supported, connecti
 "$TOOL" expect-close "$P_LONE" 10 >/dev/null || fail "xtcp visitor without fallbackTo did not close the connection"
 wait_line "$WORK/vis.log" "\[lone_v\] xtcp: P2P hole punching is not supported yet \(set fallbackTo" 5 ||
     fail "xtcp visitor without fallbackTo: no clear message"
+out=$("$TOOL" load "$P_P2PS" 262144 2 10) || fail "load through p2ps_v (fallbackTo sec_v): $out"
+wait_line "$WORK/vis.log" "\[p2ps_v\] xtcp: hole punching not supported, connection handed to visitor \[sec_v\]" 5 2 ||
+    fail "ufrpc vis does not log p2ps_v's hand-over to sec_v"
 "$TOOL" expect-close "$P_P2PU" 10 >/dev/null || fail "xtcp visitor with an sudp fallbackTo did not close the connection"
 wait_line "$WORK/vis.log" "\[p2pu_v\] xtcp: P2P hole punching is not supported yet and fallbackTo visitor \[usec_v\] is not a running stcp visitor" 5 ||
     fail "xtcp visitor with an sudp fallbackTo: no clear message"
