@@ -4,7 +4,8 @@
 # the UDPPacket message channel, FRP-WIRE §8) to a local UDP echo service (e2e-tool
 # udp-echo).
 #   MUX   true|false   transport.tcpMux (true also turns TLS on)
-#   XFORM plain|both   transport.useEncryption + useCompression off / both on
+#   XFORM plain|both|enc|comp   transport.useEncryption / useCompression: off, both
+#                      on, only encryption, only compression
 #   MODE  full (default): checks 1-5 below; replace: checks 1 and 6 only; ipv6: checks
 #         1-5 with the peer's remote ports on ::1 (--proxy-bind ::1) and the users on
 #         ::1, so the UDPPacket addresses both ways are IPv6 (ufrpc's local service
@@ -53,6 +54,8 @@ TLS=$MUX
 case $XFORM in
 plain) ENC=false COMP=false EV="encryption=0 compression=0" ;;
 both) ENC=true COMP=true EV="encryption=1 compression=1" ;;
+enc) ENC=true COMP=false EV="encryption=1 compression=0" ;;
+comp) ENC=false COMP=true EV="encryption=0 compression=1" ;;
 *) fail "unknown XFORM $XFORM" ;;
 esac
 
