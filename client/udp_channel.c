@@ -664,18 +664,30 @@ static int resolve_local(uv_loop_t *loop, const char *ip, uint16_t port,
     int rc = uv_getaddrinfo(loop, &req, NULL, ip, svc, &hints);
     if (rc < 0)
         return UFRPC_ERR_DNS;
+    const struct addrinfo *ai = ufrpc_udp_pick_resolved(req.addrinfo);
     rc = UFRPC_ERR_DNS;
-    for (struct addrinfo *ai = req.addrinfo; ai != NULL; ai = ai->ai_next) {
-        if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
-            ai->ai_addrlen <= sizeof *out) {
-            memset(out, 0, sizeof *out);
-            memcpy(out, ai->ai_addr, ai->ai_addrlen);
-            rc = 0;
-            break;
-        }
+    if (ai != NULL) {
+        memset(out, 0, sizeof *out);
+        memcpy(out, ai->ai_addr, ai->ai_addrlen);
+        rc = 0;
     }
     uv_freeaddrinfo(req.addrinfo);
     return rc;
+}
+
+const struct addrinfo *ufrpc_udp_pick_resolved(const struct addrinfo *list)
+{
+    const struct addrinfo *v6 = NULL;
+    for (const struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
+        if (ai->ai_addr == NULL || ai->ai_addrlen > sizeof(struct sockaddr_storage))
+            continue;
+        if (ai->ai_family == AF_INET && ai->ai_addrlen >= sizeof(struct sockaddr_in))
+            return ai;
+        if (ai->ai_family == AF_INET6 && ai->ai_addrlen >= sizeof(struct sockaddr_in6) &&
+            v6 == NULL)
+            v6 = ai;
+    }
+    return v6;
 }
 
 int ufrpc_udp_channel_start(const struct ufrpc_udp_channel_opts *opts,

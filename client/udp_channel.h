@@ -110,6 +110,14 @@ int ufrpc_udp_packet_decode(const struct ufrpc_frame *f, struct ufrpc_udp_in *in
 int ufrpc_udp_addr_parse(const char *ip, int64_t port, const char *zone,
                          struct sockaddr_storage *out);
 
+/* The address a udp proxy sends to when localIP is a host name: the first IPv4
+ * address of the resolver's list, else the first IPv6 one, as Go's ResolveUDPAddr
+ * ("udp") picks it for frpc (glibc lists ::1 before 127.0.0.1 for "localhost" when
+ * /etc/hosts has both, and a service on 127.0.0.1 would never get a datagram).
+ * NULL when the list has neither. */
+struct addrinfo;
+const struct addrinfo *ufrpc_udp_pick_resolved(const struct addrinfo *list);
+
 /* ---- the channel ---------------------------------------------------------------- */
 typedef struct ufrpc_udp_channel ufrpc_udp_channel_t;
 

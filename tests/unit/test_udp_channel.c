@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <netdb.h>
 
 #include "client/udp_channel.h"
 #include "net/nettest.h"
@@ -530,6 +531,49 @@ static void test_server_eof_and_initial_bytes(void **state)
     (void)p_srv_eof;
 }
 
+/* localIP as a host name: IPv4 first, as Go's ResolveUDPAddr("udp") for frpc */
+static void test_pick_resolved(void **state)
+{
+    (void)state;
+    struct sockaddr_in6 a6;
+    struct sockaddr_in a4;
+    memset(&a6, 0, sizeof a6);
+    memset(&a4, 0, sizeof a4);
+    a6.sin6_family = AF_INET6;
+    a6.sin6_addr.s6_addr[15] = 1; /* ::1 */
+    a4.sin_family = AF_INET;
+    a4.sin_addr.s_addr = htonl(0x7f000001);
+    struct addrinfo v4 = {.ai_family = AF_INET, .ai_addrlen = sizeof a4,
+                          .ai_addr = (struct sockaddr *)&a4};
+    struct addrinfo v6 = {.ai_family = AF_INET6, .ai_addrlen = sizeof a6,
+                          .ai_addr = (struct sockaddr *)&a6, .ai_next = &v4};
+    /* glibc's order for "localhost" with ::1 in /etc/hosts: ::1, then 127.0.0.1 */
+    assert_ptr_equal(ufrpc_udp_pick_resolved(&v6), &v4);
+    v6.ai_next = NULL;
+    assert_ptr_equal(ufrpc_udp_pick_resolved(&v6), &v6); /* only IPv6: that one */
+    struct addrinfo other = {.ai_family = AF_UNIX, .ai_addrlen = sizeof a4,
+                             .ai_addr = (struct sockaddr *)&a4, .ai_next = &v6};
+    assert_ptr_equal(ufrpc_udp_pick_resolved(&other), &v6);
+    other.ai_next = NULL;
+    assert_null(ufrpc_udp_pick_resolved(&other));
+    assert_null(ufrpc_udp_pick_resolved(NULL));
+}
+
+/* ...and the channel reaches a service on 127.0.0.1 through localIP "localhost" */
+static void test_local_host_name(void **state)
+{
+    (void)state;
+    struct fx f;
+    struct ufrpc_udp_channel_opts o;
+    fx_setup(&f, &o);
+    o.local_ip = "localhost";
+    fx_start(&f, &o);
+    srv_send(&f, "by-name", 7, "10.9.9.9", 999);
+    wait_frames(&f, 1);
+    assert_int_equal(count_udp_from(&f, "10.9.9.9", 999, "by-name"), 1);
+    fx_teardown(&f);
+}
+
 static void test_encode_limits(void **state)
 {
     (void)state;
@@ -585,6 +629,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_limits),
+        cmocka_unit_test(test_pick_resolved),
+        cmocka_unit_test(test_local_host_name),
         cmocka_unit_test(test_echo_several_users),
         cmocka_unit_test(test_idle_close),
         cmocka_unit_test(test_oversized_reply_dropped),
