@@ -237,7 +237,14 @@ log "sudp: 3 concurrent clients x 24 datagrams, each echo back to its own sender
 out=$(python3 "$NET_TOOL" roundtrip "$P_UMIX" 8 5) || fail "sudp through umix_v: $out"
 [ "$(count_lines "$WORK/peer.log" "^EVENT visitor-conn proxy=alice\.usec type=sudp user=bob encryption=$NXN compression=$XN ")" = 1 ] ||
     fail "umix_v: expected one sudp visitor stream with encryption=$NXN compression=$XN"
-log "visitor hop layers differing from the proxy hop's: stcp and sudp"
+# two visitor streams to one sudp proxy live side by side on the provider (frpc's
+# sudp proxy keeps one channel per work connection; a plain udp proxy would
+# replace its channel): usec_v's first stream still carries datagrams
+out=$(python3 "$NET_TOOL" roundtrip "$P_USEC" 4 5 7) || fail "sudp through usec_v after umix_v joined: $out"
+n=$(count_lines "$WORK/peer.log" "^EVENT visitor-conn proxy=alice\.usec type=sudp user=bob encryption=$XN compression=$XN ")
+[ "$n" = 1 ] || fail "usec_v's stream did not survive a second visitor stream to alice.usec ($n streams)"
+! grep -q -E '^EVENT user-conn-done proxy=alice\.usec ' "$WORK/peer.log" || fail "an sudp splice ended early"
+log "visitor hop layers differing from the proxy hop's: stcp and sudp; two sudp streams side by side"
 
 # ---- refusals: that user connection closes, the tunnel stays up -----------------------
 refused() { # PORT PROXY ERROR_TEXT
