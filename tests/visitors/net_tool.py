@@ -16,6 +16,16 @@
       Sends one datagram and succeeds (exit 0, "SILENT") if nothing comes back
       within WAIT_S.
 
+  net_tool.py banner
+      TCP server-first service on 127.0.0.1, any free port; prints "READY port=N";
+      writes "BANNER <n>\r\n" (n counts connections) as soon as a connection is
+      accepted, then echoes until EOF.
+
+  net_tool.py expect-banner PORT TIMEOUT_S
+      TCP: connects, sends nothing, and succeeds (exit 0, prints the line) if a
+      "BANNER <n>\r\n" line arrives within TIMEOUT_S; then sends "ping" and expects
+      it echoed.
+
   net_tool.py hold PORT TIMEOUT_S
       TCP: connects to 127.0.0.1:PORT, sends "hello", reads the 5-byte echo, prints
       "HELD" and keeps the connection open; succeeds (exit 0, "CLOSED") when the
@@ -73,6 +83,65 @@ def silence(port, wait):
     return 1
 
 
+def banner():
+    import threading
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(64)
+    print("READY port=%d" % ls.getsockname()[1], flush=True)
+    n = 0
+
+    def serve(c, n):
+        try:
+            c.sendall(b"BANNER %d\r\n" % n)
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                c.sendall(d)
+            c.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    while True:
+        c, _ = ls.accept()
+        n += 1
+        threading.Thread(target=serve, args=(c, n), daemon=True).start()
+
+
+def expect_banner(port, timeout):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    got = b""
+    try:
+        while not got.endswith(b"\r\n"):
+            c = s.recv(256)
+            if not c:
+                print("closed before the banner (%r)" % got)
+                return 1
+            got += c
+    except socket.timeout:
+        print("no banner within %gs (%r)" % (timeout, got))
+        return 1
+    if not got.startswith(b"BANNER "):
+        print("bad banner %r" % got)
+        return 1
+    s.sendall(b"ping")
+    echo = b""
+    while len(echo) < 4:
+        c = s.recv(4 - len(echo))
+        if not c:
+            break
+        echo += c
+    if echo != b"ping":
+        print("bad echo after the banner %r" % echo)
+        return 1
+    print(got.decode().strip(), flush=True)
+    return 0
+
+
 def hold(port, timeout):
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     s.sendall(b"hello")
@@ -110,6 +179,11 @@ def main(argv):
         return roundtrip(int(argv[2]), int(argv[3]), float(argv[4]), seed)
     if len(argv) >= 4 and argv[1] == "silence":
         return silence(int(argv[2]), float(argv[3]))
+    if len(argv) >= 2 and argv[1] == "banner":
+        banner()
+        return 0
+    if len(argv) >= 4 and argv[1] == "expect-banner":
+        return expect_banner(int(argv[2]), float(argv[3]))
     if len(argv) >= 4 and argv[1] == "hold":
         return hold(int(argv[2]), float(argv[3]))
     sys.stderr.write(__doc__)

@@ -9,9 +9,11 @@
 #       only  stcp  secretKey K1, allowUsers [carol]      (bob not allowed)
 #       own   stcp  secretKey K1, no allowUsers           (= alice only)
 #       p2p   xtcp  secretKey K1, allowUsers [bob]
+#       ban   stcp  secretKey K1, allowUsers [bob], to a server-first (banner) service
 #   ufrpc "vis" (user bob) runs the visitors, each on its own bindPort:
 #       sec_v    stcp  -> alice.sec                        traffic
 #       usec_v   sudp  -> alice.usec                       UDP round trips
+#       ban_v    stcp  -> alice.ban                        the banner before any user byte
 #       mix_v    stcp  -> alice.sec, visitor hop encryption=XFORM compression=!XFORM
 #       umix_v   sudp  -> alice.usec, visitor hop encryption=!XFORM compression=XFORM
 #       ubad_v   sudp  -> alice.usec with a wrong secretKey refused, per datagram
@@ -62,6 +64,10 @@ python3 "$NET_TOOL" echo </dev/null >"$WORK/udpecho.log" 2>&1 &
 E2E_PIDS+=("$!")
 wait_line "$WORK/udpecho.log" '^READY ' 10 || fail "UDP echo did not start"
 UDP_ECHO_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/udpecho.log" | head -n 1)
+python3 "$NET_TOOL" banner </dev/null >"$WORK/banner.log" 2>&1 &
+E2E_PIDS+=("$!")
+wait_line "$WORK/banner.log" '^READY ' 10 || fail "banner service did not start"
+BANNER_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/banner.log" | head -n 1)
 
 common() { # USER
     cat <<EOF
@@ -78,7 +84,7 @@ log.level = "debug"
 EOF
 }
 
-stcp_proxy() { # NAME SECRET ALLOW_USERS_LINE
+stcp_proxy() { # NAME SECRET ALLOW_USERS_LINE [LOCAL_PORT]
     cat <<EOF
 
 [[proxies]]
@@ -87,7 +93,7 @@ type = "stcp"
 secretKey = "$2"
 $3
 localIP = "127.0.0.1"
-localPort = $ECHO_PORT
+localPort = ${4:-$ECHO_PORT}
 transport.useEncryption = $X
 transport.useCompression = $X
 EOF
@@ -98,6 +104,7 @@ EOF
     stcp_proxy sec "$K1" 'allowUsers = ["bob"]'
     stcp_proxy only "$K1" 'allowUsers = ["carol"]'
     stcp_proxy own "$K1" ''
+    stcp_proxy ban "$K1" 'allowUsers = ["bob"]' "$BANNER_PORT"
     cat <<EOF
 
 [[proxies]]
@@ -130,6 +137,7 @@ P_P2P=$(freeport)
 P_LONE=$(freeport)
 P_UBAD=$(freeport)
 P_MIX=$(freeport)
+P_BAN=$(freeport)
 P_P2PS=$(freeport)
 P_UMIX=$(freeport)
 P_P2PU=$(freeport)
@@ -155,6 +163,7 @@ EOF
     visitor sec_v stcp sec "$K1" "$P_SEC"
     visitor usec_v sudp usec "$K2" "$P_USEC"
     # the visitor hop's layers differ from the proxy hop's (the server re-wraps)
+    visitor ban_v stcp ban "$K1" "$P_BAN"
     VE=$X VC=$NX visitor mix_v stcp sec "$K1" "$P_MIX"
     VE=$NX VC=$X visitor umix_v sudp usec "$K2" "$P_UMIX"
     visitor bad_v stcp sec "wrong-$K1" "$P_BAD"
@@ -174,13 +183,13 @@ EOF
 # ---- both sides up ----------------------------------------------------------------
 start_ufrpc prov "$WORK/prov.toml"
 PROV_PID=$UFRPC_PID
-for n in sec only own usec p2p; do
+for n in sec only own ban usec p2p; do
     wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=alice\.$n .*encryption=" 20 ||
         fail "proxy alice.$n not registered"
     wait_line "$WORK/prov.log" "\[$n\] start proxy success" 10 || fail "[$n] no start proxy success"
 done
 # frps's NewProxyResp for stcp/sudp/xtcp has an empty remote_addr (no listener)
-[ "$(count_lines "$WORK/peer.log" '^EVENT proxy-new .*type=(stcp|sudp|xtcp) remote_port=0 remote_addr= ')" = 5 ] ||
+[ "$(count_lines "$WORK/peer.log" '^EVENT proxy-new .*type=(stcp|sudp|xtcp) remote_port=0 remote_addr= ')" = 6 ] ||
     fail "stcp/sudp/xtcp proxies should have no remote address"
 for n in sec only own usec; do
     grep -q -E "^EVENT proxy-new .*name=alice\.$n .*encryption=$XN compression=$XN" "$WORK/peer.log" ||
@@ -191,7 +200,7 @@ wait_line "$WORK/prov.log" "\[p2p\] .*does not support xtcp" 5 ||
 
 start_ufrpc vis "$WORK/vis.toml"
 VIS_PID=$UFRPC_PID
-for n in sec_v usec_v mix_v umix_v ubad_v bad_v only_v own_v fam_v hid_v p2p_v p2ps_v lone_v p2pu_v mine_v; do
+for n in sec_v usec_v ban_v mix_v umix_v ubad_v bad_v only_v own_v fam_v hid_v p2p_v p2ps_v lone_v p2pu_v mine_v; do
     wait_line "$WORK/vis.log" "\[$n\] start visitor success" 20 || fail "visitor $n did not start"
 done
 wait_line "$WORK/vis.log" "\[p2p_v\] xtcp visitor: P2P hole punching is not supported yet; connections go to fallbackTo visitor \[hid_v\]" 5 ||
@@ -213,6 +222,12 @@ n=$(count_lines "$WORK/peer.log" "^EVENT visitor-conn proxy=alice\.sec type=stcp
 [ "$n" -ge 4 ] || fail "peer saw $n admitted visitor connections of bob to alice.sec with encryption=$XN compression=$XN (want 4)"
 wait_line "$WORK/peer.log" "^EVENT user-conn-done proxy=alice\.sec .*to_client=1572864 from_client=1572864 status=UFRPC_OK" 10 4 ||
     fail "peer did not see 4 complete visitor splices of 1.5 MiB each way"
+
+# a server-first service: its banner reaches a user who has sent nothing
+for i in 1 2 3; do
+    out=$(python3 "$NET_TOOL" expect-banner "$P_BAN" 10) || fail "banner through ban_v: $out"
+done
+log "server-first service: banner through ban_v before the user sent anything ($out)"
 
 # visitor hop encryption=X compression=!X over a proxy hop with X for both
 out=$("$TOOL" load "$P_MIX" 524288 2 10) || fail "stcp through mix_v: $out"
