@@ -9,7 +9,11 @@
 #   MODE  full (default): checks 1-5 below; replace: checks 1 and 6 only; ipv6: checks
 #         1-5 with the peer's remote ports on ::1 (--proxy-bind ::1) and the users on
 #         ::1, so the UDPPacket addresses both ways are IPv6 (ufrpc's local service
-#         stays on 127.0.0.1); skipped (77) without IPv6 loopback
+#         stays on 127.0.0.1); skipped (77) without IPv6 loopback; localhost: check 1
+#         with localIP = "localhost" and ufrpc run in a mount namespace (unshare -rm)
+#         whose /etc/hosts lists ::1 before 127.0.0.1, as Debian's does: ufrpc must
+#         send to 127.0.0.1 as frpc (Go's ResolveUDPAddr) does; skipped (77) without
+#         unprivileged user namespaces
 # Checks:
 #  1. UDP round trip: two user sockets (two source ports) each send datagrams of 1, 64,
 #     512, 1400, 4000 and 7000 bytes to the frps remote port; each socket gets its own
@@ -73,6 +77,33 @@ if [ "$MODE" = ipv6 ]; then
     USER_IP=::1
     export E2E_UDP_HOST=::1
 fi
+LOCAL_HOST=127.0.0.1
+if [ "$MODE" = localhost ]; then
+    # ufrpc in a private mount namespace whose /etc/hosts lists ::1 and 127.0.0.1 for
+    # localhost (Debian's default; glibc then returns ::1 first)
+    printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' >"$WORK/hosts"
+    cat >"$WORK/ufrpc-ns.sh" <<'SH'
+#!/bin/sh
+mount --bind "$UDP_E2E_HOSTS" /etc/hosts || exit 3
+exec "$UDP_E2E_UFRPC" "$@"
+SH
+    chmod +x "$WORK/ufrpc-ns.sh"
+    export UDP_E2E_HOSTS="$WORK/hosts" UDP_E2E_UFRPC="$UFRPC"
+    if ! unshare -rm "$WORK/ufrpc-ns.sh" -v >/dev/null 2>&1 ||
+        ! unshare -rm sh -c 'mount --bind "$UDP_E2E_HOSTS" /etc/hosts && getent ahosts localhost' |
+        head -n 1 | grep -q '^::1'; then
+        echo "no unprivileged mount namespace (or glibc does not list ::1 first): skipped"
+        E2E_FAILED=0
+        exit 77
+    fi
+    cat >"$WORK/ufrpc-wrap.sh" <<SH
+#!/bin/sh
+exec unshare -rm "$WORK/ufrpc-ns.sh" "\$@"
+SH
+    chmod +x "$WORK/ufrpc-wrap.sh"
+    UFRPC="$WORK/ufrpc-wrap.sh"
+    LOCAL_HOST=localhost
+fi
 if [ "$MODE" = replace ]; then
     export UFRPC_PEER_UDP_READ_TIMEOUT_MS=1500
     LEVEL=debug
@@ -108,7 +139,7 @@ udpPacketSize = 10000
 [[proxies]]
 name = "dns"
 type = "udp"
-localIP = "127.0.0.1"
+localIP = "$LOCAL_HOST"
 localPort = $ECHO_PORT
 remotePort = 0
 transport.useEncryption = $ENC
@@ -144,6 +175,11 @@ grep -q -E "^EVENT udp-packet-out proxy=dns to=$USER_IP:[0-9]+ len=7000 " "$WORK
 grep -q -E "^EVENT udp-user-new proxy=dns addr=$USER_IP:" "$WORK/peer.log" || fail "users are not on $USER_IP"
 log "round trip ok (2 users x 6 sizes)"
 
+if [ "$MODE" = localhost ]; then
+    stop_ufrpc
+    pass
+    exit 0
+fi
 if [ "$MODE" = replace ]; then
     for n in 2 3; do
         wait_line "$WORK/peer.log" "^EVENT udp-channel-end proxy=dns n=$((n - 1)) reason=read-timeout" 10 ||
