@@ -12,7 +12,8 @@
 #         stays on 127.0.0.1); skipped (77) without IPv6 loopback; localhost: check 1
 #         with localIP = "localhost" and ufrpc run in a mount namespace (unshare -rm)
 #         whose /etc/hosts lists ::1 before 127.0.0.1, as Debian's does: ufrpc must
-#         send to 127.0.0.1 as frpc (Go's ResolveUDPAddr) does; skipped (77) without
+#         send to 127.0.0.1 as frpc (Go's ResolveUDPAddr) does, and a tcp proxy with a
+#         tcp health check to "localhost" must work; skipped (77) without
 #         unprivileged user namespaces
 # Checks:
 #  1. UDP round trip: two user sockets (two source ports) each send datagrams of 1, 64,
@@ -122,6 +123,27 @@ E2E_PIDS+=("$ECHO2_PID")
 wait_line "$WORK/echo2.log" '^READY ' 10 || fail "udp echo 2 did not start"
 ECHO2_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/echo2.log" | head -n 1)
 
+EXTRA_PROXIES=""
+if [ "$MODE" = localhost ]; then
+    # and a tcp proxy with a tcp health check to "localhost" (dialing tries ::1, then
+    # 127.0.0.1, as Go's dialer)
+    UDP_ECHO_PORT=$ECHO_PORT
+    start_echo techo
+    TECHO_PORT=$ECHO_PORT
+    ECHO_PORT=$UDP_ECHO_PORT
+    R_WEB=$(freeport)
+    EXTRA_PROXIES="
+[[proxies]]
+name = \"web\"
+type = \"tcp\"
+localIP = \"localhost\"
+localPort = $TECHO_PORT
+remotePort = $R_WEB
+healthCheck.type = \"tcp\"
+healthCheck.intervalSeconds = 1
+healthCheck.maxFailed = 1
+"
+fi
 # write_conf SECOND: the config, with the second udp proxy named SECOND
 write_conf() {
 cat >"$WORK/frpc.toml" <<CONF
@@ -151,6 +173,7 @@ type = "udp"
 localIP = "127.0.0.1"
 localPort = $ECHO2_PORT
 remotePort = 0
+$EXTRA_PROXIES
 CONF
 }
 write_conf ntp
@@ -176,6 +199,11 @@ grep -q -E "^EVENT udp-user-new proxy=dns addr=$USER_IP:" "$WORK/peer.log" || fa
 log "round trip ok (2 users x 6 sizes)"
 
 if [ "$MODE" = localhost ]; then
+    wait_line "$WORK/peer.log" '^EVENT proxy-new .*name=web ' 10 || fail "tcp proxy to localhost not registered"
+    out=$("$TOOL" load "$R_WEB" 65536 2 20) || fail "tcp proxy to localhost: $out"
+    sleep 2 # two more health checks
+    grep -q -E '^EVENT close-proxy .*name=web' "$WORK/peer.log" && fail "the health check to localhost failed"
+    log "tcp proxy and health check to localhost ok"
     stop_ufrpc
     pass
     exit 0
