@@ -11,6 +11,14 @@
  *    canonicalised like Go, last value wins, sorted) and Accept-Encoding: gzip;
  *    the response status line and headers are parsed with llhttp; success = a
  *    2xx final status (1xx interim responses are skipped). The body is not read.
+ *    Redirects are followed as Go's http.Client (frpc's check) does: a 301, 302,
+ *    303, 307 or 308 with a Location leads to a new GET on a new connection, up to
+ *    10 times, all within the one timeout; the Location may be relative (resolved
+ *    against the current URL, dot segments removed, fragment dropped) or an
+ *    absolute http:// URL (its host:port dialed and sent as Host; Authorization,
+ *    Www-Authenticate, Cookie and Cookie2 are not sent to another host). An https
+ *    (or other scheme) Location fails the check with UFRPC_ERR_UNSUPPORTED; a 3xx
+ *    without Location is a failure as any non-2xx.
  *
  * State and callbacks: the monitor starts DOWN (frpc registers a checked proxy
  * only after its first successful check). The first success, and the first

@@ -77,6 +77,7 @@ struct srv {
     int nscript, next;
     int accepted;
     char first_req[4096];
+    char last_req[4096];
     struct conn *conns;
 };
 
@@ -119,6 +120,7 @@ static void srv_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, cons
     struct srv *sv = c->sv;
     if (sv->first_req[0] == '\0')
         snprintf(sv->first_req, sizeof sv->first_req, "%s", c->in);
+    snprintf(sv->last_req, sizeof sv->last_req, "%s", c->in);
     const char *resp = sv->next < sv->nscript ? sv->script[sv->next] : sv->script[sv->nscript - 1];
     sv->next++;
     if (resp == NULL)
@@ -369,6 +371,114 @@ static void test_never_up(void **state)
     finish_loop(&loop);
 }
 
+/* Redirects are followed as Go's http.Client (frpc's check) does: relative and
+ * absolute Locations, dot segments and fragments resolved, headers kept (but
+ * Authorization not across hosts), at most 10 redirects, https not followed. */
+static int have_checks(void *arg)
+{
+    struct ufrpc_health_stats st;
+    ufrpc_health_get_stats(arg, &st);
+    return st.checks >= 1;
+}
+
+static void test_http_redirects(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    /* second server, reached through an absolute Location */
+    static const char *ok_script[] = {"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"};
+    struct srv sv2 = {.http = 1, .script = ok_script, .nscript = 1};
+    srv_listen(&loop, &sv2, 0);
+    static char abs_resp[256];
+    snprintf(abs_resp, sizeof abs_resp,
+             "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://localhost:%u/there?y=2\r\n"
+             "Content-Length: 0\r\n\r\n",
+             sv2.port);
+    const char *script[] = {
+        "HTTP/1.1 301 Moved Permanently\r\nLocation: /a/b/../c/./d?x=1#frag\r\n"
+        "Content-Length: 0\r\n\r\n",
+        "HTTP/1.1 302 Found\r\nContent-Length: 0\r\nLocation: e\r\nLocation: /ignored\r\n\r\n",
+        abs_resp,
+    };
+    struct srv sv = {.http = 1, .script = script, .nscript = 3};
+    srv_listen(&loop, &sv, 0);
+    struct rec r = {0};
+    struct ufrpc_cfg_kv hdrs[] = {{"Authorization", "Basic eDp5"}, {"X-Keep", "1"}};
+    struct ufrpc_health_opts o = {.type = UFRPC_HEALTH_HTTP, .host = "127.0.0.1", .port = sv.port,
+                                  .path = "/start", .headers = hdrs, .nheaders = 2,
+                                  .interval_ms = 100000, .timeout_ms = 3000};
+    ufrpc_health_t *h;
+    assert_int_equal(ufrpc_health_start(&loop, &o, on_event, &r, &h), 0);
+    struct want_n w1 = {&r, 1};
+    assert_true(nt_run_until(&loop, have_n, &w1, 5000));
+    assert_int_equal(r.ev[0], UFRPC_HEALTH_UP);
+    assert_int_equal(sv.accepted, 3);
+    assert_int_equal(sv2.accepted, 1);
+    char want[512];
+    /* the second hop: dot segments removed, fragment dropped, headers kept */
+    snprintf(want, sizeof want,
+             "GET /a/c/e HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nUser-Agent: Go-http-client/1.1\r\n"
+             "Authorization: Basic eDp5\r\nX-Keep: 1\r\nAccept-Encoding: gzip\r\n\r\n",
+             sv.port);
+    assert_string_equal(sv.last_req, want);
+    /* another host: its Host, and no Authorization */
+    snprintf(want, sizeof want,
+             "GET /there?y=2 HTTP/1.1\r\nHost: localhost:%u\r\n"
+             "User-Agent: Go-http-client/1.1\r\nX-Keep: 1\r\nAccept-Encoding: gzip\r\n\r\n",
+             sv2.port);
+    assert_string_equal(sv2.last_req, want);
+    struct ufrpc_health_stats st;
+    ufrpc_health_get_stats(h, &st);
+    assert_int_equal(st.last_status, 200);
+    ufrpc_health_stop(h, on_closed);
+    assert_true(nt_run_until(&loop, is_closed, &r, 5000));
+    srv_close_all(&sv);
+    srv_close_all(&sv2);
+
+    /* a redirect loop: 1 request + 10 redirects, then the check fails */
+    const char *loop_script[] = {
+        "HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n\r\n"};
+    struct srv sv3 = {.http = 1, .script = loop_script, .nscript = 1};
+    srv_listen(&loop, &sv3, 0);
+    struct rec r3 = {0};
+    o.port = sv3.port;
+    o.nheaders = 0;
+    assert_int_equal(ufrpc_health_start(&loop, &o, on_event, &r3, &h), 0);
+    assert_true(nt_run_until(&loop, have_checks, h, 5000));
+    ufrpc_health_get_stats(h, &st);
+    assert_int_equal(st.last_err, UFRPC_ERR_HTTP);
+    assert_int_equal(st.up, 0);
+    assert_int_equal(sv3.accepted, 11);
+    assert_int_equal(r3.n, 0);
+    ufrpc_health_stop(h, on_closed);
+    assert_true(nt_run_until(&loop, is_closed, &r3, 5000));
+    srv_close_all(&sv3);
+
+    /* https is not followed; a 3xx without Location is a plain failure */
+    const char *tls_script[] = {
+        "HTTP/1.1 301 Moved\r\nLocation: https://127.0.0.1/\r\nContent-Length: 0\r\n\r\n"};
+    const char *noloc_script[] = {"HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n"};
+    const char **scripts[] = {tls_script, noloc_script};
+    const int want_err[] = {UFRPC_ERR_UNSUPPORTED, UFRPC_ERR_HTTP};
+    for (int i = 0; i < 2; i++) {
+        struct srv sv4 = {.http = 1, .script = scripts[i], .nscript = 1};
+        srv_listen(&loop, &sv4, 0);
+        struct rec r4 = {0};
+        o.port = sv4.port;
+        assert_int_equal(ufrpc_health_start(&loop, &o, on_event, &r4, &h), 0);
+        assert_true(nt_run_until(&loop, have_checks, h, 5000));
+        ufrpc_health_get_stats(h, &st);
+        assert_int_equal(st.last_err, want_err[i]);
+        assert_int_equal(st.last_status, i == 0 ? 301 : 302);
+        assert_int_equal(sv4.accepted, 1);
+        ufrpc_health_stop(h, on_closed);
+        assert_true(nt_run_until(&loop, is_closed, &r4, 5000));
+        srv_close_all(&sv4);
+    }
+    finish_loop(&loop);
+}
+
 static void test_invalid_opts(void **state)
 {
     (void)state;
@@ -445,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_http_timeout_and_stop),
         cmocka_unit_test(test_http_malformed_stop_in_cb),
         cmocka_unit_test(test_never_up),
+        cmocka_unit_test(test_http_redirects),
         cmocka_unit_test(test_invalid_opts),
         cmocka_unit_test(test_opts_from_config),
     };
