@@ -13,6 +13,9 @@
 #     "running", 256 KiB sha256-verified echo through it;
 #  4. /ok.txt removed (the HTTP server stays up and answers 404) → CloseProxy for
 #     hc-http, "check failed"; file back → NewProxy again and curl gets the file.
+#  hc-redir checks path "/dir", a directory the HTTP server redirects (301) to
+#  "/dir/": frpc's check (Go's http.Client) follows the redirect to the 200 listing,
+#  so the proxy must be registered and stay up.
 source "$(dirname "$0")/../e2e/lib.sh"
 MUX=${1:?MUX}
 E2E_NAME="health_mux_$MUX"
@@ -21,7 +24,7 @@ TOKEN="e2e-$RANDOM-health"
 start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls=auto --mux="$MUX"
 E_PORT=$(freeport)
 start_echo echo "$E_PORT"
-mkdir -p "$WORK/www"
+mkdir -p "$WORK/www/dir"
 echo "healthy" >"$WORK/www/ok.txt"
 H_PORT=$(freeport)
 python3 -m http.server "$H_PORT" --bind 127.0.0.1 --directory "$WORK/www" </dev/null \
@@ -33,6 +36,7 @@ for _ in $(seq 100); do
 done
 R_TCP=$(freeport)
 R_HTTP=$(freeport)
+R_REDIR=$(freeport)
 ADMIN=$(freeport)
 cat >"$WORK/frpc.toml" <<CONF
 serverAddr = "127.0.0.1"
@@ -69,9 +73,21 @@ healthCheck.path = "/ok.txt"
 healthCheck.intervalSeconds = 1
 healthCheck.timeoutSeconds = 1
 healthCheck.maxFailed = 1
+
+[[proxies]]
+name = "hc-redir"
+type = "tcp"
+localIP = "127.0.0.1"
+localPort = $H_PORT
+remotePort = $R_REDIR
+healthCheck.type = "http"
+healthCheck.path = "/dir"
+healthCheck.intervalSeconds = 1
+healthCheck.timeoutSeconds = 1
+healthCheck.maxFailed = 1
 CONF
 start_ufrpc ufrpc "$WORK/frpc.toml"
-for n in hc-tcp hc-http; do
+for n in hc-tcp hc-http hc-redir; do
     wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=$n " 20 || fail "proxy $n not registered"
 done
 
@@ -129,5 +145,9 @@ wait_status hc-http running 5 || fail "hc-http not running again"
 [ "$(get)" = healthy ] || fail "hc-http after recovery: got '$(get)'"
 log "hc-http closed on 404 and back"
 grep -q -E '^EVENT (control-closed|session-end)' "$WORK/peer.log" && fail "the control session was closed"
+grep -q -E '^EVENT close-proxy .*name=hc-redir' "$WORK/peer.log" && fail "hc-redir (301 to a 200) went down"
+[ "$(status_of hc-redir)" = running ] || fail "hc-redir is not running"
+grep -q -F '"GET /dir HTTP/1.1" 301' "$WORK/http.log" || fail "the HTTP server did not redirect /dir"
+grep -q -F '"GET /dir/ HTTP/1.1" 200' "$WORK/http.log" || fail "the redirect to /dir/ was not followed"
 stop_ufrpc
 pass
