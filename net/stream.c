@@ -1,6 +1,7 @@
 /* ufrpc — generic byte stream: buffers, dispatch, libuv error mapping. */
 #include "net/stream.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,112 @@ void ufrpc_rbuf_unref(ufrpc_rbuf_t *b)
     }
 }
 
+/* ---- pools ------------------------------------------------------------------------ */
+struct ufrpc_rbuf_pool {
+    size_t cap;
+    unsigned max_free, nfree, in_use;
+    int dead; /* the owner freed it; goes with the last buffer in use */
+    struct pbuf *free_list;
+    uint64_t allocs, reuses;
+};
+
+struct pbuf {
+    ufrpc_rbuf_t rb;
+    ufrpc_rbuf_pool_t *pool;
+    struct pbuf *next;
+};
+
+/* the bytes follow the header, aligned for any use (TLS keeps a struct there) */
+#define PBUF_HDR ((sizeof(struct pbuf) + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1))
+
+ufrpc_rbuf_pool_t *ufrpc_rbuf_pool_new(size_t cap, unsigned max_free)
+{
+    if (cap == 0 || cap > SIZE_MAX - PBUF_HDR)
+        return NULL;
+    ufrpc_rbuf_pool_t *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    p->cap = cap;
+    p->max_free = max_free;
+    return p;
+}
+
+static void pool_release(ufrpc_rbuf_t *b)
+{
+    struct pbuf *pb = (struct pbuf *)b;
+    ufrpc_rbuf_pool_t *p = pb->pool;
+    p->in_use--;
+    if (!p->dead && p->nfree < p->max_free) {
+        pb->next = p->free_list;
+        p->free_list = pb;
+        p->nfree++;
+        return;
+    }
+    free(pb);
+    if (p->dead && p->in_use == 0)
+        free(p);
+}
+
+ufrpc_rbuf_t *ufrpc_rbuf_pool_get(ufrpc_rbuf_pool_t *p)
+{
+    struct pbuf *pb = p->free_list;
+    if (pb != NULL) {
+        p->free_list = pb->next;
+        p->nfree--;
+        p->reuses++;
+    } else {
+        pb = malloc(PBUF_HDR + p->cap);
+        if (pb == NULL)
+            return NULL;
+        p->allocs++;
+        pb->pool = p;
+        pb->rb.cap = p->cap;
+        pb->rb.base = (uint8_t *)pb + PBUF_HDR;
+        pb->rb.release = pool_release;
+    }
+    pb->next = NULL;
+    pb->rb.refs = 1;
+    p->in_use++;
+    return &pb->rb;
+}
+
+void ufrpc_rbuf_pool_get_stats(const ufrpc_rbuf_pool_t *p, struct ufrpc_rbuf_pool_stats *st)
+{
+    st->cap = p->cap;
+    st->max_free = p->max_free;
+    st->in_use = p->in_use;
+    st->nfree = p->nfree;
+    st->allocs = p->allocs;
+    st->reuses = p->reuses;
+}
+
+void ufrpc_rbuf_pool_set_max_free(ufrpc_rbuf_pool_t *p, unsigned max_free)
+{
+    p->max_free = max_free;
+    while (p->nfree > max_free) {
+        struct pbuf *pb = p->free_list;
+        p->free_list = pb->next;
+        p->nfree--;
+        free(pb);
+    }
+}
+
+void ufrpc_rbuf_pool_free(ufrpc_rbuf_pool_t *p)
+{
+    if (p == NULL)
+        return;
+    while (p->free_list != NULL) {
+        struct pbuf *pb = p->free_list;
+        p->free_list = pb->next;
+        free(pb);
+    }
+    p->nfree = 0;
+    p->dead = 1;
+    if (p->in_use == 0)
+        free(p);
+}
+
+/* ---- streams ---------------------------------------------------------------------- */
 int ufrpc_stream_read_start(struct ufrpc_stream *s, ufrpc_stream_read_cb cb)
 {
     if (s->closing)
@@ -134,6 +241,15 @@ int ufrpc_stream_unread(struct ufrpc_stream *s, ufrpc_rbuf_t *buf, const uint8_t
     if (s->closing)
         return UFRPC_ERR_CLOSED;
     return s->vt->unread(s, buf, data, len);
+}
+
+int ufrpc_stream_set_read_pool(struct ufrpc_stream *s, unsigned max_free)
+{
+    if (s->vt->set_read_pool == NULL)
+        return UFRPC_ERR_UNSUPPORTED;
+    if (s->closing)
+        return UFRPC_ERR_CLOSED;
+    return s->vt->set_read_pool(s, max_free);
 }
 
 size_t ufrpc_iov_total(const uv_buf_t *bufs, unsigned nbufs)

@@ -38,6 +38,11 @@
 /* ---- refcounted read buffers ------------------------------------------------ */
 typedef struct ufrpc_rbuf {
     unsigned refs;
+    /* Bytes of memory the buffer keeps alive (consumers that bound what they hold,
+     * as the pump, count this). For ufrpc_rbuf_new and pool buffers: the bytes at
+     * base. A buffer that describes a slice of another one (net/mux.c) may state
+     * more than its payload here; a read callback's data/len say where the bytes
+     * are. */
     size_t cap;
     uint8_t *base; /* cap bytes (right after the struct for ufrpc_rbuf_new) */
     /* Called instead of free() when refs drops to 0 (NULL: free(b)). Lets a
@@ -48,6 +53,9 @@ typedef struct ufrpc_rbuf {
 
 /* Size of the read buffers of TCP and TLS streams (one read = one delivery). */
 #define UFRPC_READ_BUF_SIZE (64u * 1024u)
+/* Returned read buffers a TCP or TLS stream keeps for reuse (its pool's max_free,
+ * see below): with the pump's two writes in flight, reads then never malloc. */
+#define UFRPC_READ_POOL_FREE 2u
 
 /* New buffer with one reference, or NULL on allocation failure. */
 ufrpc_rbuf_t *ufrpc_rbuf_new(size_t cap);
@@ -59,6 +67,38 @@ void ufrpc_rbuf_ref(ufrpc_rbuf_t *b);
 ufrpc_rbuf_t *ufrpc_rbuf_hold(ufrpc_rbuf_t *buf, const uint8_t **data, size_t len);
 /* Drops one reference; frees the buffer at zero. NULL is ignored. */
 void ufrpc_rbuf_unref(ufrpc_rbuf_t *b);
+
+/* ---- bounded pools of read buffers ------------------------------------------------
+ * A pool hands out buffers of one capacity (refs 1, as ufrpc_rbuf_new) and takes
+ * each back when its last reference is dropped, keeping at most max_free of them
+ * for the next ufrpc_rbuf_pool_get and freeing the others: what a pool keeps
+ * beyond the buffers in use is at most max_free * cap. One pool per stream (no
+ * shared state, loop thread only): the stream reads into pool buffers, so a read
+ * whose previous buffer is still referenced by a consumer reuses a returned one
+ * instead of a fresh malloc.
+ * Lifetime: the owner drops the pool with ufrpc_rbuf_pool_free() (the free
+ * buffers go at once); buffers still referenced stay valid, are freed by their
+ * last unref, and the pool's own small struct goes with the last of them. */
+typedef struct ufrpc_rbuf_pool ufrpc_rbuf_pool_t;
+
+struct ufrpc_rbuf_pool_stats {
+    size_t cap;          /* capacity of every buffer */
+    unsigned max_free;
+    unsigned in_use;     /* handed out, not yet returned */
+    unsigned nfree;      /* kept for reuse (<= max_free) */
+    uint64_t allocs;     /* buffers malloc'd */
+    uint64_t reuses;     /* gets served from the free list */
+};
+
+/* NULL on allocation failure. cap > 0. */
+ufrpc_rbuf_pool_t *ufrpc_rbuf_pool_new(size_t cap, unsigned max_free);
+/* A buffer with one reference (reused or new), or NULL when out of memory. */
+ufrpc_rbuf_t *ufrpc_rbuf_pool_get(ufrpc_rbuf_pool_t *p);
+void ufrpc_rbuf_pool_get_stats(const ufrpc_rbuf_pool_t *p, struct ufrpc_rbuf_pool_stats *st);
+/* Changes max_free (extra free buffers are freed at once). */
+void ufrpc_rbuf_pool_set_max_free(ufrpc_rbuf_pool_t *p, unsigned max_free);
+/* The owner's end of the pool (see Lifetime). NULL is ignored. */
+void ufrpc_rbuf_pool_free(ufrpc_rbuf_pool_t *p);
 
 /* ---- the stream ----------------------------------------------------------- */
 struct ufrpc_stream;
@@ -99,6 +139,8 @@ struct ufrpc_stream_vt {
     void (*close)(struct ufrpc_stream *s);
     /* optional: push bytes back so that the next reads deliver them first */
     int (*unread)(struct ufrpc_stream *s, ufrpc_rbuf_t *buf, const uint8_t *data, size_t len);
+    /* optional: how many returned read buffers to keep for reuse */
+    int (*set_read_pool)(struct ufrpc_stream *s, unsigned max_free);
 };
 
 struct ufrpc_stream {
@@ -130,6 +172,14 @@ void ufrpc_stream_close(struct ufrpc_stream *s, ufrpc_stream_close_cb cb);
  * are copied) that the next read deliveries return first. UFRPC_ERR_UNSUPPORTED for
  * stream types without it (only TCP streams have it). */
 int ufrpc_stream_unread(struct ufrpc_stream *s, ufrpc_rbuf_t *buf, const uint8_t *data, size_t len);
+
+/* Lets a stream keep up to max_free returned read buffers for reuse (its pool's
+ * max_free; the default is UFRPC_READ_POOL_FREE) -- for a consumer that holds many
+ * deliveries at once, as a yamux session does with a slow stream: then a burst
+ * reuses buffers instead of a malloc (and fresh pages) per read. Memory kept
+ * beyond what consumers hold: max_free read buffers. UFRPC_ERR_UNSUPPORTED for
+ * stream types without read buffers of their own (only TCP and TLS streams). */
+int ufrpc_stream_set_read_pool(struct ufrpc_stream *s, unsigned max_free);
 
 /* Helpers for implementations. */
 size_t ufrpc_iov_total(const uv_buf_t *bufs, unsigned nbufs);

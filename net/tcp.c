@@ -11,6 +11,7 @@ struct tcp {
     uv_tcp_t h;
     uv_idle_t idle;       /* delivers pushed-back bytes */
     uv_shutdown_t sreq;
+    ufrpc_rbuf_pool_t *pool; /* read buffers (created at the first read) */
     ufrpc_rbuf_t *cur;    /* buffer of the current/last read */
     ufrpc_rbuf_t *pre;    /* pushed-back bytes */
     const uint8_t *pre_data;
@@ -32,9 +33,11 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
         ufrpc_rbuf_unref(t->cur);
         t->cur = NULL;
     }
-    if (t->cur == NULL)
-        t->cur = ufrpc_rbuf_new(UFRPC_READ_BUF_SIZE);
-    if (t->cur == NULL) {
+    if (t->cur == NULL && t->pool == NULL)
+        t->pool = ufrpc_rbuf_pool_new(UFRPC_READ_BUF_SIZE, UFRPC_READ_POOL_FREE);
+    if (t->cur == NULL && t->pool != NULL)
+        t->cur = ufrpc_rbuf_pool_get(t->pool);
+    if (t->cur == NULL) { /* libuv reports UV_ENOBUFS to on_read */
         buf->base = NULL;
         buf->len = 0;
         return;
@@ -154,6 +157,7 @@ static void on_handle_closed(uv_handle_t *h)
         t->s.close_cb(&t->s);
     ufrpc_rbuf_unref(t->cur);
     ufrpc_rbuf_unref(t->pre);
+    ufrpc_rbuf_pool_free(t->pool);
     free(t);
 }
 
@@ -184,6 +188,16 @@ static int tcp_unread(struct ufrpc_stream *s, ufrpc_rbuf_t *buf, const uint8_t *
     return 0;
 }
 
+static int tcp_set_read_pool(struct ufrpc_stream *s, unsigned max_free)
+{
+    struct tcp *t = (struct tcp *)s;
+    if (t->pool == NULL &&
+        (t->pool = ufrpc_rbuf_pool_new(UFRPC_READ_BUF_SIZE, max_free)) == NULL)
+        return UFRPC_ERR_NOMEM;
+    ufrpc_rbuf_pool_set_max_free(t->pool, max_free);
+    return 0;
+}
+
 static const struct ufrpc_stream_vt tcp_vt = {
     .read_start = tcp_read_start,
     .read_stop = tcp_read_stop,
@@ -192,6 +206,7 @@ static const struct ufrpc_stream_vt tcp_vt = {
     .shutdown = tcp_shutdown,
     .close = tcp_close,
     .unread = tcp_unread,
+    .set_read_pool = tcp_set_read_pool,
 };
 
 struct ufrpc_stream *ufrpc_tcp_new(uv_loop_t *loop, int *err)

@@ -5,9 +5,12 @@
  * callback given to ufrpc_tcp_listener_close. Accepted streams belong to the
  * accept callback's receiver (it must close them).
  *
- * Reads go into 64 KiB refcounted buffers; a buffer is reused for the next read
- * when the consumer kept no reference, otherwise a new one is allocated, so
- * memory is bounded by what consumers hold.
+ * Reads go into 64 KiB refcounted buffers from the stream's own pool
+ * (net/stream.h): a buffer is reused for the next read when the consumer kept no
+ * reference, otherwise the next read takes one that consumers have returned (the
+ * pool keeps up to UFRPC_READ_POOL_FREE of them) or a new one, so memory is
+ * bounded by what consumers hold plus those few. The pool is freed with the
+ * stream; buffers consumers still hold then stay valid until their last unref.
  */
 #ifndef UFRPC_NET_TCP_H
 #define UFRPC_NET_TCP_H

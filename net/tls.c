@@ -243,7 +243,8 @@ int ufrpc_tls_ctx_cert_pem(const ufrpc_tls_ctx_t *c, char *buf, size_t cap)
 /* ---- the stream ----------------------------------------------------------------- */
 enum { ST_HANDSHAKE, ST_OPEN, ST_DEAD };
 
-struct chunk {
+struct chunk { /* lives in the bytes of a buffer of the stream's chunk pool */
+    ufrpc_rbuf_t *rb;
     struct ufrpc_stream_write wr;
     struct tls *t;
     uv_buf_t b;
@@ -273,6 +274,8 @@ struct tls {
     int ended;         /* delivered */
     int shut;
     ufrpc_rbuf_t *rb;  /* plaintext buffer */
+    ufrpc_rbuf_pool_t *rpool; /* plaintext buffers */
+    ufrpc_rbuf_pool_t *cpool; /* output chunks */
     /* output */
     struct chunk *fill;
     struct chunk *last;   /* last chunk handed to the lower stream, while in flight */
@@ -313,7 +316,7 @@ static void on_chunk_written(struct ufrpc_stream_write *w, int status)
     if (status < 0 && t->out_err == 0)
         t->out_err = status;
     struct ufrpc_stream_write *u = c->users;
-    free(c);
+    ufrpc_rbuf_unref(c->rb);
     while (u != NULL) {
         struct ufrpc_stream_write *next = u->next;
         u->cb(u, status);
@@ -332,7 +335,7 @@ static int flush_out(struct tls *t)
     c->wr.data = c;
     int rc = ufrpc_stream_write(t->lower, &c->wr, &c->b, 1, on_chunk_written);
     if (rc < 0) {
-        free(c);
+        ufrpc_rbuf_unref(c->rb);
         if (t->out_err == 0)
             t->out_err = rc;
         return rc;
@@ -352,9 +355,11 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
         if (t->fill != NULL && t->fill->len == t->fill->cap && flush_out(t) < 0)
             return MBEDTLS_ERR_NET_CONN_RESET;
         if (t->fill == NULL) {
-            t->fill = malloc(sizeof(struct chunk) + CHUNK_SIZE);
-            if (t->fill == NULL)
+            ufrpc_rbuf_t *rb = ufrpc_rbuf_pool_get(t->cpool);
+            if (rb == NULL)
                 return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+            t->fill = (struct chunk *)rb->base;
+            t->fill->rb = rb;
             t->fill->t = t;
             t->fill->len = 0;
             t->fill->cap = CHUNK_SIZE;
@@ -432,7 +437,7 @@ static void pump_in(struct tls *t)
             ufrpc_rbuf_unref(t->rb);
             t->rb = NULL;
         }
-        if (t->rb == NULL && (t->rb = ufrpc_rbuf_new(UFRPC_READ_BUF_SIZE)) == NULL) {
+        if (t->rb == NULL && (t->rb = ufrpc_rbuf_pool_get(t->rpool)) == NULL) {
             t->end_status = UFRPC_ERR_NOMEM;
             continue;
         }
@@ -681,7 +686,10 @@ static void tls_free_if_done(struct tls *t)
     ufrpc_tls_ctx_free(t->ctx);
     ufrpc_rbuf_unref(t->in_buf);
     ufrpc_rbuf_unref(t->rb);
-    free(t->fill);
+    if (t->fill != NULL)
+        ufrpc_rbuf_unref(t->fill->rb);
+    ufrpc_rbuf_pool_free(t->rpool);
+    ufrpc_rbuf_pool_free(t->cpool);
     free(t);
 }
 
@@ -705,6 +713,12 @@ static void tls_close(struct ufrpc_stream *s)
     ufrpc_stream_close(t->lower, on_lower_closed);
 }
 
+static int tls_set_read_pool(struct ufrpc_stream *s, unsigned max_free)
+{
+    ufrpc_rbuf_pool_set_max_free(((struct tls *)s)->rpool, max_free);
+    return 0;
+}
+
 static const struct ufrpc_stream_vt tls_vt = {
     .read_start = tls_read_start,
     .read_stop = tls_read_stop,
@@ -713,6 +727,7 @@ static const struct ufrpc_stream_vt tls_vt = {
     .shutdown = tls_shutdown,
     .close = tls_close,
     .unread = NULL,
+    .set_read_pool = tls_set_read_pool,
 };
 
 static void on_first_byte(struct ufrpc_stream_write *w, int status)
@@ -739,13 +754,17 @@ static struct ufrpc_stream *tls_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_stream *l
     }
     mbedtls_ssl_init(&t->ssl);
     int rc = 0;
-    if (mbedtls_ssl_setup(&t->ssl, &ctx->conf) != 0)
+    t->rpool = ufrpc_rbuf_pool_new(UFRPC_READ_BUF_SIZE, UFRPC_READ_POOL_FREE);
+    t->cpool = ufrpc_rbuf_pool_new(sizeof(struct chunk) + CHUNK_SIZE, UFRPC_READ_POOL_FREE);
+    if (t->rpool == NULL || t->cpool == NULL || mbedtls_ssl_setup(&t->ssl, &ctx->conf) != 0)
         rc = UFRPC_ERR_NOMEM;
     if (rc == 0 && o != NULL && o->server_name != NULL && o->server_name[0] != '\0' &&
         !is_ip_literal(o->server_name) && mbedtls_ssl_set_hostname(&t->ssl, o->server_name) != 0)
         rc = UFRPC_ERR_INVAL;
     if (rc < 0) {
         mbedtls_ssl_free(&t->ssl);
+        ufrpc_rbuf_pool_free(t->rpool);
+        ufrpc_rbuf_pool_free(t->cpool);
         free(t);
         ufrpc_stream_close(lower, NULL);
         *err = rc;
