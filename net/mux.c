@@ -6,15 +6,38 @@
 
 #include "proto/error.h"
 
-#define ZERO_COPY_MIN (16u * 1024u)
+/* Payload below this is copied: a pin costs more than the copy. */
+#define COPY_BELOW 1024u
+/* A copy made while the consumer is not reading has room for at least this much,
+ * so that more small payload for the stream is appended to it, not given its own
+ * slice. */
+#define HELD_COPY_MIN 4096u
+/* Transport-buffer memory a stream may pin beyond the payload it references (see
+ * slice_new): what a stream holds is at most its window plus this. */
+#define PIN_SLACK (256u * 1024u)
+/* Returned transport read buffers kept for reuse (2 MiB of 64 KiB buffers): a
+ * stream that holds a burst of its window pins many of them at once. */
+#define TRANSPORT_POOL_FREE 32u
 
 struct mst;
 
+/* One transport buffer as referenced by the slices of one stream from one
+ * transport delivery. It holds one reference on the buffer and charges the
+ * buffer's whole capacity to the stream (ms->pinned) until its last slice goes. */
+struct pin {
+    ufrpc_rbuf_t *parent;
+    unsigned slices;
+};
+
+/* Payload handed to a mux stream's consumer: a slice of a transport buffer
+ * (pin != NULL, no copy) or a copy (the bytes follow the struct). */
 struct slice {
-    ufrpc_rbuf_t rb;       /* rb.base/cap describe the payload */
-    ufrpc_rbuf_t *parent;  /* buffer that holds the bytes */
+    ufrpc_rbuf_t rb;       /* rb.base: the payload; rb.cap: memory it keeps alive */
+    struct pin *pin;
     struct mst *ms;
     struct slice *next;
+    size_t len;            /* payload bytes (consumed from the window on release) */
+    size_t room;           /* copies: bytes the struct has room for */
 };
 
 struct mst {
@@ -27,6 +50,10 @@ struct mst {
     int refs; /* 1 until the close callback + one per live slice + 1 while in_ready */
     int reading, fin, ended, end_status;
     struct slice *held, *held_tail;
+    size_t pinned;    /* capacity of the transport buffers pinned by live slices */
+    size_t ref_bytes; /* payload of the live slices that reference them */
+    struct pin *cur_pin;  /* pin of the current delivery (seq cur_pin_seq), if any */
+    uint64_t cur_pin_seq;
     struct ufrpc_stream_write *wq, *wq_tail;     /* not yet fully accepted */
     struct ufrpc_stream_write *done, *done_tail; /* callback pending */
     size_t queued;
@@ -54,6 +81,8 @@ struct ufrpc_mux {
     int nstreams;
     void (*close_cb)(void *data);
     ufrpc_rbuf_t *cur_rb;
+    uint64_t seq; /* transport deliveries so far (names cur_rb for pins) */
+    struct ufrpc_mux_stats stats;
     /* Session calls that may run callbacks on the stack; a session closed inside
      * one (by an owner reacting to on_error, say) is freed when the last returns. */
     int in_session;
@@ -128,42 +157,94 @@ static void mst_unref(struct mst *ms)
     mux_maybe_free(m);
 }
 
+/* The consumer (or the held list) dropped the slice: the window reopens for its
+ * payload now, not earlier, and the transport buffer goes with its last slice. */
 static void slice_release(ufrpc_rbuf_t *rb)
 {
     struct slice *sl = (struct slice *)rb;
     struct mst *ms = sl->ms;
     if (ms->ys != NULL) {
-        ufrpc_yamux_stream_consume(ms->ys, sl->rb.cap);
+        ufrpc_yamux_stream_consume(ms->ys, sl->len);
         mux_flush(ms->m);
     }
-    ufrpc_rbuf_unref(sl->parent);
+    struct pin *pn = sl->pin;
+    if (pn != NULL) {
+        ms->ref_bytes -= sl->len;
+        if (--pn->slices == 0) {
+            ms->pinned -= pn->parent->cap;
+            if (ms->cur_pin == pn)
+                ms->cur_pin = NULL;
+            ufrpc_rbuf_unref(pn->parent);
+            free(pn);
+        }
+    }
     free(sl);
     mst_unref(ms);
 }
 
-/* A slice for len bytes at data inside parent (zero copy if large, else copied). */
-static struct slice *slice_new(struct mst *ms, ufrpc_rbuf_t *parent, const uint8_t *data,
-                               size_t len, int force_copy)
+/* The pin for a reference to len bytes of the current transport buffer, or NULL
+ * (copy instead): payload below COPY_BELOW, no refcounted buffer, or pinning
+ * another whole buffer would let the stream's pinned capacity exceed the payload
+ * it references plus PIN_SLACK. That invariant bounds the memory of a stream whose
+ * consumer holds its data: pinned <= ref_bytes + PIN_SLACK, so with the copies
+ *   pinned + copies <= unconsumed payload + PIN_SLACK <= window + PIN_SLACK,
+ * however the peer interleaves streams within transport buffers. */
+static struct pin *pin_for(struct mst *ms, size_t len)
 {
-    struct slice *sl = malloc(sizeof *sl);
-    if (sl == NULL)
+    ufrpc_mux_t *m = ms->m;
+    ufrpc_rbuf_t *parent = m->cur_rb;
+    if (parent == NULL || len < COPY_BELOW)
         return NULL;
-    if (parent == NULL || force_copy || len < ZERO_COPY_MIN) {
-        ufrpc_rbuf_t *c = ufrpc_rbuf_new(len);
-        if (c == NULL) {
-            free(sl);
-            return NULL;
+    if (ms->cur_pin != NULL && ms->cur_pin_seq == m->seq)
+        return ms->cur_pin; /* same buffer: already charged */
+    if (ms->pinned + parent->cap > ms->ref_bytes + len + PIN_SLACK)
+        return NULL;
+    struct pin *pn = malloc(sizeof *pn);
+    if (pn == NULL)
+        return NULL; /* a copy may still work */
+    ufrpc_rbuf_ref(parent);
+    pn->parent = parent;
+    pn->slices = 0;
+    ms->pinned += parent->cap;
+    ms->cur_pin = pn;
+    ms->cur_pin_seq = m->seq;
+    return pn;
+}
+
+/* A slice for the len bytes at data (inside m->cur_rb when that is set): a
+ * reference when pin_for allows, else a copy. held: the slice goes to the held
+ * list, so a copy gets room for more (see HELD_COPY_MIN). */
+static struct slice *slice_new(struct mst *ms, const uint8_t *data, size_t len, int held)
+{
+    struct pin *pn = pin_for(ms, len);
+    size_t room = 0;
+    if (pn == NULL)
+        room = held && len < HELD_COPY_MIN ? HELD_COPY_MIN : len;
+    struct slice *sl = malloc(sizeof *sl + room);
+    if (sl == NULL) {
+        if (pn != NULL && pn->slices == 0) { /* new and unused */
+            ms->pinned -= pn->parent->cap;
+            ms->cur_pin = NULL;
+            ufrpc_rbuf_unref(pn->parent);
+            free(pn);
         }
-        memcpy(c->base, data, len);
-        sl->parent = c;
-        sl->rb.base = c->base;
-    } else {
-        ufrpc_rbuf_ref(parent);
-        sl->parent = parent;
-        sl->rb.base = (uint8_t *)(uintptr_t)data;
+        return NULL;
     }
+    if (pn != NULL) {
+        pn->slices++;
+        ms->ref_bytes += len;
+        sl->rb.base = (uint8_t *)(uintptr_t)data;
+        ms->m->stats.bytes_referenced += len;
+    } else {
+        sl->rb.base = (uint8_t *)(sl + 1);
+        memcpy(sl->rb.base, data, len);
+        ms->m->stats.bytes_copied += len;
+    }
+    sl->pin = pn;
+    sl->len = len;
+    sl->room = room;
     sl->rb.refs = 1;
-    sl->rb.cap = len;
+    sl->rb.cap = sizeof *sl + (pn != NULL ? len : room);
     sl->rb.release = slice_release;
     sl->ms = ms;
     sl->next = NULL;
@@ -237,7 +318,7 @@ out:
 
 static void deliver(struct mst *ms, struct slice *sl)
 {
-    ms->s.read_cb(&ms->s, 0, &sl->rb, sl->rb.base, sl->rb.cap);
+    ms->s.read_cb(&ms->s, 0, &sl->rb, sl->rb.base, sl->len);
     ufrpc_rbuf_unref(&sl->rb);
 }
 
@@ -435,7 +516,15 @@ static void cb_data(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, const ui
     if (ms == NULL || len == 0)
         return;
     int direct = ms->reading && ms->held == NULL && !ms->s.closing;
-    struct slice *sl = slice_new(ms, m->cur_rb, data, len, !direct);
+    struct slice *tail = ms->held_tail;
+    if (!direct && tail != NULL && tail->pin == NULL && tail->room - tail->len >= len) {
+        /* small payload for a stream that is not reading: append to the held copy */
+        memcpy(tail->rb.base + tail->len, data, len);
+        tail->len += len;
+        m->stats.bytes_copied += len;
+        return;
+    }
+    struct slice *sl = slice_new(ms, data, len, !direct);
     if (sl == NULL) {
         ufrpc_yamux_stream_reset(st);
         ms->end_status = UFRPC_ERR_NOMEM;
@@ -545,6 +634,7 @@ static void on_tr_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
         return;
     }
     m->cur_rb = buf;
+    m->seq++;
     int rc = ufrpc_yamux_feed(session_enter(m), data, len, uv_now(m->loop));
     session_leave(m);
     m->cur_rb = NULL;
@@ -669,6 +759,7 @@ int ufrpc_mux_new(uv_loop_t *loop, struct ufrpc_stream *tr, enum ufrpc_yamux_rol
     m->timer.data = m;
     m->idle.data = m;
     m->handles = 2;
+    (void)ufrpc_stream_set_read_pool(tr, TRANSPORT_POOL_FREE); /* a hint: other kinds lack it */
     rc = ufrpc_stream_read_start(tr, on_tr_read);
     if (rc < 0) {
         m->closing = 1;
@@ -715,4 +806,19 @@ ufrpc_yamux_stream_t *ufrpc_mux_stream_yamux(struct ufrpc_stream *st)
 void *ufrpc_mux_data(const ufrpc_mux_t *m)
 {
     return m->data;
+}
+
+void ufrpc_mux_get_stats(const ufrpc_mux_t *m, struct ufrpc_mux_stats *st)
+{
+    *st = m->stats;
+}
+
+int ufrpc_mux_stream_pinned(const struct ufrpc_stream *st, size_t *pinned, size_t *ref_bytes)
+{
+    if (st->vt != &mst_vt)
+        return UFRPC_ERR_INVAL;
+    const struct mst *ms = (const struct mst *)st;
+    *pinned = ms->pinned;
+    *ref_bytes = ms->ref_bytes;
+    return 0;
 }

@@ -7,13 +7,20 @@
  * the next write), and keeps one uv_timer on the session's next deadline
  * (keepalive pings, orphan timeouts).
  *
- * Reads on a mux stream: payload of 16 KiB or more is delivered as a slice of the
- * transport's read buffer (no copy); smaller payload, and anything that arrives
- * while the consumer has stopped reading, is copied once. The session's consume()
- * runs only when the consumer has released the delivered buffer (ufrpc_rbuf_unref
- * after its own write completed), so a slow consumer holds at most the advertised
- * window (max_stream_window, default 6 MiB) per stream -- never more, and the
- * peer stops sending until it drains.
+ * Reads on a mux stream: payload is delivered as a slice of the transport's
+ * read buffer (a reference, no copy), also when it arrives while the consumer has
+ * stopped reading (then it waits in the stream, still referencing the buffer).
+ * Payload under 1 KiB is copied instead (small copies for a stream that is not
+ * reading are appended to one another), and so is payload whose reference would
+ * pin a whole transport buffer for too little: the capacity of the transport
+ * buffers a stream pins never exceeds the payload its slices reference plus
+ * 256 KiB. The session's consume() runs only when the consumer has released the
+ * delivered buffer (ufrpc_rbuf_unref after its own write completed), so a slow
+ * consumer holds at most the advertised window (max_stream_window, default
+ * 6 MiB) of payload per stream, in at most window + 256 KiB of memory (plus
+ * ~64 bytes per slice), and the peer stops sending until it drains. A delivered
+ * buffer's cap states the memory that slice keeps alive (payload or copy plus its
+ * header), for consumers such as the pump that bound what they hold.
  *
  * Writes: bytes are copied into the session's output ring (bounded by
  * max_output_bytes for all streams); a write completes once all its bytes are in
@@ -59,6 +66,18 @@ ufrpc_yamux_session_t *ufrpc_mux_session(ufrpc_mux_t *m);
 /* The yamux stream behind a mux stream (NULL once closed or detached). */
 ufrpc_yamux_stream_t *ufrpc_mux_stream_yamux(struct ufrpc_stream *st);
 void *ufrpc_mux_data(const ufrpc_mux_t *m);
+
+/* Payload delivered to mux streams so far, as references into transport buffers
+ * and as copies (for tests and profiling). */
+struct ufrpc_mux_stats {
+    uint64_t bytes_referenced;
+    uint64_t bytes_copied;
+};
+void ufrpc_mux_get_stats(const ufrpc_mux_t *m, struct ufrpc_mux_stats *st);
+/* Capacity of the transport buffers the live slices of mux stream st pin, and the
+ * payload those slices reference (pinned <= ref_bytes + 256 KiB always). 0, or
+ * UFRPC_ERR_INVAL when st is not a mux stream. Valid until st's close callback. */
+int ufrpc_mux_stream_pinned(const struct ufrpc_stream *st, size_t *pinned, size_t *ref_bytes);
 void ufrpc_mux_close(ufrpc_mux_t *m, void (*cb)(void *data));
 
 #endif

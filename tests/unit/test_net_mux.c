@@ -369,6 +369,253 @@ static void test_mux_close_in_on_error(void **state)
     free(e);
 }
 
+
+/* ---- references: a consumer that keeps the delivered buffers --------------------- */
+#define HOLD_MAX 4096
+#define HOLD_SEND (1u << 20)
+
+struct holder {
+    struct env *e;
+    struct ufrpc_stream *st;
+    ufrpc_rbuf_t *bufs[HOLD_MAX];
+    size_t n;
+    uint64_t received;
+    int mismatch, status, reading;
+    size_t max_pinned_over; /* max of pinned - ref_bytes seen */
+};
+
+static void holder_note_pins(struct holder *h)
+{
+    size_t pinned, ref;
+    assert_int_equal(ufrpc_mux_stream_pinned(h->st, &pinned, &ref), 0);
+    if (pinned > ref && pinned - ref > h->max_pinned_over)
+        h->max_pinned_over = pinned - ref;
+}
+
+static void holder_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
+                        const uint8_t *data, size_t len)
+{
+    struct holder *h = s->data;
+    if (status < 0) {
+        h->status = status;
+        return;
+    }
+    assert_true(h->n < HOLD_MAX);
+    ufrpc_rbuf_ref(buf); /* keep the bytes beyond the callback */
+    h->bufs[h->n++] = buf;
+    size_t off = (size_t)(h->received % NT_PAT_LEN);
+    while (len > 0) {
+        size_t n = len < NT_PAT_LEN - off ? len : NT_PAT_LEN - off;
+        if (memcmp(data, h->e->pat + off, n) != 0)
+            h->mismatch = 1;
+        data += n;
+        len -= n;
+        h->received += n;
+        off = 0;
+    }
+    holder_note_pins(h);
+}
+
+static void holder_release(struct holder *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        ufrpc_rbuf_unref(h->bufs[i]);
+    h->n = 0;
+}
+
+static void holder_accept(ufrpc_mux_t *m, struct ufrpc_stream *st, void *data)
+{
+    struct env *e = data;
+    struct holder *h = e->user;
+    (void)m;
+    h->st = st;
+    st->data = h;
+    e->sst[e->naccepted++] = st;
+    if (h->reading)
+        assert_int_equal(ufrpc_stream_read_start(st, holder_read), 0);
+}
+
+static int holder_got(void *a)
+{
+    struct holder *h = a;
+    return h->received >= HOLD_SEND || h->mismatch || h->status != 0;
+}
+
+static int never(void *a)
+{
+    (void)a;
+    return 0;
+}
+
+static void env_connect(struct env *e)
+{
+    uv_loop_init(&e->loop);
+    e->pat = nt_pattern();
+    int err;
+    e->l = ufrpc_tcp_listen(&e->loop, "127.0.0.1", 0, on_tcp_accept, e, &err);
+    assert_non_null(e->l);
+    struct ufrpc_dial_opts o = {.host = "127.0.0.1", .port = ufrpc_tcp_listener_port(e->l)};
+    assert_int_equal(ufrpc_dial(&e->loop, &o, on_dial, e, NULL), 0);
+    assert_true(nt_run_until(&e->loop, connected, e, 5000));
+}
+
+static void env_finish(struct env *e, int nmux)
+{
+    uv_close((uv_handle_t *)&e->check, NULL);
+    if (e->cm != NULL)
+        ufrpc_mux_close(e->cm, on_mux_closed);
+    if (e->sm != NULL)
+        ufrpc_mux_close(e->sm, on_mux_closed);
+    ufrpc_tcp_listener_close(e->l, NULL);
+    assert_true(nt_loop_drain(&e->loop));
+    assert_int_equal(e->closed, nmux);
+    assert_int_equal(uv_loop_close(&e->loop), 0);
+    free(e->pat);
+    free(e);
+}
+
+/* The consumer keeps every buffer it gets: the payload arrives as references to
+ * the transport's read buffers (no copy), the window does not reopen while they
+ * are held (the sender stalls at exactly one window), and it reopens once they
+ * are dropped. */
+static void test_mux_held_references_keep_window(void **state)
+{
+    (void)state;
+    struct env *e = calloc(1, sizeof *e);
+    struct holder *h = calloc(1, sizeof *h);
+    h->e = e;
+    h->reading = 1;
+    e->user = h;
+    env_connect(e);
+    struct ufrpc_yamux_config cfg;
+    ufrpc_yamux_config_default(&cfg);
+    cfg.max_stream_window = WINDOW;
+    struct ufrpc_mux_callbacks ccb = {.on_error = on_mux_error};
+    struct ufrpc_mux_callbacks scb = {.on_accept = holder_accept, .on_error = on_mux_error};
+    assert_int_equal(ufrpc_mux_new(&e->loop, e->ctr, UFRPC_YAMUX_CLIENT, &cfg, &ccb, e, &e->cm), 0);
+    assert_int_equal(ufrpc_mux_new(&e->loop, e->str, UFRPC_YAMUX_SERVER, &cfg, &scb, e, &e->sm), 0);
+    uv_check_init(&e->loop, &e->check);
+    e->check.data = e;
+    uv_check_start(&e->check, on_check);
+    struct ufrpc_stream *st;
+    assert_int_equal(ufrpc_mux_open(e->cm, &st), 0);
+    struct nt_peer *p = &e->cp[0];
+    p->pat = e->pat;
+    p->to_send = HOLD_SEND;
+    assert_int_equal(nt_peer_start(p, st), 0);
+
+    nt_run_until(&e->loop, never, NULL, 300);
+    assert_int_equal(e->errors, 0);
+    assert_int_equal(h->mismatch, 0);
+    assert_true(h->received == WINDOW); /* stalled: nothing consumed yet */
+    assert_int_equal(ufrpc_yamux_stream_unconsumed(ufrpc_mux_stream_yamux(h->st)), WINDOW);
+    struct ufrpc_mux_stats ms;
+    ufrpc_mux_get_stats(e->sm, &ms);
+    print_message("held: %zu buffers, referenced %llu copied %llu, pinned beyond payload %zu\n",
+                  h->n, (unsigned long long)ms.bytes_referenced,
+                  (unsigned long long)ms.bytes_copied, h->max_pinned_over);
+    assert_true(ms.bytes_referenced + ms.bytes_copied == WINDOW);
+    assert_true(ms.bytes_referenced >= WINDOW / 2); /* mostly no copy */
+    assert_true(h->max_pinned_over <= 256u * 1024u);
+
+    while (h->received < HOLD_SEND && !h->mismatch && h->status == 0) {
+        holder_release(h); /* the window reopens only now */
+        nt_run_until(&e->loop, holder_got, h, 100);
+    }
+    assert_true(nt_run_until(&e->loop, holder_got, h, 5000));
+    assert_int_equal(h->mismatch, 0);
+    assert_true(h->received == HOLD_SEND);
+    assert_true(e->max_unconsumed <= WINDOW);
+    holder_release(h);
+    nt_peer_close(p);
+    ufrpc_stream_close(h->st, NULL);
+    env_finish(e, 2);
+    free(h);
+}
+
+/* A peer that puts a little payload for a stream whose consumer does not read
+ * into every transport buffer (the rest of each buffer goes elsewhere) must not
+ * make that stream pin a whole 64 KiB buffer per frame: what it pins stays within
+ * its payload + 256 KiB, and every byte still arrives intact once it reads. */
+#define SMALL_FRAME 1100u
+#define FILLER (60u * 1024u)
+
+static void put_hdr(uint8_t *o, uint8_t type, uint16_t flags, uint32_t id, uint32_t len)
+{
+    struct ufrpc_yamux_header hd = {.version = 0, .type = type, .flags = flags,
+                                    .stream_id = id, .length = len};
+    ufrpc_yamux_header_encode(o, &hd);
+}
+
+static void test_mux_interleaved_small_frames_bounded(void **state)
+{
+    (void)state;
+    struct env *e = calloc(1, sizeof *e);
+    struct holder *h = calloc(1, sizeof *h);
+    h->e = e;
+    h->reading = 0; /* not reading: everything is held */
+    e->user = h;
+    env_connect(e);
+    struct ufrpc_yamux_config cfg;
+    ufrpc_yamux_config_default(&cfg);
+    cfg.max_stream_window = WINDOW; /* the raw peer may send 256 KiB per stream */
+    struct ufrpc_mux_callbacks ccb = {.on_accept = holder_accept, .on_error = on_mux_error};
+    assert_int_equal(ufrpc_mux_new(&e->loop, e->ctr, UFRPC_YAMUX_CLIENT, &cfg, &ccb, e, &e->cm), 0);
+    uv_check_init(&e->loop, &e->check);
+    e->check.data = e;
+
+    /* raw server side: SYN stream 2, then [1100 B for stream 2][60 KiB for an
+     * unknown stream, drained] until stream 2 has its whole window */
+    size_t frames = WINDOW / SMALL_FRAME;
+    size_t total = 12 + frames * (24 + SMALL_FRAME + FILLER);
+    uint8_t *wire = calloc(1, total);
+    assert_non_null(wire);
+    uint8_t *o = wire;
+    put_hdr(o, UFRPC_YAMUX_WINDOW_UPDATE, UFRPC_YAMUX_SYN, 2, 0);
+    o += 12;
+    for (size_t i = 0; i < frames; i++) {
+        put_hdr(o, UFRPC_YAMUX_DATA, 0, 2, SMALL_FRAME);
+        o += 12;
+        memcpy(o, e->pat + (i * SMALL_FRAME) % NT_PAT_LEN, SMALL_FRAME);
+        o += SMALL_FRAME;
+        put_hdr(o, UFRPC_YAMUX_DATA, 0, 1001, FILLER);
+        o += 12 + FILLER;
+    }
+    assert_true((size_t)(o - wire) == total);
+    struct ufrpc_stream_write w;
+    uv_buf_t b = uv_buf_init((char *)wire, (unsigned)total);
+    assert_int_equal(ufrpc_stream_write(e->str, &w, &b, 1, NULL), 0);
+    nt_run_until(&e->loop, never, NULL, 500);
+    assert_int_equal(e->errors, 0);
+    assert_non_null(h->st);
+    size_t pinned, ref;
+    assert_int_equal(ufrpc_mux_stream_pinned(h->st, &pinned, &ref), 0);
+    ufrpc_yamux_stream_t *ys = ufrpc_mux_stream_yamux(h->st);
+    struct ufrpc_mux_stats ms;
+    ufrpc_mux_get_stats(e->cm, &ms);
+    print_message("held %zu B of payload: pinned %zu for %zu referenced; copied %llu\n",
+                  ufrpc_yamux_stream_unconsumed(ys), pinned, ref,
+                  (unsigned long long)ms.bytes_copied);
+    assert_true(ufrpc_yamux_stream_unconsumed(ys) == frames * SMALL_FRAME);
+    assert_true(pinned <= ref + 256u * 1024u);
+    assert_true(pinned + ms.bytes_copied <= WINDOW + 256u * 1024u);
+
+    assert_int_equal(ufrpc_stream_read_start(h->st, holder_read), 0);
+    nt_run_until(&e->loop, never, NULL, 100);
+    assert_int_equal(h->mismatch, 0);
+    assert_true(h->received == frames * SMALL_FRAME);
+    holder_release(h);
+    assert_int_equal(ufrpc_mux_stream_pinned(h->st, &pinned, &ref), 0);
+    assert_true(pinned == 0 && ref == 0);
+    assert_int_equal(ufrpc_yamux_stream_unconsumed(ys), 0);
+    ufrpc_stream_close(h->st, NULL);
+    ufrpc_stream_close(e->str, NULL);
+    e->str = NULL;
+    free(wire);
+    env_finish(e, 1);
+    free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -376,6 +623,8 @@ int main(void)
         cmocka_unit_test(test_mux_transport_loss),
         cmocka_unit_test(test_mux_close_in_callbacks),
         cmocka_unit_test(test_mux_close_in_on_error),
+        cmocka_unit_test(test_mux_held_references_keep_window),
+        cmocka_unit_test(test_mux_interleaved_small_frames_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
