@@ -261,6 +261,8 @@ static int resolve_location(const ufrpc_health_t *h, const char *loc, char *host
 {
     char buf[LOC_MAX];
     size_t n = strcspn(loc, "#"); /* the fragment is never sent */
+    while (n > 0 && (loc[n - 1] == ' ' || loc[n - 1] == '\t'))
+        n--; /* Go's Header.Get value has no trailing blanks */
     if (n == 0 || n >= sizeof buf)
         return UFRPC_ERR_HTTP;
     memcpy(buf, loc, n);
