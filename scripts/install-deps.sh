@@ -12,6 +12,7 @@ PKGS=(
   golang-go golang-github-hashicorp-yamux-dev golang-github-golang-snappy-dev  # test oracles
   libsnappy-dev                             # snappy oracle (C API)
   openssl curl python3 socat                # TLS oracle, e2e tools
+  python3-cryptography                      # independent AES-CFB check (tests/visitors)
   gnuplot-nox                               # bench charts
 )
 

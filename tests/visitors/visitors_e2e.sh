@@ -327,8 +327,15 @@ if [ "$MUX" = false ]; then
     grep -q -E '^EVENT visitor-conn proxy=alice\.sec type=stcp user=bob encryption=0 compression=0 rest=[1-9]' "$WORK/peer.log" ||
         fail "the raw visitor's early bytes did not arrive with its frame (rest=0): nothing tested"
     # the visitor hop's encryption written independently (Python), early bytes too
+    # the python3 on PATH may lack the cryptography package that Debian's
+    # python3-cryptography (scripts/install-deps.sh) gives /usr/bin/python3
+    PY_CRYPTO=python3
+    if ! python3 -c 'import cryptography' 2>/dev/null && [ -x /usr/bin/python3 ] &&
+        /usr/bin/python3 -c 'import cryptography' 2>/dev/null; then
+        PY_CRYPTO=/usr/bin/python3
+    fi
     rc=0
-    out=$(python3 "$RAW" --encrypt "$PEER_PORT" "$BOB_RUN_ID" alice.sec "$K1" 100000) || rc=$?
+    out=$("$PY_CRYPTO" "$RAW" --encrypt "$PEER_PORT" "$BOB_RUN_ID" alice.sec "$K1" 100000) || rc=$?
     if [ "$rc" = 77 ]; then
         log "raw visitor with encryption skipped: $out"
     else
