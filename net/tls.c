@@ -13,12 +13,20 @@
 #include <mbedtls/pem.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ticket.h>
 #include <mbedtls/x509_crt.h>
 
 #include "proto/error.h"
 #include "proto/mbedtls_compat.h"
 
 #define STAGE_SIZE 16384u
+#if defined(MBEDTLS_SSL_TICKET_C) && defined(MBEDTLS_SSL_SESSION_TICKETS)
+#define UFRPC_TLS_TICKETS 1
+#else
+#define UFRPC_TLS_TICKETS 0
+#endif
+/* Lifetime of the session tickets a server context issues (Go: 7 days max). */
+#define TICKET_LIFETIME_S 86400
 #define CHUNK_SIZE (64u * 1024u)
 
 struct ufrpc_tls_ctx {
@@ -31,6 +39,15 @@ struct ufrpc_tls_ctx {
     mbedtls_x509_crt ca;
     mbedtls_x509_crt own_cert;
     mbedtls_pk_context own_key;
+    /* client: the session of the last full handshake, offered by the next
+     * connections to the same server name (ticket or session id resumption) */
+    mbedtls_ssl_session saved;
+    char *saved_name;
+    int has_saved;
+#if UFRPC_TLS_TICKETS
+    /* server: issues session tickets (what frps, Go crypto/tls, does by default) */
+    mbedtls_ssl_ticket_context ticket;
+#endif
 };
 
 /* ---- contexts ------------------------------------------------------------------- */
@@ -42,6 +59,10 @@ static void ctx_init(ufrpc_tls_ctx_t *c)
     mbedtls_x509_crt_init(&c->ca);
     mbedtls_x509_crt_init(&c->own_cert);
     mbedtls_pk_init(&c->own_key);
+    mbedtls_ssl_session_init(&c->saved);
+#if UFRPC_TLS_TICKETS
+    mbedtls_ssl_ticket_init(&c->ticket);
+#endif
     c->refs = 1;
 }
 
@@ -55,6 +76,11 @@ void ufrpc_tls_ctx_free(ufrpc_tls_ctx_t *c)
     mbedtls_x509_crt_free(&c->ca);
     mbedtls_x509_crt_free(&c->own_cert);
     mbedtls_pk_free(&c->own_key);
+    mbedtls_ssl_session_free(&c->saved);
+    free(c->saved_name);
+#if UFRPC_TLS_TICKETS
+    mbedtls_ssl_ticket_free(&c->ticket);
+#endif
     mbedtls_ctr_drbg_free(&c->drbg);
     mbedtls_entropy_free(&c->entropy);
     free(c);
@@ -208,6 +234,16 @@ int ufrpc_tls_server_ctx_new(const struct ufrpc_tls_server_opts *o, ufrpc_tls_ct
         else
             rc = gen_self_signed(c);
     }
+#if UFRPC_TLS_TICKETS
+    if (rc == 0) {
+        if (mbedtls_ssl_ticket_setup(&c->ticket, mbedtls_ctr_drbg_random, &c->drbg,
+                                     MBEDTLS_CIPHER_AES_256_GCM, TICKET_LIFETIME_S) != 0)
+            rc = UFRPC_ERR_TLS;
+        else
+            mbedtls_ssl_conf_session_tickets_cb(&c->conf, mbedtls_ssl_ticket_write,
+                                                mbedtls_ssl_ticket_parse, &c->ticket);
+    }
+#endif
     if (rc == 0 && o != NULL && o->client_ca_file != NULL && o->client_ca_file[0] != '\0') {
         if (mbedtls_x509_crt_parse_file(&c->ca, o->client_ca_file) != 0)
             rc = UFRPC_ERR_TLS;
@@ -262,6 +298,9 @@ struct tls {
     uv_idle_t idle;
     int handles;
     int state;
+    int offered;  /* client: a saved session was offered for resumption */
+    int resumed;  /* the handshake resumed it */
+    char *name;   /* client: the server name, key of the saved session */
     ufrpc_tls_handshake_cb hs_cb;
     /* ciphertext received and not yet given to mbedTLS */
     ufrpc_rbuf_t *in_buf;
@@ -477,6 +516,40 @@ static void fail_handshake(struct tls *t, int err)
     t->hs_cb(&t->s, err);
 }
 
+/* Client, after a successful handshake: was the offered session resumed? If not
+ * (a full handshake), its session (with the server's ticket, if one came) becomes
+ * the one the next connections to this server name offer. Best effort: a
+ * failure only means the next handshake is a full one. */
+static void session_after_handshake(struct tls *t)
+{
+    ufrpc_tls_ctx_t *c = t->ctx;
+    if (c->server || t->name == NULL)
+        return;
+    const mbedtls_ssl_session *cur = ufrpc_mbedtls_ssl_cur_session(&t->ssl);
+    if (t->offered && cur != NULL &&
+        memcmp(ufrpc_mbedtls_session_master(cur), ufrpc_mbedtls_session_master(&c->saved),
+               sizeof ufrpc_mbedtls_session_master(cur)) == 0) {
+        t->resumed = 1;
+        return;
+    }
+    char *name = strdup(t->name);
+    if (name == NULL)
+        return;
+    mbedtls_ssl_session_free(&c->saved);
+    mbedtls_ssl_session_init(&c->saved);
+    free(c->saved_name);
+    c->saved_name = NULL;
+    c->has_saved = 0;
+    if (mbedtls_ssl_get_session(&t->ssl, &c->saved) != 0) {
+        mbedtls_ssl_session_free(&c->saved);
+        mbedtls_ssl_session_init(&c->saved);
+        free(name);
+        return;
+    }
+    c->saved_name = name;
+    c->has_saved = 1;
+}
+
 static void drive(struct tls *t)
 {
     if (t->state == ST_HANDSHAKE) {
@@ -485,6 +558,7 @@ static void drive(struct tls *t)
         if (r == 0) {
             t->state = ST_OPEN;
             uv_timer_stop(&t->timer);
+            session_after_handshake(t);
             update_lower_reading(t);
             t->hs_cb(&t->s, 0);
             return; /* app data already received waits for read_start */
@@ -684,6 +758,7 @@ static void tls_free_if_done(struct tls *t)
         t->s.close_cb(&t->s);
     mbedtls_ssl_free(&t->ssl);
     ufrpc_tls_ctx_free(t->ctx);
+    free(t->name);
     ufrpc_rbuf_unref(t->in_buf);
     ufrpc_rbuf_unref(t->rb);
     if (t->fill != NULL)
@@ -761,8 +836,19 @@ static struct ufrpc_stream *tls_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_stream *l
     if (rc == 0 && o != NULL && o->server_name != NULL && o->server_name[0] != '\0' &&
         !is_ip_literal(o->server_name) && mbedtls_ssl_set_hostname(&t->ssl, o->server_name) != 0)
         rc = UFRPC_ERR_INVAL;
+    if (rc == 0 && !ctx->server) {
+        const char *name = o != NULL && o->server_name != NULL ? o->server_name : "";
+        if ((t->name = strdup(name)) == NULL)
+            rc = UFRPC_ERR_NOMEM;
+        /* offer the saved session (same server name only); the server may still
+         * choose a full handshake */
+        else if (ctx->has_saved && strcmp(ctx->saved_name, name) == 0 &&
+                 mbedtls_ssl_set_session(&t->ssl, &ctx->saved) == 0)
+            t->offered = 1;
+    }
     if (rc < 0) {
         mbedtls_ssl_free(&t->ssl);
+        free(t->name);
         ufrpc_rbuf_pool_free(t->rpool);
         ufrpc_rbuf_pool_free(t->cpool);
         free(t);
@@ -895,4 +981,9 @@ int ufrpc_tls_sniff(struct ufrpc_stream *s, uint32_t timeout_ms, ufrpc_sniff_cb 
     sn->timer.data = sn;
     uv_timer_start(&sn->timer, on_sniff_timeout, timeout_ms ? timeout_ms : 10000, 0);
     return 0;
+}
+
+bool ufrpc_tls_resumed(const struct ufrpc_stream *s)
+{
+    return s->vt == &tls_vt && ((const struct tls *)s)->resumed;
 }

@@ -22,6 +22,18 @@
  * earlier writes, then shuts the lower stream down. A received close_notify (or
  * a lower EOF) is delivered as UFRPC_ERR_EOF.
  *
+ * Session resumption: a client context keeps the session of its last full
+ * handshake (the server's session ticket, or its session id) together with the
+ * server name it was made for, and every new stream with the same server name
+ * offers it: a server that accepts (frps: Go crypto/tls issues TLS 1.2 tickets by
+ * default) skips the certificate and the key exchange, so a work connection
+ * without tcpMux costs an abbreviated handshake instead of a full one. The
+ * resumed session keeps the verification result of the full handshake it comes
+ * from. A refused offer is a full handshake, whose session is then kept instead.
+ * One session per context (~2 KiB with the peer certificate), freed with it.
+ * Server contexts issue session tickets (AES-256-GCM keys from the context's RNG,
+ * 24 h lifetime).
+ *
  * Verification (client): without a CA file none at all (frpc's default,
  * InsecureSkipVerify). With one: the chain must verify and, when the server name
  * is a host name, match it (CN/dNSName). For an IP-literal name mbedTLS 2.28
@@ -76,6 +88,11 @@ struct ufrpc_tls_conn_opts {
 struct ufrpc_stream *ufrpc_tls_client_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_stream *lower,
                                           const struct ufrpc_tls_conn_opts *o,
                                           ufrpc_tls_handshake_cb cb, void *data, int *err);
+/* True once s (a TLS client stream) completed its handshake by resuming the
+ * session saved from an earlier connection of the same context (abbreviated
+ * handshake: no certificate, no key exchange). False for anything else. */
+bool ufrpc_tls_resumed(const struct ufrpc_stream *s);
+
 /* Same for the server role. */
 struct ufrpc_stream *ufrpc_tls_server_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_stream *lower,
                                           uint32_t handshake_timeout_ms,

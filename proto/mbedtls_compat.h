@@ -156,4 +156,19 @@ static inline int ufrpc_mbedtls_pbkdf2_hmac(mbedtls_md_type_t md, const uint8_t 
     mbedtls_ssl_conf_max_version((conf), MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3)
 #endif
 
+/* ---- TLS session fields (macros: include <mbedtls/ssl.h> where used) -----------
+ * ufrpc_mbedtls_ssl_cur_session(ssl): the connection's established session
+ * (const mbedtls_ssl_session *, valid after the handshake);
+ * ufrpc_mbedtls_session_master(sess): its 48-byte TLS 1.2 master secret. 2.x has
+ * these as public fields; 3.x keeps them in the struct as MBEDTLS_PRIVATE. A
+ * resumed TLS 1.2 handshake keeps the saved session's master secret, a full one
+ * derives a fresh random one: comparing them tells whether it resumed. */
+#if UFRPC_MBEDTLS_3
+#define ufrpc_mbedtls_ssl_cur_session(ssl) ((const mbedtls_ssl_session *)(ssl)->MBEDTLS_PRIVATE(session))
+#define ufrpc_mbedtls_session_master(sess) ((sess)->MBEDTLS_PRIVATE(master))
+#else
+#define ufrpc_mbedtls_ssl_cur_session(ssl) ((const mbedtls_ssl_session *)(ssl)->session)
+#define ufrpc_mbedtls_session_master(sess) ((sess)->master)
+#endif
+
 #endif

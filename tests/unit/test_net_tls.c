@@ -153,6 +153,12 @@ static void env_fini(struct env *e)
     run_cmd(cmd);
 }
 
+static int never_true(void *a)
+{
+    (void)a;
+    return 0;
+}
+
 static int both_hs(void *a)
 {
     struct env *e = a;
@@ -226,6 +232,94 @@ static void test_tls_self_signed_transfer(void **state)
     e.cconn = e.sconn = NULL;
     env_fini(&e);
     free(pat);
+}
+
+
+/* ---- session resumption ------------------------------------------------------------ */
+static int got_plain5(void *a)
+{
+    return ((struct env *)a)->plain_len >= 5;
+}
+
+/* One handshake with the current client context to our server; sends 5 bytes
+ * over it and checks that they arrive. Returns whether the client resumed. */
+static int resume_case(struct env *e, const char *name)
+{
+    e->copts.server_name = name;
+    e->c_hs_done = e->s_hs_done = 0;
+    e->plain_len = 0;
+    connect_client(e);
+    assert_true(nt_run_until(&e->loop, both_hs, e, 5000));
+    assert_int_equal(e->c_hs_status, 0);
+    assert_int_equal(e->s_hs_status, 0);
+    int resumed = ufrpc_tls_resumed(e->cconn);
+    struct ufrpc_stream_write w;
+    uv_buf_t b = uv_buf_init((char *)"hello", 5);
+    assert_int_equal(ufrpc_stream_write(e->cconn, &w, &b, 1, NULL), 0);
+    e->sconn->data = e;
+    assert_int_equal(ufrpc_stream_read_start(e->sconn, plain_read), 0);
+    assert_true(nt_run_until(&e->loop, got_plain5, e, 5000));
+    assert_memory_equal(e->plain, "hello", 5);
+    assert_false(ufrpc_tls_resumed(e->sconn)); /* only client streams say so */
+    ufrpc_stream_close(e->cconn, NULL);
+    ufrpc_stream_close(e->sconn, NULL);
+    e->cconn = e->sconn = NULL;
+    nt_run_until(&e->loop, never_true, NULL, 20);
+    return resumed;
+}
+
+/* Work connections reuse the session of the first (control) connection: the
+ * second and later handshakes to the same server name are resumed (with the
+ * server's session ticket), also when the first one verified the certificate; a
+ * different server name, or a server that no longer accepts the ticket (frps
+ * restarted: new ticket keys), gets a full handshake, whose session is then
+ * resumed in turn. */
+static void test_tls_session_resumption(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, 1);
+    assert_int_equal(ufrpc_tls_server_ctx_new(NULL, &e.sctx), 0);
+    char good[128];
+    snprintf(good, sizeof good, "%s/good.pem", e.dir);
+    write_pem(e.sctx, good);
+    struct ufrpc_tls_client_opts co = {.ca_file = good};
+    assert_int_equal(ufrpc_tls_client_ctx_new(&co, &e.cctx), 0);
+
+    assert_false(resume_case(&e, "localhost")); /* nothing saved yet */
+    assert_true(resume_case(&e, "localhost"));
+    assert_true(resume_case(&e, "localhost"));
+    /* the saved session is only offered to the same server name */
+    ufrpc_tls_ctx_t *noverify;
+    assert_int_equal(ufrpc_tls_client_ctx_new(NULL, &noverify), 0);
+    ufrpc_tls_ctx_t *keep = e.cctx;
+    e.cctx = noverify;
+    assert_false(resume_case(&e, "127.0.0.1"));
+    assert_false(resume_case(&e, "localhost")); /* replaced the 127.0.0.1 one */
+    assert_true(resume_case(&e, "localhost"));
+    e.cctx = keep;
+    ufrpc_tls_ctx_free(noverify);
+    /* the server restarts with new ticket keys: the offer is refused, a full
+     * handshake (verified again) follows, and its session resumes next time */
+    ufrpc_tls_ctx_free(e.sctx);
+    assert_int_equal(ufrpc_tls_server_ctx_new(NULL, &e.sctx), 0);
+    write_pem(e.sctx, good);
+    ufrpc_tls_ctx_free(e.cctx);
+    assert_int_equal(ufrpc_tls_client_ctx_new(&co, &e.cctx), 0);
+    assert_false(resume_case(&e, "localhost"));
+    assert_true(resume_case(&e, "localhost"));
+    ufrpc_tls_ctx_t *other;
+    assert_int_equal(ufrpc_tls_server_ctx_new(NULL, &other), 0);
+    ufrpc_tls_ctx_t *old = e.sctx;
+    e.sctx = other; /* same certificate is not needed: no verification below */
+    ufrpc_tls_ctx_free(e.cctx);
+    assert_int_equal(ufrpc_tls_client_ctx_new(NULL, &e.cctx), 0);
+    assert_false(resume_case(&e, "localhost"));
+    e.sctx = old;
+    assert_false(resume_case(&e, "localhost")); /* other's ticket is refused here */
+    assert_true(resume_case(&e, "localhost"));
+    ufrpc_tls_ctx_free(other);
+    env_fini(&e);
 }
 
 /* Runs one client handshake with the given CA file and name; returns its status. */
@@ -484,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_tls_self_signed_transfer),
         cmocka_unit_test(test_tls_verify),
         cmocka_unit_test(test_tls_mtls),
+        cmocka_unit_test(test_tls_session_resumption),
         cmocka_unit_test(test_sniff_plaintext),
         cmocka_unit_test(test_openssl_s_server),
         cmocka_unit_test(test_openssl_s_client),
