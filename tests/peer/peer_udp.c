@@ -15,7 +15,7 @@
  * Differences from frps, on purpose and small: a user datagram that arrives while
  * there is no channel is dropped (frps queues up to 1024 in sendCh); a datagram
  * whose UDPPacket would not fit a v1 frame (10240 bytes of JSON) is dropped with an
- * event (frps would write it and the client's reader would fail); datagrams are
+ * event (frps writes it, and a v1 reader refuses a frame over 10240 bytes); datagrams are
  * read into a 64 KiB buffer (frps: udpPacketSize, 1500 by default).
  *
  * The environment variable UFRPC_PEER_UDP_READ_TIMEOUT_MS (100..600000) replaces the
@@ -26,7 +26,8 @@
  * (first datagram from an address; up to MAX_USERS are remembered), udp-packet-in
  * (user → client, with the running count), udp-packet-out (client → user), udp-ping,
  * udp-drop (reason: no-channel, too-long, queue-full, bad-addr, send-error,
- * no-memory), udp-ignored.
+ * write-error, no-memory), udp-ignored, udp-bad-frame, udp-bad-message,
+ * udp-recv-error, udp-closed (totals, at kind->close).
  *
  * Ownership: struct udp_proxy (px->impl) owns the UDP socket, two timers, the
  * current work stream and every send request in flight. kind->close stops them
