@@ -22,7 +22,10 @@ struct ufrpc_workconn {
     struct ufrpc_stream *local; /* owned until the pump takes it */
     ufrpc_dial_t *dial;
     ufrpc_pump_t *pump;
-    struct ufrpc_start_reader rd;
+    /* Only while waiting for StartWorkConn: the v1/v2 frame reader is ~64 KiB (it
+     * can hold a whole v2 message) and an idle proxied connection must not keep
+     * it (malloc, not calloc: only the bytes a frame fills are touched). */
+    struct ufrpc_start_reader *rd;
 
     struct ufrpc_stream_write nwc_req;
     uv_buf_t nwc_buf; /* the iovec must live until the write callback */
@@ -102,6 +105,8 @@ static void maybe_free(ufrpc_workconn_t *w)
     }
     free(w->nwc);
     free(w->left);
+    free(w->rd);
+    w->rd = NULL;
     void (*cb)(ufrpc_workconn_t *, void *) = w->env.on_done;
     void *data = w->env.data;
     w->nwc = w->left = NULL;
@@ -463,7 +468,7 @@ static void on_work_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
     while (len > 0) {
         size_t used = 0;
         struct ufrpc_msg m;
-        int rc = ufrpc_start_reader_feed(&w->rd, data, len, &used, &m);
+        int rc = ufrpc_start_reader_feed(w->rd, data, len, &used, &m);
         data += used;
         len -= used;
         if (rc < 0) {
@@ -474,6 +479,8 @@ static void on_work_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
         if (rc == 0)
             continue;
         ufrpc_stream_read_stop(s);
+        free(w->rd); /* m owns its strings: the reader is done */
+        w->rd = NULL;
         w->state = W_DIALING; /* no more reads here, whatever dispatch decides */
         dispatch(w, &m.u.start_work_conn, data, len);
         ufrpc_msg_free(&m);
@@ -521,10 +528,13 @@ int ufrpc_workconn_start(const struct ufrpc_workconn_env *env, struct ufrpc_stre
     w->work = s;
     s->data = w;
     enum ufrpc_wire_version ver = env->wire == UFRPC_WIRE_V2 ? UFRPC_WIRE_V2 : UFRPC_WIRE_V1;
-    ufrpc_start_reader_init_wire(&w->rd, ver);
     size_t n = 0;
-    int rc = ver == UFRPC_WIRE_V2 ? ufrpc_wire_encode(new_work_conn, ver, true, &w->nwc, &n)
+    int rc = UFRPC_ERR_NOMEM;
+    if ((w->rd = malloc(sizeof *w->rd)) != NULL) {
+        ufrpc_start_reader_init_wire(w->rd, ver);
+        rc = ver == UFRPC_WIRE_V2 ? ufrpc_wire_encode(new_work_conn, ver, true, &w->nwc, &n)
                                   : ufrpc_msg_encode_frame(new_work_conn, &w->nwc, &n);
+    }
     if (!rc) {
         w->nwc_buf = uv_buf_init((char *)w->nwc, (unsigned)n);
         w->nwc_req.data = w;
