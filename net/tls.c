@@ -320,11 +320,9 @@ struct tls {
     struct chunk *last;   /* last chunk handed to the lower stream, while in flight */
     size_t out_queued;
     int out_err;
-    size_t stage_len;
     uint8_t first_byte;
     uv_buf_t fb_buf;
     struct ufrpc_stream_write fb_req;
-    uint8_t stage[STAGE_SIZE];
 };
 
 static const struct ufrpc_stream_vt tls_vt;
@@ -682,34 +680,38 @@ static int tls_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
         return t->out_err;
     if (req->len == 0)
         return UFRPC_ERR_INVAL;
+    /* Small iovecs are gathered here into full records (a stack buffer: it never
+     * outlives the call, and an idle connection must not keep 16 KiB for it). */
+    uint8_t stage[STAGE_SIZE];
+    size_t stage_len = 0;
     int rc = 0;
     for (unsigned i = 0; i < req->nbufs && rc == 0; i++) {
         const uint8_t *p = (const uint8_t *)req->bufs[i].base;
         size_t len = req->bufs[i].len;
         while (len > 0 && rc == 0) {
-            if (t->stage_len == 0 && len >= STAGE_SIZE) {
+            if (stage_len == 0 && len >= STAGE_SIZE) {
                 size_t n = len - len % STAGE_SIZE;
                 rc = ssl_write_all(t, p, n);
                 p += n;
                 len -= n;
                 continue;
             }
-            size_t n = STAGE_SIZE - t->stage_len;
+            size_t n = STAGE_SIZE - stage_len;
             if (n > len)
                 n = len;
-            memcpy(t->stage + t->stage_len, p, n);
-            t->stage_len += n;
+            memcpy(stage + stage_len, p, n);
+            stage_len += n;
             p += n;
             len -= n;
-            if (t->stage_len == STAGE_SIZE) {
-                rc = ssl_write_all(t, t->stage, STAGE_SIZE);
-                t->stage_len = 0;
+            if (stage_len == STAGE_SIZE) {
+                rc = ssl_write_all(t, stage, STAGE_SIZE);
+                stage_len = 0;
             }
         }
     }
-    if (rc == 0 && t->stage_len > 0) {
-        rc = ssl_write_all(t, t->stage, t->stage_len);
-        t->stage_len = 0;
+    if (rc == 0 && stage_len > 0) {
+        rc = ssl_write_all(t, stage, stage_len);
+        stage_len = 0;
     }
     if (rc == 0)
         rc = flush_out(t);
