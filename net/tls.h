@@ -15,9 +15,13 @@
  *
  * Data path: plaintext is delivered in 64 KiB refcounted buffers (one delivery per
  * batch of decrypted records); writes are gathered into records of up to 16 KiB
- * (small iovecs are coalesced, one copy), encrypted at once into output chunks
- * that are written to the lower stream; a write request completes when the chunk
- * carrying its last record has been written. queued() counts encrypted bytes not
+ * (small iovecs are coalesced, one copy, in a stack buffer), encrypted at once
+ * into 64 KiB output chunks that are written to the lower stream; a write request
+ * completes when the chunk carrying its last record has been written. Plaintext
+ * buffers and chunks come from two per-stream pools (net/stream.h) that keep up
+ * to UFRPC_READ_POOL_FREE returned ones each (ufrpc_stream_set_read_pool changes
+ * it for the plaintext buffers), so steady traffic does not malloc per record
+ * batch. queued() counts encrypted bytes not
  * yet written by the lower stream. shutdown() sends close_notify after all
  * earlier writes, then shuts the lower stream down. A received close_notify (or
  * a lower EOF) is delivered as UFRPC_ERR_EOF.
