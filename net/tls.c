@@ -524,9 +524,11 @@ static void session_after_handshake(struct tls *t)
     if (c->server || t->name == NULL)
         return;
     const mbedtls_ssl_session *cur = ufrpc_mbedtls_ssl_cur_session(&t->ssl);
-    if (t->offered && cur != NULL &&
-        memcmp(ufrpc_mbedtls_session_master(cur), ufrpc_mbedtls_session_master(&c->saved),
-               sizeof ufrpc_mbedtls_session_master(cur)) == 0) {
+    static const unsigned char zero[sizeof ufrpc_mbedtls_session_master(cur)];
+    const unsigned char *saved_master = ufrpc_mbedtls_session_master(&c->saved);
+    /* (an all-zero master: a TLS 1.3 session under mbedTLS 3.x, which has none) */
+    if (t->offered && cur != NULL && memcmp(saved_master, zero, sizeof zero) != 0 &&
+        memcmp(ufrpc_mbedtls_session_master(cur), saved_master, sizeof zero) == 0) {
         t->resumed = 1;
         return;
     }
