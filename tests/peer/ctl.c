@@ -84,8 +84,24 @@ int peer_write_frame(struct ufrpc_stream *st, const struct ufrpc_msg *m)
     return rc;
 }
 
+/* A refused stream's reads: nothing more is processed; the shutdown callback closes it. */
+static void on_refused_read(struct ufrpc_stream *st, int status, ufrpc_rbuf_t *buf,
+                            const uint8_t *data, size_t len)
+{
+    (void)st;
+    (void)status;
+    (void)buf;
+    (void)data;
+    (void)len;
+}
+
 void peer_refuse(struct ufrpc_stream *st, const struct ufrpc_msg *m)
 {
+    /* the first-frame reader's state is gone: later deliveries (an EOF, a TLS
+     * error after our shutdown) must not reach it */
+    st->data = NULL;
+    if (ufrpc_stream_read_start(st, on_refused_read) < 0)
+        ufrpc_stream_read_stop(st);
     peer_write_frame(st, m);
     if (ufrpc_stream_shutdown(st, on_shutdown_close) < 0)
         ufrpc_stream_close(st, NULL);
