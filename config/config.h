@@ -371,6 +371,15 @@ void ufrpc_config_free(struct ufrpc_config *cfg);
  * legacy flag are ignored). */
 bool ufrpc_config_equal(const struct ufrpc_config *a, const struct ufrpc_config *b);
 
+/* The same for parts (reload's diff): everything but proxies and visitors (the
+ * "common" part: server, auth, transport, log, webServer, ...); one proxy; one
+ * visitor. A failed allocation makes them report "different" (false). */
+bool ufrpc_config_common_equal(const struct ufrpc_config *a, const struct ufrpc_config *b);
+bool ufrpc_proxy_config_equal(const struct ufrpc_proxy_config *a,
+                              const struct ufrpc_proxy_config *b);
+bool ufrpc_visitor_config_equal(const struct ufrpc_visitor_config *a,
+                                const struct ufrpc_visitor_config *b);
+
 /* Writes the effective configuration, TOML-like (json=false) or as one JSON object
  * (json=true). Secrets (tokens, passwords, secret keys, OIDC client secret) are
  * printed as "***" when set. Returns 0 or UFRPC_ERR_IO. */

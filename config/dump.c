@@ -234,6 +234,55 @@ bool ufrpc_config_equal(const struct ufrpc_config *a, const struct ufrpc_config 
     return eq;
 }
 
+/* Compares two dumps made by `dump` (NULL: an allocation failed, counted as different). */
+static bool json_equal_or_false(json_object *x, json_object *y, int nomem)
+{
+    bool eq = false;
+    if (x != NULL && y != NULL && !nomem) {
+        const char *a = json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN);
+        /* the first string lives in x, the second in y: both valid until put */
+        const char *b = json_object_to_json_string_ext(y, JSON_C_TO_STRING_PLAIN);
+        eq = a != NULL && b != NULL && strcmp(a, b) == 0;
+    }
+    json_object_put(x);
+    json_object_put(y);
+    return eq;
+}
+
+bool ufrpc_config_common_equal(const struct ufrpc_config *a, const struct ufrpc_config *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    /* shallow copies without their proxies and visitors (read-only views) */
+    struct ufrpc_config ca = *a, cb = *b;
+    ca.nproxies = cb.nproxies = 0;
+    ca.nvisitors = cb.nvisitors = 0;
+    int nomem = 0;
+    json_object *x = to_json(&ca, false, &nomem);
+    json_object *y = to_json(&cb, false, &nomem);
+    return json_equal_or_false(x, y, nomem);
+}
+
+bool ufrpc_proxy_config_equal(const struct ufrpc_proxy_config *a, const struct ufrpc_proxy_config *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    int nomem = 0;
+    json_object *x = dump_proxy_like(a, ufrpc_cfg_proxy_fields, 1u << a->type, T_PROXY, false, &nomem);
+    json_object *y = dump_proxy_like(b, ufrpc_cfg_proxy_fields, 1u << b->type, T_PROXY, false, &nomem);
+    return json_equal_or_false(x, y, nomem);
+}
+
+bool ufrpc_visitor_config_equal(const struct ufrpc_visitor_config *a, const struct ufrpc_visitor_config *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    int nomem = 0;
+    json_object *x = dump_proxy_like(a, ufrpc_cfg_visitor_fields, 1u << a->type, T_VISITOR, false, &nomem);
+    json_object *y = dump_proxy_like(b, ufrpc_cfg_visitor_fields, 1u << b->type, T_VISITOR, false, &nomem);
+    return json_equal_or_false(x, y, nomem);
+}
+
 /* ---- TOML-like output -------------------------------------------------------- */
 
 static void toml_key(FILE *out, const char *k)
