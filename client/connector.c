@@ -198,6 +198,12 @@ int ufrpc_connector_new(uv_loop_t *loop, const struct ufrpc_config *cfg, ufrpc_t
     return 0;
 }
 
+void ufrpc_connector_set_cfg(ufrpc_connector_t *c, const struct ufrpc_config *cfg)
+{
+    if (c && cfg)
+        c->cfg = cfg;
+}
+
 const char *ufrpc_connector_address(const ufrpc_connector_t *c)
 {
     return c ? c->addr : "";

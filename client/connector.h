@@ -50,6 +50,11 @@ int ufrpc_connector_connect(ufrpc_connector_t *c, ufrpc_connector_connect_cb cb,
  * NULL) once everything is closed; then frees the connector. */
 void ufrpc_connector_close(ufrpc_connector_t *c, void (*cb)(void *data));
 
+/* A reload replaced the configuration with one whose common part is equal
+ * (ufrpc_config_common_equal): cfg (borrowed like the one given to _new) is read
+ * from now on instead. */
+void ufrpc_connector_set_cfg(ufrpc_connector_t *c, const struct ufrpc_config *cfg);
+
 /* "host:port" of the server (for messages). */
 const char *ufrpc_connector_address(const ufrpc_connector_t *c);
 

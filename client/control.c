@@ -732,6 +732,22 @@ int ufrpc_ctl_close_proxies(struct ufrpc_ctl *ctl, uint64_t now_ms)
     return (int)n;
 }
 
+int ufrpc_ctl_close_proxy(struct ufrpc_ctl *ctl, struct ufrpc_tunnel *t)
+{
+    if (!ctl || !t)
+        return UFRPC_ERR_INVAL;
+    if (ctl->state != UFRPC_CTL_RUNNING)
+        return UFRPC_ERR_STATE;
+    send_close_proxy(ctl, t);
+    return ctl->state == UFRPC_CTL_CLOSED ? ctl->err_code : 0;
+}
+
+void ufrpc_ctl_set_cfg(struct ufrpc_ctl *ctl, const struct ufrpc_config *cfg)
+{
+    if (ctl && cfg)
+        ctl->cfg = cfg;
+}
+
 int ufrpc_ctl_check_proxies(struct ufrpc_ctl *ctl, uint64_t now_ms)
 {
     if (!ctl || ctl->state != UFRPC_CTL_RUNNING)

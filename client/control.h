@@ -124,6 +124,15 @@ int ufrpc_ctl_close_proxies(struct ufrpc_ctl *ctl, uint64_t now_ms);
  * NewProxy / CloseProxy as the registry decides. Only while RUNNING; 0 or <0. */
 int ufrpc_ctl_check_proxies(struct ufrpc_ctl *ctl, uint64_t now_ms);
 
+/* Sends CloseProxy for one proxy (a reload removed or changed it); the caller
+ * updates the registry. Only while RUNNING (else UFRPC_ERR_STATE); 0 or <0. */
+int ufrpc_ctl_close_proxy(struct ufrpc_ctl *ctl, struct ufrpc_tunnel *t);
+
+/* A reload replaced the configuration with one whose common part is equal
+ * (ufrpc_config_common_equal): cfg (borrowed, as in the options) is used from now on.
+ * Nothing already computed from the old one changes. */
+void ufrpc_ctl_set_cfg(struct ufrpc_ctl *ctl, const struct ufrpc_config *cfg);
+
 /* Sends one message on the (encrypted) control stream. Only while RUNNING. */
 int ufrpc_ctl_send(struct ufrpc_ctl *ctl, const struct ufrpc_msg *m);
 

@@ -257,6 +257,26 @@ int ufrpc_registry_set_state(struct ufrpc_registry *reg, struct ufrpc_tunnel *t,
     return rc;
 }
 
+int ufrpc_registry_restart(struct ufrpc_registry *reg, struct ufrpc_tunnel *t, const char *type,
+                           const void *cfg, uint64_t now_ms)
+{
+    if (!reg || !t || !type)
+        return UFRPC_ERR_INVAL;
+    if (strcmp(t->type, type) != 0) {
+        char *ty = strdup(type);
+        if (!ty)
+            return UFRPC_ERR_NOMEM;
+        free(t->type);
+        t->type = ty;
+    }
+    t->cfg = cfg;
+    free(t->remote_addr);
+    t->remote_addr = NULL;
+    t->last_send_ms = 0;
+    t->last_err_ms = 0;
+    return ufrpc_registry_set_state(reg, t, UFRPC_TUNNEL_NEW, NULL, now_ms);
+}
+
 size_t ufrpc_registry_check(struct ufrpc_registry *reg, uint64_t now_ms,
                             ufrpc_registry_send_fn send_new_proxy,
                             ufrpc_registry_send_fn send_close_proxy, void *ctx)

@@ -131,6 +131,13 @@ const char *ufrpc_registry_strip_user(const char *user, const char *wire_name);
 int ufrpc_registry_set_state(struct ufrpc_registry *reg, struct ufrpc_tunnel *t,
                              enum ufrpc_tunnel_state state, const char *err, uint64_t now_ms);
 
+/* A reload changed this tunnel's configuration: it becomes a fresh one in state
+ * "new" (type — copied — and cfg replaced; remote address, error and send times
+ * cleared; counters kept), as frpc replaces the proxy wrapper. The caller sends
+ * CloseProxy for the old one first. 0, or UFRPC_ERR_NOMEM (then nothing changed). */
+int ufrpc_registry_restart(struct ufrpc_registry *reg, struct ufrpc_tunnel *t, const char *type,
+                           const void *cfg, uint64_t now_ms);
+
 /* frpc's checkWorker pass over every proxy: a healthy proxy in new / check failed, in
  * wait start for more than 20 s, or in start error for more than 30 s goes to wait
  * start and `send_new_proxy` is called for it; an unhealthy proxy in running or wait

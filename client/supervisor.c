@@ -37,6 +37,8 @@ static void maybe_stopped(ufrpc_client_t *cl)
 void ufrpc_sup_closed_pending(ufrpc_client_t *cl)
 {
     cl->pending--;
+    if (cl->pending == 0 && cl->nretired > 0)
+        ufrpc_sup_release_retired(cl); /* before maybe_stopped: on_exit may free cl */
     maybe_stopped(cl);
 }
 
@@ -634,6 +636,47 @@ void ufrpc_client_shutdown(ufrpc_client_t *cl)
     stop(cl, 0, NULL);
 }
 
+/* Live reload (the common part is unchanged): frpc's UpdateAllConfigurer. The session,
+ * run id, unchanged proxies (their work connections, pumps, udp channels, plugins,
+ * health checks) and unchanged visitors are untouched; removed and changed proxies get
+ * CloseProxy, changed and added ones NewProxy (by the proxy check, health permitting);
+ * changed and removed visitors are closed, new and changed ones started. Not logged in
+ * (connecting, waiting to retry): the registry is updated and the next login
+ * announces it. Takes new_cfg. */
+static int reload_live(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
+{
+    int live = cl->state == CL_RUNNING && cl->ctl && ufrpc_ctl_state(cl->ctl) == UFRPC_CTL_RUNNING;
+    struct ufrpc_sup_diff dp = {0}, dv = {0};
+    int rc = ufrpc_sup_diff_proxies(cl, new_cfg, live, &dp);
+    int rc2 = ufrpc_sup_diff_visitors(cl, new_cfg, &dv);
+    if (!rc)
+        rc = rc2;
+    struct ufrpc_config *old = cl->cfg;
+    cl->cfg = new_cfg;
+    if (cl->ctl)
+        ufrpc_ctl_set_cfg(cl->ctl, new_cfg);
+    if (cl->conn)
+        ufrpc_connector_set_cfg(cl->conn, new_cfg);
+    ufrpc_sup_retire(cl, old); /* unchanged entries and their runtimes point into it */
+    UFRPC_LOGI(cl->log,
+               "reload: %zu proxies added, %zu removed, %zu changed, %zu unchanged; %zu visitors "
+               "added, %zu removed, %zu changed, %zu unchanged (%s)",
+               dp.added, dp.removed, dp.changed, dp.unchanged, dv.added, dv.removed, dv.changed,
+               dv.unchanged, live ? "applied to the running session" : "for the next login");
+    if (cl->state == CL_RUNNING)
+        ufrpc_sup_start_visitors(cl);
+    if (live) {
+        int crc = ufrpc_ctl_check_proxies(cl->ctl, ufrpc_sup_now_ms(cl));
+        flush(cl);
+        if (crc < 0)
+            session_failed(cl);
+        else
+            arm_ctl_timer(cl);
+    }
+    ufrpc_sup_release_retired(cl);
+    return rc;
+}
+
 int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
 {
     if (!cl || !new_cfg) {
@@ -648,10 +691,26 @@ int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
     char *token = NULL;
     uint8_t key[UFRPC_CFB_KEY_LEN];
     int rc = ufrpc_sup_setup_crypto(cl, new_cfg, &token, &tls, key);
+    if (!rc)
+        rc = ufrpc_sup_retire_reserve(cl);
     if (rc) {
+        ufrpc_sup_wipe_free(token);
+        ufrpc_tls_ctx_free(tls);
+        memset(key, 0, sizeof key);
         ufrpc_config_free(new_cfg);
         return rc;
     }
+    /* frpc applies only proxies and visitors on reload; ufrpc also applies the rest,
+     * by logging in again, but only when the rest changed (the resolved token too:
+     * auth.tokenSource may name a file whose content changed) */
+    if (ufrpc_config_common_equal(cl->cfg, new_cfg) && strcmp(token, cl->token) == 0) {
+        ufrpc_sup_wipe_free(token); /* equal: the ones in use stay */
+        ufrpc_tls_ctx_free(tls);
+        memset(key, 0, sizeof key);
+        return reload_live(cl, new_cfg);
+    }
+    UFRPC_LOGI(cl->log, "reload: server settings changed, reconnecting (%zu proxies, %zu visitors)",
+               new_cfg->nproxies, new_cfg->nvisitors);
     teardown_session(cl);
     uv_timer_stop(&cl->retry_timer);
     if (strcmp(ufrpc_cfg_str(new_cfg->user), ufrpc_cfg_str(cl->cfg->user)) != 0) {
@@ -660,6 +719,7 @@ int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
             ufrpc_sup_wipe_free(token);
             ufrpc_tls_ctx_free(tls);
             ufrpc_config_free(new_cfg);
+            schedule_attempt(cl, 0); /* the session was torn down: log in again as before */
             return rc;
         }
     }
@@ -670,13 +730,13 @@ int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
     ufrpc_sup_wipe_free(cl->token);
     cl->token = token;
     memcpy(cl->key, key, sizeof key);
-    ufrpc_config_free(cl->cfg);
+    memset(key, 0, sizeof key);
+    ufrpc_sup_retire(cl, cl->cfg); /* closing runtimes and the connector may still read it */
     cl->cfg = new_cfg;
-    UFRPC_LOGI(cl->log, "configuration reloaded: %zu proxies, %zu visitors", new_cfg->nproxies,
-               new_cfg->nvisitors);
     struct ufrpc_backoff_opts lo = ufrpc_backoff_login_opts(20000);
     ufrpc_backoff_init(&cl->login_bo, &lo);
     schedule_attempt(cl, 0);
+    ufrpc_sup_release_retired(cl);
     return rc;
 }
 
@@ -688,6 +748,7 @@ void ufrpc_client_free(ufrpc_client_t *cl)
         ufrpc_registry_at(cl->reg, i)->rt = NULL; /* closed by stop(); never stopped: leaked
                                                       handles would still be on the loop */
     ufrpc_registry_free(cl->reg);
+    ufrpc_sup_free_retired(cl);
     free(cl->chans);
     ufrpc_sup_wipe_free(cl->token);
     ufrpc_tls_ctx_free(cl->tls);

@@ -13,8 +13,23 @@
  *
  * Shutdown (SIGINT/SIGTERM via ufrpc_client_shutdown): CloseProxy for each proxy,
  * up to 500 ms for it to be written, then everything is closed and on_exit(0).
- * Reload (SIGHUP via ufrpc_client_reload): the new configuration replaces the old,
- * the session is closed and a new login starts at once (with the run id).
+ * Reload (SIGHUP, `ufrpc reload`, /api/reload via ufrpc_client_reload):
+ *   - common part (everything but proxies and visitors, compared semantically with
+ *     ufrpc_config_common_equal, plus the resolved token) unchanged: as frpc's
+ *     UpdateAllConfigurer, applied live — no new login, same run id. Proxies whose
+ *     configuration is equal keep their registry entry, state, work connections,
+ *     pumps, udp channel, plugin and health check; removed ones get CloseProxy and
+ *     are dropped; changed ones get CloseProxy, then NewProxy with the new settings
+ *     (after their first successful health check, if any); added ones NewProxy.
+ *     Visitors likewise (changed/removed ones close their listeners, new ones open).
+ *     Logged as "reload: N proxies added, M removed, K changed, L unchanged; ...".
+ *     When not logged in (connecting, waiting to retry) only the registry and
+ *     configuration change; the next login announces them.
+ *   - common part changed (frpc would ignore it): "reload: server settings changed,
+ *     reconnecting": the session is closed and a new login starts at once (with the
+ *     run id) with the new settings; every proxy is announced again.
+ *   A configuration replaced by a live reload stays allocated while unchanged
+ *   entries (and runtimes being closed) still point into it.
  *
  * Ownership: the client takes the configuration(s) given to new/reload and frees
  * them; it borrows loop and log (which must outlive it). on_exit runs once, when the
@@ -51,7 +66,10 @@ int ufrpc_client_start(ufrpc_client_t *cl);
 /* Graceful stop (see above); on_exit(0) follows. Idempotent. */
 void ufrpc_client_shutdown(ufrpc_client_t *cl);
 
-/* Replaces the configuration (taken) and reconnects. 0 or <0 (then new_cfg freed). */
+/* Replaces the configuration (taken), live or by reconnecting (see above). 0 or <0:
+ * before anything changed (unsupported settings, token file unreadable, no memory;
+ * then new_cfg has been freed), or after it was applied as far as possible (a proxy
+ * whose runtime could not be built; new_cfg is in effect). */
 int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg);
 
 /* Frees a stopped client (after on_exit). */
@@ -59,7 +77,9 @@ void ufrpc_client_free(ufrpc_client_t *cl);
 
 /* The tunnel registry (valid until free; entries change on reload). */
 struct ufrpc_registry *ufrpc_client_registry(ufrpc_client_t *cl);
-/* The configuration in effect (replaced by ufrpc_client_reload; valid until then). */
+/* The configuration in effect (replaced by ufrpc_client_reload; valid until then).
+ * Registry entries' cfg pointers of proxies/visitors left unchanged by a live reload
+ * point into an earlier, equal configuration (kept alive as long as they do). */
 const struct ufrpc_config *ufrpc_client_config(const ufrpc_client_t *cl);
 /* Current run id ("" before the first login). */
 const char *ufrpc_client_run_id(const ufrpc_client_t *cl);

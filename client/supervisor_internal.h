@@ -2,9 +2,11 @@
  *
  * supervisor.c          session lifecycle: attempts, control stream I/O, work
  *                       connections, failures and backoff, stop, reload, public API
- * supervisor_setup.c    configuration-derived state: registry sync and per-proxy
- *                       runtimes, token resolution, TLS context and control key
- * supervisor_visitors.c visitors started with each control and stopped with it
+ * supervisor_setup.c    configuration-derived state: registry sync, reload diff and
+ *                       per-proxy runtimes, retired configurations, token
+ *                       resolution, TLS context and control key
+ * supervisor_visitors.c visitors started with each control and stopped with it (and
+ *                       changed live by a reload)
  *
  * Everything here runs on the client's loop; struct ufrpc_client is owned by
  * supervisor.c (created in ufrpc_client_new, freed in ufrpc_client_free). */
@@ -73,7 +75,14 @@ struct ufrpc_client {
 
     ufrpc_workconn_t *workconns;
     ufrpc_visitor_t **visitors; /* running while logged in, as frpc's visitor manager */
-    size_t nvisitors;
+    size_t nvisitors, capvisitors;
+    /* Configurations replaced by a reload that something may still point into: a
+     * registry entry's cfg (a proxy or visitor kept unchanged by a live reload keeps
+     * the runtime built from, and pointing into, its old configuration) or a
+     * runtime/connector whose close is in flight (cl->pending > 0). Owned; freed by
+     * ufrpc_sup_release_retired once neither holds, at the latest by client_free. */
+    struct ufrpc_config **retired;
+    size_t nretired, capretired;
     ufrpc_udp_channel_t **chans; /* live udp/sudp channels */
     size_t nchans, capchans;
     int pending; /* closes in flight (streams, connectors, handles) */
@@ -89,6 +98,11 @@ void ufrpc_sup_on_health(void *cl, const char *name, int healthy);
 /* One asynchronous close (stream, connector, handle, runtime) has finished. */
 void ufrpc_sup_closed_pending(ufrpc_client_t *cl);
 
+/* What a live reload did to the proxies or visitors (counts). */
+struct ufrpc_sup_diff {
+    size_t added, removed, changed, unchanged;
+};
+
 /* supervisor_setup.c */
 void ufrpc_sup_wipe_free(char *s);
 double ufrpc_sup_rand01(void *cl);
@@ -97,13 +111,40 @@ void ufrpc_sup_on_reg_change(void *cl, const struct ufrpc_tunnel *t, enum ufrpc_
 void ufrpc_sup_drop_rt(ufrpc_client_t *cl, struct ufrpc_tunnel *t);
 /* Makes the registry hold exactly cfg's proxies and visitors (fresh runtimes). */
 int ufrpc_sup_sync_registry(ufrpc_client_t *cl, const struct ufrpc_config *cfg);
+/* A live reload (same common part): applies cfg's proxies to the registry as frpc's
+ * proxy manager UpdateAll does. A proxy whose configuration is equal keeps its entry,
+ * state, runtime (plugin, health check, udp channel) and cfg pointer (into the old
+ * configuration, which must then be retired, not freed); a removed or changed one
+ * gets CloseProxy on cl->ctl when `live` (a running control) and its runtime closed;
+ * a changed one restarts in state "new" with a fresh runtime, an added one is added.
+ * The caller runs the proxy check afterwards (NewProxy). 0 or the first error (the
+ * rest is still applied; a changed proxy that cannot restart is removed). */
+int ufrpc_sup_diff_proxies(ufrpc_client_t *cl, const struct ufrpc_config *cfg, int live,
+                           struct ufrpc_sup_diff *d);
+/* Room for one more retired configuration: 0 or UFRPC_ERR_NOMEM. */
+int ufrpc_sup_retire_reserve(ufrpc_client_t *cl);
+/* Takes cfg into the retired list (room reserved by ufrpc_sup_retire_reserve). */
+void ufrpc_sup_retire(ufrpc_client_t *cl, struct ufrpc_config *cfg);
+/* Frees the retired configurations nothing points into any more (none while closes
+ * are pending). */
+void ufrpc_sup_release_retired(ufrpc_client_t *cl);
+/* Frees all of them (client_free). */
+void ufrpc_sup_free_retired(ufrpc_client_t *cl);
 /* Resolved token (caller wipes and frees), TLS context and control key for cfg;
  * refuses what ufrpc does not support. 0 or <0 (logged). */
 int ufrpc_sup_setup_crypto(ufrpc_client_t *cl, const struct ufrpc_config *cfg, char **token,
                            ufrpc_tls_ctx_t **tls, uint8_t key[UFRPC_CFB_KEY_LEN]);
 
 /* supervisor_visitors.c */
+/* Starts every visitor of cl->cfg that is not running (at login; after a live reload). */
 void ufrpc_sup_start_visitors(ufrpc_client_t *cl);
 void ufrpc_sup_stop_visitors(ufrpc_client_t *cl);
+/* A live reload: as frpc's visitor manager UpdateAll, a visitor whose configuration is
+ * equal keeps running (and its entry keeps its cfg pointer); a removed or changed one
+ * is closed (its listener with it), its entry removed or reset to "new" with the new
+ * cfg; added ones get entries. ufrpc_sup_start_visitors then starts the new and
+ * changed ones (when logged in). 0 or the first error. */
+int ufrpc_sup_diff_visitors(ufrpc_client_t *cl, const struct ufrpc_config *cfg,
+                            struct ufrpc_sup_diff *d);
 
 #endif

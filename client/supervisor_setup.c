@@ -96,7 +96,9 @@ int ufrpc_sup_sync_registry(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
         struct ufrpc_tunnel *t = ufrpc_registry_find(cl->reg, UFRPC_TUNNEL_PROXY, pc->name);
         if (t) {
             ufrpc_sup_drop_rt(cl, t); /* the configuration may have changed: fresh runtime */
-            ufrpc_registry_set_cfg(t, pc);
+            int rc = ufrpc_registry_restart(cl->reg, t, ufrpc_proxy_type_name(pc->type), pc, now);
+            if (rc)
+                return rc;
         } else {
             int rc = ufrpc_registry_add(cl->reg, UFRPC_TUNNEL_PROXY, pc->name,
                                         ufrpc_proxy_type_name(pc->type), pc, now, &t);
@@ -121,6 +123,143 @@ int ufrpc_sup_sync_registry(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
         }
     }
     return 0;
+}
+
+static const struct ufrpc_proxy_config *find_proxy(const struct ufrpc_config *cfg,
+                                                   const char *name)
+{
+    for (size_t k = 0; k < cfg->nproxies; k++)
+        if (strcmp(cfg->proxies[k].name, name) == 0)
+            return &cfg->proxies[k];
+    return NULL;
+}
+
+int ufrpc_sup_diff_proxies(ufrpc_client_t *cl, const struct ufrpc_config *cfg, int live,
+                           struct ufrpc_sup_diff *d)
+{
+    uint64_t now = ufrpc_sup_now_ms(cl);
+    int first = 0;
+    for (size_t i = 0; i < ufrpc_registry_count(cl->reg);) {
+        struct ufrpc_tunnel *t = ufrpc_registry_at(cl->reg, i);
+        if (t->kind != UFRPC_TUNNEL_PROXY) {
+            i++;
+            continue;
+        }
+        const struct ufrpc_proxy_config *pc = find_proxy(cfg, t->name);
+        if (pc && ufrpc_proxy_config_equal(t->cfg, pc)) {
+            d->unchanged++; /* entry, state, runtime and connections untouched */
+            i++;
+            continue;
+        }
+        if (live && t->state != UFRPC_TUNNEL_CLOSED) {
+            int rc = ufrpc_ctl_close_proxy(cl->ctl, t);
+            if (rc && !first)
+                first = rc;
+        }
+        ufrpc_sup_drop_rt(cl, t);
+        int rc = 0;
+        if (pc) {
+            rc = ufrpc_registry_restart(cl->reg, t, ufrpc_proxy_type_name(pc->type), pc, now);
+            if (!rc) {
+                UFRPC_LOGI(cl->log, "reload: proxy [%s] changed, restarted", t->name);
+                d->changed++;
+                rc = make_rt(cl, t, pc); /* on failure: no runtime (logged as an error) */
+                if (!rc)
+                    warn_unsupported(cl, pc);
+                i++;
+                if (rc && !first)
+                    first = rc;
+                continue;
+            }
+        }
+        if (rc && !first)
+            first = rc;
+        UFRPC_LOGI(cl->log, "reload: proxy [%s] removed%s", t->name,
+                   rc ? " (cannot restart it)" : "");
+        ufrpc_registry_remove(cl->reg, t->kind, t->name);
+        d->removed++;
+    }
+    for (size_t k = 0; k < cfg->nproxies; k++) {
+        const struct ufrpc_proxy_config *pc = &cfg->proxies[k];
+        if (ufrpc_registry_find(cl->reg, UFRPC_TUNNEL_PROXY, pc->name))
+            continue;
+        struct ufrpc_tunnel *t = NULL;
+        int rc = ufrpc_registry_add(cl->reg, UFRPC_TUNNEL_PROXY, pc->name,
+                                    ufrpc_proxy_type_name(pc->type), pc, now, &t);
+        if (!rc) {
+            UFRPC_LOGI(cl->log, "reload: proxy [%s] added", pc->name);
+            d->added++;
+            rc = make_rt(cl, t, pc);
+            if (!rc)
+                warn_unsupported(cl, pc);
+        }
+        if (rc && !first)
+            first = rc;
+    }
+    if (first)
+        UFRPC_LOGE(cl->log, "reload: applying the proxies: %s", ufrpc_strerror(first));
+    return first;
+}
+
+/* ---- retired configurations ------------------------------------------------ */
+int ufrpc_sup_retire_reserve(ufrpc_client_t *cl)
+{
+    if (cl->nretired < cl->capretired)
+        return 0;
+    size_t ncap = cl->capretired ? cl->capretired * 2 : 4;
+    struct ufrpc_config **p = realloc(cl->retired, ncap * sizeof *p);
+    if (!p)
+        return UFRPC_ERR_NOMEM;
+    cl->retired = p;
+    cl->capretired = ncap;
+    return 0;
+}
+
+void ufrpc_sup_retire(ufrpc_client_t *cl, struct ufrpc_config *cfg)
+{
+    /* room was reserved; the fallback only guards against a caller's mistake */
+    if (cl->nretired < cl->capretired)
+        cl->retired[cl->nretired++] = cfg;
+    else
+        UFRPC_LOGE(cl->log, "internal: no room to retire a configuration (kept, leaked)");
+}
+
+static int cfg_referenced(ufrpc_client_t *cl, const struct ufrpc_config *c)
+{
+    for (size_t i = 0; i < ufrpc_registry_count(cl->reg); i++) {
+        const struct ufrpc_tunnel *t = ufrpc_registry_at(cl->reg, i);
+        if (t->kind == UFRPC_TUNNEL_PROXY) {
+            for (size_t k = 0; k < c->nproxies; k++)
+                if (t->cfg == (const void *)&c->proxies[k])
+                    return 1;
+        } else {
+            for (size_t k = 0; k < c->nvisitors; k++)
+                if (t->cfg == (const void *)&c->visitors[k])
+                    return 1;
+        }
+    }
+    return 0;
+}
+
+void ufrpc_sup_release_retired(ufrpc_client_t *cl)
+{
+    if (cl->pending > 0)
+        return; /* a closing runtime (plugin) or connector may still read its config */
+    for (size_t i = cl->nretired; i-- > 0;) {
+        if (cfg_referenced(cl, cl->retired[i]))
+            continue;
+        ufrpc_config_free(cl->retired[i]);
+        cl->retired[i] = cl->retired[--cl->nretired];
+    }
+}
+
+void ufrpc_sup_free_retired(ufrpc_client_t *cl)
+{
+    for (size_t i = 0; i < cl->nretired; i++)
+        ufrpc_config_free(cl->retired[i]);
+    free(cl->retired);
+    cl->retired = NULL;
+    cl->nretired = cl->capretired = 0;
 }
 
 /* TLS context and control key for cfg. */

@@ -78,15 +78,31 @@ static void on_visitor_closed(void *data)
     ufrpc_sup_closed_pending(data);
 }
 
-/* frpc starts its visitors with each control and stops them with it. */
+static size_t running_index(ufrpc_client_t *cl, const char *name)
+{
+    for (size_t i = 0; i < cl->nvisitors; i++)
+        if (strcmp(ufrpc_visitor_name(cl->visitors[i]), name) == 0)
+            return i;
+    return SIZE_MAX;
+}
+
+/* frpc starts its visitors with each control and stops them with it; a live reload
+ * starts the new and changed ones (those not running). */
 void ufrpc_sup_start_visitors(ufrpc_client_t *cl)
 {
     const struct ufrpc_config *cfg = cl->cfg;
-    if (cfg->nvisitors == 0 || cl->visitors)
+    if (cfg->nvisitors == 0)
         return;
-    cl->visitors = calloc(cfg->nvisitors, sizeof *cl->visitors);
-    if (!cl->visitors)
-        return;
+    if (cl->capvisitors < cfg->nvisitors + cl->nvisitors) {
+        size_t ncap = cfg->nvisitors + cl->nvisitors;
+        ufrpc_visitor_t **p = realloc(cl->visitors, ncap * sizeof *p);
+        if (!p) {
+            UFRPC_LOGE(cl->log, "start visitors: %s", ufrpc_strerror(UFRPC_ERR_NOMEM));
+            return;
+        }
+        cl->visitors = p;
+        cl->capvisitors = ncap;
+    }
     struct ufrpc_visitor_env env = {
         .loop = cl->loop,
         .log = cl->log,
@@ -103,6 +119,8 @@ void ufrpc_sup_start_visitors(ufrpc_client_t *cl)
     uint64_t now = ufrpc_sup_now_ms(cl);
     for (size_t i = 0; i < cfg->nvisitors; i++) {
         const struct ufrpc_visitor_config *vc = &cfg->visitors[i];
+        if (running_index(cl, vc->name) != SIZE_MAX)
+            continue;
         struct ufrpc_tunnel *t = ufrpc_registry_find(cl->reg, UFRPC_TUNNEL_VISITOR, vc->name);
         ufrpc_visitor_t *v = NULL;
         int rc = ufrpc_visitor_start(&env, vc, &v);
@@ -130,6 +148,7 @@ void ufrpc_sup_stop_visitors(ufrpc_client_t *cl)
     free(cl->visitors);
     cl->visitors = NULL;
     cl->nvisitors = 0;
+    cl->capvisitors = 0;
     for (size_t i = 0; i < ufrpc_registry_count(cl->reg); i++) {
         struct ufrpc_tunnel *t = ufrpc_registry_at(cl->reg, i);
         if (t->kind == UFRPC_TUNNEL_VISITOR && t->state != UFRPC_TUNNEL_CLOSED)
@@ -137,3 +156,67 @@ void ufrpc_sup_stop_visitors(ufrpc_client_t *cl)
     }
 }
 
+static const struct ufrpc_visitor_config *find_visitor(const struct ufrpc_config *cfg,
+                                                       const char *name)
+{
+    for (size_t k = 0; k < cfg->nvisitors; k++)
+        if (strcmp(cfg->visitors[k].name, name) == 0)
+            return &cfg->visitors[k];
+    return NULL;
+}
+
+int ufrpc_sup_diff_visitors(ufrpc_client_t *cl, const struct ufrpc_config *cfg,
+                            struct ufrpc_sup_diff *d)
+{
+    uint64_t now = ufrpc_sup_now_ms(cl);
+    int first = 0;
+    for (size_t i = 0; i < ufrpc_registry_count(cl->reg);) {
+        struct ufrpc_tunnel *t = ufrpc_registry_at(cl->reg, i);
+        if (t->kind != UFRPC_TUNNEL_VISITOR) {
+            i++;
+            continue;
+        }
+        const struct ufrpc_visitor_config *vc = find_visitor(cfg, t->name);
+        if (vc && ufrpc_visitor_config_equal(t->cfg, vc)) {
+            d->unchanged++;
+            i++;
+            continue;
+        }
+        size_t r = running_index(cl, t->name);
+        if (r != SIZE_MAX) {
+            /* closes its listener now, as frpc's visitor.Close() */
+            cl->pending++;
+            ufrpc_visitor_close(cl->visitors[r], on_visitor_closed, cl);
+            cl->visitors[r] = cl->visitors[--cl->nvisitors];
+        }
+        if (vc) {
+            int rc = ufrpc_registry_restart(cl->reg, t, ufrpc_visitor_type_name(vc->type), vc, now);
+            if (!rc) {
+                UFRPC_LOGI(cl->log, "reload: visitor [%s] changed, restarted", t->name);
+                d->changed++;
+                i++;
+                continue;
+            }
+            if (!first)
+                first = rc;
+        }
+        UFRPC_LOGI(cl->log, "reload: visitor [%s] removed", t->name);
+        ufrpc_registry_remove(cl->reg, t->kind, t->name);
+        d->removed++;
+    }
+    for (size_t k = 0; k < cfg->nvisitors; k++) {
+        const struct ufrpc_visitor_config *vc = &cfg->visitors[k];
+        if (ufrpc_registry_find(cl->reg, UFRPC_TUNNEL_VISITOR, vc->name))
+            continue;
+        int rc = ufrpc_registry_add(cl->reg, UFRPC_TUNNEL_VISITOR, vc->name,
+                                    ufrpc_visitor_type_name(vc->type), vc, now, NULL);
+        if (rc) {
+            if (!first)
+                first = rc;
+            continue;
+        }
+        UFRPC_LOGI(cl->log, "reload: visitor [%s] added", vc->name);
+        d->added++;
+    }
+    return first;
+}

@@ -120,6 +120,38 @@ static void test_new_proxy_sent_then_running(void **state)
     ufrpc_registry_free(reg);
 }
 
+/* A reload changed the proxy: a fresh "new" entry (type and cfg replaced, remote
+ * address and error cleared, counters kept) that the next check announces again. */
+static void test_restart_after_config_change(void **state)
+{
+    (void)state;
+    struct rec r = {0};
+    struct ufrpc_registry *reg;
+    assert_int_equal(ufrpc_registry_new("u", on_change, &r, &reg), 0);
+    int c1 = 1, c2 = 2;
+    struct ufrpc_tunnel *a;
+    assert_int_equal(ufrpc_registry_add(reg, UFRPC_TUNNEL_PROXY, "a", "tcp", &c1, 100, &a), 0);
+    assert_int_equal(ufrpc_registry_check(reg, 1000, on_new, on_close, &r), 1);
+    assert_int_equal(ufrpc_registry_on_new_proxy_resp(reg, "a", ":16000", NULL, 1200), 0);
+    ufrpc_tunnel_conn_opened(a);
+    assert_int_equal(ufrpc_registry_restart(reg, a, "udp", &c2, 1500), 0);
+    assert_ptr_equal(ufrpc_registry_find(reg, UFRPC_TUNNEL_PROXY, "a"), a);
+    assert_int_equal(a->state, UFRPC_TUNNEL_NEW);
+    assert_string_equal(a->type, "udp");
+    assert_ptr_equal(a->cfg, &c2);
+    assert_null(a->remote_addr);
+    assert_null(a->last_error);
+    assert_int_equal(a->changed_ms, 1500);
+    assert_int_equal(a->c.conns_active, 1);
+    assert_string_equal(r.changes[r.nchanges - 1], "a:running->new");
+    /* announced again at the next check, though the last one was just made */
+    r.nsent = 0;
+    assert_int_equal(ufrpc_registry_check(reg, 1600, on_new, on_close, &r), 1);
+    assert_string_equal(r.sent[0], "u.a");
+    assert_int_equal(ufrpc_registry_restart(reg, NULL, "tcp", &c1, 1700), UFRPC_ERR_INVAL);
+    ufrpc_registry_free(reg);
+}
+
 static void test_resend_after_20s_without_answer(void **state)
 {
     (void)state;
@@ -270,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_state_names),
         cmocka_unit_test(test_names_and_user_prefix),
         cmocka_unit_test(test_new_proxy_sent_then_running),
+        cmocka_unit_test(test_restart_after_config_change),
         cmocka_unit_test(test_resend_after_20s_without_answer),
         cmocka_unit_test(test_start_error_retried_after_30s),
         cmocka_unit_test(test_health_check_failure_and_recovery),

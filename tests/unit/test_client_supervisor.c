@@ -3,7 +3,8 @@
  * a work connection whose StartWorkConn arrives together with user bytes, the splice
  * to a local echo service, graceful shutdown with CloseProxy; login rejected with
  * loginFailExit; a retry after a rejected first login; re-login with the previous
- * run id after the server drops the control. */
+ * run id after the server drops the control; reloads (live proxy diff on the running
+ * session, or a re-login when the common settings changed). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -106,6 +107,17 @@ struct srv {
     char user_got[64];
     size_t user_len;
     uv_timer_t closer;      /* closes streams outside their own callbacks */
+    /* reload scenarios */
+    char events[1024];      /* "N:<name>:<remotePort> " per NewProxy, "C:<name> " per
+                               CloseProxy, "R " where the client was reloaded */
+    const char *work_proxy; /* the one ReqWorkConn follows this proxy's NewProxy and
+                               its StartWorkConn names it */
+    int work_requested;
+    int hold_work;          /* keep the work connection open across the reload and echo
+                               "again\n" through it afterwards */
+    struct pconn *held;
+    struct ufrpc_tunnel *held_tunnel; /* the registry entry before the reload */
+    uint64_t held_conns_total;
 };
 
 struct swrite {
@@ -252,6 +264,15 @@ static void user_connect(struct srv *srv)
     assert_int_equal(ufrpc_dial(srv->loop, &o, on_user_dialed, srv, NULL), 0);
 }
 
+static void ev(struct srv *srv, const char *fmt, ...)
+{
+    size_t n = strlen(srv->events);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(srv->events + n, sizeof srv->events - n, fmt, ap);
+    va_end(ap);
+}
+
 static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
 {
     struct srv *srv = pc->srv;
@@ -277,6 +298,7 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
             pc_send(pc, &r, NULL, 1);
         } else {
             ufrpc_msg_set_str(&r.u.login_resp.run_id, "test-run");
+            srv->work_requested = 0; /* a new session gets its own work connection */
             pc_send(pc, &r, NULL, 0);
             if (srv->v2) {
                 assert_true(pc->v2keys);
@@ -291,7 +313,7 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
             }
             /* the pool, as frps; none on a control about to be dropped, so that the
              * echo is known to come from the second session */
-            if (!srv->drop_control_once && !srv->pool_after_new_proxy)
+            if (!srv->drop_control_once && !srv->pool_after_new_proxy && !srv->work_proxy)
                 pc_send_empty(pc, UFRPC_MSG_REQ_WORK_CONN);
         }
         ufrpc_msg_free(&r);
@@ -301,7 +323,8 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
         srv->work_conns++;
         struct ufrpc_msg s;
         ufrpc_msg_init(&s, UFRPC_MSG_START_WORK_CONN);
-        ufrpc_msg_set_str(&s.u.start_work_conn.proxy_name, srv->last_proxy_name);
+        ufrpc_msg_set_str(&s.u.start_work_conn.proxy_name,
+                          srv->work_proxy ? srv->work_proxy : srv->last_proxy_name);
         ufrpc_msg_set_str(&s.u.start_work_conn.src_addr, "127.0.0.1");
         s.u.start_work_conn.src_port = 40000;
         s.u.start_work_conn.dst_port = 6000;
@@ -349,6 +372,7 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
         ufrpc_msg_free(&r);
     } else if (pc->kind == 1 && f->type == UFRPC_MSG_NEW_PROXY) {
         srv->new_proxies++;
+        ev(srv, "N:%s:%lld ", m.u.new_proxy.proxy_name, (long long)m.u.new_proxy.remote_port);
         snprintf(srv->last_proxy_name, sizeof srv->last_proxy_name, "%s",
                  m.u.new_proxy.proxy_name);
         if (srv->visitor_port && !srv->user)
@@ -364,6 +388,11 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
             pc_send(pc, &r, NULL, 0);
             if (srv->pool_after_new_proxy)
                 pc_send_empty(pc, UFRPC_MSG_REQ_WORK_CONN);
+            if (srv->work_proxy && !srv->work_requested &&
+                strcmp(m.u.new_proxy.proxy_name, srv->work_proxy) == 0) {
+                srv->work_requested = 1;
+                pc_send_empty(pc, UFRPC_MSG_REQ_WORK_CONN);
+            }
         }
         ufrpc_msg_free(&r);
     } else if (pc->kind == 1 && f->type == UFRPC_MSG_PING) {
@@ -383,10 +412,37 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
         /* frpc pings its udp channel every 30 s */
     } else if (pc->kind == 1 && f->type == UFRPC_MSG_CLOSE_PROXY) {
         srv->close_proxies++;
+        ev(srv, "C:%s ", m.u.close_proxy.proxy_name);
     } else {
         fail_msg("unexpected frame %c in state %d", f->type, pc->kind);
     }
     ufrpc_msg_free(&m);
+}
+
+
+/* After a live reload: the unchanged proxy's entry and its work connection are the
+ * same, no login happened; then bytes go through the held connection again. */
+static void on_again_timer(uv_timer_t *t)
+{
+    struct srv *srv = t->data;
+    struct ufrpc_registry *reg = ufrpc_client_registry(srv->client);
+    struct ufrpc_tunnel *et = ufrpc_registry_find(reg, UFRPC_TUNNEL_PROXY, "echo");
+    assert_ptr_equal(et, srv->held_tunnel);
+    assert_int_equal(et->state, UFRPC_TUNNEL_RUNNING);
+    assert_int_equal(et->c.conns_active, 1); /* the held work connection */
+    assert_int_equal(et->c.conns_total, srv->held_conns_total);
+    assert_null(ufrpc_registry_find(reg, UFRPC_TUNNEL_PROXY, "gone"));
+    struct ufrpc_tunnel *ft = ufrpc_registry_find(reg, UFRPC_TUNNEL_PROXY, "fresh");
+    assert_non_null(ft);
+    assert_int_equal(ft->state, UFRPC_TUNNEL_RUNNING);
+    struct ufrpc_tunnel *ct = ufrpc_registry_find(reg, UFRPC_TUNNEL_PROXY, "chg");
+    assert_non_null(ct);
+    assert_int_equal(ct->state, UFRPC_TUNNEL_RUNNING);
+    assert_int_equal(((const struct ufrpc_proxy_config *)ct->cfg)->remote_port, 6012);
+    assert_int_equal(ufrpc_client_login_count(srv->client), 1);
+    assert_string_equal(ufrpc_client_run_id(srv->client), "test-run");
+    assert_int_equal(ufrpc_client_config(srv->client)->nproxies, 3);
+    pc_write(srv->held, (const uint8_t *)"again\n", 6, 0);
 }
 
 static void on_reload_timer(uv_timer_t *t)
@@ -394,7 +450,21 @@ static void on_reload_timer(uv_timer_t *t)
     struct srv *srv = t->data;
     struct ufrpc_config *c = srv->reload_cfg;
     srv->reload_cfg = NULL;
+    if (srv->hold_work) {
+        srv->held_tunnel =
+            ufrpc_registry_find(ufrpc_client_registry(srv->client), UFRPC_TUNNEL_PROXY, "echo");
+        assert_non_null(srv->held_tunnel);
+        srv->held_conns_total = srv->held_tunnel->c.conns_total;
+    }
     assert_int_equal(ufrpc_client_reload(srv->client, c), 0);
+    ev(srv, "R ");
+    if (srv->hold_work) {
+        /* the same entry at once (nothing waits for a login) */
+        assert_ptr_equal(ufrpc_registry_find(ufrpc_client_registry(srv->client),
+                                             UFRPC_TUNNEL_PROXY, "echo"),
+                         srv->held_tunnel);
+        uv_timer_start(&srv->reload_timer, on_again_timer, 300, 0);
+    }
 }
 
 /* frps v2 (FRP-WIRE §13.2): every stream starts with the magic; on the control a
@@ -556,11 +626,22 @@ static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, co
         }
         const char *pre = pc->srv->expect_prefix ? pc->srv->expect_prefix : "";
         size_t want = strlen(pre) + strlen(HELLO);
+        if (pc->srv->held == pc && pc->echo_len == want + 6) {
+            /* the connection kept across the live reload still carries bytes */
+            assert_memory_equal(pc->echo + want, "again\n", 6);
+            pc->srv->echo_ok++;
+            pc_close(pc);
+            ufrpc_client_shutdown(pc->srv->client);
+            return;
+        }
         if (pc->echo_len == want) {
             assert_memory_equal(pc->echo, pre, strlen(pre));
             assert_memory_equal(pc->echo + strlen(pre), HELLO, strlen(HELLO));
             pc->srv->echo_ok++;
-            pc_close(pc);
+            if (pc->srv->hold_work)
+                pc->srv->held = pc;
+            else
+                pc_close(pc);
             if (pc->srv->client && pc->srv->reload_cfg) {
                 /* a little later, from a timer, as a SIGHUP would come */
                 pc->srv->reload_timer.data = pc->srv;
@@ -855,7 +936,7 @@ static struct ufrpc_config *make_cfg(uint16_t srv_port, uint16_t echo_port, int 
                                      int login_fail_exit, const char *user, const char *extra,
                                      const char *tlsline)
 {
-    char text[2048];
+    char text[4096];
     char userline[64] = "";
     if (user)
         snprintf(userline, sizeof userline, "user = \"%s\"\n", user);
@@ -890,7 +971,7 @@ struct scenario {
     const char *pp_version;    /* transport.proxyProtocolVersion */
     const char *expect_prefix; /* PROXY header the local side must see */
     int tls;                   /* 1: TLS, 2: TLS after a 0x17 byte */
-    int reload;                /* reload (user "bob") after the first echo */
+    int reload;                /* 1: reload (user "bob") after the first echo; 2: below */
     int visitor;               /* add an stcp visitor and drive a user through it */
     int dead_local;            /* the proxy's local service is not listening */
     const char *auth;          /* replaces the auth.token line */
@@ -902,6 +983,15 @@ struct scenario {
     const char *user_bytes;    /* what the user sends through the tunnel */
     const char *expect_in;     /* what its reply must contain */
     uint32_t stop_after_ms;    /* shut the client down after this long */
+    /* reload = 2: reload after the first echo with the same user and echo proxy,
+     * reload_proxies instead of more_proxies and reload_common added to the common
+     * part */
+    const char *more_proxies;   /* [[proxies]] after echo */
+    const char *reload_proxies;
+    const char *reload_common;
+    const char *work_proxy;     /* see struct srv */
+    int hold_work;
+    int reload_before_start;    /* apply the reload = 2 config before the first login */
 };
 
 static void run_scenario(const struct scenario *sc, struct srv *srv, struct run *r,
@@ -923,8 +1013,8 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
         assert_int_equal(ufrpc_tls_server_ctx_new(&to, &srv->tls), 0);
     }
     srv->expect_prefix = sc->expect_prefix;
-    char extra[512] = "";
-    char tlsline[128] = "transport.tls.enable = false\n";
+    char extra[1024] = "";
+    char tlsline[256] = "transport.tls.enable = false\n";
     if (sc->tls)
         snprintf(tlsline, sizeof tlsline,
                  "transport.tls.enable = true\ntransport.tls.disableCustomTLSFirstByte = %s\n",
@@ -998,6 +1088,17 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     struct ufrpc_log *log;
     assert_int_equal(ufrpc_log_new(&lo, &log), 0);
     authline = sc->auth ? sc->auth : "auth.token = \"" TOKEN "\"\n";
+    srv->work_proxy = sc->work_proxy;
+    srv->hold_work = sc->hold_work;
+    if (sc->more_proxies || sc->reload == 2) {
+        char rextra[1024], rtls[512];
+        snprintf(rextra, sizeof rextra, "%s%s", extra, sc->reload_proxies ? sc->reload_proxies : "");
+        snprintf(rtls, sizeof rtls, "%s%s", tlsline, sc->reload_common ? sc->reload_common : "");
+        if (sc->reload == 2)
+            srv->reload_cfg = make_cfg(sport, eport, sc->mux, sc->login_fail_exit, sc->user,
+                                       rextra, rtls);
+        strncat(extra, sc->more_proxies ? sc->more_proxies : "", sizeof extra - strlen(extra) - 1);
+    }
     struct ufrpc_client_opts co = {
         .loop = &loop,
         .cfg = make_cfg(sport, eport, sc->mux, sc->login_fail_exit, sc->user, extra, tlsline),
@@ -1010,8 +1111,16 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     assert_int_equal(ufrpc_client_new(&co, &cl), 0);
     if (sc->shutdown_on_echo || sc->visitor || sc->dead_local || sc->udp || sc->expect_in)
         srv->client = cl;
-    if (sc->reload)
+    if (sc->reload == 1)
         srv->reload_cfg = make_cfg(sport, eport, sc->mux, sc->login_fail_exit, "bob", extra, tlsline);
+    if (sc->reload_before_start) {
+        struct ufrpc_config *c = srv->reload_cfg;
+        srv->reload_cfg = NULL;
+        assert_int_equal(ufrpc_client_reload(cl, c), 0);
+        assert_null(ufrpc_registry_find(ufrpc_client_registry(cl), UFRPC_TUNNEL_PROXY, "gone"));
+        assert_non_null(ufrpc_registry_find(ufrpc_client_registry(cl), UFRPC_TUNNEL_PROXY, "fresh"));
+        assert_int_equal(ufrpc_client_login_count(cl), 0);
+    }
     uv_timer_init(&loop, &r->guard);
     uv_timer_init(&loop, &r->linger);
     uv_timer_init(&loop, &r->dbg);
@@ -1176,6 +1285,141 @@ static void test_reload_reconnects_with_new_config(void **state)
     assert_int_equal(srv.new_proxies, 2);
     assert_string_equal(srv.last_proxy_name, "bob.echo");
     assert_null(srv.reload_cfg);
+}
+
+#define PX(name, port)                                                                   \
+    "\n[[proxies]]\nname = \"" name "\"\ntype = \"tcp\"\nlocalPort = 9\nremotePort = " #port "\n"
+
+/* frpc's reload (UpdateAllConfigurer) on the running session: the common part is the
+ * same, so there is no second Login and the run id stays; the unchanged proxy keeps
+ * its registry entry, state, counters and its open work connection (bytes still echo
+ * through it afterwards); the removed one gets CloseProxy, the changed one CloseProxy
+ * then NewProxy with its new settings, the added one NewProxy. */
+static void live_reload(int mux)
+{
+    struct srv srv;
+    struct run r;
+    unsigned logins;
+    struct scenario sc = {.mux = mux, .login_fail_exit = 1, .shutdown_on_echo = 1,
+                          .user = "alice", .reload = 2, .work_proxy = "alice.echo",
+                          .hold_work = 1,
+                          .more_proxies = PX("gone", 6001) PX("chg", 6002),
+                          .reload_proxies = PX("chg", 6012) PX("fresh", 6003)};
+    run_scenario(&sc, &srv, &r, &logins);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(srv.logins, 1);
+    assert_int_equal(logins, 1);
+    assert_int_equal(srv.work_conns, 1);
+    assert_int_equal(srv.echo_ok, 2); /* HELLO before, "again" after the reload */
+    assert_string_equal(srv.events,
+                        "N:alice.echo:6000 N:alice.gone:6001 N:alice.chg:6002 "
+                        "R "
+                        "C:alice.gone C:alice.chg N:alice.chg:6012 N:alice.fresh:6003 "
+                        "C:alice.echo C:alice.chg C:alice.fresh ");
+    assert_null(srv.reload_cfg);
+}
+
+static void test_reload_live_diff_mux_on(void **state)
+{
+    (void)state;
+    live_reload(1);
+}
+
+static void test_reload_live_diff_mux_off(void **state)
+{
+    (void)state;
+    live_reload(0);
+}
+
+/* Reloading the same file, or one that changes only the common part: an identical
+ * configuration changes nothing on the wire; a changed common part (here metadatas)
+ * logs in again with the run id, as before. */
+static void test_reload_common_change_relogs_in(void **state)
+{
+    (void)state;
+    struct srv srv;
+    struct run r;
+    unsigned logins;
+    struct scenario sc = {.mux = 1, .login_fail_exit = 1, .shutdown_on_echo = 1,
+                          .user = "alice", .reload = 2, .work_proxy = "alice.echo",
+                          .more_proxies = PX("other", 6001),
+                          .reload_proxies = PX("other", 6001),
+                          .reload_common = "metadatas.k = \"v\"\n"};
+    run_scenario(&sc, &srv, &r, &logins);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(srv.logins, 2);
+    assert_int_equal(logins, 2);
+    assert_string_equal(srv.login_run_ids[1], "test-run");
+    assert_int_equal(srv.echo_ok, 2);
+    /* no CloseProxy before the re-login: the session is simply replaced */
+    assert_string_equal(srv.events, "N:alice.echo:6000 N:alice.other:6001 R "
+                                    "N:alice.echo:6000 N:alice.other:6001 "
+                                    "C:alice.echo C:alice.other ");
+}
+
+/* Not logged in (here: before the first login): the registry and configuration are
+ * swapped, nothing is sent, and the first login announces the new set. */
+static void test_reload_before_login_swaps_registry(void **state)
+{
+    (void)state;
+    struct srv srv;
+    struct run r;
+    unsigned logins;
+    struct scenario sc = {.mux = 1, .login_fail_exit = 1, .shutdown_on_echo = 1,
+                          .user = "alice", .reload = 2, .reload_before_start = 1,
+                          .work_proxy = "alice.echo", .more_proxies = PX("gone", 6001),
+                          .reload_proxies = PX("fresh", 6003)};
+    run_scenario(&sc, &srv, &r, &logins);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(srv.logins, 1);
+    assert_int_equal(srv.echo_ok, 1);
+    assert_string_equal(srv.events, "N:alice.echo:6000 N:alice.fresh:6003 "
+                                    "C:alice.echo C:alice.fresh ");
+}
+
+static struct ufrpc_config *load_text(const char *text)
+{
+    struct ufrpc_cfg_diag diag;
+    ufrpc_cfg_diag_init(&diag);
+    struct ufrpc_config *cfg = NULL;
+    int rc = ufrpc_config_load_buffer(text, strlen(text), "t.toml", NULL, &cfg, &diag);
+    if (rc)
+        ufrpc_cfg_diag_print(&diag, stderr);
+    ufrpc_cfg_diag_free(&diag);
+    assert_int_equal(rc, 0);
+    return cfg;
+}
+
+/* The comparisons reload's decision rests on: semantic (defaults filled in, key order
+ * and spelling irrelevant), proxies/visitors excluded from the common part. */
+static void test_config_part_equality(void **state)
+{
+    (void)state;
+    struct ufrpc_config *a = load_text("serverPort = 7000\nauth.token = \"x\"\n"
+                                       "[[proxies]]\nname = \"p\"\ntype = \"tcp\"\n"
+                                       "localPort = 22\nremotePort = 6000\n");
+    struct ufrpc_config *b = load_text("auth = { token = \"x\" }\n"
+                                       "[[proxies]]\nremotePort = 6000\nname = \"p\"\n"
+                                       "localIP = \"127.0.0.1\"\nlocalPort = 22\ntype = \"tcp\"\n"
+                                       "[[proxies]]\nname = \"q\"\ntype = \"tcp\"\n"
+                                       "localPort = 23\nremotePort = 6001\n"
+                                       "[[visitors]]\nname = \"v\"\ntype = \"stcp\"\n"
+                                       "serverName = \"s\"\nsecretKey = \"k\"\nbindPort = 9000\n");
+    struct ufrpc_config *c = load_text("serverPort = 7001\nauth.token = \"x\"\n"
+                                       "[[proxies]]\nname = \"p\"\ntype = \"tcp\"\n"
+                                       "localPort = 22\nremotePort = 6002\n");
+    struct ufrpc_config *d = load_text("auth.token = \"y\"\n");
+    assert_true(ufrpc_config_common_equal(a, b));
+    assert_false(ufrpc_config_common_equal(a, c));
+    assert_false(ufrpc_config_common_equal(a, d));
+    assert_true(ufrpc_proxy_config_equal(&a->proxies[0], &b->proxies[0]));
+    assert_false(ufrpc_proxy_config_equal(&a->proxies[0], &c->proxies[0]));
+    assert_false(ufrpc_proxy_config_equal(&b->proxies[0], &b->proxies[1]));
+    assert_true(ufrpc_visitor_config_equal(&b->visitors[0], &b->visitors[0]));
+    ufrpc_config_free(a);
+    ufrpc_config_free(b);
+    ufrpc_config_free(c);
+    ufrpc_config_free(d);
 }
 
 /* An stcp visitor: started with the control; a user connection to its port opens a
@@ -1380,6 +1624,11 @@ int main(void)
         cmocka_unit_test(test_encrypted_compressed_work_stream_with_proxy_protocol),
         cmocka_unit_test(test_tls_with_and_without_first_byte),
         cmocka_unit_test(test_reload_reconnects_with_new_config),
+        cmocka_unit_test(test_reload_live_diff_mux_on),
+        cmocka_unit_test(test_reload_live_diff_mux_off),
+        cmocka_unit_test(test_reload_common_change_relogs_in),
+        cmocka_unit_test(test_reload_before_login_swaps_registry),
+        cmocka_unit_test(test_config_part_equality),
         cmocka_unit_test(test_stcp_visitor),
         cmocka_unit_test(test_dead_local_service_closes_only_the_work_stream),
         cmocka_unit_test(test_token_from_file),
