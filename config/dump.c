@@ -260,6 +260,15 @@ bool ufrpc_config_common_equal(const struct ufrpc_config *a, const struct ufrpc_
     int nomem = 0;
     json_object *x = to_json(&ca, false, &nomem);
     json_object *y = to_json(&cb, false, &nomem);
+    /* log is applied on reload by itself and webServer is read at start only (as
+     * frpc): neither needs a new session */
+    static const char *const session_free[] = {"log", "webServer"};
+    for (size_t i = 0; i < sizeof session_free / sizeof session_free[0]; i++) {
+        if (x != NULL)
+            json_object_object_del(x, session_free[i]);
+        if (y != NULL)
+            json_object_object_del(y, session_free[i]);
+    }
     return json_equal_or_false(x, y, nomem);
 }
 

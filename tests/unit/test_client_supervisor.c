@@ -1409,6 +1409,15 @@ static void test_config_part_equality(void **state)
                                        "[[proxies]]\nname = \"p\"\ntype = \"tcp\"\n"
                                        "localPort = 22\nremotePort = 6002\n");
     struct ufrpc_config *d = load_text("auth.token = \"y\"\n");
+    /* log and webServer changes need no new session */
+    struct ufrpc_config *e = load_text("serverPort = 7000\nauth.token = \"x\"\n"
+                                       "log.level = \"debug\"\nwebServer.port = 7400\n");
+    struct ufrpc_config *f = load_text("serverPort = 7000\nauth.token = \"x\"\n"
+                                       "transport.tcpMux = false\n");
+    assert_true(ufrpc_config_common_equal(a, e));
+    assert_false(ufrpc_config_common_equal(a, f));
+    ufrpc_config_free(e);
+    ufrpc_config_free(f);
     assert_true(ufrpc_config_common_equal(a, b));
     assert_false(ufrpc_config_common_equal(a, c));
     assert_false(ufrpc_config_common_equal(a, d));
