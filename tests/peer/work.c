@@ -339,10 +339,14 @@ void work_new_proxy(struct ctl *c, struct ufrpc_msg *m)
         ufrpc_msg_set_str(&r.u.new_proxy_resp.remote_addr, ra);
         /* remote_port= keeps the tcp tests' parsing: the port of ra, if any */
         const char *colon = strrchr(ra, ':');
+        /* bandwidth_limit.. group_key: as sent (empty when absent), for tests/perproxy */
         peer_event("proxy-new", "run_id=%s name=%s type=%s remote_port=%s remote_addr=%s "
-                   "encryption=%d compression=%d", c->run_id, name, type,
+                   "encryption=%d compression=%d bandwidth_limit=%s bandwidth_limit_mode=%s "
+                   "group=%s group_key=%s", c->run_id, name, type,
                    colon != NULL ? colon + 1 : "0", ra, np->use_encryption,
-                   np->use_compression);
+                   np->use_compression, np->bandwidth_limit ? np->bandwidth_limit : "",
+                   np->bandwidth_limit_mode ? np->bandwidth_limit_mode : "",
+                   np->group ? np->group : "", np->group_key ? np->group_key : "");
     } else {
         ufrpc_msg_set_str(&r.u.new_proxy_resp.error, err);
         peer_event("proxy-refused", "run_id=%s name=%s error=\"%s\"", c->run_id, name, err);
