@@ -36,7 +36,8 @@ pp() { python3 "$PPS" "$@"; }
 MIB=$((1024 * 1024))
 
 start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls=auto --mux="$MUX"
-pp serve </dev/null >"$WORK/service.log" 2>&1 &
+# python3 itself in the background (not the pp function: its subshell would be killed, not python)
+python3 "$PPS" serve </dev/null >"$WORK/service.log" 2>&1 &
 E2E_PIDS+=("$!")
 wait_line "$WORK/service.log" '^READY ' 10 || fail "pp_service did not start"
 SVC_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/service.log" | head -n 1)
