@@ -122,19 +122,30 @@ start_echo() {
     ECHO_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$log" | head -n 1)
 }
 
+# common_config SERVER_PORT TOKEN MUX(true|false) TLS(true|false) [LOG_LEVEL] [LOGIN_FAIL_EXIT]:
+# prints the top-level part of an frpc.toml for the test frps on 127.0.0.1 (token auth,
+# console log; level info and loginFailExit true by default). Callers append their own
+# top-level keys, proxies and visitors.
+common_config() {
+    cat <<EOF
+serverAddr = "127.0.0.1"
+serverPort = $1
+loginFailExit = ${6:-true}
+auth.method = "token"
+auth.token = "$2"
+transport.tcpMux = $3
+transport.tls.enable = $4
+log.to = "console"
+log.level = "${5:-info}"
+EOF
+}
+
 # write_config FILE SERVER_PORT TOKEN MUX(true|false) TLS(true|false) LOGIN_FAIL_EXIT
 #              PROXY_NAME LOCAL_PORT REMOTE_PORT [EXTRA_TOP_LEVEL_LINES]
 write_config() {
-    cat >"$1" <<EOF
-serverAddr = "127.0.0.1"
-serverPort = $2
-loginFailExit = $6
-auth.method = "token"
-auth.token = "$3"
-transport.tcpMux = $4
-transport.tls.enable = $5
-log.to = "console"
-log.level = "info"
+    {
+        common_config "$2" "$3" "$4" "$5" info "$6"
+        cat <<EOF
 ${10:-}
 
 [[proxies]]
@@ -144,6 +155,7 @@ localIP = "127.0.0.1"
 localPort = $8
 remotePort = $9
 EOF
+    } >"$1"
 }
 
 # start_ufrpc NAME CONFIG: runs "ufrpc -c CONFIG"; sets UFRPC_PID. Log: $WORK/NAME.log.

@@ -42,17 +42,7 @@ E2E_PIDS+=("$!")
 wait_line "$WORK/service.log" '^READY ' 10 || fail "pp_service did not start"
 SVC_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/service.log" | head -n 1)
 
-cat >"$WORK/frpc.toml" <<CONF
-serverAddr = "127.0.0.1"
-serverPort = $PEER_PORT
-loginFailExit = true
-auth.method = "token"
-auth.token = "$TOKEN"
-transport.tcpMux = $MUX
-transport.tls.enable = $MUX
-log.to = "console"
-log.level = "info"
-CONF
+common_config "$PEER_PORT" "$TOKEN" "$MUX" "$MUX" >"$WORK/frpc.toml"
 declare -A REMOTE
 add_proxy() { # NAME EXTRA_LINES...
     local name=$1

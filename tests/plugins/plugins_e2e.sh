@@ -36,16 +36,9 @@ if command -v socat >/dev/null 2>&1; then
     E2E_PIDS+=("$!")
     HAVE_SOCAT=true
 fi
-cat >"$WORK/frpc.toml" <<CONF
-serverAddr = "127.0.0.1"
-serverPort = $PEER_PORT
-loginFailExit = true
-auth.method = "token"
-auth.token = "$TOKEN"
-transport.tcpMux = false
-transport.tls.enable = false
-log.to = "console"
-log.level = "info"
+{
+    common_config "$PEER_PORT" "$TOKEN" "false" "false"
+    cat <<CONF
 
 [[proxies]]
 name = "www"
@@ -130,6 +123,7 @@ remotePort = $R_VNET
 [proxies.plugin]
 type = "virtual_net"
 CONF
+} >"$WORK/frpc.toml"
 start_ufrpc ufrpc "$WORK/frpc.toml"
 for n in www socks proxy tls h2h h2s s2s t2r uds; do
     wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=$n " 20 || fail "proxy $n not registered"

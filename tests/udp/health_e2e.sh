@@ -38,16 +38,9 @@ R_TCP=$(freeport)
 R_HTTP=$(freeport)
 R_REDIR=$(freeport)
 ADMIN=$(freeport)
-cat >"$WORK/frpc.toml" <<CONF
-serverAddr = "127.0.0.1"
-serverPort = $PEER_PORT
-loginFailExit = true
-auth.method = "token"
-auth.token = "$TOKEN"
-transport.tcpMux = $MUX
-transport.tls.enable = $MUX
-log.to = "console"
-log.level = "info"
+{
+    common_config "$PEER_PORT" "$TOKEN" "$MUX" "$MUX"
+    cat <<CONF
 webServer.addr = "127.0.0.1"
 webServer.port = $ADMIN
 
@@ -86,6 +79,7 @@ healthCheck.intervalSeconds = 1
 healthCheck.timeoutSeconds = 1
 healthCheck.maxFailed = 1
 CONF
+} >"$WORK/frpc.toml"
 start_ufrpc ufrpc "$WORK/frpc.toml"
 for n in hc-tcp hc-http hc-redir; do
     wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=$n " 20 || fail "proxy $n not registered"

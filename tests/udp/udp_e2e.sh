@@ -146,16 +146,9 @@ healthCheck.maxFailed = 1
 fi
 # write_conf SECOND: the config, with the second udp proxy named SECOND
 write_conf() {
-cat >"$WORK/frpc.toml" <<CONF
-serverAddr = "127.0.0.1"
-serverPort = $PEER_PORT
-loginFailExit = true
-auth.method = "token"
-auth.token = "$TOKEN"
-transport.tcpMux = $MUX
-transport.tls.enable = $TLS
-log.to = "console"
-log.level = "$LEVEL"
+{
+    common_config "$PEER_PORT" "$TOKEN" "$MUX" "$TLS" "$LEVEL"
+    cat <<CONF
 udpPacketSize = 10000
 
 [[proxies]]
@@ -175,6 +168,7 @@ localPort = $ECHO2_PORT
 remotePort = 0
 $EXTRA_PROXIES
 CONF
+} >"$WORK/frpc.toml"
 }
 write_conf ntp
 start_ufrpc ufrpc "$WORK/frpc.toml"

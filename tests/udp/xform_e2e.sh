@@ -55,17 +55,7 @@ if [ "$MUX" = false ]; then
     TAP=true
 fi
 declare -A REMOTE
-cat >"$WORK/frpc.toml" <<CONF
-serverAddr = "127.0.0.1"
-serverPort = $SERVER_PORT
-loginFailExit = true
-auth.method = "token"
-auth.token = "$TOKEN"
-transport.tcpMux = $MUX
-transport.tls.enable = $MUX
-log.to = "console"
-log.level = "info"
-CONF
+common_config "$SERVER_PORT" "$TOKEN" "$MUX" "$MUX" >"$WORK/frpc.toml"
 for spec in plain:false:false enc:true:false comp:false:true both:true:true; do
     IFS=: read -r name enc comp <<<"$spec"
     REMOTE[$name]=$(freeport)

@@ -59,15 +59,9 @@ start_service S "$WORK/cert.pem" "$WORK/key.pem"
 start_echo echo
 DOWN_PORT=$(freeport) # nothing listens there
 
-cat >"$WORK/frpc.toml" <<CONF
-serverAddr = "127.0.0.1"
-serverPort = $PEER_PORT
-loginFailExit = true
-auth.token = "$TOKEN"
-transport.tcpMux = $MUX
-transport.tls.enable = $TLS
-log.to = "console"
-log.level = "info"
+{
+    common_config "$PEER_PORT" "$TOKEN" "$MUX" "$TLS"
+    cat <<CONF
 
 [[proxies]]
 name = "api"
@@ -177,6 +171,7 @@ customDomains = ["muxauth.example.com"]
 httpUser = "u"
 httpPassword = "p"
 CONF
+} >"$WORK/frpc.toml"
 start_ufrpc ufrpc "$WORK/frpc.toml"
 for n in api web sub auth rw bob anyone wild down connecho secure mux muxbob muxany muxauth; do
     wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=$n " 20 || fail "proxy $n not registered"

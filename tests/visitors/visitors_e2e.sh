@@ -70,18 +70,8 @@ wait_line "$WORK/banner.log" '^READY ' 10 || fail "banner service did not start"
 BANNER_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/banner.log" | head -n 1)
 
 common() { # USER
-    cat <<EOF
-serverAddr = "127.0.0.1"
-serverPort = $PEER_PORT
-user = "$1"
-loginFailExit = true
-auth.method = "token"
-auth.token = "$TOKEN"
-transport.tcpMux = $MUX
-transport.tls.enable = $TLS
-log.to = "console"
-log.level = "debug"
-EOF
+    common_config "$PEER_PORT" "$TOKEN" "$MUX" "$TLS" debug
+    printf 'user = "%s"\n' "$1"
 }
 
 stcp_proxy() { # NAME SECRET ALLOW_USERS_LINE [LOCAL_PORT]

@@ -27,17 +27,8 @@ wait_line "$WORK/udpecho.log" '^READY ' 10 || fail "UDP echo did not start"
 UDP_ECHO_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/udpecho.log" | head -n 1)
 
 common() { # USER
-    cat <<EOF
-serverAddr = "127.0.0.1"
-serverPort = $PEER_PORT
-user = "$1"
-loginFailExit = true
-auth.token = "$TOKEN"
-transport.tcpMux = $MUX
-transport.tls.enable = false
-log.to = "console"
-log.level = "debug"
-EOF
+    common_config "$PEER_PORT" "$TOKEN" "$MUX" false debug
+    printf 'user = "%s"\n' "$1"
 }
 proxy() { # NAME TYPE LOCAL_PORT
     printf '\n[[proxies]]\nname = "%s"\ntype = "%s"\nsecretKey = "%s"\nallowUsers = ["bob"]\nlocalIP = "127.0.0.1"\nlocalPort = %s\n' \
