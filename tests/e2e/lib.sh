@@ -79,7 +79,22 @@ wait_line() {
 
 count_lines() { grep -c -E -e "$2" "$1" 2>/dev/null || true; }
 
-freeport() { "$TOOL" freeport; }
+# freeport: a free loopback port (TCP-checked by e2e-tool) that this test has not been
+# given before: tests pick many ports up front and bind them later, and UDP listeners
+# share the number space unchecked, so two picks must never be the same number.
+freeport() {
+    local p i
+    for i in $(seq 1 50); do
+        p=$("$TOOL" freeport) || return 1
+        if ! grep -qx -- "$p" "$WORK/.ports" 2>/dev/null; then
+            echo "$p" >>"$WORK/.ports"
+            echo "$p"
+            return 0
+        fi
+    done
+    echo "freeport: no new port after 50 tries" >&2
+    return 1
+}
 
 # start_peer NAME ARGS...: starts ufrpc-test-frps with ARGS, waits for READY and sets
 # PEER_PID and PEER_PORT. Log: $WORK/NAME.log. With --commands, commands are read
