@@ -71,7 +71,10 @@ exec {KFD}>&-
 TOKEN2="reload2-$RANDOM"
 start_peer peer2 --bind 127.0.0.1:0 --token "$TOKEN2" --mux="$MUX"
 PEER2_PORT=$PEER_PORT
-write_reload_config "$PEER2_PORT" "$TOKEN2" two "$R2" "$R3"
+# new remote ports for both proxies: the first peer may still hold its listeners until
+# it sees the old session end, which can come after the login to the second peer
+R4=$(freeport)
+write_reload_config "$PEER2_PORT" "$TOKEN2" two "$R4" "$R3"
 log "serverPort and auth.token changed; SIGHUP"
 kill -HUP "$UFRPC_PID"
 wait_line "$WORK/ufrpc.log" "reload: server settings changed, reconnecting" 10 ||
@@ -80,6 +83,7 @@ wait_line "$WORK/peer2.log" "^EVENT login " 30 || fail "no login to the second s
 wait_line "$WORK/peer2.log" "^EVENT proxy-new .*name=keep " 30 || fail "proxy keep not on the second server"
 wait_line "$WORK/peer2.log" "^EVENT proxy-new .*name=two " 30 || fail "proxy two not on the second server"
 "$TOOL" load "$R3" 65536 2 30 || fail "traffic through proxy keep on the second server"
+"$TOOL" load "$R4" 65536 2 30 || fail "traffic through proxy two on the second server"
 wait_line "$WORK/peer.log" "^EVENT (control-closed|session-end)" 10 || fail "the first session did not end"
 n=$(count_lines "$WORK/peer.log" "^EVENT login ")
 [ "$n" = 1 ] || fail "the first peer saw $n logins, want 1"
