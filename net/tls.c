@@ -1,8 +1,10 @@
 /* ufrpc — TLS stream over a ufrpc_stream (mbedTLS), contexts, first-byte sniffer. */
 #include "net/tls.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
@@ -18,6 +20,7 @@
 
 #include "proto/error.h"
 #include "proto/mbedtls_compat.h"
+#include "net/x509_fill.h"
 
 #define STAGE_SIZE 16384u
 #if defined(MBEDTLS_SSL_TICKET_C) && defined(MBEDTLS_SSL_SESSION_TICKETS)
@@ -39,6 +42,9 @@ struct ufrpc_tls_ctx {
     mbedtls_x509_crt ca;
     mbedtls_x509_crt own_cert;
     mbedtls_pk_context own_key;
+    /* server, frps-style certificate: the bytes sent (empty names), while
+     * own_cert's fields point into own_parsed, the rewritten copy parsed */
+    mbedtls_x509_buf own_parsed;
     /* client: the session of the last full handshake, offered by the next
      * connections to the same server name (ticket or session id resumption) */
     mbedtls_ssl_session saved;
@@ -74,6 +80,10 @@ void ufrpc_tls_ctx_free(ufrpc_tls_ctx_t *c)
         return;
     mbedtls_ssl_config_free(&c->conf);
     mbedtls_x509_crt_free(&c->ca);
+    if (c->own_parsed.p != NULL) { /* give own_cert back its own buffer */
+        free(c->own_cert.raw.p);
+        c->own_cert.raw = c->own_parsed;
+    }
     mbedtls_x509_crt_free(&c->own_cert);
     mbedtls_pk_free(&c->own_key);
     mbedtls_ssl_session_free(&c->saved);
@@ -220,6 +230,119 @@ out:
     return rc;
 }
 
+/* Mbed TLS writes an empty extensions field ([3] { SEQUENCE {} }) into every v3
+ * certificate; Go writes none when there are none. Cuts it from der[0..*len)
+ * (lengths in the two-byte long form, as an RSA-2048 certificate has) and signs
+ * the shorter TBS again with key (the signature keeps its size). 0 or <0. */
+static int drop_empty_extensions(ufrpc_tls_ctx_t *c, unsigned char *der, size_t *len)
+{
+    static const unsigned char empty_ext[4] = {0xa3, 0x02, 0x30, 0x00};
+    size_t n = *len;
+    if (n < 8 || der[0] != 0x30 || der[1] != 0x82 || der[4] != 0x30 || der[5] != 0x82)
+        return UFRPC_ERR_CRYPTO;
+    size_t cert_len = ((size_t)der[2] << 8) | der[3];
+    size_t tbs_len = ((size_t)der[6] << 8) | der[7];
+    size_t tbs_end = 8 + tbs_len;
+    if (cert_len + 4 != n || tbs_end > n || tbs_len < 256 + 4 ||
+        memcmp(der + tbs_end - 4, empty_ext, sizeof empty_ext) != 0)
+        return UFRPC_ERR_CRYPTO;
+    memmove(der + tbs_end - 4, der + tbs_end, n - tbs_end);
+    n -= 4;
+    cert_len -= 4;
+    tbs_len -= 4;
+    der[2] = (unsigned char)(cert_len >> 8), der[3] = (unsigned char)cert_len;
+    der[6] = (unsigned char)(tbs_len >> 8), der[7] = (unsigned char)tbs_len;
+    /* the signature BIT STRING (one unused-bits byte, then the signature) ends the
+     * certificate */
+    size_t sig_len = mbedtls_pk_get_len(&c->own_key);
+    unsigned char hash[32];
+    if (sig_len == 0 || sig_len > n - (tbs_end - 4) ||
+        ufrpc_mbedtls_sha256(der + 4, 4 + tbs_len, hash) != 0)
+        return UFRPC_ERR_CRYPTO;
+    size_t got = 0;
+    if (ufrpc_mbedtls_pk_sign(&c->own_key, MBEDTLS_MD_SHA256, hash, sizeof hash,
+                              der + n - sig_len, sig_len, &got, mbedtls_ctr_drbg_random,
+                              &c->drbg) != 0 ||
+        got != sig_len)
+        return UFRPC_ERR_CRYPTO;
+    *len = n;
+    return 0;
+}
+
+/* The certificate frps generates when it has none (frp v0.70 pkg/transport/tls.go
+ * newRandomTLSKeyPair): RSA-2048, random positive 128-bit serial, empty issuer
+ * and subject, valid from an hour ago for 3650 days, no extensions, signed with
+ * SHA-256 (PKCS#1 v1.5). Mbed TLS parses it only rewritten (x509_fill.h); own_cert keeps the
+ * rewritten parse for its fields and the original bytes as raw, which is what
+ * the handshake sends. */
+static int gen_frps_style(ufrpc_tls_ctx_t *c)
+{
+    int rc = UFRPC_ERR_CRYPTO;
+    mbedtls_x509write_cert w;
+    mbedtls_mpi serial;
+    mbedtls_x509write_crt_init(&w);
+    mbedtls_mpi_init(&serial);
+    enum { DER_CAP = 2048 };
+    unsigned char *buf = malloc(DER_CAP);
+    unsigned char *orig = NULL;
+    if (buf == NULL) {
+        rc = UFRPC_ERR_NOMEM;
+        goto out;
+    }
+    if (mbedtls_pk_setup(&c->own_key, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA)) != 0 ||
+        mbedtls_rsa_gen_key(mbedtls_pk_rsa(c->own_key), mbedtls_ctr_drbg_random, &c->drbg, 2048,
+                            65537) != 0)
+        goto out;
+    unsigned char sn[16];
+    if (mbedtls_ctr_drbg_random(&c->drbg, sn, sizeof sn) != 0)
+        goto out;
+    sn[15] |= 0x01; /* positive and not zero; a leading 0x00 is added when needed */
+    char from[16], to[16];
+    time_t now = time(NULL);
+    time_t t0 = now - 3600, t1 = now + (time_t)3650 * 86400;
+    struct tm tm0, tm1;
+    if (gmtime_r(&t0, &tm0) == NULL || gmtime_r(&t1, &tm1) == NULL ||
+        strftime(from, sizeof from, "%Y%m%d%H%M%S", &tm0) != 14 ||
+        strftime(to, sizeof to, "%Y%m%d%H%M%S", &tm1) != 14)
+        goto out;
+    mbedtls_x509write_crt_set_version(&w, MBEDTLS_X509_CRT_VERSION_3);
+    mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA256);
+    mbedtls_x509write_crt_set_subject_key(&w, &c->own_key);
+    mbedtls_x509write_crt_set_issuer_key(&w, &c->own_key);
+    if (mbedtls_mpi_read_binary(&serial, sn, sizeof sn) != 0 ||
+        mbedtls_x509write_crt_set_serial(&w, &serial) != 0 ||
+        mbedtls_x509write_crt_set_subject_name(&w, "") != 0 ||
+        mbedtls_x509write_crt_set_issuer_name(&w, "") != 0 ||
+        mbedtls_x509write_crt_set_validity(&w, from, to) != 0)
+        goto out;
+    int n = mbedtls_x509write_crt_der(&w, buf, DER_CAP, mbedtls_ctr_drbg_random, &c->drbg);
+    if (n <= 0)
+        goto out;
+    if ((orig = malloc((size_t)n)) == NULL) {
+        rc = UFRPC_ERR_NOMEM;
+        goto out;
+    }
+    memcpy(orig, buf + DER_CAP - n, (size_t)n); /* the DER is written at the end */
+    size_t len = (size_t)n;
+    if (drop_empty_extensions(c, orig, &len) != 0)
+        goto out;
+    n = (int)len;
+    if (mbedtls_x509_crt_parse_der(&c->own_cert, orig, (size_t)n) != 0)
+        goto out;
+    c->own_parsed = c->own_cert.raw;
+    c->own_cert.raw.p = orig;
+    c->own_cert.raw.len = (size_t)n;
+    orig = NULL;
+    c->has_own = 1;
+    rc = 0;
+out:
+    free(orig);
+    free(buf);
+    mbedtls_mpi_free(&serial);
+    mbedtls_x509write_crt_free(&w);
+    return rc;
+}
+
 int ufrpc_tls_server_ctx_new(const struct ufrpc_tls_server_opts *o, ufrpc_tls_ctx_t **out)
 {
     ufrpc_tls_ctx_t *c = calloc(1, sizeof *c);
@@ -231,6 +354,8 @@ int ufrpc_tls_server_ctx_new(const struct ufrpc_tls_server_opts *o, ufrpc_tls_ct
     if (rc == 0) {
         if (o != NULL && o->cert_file != NULL && o->cert_file[0] != '\0')
             rc = o->key_file != NULL ? load_own(c, o->cert_file, o->key_file) : UFRPC_ERR_INVAL;
+        else if (o != NULL && o->generate == UFRPC_TLS_GEN_FRPS)
+            rc = gen_frps_style(c);
         else
             rc = gen_self_signed(c);
     }
@@ -321,6 +446,8 @@ struct tls {
     size_t out_queued;
     int out_err;
     uint8_t first_byte;
+    int rx;            /* some bytes came from the peer */
+    struct ufrpc_tls_failure fail; /* after a failed handshake */
     uv_buf_t fb_buf;
     struct ufrpc_stream_write fb_req;
 };
@@ -503,8 +630,33 @@ static void pump_in(struct tls *t)
     }
 }
 
-static void fail_handshake(struct tls *t, int err)
+/* Where a handshake that failed with Mbed TLS's code mbed (0: not Mbed TLS's
+ * own, e.g. the lower stream or the timer) stopped. */
+static enum ufrpc_tls_step failed_step(const struct tls *t, int mbed)
 {
+    if (mbed == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED)
+        return UFRPC_TLS_STEP_VERIFY;
+    int high = (mbed < 0 ? -mbed : 0) & 0x7f80; /* the high-level part of the code */
+    if (high >= 0x2000 && high <= 0x3000)       /* X509 errors */
+        return UFRPC_TLS_STEP_CERT_PARSE;
+    if (!t->rx && (mbed == 0 || mbed == MBEDTLS_ERR_NET_CONN_RESET ||
+                   mbed == MBEDTLS_ERR_SSL_CONN_EOF))
+        return UFRPC_TLS_STEP_HELLO;
+    return UFRPC_TLS_STEP_HANDSHAKE;
+}
+
+static void fail_handshake(struct tls *t, int err, int mbed)
+{
+    t->fail.code = err;
+    t->fail.mbed_err = mbed;
+    t->fail.step = failed_step(t, mbed);
+    t->fail.verify_flags = t->fail.step == UFRPC_TLS_STEP_VERIFY
+                               ? mbedtls_ssl_get_verify_result(&t->ssl)
+                               : 0;
+    t->fail.bytes_received = t->rx != 0;
+    t->fail.first_byte_sent = t->first_byte == 0x17;
+    t->fail.fill_active = ufrpc_x509_fill_active();
+    t->fail.lower_status = t->lower_status;
     t->state = ST_DEAD;
     uv_timer_stop(&t->timer);
     if (t->lower_reading) {
@@ -565,10 +717,12 @@ static void drive(struct tls *t)
         }
         if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
             if (t->out_err != 0)
-                fail_handshake(t, t->out_err);
+                fail_handshake(t, t->out_err, 0);
             else if (t->lower_status < 0)
-                fail_handshake(t, t->lower_status == UFRPC_ERR_EOF ? UFRPC_ERR_TLS_HANDSHAKE
-                                                                    : t->lower_status);
+                fail_handshake(t,
+                               t->lower_status == UFRPC_ERR_EOF ? UFRPC_ERR_TLS_HANDSHAKE
+                                                                : t->lower_status,
+                               0);
             else
                 update_lower_reading(t);
             return;
@@ -579,7 +733,7 @@ static void drive(struct tls *t)
         if (r == MBEDTLS_ERR_NET_CONN_RESET && t->lower_status < 0 &&
             t->lower_status != UFRPC_ERR_EOF)
             err = t->lower_status;
-        fail_handshake(t, err);
+        fail_handshake(t, err, r);
         return;
     }
     if (t->state == ST_OPEN) {
@@ -598,6 +752,8 @@ static void on_lower_read(struct ufrpc_stream *l, int status, ufrpc_rbuf_t *buf,
         drive(t);
         return;
     }
+    if (len > 0)
+        t->rx = 1;
     ufrpc_rbuf_ref(buf);
     t->in_buf = buf;
     t->in_data = data;
@@ -635,7 +791,7 @@ static void on_timer(uv_timer_t *tm)
 {
     struct tls *t = tm->data;
     if (t->state == ST_HANDSHAKE)
-        fail_handshake(t, UFRPC_ERR_TIMEOUT);
+        fail_handshake(t, UFRPC_ERR_TIMEOUT, 0);
 }
 
 static int tls_read_start(struct ufrpc_stream *s)
@@ -910,6 +1066,68 @@ struct ufrpc_stream *ufrpc_tls_server_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_str
         return NULL;
     }
     return tls_new(ctx, lower, NULL, handshake_timeout_ms, cb, data, err);
+}
+
+/* ---- failures ------------------------------------------------------------------- */
+int ufrpc_tls_get_failure(const struct ufrpc_stream *s, struct ufrpc_tls_failure *f)
+{
+    const struct tls *t = (const struct tls *)s;
+    if (s == NULL || s->vt != &tls_vt || t->fail.step == UFRPC_TLS_STEP_NONE)
+        return UFRPC_ERR_STATE;
+    *f = t->fail;
+    return 0;
+}
+
+const char *ufrpc_tls_step_name(enum ufrpc_tls_step step)
+{
+    switch (step) {
+    case UFRPC_TLS_STEP_HELLO:
+        return "waiting for the server's hello";
+    case UFRPC_TLS_STEP_HANDSHAKE:
+        return "handshake";
+    case UFRPC_TLS_STEP_CERT_PARSE:
+        return "certificate parse";
+    case UFRPC_TLS_STEP_VERIFY:
+        return "certificate verification";
+    default:
+        return "none";
+    }
+}
+
+void ufrpc_tls_failure_text(const struct ufrpc_tls_failure *f, char *buf, size_t cap)
+{
+    if (cap == 0)
+        return;
+    char mbed[160] = "";
+    if (f->mbed_err != 0 && f->step != UFRPC_TLS_STEP_HELLO) /* EOF/reset: ours say more */
+        mbedtls_strerror(f->mbed_err, mbed, sizeof mbed);
+    const char *cause = mbed[0] ? mbed
+                        : f->code == UFRPC_ERR_TIMEOUT ? "timed out"
+                        : f->lower_status < 0 && f->lower_status != UFRPC_ERR_EOF
+                            ? ufrpc_strerror(f->lower_status)
+                        : f->bytes_received ? "the server closed the connection"
+                                            : "the server closed the connection without answering";
+    int n = snprintf(buf, cap, "%s failed: %s", ufrpc_tls_step_name(f->step), cause);
+    if (f->step != UFRPC_TLS_STEP_VERIFY || n < 0 || (size_t)n >= cap)
+        return;
+    /* Mbed TLS's one line per reason, joined */
+    char info[512];
+    int m = mbedtls_x509_crt_verify_info(info, sizeof info, "", f->verify_flags);
+    if (m <= 0)
+        return;
+    size_t at = (size_t)n;
+    const char *sep = " (";
+    char *save = NULL;
+    for (char *line = strtok_r(info, "\n", &save); line != NULL && at < cap;
+         line = strtok_r(NULL, "\n", &save)) {
+        int k = snprintf(buf + at, cap - at, "%s%s", sep, line);
+        if (k < 0)
+            return;
+        at += (size_t)k;
+        sep = "; ";
+    }
+    if (at < cap && sep[0] == ';')
+        snprintf(buf + at, cap - at, ")");
 }
 
 /* ---- sniffer ---------------------------------------------------------------------- */

@@ -11,7 +11,11 @@
  * closing it closes the lower one. It is usable after its handshake callback
  * reported 0; reads and writes before that fail with UFRPC_ERR_STATE. On a
  * handshake error (UFRPC_ERR_TLS_HANDSHAKE, UFRPC_ERR_TLS_VERIFY, UFRPC_ERR_TIMEOUT,
- * lower-stream errors) the owner must close it.
+ * lower-stream errors) the owner must close it; until then ufrpc_tls_get_failure
+ * tells why.
+ *
+ * frps's generated certificate (empty issuer, which Mbed TLS cannot parse) is
+ * accepted through net/x509_fill.h, for TLS 1.2 and 1.3 alike.
  *
  * Data path: plaintext is delivered in 64 KiB refcounted buffers (one delivery per
  * batch of decrypted records); writes are gathered into records of up to 16 KiB
@@ -61,10 +65,17 @@ struct ufrpc_tls_client_opts {
     const char *key_file;
 };
 
+/* What a server context without cert_file generates, in memory. */
+enum ufrpc_tls_gen {
+    UFRPC_TLS_GEN_NAMED = 0, /* EC P-256, CN=ufrpc-test, SAN DNS:localhost, CA:true */
+    UFRPC_TLS_GEN_FRPS,      /* as frps: RSA-2048, empty issuer and subject, valid */
+                             /* from an hour ago for 3650 days, no extensions */
+};
+
 struct ufrpc_tls_server_opts {
-    const char *cert_file; /* NULL (and key_file NULL): generate a self-signed */
-    const char *key_file;  /* EC P-256 certificate in memory (CN=ufrpc-test,  */
-                           /* SAN DNS:localhost, CA:true)                     */
+    const char *cert_file; /* NULL (and key_file NULL): generate one, see generate */
+    const char *key_file;
+    enum ufrpc_tls_gen generate;
     const char *client_ca_file; /* non-NULL: require and verify a client cert */
 };
 
@@ -96,6 +107,40 @@ struct ufrpc_stream *ufrpc_tls_client_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_str
  * session saved from an earlier connection of the same context (abbreviated
  * handshake: no certificate, no key exchange). False for anything else. */
 bool ufrpc_tls_resumed(const struct ufrpc_stream *s);
+
+/* ---- why a handshake failed ------------------------------------------------------
+ * After a handshake callback reported an error, the stream (still open, until its
+ * owner closes it) tells where and why, for messages that name the step and Mbed
+ * TLS's own text instead of just "handshake failed". */
+enum ufrpc_tls_step {
+    UFRPC_TLS_STEP_NONE = 0,   /* no failed handshake */
+    UFRPC_TLS_STEP_HELLO,      /* nothing came back: the peer closed, reset or was silent */
+    UFRPC_TLS_STEP_HANDSHAKE,  /* negotiation, key exchange, alerts, Finished */
+    UFRPC_TLS_STEP_CERT_PARSE, /* the peer's certificate could not be parsed */
+    UFRPC_TLS_STEP_VERIFY,     /* it parsed but did not verify (CA, name, dates) */
+};
+
+struct ufrpc_tls_failure {
+    enum ufrpc_tls_step step;
+    int code;              /* what the handshake callback got */
+    int mbed_err;          /* Mbed TLS's error code; 0 when the failure was not its */
+    int lower_status;      /* the lower stream's error, 0 if it had none */
+    uint32_t verify_flags; /* STEP_VERIFY: MBEDTLS_X509_BADCERT_* bits */
+    bool bytes_received;   /* the peer sent something */
+    bool first_byte_sent;  /* the 0x17 first byte was sent */
+    bool fill_active;      /* frps's empty-issuer certificate is parsed (x509_fill.h) */
+};
+
+/* Copies the failure of s's handshake into *f: 0, or UFRPC_ERR_STATE when s is not
+ * a TLS stream whose handshake failed. */
+int ufrpc_tls_get_failure(const struct ufrpc_stream *s, struct ufrpc_tls_failure *f);
+/* "certificate parse", "certificate verification", ... */
+const char *ufrpc_tls_step_name(enum ufrpc_tls_step step);
+/* One line, NUL-terminated, truncated to cap: the step and the cause, in Mbed
+ * TLS's words where it has them, e.g. "certificate verification failed: X509 -
+ * Certificate verification failed, ... (The certificate is not correctly signed
+ * by the trusted CA)". No hint about configuration: that is the caller's. */
+void ufrpc_tls_failure_text(const struct ufrpc_tls_failure *f, char *buf, size_t cap);
 
 /* Same for the server role. */
 struct ufrpc_stream *ufrpc_tls_server_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_stream *lower,

@@ -18,6 +18,7 @@
 #include <mbedtls/version.h>
 #include <mbedtls/md.h>
 #include <mbedtls/md5.h>
+#include <mbedtls/pk.h>
 #include <mbedtls/pkcs5.h>
 #include <mbedtls/sha1.h>
 #include <mbedtls/sha256.h>
@@ -170,5 +171,20 @@ static inline int ufrpc_mbedtls_pbkdf2_hmac(mbedtls_md_type_t md, const uint8_t 
 #define ufrpc_mbedtls_ssl_cur_session(ssl) ((const mbedtls_ssl_session *)(ssl)->session)
 #define ufrpc_mbedtls_session_master(sess) ((sess)->master)
 #endif
+
+/* ---- public-key signature (3.x takes the signature buffer's size) ------------ */
+static inline int ufrpc_mbedtls_pk_sign(mbedtls_pk_context *pk, mbedtls_md_type_t md,
+                                        const uint8_t *hash, size_t hash_len, uint8_t *sig,
+                                        size_t sig_cap, size_t *sig_len,
+                                        int (*rng)(void *, unsigned char *, size_t), void *rng_ctx)
+{
+#if UFRPC_MBEDTLS_3
+    return mbedtls_pk_sign(pk, md, hash, hash_len, sig, sig_cap, sig_len, rng, rng_ctx);
+#else
+    if (sig_cap < mbedtls_pk_get_len(pk))
+        return -1;
+    return mbedtls_pk_sign(pk, md, hash, hash_len, sig, sig_len, rng, rng_ctx);
+#endif
+}
 
 #endif

@@ -6,9 +6,12 @@
  *   --proxy-bind IP           address of the proxies' remote ports (default: bind IP)
  *   --token T                 auth token (default "")
  *   --tls=off|auto|force      plaintext only / both (frps default) / TLS only (default auto)
- *   --tls-cert F --tls-key F  certificate (default: a generated self-signed one)
+ *   --tls-cert F --tls-key F  certificate (default: generated as frps generates its
+ *                             own: RSA-2048, empty issuer and subject)
  *   --tls-client-ca F         require client certificates signed by F
- *   --cert-out F              write the server certificate (PEM) to F
+ *   --cert-out F              generate a named certificate instead (CN=ufrpc-test,
+ *                             SAN DNS:localhost), which a client can trust, and
+ *                             write it (PEM) to F
  *   --mux=true|false          tcpMux (default true)
  *   --mux-keepalive-ms N      our yamux ping interval (default 30000)
  *   --max-pool-count N        frps transport.maxPoolCount (default 5)
@@ -344,6 +347,9 @@ int main(int argc, char **argv)
     if (p.o.tls != 0) {
         struct ufrpc_tls_server_opts so = {.cert_file = p.o.tls_cert,
                                            .key_file = p.o.tls_key,
+                                           .generate = p.o.cert_out != NULL
+                                                           ? UFRPC_TLS_GEN_NAMED
+                                                           : UFRPC_TLS_GEN_FRPS,
                                            .client_ca_file = p.o.tls_client_ca};
         int rc = ufrpc_tls_server_ctx_new(&so, &p.tls);
         if (rc < 0) {

@@ -17,6 +17,8 @@
 #include "net/dial.h"
 #include "net/tcp.h"
 #include "net/tls.h"
+#include <mbedtls/x509.h>
+
 #include "net/nettest.h"
 #include "testutil.h"
 #include "proto/error.h"
@@ -372,6 +374,196 @@ static void test_tls_verify(void **state)
     env_fini(&e);
 }
 
+/* Like verify_case, and hands back why the client's handshake failed. */
+static int verify_case_why(struct env *e, const char *ca, const char *name,
+                           struct ufrpc_tls_failure *f, char *text, size_t cap)
+{
+    struct ufrpc_tls_client_opts co = {.ca_file = ca};
+    ufrpc_tls_ctx_free(e->cctx);
+    e->cctx = NULL;
+    assert_int_equal(ufrpc_tls_client_ctx_new(&co, &e->cctx), 0);
+    e->copts.server_name = name;
+    e->copts.first_byte_0x17 = 0;
+    e->c_hs_done = e->s_hs_done = 0;
+    connect_client(e);
+    assert_true(nt_run_until(&e->loop, client_hs, e, 10000));
+    int st = e->c_hs_status;
+    memset(f, 0, sizeof *f);
+    text[0] = '\0';
+    if (st < 0) {
+        assert_int_equal(ufrpc_tls_get_failure(e->cconn, f), 0);
+        ufrpc_tls_failure_text(f, text, cap);
+    } else {
+        assert_int_equal(ufrpc_tls_get_failure(e->cconn, f), UFRPC_ERR_STATE);
+    }
+    ufrpc_stream_close(e->cconn, NULL);
+    e->cconn = NULL;
+    nt_run_until(&e->loop, both_hs, e, 2000);
+    if (e->sconn != NULL) {
+        ufrpc_stream_close(e->sconn, NULL);
+        e->sconn = NULL;
+    }
+    return st;
+}
+
+/* A server with frps's generated certificate (empty issuer and subject, RSA):
+ * without a CA the handshake succeeds and data flows, as with frpc; with a CA
+ * (even that very certificate, as frpc would refuse it too) it is refused at
+ * the verification step, never earlier. */
+static void test_tls_frps_certificate(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, 1);
+    struct ufrpc_tls_server_opts so = {.generate = UFRPC_TLS_GEN_FRPS};
+    assert_int_equal(ufrpc_tls_server_ctx_new(&so, &e.sctx), 0);
+    /* what the server sends is frps's shape: issuer and subject empty */
+    char pem[4096];
+    assert_int_equal(ufrpc_tls_ctx_cert_pem(e.sctx, pem, sizeof pem), 0);
+    char own[128], other[128];
+    snprintf(own, sizeof own, "%s/own.pem", e.dir);
+    snprintf(other, sizeof other, "%s/other.pem", e.dir);
+    write_pem(e.sctx, own);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "openssl x509 -in %s -noout -issuer -subject -ext subjectAltName,basicConstraints "
+             "2>&1 | tr -d ' ' | grep -qx 'issuer=' && openssl x509 -in %s -noout -text | "
+             "grep -q 'Public-Key: (2048 bit)' && ! openssl x509 -in %s -noout -text | "
+             "grep -q 'X509v3'",
+             own, own, own);
+    run_cmd(cmd);
+    ufrpc_tls_ctx_t *named;
+    assert_int_equal(ufrpc_tls_server_ctx_new(NULL, &named), 0);
+    write_pem(named, other);
+    ufrpc_tls_ctx_free(named);
+
+    struct ufrpc_tls_failure f;
+    char text[512];
+    assert_int_equal(verify_case_why(&e, NULL, "127.0.0.1", &f, text, sizeof text), 0);
+    assert_int_equal(verify_case_why(&e, NULL, "example.com", &f, text, sizeof text), 0);
+    assert_int_equal(verify_case_why(&e, other, "localhost", &f, text, sizeof text),
+                     UFRPC_ERR_TLS_VERIFY);
+    assert_int_equal(f.step, UFRPC_TLS_STEP_VERIFY);
+    assert_true(f.verify_flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED);
+    assert_non_null(strstr(text, "certificate verification failed: "));
+    assert_non_null(strstr(text, "not correctly signed by the trusted CA"));
+    assert_int_equal(verify_case_why(&e, own, "localhost", &f, text, sizeof text),
+                     UFRPC_ERR_TLS_VERIFY);
+    assert_int_equal(f.step, UFRPC_TLS_STEP_VERIFY);
+
+    /* a data round trip over it */
+    ufrpc_tls_ctx_free(e.cctx);
+    assert_int_equal(ufrpc_tls_client_ctx_new(NULL, &e.cctx), 0);
+    assert_false(resume_case(&e, "127.0.0.1"));
+    env_fini(&e);
+}
+
+/* Writes a self-signed EC certificate for CN=localhost (SAN DNS:localhost) valid
+ * between the two dates (YYYYMMDDhhmmss) and its key, as PEM files. */
+static void write_dated_cert(const char *dir, const char *from, const char *to)
+{
+    /* openssl ca needs a database; set one up in dir */
+    char setup[512];
+    snprintf(setup, sizeof setup, "cd %s && : > index.txt && echo 01 > serial", dir);
+    run_cmd(setup);
+    char full[2048];
+    snprintf(full, sizeof full,
+             "cd %s && printf '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nserial=serial\n"
+             "new_certs_dir=.\npolicy=p\n[p]\ncommonName=supplied\n[v3]\n"
+             "subjectAltName=DNS:localhost\nbasicConstraints=CA:true\n' > ca.cnf && "
+             "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout dated.key -out dated.csr -subj /CN=localhost >/dev/null 2>&1 && "
+             "openssl ca -batch -config ca.cnf -selfsign -keyfile dated.key -in dated.csr "
+             "-out dated.pem -startdate %sZ -enddate %sZ -md sha256 -notext -extensions v3 "
+             ">ca.out 2>&1",
+             dir, from, to);
+    run_cmd(full);
+}
+
+/* trustedCaFile verification stays real: an expired certificate, one not yet
+ * valid and a wrong name are each refused at the verification step, with Mbed
+ * TLS's reason in the text; an unreadable CA file is refused up front. */
+static void test_tls_verify_reasons(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, 1);
+    char cert[128], key[128];
+    snprintf(cert, sizeof cert, "%s/dated.pem", e.dir);
+    snprintf(key, sizeof key, "%s/dated.key", e.dir);
+    struct ufrpc_tls_failure f;
+    char text[512];
+    struct {
+        const char *from, *to, *name;
+        uint32_t flag;
+        const char *says;
+    } cases[] = {
+        {"20100101000000", "20110101000000", "localhost", MBEDTLS_X509_BADCERT_EXPIRED,
+         "validity has expired"},
+        {"20900101000000", "20910101000000", "localhost", MBEDTLS_X509_BADCERT_FUTURE,
+         "validity starts in the future"},
+        {"20200101000000", "20900101000000", "wrong.example", MBEDTLS_X509_BADCERT_CN_MISMATCH,
+         "Common Name (CN) does not match"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "rm -f %s/index.txt* %s/serial* %s/*.pem", e.dir, e.dir,
+                 e.dir);
+        run_cmd(cmd);
+        write_dated_cert(e.dir, cases[i].from, cases[i].to);
+        ufrpc_tls_ctx_free(e.sctx);
+        struct ufrpc_tls_server_opts so = {.cert_file = cert, .key_file = key};
+        assert_int_equal(ufrpc_tls_server_ctx_new(&so, &e.sctx), 0);
+        assert_int_equal(verify_case_why(&e, cert, cases[i].name, &f, text, sizeof text),
+                         UFRPC_ERR_TLS_VERIFY);
+        assert_int_equal(f.step, UFRPC_TLS_STEP_VERIFY);
+        assert_true(f.verify_flags & cases[i].flag);
+        if (strstr(text, cases[i].says) == NULL)
+            fail_msg("case %zu: '%s' lacks '%s'", i, text, cases[i].says);
+    }
+    /* garbage or missing CA file: the context is refused */
+    char garbage[128];
+    snprintf(garbage, sizeof garbage, "%s/garbage.pem", e.dir);
+    FILE *g = fopen(garbage, "w");
+    assert_non_null(g);
+    fputs("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n", g);
+    fclose(g);
+    ufrpc_tls_ctx_t *c = NULL;
+    struct ufrpc_tls_client_opts co = {.ca_file = garbage};
+    assert_int_equal(ufrpc_tls_client_ctx_new(&co, &c), UFRPC_ERR_TLS);
+    co.ca_file = "/nonexistent/ca.pem";
+    assert_int_equal(ufrpc_tls_client_ctx_new(&co, &c), UFRPC_ERR_TLS);
+    env_fini(&e);
+}
+
+static void on_accept_close(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *c)
+{
+    (void)l;
+    if (status == 0)
+        ufrpc_stream_close(c, NULL);
+}
+
+/* A server that hangs up without answering: the step says so. */
+static void test_tls_hangup_before_hello(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, 0);
+    int err;
+    e.l = ufrpc_tcp_listen(&e.loop, "127.0.0.1", 0, on_accept_close, &e, &err);
+    assert_non_null(e.l);
+    e.port = ufrpc_tcp_listener_port(e.l);
+    e.s_hs_done = 1; /* no TLS server here */
+    struct ufrpc_tls_failure f;
+    char text[512];
+    assert_true(verify_case_why(&e, NULL, "localhost", &f, text, sizeof text) < 0);
+    assert_int_equal(f.step, UFRPC_TLS_STEP_HELLO);
+    assert_false(f.bytes_received);
+    assert_string_equal(text, "waiting for the server's hello failed: the server closed the "
+                              "connection without answering");
+    env_fini(&e);
+}
+
 static void test_tls_mtls(void **state)
 {
     (void)state;
@@ -578,6 +770,9 @@ int main(void)
         cmocka_unit_test(test_tls_self_signed_transfer),
         cmocka_unit_test(test_tls_verify),
         cmocka_unit_test(test_tls_mtls),
+        cmocka_unit_test(test_tls_frps_certificate),
+        cmocka_unit_test(test_tls_verify_reasons),
+        cmocka_unit_test(test_tls_hangup_before_hello),
         cmocka_unit_test(test_tls_session_resumption),
         cmocka_unit_test(test_sniff_plaintext),
         cmocka_unit_test(test_openssl_s_server),
