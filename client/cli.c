@@ -143,7 +143,7 @@ struct app {
     size_t text_len;
     bool strict;
     int exit_code;
-    char exit_msg[1200];
+    char exit_msg[1400];
 };
 
 /* Loads app's configuration: the file app->path, or app->text when set. */

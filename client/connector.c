@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509.h>
+
 #include "net/dial.h"
 #include "net/mux.h"
 #include "proto/error.h"
@@ -39,6 +42,8 @@ struct ufrpc_connector {
     int closing;
     int pending_closes;
     void (*close_cb)(void *data);
+    struct ufrpc_tls_failure tls_fail; /* the last failed TLS handshake */
+    int has_tls_fail;
 };
 
 static void on_defer(uv_timer_t *t);
@@ -109,6 +114,7 @@ static void on_handshake(struct ufrpc_stream *s, int status)
     r->tls = NULL;
     s->data = NULL;
     if (status < 0) {
+        r->c->has_tls_fail = ufrpc_tls_get_failure(s, &r->c->tls_fail) == 0;
         ufrpc_stream_close(s, NULL);
         finish(r, status, NULL);
         return;
@@ -130,6 +136,7 @@ static void on_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s, void 
         finish(r, 0, s);
         return;
     }
+    c->has_tls_fail = 0;
     const char *sn = c->cfg->transport.tls.files.server_name;
     struct ufrpc_tls_conn_opts o = {
         .server_name = sn && sn[0] ? sn : ufrpc_cfg_str(c->cfg->server_addr),
@@ -359,4 +366,76 @@ void ufrpc_connector_close(ufrpc_connector_t *c, void (*cb)(void *data))
         c->mux = NULL;
     }
     uv_close((uv_handle_t *)&c->defer, on_timer_closed);
+}
+
+/* ---- TLS failures, in words that point at the setting to change ---------------- */
+static void tls_hint(const ufrpc_connector_t *c, const struct ufrpc_tls_failure *f, char *out,
+                     size_t cap)
+{
+    const struct ufrpc_config *cfg = c->cfg;
+    const char *ca = cfg->transport.tls.files.trusted_ca_file;
+    const char *sn = cfg->transport.tls.files.server_name;
+    const char *name = sn && sn[0] ? sn : ufrpc_cfg_str(cfg->server_addr);
+    out[0] = '\0';
+    switch (f->step) {
+    case UFRPC_TLS_STEP_HELLO:
+        if (!f->first_byte_sent)
+            snprintf(out, cap,
+                     "the server hung up on the TLS hello: is serverPort frps's bindPort? an "
+                     "frps older than v0.38 needs transport.tls.disableCustomTLSFirstByte = "
+                     "false");
+        else
+            snprintf(out, cap,
+                     "the server hung up on the TLS hello: is serverPort frps's bindPort? an "
+                     "frps of v0.38 or later also takes transport.tls.disableCustomTLSFirstByte "
+                     "= true (the default)");
+        break;
+    case UFRPC_TLS_STEP_CERT_PARSE:
+        snprintf(out, cap, "%s",
+                 f->fill_active
+                     ? "the server sent a certificate that Mbed TLS cannot read; give frps a "
+                       "well-formed one with transport.tls.certFile and keyFile"
+                     : "the server sent a certificate that Mbed TLS cannot read, such as frps's "
+                       "generated one (empty issuer), which this build cannot rewrite; give "
+                       "frps a certificate with transport.tls.certFile and keyFile");
+        break;
+    case UFRPC_TLS_STEP_VERIFY:
+        if (f->verify_flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)
+            snprintf(out, cap,
+                     "the server's certificate is not for \"%s\"; set transport.tls.serverName "
+                     "to a name the certificate carries",
+                     name);
+        else if (f->verify_flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE))
+            snprintf(out, cap,
+                     "the server's certificate is outside its validity dates; check both "
+                     "machines' clocks and the certificate");
+        else
+            snprintf(out, cap,
+                     "transport.tls.trustedCaFile (%s) did not sign the server's certificate; "
+                     "frps's generated certificate never verifies: give frps one signed by that "
+                     "CA (transport.tls.certFile), or leave trustedCaFile out to skip "
+                     "verification as frpc does",
+                     ca && ca[0] ? ca : "");
+        break;
+    default:
+        if (f->mbed_err == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE)
+            snprintf(out, cap,
+                     "the server refused the handshake; if it requires client certificates "
+                     "(transport.tls.trustedCaFile on frps), set transport.tls.certFile and "
+                     "keyFile");
+        else if (f->code == UFRPC_ERR_TIMEOUT)
+            snprintf(out, cap, "no TLS answer in time; is serverPort frps's bindPort?");
+        break;
+    }
+}
+
+int ufrpc_connector_describe_tls(const ufrpc_connector_t *c, int status, char *out, size_t cap)
+{
+    if (!c->has_tls_fail || c->tls_fail.code != status || cap == 0)
+        return UFRPC_ERR_NOT_FOUND;
+    char what[640], hint[400];
+    ufrpc_tls_failure_text(&c->tls_fail, what, sizeof what);
+    tls_hint(c, &c->tls_fail, hint, sizeof hint);
+    snprintf(out, cap, "tls: %s (%s)%s%s", what, c->addr, hint[0] ? "; hint: " : "", hint);
+    return 0;
 }

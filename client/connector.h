@@ -55,6 +55,12 @@ void ufrpc_connector_close(ufrpc_connector_t *c, void (*cb)(void *data));
  * from now on instead. */
 void ufrpc_connector_set_cfg(ufrpc_connector_t *c, const struct ufrpc_config *cfg);
 
+/* After a connect or open failed with status: if the last TLS handshake of this
+ * connector failed with that status, writes one line for the log, "tls: <step>
+ * failed: <cause, in Mbed TLS's words> (host:port); hint: <what to change>"
+ * (truncated to cap) and returns 0; otherwise UFRPC_ERR_NOT_FOUND. */
+int ufrpc_connector_describe_tls(const ufrpc_connector_t *c, int status, char *out, size_t cap);
+
 /* "host:port" of the server (for messages). */
 const char *ufrpc_connector_address(const ufrpc_connector_t *c);
 

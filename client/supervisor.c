@@ -372,7 +372,7 @@ static void attempt_failed(ufrpc_client_t *cl, const char *text)
     UFRPC_LOGW(cl->log, "connect to server error: %s", text);
     teardown_session(cl);
     if (!cl->ever_logged_in && cl->cfg->login_fail_exit) {
-        char msg[1100];
+        char msg[1300];
         snprintf(msg, sizeof msg,
                  "login to the server failed: %s. With loginFailExit enabled, no additional "
                  "retries will be attempted",
@@ -434,6 +434,8 @@ static void handle_failure(ufrpc_client_t *cl)
 static void describe_dial_error(ufrpc_client_t *cl, int status, char *out, size_t cap)
 {
     const char *addr = ufrpc_connector_address(cl->conn);
+    if (ufrpc_connector_describe_tls(cl->conn, status, out, cap) == 0)
+        return;
     switch (status) {
     case UFRPC_ERR_CONNECT_REFUSED:
         snprintf(out, cap, "dial tcp %s: connect: connection refused", addr);
@@ -464,7 +466,7 @@ static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream 
         return;
     }
     if (status < 0) {
-        char text[600];
+        char text[1100];
         describe_dial_error(cl, status, text, sizeof text);
         attempt_failed(cl, text);
         return;
@@ -503,7 +505,7 @@ static void on_open(ufrpc_connector_t *c, int status, void *data)
     if (c != cl->conn)
         return;
     if (status < 0) {
-        char text[600];
+        char text[1100];
         describe_dial_error(cl, status, text, sizeof text);
         attempt_failed(cl, text);
         return;

@@ -87,7 +87,7 @@ struct ufrpc_client {
     size_t nchans, capchans;
     int pending; /* closes in flight (streams, connectors, handles) */
     int exit_code;
-    char exit_msg[1200];
+    char exit_msg[1400];
 };
 
 /* supervisor.c */

@@ -65,6 +65,9 @@ if [ "$KIND" = tls_verify_wrong ]; then
     [ "$rc" = 1 ] || fail "exit status $rc, want 1"
     grep -q '^EVENT login ' "$WORK/peer.log" && fail "ufrpc logged in over an unverified TLS connection"
     grep -i -E "certificate|verif|tls" "$WORK/ufrpc.log" | tail -n 2
+    # the message names the step, Mbed TLS's reason and the setting to look at
+    grep -q "connect to server error: tls: certificate verification failed: .*not correctly signed by the trusted CA.*hint: transport.tls.trustedCaFile ($CA) did not sign" "$WORK/ufrpc.log" ||
+        fail "the log does not explain the verification failure"
     pass
     exit 0
 fi
