@@ -12,7 +12,10 @@
  *       EOF, and compares length and SHA-256 of what it sent and what came back. Prints
  *       one summary line "RESULT ok=K failed=F bytes_each=B seconds=S mbps=M
  *       sha256_0=..." (mbps: MB/s of payload one way, all connections together) and
- *       exits 0 only if every connection verified.
+ *       exits 0 only if every connection verified. With E2E_LOAD_NO_HALF_CLOSE=1 in
+ *       the environment a connection does not half-close: it is done once the whole
+ *       echo came back (for relays that end both directions on the first EOF, as
+ *       frps does).
  *
  *   e2e-tool expect-close PORT TIMEOUT_S
  *       Connects, sends a few bytes, and succeeds (exit 0, "CLOSED after_ms=N") if the
@@ -247,6 +250,7 @@ struct load_conn {
 };
 
 static int g_ok, g_failed, g_open;
+static int g_no_half_close;
 static uv_timer_t g_timer;
 
 static void fill(struct load_conn *c, uint8_t *p, size_t n)
@@ -311,6 +315,8 @@ static void load_written(uv_write_t *w, int status)
 static void load_send(struct load_conn *c)
 {
     if (c->sent == c->want) {
+        if (g_no_half_close)
+            return;
         c->sreq.data = c;
         if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, load_shut) < 0)
             load_finish(c, 1, "shutdown");
@@ -334,6 +340,8 @@ static void load_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         c->recvd += (size_t)n;
         if (c->recvd > c->want)
             load_finish(c, 1, "too much data");
+        else if (g_no_half_close && c->recvd == c->want)
+            load_finish(c, 0, NULL);
     } else if (n < 0 && !c->done) {
         load_finish(c, n != UV_EOF, n == UV_EOF ? NULL : uv_strerror((int)n));
     }
@@ -369,6 +377,8 @@ static int cmd_load(int port, uint64_t bytes, int conns, int timeout_s)
     if (g_conns == NULL)
         return 1;
     g_nconns = conns;
+    const char *nohc = getenv("E2E_LOAD_NO_HALF_CLOSE");
+    g_no_half_close = nohc != NULL && strcmp(nohc, "1") == 0;
     struct sockaddr_in a;
     uv_ip4_addr("127.0.0.1", port, &a);
     uv_timer_init(loop, &g_timer);
