@@ -2,7 +2,15 @@
  * of schema_fields.c. Keys match like Go's encoding/json (exact name first, then
  * ASCII case-insensitively); unknown keys are errors in strict mode and warnings
  * otherwise; type mismatches are always errors. Every problem is reported, parsing
- * goes on with the next key. */
+ * goes on with the next key.
+ *
+ * U+0000: the tree keeps keys and strings with their length, and frpc (Go) takes a
+ * NUL inside a string like any other character. Every string of struct
+ * ufrpc_config is a C string that ends up in a C API (a file name, a host name, an
+ * HTTP header, the login JSON), which would cut it at the NUL; so a key or string
+ * value that the config keeps and that holds a NUL is refused, naming the key and
+ * file:line, instead of being cut silently. Keys the config does not keep (field
+ * names) match only when every byte matches, so "type\u0000" is an unknown key. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,18 +64,6 @@ int ufrpc_schema_plugin_type(const char *s)
 
 /* ---------------------------------------------------------------- helpers */
 
-static void join_path(char *out, const char *prefix, const char *key, size_t key_len)
-{
-    int kl = (int)(key_len > 120 ? 120 : key_len);
-    int n = 0;
-    if (prefix[0] != '\0')
-        n = snprintf(out, PATH_MAX_LEN, "%.120s.", prefix);
-    if (n < 0 || n >= PATH_MAX_LEN - 1)
-        n = 0;
-    memcpy(out + n, key, (size_t)kl);
-    out[n + kl] = '\0';
-}
-
 /* Printable excerpt of a key or string for messages (control bytes escaped). */
 static void excerpt(char *out, size_t cap, const char *s, size_t len)
 {
@@ -85,6 +81,34 @@ static void excerpt(char *out, size_t cap, const char *s, size_t len)
         o += 3;
     }
     out[o] = '\0';
+}
+
+/* "prefix.key" for messages (PATH_MAX_LEN bytes): the key's first 120 bytes, all of
+ * them (a NUL included) in excerpt()'s escaped form. */
+static void join_path(char *out, const char *prefix, const char *key, size_t key_len)
+{
+    int n = 0;
+    if (prefix[0] != '\0')
+        n = snprintf(out, PATH_MAX_LEN, "%.120s.", prefix);
+    if (n < 0 || n >= PATH_MAX_LEN - 1)
+        n = 0;
+    excerpt(out + n, (size_t)(PATH_MAX_LEN - n), key, key_len > 120 ? 120 : key_len);
+}
+
+/* True if s (len bytes) holds no NUL. Otherwise reports, at pos, that `what` (e.g.
+ * "the value", "the key \"x\"") of `path` contains U+0000 and returns false: the
+ * config keeps only C strings (see the top of this file). */
+static bool no_nul(struct ufrpc_cfg_ctx *c, const char *path, const char *what, const char *s,
+                   size_t len, ufrpc_cv_pos pos)
+{
+    const char *z = len > 0 ? memchr(s, '\0', len) : NULL;
+    if (z == NULL)
+        return true;
+    ufrpc_cfg_report(c, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_VALUE, pos,
+                     "%s: %s contains U+0000 (NUL) at byte %zu; ufrpc refuses it because the C "
+                     "APIs it goes to (file names, host names, headers) would cut it there",
+                     path, what, (size_t)(z - s));
+    return false;
 }
 
 static bool is_text(const ufrpc_cv *v)
@@ -113,8 +137,12 @@ static void type_error(struct ufrpc_cfg_ctx *c, const char *path, const ufrpc_cv
     }
 }
 
-static const char *dup_text(struct ufrpc_cfg_ctx *c, const ufrpc_cv *v)
+/* Arena copy of a text node for the config; NULL (reported) when it holds a NUL,
+ * NULL (c->nomem set) when out of memory. */
+static const char *dup_text(struct ufrpc_cfg_ctx *c, const char *path, const ufrpc_cv *v)
 {
+    if (!no_nul(c, path, "the value", v->u.s.ptr, v->u.s.len, v->pos))
+        return NULL;
     char *s = ufrpc_cfg_arena_strndup(c->arena, v->u.s.ptr, v->u.s.len);
     if (s == NULL)
         c->nomem = 1;
@@ -190,13 +218,15 @@ static void read_strlist(struct ufrpc_cfg_ctx *c, struct ufrpc_cfg_strlist *out,
     size_t n = 0;
     for (size_t i = 0; i < v->u.a.len; i++) {
         const ufrpc_cv *e = v->u.a.items[i];
+        char p[PATH_MAX_LEN];
+        snprintf(p, sizeof p, "%s[%zu]", path, i);
         if (!is_text(e)) {
-            char p[PATH_MAX_LEN];
-            snprintf(p, sizeof p, "%s[%zu]", path, i);
             type_error(c, p, e, "a string");
             continue;
         }
-        items[n++] = dup_text(c, e);
+        const char *item = dup_text(c, p, e);
+        if (item != NULL)
+            items[n++] = item;
     }
     out->items = items;
     out->len = n;
@@ -247,12 +277,15 @@ static void read_map(struct ufrpc_cfg_ctx *c, struct ufrpc_cfg_map *out, const u
     size_t before = out->len;
     for (size_t i = 0; i < v->u.t.len; i++) {
         const ufrpc_cv_member *m = &v->u.t.items[i];
+        char p[PATH_MAX_LEN];
+        join_path(p, path, m->key, m->key_len);
         if (!is_text(m->value)) {
-            char p[PATH_MAX_LEN];
-            join_path(p, path, m->key, m->key_len);
             type_error(c, p, m->value, "a string");
             continue;
         }
+        if (!no_nul(c, p, "the key", m->key, m->key_len, m->value->pos) ||
+            !no_nul(c, p, "the value", m->value->u.s.ptr, m->value->u.s.len, m->value->pos))
+            continue;
         map_put(c, out, &cap, m->key, m->key_len, m->value->u.s.ptr, m->value->u.s.len, before);
     }
 }
@@ -274,12 +307,14 @@ static void read_boolmap(struct ufrpc_cfg_ctx *c, struct ufrpc_cfg_bool_map *out
     out->len = 0;
     for (size_t i = 0; i < n; i++) {
         const ufrpc_cv_member *m = &v->u.t.items[i];
+        char p[PATH_MAX_LEN];
+        join_path(p, path, m->key, m->key_len);
         if (m->value->type != UFRPC_CV_BOOL) {
-            char p[PATH_MAX_LEN];
-            join_path(p, path, m->key, m->key_len);
             type_error(c, p, m->value, "a boolean");
             continue;
         }
+        if (!no_nul(c, p, "the key", m->key, m->key_len, m->value->pos))
+            continue;
         out->keys[out->len] = ufrpc_cfg_arena_strndup(c->arena, m->key, m->key_len);
         if (out->keys[out->len] == NULL)
             c->nomem = 1;
@@ -328,6 +363,9 @@ static void read_nvlist(struct ufrpc_cfg_ctx *c, struct ufrpc_cfg_map *out, cons
             if (!is_text(m->value)) {
                 type_error(c, kp, m->value, "a string");
                 bad = true;
+            } else if (!no_nul(c, kp, "the value", m->value->u.s.ptr, m->value->u.s.len,
+                               m->value->pos)) {
+                bad = true;
             }
         }
         if (bad)
@@ -347,6 +385,8 @@ static void read_bandwidth(struct ufrpc_cfg_ctx *c, const struct ufrpc_cfg_field
         type_error(c, path, v, "a string like \"1MB\" or \"512KB\"");
         return;
     }
+    if (!no_nul(c, path, "the value", v->u.s.ptr, v->u.s.len, v->pos))
+        return;
     int64_t bytes = 0;
     if (ufrpc_config_parse_bandwidth(v->u.s.ptr, &bytes) != 0) {
         char ex[48];
@@ -357,7 +397,7 @@ static void read_bandwidth(struct ufrpc_cfg_ctx *c, const struct ufrpc_cfg_field
                          path, ex);
         return;
     }
-    *(const char **)((char *)base + f->off) = dup_text(c, v);
+    *(const char **)((char *)base + f->off) = dup_text(c, path, v);
     *(int64_t *)((char *)base + f->aux) = bytes;
     ufrpc_cfg_pos_record(c, (char *)base + f->off, v->pos);
 }
@@ -380,6 +420,8 @@ static uint32_t read_plugin_type(struct ufrpc_cfg_ctx *c, struct ufrpc_plugin_co
         type_error(c, p, t, "a string");
         return 0;
     }
+    if (!no_nul(c, p, "the value", t->u.s.ptr, t->u.s.len, t->pos))
+        return 0;
     int pt = ufrpc_schema_plugin_type(t->u.s.ptr);
     if (pt < 0 || (visitor && pt != UFRPC_PLUGIN_VIRTUAL_NET)) {
         char ex[48];
@@ -461,8 +503,13 @@ static void read_proxies(struct ufrpc_cfg_ctx *c, const ufrpc_cv *v, const char 
             snprintf(p, sizeof p, "%s[%zu] (%s)", path, i, ex);
         }
         int type = -1;
-        if (t != NULL && t->type == UFRPC_CV_STRING)
+        if (t != NULL && t->type == UFRPC_CV_STRING) {
+            char tp[PATH_MAX_LEN];
+            join_path(tp, p, "type", 4);
+            if (!no_nul(c, tp, "the value", t->u.s.ptr, t->u.s.len, t->pos))
+                continue;
             type = visitors ? ufrpc_schema_visitor_type(t->u.s.ptr) : ufrpc_schema_proxy_type(t->u.s.ptr);
+        }
         if (type < 0) {
             char ex[48] = "";
             if (t != NULL && t->type == UFRPC_CV_STRING)
@@ -509,7 +556,9 @@ static void read_field(struct ufrpc_cfg_ctx *c, void *base, const struct ufrpc_c
             type_error(c, path, v, "a string");
             return;
         }
-        *(const char **)dst = dup_text(c, v);
+        *(const char **)dst = dup_text(c, path, v);
+        if (*(const char **)dst == NULL)
+            return;
         break;
     case UFRPC_F_INT: {
         int64_t i;

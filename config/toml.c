@@ -385,17 +385,31 @@ static void key_part(const struct toml_parser *p, size_t k, const char **s, size
     *n = p->kpart_len[k];
 }
 
-/* For messages: the part as printable text (truncated). */
+/* For messages: the part as printable text, every byte of it (a U+0000 or another
+ * control character is written as the TOML escape \uXXXX, so that the key "a\u0000"
+ * is not shown as "a"); cut with "..." when longer than the buffer. */
 static const char *part_text(const struct toml_parser *p, size_t k, char *buf, size_t cap)
 {
     const char *s;
     size_t n;
     key_part(p, k, &s, &n);
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 1 < cap; i++)
-        buf[o++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-    if (n > cap - 1 && cap > 4)
-        memcpy(buf + cap - 4, "...", 3), o = cap - 1;
+    size_t o = 0, i = 0;
+    for (; i < n && o + 7 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(buf + o, cap - o, "\\u%04X", c);
+        else
+            buf[o++] = (char)c;
+    }
+    if (i < n && cap > 4) {
+        if (o > cap - 4) {
+            o = cap - 4;
+            while (o > 0 && ((unsigned char)buf[o] & 0xC0) == 0x80) /* not inside a character */
+                o--;
+        }
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
     buf[o] = '\0';
     return buf;
 }

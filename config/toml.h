@@ -11,6 +11,13 @@
  * array and inline-table levels all count), key lookups are hashed so large
  * tables stay linear.
  *
+ * U+0000: a raw NUL byte in the text is an error (a control character), but the
+ * escapes \u0000 / \U00000000 are valid TOML and yield NUL bytes inside keys and
+ * string values. Every key and string therefore carries its length
+ * (ufrpc_cv_member.key_len, u.s.len): read them with those lengths and
+ * ufrpc_cv_getn, never with strlen, or "a\u0000b" silently becomes "a". Whoever
+ * hands such a string to a C API must refuse it instead (config/schema.c does).
+ *
  * Node positions: a value's pos is where the value starts; a table created by a
  * [header] points at the header; tables created implicitly point at the first key
  * that created them. pos.file is `file_name` (borrowed; it must outlive the tree).

@@ -221,6 +221,62 @@ static void test_partial_structures(void **state)
     }
 }
 
+/* U+0000 in keys and strings: every key and string keeps its length, "\u0000" and
+ * "" are two keys, duplicates are found by the full key and messages show the NUL
+ * as \u0000. A raw NUL byte in the text stays an error (a control character). */
+static void test_nul_in_keys_and_strings(void **state)
+{
+    (void)state;
+    ufrpc_cv *r = parse_ok("\"\\u0000\" = 1\n"
+                           "\"\" = 2\n"
+                           "'\\u0000' = 3\n"
+                           "\"a\\u0000b\" = 4\n"
+                           "\"a\" = 5\n"
+                           "s = \"x\\u0000y\"\n"
+                           "m = \"\"\"\n\\U00000000\"\"\"\n"
+                           "l = 'a\\u0000'\n"
+                           "[t.\"\\u0000\"]\n"
+                           "k = 6\n"
+                           "[t.\"\"]\n"
+                           "k = 7\n");
+    assert_int_equal(r->u.t.len, 9);
+    assert_int_equal(r->u.t.items[0].key_len, 1);
+    assert_int_equal(r->u.t.items[0].key[0], '\0');
+    assert_int_equal(ufrpc_cv_getn(r, "\0", 1)->u.i, 1);
+    assert_int_equal(ufrpc_cv_getn(r, "", 0)->u.i, 2);
+    assert_int_equal(ufrpc_cv_getn(r, "\\u0000", 6)->u.i, 3);
+    assert_int_equal(ufrpc_cv_getn(r, "a\0b", 3)->u.i, 4);
+    assert_int_equal(ufrpc_cv_get(r, "a")->u.i, 5);
+    ufrpc_cv *v = ufrpc_cv_get(r, "s");
+    assert_int_equal(v->u.s.len, 3);
+    assert_memory_equal(v->u.s.ptr, "x\0y", 4);
+    v = ufrpc_cv_get(r, "m");
+    assert_int_equal(v->u.s.len, 1);
+    assert_int_equal(v->u.s.ptr[0], '\0');
+    v = ufrpc_cv_get(r, "l");
+    assert_int_equal(v->u.s.len, 7);
+    assert_string_equal(v->u.s.ptr, "a\\u0000");
+    ufrpc_cv *t = ufrpc_cv_get(r, "t");
+    assert_int_equal(t->u.t.len, 2);
+    assert_int_equal(ufrpc_cv_get(ufrpc_cv_getn(t, "\0", 1), "k")->u.i, 6);
+    assert_int_equal(ufrpc_cv_get(ufrpc_cv_getn(t, "", 0), "k")->u.i, 7);
+    ufrpc_cv_free(r);
+
+    const char *s;
+    s = "\"\\u0000\" = 1\n\"\\u0000\" = 2\n";
+    expect_err(s, strlen(s), UFRPC_ERR_CONFIG_DUPLICATE, 2, 1, "duplicate key '\\u0000'");
+    s = "\"a\\u0000\" = 1\n'a' = 2\n\"a\\u0000\" = 3\n";
+    expect_err(s, strlen(s), UFRPC_ERR_CONFIG_DUPLICATE, 3, 1, "duplicate key 'a\\u0000'");
+    s = "[x.\"\\u0000\"]\n[x.\"\\u0000\"]\n";
+    expect_err(s, strlen(s), UFRPC_ERR_CONFIG_DUPLICATE, 2, 1, "table '\\u0000' is defined twice");
+    s = "\"\\u0000\" = 1\n\"\\u0000\".b = 2\n";
+    expect_err(s, strlen(s), UFRPC_ERR_CONFIG_SYNTAX, 2, 1, "key '\\u0000' is already defined");
+    /* raw NUL bytes: in a string, in a quoted key, in a comment */
+    expect_err("s = \"a\0b\"\n", 10, UFRPC_ERR_CONFIG_SYNTAX, 1, 7, "control character U+0000");
+    expect_err("\"k\0\" = 1\n", 9, UFRPC_ERR_CONFIG_SYNTAX, 1, 3, "control character U+0000");
+    expect_err("a = 1 # \0\n", 10, UFRPC_ERR_CONFIG_SYNTAX, 1, 9, "control character U+0000");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_depth_limits),
         cmocka_unit_test(test_big_flat_input_is_linear),
         cmocka_unit_test(test_partial_structures),
+        cmocka_unit_test(test_nul_in_keys_and_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
