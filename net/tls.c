@@ -20,6 +20,9 @@
 
 #include "proto/error.h"
 #include "proto/mbedtls_compat.h"
+#if UFRPC_MBEDTLS_3 && defined(MBEDTLS_PSA_CRYPTO_C)
+#include <psa/crypto.h>
+#endif
 #include "net/x509_fill.h"
 
 #define STAGE_SIZE 16384u
@@ -96,9 +99,15 @@ void ufrpc_tls_ctx_free(ufrpc_tls_ctx_t *c)
     free(c);
 }
 
-static int ctx_common(ufrpc_tls_ctx_t *c, int endpoint)
+static int ctx_common(ufrpc_tls_ctx_t *c, int endpoint, bool tls13)
 {
     static const char pers[] = "ufrpc-tls";
+#if UFRPC_MBEDTLS_3 && defined(MBEDTLS_PSA_CRYPTO_C)
+    /* Mbed TLS 3.x runs TLS 1.3 (and more) on PSA, which the application must
+     * initialise; repeated calls are no-ops. */
+    if (psa_crypto_init() != PSA_SUCCESS)
+        return UFRPC_ERR_CRYPTO;
+#endif
     if (mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy,
                               (const unsigned char *)pers, sizeof pers - 1) != 0)
         return UFRPC_ERR_CRYPTO;
@@ -107,6 +116,10 @@ static int ctx_common(ufrpc_tls_ctx_t *c, int endpoint)
         return UFRPC_ERR_TLS;
     mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
     ufrpc_mbedtls_ssl_conf_min_tls12(&c->conf);
+    /* TLS 1.2 unless asked: session resumption and the data path are built on
+     * TLS 1.2 sessions (Mbed TLS 2.28 has no 1.3 at all; 3.x builds would offer it) */
+    if (!tls13)
+        ufrpc_mbedtls_ssl_conf_max_tls12(&c->conf);
     /* Key exchange groups in Go's order of preference. mbedTLS's default list starts
      * with secp521r1, whose ECDHE costs ~25 ms per handshake on a small CPU: with
      * tcpMux off every work connection pays it. */
@@ -148,7 +161,7 @@ int ufrpc_tls_client_ctx_new(const struct ufrpc_tls_client_opts *o, ufrpc_tls_ct
     if (c == NULL)
         return UFRPC_ERR_NOMEM;
     ctx_init(c);
-    int rc = ctx_common(c, MBEDTLS_SSL_IS_CLIENT);
+    int rc = ctx_common(c, MBEDTLS_SSL_IS_CLIENT, o != NULL && o->tls13);
     if (rc == 0 && o != NULL && o->ca_file != NULL && o->ca_file[0] != '\0') {
         if (mbedtls_x509_crt_parse_file(&c->ca, o->ca_file) != 0)
             rc = UFRPC_ERR_TLS;
@@ -178,14 +191,29 @@ int ufrpc_tls_client_ctx_new(const struct ufrpc_tls_client_opts *o, ufrpc_tls_ct
     return 0;
 }
 
+/* The serial number of a certificate being written, from big-endian bytes (3.4+
+ * takes them raw; the MPI form is deprecated there). 0 or Mbed TLS's error. */
+static int set_serial(mbedtls_x509write_cert *w, const unsigned char *sn, size_t len)
+{
+#if MBEDTLS_VERSION_NUMBER >= 0x03040000
+    return mbedtls_x509write_crt_set_serial_raw(w, (unsigned char *)sn, len);
+#else
+    mbedtls_mpi serial;
+    mbedtls_mpi_init(&serial);
+    int r = mbedtls_mpi_read_binary(&serial, sn, len);
+    if (r == 0)
+        r = mbedtls_x509write_crt_set_serial(w, &serial);
+    mbedtls_mpi_free(&serial);
+    return r;
+#endif
+}
+
 /* Self-signed EC P-256 certificate, CN=ufrpc-test, SAN DNS:localhost, CA:true. */
 static int gen_self_signed(ufrpc_tls_ctx_t *c)
 {
     int rc = UFRPC_ERR_CRYPTO;
     mbedtls_x509write_cert w;
-    mbedtls_mpi serial;
     mbedtls_x509write_crt_init(&w);
-    mbedtls_mpi_init(&serial);
     unsigned char *pem = malloc(4096);
     if (pem == NULL) {
         rc = UFRPC_ERR_NOMEM;
@@ -207,8 +235,7 @@ static int gen_self_signed(ufrpc_tls_ctx_t *c)
     mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA256);
     mbedtls_x509write_crt_set_subject_key(&w, &c->own_key);
     mbedtls_x509write_crt_set_issuer_key(&w, &c->own_key);
-    if (mbedtls_mpi_read_binary(&serial, sn, sizeof sn) != 0 ||
-        mbedtls_x509write_crt_set_serial(&w, &serial) != 0 ||
+    if (set_serial(&w, sn, sizeof sn) != 0 ||
         mbedtls_x509write_crt_set_subject_name(&w, "CN=ufrpc-test") != 0 ||
         mbedtls_x509write_crt_set_issuer_name(&w, "CN=ufrpc-test") != 0 ||
         mbedtls_x509write_crt_set_validity(&w, "20200101000000", "20991231235959") != 0 ||
@@ -225,7 +252,6 @@ static int gen_self_signed(ufrpc_tls_ctx_t *c)
     rc = 0;
 out:
     free(pem);
-    mbedtls_mpi_free(&serial);
     mbedtls_x509write_crt_free(&w);
     return rc;
 }
@@ -279,9 +305,7 @@ static int gen_frps_style(ufrpc_tls_ctx_t *c)
 {
     int rc = UFRPC_ERR_CRYPTO;
     mbedtls_x509write_cert w;
-    mbedtls_mpi serial;
     mbedtls_x509write_crt_init(&w);
-    mbedtls_mpi_init(&serial);
     enum { DER_CAP = 2048 };
     unsigned char *buf = malloc(DER_CAP);
     unsigned char *orig = NULL;
@@ -309,10 +333,9 @@ static int gen_frps_style(ufrpc_tls_ctx_t *c)
     mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA256);
     mbedtls_x509write_crt_set_subject_key(&w, &c->own_key);
     mbedtls_x509write_crt_set_issuer_key(&w, &c->own_key);
-    if (mbedtls_mpi_read_binary(&serial, sn, sizeof sn) != 0 ||
-        mbedtls_x509write_crt_set_serial(&w, &serial) != 0 ||
-        mbedtls_x509write_crt_set_subject_name(&w, "") != 0 ||
-        mbedtls_x509write_crt_set_issuer_name(&w, "") != 0 ||
+    /* issuer and subject are left unset: Mbed TLS writes an unset Name as the
+     * empty RDNSequence frps has (3.x refuses "" as a name string) */
+    if (set_serial(&w, sn, sizeof sn) != 0 ||
         mbedtls_x509write_crt_set_validity(&w, from, to) != 0)
         goto out;
     int n = mbedtls_x509write_crt_der(&w, buf, DER_CAP, mbedtls_ctr_drbg_random, &c->drbg);
@@ -338,7 +361,6 @@ static int gen_frps_style(ufrpc_tls_ctx_t *c)
 out:
     free(orig);
     free(buf);
-    mbedtls_mpi_free(&serial);
     mbedtls_x509write_crt_free(&w);
     return rc;
 }
@@ -350,7 +372,7 @@ int ufrpc_tls_server_ctx_new(const struct ufrpc_tls_server_opts *o, ufrpc_tls_ct
         return UFRPC_ERR_NOMEM;
     ctx_init(c);
     c->server = 1;
-    int rc = ctx_common(c, MBEDTLS_SSL_IS_SERVER);
+    int rc = ctx_common(c, MBEDTLS_SSL_IS_SERVER, o != NULL && o->tls13);
     if (rc == 0) {
         if (o != NULL && o->cert_file != NULL && o->cert_file[0] != '\0')
             rc = o->key_file != NULL ? load_own(c, o->cert_file, o->key_file) : UFRPC_ERR_INVAL;
@@ -1208,4 +1230,12 @@ int ufrpc_tls_sniff(struct ufrpc_stream *s, uint32_t timeout_ms, ufrpc_sniff_cb 
 bool ufrpc_tls_resumed(const struct ufrpc_stream *s)
 {
     return s->vt == &tls_vt && ((const struct tls *)s)->resumed;
+}
+
+const char *ufrpc_tls_version(const struct ufrpc_stream *s)
+{
+    const struct tls *t = (const struct tls *)s;
+    if (s->vt != &tls_vt || t->state != ST_OPEN)
+        return "";
+    return mbedtls_ssl_get_version(&t->ssl);
 }

@@ -1,4 +1,5 @@
-/* ufrpc — TLS (mbedTLS 2.28, TLS 1.2) over any struct ufrpc_stream, client and
+/* ufrpc — TLS (mbedTLS 2.28 or 3.x; TLS 1.2, and 1.3 on request with 3.x) over any
+ * struct ufrpc_stream, client and
  * server role, plus frps's first-byte sniffer (FRP-WIRE.md 1.2).
  *
  * A context (ufrpc_tls_ctx_t) holds the configuration, certificates and the RNG;
@@ -63,6 +64,7 @@ struct ufrpc_tls_client_opts {
     const char *ca_file;   /* NULL: no verification */
     const char *cert_file; /* client certificate (mTLS), with key_file */
     const char *key_file;
+    bool tls13; /* also offer TLS 1.3 where Mbed TLS has it (3.x); default: 1.2 only */
 };
 
 /* What a server context without cert_file generates, in memory. */
@@ -77,6 +79,7 @@ struct ufrpc_tls_server_opts {
     const char *key_file;
     enum ufrpc_tls_gen generate;
     const char *client_ca_file; /* non-NULL: require and verify a client cert */
+    bool tls13; /* also accept TLS 1.3 where Mbed TLS has it (3.x) */
 };
 
 /* 0 and *out, or UFRPC_ERR_NOMEM / UFRPC_ERR_TLS (unreadable or bad file). The
@@ -107,6 +110,9 @@ struct ufrpc_stream *ufrpc_tls_client_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_str
  * session saved from an earlier connection of the same context (abbreviated
  * handshake: no certificate, no key exchange). False for anything else. */
 bool ufrpc_tls_resumed(const struct ufrpc_stream *s);
+/* The protocol version of an established TLS stream ("TLSv1.2", "TLSv1.3"); ""
+ * for anything else. The string is static. */
+const char *ufrpc_tls_version(const struct ufrpc_stream *s);
 
 /* ---- why a handshake failed ------------------------------------------------------
  * After a handshake callback reported an error, the stream (still open, until its
