@@ -218,7 +218,8 @@ void ufrpc_msg_free(struct ufrpc_msg *m);
 int ufrpc_msg_decode(uint8_t type, const char *json, size_t len, struct ufrpc_msg *out);
 
 /* Encodes m's JSON into a malloc'd NUL-terminated string *out (caller frees; *len
- * excludes the NUL). Returns 0, UFRPC_ERR_MSG_TYPE, UFRPC_ERR_NOMEM. */
+ * excludes the NUL). Returns 0, UFRPC_ERR_INVAL, UFRPC_ERR_MSG_TYPE, UFRPC_ERR_NOMEM;
+ * on failure *out is NULL and *len 0 (when the pointers are given). */
 int ufrpc_msg_encode_json(const struct ufrpc_msg *m, char **out, size_t *len);
 
 /* Encodes m as a complete v1 frame (type + length + JSON) into a malloc'd buffer the
