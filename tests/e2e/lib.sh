@@ -1,7 +1,7 @@
 # Shared helpers for the end-to-end test scripts (sourced, bash).
 #
 # Environment (set by tests/e2e/CMakeLists.txt): UFRPC (the ufrpc binary), PEER
-# (ufrpc-test-frps), TOOL (e2e-tool), REPLAY (e2e-replay), UFRPC_SHARED (../shared).
+# (ufrpc-test-frps), TOOL (e2e-tool), REPLAY (e2e-replay), UFRPC_TEST_DATA (tests/data).
 # Every process a test starts is recorded and killed (by pid) when the script exits;
 # the work directory is removed unless the test failed or UFRPC_E2E_KEEP=1.
 # Everything listens on 127.0.0.1 only; ports come from `e2e-tool freeport` or port 0.

@@ -155,7 +155,7 @@ int main(int argc, char **argv)
 {
     bool verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
     const char *filter = argc > (verbose ? 2 : 1) ? argv[verbose ? 2 : 1] : NULL;
-    char *list_path = ufrpc_test_shared_path("toml-test/tests/files-toml-1.0.0");
+    char *list_path = ufrpc_test_data_path("toml-test/tests/files-toml-1.0.0");
     uint8_t *list;
     size_t list_len;
     if (list_path == NULL || ufrpc_test_read_file(list_path, &list, &list_len) != 0) {
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
         bool valid = strncmp(line, "valid/", 6) == 0;
         char rel[512];
         snprintf(rel, sizeof rel, "toml-test/tests/%s", line);
-        char *path = ufrpc_test_shared_path(rel);
+        char *path = ufrpc_test_data_path(rel);
         uint8_t *text = NULL;
         size_t len = 0;
         if (path == NULL || ufrpc_test_read_file(path, &text, &len) != 0) {
