@@ -1,5 +1,5 @@
 /* ufrpc — TLS (mbedTLS 2.28, TLS 1.2) over any struct ufrpc_stream, client and
- * server role, plus frps's first-byte sniffer (FRP-WIRE.md 1.2).
+ * server role, plus frps's first-byte sniffer (docs/PROTOCOL.md §1.2).
  *
  * A context (ufrpc_tls_ctx_t) holds the configuration, certificates and the RNG;
  * one context serves any number of connections. Each TLS stream holds a reference

@@ -1,4 +1,4 @@
-/* ufrpc — frp control messages: C structs and their JSON (FRP-WIRE §3.2–3.4).
+/* ufrpc — frp control messages: C structs and their JSON (docs/PROTOCOL.md §3.2–3.4).
  *
  * One tagged union, struct ufrpc_msg, covers every message. Encoding follows Go's
  * encoding/json for frp's structs exactly: fields in Go declaration order, omitempty

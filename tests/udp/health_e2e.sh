@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# health_e2e.sh MUX: proxy health checks (FRP-WIRE §12.2-ish; frpc's healthCheck).
+# health_e2e.sh MUX: proxy health checks (docs/PROTOCOL.md §12.2-ish; frpc's healthCheck).
 #   hc-tcp   tcp proxy to an e2e-tool echo, healthCheck.type = "tcp"
 #   hc-http  tcp proxy to python3 -m http.server, healthCheck.type = "http",
 #            path = "/ok.txt" (the check needs a 2xx answer, not just a connection)
