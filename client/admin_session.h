@@ -1,4 +1,4 @@
-/* ufrpc — the admin API's HTTP/1.1 connection core, sans-I/O (FRP-WIRE §11.1).
+/* ufrpc — the admin API's HTTP/1.1 connection core, sans-I/O (docs/PROTOCOL.md §11.1).
  *
  * One session per connection: request bytes go in (ufrpc_admin_session_feed), whole
  * response bytes come out (ufrpc_admin_session_take_output). No sockets, no clock, no

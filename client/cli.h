@@ -1,4 +1,4 @@
-/* ufrpc — the frpc-like command line (FRP-WIRE §11.2) and the program's run loop.
+/* ufrpc — the frpc-like command line (docs/PROTOCOL.md §11.2) and the program's run loop.
  *
  *   ufrpc [-c FILE | --config FILE] [--strict_config[=true|false]] [--log_json]
  *   ufrpc -v | --version

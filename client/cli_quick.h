@@ -1,5 +1,5 @@
 /* `ufrpc tcp|udp|http|https|tcpmux|stcp|sudp|xtcp [flags]` and
- * `ufrpc stcp|sudp|xtcp visitor [flags]`: frpc's quick-run subcommands (FRP-WIRE §11.2).
+ * `ufrpc stcp|sudp|xtcp visitor [flags]`: frpc's quick-run subcommands (docs/PROTOCOL.md §11.2).
  *
  * The command line is turned into a configuration TEXT in frpc's TOML form (one
  * [[proxies]] or [[visitors]] entry), which the normal loader then completes and

@@ -1,4 +1,4 @@
-/* ufrpc — the control session as a sans-I/O state machine (FRP-WIRE §4, §5.1, §6, §7.1).
+/* ufrpc — the control session as a sans-I/O state machine (docs/PROTOCOL.md §4, §5.1, §6, §7.1).
  *
  * One object per login attempt / control stream. The caller moves bytes:
  *   - ufrpc_ctl_start() queues the plaintext v1 Login;
@@ -14,7 +14,7 @@
  *     type byte (frp's ReadMsgInto does not check it).
  *   - right after LoginResp both directions switch to AES-128-CFB (key given in the
  *     options); bytes that arrived with LoginResp are decrypted, not dropped.
- *   - transport.wireProtocol = "v2" (frps >= 0.69, FRP-WIRE §13.2): ufrpc_ctl_start
+ *   - transport.wireProtocol = "v2" (frps >= 0.69, docs/PROTOCOL.md §13.2): ufrpc_ctl_start
  *     queues magic + ClientHello + Login at once (proto/v2hello.h); ServerHello and
  *     the plaintext LoginResp must arrive within the same 10 s; then both directions
  *     are the AEAD channel of proto/v2chan.h (keys from auth.token; the CFB key in

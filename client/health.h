@@ -1,5 +1,5 @@
 /* ufrpc — proxy health checks (healthCheck.type = "tcp" | "http"), as frpc's
- * client/health monitor (FRP-WIRE §7.1: failing -> CloseProxy, state "check
+ * client/health monitor (docs/PROTOCOL.md §7.1: failing -> CloseProxy, state "check
  * failed"; recovered -> NewProxy again).
  *
  * One check at a time, driven by one uv_timer: the first check starts at once,

@@ -1,6 +1,6 @@
 /* ufrpc — NewProxy / CloseProxy messages built from a proxy's configuration, with
  * exactly the fields frpc puts on the wire per proxy type (frp pkg/config/v1/proxy.go
- * MarshalToMsg; FRP-WIRE §7.2). Client-local settings (localIP/localPort, plugin,
+ * MarshalToMsg; docs/PROTOCOL.md §7.2). Client-local settings (localIP/localPort, plugin,
  * health check, proxy protocol) never go on the wire.
  *
  * Ownership: the message is initialised here and owned by the caller, who frees it

@@ -1,4 +1,4 @@
-/* ufrpc — the UDPPacket message channel of udp and sudp proxies (FRP-WIRE §8).
+/* ufrpc — the UDPPacket message channel of udp and sudp proxies (docs/PROTOCOL.md §8).
  *
  * After StartWorkConn, the work stream of a udp (or sudp) proxy carries v1 frames
  * both ways: frps sends UDPPacket{c, r=<user address>} for each datagram a user

@@ -1,4 +1,4 @@
-/* ufrpc — stcp, sudp and xtcp visitors (FRP-WIRE §9).
+/* ufrpc — stcp, sudp and xtcp visitors (docs/PROTOCOL.md §9).
  *
  * stcp: a TCP listener on bindAddr:bindPort. For each user connection the visitor
  *   asks the owner for a new stream to frps (env->open_stream: a yamux stream, or a

@@ -1,4 +1,4 @@
-/* ufrpc — one work connection (FRP-WIRE §5.1), from a freshly opened stream to frps
+/* ufrpc — one work connection (docs/PROTOCOL.md §5.1), from a freshly opened stream to frps
  * until the splice with the local service ends.
  *
  *   1. write NewWorkConn (plaintext v1 frame) on the stream;

@@ -1,5 +1,5 @@
 /* config/ini.c — frpc's legacy INI format, mapped to the v1 document tree exactly as
- * frp's pkg/config/legacy conversion does (FRP-WIRE.md §12.3), so the schema layer
+ * frp's pkg/config/legacy conversion does (docs/PROTOCOL.md §12.3), so the schema layer
  * treats it like any other format.
  *
  * Parsing is config/ini_parse.c (go-ini's rules; detection with go-ini's defaults,

@@ -1,5 +1,5 @@
 /* libFuzzer target: wire v2 AEAD stream reader (proto/aead_stream.h).
- * Byte 0: bit 0 picks the algorithm (0 = AES-256-GCM with FRP-WIRE §14.6's K_s2c,
+ * Byte 0: bit 0 picks the algorithm (0 = AES-256-GCM with docs/PROTOCOL.md §14.6's K_s2c,
  * 1 = XChaCha20-Poly1305 with key 32 x 0x44), bits 1..7 seed the split pattern;
  * the rest is the wire stream. One-piece and split feeding must agree; errors must
  * be sticky. Then the bytes are written through the writer and must read back. */

@@ -7,7 +7,7 @@
  *                  parse and pass frpc's checks; the ClientHello rebuilt from the
  *                  parsed fields must parse back to the same fields.
  *   mode % 4 == 2: a chunk-size byte, then server->client bytes for a client handshake
- *                  (the FRP-WIRE §14.6 ClientHello, token 12345678), and after
+ *                  (the docs/PROTOCOL.md §14.6 ClientHello, token 12345678), and after
  *                  LoginResp the AEAD control channel. Chunked and one-shot feeding
  *                  must agree; nothing is ever over-read.
  *   mode % 4 == 3: a chunk-size byte, then a plaintext v2 work stream (magic and

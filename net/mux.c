@@ -141,9 +141,12 @@ static void mark_ready(struct mst *ms)
     uv_idle_start(&m->idle, on_idle);
 }
 
-static void mst_unref(struct mst *ms)
+/* Drops n references at once (on_idle may drop two: the owner's and the ready
+ * list's); the last one frees the stream. */
+static void mst_unref_n(struct mst *ms, int n)
 {
-    if (--ms->refs > 0)
+    ms->refs -= n;
+    if (ms->refs > 0)
         return;
     ufrpc_mux_t *m = ms->m;
     if (ms->prev)
@@ -155,6 +158,11 @@ static void mst_unref(struct mst *ms)
     m->nstreams--;
     free(ms);
     mux_maybe_free(m);
+}
+
+static void mst_unref(struct mst *ms)
+{
+    mst_unref_n(ms, 1);
 }
 
 /* The consumer (or the held list) dropped the slice: the window reopens for its
@@ -372,13 +380,14 @@ static void on_idle(uv_idle_t *h)
         }
         if (!ms->s.closing)
             drain_held(ms);
+        int drop = 1; /* the ready list's reference, held for this round */
         if (ms->close_pending) {
             ms->close_pending = 0;
             if (ms->s.close_cb != NULL)
                 ms->s.close_cb(&ms->s);
-            mst_unref(ms); /* the owner's reference */
+            drop++; /* and the owner's */
         }
-        mst_unref(ms);
+        mst_unref_n(ms, drop);
     }
 }
 

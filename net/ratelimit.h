@@ -1,5 +1,5 @@
 /* ufrpc — bandwidthLimit with bandwidthLimitMode = "client": a token bucket per
- * proxy, applied to its work streams (FRP-WIRE §5.3: the limiter sits right
+ * proxy, applied to its work streams (docs/PROTOCOL.md §5.3: the limiter sits right
  * above the wire, below encryption and compression).
  *
  * Semantics follow frpc (golang.org/x/time/rate, limit.NewReader/NewWriter): one

@@ -1,6 +1,6 @@
 /* ufrpc — TLS (mbedTLS 2.28 or 3.x; TLS 1.2, and 1.3 on request with 3.x) over any
- * struct ufrpc_stream, client and
- * server role, plus frps's first-byte sniffer (FRP-WIRE.md 1.2).
+ * struct ufrpc_stream, client and server role, plus frps's first-byte sniffer
+ * (docs/PROTOCOL.md §1.2).
  *
  * A context (ufrpc_tls_ctx_t) holds the configuration, certificates and the RNG;
  * one context serves any number of connections. Each TLS stream holds a reference

@@ -1,4 +1,4 @@
-/* ufrpc — per-proxy stream transforms (FRP-WIRE §5.3): the layering helper and the
+/* ufrpc — per-proxy stream transforms (docs/PROTOCOL.md §5.3): the layering helper and the
  * filter-stream core shared by the encryption and compression adapters.
  *
  * frpc wraps a work stream, from the wire up, as
@@ -94,7 +94,7 @@ struct ufrpc_stream *ufrpc_xform_filter_new(struct ufrpc_stream *lower,
                                             const struct ufrpc_xform_ops *ops, void *ctx,
                                             int *err);
 
-/* Builds frpc's work-stream stack over `stream` (FRP-WIRE §5.3):
+/* Builds frpc's work-stream stack over `stream` (docs/PROTOCOL.md §5.3):
  *   limiter != NULL  -> ufrpc_ratelimit_wrap(limiter, ...)   (closest to the wire)
  *   use_encryption   -> ufrpc_xform_crypt_new(..., key, ...)
  *   use_compression  -> ufrpc_xform_snappy_new(...)         (closest to the app)

@@ -1,5 +1,5 @@
 /* ufrpc — the wire v2 AEAD stream (proto/aead_stream.h) as a struct ufrpc_stream
- * adapter over another stream: the v2 control stream after LoginResp (FRP-WIRE §13.2).
+ * adapter over another stream: the v2 control stream after LoginResp (docs/PROTOCOL.md §13.2).
  *
  * Writes: each upper write request is one Go Write: its bytes (all iovecs together)
  * become records of at most 64 KiB, the first output of the stream starting with

@@ -1,4 +1,4 @@
-/* ufrpc — AES-128-CFB stream adapter for per-proxy useEncryption (FRP-WIRE §5.3,
+/* ufrpc — AES-128-CFB stream adapter for per-proxy useEncryption (docs/PROTOCOL.md §5.3,
  * construction of §4.5), over any struct ufrpc_stream.
  *
  * Writes: the first write sends a fresh random 16-byte IV (in clear, in the same

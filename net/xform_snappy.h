@@ -1,5 +1,5 @@
-/* ufrpc — snappy framed-stream adapter for per-proxy useCompression (FRP-WIRE
- * §5.4), over any struct ufrpc_stream.
+/* ufrpc — snappy framed-stream adapter for per-proxy useCompression
+ * (docs/PROTOCOL.md §5.4), over any struct ufrpc_stream.
  *
  * Writes: each write request is encoded as Go's unbuffered snappy.Writer encodes
  * one Write: the stream identifier before the first chunk of the stream, the data

@@ -1,4 +1,4 @@
-/* ufrpc — wire v2 AEAD stream (golib crypto/aead_stream.go; FRP-WIRE §13.2), sans-I/O.
+/* ufrpc — wire v2 AEAD stream (golib crypto/aead_stream.go; docs/PROTOCOL.md §13.2), sans-I/O.
  *
  * Per direction:  streamNonce (12 bytes for AES-256-GCM, 24 for XChaCha20-Poly1305),
  * sent in clear just before the first record, then records

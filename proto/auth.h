@@ -1,4 +1,4 @@
-/* ufrpc — frp token authentication keys (FRP-WIRE §4.2, §4.3, §9.1).
+/* ufrpc — frp token authentication keys (docs/PROTOCOL.md §4.2, §4.3, §9.1).
  *
  *   key = lowercase_hex( MD5( secret || decimal_ascii(timestamp) ) )
  *

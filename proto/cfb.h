@@ -1,4 +1,4 @@
-/* ufrpc — frp's AES-128-CFB stream encryption (FRP-WIRE §4.5, §5.3), sans-I/O.
+/* ufrpc — frp's AES-128-CFB stream encryption (docs/PROTOCOL.md §4.5, §5.3), sans-I/O.
  *
  * Used for the v1 control stream after LoginResp and for per-proxy useEncryption.
  * Per direction: the writer sends a 16-byte IV in clear with its first write, then

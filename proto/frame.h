@@ -1,7 +1,7 @@
 /* ufrpc — v1 message framing (sans-I/O).
  *
  * A v1 frame is: type u8 | length int64 big-endian | JSON body (length bytes).
- * The type byte must be one of the 18 message types of FRP-WIRE §3.2, the length must
+ * The type byte must be one of the 18 message types of docs/PROTOCOL.md §3.2, the length must
  * be in 0..10240 (frp's defaultMaxMsgLength).
  *
  * The decoder is incremental: input may be cut at any byte. It never consumes a byte

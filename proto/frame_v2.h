@@ -1,4 +1,4 @@
-/* ufrpc — wire protocol v2 framing (sans-I/O), FRP-WIRE §13.2.
+/* ufrpc — wire protocol v2 framing (sans-I/O), docs/PROTOCOL.md §13.2.
  *
  * A v2 stream starts with the 7-byte magic "FRP\0\2\r\n", then carries frames:
  *   type u16 BE | flags u16 BE (must be 0) | length u32 BE (<= 65536) | payload

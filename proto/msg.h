@@ -1,4 +1,4 @@
-/* ufrpc — frp control messages: C structs and their JSON (FRP-WIRE §3.2–3.4).
+/* ufrpc — frp control messages: C structs and their JSON (docs/PROTOCOL.md §3.2–3.4).
  *
  * One tagged union, struct ufrpc_msg, covers every message. Encoding follows Go's
  * encoding/json for frp's structs exactly: fields in Go declaration order, omitempty
@@ -218,7 +218,8 @@ void ufrpc_msg_free(struct ufrpc_msg *m);
 int ufrpc_msg_decode(uint8_t type, const char *json, size_t len, struct ufrpc_msg *out);
 
 /* Encodes m's JSON into a malloc'd NUL-terminated string *out (caller frees; *len
- * excludes the NUL). Returns 0, UFRPC_ERR_MSG_TYPE, UFRPC_ERR_NOMEM. */
+ * excludes the NUL). Returns 0, UFRPC_ERR_INVAL, UFRPC_ERR_MSG_TYPE, UFRPC_ERR_NOMEM;
+ * on failure *out is NULL and *len 0 (when the pointers are given). */
 int ufrpc_msg_encode_json(const struct ufrpc_msg *m, char **out, size_t *len);
 
 /* Encodes m as a complete v1 frame (type + length + JSON) into a malloc'd buffer the

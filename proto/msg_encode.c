@@ -318,6 +318,10 @@ void ufrpc_msg_schema_encode(struct ufrpc_jbuf *b, const struct ufrpc_msg_schema
 
 int ufrpc_msg_encode_json(const struct ufrpc_msg *m, char **out, size_t *len)
 {
+    if (out != NULL)
+        *out = NULL;
+    if (len != NULL)
+        *len = 0;
     if (m == NULL || out == NULL || len == NULL)
         return UFRPC_ERR_INVAL;
     const struct ufrpc_msg_schema *s = ufrpc_msg_schema_of(m->type);
@@ -336,8 +340,8 @@ int ufrpc_msg_encode_json(const struct ufrpc_msg *m, char **out, size_t *len)
 
 int ufrpc_msg_encode_frame(const struct ufrpc_msg *m, uint8_t **out, size_t *len)
 {
-    char *json;
-    size_t jlen;
+    char *json = NULL;
+    size_t jlen = 0;
     if (out == NULL || len == NULL)
         return UFRPC_ERR_INVAL;
     int rc = ufrpc_msg_encode_json(m, &json, &jlen);
@@ -350,8 +354,8 @@ int ufrpc_msg_encode_frame(const struct ufrpc_msg *m, uint8_t **out, size_t *len
 
 int ufrpc_msg_encode_frame_v2(const struct ufrpc_msg *m, uint8_t **out, size_t *len)
 {
-    char *json;
-    size_t jlen;
+    char *json = NULL;
+    size_t jlen = 0;
     if (out == NULL || len == NULL)
         return UFRPC_ERR_INVAL;
     int rc = ufrpc_msg_encode_json(m, &json, &jlen);

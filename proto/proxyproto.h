@@ -1,6 +1,6 @@
 /* ufrpc — PROXY protocol header builder (HAProxy proxy-protocol.txt, v1 text and
  * v2 binary), sans-I/O: what frpc writes to the local service before any payload
- * when a proxy sets transport.proxyProtocolVersion (FRP-WIRE §5.1 point 7).
+ * when a proxy sets transport.proxyProtocolVersion (docs/PROTOCOL.md §5.1 point 7).
  *
  * frpc's rules, reproduced here:
  *  - a header is written only when StartWorkConn carried a source (src_addr

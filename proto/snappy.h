@@ -1,4 +1,4 @@
-/* ufrpc — snappy compression for frp's useCompression (FRP-WIRE §5.4), pure C.
+/* ufrpc — snappy compression for frp's useCompression (docs/PROTOCOL.md §5.4), pure C.
  *
  * Three layers, all sans-I/O and free of global state:
  *  1. the snappy block format (varint length, literals, copy ops): one-shot

@@ -1,4 +1,4 @@
-/* ufrpc — the v2 control channel after LoginResp (sans-I/O), FRP-WIRE §13.2 step 6.
+/* ufrpc — the v2 control channel after LoginResp (sans-I/O), docs/PROTOCOL.md §13.2 step 6.
  *
  * Both directions of the control stream are an AEAD stream (proto/aead_stream.h)
  * whose plaintext is a sequence of v2 Message frames (proto/v2msg.h). The client

@@ -1,4 +1,4 @@
-/* ufrpc — wire v2 control-channel key schedule (FRP-WIRE §13.2), pure functions.
+/* ufrpc — wire v2 control-channel key schedule (docs/PROTOCOL.md §13.2), pure functions.
  *
  * TH    = SHA-256("frp wire v2 crypto transcript"
  *                 || 0x00 || "client hello" || 0x00 || u64be(len(CH)) || CH

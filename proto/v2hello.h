@@ -1,5 +1,5 @@
 /* ufrpc — wire protocol v2 hellos and the client's v2 login handshake (sans-I/O),
- * FRP-WIRE §13.2 (frp pkg/proto/wire/wire.go, crypto.go; client/control_session.go;
+ * docs/PROTOCOL.md §13.2 (frp pkg/proto/wire/wire.go, crypto.go; client/control_session.go;
  * server/service.go readFirstV2Msg / handleClientHello).
  *
  * Three layers, all pure (no I/O, no clocks; randomness is passed in):

@@ -1,4 +1,4 @@
-/* ufrpc — v2 message codec for streams (sans-I/O), FRP-WIRE §13.2 "Other v2 streams".
+/* ufrpc — v2 message codec for streams (sans-I/O), docs/PROTOCOL.md §13.2 "Other v2 streams".
  *
  * With transport.wireProtocol = "v2" every new work or visitor stream starts with the
  * magic "FRP\0\2\r\n" and carries v2 Message frames (NewWorkConn / StartWorkConn,

@@ -5,7 +5,7 @@
  * the caller picks it up as iovecs. Time is an argument; the session says when it
  * next wants to be woken. No sockets, clocks, threads or logging.
  *
- * Wire facts (FRP-WIRE.md section 2): 12-byte big-endian header
+ * Wire facts (docs/PROTOCOL.md §2): 12-byte big-endian header
  * (version 0, type, flags, stream id, length); client streams odd, server even;
  * every stream starts with 256 KiB windows both ways and the opener/acceptor raise
  * them with WindowUpdate|SYN / WindowUpdate|ACK carrying max_stream_window - 256 KiB.

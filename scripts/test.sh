@@ -10,14 +10,14 @@ cd "$(dirname "$0")/.."
 JOBS=$(nproc)
 
 echo "== build (RelWithDebInfo)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUFRPC_WERROR=ON >/dev/null
 cmake --build build -j"$JOBS"
 echo "== tests"
 (cd build && ctest --output-on-failure -j"$JOBS")
 
 if [ "${UFRPC_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "== build (ASan+UBSan)"
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DUFRPC_SANITIZE=ON >/dev/null
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DUFRPC_SANITIZE=ON -DUFRPC_WERROR=ON >/dev/null
   cmake --build build-asan -j"$JOBS"
   echo "== tests under ASan+UBSan"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -26,7 +26,7 @@ fi
 
 if [ "${UFRPC_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== fuzz smoke"
-  CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DUFRPC_FUZZ=ON >/dev/null
+  CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DUFRPC_FUZZ=ON -DUFRPC_WERROR=ON >/dev/null
   cmake --build build-fuzz -j"$JOBS"
   fuzz/run-smoke.sh build-fuzz "${UFRPC_FUZZ_SECONDS:-10}"
 fi

@@ -6,11 +6,11 @@
 
 #include "proto/error.h"
 
-char *ufrpc_test_shared_path(const char *rel)
+char *ufrpc_test_data_path(const char *rel)
 {
-    const char *base = getenv("UFRPC_SHARED");
+    const char *base = getenv("UFRPC_TEST_DATA");
     if (base == NULL || *base == '\0')
-        base = "../shared";
+        base = UFRPC_TEST_DATA_DIR;
     size_t n = strlen(base) + strlen(rel) + 2;
     char *p = malloc(n);
     if (p != NULL)
@@ -52,7 +52,7 @@ int ufrpc_test_read_file(const char *path, uint8_t **out, size_t *len)
 
 static char *read_vectors(void)
 {
-    char *path = ufrpc_test_shared_path("protocol/vectors.txt");
+    char *path = ufrpc_test_data_path("protocol/vectors.txt");
     uint8_t *data = NULL;
     size_t len = 0;
     if (path == NULL)

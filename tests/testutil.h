@@ -8,13 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* $UFRPC_SHARED/<rel> (../shared next to the checkout). Caller frees. */
-char *ufrpc_test_shared_path(const char *rel);
+/* $UFRPC_TEST_DATA/<rel>, by default tests/data/<rel> of the source tree (see
+ * tests/data/README.md). Caller frees. */
+char *ufrpc_test_data_path(const char *rel);
 
 /* Reads a whole file; *out is NUL-terminated (not counted in *len). 0 or <0. */
 int ufrpc_test_read_file(const char *path, uint8_t **out, size_t *len);
 
-/* From ../shared/protocol/vectors.txt: the bytes of the hexdump that follows the
+/* From tests/data/protocol/vectors.txt: the bytes of the hexdump that follows the
  * line "### <title>..." (title matched as a prefix). 0 or <0. */
 int ufrpc_test_vector_bytes(const char *title, uint8_t **out, size_t *len);
 

@@ -1,7 +1,7 @@
 # Shared helpers for the end-to-end test scripts (sourced, bash).
 #
 # Environment (set by tests/e2e/CMakeLists.txt): UFRPC (the ufrpc binary), PEER
-# (ufrpc-test-frps), TOOL (e2e-tool), REPLAY (e2e-replay), UFRPC_SHARED (../shared).
+# (ufrpc-test-frps), TOOL (e2e-tool), REPLAY (e2e-replay), UFRPC_TEST_DATA (tests/data).
 # Every process a test starts is recorded and killed (by pid) when the script exits;
 # the work directory is removed unless the test failed or UFRPC_E2E_KEEP=1.
 # Everything listens on 127.0.0.1 only; ports come from `e2e-tool freeport` or port 0.
@@ -64,9 +64,13 @@ check_sanitizers() {
 }
 
 # wait_line FILE EXTENDED_REGEX TIMEOUT_S [COUNT]: waits until FILE has COUNT (default 1)
-# lines matching; returns 1 on timeout.
+# lines matching; returns 1 on timeout. A deadline only matters when the line never
+# comes, and a loaded machine (ctest -j on 2 cores, sanitizers) can be many times slower
+# than the TIMEOUT_S a test names, so every wait lasts at least E2E_MIN_WAIT (30) s.
+E2E_MIN_WAIT=${E2E_MIN_WAIT:-30}
 wait_line() {
     local file=$1 re=$2 timeout=$3 count=${4:-1}
+    [ "$timeout" -ge "$E2E_MIN_WAIT" ] || timeout=$E2E_MIN_WAIT
     local deadline=$((SECONDS + timeout))
     while :; do
         if [ -f "$file" ] && [ "$(grep -c -E -e "$re" "$file" 2>/dev/null || true)" -ge "$count" ]; then

@@ -21,7 +21,7 @@ RUN_ID=$(sed -n 's/^EVENT login run_id=\([0-9a-f]*\).*/\1/p' "$WORK/peer1.log" |
 
 log "killing the peer (run id $RUN_ID)"
 kill -9 "$PEER_PID"
-sleep 1
+wait "$PEER_PID" 2>/dev/null || true # gone, and its listener with it
 t0=$SECONDS
 start_peer peer2 --bind "127.0.0.1:$PORT" --token "$TOKEN" --mux="$MUX"
 wait_line "$WORK/peer2.log" "^EVENT proxy-new .*name=echo" 30 ||

@@ -1,5 +1,5 @@
 /* e2e-replay — replays the frps side of a real frpc⇄frps capture
- * (the "-raw.txt" captures in ../shared/protocol/transcripts) against ufrpc, and checks that ufrpc's
+ * (the "-raw.txt" captures in tests/data/protocol/transcripts) against ufrpc, and checks that ufrpc's
  * answers decode to the same messages as frpc's did. Test code, not product.
  *
  * Usage:

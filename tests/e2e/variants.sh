@@ -58,7 +58,7 @@ write_config "$WORK/frpc.toml" "$PEER_PORT" "$TOKEN" "$MUX" "$TLS" true echo "$E
 start_ufrpc ufrpc "$WORK/frpc.toml"
 if [ "$KIND" = tls_verify_wrong ]; then
     rc=0
-    deadline=$((SECONDS + 20))
+    deadline=$((SECONDS + 30))
     while kill -0 "$UFRPC_PID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
     kill -0 "$UFRPC_PID" 2>/dev/null && fail "ufrpc still runs with an untrusted certificate"
     wait "$UFRPC_PID" || rc=$?

@@ -15,9 +15,9 @@ start_ufrpc ufrpc "$WORK/frpc.toml"
 
 if [ "$EXIT" = true ]; then
     rc=0
-    deadline=$((SECONDS + 20))
+    deadline=$((SECONDS + 30))
     while kill -0 "$UFRPC_PID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-    kill -0 "$UFRPC_PID" 2>/dev/null && fail "ufrpc still runs 20 s after a refused login"
+    kill -0 "$UFRPC_PID" 2>/dev/null && fail "ufrpc still runs 30 s after a refused login"
     wait "$UFRPC_PID" || rc=$?
     log "ufrpc exit status $rc"
     [ "$rc" = 1 ] || fail "exit status $rc, want 1"

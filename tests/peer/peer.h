@@ -1,6 +1,6 @@
 /* ufrpc-test-frps — a minimal frps for tests (test code, not product).
  *
- * One libuv loop. What it does, as frps v0.70 does (FRP-WIRE §1.2, §2, §4, §5, §6):
+ * One libuv loop. What it does, as frps v0.70 does (docs/PROTOCOL.md §1.2, §2, §4, §5, §6):
  * accept on bindPort, sniff the first byte (0x17 consumed / 0x16 / plaintext), TLS
  * server if asked, yamux server session when tcpMux is on, read the first v1 frame of
  * every connection/stream (Login, NewWorkConn; anything else is dropped), token check,

@@ -1,4 +1,4 @@
-/* ufrpc-test-frps — udp proxies (FRP-WIRE §8). Test code, not product.
+/* ufrpc-test-frps — udp proxies (docs/PROTOCOL.md §8). Test code, not product.
  *
  * As frps's server/proxy/udp.go: NewProxy type udp binds a UDP socket on
  * proxy_ip:remote_port (0 = any free port; NewProxyResp remote_addr ":PORT"). 500 ms

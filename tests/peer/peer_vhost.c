@@ -284,12 +284,11 @@ static void append_addr(char *ra, size_t cap, const char *domain, uint16_t port)
 {
     size_t used = strlen(ra);
     char one[300];
-    if (port == 80 || port == 443)
-        snprintf(one, sizeof one, "%s%s", used ? "," : "", domain);
-    else
-        snprintf(one, sizeof one, "%s%s:%u", used ? "," : "", domain, port);
-    if (used + strlen(one) < cap) /* bounded: later addresses are left out */
-        memcpy(ra + used, one, strlen(one) + 1);
+    int n = port == 80 || port == 443 ? snprintf(one, sizeof one, "%s%s", used ? "," : "", domain)
+                                      : snprintf(one, sizeof one, "%s%s:%u", used ? "," : "", domain, port);
+    /* bounded: an address that does not fit, and later ones, are left out */
+    if (n > 0 && (size_t)n < sizeof one && used + (size_t)n < cap)
+        memcpy(ra + used, one, (size_t)n + 1);
 }
 
 static int vhost_open(struct proxy *px, char *ra, size_t ra_cap, char *err, size_t err_cap)

@@ -1,5 +1,5 @@
 /* ufrpc-test-frps — stcp, sudp and xtcp proxies and their visitors' NewVisitorConn
- * (FRP-WIRE §9). Test code, not product.
+ * (docs/PROTOCOL.md §9). Test code, not product.
  *
  * As frps v0.70 does (server/proxy/stcp.go, sudp.go, xtcp.go; server/visitor/
  * visitor.go Manager.NewConn; server/service.go RegisterVisitorConn):

@@ -15,7 +15,7 @@ PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
 port_of() { sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$1" | head -n 1; }
 wait_ready() {
-    for _ in $(seq 100); do grep -q '^READY' "$1" 2>/dev/null && return 0; sleep 0.1; done
+    for _ in $(seq 300); do grep -q '^READY' "$1" 2>/dev/null && return 0; sleep 0.1; done
     cat "$1"; return 1
 }
 "$TOOL" echo >"$WORK/echo.log" 2>&1 &
@@ -34,7 +34,8 @@ for tls in false true; do
         "$OUT/gofrpc" -port "$(port_of "$log")" -token selftest -mux=$mux -tls=$tls \
             -remote "$REMOTE" -local "$ECHO" >"$WORK/go-$tls-$mux.log" 2>&1 &
         PIDS+=($!)
-        for _ in $(seq 100); do grep -q '^EVENT work-conn ' "$log" && break; sleep 0.1; done
+        for _ in $(seq 300); do grep -q '^EVENT work-conn ' "$log" && break; sleep 0.1; done
+        grep -q '^EVENT work-conn ' "$log" || { echo "FAIL: no work connection within 30 s"; cat "$log"; exit 1; }
         echo "== tls=$tls mux=$mux"
         "$TOOL" load "$REMOTE" $((8 * 1024 * 1024)) 1 60 || { cat "$log"; exit 1; }
         "$TOOL" load "$REMOTE" 262144 20 60 || { cat "$log"; exit 1; }

@@ -12,9 +12,9 @@
  * that a sanitizer report or a crash never counts as a rejection).
  *
  * Usage: toml_suite [-v] DECODER [case-substring]
- * toml-test's cases are found through UFRPC_SHARED (tests/testutil.h):
- * $UFRPC_SHARED/toml-test/tests/files-toml-1.0.0 lists them. Then ufrpc's own
- * cases in the same layout run the same way: $UFRPC_SOURCE_DIR/tests/data/toml/files
+ * toml-test's cases are found through UFRPC_TEST_DATA (tests/testutil.h):
+ * tests/data/toml-test/tests/files-toml-1.0.0 lists them. Then ufrpc's own
+ * cases in the same layout run the same way: tests/data/toml/files
  * lists them (U+0000 in keys and strings and the like). Exit 0 only if every valid
  * case matches and every invalid case is rejected. */
 #include <ctype.h>
@@ -678,9 +678,9 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN); /* a decoder that stops reading must not kill the runner */
 
-    /* toml-test's own cases, found through UFRPC_SHARED */
+    /* toml-test's own cases (tests/data/toml-test) */
     struct tally tt = {0}, own = {0};
-    char *dir = ufrpc_test_shared_path("toml-test/tests");
+    char *dir = ufrpc_test_data_path("toml-test/tests");
     bool read = dir != NULL && run_list(decoder, dir, "files-toml-1.0.0", filter, verbose, &tt);
     free(dir);
     if (!read)
@@ -689,14 +689,10 @@ int main(int argc, char **argv)
            tt.invalid_ok, tt.invalid_n);
 
     /* ufrpc's own cases in the same layout (U+0000 in keys and strings, ...) */
-    const char *src = getenv("UFRPC_SOURCE_DIR");
-    if (src == NULL || src[0] == '\0') {
-        fprintf(stderr, "toml_suite: UFRPC_SOURCE_DIR is not set\n");
-        return 1;
-    }
-    char own_dir[1024];
-    snprintf(own_dir, sizeof own_dir, "%s/tests/data/toml", src);
-    if (!run_list(decoder, own_dir, "files", filter, verbose, &own))
+    char *own_dir = ufrpc_test_data_path("toml");
+    read = own_dir != NULL && run_list(decoder, own_dir, "files", filter, verbose, &own);
+    free(own_dir);
+    if (!read)
         return 1;
     printf("ufrpc toml cases: valid %d/%d passed, invalid %d/%d rejected\n", own.valid_ok,
            own.valid_n, own.invalid_ok, own.invalid_n);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# health_e2e.sh MUX: proxy health checks (FRP-WIRE §12.2-ish; frpc's healthCheck).
+# health_e2e.sh MUX: proxy health checks (docs/PROTOCOL.md §12.2-ish; frpc's healthCheck).
 #   hc-tcp   tcp proxy to an e2e-tool echo, healthCheck.type = "tcp"
 #   hc-http  tcp proxy to python3 -m http.server, healthCheck.type = "http",
 #            path = "/ok.txt" (the check needs a 2xx answer, not just a connection)
@@ -30,10 +30,12 @@ H_PORT=$(freeport)
 python3 -m http.server "$H_PORT" --bind 127.0.0.1 --directory "$WORK/www" </dev/null \
     >"$WORK/http.log" 2>&1 &
 E2E_PIDS+=("$!")
-for _ in $(seq 100); do
-    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$H_PORT/ok.txt" && break
+up=0
+for _ in $(seq 300); do
+    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$H_PORT/ok.txt" && { up=1; break; }
     sleep 0.1
 done
+[ "$up" = 1 ] || fail "http.server did not answer within 30 s"
 R_TCP=$(freeport)
 R_HTTP=$(freeport)
 R_REDIR=$(freeport)
@@ -92,9 +94,11 @@ status_of() {
 d=json.load(sys.stdin)
 print(next((p["status"] for ps in d.values() for p in ps if p["name"]==sys.argv[1]),"absent"))' "$1"
 }
-# wait_status NAME STATUS TIMEOUT_S
+# wait_status NAME STATUS TIMEOUT_S (at least E2E_MIN_WAIT, as wait_line)
 wait_status() {
-    local deadline=$((SECONDS + $3)) s=
+    local t=$3 s=
+    [ "$t" -ge "$E2E_MIN_WAIT" ] || t=$E2E_MIN_WAIT
+    local deadline=$((SECONDS + t))
     while [ "$SECONDS" -lt "$deadline" ]; do
         s=$(status_of "$1" 2>/dev/null || true)
         [ "$s" = "$2" ] && return 0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # udp_e2e.sh MUX XFORM [MODE]: a udp proxy through the test frps (tests/peer/peer_udp.c, which
 # does what frps's udp proxy does: a UDP socket on the remote port, one work stream as
-# the UDPPacket message channel, FRP-WIRE §8) to a local UDP echo service (e2e-tool
+# the UDPPacket message channel, docs/PROTOCOL.md §8) to a local UDP echo service (e2e-tool
 # udp-echo).
 #   MUX   true|false   transport.tcpMux (true also turns TLS on)
 #   XFORM plain|both|enc|comp   transport.useEncryption / useCompression: off, both

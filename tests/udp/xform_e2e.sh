@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # xform_e2e.sh MUX: per-proxy transport.useEncryption / useCompression on tcp proxies
-# (FRP-WIRE §5.3). Three tcp proxies to one local echo service: "enc" (encryption),
+# (docs/PROTOCOL.md §5.3). Three tcp proxies to one local echo service: "enc" (encryption),
 # "comp" (compression), "both", plus "plain" as the control. Through each remote port
 # e2e-tool load sends 4 MiB on each of 2 connections and checks length and SHA-256 of
 # the echo.

@@ -467,7 +467,7 @@ static void on_reload_timer(uv_timer_t *t)
     }
 }
 
-/* frps v2 (FRP-WIRE §13.2): every stream starts with the magic; on the control a
+/* frps v2 (docs/PROTOCOL.md §13.2): every stream starts with the magic; on the control a
  * ClientHello frame (answered with a ServerHello), a plaintext Login, then the AEAD
  * channel; on work/visitor streams one plaintext Message frame, then raw bytes.
  * Returns the bytes left after the first message of a work/visitor stream. */

@@ -1,5 +1,5 @@
 /* Replays the frps side of the real frp v0.70.0 captures
- * (../shared/protocol/transcripts/transcript-v0.70.0-mux-{false,true}-raw.txt) into
+ * (tests/data/protocol/transcripts/transcript-v0.70.0-mux-{false,true}-raw.txt) into
  * ufrpc's control session, chunk by chunk as they were received and at the times
  * they were received, and checks that ufrpc answers with the same control messages
  * as the real frpc did (apart from run ids, timestamps, IVs, the hostname and the
@@ -43,7 +43,7 @@ struct capture {
 
 static void capture_load(const char *rel, struct capture *cap)
 {
-    char *path = ufrpc_test_shared_path(rel);
+    char *path = ufrpc_test_data_path(rel);
     assert_non_null(path);
     uint8_t *text;
     size_t len;

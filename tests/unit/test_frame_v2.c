@@ -212,7 +212,7 @@ static void test_errors(void **state)
 static void test_id_table(void **state)
 {
     (void)state;
-    /* FRP-WIRE §3.2, in id order. */
+    /* docs/PROTOCOL.md §3.2, in id order. */
     const char order[] = "o1p2cwrsv3h4uinm56";
     assert_int_equal(strlen(order), 18);
     for (size_t i = 0; i < 18; i++) {

@@ -189,7 +189,7 @@ static void check_transcript(const char *name, int exact, struct seen *seen)
 {
     char rel[128];
     snprintf(rel, sizeof rel, "protocol/transcripts/%s", name);
-    char *path = ufrpc_test_shared_path(rel);
+    char *path = ufrpc_test_data_path(rel);
     uint8_t *text;
     size_t text_len;
     assert_int_equal(ufrpc_test_read_file(path, &text, &text_len), 0);

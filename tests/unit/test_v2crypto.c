@@ -1,5 +1,5 @@
 /* Wire v2 control crypto (proto/v2crypto, proto/aead_stream, proto/xchacha20poly1305):
- * the transcript hash and keys of FRP-WIRE §14.6 and the golib HKDF vector of §13.2,
+ * the transcript hash and keys of docs/PROTOCOL.md §14.6 and the golib HKDF vector of §13.2,
  * the two AEAD records of §14.6 byte for byte and at every split, the published
  * HChaCha20 / XChaCha20-Poly1305 vectors (draft-irtf-cfrg-xchacha §2.2.1, A.3.1),
  * round trips for both algorithms, and the reader's rejection rules. */
@@ -19,7 +19,7 @@
 #include "proto/xchacha20poly1305.h"
 #include "testutil.h"
 
-/* FRP-WIRE §14.6 (not in vectors.txt): keys for the example hellos, token 12345678. */
+/* docs/PROTOCOL.md §14.6 (not in vectors.txt): keys for the example hellos, token 12345678. */
 static const char K_C2S_HEX[] = "c025b102be766da2ee6127f0bb0c9e56b0456d3d32e3a2af7b8844d8e636471b";
 static const char K_S2C_HEX[] = "93d3ca2008739a3f8ae9aa38f6580249b48caa2c4a9efd16ba5b9e21783cd7a1";
 /* §14.6: first server->client AEAD bytes (nonce 10..1b, ReqWorkConn header+payload). */

@@ -1,6 +1,6 @@
 /* Wire v2 hellos and login handshake (proto/v2hello, proto/v2msg, proto/v2chan):
  * the ClientHello and magic+ClientHello vectors byte for byte, the ServerHello vector,
- * TH and keys of FRP-WIRE §14.6, frpc's rejection texts, the server-side helpers, the
+ * TH and keys of docs/PROTOCOL.md §14.6, frpc's rejection texts, the server-side helpers, the
  * §14.6 AEAD records of an encrypted ReqWorkConn, and a whole in-memory v2 login
  * (client handshake object against a server built from the helpers) with the
  * server's bytes split at every boundary. */
@@ -21,7 +21,7 @@
 #include "proto/v2msg.h"
 #include "testutil.h"
 
-/* FRP-WIRE §14.6 (not in vectors.txt). */
+/* docs/PROTOCOL.md §14.6 (not in vectors.txt). */
 static const char K_C2S_HEX[] = "c025b102be766da2ee6127f0bb0c9e56b0456d3d32e3a2af7b8844d8e636471b";
 static const char K_S2C_HEX[] = "93d3ca2008739a3f8ae9aa38f6580249b48caa2c4a9efd16ba5b9e21783cd7a1";
 static const char RECORDS_HEX[] = "101112131415161718191a1b"

@@ -1,6 +1,6 @@
 /* proto/x509_name: the empty-Name rewrite, and net/x509_fill: Mbed TLS parsing
- * frps's generated certificates (tests/data/tls, captured from frps v0.70.0 and
- * v0.31.2) through it. */
+ * frps's generated certificates (tests/data/protocol/tls, captured from frps
+ * v0.70.0 and v0.31.2) through it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,12 +19,13 @@
 
 static uint8_t *load_cert(const char *name, size_t *len)
 {
-    const char *src = getenv("UFRPC_SOURCE_DIR");
-    assert_non_null(src);
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/data/tls/%s", src, name);
+    char rel[256];
+    snprintf(rel, sizeof rel, "protocol/tls/%s", name);
+    char *path = ufrpc_test_data_path(rel);
+    assert_non_null(path);
     uint8_t *der = NULL;
     assert_int_equal(ufrpc_test_read_file(path, &der, len), 0);
+    free(path);
     return der;
 }
 

@@ -1,5 +1,5 @@
 /* net/xform*: per-proxy encryption and compression adapters over real loopback TCP.
- * Wire bytes are checked against frp's construction (FRP-WIRE §5.3, §5.4, §14.4,
+ * Wire bytes are checked against frp's construction (docs/PROTOCOL.md §5.3, §5.4, §14.4,
  * §14.5 vectors; proto/cfb.h and proto/snappy.h as reference codecs), the layer
  * order by peeling the layers, and 16 MiB transfers with random write chunking,
  * multi-iovec writes, a pausing reader and a bound on the bytes queued below. */
@@ -195,7 +195,7 @@ static void close_and_drain(uv_loop_t *loop)
 
 /* ---- tests ------------------------------------------------------------------------ */
 
-/* FRP-WIRE §14.4: IV 00..0f, token 12345678, two Ping frames on one stream. */
+/* docs/PROTOCOL.md §14.4: IV 00..0f, token 12345678, two Ping frames on one stream. */
 static void test_crypt_vector(void **state)
 {
     (void)state;

@@ -1,5 +1,5 @@
 /* net/xform_aead: the v2 AEAD stream adapter over real loopback TCP. The first
- * records of FRP-WIRE §14.6 byte for byte (fixed nonce) and read back, initial bytes
+ * records of docs/PROTOCOL.md §14.6 byte for byte (fixed nonce) and read back, initial bytes
  * handed over at creation, 8 MiB each way with random request sizes, iovec splits,
  * empty writes, pauses and held buffers (both algorithms), record sizes on the
  * wire, and the error paths: tampering, truncation, close with pending writes. */
