@@ -23,6 +23,8 @@
  *                             frps's vhost / tcpmux ports for http, https and tcpmux
  *                             proxies (default off; see peer_vhost.c)
  *   --subdomain-host D        frps subDomainHost (proxies' subdomain + "." + D)
+ *   --udp-packet-size N       frps udpPacketSize (default 1500, max 65536): user
+ *                             datagrams longer than N are cut to N, as frps does
  *   faults: --refuse-login [--close-without-resp]
  *           --drop-after-ms N | --corrupt-after-ms N | --stall-after-ms N (after login)
  *   --commands                read commands from stdin, one per line:
@@ -227,6 +229,7 @@ static int parse_args(int argc, char **argv, struct peer_opts *o)
     o->mux = 1;
     o->max_pool_count = 5;
     o->user_conn_timeout_ms = 10000;
+    o->udp_packet_size = 1500;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
         char *val = NULL;
@@ -303,6 +306,12 @@ static int parse_args(int argc, char **argv, struct peer_opts *o)
         } else if (strcmp(name, "--tcpmux-httpconnect-port") == 0) {
             NEEDVAL();
             o->tcpmux_httpconnect_port = (uint16_t)atoi(val);
+        } else if (strcmp(name, "--udp-packet-size") == 0) {
+            NEEDVAL();
+            long n = atol(val);
+            if (n < 1 || n > 65536)
+                return -1;
+            o->udp_packet_size = (uint32_t)n;
         } else if (strcmp(name, "--subdomain-host") == 0) {
             NEEDVAL();
             snprintf(o->subdomain_host, sizeof o->subdomain_host, "%s", val);

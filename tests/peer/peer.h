@@ -49,6 +49,8 @@ struct peer_opts {
     /* frps vhost / multiplexer ports (0 = off) and subDomainHost (peer_vhost.c) */
     uint16_t vhost_http_port, vhost_https_port, tcpmux_httpconnect_port;
     char subdomain_host[128];
+    uint32_t udp_packet_size; /* frps udpPacketSize: user datagrams are read into a */
+                              /* buffer this size (longer ones cut; default 1500) */
 };
 
 struct ctl;

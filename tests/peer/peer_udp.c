@@ -15,8 +15,9 @@
  * Differences from frps, on purpose and small: a user datagram that arrives while
  * there is no channel is dropped (frps queues up to 1024 in sendCh); a datagram
  * whose UDPPacket would not fit a v1 frame (10240 bytes of JSON) is dropped with an
- * event (frps writes it, and a v1 reader refuses a frame over 10240 bytes); datagrams are
- * read into a 64 KiB buffer (frps: udpPacketSize, 1500 by default).
+ * event (frps writes it, and a v1 reader refuses a frame over 10240 bytes). User
+ * datagrams are read into a buffer of --udp-packet-size bytes (frps udpPacketSize,
+ * 1500 by default), so longer ones are cut, as frps's ReadFromUDP cuts them.
  *
  * The environment variable UFRPC_PEER_UDP_READ_TIMEOUT_MS (100..600000) replaces the
  * 60 s read deadline, so that a test can make the peer replace a silent channel.
@@ -321,7 +322,8 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
         return;
     }
     u->rbuf_busy = 1;
-    *b = uv_buf_init((char *)u->rbuf, RBUF_SIZE);
+    uint32_t size = u->px->c->p->o.udp_packet_size;
+    *b = uv_buf_init((char *)u->rbuf, size > 0 && size < RBUF_SIZE ? size : RBUF_SIZE);
 }
 
 static void on_user_datagram(uv_udp_t *h, ssize_t nread, const uv_buf_t *b,

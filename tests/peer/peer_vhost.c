@@ -36,8 +36,9 @@
  * (Go's Response.Write of OkResponse), THEN, as frps does (success hook before the
  * auth check), when httpUser is set and the credentials differ: "HTTP/1.1 407 Proxy
  * Authentication Required" with Proxy-Authenticate and close. Otherwise work
- * connection + splice. Difference: bytes the user sent after the CONNECT head are
- * passed on (frps's bufio reader drops them).
+ * connection + splice. Bytes the user sent together with the CONNECT head are
+ * dropped, as frps drops what its bufio reader buffered past the head (event
+ * vhost-early-dropped).
  *
  * HTTP port: see peer_vhost_http.c.
  *
@@ -824,7 +825,14 @@ static void tcpmux_input(struct sniff_conn *sc, size_t new_off)
     peer_addr_of(u, 1, src, sizeof src, &sport);
     peer_event("vhost-request", "kind=tcpmux host=%s proxy=%s user=%s src=%s:%u", host, px->name,
                user, src, sport);
-    sniff_forward(sc, px, rest, rest_len);
+    /* frps reads the head through a bufio.Reader and splices the raw connection:
+     * whatever arrived with the head is lost (seen with frps v0.70.0) */
+    size_t dropped = rest_len + sc->extra_len;
+    if (dropped > 0)
+        peer_event("vhost-early-dropped", "kind=tcpmux proxy=%s bytes=%zu", px->name, dropped);
+    sc->extra_len = 0;
+    (void)rest;
+    sniff_forward(sc, px, NULL, 0);
 }
 
 static void on_sniff_read(struct ufrpc_stream *st, int status, ufrpc_rbuf_t *buf,

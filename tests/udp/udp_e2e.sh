@@ -109,8 +109,11 @@ if [ "$MODE" = replace ]; then
     export UFRPC_PEER_UDP_READ_TIMEOUT_MS=1500
     LEVEL=debug
 fi
+# datagrams up to 7000 bytes: frps (and the peer, like it) reads user datagrams
+# into udpPacketSize bytes, 1500 by default, so the server side raises it as a
+# deployment carrying such datagrams would (frps.toml udpPacketSize)
 start_peer peer --bind 127.0.0.1:0 --token "$TOKEN" --tls=auto --mux="$MUX" --commands \
-    "${PEER_EXTRA[@]}"
+    --udp-packet-size 10000 "${PEER_EXTRA[@]}"
 unset UFRPC_PEER_UDP_READ_TIMEOUT_MS
 "$TOOL" udp-echo 0 </dev/null >"$WORK/echo.log" 2>&1 &
 E2E_PIDS+=("$!")

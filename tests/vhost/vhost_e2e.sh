@@ -435,9 +435,13 @@ code=$(curl -s --max-time 10 -o /dev/null -w '%{http_connect}' -p -x "http://127
 out=$(python3 "$HERE/vh_client.py" connect "$T" muxauth.example.com:7 u p "ping-through-tcpmux")
 [ "$out" = "STATUS HTTP/1.1 200 OK
 DATA b'ping-through-tcpmux'" ] || fail "tcpmux with credentials: $out"
+# bytes sent together with the CONNECT head are lost, as with frps (its bufio
+# reader keeps them; checked against frps v0.70.0): nothing comes back
 out=$(python3 "$HERE/vh_client.py" connect "$T" muxauth.example.com:7 u p "sent-with-the-head" early)
 [ "$out" = "STATUS HTTP/1.1 200 OK
-DATA b'sent-with-the-head'" ] || fail "tcpmux, bytes right after the CONNECT head: $out"
+DATA b''" ] || fail "tcpmux, bytes right after the CONNECT head: $out"
+wait_line "$WORK/peer.log" "^EVENT vhost-early-dropped kind=tcpmux proxy=muxauth bytes=18" 5 ||
+    fail "the peer did not drop the early bytes"
 out=$(python3 "$HERE/vh_client.py" connect "$T" muxauth.example.com:7 u bad "x")
 case "$out" in "STATUS HTTP/1.1 200 OK"*"DATA b'HTTP/1.1 407 Proxy Authentication Required"*) ;;
 *) fail "tcpmux wrong password: $out" ;; esac
