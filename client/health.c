@@ -9,6 +9,7 @@
 
 #include "llhttp.h"
 #include "net/dial.h"
+#include "net/dial_error.h"
 #include "net/stream.h"
 #include "proto/error.h"
 
@@ -53,6 +54,7 @@ struct ufrpc_health {
     uint64_t interval_ms, timeout_ms;
     int max_failed;
     ufrpc_health_cb cb;
+    ufrpc_health_fail_cb on_fail;
     void *data;
 
     uv_timer_t timer; /* next check, or the running check's deadline */
@@ -139,6 +141,8 @@ static void finish(ufrpc_health_t *h, int result)
             event = UFRPC_HEALTH_DOWN;
         }
     }
+    if (result != 0 && h->on_fail != NULL && !h->stopping)
+        h->on_fail(h, result, h->data);
     if (event >= 0 && !h->stopping)
         h->cb(h, (enum ufrpc_health_event)event, result, h->data);
     if (!h->stopping)
@@ -703,6 +707,7 @@ int ufrpc_health_start(uv_loop_t *loop, const struct ufrpc_health_opts *o, ufrpc
     h->timeout_ms = o->timeout_ms ? o->timeout_ms : 3000;
     h->max_failed = o->max_failed > 0 ? o->max_failed : 1;
     h->cb = cb;
+    h->on_fail = o->on_fail;
     h->data = data;
     h->host = strdup(o->host);
     int rc = h->host == NULL ? UFRPC_ERR_NOMEM : 0;
@@ -759,4 +764,33 @@ void ufrpc_health_get_stats(const ufrpc_health_t *h, struct ufrpc_health_stats *
 const char *ufrpc_health_request(const ufrpc_health_t *h)
 {
     return h->request;
+}
+
+void ufrpc_health_failure_text(const ufrpc_health_t *h, int err, char *out, size_t cap)
+{
+    if (cap == 0)
+        return;
+    const char *host = h->cur_host[0] ? h->cur_host : h->host;
+    uint16_t port = h->cur_host[0] ? h->cur_port : h->port;
+    if (h->type == UFRPC_HEALTH_HTTP && err == UFRPC_ERR_HTTP && h->st.last_status > 0) {
+        snprintf(out, cap, "do http health check, StatusCode is [%d] not 2xx", h->st.last_status);
+        return;
+    }
+    char dial[400];
+    if (err == UFRPC_ERR_CONNECT_REFUSED || err == UFRPC_ERR_CONNECT || err == UFRPC_ERR_DNS ||
+        (err == UFRPC_ERR_TIMEOUT && h->type == UFRPC_HEALTH_TCP))
+        ufrpc_dial_error_text(host, port, err, dial, sizeof dial);
+    else if (err == UFRPC_ERR_TIMEOUT)
+        snprintf(dial, sizeof dial, "context deadline exceeded");
+    else
+        snprintf(dial, sizeof dial, "%s", ufrpc_strerror(err));
+    if (h->type == UFRPC_HEALTH_HTTP) {
+        const char *path = h->cur_path[0] ? h->cur_path : "/";
+        if (strchr(host, ':') != NULL)
+            snprintf(out, cap, "Get \"http://[%s]:%u%s\": %s", host, (unsigned)port, path, dial);
+        else
+            snprintf(out, cap, "Get \"http://%s:%u%s\": %s", host, (unsigned)port, path, dial);
+    } else {
+        snprintf(out, cap, "%s", dial);
+    }
 }

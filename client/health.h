@@ -46,6 +46,13 @@
 enum ufrpc_health_type { UFRPC_HEALTH_TCP = 1, UFRPC_HEALTH_HTTP = 2 };
 enum ufrpc_health_event { UFRPC_HEALTH_DOWN = 0, UFRPC_HEALTH_UP = 1 };
 
+typedef struct ufrpc_health ufrpc_health_t;
+
+/* Optional: runs after every failed check (before a DOWN event that the same
+ * failure causes), with its error; frpc logs each one ("do one health check
+ * failed: ..."). data is the one given to ufrpc_health_start. */
+typedef void (*ufrpc_health_fail_cb)(ufrpc_health_t *h, int err, void *data);
+
 struct ufrpc_health_opts {
     enum ufrpc_health_type type;
     const char *host;     /* localIP (name or IP literal), required */
@@ -57,9 +64,8 @@ struct ufrpc_health_opts {
     uint32_t interval_ms; /* 0 = 10000 (frpc default 10 s) */
     uint32_t timeout_ms;  /* 0 = 3000 */
     int max_failed;       /* <= 0 = 1 */
+    ufrpc_health_fail_cb on_fail; /* NULL: failures only show as DOWN events */
 };
-
-typedef struct ufrpc_health ufrpc_health_t;
 
 /* Fills *o from a proxy's configuration the way frpc decides to monitor it: a
  * check runs only when healthCheck.type is set and localPort > 0 (plugins have
@@ -94,6 +100,13 @@ struct ufrpc_health_stats {
     int last_status;    /* http: status code of the last response, else 0 */
 };
 void ufrpc_health_get_stats(const ufrpc_health_t *h, struct ufrpc_health_stats *st);
+
+/* A failed check's error err in the words frpc's Go checks use, NUL-terminated
+ * and truncated to cap: "dial tcp 127.0.0.1:8080: connect: connection refused"
+ * (tcp), `Get "http://127.0.0.1:8080/health": dial tcp ...` or "do http health
+ * check, StatusCode is [500] not 2xx" (http). Call it from the callbacks (it
+ * describes the last check). */
+void ufrpc_health_failure_text(const ufrpc_health_t *h, int err, char *out, size_t cap);
 
 /* The HTTP request bytes a check sends (NUL-terminated, owned by h): for logs
  * and tests. NULL for tcp checks. */

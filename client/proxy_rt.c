@@ -29,16 +29,25 @@ static void plugin_log(void *log_data, int level, const char *proxy_name, const 
                          reason ? reason : "");
 }
 
+/* Every failed check, as frpc: a warning each interval, also while the proxy
+ * never came up (frpc's monitor starts "not OK" and logs each failure). */
+static void on_health_failed(ufrpc_health_t *h, int err, void *data)
+{
+    struct ufrpc_proxy_rt *rt = data;
+    char why[600];
+    ufrpc_health_failure_text(h, err, why, sizeof why);
+    UFRPC_LOGW(rt->log, "[%s] do one health check failed: %s", rt->name, why);
+}
+
 static void on_health_event(ufrpc_health_t *h, enum ufrpc_health_event ev, int err, void *data)
 {
     (void)h;
     struct ufrpc_proxy_rt *rt = data;
-    if (ev == UFRPC_HEALTH_UP) {
+    (void)err; /* the failure itself was logged by on_health_failed */
+    if (ev == UFRPC_HEALTH_UP)
         UFRPC_LOGI(rt->log, "[%s] health check status change to success", rt->name);
-    } else {
-        UFRPC_LOGW(rt->log, "[%s] do one health check failed: %s", rt->name, ufrpc_strerror(err));
+    else
         UFRPC_LOGW(rt->log, "[%s] health check status change to failed", rt->name);
-    }
     if (rt->on_health && !rt->closing)
         rt->on_health(rt->health_data, rt->name, ev == UFRPC_HEALTH_UP);
 }
@@ -87,6 +96,7 @@ int ufrpc_proxy_rt_new(uv_loop_t *loop, struct ufrpc_log *log,
     if (ufrpc_health_opts_from_config(pc, &ho) == 0) {
         rt->on_health = on_health;
         rt->health_data = health_data;
+        ho.on_fail = on_health_failed;
         int rc = ufrpc_health_start(loop, &ho, on_health_event, rt, &rt->health);
         if (rc) {
             rt->health = NULL;

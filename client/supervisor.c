@@ -9,6 +9,7 @@
 
 #include "client/proxy_rt.h"
 #include "client/supervisor_internal.h"
+#include "net/dial_error.h"
 #include "proto/error.h"
 
 static void start_attempt(ufrpc_client_t *cl);
@@ -349,6 +350,16 @@ static void on_login(void *ctx, const char *run_id)
     snprintf(cl->run_id, sizeof cl->run_id, "%s", run_id);
     ufrpc_log_set_prefix(cl->log, 0, cl->run_id);
     UFRPC_LOGI(cl->log, "login to server success, get run id [%s]", cl->run_id);
+    /* frpc's control start (UpdateAll of every proxy and visitor) logs these */
+    struct ufrpc_sup_names pn = {.len = 0}, vn = {.len = 0};
+    for (size_t i = 0; i < cl->cfg->nproxies; i++)
+        ufrpc_sup_names_add(&pn, cl->cfg->proxies[i].name);
+    for (size_t i = 0; i < cl->cfg->nvisitors; i++)
+        ufrpc_sup_names_add(&vn, cl->cfg->visitors[i].name);
+    if (pn.len)
+        UFRPC_LOGI(cl->log, "proxy added: [%s]", pn.buf);
+    if (vn.len)
+        UFRPC_LOGI(cl->log, "visitor added: [%s]", vn.buf);
     cl->state = CL_RUNNING;
     cl->ever_logged_in = 1;
     cl->logins++;
@@ -436,25 +447,13 @@ static void describe_dial_error(ufrpc_client_t *cl, int status, char *out, size_
     const char *addr = ufrpc_connector_address(cl->conn);
     if (ufrpc_connector_describe_tls(cl->conn, status, out, cap) == 0)
         return;
-    switch (status) {
-    case UFRPC_ERR_CONNECT_REFUSED:
-        snprintf(out, cap, "dial tcp %s: connect: connection refused", addr);
-        break;
-    case UFRPC_ERR_TIMEOUT:
-        snprintf(out, cap, "dial tcp %s: i/o timeout", addr);
-        break;
-    case UFRPC_ERR_DNS:
-        snprintf(out, cap, "dial tcp: lookup %s: no such host", ufrpc_cfg_str(cl->cfg->server_addr));
-        break;
-    case UFRPC_ERR_TLS_HANDSHAKE:
-    case UFRPC_ERR_TLS_VERIFY:
-    case UFRPC_ERR_TLS:
+    if (status == UFRPC_ERR_TLS_HANDSHAKE || status == UFRPC_ERR_TLS_VERIFY ||
+        status == UFRPC_ERR_TLS) {
         snprintf(out, cap, "tls: %s (%s)", ufrpc_strerror(status), addr);
-        break;
-    default:
-        snprintf(out, cap, "dial tcp %s: %s", addr, ufrpc_strerror(status));
-        break;
+        return;
     }
+    ufrpc_dial_error_text(ufrpc_cfg_str(cl->cfg->server_addr), (uint16_t)cl->cfg->server_port,
+                          status, out, cap);
 }
 
 static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream *s, void *data)
@@ -660,6 +659,15 @@ static int reload_live(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
     if (cl->conn)
         ufrpc_connector_set_cfg(cl->conn, new_cfg);
     ufrpc_sup_retire(cl, old); /* unchanged entries and their runtimes point into it */
+    /* frpc's lines (proxy_manager.go / visitor_manager.go UpdateAll) */
+    if (dp.removed_names.len)
+        UFRPC_LOGI(cl->log, "proxy removed: [%s]", dp.removed_names.buf);
+    if (dp.added_names.len)
+        UFRPC_LOGI(cl->log, "proxy added: [%s]", dp.added_names.buf);
+    if (dv.removed_names.len)
+        UFRPC_LOGI(cl->log, "visitor removed: [%s]", dv.removed_names.buf);
+    if (dv.added_names.len)
+        UFRPC_LOGI(cl->log, "visitor added: [%s]", dv.added_names.buf);
     UFRPC_LOGI(cl->log,
                "reload: %zu proxies added, %zu removed, %zu changed, %zu unchanged; %zu visitors "
                "added, %zu removed, %zu changed, %zu unchanged (%s)",
@@ -709,7 +717,10 @@ int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
         ufrpc_sup_wipe_free(token); /* equal: the ones in use stay */
         ufrpc_tls_ctx_free(tls);
         memset(key, 0, sizeof key);
-        return reload_live(cl, new_cfg);
+        rc = reload_live(cl, new_cfg);
+        if (!rc)
+            UFRPC_LOGI(cl->log, "success reload conf");
+        return rc;
     }
     UFRPC_LOGI(cl->log, "reload: server settings changed, reconnecting (%zu proxies, %zu visitors)",
                new_cfg->nproxies, new_cfg->nvisitors);
@@ -739,6 +750,8 @@ int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
     ufrpc_backoff_init(&cl->login_bo, &lo);
     schedule_attempt(cl, 0);
     ufrpc_sup_release_retired(cl);
+    if (!rc)
+        UFRPC_LOGI(cl->log, "success reload conf");
     return rc;
 }
 

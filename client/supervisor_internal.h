@@ -99,8 +99,17 @@ void ufrpc_sup_on_health(void *cl, const char *name, int healthy);
 void ufrpc_sup_closed_pending(ufrpc_client_t *cl);
 
 /* What a live reload did to the proxies or visitors (counts). */
+/* Names for frpc's log lines "proxy added: [a b]": space-separated, bounded
+ * (" ..." ends a list that did not fit). */
+struct ufrpc_sup_names {
+    char buf[1024];
+    size_t len;
+};
+void ufrpc_sup_names_add(struct ufrpc_sup_names *l, const char *name);
+
 struct ufrpc_sup_diff {
     size_t added, removed, changed, unchanged;
+    struct ufrpc_sup_names added_names, removed_names; /* changed ones in both */
 };
 
 /* supervisor_setup.c */

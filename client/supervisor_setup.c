@@ -134,6 +134,22 @@ static const struct ufrpc_proxy_config *find_proxy(const struct ufrpc_config *cf
     return NULL;
 }
 
+void ufrpc_sup_names_add(struct ufrpc_sup_names *l, const char *name)
+{
+    static const char more[] = " ...";
+    size_t cap = sizeof l->buf - sizeof more; /* room kept for the marker */
+    if (l->len >= cap)
+        return; /* already full (marked) */
+    size_t n = strlen(name) + (l->len ? 1 : 0);
+    if (l->len + n >= cap) {
+        memcpy(l->buf + l->len, more, sizeof more);
+        l->len = cap;
+        return;
+    }
+    snprintf(l->buf + l->len, sizeof l->buf - l->len, "%s%s", l->len ? " " : "", name);
+    l->len += n;
+}
+
 int ufrpc_sup_diff_proxies(ufrpc_client_t *cl, const struct ufrpc_config *cfg, int live,
                            struct ufrpc_sup_diff *d)
 {
@@ -161,7 +177,9 @@ int ufrpc_sup_diff_proxies(ufrpc_client_t *cl, const struct ufrpc_config *cfg, i
         if (pc) {
             rc = ufrpc_registry_restart(cl->reg, t, ufrpc_proxy_type_name(pc->type), pc, now);
             if (!rc) {
-                UFRPC_LOGI(cl->log, "reload: proxy [%s] changed, restarted", t->name);
+                UFRPC_LOGD(cl->log, "reload: proxy [%s] changed, restarted", t->name);
+                ufrpc_sup_names_add(&d->removed_names, t->name);
+                ufrpc_sup_names_add(&d->added_names, t->name);
                 d->changed++;
                 rc = make_rt(cl, t, pc); /* on failure: no runtime (logged as an error) */
                 if (!rc)
@@ -174,8 +192,9 @@ int ufrpc_sup_diff_proxies(ufrpc_client_t *cl, const struct ufrpc_config *cfg, i
         }
         if (rc && !first)
             first = rc;
-        UFRPC_LOGI(cl->log, "reload: proxy [%s] removed%s", t->name,
-                   rc ? " (cannot restart it)" : "");
+        if (rc)
+            UFRPC_LOGW(cl->log, "reload: proxy [%s] removed (cannot restart it)", t->name);
+        ufrpc_sup_names_add(&d->removed_names, t->name);
         ufrpc_registry_remove(cl->reg, t->kind, t->name);
         d->removed++;
     }
@@ -187,7 +206,7 @@ int ufrpc_sup_diff_proxies(ufrpc_client_t *cl, const struct ufrpc_config *cfg, i
         int rc = ufrpc_registry_add(cl->reg, UFRPC_TUNNEL_PROXY, pc->name,
                                     ufrpc_proxy_type_name(pc->type), pc, now, &t);
         if (!rc) {
-            UFRPC_LOGI(cl->log, "reload: proxy [%s] added", pc->name);
+            ufrpc_sup_names_add(&d->added_names, pc->name);
             d->added++;
             rc = make_rt(cl, t, pc);
             if (!rc)

@@ -192,7 +192,8 @@ int ufrpc_sup_diff_visitors(ufrpc_client_t *cl, const struct ufrpc_config *cfg,
         if (vc) {
             int rc = ufrpc_registry_restart(cl->reg, t, ufrpc_visitor_type_name(vc->type), vc, now);
             if (!rc) {
-                UFRPC_LOGI(cl->log, "reload: visitor [%s] changed, restarted", t->name);
+                ufrpc_sup_names_add(&d->removed_names, t->name);
+                ufrpc_sup_names_add(&d->added_names, t->name);
                 d->changed++;
                 i++;
                 continue;
@@ -200,7 +201,7 @@ int ufrpc_sup_diff_visitors(ufrpc_client_t *cl, const struct ufrpc_config *cfg,
             if (!first)
                 first = rc;
         }
-        UFRPC_LOGI(cl->log, "reload: visitor [%s] removed", t->name);
+        ufrpc_sup_names_add(&d->removed_names, t->name);
         ufrpc_registry_remove(cl->reg, t->kind, t->name);
         d->removed++;
     }
@@ -215,7 +216,7 @@ int ufrpc_sup_diff_visitors(ufrpc_client_t *cl, const struct ufrpc_config *cfg,
                 first = rc;
             continue;
         }
-        UFRPC_LOGI(cl->log, "reload: visitor [%s] added", vc->name);
+        ufrpc_sup_names_add(&d->added_names, vc->name);
         d->added++;
     }
     return first;

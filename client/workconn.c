@@ -7,6 +7,7 @@
 #include "client/proxy_rt.h"
 #include "config/config.h"
 #include "net/dial.h"
+#include "net/dial_error.h"
 #include "net/prefix.h"
 #include "net/pump.h"
 #include "net/xform.h"
@@ -217,8 +218,10 @@ static void on_local_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s,
         return;
     }
     if (status < 0) {
+        char why[400];
+        ufrpc_dial_error_text(w->local_ip, w->local_port, status, why, sizeof why);
         UFRPC_LOGE(w->env.log, "[%s] connect to local service [%s:%u] error: %s", w->name,
-                   w->local_ip, (unsigned)w->local_port, ufrpc_strerror(status));
+                   w->local_ip, (unsigned)w->local_port, why);
         ufrpc_tunnel_error(tunnel_of(w));
         end(w);
         return;
@@ -445,8 +448,10 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
     int rc = ufrpc_dial(w->env.loop, &o, on_local_dialed, w, &w->dial);
     if (rc) {
         w->dial = NULL;
+        char dial_why[400];
+        ufrpc_dial_error_text(w->local_ip, w->local_port, rc, dial_why, sizeof dial_why);
         UFRPC_LOGE(w->env.log, "[%s] connect to local service [%s:%u] error: %s", name, w->local_ip,
-                   (unsigned)w->local_port, ufrpc_strerror(rc));
+                   (unsigned)w->local_port, dial_why);
         ufrpc_tunnel_error(t);
         end_later(w);
     }

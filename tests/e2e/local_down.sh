@@ -17,6 +17,9 @@ wait_line "$WORK/peer.log" '^EVENT work-conn ' 10 || fail "no work connection"
 for i in 1 2 3; do
     "$TOOL" expect-close "$REMOTE" 15 || fail "user connection $i was not closed"
 done
+# frpc's line, word for word (Go's dial error)
+wait_line "$WORK/ufrpc.log" "\\[echo\\] connect to local service \\[127.0.0.1:$LOCAL\\] error: dial tcp 127.0.0.1:$LOCAL: connect: connection refused" 10 ||
+    fail "no frpc-worded 'connect to local service' line"
 sleep 0.5
 grep -q '^EVENT control-closed' "$WORK/peer.log" && fail "the control was closed"
 kill -0 "$UFRPC_PID" 2>/dev/null || fail "ufrpc died"

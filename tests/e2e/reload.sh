@@ -55,6 +55,11 @@ wait_line "$WORK/peer.log" "^EVENT proxy-closed name=one" 10 || fail "proxy one 
 "$TOOL" load "$R1" 1024 1 5 >/dev/null 2>&1 && fail "proxy one still carries traffic"
 wait_line "$WORK/ufrpc.log" "reload: 1 proxies added, 1 removed, 0 changed, 1 unchanged" 5 ||
     fail "no live-reload summary in ufrpc's log"
+# and frpc's own lines, which scripts watch
+grep -q "proxy removed: \[one\]" "$WORK/ufrpc.log" || fail "no 'proxy removed: [one]'"
+grep -q "proxy added: \[two\]" "$WORK/ufrpc.log" || fail "no 'proxy added: [two]'"
+grep -q "success reload conf" "$WORK/ufrpc.log" || fail "no 'success reload conf'"
+grep -q "proxy added: \[one keep\]" "$WORK/ufrpc.log" || fail "no 'proxy added' at login"
 
 printf 'after-reload\n' >&"$KFD"
 line=""

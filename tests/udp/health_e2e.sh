@@ -122,6 +122,9 @@ wait_line "$WORK/peer.log" '^EVENT close-proxy .*name=hc-tcp' 10 || fail "no Clo
 wait_status hc-tcp "check failed" 5 || fail "hc-tcp is not 'check failed' in /api/status"
 grep -q -E '\[hc-tcp\] health check status change to failed' "$WORK/ufrpc.log" ||
     fail "ufrpc did not log the failed check"
+# each failed check in frpc's words (its health monitor logs every one)
+grep -q -E '\[hc-tcp\] do one health check failed: dial tcp 127\.0\.0\.1:[0-9]+: connect: connection refused' \
+    "$WORK/ufrpc.log" || fail "no frpc-worded 'do one health check failed' line"
 grep -q -E '^EVENT close-proxy .*name=hc-http' "$WORK/peer.log" && fail "hc-http was closed too"
 [ "$(get)" = healthy ] || fail "hc-http after hc-tcp went down: got '$(get)'"
 log "hc-tcp closed on a failed check"

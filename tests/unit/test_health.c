@@ -23,7 +23,17 @@ struct rec {
     int err[16];
     int stop_on; /* stop the monitor from inside the callback of event #stop_on (1-based) */
     int closed;
+    int fails;             /* on_fail calls */
+    char fail_text[4][160]; /* the first ones' texts */
 };
+
+static void on_fail(ufrpc_health_t *h, int err, void *data)
+{
+    struct rec *r = data;
+    if (r->fails < 4)
+        ufrpc_health_failure_text(h, err, r->fail_text[r->fails], sizeof r->fail_text[0]);
+    r->fails++;
+}
 
 static void on_event(ufrpc_health_t *h, enum ufrpc_health_event e, int err, void *data)
 {
@@ -244,7 +254,8 @@ static void test_http_200_500_200(void **state)
         {"x-multi-word", "a"}, {"x-check", "yes"}, {"X-MULTI-WORD", "b"}, {"Host", "ignored"}};
     struct ufrpc_health_opts o = {.type = UFRPC_HEALTH_HTTP, .host = "127.0.0.1", .port = sv.port,
                                   .path = "health?x=1", .headers = hdrs, .nheaders = 4,
-                                  .interval_ms = 10, .timeout_ms = 1000, .max_failed = 2};
+                                  .interval_ms = 10, .timeout_ms = 1000, .max_failed = 2,
+                                  .on_fail = on_fail};
     ufrpc_health_t *h;
     assert_int_equal(ufrpc_health_start(&loop, &o, on_event, &r, &h), 0);
     char want[512];
@@ -265,6 +276,9 @@ static void test_http_200_500_200(void **state)
     ufrpc_health_get_stats(h, &st);
     assert_int_equal(st.last_status, 204);
     assert_int_equal(st.failures, 2);
+    /* each failed check is reported, in frpc's words, before the DOWN it causes */
+    assert_int_equal(r.fails, 2);
+    assert_string_equal(r.fail_text[0], "do http health check, StatusCode is [500] not 2xx");
     assert_int_equal(st.checks, 4);
 
     ufrpc_health_stop(h, on_closed);
@@ -356,7 +370,8 @@ static void test_never_up(void **state)
     srv_unlisten(&sv);
     struct rec r = {0};
     struct ufrpc_health_opts o = {.type = UFRPC_HEALTH_TCP, .host = "127.0.0.1", .port = port,
-                                  .interval_ms = 2, .timeout_ms = 500, .max_failed = 1};
+                                  .interval_ms = 2, .timeout_ms = 500, .max_failed = 1,
+                                  .on_fail = on_fail};
     ufrpc_health_t *h;
     assert_int_equal(ufrpc_health_start(&loop, &o, on_event, &r, &h), 0);
     struct ufrpc_health_stats st = {0};
@@ -365,7 +380,13 @@ static void test_never_up(void **state)
         ufrpc_health_get_stats(h, &st);
     }
     assert_true(st.failures >= 5);
-    assert_int_equal(r.n, 0);
+    assert_int_equal(r.n, 0); /* never up: no state change */
+    /* but every failure is reported (frpc logs each one), in Go's words */
+    assert_int_equal((uint64_t)r.fails, st.failures);
+    char want[128];
+    snprintf(want, sizeof want, "dial tcp 127.0.0.1:%u: connect: connection refused", port);
+    assert_string_equal(r.fail_text[0], want);
+    assert_string_equal(r.fail_text[3], want);
     ufrpc_health_stop(h, on_closed);
     assert_true(nt_run_until(&loop, is_closed, &r, 5000));
     finish_loop(&loop);
