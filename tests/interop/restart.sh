@@ -57,7 +57,11 @@ LOAD_PID=$!
 E2E_PIDS+=("$LOAD_PID")
 wait_line "$WORK/frps1.log" '\[slow\] join connections, workConn' 20 4 ||
     fail "frps did not join the 4 user connections"
-[ "$(established_to_echo)" -ge 4 ] || fail "ufrpc has fewer than 4 connections to the echo service"
+deadline=$((SECONDS + 10))
+until [ "$(established_to_echo)" -ge 4 ]; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "ufrpc has fewer than 4 connections to the echo service"
+    sleep 0.1
+done
 kill -9 "$FRPS_PID"
 wait "$FRPS_PID" 2>/dev/null || true
 t_kill=$SECONDS
