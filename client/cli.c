@@ -162,8 +162,7 @@ static int load_config(const struct app *app, bool strict, struct ufrpc_config *
     ufrpc_cfg_diag_init(&diag);
     struct ufrpc_config_load_opts o = {.non_strict = !strict};
     int rc = load_source(app, &o, out, &diag);
-    if (rc == 0 && (*out)->legacy_ini)
-        fprintf(msgs, "%s\n", UFRPC_CONFIG_INI_DEPRECATED);
+    /* (the INI deprecation warning is one of the diag's items: printed once) */
     if (diag.len > 0)
         ufrpc_cfg_diag_print(&diag, msgs);
     ufrpc_cfg_diag_free(&diag);

@@ -452,6 +452,16 @@ int ufrpc_cli_quick_build(int argc, char **argv, struct ufrpc_cli_quick_result *
         free(occ);
         return rc;
     }
+    /* frpc validates the entry before it runs and prints its words alone */
+    bool named = false;
+    for (size_t i = 0; i < nocc; i++)
+        named |= strcmp(occ[i].f->key, "name") == 0 && occ[i].value[0] != '\0';
+    if (!named) {
+        free(occ);
+        r->validation = true;
+        /* (pkg/config/v1/validation: proxy.go and visitor.go word it differently) */
+        return fail(r, r->visitor ? "name is required" : "name should not be empty");
+    }
 
     struct buf b = {0};
     puts_(&b, "# ufrpc quick-run: ");
@@ -569,6 +579,10 @@ int ufrpc_cli_quick(int argc, char **argv)
     int rc = ufrpc_cli_quick_build(argc, argv, &r);
     if (rc == UFRPC_ERR_NOMEM) {
         printf("out of memory\n");
+        return 1;
+    }
+    if (rc != 0 && r.validation) {
+        printf("%s\n", r.error);
         return 1;
     }
     if (rc != 0) {

@@ -32,6 +32,8 @@ struct ufrpc_cli_quick_result {
     bool visitor;    /* `TYPE visitor` form */
     char type[8];    /* "tcp", ... */
     char error[256]; /* why the command line was rejected */
+    bool validation; /* error is frpc's validation message, printed alone (no
+                      * "Error: " and no usage), e.g. "name should not be empty" */
 };
 
 /* Parses argv (argv[1] = type) into r. Returns 0 (r->toml set unless r->help),

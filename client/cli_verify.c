@@ -112,6 +112,12 @@ int ufrpc_cli_verify(int argc, char **argv, FILE *out)
         if (diag.errors == 0)
             fprintf(out, "%s: %s\n", file, ufrpc_strerror(rc));
         code = 1;
+    } else if (diag.unsupported > 0) {
+        /* `ufrpc -c` would refuse to run it: not "ok" (exit 1) */
+        fprintf(out, "ufrpc: the configuration file %s uses %zu setting%s ufrpc does not support "
+                     "yet\n",
+                file, diag.unsupported, diag.unsupported == 1 ? "" : "s");
+        code = 1;
     } else {
         if (print && ufrpc_config_dump(cfg, out, json) != 0)
             code = 1;

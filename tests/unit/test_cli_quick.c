@@ -238,6 +238,15 @@ static void test_bad_flags(void **state)
     build_fails(e, "flag needs an argument: -l, --local-port");
     char *f[] = {"ufrpc", "tcp", "visitor", NULL};
     build_fails(f, "unexpected argument \"visitor\"");
+    /* no -n: frpc's validation message, to be printed alone */
+    char *noname[] = {"ufrpc", "tcp", "-P", "7000", "-l", "22", "-r", "6000", NULL};
+    struct ufrpc_cli_quick_result nr;
+    assert_int_equal(ufrpc_cli_quick_build(argc_of(noname), noname, &nr), UFRPC_ERR_INVAL);
+    assert_string_equal(nr.error, "name should not be empty");
+    assert_true(nr.validation);
+    assert_null(nr.toml);
+    char *novis[] = {"ufrpc", "stcp", "visitor", "--server-name", "x", "--sk", "k", NULL};
+    build_fails(novis, "name is required");
     char *g[] = {"ufrpc", "stcp", "visitor", "-l", "22", NULL}; /* a proxy flag */
     build_fails(g, "unknown shorthand flag: 'l'");
     char *h[] = {"ufrpc", "tcp", "--ue=maybe", NULL};
