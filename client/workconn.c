@@ -268,7 +268,41 @@ static void join_host_port(const char *ip, unsigned port, char *out, size_t cap)
 struct udp_ctx {
     struct ufrpc_workconn_env env;
     char name[256];
+    enum ufrpc_pp_version pp; /* transport.proxyProtocolVersion */
 };
+
+/* "IP" and port of a socket address; 0 or <0. */
+static int addr_text(const struct sockaddr *sa, char *ip, size_t cap, uint16_t *port)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        *port = ntohs(a->sin_port);
+        return uv_ip4_name(a, ip, cap) == 0 ? 0 : UFRPC_ERR_INVAL;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        *port = ntohs(a->sin6_port);
+        return uv_ip6_name(a, ip, cap) == 0 ? 0 : UFRPC_ERR_INVAL;
+    }
+    return UFRPC_ERR_INVAL;
+}
+
+/* udp/sudp with proxyProtocolVersion: the header frpc's Forwarder puts in front of
+ * the first datagram to the local service for a new user address (src = the
+ * user, dst = the local service). No header when it cannot be built, as frpc. */
+static int udp_pp_prefix(void *data, const struct sockaddr *user, const struct sockaddr *local,
+                         uint8_t *out, size_t cap)
+{
+    struct udp_ctx *u = data;
+    char sip[64], dip[64];
+    uint16_t sport, dport;
+    size_t n = 0;
+    if (addr_text(user, sip, sizeof sip, &sport) < 0 ||
+        addr_text(local, dip, sizeof dip, &dport) < 0 ||
+        ufrpc_proxyproto_build_udp(u->pp, sip, sport, dip, dport, out, cap, &n) < 0)
+        return 0;
+    return (int)n;
+}
 
 static void on_udp_closed(ufrpc_udp_channel_t *ch, int reason,
                           const struct ufrpc_udp_channel_stats *st, void *data)
@@ -314,9 +348,13 @@ static void start_udp(ufrpc_workconn_t *w, struct ufrpc_tunnel *t, struct ufrpc_
         .local_port = (uint16_t)pc->local_port,
         .packet_size = w->env.udp_packet_size,
         .wire = w->env.wire,
+        .first_prefix = NULL,
         .on_close = on_udp_closed,
         .data = u,
     };
+    u->pp = ufrpc_proxyproto_version(pc->transport.proxy_protocol_version);
+    if (u->pp != UFRPC_PP_NONE)
+        o.first_prefix = udp_pp_prefix;
     ufrpc_udp_channel_t *ch = NULL;
     int rc = ufrpc_udp_channel_start(&o, s, NULL, 0, &ch);
     if (rc) {

@@ -89,6 +89,10 @@ static void put16(uint8_t *p, uint16_t v)
     p[1] = (uint8_t)v;
 }
 
+static int build_v2(uint8_t family, int fam4, const uint8_t s[16], const uint8_t d[16],
+                    uint16_t src_port, uint16_t dst_port, uint8_t *out, size_t cap,
+                    size_t *out_len);
+
 int ufrpc_proxyproto_build(enum ufrpc_pp_version v, const char *src_addr, uint16_t src_port,
                            const char *dst_addr, uint16_t dst_port, uint8_t *out, size_t cap,
                            size_t *out_len)
@@ -123,12 +127,44 @@ int ufrpc_proxyproto_build(enum ufrpc_pp_version v, const char *src_addr, uint16
         *out_len = (size_t)n;
         return 0;
     }
+    return build_v2(fam4 ? 0x11 : 0x21, fam4, s, d, src_port, dst_port, out, cap, out_len);
+}
+
+int ufrpc_proxyproto_build_udp(enum ufrpc_pp_version v, const char *src_addr, uint16_t src_port,
+                               const char *dst_addr, uint16_t dst_port, uint8_t *out,
+                               size_t cap, size_t *out_len)
+{
+    static const char unknown[] = "PROXY UNKNOWN\r\n";
+    if ((v != UFRPC_PP_V1 && v != UFRPC_PP_V2) || src_addr == NULL || dst_addr == NULL)
+        return UFRPC_ERR_INVAL;
+    uint8_t s[16], d[16];
+    int s4, d4;
+    if (parse_ip(src_addr, s, &s4) < 0 || parse_ip(dst_addr, d, &d4) < 0)
+        return UFRPC_ERR_INVAL;
+    if (v == UFRPC_PP_V1) {
+        if (sizeof unknown - 1 > cap)
+            return UFRPC_ERR_LIMIT;
+        memcpy(out, unknown, sizeof unknown - 1);
+        *out_len = sizeof unknown - 1;
+        return 0;
+    }
+    if (s4 && !d4) /* go-proxyproto: no IPv4 form of the destination */
+        return UFRPC_ERR_INVAL;
+    return build_v2(s4 ? 0x12 : 0x22, s4, s, d, src_port, dst_port, out, cap, out_len);
+}
+
+/* The v2 binary header: signature, PROXY command, the family/transport byte,
+ * IPv4 (fam4: the last 4 bytes of s and d) or IPv6 addresses, then the ports. */
+static int build_v2(uint8_t family, int fam4, const uint8_t s[16], const uint8_t d[16],
+                    uint16_t src_port, uint16_t dst_port, uint8_t *out, size_t cap,
+                    size_t *out_len)
+{
     size_t alen = fam4 ? 12 : 36;
     if (16 + alen > cap)
         return UFRPC_ERR_LIMIT;
     memcpy(out, v2_sig, sizeof v2_sig);
     out[12] = 0x21;
-    out[13] = fam4 ? 0x11 : 0x21;
+    out[13] = family;
     put16(out + 14, (uint16_t)alen);
     uint8_t *p = out + 16;
     if (fam4) {

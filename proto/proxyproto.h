@@ -42,4 +42,15 @@ int ufrpc_proxyproto_build(enum ufrpc_pp_version v, const char *src_addr, uint16
                            const char *dst_addr, uint16_t dst_port, uint8_t *out, size_t cap,
                            size_t *out_len);
 
+/* The header frpc puts in front of the first datagram it sends to the local
+ * service for a new user address of a udp proxy (frp pkg/proto/udp Forwarder,
+ * through go-proxyproto with UDP addresses): src = the user's address, dst = the
+ * local service's. v1 has no UDP form: "PROXY UNKNOWN\r\n". v2: command PROXY,
+ * family UDP4 (0x12) when the source is IPv4 (then the destination must be IPv4 or
+ * IPv4-mapped, else UFRPC_ERR_INVAL: frpc sends no header), else UDP6 (0x22).
+ * 0 and *out_len, UFRPC_ERR_INVAL, UFRPC_ERR_LIMIT (UFRPC_PP_MAX_LEN suffices). */
+int ufrpc_proxyproto_build_udp(enum ufrpc_pp_version v, const char *src_addr, uint16_t src_port,
+                               const char *dst_addr, uint16_t dst_port, uint8_t *out,
+                               size_t cap, size_t *out_len);
+
 #endif

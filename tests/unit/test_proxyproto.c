@@ -102,6 +102,49 @@ static void test_v2_tcp6(void **state)
     assert_memory_equal(out, want, sizeof want);
 }
 
+/* udp (frpc's Forwarder through go-proxyproto): v2 family UDP4/UDP6 chosen by the
+ * source; v1 has no UDP form and is the short "PROXY UNKNOWN". */
+static void test_udp(void **state)
+{
+    (void)state;
+    static const uint8_t want4[] = {
+        0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a, /* sig */
+        0x21, 0x12, 0x00, 0x0c,             /* PROXY, UDP over IPv4, 12 bytes */
+        127,  0,    0,    1,    127,  0, 0, 2, /* user, local service */
+        0xd4, 0x31, 0x00, 0x35,             /* 54321 -> 53 */
+    };
+    uint8_t out[UFRPC_PP_MAX_LEN];
+    size_t n = 0;
+    assert_int_equal(ufrpc_proxyproto_build_udp(UFRPC_PP_V2, "127.0.0.1", 54321, "127.0.0.2", 53,
+                                                out, sizeof out, &n),
+                     0);
+    assert_int_equal(n, sizeof want4);
+    assert_memory_equal(out, want4, sizeof want4);
+    /* IPv6 source: UDP6, the IPv4 destination written mapped */
+    assert_int_equal(ufrpc_proxyproto_build_udp(UFRPC_PP_V2, "2001:db8::1", 1, "127.0.0.1", 2,
+                                                out, sizeof out, &n),
+                     0);
+    assert_int_equal(n, 52);
+    assert_int_equal(out[13], 0x22);
+    static const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1};
+    assert_memory_equal(out + 32, mapped, 16);
+    /* an IPv4 source with a plain IPv6 destination: go-proxyproto has no form */
+    assert_int_equal(ufrpc_proxyproto_build_udp(UFRPC_PP_V2, "127.0.0.1", 1, "::1", 2, out,
+                                                sizeof out, &n),
+                     UFRPC_ERR_INVAL);
+    assert_int_equal(ufrpc_proxyproto_build_udp(UFRPC_PP_V1, "127.0.0.1", 1, "127.0.0.1", 2, out,
+                                                sizeof out, &n),
+                     0);
+    assert_int_equal(n, 15);
+    assert_memory_equal(out, "PROXY UNKNOWN\r\n", 15);
+    assert_int_equal(ufrpc_proxyproto_build_udp(UFRPC_PP_V2, "127.0.0.1", 1, "127.0.0.1", 2, out,
+                                                27, &n),
+                     UFRPC_ERR_LIMIT);
+    assert_int_equal(ufrpc_proxyproto_build_udp(UFRPC_PP_NONE, "127.0.0.1", 1, "127.0.0.1", 2,
+                                                out, sizeof out, &n),
+                     UFRPC_ERR_INVAL);
+}
+
 static void test_errors_and_rules(void **state)
 {
     (void)state;
@@ -137,7 +180,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v1_tcp4), cmocka_unit_test(test_v1_tcp6),
         cmocka_unit_test(test_v2_tcp4), cmocka_unit_test(test_v2_tcp6),
-        cmocka_unit_test(test_errors_and_rules),
+        cmocka_unit_test(test_errors_and_rules), cmocka_unit_test(test_udp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
