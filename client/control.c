@@ -23,6 +23,7 @@ struct ufrpc_ctl {
     struct ufrpc_registry *reg;
     struct ufrpc_log *log;
     char *token;
+    char *oidc_token; /* auth.method oidc: the privilege key as is (NULL: token's MD5) */
     uint8_t key[UFRPC_CFB_KEY_LEN];
     char *hostname;
     const char *arch;
@@ -164,6 +165,7 @@ void ufrpc_ctl_free(struct ufrpc_ctl *ctl)
     }
     ufrpc_v2hs_free(ctl->hs);
     ufrpc_v2chan_free(ctl->ch);
+    ufrpc_ctl_set_oidc_token(ctl, NULL);
     if (ctl->token) {
         memset(ctl->token, 0, strlen(ctl->token));
         free(ctl->token);
@@ -310,6 +312,33 @@ static int start_v2(struct ufrpc_ctl *ctl, const struct ufrpc_msg *login)
     return rc;
 }
 
+/* privilege_key of Login, Ping and NewWorkConn: the OIDC token as is, or frp's
+ * MD5(token + timestamp). */
+static int set_privilege(struct ufrpc_ctl *ctl, int64_t ts, char **field)
+{
+    if (ctl->oidc_token != NULL)
+        return ufrpc_msg_set_str(field, ctl->oidc_token);
+    char key[UFRPC_AUTH_KEY_LEN + 1];
+    int rc = ufrpc_auth_key_str(ctl->token, ts, key);
+    if (!rc)
+        rc = ufrpc_msg_set_str(field, key);
+    memset(key, 0, sizeof key);
+    return rc;
+}
+
+int ufrpc_ctl_set_oidc_token(struct ufrpc_ctl *ctl, const char *token)
+{
+    char *t = NULL;
+    if (token != NULL && (t = strdup(token)) == NULL)
+        return UFRPC_ERR_NOMEM;
+    if (ctl->oidc_token != NULL) {
+        memset(ctl->oidc_token, 0, strlen(ctl->oidc_token));
+        free(ctl->oidc_token);
+    }
+    ctl->oidc_token = t;
+    return 0;
+}
+
 int ufrpc_ctl_start(struct ufrpc_ctl *ctl, uint64_t now_ms)
 {
     if (!ctl || ctl->state != UFRPC_CTL_IDLE)
@@ -319,8 +348,7 @@ int ufrpc_ctl_start(struct ufrpc_ctl *ctl, uint64_t now_ms)
     ufrpc_msg_init(&m, UFRPC_MSG_LOGIN);
     struct ufrpc_msg_login *l = &m.u.login;
     int64_t ts = ctl->unix_now(ctl->clock_ctx);
-    char key[UFRPC_AUTH_KEY_LEN + 1];
-    int rc = ufrpc_auth_key_str(ctl->token, ts, key);
+    int rc = set_privilege(ctl, ts, &l->privilege_key);
     if (!rc)
         rc = ufrpc_msg_set_str(&l->version, UFRPC_FRP_VERSION);
     if (!rc && ctl->hostname[0])
@@ -331,8 +359,6 @@ int ufrpc_ctl_start(struct ufrpc_ctl *ctl, uint64_t now_ms)
         rc = ufrpc_msg_set_str(&l->arch, ctl->arch);
     if (!rc && cfg->user && cfg->user[0])
         rc = ufrpc_msg_set_str(&l->user, cfg->user);
-    if (!rc)
-        rc = ufrpc_msg_set_str(&l->privilege_key, key);
     l->timestamp = ts;
     if (!rc && ctl->prev_run_id[0])
         rc = ufrpc_msg_set_str(&l->run_id, ctl->prev_run_id);
@@ -346,7 +372,8 @@ int ufrpc_ctl_start(struct ufrpc_ctl *ctl, uint64_t now_ms)
         rc = start_v2(ctl, &m);
     else if (!rc)
         rc = queue_msg(ctl, &m);
-    memset(key, 0, sizeof key);
+    if (l->privilege_key != NULL) /* a secret: wiped before the message is freed */
+        memset(l->privilege_key, 0, strlen(l->privilege_key));
     ufrpc_msg_free(&m);
     if (rc)
         return fail(ctl, rc, "cannot build the Login message");
@@ -361,13 +388,9 @@ static int send_ping(struct ufrpc_ctl *ctl)
     ufrpc_msg_init(&m, UFRPC_MSG_PING);
     int rc = 0;
     if (ctl->scope_heartbeats) {
-        char key[UFRPC_AUTH_KEY_LEN + 1];
         int64_t ts = ctl->unix_now(ctl->clock_ctx);
-        rc = ufrpc_auth_key_str(ctl->token, ts, key);
-        if (!rc)
-            rc = ufrpc_msg_set_str(&m.u.ping.privilege_key, key);
+        rc = set_privilege(ctl, ts, &m.u.ping.privilege_key);
         m.u.ping.timestamp = ts;
-        memset(key, 0, sizeof key);
     }
     UFRPC_LOGD(ctl->log, "send heartbeat to server");
     if (!rc)
@@ -774,13 +797,9 @@ int ufrpc_ctl_build_new_work_conn(struct ufrpc_ctl *ctl, struct ufrpc_msg *out)
     ufrpc_msg_init(out, UFRPC_MSG_NEW_WORK_CONN);
     int rc = ufrpc_msg_set_str(&out->u.new_work_conn.run_id, ctl->run_id);
     if (!rc && ctl->scope_new_work_conns) {
-        char key[UFRPC_AUTH_KEY_LEN + 1];
         int64_t ts = ctl->unix_now(ctl->clock_ctx);
-        rc = ufrpc_auth_key_str(ctl->token, ts, key);
-        if (!rc)
-            rc = ufrpc_msg_set_str(&out->u.new_work_conn.privilege_key, key);
+        rc = set_privilege(ctl, ts, &out->u.new_work_conn.privilege_key);
         out->u.new_work_conn.timestamp = ts;
-        memset(key, 0, sizeof key);
     }
     if (rc)
         ufrpc_msg_free(out);

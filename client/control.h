@@ -93,6 +93,11 @@ const char *ufrpc_ctl_build_arch(void);
 int ufrpc_ctl_new(const struct ufrpc_ctl_opts *opts, struct ufrpc_ctl **out);
 void ufrpc_ctl_free(struct ufrpc_ctl *ctl);
 
+/* auth.method = "oidc": privilege_key of Login (and of Ping / NewWorkConn with
+ * additionalScopes) is this token as is, not MD5(token + timestamp); NULL goes
+ * back to the token's. Copied. 0 or UFRPC_ERR_NOMEM. */
+int ufrpc_ctl_set_oidc_token(struct ufrpc_ctl *ctl, const char *token);
+
 /* Queues the Login frame and arms the 10 s LoginResp timer. 0 or <0. */
 int ufrpc_ctl_start(struct ufrpc_ctl *ctl, uint64_t now_ms);
 

@@ -15,6 +15,12 @@
 static void start_attempt(ufrpc_client_t *cl);
 static void session_failed(ufrpc_client_t *cl);
 static void handle_failure(ufrpc_client_t *cl);
+static void drop_oidc(ufrpc_client_t *cl);
+
+static int uses_oidc(const struct ufrpc_config *cfg)
+{
+    return strcmp(ufrpc_cfg_str(cfg->auth.method), "oidc") == 0;
+}
 
 uint64_t ufrpc_sup_now_ms(ufrpc_client_t *cl)
 {
@@ -93,6 +99,7 @@ static void stop(ufrpc_client_t *cl, int code, const char *msg)
     cl->exit_code = code;
     snprintf(cl->exit_msg, sizeof cl->exit_msg, "%s", msg ? msg : "");
     teardown_session(cl);
+    drop_oidc(cl);
     for (ufrpc_workconn_t *w = cl->workconns; w;) {
         ufrpc_workconn_t *next = ufrpc_workconn_next(w);
         ufrpc_workconn_abort(w);
@@ -486,6 +493,8 @@ static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream 
     o.cb.on_req_work_conn = on_req_work_conn;
     o.cb_ctx = cl;
     int rc = ufrpc_ctl_new(&o, &cl->ctl);
+    if (!rc && cl->oidc_token != NULL && uses_oidc(cl->cfg))
+        rc = ufrpc_ctl_set_oidc_token(cl->ctl, cl->oidc_token);
     if (!rc)
         rc = ufrpc_ctl_start(cl->ctl, ufrpc_sup_now_ms(cl));
     if (!rc)
@@ -526,18 +535,63 @@ static void on_conn_error(ufrpc_connector_t *c, int err, void *data)
     session_failed(cl);
 }
 
-static void start_attempt(ufrpc_client_t *cl)
+static void connect_now(ufrpc_client_t *cl)
 {
-    if (cl->state == CL_STOPPING || cl->state == CL_STOPPED || cl->state == CL_GRACE)
-        return;
-    cl->state = CL_CONNECTING;
-    UFRPC_LOGI(cl->log, "try to connect to server...");
     int rc = ufrpc_connector_new(cl->loop, cl->cfg, cl->tls, cl->log, on_conn_error, cl, &cl->conn);
     if (!rc) {
         rc = ufrpc_connector_open(cl->conn, on_open);
     }
     if (rc)
         attempt_failed(cl, ufrpc_strerror(rc));
+}
+
+/* auth.method = "oidc": the token arrived (or not) for this attempt. frpc gets it
+ * inside the login loop, so a failure is a failed login attempt (retried). */
+static void on_oidc_token(void *data, int status, const char *token, const char *err)
+{
+    ufrpc_client_t *cl = data;
+    if (cl->state != CL_CONNECTING)
+        return;
+    if (status < 0) {
+        attempt_failed(cl, err && err[0] ? err : ufrpc_strerror(status));
+        return;
+    }
+    ufrpc_sup_wipe_free(cl->oidc_token);
+    cl->oidc_token = strdup(token);
+    if (cl->oidc_token == NULL) {
+        attempt_failed(cl, ufrpc_strerror(UFRPC_ERR_NOMEM));
+        return;
+    }
+    connect_now(cl);
+}
+
+static void start_attempt(ufrpc_client_t *cl)
+{
+    if (cl->state == CL_STOPPING || cl->state == CL_STOPPED || cl->state == CL_GRACE)
+        return;
+    cl->state = CL_CONNECTING;
+    UFRPC_LOGI(cl->log, "try to connect to server...");
+    if (!uses_oidc(cl->cfg)) {
+        connect_now(cl);
+        return;
+    }
+    int rc = 0;
+    char err[300] = "";
+    if (cl->oidc == NULL)
+        rc = ufrpc_oidc_new(cl->loop, cl->cfg, &cl->oidc, err, sizeof err);
+    if (rc == 0)
+        rc = ufrpc_oidc_get(cl->oidc, on_oidc_token, cl);
+    if (rc)
+        attempt_failed(cl, err[0] ? err : ufrpc_strerror(rc));
+}
+
+/* Drops the OIDC fetcher (stop, or new auth settings on reload). */
+static void drop_oidc(ufrpc_client_t *cl)
+{
+    ufrpc_oidc_free(cl->oidc);
+    cl->oidc = NULL;
+    ufrpc_sup_wipe_free(cl->oidc_token);
+    cl->oidc_token = NULL;
 }
 
 /* ---- public API --------------------------------------------------------------- */
@@ -725,6 +779,7 @@ int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
     UFRPC_LOGI(cl->log, "reload: server settings changed, reconnecting (%zu proxies, %zu visitors)",
                new_cfg->nproxies, new_cfg->nvisitors);
     teardown_session(cl);
+    drop_oidc(cl); /* its settings may have changed: made anew for the next attempt */
     uv_timer_stop(&cl->retry_timer);
     if (strcmp(ufrpc_cfg_str(new_cfg->user), ufrpc_cfg_str(cl->cfg->user)) != 0) {
         rc = ufrpc_registry_set_user(cl->reg, new_cfg->user);

@@ -21,6 +21,7 @@
 #include "client/backoff.h"
 #include "client/connector.h"
 #include "client/control.h"
+#include "client/oidc.h"
 #include "client/supervisor.h"
 #include "client/udp_channel.h"
 #include "client/visitor.h"
@@ -51,6 +52,8 @@ struct ufrpc_client {
     struct ufrpc_registry *reg;
     ufrpc_tls_ctx_t *tls;
     char *token; /* resolved auth token (auth.token or auth.tokenSource) */
+    ufrpc_oidc_t *oidc; /* auth.method = "oidc": the token fetcher (made on first use) */
+    char *oidc_token;   /* the token of the current login attempt (wiped) */
     uint8_t key[UFRPC_CFB_KEY_LEN];
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;

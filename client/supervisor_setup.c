@@ -350,7 +350,11 @@ static int check_supported(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
         }
     }
     const char *method = ufrpc_cfg_str(cfg->auth.method);
-    if (method[0] && strcmp(method, "token") != 0) {
+    if (strcmp(method, "oidc") == 0 && cfg->auth.oidc.token_source.present) {
+        UFRPC_LOGE(cl->log, "auth.oidc.tokenSource is not supported by ufrpc yet");
+        return UFRPC_ERR_UNSUPPORTED;
+    }
+    if (method[0] && strcmp(method, "token") != 0 && strcmp(method, "oidc") != 0) {
         UFRPC_LOGE(cl->log, "auth.method = \"%s\" is not supported by ufrpc yet", method);
         return UFRPC_ERR_UNSUPPORTED;
     }

@@ -163,7 +163,9 @@ int ufrpc_tls_client_ctx_new(const struct ufrpc_tls_client_opts *o, ufrpc_tls_ct
     ctx_init(c);
     int rc = ctx_common(c, MBEDTLS_SSL_IS_CLIENT, o != NULL && o->tls13);
     if (rc == 0 && o != NULL && o->ca_file != NULL && o->ca_file[0] != '\0') {
-        if (mbedtls_x509_crt_parse_file(&c->ca, o->ca_file) != 0)
+        /* > 0: that many certificates failed to parse (bundles hold a few) */
+        int pr = mbedtls_x509_crt_parse_file(&c->ca, o->ca_file);
+        if (pr < 0 || (pr > 0 && (!o->ca_bundle || c->ca.raw.len == 0)))
             rc = UFRPC_ERR_TLS;
         c->has_ca = 1;
     }

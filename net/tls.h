@@ -62,6 +62,8 @@ typedef struct ufrpc_tls_ctx ufrpc_tls_ctx_t;
 
 struct ufrpc_tls_client_opts {
     const char *ca_file;   /* NULL: no verification */
+    bool ca_bundle;        /* ca_file is a system bundle: certificates Mbed TLS cannot */
+                           /* parse are skipped (at least one must parse) */
     const char *cert_file; /* client certificate (mTLS), with key_file */
     const char *key_file;
     bool tls13; /* also offer TLS 1.3 where Mbed TLS has it (3.x); default: 1.2 only */

@@ -88,7 +88,8 @@
     X(HEARTBEAT, -132, "heartbeat timed out")                                        \
     X(PONG, -133, "server reported an error in Pong")                                \
     X(WORK_CONN, -134, "work connection failed")                                     \
-    X(UNKNOWN_PROXY, -135, "unknown proxy")
+    X(UNKNOWN_PROXY, -135, "unknown proxy")                                          \
+    X(OIDC_TOKEN, -136, "OIDC token request refused")
 
 enum ufrpc_err {
     UFRPC_OK = 0,

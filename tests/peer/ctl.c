@@ -360,8 +360,13 @@ static void login(struct peer *p, struct ufrpc_stream *st, pmux_t *mux, struct u
                   const uint8_t *rest, size_t rest_len)
 {
     const char *err = NULL;
-    if (p->o.refuse_login ||
-        !ufrpc_auth_verify(p->o.token, lg->timestamp, lg->privilege_key))
+    if (p->o.oidc_token != NULL) { /* frps auth.method oidc: the token itself */
+        if (lg->privilege_key == NULL || strcmp(lg->privilege_key, p->o.oidc_token) != 0)
+            err = "invalid OIDC token in login";
+    } else if (!ufrpc_auth_verify(p->o.token, lg->timestamp, lg->privilege_key)) {
+        err = "token in login doesn't match token from configuration";
+    }
+    if (p->o.refuse_login)
         err = "token in login doesn't match token from configuration";
     if (err != NULL) {
         peer_event("login-refused", "user=%s error=\"%s\"", lg->user ? lg->user : "", err);

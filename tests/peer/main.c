@@ -23,6 +23,8 @@
  *                             frps's vhost / tcpmux ports for http, https and tcpmux
  *                             proxies (default off; see peer_vhost.c)
  *   --subdomain-host D        frps subDomainHost (proxies' subdomain + "." + D)
+ *   --oidc-token T            as frps with auth.method oidc, but without a verifier:
+ *                             Login's privilege_key must be exactly T
  *   --udp-packet-size N       frps udpPacketSize (default 1500, max 65536): user
  *                             datagrams longer than N are cut to N, as frps does
  *   faults: --refuse-login [--close-without-resp]
@@ -312,6 +314,9 @@ static int parse_args(int argc, char **argv, struct peer_opts *o)
             if (n < 1 || n > 65536)
                 return -1;
             o->udp_packet_size = (uint32_t)n;
+        } else if (strcmp(name, "--oidc-token") == 0) {
+            NEEDVAL();
+            o->oidc_token = val;
         } else if (strcmp(name, "--subdomain-host") == 0) {
             NEEDVAL();
             snprintf(o->subdomain_host, sizeof o->subdomain_host, "%s", val);

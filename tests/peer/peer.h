@@ -32,6 +32,7 @@ struct peer_opts {
     uint16_t bind_port;
     char proxy_ip[64];     /* where remote ports listen (default bind_ip) */
     const char *token;
+    const char *oidc_token; /* non-NULL: Login's privilege_key must be exactly this */
     int tls;               /* 0 off (plaintext only), 1 auto (both), 2 force */
     const char *tls_cert, *tls_key, *tls_client_ca, *cert_out;
     int mux;               /* tcpMux */

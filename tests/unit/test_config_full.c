@@ -394,7 +394,7 @@ static void test_full_common(void **state)
     assert_string_equal(c->store.path, "/var/lib/frpc/store.json");
 
     /* features not built yet are reported, not ignored */
-    assert_non_null(ufrpc_cfg_diag_find(&d, UFRPC_CFG_UNSUPPORTED, "oidc"));
+    assert_null(ufrpc_cfg_diag_find(&d, UFRPC_CFG_UNSUPPORTED, "oidc")); /* supported now */
     assert_non_null(ufrpc_cfg_diag_find(&d, UFRPC_CFG_UNSUPPORTED, "xtcp"));
     assert_non_null(ufrpc_cfg_diag_find(&d, UFRPC_CFG_UNSUPPORTED, "virtual_net"));
     assert_non_null(ufrpc_cfg_diag_find(&d, UFRPC_CFG_UNSUPPORTED, "store.path"));

@@ -83,7 +83,7 @@ static void on_sniffed(struct ufrpc_stream *s, int kind, void *data)
         return;
     }
     int err;
-    e->sconn = ufrpc_tls_server_new(e->sctx, s, 5000, s_hs, e, &err);
+    e->sconn = ufrpc_tls_server_new(e->sctx, s, 20000, s_hs, e, &err);
     assert_non_null(e->sconn);
 }
 
@@ -91,7 +91,7 @@ static void on_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *
 {
     struct env *e = ufrpc_tcp_listener_data(l);
     assert_int_equal(status, 0);
-    assert_int_equal(ufrpc_tls_sniff(c, 5000, on_sniffed, e), 0);
+    assert_int_equal(ufrpc_tls_sniff(c, 20000, on_sniffed, e), 0);
 }
 
 static void c_hs(struct ufrpc_stream *s, int status)
@@ -175,7 +175,7 @@ static int client_hs(void *a)
 
 static void connect_client(struct env *e)
 {
-    struct ufrpc_dial_opts o = {.host = "127.0.0.1", .port = e->port, .timeout_ms = 3000};
+    struct ufrpc_dial_opts o = {.host = "127.0.0.1", .port = e->port, .timeout_ms = 20000};
     assert_int_equal(ufrpc_dial(&e->loop, &o, on_dial, e, NULL), 0);
 }
 
@@ -210,7 +210,7 @@ static void test_tls_self_signed_transfer(void **state)
     assert_int_equal(ufrpc_tls_client_ctx_new(NULL, &e.cctx), 0);
     e.copts.server_name = "127.0.0.1";
     connect_client(&e);
-    assert_true(nt_run_until(&e.loop, both_hs, &e, 5000));
+    assert_true(nt_run_until(&e.loop, both_hs, &e, 30000));
     assert_int_equal(e.c_hs_status, 0);
     assert_string_equal(ufrpc_tls_version(e.cconn), "TLSv1.2"); /* 1.2 unless asked */
     assert_int_equal(e.s_hs_status, 0);
@@ -252,7 +252,7 @@ static int resume_case(struct env *e, const char *name)
     e->c_hs_done = e->s_hs_done = 0;
     e->plain_len = 0;
     connect_client(e);
-    assert_true(nt_run_until(&e->loop, both_hs, e, 5000));
+    assert_true(nt_run_until(&e->loop, both_hs, e, 30000));
     assert_int_equal(e->c_hs_status, 0);
     assert_int_equal(e->s_hs_status, 0);
     int resumed = ufrpc_tls_resumed(e->cconn);
@@ -261,7 +261,7 @@ static int resume_case(struct env *e, const char *name)
     assert_int_equal(ufrpc_stream_write(e->cconn, &w, &b, 1, NULL), 0);
     e->sconn->data = e;
     assert_int_equal(ufrpc_stream_read_start(e->sconn, plain_read), 0);
-    assert_true(nt_run_until(&e->loop, got_plain5, e, 5000));
+    assert_true(nt_run_until(&e->loop, got_plain5, e, 30000));
     assert_memory_equal(e->plain, "hello", 5);
     assert_false(ufrpc_tls_resumed(e->sconn)); /* only client streams say so */
     ufrpc_stream_close(e->cconn, NULL);
@@ -336,7 +336,7 @@ static int verify_case(struct env *e, const char *ca, const char *name, int firs
     e->copts.first_byte_0x17 = first_byte;
     e->c_hs_done = e->s_hs_done = 0;
     connect_client(e);
-    assert_true(nt_run_until(&e->loop, client_hs, e, 5000));
+    assert_true(nt_run_until(&e->loop, client_hs, e, 30000));
     int st = e->c_hs_status;
     ufrpc_stream_close(e->cconn, NULL);
     e->cconn = NULL;
@@ -387,7 +387,7 @@ static int verify_case_why(struct env *e, const char *ca, const char *name,
     e->copts.first_byte_0x17 = 0;
     e->c_hs_done = e->s_hs_done = 0;
     connect_client(e);
-    assert_true(nt_run_until(&e->loop, client_hs, e, 10000));
+    assert_true(nt_run_until(&e->loop, client_hs, e, 30000));
     int st = e->c_hs_status;
     memset(f, 0, sizeof *f);
     text[0] = '\0';
@@ -464,7 +464,7 @@ static void test_tls_frps_certificate(void **state)
     e.copts.server_name = "127.0.0.1";
     e.c_hs_done = e.s_hs_done = 0;
     connect_client(&e);
-    assert_true(nt_run_until(&e.loop, both_hs, &e, 10000));
+    assert_true(nt_run_until(&e.loop, both_hs, &e, 30000));
     assert_int_equal(e.c_hs_status, 0);
     assert_int_equal(e.s_hs_status, 0);
     assert_string_equal(ufrpc_tls_version(e.cconn), "TLSv1.3");
@@ -609,7 +609,7 @@ static void test_tls_mtls(void **state)
     /* without a client certificate the server refuses */
     assert_int_equal(ufrpc_tls_client_ctx_new(NULL, &e.cctx), 0);
     connect_client(&e);
-    assert_true(nt_run_until(&e.loop, both_hs, &e, 5000));
+    assert_true(nt_run_until(&e.loop, both_hs, &e, 30000));
     assert_true(e.s_hs_status < 0);
     assert_true(e.c_hs_status < 0);
     ufrpc_stream_close(e.cconn, NULL);
@@ -620,7 +620,7 @@ static void test_tls_mtls(void **state)
     assert_int_equal(ufrpc_tls_client_ctx_new(&co, &e.cctx), 0);
     e.c_hs_done = e.s_hs_done = 0;
     connect_client(&e);
-    assert_true(nt_run_until(&e.loop, both_hs, &e, 5000));
+    assert_true(nt_run_until(&e.loop, both_hs, &e, 30000));
     assert_int_equal(e.c_hs_status, 0);
     assert_int_equal(e.s_hs_status, 0);
     env_fini(&e);
@@ -652,13 +652,13 @@ static void test_sniff_plaintext(void **state)
     struct env e;
     env_init(&e, 1);
     connect_client(&e); /* cctx NULL: plain TCP */
-    assert_true(nt_run_until(&e.loop, dialed, &e, 5000));
+    assert_true(nt_run_until(&e.loop, dialed, &e, 30000));
     assert_int_equal(e.dial_status, 0);
     static struct ufrpc_stream_write w;
     static uv_buf_t b;
     b = uv_buf_init("hello", 5);
     assert_int_equal(ufrpc_stream_write(e.cconn, &w, &b, 1, NULL), 0);
-    assert_true(nt_run_until(&e.loop, got_plain, &e, 5000));
+    assert_true(nt_run_until(&e.loop, got_plain, &e, 30000));
     assert_int_equal(e.sniff_kind, UFRPC_SNIFF_PLAIN);
     assert_memory_equal(e.plain, "hello", 5);
     env_fini(&e);
@@ -729,7 +729,7 @@ static void test_openssl_s_server(void **state)
              e.dir, port);
     uv_process_t *proc = spawn_sh(&e.loop, cmd, out);
     struct fwait fw = {out, "ACCEPT"};
-    assert_true(nt_run_until(&e.loop, fwait_pred, &fw, 5000));
+    assert_true(nt_run_until(&e.loop, fwait_pred, &fw, 30000));
 
     char ca[128];
     snprintf(ca, sizeof ca, "%s/s.pem", e.dir);
@@ -738,7 +738,7 @@ static void test_openssl_s_server(void **state)
     e.copts.server_name = "localhost";
     e.port = port;
     connect_client(&e);
-    assert_true(nt_run_until(&e.loop, client_hs, &e, 5000));
+    assert_true(nt_run_until(&e.loop, client_hs, &e, 30000));
     if (e.c_hs_status != 0) {
         struct ufrpc_tls_failure f;
         char why[512] = "";
@@ -756,7 +756,7 @@ static void test_openssl_s_server(void **state)
     /* s_server -rev answers each line reversed */
     e.cconn->data = &e;
     assert_int_equal(ufrpc_stream_read_start(e.cconn, plain_read), 0);
-    assert_true(nt_run_until(&e.loop, got_plain16, &e, 5000));
+    assert_true(nt_run_until(&e.loop, got_plain16, &e, 30000));
     assert_memory_equal(e.plain, "cprfu-morf-olleh", 16);
     uv_process_kill(proc, SIGTERM);
     uv_close((uv_handle_t *)proc, NULL);
@@ -778,11 +778,11 @@ static void test_openssl_s_client(void **state)
              e.port);
     uv_process_t *proc = spawn_sh(&e.loop, cmd, out);
     e.c_hs_done = 1; /* no client of ours here */
-    assert_true(nt_run_until(&e.loop, both_hs, &e, 5000));
+    assert_true(nt_run_until(&e.loop, both_hs, &e, 30000));
     assert_int_equal(e.s_hs_status, 0);
     e.sconn->data = &e;
     assert_int_equal(ufrpc_stream_read_start(e.sconn, plain_read), 0);
-    assert_true(nt_run_until(&e.loop, got_plain18, &e, 5000));
+    assert_true(nt_run_until(&e.loop, got_plain18, &e, 30000));
     assert_memory_equal(e.plain, "hello-from-openssl", 18);
     uv_process_kill(proc, SIGTERM);
     uv_close((uv_handle_t *)proc, NULL);
