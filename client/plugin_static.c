@@ -131,6 +131,17 @@ static bool has_dotdot(const char *p)
     return false;
 }
 
+/* True when the resolved path `real` is `root` itself or lies below it. Both
+ * are realpath() results (absolute, no trailing slash except "/"). The '/'
+ * boundary matters: "/srv/www-old/x" starts with "/srv/www" but is outside. */
+static bool path_inside(const char *real, const char *root)
+{
+    size_t rl = strlen(root);
+    if (strncmp(real, root, rl) != 0)
+        return false;
+    return real[rl] == '\0' || real[rl] == '/' || (rl == 1 && root[0] == '/');
+}
+
 static void sf_close_file(struct sf *s)
 {
     if (s->fd >= 0)
@@ -398,10 +409,7 @@ static int sf_on_head(struct hs *h)
         ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
         return h->closing ? -1 : 0;
     }
-    size_t rl = strlen(sp->root);
-    bool inside = strcmp(real, sp->root) == 0 ||
-                  (strncmp(real, sp->root, rl) == 0 && (real[rl] == '/' || rl == 1));
-    if (!inside) {
+    if (!path_inside(real, sp->root)) {
         ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_INVAL, "path leaves localPath");
         ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
         return h->closing ? -1 : 0;
@@ -424,8 +432,14 @@ static int sf_on_head(struct hs *h)
         snprintf(idx, sizeof idx, "%s/index.html", real);
         struct stat ist;
         char ireal[PATH_MAX];
-        if (stat(idx, &ist) == 0 && S_ISREG(ist.st_mode) && realpath(idx, ireal) != NULL &&
-            strncmp(ireal, sp->root, rl) == 0) {
+        bool has_index = stat(idx, &ist) == 0 && S_ISREG(ist.st_mode) &&
+                         realpath(idx, ireal) != NULL;
+        if (has_index && !path_inside(ireal, sp->root)) {
+            ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_INVAL, "path leaves localPath");
+            ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
+            return h->closing ? -1 : 0;
+        }
+        if (has_index) {
             snprintf(real, sizeof real, "%s", ireal);
             st = ist;
         } else {
