@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/platform_util.h>
+
 #include "client/admin_internal.h"
 
 void ufrpc_admin_buf_free(struct ufrpc_admin_buf *b)
@@ -251,7 +253,7 @@ bool ufrpc_admin_check_basic_auth(const char *header, const char *user, const ch
         }
     }
     /* the decoded credentials never outlive this call */
-    memset(dec, 0, elen + 1);
+    mbedtls_platform_zeroize(dec, elen + 1);
     free(dec);
     return ok;
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <mbedtls/platform_util.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -72,7 +73,7 @@ static char *basic_credentials(const char *user, const char *pw)
         out[o++] = i + 2 < n ? b64chars[v & 63] : '=';
     }
     out[o] = '\0';
-    memset(raw, 0, n);
+    mbedtls_platform_zeroize(raw, n);
     free(raw);
     return out;
 }
@@ -319,7 +320,7 @@ int ufrpc_cli_admin_http(const char *host, uint16_t port, const char *user, cons
         rl += body_len;
     }
     rc = send_all(fd, req, rl, deadline);
-    memset(req, 0, rl); /* it held the credentials */
+    mbedtls_platform_zeroize(req, rl); /* it held the credentials */
     if (rc != 0) {
         if (rc == UFRPC_ERR_TIMEOUT) {
             snprintf(err, errcap, "%s: context deadline exceeded", prefix);
@@ -392,7 +393,7 @@ out:
     free(rp.body);
     free(req);
     if (cred) {
-        memset(cred, 0, strlen(cred));
+        mbedtls_platform_zeroize(cred, strlen(cred));
         free(cred);
     }
     close(fd);
