@@ -31,7 +31,7 @@ struct toml_map_slot {
 
 /* ---- small utilities */
 
-int toml_buf_put(struct toml_buf *b, const void *data, size_t len)
+int ufrpc__toml_buf_put(struct toml_buf *b, const void *data, size_t len)
 {
     if (len == 0)
         return 0;
@@ -78,13 +78,13 @@ static uint32_t col_of(struct toml_parser *p, size_t at)
     return c;
 }
 
-ufrpc_cv_pos toml_pos_at(struct toml_parser *p, size_t at)
+ufrpc_cv_pos ufrpc__toml_pos_at(struct toml_parser *p, size_t at)
 {
     ufrpc_cv_pos pos = {p->file, p->line, col_of(p, at)};
     return pos;
 }
 
-int toml_fail_at(struct toml_parser *p, size_t at, int code, const char *fmt, ...)
+int ufrpc__toml_fail_at(struct toml_parser *p, size_t at, int code, const char *fmt, ...)
 {
     char msg[200];
     va_list ap;
@@ -96,16 +96,16 @@ int toml_fail_at(struct toml_parser *p, size_t at, int code, const char *fmt, ..
 
 static int nomem(struct toml_parser *p)
 {
-    return toml_fail_at(p, p->i, UFRPC_ERR_NOMEM, "out of memory");
+    return ufrpc__toml_fail_at(p, p->i, UFRPC_ERR_NOMEM, "out of memory");
 }
 
-int toml_newline(struct toml_parser *p)
+int ufrpc__toml_newline(struct toml_parser *p)
 {
     if (p->i < p->n && p->s[p->i] == '\n') {
         p->i++;
     } else if (p->i < p->n && p->s[p->i] == '\r') {
         if (p->i + 1 >= p->n || p->s[p->i + 1] != '\n')
-            return toml_fail_at(p, p->i, E_SYNTAX, "carriage return not followed by a newline");
+            return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "carriage return not followed by a newline");
         p->i += 2;
     } else {
         return 0;
@@ -130,7 +130,7 @@ static int skip_comment(struct toml_parser *p)
         if (c == '\n' || (c == '\r' && p->i + 1 < p->n && p->s[p->i + 1] == '\n'))
             return 0;
         if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return toml_fail_at(p, p->i, E_SYNTAX, "control character U+%04X in comment", c);
+            return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "control character U+%04X in comment", c);
         p->i++;
     }
     return 0;
@@ -146,7 +146,7 @@ static int skip_ws_nl(struct toml_parser *p)
             if (rc)
                 return rc;
         }
-        int rc = toml_newline(p);
+        int rc = ufrpc__toml_newline(p);
         if (rc < 0)
             return rc;
         if (rc == 0)
@@ -158,15 +158,15 @@ static int skip_ws_nl(struct toml_parser *p)
 static int unexpected(struct toml_parser *p, const char *what)
 {
     if (p->i >= p->n)
-        return toml_fail_at(p, p->i, E_SYNTAX, "%s, found end of file", what);
+        return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "%s, found end of file", what);
     unsigned char c = (unsigned char)p->s[p->i];
     if (c == '\n' || c == '\r')
-        return toml_fail_at(p, p->i, E_SYNTAX, "%s, found end of line", what);
+        return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "%s, found end of line", what);
     if (c > 0x20 && c < 0x7f)
-        return toml_fail_at(p, p->i, E_SYNTAX, "%s, found '%c'", what, c);
+        return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "%s, found '%c'", what, c);
     if (c < 0x20 || c == 0x7f)
-        return toml_fail_at(p, p->i, E_SYNTAX, "%s, found control character U+%04X", what, c);
-    return toml_fail_at(p, p->i, E_SYNTAX, "%s, found a non-ASCII character", what);
+        return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "%s, found control character U+%04X", what, c);
+    return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "%s, found a non-ASCII character", what);
 }
 
 /* After an expression: optional whitespace and comment, then newline or EOF. */
@@ -180,7 +180,7 @@ static int end_of_line(struct toml_parser *p)
     }
     if (p->i >= p->n)
         return 0;
-    int rc = toml_newline(p);
+    int rc = ufrpc__toml_newline(p);
     if (rc < 0)
         return rc;
     if (rc == 0)
@@ -344,12 +344,12 @@ static int parse_key(struct toml_parser *p)
     for (;;) {
         skip_ws(p);
         if (p->nkparts >= UFRPC_TOML_MAX_DEPTH)
-            return toml_fail_at(p, p->i, UFRPC_ERR_CONFIG_DEPTH, "key has too many parts (max %d)",
+            return ufrpc__toml_fail_at(p, p->i, UFRPC_ERR_CONFIG_DEPTH, "key has too many parts (max %d)",
                                 UFRPC_TOML_MAX_DEPTH);
         size_t at = p->i;
         size_t off = p->kb.len;
         if (p->i < p->n && (p->s[p->i] == '"' || p->s[p->i] == '\'')) {
-            int rc = toml_parse_string(p, &p->kb, false);
+            int rc = ufrpc__toml_parse_string(p, &p->kb, false);
             if (rc)
                 return rc;
         } else {
@@ -358,10 +358,10 @@ static int parse_key(struct toml_parser *p)
                 k++;
             if (k == p->i) {
                 if (p->i >= p->n)
-                    return toml_fail_at(p, p->i, E_SYNTAX, "expected a key, found end of file");
+                    return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "expected a key, found end of file");
                 return unexpected(p, "expected a key");
             }
-            if (toml_buf_put(&p->kb, p->s + p->i, k - p->i))
+            if (ufrpc__toml_buf_put(&p->kb, p->s + p->i, k - p->i))
                 return nomem(p);
             p->i = k;
         }
@@ -431,7 +431,7 @@ static int walk_dotted(struct toml_parser *p, ufrpc_cv *t, bool inline_mode, ufr
         key_part(p, k, &s, &n);
         ufrpc_cv *c = map_get(p, t, s, n);
         if (c == NULL) {
-            c = ufrpc_cv_new(UFRPC_CV_TABLE, toml_pos_at(p, p->kpart_pos[k]));
+            c = ufrpc_cv_new(UFRPC_CV_TABLE, ufrpc__toml_pos_at(p, p->kpart_pos[k]));
             if (c == NULL)
                 return nomem(p);
             c->parser_flags = F_DOTTED | (inline_mode ? 0 : F_PENDING);
@@ -442,17 +442,17 @@ static int walk_dotted(struct toml_parser *p, ufrpc_cv *t, bool inline_mode, ufr
             if (!inline_mode && pending_add(p, c))
                 return UFRPC_ERR_NOMEM;
         } else if (c->type != UFRPC_CV_TABLE) {
-            return toml_fail_at(p, p->kpart_pos[k], E_SYNTAX,
+            return ufrpc__toml_fail_at(p, p->kpart_pos[k], E_SYNTAX,
                                 "key '%s' is already defined as %s and cannot hold keys",
                                 part_text(p, k, kt, sizeof kt), ufrpc_cv_type_name(c->type));
         } else if (c->parser_flags & F_FROZEN) {
-            return toml_fail_at(p, p->kpart_pos[k], E_SYNTAX,
+            return ufrpc__toml_fail_at(p, p->kpart_pos[k], E_SYNTAX,
                                 "cannot add keys to inline table '%s'",
                                 part_text(p, k, kt, sizeof kt));
         } else if (!inline_mode &&
                    ((c->parser_flags & F_EXPLICIT) ||
                     ((c->parser_flags & F_DOTTED) && !(c->parser_flags & F_PENDING)))) {
-            return toml_fail_at(p, p->kpart_pos[k], UFRPC_ERR_CONFIG_DUPLICATE,
+            return ufrpc__toml_fail_at(p, p->kpart_pos[k], UFRPC_ERR_CONFIG_DUPLICATE,
                                 "table '%s' was defined elsewhere; dotted keys cannot extend it",
                                 part_text(p, k, kt, sizeof kt));
         }
@@ -469,10 +469,10 @@ static int parse_keyval_into(struct toml_parser *p, ufrpc_cv *t, int depth, bool
     char kt[80];
     ufrpc_cv *parent = NULL;
     if (depth + (int)p->nkparts > UFRPC_TOML_MAX_DEPTH)
-        return toml_fail_at(p, p->kpart_pos[0], UFRPC_ERR_CONFIG_DEPTH,
+        return ufrpc__toml_fail_at(p, p->kpart_pos[0], UFRPC_ERR_CONFIG_DEPTH,
                             "nesting deeper than %d levels", UFRPC_TOML_MAX_DEPTH);
     if (p->i >= p->n || p->s[p->i] != '=')
-        return toml_fail_at(p, p->i, E_SYNTAX, "expected '=' after key");
+        return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "expected '=' after key");
     int rc = walk_dotted(p, t, inline_mode, &parent);
     if (rc)
         return rc;
@@ -481,7 +481,7 @@ static int parse_keyval_into(struct toml_parser *p, ufrpc_cv *t, int depth, bool
     size_t n;
     key_part(p, last, &s, &n);
     if (map_get(p, parent, s, n) != NULL)
-        return toml_fail_at(p, p->kpart_pos[last], UFRPC_ERR_CONFIG_DUPLICATE,
+        return ufrpc__toml_fail_at(p, p->kpart_pos[last], UFRPC_ERR_CONFIG_DUPLICATE,
                             "duplicate key '%s'", part_text(p, last, kt, sizeof kt));
     /* the value may parse other keys into p->kb: keep this one */
     char *key = malloc(n + 1);
@@ -506,7 +506,7 @@ static int parse_keyval_into(struct toml_parser *p, ufrpc_cv *t, int depth, bool
 
 static int parse_array(struct toml_parser *p, int depth, ufrpc_cv **out)
 {
-    ufrpc_cv *a = ufrpc_cv_new(UFRPC_CV_ARRAY, toml_pos_at(p, p->i));
+    ufrpc_cv *a = ufrpc_cv_new(UFRPC_CV_ARRAY, ufrpc__toml_pos_at(p, p->i));
     if (a == NULL)
         return nomem(p);
     a->parser_flags = F_FROZEN;
@@ -536,7 +536,7 @@ static int parse_array(struct toml_parser *p, int depth, ufrpc_cv **out)
         }
         if (p->i < p->n && p->s[p->i] == ']')
             break;
-        rc = toml_fail_at(p, p->i, E_SYNTAX,
+        rc = ufrpc__toml_fail_at(p, p->i, E_SYNTAX,
                           p->i >= p->n ? "unterminated array" : "expected ',' or ']' in array");
         goto fail;
     }
@@ -550,7 +550,7 @@ fail:
 
 static int parse_inline_table(struct toml_parser *p, int depth, ufrpc_cv **out)
 {
-    ufrpc_cv *t = ufrpc_cv_new(UFRPC_CV_TABLE, toml_pos_at(p, p->i));
+    ufrpc_cv *t = ufrpc_cv_new(UFRPC_CV_TABLE, ufrpc__toml_pos_at(p, p->i));
     if (t == NULL)
         return nomem(p);
     p->i++; /* '{' */
@@ -578,11 +578,11 @@ static int parse_inline_table(struct toml_parser *p, int depth, ufrpc_cv **out)
             break;
         }
         if (p->i >= p->n)
-            rc = toml_fail_at(p, p->i, E_SYNTAX, "unterminated inline table");
+            rc = ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "unterminated inline table");
         else if (p->s[p->i] == '\n' || p->s[p->i] == '\r')
-            rc = toml_fail_at(p, p->i, E_SYNTAX, "newline inside an inline table");
+            rc = ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "newline inside an inline table");
         else
-            rc = toml_fail_at(p, p->i, E_SYNTAX, "expected ',' or '}' in inline table");
+            rc = ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "expected ',' or '}' in inline table");
         goto fail;
     }
 done:
@@ -598,15 +598,15 @@ static int parse_value(struct toml_parser *p, int depth, ufrpc_cv **out)
 {
     *out = NULL;
     if (depth > UFRPC_TOML_MAX_DEPTH)
-        return toml_fail_at(p, p->i, UFRPC_ERR_CONFIG_DEPTH, "nesting deeper than %d levels",
+        return ufrpc__toml_fail_at(p, p->i, UFRPC_ERR_CONFIG_DEPTH, "nesting deeper than %d levels",
                             UFRPC_TOML_MAX_DEPTH);
     if (p->i >= p->n)
-        return toml_fail_at(p, p->i, E_SYNTAX, "expected a value, found end of file");
+        return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "expected a value, found end of file");
     char c = p->s[p->i];
     if (c == '"' || c == '\'') {
-        ufrpc_cv_pos pos = toml_pos_at(p, p->i);
+        ufrpc_cv_pos pos = ufrpc__toml_pos_at(p, p->i);
         p->sb.len = 0;
-        int rc = toml_parse_string(p, &p->sb, true);
+        int rc = ufrpc__toml_parse_string(p, &p->sb, true);
         if (rc)
             return rc;
         *out = ufrpc_cv_new_string(UFRPC_CV_STRING, p->sb.data ? p->sb.data : "", p->sb.len, pos);
@@ -617,8 +617,8 @@ static int parse_value(struct toml_parser *p, int depth, ufrpc_cv **out)
     if (c == '{')
         return parse_inline_table(p, depth, out);
     if (c == '\n' || c == '\r' || c == '#')
-        return toml_fail_at(p, p->i, E_SYNTAX, "expected a value after '='");
-    return toml_parse_scalar(p, out);
+        return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "expected a value after '='");
+    return ufrpc__toml_parse_scalar(p, out);
 }
 
 /* ---- [table] and [[array of tables]] headers */
@@ -641,12 +641,12 @@ static int parse_header(struct toml_parser *p)
         return rc;
     if (p->i >= p->n || p->s[p->i] != ']' ||
         (aot && (p->i + 1 >= p->n || p->s[p->i + 1] != ']')))
-        return toml_fail_at(p, p->i, E_SYNTAX, aot ? "expected ']]' after table name"
+        return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, aot ? "expected ']]' after table name"
                                                    : "expected ']' after table name");
     p->i += aot ? 2 : 1;
     seal_pending(p);
 
-    ufrpc_cv_pos hpos = toml_pos_at(p, at);
+    ufrpc_cv_pos hpos = ufrpc__toml_pos_at(p, at);
     ufrpc_cv *t = p->root;
     int depth = 0;
     for (size_t k = 0; k < p->nkparts; k++) {
@@ -657,7 +657,7 @@ static int parse_header(struct toml_parser *p)
         ufrpc_cv *c = map_get(p, t, s, n);
         depth++;
         if (depth > UFRPC_TOML_MAX_DEPTH)
-            return toml_fail_at(p, at, UFRPC_ERR_CONFIG_DEPTH, "nesting deeper than %d levels",
+            return ufrpc__toml_fail_at(p, at, UFRPC_ERR_CONFIG_DEPTH, "nesting deeper than %d levels",
                                 UFRPC_TOML_MAX_DEPTH);
         if (last && aot) {
             if (c == NULL) {
@@ -670,7 +670,7 @@ static int parse_header(struct toml_parser *p)
                     return UFRPC_ERR_NOMEM;
                 }
             } else if (c->type != UFRPC_CV_ARRAY || !(c->parser_flags & F_AOT)) {
-                return toml_fail_at(p, p->kpart_pos[k], UFRPC_ERR_CONFIG_DUPLICATE,
+                return ufrpc__toml_fail_at(p, p->kpart_pos[k], UFRPC_ERR_CONFIG_DUPLICATE,
                                     "'%s' is already defined as %s, not an array of tables",
                                     part_text(p, k, kt, sizeof kt),
                                     c->type == UFRPC_CV_ARRAY ? "an array" : ufrpc_cv_type_name(c->type));
@@ -688,7 +688,7 @@ static int parse_header(struct toml_parser *p)
             break;
         }
         if (c == NULL) {
-            c = ufrpc_cv_new(UFRPC_CV_TABLE, last ? hpos : toml_pos_at(p, p->kpart_pos[k]));
+            c = ufrpc_cv_new(UFRPC_CV_TABLE, last ? hpos : ufrpc__toml_pos_at(p, p->kpart_pos[k]));
             if (c == NULL)
                 return nomem(p);
             c->parser_flags = last ? F_EXPLICIT : 0;
@@ -701,24 +701,24 @@ static int parse_header(struct toml_parser *p)
         }
         if (c->type == UFRPC_CV_ARRAY && (c->parser_flags & F_AOT) && !last) {
             if (c->u.a.len == 0) /* cannot happen: [[x]] always adds one */
-                return toml_fail_at(p, at, E_SYNTAX, "empty array of tables");
+                return ufrpc__toml_fail_at(p, at, E_SYNTAX, "empty array of tables");
             t = c->u.a.items[c->u.a.len - 1];
             depth++;
             continue;
         }
         if (c->type != UFRPC_CV_TABLE)
-            return toml_fail_at(p, p->kpart_pos[k], UFRPC_ERR_CONFIG_DUPLICATE,
+            return ufrpc__toml_fail_at(p, p->kpart_pos[k], UFRPC_ERR_CONFIG_DUPLICATE,
                                 "'%s' is already defined as %s, not a table",
                                 part_text(p, k, kt, sizeof kt),
                                 (c->parser_flags & F_AOT) ? "an array of tables"
                                                           : ufrpc_cv_type_name(c->type));
         if (c->parser_flags & F_FROZEN)
-            return toml_fail_at(p, p->kpart_pos[k], UFRPC_ERR_CONFIG_DUPLICATE,
+            return ufrpc__toml_fail_at(p, p->kpart_pos[k], UFRPC_ERR_CONFIG_DUPLICATE,
                                 "inline table '%s' cannot be extended",
                                 part_text(p, k, kt, sizeof kt));
         if (last) {
             if (c->parser_flags & (F_EXPLICIT | F_DOTTED))
-                return toml_fail_at(p, at, UFRPC_ERR_CONFIG_DUPLICATE,
+                return ufrpc__toml_fail_at(p, at, UFRPC_ERR_CONFIG_DUPLICATE,
                                     "table '%s' is defined twice", part_text(p, k, kt, sizeof kt));
             c->parser_flags |= F_EXPLICIT;
             c->pos = hpos;
@@ -783,7 +783,7 @@ int ufrpc_toml_parse(const char *text, size_t len, const char *file_name, ufrpc_
                 p->line_start = k + 1;
             }
         }
-        rc = toml_fail_at(p, bad, UFRPC_ERR_CONFIG_ENCODING, "invalid UTF-8 (byte 0x%02X)",
+        rc = ufrpc__toml_fail_at(p, bad, UFRPC_ERR_CONFIG_ENCODING, "invalid UTF-8 (byte 0x%02X)",
                           (unsigned char)p->s[bad]);
         goto out;
     }

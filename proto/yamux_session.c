@@ -84,7 +84,7 @@ static uint32_t bucket_of(const ufrpc_yamux_session_t *s, uint32_t id)
     return (id >> 1) & (s->nbuckets - 1);
 }
 
-ufrpc_yamux_stream_t *yamux_lookup(const ufrpc_yamux_session_t *s, uint32_t id)
+ufrpc_yamux_stream_t *ufrpc__yamux_lookup(const ufrpc_yamux_session_t *s, uint32_t id)
 {
     for (ufrpc_yamux_stream_t *st = s->buckets[bucket_of(s, id)]; st; st = st->hnext)
         if (st->id == id)
@@ -127,7 +127,7 @@ static void hash_remove(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st)
     st->hnext = NULL;
 }
 
-int yamux_stream_create(ufrpc_yamux_session_t *s, uint32_t id, ufrpc_yamux_stream_t **out)
+int ufrpc__yamux_stream_create(ufrpc_yamux_session_t *s, uint32_t id, ufrpc_yamux_stream_t **out)
 {
     ufrpc_yamux_stream_t *st = calloc(1, sizeof *st);
     if (!st)
@@ -152,9 +152,9 @@ int yamux_stream_create(ufrpc_yamux_session_t *s, uint32_t id, ufrpc_yamux_strea
 }
 
 /* A stream whose application reference is gone and that is finished (and owes no
- * control frame) leaves the table; it is freed by yamux_sweep() when no callback
+ * control frame) leaves the table; it is freed by ufrpc__yamux_sweep() when no callback
  * is running. */
-void yamux_finish_check(ufrpc_yamux_stream_t *st)
+void ufrpc__yamux_finish_check(ufrpc_yamux_stream_t *st)
 {
     ufrpc_yamux_session_t *s = st->s;
     uint32_t f = st->flags;
@@ -180,7 +180,7 @@ void yamux_finish_check(ufrpc_yamux_stream_t *st)
     s->n_dead++;
 }
 
-void yamux_sweep(ufrpc_yamux_session_t *s)
+void ufrpc__yamux_sweep(ufrpc_yamux_session_t *s)
 {
     if (s->depth || !s->n_dead)
         return;
@@ -214,16 +214,16 @@ void yamux_sweep(ufrpc_yamux_session_t *s)
     }
 }
 
-void yamux_fail(ufrpc_yamux_session_t *s, int err, int send_goaway)
+void ufrpc__yamux_fail(ufrpc_yamux_session_t *s, int err, int send_goaway)
 {
     if (s->err)
         return;
     s->err = err;
     if (send_goaway)
-        yamux_queue_goaway(s, UFRPC_YAMUX_GOAWAY_PROTOCOL_ERROR);
+        ufrpc__yamux_queue_goaway(s, UFRPC_YAMUX_GOAWAY_PROTOCOL_ERROR);
     /* every released stream can go now */
     for (ufrpc_yamux_stream_t *st = s->all; st; st = st->next)
-        yamux_finish_check(st);
+        ufrpc__yamux_finish_check(st);
     if (s->cb.on_session_error)
         s->cb.on_session_error(s, err, s->user_data);
 }
@@ -250,8 +250,8 @@ static void expire_orphans(ufrpc_yamux_session_t *s, uint64_t now)
             continue;
         if (st->orphan_deadline <= now) {
             st->flags |= SF_RESET | SF_RST_OWED;
-            yamux_stream_want_ctl(st);
-            yamux_finish_check(st);
+            ufrpc__yamux_stream_want_ctl(st);
+            ufrpc__yamux_finish_check(st);
         } else if (st->orphan_deadline < next) {
             next = st->orphan_deadline;
         }
@@ -267,19 +267,19 @@ int ufrpc_yamux_on_timeout(ufrpc_yamux_session_t *s, uint64_t now_ms)
     s->depth++;
     if (s->cfg.enable_keepalive) {
         if (s->ping_outstanding && now_ms >= s->ping_deadline) {
-            yamux_fail(s, UFRPC_ERR_YAMUX_KEEPALIVE, 0);
+            ufrpc__yamux_fail(s, UFRPC_ERR_YAMUX_KEEPALIVE, 0);
         } else if (!s->ping_outstanding && now_ms >= s->next_ping_at) {
             s->ping_outstanding = 1;
             s->ping_outstanding_id = s->ping_next_id++;
             s->ping_deadline = now_ms + s->cfg.keepalive_timeout_ms;
             s->next_ping_at = now_ms + s->cfg.keepalive_interval_ms;
-            yamux_queue_ping(s, s->ping_outstanding_id);
+            ufrpc__yamux_queue_ping(s, s->ping_outstanding_id);
         }
     }
     if (!s->err && s->n_orphans && now_ms >= s->orphan_next)
         expire_orphans(s, now_ms);
     s->depth--;
-    yamux_sweep(s);
+    ufrpc__yamux_sweep(s);
     return s->err;
 }
 
@@ -290,7 +290,7 @@ int ufrpc_yamux_session_goaway(ufrpc_yamux_session_t *s, uint32_t code)
     if (s->err)
         return s->err;
     s->local_goaway = 1;
-    yamux_queue_goaway(s, code);
+    ufrpc__yamux_queue_goaway(s, code);
     return 0;
 }
 
