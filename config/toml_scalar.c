@@ -10,23 +10,13 @@
 #include "config/toml.h"
 #include "config/toml_internal.h"
 #include "proto/error.h"
+#include "proto/text.h"
 
 #define E_SYNTAX UFRPC_ERR_CONFIG_SYNTAX
 
 static bool is_digit(int c)
 {
     return c >= '0' && c <= '9';
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Control characters TOML forbids in strings and comments (tab is allowed). */
@@ -102,7 +92,7 @@ static int parse_escape(struct toml_parser *p, struct toml_buf *b)
         int nd = c == 'u' ? 4 : 8;
         uint32_t cp = 0;
         for (int k = 0; k < nd; k++) {
-            int h = p->i < p->n ? hexval((unsigned char)s[p->i]) : -1;
+            int h = p->i < p->n ? ufrpc_hexval((unsigned char)s[p->i]) : -1;
             if (h < 0)
                 return ufrpc__toml_fail_at(p, at, E_SYNTAX, "\\%c escape needs %d hex digits", c, nd);
             cp = (cp << 4) | (uint32_t)h;
@@ -251,10 +241,10 @@ static int scan_digits(const char *t, size_t n, size_t *k, int base, char *out, 
     bool prev_digit = false;
     while (j < n) {
         int c = (unsigned char)t[j];
-        int v = hexval(c);
+        int v = ufrpc_hexval(c);
         if (c == '_') {
-            if (!prev_digit || j + 1 >= n || hexval((unsigned char)t[j + 1]) < 0 ||
-                hexval((unsigned char)t[j + 1]) >= base)
+            if (!prev_digit || j + 1 >= n || ufrpc_hexval((unsigned char)t[j + 1]) < 0 ||
+                ufrpc_hexval((unsigned char)t[j + 1]) >= base)
                 return -1;
             prev_digit = false;
             j++;
@@ -306,7 +296,7 @@ static int parse_number(struct toml_parser *p, size_t start, size_t end, ufrpc_c
                                 base == 16 ? "hexadecimal" : base == 8 ? "octal" : "binary");
         uint64_t v = 0;
         for (size_t j = 0; j < bl; j++) {
-            uint64_t d = (uint64_t)hexval((unsigned char)buf[j]);
+            uint64_t d = (uint64_t)ufrpc_hexval((unsigned char)buf[j]);
             if (v > (UINT64_MAX - d) / (uint64_t)base || v * (uint64_t)base + d > (uint64_t)INT64_MAX)
                 return ufrpc__toml_fail_at(p, start, UFRPC_ERR_CONFIG_VALUE,
                                     "integer does not fit in 64 bits");

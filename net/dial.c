@@ -8,6 +8,7 @@
 #include "net/tcp.h"
 #include "proto/base64.h"
 #include "proto/error.h"
+#include "proto/text.h"
 
 enum { ST_DNS, ST_CONNECT, ST_PROXY, ST_DONE };
 
@@ -167,41 +168,6 @@ static void on_timeout(uv_timer_t *t)
 }
 
 /* ---- proxy URL --------------------------------------------------------------- */
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Copies [s, s+n) percent-decoded into out (cap bytes incl. NUL). */
-static int unescape(const char *s, size_t n, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)s[i];
-        if (c == '%') {
-            if (i + 2 >= n)
-                return UFRPC_ERR_INVAL;
-            int hi = hexval(s[i + 1]);
-            int lo = hexval(s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return UFRPC_ERR_INVAL;
-            c = hi * 16 + lo;
-            i += 2;
-        }
-        if (o + 1 >= cap)
-            return UFRPC_ERR_LIMIT;
-        out[o++] = (char)c;
-    }
-    out[o] = '\0';
-    return 0;
-}
-
 int ufrpc_proxy_url_parse(const char *url, struct ufrpc_proxy_url *out)
 {
     memset(out, 0, sizeof *out);
@@ -222,10 +188,11 @@ int ufrpc_proxy_url_parse(const char *url, struct ufrpc_proxy_url *out)
     if (at != NULL) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
         const char *uend = colon != NULL ? colon : at;
-        if (unescape(p, (size_t)(uend - p), out->user, sizeof out->user) < 0)
+        if (ufrpc_pct_decode(p, (size_t)(uend - p), false, out->user, sizeof out->user) < 0)
             return UFRPC_ERR_INVAL;
         if (colon != NULL &&
-            unescape(colon + 1, (size_t)(at - colon - 1), out->pass, sizeof out->pass) < 0)
+            ufrpc_pct_decode(colon + 1, (size_t)(at - colon - 1), false, out->pass,
+                             sizeof out->pass) < 0)
             return UFRPC_ERR_INVAL;
         out->has_auth = 1;
         p = at + 1;
