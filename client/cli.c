@@ -8,33 +8,13 @@
 #include <uv.h>
 
 #include "client/admin.h"
+#include "client/cli_util.h"
 #include "client/log.h"
 #include "client/supervisor.h"
 #include "client/version.h"
 #include "config/config.h"
 #include "proto/error.h"
-
-/* "--strict_config=x" -> "strict-config" (cobra's word separator normalisation). */
-static void long_name(const char *arg, char *buf, size_t cap)
-{
-    size_t i = 0;
-    for (const char *p = arg + 2; *p && *p != '=' && i + 1 < cap; p++)
-        buf[i++] = *p == '_' ? '-' : *p;
-    buf[i] = '\0';
-}
-
-static int parse_bool(const char *v, bool *out)
-{
-    static const char *const t[] = {"1", "t", "T", "true", "TRUE", "True"};
-    static const char *const f[] = {"0", "f", "F", "false", "FALSE", "False"};
-    for (size_t i = 0; i < 6; i++) {
-        if (strcmp(v, t[i]) == 0)
-            return *out = true, 0;
-        if (strcmp(v, f[i]) == 0)
-            return *out = false, 0;
-    }
-    return -1;
-}
+#include "proto/text.h"
 
 static int fail(struct ufrpc_cli_args *a, const char *fmt, const char *what)
 {
@@ -60,7 +40,8 @@ int ufrpc_cli_parse(int argc, char **argv, struct ufrpc_cli_args *a)
             a->help = true;
         } else if (strncmp(arg, "--", 2) == 0 && arg[2]) {
             char name[64];
-            long_name(arg, name, sizeof name);
+            if (ufrpc_cli_long_name(arg, name, sizeof name) == NULL)
+                return fail(a, "unknown flag: %s", arg);
             const char *eq = strchr(arg, '=');
             if (strcmp(name, "config") == 0) {
                 if (eq)
@@ -72,7 +53,7 @@ int ufrpc_cli_parse(int argc, char **argv, struct ufrpc_cli_args *a)
             } else if (strcmp(name, "version") == 0 || strcmp(name, "help") == 0 ||
                        strcmp(name, "strict-config") == 0 || strcmp(name, "log-json") == 0) {
                 bool v = true;
-                if (eq && parse_bool(eq + 1, &v) != 0)
+                if (eq && !ufrpc_parse_go_bool(eq + 1, strlen(eq + 1), &v))
                     return fail(a, "invalid argument for flag %s", arg);
                 if (name[0] == 'v')
                     a->version = v;
