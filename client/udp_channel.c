@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "proto/base64.h"
+#include "proto/byteorder.h"
 #include "proto/error.h"
 #include "proto/msg.h"
 #include "proto/frame_v2.h"
@@ -126,8 +127,7 @@ int ufrpc_udp_packet_encode_wire(enum ufrpc_wire_version ver, const uint8_t *dat
     if (v2) {
         uint16_t id = ufrpc_frame_v2_msg_id(UFRPC_MSG_UDP_PACKET);
         rc = ufrpc_frame_v2_encode_header(UFRPC_FRAME_V2_MESSAGE, json + 2, out);
-        out[UFRPC_FRAME_V2_HEADER_LEN] = (uint8_t)(id >> 8);
-        out[UFRPC_FRAME_V2_HEADER_LEN + 1] = (uint8_t)(id & 0xff);
+        ufrpc_put_be16(out + UFRPC_FRAME_V2_HEADER_LEN, id);
     } else {
         rc = ufrpc_frame_encode_header(UFRPC_MSG_UDP_PACKET, json, out);
     }

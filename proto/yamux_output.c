@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "proto/error.h"
+#include "proto/byteorder.h"
 #include "proto/yamux_internal.h"
 
 static void flush_ctl(ufrpc_yamux_session_t *s);
@@ -50,7 +51,8 @@ void ufrpc__yamux_put_header(ufrpc_yamux_session_t *s, uint8_t type, uint16_t fl
 /* Overwrites 4 bytes at absolute position pos (not yet exposed). */
 void ufrpc__yamux_patch_u32(ufrpc_yamux_session_t *s, uint64_t pos, uint32_t v)
 {
-    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    uint8_t b[4];
+    ufrpc_put_be32(b, v);
     for (int i = 0; i < 4; i++)
         s->ring[(pos + (uint64_t)i) % s->cap] = b[i];
 }

@@ -1,5 +1,4 @@
-/* proto/text: hex digits and percent-decoding, the helpers shared by the admin API,
- * static_file and the proxy URL parser. */
+/* proto/text.h and proto/byteorder.h: the small helpers shared across layers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -9,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "proto/byteorder.h"
 #include "proto/error.h"
 #include "proto/text.h"
 
@@ -87,6 +87,25 @@ static void test_go_bool(void **state)
     assert_true(v);
 }
 
+/* proto/byteorder.h: the byte layout of every width and order, and round trips. */
+static void test_byteorder(void **state)
+{
+    (void)state;
+    uint8_t b[4];
+    ufrpc_put_be16(b, 0x1234);
+    assert_memory_equal(b, "\x12\x34", 2);
+    assert_int_equal(ufrpc_get_be16(b), 0x1234);
+    ufrpc_put_be32(b, 0x89abcdefu);
+    assert_memory_equal(b, "\x89\xab\xcd\xef", 4);
+    assert_int_equal(ufrpc_get_be32(b), 0x89abcdefu);
+    ufrpc_put_le32(b, 0x89abcdefu);
+    assert_memory_equal(b, "\xef\xcd\xab\x89", 4);
+    assert_int_equal(ufrpc_get_le32(b), 0x89abcdefu);
+    const uint8_t ff[4] = {0xff, 0xff, 0xff, 0xff};
+    assert_int_equal(ufrpc_get_be16(ff), 0xffff);
+    assert_int_equal(ufrpc_get_be32(ff), 0xffffffffu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -94,6 +113,7 @@ int main(void)
         cmocka_unit_test(test_decode),
         cmocka_unit_test(test_decode_errors),
         cmocka_unit_test(test_go_bool),
+        cmocka_unit_test(test_byteorder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
