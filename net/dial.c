@@ -7,7 +7,10 @@
 
 #include "net/tcp.h"
 #include "proto/base64.h"
+#include "proto/byteorder.h"
 #include "proto/error.h"
+#include "proto/http_connect.h"
+#include "proto/socks5.h"
 #include "proto/text.h"
 
 enum { ST_DNS, ST_CONNECT, ST_PROXY, ST_DONE };
@@ -265,15 +268,13 @@ static void proxy_send(ufrpc_dial_t *d, size_t n)
 /* Bytes consumed by a complete reply in d->in, 0 if more are needed, <0 on error. */
 static long http_reply_done(ufrpc_dial_t *d)
 {
-    for (size_t i = 3; i < d->in_len; i++) {
-        if (memcmp(d->in + i - 3, "\r\n\r\n", 4) == 0) {
-            /* "HTTP/1.x 200" */
-            if (i < 12 || memcmp(d->in, "HTTP/1.", 7) != 0 || memcmp(d->in + 8, " 200", 4) != 0)
-                return UFRPC_ERR_PROXY_PROTOCOL;
-            return (long)(i + 1);
-        }
-    }
-    return d->in_len == sizeof d->in ? UFRPC_ERR_PROXY_PROTOCOL : 0;
+    int status = 0;
+    long r = ufrpc_http_connect_parse_reply(d->in, d->in_len, &status);
+    if (r == UFRPC_ERR_AGAIN)
+        return d->in_len == sizeof d->in ? UFRPC_ERR_PROXY_PROTOCOL : 0;
+    if (r < 0 || status != 200)
+        return UFRPC_ERR_PROXY_PROTOCOL;
+    return r;
 }
 
 static void socks_send_request(ufrpc_dial_t *d)
@@ -299,8 +300,8 @@ static void socks_send_request(ufrpc_dial_t *d)
         memcpy(d->out + n, d->host, hl);
         n += hl;
     }
-    d->out[n++] = (uint8_t)(d->port >> 8);
-    d->out[n++] = (uint8_t)d->port;
+    ufrpc_put_be16(d->out + n, d->port);
+    n += 2;
     d->socks_step = 2;
     proxy_send(d, n);
 }
@@ -310,16 +311,19 @@ static long socks_step(ufrpc_dial_t *d)
 {
     const uint8_t *b = d->in;
     size_t n = d->in_len;
+    uint8_t code = 0;
+    long r;
     if (d->socks_step == 0) { /* method selection reply */
-        if (n < 2)
+        r = ufrpc_socks5_parse_pair(b, n, UFRPC_SOCKS5_VERSION, &code);
+        if (r == UFRPC_ERR_AGAIN)
             return 0;
-        if (b[0] != 5)
+        if (r < 0)
             return UFRPC_ERR_PROXY_PROTOCOL;
-        if (b[1] == 0) {
+        if (code == 0) {
             socks_send_request(d);
-            return 2;
+            return r;
         }
-        if (b[1] == 2 && d->proxy.has_auth) {
+        if (code == 2 && d->proxy.has_auth) {
             size_t ul = strlen(d->proxy.user), pl = strlen(d->proxy.pass), o = 0;
             d->out[o++] = 1;
             d->out[o++] = (uint8_t)ul;
@@ -330,36 +334,28 @@ static long socks_step(ufrpc_dial_t *d)
             o += pl;
             d->socks_step = 1;
             proxy_send(d, o);
-            return 2;
+            return r;
         }
         return UFRPC_ERR_PROXY_PROTOCOL;
     }
-    if (d->socks_step == 1) { /* auth reply */
-        if (n < 2)
+    if (d->socks_step == 1) { /* auth reply (its version byte is not checked, as Go) */
+        r = ufrpc_socks5_parse_pair(b, n, 0, &code);
+        if (r == UFRPC_ERR_AGAIN)
             return 0;
-        if (b[1] != 0)
+        if (r < 0 || code != 0)
             return UFRPC_ERR_PROXY_PROTOCOL;
         socks_send_request(d);
-        return 2;
+        return r;
     }
     /* connect reply: 5 rep 0 atyp addr port */
-    if (n < 5)
+    struct ufrpc_socks5_addr_msg m;
+    r = ufrpc_socks5_parse_addr_msg(b, n, &m);
+    if (r == UFRPC_ERR_AGAIN)
         return 0;
-    if (b[0] != 5 || b[1] != 0)
+    if (r < 0 || m.code != 0)
         return UFRPC_ERR_PROXY_PROTOCOL;
-    size_t need;
-    if (b[3] == 1)
-        need = 4 + 4 + 2;
-    else if (b[3] == 4)
-        need = 4 + 16 + 2;
-    else if (b[3] == 3)
-        need = 4 + 1 + (size_t)b[4] + 2;
-    else
-        return UFRPC_ERR_PROXY_PROTOCOL;
-    if (n < need)
-        return 0;
     d->socks_step = 3;
-    return (long)need;
+    return r;
 }
 
 static void on_proxy_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
