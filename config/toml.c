@@ -42,7 +42,7 @@ int ufrpc__toml_buf_put(struct toml_buf *b, const void *data, size_t len)
                 return -1;
             cap *= 2;
         }
-        char *d = realloc(b->data, cap);
+        char *d = ufrpc_mem_realloc(b->mem, b->data, cap);
         if (d == NULL)
             return -1;
         b->data = d;
@@ -272,13 +272,13 @@ static int map_put(struct toml_parser *p, const ufrpc_cv *parent, const char *k,
 {
     if ((p->map_len + 1) * 2 > p->map_cap) {
         size_t cap = p->map_cap ? p->map_cap * 2 : 64;
-        struct toml_map_slot *m = calloc(cap, sizeof *m);
+        struct toml_map_slot *m = ufrpc_mem_calloc(p->mem, cap, sizeof *m);
         if (m == NULL)
             return -1;
         for (size_t i = 0; i < p->map_cap; i++)
             if (p->map[i].parent != NULL)
                 map_insert_slot(m, cap, p->map[i]);
-        free(p->map);
+        ufrpc_mem_free(p->mem, p->map);
         p->map = m;
         p->map_cap = cap;
     }
@@ -294,20 +294,20 @@ static int table_add(struct toml_parser *p, ufrpc_cv *t, const char *k, size_t n
 {
     if (t->u.t.len == t->u.t.cap) {
         size_t cap = t->u.t.cap ? t->u.t.cap * 2 : 8;
-        ufrpc_cv_member *items = realloc(t->u.t.items, cap * sizeof *items);
+        ufrpc_cv_member *items = ufrpc_mem_realloc(t->mem, t->u.t.items, cap * sizeof *items);
         if (items == NULL)
             return nomem(p);
         t->u.t.items = items;
         t->u.t.cap = cap;
     }
-    char *kc = malloc(n + 1);
+    char *kc = ufrpc_mem_malloc(t->mem, n + 1);
     if (kc == NULL)
         return nomem(p);
     if (n)
         memcpy(kc, k, n);
     kc[n] = '\0';
     if (map_put(p, t, kc, n, child)) {
-        free(kc);
+        ufrpc_mem_free(t->mem, kc);
         return nomem(p);
     }
     t->u.t.items[t->u.t.len++] = (ufrpc_cv_member){kc, n, child};
@@ -318,7 +318,7 @@ static int pending_add(struct toml_parser *p, ufrpc_cv *t)
 {
     if (p->npending == p->cappending) {
         size_t cap = p->cappending ? p->cappending * 2 : 16;
-        ufrpc_cv **v = realloc(p->pending, cap * sizeof *v);
+        ufrpc_cv **v = ufrpc_mem_realloc(p->mem, p->pending, cap * sizeof *v);
         if (v == NULL)
             return nomem(p);
         p->pending = v;
@@ -431,7 +431,7 @@ static int walk_dotted(struct toml_parser *p, ufrpc_cv *t, bool inline_mode, ufr
         key_part(p, k, &s, &n);
         ufrpc_cv *c = map_get(p, t, s, n);
         if (c == NULL) {
-            c = ufrpc_cv_new(UFRPC_CV_TABLE, ufrpc__toml_pos_at(p, p->kpart_pos[k]));
+            c = ufrpc_cv_new(p->mem, UFRPC_CV_TABLE, ufrpc__toml_pos_at(p, p->kpart_pos[k]));
             if (c == NULL)
                 return nomem(p);
             c->parser_flags = F_DOTTED | (inline_mode ? 0 : F_PENDING);
@@ -484,7 +484,7 @@ static int parse_keyval_into(struct toml_parser *p, ufrpc_cv *t, int depth, bool
         return ufrpc__toml_fail_at(p, p->kpart_pos[last], UFRPC_ERR_CONFIG_DUPLICATE,
                             "duplicate key '%s'", part_text(p, last, kt, sizeof kt));
     /* the value may parse other keys into p->kb: keep this one */
-    char *key = malloc(n + 1);
+    char *key = ufrpc_mem_malloc(p->mem, n + 1);
     if (key == NULL)
         return nomem(p);
     if (n)
@@ -500,13 +500,13 @@ static int parse_keyval_into(struct toml_parser *p, ufrpc_cv *t, int depth, bool
         if (rc)
             ufrpc_cv_free(v);
     }
-    free(key);
+    ufrpc_mem_free(p->mem, key);
     return rc;
 }
 
 static int parse_array(struct toml_parser *p, int depth, ufrpc_cv **out)
 {
-    ufrpc_cv *a = ufrpc_cv_new(UFRPC_CV_ARRAY, ufrpc__toml_pos_at(p, p->i));
+    ufrpc_cv *a = ufrpc_cv_new(p->mem, UFRPC_CV_ARRAY, ufrpc__toml_pos_at(p, p->i));
     if (a == NULL)
         return nomem(p);
     a->parser_flags = F_FROZEN;
@@ -550,7 +550,7 @@ fail:
 
 static int parse_inline_table(struct toml_parser *p, int depth, ufrpc_cv **out)
 {
-    ufrpc_cv *t = ufrpc_cv_new(UFRPC_CV_TABLE, ufrpc__toml_pos_at(p, p->i));
+    ufrpc_cv *t = ufrpc_cv_new(p->mem, UFRPC_CV_TABLE, ufrpc__toml_pos_at(p, p->i));
     if (t == NULL)
         return nomem(p);
     p->i++; /* '{' */
@@ -609,7 +609,7 @@ static int parse_value(struct toml_parser *p, int depth, ufrpc_cv **out)
         int rc = ufrpc__toml_parse_string(p, &p->sb, true);
         if (rc)
             return rc;
-        *out = ufrpc_cv_new_string(UFRPC_CV_STRING, p->sb.data ? p->sb.data : "", p->sb.len, pos);
+        *out = ufrpc_cv_new_string(p->mem, UFRPC_CV_STRING, p->sb.data ? p->sb.data : "", p->sb.len, pos);
         return *out ? 0 : nomem(p);
     }
     if (c == '[')
@@ -661,7 +661,7 @@ static int parse_header(struct toml_parser *p)
                                 UFRPC_TOML_MAX_DEPTH);
         if (last && aot) {
             if (c == NULL) {
-                c = ufrpc_cv_new(UFRPC_CV_ARRAY, hpos);
+                c = ufrpc_cv_new(p->mem, UFRPC_CV_ARRAY, hpos);
                 if (c == NULL)
                     return nomem(p);
                 c->parser_flags = F_AOT;
@@ -675,7 +675,7 @@ static int parse_header(struct toml_parser *p)
                                     part_text(p, k, kt, sizeof kt),
                                     c->type == UFRPC_CV_ARRAY ? "an array" : ufrpc_cv_type_name(c->type));
             }
-            ufrpc_cv *e = ufrpc_cv_new(UFRPC_CV_TABLE, hpos);
+            ufrpc_cv *e = ufrpc_cv_new(p->mem, UFRPC_CV_TABLE, hpos);
             if (e == NULL)
                 return nomem(p);
             e->parser_flags = F_EXPLICIT;
@@ -688,7 +688,7 @@ static int parse_header(struct toml_parser *p)
             break;
         }
         if (c == NULL) {
-            c = ufrpc_cv_new(UFRPC_CV_TABLE, last ? hpos : ufrpc__toml_pos_at(p, p->kpart_pos[k]));
+            c = ufrpc_cv_new(p->mem, UFRPC_CV_TABLE, last ? hpos : ufrpc__toml_pos_at(p, p->kpart_pos[k]));
             if (c == NULL)
                 return nomem(p);
             c->parser_flags = last ? F_EXPLICIT : 0;
@@ -759,14 +759,22 @@ static int parse_document(struct toml_parser *p)
 int ufrpc_toml_parse(const char *text, size_t len, const char *file_name, ufrpc_cv **out,
                      struct ufrpc_cfg_error *err)
 {
+    return ufrpc_toml_parse_mem(NULL, text, len, file_name, out, err);
+}
+
+int ufrpc_toml_parse_mem(const struct ufrpc_mem *mem, const char *text, size_t len,
+                         const char *file_name, ufrpc_cv **out, struct ufrpc_cfg_error *err)
+{
     struct toml_parser *p;
+    mem = ufrpc_mem_or_default(mem);
     int rc;
     *out = NULL;
     if (text == NULL && len > 0)
         return ufrpc_cfg_fail(err, UFRPC_ERR_INVAL, file_name, 0, 0, "no input");
-    p = calloc(1, sizeof *p);
+    p = ufrpc_mem_calloc(mem, 1, sizeof *p);
     if (p == NULL)
         return ufrpc_cfg_fail(err, UFRPC_ERR_NOMEM, file_name, 0, 0, "out of memory");
+    p->mem = p->sb.mem = p->kb.mem = mem;
     p->s = text ? text : "";
     p->n = len;
     p->file = file_name;
@@ -787,7 +795,7 @@ int ufrpc_toml_parse(const char *text, size_t len, const char *file_name, ufrpc_
                           (unsigned char)p->s[bad]);
         goto out;
     }
-    p->root = ufrpc_cv_new(UFRPC_CV_TABLE, (ufrpc_cv_pos){file_name, 1, 1});
+    p->root = ufrpc_cv_new(p->mem, UFRPC_CV_TABLE, (ufrpc_cv_pos){file_name, 1, 1});
     if (p->root == NULL) {
         rc = nomem(p);
         goto out;
@@ -800,10 +808,10 @@ int ufrpc_toml_parse(const char *text, size_t len, const char *file_name, ufrpc_
     }
 out:
     ufrpc_cv_free(p->root);
-    free(p->sb.data);
-    free(p->kb.data);
-    free(p->map);
-    free(p->pending);
-    free(p);
+    ufrpc_mem_free(mem, p->sb.data);
+    ufrpc_mem_free(mem, p->kb.data);
+    ufrpc_mem_free(mem, p->map);
+    ufrpc_mem_free(mem, p->pending);
+    ufrpc_mem_free(mem, p);
     return rc;
 }

@@ -16,6 +16,7 @@
 
 /* Growable byte buffer; data is malloc'd and owned by whoever holds the struct. */
 struct toml_buf {
+    const struct ufrpc_mem *mem; /* the parser's */
     char *data;
     size_t len, cap;
 };
@@ -23,6 +24,7 @@ struct toml_buf {
 struct toml_map_slot;
 
 struct toml_parser {
+    const struct ufrpc_mem *mem; /* every allocation of the parse and the tree */
     const char *s; /* input, len n; s[n] is never read */
     size_t n;
     size_t i; /* cursor */

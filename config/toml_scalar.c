@@ -282,7 +282,7 @@ static int parse_number(struct toml_parser *p, size_t start, size_t end, ufrpc_c
     }
     if (n - k == 3 && (memcmp(t + k, "inf", 3) == 0 || memcmp(t + k, "nan", 3) == 0)) {
         double f = t[k] == 'i' ? INFINITY : NAN;
-        *out = ufrpc_cv_new_float(neg ? -f : f, pos);
+        *out = ufrpc_cv_new_float(p->mem, neg ? -f : f, pos);
         return *out ? 0 : nomem(p);
     }
     if (n - k >= 2 && t[k] == '0' && (t[k + 1] == 'x' || t[k + 1] == 'o' || t[k + 1] == 'b')) {
@@ -302,7 +302,7 @@ static int parse_number(struct toml_parser *p, size_t start, size_t end, ufrpc_c
                                     "integer does not fit in 64 bits");
             v = v * (uint64_t)base + d;
         }
-        *out = ufrpc_cv_new_integer((int64_t)v, pos);
+        *out = ufrpc_cv_new_integer(p->mem, (int64_t)v, pos);
         return *out ? 0 : nomem(p);
     }
 
@@ -344,7 +344,7 @@ static int parse_number(struct toml_parser *p, size_t start, size_t end, ufrpc_c
             return ufrpc__toml_fail_at(p, start, E_SYNTAX, "invalid float");
         if (isinf(f))
             return ufrpc__toml_fail_at(p, start, UFRPC_ERR_CONFIG_VALUE, "float out of range");
-        *out = ufrpc_cv_new_float(f, pos);
+        *out = ufrpc_cv_new_float(p->mem, f, pos);
         return *out ? 0 : nomem(p);
     }
     uint64_t v = 0;
@@ -357,7 +357,7 @@ static int parse_number(struct toml_parser *p, size_t start, size_t end, ufrpc_c
         v = v * 10 + d;
     }
     int64_t iv = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
-    *out = ufrpc_cv_new_integer(iv, pos);
+    *out = ufrpc_cv_new_integer(p->mem, iv, pos);
     return *out ? 0 : nomem(p);
 }
 
@@ -482,7 +482,7 @@ static int parse_datetime(struct toml_parser *p, ufrpc_cv **out)
             }
         }
     }
-    *out = ufrpc_cv_new_string(type, b->data, b->len, pos);
+    *out = ufrpc_cv_new_string(p->mem, type, b->data, b->len, pos);
     return *out ? 0 : nomem(p);
 }
 
@@ -501,7 +501,7 @@ int ufrpc__toml_parse_scalar(struct toml_parser *p, ufrpc_cv **out)
     if ((k - start == 4 && memcmp(s + start, "true", 4) == 0) ||
         (k - start == 5 && memcmp(s + start, "false", 5) == 0)) {
         p->i = k;
-        *out = ufrpc_cv_new_bool(s[start] == 't', ufrpc__toml_pos_at(p, start));
+        *out = ufrpc_cv_new_bool(p->mem, s[start] == 't', ufrpc__toml_pos_at(p, start));
         return *out ? 0 : nomem(p);
     }
     if (!is_digit((unsigned char)s[start]) && s[start] != '+' && s[start] != '-' &&

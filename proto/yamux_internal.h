@@ -50,6 +50,7 @@ struct ufrpc_yamux_stream {
 
 struct ufrpc_yamux_session {
     struct ufrpc_yamux_config cfg;
+    const struct ufrpc_mem *mem; /* cfg.mem or libc's: all allocations */
     struct ufrpc_yamux_callbacks cb;
     void *user_data;
     enum ufrpc_yamux_role role;

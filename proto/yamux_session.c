@@ -16,6 +16,7 @@ void ufrpc_yamux_config_default(struct ufrpc_yamux_config *c)
     c->max_output_bytes = 256u * 1024u;
     c->accept_backlog = 1024;
     c->stream_close_timeout_ms = 300000;
+    c->mem = NULL;
 }
 
 int ufrpc_yamux_session_new(ufrpc_yamux_session_t **out, enum ufrpc_yamux_role role,
@@ -35,9 +36,11 @@ int ufrpc_yamux_session_new(ufrpc_yamux_session_t **out, enum ufrpc_yamux_role r
         cfg.max_output_bytes > ((size_t)1 << 30) ||
         (cfg.enable_keepalive && (cfg.keepalive_interval_ms == 0 || cfg.keepalive_timeout_ms == 0)))
         return UFRPC_ERR_INVAL;
-    ufrpc_yamux_session_t *s = calloc(1, sizeof *s);
+    const struct ufrpc_mem *mem = ufrpc_mem_or_default(cfg.mem);
+    ufrpc_yamux_session_t *s = ufrpc_mem_calloc(mem, 1, sizeof *s);
     if (!s)
         return UFRPC_ERR_NOMEM;
+    s->mem = mem;
     s->cfg = cfg;
     if (callbacks)
         s->cb = *callbacks;
@@ -46,13 +49,13 @@ int ufrpc_yamux_session_new(ufrpc_yamux_session_t **out, enum ufrpc_yamux_role r
     s->now = now_ms;
     s->data_cap = cfg.max_output_bytes;
     s->cap = cfg.max_output_bytes + YAMUX_CTL_RESERVE;
-    s->ring = malloc(s->cap);
+    s->ring = ufrpc_mem_malloc(mem, s->cap);
     s->nbuckets = INITIAL_BUCKETS;
-    s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
+    s->buckets = ufrpc_mem_calloc(mem, s->nbuckets, sizeof *s->buckets);
     if (!s->ring || !s->buckets) {
-        free(s->ring);
-        free(s->buckets);
-        free(s);
+        ufrpc_mem_free(mem, s->ring);
+        ufrpc_mem_free(mem, s->buckets);
+        ufrpc_mem_free(mem, s);
         return UFRPC_ERR_NOMEM;
     }
     s->next_id = role == UFRPC_YAMUX_CLIENT ? 1 : 2;
@@ -69,12 +72,13 @@ void ufrpc_yamux_session_free(ufrpc_yamux_session_t *s)
     ufrpc_yamux_stream_t *st = s->all;
     while (st) {
         ufrpc_yamux_stream_t *next = st->next;
-        free(st);
+        ufrpc_mem_free(s->mem, st);
         st = next;
     }
-    free(s->buckets);
-    free(s->ring);
-    free(s);
+    const struct ufrpc_mem *mem = s->mem;
+    ufrpc_mem_free(mem, s->buckets);
+    ufrpc_mem_free(mem, s->ring);
+    ufrpc_mem_free(mem, s);
 }
 
 /* ---- stream table: chained hash on id/2 ---- */
@@ -97,7 +101,7 @@ static void hash_grow(ufrpc_yamux_session_t *s)
     if (s->nbuckets >= (1u << 24))
         return;
     uint32_t n = s->nbuckets * 2;
-    ufrpc_yamux_stream_t **b = calloc(n, sizeof *b);
+    ufrpc_yamux_stream_t **b = ufrpc_mem_calloc(s->mem, n, sizeof *b);
     if (!b)
         return; /* keep the longer chains; still correct */
     for (uint32_t i = 0; i < s->nbuckets; i++) {
@@ -110,7 +114,7 @@ static void hash_grow(ufrpc_yamux_session_t *s)
             st = next;
         }
     }
-    free(s->buckets);
+    ufrpc_mem_free(s->mem, s->buckets);
     s->buckets = b;
     s->nbuckets = n;
 }
@@ -129,7 +133,7 @@ static void hash_remove(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st)
 
 int ufrpc__yamux_stream_create(ufrpc_yamux_session_t *s, uint32_t id, ufrpc_yamux_stream_t **out)
 {
-    ufrpc_yamux_stream_t *st = calloc(1, sizeof *st);
+    ufrpc_yamux_stream_t *st = ufrpc_mem_calloc(s->mem, 1, sizeof *st);
     if (!st)
         return UFRPC_ERR_NOMEM;
     st->s = s;
@@ -208,7 +212,7 @@ void ufrpc__yamux_sweep(ufrpc_yamux_session_t *s)
                 st->next->prev = st->prev;
             s->n_dead--;
             s->nstreams--;
-            free(st);
+            ufrpc_mem_free(s->mem, st);
         }
         st = next;
     }
