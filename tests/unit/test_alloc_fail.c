@@ -1,7 +1,7 @@
 /* Allocation failures: every allocation of an object's life fails in turn (one
  * run per N, the Nth allocation failing, for every N the life makes), through the
  * allocator hook of proto/mem.h: a yamux session pair, config loading (TOML, JSON,
- * a file with includes). Each run must end without a crash, report the
+ * a file with includes) and the control session's own blocks. Each run must end without a crash, report the
  * failure as UFRPC_ERR_NOMEM where an API call had to allocate, and leave no block
  * behind (the counting allocator checks it; ASan builds check the rest). */
 #include <setjmp.h>
@@ -17,7 +17,10 @@
 
 #include <cmocka.h>
 
+#include "client/control.h"
 #include "config/config.h"
+#include "proto/cfb.h"
+#include "proto/msg.h"
 #include "failmem.h"
 #include "proto/error.h"
 #include "proto/yamux.h"
@@ -274,6 +277,99 @@ static void test_config_file_with_includes_every_allocation(void **state)
     rmdir(dir);
 }
 
+/* ---- the control session --------------------------------------------------------- */
+
+static int ctl_rng(void *ctx, unsigned char *buf, size_t len)
+{
+    uint64_t *x = ctx;
+    for (size_t i = 0; i < len; i++) {
+        *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+        buf[i] = (unsigned char)(*x >> 56);
+    }
+    return 0;
+}
+
+static void ctl_drain(struct ufrpc_ctl *ctl)
+{
+    const uint8_t *d;
+    size_t n;
+    ufrpc_ctl_pending(ctl, &d, &n);
+    ufrpc_ctl_consume(ctl, n);
+}
+
+/* Login queued, LoginResp fed, a heartbeat and a NewWorkConn message built, all
+ * output taken. Returns 0 or the first error. */
+static int ctl_life(const struct ufrpc_mem *mem, const struct ufrpc_config *cfg)
+{
+    uint64_t seed = 9;
+    struct ufrpc_ctl_opts o = {.cfg = cfg, .token = "t0k", .hostname = "host", .rng = ctl_rng,
+                               .rng_ctx = &seed, .mem = mem};
+    assert_int_equal(ufrpc_cfb_derive_key((const uint8_t *)"t0k", 3, o.key), 0);
+    struct ufrpc_ctl *ctl = NULL;
+    int rc = ufrpc_ctl_new(&o, &ctl);
+    if (rc != 0) {
+        assert_null(ctl);
+        return rc;
+    }
+    uint64_t now = 1000;
+    rc = ufrpc_ctl_start(ctl, now);
+    if (rc == 0) {
+        ctl_drain(ctl);
+        struct ufrpc_msg m;
+        ufrpc_msg_init(&m, UFRPC_MSG_LOGIN_RESP);
+        ufrpc_msg_set_str(&m.u.login_resp.version, "0.70.0");
+        ufrpc_msg_set_str(&m.u.login_resp.run_id, "run-1");
+        uint8_t *frame = NULL;
+        size_t flen = 0;
+        assert_int_equal(ufrpc_msg_encode_frame(&m, &frame, &flen), 0);
+        ufrpc_msg_free(&m);
+        rc = ufrpc_ctl_feed(ctl, frame, flen, now);
+        free(frame);
+    }
+    if (rc == 0 && ufrpc_ctl_state(ctl) != UFRPC_CTL_RUNNING)
+        rc = UFRPC_ERR_STATE;
+    for (int i = 1; rc == 0 && i <= 2; i++) { /* within the 90 s heartbeat timeout */
+        rc = ufrpc_ctl_tick(ctl, now + (uint64_t)i * 31000);
+        if (rc == 0)
+            ctl_drain(ctl);
+    }
+    if (rc == 0) {
+        struct ufrpc_msg nw;
+        rc = ufrpc_ctl_build_new_work_conn(ctl, &nw);
+        if (rc == 0)
+            ufrpc_msg_free(&nw);
+    }
+    ufrpc_ctl_free(ctl);
+    return rc;
+}
+
+static void test_control_every_allocation(void **state)
+{
+    (void)state;
+    struct ufrpc_config cfg = {0};
+    cfg.user = "alice";
+    cfg.transport.heartbeat_interval = 30;
+    cfg.transport.heartbeat_timeout = 90;
+    cfg.auth.token = "t0k";
+    struct failmem fm;
+    failmem_init(&fm, 0);
+    assert_int_equal(ctl_life(&fm.mem, &cfg), 0);
+    assert_int_equal(fm.live, 0);
+    long total = fm.n_allocs;
+    assert_true(total >= 4);
+    for (long n = 1; n <= total; n++) {
+        failmem_init(&fm, n);
+        int rc = ctl_life(&fm.mem, &cfg);
+        assert_true(fm.failed);
+        if (rc != UFRPC_ERR_NOMEM)
+            fail_msg("control: allocation %ld of %ld failed: returned %d", n, total, rc);
+        if (fm.live != 0)
+            fail_msg("control: allocation %ld of %ld failed: %ld blocks leaked", n, total,
+                     fm.live);
+    }
+    printf("control: %ld allocations, each failed once\n", total);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_config_toml_every_allocation),
         cmocka_unit_test(test_config_json_every_allocation),
         cmocka_unit_test(test_config_file_with_includes_every_allocation),
+        cmocka_unit_test(test_control_every_allocation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
