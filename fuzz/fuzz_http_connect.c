@@ -7,16 +7,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "proto/error.h"
 #include "proto/http_connect.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            __builtin_trap();                                                                      \
-    } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -8,16 +8,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "proto/error.h"
 #include "proto/socks5.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            __builtin_trap();                                                                      \
-    } while (0)
 
 static long run(unsigned which, const uint8_t *b, size_t n, uint8_t fields[300])
 {
