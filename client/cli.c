@@ -113,9 +113,12 @@ void ufrpc_cli_usage(FILE *out)
 }
 
 /* ---- the run loop ------------------------------------------------------------ */
+/* How long info lines may wait in a log file's buffer (see ufrpc_log_opts). */
+#define LOG_FLUSH_MS 1000
 struct app {
     uv_loop_t loop;
     uv_signal_t sig_int, sig_term, sig_hup;
+    uv_timer_t log_timer; /* ufrpc_log_tick for a buffered log file */
     ufrpc_client_t *client;
     struct ufrpc_admin *admin;
     struct ufrpc_log *log;
@@ -156,6 +159,13 @@ static void close_signals(struct app *app)
     uv_close((uv_handle_t *)&app->sig_int, NULL);
     uv_close((uv_handle_t *)&app->sig_term, NULL);
     uv_close((uv_handle_t *)&app->sig_hup, NULL);
+    uv_close((uv_handle_t *)&app->log_timer, NULL);
+}
+
+static void on_log_timer(uv_timer_t *t)
+{
+    struct app *app = t->data;
+    ufrpc_log_tick(app->log);
 }
 
 static void on_client_exit(ufrpc_client_t *cl, int code, const char *msg, void *data)
@@ -311,6 +321,8 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         return 1;
     }
 
+    const char *log_to = ufrpc_cfg_str(cfg->log.to);
+    bool log_to_file = log_to[0] != '\0' && strcmp(log_to, "console") != 0;
     enum ufrpc_log_level lvl = UFRPC_LOG_INFO;
     (void)ufrpc_log_parse_level(ufrpc_cfg_str(cfg->log.level), &lvl); /* bad: info, as frpc */
     struct ufrpc_log_opts lo = {
@@ -319,6 +331,9 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         .max_days = (int)cfg->log.max_days,
         .json = log_json,
         .color = !cfg->log.disable_print_color && !log_json && isatty(STDOUT_FILENO),
+        /* a log file is written in bursts (warn and error at once), the console
+         * line by line */
+        .flush_interval_ms = log_to_file ? LOG_FLUSH_MS : 0,
     };
     rc = ufrpc_log_new(&lo, &app->log);
     if (rc) {
@@ -349,6 +364,12 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         ufrpc_log_free(app->log);
         free(app);
         return 1;
+    }
+    uv_timer_init(&app->loop, &app->log_timer);
+    app->log_timer.data = app;
+    if (log_to_file) {
+        uv_timer_start(&app->log_timer, on_log_timer, LOG_FLUSH_MS, LOG_FLUSH_MS);
+        uv_unref((uv_handle_t *)&app->log_timer); /* never keeps the loop alive */
     }
     uv_signal_t *sigs[] = {&app->sig_int, &app->sig_term, &app->sig_hup};
     int nums[] = {SIGINT, SIGTERM, SIGHUP};
