@@ -2,6 +2,7 @@
 #include "client/admin.h"
 
 #include <arpa/inet.h>
+#include <mbedtls/platform_util.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,7 +376,7 @@ static void free_server(struct ufrpc_admin *a)
     if (a->tls)
         ufrpc_tls_ctx_free(a->tls);
     if (a->password)
-        memset(a->password, 0, strlen(a->password));
+        mbedtls_platform_zeroize(a->password, strlen(a->password));
     free(a->user);
     free(a->password);
     free(a->assets_dir);

@@ -69,9 +69,6 @@ int ufrpc_admin_definition_json(const struct ufrpc_config *cfg, bool visitor, co
 /* Go's http.Request.BasicAuth() + constant-time comparison with user/password. */
 bool ufrpc_admin_check_basic_auth(const char *header, const char *user, const char *password);
 
-/* strconv.ParseBool; false on anything else. */
-bool ufrpc_admin_parse_go_bool(const char *s, size_t len, bool *out);
-
 /* url.Values.Get(key) on a raw query: the first value, percent/plus-decoded into
  * out (NUL-terminated, cut at cap). Returns false when the key is absent. */
 bool ufrpc_admin_query_get(const char *query, const char *key, char *out, size_t cap);

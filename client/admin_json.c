@@ -5,7 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/platform_util.h>
+
 #include "client/admin_internal.h"
+#include "proto/base64.h"
+#include "proto/error.h"
+#include "proto/text.h"
 
 void ufrpc_admin_buf_free(struct ufrpc_admin_buf *b)
 {
@@ -156,64 +161,6 @@ void ufrpc_admin_json_str(struct ufrpc_admin_buf *b, const char *str)
 
 /* ---- Basic auth ------------------------------------------------------------ */
 
-static int b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Go's base64.StdEncoding.DecodeString (padding required; \r and \n ignored).
- * Returns the decoded length or -1. out must hold len bytes. */
-static long b64_decode(const char *in, size_t len, unsigned char *out)
-{
-    unsigned char q[4];
-    size_t nq = 0, o = 0, pad = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == '\r' || c == '\n')
-            continue;
-        if (c == '=') {
-            if (nq < 2)
-                return -1;
-            pad++;
-            q[nq++] = 0;
-        } else {
-            int v = b64val(c);
-            if (v < 0 || pad > 0)
-                return -1;
-            q[nq++] = (unsigned char)v;
-        }
-        if (nq == 4) {
-            unsigned char b0 = (unsigned char)(q[0] << 2 | q[1] >> 4);
-            unsigned char b1 = (unsigned char)(q[1] << 4 | q[2] >> 2);
-            unsigned char b2 = (unsigned char)(q[2] << 6 | q[3]);
-            out[o++] = b0;
-            if (pad < 2)
-                out[o++] = b1;
-            if (pad < 1)
-                out[o++] = b2;
-            nq = 0;
-            if (pad > 0) {
-                /* only \r\n may follow the padded quantum */
-                for (size_t j = i + 1; j < len; j++)
-                    if (in[j] != '\r' && in[j] != '\n')
-                        return -1;
-                return (long)o;
-            }
-        }
-    }
-    return nq == 0 ? (long)o : -1;
-}
-
 static bool ct_equal(const char *a, size_t alen, const char *b)
 {
     size_t blen = strlen(b);
@@ -236,10 +183,11 @@ bool ufrpc_admin_check_basic_auth(const char *header, const char *user, const ch
         return false;
     const char *enc = header + 6;
     size_t elen = strlen(enc);
-    unsigned char *dec = malloc(elen + 1);
+    size_t dcap = ufrpc_base64_decoded_max(elen);
+    unsigned char *dec = malloc(dcap);
     if (dec == NULL)
         return false;
-    long n = b64_decode(enc, elen, dec);
+    long n = ufrpc_base64_decode(enc, elen, dec);
     bool ok = false;
     if (n >= 0) {
         const unsigned char *colon = memchr(dec, ':', (size_t)n);
@@ -251,62 +199,12 @@ bool ufrpc_admin_check_basic_auth(const char *header, const char *user, const ch
         }
     }
     /* the decoded credentials never outlive this call */
-    memset(dec, 0, elen + 1);
+    mbedtls_platform_zeroize(dec, dcap);
     free(dec);
     return ok;
 }
 
 /* ---- query / path ------------------------------------------------------------- */
-
-bool ufrpc_admin_parse_go_bool(const char *s, size_t len, bool *out)
-{
-    static const char *const t[] = {"1", "t", "T", "true", "TRUE", "True"};
-    static const char *const f[] = {"0", "f", "F", "false", "FALSE", "False"};
-    for (size_t i = 0; i < 6; i++) {
-        if (strlen(t[i]) == len && memcmp(s, t[i], len) == 0)
-            return *out = true, true;
-        if (strlen(f[i]) == len && memcmp(s, f[i], len) == 0)
-            return *out = false, true;
-    }
-    return false;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes src[0..len) (plus: '+' is a space) into out; false on a bad escape. */
-static bool unescape(const char *src, size_t len, bool plus, char *out, size_t cap, size_t *outlen)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = src[i];
-        if (c == '%') {
-            if (i + 2 >= len)
-                return false;
-            int h = hexval(src[i + 1]), l = hexval(src[i + 2]);
-            if (h < 0 || l < 0)
-                return false;
-            c = (char)(h << 4 | l);
-            i += 2;
-        } else if (plus && c == '+') {
-            c = ' ';
-        }
-        if (o + 1 < cap)
-            out[o++] = c;
-    }
-    if (cap > 0)
-        out[o] = '\0';
-    *outlen = o;
-    return true;
-}
 
 bool ufrpc_admin_query_get(const char *query, const char *key, char *out, size_t cap)
 {
@@ -317,15 +215,14 @@ bool ufrpc_admin_query_get(const char *query, const char *key, char *out, size_t
         const char *eq = memchr(p, '=', (size_t)(end - p));
         const char *kend = eq ? eq : end;
         char kbuf[128];
-        size_t kl = 0;
         /* Go (>= 1.17) skips a pair whose key holds ';', and one with a bad escape */
         bool bad = memchr(p, ';', (size_t)(kend - p)) != NULL;
-        if (!bad && unescape(p, (size_t)(kend - p), true, kbuf, sizeof kbuf, &kl) && kl == klen &&
-            memcmp(kbuf, key, klen) == 0) {
-            size_t vl = 0;
+        long kl = bad ? -1 : ufrpc_pct_decode(p, (size_t)(kend - p), true, kbuf, sizeof kbuf);
+        if (kl >= 0 && (size_t)kl == klen && memcmp(kbuf, key, klen) == 0) {
             const char *v = eq ? eq + 1 : end;
-            if (unescape(v, (size_t)(end - v), true, out, cap, &vl))
-                return true;
+            long vl = ufrpc_pct_decode(v, (size_t)(end - v), true, out, cap);
+            if (vl >= 0 || vl == UFRPC_ERR_LIMIT)
+                return true; /* a value too long for out is found, truncated */
         }
         p = *end ? end + 1 : end;
     }
@@ -334,8 +231,8 @@ bool ufrpc_admin_query_get(const char *query, const char *key, char *out, size_t
 
 bool ufrpc_admin_path_decode(const char *src, size_t len, char *out, size_t cap)
 {
-    size_t ol = 0;
-    if (cap < len + 1 || !unescape(src, len, false, out, cap, &ol))
+    if (cap < len + 1)
         return false;
-    return memchr(out, '\0', ol) == NULL;
+    long ol = ufrpc_pct_decode(src, len, false, out, cap);
+    return ol >= 0 && memchr(out, '\0', (size_t)ol) == NULL;
 }

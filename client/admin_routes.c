@@ -13,6 +13,7 @@
 
 #include "client/admin_internal.h"
 #include "proto/error.h"
+#include "proto/text.h"
 
 /* Largest config file GET /api/config returns (frpc has none; ours keeps it bounded). */
 #define MAX_CONFIG_FILE (8u * 1024u * 1024u)
@@ -232,7 +233,7 @@ static void h_reload(const struct ufrpc_admin_session_cfg *c, const struct ufrpc
     char val[16];
     bool strict = false;
     if (ufrpc_admin_query_get(q->query, "strictConfig", val, sizeof val) && val[0] != '\0')
-        (void)ufrpc_admin_parse_go_bool(val, strlen(val), &strict);
+        (void)ufrpc_parse_go_bool(val, strlen(val), &strict);
     if (config_path(&c->hooks) == NULL) {
         json_error(r, 400, "invalid argument: frpc has no config file path");
         return;

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <mbedtls/platform_util.h>
+
 #include "llhttp.h"
 
 #include "client/admin_internal.h"
@@ -262,9 +264,9 @@ static int on_message_complete(llhttp_t *p)
     free(qcopy);
     /* credentials are not kept beyond their request */
     if (s->auth.p != NULL)
-        memset(s->auth.p, 0, s->auth.cap);
+        mbedtls_platform_zeroize(s->auth.p, s->auth.cap);
     if (s->value.p != NULL)
-        memset(s->value.p, 0, s->value.cap);
+        mbedtls_platform_zeroize(s->value.p, s->value.cap);
     s->body.len = 0;
     if (s->body.cap > 64 * 1024) {
         ufrpc_admin_buf_free(&s->body);
@@ -298,9 +300,9 @@ void ufrpc_admin_session_free(struct ufrpc_admin_session *s)
     if (s == NULL)
         return;
     if (s->auth.p != NULL)
-        memset(s->auth.p, 0, s->auth.cap);
+        mbedtls_platform_zeroize(s->auth.p, s->auth.cap);
     if (s->value.p != NULL)
-        memset(s->value.p, 0, s->value.cap);
+        mbedtls_platform_zeroize(s->value.p, s->value.cap);
     ufrpc_admin_buf_free(&s->url);
     ufrpc_admin_buf_free(&s->field);
     ufrpc_admin_buf_free(&s->value);

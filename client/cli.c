@@ -8,33 +8,13 @@
 #include <uv.h>
 
 #include "client/admin.h"
+#include "client/cli_util.h"
 #include "client/log.h"
 #include "client/supervisor.h"
 #include "client/version.h"
 #include "config/config.h"
 #include "proto/error.h"
-
-/* "--strict_config=x" -> "strict-config" (cobra's word separator normalisation). */
-static void long_name(const char *arg, char *buf, size_t cap)
-{
-    size_t i = 0;
-    for (const char *p = arg + 2; *p && *p != '=' && i + 1 < cap; p++)
-        buf[i++] = *p == '_' ? '-' : *p;
-    buf[i] = '\0';
-}
-
-static int parse_bool(const char *v, bool *out)
-{
-    static const char *const t[] = {"1", "t", "T", "true", "TRUE", "True"};
-    static const char *const f[] = {"0", "f", "F", "false", "FALSE", "False"};
-    for (size_t i = 0; i < 6; i++) {
-        if (strcmp(v, t[i]) == 0)
-            return *out = true, 0;
-        if (strcmp(v, f[i]) == 0)
-            return *out = false, 0;
-    }
-    return -1;
-}
+#include "proto/text.h"
 
 static int fail(struct ufrpc_cli_args *a, const char *fmt, const char *what)
 {
@@ -60,7 +40,8 @@ int ufrpc_cli_parse(int argc, char **argv, struct ufrpc_cli_args *a)
             a->help = true;
         } else if (strncmp(arg, "--", 2) == 0 && arg[2]) {
             char name[64];
-            long_name(arg, name, sizeof name);
+            if (ufrpc_cli_long_name(arg, name, sizeof name) == NULL)
+                return fail(a, "unknown flag: %s", arg);
             const char *eq = strchr(arg, '=');
             if (strcmp(name, "config") == 0) {
                 if (eq)
@@ -72,7 +53,7 @@ int ufrpc_cli_parse(int argc, char **argv, struct ufrpc_cli_args *a)
             } else if (strcmp(name, "version") == 0 || strcmp(name, "help") == 0 ||
                        strcmp(name, "strict-config") == 0 || strcmp(name, "log-json") == 0) {
                 bool v = true;
-                if (eq && parse_bool(eq + 1, &v) != 0)
+                if (eq && !ufrpc_parse_go_bool(eq + 1, strlen(eq + 1), &v))
                     return fail(a, "invalid argument for flag %s", arg);
                 if (name[0] == 'v')
                     a->version = v;
@@ -132,9 +113,12 @@ void ufrpc_cli_usage(FILE *out)
 }
 
 /* ---- the run loop ------------------------------------------------------------ */
+/* How long info lines may wait in a log file's buffer (see ufrpc_log_opts). */
+#define LOG_FLUSH_MS 1000
 struct app {
     uv_loop_t loop;
     uv_signal_t sig_int, sig_term, sig_hup;
+    uv_timer_t log_timer; /* ufrpc_log_tick for a buffered log file */
     ufrpc_client_t *client;
     struct ufrpc_admin *admin;
     struct ufrpc_log *log;
@@ -174,6 +158,13 @@ static void close_signals(struct app *app)
     uv_close((uv_handle_t *)&app->sig_int, NULL);
     uv_close((uv_handle_t *)&app->sig_term, NULL);
     uv_close((uv_handle_t *)&app->sig_hup, NULL);
+    uv_close((uv_handle_t *)&app->log_timer, NULL);
+}
+
+static void on_log_timer(uv_timer_t *t)
+{
+    struct app *app = t->data;
+    ufrpc_log_tick(app->log);
 }
 
 static void on_client_exit(ufrpc_client_t *cl, int code, const char *msg, void *data)
@@ -329,6 +320,8 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         return 1;
     }
 
+    const char *log_to = ufrpc_cfg_str(cfg->log.to);
+    bool log_to_file = log_to[0] != '\0' && strcmp(log_to, "console") != 0;
     enum ufrpc_log_level lvl = UFRPC_LOG_INFO;
     (void)ufrpc_log_parse_level(ufrpc_cfg_str(cfg->log.level), &lvl); /* bad: info, as frpc */
     struct ufrpc_log_opts lo = {
@@ -337,6 +330,9 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         .max_days = (int)cfg->log.max_days,
         .json = log_json,
         .color = !cfg->log.disable_print_color && !log_json && isatty(STDOUT_FILENO),
+        /* a log file is written in bursts (warn and error at once), the console
+         * line by line */
+        .flush_interval_ms = log_to_file ? LOG_FLUSH_MS : 0,
     };
     rc = ufrpc_log_new(&lo, &app->log);
     if (rc) {
@@ -367,6 +363,12 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         ufrpc_log_free(app->log);
         free(app);
         return 1;
+    }
+    uv_timer_init(&app->loop, &app->log_timer);
+    app->log_timer.data = app;
+    if (log_to_file) {
+        uv_timer_start(&app->log_timer, on_log_timer, LOG_FLUSH_MS, LOG_FLUSH_MS);
+        uv_unref((uv_handle_t *)&app->log_timer); /* never keeps the loop alive */
     }
     uv_signal_t *sigs[] = {&app->sig_int, &app->sig_term, &app->sig_hup};
     int nums[] = {SIGINT, SIGTERM, SIGHUP};

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <mbedtls/platform_util.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -14,10 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/cli_util.h"
 #include "llhttp.h"
 
 #include "config/config.h"
+#include "proto/base64.h"
 #include "proto/error.h"
+#include "proto/text.h"
 
 #define MAX_RESPONSE (16u * 1024u * 1024u)
 
@@ -43,14 +47,12 @@ static void join_host_port(const char *host, uint16_t port, char *out, size_t ca
     snprintf(out, cap, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, (unsigned)port);
 }
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /* base64 of user:password into a malloc'd string (NULL on OOM). */
 static char *basic_credentials(const char *user, const char *pw)
 {
     size_t ul = strlen(user), pl = strlen(pw), n = ul + 1 + pl;
     unsigned char *raw = malloc(n + 1);
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
+    char *out = malloc(ufrpc_base64_encoded_len(n) + 1);
     if (raw == NULL || out == NULL) {
         free(raw);
         free(out);
@@ -59,20 +61,8 @@ static char *basic_credentials(const char *user, const char *pw)
     memcpy(raw, user, ul);
     raw[ul] = ':';
     memcpy(raw + ul + 1, pw, pl);
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)raw[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)raw[i + 1] << 8;
-        if (i + 2 < n)
-            v |= raw[i + 2];
-        out[o++] = b64chars[v >> 18 & 63];
-        out[o++] = b64chars[v >> 12 & 63];
-        out[o++] = i + 1 < n ? b64chars[v >> 6 & 63] : '=';
-        out[o++] = i + 2 < n ? b64chars[v & 63] : '=';
-    }
-    out[o] = '\0';
-    memset(raw, 0, n);
+    ufrpc_base64_encode(raw, n, out);
+    mbedtls_platform_zeroize(raw, n);
     free(raw);
     return out;
 }
@@ -319,7 +309,7 @@ int ufrpc_cli_admin_http(const char *host, uint16_t port, const char *user, cons
         rl += body_len;
     }
     rc = send_all(fd, req, rl, deadline);
-    memset(req, 0, rl); /* it held the credentials */
+    mbedtls_platform_zeroize(req, rl); /* it held the credentials */
     if (rc != 0) {
         if (rc == UFRPC_ERR_TIMEOUT) {
             snprintf(err, errcap, "%s: context deadline exceeded", prefix);
@@ -392,7 +382,7 @@ out:
     free(rp.body);
     free(req);
     if (cred) {
-        memset(cred, 0, strlen(cred));
+        mbedtls_platform_zeroize(cred, strlen(cred));
         free(cred);
     }
     close(fd);
@@ -535,19 +525,6 @@ static int print_status(FILE *out, const char *body, size_t len)
     return 0;
 }
 
-/* ---- the command ------------------------------------------------------------------------- */
-
-static const char *long_name(const char *arg, char *buf, size_t cap)
-{
-    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
-        return NULL;
-    size_t i = 0;
-    for (const char *p = arg + 2; *p && *p != '=' && i + 1 < cap; p++)
-        buf[i++] = *p == '_' ? '-' : *p;
-    buf[i] = '\0';
-    return buf;
-}
-
 static bool is_admin_word(const char *w)
 {
     return strcmp(w, "reload") == 0 || strcmp(w, "status") == 0 || strcmp(w, "stop") == 0;
@@ -557,7 +534,7 @@ int ufrpc_cli_is_admin(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         char name[64];
-        const char *ln = long_name(argv[i], name, sizeof name);
+        const char *ln = ufrpc_cli_long_name(argv[i], name, sizeof name);
         if (strcmp(argv[i], "-c") == 0 ||
             (ln != NULL && strchr(argv[i], '=') == NULL &&
              (strcmp(ln, "config") == 0 || strcmp(ln, "api-timeout") == 0 ||
@@ -570,19 +547,6 @@ int ufrpc_cli_is_admin(int argc, char **argv)
         return is_admin_word(argv[i]);
     }
     return 0;
-}
-
-static bool parse_bool(const char *v, bool *out)
-{
-    static const char *const t[] = {"1", "t", "T", "true", "TRUE", "True"};
-    static const char *const f[] = {"0", "f", "F", "false", "FALSE", "False"};
-    for (size_t i = 0; i < 6; i++) {
-        if (strcmp(v, t[i]) == 0)
-            return *out = true, true;
-        if (strcmp(v, f[i]) == 0)
-            return *out = false, true;
-    }
-    return false;
 }
 
 static int file_exists(const char *p) { return access(p, F_OK) == 0; }
@@ -615,7 +579,7 @@ int ufrpc_cli_admin(int argc, char **argv, FILE *out)
             file = a[2] == '=' ? a + 3 : a + 2;
             continue;
         }
-        const char *ln = long_name(a, name, sizeof name);
+        const char *ln = ufrpc_cli_long_name(a, name, sizeof name);
         const char *eq = strchr(a, '=');
         if (ln != NULL && (strcmp(ln, "config") == 0 || strcmp(ln, "api-timeout") == 0)) {
             const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
@@ -637,7 +601,7 @@ int ufrpc_cli_admin(int argc, char **argv, FILE *out)
         if (ln != NULL && strcmp(ln, "strict-config") == 0) {
             if (eq == NULL)
                 strict = true;
-            else if (!parse_bool(eq + 1, &strict)) {
+            else if (!ufrpc_parse_go_bool(eq + 1, strlen(eq + 1), &strict)) {
                 fprintf(out, "Error: invalid argument \"%s\" for \"--strict_config\" flag\n",
                         eq + 1);
                 return 1;

@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "client/cli.h"
+#include "client/cli_util.h"
 #include "proto/error.h"
+#include "proto/text.h"
 
 enum kind { K_STR, K_INT, K_BOOL, K_LIST, K_MAP };
 
@@ -107,19 +109,6 @@ bool ufrpc_cli_is_quick(int argc, char **argv)
 }
 
 /* ---- flag lookup ---------------------------------------------------------------- */
-/* The long name of "--a_b=c" normalised to "a-b" into buf; false when too long. */
-static bool long_name(const char *arg, char *buf, size_t cap)
-{
-    size_t i = 0;
-    for (const char *p = arg + 2; *p && *p != '='; p++) {
-        if (i + 1 >= cap)
-            return false;
-        buf[i++] = *p == '_' ? '-' : *p;
-    }
-    buf[i] = '\0';
-    return true;
-}
-
 static const struct flag *find_long(const char *name, unsigned scope)
 {
     for (size_t i = 0; i < NFLAGS; i++)
@@ -160,7 +149,7 @@ static int find_subcommand(int argc, char **argv, unsigned scope)
         const struct flag *f = NULL;
         if (a[1] == '-') {
             char name[64];
-            if (strchr(a, '=') || !long_name(a, name, sizeof name))
+            if (strchr(a, '=') || ufrpc_cli_long_name(a, name, sizeof name) == NULL)
                 continue;
             f = find_long(name, scope);
             if (strcmp(name, "help") == 0)
@@ -176,19 +165,6 @@ static int find_subcommand(int argc, char **argv, unsigned scope)
             i++; /* an unknown flag is assumed to take a value, as cobra does */
     }
     return 0;
-}
-
-static int parse_bool(const char *v, bool *out)
-{
-    static const char *const t[] = {"1", "t", "T", "true", "TRUE", "True"};
-    static const char *const f[] = {"0", "f", "F", "false", "FALSE", "False"};
-    for (size_t i = 0; i < 6; i++) {
-        if (strcmp(v, t[i]) == 0)
-            return *out = true, 0;
-        if (strcmp(v, f[i]) == 0)
-            return *out = false, 0;
-    }
-    return -1;
 }
 
 static int parse_int(const char *v, long long *out)
@@ -227,7 +203,7 @@ static int check_value(struct ufrpc_cli_quick_result *r, const struct flag *f, c
     bool b;
     if (f->kind == K_INT && parse_int(v, &n) != 0)
         return fail(r, "invalid argument \"%s\" for \"%s\" flag: not an integer", v, d);
-    if (f->kind == K_BOOL && parse_bool(v, &b) != 0)
+    if (f->kind == K_BOOL && !ufrpc_parse_go_bool(v, strlen(v), &b))
         return fail(r, "invalid argument \"%s\" for \"%s\" flag: not a boolean", v, d);
     if (f->kind == K_MAP && *v) {
         /* every comma-separated item must be key=value */
@@ -329,7 +305,7 @@ static void emit(struct buf *b, const struct flag *f, const struct occ *occ, siz
         puts_(b, num);
     } else if (f->kind == K_BOOL) {
         bool v = false;
-        (void)parse_bool(last, &v);
+        (void)ufrpc_parse_go_bool(last, strlen(last), &v);
         puts_(b, v ? "true" : "false");
     } else {
         bool map = f->kind == K_MAP;
@@ -403,7 +379,7 @@ int ufrpc_cli_quick_build(int argc, char **argv, struct ufrpc_cli_quick_result *
         const char *value = NULL;
         if (a[1] == '-') {
             char name[64];
-            if (!long_name(a, name, sizeof name)) {
+            if (ufrpc_cli_long_name(a, name, sizeof name) == NULL) {
                 rc = fail(r, "unknown flag: %.200s", a);
                 break;
             }

@@ -4,34 +4,10 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "client/cli_util.h"
 #include "config/config.h"
 #include "proto/error.h"
-
-/* "--strict_config" → "strict-config" (cobra's WordSepNormalizeFunc); NULL if not a
- * long flag. Writes at most cap bytes. */
-static const char *long_name(const char *arg, char *buf, size_t cap)
-{
-    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
-        return NULL;
-    size_t i = 0;
-    for (const char *p = arg + 2; *p && *p != '=' && i + 1 < cap; p++)
-        buf[i++] = *p == '_' ? '-' : *p;
-    buf[i] = '\0';
-    return buf;
-}
-
-static bool parse_bool(const char *v, bool *out)
-{
-    static const char *const t[] = {"1", "t", "T", "true", "TRUE", "True"};
-    static const char *const f[] = {"0", "f", "F", "false", "FALSE", "False"};
-    for (size_t i = 0; i < 6; i++) {
-        if (strcmp(v, t[i]) == 0)
-            return *out = true, true;
-        if (strcmp(v, f[i]) == 0)
-            return *out = false, true;
-    }
-    return false;
-}
+#include "proto/text.h"
 
 int ufrpc_cli_is_verify(int argc, char **argv)
 {
@@ -68,7 +44,7 @@ int ufrpc_cli_verify(int argc, char **argv, FILE *out)
             file = a[2] == '=' ? a + 3 : a + 2;
             continue;
         }
-        const char *ln = long_name(a, name, sizeof name);
+        const char *ln = ufrpc_cli_long_name(a, name, sizeof name);
         const char *eq = strchr(a, '=');
         if (ln != NULL && strcmp(ln, "config") == 0) {
             if (eq != NULL)
@@ -91,7 +67,7 @@ int ufrpc_cli_verify(int argc, char **argv, FILE *out)
         if (target != NULL) {
             if (eq == NULL)
                 *target = true;
-            else if (!parse_bool(eq + 1, target)) {
+            else if (!ufrpc_parse_go_bool(eq + 1, strlen(eq + 1), target)) {
                 fprintf(out, "Error: invalid argument \"%s\" for \"%s\" flag\n", eq + 1, a);
                 return 1;
             }

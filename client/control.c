@@ -58,6 +58,7 @@ struct ufrpc_ctl {
 
     uint8_t *out;
     size_t out_off, out_len, out_cap;
+    const struct ufrpc_mem *mem; /* the control's own blocks (opts->mem or libc's) */
 };
 
 const char *ufrpc_ctl_build_arch(void)
@@ -109,9 +110,9 @@ static int has_scope(const struct ufrpc_config *cfg, const char *scope)
     return 0;
 }
 
-static char *dup_or_empty(const char *s)
+static char *dup_or_empty(const struct ufrpc_mem *mem, const char *s)
 {
-    return strdup(s ? s : "");
+    return ufrpc_mem_strdup(mem, s ? s : "");
 }
 
 int ufrpc_ctl_new(const struct ufrpc_ctl_opts *opts, struct ufrpc_ctl **out)
@@ -119,15 +120,17 @@ int ufrpc_ctl_new(const struct ufrpc_ctl_opts *opts, struct ufrpc_ctl **out)
     if (!opts || !out || !opts->cfg || !opts->rng)
         return UFRPC_ERR_INVAL;
     *out = NULL;
-    struct ufrpc_ctl *ctl = calloc(1, sizeof *ctl);
+    const struct ufrpc_mem *mem = ufrpc_mem_or_default(opts->mem);
+    struct ufrpc_ctl *ctl = ufrpc_mem_calloc(mem, 1, sizeof *ctl);
     if (!ctl)
         return UFRPC_ERR_NOMEM;
+    ctl->mem = mem;
     ctl->cfg = opts->cfg;
     ctl->reg = opts->reg;
     ctl->log = opts->log;
-    ctl->token = dup_or_empty(opts->token);
-    ctl->hostname = dup_or_empty(opts->hostname);
-    ctl->prev_run_id = dup_or_empty(opts->prev_run_id);
+    ctl->token = dup_or_empty(mem, opts->token);
+    ctl->hostname = dup_or_empty(mem, opts->hostname);
+    ctl->prev_run_id = dup_or_empty(mem, opts->prev_run_id);
     if (!ctl->token || !ctl->hostname || !ctl->prev_run_id) {
         ufrpc_ctl_free(ctl);
         return UFRPC_ERR_NOMEM;
@@ -167,14 +170,14 @@ void ufrpc_ctl_free(struct ufrpc_ctl *ctl)
     ufrpc_v2chan_free(ctl->ch);
     ufrpc_ctl_set_oidc_token(ctl, NULL);
     if (ctl->token) {
-        memset(ctl->token, 0, strlen(ctl->token));
-        free(ctl->token);
+        mbedtls_platform_zeroize(ctl->token, strlen(ctl->token));
+        ufrpc_mem_free(ctl->mem, ctl->token);
     }
-    memset(ctl->key, 0, sizeof ctl->key);
-    free(ctl->hostname);
-    free(ctl->prev_run_id);
-    free(ctl->out);
-    free(ctl);
+    mbedtls_platform_zeroize(ctl->key, sizeof ctl->key);
+    ufrpc_mem_free(ctl->mem, ctl->hostname);
+    ufrpc_mem_free(ctl->mem, ctl->prev_run_id);
+    ufrpc_mem_free(ctl->mem, ctl->out);
+    ufrpc_mem_free(ctl->mem, ctl);
 }
 
 /* Marks the control closed with a code and a text (the first failure wins). */
@@ -204,7 +207,7 @@ static uint8_t *out_reserve(struct ufrpc_ctl *ctl, size_t n)
         size_t ncap = ctl->out_cap ? ctl->out_cap : 1024;
         while (ncap < ctl->out_len + n)
             ncap *= 2;
-        uint8_t *p = realloc(ctl->out, ncap);
+        uint8_t *p = ufrpc_mem_realloc(ctl->mem, ctl->out, ncap);
         if (!p)
             return NULL;
         ctl->out = p;

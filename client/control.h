@@ -83,6 +83,10 @@ struct ufrpc_ctl_opts {
     void *clock_ctx;
     struct ufrpc_ctl_callbacks cb;
     void *cb_ctx;
+    /* The control's own allocations (the object, its strings, its output queue)
+     * go through mem (proto/mem.h; NULL = libc); it must outlive the control. The
+     * message codecs below it (proto/msg, json-c, v2 handshake) use libc. */
+    const struct ufrpc_mem *mem;
 };
 
 struct ufrpc_ctl;

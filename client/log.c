@@ -13,6 +13,7 @@
 
 #define PREFIX_MAX 64
 #define PART_MAX 1024 /* each of directory, file stem, extension */
+#define BUF_CAP (64u * 1024u) /* buffered output (flush_interval_ms > 0) */
 
 struct ufrpc_log {
     enum ufrpc_log_level level;
@@ -27,7 +28,29 @@ struct ufrpc_log {
     int64_t (*clock_ms)(void *ctx);
     void *clock_ctx;
     char prefix[UFRPC_LOG_MAX_PREFIXES][PREFIX_MAX];
+    /* flush_interval_ms > 0: whole lines wait in buf (at most BUF_CAP bytes) and go
+     * out together; buf_since is the clock when its oldest line was added */
+    uint32_t flush_interval_ms;
+    char *buf;
+    size_t buf_len;
+    int64_t buf_since;
 };
+
+static FILE *out_stream(const struct ufrpc_log *log)
+{
+    return log->path ? log->file : log->console;
+}
+
+/* Writes the buffered lines (whole lines only) and flushes the stream. */
+static void flush_buf(struct ufrpc_log *log)
+{
+    FILE *f = out_stream(log);
+    if (log->buf_len > 0 && f != NULL)
+        fwrite(log->buf, 1, log->buf_len, f);
+    log->buf_len = 0;
+    if (f != NULL)
+        fflush(f);
+}
 
 static int64_t real_clock_ms(void *ctx)
 {
@@ -211,6 +234,7 @@ static void clear_old_files(struct ufrpc_log *log, int64_t now)
 static void rotate(struct ufrpc_log *log, int64_t now)
 {
     char dir[PART_MAX], stem[PART_MAX], ext[PART_MAX];
+    flush_buf(log); /* buffered lines belong to the day that ends */
     if (log->file) {
         fclose(log->file);
         log->file = NULL;
@@ -245,15 +269,25 @@ int ufrpc_log_new(const struct ufrpc_log_opts *opts, struct ufrpc_log **out)
     log->console = opts->console ? opts->console : stdout;
     log->clock_ms = opts->clock_ms ? opts->clock_ms : real_clock_ms;
     log->clock_ctx = opts->clock_ctx;
+    log->flush_interval_ms = opts->flush_interval_ms;
+    if (log->flush_interval_ms > 0) {
+        log->buf = malloc(BUF_CAP);
+        if (!log->buf) {
+            free(log);
+            return UFRPC_ERR_NOMEM;
+        }
+    }
     if (opts->to && opts->to[0] && strcmp(opts->to, "console") != 0) {
         log->path = strdup(opts->to);
         if (!log->path) {
+            free(log->buf);
             free(log);
             return UFRPC_ERR_NOMEM;
         }
         int rc = open_file(log, log->clock_ms(log->clock_ctx));
         if (rc != 0) {
             free(log->path);
+            free(log->buf);
             free(log);
             return rc;
         }
@@ -266,11 +300,11 @@ void ufrpc_log_free(struct ufrpc_log *log)
 {
     if (!log)
         return;
+    flush_buf(log);
     if (log->file)
         fclose(log->file);
-    else if (log->console)
-        fflush(log->console);
     free(log->path);
+    free(log->buf);
     free(log);
 }
 
@@ -301,7 +335,43 @@ void ufrpc_log_flush(struct ufrpc_log *log)
 {
     if (!log)
         return;
-    fflush(log->file ? log->file : log->console);
+    flush_buf(log);
+}
+
+void ufrpc_log_tick(struct ufrpc_log *log)
+{
+    if (log && log->buf_len > 0 &&
+        log->clock_ms(log->clock_ctx) - log->buf_since >= (int64_t)log->flush_interval_ms)
+        flush_buf(log);
+}
+
+/* Hands one whole line (with its colour codes, if any) to the output: at once
+ * without buffering; else into the buffer, which is written out when the line
+ * would not fit, at warn and error, and once its oldest line is flush_interval_ms
+ * old (checked here and by ufrpc_log_tick). */
+static void emit(struct ufrpc_log *log, enum ufrpc_log_level level, int64_t now,
+                 const char *pre, const char *line, size_t len, const char *post)
+{
+    FILE *f = out_stream(log);
+    size_t pl = strlen(pre), ql = strlen(post), total = pl + len + ql;
+    if (log->flush_interval_ms == 0 || total > BUF_CAP) {
+        flush_buf(log);
+        fputs(pre, f);
+        fwrite(line, 1, len, f);
+        fputs(post, f);
+        fflush(f);
+        return;
+    }
+    if (log->buf_len + total > BUF_CAP)
+        flush_buf(log);
+    if (log->buf_len == 0)
+        log->buf_since = now;
+    memcpy(log->buf + log->buf_len, pre, pl);
+    memcpy(log->buf + log->buf_len + pl, line, len);
+    memcpy(log->buf + log->buf_len + pl + len, post, ql);
+    log->buf_len += total;
+    if (level >= UFRPC_LOG_WARN || now - log->buf_since >= (int64_t)log->flush_interval_ms)
+        flush_buf(log);
 }
 
 /* Last two components of a source path: "/a/b/client/x.c" -> "client/x.c". */
@@ -430,16 +500,13 @@ void ufrpc_log_vprintf(struct ufrpc_log *log, enum ufrpc_log_level level, const 
             rotate(log, now);
         if (!log->file && open_file(log, now) != 0)
             return;
-        fwrite(out, 1, pos, log->file);
-        fflush(log->file);
+        emit(log, level, now, "", out, pos, "");
     } else {
         static const char *const colors[] = {NULL, "1;36", "1;34", "1;33", "1;31"};
+        char on[16] = "";
         if (log->color && colors[level])
-            fprintf(log->console, "\033[%sm", colors[level]);
-        fwrite(out, 1, pos, log->console);
-        if (log->color && colors[level])
-            fputs("\033[0m", log->console);
-        fflush(log->console);
+            snprintf(on, sizeof on, "\033[%sm", colors[level]);
+        emit(log, level, now, on, out, pos, on[0] ? "\033[0m" : "");
     }
 }
 

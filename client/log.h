@@ -61,6 +61,13 @@ struct ufrpc_log_opts {
      * CLI enables it when log.disablePrintColor is false and stdout is a terminal
      * (frpc colours even pipes; ufrpc keeps pipes and files plain). */
     int color;
+    /* 0: every line is written and flushed at once. > 0: lines are kept (whole, at
+     * most 64 KiB) and written together when a warn or error line comes, when the
+     * buffer is full, when the oldest kept line is this many ms old (checked at
+     * each line and by ufrpc_log_tick, which the owner calls from a timer), and by
+     * ufrpc_log_flush / ufrpc_log_free. So a slow disk costs one write per burst
+     * instead of one per line, and a line is never written in part. */
+    uint32_t flush_interval_ms;
 };
 
 struct ufrpc_log;
@@ -95,8 +102,12 @@ void ufrpc_log_printf(struct ufrpc_log *log, enum ufrpc_log_level level, const c
 void ufrpc_log_vprintf(struct ufrpc_log *log, enum ufrpc_log_level level, const char *file,
                        int line, const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
-/* Flushes buffered output (console or file). */
+/* Writes out buffered lines and flushes the stream (console or file). */
 void ufrpc_log_flush(struct ufrpc_log *log);
+
+/* With flush_interval_ms > 0: writes out buffered lines once the oldest is that
+ * old. Cheap; meant for a repeating timer of about that interval. */
+void ufrpc_log_tick(struct ufrpc_log *log);
 
 /* Formats wall time `ms` as "2006-01-02 15:04:05.000" (23 chars + NUL) in local time
  * or UTC. Returns 23, or 0 if the time cannot be represented. Exposed for tests. */

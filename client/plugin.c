@@ -11,6 +11,7 @@
 #include "client/plugin_internal.h"
 #include "net/dial.h"
 #include "net/pump.h"
+#include "net/tcp.h"
 #include "proto/base64.h"
 #include "proto/error.h"
 
@@ -475,7 +476,7 @@ struct pconnect *ufrpc_pl_pconnect_unix(ufrpc_plugin_t *p, const char *path, pco
     pc->plugin = p;
     pc->cb = cb;
     pc->arg = arg;
-    pc->pending = ufrpc_pl_pipe_stream_connect(p->loop, path, on_pipe_connected, pc, err);
+    pc->pending = ufrpc_pipe_connect(p->loop, path, on_pipe_connected, pc, err);
     if (pc->pending == NULL) {
         free(pc);
         return NULL;

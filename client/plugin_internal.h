@@ -101,11 +101,6 @@ void ufrpc_pl_ptunnel(struct pconn *c, struct ufrpc_stream *a, struct ufrpc_stre
                       const uint8_t *pre1, size_t pre1_len, ufrpc_rbuf_t *pre2_buf,
                       const uint8_t *pre2, size_t pre2_len);
 
-/* A unix-socket stream (struct ufrpc_stream over uv_pipe_t), connected to path. */
-typedef void (*pipe_connect_cb)(struct ufrpc_stream *s, int status, void *arg);
-struct ufrpc_stream *ufrpc_pl_pipe_stream_connect(uv_loop_t *loop, const char *path,
-                                                  pipe_connect_cb cb, void *arg, int *err);
-
 /* ---- the plugin types ------------------------------------------------------ */
 extern const struct plugin_type ufrpc_pl_type_unix_domain_socket;
 extern const struct plugin_type ufrpc_pl_type_socks5;

@@ -14,6 +14,7 @@
 #include "client/plugin_internal.h"
 #include "net/tcp.h"
 #include "proto/error.h"
+#include "proto/socks5.h"
 
 enum { S_GREET, S_AUTH, S_REQ, S_DIAL, S_WRITING_FAIL };
 
@@ -161,111 +162,93 @@ static size_t s5_step(struct s5 *c)
     size_t n = c->len;
     ufrpc_plugin_t *p = c->base.plugin;
     char why[320];
+    long r;
     switch (c->state) {
     case S_GREET: {
-        if (n < 1)
+        const uint8_t *methods = NULL;
+        size_t nmethods = 0;
+        r = ufrpc_socks5_parse_greeting(b, n, &methods, &nmethods);
+        if (r == UFRPC_ERR_AGAIN)
             return 0;
-        if (b[0] != 5) {
+        if (r < 0) {
             snprintf(why, sizeof why, "bad greeting (version %u)", b[0]);
             s5_close(c, UFRPC_ERR_PROXY_PROTOCOL, why);
             return 0;
         }
-        if (n < 2 || n < 2u + b[1])
-            return 0;
         uint8_t want = need_auth(p) ? 2 : 0;
-        bool offered = false;
-        for (unsigned i = 0; i < b[1]; i++)
-            offered |= b[2 + i] == want;
+        bool offered = memchr(methods, want, nmethods) != NULL;
         if (!offered) {
-            const uint8_t r[2] = {5, 0xff};
-            s5_fail_reply(c, r, 2, UFRPC_ERR_PROXY_PROTOCOL,
+            const uint8_t rp[2] = {5, 0xff};
+            s5_fail_reply(c, rp, 2, UFRPC_ERR_PROXY_PROTOCOL,
                           want ? "client offers no username/password method"
                                : "client offers no 'no authentication' method");
             return 0;
         }
-        const uint8_t r[2] = {5, want};
-        int rc = ufrpc_pl_write(c->work, NULL, r, 2, NULL, NULL);
+        const uint8_t rp[2] = {5, want};
+        int rc = ufrpc_pl_write(c->work, NULL, rp, 2, NULL, NULL);
         if (rc < 0) {
             s5_close(c, rc, "cannot write method reply");
             return 0;
         }
         c->state = want ? S_AUTH : S_REQ;
-        return 2u + b[1];
+        return (size_t)r;
     }
     case S_AUTH: {
-        if (n < 2)
+        const uint8_t *user = NULL, *pass = NULL;
+        size_t ulen = 0, plen = 0;
+        r = ufrpc_socks5_parse_userpass(b, n, &user, &ulen, &pass, &plen);
+        if (r == UFRPC_ERR_AGAIN)
             return 0;
-        if (b[0] != 1) {
+        if (r < 0) {
             snprintf(why, sizeof why, "bad auth version %u", b[0]);
             s5_close(c, UFRPC_ERR_PROXY_PROTOCOL, why);
             return 0;
         }
-        size_t ulen = b[1];
-        if (n < 2 + ulen + 1)
-            return 0;
-        size_t plen = b[2 + ulen];
-        if (n < 3 + ulen + plen)
-            return 0;
         const char *u = p->cfg->username != NULL ? p->cfg->username : "";
         const char *pw = p->cfg->password != NULL ? p->cfg->password : "";
-        bool ok = ulen == strlen(u) && plen == strlen(pw) && memcmp(b + 2, u, ulen) == 0 &&
-                  memcmp(b + 3 + ulen, pw, plen) == 0;
+        bool ok = ulen == strlen(u) && plen == strlen(pw) && memcmp(user, u, ulen) == 0 &&
+                  memcmp(pass, pw, plen) == 0;
         if (!ok) {
-            const uint8_t r[2] = {1, 1};
-            s5_fail_reply(c, r, 2, UFRPC_ERR_PROXY_PROTOCOL, "wrong username or password");
+            const uint8_t rp[2] = {1, 1};
+            s5_fail_reply(c, rp, 2, UFRPC_ERR_PROXY_PROTOCOL, "wrong username or password");
             return 0;
         }
-        const uint8_t r[2] = {1, 0};
-        int rc = ufrpc_pl_write(c->work, NULL, r, 2, NULL, NULL);
+        const uint8_t rp[2] = {1, 0};
+        int rc = ufrpc_pl_write(c->work, NULL, rp, 2, NULL, NULL);
         if (rc < 0) {
             s5_close(c, rc, "cannot write auth reply");
             return 0;
         }
         c->state = S_REQ;
-        return 3 + ulen + plen;
+        return (size_t)r;
     }
     case S_REQ: {
-        if (n < 4)
+        struct ufrpc_socks5_addr_msg m;
+        r = ufrpc_socks5_parse_addr_msg(b, n, &m);
+        if (r == UFRPC_ERR_AGAIN)
             return 0;
-        if (b[0] != 5) {
-            snprintf(why, sizeof why, "bad request version %u", b[0]);
-            s5_close(c, UFRPC_ERR_PROXY_PROTOCOL, why);
-            return 0;
-        }
-        size_t alen;
-        switch (b[3]) {
-        case 1: alen = 4; break;
-        case 4: alen = 16; break;
-        case 3:
-            if (n < 5)
-                return 0;
-            alen = 1u + b[4];
-            break;
-        default:
+        if (r == UFRPC_ERR_UNSUPPORTED) {
             snprintf(why, sizeof why, "unsupported address type %u", b[3]);
             s5_reply_code(c, 8, UFRPC_ERR_PROXY_PROTOCOL, why);
             return 0;
         }
-        if (n < 4 + alen + 2)
+        if (r < 0) {
+            snprintf(why, sizeof why, "bad request version %u", b[0]);
+            s5_close(c, UFRPC_ERR_PROXY_PROTOCOL, why);
             return 0;
-        if (b[1] != 1) {
-            snprintf(why, sizeof why, "unsupported command %u (only CONNECT)", b[1]);
+        }
+        if (m.code != 1) {
+            snprintf(why, sizeof why, "unsupported command %u (only CONNECT)", m.code);
             s5_reply_code(c, 7, UFRPC_ERR_UNSUPPORTED, why);
             return 0;
         }
-        if (b[3] == 1) {
-            uv_inet_ntop(AF_INET, b + 4, c->host, sizeof c->host);
-        } else if (b[3] == 4) {
-            uv_inet_ntop(AF_INET6, b + 4, c->host, sizeof c->host);
-        } else {
-            if (b[4] == 0 || memchr(b + 5, 0, b[4]) != NULL) {
-                s5_reply_code(c, 1, UFRPC_ERR_PROXY_PROTOCOL, "bad domain name");
-                return 0;
-            }
-            memcpy(c->host, b + 5, b[4]);
-            c->host[b[4]] = '\0';
+        if (m.atyp == UFRPC_SOCKS5_ATYP_DOMAIN &&
+            (m.name_len == 0 || strlen(m.host) != m.name_len)) {
+            s5_reply_code(c, 1, UFRPC_ERR_PROXY_PROTOCOL, "bad domain name");
+            return 0;
         }
-        c->port = (uint16_t)(b[4 + alen] << 8 | b[5 + alen]);
+        snprintf(c->host, sizeof c->host, "%s", m.host);
+        c->port = m.port;
         if (c->port == 0) {
             s5_reply_code(c, 1, UFRPC_ERR_PROXY_PROTOCOL, "port 0");
             return 0;
@@ -278,7 +261,7 @@ static size_t s5_step(struct s5 *c)
             return 0;
         }
         uv_timer_stop(&c->timer); /* the dial has its own timeout */
-        return 4 + alen + 2;
+        return (size_t)r;
     }
     default: return 0;
     }

@@ -22,6 +22,7 @@
 
 #include "client/plugin_http.h"
 #include "proto/error.h"
+#include "proto/text.h"
 
 struct sf_plugin {
     char root[PATH_MAX]; /* real path of localPath */
@@ -86,34 +87,18 @@ static const char *content_type(const char *path, int fd)
     return "text/plain; charset=utf-8";
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes the path part of the URL into out. 0 or <0. */
+/* Percent-decodes the path part of the URL (up to '?' or '#') into out. 0, or
+ * <0 for a bad escape, a NUL or a backslash in the result, or one too long. */
 static int decode_path(const char *u, size_t n, char *out, size_t cap)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n && u[i] != '?' && u[i] != '#'; i++) {
-        int c = (unsigned char)u[i];
-        if (c == '%') {
-            if (i + 2 >= n || hexval(u[i + 1]) < 0 || hexval(u[i + 2]) < 0)
-                return UFRPC_ERR_INVAL;
-            c = hexval(u[i + 1]) * 16 + hexval(u[i + 2]);
-            i += 2;
-        }
-        if (c == 0 || c == '\\' || o + 1 >= cap)
-            return UFRPC_ERR_INVAL;
-        out[o++] = (char)c;
-    }
-    out[o] = '\0';
+    size_t pn = 0;
+    while (pn < n && u[pn] != '?' && u[pn] != '#')
+        pn++;
+    long len = ufrpc_pct_decode(u, pn, false, out, cap);
+    if (len < 0)
+        return (int)len;
+    if (memchr(out, '\0', (size_t)len) != NULL || memchr(out, '\\', (size_t)len) != NULL)
+        return UFRPC_ERR_INVAL;
     return 0;
 }
 
@@ -129,6 +114,17 @@ static bool has_dotdot(const char *p)
         s = e + 1;
     }
     return false;
+}
+
+/* True when the resolved path `real` is `root` itself or lies below it. Both
+ * are realpath() results (absolute, no trailing slash except "/"). The '/'
+ * boundary matters: "/srv/www-old/x" starts with "/srv/www" but is outside. */
+static bool path_inside(const char *real, const char *root)
+{
+    size_t rl = strlen(root);
+    if (strncmp(real, root, rl) != 0)
+        return false;
+    return real[rl] == '\0' || real[rl] == '/' || (rl == 1 && root[0] == '/');
 }
 
 static void sf_close_file(struct sf *s)
@@ -398,10 +394,7 @@ static int sf_on_head(struct hs *h)
         ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
         return h->closing ? -1 : 0;
     }
-    size_t rl = strlen(sp->root);
-    bool inside = strcmp(real, sp->root) == 0 ||
-                  (strncmp(real, sp->root, rl) == 0 && (real[rl] == '/' || rl == 1));
-    if (!inside) {
+    if (!path_inside(real, sp->root)) {
         ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_INVAL, "path leaves localPath");
         ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
         return h->closing ? -1 : 0;
@@ -424,8 +417,14 @@ static int sf_on_head(struct hs *h)
         snprintf(idx, sizeof idx, "%s/index.html", real);
         struct stat ist;
         char ireal[PATH_MAX];
-        if (stat(idx, &ist) == 0 && S_ISREG(ist.st_mode) && realpath(idx, ireal) != NULL &&
-            strncmp(ireal, sp->root, rl) == 0) {
+        bool has_index = stat(idx, &ist) == 0 && S_ISREG(ist.st_mode) &&
+                         realpath(idx, ireal) != NULL;
+        if (has_index && !path_inside(ireal, sp->root)) {
+            ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_INVAL, "path leaves localPath");
+            ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
+            return h->closing ? -1 : 0;
+        }
+        if (has_index) {
             snprintf(real, sizeof real, "%s", ireal);
             st = ist;
         } else {

@@ -7,16 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/base64.h"
 #include "proto/error.h"
 #include "proto/msg.h"
 #include "proto/frame_v2.h"
+#include "proto/udp_packet.h"
 
-#define ZONE_MAX 15 /* IF_NAMESIZE - 1 */
-#define IP_TEXT_MAX 46
-/* JSON bytes besides the base64 text: {"c":"","r":{"IP":"","Port":,"Zone":""}} */
-#define JSON_FIXED 40u
-#define JSON_OVERHEAD_MAX (JSON_FIXED + 45u + 5u + ZONE_MAX)
+#define ZONE_MAX UFRPC_UDP_ZONE_MAX
+#define IP_TEXT_MAX UFRPC_UDP_IP_TEXT_MAX
 
 /* ---- sans-I/O helpers ------------------------------------------------------------ */
 static int zone_ok(const char *z)
@@ -63,117 +60,65 @@ int ufrpc_udp_addr_parse(const char *ip, int64_t port, const char *zone,
     return 0;
 }
 
-size_t ufrpc_udp_packet_frame_bound(size_t len)
-{
-    return UFRPC_FRAME_HEADER_LEN + ufrpc_base64_encoded_len(len) + JSON_OVERHEAD_MAX + 1;
-}
-
-/* JSON limit of one message frame: 10240 (v1), 65534 (v2: 65536 - message id). */
-static size_t json_limit(enum ufrpc_wire_version ver)
-{
-    return ver == UFRPC_WIRE_V2 ? 65534u : UFRPC_FRAME_MAX_BODY;
-}
-
 int ufrpc_udp_packet_encode(const uint8_t *data, size_t len, const struct sockaddr *addr,
                             uint8_t *out, size_t cap, size_t *out_len)
 {
     return ufrpc_udp_packet_encode_wire(UFRPC_WIRE_V1, data, len, addr, out, cap, out_len);
 }
 
+/* The socket address as UDPPacket's "r" wants it: IP text, port, zone (the
+ * interface name of an IPv6 scope, or its number). */
+static int addr_text(const struct sockaddr *addr, char ip[IP_TEXT_MAX], unsigned *port,
+                     char zone[ZONE_MAX + 11])
+{
+    zone[0] = '\0';
+    if (addr->sa_family == AF_INET) {
+        const struct sockaddr_in *a4 = (const struct sockaddr_in *)addr;
+        if (uv_ip4_name(a4, ip, IP_TEXT_MAX) != 0)
+            return UFRPC_ERR_INVAL;
+        *port = ntohs(a4->sin_port);
+        return 0;
+    }
+    if (addr->sa_family != AF_INET6)
+        return UFRPC_ERR_INVAL;
+    const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)addr;
+    if (uv_inet_ntop(AF_INET6, &a6->sin6_addr, ip, IP_TEXT_MAX) != 0)
+        return UFRPC_ERR_INVAL;
+    *port = ntohs(a6->sin6_port);
+    if (a6->sin6_scope_id != 0) {
+        char name[IF_NAMESIZE];
+        if (if_indextoname(a6->sin6_scope_id, name) != NULL && zone_ok(name))
+            snprintf(zone, ZONE_MAX + 11, "%s", name);
+        else
+            snprintf(zone, ZONE_MAX + 11, "%u", (unsigned)a6->sin6_scope_id);
+    }
+    return 0;
+}
+
 int ufrpc_udp_packet_encode_wire(enum ufrpc_wire_version ver, const uint8_t *data, size_t len,
                                  const struct sockaddr *addr, uint8_t *out, size_t cap,
                                  size_t *out_len)
 {
-    const int v2 = ver == UFRPC_WIRE_V2;
-    const size_t hl = v2 ? UFRPC_FRAME_V2_HEADER_LEN + 2 : UFRPC_FRAME_HEADER_LEN;
-    const size_t limit = json_limit(ver);
     char ip[IP_TEXT_MAX];
-    char zone[ZONE_MAX + 11] = "";
-    unsigned port;
-    if (addr == NULL || out == NULL || out_len == NULL || (data == NULL && len > 0))
+    char zone[ZONE_MAX + 11];
+    unsigned port = 0;
+    if (addr == NULL || addr_text(addr, ip, &port, zone) != 0)
         return UFRPC_ERR_INVAL;
-    if (addr->sa_family == AF_INET) {
-        const struct sockaddr_in *a4 = (const struct sockaddr_in *)addr;
-        if (uv_ip4_name(a4, ip, sizeof ip) != 0)
-            return UFRPC_ERR_INVAL;
-        port = ntohs(a4->sin_port);
-    } else if (addr->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)addr;
-        if (uv_inet_ntop(AF_INET6, &a6->sin6_addr, ip, sizeof ip) != 0)
-            return UFRPC_ERR_INVAL;
-        port = ntohs(a6->sin6_port);
-        if (a6->sin6_scope_id != 0) {
-            char name[IF_NAMESIZE];
-            if (if_indextoname(a6->sin6_scope_id, name) != NULL && zone_ok(name))
-                snprintf(zone, sizeof zone, "%s", name);
-            else
-                snprintf(zone, sizeof zone, "%u", (unsigned)a6->sin6_scope_id);
-        }
-    } else {
-        return UFRPC_ERR_INVAL;
-    }
-    size_t b64 = ufrpc_base64_encoded_len(len);
-    size_t iplen = strlen(ip), zlen = strlen(zone);
-    char portbuf[8];
-    int plen = snprintf(portbuf, sizeof portbuf, "%u", port);
-    size_t json = JSON_FIXED + b64 + iplen + (size_t)plen + zlen;
-    if (b64 > limit || json > limit)
-        return UFRPC_ERR_MSG_TOO_LONG;
-    /* +1: ufrpc_base64_encode appends a NUL */
-    if (cap < hl + json + 1)
-        return UFRPC_ERR_LIMIT;
-    int rc;
-    if (v2) {
-        uint16_t id = ufrpc_frame_v2_msg_id(UFRPC_MSG_UDP_PACKET);
-        rc = ufrpc_frame_v2_encode_header(UFRPC_FRAME_V2_MESSAGE, json + 2, out);
-        out[UFRPC_FRAME_V2_HEADER_LEN] = (uint8_t)(id >> 8);
-        out[UFRPC_FRAME_V2_HEADER_LEN + 1] = (uint8_t)(id & 0xff);
-    } else {
-        rc = ufrpc_frame_encode_header(UFRPC_MSG_UDP_PACKET, json, out);
-    }
-    if (rc < 0)
-        return rc;
-    char *p = (char *)out + hl;
-#define PUT(s, n) (memcpy(p, (s), (n)), p += (n))
-    PUT("{\"c\":\"", 6);
-    p += ufrpc_base64_encode(data, len, p);
-    PUT("\",\"r\":{\"IP\":\"", 13);
-    PUT(ip, iplen);
-    PUT("\",\"Port\":", 9);
-    PUT(portbuf, (size_t)plen);
-    PUT(",\"Zone\":\"", 9);
-    PUT(zone, zlen);
-    PUT("\"}}", 3);
-#undef PUT
-    *out_len = (size_t)((uint8_t *)p - out);
-    return 0;
+    return ufrpc_udp_packet_encode_text(ver, data, len, ip, (uint16_t)port, zone, out, cap,
+                                        out_len);
 }
 
 int ufrpc_udp_packet_decode(const struct ufrpc_frame *f, struct ufrpc_udp_in *in)
 {
     memset(in, 0, sizeof *in);
-    if (f->type != UFRPC_MSG_UDP_PACKET) {
-        /* Still validated as its own type, so garbage never passes silently. */
-        struct ufrpc_msg m;
-        int rc = ufrpc_msg_decode(f->type, f->body, f->body_len, &m);
-        if (rc < 0)
-            return rc;
-        ufrpc_msg_free(&m);
-        return 0;
-    }
-    struct ufrpc_msg m;
-    int rc = ufrpc_msg_decode(f->type, f->body, f->body_len, &m);
-    if (rc < 0)
+    struct ufrpc_udp_packet pkt;
+    int rc = ufrpc_udp_packet_decode_frame(f, &pkt);
+    if (rc <= 0)
         return rc;
-    struct ufrpc_msg_udp_packet *u = &m.u.udp_packet;
-    const struct ufrpc_udp_addr *r = u->raddr;
-    if (r != NULL && ufrpc_udp_addr_parse(r->ip, r->port, r->zone, &in->addr) == 0)
+    if (pkt.has_raddr && ufrpc_udp_addr_parse(pkt.ip, pkt.port, pkt.zone, &in->addr) == 0)
         in->has_addr = 1;
-    in->data = u->content.data; /* take it */
-    in->len = u->content.len;
-    u->content.data = NULL;
-    u->content.len = 0;
-    ufrpc_msg_free(&m);
+    in->data = pkt.data; /* take it */
+    in->len = pkt.len;
     return 1;
 }
 
@@ -366,7 +311,7 @@ static int send_frame(struct ufrpc_udp_channel *ch, const uint8_t *data, size_t 
     size_t bound = v2ping ? v2ping_len
                    : is_ping ? sizeof ping_frame
                              : ufrpc_udp_packet_frame_bound(len) + 1;
-    if (!is_ping && ufrpc_base64_encoded_len(len) > json_limit(ch->wire)) {
+    if (!is_ping && ufrpc_udp_packet_never_fits(ch->wire, len)) {
         free(v2ping);
         ch->st.drop_oversize++;
         return 1;

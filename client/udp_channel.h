@@ -58,6 +58,7 @@
 #include "client/log.h"
 #include "net/stream.h"
 #include "proto/frame.h"
+#include "proto/udp_packet.h" /* ufrpc_udp_packet_frame_bound */
 #include "proto/wire.h"
 
 #define UFRPC_UDP_DEFAULT_PACKET_SIZE 1500u
@@ -69,7 +70,8 @@
  * address (IPv6 with a 15-char zone, port 65535). */
 #define UFRPC_UDP_MAX_SAFE_PAYLOAD 7599u
 
-/* ---- sans-I/O helpers (shared with client/visitor.c, fuzzed) ------------------ */
+/* ---- socket-address wrappers of proto/udp_packet.h (shared with client/visitor.c,
+ * fuzzed): the codec itself is there, these convert the address. ---------------- */
 
 /* Writes a complete v1 UDPPacket frame {"c":<base64>,"r":{"IP":..,"Port":..,"Zone":..}}
  * (key order and spelling of Go's encoding/json; "l" omitted) for payload
@@ -79,10 +81,6 @@
  * send it), UFRPC_ERR_LIMIT (cap too small), UFRPC_ERR_INVAL (bad family). */
 int ufrpc_udp_packet_encode(const uint8_t *data, size_t len, const struct sockaddr *addr,
                             uint8_t *out, size_t cap, size_t *out_len);
-
-/* Frame size ufrpc_udp_packet_encode would produce for len payload bytes at most
- * (an upper bound over all addresses). */
-size_t ufrpc_udp_packet_frame_bound(size_t len);
 
 /* ufrpc_udp_packet_encode for a wire version: UFRPC_WIRE_V2 writes a v2 Message
  * frame (8-byte header, message id, JSON up to 65534 bytes) needing at most

@@ -11,6 +11,7 @@
 #include "net/pump.h"
 #include "net/tcp.h"
 #include "proto/auth.h"
+#include "proto/byteorder.h"
 #include "proto/error.h"
 #include "proto/frame.h"
 #include "proto/msg.h"
@@ -278,8 +279,7 @@ static void sudp_enqueue(struct ufrpc_visitor *v, const uint8_t *data, size_t le
         /* v2 Message frame: header (payload 2 + 2), message id, "{}" */
         uint16_t id = ufrpc_frame_v2_msg_id(UFRPC_MSG_PING);
         (void)ufrpc_frame_v2_encode_header(UFRPC_FRAME_V2_MESSAGE, 4, w->bytes);
-        w->bytes[UFRPC_FRAME_V2_HEADER_LEN] = (uint8_t)(id >> 8);
-        w->bytes[UFRPC_FRAME_V2_HEADER_LEN + 1] = (uint8_t)(id & 0xff);
+        ufrpc_put_be16(w->bytes + UFRPC_FRAME_V2_HEADER_LEN, id);
         memcpy(w->bytes + UFRPC_FRAME_V2_HEADER_LEN + 2, "{}", 2);
         w->len = UFRPC_FRAME_V2_HEADER_LEN + 4;
     } else if (ping) {

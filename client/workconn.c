@@ -410,6 +410,27 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
                name, pc->transport.use_encryption ? "true" : "false",
                pc->transport.use_compression ? "true" : "false");
 
+    /* PROXY protocol header for the local side, when configured. A header that
+     * cannot be built (frps sent an address that is not an IP literal) refuses
+     * the connection: passing it on without the header would show the local
+     * service frpc's address as the client's. w->work still owns the stream. */
+    enum ufrpc_pp_version ppv = ufrpc_proxyproto_version(pc->transport.proxy_protocol_version);
+    uint8_t pp[UFRPC_PP_MAX_LEN];
+    size_t pplen = 0;
+    if (ufrpc_proxyproto_wanted(ppv, m->src_addr, m->src_port)) {
+        int pe = ufrpc_proxyproto_build(ppv, m->src_addr, m->src_port, m->dst_addr, m->dst_port,
+                                        pp, sizeof pp, &pplen);
+        if (pe != 0) {
+            UFRPC_LOGE(w->env.log,
+                       "[%s] build proxy protocol header for src %s dst %s: %s, refuse the "
+                       "work connection",
+                       name, ufrpc_cfg_str(m->src_addr), ufrpc_cfg_str(m->dst_addr),
+                       ufrpc_strerror(pe));
+            end_later(w);
+            return;
+        }
+    }
+
     /* the stream: leftover bytes first, then frpc's wrapping */
     struct ufrpc_stream *s = w->work;
     w->work = NULL;
@@ -431,15 +452,6 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
         end_later(w);
         return;
     }
-
-    /* PROXY protocol header for the local side, when configured */
-    enum ufrpc_pp_version ppv = ufrpc_proxyproto_version(pc->transport.proxy_protocol_version);
-    uint8_t pp[UFRPC_PP_MAX_LEN];
-    size_t pplen = 0;
-    if (ufrpc_proxyproto_wanted(ppv, m->src_addr, m->src_port) &&
-        ufrpc_proxyproto_build(ppv, m->src_addr, m->src_port, m->dst_addr, m->dst_port, pp,
-                               sizeof pp, &pplen) != 0)
-        pplen = 0;
 
     if (pc->plugin.type != UFRPC_PLUGIN_NONE) {
         char src[300], dst[300];
@@ -469,6 +481,9 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
     if (pplen > 0) {
         w->left = malloc(pplen);
         if (!w->left) {
+            UFRPC_LOGE(w->env.log, "[%s] keep proxy protocol header: %s", name,
+                       ufrpc_strerror(UFRPC_ERR_NOMEM));
+            ufrpc_tunnel_error(t);
             end_later(w);
             return;
         }

@@ -13,7 +13,8 @@
 
 /* ---- arena: every string/array of a config; freed at once ---------------- */
 struct ufrpc_cfg_arena;
-struct ufrpc_cfg_arena *ufrpc_cfg_arena_new(void);
+/* mem: the allocator of the arena and its blocks (NULL = libc); it must outlive it. */
+struct ufrpc_cfg_arena *ufrpc_cfg_arena_new(const struct ufrpc_mem *mem);
 void ufrpc_cfg_arena_free(struct ufrpc_cfg_arena *a);
 void *ufrpc_cfg_arena_alloc(struct ufrpc_cfg_arena *a, size_t n); /* zeroed; NULL on OOM */
 char *ufrpc_cfg_arena_strndup(struct ufrpc_cfg_arena *a, const char *s, size_t n);
@@ -65,6 +66,7 @@ struct ufrpc_cfg_pos_entry {
 };
 
 struct ufrpc_cfg_ctx {
+    const struct ufrpc_mem *mem; /* the load's allocator (opts->mem or libc's) */
     struct ufrpc_cfg_diag *diag;
     const char *file; /* the main file's name, owned by the diag */
     bool strict;

@@ -18,12 +18,17 @@ struct arena_block {
 };
 
 struct ufrpc_cfg_arena {
+    const struct ufrpc_mem *mem;
     struct arena_block *head;
 };
 
-struct ufrpc_cfg_arena *ufrpc_cfg_arena_new(void)
+struct ufrpc_cfg_arena *ufrpc_cfg_arena_new(const struct ufrpc_mem *mem)
 {
-    return calloc(1, sizeof(struct ufrpc_cfg_arena));
+    mem = ufrpc_mem_or_default(mem);
+    struct ufrpc_cfg_arena *a = ufrpc_mem_calloc(mem, 1, sizeof *a);
+    if (a != NULL)
+        a->mem = mem;
+    return a;
 }
 
 void ufrpc_cfg_arena_free(struct ufrpc_cfg_arena *a)
@@ -33,10 +38,10 @@ void ufrpc_cfg_arena_free(struct ufrpc_cfg_arena *a)
     struct arena_block *b = a->head;
     while (b != NULL) {
         struct arena_block *n = b->next;
-        free(b);
+        ufrpc_mem_free(a->mem, b);
         b = n;
     }
-    free(a);
+    ufrpc_mem_free(a->mem, a);
 }
 
 void *ufrpc_cfg_arena_alloc(struct ufrpc_cfg_arena *a, size_t n)
@@ -50,7 +55,7 @@ void *ufrpc_cfg_arena_alloc(struct ufrpc_cfg_arena *a, size_t n)
     struct arena_block *b = a->head;
     if (b == NULL || b->cap - b->used < n) {
         size_t cap = n > 16384 ? n : 16384;
-        b = malloc(sizeof *b + cap);
+        b = ufrpc_mem_malloc(a->mem, sizeof *b + cap);
         if (b == NULL)
             return NULL;
         b->used = 0;
@@ -221,7 +226,7 @@ void ufrpc_cfg_pos_record(struct ufrpc_cfg_ctx *c, const void *addr, ufrpc_cv_po
 {
     if (c->npos == c->pos_cap) {
         size_t cap = c->pos_cap ? c->pos_cap * 2 : 64;
-        struct ufrpc_cfg_pos_entry *p = realloc(c->pos, cap * sizeof *p);
+        struct ufrpc_cfg_pos_entry *p = ufrpc_mem_realloc(c->mem, c->pos, cap * sizeof *p);
         if (p == NULL) {
             c->nomem = 1;
             return;

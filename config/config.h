@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "config/cfg_error.h"
+#include "proto/mem.h"
 
 /* ---------------------------------------------------------------- diagnostics */
 
@@ -345,6 +346,11 @@ struct ufrpc_config_load_opts {
      * ($http_proxy): a NULL-terminated "NAME=value" array; NULL = the process's. */
     const char *const *envp;
     size_t max_file_size; /* 0 = 8 MiB */
+    /* The load's allocator (proto/mem.h; NULL = libc): the returned config's arena,
+     * the TOML and JSON readers' trees and buffers, includes and checks go through
+     * it; it must outlive the config. Not through it: the diagnostics list (the
+     * caller's), template rendering, the YAML and INI readers, json-c and libyaml. */
+    const struct ufrpc_mem *mem;
 };
 
 /* The INI deprecation warning printed by frpc (ufrpc wording). */

@@ -105,7 +105,7 @@ static ufrpc_cv *subtable(struct mapper *m, ufrpc_cv *parent, const char *key, u
     ufrpc_cv *t = ufrpc_cv_get(parent, key);
     if (t != NULL && t->type == UFRPC_CV_TABLE)
         return t;
-    t = ufrpc_cv_new(UFRPC_CV_TABLE, P(m, line));
+    t = ufrpc_cv_new(NULL, UFRPC_CV_TABLE, P(m, line));
     put(m, parent, key, t);
     return m->nomem ? NULL : t;
 }
@@ -165,7 +165,7 @@ static ufrpc_cv *typed(struct mapper *m, const char *sec, const struct ufrpc_ini
         return NULL; /* go-ini: empty = the default */
     switch (kind) {
     case K_STR: {
-        ufrpc_cv *n = ufrpc_cv_new_string(UFRPC_CV_STRING, v, strlen(v), pos);
+        ufrpc_cv *n = ufrpc_cv_new_string(NULL, UFRPC_CV_STRING, v, strlen(v), pos);
         if (n == NULL)
             m->nomem = 1;
         return n;
@@ -178,7 +178,7 @@ static ufrpc_cv *typed(struct mapper *m, const char *sec, const struct ufrpc_ini
             bad_value(m, sec, k, "integer");
             return NULL;
         }
-        ufrpc_cv *n = ufrpc_cv_new_integer(x, pos);
+        ufrpc_cv *n = ufrpc_cv_new_integer(NULL, x, pos);
         if (n == NULL)
             m->nomem = 1;
         return n;
@@ -189,13 +189,13 @@ static ufrpc_cv *typed(struct mapper *m, const char *sec, const struct ufrpc_ini
             bad_value(m, sec, k, "boolean");
             return NULL;
         }
-        ufrpc_cv *n = ufrpc_cv_new_bool(b, pos);
+        ufrpc_cv *n = ufrpc_cv_new_bool(NULL, b, pos);
         if (n == NULL)
             m->nomem = 1;
         return n;
     }
     case K_LIST: {
-        ufrpc_cv *a = ufrpc_cv_new(UFRPC_CV_ARRAY, pos);
+        ufrpc_cv *a = ufrpc_cv_new(NULL, UFRPC_CV_ARRAY, pos);
         if (a == NULL) {
             m->nomem = 1;
             return NULL;
@@ -209,7 +209,7 @@ static ufrpc_cv *typed(struct mapper *m, const char *sec, const struct ufrpc_ini
                 b++;
             while (n > b && isspace((unsigned char)p[n - 1]))
                 n--;
-            ufrpc_cv *s = ufrpc_cv_new_string(UFRPC_CV_STRING, p + b, n - b, pos);
+            ufrpc_cv *s = ufrpc_cv_new_string(NULL, UFRPC_CV_STRING, p + b, n - b, pos);
             if (s == NULL || ufrpc_cv_push(a, s) != 0) {
                 ufrpc_cv_free(s);
                 ufrpc_cv_free(a);
@@ -415,7 +415,7 @@ static void map_common(struct mapper *m, const struct ufrpc_ini_section *s, ufrp
         if (starts(k->name, "meta_", &rest)) {
             ufrpc_cv *t = subtable(m, root, "metadatas", k->line);
             if (t != NULL)
-                put_new(m, t, rest, ufrpc_cv_new_string(UFRPC_CV_STRING, k->value, strlen(k->value), P(m, k->line)));
+                put_new(m, t, rest, ufrpc_cv_new_string(NULL, UFRPC_CV_STRING, k->value, strlen(k->value), P(m, k->line)));
             continue;
         }
         if (starts(k->name, "oidc_additional_", &rest)) {
@@ -423,7 +423,7 @@ static void map_common(struct mapper *m, const struct ufrpc_ini_section *s, ufrp
             ufrpc_cv *o = a ? subtable(m, a, "oidc", k->line) : NULL;
             ufrpc_cv *t = o ? subtable(m, o, "additionalEndpointParams", k->line) : NULL;
             if (t != NULL)
-                put_new(m, t, rest, ufrpc_cv_new_string(UFRPC_CV_STRING, k->value, strlen(k->value), P(m, k->line)));
+                put_new(m, t, rest, ufrpc_cv_new_string(NULL, UFRPC_CV_STRING, k->value, strlen(k->value), P(m, k->line)));
             continue;
         }
         const struct kmap *km = kfind(common_keys, k->name);
@@ -452,22 +452,22 @@ static void map_common(struct mapper *m, const struct ufrpc_ini_section *s, ufrp
             set_path(m, root, km->path, v, k->line);
     }
     if (hb || nwc) {
-        ufrpc_cv *a = ufrpc_cv_new(UFRPC_CV_ARRAY, P(m, scope_line));
+        ufrpc_cv *a = ufrpc_cv_new(NULL, UFRPC_CV_ARRAY, P(m, scope_line));
         if (a == NULL) {
             m->nomem = 1;
             return;
         }
         if (hb)
-            ufrpc_cv_push(a, ufrpc_cv_new_string(UFRPC_CV_STRING, "HeartBeats", 10, P(m, scope_line)));
+            ufrpc_cv_push(a, ufrpc_cv_new_string(NULL, UFRPC_CV_STRING, "HeartBeats", 10, P(m, scope_line)));
         if (nwc)
-            ufrpc_cv_push(a, ufrpc_cv_new_string(UFRPC_CV_STRING, "NewWorkConns", 12, P(m, scope_line)));
+            ufrpc_cv_push(a, ufrpc_cv_new_string(NULL, UFRPC_CV_STRING, "NewWorkConns", 12, P(m, scope_line)));
         set_path(m, root, "auth.additionalScopes", a, scope_line);
     }
 }
 
 static ufrpc_cv *new_str(struct mapper *m, const char *s, uint32_t line)
 {
-    ufrpc_cv *v = ufrpc_cv_new_string(UFRPC_CV_STRING, s, strlen(s), P(m, line));
+    ufrpc_cv *v = ufrpc_cv_new_string(NULL, UFRPC_CV_STRING, s, strlen(s), P(m, line));
     if (v == NULL)
         m->nomem = 1;
     return v;
@@ -475,7 +475,7 @@ static ufrpc_cv *new_str(struct mapper *m, const char *s, uint32_t line)
 
 static void map_proxy(struct mapper *m, const struct ufrpc_ini_section *s, const char *name, ufrpc_cv *list)
 {
-    ufrpc_cv *t = ufrpc_cv_new(UFRPC_CV_TABLE, P(m, s->line));
+    ufrpc_cv *t = ufrpc_cv_new(NULL, UFRPC_CV_TABLE, P(m, s->line));
     if (t == NULL || ufrpc_cv_push(list, t) != 0) {
         ufrpc_cv_free(t);
         m->nomem = 1;
@@ -563,7 +563,7 @@ static void map_visitor(struct mapper *m, const struct ufrpc_ini_section *s, con
             m->err = UFRPC_ERR_CONFIG_MISSING;
         return;
     }
-    ufrpc_cv *t = ufrpc_cv_new(UFRPC_CV_TABLE, P(m, s->line));
+    ufrpc_cv *t = ufrpc_cv_new(NULL, UFRPC_CV_TABLE, P(m, s->line));
     if (t == NULL || ufrpc_cv_push(list, t) != 0) {
         ufrpc_cv_free(t);
         m->nomem = 1;
@@ -750,9 +750,9 @@ int ufrpc_ini_to_tree(const char *text, size_t len, const char *file, bool inclu
         ufrpc_cfg_diag_add(diag, UFRPC_CFG_ERROR, rc, file, eline, "ini: %s", emsg);
         return rc;
     }
-    ufrpc_cv *root = ufrpc_cv_new(UFRPC_CV_TABLE, (ufrpc_cv_pos){file, 1, 0});
-    ufrpc_cv *proxies = ufrpc_cv_new(UFRPC_CV_ARRAY, (ufrpc_cv_pos){file, 1, 0});
-    ufrpc_cv *visitors = ufrpc_cv_new(UFRPC_CV_ARRAY, (ufrpc_cv_pos){file, 1, 0});
+    ufrpc_cv *root = ufrpc_cv_new(NULL, UFRPC_CV_TABLE, (ufrpc_cv_pos){file, 1, 0});
+    ufrpc_cv *proxies = ufrpc_cv_new(NULL, UFRPC_CV_ARRAY, (ufrpc_cv_pos){file, 1, 0});
+    ufrpc_cv *visitors = ufrpc_cv_new(NULL, UFRPC_CV_ARRAY, (ufrpc_cv_pos){file, 1, 0});
     if (root == NULL || proxies == NULL || visitors == NULL) {
         ufrpc_cv_free(root);
         ufrpc_cv_free(proxies);

@@ -15,6 +15,7 @@
 #include "proto/error.h"
 
 struct jscan {
+    const struct ufrpc_mem *mem; /* the parse's and the tree's allocator */
     const char *s;
     size_t n, i;
     const char *file;
@@ -74,7 +75,7 @@ static int put(struct jscan *j, const char *d, size_t n)
         size_t cap = j->bcap ? j->bcap : 64;
         while (cap - j->blen <= n)
             cap *= 2;
-        char *b = realloc(j->buf, cap);
+        char *b = ufrpc_mem_realloc(j->mem, j->buf, cap);
         if (b == NULL)
             return fail(j, UFRPC_ERR_NOMEM, "out of memory");
         j->buf = b;
@@ -187,7 +188,7 @@ static int scan_value(struct jscan *j, int depth, ufrpc_cv **out)
     char c = j->s[j->i];
     int rc;
     if (c == '{') {
-        ufrpc_cv *t = ufrpc_cv_new(UFRPC_CV_TABLE, pos);
+        ufrpc_cv *t = ufrpc_cv_new(j->mem, UFRPC_CV_TABLE, pos);
         if (t == NULL)
             return fail(j, UFRPC_ERR_NOMEM, "out of memory");
         j->i++;
@@ -202,7 +203,7 @@ static int scan_value(struct jscan *j, int depth, ufrpc_cv **out)
             rc = scan_string(j);
             if (rc)
                 goto tfail;
-            char *key = malloc(j->blen + 1);
+            char *key = ufrpc_mem_malloc(j->mem, j->blen + 1);
             size_t klen = j->blen;
             if (key == NULL) {
                 rc = fail(j, UFRPC_ERR_NOMEM, "out of memory");
@@ -211,7 +212,7 @@ static int scan_value(struct jscan *j, int depth, ufrpc_cv **out)
             memcpy(key, j->buf, klen + 1);
             skip_ws(j);
             if (j->i >= j->n || j->s[j->i] != ':') {
-                free(key);
+                ufrpc_mem_free(j->mem, key);
                 rc = fail(j, UFRPC_ERR_CONFIG_SYNTAX, "expected ':'");
                 goto tfail;
             }
@@ -222,7 +223,7 @@ static int scan_value(struct jscan *j, int depth, ufrpc_cv **out)
                 ufrpc_cv_free(v);
                 rc = fail(j, UFRPC_ERR_NOMEM, "out of memory");
             }
-            free(key);
+            ufrpc_mem_free(j->mem, key);
             if (rc)
                 goto tfail;
             skip_ws(j);
@@ -248,7 +249,7 @@ static int scan_value(struct jscan *j, int depth, ufrpc_cv **out)
         return rc;
     }
     if (c == '[') {
-        ufrpc_cv *a = ufrpc_cv_new(UFRPC_CV_ARRAY, pos);
+        ufrpc_cv *a = ufrpc_cv_new(j->mem, UFRPC_CV_ARRAY, pos);
         if (a == NULL)
             return fail(j, UFRPC_ERR_NOMEM, "out of memory");
         j->i++;
@@ -294,17 +295,17 @@ static int scan_value(struct jscan *j, int depth, ufrpc_cv **out)
         rc = scan_string(j);
         if (rc)
             return rc;
-        *out = ufrpc_cv_new_string(UFRPC_CV_STRING, j->buf, j->blen, pos);
+        *out = ufrpc_cv_new_string(j->mem, UFRPC_CV_STRING, j->buf, j->blen, pos);
         return *out ? 0 : fail(j, UFRPC_ERR_NOMEM, "out of memory");
     }
     if (j->n - j->i >= 4 && memcmp(j->s + j->i, "true", 4) == 0) {
         j->i += 4;
-        *out = ufrpc_cv_new_bool(true, pos);
+        *out = ufrpc_cv_new_bool(j->mem, true, pos);
         return *out ? 0 : fail(j, UFRPC_ERR_NOMEM, "out of memory");
     }
     if (j->n - j->i >= 5 && memcmp(j->s + j->i, "false", 5) == 0) {
         j->i += 5;
-        *out = ufrpc_cv_new_bool(false, pos);
+        *out = ufrpc_cv_new_bool(j->mem, false, pos);
         return *out ? 0 : fail(j, UFRPC_ERR_NOMEM, "out of memory");
     }
     if (j->n - j->i >= 4 && memcmp(j->s + j->i, "null", 4) == 0) {
@@ -330,12 +331,12 @@ static int scan_value(struct jscan *j, int depth, ufrpc_cv **out)
         double f = strtod(num, &end);
         if (*end != '\0' || (errno == ERANGE && isinf(f)))
             return fail(j, UFRPC_ERR_CONFIG_VALUE, "number %s out of range", num);
-        *out = ufrpc_cv_new_float(f, pos);
+        *out = ufrpc_cv_new_float(j->mem, f, pos);
     } else {
         long long v = strtoll(num, &end, 10);
         if (*end != '\0' || errno == ERANGE)
             return fail(j, UFRPC_ERR_CONFIG_VALUE, "integer %s does not fit in 64 bits", num);
-        *out = ufrpc_cv_new_integer((int64_t)v, pos);
+        *out = ufrpc_cv_new_integer(j->mem, (int64_t)v, pos);
     }
     j->i = k;
     return *out ? 0 : fail(j, UFRPC_ERR_NOMEM, "out of memory");
@@ -368,10 +369,11 @@ static size_t first_value_end(const char *s, size_t len)
     return len;
 }
 
-static int json_read(const char *text, size_t len, const char *file_name, ufrpc_cv **out,
-                     struct ufrpc_cfg_error *err, struct ufrpc_cfg_error *trailing)
+static int json_read(const struct ufrpc_mem *mem, const char *text, size_t len,
+                     const char *file_name, ufrpc_cv **out, struct ufrpc_cfg_error *err,
+                     struct ufrpc_cfg_error *trailing)
 {
-    struct jscan j = {.s = text, .n = len, .file = file_name, .err = err, .line = 1, .cc_col = 1};
+    struct jscan j = {.mem = ufrpc_mem_or_default(mem), .s = text, .n = len, .file = file_name, .err = err, .line = 1, .cc_col = 1};
     *out = NULL;
     if (len > INT_MAX)
         return ufrpc_cfg_fail(err, UFRPC_ERR_CONFIG_VALUE, file_name, 0, 0, "file too large");
@@ -441,7 +443,7 @@ static int json_read(const char *text, size_t len, const char *file_name, ufrpc_
                                "text after the JSON object ignored");
         }
     }
-    free(j.buf);
+    ufrpc_mem_free(j.mem, j.buf);
     if (rc) {
         ufrpc_cv_free(root);
         return rc;
@@ -453,12 +455,21 @@ static int json_read(const char *text, size_t len, const char *file_name, ufrpc_
 int ufrpc_json_read(const char *text, size_t len, const char *file_name, ufrpc_cv **out,
                     struct ufrpc_cfg_error *err)
 {
-    return json_read(text, len, file_name, out, err, NULL);
+    return json_read(NULL, text, len, file_name, out, err, NULL);
+}
+
+int ufrpc_json_read_mem(const struct ufrpc_mem *mem, const char *text, size_t len,
+                        const char *file_name, ufrpc_cv **out, struct ufrpc_cfg_error *err,
+                        struct ufrpc_cfg_error *trailing)
+{
+    if (trailing != NULL)
+        trailing->code = 0;
+    return json_read(mem, text, len, file_name, out, err, trailing);
 }
 
 int ufrpc_json_read_first(const char *text, size_t len, const char *file_name, ufrpc_cv **out,
                           struct ufrpc_cfg_error *err, struct ufrpc_cfg_error *trailing)
 {
     trailing->code = 0;
-    return json_read(text, len, file_name, out, err, trailing);
+    return json_read(NULL, text, len, file_name, out, err, trailing);
 }

@@ -39,4 +39,11 @@ int ufrpc_json_read(const char *text, size_t len, const char *file_name, ufrpc_c
 int ufrpc_json_read_first(const char *text, size_t len, const char *file_name, ufrpc_cv **out,
                           struct ufrpc_cfg_error *err, struct ufrpc_cfg_error *trailing);
 
+/* Either of the above (trailing NULL: ufrpc_json_read) with every allocation of
+ * the tree and of the scan made through mem (NULL = libc; it must outlive the
+ * tree). json-c's validation pass allocates with libc. */
+int ufrpc_json_read_mem(const struct ufrpc_mem *mem, const char *text, size_t len,
+                        const char *file_name, ufrpc_cv **out, struct ufrpc_cfg_error *err,
+                        struct ufrpc_cfg_error *trailing);
+
 #endif

@@ -30,7 +30,7 @@ static void add_reader_error(struct ufrpc_cfg_diag *d, const struct ufrpc_cfg_er
         d->items[d->len - 1].err.col = e->col;
 }
 
-static int read_file(const char *path, size_t max, char **out, size_t *len, struct ufrpc_cfg_diag *d,
+static int read_file(const struct ufrpc_mem *mem, const char *path, size_t max, char **out, size_t *len, struct ufrpc_cfg_diag *d,
                      const char *dfile)
 {
     *out = NULL;
@@ -40,7 +40,7 @@ static int read_file(const char *path, size_t max, char **out, size_t *len, stru
         return UFRPC_ERR_CONFIG_IO;
     }
     size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
+    char *buf = ufrpc_mem_malloc(mem, cap);
     if (buf == NULL) {
         fclose(f);
         return UFRPC_ERR_NOMEM;
@@ -48,15 +48,15 @@ static int read_file(const char *path, size_t max, char **out, size_t *len, stru
     for (;;) {
         if (n + 1 >= cap) {
             if (cap > max) {
-                free(buf);
+                ufrpc_mem_free(mem, buf);
                 fclose(f);
                 ufrpc_cfg_diag_add(d, UFRPC_CFG_ERROR, UFRPC_ERR_LIMIT, dfile, 0,
                                    "file larger than %zu bytes", max);
                 return UFRPC_ERR_LIMIT;
             }
-            char *nb = realloc(buf, cap * 2);
+            char *nb = ufrpc_mem_realloc(mem, buf, cap * 2);
             if (nb == NULL) {
-                free(buf);
+                ufrpc_mem_free(mem, buf);
                 fclose(f);
                 return UFRPC_ERR_NOMEM;
             }
@@ -71,12 +71,12 @@ static int read_file(const char *path, size_t max, char **out, size_t *len, stru
     bool err = ferror(f) != 0;
     fclose(f);
     if (err) {
-        free(buf);
+        ufrpc_mem_free(mem, buf);
         ufrpc_cfg_diag_add(d, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_IO, dfile, 0, "read error");
         return UFRPC_ERR_CONFIG_IO;
     }
     if (n > max) {
-        free(buf);
+        ufrpc_mem_free(mem, buf);
         ufrpc_cfg_diag_add(d, UFRPC_CFG_ERROR, UFRPC_ERR_LIMIT, dfile, 0, "file larger than %zu bytes", max);
         return UFRPC_ERR_LIMIT;
     }
@@ -137,12 +137,12 @@ static const char *ext_of(const char *name)
  * with '{', else YAML. JSON: in strict mode frpc decodes with a json.Decoder, which
  * stops after the top-level object (text after it is ignored: a warning here);
  * otherwise json.Unmarshal, which rejects such text. */
-static int parse_v1(const char *text, size_t len, const char *file, bool strict, struct ufrpc_cfg_diag *d,
-                    ufrpc_cv **tree)
+static int parse_v1(const struct ufrpc_mem *mem, const char *text, size_t len, const char *file,
+                    bool strict, struct ufrpc_cfg_diag *d, ufrpc_cv **tree)
 {
     struct ufrpc_cfg_error terr = {0}, err = {0};
     const char *ext = ext_of(file);
-    int rc = ufrpc_toml_parse(text, len, file, tree, &terr);
+    int rc = ufrpc_toml_parse_mem(mem, text, len, file, tree, &terr);
     if (rc == 0 || rc == UFRPC_ERR_NOMEM)
         return rc;
     if (strcasecmp(ext, ".toml") == 0) {
@@ -154,10 +154,7 @@ static int parse_v1(const char *text, size_t len, const char *file, bool strict,
         i++;
     if (i < len && text[i] == '{') {
         struct ufrpc_cfg_error trail = {0};
-        if (strict)
-            rc = ufrpc_json_read_first(text, len, file, tree, &err, &trail);
-        else
-            rc = ufrpc_json_read(text, len, file, tree, &err);
+        rc = ufrpc_json_read_mem(mem, text, len, file, tree, &err, strict ? &trail : NULL);
         if (rc != 0 && rc != UFRPC_ERR_NOMEM)
             add_reader_error(d, &err, file, "json: ");
         if (rc == 0 && trail.code != 0 &&
@@ -197,7 +194,7 @@ static int load_text(struct ufrpc_cfg_ctx *c, const char *raw, size_t rlen, cons
     if (*legacy)
         rc = ufrpc_ini_to_tree(text, len, file, included, c->diag, tree);
     else
-        rc = parse_v1(text, len, file, c->strict, c->diag, tree);
+        rc = parse_v1(c->mem, text, len, file, c->strict, c->diag, tree);
     if (rc != 0 && rc != UFRPC_ERR_NOMEM && !*legacy && !included) {
         uint32_t line;
         char why[160];
@@ -263,14 +260,14 @@ static int load_includes(struct ufrpc_cfg_ctx *c, bool legacy, size_t max)
                 continue;
             if (n == cap) {
                 cap = cap ? cap * 2 : 16;
-                char **nn = realloc(names, cap * sizeof *nn);
+                char **nn = ufrpc_mem_realloc(c->mem, names, cap * sizeof *nn);
                 if (nn == NULL) {
                     c->nomem = 1;
                     break;
                 }
                 names = nn;
             }
-            names[n] = strdup(full);
+            names[n] = ufrpc_mem_strdup(c->mem, full);
             if (names[n] == NULL) {
                 c->nomem = 1;
                 break;
@@ -293,12 +290,12 @@ static int load_includes(struct ufrpc_cfg_ctx *c, bool legacy, size_t max)
             }
             char *raw;
             size_t rlen;
-            int rc = read_file(names[k], max, &raw, &rlen, c->diag, dfile);
+            int rc = read_file(c->mem, names[k], max, &raw, &rlen, c->diag, dfile);
             if (rc == 0) {
                 ufrpc_cv *tree = NULL;
                 bool lg = legacy;
                 rc = load_text(c, raw, rlen, dfile, true, &lg, &tree);
-                free(raw);
+                ufrpc_mem_free(c->mem, raw);
                 if (rc == 0 && tree != NULL)
                     rc = ufrpc_schema_read(c, tree, true);
                 ufrpc_cv_free(tree);
@@ -309,8 +306,8 @@ static int load_includes(struct ufrpc_cfg_ctx *c, bool legacy, size_t max)
                 first = rc;
         }
         for (size_t k = 0; k < n; k++)
-            free(names[k]);
-        free(names);
+            ufrpc_mem_free(c->mem, names[k]);
+        ufrpc_mem_free(c->mem, names);
     }
     return c->nomem ? UFRPC_ERR_NOMEM : first;
 }
@@ -332,7 +329,7 @@ static void check_dup_list(struct ufrpc_cfg_ctx *c, void **items, size_t n, bool
 {
     if (n < 2)
         return;
-    struct named *v = malloc(n * sizeof *v);
+    struct named *v = ufrpc_mem_malloc(c->mem, n * sizeof *v);
     if (v == NULL) {
         c->nomem = 1;
         return;
@@ -362,7 +359,7 @@ static void check_dup_list(struct ufrpc_cfg_ctx *c, void **items, size_t n, bool
                          "%s name [%.100s] is duplicated (first defined at %s:%u)", visitors ? "visitor" : "proxy",
                          v[i].name, ufrpc_cfg_str(f1), l1);
     }
-    free(v);
+    ufrpc_mem_free(c->mem, v);
 }
 
 static void check_duplicates(struct ufrpc_cfg_ctx *c)
@@ -449,8 +446,9 @@ int ufrpc_config_load_buffer(const char *text, size_t len, const char *name,
         ufrpc_cfg_diag_add(diag, UFRPC_CFG_ERROR, UFRPC_ERR_LIMIT, file, 0, "file larger than %zu bytes", max);
         return UFRPC_ERR_LIMIT;
     }
-    struct ufrpc_cfg_ctx c = {.diag = diag, .file = file, .strict = !opts->non_strict, .envp = opts->envp};
-    c.arena = ufrpc_cfg_arena_new();
+    struct ufrpc_cfg_ctx c = {.mem = ufrpc_mem_or_default(opts->mem), .diag = diag, .file = file,
+                              .strict = !opts->non_strict, .envp = opts->envp};
+    c.arena = ufrpc_cfg_arena_new(c.mem);
     if (c.arena == NULL)
         return UFRPC_ERR_NOMEM;
     c.cfg = ufrpc_cfg_arena_alloc(c.arena, sizeof *c.cfg);
@@ -486,7 +484,7 @@ int ufrpc_config_load_buffer(const char *text, size_t len, const char *name,
         }
         own_file_names(&c);
     }
-    free(c.pos);
+    ufrpc_mem_free(c.mem, c.pos);
     if (c.nomem || c.cfg->source_file == NULL)
         rc = UFRPC_ERR_NOMEM;
     if (rc == 0 && diag->errors > errors_before) {
@@ -517,11 +515,12 @@ int ufrpc_config_load(const char *path, const struct ufrpc_config_load_opts *opt
         return UFRPC_ERR_NOMEM;
     char *text;
     size_t len;
-    int rc = read_file(path, max, &text, &len, diag, dfile);
+    const struct ufrpc_mem *mem = ufrpc_mem_or_default(opts != NULL ? opts->mem : NULL);
+    int rc = read_file(mem, path, max, &text, &len, diag, dfile);
     if (rc != 0)
         return rc;
     rc = ufrpc_config_load_buffer(text, len, path, opts, out, diag);
-    free(text);
+    ufrpc_mem_free(mem, text);
     return rc;
 }
 

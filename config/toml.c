@@ -31,7 +31,7 @@ struct toml_map_slot {
 
 /* ---- small utilities */
 
-int toml_buf_put(struct toml_buf *b, const void *data, size_t len)
+int ufrpc__toml_buf_put(struct toml_buf *b, const void *data, size_t len)
 {
     if (len == 0)
         return 0;
@@ -42,7 +42,7 @@ int toml_buf_put(struct toml_buf *b, const void *data, size_t len)
                 return -1;
             cap *= 2;
         }
-        char *d = realloc(b->data, cap);
+        char *d = ufrpc_mem_realloc(b->mem, b->data, cap);
         if (d == NULL)
             return -1;
         b->data = d;
@@ -78,13 +78,13 @@ static uint32_t col_of(struct toml_parser *p, size_t at)
     return c;
 }
 
-ufrpc_cv_pos toml_pos_at(struct toml_parser *p, size_t at)
+ufrpc_cv_pos ufrpc__toml_pos_at(struct toml_parser *p, size_t at)
 {
     ufrpc_cv_pos pos = {p->file, p->line, col_of(p, at)};
     return pos;
 }
 
-int toml_fail_at(struct toml_parser *p, size_t at, int code, const char *fmt, ...)
+int ufrpc__toml_fail_at(struct toml_parser *p, size_t at, int code, const char *fmt, ...)
 {
     char msg[200];
     va_list ap;
@@ -96,16 +96,16 @@ int toml_fail_at(struct toml_parser *p, size_t at, int code, const char *fmt, ..
 
 static int nomem(struct toml_parser *p)
 {
-    return toml_fail_at(p, p->i, UFRPC_ERR_NOMEM, "out of memory");
+    return ufrpc__toml_fail_at(p, p->i, UFRPC_ERR_NOMEM, "out of memory");
 }
 
-int toml_newline(struct toml_parser *p)
+int ufrpc__toml_newline(struct toml_parser *p)
 {
     if (p->i < p->n && p->s[p->i] == '\n') {
         p->i++;
     } else if (p->i < p->n && p->s[p->i] == '\r') {
         if (p->i + 1 >= p->n || p->s[p->i + 1] != '\n')
-            return toml_fail_at(p, p->i, E_SYNTAX, "carriage return not followed by a newline");
+            return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "carriage return not followed by a newline");
         p->i += 2;
     } else {
         return 0;
@@ -130,7 +130,7 @@ static int skip_comment(struct toml_parser *p)
         if (c == '\n' || (c == '\r' && p->i + 1 < p->n && p->s[p->i + 1] == '\n'))
             return 0;
         if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return toml_fail_at(p, p->i, E_SYNTAX, "control character U+%04X in comment", c);
+            return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "control character U+%04X in comment", c);
         p->i++;
     }
     return 0;
@@ -146,7 +146,7 @@ static int skip_ws_nl(struct toml_parser *p)
             if (rc)
                 return rc;
         }
-        int rc = toml_newline(p);
+        int rc = ufrpc__toml_newline(p);
         if (rc < 0)
             return rc;
         if (rc == 0)
@@ -158,15 +158,15 @@ static int skip_ws_nl(struct toml_parser *p)
 static int unexpected(struct toml_parser *p, const char *what)
 {
     if (p->i >= p->n)
-        return toml_fail_at(p, p->i, E_SYNTAX, "%s, found end of file", what);
+        return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "%s, found end of file", what);
     unsigned char c = (unsigned char)p->s[p->i];
     if (c == '\n' || c == '\r')
-        return toml_fail_at(p, p->i, E_SYNTAX, "%s, found end of line", what);
+        return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "%s, found end of line", what);
     if (c > 0x20 && c < 0x7f)
-        return toml_fail_at(p, p->i, E_SYNTAX, "%s, found '%c'", what, c);
+        return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "%s, found '%c'", what, c);
     if (c < 0x20 || c == 0x7f)
-        return toml_fail_at(p, p->i, E_SYNTAX, "%s, found control character U+%04X", what, c);
-    return toml_fail_at(p, p->i, E_SYNTAX, "%s, found a non-ASCII character", what);
+        return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "%s, found control character U+%04X", what, c);
+    return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "%s, found a non-ASCII character", what);
 }
 
 /* After an expression: optional whitespace and comment, then newline or EOF. */
@@ -180,7 +180,7 @@ static int end_of_line(struct toml_parser *p)
     }
     if (p->i >= p->n)
         return 0;
-    int rc = toml_newline(p);
+    int rc = ufrpc__toml_newline(p);
     if (rc < 0)
         return rc;
     if (rc == 0)
@@ -272,13 +272,13 @@ static int map_put(struct toml_parser *p, const ufrpc_cv *parent, const char *k,
 {
     if ((p->map_len + 1) * 2 > p->map_cap) {
         size_t cap = p->map_cap ? p->map_cap * 2 : 64;
-        struct toml_map_slot *m = calloc(cap, sizeof *m);
+        struct toml_map_slot *m = ufrpc_mem_calloc(p->mem, cap, sizeof *m);
         if (m == NULL)
             return -1;
         for (size_t i = 0; i < p->map_cap; i++)
             if (p->map[i].parent != NULL)
                 map_insert_slot(m, cap, p->map[i]);
-        free(p->map);
+        ufrpc_mem_free(p->mem, p->map);
         p->map = m;
         p->map_cap = cap;
     }
@@ -294,20 +294,20 @@ static int table_add(struct toml_parser *p, ufrpc_cv *t, const char *k, size_t n
 {
     if (t->u.t.len == t->u.t.cap) {
         size_t cap = t->u.t.cap ? t->u.t.cap * 2 : 8;
-        ufrpc_cv_member *items = realloc(t->u.t.items, cap * sizeof *items);
+        ufrpc_cv_member *items = ufrpc_mem_realloc(t->mem, t->u.t.items, cap * sizeof *items);
         if (items == NULL)
             return nomem(p);
         t->u.t.items = items;
         t->u.t.cap = cap;
     }
-    char *kc = malloc(n + 1);
+    char *kc = ufrpc_mem_malloc(t->mem, n + 1);
     if (kc == NULL)
         return nomem(p);
     if (n)
         memcpy(kc, k, n);
     kc[n] = '\0';
     if (map_put(p, t, kc, n, child)) {
-        free(kc);
+        ufrpc_mem_free(t->mem, kc);
         return nomem(p);
     }
     t->u.t.items[t->u.t.len++] = (ufrpc_cv_member){kc, n, child};
@@ -318,7 +318,7 @@ static int pending_add(struct toml_parser *p, ufrpc_cv *t)
 {
     if (p->npending == p->cappending) {
         size_t cap = p->cappending ? p->cappending * 2 : 16;
-        ufrpc_cv **v = realloc(p->pending, cap * sizeof *v);
+        ufrpc_cv **v = ufrpc_mem_realloc(p->mem, p->pending, cap * sizeof *v);
         if (v == NULL)
             return nomem(p);
         p->pending = v;
@@ -344,12 +344,12 @@ static int parse_key(struct toml_parser *p)
     for (;;) {
         skip_ws(p);
         if (p->nkparts >= UFRPC_TOML_MAX_DEPTH)
-            return toml_fail_at(p, p->i, UFRPC_ERR_CONFIG_DEPTH, "key has too many parts (max %d)",
+            return ufrpc__toml_fail_at(p, p->i, UFRPC_ERR_CONFIG_DEPTH, "key has too many parts (max %d)",
                                 UFRPC_TOML_MAX_DEPTH);
         size_t at = p->i;
         size_t off = p->kb.len;
         if (p->i < p->n && (p->s[p->i] == '"' || p->s[p->i] == '\'')) {
-            int rc = toml_parse_string(p, &p->kb, false);
+            int rc = ufrpc__toml_parse_string(p, &p->kb, false);
             if (rc)
                 return rc;
         } else {
@@ -358,10 +358,10 @@ static int parse_key(struct toml_parser *p)
                 k++;
             if (k == p->i) {
                 if (p->i >= p->n)
-                    return toml_fail_at(p, p->i, E_SYNTAX, "expected a key, found end of file");
+                    return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "expected a key, found end of file");
                 return unexpected(p, "expected a key");
             }
-            if (toml_buf_put(&p->kb, p->s + p->i, k - p->i))
+            if (ufrpc__toml_buf_put(&p->kb, p->s + p->i, k - p->i))
                 return nomem(p);
             p->i = k;
         }
@@ -431,7 +431,7 @@ static int walk_dotted(struct toml_parser *p, ufrpc_cv *t, bool inline_mode, ufr
         key_part(p, k, &s, &n);
         ufrpc_cv *c = map_get(p, t, s, n);
         if (c == NULL) {
-            c = ufrpc_cv_new(UFRPC_CV_TABLE, toml_pos_at(p, p->kpart_pos[k]));
+            c = ufrpc_cv_new(p->mem, UFRPC_CV_TABLE, ufrpc__toml_pos_at(p, p->kpart_pos[k]));
             if (c == NULL)
                 return nomem(p);
             c->parser_flags = F_DOTTED | (inline_mode ? 0 : F_PENDING);
@@ -442,17 +442,17 @@ static int walk_dotted(struct toml_parser *p, ufrpc_cv *t, bool inline_mode, ufr
             if (!inline_mode && pending_add(p, c))
                 return UFRPC_ERR_NOMEM;
         } else if (c->type != UFRPC_CV_TABLE) {
-            return toml_fail_at(p, p->kpart_pos[k], E_SYNTAX,
+            return ufrpc__toml_fail_at(p, p->kpart_pos[k], E_SYNTAX,
                                 "key '%s' is already defined as %s and cannot hold keys",
                                 part_text(p, k, kt, sizeof kt), ufrpc_cv_type_name(c->type));
         } else if (c->parser_flags & F_FROZEN) {
-            return toml_fail_at(p, p->kpart_pos[k], E_SYNTAX,
+            return ufrpc__toml_fail_at(p, p->kpart_pos[k], E_SYNTAX,
                                 "cannot add keys to inline table '%s'",
                                 part_text(p, k, kt, sizeof kt));
         } else if (!inline_mode &&
                    ((c->parser_flags & F_EXPLICIT) ||
                     ((c->parser_flags & F_DOTTED) && !(c->parser_flags & F_PENDING)))) {
-            return toml_fail_at(p, p->kpart_pos[k], UFRPC_ERR_CONFIG_DUPLICATE,
+            return ufrpc__toml_fail_at(p, p->kpart_pos[k], UFRPC_ERR_CONFIG_DUPLICATE,
                                 "table '%s' was defined elsewhere; dotted keys cannot extend it",
                                 part_text(p, k, kt, sizeof kt));
         }
@@ -469,10 +469,10 @@ static int parse_keyval_into(struct toml_parser *p, ufrpc_cv *t, int depth, bool
     char kt[80];
     ufrpc_cv *parent = NULL;
     if (depth + (int)p->nkparts > UFRPC_TOML_MAX_DEPTH)
-        return toml_fail_at(p, p->kpart_pos[0], UFRPC_ERR_CONFIG_DEPTH,
+        return ufrpc__toml_fail_at(p, p->kpart_pos[0], UFRPC_ERR_CONFIG_DEPTH,
                             "nesting deeper than %d levels", UFRPC_TOML_MAX_DEPTH);
     if (p->i >= p->n || p->s[p->i] != '=')
-        return toml_fail_at(p, p->i, E_SYNTAX, "expected '=' after key");
+        return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "expected '=' after key");
     int rc = walk_dotted(p, t, inline_mode, &parent);
     if (rc)
         return rc;
@@ -481,10 +481,10 @@ static int parse_keyval_into(struct toml_parser *p, ufrpc_cv *t, int depth, bool
     size_t n;
     key_part(p, last, &s, &n);
     if (map_get(p, parent, s, n) != NULL)
-        return toml_fail_at(p, p->kpart_pos[last], UFRPC_ERR_CONFIG_DUPLICATE,
+        return ufrpc__toml_fail_at(p, p->kpart_pos[last], UFRPC_ERR_CONFIG_DUPLICATE,
                             "duplicate key '%s'", part_text(p, last, kt, sizeof kt));
     /* the value may parse other keys into p->kb: keep this one */
-    char *key = malloc(n + 1);
+    char *key = ufrpc_mem_malloc(p->mem, n + 1);
     if (key == NULL)
         return nomem(p);
     if (n)
@@ -500,13 +500,13 @@ static int parse_keyval_into(struct toml_parser *p, ufrpc_cv *t, int depth, bool
         if (rc)
             ufrpc_cv_free(v);
     }
-    free(key);
+    ufrpc_mem_free(p->mem, key);
     return rc;
 }
 
 static int parse_array(struct toml_parser *p, int depth, ufrpc_cv **out)
 {
-    ufrpc_cv *a = ufrpc_cv_new(UFRPC_CV_ARRAY, toml_pos_at(p, p->i));
+    ufrpc_cv *a = ufrpc_cv_new(p->mem, UFRPC_CV_ARRAY, ufrpc__toml_pos_at(p, p->i));
     if (a == NULL)
         return nomem(p);
     a->parser_flags = F_FROZEN;
@@ -536,7 +536,7 @@ static int parse_array(struct toml_parser *p, int depth, ufrpc_cv **out)
         }
         if (p->i < p->n && p->s[p->i] == ']')
             break;
-        rc = toml_fail_at(p, p->i, E_SYNTAX,
+        rc = ufrpc__toml_fail_at(p, p->i, E_SYNTAX,
                           p->i >= p->n ? "unterminated array" : "expected ',' or ']' in array");
         goto fail;
     }
@@ -550,7 +550,7 @@ fail:
 
 static int parse_inline_table(struct toml_parser *p, int depth, ufrpc_cv **out)
 {
-    ufrpc_cv *t = ufrpc_cv_new(UFRPC_CV_TABLE, toml_pos_at(p, p->i));
+    ufrpc_cv *t = ufrpc_cv_new(p->mem, UFRPC_CV_TABLE, ufrpc__toml_pos_at(p, p->i));
     if (t == NULL)
         return nomem(p);
     p->i++; /* '{' */
@@ -578,11 +578,11 @@ static int parse_inline_table(struct toml_parser *p, int depth, ufrpc_cv **out)
             break;
         }
         if (p->i >= p->n)
-            rc = toml_fail_at(p, p->i, E_SYNTAX, "unterminated inline table");
+            rc = ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "unterminated inline table");
         else if (p->s[p->i] == '\n' || p->s[p->i] == '\r')
-            rc = toml_fail_at(p, p->i, E_SYNTAX, "newline inside an inline table");
+            rc = ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "newline inside an inline table");
         else
-            rc = toml_fail_at(p, p->i, E_SYNTAX, "expected ',' or '}' in inline table");
+            rc = ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "expected ',' or '}' in inline table");
         goto fail;
     }
 done:
@@ -598,18 +598,18 @@ static int parse_value(struct toml_parser *p, int depth, ufrpc_cv **out)
 {
     *out = NULL;
     if (depth > UFRPC_TOML_MAX_DEPTH)
-        return toml_fail_at(p, p->i, UFRPC_ERR_CONFIG_DEPTH, "nesting deeper than %d levels",
+        return ufrpc__toml_fail_at(p, p->i, UFRPC_ERR_CONFIG_DEPTH, "nesting deeper than %d levels",
                             UFRPC_TOML_MAX_DEPTH);
     if (p->i >= p->n)
-        return toml_fail_at(p, p->i, E_SYNTAX, "expected a value, found end of file");
+        return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "expected a value, found end of file");
     char c = p->s[p->i];
     if (c == '"' || c == '\'') {
-        ufrpc_cv_pos pos = toml_pos_at(p, p->i);
+        ufrpc_cv_pos pos = ufrpc__toml_pos_at(p, p->i);
         p->sb.len = 0;
-        int rc = toml_parse_string(p, &p->sb, true);
+        int rc = ufrpc__toml_parse_string(p, &p->sb, true);
         if (rc)
             return rc;
-        *out = ufrpc_cv_new_string(UFRPC_CV_STRING, p->sb.data ? p->sb.data : "", p->sb.len, pos);
+        *out = ufrpc_cv_new_string(p->mem, UFRPC_CV_STRING, p->sb.data ? p->sb.data : "", p->sb.len, pos);
         return *out ? 0 : nomem(p);
     }
     if (c == '[')
@@ -617,8 +617,8 @@ static int parse_value(struct toml_parser *p, int depth, ufrpc_cv **out)
     if (c == '{')
         return parse_inline_table(p, depth, out);
     if (c == '\n' || c == '\r' || c == '#')
-        return toml_fail_at(p, p->i, E_SYNTAX, "expected a value after '='");
-    return toml_parse_scalar(p, out);
+        return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "expected a value after '='");
+    return ufrpc__toml_parse_scalar(p, out);
 }
 
 /* ---- [table] and [[array of tables]] headers */
@@ -641,12 +641,12 @@ static int parse_header(struct toml_parser *p)
         return rc;
     if (p->i >= p->n || p->s[p->i] != ']' ||
         (aot && (p->i + 1 >= p->n || p->s[p->i + 1] != ']')))
-        return toml_fail_at(p, p->i, E_SYNTAX, aot ? "expected ']]' after table name"
+        return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, aot ? "expected ']]' after table name"
                                                    : "expected ']' after table name");
     p->i += aot ? 2 : 1;
     seal_pending(p);
 
-    ufrpc_cv_pos hpos = toml_pos_at(p, at);
+    ufrpc_cv_pos hpos = ufrpc__toml_pos_at(p, at);
     ufrpc_cv *t = p->root;
     int depth = 0;
     for (size_t k = 0; k < p->nkparts; k++) {
@@ -657,11 +657,11 @@ static int parse_header(struct toml_parser *p)
         ufrpc_cv *c = map_get(p, t, s, n);
         depth++;
         if (depth > UFRPC_TOML_MAX_DEPTH)
-            return toml_fail_at(p, at, UFRPC_ERR_CONFIG_DEPTH, "nesting deeper than %d levels",
+            return ufrpc__toml_fail_at(p, at, UFRPC_ERR_CONFIG_DEPTH, "nesting deeper than %d levels",
                                 UFRPC_TOML_MAX_DEPTH);
         if (last && aot) {
             if (c == NULL) {
-                c = ufrpc_cv_new(UFRPC_CV_ARRAY, hpos);
+                c = ufrpc_cv_new(p->mem, UFRPC_CV_ARRAY, hpos);
                 if (c == NULL)
                     return nomem(p);
                 c->parser_flags = F_AOT;
@@ -670,12 +670,12 @@ static int parse_header(struct toml_parser *p)
                     return UFRPC_ERR_NOMEM;
                 }
             } else if (c->type != UFRPC_CV_ARRAY || !(c->parser_flags & F_AOT)) {
-                return toml_fail_at(p, p->kpart_pos[k], UFRPC_ERR_CONFIG_DUPLICATE,
+                return ufrpc__toml_fail_at(p, p->kpart_pos[k], UFRPC_ERR_CONFIG_DUPLICATE,
                                     "'%s' is already defined as %s, not an array of tables",
                                     part_text(p, k, kt, sizeof kt),
                                     c->type == UFRPC_CV_ARRAY ? "an array" : ufrpc_cv_type_name(c->type));
             }
-            ufrpc_cv *e = ufrpc_cv_new(UFRPC_CV_TABLE, hpos);
+            ufrpc_cv *e = ufrpc_cv_new(p->mem, UFRPC_CV_TABLE, hpos);
             if (e == NULL)
                 return nomem(p);
             e->parser_flags = F_EXPLICIT;
@@ -688,7 +688,7 @@ static int parse_header(struct toml_parser *p)
             break;
         }
         if (c == NULL) {
-            c = ufrpc_cv_new(UFRPC_CV_TABLE, last ? hpos : toml_pos_at(p, p->kpart_pos[k]));
+            c = ufrpc_cv_new(p->mem, UFRPC_CV_TABLE, last ? hpos : ufrpc__toml_pos_at(p, p->kpart_pos[k]));
             if (c == NULL)
                 return nomem(p);
             c->parser_flags = last ? F_EXPLICIT : 0;
@@ -701,24 +701,24 @@ static int parse_header(struct toml_parser *p)
         }
         if (c->type == UFRPC_CV_ARRAY && (c->parser_flags & F_AOT) && !last) {
             if (c->u.a.len == 0) /* cannot happen: [[x]] always adds one */
-                return toml_fail_at(p, at, E_SYNTAX, "empty array of tables");
+                return ufrpc__toml_fail_at(p, at, E_SYNTAX, "empty array of tables");
             t = c->u.a.items[c->u.a.len - 1];
             depth++;
             continue;
         }
         if (c->type != UFRPC_CV_TABLE)
-            return toml_fail_at(p, p->kpart_pos[k], UFRPC_ERR_CONFIG_DUPLICATE,
+            return ufrpc__toml_fail_at(p, p->kpart_pos[k], UFRPC_ERR_CONFIG_DUPLICATE,
                                 "'%s' is already defined as %s, not a table",
                                 part_text(p, k, kt, sizeof kt),
                                 (c->parser_flags & F_AOT) ? "an array of tables"
                                                           : ufrpc_cv_type_name(c->type));
         if (c->parser_flags & F_FROZEN)
-            return toml_fail_at(p, p->kpart_pos[k], UFRPC_ERR_CONFIG_DUPLICATE,
+            return ufrpc__toml_fail_at(p, p->kpart_pos[k], UFRPC_ERR_CONFIG_DUPLICATE,
                                 "inline table '%s' cannot be extended",
                                 part_text(p, k, kt, sizeof kt));
         if (last) {
             if (c->parser_flags & (F_EXPLICIT | F_DOTTED))
-                return toml_fail_at(p, at, UFRPC_ERR_CONFIG_DUPLICATE,
+                return ufrpc__toml_fail_at(p, at, UFRPC_ERR_CONFIG_DUPLICATE,
                                     "table '%s' is defined twice", part_text(p, k, kt, sizeof kt));
             c->parser_flags |= F_EXPLICIT;
             c->pos = hpos;
@@ -759,14 +759,22 @@ static int parse_document(struct toml_parser *p)
 int ufrpc_toml_parse(const char *text, size_t len, const char *file_name, ufrpc_cv **out,
                      struct ufrpc_cfg_error *err)
 {
+    return ufrpc_toml_parse_mem(NULL, text, len, file_name, out, err);
+}
+
+int ufrpc_toml_parse_mem(const struct ufrpc_mem *mem, const char *text, size_t len,
+                         const char *file_name, ufrpc_cv **out, struct ufrpc_cfg_error *err)
+{
     struct toml_parser *p;
+    mem = ufrpc_mem_or_default(mem);
     int rc;
     *out = NULL;
     if (text == NULL && len > 0)
         return ufrpc_cfg_fail(err, UFRPC_ERR_INVAL, file_name, 0, 0, "no input");
-    p = calloc(1, sizeof *p);
+    p = ufrpc_mem_calloc(mem, 1, sizeof *p);
     if (p == NULL)
         return ufrpc_cfg_fail(err, UFRPC_ERR_NOMEM, file_name, 0, 0, "out of memory");
+    p->mem = p->sb.mem = p->kb.mem = mem;
     p->s = text ? text : "";
     p->n = len;
     p->file = file_name;
@@ -783,11 +791,11 @@ int ufrpc_toml_parse(const char *text, size_t len, const char *file_name, ufrpc_
                 p->line_start = k + 1;
             }
         }
-        rc = toml_fail_at(p, bad, UFRPC_ERR_CONFIG_ENCODING, "invalid UTF-8 (byte 0x%02X)",
+        rc = ufrpc__toml_fail_at(p, bad, UFRPC_ERR_CONFIG_ENCODING, "invalid UTF-8 (byte 0x%02X)",
                           (unsigned char)p->s[bad]);
         goto out;
     }
-    p->root = ufrpc_cv_new(UFRPC_CV_TABLE, (ufrpc_cv_pos){file_name, 1, 1});
+    p->root = ufrpc_cv_new(p->mem, UFRPC_CV_TABLE, (ufrpc_cv_pos){file_name, 1, 1});
     if (p->root == NULL) {
         rc = nomem(p);
         goto out;
@@ -800,10 +808,10 @@ int ufrpc_toml_parse(const char *text, size_t len, const char *file_name, ufrpc_
     }
 out:
     ufrpc_cv_free(p->root);
-    free(p->sb.data);
-    free(p->kb.data);
-    free(p->map);
-    free(p->pending);
-    free(p);
+    ufrpc_mem_free(mem, p->sb.data);
+    ufrpc_mem_free(mem, p->kb.data);
+    ufrpc_mem_free(mem, p->map);
+    ufrpc_mem_free(mem, p->pending);
+    ufrpc_mem_free(mem, p);
     return rc;
 }

@@ -40,5 +40,9 @@
  * 1-based line and column (in characters) and a message. */
 int ufrpc_toml_parse(const char *text, size_t len, const char *file_name, ufrpc_cv **out,
                      struct ufrpc_cfg_error *err);
+/* The same with every allocation, of the parse and of the tree, made through mem
+ * (NULL = libc; it must outlive the tree). */
+int ufrpc_toml_parse_mem(const struct ufrpc_mem *mem, const char *text, size_t len,
+                         const char *file_name, ufrpc_cv **out, struct ufrpc_cfg_error *err);
 
 #endif

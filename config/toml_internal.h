@@ -16,6 +16,7 @@
 
 /* Growable byte buffer; data is malloc'd and owned by whoever holds the struct. */
 struct toml_buf {
+    const struct ufrpc_mem *mem; /* the parser's */
     char *data;
     size_t len, cap;
 };
@@ -23,6 +24,7 @@ struct toml_buf {
 struct toml_map_slot;
 
 struct toml_parser {
+    const struct ufrpc_mem *mem; /* every allocation of the parse and the tree */
     const char *s; /* input, len n; s[n] is never read */
     size_t n;
     size_t i; /* cursor */
@@ -51,21 +53,21 @@ struct toml_parser {
 };
 
 /* Returns err code after recording "file:line:col" of byte offset `at`. */
-int toml_fail_at(struct toml_parser *p, size_t at, int code, const char *fmt, ...)
+int ufrpc__toml_fail_at(struct toml_parser *p, size_t at, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-ufrpc_cv_pos toml_pos_at(struct toml_parser *p, size_t at);
-int toml_buf_put(struct toml_buf *b, const void *data, size_t len);
+ufrpc_cv_pos ufrpc__toml_pos_at(struct toml_parser *p, size_t at);
+int ufrpc__toml_buf_put(struct toml_buf *b, const void *data, size_t len);
 
 /* Consumes a newline (LF or CRLF) at the cursor and updates line tracking.
  * Returns 1 if one was consumed, 0 if none is there. A CR not followed by LF is an
  * error (<0). */
-int toml_newline(struct toml_parser *p);
+int ufrpc__toml_newline(struct toml_parser *p);
 
 /* Strings: the cursor is on the opening quote. The decoded bytes are appended to
  * b. `allow_multi` false for keys. */
-int toml_parse_string(struct toml_parser *p, struct toml_buf *b, bool allow_multi);
+int ufrpc__toml_parse_string(struct toml_parser *p, struct toml_buf *b, bool allow_multi);
 
 /* Number, boolean, inf/nan or date/time starting at the cursor -> new node. */
-int toml_parse_scalar(struct toml_parser *p, ufrpc_cv **out);
+int ufrpc__toml_parse_scalar(struct toml_parser *p, ufrpc_cv **out);
 
 #endif

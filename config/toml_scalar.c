@@ -10,23 +10,13 @@
 #include "config/toml.h"
 #include "config/toml_internal.h"
 #include "proto/error.h"
+#include "proto/text.h"
 
 #define E_SYNTAX UFRPC_ERR_CONFIG_SYNTAX
 
 static bool is_digit(int c)
 {
     return c >= '0' && c <= '9';
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Control characters TOML forbids in strings and comments (tab is allowed). */
@@ -58,12 +48,12 @@ static int put_utf8(struct toml_buf *b, uint32_t cp)
         u[3] = (char)(0x80 | (cp & 0x3F));
         n = 4;
     }
-    return toml_buf_put(b, u, n);
+    return ufrpc__toml_buf_put(b, u, n);
 }
 
 static int nomem(struct toml_parser *p)
 {
-    return toml_fail_at(p, p->i, UFRPC_ERR_NOMEM, "out of memory");
+    return ufrpc__toml_fail_at(p, p->i, UFRPC_ERR_NOMEM, "out of memory");
 }
 
 /* Escape after a backslash (cursor on the char after '\'). */
@@ -72,7 +62,7 @@ static int parse_escape(struct toml_parser *p, struct toml_buf *b)
     const char *s = p->s;
     size_t at = p->i - 1;
     if (p->i >= p->n)
-        return toml_fail_at(p, at, E_SYNTAX, "unterminated escape sequence");
+        return ufrpc__toml_fail_at(p, at, E_SYNTAX, "unterminated escape sequence");
     char c = s[p->i++];
     char lit;
     switch (c) {
@@ -102,23 +92,23 @@ static int parse_escape(struct toml_parser *p, struct toml_buf *b)
         int nd = c == 'u' ? 4 : 8;
         uint32_t cp = 0;
         for (int k = 0; k < nd; k++) {
-            int h = p->i < p->n ? hexval((unsigned char)s[p->i]) : -1;
+            int h = p->i < p->n ? ufrpc_hexval((unsigned char)s[p->i]) : -1;
             if (h < 0)
-                return toml_fail_at(p, at, E_SYNTAX, "\\%c escape needs %d hex digits", c, nd);
+                return ufrpc__toml_fail_at(p, at, E_SYNTAX, "\\%c escape needs %d hex digits", c, nd);
             cp = (cp << 4) | (uint32_t)h;
             p->i++;
         }
         if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return toml_fail_at(p, at, E_SYNTAX, "\\%c escape U+%X is not a Unicode scalar value",
+            return ufrpc__toml_fail_at(p, at, E_SYNTAX, "\\%c escape U+%X is not a Unicode scalar value",
                                 c, (unsigned)cp);
         return put_utf8(b, cp) ? nomem(p) : 0;
     }
     default:
         if ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f)
-            return toml_fail_at(p, at, E_SYNTAX, "invalid escape sequence '\\%c'", c);
-        return toml_fail_at(p, at, E_SYNTAX, "invalid escape sequence");
+            return ufrpc__toml_fail_at(p, at, E_SYNTAX, "invalid escape sequence '\\%c'", c);
+        return ufrpc__toml_fail_at(p, at, E_SYNTAX, "invalid escape sequence");
     }
-    return toml_buf_put(b, &lit, 1) ? nomem(p) : 0;
+    return ufrpc__toml_buf_put(b, &lit, 1) ? nomem(p) : 0;
 }
 
 /* Counts a run of `q` quote characters at the cursor (without consuming). */
@@ -130,7 +120,7 @@ static size_t quote_run(const struct toml_parser *p, char q)
     return k - p->i;
 }
 
-int toml_parse_string(struct toml_parser *p, struct toml_buf *b, bool allow_multi)
+int ufrpc__toml_parse_string(struct toml_parser *p, struct toml_buf *b, bool allow_multi)
 {
     const char *s = p->s;
     size_t start = p->i;
@@ -141,11 +131,11 @@ int toml_parse_string(struct toml_parser *p, struct toml_buf *b, bool allow_mult
 
     if (quote_run(p, q) >= 3) {
         if (!allow_multi)
-            return toml_fail_at(p, start, E_SYNTAX, "multi-line string cannot be a key");
+            return ufrpc__toml_fail_at(p, start, E_SYNTAX, "multi-line string cannot be a key");
         multi = true;
         p->i += 3;
         /* a newline right after the opening delimiter is trimmed */
-        rc = toml_newline(p);
+        rc = ufrpc__toml_newline(p);
         if (rc < 0)
             return rc;
     } else {
@@ -154,7 +144,7 @@ int toml_parse_string(struct toml_parser *p, struct toml_buf *b, bool allow_mult
 
     for (;;) {
         if (p->i >= p->n)
-            return toml_fail_at(p, start, E_SYNTAX, "unterminated string");
+            return ufrpc__toml_fail_at(p, start, E_SYNTAX, "unterminated string");
         unsigned char c = (unsigned char)s[p->i];
         if ((char)c == q) {
             if (!multi) {
@@ -163,15 +153,15 @@ int toml_parse_string(struct toml_parser *p, struct toml_buf *b, bool allow_mult
             }
             size_t run = quote_run(p, q);
             if (run < 3) {
-                if (toml_buf_put(b, s + p->i, run))
+                if (ufrpc__toml_buf_put(b, s + p->i, run))
                     return nomem(p);
                 p->i += run;
                 continue;
             }
             if (run > 5)
-                return toml_fail_at(p, p->i + 5, E_SYNTAX,
+                return ufrpc__toml_fail_at(p, p->i + 5, E_SYNTAX,
                                     "too many quotes at the end of a multi-line string");
-            if (toml_buf_put(b, s + p->i, run - 3))
+            if (ufrpc__toml_buf_put(b, s + p->i, run - 3))
                 return nomem(p);
             p->i += run;
             return 0;
@@ -184,16 +174,16 @@ int toml_parse_string(struct toml_parser *p, struct toml_buf *b, bool allow_mult
                 size_t at = p->i - 1;
                 while (p->i < p->n && (s[p->i] == ' ' || s[p->i] == '\t'))
                     p->i++;
-                rc = toml_newline(p);
+                rc = ufrpc__toml_newline(p);
                 if (rc < 0)
                     return rc;
                 if (rc == 0)
-                    return toml_fail_at(p, at, E_SYNTAX,
+                    return ufrpc__toml_fail_at(p, at, E_SYNTAX,
                                         "backslash at end of line must be followed by a newline");
                 for (;;) {
                     while (p->i < p->n && (s[p->i] == ' ' || s[p->i] == '\t'))
                         p->i++;
-                    rc = toml_newline(p);
+                    rc = ufrpc__toml_newline(p);
                     if (rc < 0)
                         return rc;
                     if (rc == 0)
@@ -208,16 +198,16 @@ int toml_parse_string(struct toml_parser *p, struct toml_buf *b, bool allow_mult
         }
         if (c == '\n' || c == '\r') {
             if (!multi)
-                return toml_fail_at(p, p->i, E_SYNTAX, "newline in single-line string");
-            rc = toml_newline(p);
+                return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "newline in single-line string");
+            rc = ufrpc__toml_newline(p);
             if (rc < 0)
                 return rc;
-            if (toml_buf_put(b, "\n", 1))
+            if (ufrpc__toml_buf_put(b, "\n", 1))
                 return nomem(p);
             continue;
         }
         if (is_forbidden_ctl(c))
-            return toml_fail_at(p, p->i, E_SYNTAX, "control character U+%04X in string", c);
+            return ufrpc__toml_fail_at(p, p->i, E_SYNTAX, "control character U+%04X in string", c);
         /* copy a run of ordinary bytes (input is already valid UTF-8) */
         size_t k = p->i + 1;
         while (k < p->n) {
@@ -226,7 +216,7 @@ int toml_parse_string(struct toml_parser *p, struct toml_buf *b, bool allow_mult
                 break;
             k++;
         }
-        if (toml_buf_put(b, s + p->i, k - p->i))
+        if (ufrpc__toml_buf_put(b, s + p->i, k - p->i))
             return nomem(p);
         p->i = k;
     }
@@ -251,10 +241,10 @@ static int scan_digits(const char *t, size_t n, size_t *k, int base, char *out, 
     bool prev_digit = false;
     while (j < n) {
         int c = (unsigned char)t[j];
-        int v = hexval(c);
+        int v = ufrpc_hexval(c);
         if (c == '_') {
-            if (!prev_digit || j + 1 >= n || hexval((unsigned char)t[j + 1]) < 0 ||
-                hexval((unsigned char)t[j + 1]) >= base)
+            if (!prev_digit || j + 1 >= n || ufrpc_hexval((unsigned char)t[j + 1]) < 0 ||
+                ufrpc_hexval((unsigned char)t[j + 1]) >= base)
                 return -1;
             prev_digit = false;
             j++;
@@ -278,13 +268,13 @@ static int parse_number(struct toml_parser *p, size_t start, size_t end, ufrpc_c
 {
     const char *t = p->s + start;
     size_t n = end - start;
-    ufrpc_cv_pos pos = toml_pos_at(p, start);
+    ufrpc_cv_pos pos = ufrpc__toml_pos_at(p, start);
     char buf[512];
     size_t bl = 0, k = 0;
     bool neg = false, has_sign = false;
 
     if (n >= sizeof buf - 8)
-        return toml_fail_at(p, start, E_SYNTAX, "number too long");
+        return ufrpc__toml_fail_at(p, start, E_SYNTAX, "number too long");
     if (t[0] == '+' || t[0] == '-') {
         neg = t[0] == '-';
         has_sign = true;
@@ -292,27 +282,27 @@ static int parse_number(struct toml_parser *p, size_t start, size_t end, ufrpc_c
     }
     if (n - k == 3 && (memcmp(t + k, "inf", 3) == 0 || memcmp(t + k, "nan", 3) == 0)) {
         double f = t[k] == 'i' ? INFINITY : NAN;
-        *out = ufrpc_cv_new_float(neg ? -f : f, pos);
+        *out = ufrpc_cv_new_float(p->mem, neg ? -f : f, pos);
         return *out ? 0 : nomem(p);
     }
     if (n - k >= 2 && t[k] == '0' && (t[k + 1] == 'x' || t[k + 1] == 'o' || t[k + 1] == 'b')) {
         int base = t[k + 1] == 'x' ? 16 : t[k + 1] == 'o' ? 8 : 2;
         if (has_sign)
-            return toml_fail_at(p, start, E_SYNTAX, "sign not allowed on %s integer",
+            return ufrpc__toml_fail_at(p, start, E_SYNTAX, "sign not allowed on %s integer",
                                 base == 16 ? "a hexadecimal" : base == 8 ? "an octal" : "a binary");
         k += 2;
         if (scan_digits(t, n, &k, base, buf, &bl, sizeof buf) < 0 || k != n)
-            return toml_fail_at(p, start, E_SYNTAX, "invalid %s integer",
+            return ufrpc__toml_fail_at(p, start, E_SYNTAX, "invalid %s integer",
                                 base == 16 ? "hexadecimal" : base == 8 ? "octal" : "binary");
         uint64_t v = 0;
         for (size_t j = 0; j < bl; j++) {
-            uint64_t d = (uint64_t)hexval((unsigned char)buf[j]);
+            uint64_t d = (uint64_t)ufrpc_hexval((unsigned char)buf[j]);
             if (v > (UINT64_MAX - d) / (uint64_t)base || v * (uint64_t)base + d > (uint64_t)INT64_MAX)
-                return toml_fail_at(p, start, UFRPC_ERR_CONFIG_VALUE,
+                return ufrpc__toml_fail_at(p, start, UFRPC_ERR_CONFIG_VALUE,
                                     "integer does not fit in 64 bits");
             v = v * (uint64_t)base + d;
         }
-        *out = ufrpc_cv_new_integer((int64_t)v, pos);
+        *out = ufrpc_cv_new_integer(p->mem, (int64_t)v, pos);
         return *out ? 0 : nomem(p);
     }
 
@@ -322,16 +312,16 @@ static int parse_number(struct toml_parser *p, size_t start, size_t end, ufrpc_c
         buf[bl++] = neg ? '-' : '+';
     size_t dig0 = bl;
     if (scan_digits(t, n, &k, 10, buf, &bl, sizeof buf) < 0)
-        return toml_fail_at(p, start, E_SYNTAX, "invalid number");
+        return ufrpc__toml_fail_at(p, start, E_SYNTAX, "invalid number");
     if (t[int_start] == '0' && bl - dig0 > 1)
-        return toml_fail_at(p, start, E_SYNTAX, "leading zeros are not allowed");
+        return ufrpc__toml_fail_at(p, start, E_SYNTAX, "leading zeros are not allowed");
     bool is_float = false;
     if (k < n && t[k] == '.') {
         is_float = true;
         buf[bl++] = '.';
         k++;
         if (scan_digits(t, n, &k, 10, buf, &bl, sizeof buf) < 0)
-            return toml_fail_at(p, start, E_SYNTAX, "a decimal point must be followed by digits");
+            return ufrpc__toml_fail_at(p, start, E_SYNTAX, "a decimal point must be followed by digits");
     }
     if (k < n && (t[k] == 'e' || t[k] == 'E')) {
         is_float = true;
@@ -340,10 +330,10 @@ static int parse_number(struct toml_parser *p, size_t start, size_t end, ufrpc_c
         if (k < n && (t[k] == '+' || t[k] == '-'))
             buf[bl++] = t[k++];
         if (scan_digits(t, n, &k, 10, buf, &bl, sizeof buf) < 0)
-            return toml_fail_at(p, start, E_SYNTAX, "invalid exponent");
+            return ufrpc__toml_fail_at(p, start, E_SYNTAX, "invalid exponent");
     }
     if (k != n)
-        return toml_fail_at(p, start, E_SYNTAX, "invalid number '%.*s'", (int)(n > 40 ? 40 : n),
+        return ufrpc__toml_fail_at(p, start, E_SYNTAX, "invalid number '%.*s'", (int)(n > 40 ? 40 : n),
                             t);
     buf[bl] = '\0';
     if (is_float) {
@@ -351,10 +341,10 @@ static int parse_number(struct toml_parser *p, size_t start, size_t end, ufrpc_c
         errno = 0;
         double f = strtod(buf, &endp);
         if (*endp != '\0')
-            return toml_fail_at(p, start, E_SYNTAX, "invalid float");
+            return ufrpc__toml_fail_at(p, start, E_SYNTAX, "invalid float");
         if (isinf(f))
-            return toml_fail_at(p, start, UFRPC_ERR_CONFIG_VALUE, "float out of range");
-        *out = ufrpc_cv_new_float(f, pos);
+            return ufrpc__toml_fail_at(p, start, UFRPC_ERR_CONFIG_VALUE, "float out of range");
+        *out = ufrpc_cv_new_float(p->mem, f, pos);
         return *out ? 0 : nomem(p);
     }
     uint64_t v = 0;
@@ -362,12 +352,12 @@ static int parse_number(struct toml_parser *p, size_t start, size_t end, ufrpc_c
     for (size_t j = dig0; j < bl; j++) {
         uint64_t d = (uint64_t)(buf[j] - '0');
         if (v > (lim - d) / 10)
-            return toml_fail_at(p, start, UFRPC_ERR_CONFIG_VALUE,
+            return ufrpc__toml_fail_at(p, start, UFRPC_ERR_CONFIG_VALUE,
                                 "integer does not fit in 64 bits");
         v = v * 10 + d;
     }
     int64_t iv = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
-    *out = ufrpc_cv_new_integer(iv, pos);
+    *out = ufrpc_cv_new_integer(p->mem, iv, pos);
     return *out ? 0 : nomem(p);
 }
 
@@ -415,10 +405,10 @@ static int parse_time(struct toml_parser *p, struct toml_buf *b)
     size_t at = p->i;
     if (!digits_at(p, at, 2) || at + 2 >= p->n || p->s[at + 2] != ':' || !digits_at(p, at + 3, 2) ||
         at + 5 >= p->n || p->s[at + 5] != ':' || !digits_at(p, at + 6, 2))
-        return toml_fail_at(p, at, E_SYNTAX, "invalid time (expected HH:MM:SS)");
+        return ufrpc__toml_fail_at(p, at, E_SYNTAX, "invalid time (expected HH:MM:SS)");
     int hh = num_at(p, at, 2), mm = num_at(p, at + 3, 2), ss = num_at(p, at + 6, 2);
     if (hh > 23 || mm > 59 || ss > 60)
-        return toml_fail_at(p, at, UFRPC_ERR_CONFIG_VALUE, "time out of range");
+        return ufrpc__toml_fail_at(p, at, UFRPC_ERR_CONFIG_VALUE, "time out of range");
     size_t k = at + 8;
     if (k < p->n && p->s[k] == '.') {
         k++;
@@ -426,9 +416,9 @@ static int parse_time(struct toml_parser *p, struct toml_buf *b)
         while (k < p->n && is_digit((unsigned char)p->s[k]))
             k++;
         if (k == f0)
-            return toml_fail_at(p, at, E_SYNTAX, "fractional seconds need digits");
+            return ufrpc__toml_fail_at(p, at, E_SYNTAX, "fractional seconds need digits");
     }
-    if (toml_buf_put(b, p->s + at, k - at))
+    if (ufrpc__toml_buf_put(b, p->s + at, k - at))
         return nomem(p);
     p->i = k;
     return 0;
@@ -437,7 +427,7 @@ static int parse_time(struct toml_parser *p, struct toml_buf *b)
 static int parse_datetime(struct toml_parser *p, ufrpc_cv **out)
 {
     size_t start = p->i;
-    ufrpc_cv_pos pos = toml_pos_at(p, start);
+    ufrpc_cv_pos pos = ufrpc__toml_pos_at(p, start);
     ufrpc_cv_type type;
     struct toml_buf *b = &p->sb;
     int rc;
@@ -451,11 +441,11 @@ static int parse_datetime(struct toml_parser *p, ufrpc_cv **out)
     } else {
         if (!digits_at(p, start, 4) || p->s[start + 4] != '-' || !digits_at(p, start + 5, 2) ||
             start + 7 >= p->n || p->s[start + 7] != '-' || !digits_at(p, start + 8, 2))
-            return toml_fail_at(p, start, E_SYNTAX, "invalid date (expected YYYY-MM-DD)");
+            return ufrpc__toml_fail_at(p, start, E_SYNTAX, "invalid date (expected YYYY-MM-DD)");
         int y = num_at(p, start, 4), m = num_at(p, start + 5, 2), d = num_at(p, start + 8, 2);
         if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
-            return toml_fail_at(p, start, UFRPC_ERR_CONFIG_VALUE, "date out of range");
-        if (toml_buf_put(b, p->s + start, 10))
+            return ufrpc__toml_fail_at(p, start, UFRPC_ERR_CONFIG_VALUE, "date out of range");
+        if (ufrpc__toml_buf_put(b, p->s + start, 10))
             return nomem(p);
         p->i = start + 10;
         type = UFRPC_CV_DATE_LOCAL;
@@ -467,7 +457,7 @@ static int parse_datetime(struct toml_parser *p, ufrpc_cv **out)
         }
         if (has_time) {
             p->i++;
-            if (toml_buf_put(b, "T", 1))
+            if (ufrpc__toml_buf_put(b, "T", 1))
                 return nomem(p);
             rc = parse_time(p, b);
             if (rc)
@@ -475,28 +465,28 @@ static int parse_datetime(struct toml_parser *p, ufrpc_cv **out)
             type = UFRPC_CV_DATETIME_LOCAL;
             if (p->i < p->n && (p->s[p->i] == 'Z' || p->s[p->i] == 'z')) {
                 p->i++;
-                if (toml_buf_put(b, "Z", 1))
+                if (ufrpc__toml_buf_put(b, "Z", 1))
                     return nomem(p);
                 type = UFRPC_CV_DATETIME;
             } else if (p->i < p->n && (p->s[p->i] == '+' || p->s[p->i] == '-')) {
                 size_t o = p->i;
                 if (!digits_at(p, o + 1, 2) || o + 3 >= p->n || p->s[o + 3] != ':' ||
                     !digits_at(p, o + 4, 2))
-                    return toml_fail_at(p, o, E_SYNTAX, "invalid time offset (expected +HH:MM)");
+                    return ufrpc__toml_fail_at(p, o, E_SYNTAX, "invalid time offset (expected +HH:MM)");
                 if (num_at(p, o + 1, 2) > 23 || num_at(p, o + 4, 2) > 59)
-                    return toml_fail_at(p, o, UFRPC_ERR_CONFIG_VALUE, "time offset out of range");
-                if (toml_buf_put(b, p->s + o, 6))
+                    return ufrpc__toml_fail_at(p, o, UFRPC_ERR_CONFIG_VALUE, "time offset out of range");
+                if (ufrpc__toml_buf_put(b, p->s + o, 6))
                     return nomem(p);
                 p->i = o + 6;
                 type = UFRPC_CV_DATETIME;
             }
         }
     }
-    *out = ufrpc_cv_new_string(type, b->data, b->len, pos);
+    *out = ufrpc_cv_new_string(p->mem, type, b->data, b->len, pos);
     return *out ? 0 : nomem(p);
 }
 
-int toml_parse_scalar(struct toml_parser *p, ufrpc_cv **out)
+int ufrpc__toml_parse_scalar(struct toml_parser *p, ufrpc_cv **out)
 {
     size_t start = p->i;
     const char *s = p->s;
@@ -507,16 +497,16 @@ int toml_parse_scalar(struct toml_parser *p, ufrpc_cv **out)
     while (k < p->n && is_tok_char((unsigned char)s[k]))
         k++;
     if (k == start)
-        return toml_fail_at(p, start, E_SYNTAX, "expected a value");
+        return ufrpc__toml_fail_at(p, start, E_SYNTAX, "expected a value");
     if ((k - start == 4 && memcmp(s + start, "true", 4) == 0) ||
         (k - start == 5 && memcmp(s + start, "false", 5) == 0)) {
         p->i = k;
-        *out = ufrpc_cv_new_bool(s[start] == 't', toml_pos_at(p, start));
+        *out = ufrpc_cv_new_bool(p->mem, s[start] == 't', ufrpc__toml_pos_at(p, start));
         return *out ? 0 : nomem(p);
     }
     if (!is_digit((unsigned char)s[start]) && s[start] != '+' && s[start] != '-' &&
         s[start] != 'i' && s[start] != 'n')
-        return toml_fail_at(p, start, E_SYNTAX, "invalid value '%.*s'",
+        return ufrpc__toml_fail_at(p, start, E_SYNTAX, "invalid value '%.*s'",
                             (int)(k - start > 40 ? 40 : k - start), s + start);
     int rc = parse_number(p, start, k, out);
     if (rc == 0)

@@ -384,7 +384,7 @@ static void check_http_routes(struct ufrpc_cfg_ctx *c, struct ufrpc_proxy_config
         }
     if (total < 2)
         return;
-    struct route *r = calloc(total, sizeof *r);
+    struct route *r = ufrpc_mem_calloc(c->mem, total, sizeof *r);
     if (r == NULL) {
         c->nomem = 1;
         return;
@@ -403,7 +403,7 @@ static void check_http_routes(struct ufrpc_cfg_ctx *c, struct ufrpc_proxy_config
                 char *lc = ufrpc_cfg_arena_alloc(c->arena, dl + 1);
                 if (lc == NULL) {
                     c->nomem = 1;
-                    free(r);
+                    ufrpc_mem_free(c->mem, r);
                     return;
                 }
                 for (size_t j = 0; j < dl; j++)
@@ -414,7 +414,7 @@ static void check_http_routes(struct ufrpc_cfg_ctx *c, struct ufrpc_proxy_config
                 char *sd = ufrpc_cfg_arena_alloc(c->arena, sl + 16);
                 if (sd == NULL) {
                     c->nomem = 1;
-                    free(r);
+                    ufrpc_mem_free(c->mem, r);
                     return;
                 }
                 snprintf(sd, sl + 16, "%s.<subdomainHost>", p->subdomain);
@@ -446,7 +446,7 @@ static void check_http_routes(struct ufrpc_cfg_ctx *c, struct ufrpc_proxy_config
                          a->name, b->name, r[i].domain, r[i].location[0] ? r[i].location : "/",
                          r[i].user[0] ? " for http user " : "", r[i].user);
     }
-    free(r);
+    ufrpc_mem_free(c->mem, r);
 }
 
 static void check_visitor(struct ufrpc_cfg_ctx *c, const struct ufrpc_visitor_config *v)

@@ -5,24 +5,27 @@
 
 #include "proto/error.h"
 
-ufrpc_cv *ufrpc_cv_new(ufrpc_cv_type type, ufrpc_cv_pos pos)
+ufrpc_cv *ufrpc_cv_new(const struct ufrpc_mem *mem, ufrpc_cv_type type, ufrpc_cv_pos pos)
 {
-    ufrpc_cv *v = calloc(1, sizeof *v);
+    mem = ufrpc_mem_or_default(mem);
+    ufrpc_cv *v = ufrpc_mem_calloc(mem, 1, sizeof *v);
     if (v != NULL) {
+        v->mem = mem;
         v->type = type;
         v->pos = pos;
     }
     return v;
 }
 
-ufrpc_cv *ufrpc_cv_new_string(ufrpc_cv_type type, const char *s, size_t len, ufrpc_cv_pos pos)
+ufrpc_cv *ufrpc_cv_new_string(const struct ufrpc_mem *mem, ufrpc_cv_type type, const char *s,
+                              size_t len, ufrpc_cv_pos pos)
 {
-    ufrpc_cv *v = ufrpc_cv_new(type, pos);
+    ufrpc_cv *v = ufrpc_cv_new(mem, type, pos);
     if (v == NULL)
         return NULL;
-    v->u.s.ptr = malloc(len + 1);
+    v->u.s.ptr = ufrpc_mem_malloc(v->mem, len + 1);
     if (v->u.s.ptr == NULL) {
-        free(v);
+        ufrpc_mem_free(v->mem, v);
         return NULL;
     }
     if (len)
@@ -32,25 +35,25 @@ ufrpc_cv *ufrpc_cv_new_string(ufrpc_cv_type type, const char *s, size_t len, ufr
     return v;
 }
 
-ufrpc_cv *ufrpc_cv_new_integer(int64_t i, ufrpc_cv_pos pos)
+ufrpc_cv *ufrpc_cv_new_integer(const struct ufrpc_mem *mem, int64_t i, ufrpc_cv_pos pos)
 {
-    ufrpc_cv *v = ufrpc_cv_new(UFRPC_CV_INTEGER, pos);
+    ufrpc_cv *v = ufrpc_cv_new(mem, UFRPC_CV_INTEGER, pos);
     if (v != NULL)
         v->u.i = i;
     return v;
 }
 
-ufrpc_cv *ufrpc_cv_new_float(double f, ufrpc_cv_pos pos)
+ufrpc_cv *ufrpc_cv_new_float(const struct ufrpc_mem *mem, double f, ufrpc_cv_pos pos)
 {
-    ufrpc_cv *v = ufrpc_cv_new(UFRPC_CV_FLOAT, pos);
+    ufrpc_cv *v = ufrpc_cv_new(mem, UFRPC_CV_FLOAT, pos);
     if (v != NULL)
         v->u.f = f;
     return v;
 }
 
-ufrpc_cv *ufrpc_cv_new_bool(bool b, ufrpc_cv_pos pos)
+ufrpc_cv *ufrpc_cv_new_bool(const struct ufrpc_mem *mem, bool b, ufrpc_cv_pos pos)
 {
-    ufrpc_cv *v = ufrpc_cv_new(UFRPC_CV_BOOL, pos);
+    ufrpc_cv *v = ufrpc_cv_new(mem, UFRPC_CV_BOOL, pos);
     if (v != NULL)
         v->u.b = b;
     return v;
@@ -68,18 +71,18 @@ void ufrpc_cv_free(ufrpc_cv *v)
         return;
     if (v->type == UFRPC_CV_TABLE) {
         for (size_t i = 0; i < v->u.t.len; i++) {
-            free(v->u.t.items[i].key);
+            ufrpc_mem_free(v->mem, v->u.t.items[i].key);
             ufrpc_cv_free(v->u.t.items[i].value);
         }
-        free(v->u.t.items);
+        ufrpc_mem_free(v->mem, v->u.t.items);
     } else if (v->type == UFRPC_CV_ARRAY) {
         for (size_t i = 0; i < v->u.a.len; i++)
             ufrpc_cv_free(v->u.a.items[i]);
-        free(v->u.a.items);
+        ufrpc_mem_free(v->mem, v->u.a.items);
     } else if (is_text(v->type)) {
-        free(v->u.s.ptr);
+        ufrpc_mem_free(v->mem, v->u.s.ptr);
     }
-    free(v);
+    ufrpc_mem_free(v->mem, v);
 }
 
 ufrpc_cv *ufrpc_cv_getn(const ufrpc_cv *table, const char *key, size_t key_len)
@@ -132,7 +135,8 @@ int ufrpc_cv_dedupe(ufrpc_cv *table, bool last_wins, size_t *dup)
     size_t n = table->u.t.len;
     if (n < 2)
         return 0;
-    struct dedupe_ix *ix = malloc(n * sizeof *ix);
+    const struct ufrpc_mem *mem = table->mem;
+    struct dedupe_ix *ix = ufrpc_mem_malloc(mem, n * sizeof *ix);
     if (ix == NULL)
         return UFRPC_ERR_NOMEM;
     for (size_t i = 0; i < n; i++)
@@ -149,19 +153,19 @@ int ufrpc_cv_dedupe(ufrpc_cv *table, bool last_wins, size_t *dup)
         }
     }
     if (!any) {
-        free(ix);
+        ufrpc_mem_free(mem, ix);
         return 0;
     }
     if (!last_wins) {
-        free(ix);
+        ufrpc_mem_free(mem, ix);
         if (dup != NULL)
             *dup = first_dup;
         return UFRPC_ERR_CONFIG_DUPLICATE;
     }
     /* mark every member that has a later twin (sorted runs: all but the last) */
-    bool *drop = calloc(n, sizeof *drop);
+    bool *drop = ufrpc_mem_calloc(mem, n, sizeof *drop);
     if (drop == NULL) {
-        free(ix);
+        ufrpc_mem_free(mem, ix);
         return UFRPC_ERR_NOMEM;
     }
     for (size_t i = 0; i + 1 < n; i++) {
@@ -172,15 +176,15 @@ int ufrpc_cv_dedupe(ufrpc_cv *table, bool last_wins, size_t *dup)
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         if (drop[i]) {
-            free(table->u.t.items[i].key);
+            ufrpc_mem_free(mem, table->u.t.items[i].key);
             ufrpc_cv_free(table->u.t.items[i].value);
         } else {
             table->u.t.items[o++] = table->u.t.items[i];
         }
     }
     table->u.t.len = o;
-    free(drop);
-    free(ix);
+    ufrpc_mem_free(mem, drop);
+    ufrpc_mem_free(mem, ix);
     return 0;
 }
 
@@ -190,13 +194,13 @@ int ufrpc_cv_append(ufrpc_cv *table, const char *key, size_t key_len, ufrpc_cv *
         return UFRPC_ERR_INVAL;
     if (table->u.t.len == table->u.t.cap) {
         size_t cap = table->u.t.cap ? table->u.t.cap * 2 : 8;
-        ufrpc_cv_member *items = realloc(table->u.t.items, cap * sizeof *items);
+        ufrpc_cv_member *items = ufrpc_mem_realloc(table->mem, table->u.t.items, cap * sizeof *items);
         if (items == NULL)
             return UFRPC_ERR_NOMEM;
         table->u.t.items = items;
         table->u.t.cap = cap;
     }
-    char *k = malloc(key_len + 1);
+    char *k = ufrpc_mem_malloc(table->mem, key_len + 1);
     if (k == NULL)
         return UFRPC_ERR_NOMEM;
     if (key_len)
@@ -212,7 +216,7 @@ int ufrpc_cv_push(ufrpc_cv *array, ufrpc_cv *v)
         return UFRPC_ERR_INVAL;
     if (array->u.a.len == array->u.a.cap) {
         size_t cap = array->u.a.cap ? array->u.a.cap * 2 : 8;
-        ufrpc_cv **items = realloc(array->u.a.items, cap * sizeof *items);
+        ufrpc_cv **items = ufrpc_mem_realloc(array->mem, array->u.a.items, cap * sizeof *items);
         if (items == NULL)
             return UFRPC_ERR_NOMEM;
         array->u.a.items = items;
@@ -228,8 +232,8 @@ ufrpc_cv *ufrpc_cv_clone(const ufrpc_cv *v)
         return NULL;
     ufrpc_cv *c;
     if (is_text(v->type))
-        return ufrpc_cv_new_string(v->type, v->u.s.ptr, v->u.s.len, v->pos);
-    c = ufrpc_cv_new(v->type, v->pos);
+        return ufrpc_cv_new_string(v->mem, v->type, v->u.s.ptr, v->u.s.len, v->pos);
+    c = ufrpc_cv_new(v->mem, v->type, v->pos);
     if (c == NULL)
         return NULL;
     c->parser_flags = v->parser_flags;

@@ -6,7 +6,9 @@
  * can name file:line.
  *
  * Ownership: a node owns its children, its strings and its keys; ufrpc_cv_free()
- * releases a whole subtree. `pos.file` is borrowed: it must outlive the tree (the
+ * releases a whole subtree. Each node remembers the allocator it was made with
+ * (`mem`, proto/mem.h; NULL at construction means libc's) and makes every later
+ * allocation and free of its own through it; it must outlive the tree. `pos.file` is borrowed: it must outlive the tree (the
  * loader keeps the file names for as long as any tree lives).
  */
 #ifndef UFRPC_CONFIG_VALUE_H
@@ -15,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "proto/mem.h"
 
 typedef enum ufrpc_cv_type {
     UFRPC_CV_TABLE,
@@ -46,6 +50,7 @@ typedef struct ufrpc_cv_member {
 
 struct ufrpc_cv {
     ufrpc_cv_type type;
+    const struct ufrpc_mem *mem; /* never NULL once built */
     ufrpc_cv_pos pos;
     uint32_t parser_flags; /* private to the reader that built the node (e.g. TOML's
                               "defined by a [header]"); the schema never reads it */
@@ -68,12 +73,14 @@ struct ufrpc_cv {
     } u;
 };
 
-/* Constructors return NULL on allocation failure. Strings are copied. */
-ufrpc_cv *ufrpc_cv_new(ufrpc_cv_type type, ufrpc_cv_pos pos);
-ufrpc_cv *ufrpc_cv_new_string(ufrpc_cv_type type, const char *s, size_t len, ufrpc_cv_pos pos);
-ufrpc_cv *ufrpc_cv_new_integer(int64_t i, ufrpc_cv_pos pos);
-ufrpc_cv *ufrpc_cv_new_float(double f, ufrpc_cv_pos pos);
-ufrpc_cv *ufrpc_cv_new_bool(bool b, ufrpc_cv_pos pos);
+/* Constructors return NULL on allocation failure. Strings are copied. mem: the
+ * node's allocator (NULL = libc). */
+ufrpc_cv *ufrpc_cv_new(const struct ufrpc_mem *mem, ufrpc_cv_type type, ufrpc_cv_pos pos);
+ufrpc_cv *ufrpc_cv_new_string(const struct ufrpc_mem *mem, ufrpc_cv_type type, const char *s,
+                              size_t len, ufrpc_cv_pos pos);
+ufrpc_cv *ufrpc_cv_new_integer(const struct ufrpc_mem *mem, int64_t i, ufrpc_cv_pos pos);
+ufrpc_cv *ufrpc_cv_new_float(const struct ufrpc_mem *mem, double f, ufrpc_cv_pos pos);
+ufrpc_cv *ufrpc_cv_new_bool(const struct ufrpc_mem *mem, bool b, ufrpc_cv_pos pos);
 
 /* Frees v and everything below it. NULL is fine. */
 void ufrpc_cv_free(ufrpc_cv *v);
@@ -101,7 +108,8 @@ int ufrpc_cv_push(ufrpc_cv *array, ufrpc_cv *v);
 int ufrpc_cv_append(ufrpc_cv *table, const char *key, size_t key_len, ufrpc_cv *value);
 int ufrpc_cv_dedupe(ufrpc_cv *table, bool last_wins, size_t *dup);
 
-/* Deep copy (file pointers stay borrowed). NULL on allocation failure. */
+/* Deep copy with v's allocator (file pointers stay borrowed). NULL on allocation
+ * failure. */
 ufrpc_cv *ufrpc_cv_clone(const ufrpc_cv *v);
 
 /* "table", "array", "string", "integer", "float", "bool", "datetime"… */

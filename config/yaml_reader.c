@@ -314,19 +314,19 @@ static int scalar_to_cv(struct yb *b, const yaml_event_t *ev, ufrpc_cv **out)
     case R_NULL:
         return 0;
     case R_BOOL:
-        *out = ufrpc_cv_new_bool(r.b, pos);
+        *out = ufrpc_cv_new_bool(NULL, r.b, pos);
         break;
     case R_INT:
-        *out = ufrpc_cv_new_integer(r.i, pos);
+        *out = ufrpc_cv_new_integer(NULL, r.i, pos);
         break;
     case R_FLOAT:
-        *out = ufrpc_cv_new_float(r.f, pos);
+        *out = ufrpc_cv_new_float(NULL, r.f, pos);
         break;
     case R_BIGINT:
         return fail_at(b, ev->start_mark, UFRPC_ERR_CONFIG_VALUE,
                        "integer %.40s does not fit in 64 bits", (const char *)ev->data.scalar.value);
     case R_STR:
-        *out = ufrpc_cv_new_string(UFRPC_CV_STRING, (const char *)ev->data.scalar.value,
+        *out = ufrpc_cv_new_string(NULL, UFRPC_CV_STRING, (const char *)ev->data.scalar.value,
                                    ev->data.scalar.length, pos);
         break;
     }
@@ -485,7 +485,7 @@ static int append_merge_source(struct yb *b, ufrpc_cv *dst, ufrpc_cv *src, yaml_
 
 static int build_mapping(struct yb *b, yaml_event_t *start, int depth, ufrpc_cv **out)
 {
-    ufrpc_cv *t = ufrpc_cv_new(UFRPC_CV_TABLE, pos_of(b, start->start_mark));
+    ufrpc_cv *t = ufrpc_cv_new(NULL, UFRPC_CV_TABLE, pos_of(b, start->start_mark));
     ufrpc_cv *merges = NULL; /* array of merge-source tables, in order */
     yaml_mark_t merge_mark = start->start_mark;
     int rc = 0;
@@ -571,7 +571,7 @@ static int build_mapping(struct yb *b, yaml_event_t *start, int depth, ufrpc_cv 
         }
         if (is_merge) {
             merge_mark = vmark;
-            if (merges == NULL && (merges = ufrpc_cv_new(UFRPC_CV_ARRAY, pos_of(b, vmark))) == NULL) {
+            if (merges == NULL && (merges = ufrpc_cv_new(NULL, UFRPC_CV_ARRAY, pos_of(b, vmark))) == NULL) {
                 ufrpc_cv_free(v);
                 rc = fail_at(b, vmark, UFRPC_ERR_NOMEM, "out of memory");
                 goto fail;
@@ -605,7 +605,7 @@ static int build_mapping(struct yb *b, yaml_event_t *start, int depth, ufrpc_cv 
         }
         if (v == NULL) {
             /* null member: dropped, but still counts for the duplicate check */
-            v = ufrpc_cv_new(UFRPC_CV_BOOL, pos_of(b, kmark));
+            v = ufrpc_cv_new(NULL, UFRPC_CV_BOOL, pos_of(b, kmark));
             if (v == NULL) {
                 free(key);
                 rc = fail_at(b, kmark, UFRPC_ERR_NOMEM, "out of memory");
@@ -651,7 +651,7 @@ static int build_mapping(struct yb *b, yaml_event_t *start, int depth, ufrpc_cv 
     if (merges != NULL) {
         /* lowest priority first, then last-wins dedupe: later merge sources lose to
          * earlier ones, every merge source loses to explicit keys */
-        ufrpc_cv *m = ufrpc_cv_new(UFRPC_CV_TABLE, t->pos);
+        ufrpc_cv *m = ufrpc_cv_new(NULL, UFRPC_CV_TABLE, t->pos);
         if (m == NULL) {
             rc = fail_at(b, merge_mark, UFRPC_ERR_NOMEM, "out of memory");
             goto fail;
@@ -681,7 +681,7 @@ fail:
 
 static int build_sequence(struct yb *b, yaml_event_t *start, int depth, ufrpc_cv **out)
 {
-    ufrpc_cv *a = ufrpc_cv_new(UFRPC_CV_ARRAY, pos_of(b, start->start_mark));
+    ufrpc_cv *a = ufrpc_cv_new(NULL, UFRPC_CV_ARRAY, pos_of(b, start->start_mark));
     int rc;
     if (a == NULL)
         return fail_at(b, start->start_mark, UFRPC_ERR_NOMEM, "out of memory");
@@ -817,7 +817,7 @@ int ufrpc_yaml_read(const char *text, size_t len, const char *file_name, ufrpc_c
     }
     (void)have_doc;
     if (root == NULL) {
-        root = ufrpc_cv_new(UFRPC_CV_TABLE, (ufrpc_cv_pos){file_name, 1, 1});
+        root = ufrpc_cv_new(NULL, UFRPC_CV_TABLE, (ufrpc_cv_pos){file_name, 1, 1});
         if (root == NULL) {
             rc = ufrpc_cfg_fail(err, UFRPC_ERR_NOMEM, file_name, 0, 0, "out of memory");
             goto out;

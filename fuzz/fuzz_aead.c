@@ -8,16 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "proto/aead_stream.h"
 #include "proto/error.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                          \
-    do {                                                                                  \
-        if (!(c))                                                                         \
-            __builtin_trap();                                                             \
-    } while (0)
 
 static const uint8_t k_s2c[32] = {0x93, 0xd3, 0xca, 0x20, 0x08, 0x73, 0x9a, 0x3f,
                                   0x8a, 0xe9, 0xaa, 0x38, 0xf6, 0x58, 0x02, 0x49,

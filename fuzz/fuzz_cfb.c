@@ -7,15 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "proto/cfb.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                          \
-    do {                                                                                  \
-        if (!(c))                                                                         \
-            __builtin_trap();                                                             \
-    } while (0)
 
 /* PBKDF2("12345678") — fixed so the target does not spend its time in PBKDF2. */
 static const uint8_t key[16] = {0xb7, 0xea, 0xc3, 0xf6, 0x63, 0x10, 0x82, 0x4c,

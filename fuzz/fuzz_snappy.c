@@ -8,16 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "proto/error.h"
 #include "proto/snappy.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                          \
-    do {                                                                                  \
-        if (!(c))                                                                         \
-            __builtin_trap();                                                             \
-    } while (0)
 
 /* Decodes in pieces; returns rc, total decoded bytes in *total and their running
  * hash in *hash (so two feedings can be compared without storing output). */

@@ -11,16 +11,9 @@
 
 #include <mbedtls/x509_crt.h>
 
+#include "fuzz_check.h"
 #include "proto/error.h"
 #include "proto/x509_name.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                          \
-    do {                                                                                  \
-        if (!(c))                                                                         \
-            __builtin_trap();                                                             \
-    } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,7 +7,11 @@
 
 #include "net/tcp.h"
 #include "proto/base64.h"
+#include "proto/byteorder.h"
 #include "proto/error.h"
+#include "proto/http_connect.h"
+#include "proto/socks5.h"
+#include "proto/text.h"
 
 enum { ST_DNS, ST_CONNECT, ST_PROXY, ST_DONE };
 
@@ -167,41 +171,6 @@ static void on_timeout(uv_timer_t *t)
 }
 
 /* ---- proxy URL --------------------------------------------------------------- */
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Copies [s, s+n) percent-decoded into out (cap bytes incl. NUL). */
-static int unescape(const char *s, size_t n, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)s[i];
-        if (c == '%') {
-            if (i + 2 >= n)
-                return UFRPC_ERR_INVAL;
-            int hi = hexval(s[i + 1]);
-            int lo = hexval(s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return UFRPC_ERR_INVAL;
-            c = hi * 16 + lo;
-            i += 2;
-        }
-        if (o + 1 >= cap)
-            return UFRPC_ERR_LIMIT;
-        out[o++] = (char)c;
-    }
-    out[o] = '\0';
-    return 0;
-}
-
 int ufrpc_proxy_url_parse(const char *url, struct ufrpc_proxy_url *out)
 {
     memset(out, 0, sizeof *out);
@@ -222,10 +191,11 @@ int ufrpc_proxy_url_parse(const char *url, struct ufrpc_proxy_url *out)
     if (at != NULL) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
         const char *uend = colon != NULL ? colon : at;
-        if (unescape(p, (size_t)(uend - p), out->user, sizeof out->user) < 0)
+        if (ufrpc_pct_decode(p, (size_t)(uend - p), false, out->user, sizeof out->user) < 0)
             return UFRPC_ERR_INVAL;
         if (colon != NULL &&
-            unescape(colon + 1, (size_t)(at - colon - 1), out->pass, sizeof out->pass) < 0)
+            ufrpc_pct_decode(colon + 1, (size_t)(at - colon - 1), false, out->pass,
+                             sizeof out->pass) < 0)
             return UFRPC_ERR_INVAL;
         out->has_auth = 1;
         p = at + 1;
@@ -298,15 +268,13 @@ static void proxy_send(ufrpc_dial_t *d, size_t n)
 /* Bytes consumed by a complete reply in d->in, 0 if more are needed, <0 on error. */
 static long http_reply_done(ufrpc_dial_t *d)
 {
-    for (size_t i = 3; i < d->in_len; i++) {
-        if (memcmp(d->in + i - 3, "\r\n\r\n", 4) == 0) {
-            /* "HTTP/1.x 200" */
-            if (i < 12 || memcmp(d->in, "HTTP/1.", 7) != 0 || memcmp(d->in + 8, " 200", 4) != 0)
-                return UFRPC_ERR_PROXY_PROTOCOL;
-            return (long)(i + 1);
-        }
-    }
-    return d->in_len == sizeof d->in ? UFRPC_ERR_PROXY_PROTOCOL : 0;
+    int status = 0;
+    long r = ufrpc_http_connect_parse_reply(d->in, d->in_len, &status);
+    if (r == UFRPC_ERR_AGAIN)
+        return d->in_len == sizeof d->in ? UFRPC_ERR_PROXY_PROTOCOL : 0;
+    if (r < 0 || status != 200)
+        return UFRPC_ERR_PROXY_PROTOCOL;
+    return r;
 }
 
 static void socks_send_request(ufrpc_dial_t *d)
@@ -332,8 +300,8 @@ static void socks_send_request(ufrpc_dial_t *d)
         memcpy(d->out + n, d->host, hl);
         n += hl;
     }
-    d->out[n++] = (uint8_t)(d->port >> 8);
-    d->out[n++] = (uint8_t)d->port;
+    ufrpc_put_be16(d->out + n, d->port);
+    n += 2;
     d->socks_step = 2;
     proxy_send(d, n);
 }
@@ -343,16 +311,19 @@ static long socks_step(ufrpc_dial_t *d)
 {
     const uint8_t *b = d->in;
     size_t n = d->in_len;
+    uint8_t code = 0;
+    long r;
     if (d->socks_step == 0) { /* method selection reply */
-        if (n < 2)
+        r = ufrpc_socks5_parse_pair(b, n, UFRPC_SOCKS5_VERSION, &code);
+        if (r == UFRPC_ERR_AGAIN)
             return 0;
-        if (b[0] != 5)
+        if (r < 0)
             return UFRPC_ERR_PROXY_PROTOCOL;
-        if (b[1] == 0) {
+        if (code == 0) {
             socks_send_request(d);
-            return 2;
+            return r;
         }
-        if (b[1] == 2 && d->proxy.has_auth) {
+        if (code == 2 && d->proxy.has_auth) {
             size_t ul = strlen(d->proxy.user), pl = strlen(d->proxy.pass), o = 0;
             d->out[o++] = 1;
             d->out[o++] = (uint8_t)ul;
@@ -363,36 +334,28 @@ static long socks_step(ufrpc_dial_t *d)
             o += pl;
             d->socks_step = 1;
             proxy_send(d, o);
-            return 2;
+            return r;
         }
         return UFRPC_ERR_PROXY_PROTOCOL;
     }
-    if (d->socks_step == 1) { /* auth reply */
-        if (n < 2)
+    if (d->socks_step == 1) { /* auth reply (its version byte is not checked, as Go) */
+        r = ufrpc_socks5_parse_pair(b, n, 0, &code);
+        if (r == UFRPC_ERR_AGAIN)
             return 0;
-        if (b[1] != 0)
+        if (r < 0 || code != 0)
             return UFRPC_ERR_PROXY_PROTOCOL;
         socks_send_request(d);
-        return 2;
+        return r;
     }
     /* connect reply: 5 rep 0 atyp addr port */
-    if (n < 5)
+    struct ufrpc_socks5_addr_msg m;
+    r = ufrpc_socks5_parse_addr_msg(b, n, &m);
+    if (r == UFRPC_ERR_AGAIN)
         return 0;
-    if (b[0] != 5 || b[1] != 0)
+    if (r < 0 || m.code != 0)
         return UFRPC_ERR_PROXY_PROTOCOL;
-    size_t need;
-    if (b[3] == 1)
-        need = 4 + 4 + 2;
-    else if (b[3] == 4)
-        need = 4 + 16 + 2;
-    else if (b[3] == 3)
-        need = 4 + 1 + (size_t)b[4] + 2;
-    else
-        return UFRPC_ERR_PROXY_PROTOCOL;
-    if (n < need)
-        return 0;
     d->socks_step = 3;
-    return (long)need;
+    return r;
 }
 
 static void on_proxy_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,

@@ -1,4 +1,4 @@
-/* ufrpc — TCP stream and listener over libuv. */
+/* ufrpc — TCP and unix-socket streams and a TCP listener over libuv. */
 #include "net/tcp.h"
 
 #include <stdlib.h>
@@ -6,9 +6,19 @@
 
 #include "proto/error.h"
 
+/* One stream implementation for both handle kinds: everything but creation and
+ * the TCP options goes through the handle's uv_stream_t. */
 struct tcp {
     struct ufrpc_stream s;
-    uv_tcp_t h;
+    union {
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } h;
+    bool is_pipe;
+    uv_connect_t creq;    /* pipe connect */
+    ufrpc_pipe_connect_cb ccb; /* NULL once reported or after close */
+    void *carg;
     uv_idle_t idle;       /* delivers pushed-back bytes */
     uv_shutdown_t sreq;
     ufrpc_rbuf_pool_t *pool; /* read buffers (created at the first read) */
@@ -81,7 +91,7 @@ static void tcp_deliver_pre(struct tcp *t)
     t->s.read_cb(&t->s, 0, b, d, n);
     ufrpc_rbuf_unref(b);
     if (t->reading && !t->s.closing && t->pre_len == 0) {
-        int rc = uv_read_start((uv_stream_t *)&t->h, on_alloc, on_read);
+        int rc = uv_read_start(&t->h.stream, on_alloc, on_read);
         if (rc < 0) {
             t->reading = 0;
             t->ended = 1;
@@ -100,7 +110,7 @@ static int tcp_read_start(struct ufrpc_stream *s)
     t->reading = 1;
     if (t->pre_len > 0)
         return ufrpc_net_uv_err(uv_idle_start(&t->idle, on_idle));
-    int rc = uv_read_start((uv_stream_t *)&t->h, on_alloc, on_read);
+    int rc = uv_read_start(&t->h.stream, on_alloc, on_read);
     if (rc < 0)
         t->reading = 0;
     return ufrpc_net_uv_err(rc);
@@ -111,7 +121,7 @@ static int tcp_read_stop(struct ufrpc_stream *s)
     struct tcp *t = (struct tcp *)s;
     t->reading = 0;
     uv_idle_stop(&t->idle);
-    uv_read_stop((uv_stream_t *)&t->h);
+    uv_read_stop(&t->h.stream);
     return 0;
 }
 
@@ -125,14 +135,14 @@ static int tcp_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
 {
     struct tcp *t = (struct tcp *)s;
     req->uv.data = req;
-    return ufrpc_net_uv_err(uv_write(&req->uv, (uv_stream_t *)&t->h, req->bufs, req->nbufs,
+    return ufrpc_net_uv_err(uv_write(&req->uv, &t->h.stream, req->bufs, req->nbufs,
                                      on_write));
 }
 
 static size_t tcp_queued(const struct ufrpc_stream *s)
 {
     const struct tcp *t = (const struct tcp *)s;
-    return uv_stream_get_write_queue_size((const uv_stream_t *)&t->h);
+    return uv_stream_get_write_queue_size(&t->h.stream);
 }
 
 static void on_shutdown(uv_shutdown_t *r, int status)
@@ -145,7 +155,7 @@ static int tcp_shutdown(struct ufrpc_stream *s)
 {
     struct tcp *t = (struct tcp *)s;
     t->sreq.data = t;
-    return ufrpc_net_uv_err(uv_shutdown(&t->sreq, (uv_stream_t *)&t->h, on_shutdown));
+    return ufrpc_net_uv_err(uv_shutdown(&t->sreq, &t->h.stream, on_shutdown));
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -165,7 +175,8 @@ static void tcp_close(struct ufrpc_stream *s)
 {
     struct tcp *t = (struct tcp *)s;
     t->reading = 0;
-    uv_close((uv_handle_t *)&t->h, on_handle_closed);
+    t->ccb = NULL; /* a pending pipe connect is not reported after close */
+    uv_close((uv_handle_t *)&t->h.stream, on_handle_closed);
     uv_close((uv_handle_t *)&t->idle, on_handle_closed);
 }
 
@@ -182,7 +193,7 @@ static int tcp_unread(struct ufrpc_stream *s, ufrpc_rbuf_t *buf, const uint8_t *
     t->pre_data = data;
     t->pre_len = len;
     if (t->reading) {
-        uv_read_stop((uv_stream_t *)&t->h);
+        uv_read_stop(&t->h.stream);
         uv_idle_start(&t->idle, on_idle);
     }
     return 0;
@@ -209,45 +220,75 @@ static const struct ufrpc_stream_vt tcp_vt = {
     .set_read_pool = tcp_set_read_pool,
 };
 
-struct ufrpc_stream *ufrpc_tcp_new(uv_loop_t *loop, int *err)
+/* Allocates a stream around a fresh, unconnected TCP or pipe handle. */
+static struct tcp *stream_new(uv_loop_t *loop, bool is_pipe, int *err)
 {
     struct tcp *t = calloc(1, sizeof *t);
     if (t == NULL) {
         *err = UFRPC_ERR_NOMEM;
         return NULL;
     }
-    int rc = uv_tcp_init(loop, &t->h);
+    int rc = is_pipe ? uv_pipe_init(loop, &t->h.pipe, 0) : uv_tcp_init(loop, &t->h.tcp);
     if (rc < 0) {
         free(t);
         *err = ufrpc_net_uv_err(rc);
         return NULL;
     }
     uv_idle_init(loop, &t->idle);
+    t->is_pipe = is_pipe;
     t->handles = 2;
-    t->h.data = t;
+    t->h.stream.data = t;
     t->idle.data = t;
     t->s.vt = &tcp_vt;
     t->s.loop = loop;
     *err = 0;
+    return t;
+}
+
+struct ufrpc_stream *ufrpc_tcp_new(uv_loop_t *loop, int *err)
+{
+    struct tcp *t = stream_new(loop, false, err);
+    return t != NULL ? &t->s : NULL;
+}
+
+static void on_pipe_connect(uv_connect_t *r, int status)
+{
+    struct tcp *t = r->data;
+    ufrpc_pipe_connect_cb cb = t->ccb;
+    t->ccb = NULL;
+    if (cb != NULL)
+        cb(&t->s, ufrpc_net_uv_err(status), t->carg);
+}
+
+struct ufrpc_stream *ufrpc_pipe_connect(uv_loop_t *loop, const char *path,
+                                        ufrpc_pipe_connect_cb cb, void *arg, int *err)
+{
+    struct tcp *t = stream_new(loop, true, err);
+    if (t == NULL)
+        return NULL;
+    t->ccb = cb;
+    t->carg = arg;
+    t->creq.data = t;
+    uv_pipe_connect(&t->creq, &t->h.pipe, path, on_pipe_connect);
     return &t->s;
 }
 
 uv_tcp_t *ufrpc_tcp_handle(struct ufrpc_stream *s)
 {
-    return &((struct tcp *)s)->h;
+    return &((struct tcp *)s)->h.tcp;
 }
 
 bool ufrpc_stream_is_tcp(const struct ufrpc_stream *s)
 {
-    return s->vt == &tcp_vt;
+    return s->vt == &tcp_vt && !((const struct tcp *)s)->is_pipe;
 }
 
 int ufrpc_tcp_set_options(struct ufrpc_stream *s, bool nodelay, int keepalive_s)
 {
     struct tcp *t = (struct tcp *)s;
-    int rc = uv_tcp_nodelay(&t->h, nodelay ? 1 : 0);
+    int rc = uv_tcp_nodelay(&t->h.tcp, nodelay ? 1 : 0);
     if (rc == 0)
-        rc = uv_tcp_keepalive(&t->h, keepalive_s > 0, keepalive_s > 0 ? (unsigned)keepalive_s : 0);
+        rc = uv_tcp_keepalive(&t->h.tcp, keepalive_s > 0, keepalive_s > 0 ? (unsigned)keepalive_s : 0);
     return ufrpc_net_uv_err(rc);
 }
 

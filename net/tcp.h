@@ -1,4 +1,5 @@
-/* ufrpc — TCP streams (struct ufrpc_stream over uv_tcp_t) and a TCP listener.
+/* ufrpc — TCP streams (struct ufrpc_stream over uv_tcp_t), unix-socket streams
+ * (the same implementation over uv_pipe_t) and a TCP listener.
  *
  * Stream objects follow net/stream.h: allocated here, freed after their close
  * callback. The listener is allocated by ufrpc_tcp_listen and freed after the
@@ -29,6 +30,13 @@ struct ufrpc_stream *ufrpc_tcp_new(uv_loop_t *loop, int *err);
 uv_tcp_t *ufrpc_tcp_handle(struct ufrpc_stream *s);
 /* True if s was created by ufrpc_tcp_new (so ufrpc_tcp_handle may be called). */
 bool ufrpc_stream_is_tcp(const struct ufrpc_stream *s);
+/* Connects a unix-socket stream to path. The stream is returned at once (NULL with
+ * *err set when it cannot be created); cb runs once with 0 or <0 when the connect
+ * ends, never after ufrpc_stream_close(). Reads, writes and buffers behave as for
+ * TCP; ufrpc_stream_is_tcp() is false for it. The caller closes it either way. */
+typedef void (*ufrpc_pipe_connect_cb)(struct ufrpc_stream *s, int status, void *arg);
+struct ufrpc_stream *ufrpc_pipe_connect(uv_loop_t *loop, const char *path,
+                                        ufrpc_pipe_connect_cb cb, void *arg, int *err);
 /* TCP_NODELAY on/off; keepalive with the given idle seconds, <= 0 disables it. */
 int ufrpc_tcp_set_options(struct ufrpc_stream *s, bool nodelay, int keepalive_s);
 

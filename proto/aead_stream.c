@@ -6,6 +6,7 @@
 
 #include <mbedtls/platform_util.h>
 
+#include "proto/byteorder.h"
 #include "proto/error.h"
 
 #define GCM_NONCE_LEN 12
@@ -213,10 +214,7 @@ int ufrpc_aead_writer_write(ufrpc_aead_writer_t *w, const uint8_t *in, size_t le
         size_t n = len < UFRPC_AEAD_MAX_PLAINTEXT ? len : UFRPC_AEAD_MAX_PLAINTEXT;
         uint32_t ct_len = (uint32_t)(n + UFRPC_AEAD_TAG_LEN);
         uint8_t *hdr = out + o;
-        hdr[0] = (uint8_t)(ct_len >> 24);
-        hdr[1] = (uint8_t)(ct_len >> 16);
-        hdr[2] = (uint8_t)(ct_len >> 8);
-        hdr[3] = (uint8_t)ct_len;
+        ufrpc_put_be32(hdr, ct_len);
         int rc = aead_seal(&w->a, hdr, in, n, hdr + UFRPC_AEAD_RECORD_HDR,
                            hdr + UFRPC_AEAD_RECORD_HDR + n);
         if (rc != 0) {
@@ -286,8 +284,7 @@ static int reader_feed(ufrpc_aead_reader_t *r, const uint8_t *in, size_t len, si
             int rc = aead_check_budget(&r->a);
             if (rc != 0)
                 return rc;
-            r->ct_len = (size_t)r->hdr[0] << 24 | (size_t)r->hdr[1] << 16 |
-                        (size_t)r->hdr[2] << 8 | r->hdr[3];
+            r->ct_len = ufrpc_get_be32(r->hdr);
             r->ct_have = 0;
             if (r->ct_len < UFRPC_AEAD_TAG_LEN || r->ct_len > MAX_CT_LEN)
                 return UFRPC_ERR_AEAD_RECORD;

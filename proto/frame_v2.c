@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/byteorder.h"
 #include "proto/error.h"
 #include "proto/frame.h"
 
@@ -75,16 +76,6 @@ int ufrpc_frame_v2_decoder_pending(const struct ufrpc_frame_v2_decoder *dec)
     return dec->hdr_have > 0;
 }
 
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 int ufrpc_frame_v2_decoder_feed(struct ufrpc_frame_v2_decoder *dec, const uint8_t *in, size_t len,
                                 size_t *consumed, struct ufrpc_frame_v2 *frame)
 {
@@ -107,8 +98,8 @@ int ufrpc_frame_v2_decoder_feed(struct ufrpc_frame_v2_decoder *dec, const uint8_
             *consumed = used;
             return 0;
         }
-        uint32_t plen = get32(dec->hdr + 4);
-        if (get16(dec->hdr + 2) != 0 || plen > UFRPC_FRAME_V2_MAX_PAYLOAD) {
+        uint32_t plen = ufrpc_get_be32(dec->hdr + 4);
+        if (ufrpc_get_be16(dec->hdr + 2) != 0 || plen > UFRPC_FRAME_V2_MAX_PAYLOAD) {
             dec->err = UFRPC_ERR_V2_FRAME;
             *consumed = used;
             return dec->err;
@@ -129,7 +120,7 @@ int ufrpc_frame_v2_decoder_feed(struct ufrpc_frame_v2_decoder *dec, const uint8_
         return 0;
 
     dec->payload[dec->payload_len] = 0;
-    frame->type = get16(dec->hdr);
+    frame->type = ufrpc_get_be16(dec->hdr);
     frame->payload = dec->payload;
     frame->payload_len = dec->payload_len;
     dec->hdr_have = 0;
@@ -144,7 +135,7 @@ int ufrpc_frame_v2_split_message(const struct ufrpc_frame_v2 *frame, uint8_t *v1
         return UFRPC_ERR_INVAL;
     if (frame->type != UFRPC_FRAME_V2_MESSAGE || frame->payload_len < 2)
         return UFRPC_ERR_V2_FRAME;
-    uint8_t t = ufrpc_frame_v2_msg_type(get16(frame->payload));
+    uint8_t t = ufrpc_frame_v2_msg_type(ufrpc_get_be16(frame->payload));
     if (t == 0)
         return UFRPC_ERR_MSG_TYPE;
     *v1_type = t;
@@ -158,14 +149,9 @@ int ufrpc_frame_v2_encode_header(uint16_t type, size_t payload_len,
 {
     if (payload_len > UFRPC_FRAME_V2_MAX_PAYLOAD)
         return UFRPC_ERR_V2_FRAME;
-    out[0] = (uint8_t)(type >> 8);
-    out[1] = (uint8_t)type;
-    out[2] = 0;
-    out[3] = 0;
-    out[4] = (uint8_t)(payload_len >> 24);
-    out[5] = (uint8_t)(payload_len >> 16);
-    out[6] = (uint8_t)(payload_len >> 8);
-    out[7] = (uint8_t)payload_len;
+    ufrpc_put_be16(out, type);
+    ufrpc_put_be16(out + 2, 0);
+    ufrpc_put_be32(out + 4, (uint32_t)payload_len);
     return 0;
 }
 
@@ -204,8 +190,7 @@ int ufrpc_frame_v2_encode_message_alloc(uint8_t v1_type, const void *json, size_
     if (buf == NULL)
         return UFRPC_ERR_NOMEM;
     memcpy(buf, hdr, sizeof hdr);
-    buf[8] = (uint8_t)(id >> 8);
-    buf[9] = (uint8_t)id;
+    ufrpc_put_be16(buf + 8, id);
     if (json_len > 0)
         memcpy(buf + 10, json, json_len);
     *out = buf;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/byteorder.h"
 #include "proto/error.h"
 
 static const uint8_t v2_sig[12] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
@@ -83,12 +84,6 @@ static size_t fmt_ip6(const uint8_t a[16], char *buf)
     return n;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
 static int build_v2(uint8_t family, int fam4, const uint8_t s[16], const uint8_t d[16],
                     uint16_t src_port, uint16_t dst_port, uint8_t *out, size_t cap,
                     size_t *out_len);
@@ -165,7 +160,7 @@ static int build_v2(uint8_t family, int fam4, const uint8_t s[16], const uint8_t
     memcpy(out, v2_sig, sizeof v2_sig);
     out[12] = 0x21;
     out[13] = family;
-    put16(out + 14, (uint16_t)alen);
+    ufrpc_put_be16(out + 14, (uint16_t)alen);
     uint8_t *p = out + 16;
     if (fam4) {
         memcpy(p, s + 12, 4);
@@ -176,8 +171,8 @@ static int build_v2(uint8_t family, int fam4, const uint8_t s[16], const uint8_t
         memcpy(p + 16, d, 16);
         p += 32;
     }
-    put16(p, src_port);
-    put16(p + 2, dst_port);
+    ufrpc_put_be16(p, src_port);
+    ufrpc_put_be16(p + 2, dst_port);
     *out_len = 16 + alen;
     return 0;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/byteorder.h"
 #include "proto/crc32c.h"
 #include "proto/error.h"
 
@@ -14,19 +15,6 @@
 #define CRC_LEN 4
 
 static const uint8_t ident_chunk[10] = {0xff, 0x06, 0x00, 0x00, 's', 'N', 'a', 'P', 'p', 'Y'};
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 /* ---- encoder ------------------------------------------------------------------ */
 
@@ -59,7 +47,7 @@ int ufrpc_snappy_encoder_write(ufrpc_snappy_encoder_t *e, const uint8_t *in, siz
     while (len > 0) {
         size_t n = len < UFRPC_SNAPPY_MAX_BLOCK ? len : UFRPC_SNAPPY_MAX_BLOCK;
         uint8_t *hdr = out + o;
-        put_le32(hdr + CHUNK_HDR, ufrpc_crc32c_masked(in, n));
+        ufrpc_put_le32(hdr + CHUNK_HDR, ufrpc_crc32c_masked(in, n));
         /* Keep the compressed form only if it is under n - n/8 bytes (Go's rule);
          * bounding the compressor by that makes "too big" a cheap LIMIT. */
         size_t limit = n - n / 8 - 1, clen = 0;
@@ -153,7 +141,7 @@ static int process_body(ufrpc_snappy_decoder_t *d, const uint8_t *body, const ui
         d->seen_ident = 1;
         return 0;
     }
-    uint32_t want = get_le32(body);
+    uint32_t want = ufrpc_get_le32(body);
     const uint8_t *payload = body + CRC_LEN;
     size_t plen = d->chunk_len - CRC_LEN;
     if (d->type == CHUNK_COMPRESSED) {

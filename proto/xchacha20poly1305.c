@@ -5,20 +5,8 @@
 
 #include <mbedtls/platform_util.h>
 
+#include "proto/byteorder.h"
 #include "proto/error.h"
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 #define ROTL(v, n) (((v) << (n)) | ((v) >> (32 - (n))))
 #define QR(a, b, c, d)                                                                    \
@@ -33,9 +21,9 @@ void ufrpc_hchacha20(const uint8_t key[32], const uint8_t in[16], uint8_t out[32
 {
     uint32_t s[16] = {0x61707865u, 0x3320646eu, 0x79622d32u, 0x6b206574u};
     for (int i = 0; i < 8; i++)
-        s[4 + i] = rd32(key + 4 * i);
+        s[4 + i] = ufrpc_get_le32(key + 4 * i);
     for (int i = 0; i < 4; i++)
-        s[12 + i] = rd32(in + 4 * i);
+        s[12 + i] = ufrpc_get_le32(in + 4 * i);
     for (int round = 0; round < 10; round++) {
         QR(s[0], s[4], s[8], s[12]);
         QR(s[1], s[5], s[9], s[13]);
@@ -47,8 +35,8 @@ void ufrpc_hchacha20(const uint8_t key[32], const uint8_t in[16], uint8_t out[32
         QR(s[3], s[4], s[9], s[14]);
     }
     for (int i = 0; i < 4; i++) {
-        wr32(out + 4 * i, s[i]);
-        wr32(out + 16 + 4 * i, s[12 + i]);
+        ufrpc_put_le32(out + 4 * i, s[i]);
+        ufrpc_put_le32(out + 16 + 4 * i, s[12 + i]);
     }
     mbedtls_platform_zeroize(s, sizeof s);
 }

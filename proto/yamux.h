@@ -85,6 +85,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "proto/mem.h"
+
 /* ---- frame header ---------------------------------------------------------------- */
 
 #define UFRPC_YAMUX_HEADER_SIZE 12
@@ -145,6 +147,9 @@ struct ufrpc_yamux_config {
     size_t max_output_bytes;         /* bound on queued stream data; default 256 KiB */
     uint32_t accept_backlog;         /* max live peer-opened streams; default 1024 */
     uint32_t stream_close_timeout_ms; /* orphan (closed+released) stream -> RST; 300000 */
+    /* Every allocation of the session and its streams goes through mem (NULL =
+     * libc; default NULL). It must outlive the session (proto/mem.h). */
+    const struct ufrpc_mem *mem;
 };
 
 /* Fills *c with the defaults above. */

@@ -15,12 +15,12 @@ static void remote_fin(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st)
     if (st->flags & SF_RESET)
         return;
     if (st->flags & SF_REMOTE_FIN) {
-        yamux_fail(s, UFRPC_ERR_YAMUX_PROTOCOL, 1); /* Go: unexpected FIN flag */
+        ufrpc__yamux_fail(s, UFRPC_ERR_YAMUX_PROTOCOL, 1); /* Go: unexpected FIN flag */
         return;
     }
     st->flags |= SF_REMOTE_FIN;
     if (st->flags & SF_RELEASED)
-        yamux_finish_check(st);
+        ufrpc__yamux_finish_check(st);
     else if (s->cb.on_stream_fin)
         s->cb.on_stream_fin(s, st, s->user_data);
 }
@@ -32,7 +32,7 @@ static void remote_reset(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st)
     st->flags |= SF_RESET;
     st->flags &= ~(uint32_t)(SF_OWED | SF_WANT_WINDOW);
     if (st->flags & SF_RELEASED)
-        yamux_finish_check(st);
+        ufrpc__yamux_finish_check(st);
     else if (s->cb.on_stream_reset)
         s->cb.on_stream_reset(s, st, s->user_data);
 }
@@ -40,13 +40,13 @@ static void remote_reset(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st)
 /* RST for a peer-opened stream we do not keep. */
 static void refuse(ufrpc_yamux_session_t *s, uint32_t id)
 {
-    if (!yamux_ctl_fits(s)) {
+    if (!ufrpc__yamux_ctl_fits(s)) {
         /* even the control reserve is full: the peer opens streams far faster
          * than we can send; refuse the session rather than buffer without end */
-        yamux_fail(s, UFRPC_ERR_LIMIT, 0);
+        ufrpc__yamux_fail(s, UFRPC_ERR_LIMIT, 0);
         return;
     }
-    yamux_put_header(s, UFRPC_YAMUX_WINDOW_UPDATE, UFRPC_YAMUX_RST, id, 0);
+    ufrpc__yamux_put_header(s, UFRPC_YAMUX_WINDOW_UPDATE, UFRPC_YAMUX_RST, id, 0);
 }
 
 /* SYN from the peer. Returns the new stream, or NULL (refused, or failed). */
@@ -54,16 +54,16 @@ static ufrpc_yamux_stream_t *incoming(ufrpc_yamux_session_t *s, uint32_t id)
 {
     uint32_t peer_parity = s->role == UFRPC_YAMUX_CLIENT ? 0 : 1;
     if (id == 0 || (id & 1) != peer_parity) {
-        yamux_fail(s, UFRPC_ERR_YAMUX_PROTOCOL, 1);
+        ufrpc__yamux_fail(s, UFRPC_ERR_YAMUX_PROTOCOL, 1);
         return NULL;
     }
-    if (yamux_lookup(s, id)) {
-        yamux_fail(s, UFRPC_ERR_YAMUX_PROTOCOL, 1); /* duplicate stream */
+    if (ufrpc__yamux_lookup(s, id)) {
+        ufrpc__yamux_fail(s, UFRPC_ERR_YAMUX_PROTOCOL, 1); /* duplicate stream */
         return NULL;
     }
     ufrpc_yamux_stream_t *st;
     if (s->local_goaway || !s->cb.on_stream_open || s->n_inbound >= s->cfg.accept_backlog ||
-        yamux_stream_create(s, id, &st) != 0) {
+        ufrpc__yamux_stream_create(s, id, &st) != 0) {
         refuse(s, id);
         return NULL;
     }
@@ -75,12 +75,12 @@ static ufrpc_yamux_stream_t *incoming(ufrpc_yamux_session_t *s, uint32_t id)
             st->flags |= SF_RESET | SF_RST_OWED;
         }
         st->flags |= SF_RELEASED;
-        yamux_stream_want_ctl(st);
-        yamux_finish_check(st);
+        ufrpc__yamux_stream_want_ctl(st);
+        ufrpc__yamux_finish_check(st);
         return NULL;
     }
     if (!(st->flags & SF_RESET))
-        yamux_stream_want_ctl(st); /* WindowUpdate|ACK with our window delta */
+        ufrpc__yamux_stream_want_ctl(st); /* WindowUpdate|ACK with our window delta */
     return st;
 }
 
@@ -92,7 +92,7 @@ static void stream_frame(ufrpc_yamux_session_t *s, const struct ufrpc_yamux_head
         if (s->err)
             return;
     } else {
-        st = yamux_lookup(s, h->stream_id);
+        st = ufrpc__yamux_lookup(s, h->stream_id);
     }
     if (!st) { /* unknown (or refused, or already forgotten): drain */
         if (h->type == UFRPC_YAMUX_DATA && h->length) {
@@ -124,7 +124,7 @@ static void stream_frame(ufrpc_yamux_session_t *s, const struct ufrpc_yamux_head
             return;
         uint64_t w = (uint64_t)st->send_window + h->length;
         if (w > UINT32_MAX) {
-            yamux_fail(s, UFRPC_ERR_YAMUX_PROTOCOL, 1);
+            ufrpc__yamux_fail(s, UFRPC_ERR_YAMUX_PROTOCOL, 1);
             return;
         }
         st->send_window = (uint32_t)w;
@@ -137,7 +137,7 @@ static void stream_frame(ufrpc_yamux_session_t *s, const struct ufrpc_yamux_head
     }
     /* Data */
     if (h->length > st->recv_window) {
-        yamux_fail(s, UFRPC_ERR_YAMUX_WINDOW, 1);
+        ufrpc__yamux_fail(s, UFRPC_ERR_YAMUX_WINDOW, 1);
         return;
     }
     st->recv_window -= h->length;
@@ -156,7 +156,7 @@ static void frame(ufrpc_yamux_session_t *s, const uint8_t *raw)
     struct ufrpc_yamux_header h;
     int rc = ufrpc_yamux_header_decode(raw, &h);
     if (rc) {
-        yamux_fail(s, rc, 1);
+        ufrpc__yamux_fail(s, rc, 1);
         return;
     }
     switch (h.type) {
@@ -166,8 +166,8 @@ static void frame(ufrpc_yamux_session_t *s, const uint8_t *raw)
         break;
     case UFRPC_YAMUX_PING:
         if (h.flags & UFRPC_YAMUX_SYN) {
-            if (yamux_queue_ping_ack(s, h.length) != 0)
-                yamux_fail(s, UFRPC_ERR_LIMIT, 0);
+            if (ufrpc__yamux_queue_ping_ack(s, h.length) != 0)
+                ufrpc__yamux_fail(s, UFRPC_ERR_LIMIT, 0);
         } else if ((h.flags & UFRPC_YAMUX_ACK) && s->ping_outstanding &&
                    h.length == s->ping_outstanding_id) {
             s->ping_outstanding = 0;
@@ -179,7 +179,7 @@ static void frame(ufrpc_yamux_session_t *s, const uint8_t *raw)
         if (h.length == UFRPC_YAMUX_GOAWAY_NORMAL)
             s->remote_goaway = 1;
         else
-            yamux_fail(s, UFRPC_ERR_YAMUX_REMOTE_GOAWAY_ERROR, 0);
+            ufrpc__yamux_fail(s, UFRPC_ERR_YAMUX_REMOTE_GOAWAY_ERROR, 0);
         break;
     }
 }
@@ -193,7 +193,7 @@ static void deliver(ufrpc_yamux_session_t *s, const uint8_t *p, size_t n)
     if ((st->flags & (SF_RELEASED | SF_REMOTE_FIN)) || !s->cb.on_stream_data) {
         /* orphan, data after FIN, or nobody listening: dispose of it ourselves so
          * the window keeps moving */
-        yamux_auto_consume(st, (uint32_t)n);
+        ufrpc__yamux_auto_consume(st, (uint32_t)n);
         return;
     }
     st->unconsumed += (uint32_t)n;
@@ -240,6 +240,6 @@ int ufrpc_yamux_feed(ufrpc_yamux_session_t *s, const uint8_t *data, size_t len, 
         }
     }
     s->depth--;
-    yamux_sweep(s);
+    ufrpc__yamux_sweep(s);
     return s->err;
 }

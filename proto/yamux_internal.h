@@ -1,5 +1,7 @@
 /* Private to proto/yamux_*.c: the session and stream structs and the helpers the
- * yamux source files share. Nothing outside proto/yamux_*.c includes this. */
+ * yamux source files share. Nothing outside proto/yamux_*.c includes this.
+ * The shared helpers are named ufrpc__yamux_* (private, external linkage only so
+ * that the yamux files can call each other). */
 #ifndef UFRPC_PROTO_YAMUX_INTERNAL_H
 #define UFRPC_PROTO_YAMUX_INTERNAL_H
 
@@ -48,6 +50,7 @@ struct ufrpc_yamux_stream {
 
 struct ufrpc_yamux_session {
     struct ufrpc_yamux_config cfg;
+    const struct ufrpc_mem *mem; /* cfg.mem or libc's: all allocations */
     struct ufrpc_yamux_callbacks cb;
     void *user_data;
     enum ufrpc_yamux_role role;
@@ -103,28 +106,26 @@ struct ufrpc_yamux_session {
 };
 
 /* yamux_output.c */
-size_t yamux_used(const ufrpc_yamux_session_t *s);
-size_t yamux_free_data(const ufrpc_yamux_session_t *s);
-int yamux_ctl_fits(const ufrpc_yamux_session_t *s);
-void yamux_put_header(ufrpc_yamux_session_t *s, uint8_t type, uint16_t flags, uint32_t id,
+size_t ufrpc__yamux_free_data(const ufrpc_yamux_session_t *s);
+int ufrpc__yamux_ctl_fits(const ufrpc_yamux_session_t *s);
+void ufrpc__yamux_put_header(ufrpc_yamux_session_t *s, uint8_t type, uint16_t flags, uint32_t id,
                       uint32_t length);
-void yamux_put_bytes(ufrpc_yamux_session_t *s, const uint8_t *p, size_t n);
-void yamux_patch_u32(ufrpc_yamux_session_t *s, uint64_t pos, uint32_t v);
-void yamux_stream_want_ctl(ufrpc_yamux_stream_t *st);
-void yamux_flush_ctl(ufrpc_yamux_session_t *s);
-int yamux_queue_ping_ack(ufrpc_yamux_session_t *s, uint32_t id);
-void yamux_queue_goaway(ufrpc_yamux_session_t *s, uint32_t code);
-void yamux_queue_ping(ufrpc_yamux_session_t *s, uint32_t id);
-uint32_t yamux_window_delta(const ufrpc_yamux_stream_t *st);
+void ufrpc__yamux_put_bytes(ufrpc_yamux_session_t *s, const uint8_t *p, size_t n);
+void ufrpc__yamux_patch_u32(ufrpc_yamux_session_t *s, uint64_t pos, uint32_t v);
+void ufrpc__yamux_stream_want_ctl(ufrpc_yamux_stream_t *st);
+int ufrpc__yamux_queue_ping_ack(ufrpc_yamux_session_t *s, uint32_t id);
+void ufrpc__yamux_queue_goaway(ufrpc_yamux_session_t *s, uint32_t code);
+void ufrpc__yamux_queue_ping(ufrpc_yamux_session_t *s, uint32_t id);
+uint32_t ufrpc__yamux_window_delta(const ufrpc_yamux_stream_t *st);
 
 /* yamux_session.c */
-ufrpc_yamux_stream_t *yamux_lookup(const ufrpc_yamux_session_t *s, uint32_t id);
-int yamux_stream_create(ufrpc_yamux_session_t *s, uint32_t id, ufrpc_yamux_stream_t **out);
-void yamux_finish_check(ufrpc_yamux_stream_t *st);
-void yamux_sweep(ufrpc_yamux_session_t *s);
-void yamux_fail(ufrpc_yamux_session_t *s, int err, int send_goaway);
+ufrpc_yamux_stream_t *ufrpc__yamux_lookup(const ufrpc_yamux_session_t *s, uint32_t id);
+int ufrpc__yamux_stream_create(ufrpc_yamux_session_t *s, uint32_t id, ufrpc_yamux_stream_t **out);
+void ufrpc__yamux_finish_check(ufrpc_yamux_stream_t *st);
+void ufrpc__yamux_sweep(ufrpc_yamux_session_t *s);
+void ufrpc__yamux_fail(ufrpc_yamux_session_t *s, int err, int send_goaway);
 
 /* yamux_stream.c */
-void yamux_auto_consume(ufrpc_yamux_stream_t *st, uint32_t n);
+void ufrpc__yamux_auto_consume(ufrpc_yamux_stream_t *st, uint32_t n);
 
 #endif

@@ -3,26 +3,29 @@
 #include <string.h>
 
 #include "proto/error.h"
+#include "proto/byteorder.h"
 #include "proto/yamux_internal.h"
 
-size_t yamux_used(const ufrpc_yamux_session_t *s)
+static void flush_ctl(ufrpc_yamux_session_t *s);
+
+static size_t used_bytes(const ufrpc_yamux_session_t *s)
 {
     return (size_t)(s->tail - s->head);
 }
 
-size_t yamux_free_data(const ufrpc_yamux_session_t *s)
+size_t ufrpc__yamux_free_data(const ufrpc_yamux_session_t *s)
 {
-    size_t used = yamux_used(s);
+    size_t used = used_bytes(s);
     return used >= s->data_cap ? 0 : s->data_cap - used;
 }
 
-int yamux_ctl_fits(const ufrpc_yamux_session_t *s)
+int ufrpc__yamux_ctl_fits(const ufrpc_yamux_session_t *s)
 {
-    return s->cap - yamux_used(s) >= UFRPC_YAMUX_HEADER_SIZE;
+    return s->cap - used_bytes(s) >= UFRPC_YAMUX_HEADER_SIZE;
 }
 
 /* Caller checked the space. */
-void yamux_put_bytes(ufrpc_yamux_session_t *s, const uint8_t *p, size_t n)
+void ufrpc__yamux_put_bytes(ufrpc_yamux_session_t *s, const uint8_t *p, size_t n)
 {
     size_t pos = (size_t)(s->tail % s->cap);
     size_t first = s->cap - pos;
@@ -35,25 +38,26 @@ void yamux_put_bytes(ufrpc_yamux_session_t *s, const uint8_t *p, size_t n)
     s->tail += n;
 }
 
-void yamux_put_header(ufrpc_yamux_session_t *s, uint8_t type, uint16_t flags, uint32_t id,
+void ufrpc__yamux_put_header(ufrpc_yamux_session_t *s, uint8_t type, uint16_t flags, uint32_t id,
                       uint32_t length)
 {
     uint8_t b[UFRPC_YAMUX_HEADER_SIZE];
     struct ufrpc_yamux_header h = {0, type, flags, id, length};
     ufrpc_yamux_header_encode(b, &h);
     s->last_data_st = NULL;
-    yamux_put_bytes(s, b, sizeof b);
+    ufrpc__yamux_put_bytes(s, b, sizeof b);
 }
 
 /* Overwrites 4 bytes at absolute position pos (not yet exposed). */
-void yamux_patch_u32(ufrpc_yamux_session_t *s, uint64_t pos, uint32_t v)
+void ufrpc__yamux_patch_u32(ufrpc_yamux_session_t *s, uint64_t pos, uint32_t v)
 {
-    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    uint8_t b[4];
+    ufrpc_put_be32(b, v);
     for (int i = 0; i < 4; i++)
         s->ring[(pos + (uint64_t)i) % s->cap] = b[i];
 }
 
-uint32_t yamux_window_delta(const ufrpc_yamux_stream_t *st)
+uint32_t ufrpc__yamux_window_delta(const ufrpc_yamux_stream_t *st)
 {
     const ufrpc_yamux_session_t *s = st->s;
     uint64_t held = st->unconsumed;
@@ -73,7 +77,7 @@ static void emit_stream_ctl(ufrpc_yamux_stream_t *st)
     st->flags &= ~(uint32_t)SF_OWED;
     if (f & SF_RST_OWED) {
         if (!(f & SF_SYN_OWED)) /* the peer never heard of it: nothing to reset */
-            yamux_put_header(s, UFRPC_YAMUX_WINDOW_UPDATE, UFRPC_YAMUX_RST, st->id, 0);
+            ufrpc__yamux_put_header(s, UFRPC_YAMUX_WINDOW_UPDATE, UFRPC_YAMUX_RST, st->id, 0);
         return;
     }
     if (f & SF_RESET)
@@ -85,21 +89,21 @@ static void emit_stream_ctl(ufrpc_yamux_stream_t *st)
         flags |= UFRPC_YAMUX_ACK;
     if (f & SF_FIN_OWED)
         flags |= UFRPC_YAMUX_FIN;
-    uint32_t delta = yamux_window_delta(st);
+    uint32_t delta = ufrpc__yamux_window_delta(st);
     if (!(flags & (UFRPC_YAMUX_SYN | UFRPC_YAMUX_ACK)) && delta < s->cfg.max_stream_window / 2)
         delta = 0;
     if (flags == 0 && delta == 0)
         return;
     st->recv_window += delta;
-    yamux_put_header(s, UFRPC_YAMUX_WINDOW_UPDATE, flags, st->id, delta);
+    ufrpc__yamux_put_header(s, UFRPC_YAMUX_WINDOW_UPDATE, flags, st->id, delta);
 }
 
-void yamux_stream_want_ctl(ufrpc_yamux_stream_t *st)
+void ufrpc__yamux_stream_want_ctl(ufrpc_yamux_stream_t *st)
 {
     ufrpc_yamux_session_t *s = st->s;
     if (st->flags & SF_IN_CTL)
         return;
-    if (!s->ctl_head && yamux_ctl_fits(s)) {
+    if (!s->ctl_head && ufrpc__yamux_ctl_fits(s)) {
         emit_stream_ctl(st);
         return;
     }
@@ -112,50 +116,50 @@ void yamux_stream_want_ctl(ufrpc_yamux_stream_t *st)
     s->ctl_tail = st;
 }
 
-void yamux_queue_goaway(ufrpc_yamux_session_t *s, uint32_t code)
+void ufrpc__yamux_queue_goaway(ufrpc_yamux_session_t *s, uint32_t code)
 {
     s->goaway_owed = 1;
     s->goaway_code = code;
-    yamux_flush_ctl(s);
+    flush_ctl(s);
 }
 
-void yamux_queue_ping(ufrpc_yamux_session_t *s, uint32_t id)
+void ufrpc__yamux_queue_ping(ufrpc_yamux_session_t *s, uint32_t id)
 {
     s->ping_owed = 1;
     s->ping_owed_id = id;
-    yamux_flush_ctl(s);
+    flush_ctl(s);
 }
 
-int yamux_queue_ping_ack(ufrpc_yamux_session_t *s, uint32_t id)
+int ufrpc__yamux_queue_ping_ack(ufrpc_yamux_session_t *s, uint32_t id)
 {
     if (s->n_owed_ping_acks == YAMUX_MAX_OWED_PING_ACKS)
         return UFRPC_ERR_LIMIT;
     s->owed_ping_acks[s->n_owed_ping_acks++] = id;
-    yamux_flush_ctl(s);
+    flush_ctl(s);
     return 0;
 }
 
 /* Moves owed control frames into the ring while they fit: session-level first,
  * then streams in the order they asked. */
-void yamux_flush_ctl(ufrpc_yamux_session_t *s)
+static void flush_ctl(ufrpc_yamux_session_t *s)
 {
     int i = 0;
-    while (i < s->n_owed_ping_acks && yamux_ctl_fits(s))
-        yamux_put_header(s, UFRPC_YAMUX_PING, UFRPC_YAMUX_ACK, 0, s->owed_ping_acks[i++]);
+    while (i < s->n_owed_ping_acks && ufrpc__yamux_ctl_fits(s))
+        ufrpc__yamux_put_header(s, UFRPC_YAMUX_PING, UFRPC_YAMUX_ACK, 0, s->owed_ping_acks[i++]);
     if (i) {
         memmove(s->owed_ping_acks, s->owed_ping_acks + i,
                 (size_t)(s->n_owed_ping_acks - i) * sizeof s->owed_ping_acks[0]);
         s->n_owed_ping_acks -= i;
     }
-    if (s->ping_owed && yamux_ctl_fits(s)) {
+    if (s->ping_owed && ufrpc__yamux_ctl_fits(s)) {
         s->ping_owed = 0;
-        yamux_put_header(s, UFRPC_YAMUX_PING, UFRPC_YAMUX_SYN, 0, s->ping_owed_id);
+        ufrpc__yamux_put_header(s, UFRPC_YAMUX_PING, UFRPC_YAMUX_SYN, 0, s->ping_owed_id);
     }
-    if (s->goaway_owed && yamux_ctl_fits(s)) {
+    if (s->goaway_owed && ufrpc__yamux_ctl_fits(s)) {
         s->goaway_owed = 0;
-        yamux_put_header(s, UFRPC_YAMUX_GO_AWAY, 0, 0, s->goaway_code);
+        ufrpc__yamux_put_header(s, UFRPC_YAMUX_GO_AWAY, 0, 0, s->goaway_code);
     }
-    while (s->ctl_head && yamux_ctl_fits(s)) {
+    while (s->ctl_head && ufrpc__yamux_ctl_fits(s)) {
         ufrpc_yamux_stream_t *st = s->ctl_head;
         s->ctl_head = st->ctl_next;
         if (!s->ctl_head)
@@ -163,14 +167,14 @@ void yamux_flush_ctl(ufrpc_yamux_session_t *s)
         st->flags &= ~(uint32_t)SF_IN_CTL;
         if (!s->err)
             emit_stream_ctl(st);
-        yamux_finish_check(st);
+        ufrpc__yamux_finish_check(st);
     }
 }
 
 int ufrpc_yamux_pending_output(ufrpc_yamux_session_t *s, struct iovec *iov, int iovcnt)
 {
-    yamux_flush_ctl(s);
-    size_t used = yamux_used(s);
+    flush_ctl(s);
+    size_t used = used_bytes(s);
     if (used == 0 || iovcnt <= 0)
         return 0;
     size_t pos = (size_t)(s->head % s->cap);
@@ -195,14 +199,14 @@ int ufrpc_yamux_pending_output(ufrpc_yamux_session_t *s, struct iovec *iov, int 
 
 size_t ufrpc_yamux_pending_bytes(const ufrpc_yamux_session_t *s)
 {
-    return yamux_used(s) + (size_t)s->n_owed_ping_acks * UFRPC_YAMUX_HEADER_SIZE +
+    return used_bytes(s) + (size_t)s->n_owed_ping_acks * UFRPC_YAMUX_HEADER_SIZE +
            (s->ping_owed ? UFRPC_YAMUX_HEADER_SIZE : 0) +
            (s->goaway_owed ? UFRPC_YAMUX_HEADER_SIZE : 0);
 }
 
 int ufrpc_yamux_output_sent(ufrpc_yamux_session_t *s, size_t n)
 {
-    if (n > yamux_used(s))
+    if (n > used_bytes(s))
         return UFRPC_ERR_INVAL;
     s->head += n;
     if (s->exposed < s->head)
@@ -210,9 +214,9 @@ int ufrpc_yamux_output_sent(ufrpc_yamux_session_t *s, size_t n)
     if (s->last_data_st && s->last_data_hdr < s->head)
         s->last_data_st = NULL;
     s->depth++;
-    yamux_flush_ctl(s);
+    flush_ctl(s);
     size_t threshold = s->data_cap / 2 < 16384 ? s->data_cap / 2 : 16384;
-    if (s->n_want_space && !s->err && !s->ctl_head && yamux_free_data(s) >= threshold) {
+    if (s->n_want_space && !s->err && !s->ctl_head && ufrpc__yamux_free_data(s) >= threshold) {
         for (ufrpc_yamux_stream_t *st = s->all; st && s->n_want_space; st = st->next) {
             if (!(st->flags & SF_WANT_SPACE))
                 continue;
@@ -224,6 +228,6 @@ int ufrpc_yamux_output_sent(ufrpc_yamux_session_t *s, size_t n)
         }
     }
     s->depth--;
-    yamux_sweep(s);
+    ufrpc__yamux_sweep(s);
     return 0;
 }

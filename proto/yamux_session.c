@@ -16,6 +16,7 @@ void ufrpc_yamux_config_default(struct ufrpc_yamux_config *c)
     c->max_output_bytes = 256u * 1024u;
     c->accept_backlog = 1024;
     c->stream_close_timeout_ms = 300000;
+    c->mem = NULL;
 }
 
 int ufrpc_yamux_session_new(ufrpc_yamux_session_t **out, enum ufrpc_yamux_role role,
@@ -35,9 +36,11 @@ int ufrpc_yamux_session_new(ufrpc_yamux_session_t **out, enum ufrpc_yamux_role r
         cfg.max_output_bytes > ((size_t)1 << 30) ||
         (cfg.enable_keepalive && (cfg.keepalive_interval_ms == 0 || cfg.keepalive_timeout_ms == 0)))
         return UFRPC_ERR_INVAL;
-    ufrpc_yamux_session_t *s = calloc(1, sizeof *s);
+    const struct ufrpc_mem *mem = ufrpc_mem_or_default(cfg.mem);
+    ufrpc_yamux_session_t *s = ufrpc_mem_calloc(mem, 1, sizeof *s);
     if (!s)
         return UFRPC_ERR_NOMEM;
+    s->mem = mem;
     s->cfg = cfg;
     if (callbacks)
         s->cb = *callbacks;
@@ -46,13 +49,13 @@ int ufrpc_yamux_session_new(ufrpc_yamux_session_t **out, enum ufrpc_yamux_role r
     s->now = now_ms;
     s->data_cap = cfg.max_output_bytes;
     s->cap = cfg.max_output_bytes + YAMUX_CTL_RESERVE;
-    s->ring = malloc(s->cap);
+    s->ring = ufrpc_mem_malloc(mem, s->cap);
     s->nbuckets = INITIAL_BUCKETS;
-    s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
+    s->buckets = ufrpc_mem_calloc(mem, s->nbuckets, sizeof *s->buckets);
     if (!s->ring || !s->buckets) {
-        free(s->ring);
-        free(s->buckets);
-        free(s);
+        ufrpc_mem_free(mem, s->ring);
+        ufrpc_mem_free(mem, s->buckets);
+        ufrpc_mem_free(mem, s);
         return UFRPC_ERR_NOMEM;
     }
     s->next_id = role == UFRPC_YAMUX_CLIENT ? 1 : 2;
@@ -69,12 +72,13 @@ void ufrpc_yamux_session_free(ufrpc_yamux_session_t *s)
     ufrpc_yamux_stream_t *st = s->all;
     while (st) {
         ufrpc_yamux_stream_t *next = st->next;
-        free(st);
+        ufrpc_mem_free(s->mem, st);
         st = next;
     }
-    free(s->buckets);
-    free(s->ring);
-    free(s);
+    const struct ufrpc_mem *mem = s->mem;
+    ufrpc_mem_free(mem, s->buckets);
+    ufrpc_mem_free(mem, s->ring);
+    ufrpc_mem_free(mem, s);
 }
 
 /* ---- stream table: chained hash on id/2 ---- */
@@ -84,7 +88,7 @@ static uint32_t bucket_of(const ufrpc_yamux_session_t *s, uint32_t id)
     return (id >> 1) & (s->nbuckets - 1);
 }
 
-ufrpc_yamux_stream_t *yamux_lookup(const ufrpc_yamux_session_t *s, uint32_t id)
+ufrpc_yamux_stream_t *ufrpc__yamux_lookup(const ufrpc_yamux_session_t *s, uint32_t id)
 {
     for (ufrpc_yamux_stream_t *st = s->buckets[bucket_of(s, id)]; st; st = st->hnext)
         if (st->id == id)
@@ -97,7 +101,7 @@ static void hash_grow(ufrpc_yamux_session_t *s)
     if (s->nbuckets >= (1u << 24))
         return;
     uint32_t n = s->nbuckets * 2;
-    ufrpc_yamux_stream_t **b = calloc(n, sizeof *b);
+    ufrpc_yamux_stream_t **b = ufrpc_mem_calloc(s->mem, n, sizeof *b);
     if (!b)
         return; /* keep the longer chains; still correct */
     for (uint32_t i = 0; i < s->nbuckets; i++) {
@@ -110,7 +114,7 @@ static void hash_grow(ufrpc_yamux_session_t *s)
             st = next;
         }
     }
-    free(s->buckets);
+    ufrpc_mem_free(s->mem, s->buckets);
     s->buckets = b;
     s->nbuckets = n;
 }
@@ -127,9 +131,9 @@ static void hash_remove(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st)
     st->hnext = NULL;
 }
 
-int yamux_stream_create(ufrpc_yamux_session_t *s, uint32_t id, ufrpc_yamux_stream_t **out)
+int ufrpc__yamux_stream_create(ufrpc_yamux_session_t *s, uint32_t id, ufrpc_yamux_stream_t **out)
 {
-    ufrpc_yamux_stream_t *st = calloc(1, sizeof *st);
+    ufrpc_yamux_stream_t *st = ufrpc_mem_calloc(s->mem, 1, sizeof *st);
     if (!st)
         return UFRPC_ERR_NOMEM;
     st->s = s;
@@ -152,9 +156,9 @@ int yamux_stream_create(ufrpc_yamux_session_t *s, uint32_t id, ufrpc_yamux_strea
 }
 
 /* A stream whose application reference is gone and that is finished (and owes no
- * control frame) leaves the table; it is freed by yamux_sweep() when no callback
+ * control frame) leaves the table; it is freed by ufrpc__yamux_sweep() when no callback
  * is running. */
-void yamux_finish_check(ufrpc_yamux_stream_t *st)
+void ufrpc__yamux_finish_check(ufrpc_yamux_stream_t *st)
 {
     ufrpc_yamux_session_t *s = st->s;
     uint32_t f = st->flags;
@@ -180,7 +184,7 @@ void yamux_finish_check(ufrpc_yamux_stream_t *st)
     s->n_dead++;
 }
 
-void yamux_sweep(ufrpc_yamux_session_t *s)
+void ufrpc__yamux_sweep(ufrpc_yamux_session_t *s)
 {
     if (s->depth || !s->n_dead)
         return;
@@ -208,22 +212,22 @@ void yamux_sweep(ufrpc_yamux_session_t *s)
                 st->next->prev = st->prev;
             s->n_dead--;
             s->nstreams--;
-            free(st);
+            ufrpc_mem_free(s->mem, st);
         }
         st = next;
     }
 }
 
-void yamux_fail(ufrpc_yamux_session_t *s, int err, int send_goaway)
+void ufrpc__yamux_fail(ufrpc_yamux_session_t *s, int err, int send_goaway)
 {
     if (s->err)
         return;
     s->err = err;
     if (send_goaway)
-        yamux_queue_goaway(s, UFRPC_YAMUX_GOAWAY_PROTOCOL_ERROR);
+        ufrpc__yamux_queue_goaway(s, UFRPC_YAMUX_GOAWAY_PROTOCOL_ERROR);
     /* every released stream can go now */
     for (ufrpc_yamux_stream_t *st = s->all; st; st = st->next)
-        yamux_finish_check(st);
+        ufrpc__yamux_finish_check(st);
     if (s->cb.on_session_error)
         s->cb.on_session_error(s, err, s->user_data);
 }
@@ -250,8 +254,8 @@ static void expire_orphans(ufrpc_yamux_session_t *s, uint64_t now)
             continue;
         if (st->orphan_deadline <= now) {
             st->flags |= SF_RESET | SF_RST_OWED;
-            yamux_stream_want_ctl(st);
-            yamux_finish_check(st);
+            ufrpc__yamux_stream_want_ctl(st);
+            ufrpc__yamux_finish_check(st);
         } else if (st->orphan_deadline < next) {
             next = st->orphan_deadline;
         }
@@ -267,19 +271,19 @@ int ufrpc_yamux_on_timeout(ufrpc_yamux_session_t *s, uint64_t now_ms)
     s->depth++;
     if (s->cfg.enable_keepalive) {
         if (s->ping_outstanding && now_ms >= s->ping_deadline) {
-            yamux_fail(s, UFRPC_ERR_YAMUX_KEEPALIVE, 0);
+            ufrpc__yamux_fail(s, UFRPC_ERR_YAMUX_KEEPALIVE, 0);
         } else if (!s->ping_outstanding && now_ms >= s->next_ping_at) {
             s->ping_outstanding = 1;
             s->ping_outstanding_id = s->ping_next_id++;
             s->ping_deadline = now_ms + s->cfg.keepalive_timeout_ms;
             s->next_ping_at = now_ms + s->cfg.keepalive_interval_ms;
-            yamux_queue_ping(s, s->ping_outstanding_id);
+            ufrpc__yamux_queue_ping(s, s->ping_outstanding_id);
         }
     }
     if (!s->err && s->n_orphans && now_ms >= s->orphan_next)
         expire_orphans(s, now_ms);
     s->depth--;
-    yamux_sweep(s);
+    ufrpc__yamux_sweep(s);
     return s->err;
 }
 
@@ -290,7 +294,7 @@ int ufrpc_yamux_session_goaway(ufrpc_yamux_session_t *s, uint32_t code)
     if (s->err)
         return s->err;
     s->local_goaway = 1;
-    yamux_queue_goaway(s, code);
+    ufrpc__yamux_queue_goaway(s, code);
     return 0;
 }
 

@@ -15,12 +15,12 @@ int ufrpc_yamux_stream_open(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t **out
     if (s->next_id > UINT32_MAX)
         return UFRPC_ERR_YAMUX_STREAMS_EXHAUSTED;
     ufrpc_yamux_stream_t *st;
-    int rc = yamux_stream_create(s, (uint32_t)s->next_id, &st);
+    int rc = ufrpc__yamux_stream_create(s, (uint32_t)s->next_id, &st);
     if (rc)
         return rc;
     s->next_id += 2;
     st->flags |= SF_SYN_OWED;
-    yamux_stream_want_ctl(st); /* WindowUpdate|SYN, delta max - 256 KiB */
+    ufrpc__yamux_stream_want_ctl(st); /* WindowUpdate|SYN, delta max - 256 KiB */
     *out = st;
     return 0;
 }
@@ -64,7 +64,7 @@ ptrdiff_t ufrpc_yamux_stream_write(ufrpc_yamux_stream_t *st, const uint8_t *data
             st->flags |= SF_WANT_WINDOW;
             break;
         }
-        size_t room = yamux_free_data(s);
+        size_t room = ufrpc__yamux_free_data(s);
         int extend = s->last_data_st == st && s->last_data_hdr >= s->exposed &&
                      s->last_data_hdr + UFRPC_YAMUX_HEADER_SIZE + s->last_data_len == s->tail;
         size_t overhead = extend ? 0 : UFRPC_YAMUX_HEADER_SIZE;
@@ -83,15 +83,15 @@ ptrdiff_t ufrpc_yamux_stream_write(ufrpc_yamux_stream_t *st, const uint8_t *data
             break;
         if (extend) {
             s->last_data_len += (uint32_t)n;
-            yamux_patch_u32(s, s->last_data_hdr + 8, s->last_data_len);
+            ufrpc__yamux_patch_u32(s, s->last_data_hdr + 8, s->last_data_len);
         } else {
             uint64_t at = s->tail;
-            yamux_put_header(s, UFRPC_YAMUX_DATA, 0, st->id, (uint32_t)n);
+            ufrpc__yamux_put_header(s, UFRPC_YAMUX_DATA, 0, st->id, (uint32_t)n);
             s->last_data_st = st;
             s->last_data_hdr = at;
             s->last_data_len = (uint32_t)n;
         }
-        yamux_put_bytes(s, data + total, n);
+        ufrpc__yamux_put_bytes(s, data + total, n);
         st->send_window -= (uint32_t)n;
         total += n;
     }
@@ -103,13 +103,13 @@ static void maybe_window_update(ufrpc_yamux_stream_t *st)
     /* after the peer's FIN nothing more can arrive: no point reopening */
     if ((st->flags & (SF_RESET | SF_REMOTE_FIN)) || st->s->err)
         return;
-    if (yamux_window_delta(st) >= st->s->cfg.max_stream_window / 2) {
+    if (ufrpc__yamux_window_delta(st) >= st->s->cfg.max_stream_window / 2) {
         st->flags |= SF_WU_OWED;
-        yamux_stream_want_ctl(st);
+        ufrpc__yamux_stream_want_ctl(st);
     }
 }
 
-void yamux_auto_consume(ufrpc_yamux_stream_t *st, uint32_t n)
+void ufrpc__yamux_auto_consume(ufrpc_yamux_stream_t *st, uint32_t n)
 {
     (void)n; /* never counted as unconsumed: the window delta already frees it */
     maybe_window_update(st);
@@ -135,7 +135,7 @@ int ufrpc_yamux_stream_close(ufrpc_yamux_stream_t *st)
     st->flags |= SF_LOCAL_FIN | SF_FIN_OWED;
     if (st->flags & SF_WANT_WINDOW)
         st->flags &= ~(uint32_t)SF_WANT_WINDOW;
-    yamux_stream_want_ctl(st);
+    ufrpc__yamux_stream_want_ctl(st);
     return 0;
 }
 
@@ -150,7 +150,7 @@ int ufrpc_yamux_stream_reset(ufrpc_yamux_stream_t *st)
     uint32_t syn = st->flags & SF_SYN_OWED;
     st->flags &= ~(uint32_t)(SF_OWED | SF_WANT_WINDOW);
     st->flags |= SF_RESET | SF_RST_OWED | syn;
-    yamux_stream_want_ctl(st);
+    ufrpc__yamux_stream_want_ctl(st);
     return 0;
 }
 
@@ -174,8 +174,8 @@ void ufrpc_yamux_stream_release(ufrpc_yamux_stream_t *st)
     /* what the application still held is disposed of */
     st->unconsumed = 0;
     maybe_window_update(st);
-    yamux_finish_check(st);
-    yamux_sweep(s);
+    ufrpc__yamux_finish_check(st);
+    ufrpc__yamux_sweep(s);
 }
 
 uint32_t ufrpc_yamux_stream_id(const ufrpc_yamux_stream_t *st)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "proto/error.h"
+#include "proto/text.h"
 
 char *ufrpc_test_data_path(const char *rel)
 {
@@ -62,17 +63,6 @@ static char *read_vectors(void)
     return rc == 0 ? (char *)data : NULL;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int ufrpc_test_unhex(const char *hex, uint8_t *out, size_t cap)
 {
     size_t n = 0;
@@ -80,7 +70,7 @@ int ufrpc_test_unhex(const char *hex, uint8_t *out, size_t cap)
     for (const char *p = hex; *p; p++) {
         if (*p == ' ' || *p == '\n' || *p == '\t')
             continue;
-        int v = hexval((unsigned char)*p);
+        int v = ufrpc_hexval((unsigned char)*p);
         if (v < 0)
             return UFRPC_ERR_INVAL;
         if (hi < 0) {
@@ -125,7 +115,7 @@ int ufrpc_test_vector_bytes(const char *title, uint8_t **out, size_t *len)
                 break;
             }
             /* hexdump lines: 8 hex digits offset, two spaces, up to 16 bytes, "|ascii|" */
-            while (next && strlen(next) > 10 && hexval((unsigned char)next[0]) >= 0 && next[8] == ' ') {
+            while (next && strlen(next) > 10 && ufrpc_hexval((unsigned char)next[0]) >= 0 && next[8] == ' ') {
                 char *nl = strchr(next, '\n');
                 if (nl)
                     *nl = '\0';

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "client/cli.h"
+#include "client/cli_util.h"
 
 static int parse(struct ufrpc_cli_args *a, int argc, const char **argv)
 {
@@ -109,10 +110,28 @@ static void test_default_config_path(void **state)
     assert_string_equal(ufrpc_cli_config_path(&a, has_nothing), "given.toml");
 }
 
+/* The one long-name helper all cli_*.c files share. */
+static void test_long_name(void **state)
+{
+    (void)state;
+    char b[16];
+    assert_string_equal(ufrpc_cli_long_name("--strict_config=x", b, sizeof b), "strict-config");
+    assert_string_equal(ufrpc_cli_long_name("--a_b_c", b, sizeof b), "a-b-c");
+    assert_string_equal(ufrpc_cli_long_name("--x=", b, sizeof b), "x");
+    assert_null(ufrpc_cli_long_name("--", b, sizeof b));
+    assert_null(ufrpc_cli_long_name("-c", b, sizeof b));
+    assert_null(ufrpc_cli_long_name("config", b, sizeof b));
+    /* 15 characters fit in 16 bytes, 16 do not (no truncated match) */
+    assert_string_equal(ufrpc_cli_long_name("--abcdefghijklmno", b, sizeof b), "abcdefghijklmno");
+    assert_null(ufrpc_cli_long_name("--abcdefghijklmnop", b, sizeof b));
+    assert_null(ufrpc_cli_long_name("--abcdefghijklmnop=1", b, sizeof b));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_flag_forms),
+        cmocka_unit_test(test_long_name),
         cmocka_unit_test(test_bool_flags_and_word_separators),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_default_config_path),

@@ -265,9 +265,101 @@ static void test_bad_file_path_fails_early(void **state)
     assert_int_equal(ufrpc_log_new(&o, &log), UFRPC_ERR_INVAL);
 }
 
+/* The file's bytes now, as a reader of the log sees them (not through our FILE). */
+static char *file_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    char *out = slurp(f);
+    fclose(f);
+    return out;
+}
+
+/* Every line the file holds is whole (ends in '\n'). */
+static void assert_whole_lines(const char *text)
+{
+    size_t n = strlen(text);
+    assert_true(n == 0 || text[n - 1] == '\n');
+}
+
+/* flush_interval_ms > 0: info lines wait (whole) in memory; a warn or error line,
+ * the interval passing (at the next line or a tick), a full buffer, rotation and
+ * the end write them out, in order. */
+static void test_buffered_file_timed_flush(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ufrpc_logbuf_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/frpc.log", dir);
+    struct fake_clock clk = {T0};
+    struct ufrpc_log_opts o = {.to = path, .level = UFRPC_LOG_INFO, .clock_ms = fake_now,
+                               .clock_ctx = &clk, .utc = 1, .flush_interval_ms = 1000};
+    struct ufrpc_log *log = NULL;
+    assert_int_equal(ufrpc_log_new(&o, &log), 0);
+
+    UFRPC_LOGI(log, "first");
+    UFRPC_LOGI(log, "second");
+    char *t = file_text(path);
+    assert_string_equal(t, ""); /* nothing written yet */
+    free(t);
+    UFRPC_LOGW(log, "a warning");
+    t = file_text(path);
+    char *a = strstr(t, "first"), *b = strstr(t, "second"), *c = strstr(t, "a warning");
+    assert_true(a != NULL && b != NULL && c != NULL && a < b && b < c);
+    assert_whole_lines(t);
+    free(t);
+
+    /* the interval: a tick before it keeps the line, one after writes it */
+    UFRPC_LOGI(log, "third");
+    clk.ms += 999;
+    ufrpc_log_tick(log);
+    t = file_text(path);
+    assert_null(strstr(t, "third"));
+    free(t);
+    clk.ms += 1;
+    ufrpc_log_tick(log);
+    t = file_text(path);
+    assert_non_null(strstr(t, "third"));
+    free(t);
+    /* ... or the next line once the oldest waiting one is that old */
+    UFRPC_LOGI(log, "fourth");
+    clk.ms += 1500;
+    UFRPC_LOGI(log, "fifth");
+    t = file_text(path);
+    assert_non_null(strstr(t, "fifth"));
+    free(t);
+
+    /* a full buffer goes out whole: only complete lines ever reach the file */
+    for (int i = 0; i < 2000; i++) {
+        UFRPC_LOGI(log, "bulk line %04d with some text to fill the buffer quickly", i);
+        if (i % 500 == 499) {
+            t = file_text(path);
+            assert_whole_lines(t);
+            free(t);
+        }
+    }
+    t = file_text(path);
+    assert_non_null(strstr(t, "bulk line 0000"));
+    free(t);
+    UFRPC_LOGI(log, "last");
+    ufrpc_log_free(log); /* writes what waits */
+    t = file_text(path);
+    assert_non_null(strstr(t, "bulk line 1999"));
+    assert_non_null(strstr(t, "last"));
+    assert_whole_lines(t);
+    free(t);
+
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buffered_file_timed_flush),
         cmocka_unit_test(test_text_format_matches_frpc),
         cmocka_unit_test(test_levels_filter),
         cmocka_unit_test(test_parse_level),

@@ -83,6 +83,7 @@ struct srv {
     ufrpc_tls_ctx_t *tls;   /* non-NULL: TLS (sniffed like frps) */
     int sniffed[3];         /* connections seen as plain / TLS / 0x17+TLS */
     const char *expect_prefix; /* what the local side must see first (PROXY header) */
+    const char *src_addr;   /* StartWorkConn's srcAddr instead of 127.0.0.1 */
     /* observations */
     int logins, login_errors_sent;
     char login_run_ids[8][64];
@@ -325,7 +326,8 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
         ufrpc_msg_init(&s, UFRPC_MSG_START_WORK_CONN);
         ufrpc_msg_set_str(&s.u.start_work_conn.proxy_name,
                           srv->work_proxy ? srv->work_proxy : srv->last_proxy_name);
-        ufrpc_msg_set_str(&s.u.start_work_conn.src_addr, "127.0.0.1");
+        ufrpc_msg_set_str(&s.u.start_work_conn.src_addr,
+                          srv->src_addr ? srv->src_addr : "127.0.0.1");
         s.u.start_work_conn.src_port = 40000;
         s.u.start_work_conn.dst_port = 6000;
         ufrpc_msg_set_str(&s.u.start_work_conn.dst_addr, "127.0.0.2");
@@ -970,6 +972,7 @@ struct scenario {
     int wrap;                  /* useEncryption + useCompression */
     const char *pp_version;    /* transport.proxyProtocolVersion */
     const char *expect_prefix; /* PROXY header the local side must see */
+    const char *src_addr;      /* StartWorkConn's srcAddr (default 127.0.0.1) */
     int tls;                   /* 1: TLS, 2: TLS after a 0x17 byte */
     int reload;                /* 1: reload (user "bob") after the first echo; 2: below */
     int visitor;               /* add an stcp visitor and drive a user through it */
@@ -1013,6 +1016,7 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
         assert_int_equal(ufrpc_tls_server_ctx_new(&to, &srv->tls), 0);
     }
     srv->expect_prefix = sc->expect_prefix;
+    srv->src_addr = sc->src_addr;
     char extra[1024] = "";
     char tlsline[256] = "transport.tls.enable = false\n";
     if (sc->tls)
@@ -1109,7 +1113,8 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     };
     ufrpc_client_t *cl;
     assert_int_equal(ufrpc_client_new(&co, &cl), 0);
-    if (sc->shutdown_on_echo || sc->visitor || sc->dead_local || sc->udp || sc->expect_in)
+    if (sc->shutdown_on_echo || sc->visitor || sc->dead_local || sc->udp || sc->expect_in ||
+        sc->src_addr)
         srv->client = cl;
     if (sc->reload == 1)
         srv->reload_cfg = make_cfg(sport, eport, sc->mux, sc->login_fail_exit, "bob", extra, tlsline);
@@ -1243,6 +1248,28 @@ static void test_encrypted_compressed_work_stream_with_proxy_protocol(void **sta
         run_scenario(&sc, &srv, &r, &logins);
         assert_int_equal(r.code, 0);
         assert_int_equal(srv.echo_ok, 1);
+    }
+}
+
+/* A PROXY header that cannot be built (srcAddr is not an IP literal) refuses the
+ * work connection: it is closed before any byte reaches the local service, instead
+ * of being passed on without the header. */
+static void test_unbuildable_proxy_protocol_header_refuses_the_conn(void **state)
+{
+    (void)state;
+    for (int mux = 0; mux <= 1; mux++) {
+        struct srv srv;
+        struct run r;
+        unsigned logins;
+        struct scenario sc = {.mux = mux, .login_fail_exit = 1, .pp_version = "v2",
+                              .src_addr = "not-an-ip"};
+        run_scenario(&sc, &srv, &r, &logins);
+        assert_int_equal(r.code, 0);
+        assert_int_equal(logins, 1);
+        assert_true(srv.work_conns >= 1);
+        assert_true(srv.work_closed_early >= 1);
+        assert_int_equal(srv.echo_ok, 0);
+        assert_int_equal(r.tunnel_errors, 0); /* the proxy itself stays healthy */
     }
 }
 
@@ -1631,6 +1658,7 @@ int main(void)
         cmocka_unit_test(test_v2_tunnel_roundtrip),
         cmocka_unit_test(test_v2_server_hello_error),
         cmocka_unit_test(test_encrypted_compressed_work_stream_with_proxy_protocol),
+        cmocka_unit_test(test_unbuildable_proxy_protocol_header_refuses_the_conn),
         cmocka_unit_test(test_tls_with_and_without_first_byte),
         cmocka_unit_test(test_reload_reconnects_with_new_config),
         cmocka_unit_test(test_reload_live_diff_mux_on),

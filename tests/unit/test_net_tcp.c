@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "net/dial.h"
@@ -558,9 +559,109 @@ static void test_pump_reset_ends_both(void **state)
     free(pat);
 }
 
+/* ---- unix-socket streams: the TCP stream's implementation over uv_pipe_t ------- */
+struct pipe_t {
+    uv_pipe_t server;
+    uv_pipe_t peer;
+    int connected, status, calls;
+    char got[64];
+    size_t got_len;
+};
+
+static void on_pipe_peer_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    static char buf[256];
+    (void)h;
+    (void)hint;
+    *b = uv_buf_init(buf, sizeof buf);
+}
+
+static void on_pipe_peer_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    struct pipe_t *pt = st->data;
+    if (n > 0 && pt->got_len + (size_t)n <= sizeof pt->got) {
+        memcpy(pt->got + pt->got_len, b->base, (size_t)n);
+        pt->got_len += (size_t)n;
+    }
+}
+
+static void on_pipe_conn(uv_stream_t *server, int status)
+{
+    struct pipe_t *pt = server->data;
+    assert_int_equal(status, 0);
+    uv_pipe_init(server->loop, &pt->peer, 0);
+    pt->peer.data = pt;
+    assert_int_equal(uv_accept(server, (uv_stream_t *)&pt->peer), 0);
+    uv_read_start((uv_stream_t *)&pt->peer, on_pipe_peer_alloc, on_pipe_peer_read);
+}
+
+static void on_pipe_connected(struct ufrpc_stream *s, int status, void *arg)
+{
+    struct pipe_t *pt = arg;
+    (void)s;
+    pt->status = status;
+    pt->calls++;
+}
+
+static void test_pipe_stream(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ufrpc-pipe-%d.sock", (int)getpid());
+    unlink(path);
+    struct pipe_t pt = {0};
+    uv_pipe_init(&loop, &pt.server, 0);
+    pt.server.data = &pt;
+    assert_int_equal(uv_pipe_bind(&pt.server, path), 0);
+    assert_int_equal(uv_listen((uv_stream_t *)&pt.server, 4, on_pipe_conn), 0);
+
+    int err = -1;
+    struct ufrpc_stream *s = ufrpc_pipe_connect(&loop, path, on_pipe_connected, &pt, &err);
+    assert_non_null(s);
+    assert_int_equal(err, 0);
+    assert_false(ufrpc_stream_is_tcp(s));
+    for (int i = 0; i < 200 && pt.calls == 0; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(pt.calls, 1);
+    assert_int_equal(pt.status, 0);
+    struct ufrpc_stream_write w;
+    uv_buf_t b = uv_buf_init("over the pipe", 13);
+    assert_int_equal(ufrpc_stream_write(s, &w, &b, 1, noop_write_cb), 0);
+    for (int i = 0; i < 200 && pt.got_len < 13; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(pt.got_len, 13);
+    assert_memory_equal(pt.got, "over the pipe", 13);
+    ufrpc_stream_close(s, NULL);
+
+    /* a missing socket: the callback reports the error once */
+    pt.calls = 0;
+    s = ufrpc_pipe_connect(&loop, "/nonexistent/ufrpc.sock", on_pipe_connected, &pt, &err);
+    assert_non_null(s);
+    for (int i = 0; i < 200 && pt.calls == 0; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(pt.calls, 1);
+    assert_true(pt.status < 0);
+    ufrpc_stream_close(s, NULL);
+
+    /* closed before the connect ends: the callback never runs */
+    pt.calls = 0;
+    s = ufrpc_pipe_connect(&loop, path, on_pipe_connected, &pt, &err);
+    assert_non_null(s);
+    ufrpc_stream_close(s, NULL);
+    uv_close((uv_handle_t *)&pt.server, NULL);
+    uv_close((uv_handle_t *)&pt.peer, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(pt.calls, 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pipe_stream),
         cmocka_unit_test(test_dial_ok_and_name_fallback),
         cmocka_unit_test(test_dial_refused),
         cmocka_unit_test(test_dial_dns_failure),

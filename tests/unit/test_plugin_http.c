@@ -636,6 +636,51 @@ static void test_static_file(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* index.html is checked against the root with the same '/' boundary as any
+ * other path: a symlink into a sibling whose name starts with the root's
+ * ("www" vs "www-old") must not be served. */
+static void test_static_file_index_escape(void **state)
+{
+    (void)state;
+    char base[128], root[160], p[256], t[256];
+    snprintf(base, sizeof base, "/tmp/ufrpc-sfidx-%d", (int)getpid());
+    snprintf(root, sizeof root, "%s/www", base);
+    mkdir(base, 0755);
+    mkdir(root, 0755);
+    snprintf(p, sizeof p, "%s/www-old", base);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/www-old/index.html", base);
+    write_file(p, "old secret", 10);
+    snprintf(p, sizeof p, "%s/sub", root);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/sub/index.html", root);
+    snprintf(t, sizeof t, "%s/www-old/index.html", base);
+    assert_int_equal(symlink(t, p), 0);
+    snprintf(p, sizeof p, "%s/ok", root);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/ok/index.html", root);
+    write_file(p, "inside", 6);
+
+    struct ufrpc_plugin_config cfg = {.type = UFRPC_PLUGIN_STATIC_FILE, .local_path = root};
+    struct ph h;
+    assert_int_equal(ph_start(&h, &cfg, NULL, 0), 0);
+    int fd = tcp_connect(h.port);
+    send_str(fd, "GET /ok/ HTTP/1.1\r\nHost: x\r\n\r\n");
+    char *b = recv_response(fd, resp, sizeof resp);
+    assert_non_null(b);
+    assert_string_equal(b, "inside");
+    send_str(fd, "GET /sub/ HTTP/1.1\r\nHost: x\r\n\r\n");
+    b = recv_response(fd, resp, sizeof resp);
+    assert_non_null(strstr(resp, "HTTP/1.1 404"));
+    assert_null(strstr(resp, "old secret"));
+    assert_true(ph_logged(&h, "path leaves localPath"));
+    close(fd);
+    ph_stop(&h);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", base);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -648,6 +693,7 @@ int main(void)
         cmocka_unit_test(test_http2http_backpressure),
         cmocka_unit_test(test_http2http_upgrade),
         cmocka_unit_test(test_static_file),
+        cmocka_unit_test(test_static_file_index_escape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,58 @@
+/* Small text helpers: see text.h. */
+#include "proto/text.h"
+
+#include <string.h>
+
+#include "proto/error.h"
+
+int ufrpc_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+long ufrpc_pct_decode(const char *s, size_t n, bool plus, char *out, size_t cap)
+{
+    size_t o = 0;
+    long rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '%') {
+            int hi = i + 2 < n ? ufrpc_hexval((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < n ? ufrpc_hexval((unsigned char)s[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
+                rc = UFRPC_ERR_INVAL;
+                break;
+            }
+            c = hi << 4 | lo;
+            i += 2;
+        } else if (plus && c == '+') {
+            c = ' ';
+        }
+        if (o + 1 >= cap)
+            rc = UFRPC_ERR_LIMIT; /* keep scanning: a bad escape wins */
+        else
+            out[o++] = (char)c;
+    }
+    if (cap > 0)
+        out[o] = '\0';
+    return rc < 0 ? rc : (long)o;
+}
+
+bool ufrpc_parse_go_bool(const char *s, size_t len, bool *out)
+{
+    static const char *const t[] = {"1", "t", "T", "true", "TRUE", "True"};
+    static const char *const f[] = {"0", "f", "F", "false", "FALSE", "False"};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (strlen(t[i]) == len && memcmp(s, t[i], len) == 0)
+            return *out = true, true;
+        if (strlen(f[i]) == len && memcmp(s, f[i], len) == 0)
+            return *out = false, true;
+    }
+    return false;
+}

@@ -1,0 +1,30 @@
+/* ufrpc — small text helpers shared by several layers, each with one home here:
+ * hex digits, URL percent-decoding (RFC 3986 §2.1: the admin API's query and
+ * path, static_file's request path, the proxy URL's user and password) and Go's
+ * strconv.ParseBool (the command line's boolean flags, the admin API's
+ * strictConfig). Pure functions on caller buffers: nothing is allocated or kept. */
+#ifndef UFRPC_PROTO_TEXT_H
+#define UFRPC_PROTO_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The value of one hex digit (0-9, a-f, A-F), or -1 for any other c. c is a
+ * character as int (an unsigned char value or EOF). */
+int ufrpc_hexval(int c);
+
+/* Percent-decodes s[0..n) into out (cap bytes; always NUL-terminated when
+ * cap > 0). plus: '+' stands for a space (application/x-www-form-urlencoded).
+ * Returns the decoded length (NUL not counted; the output may itself hold NUL
+ * bytes from "%00", so callers that want C strings check for them), or
+ * UFRPC_ERR_INVAL for a '%' not followed by two hex digits anywhere in s, else
+ * UFRPC_ERR_LIMIT when the result and its NUL do not fit in cap (out then holds
+ * a truncated prefix). */
+long ufrpc_pct_decode(const char *s, size_t n, bool plus, char *out, size_t cap);
+
+/* Go's strconv.ParseBool on s[0..len): "1", "t", "T", "true", "TRUE", "True" are
+ * true, "0", "f", "F", "false", "FALSE", "False" false. Returns true and sets *out
+ * for those; false (and *out unchanged) for anything else. */
+bool ufrpc_parse_go_bool(const char *s, size_t len, bool *out);
+
+#endif
