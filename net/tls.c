@@ -995,8 +995,9 @@ static void fast_alert(struct tls *t, int desc, bool warning)
         flush_out(t);
 }
 
-/* Writes req's bytes as records of up to 2^14 bytes, gathered from its iovecs
- * straight into the chunk where they are sealed in place (one copy). */
+/* Writes req's bytes as records of up to 2^14 bytes: a record inside one iovec
+ * is encrypted from there straight into the chunk (no copy); one that spans
+ * iovecs is gathered into the chunk and sealed in place (one copy). */
 static int fast_write(struct tls *t, const struct ufrpc_stream_write *req)
 {
     size_t total = 0;
@@ -1012,6 +1013,22 @@ static int fast_write(struct tls *t, const struct ufrpc_stream_write *req)
         if (c == NULL)
             return err;
         uint8_t *rec = c->data + c->len;
+        size_t rec_len;
+        if (req->bufs[bi].len - boff >= n) { /* one iovec holds the record: no copy */
+            int rc = ufrpc_tlsrec_seal_from(&t->fast->wr, UFRPC_TLSREC_APPDATA,
+                                            (const uint8_t *)req->bufs[bi].base + boff, n, rec,
+                                            &rec_len);
+            if (rc < 0)
+                return rc;
+            boff += n;
+            if (boff == req->bufs[bi].len) {
+                bi++;
+                boff = 0;
+            }
+            c->len += rec_len;
+            total -= n;
+            continue;
+        }
         size_t got = 0;
         while (got < n) {
             size_t k = req->bufs[bi].len - boff;
@@ -1025,7 +1042,6 @@ static int fast_write(struct tls *t, const struct ufrpc_stream_write *req)
                 boff = 0;
             }
         }
-        size_t rec_len;
         int rc = ufrpc_tlsrec_seal(&t->fast->wr, UFRPC_TLSREC_APPDATA, rec, n, &rec_len);
         if (rc < 0)
             return rc;

@@ -118,8 +118,24 @@ static int aead_dir(struct ufrpc_tlsrec_dir *d, bool encrypt, const uint8_t nonc
     return 0;
 }
 
+static int seal(struct ufrpc_tlsrec_dir *d, uint8_t type, const uint8_t *pt, size_t pt_len,
+                uint8_t *rec, size_t *rec_len);
+
 int ufrpc_tlsrec_seal(struct ufrpc_tlsrec_dir *d, uint8_t type, uint8_t *rec, size_t pt_len,
                       size_t *rec_len)
+{
+    return seal(d, type, NULL, pt_len, rec, rec_len);
+}
+
+int ufrpc_tlsrec_seal_from(struct ufrpc_tlsrec_dir *d, uint8_t type, const uint8_t *pt,
+                           size_t pt_len, uint8_t *rec, size_t *rec_len)
+{
+    return seal(d, type, pt, pt_len, rec, rec_len);
+}
+
+/* pt NULL: the plaintext is already in place inside rec */
+static int seal(struct ufrpc_tlsrec_dir *d, uint8_t type, const uint8_t *pt, size_t pt_len,
+                uint8_t *rec, size_t *rec_len)
 {
     if (pt_len > UFRPC_TLSREC_MAX_PLAIN || d->exhausted)
         return UFRPC_ERR_LIMIT;
@@ -137,8 +153,8 @@ int ufrpc_tlsrec_seal(struct ufrpc_tlsrec_dir *d, uint8_t type, uint8_t *rec, si
     uint8_t aad[13], nonce[12];
     make_aad(aad, d->seq, type, pt_len);
     make_nonce(d, d->seq, rec + UFRPC_TLSREC_HDR, nonce);
-    uint8_t *pt = rec + prefix;
-    int rc = aead_dir(d, true, nonce, aad, pt, pt_len, pt, pt + pt_len);
+    uint8_t *ct = rec + prefix;
+    int rc = aead_dir(d, true, nonce, aad, pt != NULL ? pt : ct, pt_len, ct, ct + pt_len);
     if (rc < 0)
         return rc;
     if (++d->seq == 0)

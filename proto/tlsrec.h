@@ -98,6 +98,12 @@ size_t ufrpc_tlsrec_prefix(const struct ufrpc_tlsrec_dir *d);
 int ufrpc_tlsrec_seal(struct ufrpc_tlsrec_dir *d, uint8_t type, uint8_t *rec, size_t pt_len,
                       size_t *rec_len);
 
+/* The same, reading the plaintext from pt (pt_len bytes, not overlapping rec)
+ * instead of from inside rec: encrypts straight from the caller's buffer, which
+ * saves copying it into place first. */
+int ufrpc_tlsrec_seal_from(struct ufrpc_tlsrec_dir *d, uint8_t type, const uint8_t *pt,
+                           size_t pt_len, uint8_t *rec, size_t *rec_len);
+
 /* Checks a record header (5 bytes): content type 20..23, version 3.3, length
  * <= 2^14 + 2048. 0 and *body_len, or UFRPC_ERR_TLS (type/version),
  * UFRPC_ERR_AEAD_RECORD (length). */

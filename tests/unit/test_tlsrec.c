@@ -181,6 +181,12 @@ static void roundtrip(int cipher, uint64_t seq, uint8_t type, size_t len)
     assert_int_equal(rec_len, ref_len);
     assert_memory_equal(rec, ref, rec_len);
     assert_true(w->seq == seq + 1);
+    /* the same record sealed straight from a separate plaintext buffer */
+    init_dir(w, cipher, seq);
+    memset(rec, 0xee, len + UFRPC_TLSREC_MAX_OVERHEAD);
+    assert_int_equal(ufrpc_tlsrec_seal_from(w, type, pt, len, rec, &rec_len), 0);
+    assert_int_equal(rec_len, ref_len);
+    assert_memory_equal(rec, ref, rec_len);
     uint8_t t = 0;
     size_t n = 0;
     assert_int_equal(ufrpc_tlsrec_open(r, ref, ref_len, out, len + 1, &t, &n), 0);
