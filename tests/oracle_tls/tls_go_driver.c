@@ -6,8 +6,10 @@
  *  3. a ChaCha20-Poly1305-only server: 4 MiB echoed on our records;
  *  4. a bit flipped in a server record -> our read fails with UFRPC_ERR_TLS;
  *  5. a bit flipped in one of our records -> Go's bad_record_mac alert -> our
- *     read fails with UFRPC_ERR_TLS.
+ *     read fails with UFRPC_ERR_TLS (or a reset, when the relay's close overtakes
+ *     the alert; run_go_oracle.sh checks that Go saw the bad record MAC).
  * Exit 0 when all hold; prints what went wrong otherwise. Bounded in time. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,8 +115,15 @@ static void echo_case(const char *name, uv_loop_t *loop, ufrpc_tls_ctx_t *ctx, i
     printf("   sent %llu, received %llu, eof %d, err %d (%s)\n", (unsigned long long)p.sent,
            (unsigned long long)p.received, p.eof, p.err, p.err ? ufrpc_strerror(p.err) : "-");
     CHECK(!p.mismatch, "received bytes differ from what was sent");
-    if (tamper) {
+    if (tamper == 1) { /* we detect it */
         CHECK(p.err == UFRPC_ERR_TLS, "want UFRPC_ERR_TLS, got %d", p.err);
+        CHECK(p.received < total, "all bytes came back");
+    } else if (tamper == 2) {
+        /* Go detects it and sends bad_record_mac; the relay in front then closes
+         * our socket while we may still be sending, and the reset can overtake
+         * the alert: either ends the stream */
+        CHECK(p.err == UFRPC_ERR_TLS || p.err == UFRPC_ERR_CONN_RESET,
+              "want UFRPC_ERR_TLS or _CONN_RESET, got %d", p.err);
         CHECK(p.received < total, "all bytes came back");
     } else {
         CHECK(p.err == 0 && p.eof && p.received == total, "echo incomplete");
@@ -135,6 +144,9 @@ int main(int argc, char **argv)
         p_c2s = atoi(argv[4]);
     const char *pref =
         ufrpc_tlsrec_available(UFRPC_TLSREC_AES_256_GCM) ? "AES-256-GCM" : "CHACHA20-POLY1305";
+    /* a peer that gave up (the tamper cases) must be a write error, not SIGPIPE */
+    signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
     uv_loop_t loop;
     uv_loop_init(&loop);
     ufrpc_tls_ctx_t *ctx = NULL, *ctx2 = NULL;
@@ -147,7 +159,7 @@ int main(int argc, char **argv)
     echo_case("echo, ChaCha20-Poly1305 only", &loop, ctx2, p_chacha, 4u << 20,
               "CHACHA20-POLY1305", 0, 0);
     echo_case("server record tampered", &loop, ctx, p_s2c, 1u << 20, pref, -1, 1);
-    echo_case("client record tampered", &loop, ctx, p_c2s, 1u << 20, pref, -1, 1);
+    echo_case("client record tampered", &loop, ctx, p_c2s, 1u << 20, pref, -1, 2);
     ufrpc_tls_ctx_free(ctx);
     ufrpc_tls_ctx_free(ctx2);
     uv_walk(&loop, nt_walk_close, NULL);
