@@ -460,8 +460,12 @@ int ufrpc_bench_compare(const ufrpc_bench_opts_t *o)
     for (int c = 0; c < cp->nclients; c++) {
         long long size;
         ufrpc_bench_results_client(&cp->res, cp->clients[c].name);
-        if (ufrpc_bench_stripped_size(cp->clients[c].path, cp->workdir, &size) == 0)
+        int src = ufrpc_bench_stripped_size(cp->clients[c].path, cp->workdir, &size);
+        if (src == 0)
             ufrpc_bench_results_add(&cp->res, cp->clients[c].name, "-", "binary_bytes", (double)size);
+        else if (src == UFRPC_ERR_UNSUPPORTED)
+            ufrpc_bench_results_fail(&cp->res, cp->clients[c].name, "-", "binary_bytes",
+                                     "n/a: not an ELF executable (a wrapper script?)");
         else
             ufrpc_bench_results_fail(&cp->res, cp->clients[c].name, "-", "binary_bytes",
                                      "strip failed (is binutils installed?)");

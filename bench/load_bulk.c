@@ -26,8 +26,10 @@ struct bconn {
     uv_write_t wreq[INFLIGHT];
     int wbusy[INFLIGHT];
     int inflight;
-    uv_shutdown_t sreq;
-    int shut;
+    uint8_t seghdr[4];  /* UP: the count announced before each chunk (always CHUNK) */
+    uint8_t endmark[4]; /* UP: the zero count that ends the upload */
+    uv_write_t endreq;
+    int shut;           /* UP: the end marker was sent */
     enum bstate state;
     int closing;
     uint8_t cmd[5];
@@ -94,7 +96,7 @@ static void down_check_end(struct bconn *c)
     c->state = B_DRAIN;
 }
 
-static void on_shutdown(uv_shutdown_t *req, int status)
+static void on_end_written(uv_write_t *req, int status)
 {
     struct bconn *c = req->data;
     if (status < 0)
@@ -109,9 +111,12 @@ static void up_pump(struct bconn *c)
         return;
     if (ufrpc_bench_now_ns() >= c->end_ns) {
         if (c->inflight == 0) {
+            /* no half-close (frps would end both directions): a zero count ends */
             c->shut = 1;
-            c->sreq.data = c;
-            if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
+            c->endreq.data = c;
+            memset(c->endmark, 0, sizeof c->endmark);
+            uv_buf_t e = uv_buf_init((char *)c->endmark, sizeof c->endmark);
+            if (uv_write(&c->endreq, (uv_stream_t *)&c->tcp, &e, 1, on_end_written) != 0)
                 finish(c, 0);
         }
         return;
@@ -119,9 +124,15 @@ static void up_pump(struct bconn *c)
     for (int i = 0; i < INFLIGHT; i++) {
         if (c->wbusy[i])
             continue;
-        uv_buf_t b = uv_buf_init(c->b->pattern, CHUNK);
+        /* each chunk is a segment: its byte count first (see bench/service.h) */
+        c->seghdr[0] = (uint8_t)(CHUNK >> 24);
+        c->seghdr[1] = (uint8_t)(CHUNK >> 16);
+        c->seghdr[2] = (uint8_t)(CHUNK >> 8);
+        c->seghdr[3] = (uint8_t)CHUNK;
+        uv_buf_t b[2] = {uv_buf_init((char *)c->seghdr, sizeof c->seghdr),
+                         uv_buf_init(c->b->pattern, CHUNK)};
         c->wreq[i].data = c;
-        if (uv_write(&c->wreq[i], (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+        if (uv_write(&c->wreq[i], (uv_stream_t *)&c->tcp, b, 2, on_write) != 0) {
             finish(c, 0);
             return;
         }
@@ -174,6 +185,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
         memcpy(c->reply + c->reply_len, buf->base, (size_t)nread);
         c->reply_len += (int)nread;
+        if (c->reply_len == (int)sizeof(c->reply) && c->shut) {
+            /* the service counted up to our end marker: it must be all we sent */
+            c->received = ufrpc_bench_get_be64(c->reply);
+            finish(c, c->received == c->sent);
+        }
         return;
     }
     if (nread != UV_EOF) {

@@ -232,6 +232,16 @@ int ufrpc_bench_stripped_size(const char *path, const char *dir, long long *size
     if (ufrpc_bench_fmt(copy, sizeof(copy), "%s/stripped.bin", dir) != 0 ||
         ufrpc_bench_fmt(log, sizeof(log), "%s/strip.log", dir) != 0)
         return UFRPC_ERR_LIMIT;
+    /* a wrapper script (e.g. --ufrpc pointing at one that runs valgrind or sets
+     * the environment) has no size of its own worth comparing */
+    unsigned char magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return UFRPC_ERR_IO;
+    size_t got = fread(magic, 1, sizeof magic, f);
+    fclose(f);
+    if (got != sizeof magic || memcmp(magic, "\x7f" "ELF", 4) != 0)
+        return UFRPC_ERR_UNSUPPORTED;
     int rc = copy_file(path, copy);
     if (rc == 0) {
         char strip_path[] = "/usr/bin/strip";

@@ -36,7 +36,9 @@ int ufrpc_bench_proc_cpu(pid_t pid, double *seconds);
 int ufrpc_bench_proc_mem(pid_t pid, long *rss_kib, long *hwm_kib);
 
 /* Size in bytes of a stripped copy of the executable at path: copies it into dir,
- * runs `strip` on the copy, stats it and removes it. Returns 0 or UFRPC_ERR_IO. */
+ * runs `strip` on the copy, stats it and removes it. Returns 0, UFRPC_ERR_UNSUPPORTED
+ * when path is not an ELF file (a wrapper script: no size to compare), or
+ * UFRPC_ERR_IO. */
 int ufrpc_bench_stripped_size(const char *path, const char *dir, long long *size);
 
 /* Runs argv (a path in argv[0]) to completion with output to log_path, bounded by

@@ -64,6 +64,8 @@ struct conn {
     uint64_t count;
     uint8_t hdr[4];
     int hdr_len;
+    uint32_t seg_left;  /* sink: bytes of the current segment still to count */
+    int sink_done;      /* sink: the end marker came, the report is on its way */
     uint64_t source_end_ns;
     int source_inflight;
     int source_finished;
@@ -306,7 +308,28 @@ static void handle_data(struct conn *c, const char *data, size_t len)
     }
     switch (c->role) {
     case ROLE_SINK:
-        c->count += len;
+        /* segments: 4-byte big-endian length, then that many bytes; length 0 ends */
+        while (len > 0 && !c->sink_done) {
+            if (c->seg_left > 0) {
+                size_t n = len < c->seg_left ? len : c->seg_left;
+                c->count += n;
+                c->seg_left -= (uint32_t)n;
+                data += n;
+                len -= n;
+                continue;
+            }
+            c->hdr[c->hdr_len++] = (uint8_t)*data++;
+            len--;
+            if (c->hdr_len < 4)
+                continue;
+            c->hdr_len = 0;
+            c->seg_left = ((uint32_t)c->hdr[0] << 24) | ((uint32_t)c->hdr[1] << 16) |
+                          ((uint32_t)c->hdr[2] << 8) | c->hdr[3];
+            if (c->seg_left == 0) {
+                c->sink_done = 1;
+                sink_finish(c);
+            }
+        }
         break;
     case ROLE_SOURCE_HDR:
         while (len > 0 && c->hdr_len < 4) {
@@ -350,8 +373,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     if (nread < 0) {
         read_stop(c);
-        if (nread == UV_EOF && c->role == ROLE_SINK)
-            sink_finish(c);
+        if (c->role == ROLE_SINK && c->sink_done)
+            ; /* the report is being written; it closes the connection */
         else if (nread == UV_EOF && c->role == ROLE_SOURCE && !c->source_finished)
             conn_close(c); /* the reader went away early */
         else if (nread == UV_EOF && (c->role == ROLE_ECHO || c->role == ROLE_HTTP) &&

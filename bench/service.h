@@ -4,9 +4,13 @@
  * that serving and load generation do not share a core. The first byte of each
  * connection picks its role (the load generators in load.c speak the other side):
  *
- *   0x01 SINK    the rest of the stream is discarded and counted; at the peer's EOF
- *                the service answers 16 bytes: bytes counted (u64 big endian) and
- *                nanoseconds from the command byte to EOF (u64 BE), then closes.
+ *   0x01 SINK    the rest of the stream is segments, each a u32 BE byte count
+ *                announced first and then that many bytes, which are discarded and
+ *                counted; a zero count ends the stream: the service then answers
+ *                16 bytes, bytes counted (u64 big endian) and nanoseconds from the
+ *                command byte to the end marker (u64 BE), and closes. An EOF before
+ *                the end marker closes without a report. (No half-close: frps ends
+ *                both directions of a user connection at the first EOF.)
  *   0x02 SOURCE  followed by a u32 BE duration in ms (at most 3 600 000): the service
  *                writes as fast as the peer reads for that long, then closes.
  *   0x03 ECHO    every byte is echoed back until the peer's EOF.

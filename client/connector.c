@@ -119,6 +119,10 @@ static void on_handshake(struct ufrpc_stream *s, int status)
         finish(r, status, NULL);
         return;
     }
+    bool own = false;
+    const char *suite = ufrpc_tls_suite(s, &own);
+    UFRPC_LOGD(r->c->log, "tls: %s%s, %s records", suite ? suite : "?",
+               ufrpc_tls_resumed(s) ? " (resumed)" : "", own ? "ufrpc's" : "Mbed TLS's");
     finish(r, 0, s);
 }
 

@@ -15,11 +15,13 @@
 #include <mbedtls/pem.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/ssl_ticket.h>
 #include <mbedtls/x509_crt.h>
 
 #include "proto/error.h"
 #include "proto/mbedtls_compat.h"
+#include "proto/tlsrec.h"
 #if UFRPC_MBEDTLS_3 && defined(MBEDTLS_PSA_CRYPTO_C)
 #include <psa/crypto.h>
 #endif
@@ -33,7 +35,13 @@
 #endif
 /* Lifetime of the session tickets a server context issues (Go: 7 days max). */
 #define TICKET_LIFETIME_S 86400
-#define CHUNK_SIZE (64u * 1024u)
+/* four full records of our own record layer (16 KiB + 29 bytes of AES-GCM
+ * framing each) or 64 KiB of Mbed TLS's */
+#define CHUNK_SIZE (4u * (UFRPC_TLSREC_MAX_PLAIN + UFRPC_TLSREC_MAX_OVERHEAD))
+/* Go's crypto/tls gives up after this many records in a row without data */
+#define MAX_USELESS_RECORDS 16
+
+struct tls;
 
 struct ufrpc_tls_ctx {
     unsigned refs; /* the owner's reference plus one per TLS stream not yet freed */
@@ -57,6 +65,12 @@ struct ufrpc_tls_ctx {
     /* server: issues session tickets (what frps, Go crypto/tls, does by default) */
     mbedtls_ssl_ticket_context ticket;
 #endif
+    /* cipher suites offered (client) / accepted in order (server), 0-terminated;
+     * read by conf for its whole life */
+    int *suites;
+    /* Mbed TLS 2.28 exports keys per config: the stream whose handshake step
+     * is running (set around each mbedtls_ssl_handshake call), NULL otherwise */
+    struct tls *hs_current;
 };
 
 /* ---- contexts ------------------------------------------------------------------- */
@@ -82,6 +96,7 @@ void ufrpc_tls_ctx_free(ufrpc_tls_ctx_t *c)
     if (c == NULL || --c->refs > 0)
         return;
     mbedtls_ssl_config_free(&c->conf);
+    free(c->suites);
     mbedtls_x509_crt_free(&c->ca);
     if (c->own_parsed.p != NULL) { /* give own_cert back its own buffer */
         free(c->own_cert.raw.p);
@@ -98,6 +113,80 @@ void ufrpc_tls_ctx_free(ufrpc_tls_ctx_t *c)
     mbedtls_entropy_free(&c->entropy);
     free(c);
 }
+
+/* TLS 1.2 suites our record layer protects (proto/tlsrec.h), by cipher. */
+static int suite_cipher(int id)
+{
+    switch (id) {
+    case MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:
+    case MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:
+    case MBEDTLS_TLS_DHE_RSA_WITH_AES_256_GCM_SHA384:
+        return UFRPC_TLSREC_AES_256_GCM;
+    case MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256:
+    case MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:
+    case MBEDTLS_TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256:
+        return UFRPC_TLSREC_CHACHA20_POLY1305;
+    default:
+        return UFRPC_TLSREC_NONE;
+    }
+}
+
+/* Cipher preference by CPU: where libsodium has AES-256-GCM (AES-NI + PCLMUL)
+ * it comes first, and AES-128-GCM is not offered at all: Go's server, seeing a
+ * client that prefers AES-GCM, picks by its own order, which puts AES-128-GCM
+ * first, and that suite would stay on Mbed TLS's slow record layer. Elsewhere
+ * ChaCha20-Poly1305 comes first (Go then picks it). Mbed TLS's other suites
+ * follow, for servers that have none of these (they use Mbed TLS's records). */
+static int set_suites(ufrpc_tls_ctx_t *c)
+{
+    static const int aes_first[] = {MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+                                    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+                                    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+                                    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+                                    MBEDTLS_TLS_DHE_RSA_WITH_AES_256_GCM_SHA384,
+                                    MBEDTLS_TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256};
+    static const int chacha_first[] = {MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+                                       MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+                                       MBEDTLS_TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256};
+    enum { NPREF = sizeof aes_first / sizeof aes_first[0] };
+    bool aes = ufrpc_tlsrec_available(UFRPC_TLSREC_AES_256_GCM);
+    bool chacha = ufrpc_tlsrec_available(UFRPC_TLSREC_CHACHA20_POLY1305);
+    const int *pref = aes ? aes_first : chacha_first;
+    size_t npref = !chacha ? 0 : aes ? NPREF : sizeof chacha_first / sizeof chacha_first[0];
+    const int *all = mbedtls_ssl_list_ciphersuites();
+    size_t n_all = 0;
+    while (all[n_all] != 0)
+        n_all++;
+    int *list = calloc(n_all + 1, sizeof *list);
+    if (list == NULL)
+        return UFRPC_ERR_NOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < npref; i++) /* ours first, if this Mbed TLS has them */
+        for (size_t j = 0; j < n_all; j++)
+            if (all[j] == pref[i]) {
+                list[n++] = pref[i];
+                break;
+            }
+    for (size_t j = 0; j < n_all; j++) {
+        int dup = 0;
+        for (size_t i = 0; i < n && !dup; i++)
+            dup = list[i] == all[j];
+        if (dup || (aes && strstr(mbedtls_ssl_get_ciphersuite_name(all[j]), "AES-128-GCM")))
+            continue;
+        list[n++] = all[j];
+    }
+    list[n] = 0;
+    c->suites = list;
+    mbedtls_ssl_conf_ciphersuites(&c->conf, c->suites);
+    return 0;
+}
+
+#if !UFRPC_MBEDTLS_3
+static int on_export_keys(void *p, const unsigned char *ms, const unsigned char *kb,
+                          size_t maclen, size_t keylen, size_t ivlen,
+                          const unsigned char client_random[32],
+                          const unsigned char server_random[32], mbedtls_tls_prf_types prf);
+#endif
 
 static int ctx_common(ufrpc_tls_ctx_t *c, int endpoint, bool tls13)
 {
@@ -116,8 +205,9 @@ static int ctx_common(ufrpc_tls_ctx_t *c, int endpoint, bool tls13)
         return UFRPC_ERR_TLS;
     mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
     ufrpc_mbedtls_ssl_conf_min_tls12(&c->conf);
-    /* TLS 1.2 unless asked: session resumption and the data path are built on
-     * TLS 1.2 sessions (Mbed TLS 2.28 has no 1.3 at all; 3.x builds would offer it) */
+    /* TLS 1.2 unless asked: session resumption and our record layer are TLS 1.2
+     * only (no TLS 1.3 records, KeyUpdate or NewSessionTicket handling); a 3.x
+     * context asked for 1.3 keeps Mbed TLS's own records when 1.3 is chosen */
     if (!tls13)
         ufrpc_mbedtls_ssl_conf_max_tls12(&c->conf);
     /* Key exchange groups in Go's order of preference. mbedTLS's default list starts
@@ -137,7 +227,10 @@ static int ctx_common(ufrpc_tls_ctx_t *c, int endpoint, bool tls13)
                                                   MBEDTLS_ECP_DP_SECP521R1, MBEDTLS_ECP_DP_NONE};
     mbedtls_ssl_conf_curves(&c->conf, curves);
 #endif
-    return 0;
+#if !UFRPC_MBEDTLS_3
+    mbedtls_ssl_conf_export_keys_ext_cb(&c->conf, on_export_keys, c);
+#endif
+    return set_suites(c);
 }
 
 static int load_own(ufrpc_tls_ctx_t *c, const char *cert, const char *key)
@@ -474,6 +567,25 @@ struct tls {
     struct ufrpc_tls_failure fail; /* after a failed handshake */
     uv_buf_t fb_buf;
     struct ufrpc_stream_write fb_req;
+    /* the TLS 1.2 secrets Mbed TLS exported during the handshake (wiped once
+     * the record layer is set up) */
+    int have_keys;
+    int prf;
+    uint8_t master[48];
+    uint8_t randoms[64];     /* server_random | client_random: the key expansion seed */
+#if !UFRPC_MBEDTLS_3
+    uint8_t kb[88];          /* Mbed TLS's own key block, to check our derivation */
+    size_t kb_len;
+#endif
+    struct fast *fast;       /* our record layer; NULL: Mbed TLS's */
+};
+
+/* Our record layer, after the handshake of a TLS 1.2 AEAD suite (proto/tlsrec.h).
+ * Owned by the stream, freed (keys wiped) with it. */
+struct fast {
+    struct ufrpc_tlsrec_dir rd, wr;
+    unsigned useless; /* records in a row without application data */
+    struct ufrpc_tlsrec_reader reader;
 };
 
 static const struct ufrpc_stream_vt tls_vt;
@@ -613,9 +725,15 @@ static void deliver_end(struct tls *t)
     t->s.read_cb(&t->s, t->end_status, NULL, NULL, 0);
 }
 
+static void fast_pump_in(struct tls *t);
+
 /* Decrypts and delivers while the user reads. */
 static void pump_in(struct tls *t)
 {
+    if (t->fast != NULL) {
+        fast_pump_in(t);
+        return;
+    }
     while (t->reading && !t->s.closing && !t->ended && t->state == ST_OPEN) {
         if (t->end_status != 0) {
             deliver_end(t);
@@ -726,15 +844,320 @@ static void session_after_handshake(struct tls *t)
     c->has_saved = 1;
 }
 
+
+/* ---- our record layer (TLS 1.2 AEAD suites) ---------------------------------------- */
+static void keep_secrets(struct tls *t, const unsigned char *ms,
+                         const unsigned char client_random[32],
+                         const unsigned char server_random[32], mbedtls_tls_prf_types prf)
+{
+    memcpy(t->master, ms, sizeof t->master);
+    memcpy(t->randoms, server_random, 32);
+    memcpy(t->randoms + 32, client_random, 32);
+    t->prf = (int)prf;
+    t->have_keys = 1;
+}
+
+#if UFRPC_MBEDTLS_3
+static void on_export_keys(void *p, mbedtls_ssl_key_export_type type, const unsigned char *secret,
+                           size_t secret_len, const unsigned char client_random[32],
+                           const unsigned char server_random[32], mbedtls_tls_prf_types prf)
+{
+    struct tls *t = p;
+    if (type != MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET || secret_len != sizeof t->master)
+        return;
+    keep_secrets(t, secret, client_random, server_random, prf);
+}
+#else
+static int on_export_keys(void *p, const unsigned char *ms, const unsigned char *kb,
+                          size_t maclen, size_t keylen, size_t ivlen,
+                          const unsigned char client_random[32],
+                          const unsigned char server_random[32], mbedtls_tls_prf_types prf)
+{
+    struct tls *t = ((ufrpc_tls_ctx_t *)p)->hs_current;
+    size_t len = 2 * (maclen + keylen + ivlen);
+    if (t == NULL || len > sizeof t->kb)
+        return 0; /* not ours to use: the handshake goes on, on Mbed TLS's records */
+    keep_secrets(t, ms, client_random, server_random, prf);
+    memcpy(t->kb, kb, len);
+    t->kb_len = len;
+    return 0;
+}
+#endif
+
+static uint64_t be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static void wipe_secrets(struct tls *t)
+{
+    sodium_memzero(t->master, sizeof t->master);
+#if !UFRPC_MBEDTLS_3
+    sodium_memzero(t->kb, sizeof t->kb);
+#endif
+    t->have_keys = 0;
+}
+
+/* After a successful handshake: takes the records over when the suite is one of
+ * ours, the version TLS 1.2 and Mbed TLS holds no record of the new epoch yet.
+ * Any reason not to leaves the stream on Mbed TLS's record layer, which works. */
+static void fast_start(struct tls *t)
+{
+    int cipher = suite_cipher(mbedtls_ssl_get_ciphersuite_id(mbedtls_ssl_get_ciphersuite(&t->ssl)));
+    const char *ver = mbedtls_ssl_get_version(&t->ssl);
+    if (!t->have_keys || cipher == UFRPC_TLSREC_NONE || strcmp(ver, "TLSv1.2") != 0 ||
+        mbedtls_ssl_check_pending(&t->ssl) != 0 || mbedtls_ssl_get_bytes_avail(&t->ssl) != 0) {
+        wipe_secrets(t);
+        return;
+    }
+    size_t ivlen = cipher == UFRPC_TLSREC_AES_256_GCM ? 4 : 12;
+    size_t len = 2 * 32 + 2 * ivlen;
+    uint8_t kb[88];
+    struct fast *f = NULL;
+    /* RFC 5246 6.3: key_block = PRF(master, "key expansion", server_random +
+     * client_random): client key, server key, client IV, server IV (no MAC keys
+     * for AEAD suites) */
+    if (mbedtls_ssl_tls_prf((mbedtls_tls_prf_types)t->prf, t->master, sizeof t->master,
+                            "key expansion", t->randoms, sizeof t->randoms, kb, len) != 0)
+        goto out;
+#if !UFRPC_MBEDTLS_3
+    if (t->kb_len != len || sodium_memcmp(kb, t->kb, len) != 0)
+        goto out; /* (never seen: our derivation must match Mbed TLS's) */
+#endif
+    /* Each direction's Finished was record 0 of the new epoch; take Mbed TLS's
+     * counters rather than assume it. */
+    uint64_t in_seq = be64(ufrpc_mbedtls_ssl_in_ctr(&t->ssl));
+    uint64_t out_seq = be64(ufrpc_mbedtls_ssl_out_ctr(&t->ssl));
+    if (in_seq != 1 || out_seq != 1)
+        goto out;
+    /* (malloc: the 18 KiB reassembly buffer needs no clearing) */
+    if ((f = malloc(sizeof *f)) == NULL)
+        goto out;
+    f->useless = 0;
+    f->reader.have = 0;
+    const uint8_t *ck = kb, *sk = kb + 32, *civ = kb + 64, *siv = kb + 64 + ivlen;
+    int server = t->ctx->server;
+    if (ufrpc_tlsrec_dir_init(&f->wr, cipher, server ? sk : ck, 32, server ? siv : civ, ivlen,
+                              out_seq) != 0 ||
+        ufrpc_tlsrec_dir_init(&f->rd, cipher, server ? ck : sk, 32, server ? civ : siv, ivlen,
+                              in_seq) != 0) {
+        ufrpc_tlsrec_dir_wipe(&f->wr);
+        ufrpc_tlsrec_dir_wipe(&f->rd);
+        free(f);
+        goto out;
+    }
+    t->fast = f;
+out:
+    sodium_memzero(kb, sizeof kb);
+    wipe_secrets(t);
+}
+
+static void fast_free(struct tls *t)
+{
+    if (t->fast == NULL)
+        return;
+    ufrpc_tlsrec_dir_wipe(&t->fast->wr);
+    ufrpc_tlsrec_dir_wipe(&t->fast->rd);
+    free(t->fast);
+    t->fast = NULL;
+}
+
+/* The fill chunk with at least need bytes free (the full one handed on first).
+ * NULL with t->out_err set, or UFRPC_ERR_NOMEM in *err. */
+static struct chunk *chunk_room(struct tls *t, size_t need, int *err)
+{
+    if (t->fill != NULL && t->fill->cap - t->fill->len < need && flush_out(t) < 0) {
+        *err = t->out_err;
+        return NULL;
+    }
+    if (t->fill == NULL) {
+        ufrpc_rbuf_t *rb = ufrpc_rbuf_pool_get(t->cpool);
+        if (rb == NULL) {
+            *err = UFRPC_ERR_NOMEM;
+            return NULL;
+        }
+        t->fill = (struct chunk *)rb->base;
+        t->fill->rb = rb;
+        t->fill->t = t;
+        t->fill->len = 0;
+        t->fill->cap = CHUNK_SIZE;
+        t->fill->users = t->fill->users_tail = NULL;
+    }
+    return t->fill;
+}
+
+/* Seals pt (<= 2^14 bytes) as one record of type into the fill chunk. */
+static int fast_seal(struct tls *t, uint8_t type, const uint8_t *pt, size_t len)
+{
+    int err = 0;
+    struct chunk *c = chunk_room(t, len + UFRPC_TLSREC_MAX_OVERHEAD, &err);
+    if (c == NULL)
+        return err;
+    uint8_t *rec = c->data + c->len;
+    memcpy(rec + ufrpc_tlsrec_prefix(&t->fast->wr), pt, len);
+    size_t rec_len;
+    int rc = ufrpc_tlsrec_seal(&t->fast->wr, type, rec, len, &rec_len);
+    if (rc < 0)
+        return rc;
+    c->len += rec_len;
+    return 0;
+}
+
+/* Best effort: an alert record, handed to the lower stream at once. */
+static void fast_alert(struct tls *t, int desc, bool warning)
+{
+    if (t->out_err != 0 || t->shut)
+        return;
+    uint8_t a[2] = {warning ? 1 : 2, (uint8_t)desc};
+    if (fast_seal(t, UFRPC_TLSREC_ALERT, a, sizeof a) == 0)
+        flush_out(t);
+}
+
+/* Writes req's bytes as records of up to 2^14 bytes: a record inside one iovec
+ * is encrypted from there straight into the chunk (no copy); one that spans
+ * iovecs is gathered into the chunk and sealed in place (one copy). */
+static int fast_write(struct tls *t, const struct ufrpc_stream_write *req)
+{
+    size_t total = 0;
+    for (unsigned i = 0; i < req->nbufs; i++)
+        total += req->bufs[i].len;
+    unsigned bi = 0;
+    size_t boff = 0;
+    size_t prefix = ufrpc_tlsrec_prefix(&t->fast->wr);
+    while (total > 0) {
+        size_t n = total < UFRPC_TLSREC_MAX_PLAIN ? total : UFRPC_TLSREC_MAX_PLAIN;
+        int err = 0;
+        struct chunk *c = chunk_room(t, n + UFRPC_TLSREC_MAX_OVERHEAD, &err);
+        if (c == NULL)
+            return err;
+        uint8_t *rec = c->data + c->len;
+        size_t rec_len;
+        if (req->bufs[bi].len - boff >= n) { /* one iovec holds the record: no copy */
+            int rc = ufrpc_tlsrec_seal_from(&t->fast->wr, UFRPC_TLSREC_APPDATA,
+                                            (const uint8_t *)req->bufs[bi].base + boff, n, rec,
+                                            &rec_len);
+            if (rc < 0)
+                return rc;
+            boff += n;
+            if (boff == req->bufs[bi].len) {
+                bi++;
+                boff = 0;
+            }
+            c->len += rec_len;
+            total -= n;
+            continue;
+        }
+        size_t got = 0;
+        while (got < n) {
+            size_t k = req->bufs[bi].len - boff;
+            if (k > n - got)
+                k = n - got;
+            memcpy(rec + prefix + got, (const uint8_t *)req->bufs[bi].base + boff, k);
+            got += k;
+            boff += k;
+            if (boff == req->bufs[bi].len) {
+                bi++;
+                boff = 0;
+            }
+        }
+        int rc = ufrpc_tlsrec_seal(&t->fast->wr, UFRPC_TLSREC_APPDATA, rec, n, &rec_len);
+        if (rc < 0)
+            return rc;
+        c->len += rec_len;
+        total -= n;
+    }
+    return 0;
+}
+
+/* Opens records from the received ciphertext straight into the plaintext buffer
+ * and delivers it, while the user reads. Errors end the stream: an alert goes
+ * out first where TLS wants one. */
+static void fast_pump_in(struct tls *t)
+{
+    struct fast *f = t->fast;
+    while (t->reading && !t->s.closing && !t->ended && t->state == ST_OPEN) {
+        if (t->end_status != 0) {
+            deliver_end(t);
+            return;
+        }
+        if (t->rb != NULL && t->rb->refs != 1) {
+            ufrpc_rbuf_unref(t->rb);
+            t->rb = NULL;
+        }
+        if (t->rb == NULL && (t->rb = ufrpc_rbuf_pool_get(t->rpool)) == NULL) {
+            t->end_status = UFRPC_ERR_NOMEM;
+            continue;
+        }
+        size_t n = 0;
+        int alert = -1;
+        bool warning = false;
+        while (t->end_status == 0 && t->rb->cap - n >= UFRPC_TLSREC_MAX_PLAIN) {
+            const uint8_t *rec;
+            size_t rec_len, pt_len;
+            uint8_t type;
+            int r = ufrpc_tlsrec_next(&f->reader, &t->in_data, &t->in_len, &rec, &rec_len);
+            if (r == 0) {
+                if (t->lower_status == UFRPC_ERR_EOF) /* no close_notify: EOF all the same, */
+                    t->end_status = f->reader.have == 0 ? UFRPC_ERR_EOF /* as Mbed TLS */
+                                                        : UFRPC_ERR_TLS; /* cut record */
+                else if (t->lower_status < 0)
+                    t->end_status = t->lower_status;
+                break;
+            }
+            if (r < 0) {
+                alert = r == UFRPC_ERR_AEAD_RECORD ? UFRPC_TLSREC_ALERT_RECORD_OVERFLOW
+                                                   : UFRPC_TLSREC_ALERT_DECODE_ERROR;
+                t->end_status = UFRPC_ERR_TLS;
+                break;
+            }
+            r = ufrpc_tlsrec_open(&f->rd, rec, rec_len, t->rb->base + n, t->rb->cap - n, &type,
+                                  &pt_len);
+            if (r < 0) {
+                alert = r == UFRPC_ERR_AEAD_RECORD ? UFRPC_TLSREC_ALERT_RECORD_OVERFLOW
+                                                   : UFRPC_TLSREC_ALERT_BAD_RECORD_MAC;
+                t->end_status = UFRPC_ERR_TLS;
+                break;
+            }
+            r = ufrpc_tlsrec_classify(type, t->rb->base + n, pt_len, !t->ctx->server, &alert,
+                                      &warning);
+            if (r == UFRPC_TLSREC_EV_DATA) {
+                n += pt_len;
+                f->useless = 0;
+            } else if (r == UFRPC_TLSREC_EV_SKIP) {
+                if (++f->useless > MAX_USELESS_RECORDS) {
+                    alert = UFRPC_TLSREC_ALERT_UNEXPECTED_MESSAGE;
+                    t->end_status = UFRPC_ERR_TLS;
+                }
+            } else {
+                t->end_status = r; /* UFRPC_ERR_EOF (close_notify) or _TLS */
+            }
+        }
+        if (alert >= 0)
+            fast_alert(t, alert, warning);
+        if (n > 0) {
+            t->s.read_cb(&t->s, 0, t->rb, t->rb->base, n);
+            continue;
+        }
+        if (t->end_status == 0)
+            break; /* more ciphertext needed */
+    }
+}
+
 static void drive(struct tls *t)
 {
     if (t->state == ST_HANDSHAKE) {
+        t->ctx->hs_current = t;
         int r = mbedtls_ssl_handshake(&t->ssl);
+        t->ctx->hs_current = NULL;
         flush_out(t);
         if (r == 0) {
             t->state = ST_OPEN;
             uv_timer_stop(&t->timer);
             session_after_handshake(t);
+            fast_start(t);
             update_lower_reading(t);
             t->hs_cb(&t->s, 0);
             return; /* app data already received waits for read_start */
@@ -862,11 +1285,19 @@ static int tls_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
         return t->out_err;
     if (req->len == 0)
         return UFRPC_ERR_INVAL;
+    int rc = 0;
+    if (t->fast != NULL) {
+        rc = fast_write(t, req);
+        if (rc == 0)
+            rc = flush_out(t);
+        if (rc < 0)
+            return rc;
+        goto queued;
+    }
     /* Small iovecs are gathered here into full records (a stack buffer: it never
      * outlives the call, and an idle connection must not keep 16 KiB for it). */
     uint8_t stage[STAGE_SIZE];
     size_t stage_len = 0;
-    int rc = 0;
     for (unsigned i = 0; i < req->nbufs && rc == 0; i++) {
         const uint8_t *p = (const uint8_t *)req->bufs[i].base;
         size_t len = req->bufs[i].len;
@@ -899,6 +1330,7 @@ static int tls_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
         rc = flush_out(t);
     if (rc < 0)
         return rc;
+queued:;
     /* every byte is now in a chunk; the last one completes the request */
     struct chunk *c = t->last;
     req->next = NULL;
@@ -926,6 +1358,16 @@ static int tls_shutdown(struct ufrpc_stream *s)
     struct tls *t = (struct tls *)s;
     if (t->state != ST_OPEN || t->shut)
         return UFRPC_ERR_STATE;
+    if (t->fast != NULL) {
+        uint8_t a[2] = {1, UFRPC_TLSREC_ALERT_CLOSE_NOTIFY};
+        int rc = fast_seal(t, UFRPC_TLSREC_ALERT, a, sizeof a);
+        if (rc == 0)
+            rc = flush_out(t);
+        t->shut = 1;
+        if (rc < 0)
+            return rc;
+        return ufrpc_stream_shutdown(t->lower, on_lower_shutdown);
+    }
     t->shut = 1;
     int r = mbedtls_ssl_close_notify(&t->ssl);
     flush_out(t);
@@ -941,6 +1383,8 @@ static void tls_free_if_done(struct tls *t)
     if (t->s.close_cb != NULL)
         t->s.close_cb(&t->s);
     mbedtls_ssl_free(&t->ssl);
+    fast_free(t);
+    wipe_secrets(t);
     ufrpc_tls_ctx_free(t->ctx);
     free(t->name);
     ufrpc_rbuf_unref(t->in_buf);
@@ -1041,6 +1485,9 @@ static struct ufrpc_stream *tls_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_stream *l
         return NULL;
     }
     mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+#if UFRPC_MBEDTLS_3
+    mbedtls_ssl_set_export_keys_cb(&t->ssl, on_export_keys, t);
+#endif
     t->s.vt = &tls_vt;
     t->s.loop = lower->loop;
     t->s.data = data;
@@ -1227,6 +1674,18 @@ int ufrpc_tls_sniff(struct ufrpc_stream *s, uint32_t timeout_ms, ufrpc_sniff_cb 
     sn->timer.data = sn;
     uv_timer_start(&sn->timer, on_sniff_timeout, timeout_ms ? timeout_ms : 10000, 0);
     return 0;
+}
+
+const char *ufrpc_tls_suite(const struct ufrpc_stream *s, bool *own_records)
+{
+    const struct tls *t = (const struct tls *)s;
+    if (own_records != NULL)
+        *own_records = false;
+    if (s == NULL || s->vt != &tls_vt || t->state != ST_OPEN)
+        return NULL;
+    if (own_records != NULL)
+        *own_records = t->fast != NULL;
+    return mbedtls_ssl_get_ciphersuite(&t->ssl);
 }
 
 bool ufrpc_tls_resumed(const struct ufrpc_stream *s)

@@ -18,6 +18,22 @@
  * frps's generated certificate (empty issuer, which Mbed TLS cannot parse) is
  * accepted through net/x509_fill.h, for TLS 1.2 and 1.3 alike.
  *
+ * Record layer: Mbed TLS does the handshake (certificates, key exchange,
+ * resumption); for TLS 1.2 with an AES-256-GCM or ChaCha20-Poly1305 suite our
+ * own record layer (proto/tlsrec.h, libsodium's AEADs, several times faster)
+ * takes the records over right after it, with the keys from Mbed TLS's key
+ * export and the sequence numbers where the handshake left them. Any other
+ * suite or version stays on Mbed TLS's record layer. Suite order by CPU:
+ * AES-256-GCM first (and no AES-128-GCM) where libsodium has AES-GCM (AES-NI),
+ * ChaCha20-Poly1305 first elsewhere. With Mbed TLS 3.x the version is capped at
+ * TLS 1.2 so that the fast path always applies (TLS 1.3 records, KeyUpdate and
+ * post-handshake tickets are not implemented). On our records: close_notify ->
+ * UFRPC_ERR_EOF; warning alerts are dropped and fatal ones end the stream with
+ * UFRPC_ERR_TLS (as Go); a renegotiation request is refused with a
+ * no_renegotiation alert and ends the stream (as Go); a record that fails
+ * authentication, is malformed or oversized sends the matching fatal alert and
+ * ends it with UFRPC_ERR_TLS.
+ *
  * Data path: plaintext is delivered in 64 KiB refcounted buffers (one delivery per
  * batch of decrypted records); writes are gathered into records of up to 16 KiB
  * (small iovecs are coalesced, one copy, in a stack buffer), encrypted at once
@@ -115,6 +131,13 @@ bool ufrpc_tls_resumed(const struct ufrpc_stream *s);
 /* The protocol version of an established TLS stream ("TLSv1.2", "TLSv1.3"); ""
  * for anything else. The string is static. */
 const char *ufrpc_tls_version(const struct ufrpc_stream *s);
+
+/* The negotiated cipher suite in Mbed TLS's spelling (e.g.
+ * "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384"; a static string) once s (a TLS
+ * stream) completed its handshake, NULL otherwise. *own_records (may be NULL)
+ * tells whether our record layer (proto/tlsrec.h) protects its records rather
+ * than Mbed TLS's. */
+const char *ufrpc_tls_suite(const struct ufrpc_stream *s, bool *own_records);
 
 /* ---- why a handshake failed ------------------------------------------------------
  * After a handshake callback reported an error, the stream (still open, until its

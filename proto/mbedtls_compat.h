@@ -172,6 +172,18 @@ static inline int ufrpc_mbedtls_pbkdf2_hmac(mbedtls_md_type_t md, const uint8_t 
 #define ufrpc_mbedtls_session_master(sess) ((sess)->master)
 #endif
 
+/* ---- TLS record sequence numbers (macros: include <mbedtls/ssl.h> where used) ---
+ * ufrpc_mbedtls_ssl_in_ctr(ssl) / _out_ctr(ssl): 8 big-endian bytes, the sequence
+ * number of the next record read / written in the current epoch (TLS, not DTLS).
+ * Read-only; private fields in 3.x. */
+#if UFRPC_MBEDTLS_3
+#define ufrpc_mbedtls_ssl_in_ctr(ssl) ((const unsigned char *)(ssl)->MBEDTLS_PRIVATE(in_ctr))
+#define ufrpc_mbedtls_ssl_out_ctr(ssl) ((const unsigned char *)(ssl)->MBEDTLS_PRIVATE(cur_out_ctr))
+#else
+#define ufrpc_mbedtls_ssl_in_ctr(ssl) ((const unsigned char *)(ssl)->in_ctr)
+#define ufrpc_mbedtls_ssl_out_ctr(ssl) ((const unsigned char *)(ssl)->cur_out_ctr)
+#endif
+
 /* ---- public-key signature (3.x takes the signature buffer's size) ------------ */
 static inline int ufrpc_mbedtls_pk_sign(mbedtls_pk_context *pk, mbedtls_md_type_t md,
                                         const uint8_t *hash, size_t hash_len, uint8_t *sig,

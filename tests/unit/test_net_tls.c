@@ -22,6 +22,22 @@
 #include "net/nettest.h"
 #include "testutil.h"
 #include "proto/error.h"
+#include "proto/tlsrec.h"
+
+/* s completed a handshake whose records our own record layer protects, with
+ * the suite the CPU prefers (or the one given) */
+static void assert_own_records(struct ufrpc_stream *s, const char *want)
+{
+    bool own = false;
+    const char *suite = ufrpc_tls_suite(s, &own);
+    assert_non_null(suite);
+    if (want == NULL)
+        want = ufrpc_tlsrec_available(UFRPC_TLSREC_AES_256_GCM) ? "AES-256-GCM" : "CHACHA20";
+    if (strstr(suite, want) == NULL || !own)
+        printf("suite %s, own records %d, wanted %s\n", suite, own, want);
+    assert_non_null(strstr(suite, want));
+    assert_true(own);
+}
 
 struct env {
     uv_loop_t loop;
@@ -215,6 +231,8 @@ static void test_tls_self_signed_transfer(void **state)
     assert_string_equal(ufrpc_tls_version(e.cconn), "TLSv1.2"); /* 1.2 unless asked */
     assert_int_equal(e.s_hs_status, 0);
     assert_int_equal(e.sniff_kind, UFRPC_SNIFF_TLS);
+    assert_own_records(e.cconn, NULL);
+    assert_own_records(e.sconn, NULL);
 
     uint8_t *pat = nt_pattern();
     const uint64_t total = 8ull << 20;
@@ -256,6 +274,8 @@ static int resume_case(struct env *e, const char *name)
     assert_int_equal(e->c_hs_status, 0);
     assert_int_equal(e->s_hs_status, 0);
     int resumed = ufrpc_tls_resumed(e->cconn);
+    assert_own_records(e->cconn, NULL); /* keys are exported on resumption too */
+    assert_own_records(e->sconn, NULL);
     struct ufrpc_stream_write w;
     uv_buf_t b = uv_buf_init((char *)"hello", 5);
     assert_int_equal(ufrpc_stream_write(e->cconn, &w, &b, 1, NULL), 0);
@@ -706,9 +726,10 @@ static int fwait_pred(void *a)
     return file_contains(f->path, f->needle);
 }
 
-static void test_openssl_s_server(void **state)
+/* ciphers: s_server's -cipher list (NULL: its default); want: part of the suite
+ * name expected; own: whether our record layer takes it */
+static void s_server_case(const char *ciphers, const char *want, bool own)
 {
-    (void)state;
     struct env e;
     env_init(&e, 1);
     /* take a free port from our listener, then hand it to s_server */
@@ -725,8 +746,8 @@ static void test_openssl_s_server(void **state)
     snprintf(out, sizeof out, "%s/s_server.out", e.dir);
     snprintf(cmd, sizeof cmd,
              "cd %s && exec openssl s_server -accept 127.0.0.1:%u -cert s.pem -key s.key -naccept 1 "
-             "-tls1_2 -rev",
-             e.dir, port);
+             "-tls1_2 -rev %s%s",
+             e.dir, port, ciphers ? "-cipher " : "", ciphers ? ciphers : "");
     uv_process_t *proc = spawn_sh(&e.loop, cmd, out);
     struct fwait fw = {out, "ACCEPT"};
     assert_true(nt_run_until(&e.loop, fwait_pred, &fw, 30000));
@@ -749,6 +770,15 @@ static void test_openssl_s_server(void **state)
         run_cmd(cmd);
     }
     assert_int_equal(e.c_hs_status, 0);
+    if (own) {
+        assert_own_records(e.cconn, want);
+    } else {
+        bool o = true;
+        const char *suite = ufrpc_tls_suite(e.cconn, &o);
+        assert_non_null(suite);
+        assert_non_null(strstr(suite, want));
+        assert_false(o);
+    }
     static struct ufrpc_stream_write w;
     static uv_buf_t b;
     b = uv_buf_init("hello-from-ufrpc\n", 17);
@@ -762,6 +792,17 @@ static void test_openssl_s_server(void **state)
     uv_close((uv_handle_t *)proc, NULL);
     env_fini(&e);
     free(proc);
+}
+
+/* OpenSSL follows the client's order: the suite the CPU prefers, on our
+ * records; ChaCha20-Poly1305 when that is all it allows; a CBC suite stays on
+ * Mbed TLS's records */
+static void test_openssl_s_server(void **state)
+{
+    (void)state;
+    s_server_case(NULL, NULL, true);
+    s_server_case("ECDHE-RSA-CHACHA20-POLY1305", "CHACHA20-POLY1305", true);
+    s_server_case("ECDHE-RSA-AES256-SHA384", "AES-256-CBC", false);
 }
 
 static void test_openssl_s_client(void **state)
@@ -781,6 +822,7 @@ static void test_openssl_s_client(void **state)
     assert_true(nt_run_until(&e.loop, both_hs, &e, 30000));
     assert_int_equal(e.s_hs_status, 0);
     e.sconn->data = &e;
+    assert_own_records(e.sconn, NULL);
     assert_int_equal(ufrpc_stream_read_start(e.sconn, plain_read), 0);
     assert_true(nt_run_until(&e.loop, got_plain18, &e, 30000));
     assert_memory_equal(e.plain, "hello-from-openssl", 18);
