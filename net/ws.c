@@ -16,6 +16,8 @@
 #define SMALL_FRAME 4096u
 #define MAX_PONGS 8u
 #define RAND_POOL 256u
+/* How long a shutdown waits for the peer's close frame (see maybe_shutdown_done). */
+#define SHUTDOWN_WAIT_MS 5000u
 
 enum { ST_HANDSHAKE, ST_OPEN, ST_DEAD };
 
@@ -68,12 +70,20 @@ struct ws {
     int reading;
     int end_status; /* EOF/error waiting to be delivered */
     int ended;
+    /* a data slice decoded while the owner was not reading (after shutdown, when
+     * control frames are drained): points into in_buf, delivered first */
+    struct ufrpc_ws_event pend;
+    size_t pend_len;
     ufrpc_rbuf_pool_t *rpool; /* unmasked copies (server role) */
     /* output */
     ufrpc_rbuf_pool_t *cpool;
     size_t out_queued;
     int out_err;
     int shut;
+    int shut_lower_done; /* the lower stream's shutdown completed */
+    int shut_status;
+    int shut_reported;   /* the owner's shutdown callback ran */
+    int shut_timeout;    /* stop waiting for the peer's close */
     int close_sent;
     unsigned pongs;
     uint8_t rnd[RAND_POOL];
@@ -238,15 +248,40 @@ static int ws_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
     return 0;
 }
 
+static void on_idle(uv_idle_t *i);
+static void on_timer(uv_timer_t *tm);
+static void update_lower_reading(struct ws *w);
+
 static size_t ws_queued(const struct ufrpc_stream *s)
 {
     return ((const struct ws *)s)->out_queued;
 }
 
+/* The owner's shutdown completes with the close handshake: our close frame is
+ * written (the lower shutdown is done) and the peer's close frame, the lower
+ * EOF or an error came in (or SHUTDOWN_WAIT_MS passed). Until then the lower
+ * stream is read (drained), so that the owner, who typically closes the stream
+ * right after, never closes a socket with the peer's close frame unread in it:
+ * that resets the connection and destroys data still in flight to the peer. */
+static void maybe_shutdown_done(struct ws *w)
+{
+    if (!w->shut || w->shut_reported || !w->shut_lower_done || w->s.closing)
+        return;
+    if (!w->dec.closed && w->lower_status == 0 && w->end_status == 0 && !w->shut_timeout)
+        return;
+    w->shut_reported = 1;
+    uv_timer_stop(&w->timer);
+    w->s.shutdown_cb(&w->s, w->shut_status);
+}
+
 static void on_lower_shutdown(struct ufrpc_stream *l, int status)
 {
     struct ws *w = l->data;
-    w->s.shutdown_cb(&w->s, status);
+    w->shut_lower_done = 1;
+    w->shut_status = status;
+    if (status < 0) /* nothing to wait for */
+        w->shut_timeout = 1;
+    maybe_shutdown_done(w);
 }
 
 static int ws_shutdown(struct ufrpc_stream *s)
@@ -258,7 +293,16 @@ static int ws_shutdown(struct ufrpc_stream *s)
     int rc = send_close(w, UFRPC_WS_CLOSE_NORMAL);
     if (rc < 0)
         return rc;
-    return ufrpc_stream_shutdown(w->lower, on_lower_shutdown);
+    rc = ufrpc_stream_shutdown(w->lower, on_lower_shutdown);
+    if (rc == 0) {
+        uv_timer_start(&w->timer, on_timer, SHUTDOWN_WAIT_MS, 0);
+        /* drain: the lower stream is read from now on; frames already buffered
+         * are decoded from the loop (no read callback from in here) */
+        update_lower_reading(w);
+        if (w->in_len > 0)
+            uv_idle_start(&w->idle, on_idle);
+    }
+    return rc;
 }
 
 /* ---- input ------------------------------------------------------------------------- */
@@ -269,8 +313,14 @@ static void update_lower_reading(struct ws *w)
 {
     if (w->s.closing || w->state == ST_DEAD)
         return;
-    int want = w->lower_status == 0 && w->in_len == 0 &&
-               (w->state == ST_HANDSHAKE || (w->reading && !w->ended && w->end_status == 0));
+    /* After our close frame the lower stream is read even when the owner does not
+     * read: control frames and the peer's close are consumed (data stops it), and
+     * what follows the close is discarded up to the lower EOF. Closing a TCP socket
+     * with unread bytes in it resets the connection, which can destroy data the
+     * peer has not read yet. */
+    int want = w->lower_status == 0 && w->in_len == 0 && w->pend_len == 0 &&
+               (w->state == ST_HANDSHAKE || (w->reading && !w->ended && w->end_status == 0) ||
+                (w->state == ST_OPEN && w->shut));
     if (want && !w->lower_reading) {
         w->lower_reading = 1;
         int rc = ufrpc_stream_read_start(w->lower, on_lower_read);
@@ -288,6 +338,7 @@ static void drop_input(struct ws *w)
 {
     w->in_data = NULL;
     w->in_len = 0;
+    w->pend_len = 0;
     ufrpc_rbuf_unref(w->in_buf);
     w->in_buf = NULL;
 }
@@ -304,19 +355,49 @@ static void frame_error(struct ws *w, int err)
     drop_input(w);
 }
 
-/* Decodes and delivers while the owner reads. */
+/* Delivers a data slice (unmasked into a copy in the server role). */
+static void deliver_data(struct ws *w, const struct ufrpc_ws_event *ev)
+{
+    if (!ev->masked) {
+        w->s.read_cb(&w->s, 0, w->in_buf, ev->data, ev->len);
+        return;
+    }
+    ufrpc_rbuf_t *rb = ev->len <= UFRPC_READ_BUF_SIZE ? ufrpc_rbuf_pool_get(w->rpool)
+                                                      : ufrpc_rbuf_new(ev->len);
+    if (rb == NULL) {
+        w->end_status = UFRPC_ERR_NOMEM;
+        drop_input(w);
+        return;
+    }
+    ufrpc_ws_mask(rb->base, ev->data, ev->len, ev->mask, ev->phase);
+    w->s.read_cb(&w->s, 0, rb, rb->base, ev->len);
+    ufrpc_rbuf_unref(rb);
+}
+
+/* Decodes and delivers while the owner reads; after shutdown also consumes
+ * control frames while the owner does not (a data slice then waits in pend). */
 static void pump_in(struct ws *w)
 {
-    while (w->reading && !w->s.closing && !w->ended && w->state == ST_OPEN) {
+    while (!w->s.closing && !w->ended && w->state == ST_OPEN) {
+        if (w->pend_len > 0) {
+            if (!w->reading)
+                break;
+            struct ufrpc_ws_event ev = w->pend;
+            w->pend_len = 0;
+            deliver_data(w, &ev);
+            continue;
+        }
         if (w->end_status == 0 && w->in_len == 0 && w->lower_status < 0)
             w->end_status = w->lower_status;
         if (w->end_status != 0) {
+            if (!w->reading)
+                break;
             w->ended = 1;
             w->reading = 0;
             w->s.read_cb(&w->s, w->end_status, NULL, NULL, 0);
             return;
         }
-        if (w->in_len == 0)
+        if (w->in_len == 0 || (!w->reading && !w->shut))
             break;
         size_t used = 0;
         struct ufrpc_ws_event ev;
@@ -336,19 +417,11 @@ static void pump_in(struct ws *w)
         }
         switch (ev.type) {
         case UFRPC_WS_EV_DATA:
-            if (!ev.masked) {
-                w->s.read_cb(&w->s, 0, w->in_buf, ev.data, ev.len);
+            if (!w->reading) {
+                w->pend = ev;
+                w->pend_len = ev.len;
             } else {
-                ufrpc_rbuf_t *rb = ev.len <= UFRPC_READ_BUF_SIZE ? ufrpc_rbuf_pool_get(w->rpool)
-                                                                 : ufrpc_rbuf_new(ev.len);
-                if (rb == NULL) {
-                    w->end_status = UFRPC_ERR_NOMEM;
-                    drop_input(w);
-                    continue;
-                }
-                ufrpc_ws_mask(rb->base, ev.data, ev.len, ev.mask, ev.phase);
-                w->s.read_cb(&w->s, 0, rb, rb->base, ev.len);
-                ufrpc_rbuf_unref(rb);
+                deliver_data(w, &ev);
             }
             break;
         case UFRPC_WS_EV_PING:
@@ -363,7 +436,7 @@ static void pump_in(struct ws *w)
             break;
         }
     }
-    if (w->in_len == 0 && w->in_buf != NULL) {
+    if (w->in_len == 0 && w->pend_len == 0 && w->in_buf != NULL) {
         ufrpc_rbuf_unref(w->in_buf);
         w->in_buf = NULL;
     }
@@ -484,6 +557,7 @@ static void on_lower_read(struct ufrpc_stream *l, int status, ufrpc_rbuf_t *buf,
             return;
         }
         pump_in(w);
+        maybe_shutdown_done(w);
         return;
     }
     if (w->state == ST_HANDSHAKE) {
@@ -492,6 +566,8 @@ static void on_lower_read(struct ufrpc_stream *l, int status, ufrpc_rbuf_t *buf,
     }
     if (w->state != ST_OPEN || len == 0)
         return;
+    if (w->end_status != 0) /* after the close (or an error): drained, discarded */
+        return;
     ufrpc_rbuf_unref(w->in_buf);
     ufrpc_rbuf_ref(buf);
     w->in_buf = buf;
@@ -499,6 +575,7 @@ static void on_lower_read(struct ufrpc_stream *l, int status, ufrpc_rbuf_t *buf,
     w->in_len = len;
     pump_in(w);
     update_lower_reading(w);
+    maybe_shutdown_done(w);
 }
 
 static void on_idle(uv_idle_t *i)
@@ -521,13 +598,18 @@ static void on_idle(uv_idle_t *i)
         return;
     pump_in(w);
     update_lower_reading(w);
+    maybe_shutdown_done(w);
 }
 
 static void on_timer(uv_timer_t *tm)
 {
     struct ws *w = tm->data;
-    if (w->state == ST_HANDSHAKE)
+    if (w->state == ST_HANDSHAKE) {
         hs_fail(w, FAIL_TIMEOUT, UFRPC_ERR_TIMEOUT);
+    } else if (w->shut) {
+        w->shut_timeout = 1;
+        maybe_shutdown_done(w);
+    }
 }
 
 static int ws_read_start(struct ufrpc_stream *s)
@@ -547,7 +629,8 @@ static int ws_read_stop(struct ufrpc_stream *s)
 {
     struct ws *w = (struct ws *)s;
     w->reading = 0;
-    uv_idle_stop(&w->idle);
+    if (!w->shut || w->in_len == 0) /* (after shutdown the idle may be draining) */
+        uv_idle_stop(&w->idle);
     if (w->state == ST_OPEN)
         update_lower_reading(w);
     return 0;

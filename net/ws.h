@@ -30,7 +30,15 @@
  * pongs are ignored. A close frame from the peer, or the lower stream's EOF, is
  * delivered as UFRPC_ERR_EOF (what follows a close frame is not read). shutdown()
  * sends a close frame (1000) after all earlier writes, then shuts the lower
- * stream down; the peer may still send (as Go, which only stops reading). A
+ * stream down; the peer may still send (as Go, which only stops reading). From
+ * then on the lower stream is read even while the owner does not read: control
+ * frames and the peer's close frame are consumed (a data frame stops this until
+ * the owner reads) and bytes after the close are discarded up to the lower EOF,
+ * so that closing the socket later does not reset it with unread bytes in it
+ * (which destroys data still in flight to the peer). The shutdown callback runs
+ * once the close handshake is done: our close frame written (lower shutdown
+ * complete) and the peer's close frame, the lower EOF or an error received --
+ * or 5 s after the shutdown at the latest. A
  * text frame, an oversized frame or a protocol violation ends reads with
  * UFRPC_ERR_WS_TEXT / _WS_TOO_BIG / _WS_PROTOCOL, after a best-effort close frame
  * (1002). close() aborts: it sends nothing more and closes the lower stream.

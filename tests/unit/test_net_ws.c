@@ -165,9 +165,8 @@ static void client_and_request(struct fx *f, uint32_t timeout_ms, struct ufrpc_w
 }
 
 /* ---- tests ------------------------------------------------------------------------ */
-static void test_ws_bulk_pair(void **state)
+static void bulk_pair(uint64_t c_send, uint64_t s_send, uint64_t c_slow, uint64_t s_slow)
 {
-    (void)state;
     struct fx f;
     fx_open(&f);
     int err;
@@ -188,13 +187,14 @@ static void test_ws_bulk_pair(void **state)
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
     a.pat = b.pat = pat;
-    a.to_send = 3u << 20;
-    b.to_send = (3u << 20) + 12345;
+    a.to_send = c_send;
+    b.to_send = s_send;
     a.send_base = 7;
     b.recv_base = 7;
     b.send_base = 1000;
     a.recv_base = 1000;
-    b.slow_every = 256 * 1024; /* the server end reads slowly */
+    a.slow_every = c_slow;
+    b.slow_every = s_slow;
     assert_int_equal(nt_peer_start(&a, f.c), 0);
     assert_int_equal(nt_peer_start(&b, f.s), 0);
     for (int i = 0; i < 20000 && !(a.eof && b.eof && a.shut_done && b.shut_done) && !a.err && !b.err;
@@ -214,6 +214,17 @@ static void test_ws_bulk_pair(void **state)
     f.c = f.s = NULL;
     fx_close(&f);
     free(pat);
+}
+
+static void test_ws_bulk_pair(void **state)
+{
+    (void)state;
+    /* both ways at once, the server end reading slowly */
+    bulk_pair(3u << 20, (3u << 20) + 12345, 0, 256 * 1024);
+    /* one end shuts down (close frame) early, then reads slowly what keeps coming:
+     * frames drained after shutdown must wait for the reader, in order */
+    bulk_pair(8u << 20, 1000, 0, 64 * 1024);
+    bulk_pair(1000, 8u << 20, 100 * 1000, 0);
 }
 
 static void expect_fail(struct fx *f, int code, const char *text)
