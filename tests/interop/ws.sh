@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ws.sh PROTO(websocket|wss|frpc-websocket) TLS(true|false) MUX(true|false)
+# ws.sh PROTO(websocket|wss|frpc-websocket|frpc-wss) TLS(true|false) MUX(true|false) [EXTRA]
 # ufrpc with transport.protocol = PROTO through the real frps (websocket is served
 # on its bindPort): a tcp proxy (8 connections x 2 MiB, sha256-checked by e2e-tool)
 # and a udp proxy (datagrams of 5 sizes on 4 sockets, each checked). websocket:
@@ -7,18 +7,20 @@
 # sent (disableCustomTLSFirstByte = false), with it on not. wss: a stock frps
 # does not terminate TLS for wss, so a socat TLS terminator sits in front of its
 # bindPort (TLS then runs once, in socat; TLS says nothing for wss).
-# frpc-websocket: the same with the real frpc instead of ufrpc (a reference).
+# frpc-*: the same with the real frpc instead of ufrpc (a reference). EXTRA: more
+# top-level client lines (e.g. transport.wireProtocol = "v2").
 source "$(dirname "$0")/lib.sh"
 PROTO=$1
 TLS=$2
 MUX=$3
-E2E_NAME="interop_ws_${PROTO}_tls-${TLS}_mux-$MUX"
+EXTRA=${4:-}
+E2E_NAME="interop_ws_${PROTO}_tls-${TLS}_mux-$MUX${EXTRA:+_extra}"
 need_frps
 CLIENT=ufrpc
-if [ "$PROTO" = frpc-websocket ]; then
+if [ "${PROTO#frpc-}" != "$PROTO" ]; then
     need_frpc
     CLIENT=frpc
-    PROTO=websocket
+    PROTO=${PROTO#frpc-}
 fi
 TOKEN="ws-$RANDOM"
 
@@ -52,7 +54,8 @@ first_byte=true
 [ "$MUX" = false ] && first_byte=false
 {
     client_config "$SERVER_PORT" "$TOKEN" "$MUX" "$TLS" "transport.protocol = \"$PROTO\"
-transport.tls.disableCustomTLSFirstByte = $first_byte"
+transport.tls.disableCustomTLSFirstByte = $first_byte
+$EXTRA"
     [ "$PROTO" = wss ] && echo 'transport.tls.serverName = "localhost"'
     cat <<CONF
 
