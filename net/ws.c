@@ -670,6 +670,17 @@ static void ws_close(struct ufrpc_stream *s)
     ufrpc_stream_close(w->lower, on_lower_closed);
 }
 
+/* Deliveries are slices of the lower stream's buffers (client) or copies from our
+ * own pool (server): the hint goes to whichever holds them. */
+static int ws_set_read_pool(struct ufrpc_stream *s, unsigned max_free)
+{
+    struct ws *w = (struct ws *)s;
+    if (w->rpool != NULL)
+        ufrpc_rbuf_pool_set_max_free(w->rpool, max_free);
+    int rc = ufrpc_stream_set_read_pool(w->lower, max_free);
+    return w->rpool != NULL ? 0 : rc;
+}
+
 static const struct ufrpc_stream_vt ws_vt = {
     .read_start = ws_read_start,
     .read_stop = ws_read_stop,
@@ -678,7 +689,7 @@ static const struct ufrpc_stream_vt ws_vt = {
     .shutdown = ws_shutdown,
     .close = ws_close,
     .unread = NULL,
-    .set_read_pool = NULL,
+    .set_read_pool = ws_set_read_pool,
 };
 
 /* ---- construction ------------------------------------------------------------------- */
