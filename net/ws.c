@@ -265,7 +265,7 @@ static size_t ws_queued(const struct ufrpc_stream *s)
  * that resets the connection and destroys data still in flight to the peer. */
 static void maybe_shutdown_done(struct ws *w)
 {
-    if (!w->shut || w->shut_reported || !w->shut_lower_done || w->s.closing)
+    if (!w->shut || w->shut_reported || !w->shut_lower_done)
         return;
     if (!w->dec.closed && w->lower_status == 0 && w->end_status == 0 && !w->shut_timeout)
         return;
@@ -640,6 +640,10 @@ static void ws_free_if_done(struct ws *w)
 {
     if (--w->handles > 0)
         return;
+    if (w->shut && !w->shut_reported) { /* closed while waiting for the peer's close */
+        w->shut_reported = 1;
+        w->s.shutdown_cb(&w->s, UFRPC_ERR_CANCELED);
+    }
     if (w->s.close_cb != NULL)
         w->s.close_cb(&w->s);
     ufrpc_rbuf_unref(w->in_buf);

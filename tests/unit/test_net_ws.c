@@ -433,12 +433,83 @@ static void test_ws_peer_close_frame(void **state)
     fx_close(&f);
 }
 
+struct shut_obs {
+    int shut_status, shut_calls, closed, order; /* order: 1 shutdown before close */
+};
+static void obs_shut(struct ufrpc_stream *s, int status)
+{
+    struct shut_obs *o = s->data;
+    o->shut_calls++;
+    o->shut_status = status;
+    if (!o->closed)
+        o->order = 1;
+}
+static void obs_closed(struct ufrpc_stream *s)
+{
+    ((struct shut_obs *)s->data)->closed = 1;
+}
+static int p_shut(void *x)
+{
+    return ((struct shut_obs *)x)->shut_calls > 0;
+}
+static int p_obs_closed(void *x)
+{
+    return ((struct shut_obs *)x)->closed;
+}
+static int p_never(void *x)
+{
+    (void)x;
+    return 0;
+}
+
+/* shutdown completes with the close handshake; closing while it waits cancels it
+ * (the shutdown callback still runs, before the close callback) */
+static void test_ws_shutdown_waits_for_close(void **state)
+{
+    (void)state;
+    for (int cancel = 0; cancel < 2; cancel++) {
+        struct fx f;
+        fx_open(&f);
+        struct ufrpc_ws_hs_info req;
+        client_and_request(&f, 0, &req);
+        char a[512];
+        size_t n;
+        assert_int_equal(ufrpc_ws_build_response(req.key, a, sizeof a, &n), 0);
+        raw_send(&f.srv, a, n);
+        assert_true(nt_run_until(&f.loop, p_c_hs, &f, 5000));
+        struct shut_obs o;
+        memset(&o, 0, sizeof o);
+        f.c->data = &o;
+        assert_int_equal(ufrpc_stream_shutdown(f.c, obs_shut), 0);
+        struct raw_want w = {&f.srv, 8};
+        assert_true(nt_run_until(&f.loop, p_raw_have, &w, 5000)); /* our close frame */
+        nt_run_until(&f.loop, p_never, NULL, 200);
+        assert_int_equal(o.shut_calls, 0); /* the peer has not closed yet */
+        if (!cancel) {
+            raw_send(&f.srv, "\x88\x02\x03\xe8", 4);
+            assert_true(nt_run_until(&f.loop, p_shut, &o, 5000));
+            assert_int_equal(o.shut_status, 0);
+            ufrpc_stream_close(f.c, obs_closed);
+        } else {
+            ufrpc_stream_close(f.c, obs_closed);
+            assert_true(nt_run_until(&f.loop, p_obs_closed, &o, 5000));
+            assert_int_equal(o.shut_status, UFRPC_ERR_CANCELED);
+            assert_int_equal(o.order, 1);
+        }
+        assert_int_equal(o.shut_calls, 1);
+        f.c = NULL;
+        ufrpc_stream_close(f.srv.s, NULL);
+        fx_close(&f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ws_bulk_pair),          cmocka_unit_test(test_ws_404),
         cmocka_unit_test(test_ws_bad_accept),         cmocka_unit_test(test_ws_timeout_and_hangup),
         cmocka_unit_test(test_ws_ping_text_close),    cmocka_unit_test(test_ws_peer_close_frame),
+        cmocka_unit_test(test_ws_shutdown_waits_for_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
