@@ -10,12 +10,29 @@
 
 #include "net/dial.h"
 #include "net/mux.h"
+#include "net/ws.h"
 #include "proto/error.h"
+
+/* How a connection is layered after the TCP dial (frp client/connector.go
+ * realConnect, v0.70.0):
+ *   tcp:       [0x17] + TLS (when transport.tls.enable)
+ *   websocket: websocket upgrade (Host serverAddr:serverPort), then inside it
+ *              [0x17] + TLS (when transport.tls.enable)
+ *   wss:       TLS (always, no 0x17 byte), then the websocket upgrade with Host
+ *              = the TLS server name (tls.serverName or serverAddr), no port */
+enum step {
+    STEP_NONE = 0,
+    STEP_WS,       /* websocket upgrade, then TLS if enabled (websocket) */
+    STEP_TLS,      /* TLS, last step (tcp, websocket) */
+    STEP_WSS_TLS,  /* TLS, then the websocket upgrade (wss) */
+    STEP_WSS_WS,   /* the websocket upgrade over TLS, last step (wss) */
+};
 
 struct conn_req {
     ufrpc_connector_t *c;
     ufrpc_dial_t *dial;        /* while dialing */
-    struct ufrpc_stream *tls;  /* while the TLS handshake runs */
+    struct ufrpc_stream *tls;  /* while a TLS or websocket handshake runs */
+    enum step step;            /* which one */
     int is_open;               /* the open() request (mux transport) */
     ufrpc_connector_connect_cb cb;
     void *data;
@@ -44,6 +61,9 @@ struct ufrpc_connector {
     void (*close_cb)(void *data);
     struct ufrpc_tls_failure tls_fail; /* the last failed TLS handshake */
     int has_tls_fail;
+    char ws_fail[300]; /* the last failed websocket upgrade, in words */
+    int ws_fail_code;
+    int has_ws_fail;
 };
 
 static void on_defer(uv_timer_t *t);
@@ -106,23 +126,109 @@ static void finish(struct conn_req *r, int status, struct ufrpc_stream *s)
     cb(c, status, s, data);
 }
 
+static void on_handshake(struct ufrpc_stream *s, int status);
+
+static const char *proto_of(const ufrpc_connector_t *c)
+{
+    const char *p = ufrpc_cfg_str(c->cfg->transport.protocol);
+    return p[0] ? p : "tcp";
+}
+
+static const char *tls_name(const ufrpc_connector_t *c)
+{
+    const char *sn = c->cfg->transport.tls.files.server_name;
+    return sn && sn[0] ? sn : ufrpc_cfg_str(c->cfg->server_addr);
+}
+
+/* Starts TLS over s for r (next: the step after it). */
+static void start_tls(struct conn_req *r, struct ufrpc_stream *s, enum step step, bool first_byte)
+{
+    ufrpc_connector_t *c = r->c;
+    c->has_tls_fail = 0;
+    struct ufrpc_tls_conn_opts o = {
+        .server_name = tls_name(c),
+        .first_byte_0x17 = first_byte,
+        .handshake_timeout_ms = 10000,
+    };
+    int err = 0;
+    r->step = step;
+    r->tls = ufrpc_tls_client_new(c->tls, s, &o, on_handshake, r, &err);
+    if (!r->tls)
+        finish(r, err ? err : UFRPC_ERR_TLS, NULL);
+}
+
+/* Starts the websocket upgrade over s for r, Host header host. */
+static void start_ws(struct conn_req *r, struct ufrpc_stream *s, enum step step, const char *host)
+{
+    ufrpc_connector_t *c = r->c;
+    c->has_ws_fail = 0;
+    struct ufrpc_ws_client_opts o = {.host = host, .handshake_timeout_ms = 10000};
+    int err = 0;
+    r->step = step;
+    r->tls = ufrpc_ws_client_new(s, &o, on_handshake, r, &err);
+    if (!r->tls)
+        finish(r, err ? err : UFRPC_ERR_WS_HANDSHAKE, NULL);
+}
+
+static bool tls_first_byte(const ufrpc_connector_t *c)
+{
+    return !c->cfg->transport.tls.disable_custom_tls_first_byte;
+}
+
+/* A TLS or websocket handshake of request r finished. */
 static void on_handshake(struct ufrpc_stream *s, int status)
 {
     struct conn_req *r = s->data;
     if (!r)
         return; /* canceled: the request is gone */
+    ufrpc_connector_t *c = r->c;
+    enum step step = r->step;
     r->tls = NULL;
+    r->step = STEP_NONE;
     s->data = NULL;
     if (status < 0) {
-        r->c->has_tls_fail = ufrpc_tls_get_failure(s, &r->c->tls_fail) == 0;
+        if (ufrpc_ws_is(s)) {
+            ufrpc_ws_failure_text(s, c->ws_fail, sizeof c->ws_fail);
+            c->ws_fail_code = status;
+            c->has_ws_fail = 1;
+        } else {
+            c->has_tls_fail = ufrpc_tls_get_failure(s, &c->tls_fail) == 0;
+        }
         ufrpc_stream_close(s, NULL);
         finish(r, status, NULL);
         return;
     }
-    bool own = false;
-    const char *suite = ufrpc_tls_suite(s, &own);
-    UFRPC_LOGD(r->c->log, "tls: %s%s, %s records", suite ? suite : "?",
-               ufrpc_tls_resumed(s) ? " (resumed)" : "", own ? "ufrpc's" : "Mbed TLS's");
+    if (step == STEP_TLS || step == STEP_WSS_TLS) {
+        bool own = false;
+        const char *suite = ufrpc_tls_suite(s, &own);
+        UFRPC_LOGD(c->log, "tls: %s%s, %s records", suite ? suite : "?",
+                   ufrpc_tls_resumed(s) ? " (resumed)" : "", own ? "ufrpc's" : "Mbed TLS's");
+    }
+    if (c->closing) {
+        finish(r, 0, s); /* finish closes it and reports CANCELED */
+        return;
+    }
+    switch (step) {
+    case STEP_WS:
+        if (c->cfg->transport.tls.enable) {
+            start_tls(r, s, STEP_TLS, tls_first_byte(c));
+            return;
+        }
+        break;
+    case STEP_WSS_TLS: {
+        /* frp passes the TLS server name as the websocket host (no port) */
+        const char *sn = tls_name(c);
+        char host[300];
+        if (strchr(sn, ':'))
+            snprintf(host, sizeof host, "[%.256s]", sn);
+        else
+            snprintf(host, sizeof host, "%.256s", sn);
+        start_ws(r, s, STEP_WSS_WS, host);
+        return;
+    }
+    default:
+        break;
+    }
     finish(r, 0, s);
 }
 
@@ -136,27 +242,30 @@ static void on_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s, void 
         finish(r, status, NULL);
         return;
     }
-    if (!c->cfg->transport.tls.enable || c->closing) {
+    if (c->closing) {
         finish(r, 0, s);
         return;
     }
-    c->has_tls_fail = 0;
-    const char *sn = c->cfg->transport.tls.files.server_name;
-    struct ufrpc_tls_conn_opts o = {
-        .server_name = sn && sn[0] ? sn : ufrpc_cfg_str(c->cfg->server_addr),
-        .first_byte_0x17 = !c->cfg->transport.tls.disable_custom_tls_first_byte,
-        .handshake_timeout_ms = 10000,
-    };
-    int err = 0;
-    r->tls = ufrpc_tls_client_new(c->tls, s, &o, on_handshake, r, &err);
-    if (!r->tls)
-        finish(r, err ? err : UFRPC_ERR_TLS, NULL);
+    const char *proto = proto_of(c);
+    if (strcmp(proto, "websocket") == 0) {
+        start_ws(r, s, STEP_WS, c->addr);
+        return;
+    }
+    if (strcmp(proto, "wss") == 0) {
+        start_tls(r, s, STEP_WSS_TLS, false);
+        return;
+    }
+    if (!c->cfg->transport.tls.enable) {
+        finish(r, 0, s);
+        return;
+    }
+    start_tls(r, s, STEP_TLS, tls_first_byte(c));
 }
 
 static int start_dial(ufrpc_connector_t *c, struct conn_req *r)
 {
     const struct ufrpc_config *cfg = c->cfg;
-    if (cfg->transport.tls.enable && !c->tls)
+    if ((cfg->transport.tls.enable || strcmp(proto_of(c), "wss") == 0) && !c->tls)
         return UFRPC_ERR_INVAL;
     int64_t timeout = cfg->transport.dial_server_timeout;
     struct ufrpc_dial_opts o = {
@@ -433,8 +542,31 @@ static void tls_hint(const ufrpc_connector_t *c, const struct ufrpc_tls_failure 
     }
 }
 
+/* A failed websocket upgrade, with the step and a hint. */
+static void describe_ws(const ufrpc_connector_t *c, char *out, size_t cap)
+{
+    bool wss = strcmp(proto_of(c), "wss") == 0;
+    const char *hint = "";
+    if (c->ws_fail_code == UFRPC_ERR_WS_HANDSHAKE || c->ws_fail_code == UFRPC_ERR_WS_ACCEPT ||
+        c->ws_fail_code == UFRPC_ERR_TIMEOUT) {
+        if (wss)
+            hint = "frps does not serve wss by itself: put a TLS terminator that forwards the "
+                   "websocket path /~!frp in front of frps's bindPort and point serverPort at "
+                   "it, or use protocol \"websocket\" (with transport.tls.enable for TLS)";
+        else
+            hint = "is serverPort frps's bindPort? frps answers websocket upgrades there on "
+                   "/~!frp; a proxy or CDN in between must pass them through";
+    }
+    snprintf(out, cap, "websocket: upgrade%s failed: %s (%s)%s%s", wss ? " inside TLS (wss)" : "",
+             c->ws_fail, c->addr, hint[0] ? "; hint: " : "", hint);
+}
+
 int ufrpc_connector_describe_tls(const ufrpc_connector_t *c, int status, char *out, size_t cap)
 {
+    if (c->has_ws_fail && c->ws_fail_code == status && cap > 0) {
+        describe_ws(c, out, cap);
+        return 0;
+    }
     if (!c->has_tls_fail || c->tls_fail.code != status || cap == 0)
         return UFRPC_ERR_NOT_FOUND;
     char what[640], hint[400];

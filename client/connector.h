@@ -4,6 +4,8 @@
  *                 starts a yamux client session; every connect() opens a yamux stream
  *                 (stream 1 is the control, then work/visitor streams).
  * tcpMux = false: open() does nothing; every connect() is a fresh TCP (+TLS) dial.
+ * transport.protocol "websocket" puts a websocket upgrade between TCP and TLS,
+ * "wss" one after TLS (always on, no 0x17 byte), as frpc does (connector.c).
  *
  * Callbacks never run from inside the call that started the operation, except that
  * ufrpc_connector_close() cancels pending connects (their callbacks run with
@@ -58,7 +60,10 @@ void ufrpc_connector_set_cfg(ufrpc_connector_t *c, const struct ufrpc_config *cf
 /* After a connect or open failed with status: if the last TLS handshake of this
  * connector failed with that status, writes one line for the log, "tls: <step>
  * failed: <cause, in Mbed TLS's words> (host:port); hint: <what to change>"
- * (truncated to cap) and returns 0; otherwise UFRPC_ERR_NOT_FOUND. */
+ * (truncated to cap) and returns 0; the same for a failed websocket upgrade
+ * (transport.protocol websocket or wss): "websocket: upgrade failed: server
+ * answered 404 Not Found instead of 101 Switching Protocols (host:port); hint:
+ * ..."; otherwise UFRPC_ERR_NOT_FOUND. */
 int ufrpc_connector_describe_tls(const ufrpc_connector_t *c, int status, char *out, size_t cap);
 
 /* "host:port" of the server (for messages). */

@@ -319,8 +319,11 @@ static int read_token_file(ufrpc_client_t *cl, const char *path, char **out)
 static int check_supported(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
 {
     const char *proto = ufrpc_cfg_str(cfg->transport.protocol);
-    if (proto[0] && strcmp(proto, "tcp") != 0) {
-        UFRPC_LOGE(cl->log, "transport.protocol = \"%s\" is not supported by ufrpc yet (tcp only)",
+    if (proto[0] && strcmp(proto, "tcp") != 0 && strcmp(proto, "websocket") != 0 &&
+        strcmp(proto, "wss") != 0) {
+        UFRPC_LOGE(cl->log,
+                   "transport.protocol = \"%s\" is not supported by ufrpc yet (tcp, websocket "
+                   "and wss only)",
                    proto);
         return UFRPC_ERR_UNSUPPORTED;
     }
@@ -381,7 +384,9 @@ int ufrpc_sup_setup_crypto(ufrpc_client_t *cl, const struct ufrpc_config *cfg, c
     if (rc)
         return rc;
     rc = ufrpc_cfb_derive_key((const uint8_t *)*token, strlen(*token), key);
-    if (!rc && cfg->transport.tls.enable) {
+    /* wss always runs TLS, whatever transport.tls.enable says (frp connector.go) */
+    if (!rc && (cfg->transport.tls.enable ||
+                strcmp(ufrpc_cfg_str(cfg->transport.protocol), "wss") == 0)) {
         struct ufrpc_tls_client_opts o = {
             .ca_file = cfg->transport.tls.files.trusted_ca_file,
             .cert_file = cfg->transport.tls.files.cert_file,

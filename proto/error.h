@@ -82,6 +82,11 @@
     X(NET, -108, "network error")                                                    \
     X(HTTP, -109, "malformed HTTP")                                                  \
     X(PROXY_PROTOCOL, -110, "proxy (HTTP CONNECT/SOCKS5) negotiation failed")        \
+    X(WS_HANDSHAKE, -120, "websocket: upgrade refused or malformed answer")         \
+    X(WS_ACCEPT, -121, "websocket: bad Sec-WebSocket-Accept in the answer")          \
+    X(WS_PROTOCOL, -122, "websocket: frame protocol violation")                      \
+    X(WS_TEXT, -123, "websocket: text frame (frp sends binary frames)")             \
+    X(WS_TOO_BIG, -124, "websocket: frame payload over the size limit")              \
     /* client */                                                                     \
     X(LOGIN, -130, "login rejected by the server")                                   \
     X(PROXY_START, -131, "proxy start rejected by the server")                       \

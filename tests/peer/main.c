@@ -32,6 +32,10 @@
  *   --commands                read commands from stdin, one per line:
  *           drop | corrupt | stall | kill | refuse-login on|off | quit
  *
+ * Websocket (frp's websocket transport) is served on the bind port as frps does:
+ * a connection starting with "GET /~!frp" is upgraded, then sniffed for TLS
+ * inside the websocket (peer_ws.c); events accept-ws, ws ok=0|1, ws-closed.
+ *
  * Output (stdout, line-buffered), first: "READY port=P tls=M mux=0|1 pid=N", then
  * "EVENT <name> k=v ..." lines: accept, tls, rejected-plaintext, login,
  * login-refused, proxy-new, proxy-refused, proxy-closed, close-proxy, work-conn,
@@ -39,6 +43,7 @@
  * ping, fault, control-closed, session-end, bad-*. SIGTERM/SIGINT end the process.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,13 +117,9 @@ static void on_handshake(struct ufrpc_stream *st, int status)
     transport_ready(p, st);
 }
 
-static void on_sniff(struct ufrpc_stream *st, int kind, void *data)
+/* After the first-byte sniff (of TCP, or inside a websocket): plaintext or TLS. */
+static void sniffed(struct peer *p, struct ufrpc_stream *st, int kind)
 {
-    struct peer *p = data;
-    if (kind < 0) {
-        ufrpc_stream_close(st, NULL);
-        return;
-    }
     if (kind == UFRPC_SNIFF_PLAIN) {
         if (p->o.tls == 2) {
             peer_event("rejected-plaintext", "%s", "");
@@ -135,6 +136,32 @@ static void on_sniff(struct ufrpc_stream *st, int kind, void *data)
         peer_event("tls", "ok=0 error=%s", ufrpc_errname(err));
 }
 
+static void on_sniff(struct ufrpc_stream *st, int kind, void *data)
+{
+    struct peer *p = data;
+    if (kind < 0) {
+        ufrpc_stream_close(st, NULL);
+        return;
+    }
+    sniffed(p, st, kind);
+}
+
+/* The websocket prefix sniff is done: websocket, or the usual path. */
+static void after_ws_sniff(struct peer *p, struct ufrpc_stream *st, int is_ws)
+{
+    if (is_ws) {
+        peer_ws_accept(p, st, sniffed);
+        return;
+    }
+    if (p->o.tls == 0) {
+        transport_ready(p, st);
+        return;
+    }
+    int rc = ufrpc_tls_sniff(st, 10000, on_sniff, p);
+    if (rc < 0)
+        ufrpc_stream_close(st, NULL);
+}
+
 static void on_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *st)
 {
     struct peer *p = ufrpc_tcp_listener_data(l);
@@ -146,12 +173,8 @@ static void on_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *
     if (uv_tcp_getpeername(ufrpc_tcp_handle(st), (struct sockaddr *)&ss, &len) == 0)
         uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
     peer_event("accept", "from=%s", ip);
-    if (p->o.tls == 0) {
-        transport_ready(p, st);
-        return;
-    }
-    int rc = ufrpc_tls_sniff(st, 10000, on_sniff, p);
-    if (rc < 0)
+    /* websocket on the bind port, as frps (peer_ws.c) */
+    if (peer_ws_sniff(p, st, after_ws_sniff) < 0)
         ufrpc_stream_close(st, NULL);
 }
 
@@ -356,6 +379,10 @@ int main(int argc, char **argv)
     if (parse_args(argc, argv, &p.o) < 0)
         return usage();
     p.loop = uv_default_loop();
+    /* a client that goes away while we write (a discarded work connection, a
+     * websocket close or pong) must not kill the test frps; Go ignores SIGPIPE
+     * on sockets too */
+    signal(SIGPIPE, SIG_IGN);
     if (ufrpc_cfb_derive_key((const uint8_t *)p.o.token, strlen(p.o.token), p.key) < 0)
         return 1;
     if (p.o.tls != 0) {

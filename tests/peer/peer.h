@@ -81,6 +81,18 @@ int peer_rng(void *ctx, unsigned char *buf, size_t len);
  * frame and dispatches it. mux is the pmux session it came from, or NULL. Takes st. */
 void peer_conn_new(struct peer *p, struct ufrpc_stream *st, void *mux);
 
+/* Websocket on the bind port (peer_ws.c). peer_ws_sniff reads the first bytes
+ * of a fresh TCP stream (which must come from net/tcp.h: it puts them back with
+ * unread) and calls cb(p, st, is_ws) once (not on read errors: then st is
+ * closed); 0 or <0 (then cb never runs and the caller still owns st).
+ * peer_ws_accept takes st, upgrades it and calls ready(p, inner, kind) with
+ * kind UFRPC_SNIFF_* from the first byte inside the websocket (PLAIN when the
+ * peer runs --tls=off); on failure it closes st. */
+int peer_ws_sniff(struct peer *p, struct ufrpc_stream *st,
+                  void (*cb)(struct peer *p, struct ufrpc_stream *st, int is_ws));
+void peer_ws_accept(struct peer *p, struct ufrpc_stream *st,
+                    void (*ready)(struct peer *p, struct ufrpc_stream *st, int kind));
+
 /* Faults on every live control: "drop", "corrupt", "stall". */
 void peer_fault_all(struct peer *p, const char *what);
 
