@@ -44,8 +44,11 @@ struct conn {
     struct ufrpc_stream_write wreq;
     bool ready; /* TLS handshake done (always for plain TCP) */
     bool delaying, writing, shutting, closing;
+    bool working; /* a config-file job runs on the thread pool (holds a ref) */
+    uv_work_t work;
+    struct ufrpc_admin_file_job *job;
     bool reading;
-    unsigned refs; /* stream + timer */
+    unsigned refs; /* stream + timer (+ a running file job) */
 };
 
 static void maybe_finish_close(struct ufrpc_admin *a);
@@ -187,15 +190,60 @@ static bool take_output(struct conn *c)
 
 static void set_reading(struct conn *c, bool on);
 
+/* The config file is read or written on the thread pool (ufrpc_admin_file_job_run
+ * touches only the job); the loop goes on serving everything else. */
+static void on_work(uv_work_t *w)
+{
+    struct conn *c = w->data;
+    ufrpc_admin_file_job_run(c->job);
+}
+
+static void after_work(uv_work_t *w, int status)
+{
+    struct conn *c = w->data;
+    struct ufrpc_admin_file_job *job = c->job;
+    c->job = NULL;
+    c->working = false;
+    (void)status; /* UV_ECANCELED: the job did not run; the session answers 500 */
+    if (c->closing) {
+        ufrpc_admin_file_job_free(job);
+    } else {
+        ufrpc_admin_session_file_done(c->sess, job);
+        pump(c);
+    }
+    conn_unref(c);
+}
+
+/* Starts the session's file job, if it has one. Returns true when it did. */
+static bool start_job(struct conn *c)
+{
+    struct ufrpc_admin_file_job *job = ufrpc_admin_session_take_file_job(c->sess);
+    if (job == NULL)
+        return false;
+    c->job = job;
+    c->work.data = c;
+    if (uv_queue_work(c->srv->loop, &c->work, on_work, after_work) != 0) {
+        c->job = NULL;
+        ufrpc_admin_session_file_done(c->sess, job); /* unrun: 500 */
+        return false;
+    }
+    c->working = true;
+    c->refs++;
+    uv_timer_stop(&c->timer); /* no idle timeout while the file is busy */
+    return true;
+}
+
 /* Feeds buffered input while the connection is idle; answers; closes when done. */
 static void pump(struct conn *c)
 {
-    while (!c->closing && !c->writing && !c->delaying) {
+    while (!c->closing && !c->writing && !c->delaying && !c->working) {
         if (c->in_off < c->in_len && !ufrpc_admin_session_done(c->sess)) {
             size_t n = ufrpc_admin_session_feed(c->sess, c->in + c->in_off, c->in_len - c->in_off);
             c->in_off += n;
             if (c->in_off == c->in_len)
                 c->in_off = c->in_len = 0;
+            if (start_job(c))
+                break;
             if (take_output(c))
                 break;
             if (n == 0 && !ufrpc_admin_session_done(c->sess))
@@ -229,7 +277,7 @@ static void on_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const
     if (status < 0) {
         ufrpc_admin_session_eof(c->sess);
         set_reading(c, false);
-        if (status == UFRPC_ERR_EOF && (c->writing || c->delaying))
+        if (status == UFRPC_ERR_EOF && (c->writing || c->delaying || c->working))
             return; /* finish the answer in flight, then close (pump sees done) */
         conn_close(c);
         return;

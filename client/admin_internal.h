@@ -49,7 +49,30 @@ struct ufrpc_admin_resp {
     uint32_t delay_ms; /* wait before writing */
     bool stop;         /* POST /api/stop succeeded */
     struct ufrpc_admin_buf body;
+    /* Non-NULL: the answer needs the config file read or written first, off the
+     * loop; the session takes the job over (admin_session.h). */
+    struct ufrpc_admin_file_job *job;
 };
+
+/* GET/PUT /api/config's file access, run by ufrpc_admin_file_job_run (any thread:
+ * it touches only the job) and answered into `resp`. */
+struct ufrpc_admin_file_job {
+    bool write;          /* PUT: write body to path; GET: read path */
+    char *path;          /* copies, owned by the job */
+    uint8_t *body;
+    size_t body_len;
+    struct ufrpc_admin_resp resp; /* filled by the run */
+    bool ran;
+    char url_path[256]; /* the request's path as logged */
+};
+
+/* frpc's "http response [path]: code [n]" line (and the error line before it). */
+void ufrpc_admin_log_response(struct ufrpc_log *log, const char *path,
+                              const struct ufrpc_admin_resp *r);
+
+/* A job for path (and, when write, a copy of body); NULL on allocation failure. */
+struct ufrpc_admin_file_job *ufrpc_admin_file_job_new(bool write, const char *path,
+                                                      const uint8_t *body, size_t body_len);
 
 /* Routes one request (frpc's router + handlers). resp must be zeroed by the caller;
  * resp->body is the caller's to free. */

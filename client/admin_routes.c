@@ -60,8 +60,9 @@ static void go_quote(char *out, size_t cap, const char *s)
 /* "open /x: no such file or directory" (Go's *PathError text). */
 static void path_error(char *out, size_t cap, const char *op, const char *path, int err)
 {
-    char e[128];
-    snprintf(e, sizeof e, "%s", strerror(err));
+    char e[128], tmp[128];
+    /* strerror_r (GNU): the file jobs call this on a worker thread */
+    snprintf(e, sizeof e, "%s", strerror_r(err, tmp, sizeof tmp));
     if (e[0] != '\0' && !(e[0] == 'I' && e[1] == '/'))
         e[0] = (char)tolower((unsigned char)e[0]);
     snprintf(out, cap, "%s %s: %s", op, path, e);
@@ -255,14 +256,41 @@ static void h_reload(const struct ufrpc_admin_session_cfg *c, const struct ufrpc
     json_error(r, res == UFRPC_ADMIN_RELOAD_INVALID ? 400 : 500, text);
 }
 
-static void h_get_config(const struct ufrpc_admin_session_cfg *c, struct ufrpc_admin_resp *r)
+struct ufrpc_admin_file_job *ufrpc_admin_file_job_new(bool write, const char *path,
+                                                      const uint8_t *body, size_t body_len)
 {
-    const char *path = config_path(&c->hooks);
-    char msg[1200];
-    if (path == NULL) {
-        json_error(r, 400, "invalid argument: frpc has no config file path");
-        return;
+    struct ufrpc_admin_file_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return NULL;
+    j->write = write;
+    j->path = strdup(path);
+    if (write && body_len > 0) {
+        j->body = malloc(body_len);
+        if (j->body != NULL)
+            memcpy(j->body, body, body_len);
+        j->body_len = body_len;
     }
+    if (j->path == NULL || (write && body_len > 0 && j->body == NULL)) {
+        ufrpc_admin_file_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+void ufrpc_admin_file_job_free(struct ufrpc_admin_file_job *job)
+{
+    if (job == NULL)
+        return;
+    free(job->path);
+    free(job->body);
+    ufrpc_admin_buf_free(&job->resp.body);
+    free(job);
+}
+
+/* GET /api/config's file read (on a worker thread). */
+static void job_read(const char *path, struct ufrpc_admin_resp *r)
+{
+    char msg[1200];
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         char e[1100];
@@ -295,19 +323,11 @@ static void h_get_config(const struct ufrpc_admin_session_cfg *c, struct ufrpc_a
         r->content_type = "text/plain; charset=utf-8";
 }
 
-static void h_put_config(const struct ufrpc_admin_session_cfg *c, const struct ufrpc_admin_req *q,
-                         struct ufrpc_admin_resp *r)
+/* PUT /api/config's file write (on a worker thread). */
+static void job_write(const char *path, const uint8_t *body, size_t body_len,
+                      struct ufrpc_admin_resp *r)
 {
-    if (q->body_len == 0) {
-        json_error(r, 400, "body can't be empty");
-        return;
-    }
-    const char *path = config_path(&c->hooks);
     char e[1100];
-    if (path == NULL) {
-        json_error(r, 500, "open : no such file or directory");
-        return;
-    }
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         path_error(e, sizeof e, "open", path, errno);
@@ -315,8 +335,8 @@ static void h_put_config(const struct ufrpc_admin_session_cfg *c, const struct u
         return;
     }
     size_t off = 0;
-    while (off < q->body_len) {
-        ssize_t w = write(fd, q->body + off, q->body_len - off);
+    while (off < body_len) {
+        ssize_t w = write(fd, body + off, body_len - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
@@ -333,6 +353,53 @@ static void h_put_config(const struct ufrpc_admin_session_cfg *c, const struct u
         return;
     }
     r->status = 200;
+}
+
+void ufrpc_admin_log_response(struct ufrpc_log *log, const char *path,
+                              const struct ufrpc_admin_resp *r)
+{
+    if (r->status >= 400 && r->content_type != NULL &&
+        strcmp(r->content_type, "application/json") == 0)
+        UFRPC_LOGW(log, "http response [%s]: error: status %d", path, r->status);
+    UFRPC_LOGI(log, "http response [%s]: code [%d]", path, r->status);
+}
+
+void ufrpc_admin_file_job_run(struct ufrpc_admin_file_job *job)
+{
+    if (job->write)
+        job_write(job->path, job->body, job->body_len, &job->resp);
+    else
+        job_read(job->path, &job->resp);
+    job->ran = true;
+}
+
+static void h_get_config(const struct ufrpc_admin_session_cfg *c, struct ufrpc_admin_resp *r)
+{
+    const char *path = config_path(&c->hooks);
+    if (path == NULL) {
+        json_error(r, 400, "invalid argument: frpc has no config file path");
+        return;
+    }
+    r->job = ufrpc_admin_file_job_new(false, path, NULL, 0);
+    if (r->job == NULL)
+        json_error(r, 500, "out of memory");
+}
+
+static void h_put_config(const struct ufrpc_admin_session_cfg *c, const struct ufrpc_admin_req *q,
+                         struct ufrpc_admin_resp *r)
+{
+    if (q->body_len == 0) {
+        json_error(r, 400, "body can't be empty");
+        return;
+    }
+    const char *path = config_path(&c->hooks);
+    if (path == NULL) {
+        json_error(r, 500, "open : no such file or directory");
+        return;
+    }
+    r->job = ufrpc_admin_file_job_new(true, path, q->body, q->body_len);
+    if (r->job == NULL)
+        json_error(r, 500, "out of memory");
 }
 
 static void h_definition(const struct ufrpc_admin_session_cfg *c, bool visitor, const char *name,
@@ -594,10 +661,10 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
     case R_FAVICON: h_static(c, "favicon.ico", r); break;
     default: /* R_STATIC */ h_static(c, p + 8, r); break;
     }
-    if (r->status >= 400 && r->content_type != NULL &&
-        strcmp(r->content_type, "application/json") == 0)
-        UFRPC_LOGW(c->log, "http response [%s]: error: status %d", lp, r->status);
-    UFRPC_LOGI(c->log, "http response [%s]: code [%d]", lp, r->status);
+    if (r->job != NULL) /* logged when the job's answer is written */
+        snprintf(r->job->url_path, sizeof r->job->url_path, "%s", lp);
+    else
+        ufrpc_admin_log_response(c->log, lp, r);
 out:
     free(name);
 }

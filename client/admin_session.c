@@ -30,6 +30,10 @@ struct ufrpc_admin_session {
     size_t body_seen; /* body bytes of this request so far */
     int limit_status; /* 431 / 413 when a limit was hit */
 
+    /* a config-file job: held until taken, then awaited (no input meanwhile) */
+    struct ufrpc_admin_file_job *job;
+    bool job_waiting, job_head, job_keep;
+
     /* output */
     struct ufrpc_admin_buf out;
     uint32_t out_delay_ms;
@@ -254,11 +258,18 @@ static int on_message_complete(llhttp_t *p)
     struct ufrpc_admin_resp resp = {0};
     ufrpc_admin_route(s->cfg, &req, &resp);
     bool keep = llhttp_should_keep_alive(p) != 0;
-    write_response(s, &resp, p->method == HTTP_HEAD, !keep);
+    if (resp.job != NULL) {
+        /* answered when the job comes back (ufrpc_admin_session_file_done) */
+        s->job = resp.job;
+        s->job_head = p->method == HTTP_HEAD;
+        s->job_keep = keep;
+    } else {
+        write_response(s, &resp, p->method == HTTP_HEAD, !keep);
+        if (!keep)
+            s->done = true;
+    }
     if (resp.stop)
         s->stop = true;
-    if (!keep)
-        s->done = true;
     ufrpc_admin_buf_free(&resp.body);
     free(path);
     free(qcopy);
@@ -309,12 +320,13 @@ void ufrpc_admin_session_free(struct ufrpc_admin_session *s)
     ufrpc_admin_buf_free(&s->auth);
     ufrpc_admin_buf_free(&s->body);
     ufrpc_admin_buf_free(&s->out);
+    ufrpc_admin_file_job_free(s->job);
     free(s);
 }
 
 size_t ufrpc_admin_session_feed(struct ufrpc_admin_session *s, const uint8_t *data, size_t len)
 {
-    if (s->done || len == 0)
+    if (s->done || len == 0 || s->job != NULL || s->job_waiting)
         return 0;
     llhttp_errno_t e = llhttp_execute(&s->parser, (const char *)data, len);
     switch (e) {
@@ -369,3 +381,26 @@ bool ufrpc_admin_session_take_stop(struct ufrpc_admin_session *s)
 }
 
 void ufrpc_admin_session_eof(struct ufrpc_admin_session *s) { s->done = true; }
+
+struct ufrpc_admin_file_job *ufrpc_admin_session_take_file_job(struct ufrpc_admin_session *s)
+{
+    struct ufrpc_admin_file_job *j = s->job;
+    if (j != NULL) {
+        s->job = NULL;
+        s->job_waiting = true;
+    }
+    return j;
+}
+
+void ufrpc_admin_session_file_done(struct ufrpc_admin_session *s,
+                                   struct ufrpc_admin_file_job *job)
+{
+    s->job_waiting = false;
+    if (!job->ran) /* handed back unrun: answer as if the file could not be reached */
+        job->resp = (struct ufrpc_admin_resp){.status = 500};
+    ufrpc_admin_log_response(s->cfg->log, job->url_path, &job->resp);
+    write_response(s, &job->resp, s->job_head, !s->job_keep);
+    if (!s->job_keep)
+        s->done = true;
+    ufrpc_admin_file_job_free(job);
+}

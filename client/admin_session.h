@@ -37,7 +37,8 @@
  * log lines; proxy/visitor definitions are produced with secrets masked ("***").
  *
  * Ownership: the session borrows `cfg` (and everything it points to) for its whole
- * life; hooks run synchronously inside ufrpc_admin_session_feed. */
+ * life; hooks run synchronously inside ufrpc_admin_session_feed. The config file is
+ * read and written through jobs (below), never inside feed. */
 #ifndef UFRPC_CLIENT_ADMIN_SESSION_H
 #define UFRPC_CLIENT_ADMIN_SESSION_H
 
@@ -120,5 +121,21 @@ bool ufrpc_admin_session_take_stop(struct ufrpc_admin_session *s);
 
 /* The peer closed its side: if a request is half-received the session is done. */
 void ufrpc_admin_session_eof(struct ufrpc_admin_session *s);
+
+/* GET and PUT /api/config read or write the config file, which may be slow (flash,
+ * network file systems): the session hands that out as a job instead of doing it.
+ * After a feed, a non-NULL ufrpc_admin_session_take_file_job() is the job of the
+ * request just parsed; the session then waits (feed consumes nothing, no output)
+ * until the job, run, comes back through ufrpc_admin_session_file_done(), which
+ * queues the response and frees the job. ufrpc_admin_file_job_run() does the
+ * blocking I/O and touches nothing but the job: run it on a worker thread
+ * (uv_queue_work), or inline in tests. A taken job that will not come back (its
+ * connection is gone) is freed with ufrpc_admin_file_job_free(). */
+struct ufrpc_admin_file_job;
+struct ufrpc_admin_file_job *ufrpc_admin_session_take_file_job(struct ufrpc_admin_session *s);
+void ufrpc_admin_file_job_run(struct ufrpc_admin_file_job *job);
+void ufrpc_admin_session_file_done(struct ufrpc_admin_session *s,
+                                   struct ufrpc_admin_file_job *job);
+void ufrpc_admin_file_job_free(struct ufrpc_admin_file_job *job);
 
 #endif

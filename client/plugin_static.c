@@ -29,9 +29,16 @@ struct sf_plugin {
     char prefix[512];    /* "/" or "/strip/" */
 };
 
+/* The file being sent. Its bytes are read on libuv's thread pool (uv_fs_read),
+ * one chunk at a time: `reading` while a read is in flight (it holds a reference
+ * on the hs and on rb); the fd is closed only when no read uses it. */
 struct sf {
     int fd;
     uint64_t off, left;
+    bool reading;
+    bool close_pending; /* closed while reading: close when the read returns */
+    uv_fs_t req;
+    ufrpc_rbuf_t *rb;
 };
 
 static const struct {
@@ -129,37 +136,80 @@ static bool path_inside(const char *real, const char *root)
 
 static void sf_close_file(struct sf *s)
 {
+    s->left = 0;
+    if (s->reading) {
+        s->close_pending = true; /* the read in flight still uses the fd */
+        return;
+    }
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;
-    s->left = 0;
 }
 
+static void sf_pump(struct hs *h);
+
+static void sf_on_read(uv_fs_t *req)
+{
+    struct hs *h = req->data;
+    struct sf *s = h->ctx;
+    ssize_t n = (ssize_t)req->result;
+    uv_fs_req_cleanup(req);
+    ufrpc_rbuf_t *b = s->rb;
+    s->rb = NULL;
+    s->reading = false;
+    if (s->close_pending || h->closing) {
+        s->close_pending = false;
+        ufrpc_rbuf_unref(b);
+        sf_close_file(s);
+        ufrpc_hs_unref(h);
+        return;
+    }
+    if (n <= 0) {
+        ufrpc_rbuf_unref(b);
+        ufrpc_hs_fail(h, UFRPC_ERR_IO, "read failed: %s",
+                      n < 0 ? uv_strerror((int)n) : "file shrank");
+        ufrpc_hs_unref(h);
+        return;
+    }
+    s->off += (uint64_t)n;
+    s->left -= (uint64_t)n;
+    int rc = ufrpc_hs_write(h, b, b->base, (size_t)n);
+    ufrpc_rbuf_unref(b);
+    if (rc < 0)
+        ufrpc_hs_fail(h, rc, NULL);
+    else
+        sf_pump(h);
+    ufrpc_hs_unref(h);
+}
+
+/* Starts the next chunk's read when the downstream has room; ends the response
+ * once the whole range went out. */
 static void sf_pump(struct hs *h)
 {
     struct sf *s = h->ctx;
-    while (s->fd >= 0 && s->left > 0 && !h->closing && !ufrpc_hs_down_congested(h)) {
+    if (s->reading)
+        return;
+    if (s->fd >= 0 && s->left > 0 && !h->closing && !ufrpc_hs_down_congested(h)) {
         size_t want = s->left < UFRPC_READ_BUF_SIZE ? (size_t)s->left : UFRPC_READ_BUF_SIZE;
         ufrpc_rbuf_t *b = ufrpc_rbuf_new(want);
         if (b == NULL) {
             ufrpc_hs_fail(h, UFRPC_ERR_NOMEM, "out of memory");
             return;
         }
-        ssize_t n = pread(s->fd, b->base, want, (off_t)s->off);
-        if (n <= 0) {
-            ufrpc_rbuf_unref(b);
-            ufrpc_hs_fail(h, UFRPC_ERR_IO, "read failed: %s",
-                          n < 0 ? strerror(errno) : "file shrank");
-            return;
-        }
-        s->off += (uint64_t)n;
-        s->left -= (uint64_t)n;
-        int rc = ufrpc_hs_write(h, b, b->base, (size_t)n);
-        ufrpc_rbuf_unref(b);
+        uv_buf_t ub = uv_buf_init((char *)b->base, (unsigned)want);
+        s->rb = b;
+        s->req.data = h;
+        int rc = uv_fs_read(h->base.plugin->loop, &s->req, s->fd, &ub, 1, (int64_t)s->off,
+                            sf_on_read);
         if (rc < 0) {
-            ufrpc_hs_fail(h, rc, NULL);
+            s->rb = NULL;
+            ufrpc_rbuf_unref(b);
+            ufrpc_hs_fail(h, UFRPC_ERR_IO, "read failed: %s", uv_strerror(rc));
             return;
         }
+        s->reading = true;
+        ufrpc_hs_ref(h);
+        return;
     }
     if (s->fd >= 0 && s->left == 0 && !h->closing) {
         sf_close_file(s);

@@ -88,6 +88,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (used > n)
             __builtin_trap();
         off += used;
+        /* a config-file job (none here: no config path) goes back unrun */
+        struct ufrpc_admin_file_job *job = ufrpc_admin_session_take_file_job(s);
+        if (job != NULL)
+            ufrpc_admin_session_file_done(s, job);
         uint8_t *buf;
         size_t len;
         uint32_t delay;

@@ -184,6 +184,14 @@ static char *exchange(struct sess *x, const void *req, size_t len, size_t *consu
     size_t n = ufrpc_admin_session_feed(x->s, req, len);
     if (consumed)
         *consumed = n;
+    /* GET/PUT /api/config: the file job the shell would run on its thread pool */
+    struct ufrpc_admin_file_job *job = ufrpc_admin_session_take_file_job(x->s);
+    if (job != NULL) {
+        assert_int_equal(ufrpc_admin_session_feed(x->s, (const uint8_t *)"GET", 3), 0);
+        assert_null(ufrpc_admin_session_take_file_job(x->s));
+        ufrpc_admin_file_job_run(job);
+        ufrpc_admin_session_file_done(x->s, job);
+    }
     uint8_t *buf;
     size_t blen;
     uint32_t d;
@@ -446,6 +454,43 @@ static void test_stop(void **st)
     assert_false(ufrpc_admin_session_take_stop(x.s));
     assert_int_equal(atomic_load(&x.f->stops), 0); /* the shell calls it later */
     free(r);
+    sess_close(&x);
+}
+
+/* The config file is touched only by the job the session hands out: until it comes
+ * back, nothing more is parsed (a pipelined request waits), and a job handed back
+ * without running answers 500. */
+static void test_config_file_job(void **st)
+{
+    (void)st;
+    struct sess x;
+    sess_open(&x, "", "");
+    const char *two = "GET /api/config HTTP/1.1\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n";
+    size_t first = strlen("GET /api/config HTTP/1.1\r\n\r\n");
+    size_t n = ufrpc_admin_session_feed(x.s, (const uint8_t *)two, strlen(two));
+    assert_int_equal(n, first);
+    struct ufrpc_admin_file_job *job = ufrpc_admin_session_take_file_job(x.s);
+    assert_non_null(job);
+    uint8_t *buf;
+    size_t len;
+    uint32_t d;
+    assert_false(ufrpc_admin_session_take_output(x.s, &buf, &len, &d)); /* no answer yet */
+    assert_int_equal(ufrpc_admin_session_feed(x.s, (const uint8_t *)two + first,
+                                              strlen(two) - first),
+                     0);
+    ufrpc_admin_session_file_done(x.s, job); /* not run: as if the disk failed */
+    assert_true(ufrpc_admin_session_take_output(x.s, &buf, &len, &d));
+    assert_true(len > 12 && memcmp(buf, "HTTP/1.1 500 ", 13) == 0);
+    free(buf);
+    /* the waiting request goes through now */
+    n = ufrpc_admin_session_feed(x.s, (const uint8_t *)two + first, strlen(two) - first);
+    assert_int_equal(n, strlen(two) - first);
+    assert_true(ufrpc_admin_session_take_output(x.s, &buf, &len, &d));
+    assert_true(len > 12 && memcmp(buf, "HTTP/1.1 200 ", 13) == 0);
+    free(buf);
+    /* a job never handed back is freed with the session */
+    n = ufrpc_admin_session_feed(x.s, (const uint8_t *)two, first);
+    assert_int_equal(n, first);
     sess_close(&x);
 }
 
@@ -1344,6 +1389,7 @@ int main(void)
         cmocka_unit_test(test_reload),
         cmocka_unit_test(test_stop),
         cmocka_unit_test(test_config_get_put),
+        cmocka_unit_test(test_config_file_job),
         cmocka_unit_test(test_definitions),
         cmocka_unit_test(test_unknown_routes),
         cmocka_unit_test(test_static_assets),
