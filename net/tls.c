@@ -1115,9 +1115,11 @@ static void fast_pump_in(struct tls *t)
             }
             r = ufrpc_tlsrec_open(&f->rd, rec, rec_len, t->rb->base + n, t->rb->cap - n, &type,
                                   &pt_len);
-            if (r < 0) {
-                alert = r == UFRPC_ERR_AEAD_RECORD ? UFRPC_TLSREC_ALERT_RECORD_OVERFLOW
-                                                   : UFRPC_TLSREC_ALERT_BAD_RECORD_MAC;
+            if (r < 0) { /* as Go: too much plaintext is an overflow, the rest bad MACs */
+                size_t overhead = ufrpc_tlsrec_prefix(&f->rd) + UFRPC_TLSREC_TAG;
+                alert = rec_len > overhead + UFRPC_TLSREC_MAX_PLAIN
+                            ? UFRPC_TLSREC_ALERT_RECORD_OVERFLOW
+                            : UFRPC_TLSREC_ALERT_BAD_RECORD_MAC;
                 t->end_status = UFRPC_ERR_TLS;
                 break;
             }
