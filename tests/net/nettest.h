@@ -174,12 +174,15 @@ static inline void nt_peer_close(struct nt_peer *p)
         ufrpc_stream_close(p->s, NULL);
 }
 
-/* Runs the loop until pred(arg) is true or timeout_ms passes. Returns pred(arg). */
+
 static inline void nt_stop_timer(uv_timer_t *t)
 {
     uv_stop(t->loop);
 }
 
+/* Runs the loop until pred(arg) is true or timeout_ms passes. Returns pred(arg).
+ * The loop wakes at least every 50 ms, so a predicate on something outside the
+ * loop (a file another process writes) is seen soon, not only at the deadline. */
 static inline int nt_run_until(uv_loop_t *loop, int (*pred)(void *), void *arg,
                                uint64_t timeout_ms)
 {
@@ -191,7 +194,7 @@ static inline int nt_run_until(uv_loop_t *loop, int (*pred)(void *), void *arg,
         uint64_t now = uv_now(loop);
         if (now >= end)
             break;
-        uv_timer_start(&guard, nt_stop_timer, end - now, 0);
+        uv_timer_start(&guard, nt_stop_timer, end - now < 50 ? end - now : 50, 0);
         uv_run(loop, UV_RUN_ONCE);
         uv_update_time(loop);
     }
