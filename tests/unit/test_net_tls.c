@@ -574,6 +574,18 @@ static void test_tls_verify_reasons(void **state)
     assert_int_equal(ufrpc_tls_client_ctx_new(&co, &c), UFRPC_ERR_TLS);
     co.ca_file = "/nonexistent/ca.pem";
     assert_int_equal(ufrpc_tls_client_ctx_new(&co, &c), UFRPC_ERR_TLS);
+    /* a system bundle (OIDC without trustedCaFile): loads even where Mbed TLS cannot
+     * parse every certificate in it; garbage alone is still refused */
+    co.ca_file = garbage;
+    co.ca_bundle = true;
+    assert_int_equal(ufrpc_tls_client_ctx_new(&co, &c), UFRPC_ERR_TLS);
+    FILE *sys = fopen("/etc/ssl/certs/ca-certificates.crt", "r");
+    if (sys != NULL) {
+        fclose(sys);
+        co.ca_file = "/etc/ssl/certs/ca-certificates.crt";
+        assert_int_equal(ufrpc_tls_client_ctx_new(&co, &c), 0);
+        ufrpc_tls_ctx_free(c);
+    }
     env_fini(&e);
 }
 
