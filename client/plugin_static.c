@@ -6,8 +6,12 @@
  *
  * Path safety: the URL path is percent-decoded; NUL bytes, backslashes and ".."
  * segments are refused (400); the resolved real path (symlinks followed) must
- * stay inside the real path of localPath, else 404. File bytes are read
- * synchronously in 64 KiB pieces, at most HS_MAX_INFLIGHT bytes queued. */
+ * stay inside the real path of localPath, else 404.
+ *
+ * The loop never touches the disk: resolving a request (realpath, stat, open,
+ * the content sniff, a directory listing) runs as one job on libuv's thread pool
+ * while parsing is paused (struct sf_job), and file bytes are read with uv_fs_read
+ * in 64 KiB pieces, at most HS_MAX_INFLIGHT bytes queued downstream. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -234,9 +238,8 @@ static bool sf_auth_ok(struct hs *h)
     return ufrpc_pl_basic_auth_ok(v, len, c->http_user, c->http_password);
 }
 
-static void html_escape(struct hs *h, char *out, size_t cap, const char *in)
+static void html_escape(char *out, size_t cap, const char *in)
 {
-    (void)h;
     size_t o = 0;
     for (; *in != '\0' && o + 7 < cap; in++) {
         const char *rep = *in == '<'    ? "&lt;"
@@ -279,13 +282,14 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void sf_listing(struct hs *h, const char *dir)
+/* Builds the HTML listing of `dir` (at most 10000 entries, sorted) into a
+ * malloc'd body. Runs on the thread pool. 0, UFRPC_ERR_IO (unreadable: 403) or
+ * UFRPC_ERR_NOMEM. */
+static int sf_listing_build(const char *dir, char **body_out, size_t *len_out)
 {
     DIR *d = opendir(dir);
-    if (d == NULL) {
-        ufrpc_hs_simple_response(h, 403, "Forbidden", NULL, "403 Forbidden\n", false);
-        return;
-    }
+    if (d == NULL)
+        return UFRPC_ERR_IO;
     char **names = NULL;
     size_t n = 0, cap = 0;
     bool oom = false;
@@ -326,34 +330,41 @@ static void sf_listing(struct hs *h, const char *dir)
     for (size_t i = 0; i < n; i++)
         bcap += 9 * strlen(names[i]) + 32;
     char *body = oom ? NULL : malloc(bcap);
+    size_t o = 0;
     if (body != NULL) {
-        size_t o = (size_t)snprintf(body, bcap, "<pre>\n");
+        o = (size_t)snprintf(body, bcap, "<pre>\n");
         for (size_t i = 0; i < n; i++) {
             char u[3 * 256 + 8], t[6 * 256 + 8];
             url_escape(u, sizeof u, names[i]);
-            html_escape(h, t, sizeof t, names[i]);
+            html_escape(t, sizeof t, names[i]);
             o += (size_t)snprintf(body + o, bcap - o, "<a href=\"%s\">%s</a>\n", u, t);
         }
         o += (size_t)snprintf(body + o, bcap - o, "</pre>\n");
-        char head[256];
-        int hl = snprintf(head, sizeof head,
-                          "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
-                          "Content-Length: %zu\r\n\r\n",
-                          o);
-        int rc = ufrpc_hs_write(h, NULL, (const uint8_t *)head, (size_t)hl);
-        if (rc == 0 && ufrpc_hs_method_id(h) != HTTP_HEAD)
-            rc = ufrpc_hs_write(h, NULL, (const uint8_t *)body, o);
-        if (rc < 0)
-            ufrpc_hs_fail(h, rc, NULL);
-        else
-            ufrpc_hs_response_done(h, true);
-    } else {
-        ufrpc_hs_fail(h, UFRPC_ERR_NOMEM, "out of memory for a listing");
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
-    free(body);
+    if (body == NULL)
+        return UFRPC_ERR_NOMEM;
+    *body_out = body;
+    *len_out = o;
+    return 0;
+}
+
+static void sf_send_listing(struct hs *h, const char *body, size_t len)
+{
+    char head[256];
+    int hl = snprintf(head, sizeof head,
+                      "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+                      "Content-Length: %zu\r\n\r\n",
+                      len);
+    int rc = ufrpc_hs_write(h, NULL, (const uint8_t *)head, (size_t)hl);
+    if (rc == 0 && ufrpc_hs_method_id(h) != HTTP_HEAD)
+        rc = ufrpc_hs_write(h, NULL, (const uint8_t *)body, len);
+    if (rc < 0)
+        ufrpc_hs_fail(h, rc, NULL);
+    else
+        ufrpc_hs_response_done(h, true);
 }
 
 /* One "Range: bytes=a-b" / "a-" / "-n" range: 1 (partial: *from, *count), 0 (no
@@ -405,9 +416,172 @@ static int parse_range(struct hs *h, uint64_t size, uint64_t *from, uint64_t *co
     return 1;
 }
 
-static int sf_on_head(struct hs *h)
+/* What the thread pool found for one request. */
+enum sf_outcome {
+    SF_NOT_FOUND,  /* 404 */
+    SF_OUTSIDE,    /* 404, logged: the real path leaves localPath */
+    SF_FORBIDDEN,  /* 403: cannot open or list */
+    SF_REDIRECT,   /* 301 to "<dir>/" */
+    SF_LISTING,    /* 200 with `body` */
+    SF_FILE,       /* 200/206 from `fd` */
+    SF_NOMEM,
+};
+
+/* One request's disk work. Filled on the loop, run on the thread pool (sf_resolve:
+ * touches only this struct), answered on the loop (sf_resolved), which owns and
+ * frees it. Holds a reference on the hs while queued. */
+struct sf_job {
+    uv_work_t work;
+    struct hs *h;
+    char root[PATH_MAX];     /* in: real path of localPath */
+    char full[PATH_MAX + 8]; /* in: root + "/" + the request's relative path */
+    bool want_dir;           /* in: the URL ends in '/' (else a directory redirects) */
+    char loc[4200];          /* in: the redirect's header line, for SF_REDIRECT */
+    enum sf_outcome out;
+    int fd;                  /* SF_FILE: open, owned by the job until handed over */
+    struct stat st;          /* SF_FILE */
+    const char *ctype;       /* SF_FILE: a static string */
+    char *body;              /* SF_LISTING: malloc'd */
+    size_t body_len;
+};
+
+static void sf_resolve(uv_work_t *w)
+{
+    struct sf_job *j = w->data;
+    char real[PATH_MAX];
+    j->fd = -1;
+    j->out = SF_NOT_FOUND;
+    if (realpath(j->full, real) == NULL)
+        return;
+    if (!path_inside(real, j->root)) {
+        j->out = SF_OUTSIDE;
+        return;
+    }
+    if (stat(real, &j->st) != 0)
+        return;
+    if (S_ISDIR(j->st.st_mode)) {
+        if (!j->want_dir) {
+            j->out = SF_REDIRECT;
+            return;
+        }
+        char idx[PATH_MAX + 16], ireal[PATH_MAX];
+        snprintf(idx, sizeof idx, "%s/index.html", real);
+        struct stat ist;
+        if (stat(idx, &ist) == 0 && S_ISREG(ist.st_mode) && realpath(idx, ireal) != NULL) {
+            if (!path_inside(ireal, j->root)) {
+                j->out = SF_OUTSIDE;
+                return;
+            }
+            memcpy(real, ireal, sizeof real);
+            j->st = ist;
+        } else {
+            int rc = sf_listing_build(real, &j->body, &j->body_len);
+            j->out = rc == 0 ? SF_LISTING : rc == UFRPC_ERR_NOMEM ? SF_NOMEM : SF_FORBIDDEN;
+            return;
+        }
+    }
+    if (!S_ISREG(j->st.st_mode))
+        return;
+    j->fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (j->fd < 0) {
+        j->out = SF_FORBIDDEN;
+        return;
+    }
+    j->ctype = content_type(real, j->fd);
+    j->out = SF_FILE;
+}
+
+static void sf_job_free(struct sf_job *j)
+{
+    if (j->fd >= 0)
+        close(j->fd);
+    free(j->body);
+    free(j);
+}
+
+/* Answers a resolved file: headers, then the pump reads the range. */
+static void sf_send_file(struct hs *h, struct sf_job *j)
 {
     struct sf *s = h->ctx;
+    char date[64] = "";
+    struct tm tm;
+    if (gmtime_r(&j->st.st_mtime, &tm) != NULL)
+        strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    uint64_t size = (uint64_t)j->st.st_size, from = 0, count = size;
+    int range = parse_range(h, size, &from, &count);
+    if (range < 0) {
+        char cr[64];
+        snprintf(cr, sizeof cr, "Content-Range: bytes */%llu\r\n", (unsigned long long)size);
+        ufrpc_hs_simple_response(h, 416, "Requested Range Not Satisfiable", cr, "invalid range\n",
+                                 false);
+        return;
+    }
+    char head[768], cr[96] = "";
+    if (range > 0)
+        snprintf(cr, sizeof cr, "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)from,
+                 (unsigned long long)(from + count - 1), (unsigned long long)size);
+    int hl = snprintf(head, sizeof head,
+                      "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %llu\r\n%s"
+                      "Accept-Ranges: bytes\r\nLast-Modified: %s\r\n\r\n",
+                      range > 0 ? "206 Partial Content" : "200 OK", j->ctype,
+                      (unsigned long long)count, cr, date);
+    int rc = ufrpc_hs_write(h, NULL, (const uint8_t *)head, (size_t)hl);
+    if (rc < 0) {
+        ufrpc_hs_fail(h, rc, NULL);
+        return;
+    }
+    if (ufrpc_hs_method_id(h) == HTTP_HEAD || count == 0) {
+        ufrpc_hs_response_done(h, true);
+        return;
+    }
+    s->fd = j->fd; /* handed over: sf_close_file closes it */
+    j->fd = -1;
+    s->off = from;
+    s->left = count;
+    sf_pump(h);
+}
+
+static void sf_resolved(uv_work_t *w, int status)
+{
+    struct sf_job *j = w->data;
+    struct hs *h = j->h;
+    if (h->closing || status != 0) {
+        if (!h->closing)
+            ufrpc_hs_fail(h, UFRPC_ERR_IO, "static_file: %s", uv_strerror(status));
+        sf_job_free(j);
+        ufrpc_hs_unref(h);
+        return;
+    }
+    switch (j->out) {
+    case SF_OUTSIDE:
+        ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_INVAL, "path leaves localPath");
+        /* fall through */
+    case SF_NOT_FOUND:
+        ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
+        break;
+    case SF_FORBIDDEN:
+        ufrpc_hs_simple_response(h, 403, "Forbidden", NULL, "403 Forbidden\n", false);
+        break;
+    case SF_REDIRECT:
+        ufrpc_hs_simple_response(h, 301, "Moved Permanently", j->loc, NULL, false);
+        break;
+    case SF_LISTING:
+        sf_send_listing(h, j->body, j->body_len);
+        break;
+    case SF_FILE:
+        sf_send_file(h, j);
+        break;
+    case SF_NOMEM:
+        ufrpc_hs_fail(h, UFRPC_ERR_NOMEM, "out of memory for a listing");
+        break;
+    }
+    sf_job_free(j);
+    ufrpc_hs_resume(h);
+    ufrpc_hs_unref(h);
+}
+
+static int sf_on_head(struct hs *h)
+{
     const struct sf_plugin *sp = h->base.plugin->impl;
     int m = ufrpc_hs_method_id(h);
     if (m != HTTP_GET && m != HTTP_HEAD) {
@@ -436,100 +610,33 @@ static int sf_on_head(struct hs *h)
         ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
         return h->closing ? -1 : 0;
     }
-    const char *rel = bare ? "" : path + plen;
-    char full[PATH_MAX + 8];
-    int fl = snprintf(full, sizeof full, "%s/%s", sp->root, rel);
-    char real[PATH_MAX];
-    if (fl < 0 || (size_t)fl >= sizeof full || realpath(full, real) == NULL) {
-        ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
-        return h->closing ? -1 : 0;
-    }
-    if (!path_inside(real, sp->root)) {
-        ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_INVAL, "path leaves localPath");
-        ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
-        return h->closing ? -1 : 0;
-    }
-    struct stat st;
-    if (stat(real, &st) != 0) {
-        ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
-        return h->closing ? -1 : 0;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        size_t ul = strlen(path);
-        if (bare || path[ul - 1] != '/') {
-            char loc[4200];
-            const char *slash = strrchr(path, '/');
-            snprintf(loc, sizeof loc, "Location: %s/\r\n", slash != NULL ? slash + 1 : path);
-            ufrpc_hs_simple_response(h, 301, "Moved Permanently", loc, NULL, false);
-            return h->closing ? -1 : 0;
-        }
-        char idx[PATH_MAX + 16];
-        snprintf(idx, sizeof idx, "%s/index.html", real);
-        struct stat ist;
-        char ireal[PATH_MAX];
-        bool has_index = stat(idx, &ist) == 0 && S_ISREG(ist.st_mode) &&
-                         realpath(idx, ireal) != NULL;
-        if (has_index && !path_inside(ireal, sp->root)) {
-            ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_INVAL, "path leaves localPath");
-            ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
-            return h->closing ? -1 : 0;
-        }
-        if (has_index) {
-            snprintf(real, sizeof real, "%s", ireal);
-            st = ist;
-        } else {
-            sf_listing(h, real);
-            return h->closing ? -1 : 0;
-        }
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
-        return h->closing ? -1 : 0;
-    }
-    int fd = open(real, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        ufrpc_hs_simple_response(h, 403, "Forbidden", NULL, "403 Forbidden\n", false);
-        return h->closing ? -1 : 0;
-    }
-    char date[64] = "";
-    struct tm tm;
-    if (gmtime_r(&st.st_mtime, &tm) != NULL)
-        strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    uint64_t size = (uint64_t)st.st_size, from = 0, count = size;
-    int range = parse_range(h, size, &from, &count);
-    if (range < 0) {
-        close(fd);
-        char cr[64];
-        snprintf(cr, sizeof cr, "Content-Range: bytes */%llu\r\n", (unsigned long long)size);
-        ufrpc_hs_simple_response(h, 416, "Requested Range Not Satisfiable", cr, "invalid range\n",
-                                 false);
-        return h->closing ? -1 : 0;
-    }
-    char head[768], cr[96] = "";
-    if (range > 0)
-        snprintf(cr, sizeof cr, "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)from,
-                 (unsigned long long)(from + count - 1), (unsigned long long)size);
-    int hl = snprintf(head, sizeof head,
-                      "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %llu\r\n%s"
-                      "Accept-Ranges: bytes\r\nLast-Modified: %s\r\n\r\n",
-                      range > 0 ? "206 Partial Content" : "200 OK", content_type(real, fd),
-                      (unsigned long long)count, cr, date);
-    int rc = ufrpc_hs_write(h, NULL, (const uint8_t *)head, (size_t)hl);
-    if (rc < 0) {
-        close(fd);
-        ufrpc_hs_fail(h, rc, NULL);
+    struct sf_job *j = calloc(1, sizeof *j);
+    if (j == NULL) {
+        ufrpc_hs_fail(h, UFRPC_ERR_NOMEM, "out of memory");
         return -1;
     }
-    if (m == HTTP_HEAD || count == 0) {
-        close(fd);
-        ufrpc_hs_response_done(h, true);
+    j->fd = -1;
+    j->h = h;
+    j->work.data = j;
+    j->want_dir = !bare && path[strlen(path) - 1] == '/';
+    memcpy(j->root, sp->root, sizeof j->root);
+    /* Go's FileServer redirects a directory to its last segment plus '/' */
+    const char *slash = strrchr(path, '/');
+    snprintf(j->loc, sizeof j->loc, "Location: %s/\r\n", slash != NULL ? slash + 1 : path);
+    int fl = snprintf(j->full, sizeof j->full, "%s/%s", sp->root, bare ? "" : path + plen);
+    if (fl < 0 || (size_t)fl >= sizeof j->full) {
+        free(j);
+        ufrpc_hs_simple_response(h, 404, "Not Found", NULL, "404 page not found\n", false);
         return h->closing ? -1 : 0;
     }
-    s->fd = fd;
-    s->off = from;
-    s->left = count;
-    sf_pump(h);
-    return h->closing ? -1 : 0;
+    int rc = uv_queue_work(h->base.plugin->loop, &j->work, sf_resolve, sf_resolved);
+    if (rc != 0) {
+        free(j);
+        ufrpc_hs_fail(h, UFRPC_ERR_IO, "static_file: %s", uv_strerror(rc));
+        return -1;
+    }
+    ufrpc_hs_ref(h);
+    return HS_PAUSE;
 }
 
 static void sf_teardown(struct hs *h)
@@ -576,6 +683,7 @@ static int sf_create(ufrpc_plugin_t *p, char *reason, size_t cap)
     struct sf_plugin *sp = calloc(1, sizeof *sp);
     if (sp == NULL)
         return UFRPC_ERR_NOMEM;
+    /* Once per proxy start or reload, not per request: left on the loop. */
     struct stat st;
     if (realpath(c->local_path, sp->root) == NULL || stat(sp->root, &st) != 0 ||
         !S_ISDIR(st.st_mode)) {
