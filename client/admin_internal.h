@@ -54,10 +54,17 @@ struct ufrpc_admin_resp {
     struct ufrpc_admin_file_job *job;
 };
 
-/* GET/PUT /api/config's file access, run by ufrpc_admin_file_job_run (any thread:
- * it touches only the job) and answered into `resp`. */
+enum ufrpc_admin_job_kind {
+    UFRPC_ADMIN_JOB_READ_CONFIG,  /* GET /api/config: read path */
+    UFRPC_ADMIN_JOB_WRITE_CONFIG, /* PUT /api/config: write body to path */
+    UFRPC_ADMIN_JOB_ASSET,        /* a file of assetsDir (a directory: its index.html) */
+};
+
+/* The admin API's disk access (the config file, assetsDir), run by
+ * ufrpc_admin_file_job_run (any thread: it touches only the job) and answered
+ * into `resp`. */
 struct ufrpc_admin_file_job {
-    bool write;          /* PUT: write body to path; GET: read path */
+    enum ufrpc_admin_job_kind kind;
     char *path;          /* copies, owned by the job */
     uint8_t *body;
     size_t body_len;
@@ -70,9 +77,10 @@ struct ufrpc_admin_file_job {
 void ufrpc_admin_log_response(struct ufrpc_log *log, const char *path,
                               const struct ufrpc_admin_resp *r);
 
-/* A job for path (and, when write, a copy of body); NULL on allocation failure. */
-struct ufrpc_admin_file_job *ufrpc_admin_file_job_new(bool write, const char *path,
-                                                      const uint8_t *body, size_t body_len);
+/* A job for path (and, for WRITE_CONFIG, a copy of body); NULL on allocation failure. */
+struct ufrpc_admin_file_job *ufrpc_admin_file_job_new(enum ufrpc_admin_job_kind kind,
+                                                      const char *path, const uint8_t *body,
+                                                      size_t body_len);
 
 /* Routes one request (frpc's router + handlers). resp must be zeroed by the caller;
  * resp->body is the caller's to free. */

@@ -256,13 +256,15 @@ static void h_reload(const struct ufrpc_admin_session_cfg *c, const struct ufrpc
     json_error(r, res == UFRPC_ADMIN_RELOAD_INVALID ? 400 : 500, text);
 }
 
-struct ufrpc_admin_file_job *ufrpc_admin_file_job_new(bool write, const char *path,
-                                                      const uint8_t *body, size_t body_len)
+struct ufrpc_admin_file_job *ufrpc_admin_file_job_new(enum ufrpc_admin_job_kind kind,
+                                                      const char *path, const uint8_t *body,
+                                                      size_t body_len)
 {
     struct ufrpc_admin_file_job *j = calloc(1, sizeof *j);
     if (j == NULL)
         return NULL;
-    j->write = write;
+    bool write = kind == UFRPC_ADMIN_JOB_WRITE_CONFIG;
+    j->kind = kind;
     j->path = strdup(path);
     if (write && body_len > 0) {
         j->body = malloc(body_len);
@@ -286,6 +288,8 @@ void ufrpc_admin_file_job_free(struct ufrpc_admin_file_job *job)
     ufrpc_admin_buf_free(&job->resp.body);
     free(job);
 }
+
+static void job_asset(const char *path, struct ufrpc_admin_resp *r);
 
 /* GET /api/config's file read (on a worker thread). */
 static void job_read(const char *path, struct ufrpc_admin_resp *r)
@@ -366,10 +370,13 @@ void ufrpc_admin_log_response(struct ufrpc_log *log, const char *path,
 
 void ufrpc_admin_file_job_run(struct ufrpc_admin_file_job *job)
 {
-    if (job->write)
+    switch (job->kind) {
+    case UFRPC_ADMIN_JOB_READ_CONFIG: job_read(job->path, &job->resp); break;
+    case UFRPC_ADMIN_JOB_WRITE_CONFIG:
         job_write(job->path, job->body, job->body_len, &job->resp);
-    else
-        job_read(job->path, &job->resp);
+        break;
+    case UFRPC_ADMIN_JOB_ASSET: job_asset(job->path, &job->resp); break;
+    }
     job->ran = true;
 }
 
@@ -380,7 +387,7 @@ static void h_get_config(const struct ufrpc_admin_session_cfg *c, struct ufrpc_a
         json_error(r, 400, "invalid argument: frpc has no config file path");
         return;
     }
-    r->job = ufrpc_admin_file_job_new(false, path, NULL, 0);
+    r->job = ufrpc_admin_file_job_new(UFRPC_ADMIN_JOB_READ_CONFIG, path, NULL, 0);
     if (r->job == NULL)
         json_error(r, 500, "out of memory");
 }
@@ -397,7 +404,7 @@ static void h_put_config(const struct ufrpc_admin_session_cfg *c, const struct u
         json_error(r, 500, "open : no such file or directory");
         return;
     }
-    r->job = ufrpc_admin_file_job_new(true, path, q->body, q->body_len);
+    r->job = ufrpc_admin_file_job_new(UFRPC_ADMIN_JOB_WRITE_CONFIG, path, q->body, q->body_len);
     if (r->job == NULL)
         json_error(r, 500, "out of memory");
 }
@@ -472,32 +479,16 @@ static void not_found(struct ufrpc_admin_resp *r)
     ufrpc_admin_buf_str(&r->body, "404 page not found\n");
 }
 
-/* rel: the path below the assets root ("" = the root), already percent-decoded. */
-static void h_static(const struct ufrpc_admin_session_cfg *c, const char *rel,
-                     struct ufrpc_admin_resp *r)
+/* A file below assetsDir (a directory means its index.html), on a worker thread. */
+static void job_asset(const char *path, struct ufrpc_admin_resp *r)
 {
-    if (c->assets_dir == NULL || c->assets_dir[0] == '\0') {
-        not_found(r);
-        return;
-    }
-    /* no ".." segment may climb out of the root (Go cleans the path the same way) */
-    for (const char *seg = rel; *seg;) {
-        size_t n = strcspn(seg, "/");
-        if (n == 2 && seg[0] == '.' && seg[1] == '.') {
-            not_found(r);
-            return;
-        }
-        seg += n;
-        if (*seg == '/')
-            seg++;
-    }
-    size_t need = strlen(c->assets_dir) + strlen(rel) + sizeof "/index.html" + 1;
+    size_t need = strlen(path) + sizeof "/index.html";
     char *full = malloc(need);
     if (full == NULL) {
         json_error(r, 500, "out of memory");
         return;
     }
-    snprintf(full, need, "%s/%s", c->assets_dir, rel);
+    snprintf(full, need, "%s", path);
     struct stat st;
     if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
         size_t l = strlen(full);
@@ -527,6 +518,38 @@ static void h_static(const struct ufrpc_admin_session_cfg *c, const char *rel,
     r->status = 200;
     r->content_type = mime_of(full);
     free(full);
+}
+
+/* rel: the path below the assets root ("" = the root), already percent-decoded. */
+static void h_static(const struct ufrpc_admin_session_cfg *c, const char *rel,
+                     struct ufrpc_admin_resp *r)
+{
+    if (c->assets_dir == NULL || c->assets_dir[0] == '\0') {
+        not_found(r);
+        return;
+    }
+    /* no ".." segment may climb out of the root (Go cleans the path the same way) */
+    for (const char *seg = rel; *seg;) {
+        size_t n = strcspn(seg, "/");
+        if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+            not_found(r);
+            return;
+        }
+        seg += n;
+        if (*seg == '/')
+            seg++;
+    }
+    size_t need = strlen(c->assets_dir) + strlen(rel) + 2;
+    char *full = malloc(need);
+    if (full == NULL) {
+        json_error(r, 500, "out of memory");
+        return;
+    }
+    snprintf(full, need, "%s/%s", c->assets_dir, rel);
+    r->job = ufrpc_admin_file_job_new(UFRPC_ADMIN_JOB_ASSET, full, NULL, 0);
+    free(full);
+    if (r->job == NULL)
+        json_error(r, 500, "out of memory");
 }
 
 /* ---- the router -------------------------------------------------------------------- */

@@ -122,8 +122,9 @@ bool ufrpc_admin_session_take_stop(struct ufrpc_admin_session *s);
 /* The peer closed its side: if a request is half-received the session is done. */
 void ufrpc_admin_session_eof(struct ufrpc_admin_session *s);
 
-/* GET and PUT /api/config read or write the config file, which may be slow (flash,
- * network file systems): the session hands that out as a job instead of doing it.
+/* GET and PUT /api/config read or write the config file, and /static/ and
+ * /favicon.ico read assetsDir, which may be slow (flash, network file systems):
+ * the session hands that out as a job instead of doing it.
  * After a feed, a non-NULL ufrpc_admin_session_take_file_job() is the job of the
  * request just parsed; the session then waits (feed consumes nothing, no output)
  * until the job, run, comes back through ufrpc_admin_session_file_done(), which
