@@ -140,7 +140,4 @@ int ufrpc_ini_to_tree(const char *text, size_t len, const char *file, bool inclu
 /* env lookup in an envp array (or the process environment when envp is NULL). */
 const char *ufrpc_cfg_getenv(const char *const *envp, const char *name, size_t name_len);
 
-/* dump.c, shared with equality */
-int ufrpc_cfg_dump_json_string(const struct ufrpc_config *cfg, bool mask, char **out);
-
 #endif

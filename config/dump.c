@@ -209,7 +209,7 @@ static json_object *to_json(const struct ufrpc_config *cfg, bool mask, int *nome
     return o;
 }
 
-int ufrpc_cfg_dump_json_string(const struct ufrpc_config *cfg, bool mask, char **out)
+int ufrpc_config_to_json(const struct ufrpc_config *cfg, bool mask, char **out)
 {
     int nomem = 0;
     *out = NULL;
@@ -227,7 +227,7 @@ int ufrpc_cfg_dump_json_string(const struct ufrpc_config *cfg, bool mask, char *
 bool ufrpc_config_equal(const struct ufrpc_config *a, const struct ufrpc_config *b)
 {
     char *x = NULL, *y = NULL;
-    bool eq = ufrpc_cfg_dump_json_string(a, false, &x) == 0 && ufrpc_cfg_dump_json_string(b, false, &y) == 0 &&
+    bool eq = ufrpc_config_to_json(a, false, &x) == 0 && ufrpc_config_to_json(b, false, &y) == 0 &&
               strcmp(x, y) == 0;
     free(x);
     free(y);

@@ -1690,6 +1690,37 @@ const char *ufrpc_tls_suite(const struct ufrpc_stream *s, bool *own_records)
     return mbedtls_ssl_get_ciphersuite(&t->ssl);
 }
 
+static void x509_time_str(const mbedtls_x509_time *t, char out[24])
+{
+    snprintf(out, 24, "%04d-%02d-%02d %02d:%02d:%02d", t->year, t->mon, t->day, t->hour,
+             t->min, t->sec);
+}
+
+int ufrpc_tls_peer_info(const struct ufrpc_stream *s, struct ufrpc_tls_peer *out)
+{
+    const struct tls *t = (const struct tls *)s;
+    memset(out, 0, sizeof *out);
+    if (s == NULL || s->vt != &tls_vt || t->state != ST_OPEN)
+        return UFRPC_ERR_STATE;
+    out->verify_on = t->ctx->has_ca != 0;
+    out->verified = out->verify_on && mbedtls_ssl_get_verify_result(&t->ssl) == 0;
+    const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&t->ssl);
+    if (crt == NULL)
+        return UFRPC_ERR_NOT_FOUND;
+    if (mbedtls_x509_dn_gets(out->subject, sizeof out->subject, &crt->subject) < 0)
+        out->subject[0] = '\0';
+    if (mbedtls_x509_dn_gets(out->issuer, sizeof out->issuer, &crt->issuer) < 0)
+        out->issuer[0] = '\0';
+    /* frps's generated certificate has empty names, filled with one empty CN to parse */
+    if (strcmp(out->subject, "CN=") == 0)
+        out->subject[0] = '\0';
+    if (strcmp(out->issuer, "CN=") == 0)
+        out->issuer[0] = '\0';
+    x509_time_str(&crt->valid_from, out->not_before);
+    x509_time_str(&crt->valid_to, out->not_after);
+    return 0;
+}
+
 bool ufrpc_tls_resumed(const struct ufrpc_stream *s)
 {
     return s->vt == &tls_vt && ((const struct tls *)s)->resumed;

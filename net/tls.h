@@ -139,6 +139,17 @@ const char *ufrpc_tls_version(const struct ufrpc_stream *s);
  * than Mbed TLS's. */
 const char *ufrpc_tls_suite(const struct ufrpc_stream *s, bool *own_records);
 
+/* What an established client stream learned of its server (ufrpc diagnose). */
+struct ufrpc_tls_peer {
+    char subject[256], issuer[256]; /* RFC 4514-ish ("CN=frps"); "" when empty */
+    char not_before[24], not_after[24]; /* "YYYY-MM-DD hh:mm:ss" (UTC) */
+    bool verify_on; /* the context checks the chain (a CA was configured) */
+    bool verified;  /* verify_on and the chain and name checked out */
+};
+/* Fills *out for s, an open TLS client stream: 0, UFRPC_ERR_STATE when s is not
+ * one, UFRPC_ERR_NOT_FOUND when no certificate was seen (a resumed session). */
+int ufrpc_tls_peer_info(const struct ufrpc_stream *s, struct ufrpc_tls_peer *out);
+
 /* ---- why a handshake failed ------------------------------------------------------
  * After a handshake callback reported an error, the stream (still open, until its
  * owner closes it) tells where and why, for messages that name the step and Mbed

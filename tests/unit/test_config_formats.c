@@ -196,7 +196,7 @@ static void test_full_round_trip_through_dump(void **state)
     assert_int_equal(ufrpc_config_load_buffer((const char *)text, len, "full.toml", &o, &a, &d), 0);
     assert_true(a->nproxies > 10);
     char *js = NULL;
-    assert_int_equal(ufrpc_cfg_dump_json_string(a, false, &js), 0);
+    assert_int_equal(ufrpc_config_to_json(a, false, &js), 0);
     assert_int_equal(ufrpc_config_load_buffer(js, strlen(js), "dump.json", &o, &b, &d), 0);
     assert_true(ufrpc_config_equal(a, b));
     free(js);
