@@ -2,7 +2,8 @@
  * Test code, not product (see peer.h).
  *
  * Usage: ufrpc-test-frps [options]
- *   --bind IP:PORT            listen address (default 127.0.0.1:7000; port 0 = any)
+ *   --bind IP:PORT            listen address (default 127.0.0.1:7000; port 0 = any;
+ *                             IPv6 as [::1]:PORT)
  *   --proxy-bind IP           address of the proxies' remote ports (default: bind IP)
  *   --token T                 auth token (default "")
  *   --tls=off|auto|force      plaintext only / both (frps default) / TLS only (default auto)
@@ -278,10 +279,14 @@ static int parse_args(int argc, char **argv, struct peer_opts *o)
         if (strcmp(name, "--bind") == 0) {
             NEEDVAL();
             char *colon = strrchr(val, ':');
-            if (colon == NULL || (size_t)(colon - val) >= sizeof o->bind_ip)
+            const char *ip = val;
+            if (colon != NULL && val[0] == '[' && colon > val && colon[-1] == ']')
+                ip = val + 1; /* "[::1]:7000" */
+            size_t iplen = colon != NULL ? (size_t)(colon - ip) - (ip != val) : 0;
+            if (colon == NULL || iplen >= sizeof o->bind_ip)
                 return -1;
-            memcpy(o->bind_ip, val, (size_t)(colon - val));
-            o->bind_ip[colon - val] = 0;
+            memcpy(o->bind_ip, ip, iplen);
+            o->bind_ip[iplen] = 0;
             o->bind_port = (uint16_t)atoi(colon + 1);
         } else if (strcmp(name, "--proxy-bind") == 0) {
             NEEDVAL();
