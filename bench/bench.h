@@ -20,9 +20,16 @@
 
 #define UFRPC_BENCH_VERSION "0.1.0"
 
-/* tunnel modes: bit i of modes_mask enables UFRPC_BENCH_MODE_NAMES[i] */
-enum { UFRPC_BENCH_MODE_PLAIN, UFRPC_BENCH_MODE_MUX, UFRPC_BENCH_MODE_TLS,
-       UFRPC_BENCH_MODE_TLS_MUX, UFRPC_BENCH_NMODES };
+/* Tunnel modes: bit i of modes_mask enables UFRPC_BENCH_MODES[i]: the client's
+ * transport.protocol, TLS and tcpMux (the server's tcpMux follows). */
+struct ufrpc_bench_mode {
+    const char *name;
+    const char *protocol; /* transport.protocol */
+    int tls, mux;
+};
+enum { UFRPC_BENCH_NMODES = 7 };
+/* plain, mux, tls, tls+mux: what a run measures unless --modes says otherwise */
+#define UFRPC_BENCH_DEFAULT_MODES 0x0fu
 
 typedef struct ufrpc_bench_opts {
     const char *command;   /* "compare" or "run" */
@@ -53,7 +60,7 @@ typedef struct ufrpc_bench_opts {
     const char *label;       /* results column name in run mode */
 } ufrpc_bench_opts_t;
 
-extern const char *const UFRPC_BENCH_MODE_NAMES[UFRPC_BENCH_NMODES];
+extern const struct ufrpc_bench_mode UFRPC_BENCH_MODES[UFRPC_BENCH_NMODES];
 
 /* One endpoint to measure. */
 typedef struct ufrpc_bench_endpoint {

@@ -119,7 +119,7 @@ static int write_frps_toml(struct compare *cp, struct session *s, int mux, const
 
 static int server_start(struct compare *cp, struct session *s, int mode, const char *tag)
 {
-    int mux = mode == UFRPC_BENCH_MODE_MUX || mode == UFRPC_BENCH_MODE_TLS_MUX;
+    int mux = UFRPC_BENCH_MODES[mode].mux;
     char log[PATH_MAX], conf[PATH_MAX], bind[64], muxarg[32];
     int rc = ufrpc_bench_free_port(LOOPBACK, &s->bind_port);
     if (rc != 0)
@@ -163,8 +163,8 @@ static int server_start(struct compare *cp, struct session *s, int mode, const c
 static int write_client_toml(struct compare *cp, struct session *s, int mode, int with_http,
                              const char *path)
 {
-    int tls = mode == UFRPC_BENCH_MODE_TLS || mode == UFRPC_BENCH_MODE_TLS_MUX;
-    int mux = mode == UFRPC_BENCH_MODE_MUX || mode == UFRPC_BENCH_MODE_TLS_MUX;
+    int tls = UFRPC_BENCH_MODES[mode].tls;
+    int mux = UFRPC_BENCH_MODES[mode].mux;
     char text[8192];
     size_t off = 0;
     int n = snprintf(text, sizeof(text),
@@ -172,10 +172,12 @@ static int write_client_toml(struct compare *cp, struct session *s, int mode, in
                      "serverAddr = \"" LOOPBACK "\"\n"
                      "serverPort = %d\n"
                      "auth.token = \"" TOKEN "\"\n"
+                     "transport.protocol = \"%s\"\n"
                      "transport.tls.enable = %s\n"
                      "transport.tcpMux = %s\n"
                      "log.level = \"warn\"\n",
-                     s->bind_port, tls ? "true" : "false", mux ? "true" : "false");
+                     s->bind_port, UFRPC_BENCH_MODES[mode].protocol, tls ? "true" : "false",
+                     mux ? "true" : "false");
     if (n < 0 || (size_t)n >= sizeof(text))
         return UFRPC_ERR_LIMIT;
     off = (size_t)n;
@@ -265,7 +267,7 @@ static void fail_all(struct compare *cp, const char *client, const char *mode, c
 
 static void run_session(struct compare *cp, const struct client_def *cd, int mode, int run)
 {
-    const char *mname = UFRPC_BENCH_MODE_NAMES[mode];
+    const char *mname = UFRPC_BENCH_MODES[mode].name;
     struct session s;
     char tag[96];
     memset(&s, 0, sizeof(s));
@@ -385,7 +387,7 @@ static json_object *make_meta(struct compare *cp)
     json_object *modes = json_object_new_array();
     for (int i = 0; i < UFRPC_BENCH_NMODES; i++)
         if (o->modes_mask & (1u << i))
-            json_object_array_add(modes, json_object_new_string(UFRPC_BENCH_MODE_NAMES[i]));
+            json_object_array_add(modes, json_object_new_string(UFRPC_BENCH_MODES[i].name));
     json_object_object_add(set, "modes", modes);
     json_object_object_add(m, "settings", set);
     json_object *srv = json_object_new_object();

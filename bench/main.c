@@ -8,7 +8,12 @@
 
 #include "bench/bench.h"
 
-const char *const UFRPC_BENCH_MODE_NAMES[UFRPC_BENCH_NMODES] = {"plain", "mux", "tls", "tls+mux"};
+const struct ufrpc_bench_mode UFRPC_BENCH_MODES[UFRPC_BENCH_NMODES] = {
+    {"plain", "tcp", 0, 0},          {"mux", "tcp", 0, 1},
+    {"tls", "tcp", 1, 0},            {"tls+mux", "tcp", 1, 1},
+    {"ws", "websocket", 0, 0},       {"ws+mux", "websocket", 0, 1},
+    {"ws+tls+mux", "websocket", 1, 1},
+};
 
 static void usage(FILE *f)
 {
@@ -24,7 +29,8 @@ static void usage(FILE *f)
         "                     instead of the test frps\n"
         "  --test-frps PATH   the ufrpc-test-frps to use (default: found like --ufrpc)\n"
         "  --no-ufrpc         leave ufrpc out (direct and frpc only)\n"
-        "  --modes LIST       tunnel modes, comma-separated: plain,mux,tls,tls+mux (default all)\n"
+        "  --modes LIST       tunnel modes, comma-separated: plain,mux,tls,tls+mux (the\n"
+        "                     default) and the websocket transport: ws,ws+mux,ws+tls+mux\n"
         "run options:\n"
         "  --target HOST:PORT public endpoint of the tunnel (its local side: --local-port)\n"
         "  --local-port N     port on 127.0.0.1 where ufrpc-bench serves the tunnel's local side\n"
@@ -57,7 +63,7 @@ static int parse_modes(const char *s, unsigned *mask)
     for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
         int found = 0;
         for (int i = 0; i < UFRPC_BENCH_NMODES; i++)
-            if (strcmp(t, UFRPC_BENCH_MODE_NAMES[i]) == 0) {
+            if (strcmp(t, UFRPC_BENCH_MODES[i].name) == 0) {
                 *mask |= 1u << i;
                 found = 1;
             }
@@ -122,7 +128,7 @@ int main(int argc, char **argv)
     o.http_conns = 16;
     o.parallel[0] = 16;
     o.parallel[1] = 128;
-    o.modes_mask = (1u << UFRPC_BENCH_NMODES) - 1;
+    o.modes_mask = UFRPC_BENCH_DEFAULT_MODES;
 
     if (argc < 2) {
         usage(stderr);

@@ -405,7 +405,7 @@ void ufrpc_bench_results_print_table(const ufrpc_bench_results_t *r, FILE *out, 
     }
     char ratio_title[40];
     snprintf(ratio_title, sizeof(ratio_title), "%s/%s", num ? num : "", den ? den : "");
-    fprintf(out, "\n%-33s %-8s %-6s", "figure", "mode", "unit");
+    fprintf(out, "\n%-33s %-10s %-6s", "figure", "mode", "unit");
     for (int c = 0; c < r->nclients; c++)
         fprintf(out, "  %-*s", cw[c], r->clients[c]);
     if (show_ratio)
@@ -415,7 +415,7 @@ void ufrpc_bench_results_print_table(const ufrpc_bench_results_t *r, FILE *out, 
         const char *modes[16];
         int nm = ufrpc_bench_results_modes(r, figs[f].key, modes, 16);
         for (int m = 0; m < nm; m++) {
-            fprintf(out, "%-33s %-8s %-6s", figs[f].label, modes[m], figs[f].unit);
+            fprintf(out, "%-33s %-10s %-6s", figs[f].label, modes[m], figs[f].unit);
             for (int c = 0; c < r->nclients; c++) {
                 fmt_cell(cell, sizeof(cell), cell_entry(r, r->clients[c], modes[m], figs[f].key));
                 fprintf(out, "  %-*s", cw[c], cell);
