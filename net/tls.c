@@ -131,8 +131,8 @@ static int suite_cipher(int id)
     }
 }
 
-/* Cipher preference by CPU: where libsodium has AES-256-GCM (AES-NI + PCLMUL)
- * it comes first, and AES-128-GCM is not offered at all: Go's server, seeing a
+/* Cipher preference by CPU: where the CPU has AES and carry-less multiply
+ * instructions (ufrpc_aead_available) AES-256-GCM comes first, and AES-128-GCM is not offered at all: Go's server, seeing a
  * client that prefers AES-GCM, picks by its own order, which puts AES-128-GCM
  * first, and that suite would stay on Mbed TLS's slow record layer. Elsewhere
  * ChaCha20-Poly1305 comes first (Go then picks it). Mbed TLS's other suites
@@ -894,9 +894,9 @@ static uint64_t be64(const unsigned char *p)
 
 static void wipe_secrets(struct tls *t)
 {
-    sodium_memzero(t->master, sizeof t->master);
+    ufrpc_secure_zero(t->master, sizeof t->master);
 #if !UFRPC_MBEDTLS_3
-    sodium_memzero(t->kb, sizeof t->kb);
+    ufrpc_secure_zero(t->kb, sizeof t->kb);
 #endif
     t->have_keys = 0;
 }
@@ -924,7 +924,7 @@ static void fast_start(struct tls *t)
                             "key expansion", t->randoms, sizeof t->randoms, kb, len) != 0)
         goto out;
 #if !UFRPC_MBEDTLS_3
-    if (t->kb_len != len || sodium_memcmp(kb, t->kb, len) != 0)
+    if (t->kb_len != len || !ufrpc_ct_equal(kb, t->kb, len))
         goto out; /* (never seen: our derivation must match Mbed TLS's) */
 #endif
     /* Each direction's Finished was record 0 of the new epoch; take Mbed TLS's
@@ -951,7 +951,7 @@ static void fast_start(struct tls *t)
     }
     t->fast = f;
 out:
-    sodium_memzero(kb, sizeof kb);
+    ufrpc_secure_zero(kb, sizeof kb);
     wipe_secrets(t);
 }
 

@@ -20,11 +20,12 @@
  *
  * Record layer: Mbed TLS does the handshake (certificates, key exchange,
  * resumption); for TLS 1.2 with an AES-256-GCM or ChaCha20-Poly1305 suite our
- * own record layer (proto/tlsrec.h, libsodium's AEADs, several times faster)
+ * own record layer (proto/tlsrec.h on proto/aead.h: libcrypto's or libsodium's
+ * AEADs, several times faster)
  * takes the records over right after it, with the keys from Mbed TLS's key
  * export and the sequence numbers where the handshake left them. Any other
  * suite or version stays on Mbed TLS's record layer. Suite order by CPU:
- * AES-256-GCM first (and no AES-128-GCM) where libsodium has AES-GCM (AES-NI),
+ * AES-256-GCM first (and no AES-128-GCM) where the CPU has AES instructions,
  * ChaCha20-Poly1305 first elsewhere. With Mbed TLS 3.x the version is capped at
  * TLS 1.2 so that the fast path always applies (TLS 1.3 records, KeyUpdate and
  * post-handshake tickets are not implemented). On our records: close_notify ->

@@ -7,23 +7,7 @@
 
 bool ufrpc_tlsrec_available(int cipher)
 {
-    if (sodium_init() < 0)
-        return false;
-    switch (cipher) {
-    case UFRPC_TLSREC_AES_256_GCM:
-        return crypto_aead_aes256gcm_is_available() != 0;
-    case UFRPC_TLSREC_CHACHA20_POLY1305:
-        return true;
-    default:
-        return false;
-    }
-}
-
-static crypto_aead_aes256gcm_state *gcm_state(struct ufrpc_tlsrec_dir *d)
-{
-    uintptr_t p = (uintptr_t)d->gcm_raw;
-    p = (p + 15u) & ~(uintptr_t)15u;
-    return (crypto_aead_aes256gcm_state *)p;
+    return ufrpc_aead_available(cipher);
 }
 
 int ufrpc_tlsrec_dir_init(struct ufrpc_tlsrec_dir *d, int cipher, const uint8_t *key,
@@ -34,15 +18,10 @@ int ufrpc_tlsrec_dir_init(struct ufrpc_tlsrec_dir *d, int cipher, const uint8_t 
     if ((cipher != UFRPC_TLSREC_AES_256_GCM && cipher != UFRPC_TLSREC_CHACHA20_POLY1305) ||
         key_len != 32 || iv_len != want_iv)
         return UFRPC_ERR_INVAL;
-    if (!ufrpc_tlsrec_available(cipher))
-        return UFRPC_ERR_UNSUPPORTED;
-    memcpy(d->key, key, 32);
+    int rc = ufrpc_aead_init(&d->aead, cipher, key);
+    if (rc < 0)
+        return rc;
     memcpy(d->iv, iv, iv_len);
-    if (cipher == UFRPC_TLSREC_AES_256_GCM &&
-        crypto_aead_aes256gcm_beforenm(gcm_state(d), d->key) != 0) {
-        sodium_memzero(d, sizeof *d);
-        return UFRPC_ERR_CRYPTO;
-    }
     d->cipher = cipher;
     d->seq = seq;
     return 0;
@@ -50,7 +29,8 @@ int ufrpc_tlsrec_dir_init(struct ufrpc_tlsrec_dir *d, int cipher, const uint8_t 
 
 void ufrpc_tlsrec_dir_wipe(struct ufrpc_tlsrec_dir *d)
 {
-    sodium_memzero(d, sizeof *d);
+    ufrpc_aead_wipe(&d->aead);
+    ufrpc_secure_zero(d, sizeof *d);
 }
 
 size_t ufrpc_tlsrec_prefix(const struct ufrpc_tlsrec_dir *d)
@@ -95,27 +75,10 @@ static int aead_dir(struct ufrpc_tlsrec_dir *d, bool encrypt, const uint8_t nonc
                     const uint8_t aad[13], const uint8_t *in, size_t len, uint8_t *out,
                     uint8_t *tag)
 {
-    int r;
-    if (d->cipher == UFRPC_TLSREC_AES_256_GCM) {
-        if (encrypt)
-            r = crypto_aead_aes256gcm_encrypt_detached_afternm(out, tag, NULL, in, len, aad, 13,
-                                                               NULL, nonce, gcm_state(d));
-        else
-            r = crypto_aead_aes256gcm_decrypt_detached_afternm(out, NULL, in, len, tag, aad, 13,
-                                                               nonce, gcm_state(d));
-    } else if (d->cipher == UFRPC_TLSREC_CHACHA20_POLY1305) {
-        if (encrypt)
-            r = crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, NULL, in, len, aad,
-                                                                   13, NULL, nonce, d->key);
-        else
-            r = crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, NULL, in, len, tag, aad,
-                                                                   13, nonce, d->key);
-    } else {
+    if (d->cipher == UFRPC_TLSREC_NONE)
         return UFRPC_ERR_STATE;
-    }
-    if (r != 0)
-        return encrypt ? UFRPC_ERR_CRYPTO : UFRPC_ERR_AEAD_AUTH;
-    return 0;
+    return encrypt ? ufrpc_aead_seal(&d->aead, nonce, aad, 13, in, len, out, tag)
+                   : ufrpc_aead_open(&d->aead, nonce, aad, 13, in, len, tag, out);
 }
 
 static int seal(struct ufrpc_tlsrec_dir *d, uint8_t type, const uint8_t *pt, size_t pt_len,
@@ -299,25 +262,14 @@ int ufrpc_tlsrec_aead(int cipher, bool encrypt, const uint8_t key[32], const uin
                       const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
                       uint8_t *out, uint8_t tag[16])
 {
-    if (!ufrpc_tlsrec_available(cipher))
-        return UFRPC_ERR_UNSUPPORTED;
-    int r;
-    if (cipher == UFRPC_TLSREC_AES_256_GCM) {
-        if (encrypt)
-            r = crypto_aead_aes256gcm_encrypt_detached(out, tag, NULL, in, len, aad, aad_len, NULL,
-                                                       nonce, key);
-        else
-            r = crypto_aead_aes256gcm_decrypt_detached(out, NULL, in, len, tag, aad, aad_len,
-                                                       nonce, key);
-    } else {
-        if (encrypt)
-            r = crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, NULL, in, len, aad,
-                                                                   aad_len, NULL, nonce, key);
-        else
-            r = crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, NULL, in, len, tag, aad,
-                                                                   aad_len, nonce, key);
-    }
-    if (r != 0)
-        return encrypt ? UFRPC_ERR_CRYPTO : UFRPC_ERR_AEAD_AUTH;
-    return 0;
+    struct ufrpc_aead a;
+    int rc = ufrpc_aead_init(&a, cipher, key);
+    if (rc == UFRPC_ERR_INVAL)
+        rc = UFRPC_ERR_UNSUPPORTED;
+    if (rc < 0)
+        return rc;
+    rc = encrypt ? ufrpc_aead_seal(&a, nonce, aad, aad_len, in, len, out, tag)
+                 : ufrpc_aead_open(&a, nonce, aad, aad_len, in, len, tag, out);
+    ufrpc_aead_wipe(&a);
+    return rc;
 }

@@ -2,9 +2,11 @@
  *
  * After Mbed TLS has done the handshake, net/tls.c protects application records
  * with these functions instead of Mbed TLS's record layer: the AEAD is
- * libsodium's (AES-256-GCM where the CPU has AES-NI and PCLMUL, ChaCha20-Poly1305
- * in portable code everywhere), several times faster than Mbed TLS's on the same
- * CPU (bench/README.md, "AEAD library"). Nothing here does I/O or allocates.
+ * proto/aead.h's (OpenSSL's libcrypto or libsodium, chosen at build time;
+ * AES-256-GCM where the CPU has AES and carry-less multiply instructions,
+ * ChaCha20-Poly1305 everywhere), several times faster than Mbed TLS's on the
+ * same CPU (bench/README.md, "AEAD library"). Nothing here does I/O; only
+ * ufrpc_tlsrec_dir_init may allocate (the backend's context).
  *
  * Record framing (one direction = one struct ufrpc_tlsrec_dir):
  *   header  type(1) | 0x03 0x03 | length(2, big-endian, the rest of the record)
@@ -26,8 +28,9 @@
  * or version), UFRPC_ERR_LIMIT (buffer too small, sequence exhausted),
  * UFRPC_ERR_UNSUPPORTED (cipher not available on this CPU/build), _INVAL.
  *
- * Thread safety: none needed beyond libsodium's own (sodium_init() is called by
- * ufrpc_tlsrec_available, which every user calls before init).
+ * Thread safety: a direction is used by one thread at a time; the backends need
+ * nothing more (libsodium's sodium_init() is called by ufrpc_tlsrec_available,
+ * which every user calls before init).
  */
 #ifndef UFRPC_PROTO_TLSREC_H
 #define UFRPC_PROTO_TLSREC_H
@@ -36,12 +39,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sodium.h>
+#include "proto/aead.h"
 
 enum ufrpc_tlsrec_cipher {
     UFRPC_TLSREC_NONE = 0,
-    UFRPC_TLSREC_AES_256_GCM = 1,       /* key 32, fixed IV (salt) 4 */
-    UFRPC_TLSREC_CHACHA20_POLY1305 = 2, /* key 32, fixed IV 12 */
+    UFRPC_TLSREC_AES_256_GCM = UFRPC_AEAD_AES_256_GCM,             /* key 32, salt 4 */
+    UFRPC_TLSREC_CHACHA20_POLY1305 = UFRPC_AEAD_CHACHA20_POLY1305, /* key 32, IV 12 */
 };
 
 /* content types (RFC 5246 6.2.1) */
@@ -59,31 +62,30 @@ enum {
 #define UFRPC_TLSREC_MAX_RECORD (UFRPC_TLSREC_HDR + UFRPC_TLSREC_MAX_BODY)
 #define UFRPC_TLSREC_MAX_OVERHEAD (UFRPC_TLSREC_HDR + 8u + UFRPC_TLSREC_TAG)
 
-/* One direction's keys and sequence number. Plain data: may live anywhere
- * (no pointers inside); wipe with ufrpc_tlsrec_dir_wipe when done. */
+/* One direction's keys and sequence number. Caller-owned storage; after a
+ * successful ufrpc_tlsrec_dir_init it must be wiped with ufrpc_tlsrec_dir_wipe
+ * (which frees the AEAD backend's context, if it has one). Not copyable. */
 struct ufrpc_tlsrec_dir {
     int cipher;           /* enum ufrpc_tlsrec_cipher; NONE until init */
     uint64_t seq;         /* sequence number of the next record */
     int exhausted;        /* seq passed 2^64-1: no more records */
-    uint8_t key[32];
     uint8_t iv[12];       /* AES-GCM: only the first 4 bytes (salt) are used */
-    /* AES-GCM: libsodium's expanded key; it must be 16-byte aligned, which a
-     * heap block on a 32-bit system need not be, so it sits somewhere inside */
-    unsigned char gcm_raw[sizeof(crypto_aead_aes256gcm_state) + 16];
+    struct ufrpc_aead aead;
 };
 
-/* True when cipher can be used on this CPU with this build (AES-256-GCM needs
- * AES-NI + PCLMUL: libsodium has no portable AES-GCM). Calls sodium_init()
- * (idempotent); false if that fails. */
+/* True when cipher can be used on this CPU with this build
+ * (ufrpc_aead_available: AES-256-GCM needs AES and carry-less multiply
+ * instructions). */
 bool ufrpc_tlsrec_available(int cipher);
 
 /* Sets d up for cipher with the key and fixed IV of one direction from the key
  * block (key_len 32; iv_len 4 for AES-GCM, 12 for ChaCha20-Poly1305) and the
  * sequence number of its next record. 0, UFRPC_ERR_INVAL (lengths),
- * UFRPC_ERR_UNSUPPORTED (not available), UFRPC_ERR_CRYPTO. */
+ * UFRPC_ERR_UNSUPPORTED (not available), UFRPC_ERR_NOMEM, UFRPC_ERR_CRYPTO. */
 int ufrpc_tlsrec_dir_init(struct ufrpc_tlsrec_dir *d, int cipher, const uint8_t *key,
                           size_t key_len, const uint8_t *iv, size_t iv_len, uint64_t seq);
-/* Zeroes the keys (and everything else) of d. */
+/* Frees the backend's context and zeroes the keys (and everything else) of d.
+ * Safe on a zeroed or wiped d. */
 void ufrpc_tlsrec_dir_wipe(struct ufrpc_tlsrec_dir *d);
 
 /* Bytes in front of the plaintext in a sealed record: header (5) plus, for

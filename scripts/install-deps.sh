@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config          # toolchain
   libuv1-dev libmbedtls-dev libjson-c-dev   # runtime libraries
-  libsodium-dev                             # AEADs of the TLS record layer
+  libssl-dev libsodium-dev                  # AEADs of the TLS record layer (libcrypto; libsodium: routers, ASan build)
   libyaml-dev                               # config formats
   libcmocka-dev                             # unit tests
   clang libclang-rt-14-dev                  # fuzzers (libFuzzer) and sanitizers

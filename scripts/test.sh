@@ -17,7 +17,8 @@ echo "== tests"
 
 if [ "${UFRPC_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "== build (ASan+UBSan)"
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DUFRPC_SANITIZE=ON -DUFRPC_WERROR=ON >/dev/null
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DUFRPC_SANITIZE=ON -DUFRPC_WERROR=ON \
+    -DUFRPC_AEAD=sodium >/dev/null
   cmake --build build-asan -j"$JOBS"
   echo "== tests under ASan+UBSan"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
