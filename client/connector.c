@@ -10,6 +10,7 @@
 
 #include "net/dial.h"
 #include "net/mux.h"
+#include "net/quic.h"
 #include "net/ws.h"
 #include "proto/error.h"
 
@@ -53,6 +54,8 @@ struct ufrpc_connector {
 
     ufrpc_connector_open_cb open_cb;
     ufrpc_mux_t *mux;
+    ufrpc_quic_t *quic;     /* transport.protocol "quic": streams instead of yamux */
+    bool quic_up;
     struct conn_req *reqs;  /* dials in progress */
     struct conn_req *ready; /* mux connects waiting for the deferred callback */
     uv_timer_t defer;
@@ -329,11 +332,63 @@ const char *ufrpc_connector_address(const ufrpc_connector_t *c)
     return c ? c->addr : "";
 }
 
+/* ---- QUIC: one session, a stream per connection (frp client/connector.go) -------- */
+
+static bool is_quic(const ufrpc_connector_t *c)
+{
+    return strcmp(proto_of(c), "quic") == 0;
+}
+
+static void on_quic_connected(ufrpc_quic_t *q, int status, void *data)
+{
+    ufrpc_connector_t *c = data;
+    if (status < 0) {
+        snprintf(c->ws_fail, sizeof c->ws_fail, "%s", ufrpc_quic_error_text(q));
+        c->ws_fail_code = status;
+        c->has_ws_fail = 1;
+        /* the session is closed by ufrpc_connector_close, as a failed mux would be */
+    } else {
+        c->quic_up = true;
+    }
+    if (c->open_cb && !c->closing)
+        c->open_cb(c, status, c->data);
+}
+
+static void on_quic_error(ufrpc_quic_t *q, int err, void *data)
+{
+    ufrpc_connector_t *c = data;
+    UFRPC_LOGW(c->log, "%s", ufrpc_quic_error_text(q));
+    if (c->on_error && !c->closing)
+        c->on_error(c, err, c->data);
+}
+
+static int quic_open(ufrpc_connector_t *c)
+{
+    const struct ufrpc_config *cfg = c->cfg;
+    const char *host = ufrpc_cfg_str(cfg->server_addr);
+    struct ufrpc_quic_opts o = {
+        .host = host[0] ? host : "0.0.0.0",
+        .port = (uint16_t)cfg->server_port,
+        .server_name = cfg->transport.tls.files.server_name,
+        .ca_file = cfg->transport.tls.enable ? cfg->transport.tls.files.trusted_ca_file : NULL,
+        .cert_file = cfg->transport.tls.enable ? cfg->transport.tls.files.cert_file : NULL,
+        .key_file = cfg->transport.tls.enable ? cfg->transport.tls.files.key_file : NULL,
+        .idle_timeout_s = (uint32_t)cfg->transport.quic.max_idle_timeout,
+        .keepalive_s = (uint32_t)cfg->transport.quic.keepalive_period,
+        .handshake_timeout_ms = (uint32_t)(cfg->transport.dial_server_timeout > 0
+                                               ? cfg->transport.dial_server_timeout * 1000
+                                               : 10000),
+    };
+    return ufrpc_quic_connect(c->loop, &o, on_quic_connected, on_quic_error, c, &c->quic);
+}
+
 int ufrpc_connector_open(ufrpc_connector_t *c, ufrpc_connector_open_cb cb)
 {
-    if (!c || c->closing || c->mux)
+    if (!c || c->closing || c->mux || c->quic)
         return UFRPC_ERR_STATE;
     c->open_cb = cb;
+    if (is_quic(c))
+        return quic_open(c);
     if (!c->cfg->transport.tcp_mux) {
         /* nothing to open: report success on the next loop iteration */
         struct conn_req *r = calloc(1, sizeof *r);
@@ -403,6 +458,23 @@ int ufrpc_connector_connect(ufrpc_connector_t *c, ufrpc_connector_connect_cb cb,
         return UFRPC_ERR_NOMEM;
     r->cb = cb;
     r->data = req_data;
+    if (is_quic(c)) {
+        if (!c->quic_up) {
+            free(r);
+            return UFRPC_ERR_STATE;
+        }
+        r->c = c;
+        r->status = ufrpc_quic_open_stream(c->quic, &r->stream);
+        if (r->status) {
+            int rc = r->status;
+            free(r);
+            return rc;
+        }
+        r->next = c->ready;
+        c->ready = r;
+        uv_timer_start(&c->defer, on_defer, 0, 0);
+        return 0;
+    }
     if (!c->cfg->transport.tcp_mux) {
         int rc = start_dial(c, r);
         if (rc)
@@ -477,6 +549,11 @@ void ufrpc_connector_close(ufrpc_connector_t *c, void (*cb)(void *data))
         c->pending_closes++;
         ufrpc_mux_close(c->mux, on_mux_closed);
         c->mux = NULL;
+    }
+    if (c->quic) {
+        c->pending_closes++;
+        ufrpc_quic_close(c->quic, on_mux_closed, c);
+        c->quic = NULL;
     }
     uv_close((uv_handle_t *)&c->defer, on_timer_closed);
 }
@@ -561,10 +638,27 @@ static void describe_ws(const ufrpc_connector_t *c, char *out, size_t cap)
              c->ws_fail, c->addr, hint[0] ? "; hint: " : "", hint);
 }
 
+/* A failed QUIC session (its text in ws_fail), with what to check. */
+static void describe_quic(const ufrpc_connector_t *c, char *out, size_t cap)
+{
+    const char *hint = "";
+    if (strstr(c->ws_fail, "refused"))
+        hint = "nothing answers QUIC there: is serverPort frps's quicBindPort (frps serves "
+               "QUIC only when quicBindPort is set)?";
+    else if (strstr(c->ws_fail, "no handshake"))
+        hint = "no QUIC answer: is serverPort frps's quicBindPort, and is UDP let through?";
+    else if (strstr(c->ws_fail, "TLS"))
+        hint = "check transport.tls.trustedCaFile and serverName against frps's certificate";
+    snprintf(out, cap, "%s (%s)%s%s", c->ws_fail, c->addr, hint[0] ? "; hint: " : "", hint);
+}
+
 int ufrpc_connector_describe_tls(const ufrpc_connector_t *c, int status, char *out, size_t cap)
 {
     if (c->has_ws_fail && c->ws_fail_code == status && cap > 0) {
-        describe_ws(c, out, cap);
+        if (is_quic(c))
+            describe_quic(c, out, cap);
+        else
+            describe_ws(c, out, cap);
         return 0;
     }
     if (!c->has_tls_fail || c->tls_fail.code != status || cap == 0)

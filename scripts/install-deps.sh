@@ -8,6 +8,7 @@ PKGS=(
   libuv1-dev libmbedtls-dev libjson-c-dev   # runtime libraries
   libssl-dev libsodium-dev                  # AEADs of the TLS record layer (libcrypto; libsodium: routers, ASan build)
   libyaml-dev                               # config formats
+  libngtcp2-dev libngtcp2-crypto-gnutls-dev # QUIC transport (ngtcp2 + GnuTLS)
   libcmocka-dev                             # unit tests
   clang libclang-rt-14-dev                  # fuzzers (libFuzzer) and sanitizers
   golang-go golang-github-hashicorp-yamux-dev golang-github-golang-snappy-dev  # test oracles

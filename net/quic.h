@@ -1,0 +1,67 @@
+/* ufrpc — QUIC client sessions for transport.protocol = "quic" (frp: one QUIC
+ * connection to frps's quicBindPort, ALPN "frp", TLS 1.3; every frp connection,
+ * the control first, is one bidirectional QUIC stream; no yamux, no TLS inside).
+ *
+ * Built on ngtcp2 with its GnuTLS crypto helper (Debian: libngtcp2-dev,
+ * libngtcp2-crypto-gnutls-dev) when CMake finds them (UFRPC_QUIC); without them
+ * ufrpc_quic_connect fails with UFRPC_ERR_UNSUPPORTED.
+ *
+ * Like frpc (Go's InsecureSkipVerify without a CA), the server certificate is
+ * verified only when ca_file is set, against it and server_name.
+ *
+ * Memory: a stream keeps at most UFRPC_QUIC_SEND_BUF bytes written but not yet
+ * acknowledged (writes wait beyond that), and receives at most its flow-control
+ * window (UFRPC_QUIC_STREAM_WINDOW) while its reader is stopped.
+ *
+ * Ownership: the session is created by ufrpc_quic_connect and freed after
+ * ufrpc_quic_close's callback; streams (struct ufrpc_stream, net/stream.h) are
+ * the opener's and must be closed by it, also after the session failed (their
+ * calls then fail with UFRPC_ERR_CLOSED). Callbacks never run from inside the
+ * call that started the operation. Loop thread only. */
+#ifndef UFRPC_NET_QUIC_H
+#define UFRPC_NET_QUIC_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "net/stream.h"
+
+#define UFRPC_QUIC_SEND_BUF (1u << 20)
+#define UFRPC_QUIC_STREAM_WINDOW (1u << 20)
+
+typedef struct ufrpc_quic ufrpc_quic_t;
+
+struct ufrpc_quic_opts {
+    const char *host;         /* server address (name or IP literal) */
+    uint16_t port;
+    const char *server_name;  /* SNI / verification name; NULL: host */
+    const char *ca_file;      /* NULL: no verification (frpc's default) */
+    const char *cert_file, *key_file; /* client certificate, or NULL */
+    uint32_t idle_timeout_s;  /* transport.quic.maxIdleTimeout; 0: 30 */
+    uint32_t keepalive_s;     /* transport.quic.keepalivePeriod; 0: off */
+    uint32_t handshake_timeout_ms; /* 0: 10000 */
+};
+
+/* status 0: the handshake is done and streams may be opened. <0: the session
+ * failed (its memory stays until ufrpc_quic_close). */
+typedef void (*ufrpc_quic_connect_cb)(ufrpc_quic_t *q, int status, void *data);
+/* The session died after connecting (idle timeout, peer close, ...). */
+typedef void (*ufrpc_quic_error_cb)(ufrpc_quic_t *q, int err, void *data);
+
+int ufrpc_quic_connect(uv_loop_t *loop, const struct ufrpc_quic_opts *o, ufrpc_quic_connect_cb cb,
+                       ufrpc_quic_error_cb on_error, void *data, ufrpc_quic_t **out);
+
+/* Opens a bidirectional stream: 0 and *out, UFRPC_ERR_STATE (not connected),
+ * UFRPC_ERR_CLOSED (the session failed), UFRPC_ERR_LIMIT (the peer's stream
+ * limit), UFRPC_ERR_NOMEM. */
+int ufrpc_quic_open_stream(ufrpc_quic_t *q, struct ufrpc_stream **out);
+
+/* Sends CONNECTION_CLOSE (when connected), closes the socket and timers; cb runs
+ * once everything is closed, then the session is freed. Open streams fail with
+ * UFRPC_ERR_CLOSED and stay for their owners to close. */
+void ufrpc_quic_close(ufrpc_quic_t *q, void (*cb)(void *data), void *data);
+
+/* Why the session failed, in words ("" while fine). */
+const char *ufrpc_quic_error_text(const ufrpc_quic_t *q);
+
+#endif
