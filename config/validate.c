@@ -285,6 +285,19 @@ static void check_port(struct ufrpc_cfg_ctx *c, const struct ufrpc_proxy_config 
             p->name, field, (long long)*port, (long long)min);
 }
 
+/* A location the router can match: a path that proto/http_route's normalisation
+ * leaves as it is (so "/%61pi" and "/a/../b" are refused), without query, fragment
+ * or white space. */
+static bool plain_location(const char *loc)
+{
+    size_t n = strlen(loc), pl = 0;
+    char buf[1024];
+    if (n == 0 || loc[0] != '/' || strpbrk(loc, "?# \t") != NULL)
+        return false;
+    long r = ufrpc_http_route_normalize(loc, n, buf, sizeof buf, &pl);
+    return r == (long)n && memcmp(buf, loc, n) == 0;
+}
+
 /* routes (ufrpc extension): each route is a local service of its own, so the
  * proxy's own backend (localPort, plugin) and locations (the routes register
  * theirs) must be absent. */
@@ -299,6 +312,16 @@ static void check_routes(struct ufrpc_cfg_ctx *c, const struct ufrpc_proxy_confi
     if (p->plugin.type != UFRPC_PLUGIN_NONE)
         ERR(c, &p->plugin.type, UFRPC_ERR_CONFIG_CONFLICT,
             "proxy [%s]: plugin and routes on the same proxy: routes go to local services", n);
+    if (!empty(p->health_check.type))
+        ERR(c, &p->health_check.type, UFRPC_ERR_CONFIG_CONFLICT,
+            "proxy [%s]: healthCheck and routes on the same proxy: not supported (each route "
+            "has its own service)",
+            n);
+    if (!empty(p->transport.proxy_protocol_version))
+        ERR(c, &p->transport.proxy_protocol_version, UFRPC_ERR_CONFIG_CONFLICT,
+            "proxy [%s]: transport.proxyProtocolVersion and routes on the same proxy: not "
+            "supported (routed requests are HTTP, with X-Forwarded-For from frps)",
+            n);
     if (p->locations.len > 0)
         ERR(c, &p->locations, UFRPC_ERR_CONFIG_CONFLICT,
             "proxy [%s]: locations and routes on the same proxy: the routes register their "
@@ -311,11 +334,10 @@ static void check_routes(struct ufrpc_cfg_ctx *c, const struct ufrpc_proxy_confi
         if (empty(loc)) {
             ufrpc_cfg_report(c, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_MISSING, rpos,
                              "proxy [%s]: routes[%zu]: location is required", n, i);
-        } else if (loc[0] != '/' || strpbrk(loc, "?# \t") != NULL || strstr(loc, "/./") != NULL ||
-                   strstr(loc, "/../") != NULL) {
+        } else if (!plain_location(loc)) {
             ERR(c, &r->location, UFRPC_ERR_CONFIG_VALUE,
                 "proxy [%s]: routes[%zu]: location \"%.80s\" must start with '/' and be a plain "
-                "path (no '?', '#', spaces or dot segments)",
+                "path (no '?', '#', spaces, dot segments or escaped unreserved characters)",
                 n, i, loc);
         } else {
             size_t pl = strlen(loc);

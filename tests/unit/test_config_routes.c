@@ -77,6 +77,26 @@ static void test_route_rules(void **state)
     expect(&d, UFRPC_CFG_ERROR, "unknown key \"proxies[0] (apps).routes[6].nope\"", 17);
     ufrpc_cfg_diag_free(&d);
 
+    /* locations the router could never match; health checks and PROXY protocol */
+    assert_true(load("[[proxies]]\nname = \"h\"\ntype = \"http\"\nsubdomain = \"h\"\n"
+                     "healthCheck.type = \"tcp\"\n"                           /* 5 */
+                     "transport.proxyProtocolVersion = \"v2\"\n"              /* 6 */
+                     "routes = [\n"
+                     "  { location = \"/%61pi\", localPort = 1 },\n"          /* 8 */
+                     "  { location = \"/a/..\", localPort = 1 },\n"           /* 9 */
+                     "  { location = \"/a?b\", localPort = 1 },\n"            /* 10 */
+                     "  { location = \"/ok/\", localPort = 1 },\n"            /* 11 */
+                     "]\n",
+                     "p.toml", &cfg, &d) < 0);
+    expect(&d, UFRPC_CFG_ERROR, "healthCheck and routes on the same proxy", 5);
+    expect(&d, UFRPC_CFG_ERROR, "proxyProtocolVersion and routes on the same proxy", 6);
+    expect(&d, UFRPC_CFG_ERROR, "routes[0]: location \"/%61pi\" must start with '/' and be a plain path", 8);
+    expect(&d, UFRPC_CFG_ERROR, "routes[1]: location \"/a/..\"", 9);
+    expect(&d, UFRPC_CFG_ERROR, "routes[2]: location \"/a?b\"", 10);
+    assert_null(ufrpc_cfg_diag_find(&d, UFRPC_CFG_ERROR, "routes[3]"));
+    assert_int_equal(d.errors, 5);
+    ufrpc_cfg_diag_free(&d);
+
     /* routes only on http proxies; the wrong shape is a type error */
     assert_true(load("[[proxies]]\nname = \"t\"\ntype = \"tcp\"\nlocalPort = 1\n"
                      "routes = [{ location = \"/\", localPort = 2 }]\n",
