@@ -1,8 +1,8 @@
 /* ufrpc's `routes` extension on http proxies: every refusal with its message and
  * file:line (locations, duplicates, routes with localPort/plugin/locations, the
  * route conflicts frps would create: exact, prefix, wildcard), INI refusing it,
- * YAML/JSON reading the same, the dump showing it, and configs without routes
- * unchanged. */
+ * YAML/JSON reading the same, the dump showing it, configs without routes
+ * unchanged, and NewProxy carrying the route locations. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "client/proxy_msg.h"
 #include "config/config.h"
 #include "proto/error.h"
 
@@ -262,6 +263,36 @@ static void test_dump_and_unchanged(void **state)
     ufrpc_cfg_diag_free(&d);
 }
 
+/* NewProxy carries the route locations as `locations` (each once), nothing of the
+ * routes' local side; without routes, the proxy's own locations as before. */
+static void test_new_proxy_locations(void **state)
+{
+    (void)state;
+    struct ufrpc_config *cfg = NULL;
+    struct ufrpc_cfg_diag d;
+    const char *t = "[[proxies]]\nname = \"apps\"\ntype = \"http\"\ncustomDomains = [\"a.example.com\"]\n"
+                    "routes = [{ location = \"/api\", localPort = 9001, stripPrefix = true },\n"
+                    "  { location = \"/admin\", localIP = \"127.0.0.2\", localPort = 9002 },\n"
+                    "  { location = \"/\", localPort = 9000 }]\n"
+                    "[[proxies]]\nname = \"w\"\ntype = \"http\"\nlocalPort = 80\n"
+                    "customDomains = [\"w.example.com\"]\nlocations = [\"/x\", \"/y\"]\n";
+    assert_int_equal(load(t, "n.toml", &cfg, &d), 0);
+    struct ufrpc_msg m;
+    assert_int_equal(ufrpc_proxy_build_new_proxy(&cfg->proxies[0], "apps", &m), 0);
+    assert_int_equal(m.u.new_proxy.locations.n, 3);
+    assert_string_equal(m.u.new_proxy.locations.items[0], "/api");
+    assert_string_equal(m.u.new_proxy.locations.items[1], "/admin");
+    assert_string_equal(m.u.new_proxy.locations.items[2], "/");
+    assert_int_equal(m.u.new_proxy.custom_domains.n, 1);
+    ufrpc_msg_free(&m);
+    assert_int_equal(ufrpc_proxy_build_new_proxy(&cfg->proxies[1], "w", &m), 0);
+    assert_int_equal(m.u.new_proxy.locations.n, 2);
+    assert_string_equal(m.u.new_proxy.locations.items[1], "/y");
+    ufrpc_msg_free(&m);
+    ufrpc_config_free(cfg);
+    ufrpc_cfg_diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_conflicts),
         cmocka_unit_test(test_ini_refuses),
         cmocka_unit_test(test_dump_and_unchanged),
+        cmocka_unit_test(test_new_proxy_locations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
