@@ -321,21 +321,20 @@ static void test_upgrade_routed(void **state)
     origin_stop(&other);
 }
 
-/* A large body behind a rewritten head, then a chunked answer on the same
- * connection: the body passes byte for byte after the head rewrite. */
+/* A large body behind a rewritten head passes byte for byte (many reads after
+ * the head, through the bounded queues). */
 static void test_large_body_after_rewrite(void **state)
 {
     (void)state;
     size_t big = 2u << 20;
     const char *head = "HTTP/1.1 200 OK\r\nLocation: /big\r\nContent-Length: 2097152\r\n\r\n";
-    char *answer = malloc(strlen(head) + big + 200);
+    char *answer = malloc(strlen(head) + big + 1);
     assert_non_null(answer);
     strcpy(answer, head);
     size_t hl = strlen(head);
     for (size_t i = 0; i < big; i++)
         answer[hl + i] = (char)('a' + i % 26);
-    strcpy(answer + hl + big, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nSet-Cookie: c=1; Path=/q\r\n\r\n"
-                              "3\r\nabc\r\n0\r\n\r\n");
+    answer[hl + big] = '\0';
     struct raw o;
     raw_start(&o, answer, false);
     struct ufrpc_cfg_route r[] = {
@@ -345,8 +344,7 @@ static void test_large_body_after_rewrite(void **state)
     struct ph h;
     assert_int_equal(ph_start_ex(&h, &none, &routes, NULL, 0), 0);
     int fd = tcp_connect(h.port);
-    /* both requests at once: the raw origin answers both after the first head */
-    send_str(fd, "GET /s/big HTTP/1.1\r\nHost: h\r\n\r\nGET /s/c HTTP/1.1\r\nHost: h\r\n\r\n");
+    send_str(fd, "GET /s/big HTTP/1.1\r\nHost: h\r\n\r\n");
     recv_until(fd, resp, sizeof resp, "\r\n\r\n");
     assert_non_null(strstr(resp, "\r\nLocation: /s/big\r\n"));
     char *body = malloc(big);
