@@ -47,6 +47,8 @@ ufrpc_plugin_type ufrpc_plugin_type_from_name(const char *name)
 
 const char *ufrpc_plugin_name(const ufrpc_plugin_t *p)
 {
+    if (p->routes != NULL)
+        return "router";
     const char *n = ufrpc_plugin_type_name(p->cfg->type);
     return n != NULL ? n : "?";
 }
@@ -91,13 +93,17 @@ int ufrpc_plugin_create(const struct ufrpc_plugin_opts *o, ufrpc_plugin_t **out,
     int rc = 0;
     *out = NULL;
     const char *tname = o->cfg != NULL ? ufrpc_plugin_type_name(o->cfg->type) : NULL;
+    bool router = o->routes != NULL && o->routes->len > 0 && o->cfg != NULL &&
+                  o->cfg->type == UFRPC_PLUGIN_NONE;
+    if (router)
+        tname = "router";
     if (o->loop == NULL || o->cfg == NULL || tname == NULL) {
         rc = UFRPC_ERR_INVAL;
         snprintf(reason, sizeof reason, "plugin: invalid options");
     } else if (o->cfg->type == UFRPC_PLUGIN_VIRTUAL_NET) {
         rc = UFRPC_ERR_UNSUPPORTED;
         snprintf(reason, sizeof reason, "plugin virtual_net is not supported");
-    } else if (find_type(o->cfg->type) == NULL) {
+    } else if (!router && find_type(o->cfg->type) == NULL) {
         rc = UFRPC_ERR_UNSUPPORTED;
         snprintf(reason, sizeof reason, "plugin \"%s\" is not supported", tname);
     }
@@ -114,9 +120,10 @@ int ufrpc_plugin_create(const struct ufrpc_plugin_opts *o, ufrpc_plugin_t **out,
         }
     }
     if (p != NULL) {
-        p->type = find_type(o->cfg->type);
+        p->type = router ? &ufrpc_pl_type_router : find_type(o->cfg->type);
         p->loop = o->loop;
         p->cfg = o->cfg;
+        p->routes = router ? o->routes : NULL;
         p->log = o->log;
         p->log_data = o->log_data;
         p->dial_timeout_ms = o->dial_timeout_ms ? o->dial_timeout_ms : 10000;

@@ -54,6 +54,18 @@
  *   username/password are set; other commands/address types get the RFC reply
  *   code and are closed.
  * - unix_domain_socket, tls2raw: the PROXY header (if any) goes first.
+ *
+ * The path router (`routes` on an http proxy, a ufrpc extension) is built on the
+ * same machinery: ufrpc_plugin_create with opts.routes set (and cfg->type NONE)
+ * makes a plugin named "router" that parses each request of a work connection
+ * (keep-alive, pipelined requests one after the other, responses in order), picks
+ * the longest matching route (proto/http_route.h) and forwards the request to that
+ * route's local service, re-dialing when a request on the same connection goes to
+ * another route. stripPrefix removes the location from the target, adds
+ * X-Forwarded-Prefix and puts the prefix back into Location, Content-Location and
+ * Set-Cookie Path. No matching route: 404; a bad target (dot segments, bad
+ * escapes): 400; local service down: 502. Upgrade requests are routed, then
+ * spliced after the 101. Per-route counters: ufrpc_plugin_route_stats.
  */
 #ifndef UFRPC_CLIENT_PLUGIN_H
 #define UFRPC_CLIENT_PLUGIN_H
@@ -90,6 +102,8 @@ struct ufrpc_plugin_opts {
     void *log_data;
     uint32_t dial_timeout_ms; /* local dials; 0 = 10000 */
     uint32_t idle_timeout_ms; /* HTTP keep-alive idle / head read; 0 = 60000 */
+    /* The path router's routes (borrowed like cfg; NULL or empty: not a router). */
+    const struct ufrpc_cfg_routes *routes;
 };
 
 /* Per work connection information (from StartWorkConn). All fields optional;
@@ -124,6 +138,30 @@ size_t ufrpc_plugin_active(const ufrpc_plugin_t *p);
 void ufrpc_plugin_counters(const ufrpc_plugin_t *p, uint64_t *handled, uint64_t *failed);
 /* frp's name of the plugin's type ("socks5"…). */
 const char *ufrpc_plugin_name(const ufrpc_plugin_t *p);
+
+/* Per-route counters of the path router, kept on the loop (read them there). */
+#define UFRPC_ROUTE_LATENCY_BUCKETS 8
+struct ufrpc_route_stats {
+    uint64_t requests;          /* exchanges forwarded to the route (or refused: 502) */
+    uint64_t bytes_in;          /* request bytes as forwarded (head and body) */
+    uint64_t bytes_out;         /* response bytes sent back to the user */
+    uint64_t status[5];         /* final status classes 1xx..5xx (101 counts as 1xx) */
+    uint64_t no_status;         /* exchanges cut short before any status */
+    uint64_t latency_count;     /* exchanges timed: head in → response complete (or 101) */
+    uint64_t latency_sum_us;
+    /* latency histogram, upper bounds in ms: 1, 5, 25, 100, 500, 2500, 10000, +inf */
+    uint64_t latency_le_ms[UFRPC_ROUTE_LATENCY_BUCKETS];
+};
+extern const uint32_t ufrpc_route_latency_bounds_ms[UFRPC_ROUTE_LATENCY_BUCKETS - 1];
+
+/* Routes of a router plugin (0 for any other plugin). */
+size_t ufrpc_plugin_route_count(const ufrpc_plugin_t *p);
+/* Counters of route i (its location in *location, borrowed from the config; may
+ * be NULL), or of requests no route matched when i == ufrpc_plugin_route_count()
+ * (*location = NULL then; only requests and the 4xx class move). 0, or
+ * UFRPC_ERR_INVAL when i is out of range or p is not a router. */
+int ufrpc_plugin_route_stats(const ufrpc_plugin_t *p, size_t i, const char **location,
+                             struct ufrpc_route_stats *out);
 
 typedef void (*ufrpc_plugin_close_cb)(void *data);
 /* See above. */

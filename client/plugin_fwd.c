@@ -10,7 +10,14 @@
  * dropped). The response is streamed back byte for byte (its framing is
  * llhttp's, so chunked/length/close-delimited responses all pass unchanged);
  * llhttp only finds where it ends. Both directions are bounded by
- * HS_MAX_INFLIGHT bytes queued on the writing side. Upgrades are not forwarded.
+ * HS_MAX_INFLIGHT bytes queued on the writing side. Upgrade requests are forwarded
+ * and a 101 turns the connection into a tunnel.
+ *
+ * With a router (fwd_opts.router: the path router), each request picks its local
+ * service (re-dialing when it differs from the current upstream) and may have its
+ * target rewritten; a route that strips a prefix gets X-Forwarded-Prefix, and the
+ * response head (collected, bounded by UFRPC_PLUGIN_MAX_HEAD) rewritten by
+ * proto/http_route.h before it goes back. Each exchange is reported to the router.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +26,7 @@
 
 #include "client/plugin_http.h"
 #include "proto/error.h"
+#include "proto/http_route.h"
 
 struct fwd {
     struct fwd_opts o;
@@ -41,6 +49,17 @@ struct fwd {
     bool upgrade_req; /* Upgrade request forwarded; a 101 turns into a tunnel */
     char *head;       /* rebuilt request head waiting for the connection */
     size_t head_len;
+    /* router: the current exchange */
+    long route_index;
+    const char *prefix; /* response head rewrite wanted */
+    bool routed;        /* done() still owed */
+    bool discard;       /* answered by the router: drop the request body */
+    bool rh_active;     /* collecting a response head to rewrite */
+    int status;
+    uint64_t bytes_in, bytes_out, t0;
+    char in_host[256];      /* the Host the user sent */
+    char sent_host[256];    /* the Host the local service got */
+    struct ufrpc_http_head_reader rh;
 };
 
 void *ufrpc_pl_fwd_ctx_new(const struct fwd_opts *o)
@@ -53,7 +72,20 @@ void *ufrpc_pl_fwd_ctx_new(const struct fwd_opts *o)
     if (o->target_host != NULL)
         snprintf(f->host, sizeof f->host, "%s", o->target_host);
     f->port = o->target_port;
+    f->route_index = -1;
+    ufrpc_http_head_reader_init(&f->rh, NULL, UFRPC_PLUGIN_MAX_HEAD);
     return f;
+}
+
+/* Reports the exchange to the router (once). */
+static void route_finish(struct fwd *f, int status)
+{
+    if (!f->routed)
+        return;
+    f->routed = false;
+    f->rh_active = false;
+    uint64_t us = (uv_hrtime() - f->t0) / 1000u;
+    f->o.router->done(f->o.router_data, f->route_index, status, f->bytes_in, f->bytes_out, us);
 }
 
 /* ---- string builder --------------------------------------------------------------- */
@@ -180,6 +212,7 @@ static void bad_gateway(struct hs *h, int err, const char *what)
     snprintf(body, sizeof body, "%s %s:%u: %s\n", what, f->host, f->port, ufrpc_strerror(err));
     ufrpc_pl_pconn_fail(&h->base, err, "%s %s:%u: %s", what, f->host, f->port, ufrpc_strerror(err));
     close_up(h);
+    route_finish(f, h->resp_started ? f->status : 502);
     if (h->resp_started) {
         ufrpc_hs_fail(h, err, NULL);
         return;
@@ -218,6 +251,7 @@ static void response_complete(struct hs *h)
     bool ka = f->resp_ka;
     f->awaiting = false;
     f->final_done = false;
+    route_finish(f, f->rp.status_code);
     if (!ka)
         close_up(h);
     ufrpc_hs_response_done(h, ka);
@@ -228,6 +262,7 @@ static void response_complete(struct hs *h)
 static void switch_to_tunnel(struct hs *h, ufrpc_rbuf_t *buf, const uint8_t *rest, size_t rest_len)
 {
     struct fwd *f = h->ctx;
+    route_finish(f, 101);
     struct ufrpc_stream *up = f->up;
     f->up = NULL;
     h->up = NULL;
@@ -249,6 +284,47 @@ static void switch_to_tunnel(struct hs *h, ufrpc_rbuf_t *buf, const uint8_t *res
         return;
     }
     ufrpc_pl_ptunnel(&tmp, up, down, NULL, 0, buf, rest, rest_len);
+}
+
+/* The collected response head (f->rh): parsed by the response parser, rewritten
+ * (proto/http_route.h) and written downstream. 0, or <0 when the exchange ended. */
+static int emit_head(struct hs *h)
+{
+    struct fwd *f = h->ctx;
+    llhttp_errno_t e = llhttp_execute(&f->rp, (const char *)f->rh.buf, f->rh.len);
+    if (e == HPE_PAUSED)
+        llhttp_resume(&f->rp);
+    else if (e != HPE_OK && e != HPE_PAUSED_UPGRADE) {
+        char what[160];
+        snprintf(what, sizeof what, "malformed response (%s) from", llhttp_errno_name(e));
+        bad_gateway(h, UFRPC_ERR_HTTP, what);
+        return -1;
+    }
+    char local[300];
+    snprintf(local, sizeof local, "%s:%u", f->host, f->port);
+    const char *hosts[] = {f->in_host, f->sent_host, local};
+    struct ufrpc_http_rewrite rw = {f->prefix, hosts, 3};
+    uint8_t *out = NULL;
+    size_t olen = 0;
+    bool changed = false;
+    int rc = ufrpc_http_route_rewrite_head(&rw, f->rh.buf, f->rh.len, NULL, &out, &olen, &changed);
+    if (rc < 0) {
+        bad_gateway(h, rc, "response head from");
+        return -1;
+    }
+    rc = ufrpc_hs_write(h, NULL, out, olen);
+    free(out);
+    if (rc < 0) {
+        ufrpc_hs_fail(h, rc, NULL);
+        return -1;
+    }
+    f->bytes_out += olen;
+    int st = f->rp.status_code;
+    f->status = st;
+    ufrpc_http_head_reader_reset(&f->rh);
+    if (!(st >= 100 && st < 200 && st != 101))
+        f->rh_active = false; /* interim responses: the final head follows */
+    return 0;
 }
 
 static void on_up_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data,
@@ -285,9 +361,31 @@ static void on_up_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, co
         close_up(h);
         return;
     }
-    llhttp_errno_t e = llhttp_execute(&f->rp, (const char *)data, len);
+    while (f->rh_active) { /* router: the response head is rewritten first */
+        if (len == 0)
+            return;
+        long n = ufrpc_http_head_reader_feed(&f->rh, data, len);
+        if (n < 0) {
+            bad_gateway(h, (int)n, "response head (over 64 KiB?) from");
+            return;
+        }
+        data += n;
+        len -= (size_t)n;
+        if (!f->rh.done)
+            return;
+        if (emit_head(h) < 0)
+            return;
+        if (f->final_done)
+            break;
+    }
+    if (len == 0 && !f->final_done)
+        return;
+    bool head_only = f->final_done; /* the rewritten head ended the response */
+    llhttp_errno_t e = head_only ? HPE_PAUSED : llhttp_execute(&f->rp, (const char *)data, len);
     size_t used = len;
-    if (e == HPE_PAUSED) {
+    if (head_only) {
+        used = 0; /* the head was the whole response */
+    } else if (e == HPE_PAUSED) {
         used = (size_t)(llhttp_get_error_pos(&f->rp) - (const char *)data);
         llhttp_resume(&f->rp);
     } else if (e == HPE_PAUSED_UPGRADE) {
@@ -303,6 +401,7 @@ static void on_up_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, co
         ufrpc_hs_fail(h, rc, NULL);
         return;
     }
+    f->bytes_out += used;
     if (f->final_done) {
         if (f->upgrade_req && f->rp.status_code == 101) {
             switch_to_tunnel(h, buf, data + used, len - used);
@@ -340,6 +439,10 @@ static void send_head(struct hs *h)
     }
     f->awaiting = true;
     f->final_done = false;
+    if (f->prefix != NULL) {
+        ufrpc_http_head_reader_reset(&f->rh);
+        f->rh_active = true;
+    }
     if (!f->up_reading && !ufrpc_hs_down_congested(h))
         fwd_on_drain(h);
 }
@@ -453,6 +556,31 @@ static int fwd_on_head(struct hs *h)
             plen = 1;
         }
     }
+    const char *host_rewrite = f->o.host_rewrite;
+    char tbuf[UFRPC_HTTP_ROUTE_MAX_TARGET];
+    if (f->o.router != NULL) {
+        struct fwd_route rt = {.index = -1};
+        f->discard = false;
+        f->prefix = NULL;
+        if (f->o.router->pick(h, f->o.router_data, &rt, tbuf, sizeof tbuf) < 0) {
+            f->discard = true; /* answered: the body goes nowhere */
+            return h->closing ? -1 : HS_CONTINUE;
+        }
+        path = rt.target;
+        plen = rt.target_len;
+        if (f->up != NULL && (strcmp(f->host, rt.host) != 0 || f->port != rt.port))
+            close_up(h); /* another route's service */
+        snprintf(f->host, sizeof f->host, "%s", rt.host);
+        f->port = rt.port;
+        if (rt.host_rewrite != NULL && rt.host_rewrite[0] != '\0')
+            host_rewrite = rt.host_rewrite;
+        f->prefix = rt.prefix != NULL && rt.prefix[0] != '\0' ? rt.prefix : NULL;
+        f->route_index = rt.index;
+        f->routed = true;
+        f->t0 = uv_hrtime();
+        f->bytes_in = f->bytes_out = 0;
+        f->status = 0;
+    }
     f->head_req = ufrpc_hs_method_id(h) == HTTP_HEAD;
     f->chunked = (h->parser.flags & F_CHUNKED) != 0;
     f->upgrade_req = h->parser.upgrade != 0 && hs_method_is_connect(h) == false;
@@ -467,8 +595,15 @@ static int fwd_on_head(struct hs *h)
      * (passed through unchanged) uses framing it understands (no chunking) */
     bool v10 = h->parser.http_major == 1 && h->parser.http_minor == 0;
     sb_str(&s, v10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
-    if (f->o.host_rewrite != NULL && f->o.host_rewrite[0] != '\0')
-        sb_hdr(&s, "Host", 4, f->o.host_rewrite, strlen(f->o.host_rewrite));
+    if (f->o.router != NULL) {
+        size_t hn = in_host_len < sizeof f->in_host ? in_host_len : 0;
+        memcpy(f->in_host, in_host != NULL ? in_host : "", hn);
+        f->in_host[hn] = '\0';
+        snprintf(f->sent_host, sizeof f->sent_host, "%s",
+                 host_rewrite != NULL && host_rewrite[0] != '\0' ? host_rewrite : f->in_host);
+    }
+    if (host_rewrite != NULL && host_rewrite[0] != '\0')
+        sb_hdr(&s, "Host", 4, host_rewrite, strlen(host_rewrite));
     else if (authority[0] != '\0')
         sb_hdr(&s, "Host", 4, authority, strlen(authority));
     else if (in_host != NULL)
@@ -482,6 +617,8 @@ static int fwd_on_head(struct hs *h)
         size_t nl = h->f[i].nlen;
         if (hop_by_hop(n, nl, f->o.proxy_mode, f->upgrade_req) || set_header_named(f, n, nl))
             continue;
+        if (f->prefix != NULL && name_is(n, nl, "X-Forwarded-Prefix"))
+            continue; /* ours replaces the user's */
         bool is_xf = nl > 12 && strncasecmp(n, "X-Forwarded-", 12) == 0;
         if (is_xf && f->o.xfwd == 0)
             continue;
@@ -525,6 +662,8 @@ static int fwd_on_head(struct hs *h)
         if (m->items[i].key != NULL && m->items[i].value != NULL)
             sb_hdr(&s, m->items[i].key, strlen(m->items[i].key), m->items[i].value,
                    strlen(m->items[i].value));
+    if (f->prefix != NULL)
+        sb_hdr(&s, "X-Forwarded-Prefix", 18, f->prefix, strlen(f->prefix));
     if (f->chunked)
         sb_str(&s, "Transfer-Encoding: chunked\r\n");
     if (f->upgrade_req)
@@ -539,6 +678,7 @@ static int fwd_on_head(struct hs *h)
     free(f->head);
     f->head = s.b;
     f->head_len = s.len;
+    f->bytes_in += s.len;
 
     if (f->up != NULL) {
         send_head(h);
@@ -560,6 +700,9 @@ static void fwd_on_body(struct hs *h, ufrpc_rbuf_t *buf, const uint8_t *d, size_
 {
     struct fwd *f = h->ctx;
     int rc = 0;
+    if (f->discard)
+        return;
+    f->bytes_in += n;
     if (f->chunked) {
         char sz[24];
         int k = snprintf(sz, sizeof sz, "%zx\r\n", n);
@@ -578,20 +721,26 @@ static void fwd_on_body(struct hs *h, ufrpc_rbuf_t *buf, const uint8_t *d, size_
 static void fwd_on_end(struct hs *h)
 {
     struct fwd *f = h->ctx;
+    if (f->discard)
+        return;
     if (f->chunked && up_write(h, NULL, (const uint8_t *)"0\r\n\r\n", 5) < 0)
         ufrpc_hs_fail(h, UFRPC_ERR_IO, NULL);
 }
 
 static void fwd_teardown(struct hs *h)
 {
+    struct fwd *f = h->ctx;
+    route_finish(f, f->status); /* an exchange cut short */
     close_up(h);
 }
 
 static void fwd_destroy(struct hs *h)
 {
     struct fwd *f = h->ctx;
-    if (f != NULL)
+    if (f != NULL) {
         free(f->head);
+        ufrpc_http_head_reader_free(&f->rh);
+    }
     free(f);
 }
 

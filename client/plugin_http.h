@@ -150,6 +150,30 @@ void ufrpc_hs_unref(struct hs *h);
 struct ufrpc_stream *ufrpc_hs_detach(struct hs *h, ufrpc_rbuf_t **buf, const uint8_t **data,
                                      size_t *len);
 
+/* Per-request routing for the forwarder (the path router, client/plugin_router.c):
+ * pick() runs for every request head, before anything is sent upstream. */
+struct fwd_route {
+    long index;            /* the route's index (for done()), -1: none */
+    const char *host;      /* local service; borrowed, stable while the plugin lives */
+    uint16_t port;
+    const char *target;    /* request-target to send (valid during the pick/on_head call) */
+    size_t target_len;
+    const char *host_rewrite; /* NULL: the Host as received */
+    const char *prefix;       /* stripped prefix: X-Forwarded-Prefix and the response
+                                 head rewrite (proto/http_route.h); NULL: none */
+};
+struct fwd_router {
+    /* 0: *out filled. <0: no route; pick has answered the request with
+     * ufrpc_hs_simple_response (keep-alive) and its body is dropped. `buf`
+     * (cap bytes) may hold out->target. */
+    int (*pick)(struct hs *h, void *data, struct fwd_route *out, char *buf, size_t cap);
+    /* One exchange ended: final status (0 when none was seen), request bytes from
+     * the user (head and body), response bytes to the user, microseconds from the
+     * head to the end of the response (or the 101). index as picked (-1: none). */
+    void (*done)(void *data, long index, int status, uint64_t bytes_in, uint64_t bytes_out,
+                 uint64_t usec);
+};
+
 /* The forwarder (client/plugin_fwd.c) */
 struct fwd_opts {
     const char *target_host; /* NULL: per request from the absolute URI (http_proxy) */
@@ -159,6 +183,8 @@ struct fwd_opts {
     const struct ufrpc_cfg_map *set_headers;
     int xfwd;        /* 0 drop X-Forwarded-*, 1 keep, 2 set (https2*) */
     bool proxy_mode; /* http_proxy: drop Proxy-* headers, absolute URI */
+    const struct fwd_router *router; /* NULL: one fixed target */
+    void *router_data;
 };
 extern const struct hs_handler ufrpc_pl_fwd_handler;
 extern const struct hs_handler ufrpc_pl_http_proxy_handler; /* fwd ctx with proxy_mode */

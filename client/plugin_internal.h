@@ -36,6 +36,7 @@ struct ufrpc_plugin {
     const struct plugin_type *type;
     uv_loop_t *loop;
     const struct ufrpc_plugin_config *cfg;
+    const struct ufrpc_cfg_routes *routes; /* the path router's; NULL otherwise */
     char *proxy_name;
     ufrpc_plugin_log_fn log;
     void *log_data;
@@ -111,6 +112,7 @@ extern const struct plugin_type ufrpc_pl_type_https2https;
 extern const struct plugin_type ufrpc_pl_type_http2https;
 extern const struct plugin_type ufrpc_pl_type_http2http;
 extern const struct plugin_type ufrpc_pl_type_tls2raw;
+extern const struct plugin_type ufrpc_pl_type_router; /* client/plugin_router.c */
 
 /* Base64 of "user:pass" check of an Authorization/Proxy-Authorization value
  * ("Basic xxx"); constant-time compare. */

@@ -1,6 +1,7 @@
 /* NewProxy per proxy type, as frpc's MarshalToMsg. */
 #include "client/proxy_msg.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "proto/error.h"
@@ -20,6 +21,22 @@ static int copy_list(struct ufrpc_strv *dst, const struct ufrpc_cfg_strlist *src
 {
     for (size_t i = 0; i < src->len; i++) {
         int rc = ufrpc_strv_push(dst, ufrpc_cfg_str(src->items[i]));
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* routes (ufrpc extension): frps is told the union of the route locations, so
+ * that it sends those paths here; the router picks the route per request. */
+static int copy_route_locations(struct ufrpc_strv *dst, const struct ufrpc_cfg_routes *routes)
+{
+    for (size_t i = 0; i < routes->len; i++) {
+        const char *loc = ufrpc_cfg_str(routes->items[i].location);
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(ufrpc_cfg_str(routes->items[j].location), loc) == 0;
+        int rc = seen ? 0 : ufrpc_strv_push(dst, loc);
         if (rc)
             return rc;
     }
@@ -64,7 +81,8 @@ static int fill(const struct ufrpc_proxy_config *pc, const char *wire_name,
     case UFRPC_PROXY_HTTP:
         if ((rc = copy_list(&np->custom_domains, &pc->custom_domains)) ||
             (rc = set(&np->subdomain, pc->subdomain)) ||
-            (rc = copy_list(&np->locations, &pc->locations)) ||
+            (rc = pc->routes.len > 0 ? copy_route_locations(&np->locations, &pc->routes)
+                                     : copy_list(&np->locations, &pc->locations)) ||
             (rc = set(&np->host_header_rewrite, pc->host_header_rewrite)) ||
             (rc = set(&np->http_user, pc->http_user)) ||
             (rc = set(&np->http_pwd, pc->http_password)) ||

@@ -74,13 +74,14 @@ int ufrpc_proxy_rt_new(uv_loop_t *loop, struct ufrpc_log *log,
             return rc;
         }
     }
-    if (pc->plugin.type != UFRPC_PLUGIN_NONE) {
+    if (pc->plugin.type != UFRPC_PLUGIN_NONE || pc->routes.len > 0) {
         struct ufrpc_plugin_opts o = {
             .loop = loop,
             .proxy_name = rt->name,
             .cfg = &pc->plugin,
             .log = plugin_log,
             .log_data = log,
+            .routes = &pc->routes, /* used when the proxy has routes (the path router) */
         };
         char err[256] = "";
         int rc = ufrpc_plugin_create(&o, &rt->plugin, err, sizeof err);
@@ -88,7 +89,8 @@ int ufrpc_proxy_rt_new(uv_loop_t *loop, struct ufrpc_log *log,
             rt->plugin = NULL;
             rt->plugin_failed = 1;
             UFRPC_LOGE(log, "[%s] create plugin %s error: %s", rt->name,
-                       ufrpc_cfg_str(ufrpc_plugin_type_name(pc->plugin.type)),
+                       pc->routes.len > 0 ? "router"
+                                          : ufrpc_cfg_str(ufrpc_plugin_type_name(pc->plugin.type)),
                        err[0] ? err : ufrpc_strerror(rc));
         }
     }

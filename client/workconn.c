@@ -394,8 +394,9 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
     const char *why = NULL;
     if (pc->type == UFRPC_PROXY_XTCP)
         why = "xtcp is not supported yet";
-    else if (pc->plugin.type != UFRPC_PLUGIN_NONE && !(rt && rt->plugin))
-        why = "its plugin could not be started";
+    else if ((pc->plugin.type != UFRPC_PLUGIN_NONE || pc->routes.len > 0) && !(rt && rt->plugin))
+        why = pc->routes.len > 0 ? "its router could not be started"
+                                 : "its plugin could not be started";
     else if (pc->transport.use_encryption && !w->env.key)
         why = "no encryption key";
     if (why) {
@@ -453,7 +454,7 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
         return;
     }
 
-    if (pc->plugin.type != UFRPC_PLUGIN_NONE) {
+    if (pc->plugin.type != UFRPC_PLUGIN_NONE || pc->routes.len > 0) { /* plugin or router */
         char src[300], dst[300];
         join_host_port(m->src_addr, m->src_port, src, sizeof src);
         join_host_port(m->dst_addr, m->dst_port, dst, sizeof dst);

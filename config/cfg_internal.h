@@ -35,6 +35,7 @@ enum ufrpc_cfg_fkind {
     UFRPC_F_TYPE,      /* the "type" discriminator: read before the others */
     UFRPC_F_PROXIES,
     UFRPC_F_VISITORS,
+    UFRPC_F_ROUTES, /* array of tables → struct ufrpc_cfg_routes, `sub` per item */
 };
 
 #define UFRPC_FL_SECRET 0x1u     /* masked in dumps */

@@ -173,6 +173,23 @@ struct ufrpc_health_check {
     struct ufrpc_cfg_map http_headers; /* [{name, value}] in order */
 };
 
+/* routes (http proxies; a ufrpc extension, see README "Path routes"): requests
+ * are routed on the client by path to their own local service. */
+struct ufrpc_cfg_route {
+    const char *location;            /* starts with '/' */
+    const char *local_ip;            /* default 127.0.0.1 */
+    int64_t local_port;              /* 1..65535 */
+    bool strip_prefix;               /* default false */
+    const char *host_header_rewrite; /* NULL: the proxy's hostHeaderRewrite, else the Host as sent */
+    const char *source_file;         /* where the route's table starts */
+    uint32_t source_line;
+};
+
+struct ufrpc_cfg_routes {
+    struct ufrpc_cfg_route *items;
+    size_t len;
+};
+
 struct ufrpc_proxy_config {
     const char *name;
     ufrpc_proxy_type type;
@@ -204,6 +221,7 @@ struct ufrpc_proxy_config {
     const char *host_header_rewrite;
     struct ufrpc_cfg_map request_headers;  /* requestHeaders.set */
     struct ufrpc_cfg_map response_headers; /* responseHeaders.set */
+    struct ufrpc_cfg_routes routes;        /* empty: none (frpc's behaviour) */
     /* http, tcpmux */
     const char *http_user, *http_password, *route_by_http_user;
     /* tcpmux */

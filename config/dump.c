@@ -162,6 +162,23 @@ static void dump_fields(json_object *o, const void *base, const struct ufrpc_cfg
                 json_object_put(x);
             break;
         }
+        case UFRPC_F_ROUTES: {
+            const struct ufrpc_cfg_routes *rs = p;
+            if (rs->len == 0)
+                break;
+            json_object *a = json_object_new_array();
+            for (size_t i = 0; a != NULL && i < rs->len; i++) {
+                json_object *e = json_object_new_object();
+                if (e != NULL)
+                    dump_fields(e, &rs->items[i], f->sub, 0, tc, m, nomem);
+                if (e == NULL || json_object_array_add(a, e) != 0) {
+                    json_object_put(e);
+                    *nomem = 1;
+                }
+            }
+            add(o, f->key, a, nomem);
+            break;
+        }
         case UFRPC_F_TYPE: {
             int t = *(const int *)p;
             const char *name = tc == T_PROXY     ? ufrpc_proxy_type_name((ufrpc_proxy_type)t)

@@ -540,6 +540,16 @@ static void map_proxy(struct mapper *m, const struct ufrpc_ini_section *s, const
                 put(m, pl, pm->key, new_str(m, k->value, k->line));
             continue;
         }
+        if (strcmp(k->name, "routes") == 0) {
+            /* ufrpc's client-side path routes are tables: not expressible here */
+            if (ufrpc_cfg_diag_add(m->diag, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_VALUE, m->file,
+                                   k->line,
+                                   "[%.80s] routes (ufrpc's path routes) cannot be written in the "
+                                   "legacy INI format: use TOML, YAML or JSON",
+                                   s->name) != 0)
+                m->nomem = 1;
+            continue;
+        }
         const struct kmap *km = kfind(proxy_keys, k->name);
         if (km == NULL || (km->types != 0 && (km->types & tbit) == 0)) {
             ignored(m, s->name, k, km ? " (not used by this proxy type)" : "");

@@ -546,6 +546,38 @@ static void read_proxies(struct ufrpc_cfg_ctx *c, const ufrpc_cv *v, const char 
     }
 }
 
+/* routes: an array of tables, each read with f->sub into one struct ufrpc_cfg_route */
+static void read_routes(struct ufrpc_cfg_ctx *c, const struct ufrpc_cfg_field *f,
+                        struct ufrpc_cfg_routes *out, const ufrpc_cv *v, const char *path, int depth)
+{
+    if (v->type != UFRPC_CV_ARRAY) {
+        type_error(c, path, v, "an array of tables");
+        return;
+    }
+    struct ufrpc_cfg_route *items =
+        ufrpc_cfg_arena_alloc(c->arena, (v->u.a.len + 1) * sizeof *items);
+    if (items == NULL) {
+        c->nomem = 1;
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < v->u.a.len && !c->nomem; i++) {
+        const ufrpc_cv *e = v->u.a.items[i];
+        char p[PATH_MAX_LEN];
+        snprintf(p, sizeof p, "%s[%zu]", path, i);
+        if (e->type != UFRPC_CV_TABLE) {
+            type_error(c, p, e, "a table");
+            continue;
+        }
+        struct ufrpc_cfg_route *r = &items[n++];
+        r->source_file = e->pos.file;
+        r->source_line = e->pos.line;
+        read_table(c, r, f->sub, 0, e, p, depth + 1);
+    }
+    out->items = items;
+    out->len = n;
+}
+
 static void read_field(struct ufrpc_cfg_ctx *c, void *base, const struct ufrpc_cfg_field *f,
                        const ufrpc_cv *v, const char *path, int depth)
 {
@@ -620,6 +652,9 @@ static void read_field(struct ufrpc_cfg_ctx *c, void *base, const struct ufrpc_c
     }
     case UFRPC_F_TYPE:
         return;
+    case UFRPC_F_ROUTES:
+        read_routes(c, f, dst, v, path, depth);
+        break;
     case UFRPC_F_PROXIES:
     case UFRPC_F_VISITORS:
         read_proxies(c, v, path, f->kind == UFRPC_F_VISITORS, depth);
@@ -707,6 +742,8 @@ void ufrpc_schema_complete_proxy(struct ufrpc_proxy_config *p)
 {
     EMPTY_OR(p->local_ip, "127.0.0.1");
     EMPTY_OR(p->transport.bandwidth_limit_mode, "client");
+    for (size_t i = 0; i < p->routes.len; i++)
+        EMPTY_OR(p->routes.items[i].local_ip, "127.0.0.1");
     if (p->health_check.type != NULL && p->health_check.type[0] != '\0') {
         if (p->health_check.interval_seconds <= 0)
             p->health_check.interval_seconds = 10;

@@ -222,6 +222,15 @@ static const struct ufrpc_cfg_field pnat_fields[] = {
     F("disableAssistedAddrs", UFRPC_F_BOOL, OP(disable_assisted_addrs)),
     END,
 };
+#define OR(f) offsetof(struct ufrpc_cfg_route, f)
+static const struct ufrpc_cfg_field route_fields[] = {
+    F("location", UFRPC_F_STR, OR(location)),
+    F("localIP", UFRPC_F_STR, OR(local_ip)),
+    F("localPort", UFRPC_F_INT, OR(local_port)),
+    F("stripPrefix", UFRPC_F_BOOL, OR(strip_prefix)),
+    F("hostHeaderRewrite", UFRPC_F_STR, OR(host_header_rewrite)),
+    END,
+};
 const struct ufrpc_cfg_field ufrpc_cfg_proxy_fields[] = {
     F("name", UFRPC_F_STR, OP(name)),
     F("type", UFRPC_F_TYPE, OP(type)),
@@ -241,6 +250,7 @@ const struct ufrpc_cfg_field ufrpc_cfg_proxy_fields[] = {
     FM("hostHeaderRewrite", UFRPC_F_STR, PT(HTTP), OP(host_header_rewrite)),
     TBLM("requestHeaders", PT(HTTP), req_hdr_fields),
     TBLM("responseHeaders", PT(HTTP), resp_hdr_fields),
+    {"routes", UFRPC_F_ROUTES, 0, PT(HTTP), OP(routes), 0, route_fields}, /* ufrpc extension */
     FM("httpUser", UFRPC_F_STR, PT(HTTP) | PT(TCPMUX), OP(http_user)),
     FMS("httpPassword", UFRPC_F_STR, PT(HTTP) | PT(TCPMUX), OP(http_password)),
     FM("routeByHTTPUser", UFRPC_F_STR, PT(HTTP) | PT(TCPMUX), OP(route_by_http_user)),

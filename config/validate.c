@@ -10,6 +10,7 @@
 
 #include "config/cfg_internal.h"
 #include "proto/error.h"
+#include "proto/http_route.h"
 
 #define ERR(c, addr, code, ...) ufrpc_cfg_report(c, UFRPC_CFG_ERROR, code, ufrpc_cfg_pos_of(c, addr), __VA_ARGS__)
 #define WARN(c, addr, ...)                                                                                  \
@@ -284,6 +285,89 @@ static void check_port(struct ufrpc_cfg_ctx *c, const struct ufrpc_proxy_config 
             p->name, field, (long long)*port, (long long)min);
 }
 
+/* A location the router can match: a path that proto/http_route's normalisation
+ * leaves as it is (so "/%61pi" and "/a/../b" are refused), without query, fragment
+ * or white space. */
+static bool plain_location(const char *loc)
+{
+    size_t n = strlen(loc), pl = 0;
+    char buf[1024];
+    if (n == 0 || loc[0] != '/' || strpbrk(loc, "?# \t") != NULL)
+        return false;
+    long r = ufrpc_http_route_normalize(loc, n, buf, sizeof buf, &pl);
+    return r == (long)n && memcmp(buf, loc, n) == 0;
+}
+
+/* routes (ufrpc extension): each route is a local service of its own, so the
+ * proxy's own backend (localPort, plugin) and locations (the routes register
+ * theirs) must be absent. */
+static void check_routes(struct ufrpc_cfg_ctx *c, const struct ufrpc_proxy_config *p)
+{
+    const char *n = ufrpc_cfg_str(p->name);
+    if (p->local_port != 0)
+        ERR(c, &p->local_port, UFRPC_ERR_CONFIG_CONFLICT,
+            "proxy [%s]: localPort and routes on the same proxy: each route names its own "
+            "localPort",
+            n);
+    if (p->plugin.type != UFRPC_PLUGIN_NONE)
+        ERR(c, &p->plugin.type, UFRPC_ERR_CONFIG_CONFLICT,
+            "proxy [%s]: plugin and routes on the same proxy: routes go to local services", n);
+    if (!empty(p->health_check.type))
+        ERR(c, &p->health_check.type, UFRPC_ERR_CONFIG_CONFLICT,
+            "proxy [%s]: healthCheck and routes on the same proxy: not supported (each route "
+            "has its own service)",
+            n);
+    if (!empty(p->transport.proxy_protocol_version))
+        ERR(c, &p->transport.proxy_protocol_version, UFRPC_ERR_CONFIG_CONFLICT,
+            "proxy [%s]: transport.proxyProtocolVersion and routes on the same proxy: not "
+            "supported (routed requests are HTTP, with X-Forwarded-For from frps)",
+            n);
+    if (p->locations.len > 0)
+        ERR(c, &p->locations, UFRPC_ERR_CONFIG_CONFLICT,
+            "proxy [%s]: locations and routes on the same proxy: the routes register their "
+            "locations",
+            n);
+    for (size_t i = 0; i < p->routes.len; i++) {
+        const struct ufrpc_cfg_route *r = &p->routes.items[i];
+        ufrpc_cv_pos rpos = {r->source_file, r->source_line, 0};
+        const char *loc = r->location;
+        if (empty(loc)) {
+            ufrpc_cfg_report(c, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_MISSING, rpos,
+                             "proxy [%s]: routes[%zu]: location is required", n, i);
+        } else if (!plain_location(loc)) {
+            ERR(c, &r->location, UFRPC_ERR_CONFIG_VALUE,
+                "proxy [%s]: routes[%zu]: location \"%.80s\" must start with '/' and be a plain "
+                "path (no '?', '#', spaces, dot segments or escaped unreserved characters)",
+                n, i, loc);
+        } else {
+            size_t pl = strlen(loc);
+            while (pl > 0 && loc[pl - 1] == '/')
+                pl--;
+            for (size_t j = 0; j < i; j++) {
+                const char *o = p->routes.items[j].location;
+                if (empty(o))
+                    continue;
+                size_t ol = strlen(o);
+                while (ol > 0 && o[ol - 1] == '/')
+                    ol--;
+                if (ol == pl && strncmp(o, loc, pl) == 0) {
+                    ERR(c, &r->location, UFRPC_ERR_CONFIG_DUPLICATE,
+                        "proxy [%s]: routes[%zu]: location \"%.80s\" is already routed by "
+                        "routes[%zu] (line %u)",
+                        n, i, loc, j, (unsigned)p->routes.items[j].source_line);
+                    break;
+                }
+            }
+        }
+        if (r->local_port < 1 || r->local_port > 65535)
+            ufrpc_cfg_report(c, UFRPC_CFG_ERROR,
+                             r->local_port == 0 ? UFRPC_ERR_CONFIG_MISSING : UFRPC_ERR_CONFIG_VALUE,
+                             r->local_port == 0 ? rpos : ufrpc_cfg_pos_of(c, &r->local_port),
+                             "proxy [%s]: routes[%zu]: localPort is required (1..65535)%s", n, i,
+                             r->local_port == 0 ? "" : ", got another number");
+    }
+}
+
 static void check_proxy(struct ufrpc_cfg_ctx *c, const struct ufrpc_proxy_config *p)
 {
     static const char *const ppv[] = {"", "v1", "v2", NULL};
@@ -307,7 +391,9 @@ static void check_proxy(struct ufrpc_cfg_ctx *c, const struct ufrpc_proxy_config
     if (!one_of(p->transport.bandwidth_limit_mode, bwm))
         ERR(c, &p->transport.bandwidth_limit_mode, UFRPC_ERR_CONFIG_VALUE,
             "proxy [%s]: bandwidth limit mode should be client or server", n);
-    if (p->plugin.type == UFRPC_PLUGIN_NONE) {
+    if (p->routes.len > 0) {
+        check_routes(c, p);
+    } else if (p->plugin.type == UFRPC_PLUGIN_NONE) {
         if (p->local_port == 0)
             ufrpc_cfg_report(c, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_MISSING, ppos,
                              "proxy [%s]: localPort is required (1..65535) unless a plugin is set", n);
@@ -351,13 +437,23 @@ static void check_proxy(struct ufrpc_cfg_ctx *c, const struct ufrpc_proxy_config
 }
 
 /* HTTP routing: (domain, location, routeByHTTPUser) must be unique among http
- * proxies, except inside a load-balancing group (frps groups those). */
+ * proxies, except inside a load-balancing group (frps groups those). A proxy with
+ * routes registers its route locations. For routes (a ufrpc extension) two more
+ * cases are refused, because frps would send part of a route's paths elsewhere
+ * (pkg/util/vhost/router.go v0.70.0: exact host first, then wildcard hosts, then
+ * the longest location that is a string prefix of the path):
+ *   - prefix: another proxy on the same domain has a location strictly under a
+ *     route's location (other than "/");
+ *   - wildcard: a route on "*.example.com" (or "*") and another proxy on a host
+ *     that wildcard covers, with the route's location or one under it (a warning
+ *     when that proxy takes the whole host, which is how frp layers hosts). */
 struct route {
     const char *domain; /* lowercased host, or "<subdomain>." for a subdomain */
     const char *location;
     const char *user;
     const char *group;
     const struct ufrpc_proxy_config *p;
+    const struct ufrpc_cfg_route *rt; /* the route behind this location, or NULL */
 };
 
 static int route_cmp(const void *a, const void *b)
@@ -371,13 +467,111 @@ static int route_cmp(const void *a, const void *b)
     return r;
 }
 
+static size_t n_locations(const struct ufrpc_proxy_config *p)
+{
+    if (p->routes.len > 0)
+        return p->routes.len;
+    return p->locations.len ? p->locations.len : 1;
+}
+
+static const char *location_at(const struct ufrpc_proxy_config *p, size_t l,
+                               const struct ufrpc_cfg_route **rt)
+{
+    *rt = NULL;
+    if (p->routes.len > 0) {
+        *rt = &p->routes.items[l];
+        return ufrpc_cfg_str(p->routes.items[l].location);
+    }
+    return p->locations.len ? p->locations.items[l] : "";
+}
+
+static ufrpc_cv_pos entry_pos(const struct route *e)
+{
+    if (e->rt != NULL)
+        return (ufrpc_cv_pos){e->rt->source_file, e->rt->source_line, 0};
+    return (ufrpc_cv_pos){e->p->source_file, e->p->source_line, 0};
+}
+
+/* frps's wildcard lookup: "*" covers every host; "*.b.c" covers hosts of at least
+ * three labels ending in ".b.c" (frps never tries a two-label wildcard). */
+static bool wildcard_covers(const char *w, const char *host)
+{
+    if (strcmp(w, host) == 0)
+        return false;
+    if (strcmp(w, "*") == 0)
+        return true;
+    if (strncmp(w, "*.", 2) != 0)
+        return false;
+    size_t labels = 1;
+    for (const char *q = w; *q; q++)
+        labels += *q == '.';
+    if (labels < 3)
+        return false;
+    size_t wl = strlen(w) - 1, hl = strlen(host);
+    return hl > wl && strcmp(host + hl - wl, w + 1) == 0;
+}
+
+static bool same_group(const struct route *a, const struct route *b)
+{
+    return a->group[0] != '\0' && strcmp(a->group, b->group) == 0;
+}
+
+/* Routes' prefix and wildcard conflicts (see above); r holds k entries. */
+static void check_route_shadows(struct ufrpc_cfg_ctx *c, const struct route *r, size_t k)
+{
+    for (size_t i = 0; i < k; i++) {
+        const struct route *a = &r[i];
+        if (a->rt == NULL)
+            continue;
+        size_t al = strlen(a->location);
+        for (size_t j = 0; j < k; j++) {
+            const struct route *b = &r[j];
+            if (b->p == a->p || strcmp(a->user, b->user) != 0 || same_group(a, b))
+                continue;
+            const char *bl = b->location;
+            bool under = ufrpc_http_route_covers(a->location, bl, strlen(bl)) &&
+                         ufrpc_http_route_prefix_len(bl) > ufrpc_http_route_prefix_len(a->location);
+            bool equal = ufrpc_http_route_prefix_len(bl) == ufrpc_http_route_prefix_len(a->location) &&
+                         strncmp(bl, a->location, ufrpc_http_route_prefix_len(bl)) == 0 && bl[0] != '\0';
+            if (strcmp(a->domain, b->domain) == 0) {
+                if (under && ufrpc_http_route_prefix_len(a->location) > 0)
+                    ufrpc_cfg_report(c, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_CONFLICT, entry_pos(b),
+                                     "http proxies [%s] and [%s] conflict on domain \"%.80s\": "
+                                     "location \"%.80s\" of [%s] lies under route \"%.80s\" of "
+                                     "[%s] (line %u), so frps would send part of that route's "
+                                     "paths to [%s]",
+                                     a->p->name, b->p->name, a->domain, bl, b->p->name, a->location,
+                                     a->p->name, (unsigned)a->rt->source_line, b->p->name);
+                continue;
+            }
+            if (!wildcard_covers(a->domain, b->domain))
+                continue;
+            bool whole = strlen(bl) <= al && strncmp(a->location, bl, strlen(bl)) == 0 && !equal;
+            if (under || equal)
+                ufrpc_cfg_report(c, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_CONFLICT, entry_pos(b),
+                                 "http proxies [%s] and [%s] conflict: route \"%.80s\" of [%s] on "
+                                 "\"%.80s\" (line %u) is taken over for host \"%.80s\" by [%s]'s "
+                                 "location \"%.80s\" (frps tries the exact host before wildcards)",
+                                 a->p->name, b->p->name, a->location, a->p->name, a->domain,
+                                 (unsigned)a->rt->source_line, b->domain, b->p->name,
+                                 bl[0] ? bl : "/");
+            else if (whole)
+                ufrpc_cfg_report(c, UFRPC_CFG_WARNING, UFRPC_ERR_CONFIG_CONFLICT, entry_pos(b),
+                                 "proxy [%s] takes host \"%.80s\" (location \"%.80s\"): route "
+                                 "\"%.80s\" of [%s] on \"%.80s\" does not get that host's requests",
+                                 b->p->name, b->domain, bl[0] ? bl : "/", a->location, a->p->name,
+                                 a->domain);
+        }
+    }
+}
+
 static void check_http_routes(struct ufrpc_cfg_ctx *c, struct ufrpc_proxy_config **ps, size_t n)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         if (ps[i]->type == UFRPC_PROXY_HTTP) {
             size_t nd = ps[i]->custom_domains.len + (empty(ps[i]->subdomain) ? 0 : 1);
-            size_t nl = ps[i]->locations.len ? ps[i]->locations.len : 1;
+            size_t nl = n_locations(ps[i]);
             if (nd != 0 && nl > SIZE_MAX / nd / 2)
                 return;
             total += nd * nl;
@@ -390,12 +584,14 @@ static void check_http_routes(struct ufrpc_cfg_ctx *c, struct ufrpc_proxy_config
         return;
     }
     size_t k = 0;
+    bool any_routes = false;
     for (size_t i = 0; i < n; i++) {
         const struct ufrpc_proxy_config *p = ps[i];
         if (p->type != UFRPC_PROXY_HTTP)
             continue;
+        any_routes = any_routes || p->routes.len > 0;
         size_t nd = p->custom_domains.len + (empty(p->subdomain) ? 0 : 1);
-        size_t nl = p->locations.len ? p->locations.len : 1;
+        size_t nl = n_locations(p);
         for (size_t d = 0; d < nd; d++) {
             const char *dom;
             if (d < p->custom_domains.len) {
@@ -422,30 +618,35 @@ static void check_http_routes(struct ufrpc_cfg_ctx *c, struct ufrpc_proxy_config
                     *q = (char)tolower((unsigned char)*q);
                 dom = sd;
             }
-            for (size_t l = 0; l < nl; l++)
-                r[k++] = (struct route){dom, p->locations.len ? p->locations.items[l] : "",
-                                        ufrpc_cfg_str(p->route_by_http_user),
-                                        ufrpc_cfg_str(p->load_balancer.group), p};
+            for (size_t l = 0; l < nl; l++) {
+                const struct ufrpc_cfg_route *rt;
+                const char *loc = location_at(p, l, &rt);
+                r[k++] = (struct route){dom, loc, ufrpc_cfg_str(p->route_by_http_user),
+                                        ufrpc_cfg_str(p->load_balancer.group), p, rt};
+            }
         }
     }
     qsort(r, k, sizeof *r, route_cmp);
     for (size_t i = 1; i < k; i++) {
         if (route_cmp(&r[i - 1], &r[i]) != 0 || r[i - 1].p == r[i].p)
             continue;
-        if (r[i].group[0] != '\0' && strcmp(r[i].group, r[i - 1].group) == 0)
+        if (same_group(&r[i], &r[i - 1]))
             continue; /* same load-balancing group */
-        const struct ufrpc_proxy_config *a = r[i - 1].p, *b = r[i].p;
-        if (a->source_line > b->source_line && a->source_file == b->source_file) {
-            const struct ufrpc_proxy_config *t = a;
-            a = b;
-            b = t;
+        const struct route *ea = &r[i - 1], *eb = &r[i];
+        ufrpc_cv_pos pa = entry_pos(ea), pb = entry_pos(eb);
+        if (pa.line > pb.line && pa.file == pb.file) {
+            const struct route *t = ea;
+            ea = eb;
+            eb = t;
+            pb = pa;
         }
-        ufrpc_cfg_report(c, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_CONFLICT,
-                         (ufrpc_cv_pos){b->source_file, b->source_line, 0},
+        ufrpc_cfg_report(c, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_CONFLICT, pb,
                          "http proxies [%s] and [%s] conflict: both route domain \"%.80s\" location \"%.80s\"%s%.40s",
-                         a->name, b->name, r[i].domain, r[i].location[0] ? r[i].location : "/",
+                         ea->p->name, eb->p->name, r[i].domain, r[i].location[0] ? r[i].location : "/",
                          r[i].user[0] ? " for http user " : "", r[i].user);
     }
+    if (any_routes)
+        check_route_shadows(c, r, k);
     ufrpc_mem_free(c->mem, r);
 }
 

@@ -146,6 +146,10 @@ static int cover(const char *path, const struct ufrpc_cfg_field *fields, const s
                         seen->visitors |= 1u << t;
                     push(&sub, e, 1u << t);
                 }
+            } else if (f->kind == UFRPC_F_ROUTES) {
+                assert_int_equal(v->type, UFRPC_CV_ARRAY);
+                for (size_t k = 0; k < v->u.a.len; k++)
+                    push(&sub, v->u.a.items[k], 0);
             } else if (f->kind == UFRPC_F_TABLE || f->kind == UFRPC_F_STRUCT) {
                 assert_int_equal(v->type, UFRPC_CV_TABLE);
                 uint32_t m = f->kind == UFRPC_F_TABLE ? in->mask[i] : 0;
@@ -168,7 +172,9 @@ static int cover(const char *path, const struct ufrpc_cfg_field *fields, const s
                  f->kind == UFRPC_F_PROXIES || f->kind == UFRPC_F_VISITORS ? "[]" : "");
         const struct ufrpc_cfg_field *subf = f->kind == UFRPC_F_PROXIES    ? ufrpc_cfg_proxy_fields
                                              : f->kind == UFRPC_F_VISITORS ? ufrpc_cfg_visitor_fields
-                                             : f->kind == UFRPC_F_TABLE || f->kind == UFRPC_F_STRUCT ? f->sub
+                                             : f->kind == UFRPC_F_TABLE || f->kind == UFRPC_F_STRUCT ||
+                                                       f->kind == UFRPC_F_ROUTES
+                                                   ? f->sub
                                                                                                      : NULL;
         if (subf != NULL) {
             char first[256] = "";
@@ -253,8 +259,10 @@ static void test_cover_detects_missing_key(void **state)
 {
     (void)state;
     ufrpc_cv *a = read_tree("config/frpc_full.toml", ufrpc_toml_parse);
+    ufrpc_cv *b = read_tree("config/frpc_sources.toml", ufrpc_toml_parse); /* routes */
     struct items top = {.n = 0};
     push(&top, a, 0);
+    push(&top, b, 0);
     struct seen_types seen = {0, 0, 0};
     char missing[256] = "";
     static const struct ufrpc_cfg_field common[] = {
@@ -284,6 +292,7 @@ static void test_cover_detects_missing_key(void **state)
     assert_string_equal(missing, "proxies[].multiplexer");
     assert_int_equal(cover("", with_proxies, &top, &seen, missing, sizeof missing), 0);
     ufrpc_cv_free(a);
+    ufrpc_cv_free(b);
 }
 
 /* ---- the three formats agree -------------------------------------------------- */
@@ -534,6 +543,32 @@ static void test_value_sources(void **state)
     assert_string_equal(ts->exec_command, "/usr/local/bin/oidc-token");
     assert_int_equal(ts->exec_env.len, 2);
     assert_string_equal(map_get(&ts->exec_env, "OIDC_REGION"), "eu");
+    /* ufrpc's routes: inline tables and an array of tables, defaults filled in */
+    assert_int_equal(c->nproxies, 2);
+    const struct ufrpc_cfg_routes *rs = &c->proxies[0].routes;
+    assert_int_equal(rs->len, 2);
+    assert_string_equal(rs->items[0].location, "/api");
+    assert_string_equal(rs->items[0].local_ip, "127.0.0.1");
+    assert_int_equal(rs->items[0].local_port, 9001);
+    assert_true(rs->items[0].strip_prefix);
+    assert_string_equal(rs->items[1].local_ip, "127.0.0.2");
+    assert_string_equal(rs->items[1].host_header_rewrite, "admin.local");
+    assert_false(rs->items[1].strip_prefix);
+    assert_true(rs->items[1].source_line > rs->items[0].source_line);
+    rs = &c->proxies[1].routes;
+    assert_int_equal(rs->len, 1);
+    assert_string_equal(rs->items[0].location, "/");
+    assert_int_equal(rs->items[0].local_port, 9000);
+    assert_int_equal(rs->items[0].source_line, c->proxies[1].source_line + 5);
+    /* the three formats agree */
+    static const char *const others[] = {"config/frpc_sources.yaml", "config/frpc_sources.json"};
+    for (size_t i = 0; i < 2; i++) {
+        struct ufrpc_cfg_diag d2;
+        struct ufrpc_config *c2 = load_rel(others[i], &d2);
+        assert_true(ufrpc_config_equal(c, c2));
+        ufrpc_config_free(c2);
+        ufrpc_cfg_diag_free(&d2);
+    }
     ufrpc_config_free(c);
     ufrpc_cfg_diag_free(&d);
 }

@@ -106,9 +106,10 @@ static void *ph_thread(void *arg)
     return NULL;
 }
 
-/* Creates the plugin (0) or returns the creation error (then nothing runs). */
-static inline int ph_start(struct ph *h, const struct ufrpc_plugin_config *cfg, char *err,
-                           size_t cap)
+/* Creates the plugin (0) or returns the creation error (then nothing runs).
+ * routes: the path router's (NULL: cfg's plugin). */
+static inline int ph_start_ex(struct ph *h, const struct ufrpc_plugin_config *cfg,
+                              const struct ufrpc_cfg_routes *routes, char *err, size_t cap)
 {
     memset(h, 0, sizeof *h);
     pthread_mutex_init(&h->mu, NULL);
@@ -119,7 +120,8 @@ static inline int ph_start(struct ph *h, const struct ufrpc_plugin_config *cfg, 
                                   .log = ph_log,
                                   .log_data = h,
                                   .dial_timeout_ms = 3000,
-                                  .idle_timeout_ms = 3000};
+                                  .idle_timeout_ms = 3000,
+                                  .routes = routes};
     int rc = ufrpc_plugin_create(&o, &h->p, err, cap);
     if (rc < 0) {
         uv_loop_close(&h->loop);
@@ -133,6 +135,12 @@ static inline int ph_start(struct ph *h, const struct ufrpc_plugin_config *cfg, 
     h->stop.data = h;
     pthread_create(&h->th, NULL, ph_thread, h);
     return 0;
+}
+
+static inline int ph_start(struct ph *h, const struct ufrpc_plugin_config *cfg, char *err,
+                           size_t cap)
+{
+    return ph_start_ex(h, cfg, NULL, err, cap);
 }
 
 static inline void ph_stop(struct ph *h)

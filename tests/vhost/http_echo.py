@@ -8,7 +8,9 @@ Every request is answered 200 with a text body describing what arrived:
 Special paths: /malformed answers bytes that are not HTTP and closes; /eof answers a
 response without Content-Length (delimited by closing the connection); /big/N answers
 N bytes (bytes 0..250 repeated) with Content-Length, /eofbig/N the same delimited by
-EOF; /slow waits 3 s before answering. A request with "Upgrade: echo" is answered
+EOF; /slow waits 3 s before answering; a path ending in /redirect answers 302 with Location: /login,
+Content-Location: http://HOST/doc and Set-Cookie: sid=NAME; Path=/ (the router's
+rewrite puts its prefix back). A request with "Upgrade: echo" is answered
 101 (Upgrade: echo) followed at once by "hello-from-NAME\n", then every byte received
 is echoed until EOF."""
 import hashlib
@@ -69,6 +71,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(chunk)
                 self.wfile.flush()
             self.close_connection = True
+            return
+        if self.path.split("?")[0].endswith("/redirect"):
+            self.send_response(302)
+            self.send_header("Location", "/login")
+            self.send_header("Content-Location", "http://%s/doc" % self.headers.get("Host", ""))
+            self.send_header("Set-Cookie", "sid=%s; Path=/; HttpOnly" % NAME)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         if self.path.startswith("/slow"):
             time.sleep(3)

@@ -8,8 +8,8 @@
       until as many bytes as PAYLOAD arrived) as "DATA <repr>". With "early", PAYLOAD
       goes in the same write as the CONNECT head instead, and what follows a non-200
       head is printed too.
-  vh_client.py upgrade PORT HOST EARLY LATER
-      sends "GET /up" with "Connection: Upgrade", "Upgrade: echo" and, in the same
+  vh_client.py upgrade PORT HOST EARLY LATER [PATH]
+      sends "GET /up" (or PATH) with "Connection: Upgrade", "Upgrade: echo" and, in the same
       write, EARLY; prints the status line ("STATUS ..."), then reads everything up
       to EARLY's echo, sends LATER, reads up to its echo and prints all that came
       after the response head as "DATA <repr>".
@@ -68,8 +68,9 @@ def main():
             print("DATA " + repr(rest))
     elif cmd == "upgrade":
         host, early, later = sys.argv[3], sys.argv[4].encode(), sys.argv[5].encode()
-        s.sendall(("GET /up HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\n"
-                   "Upgrade: echo\r\n\r\n" % host).encode() + early)
+        path = sys.argv[6] if len(sys.argv) > 6 else "/up"
+        s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\n"
+                   "Upgrade: echo\r\n\r\n" % (path, host)).encode() + early)
         data = read_until(s, lambda d: b"\r\n\r\n" in d and d.endswith(early), 5)
         status, _, rest = data.partition(b"\r\n\r\n")
         print("STATUS " + status.split(b"\r\n")[0].decode(errors="replace"))
