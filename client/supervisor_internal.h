@@ -21,6 +21,7 @@
 #include "client/backoff.h"
 #include "client/connector.h"
 #include "client/control.h"
+#include "client/metrics.h"
 #include "client/oidc.h"
 #include "client/supervisor.h"
 #include "client/udp_channel.h"
@@ -71,6 +72,9 @@ struct ufrpc_client {
 
     int ever_logged_in;
     unsigned logins;
+    struct ufrpc_session_metrics m; /* counters for /metrics */
+    uint64_t start_ms;              /* loop clock at ufrpc_client_new */
+    uint64_t attempt_ns;            /* uv_hrtime() when the login attempt started */
     unsigned deaths;
     char run_id[128];
     struct ufrpc_backoff login_bo;
