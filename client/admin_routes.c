@@ -366,11 +366,63 @@ void ufrpc_admin_log_response(struct ufrpc_log *log, const char *path,
 
 void ufrpc_admin_file_job_run(struct ufrpc_admin_file_job *job)
 {
-    if (job->write)
+    if (job->metrics)
+        ufrpc_proc_stats_read(&job->proc);
+    else if (job->write)
         job_write(job->path, job->body, job->body_len, &job->resp);
     else
         job_read(job->path, &job->resp);
     job->ran = true;
+}
+
+/* ---- metrics ------------------------------------------------------------------ */
+
+/* Largest /metrics answer: ~1.6 KB per proxy; 64 MiB is far beyond any config. */
+#define MAX_METRICS (64u * 1024u * 1024u)
+
+struct ufrpc_admin_file_job *ufrpc_admin_metrics_job_new(int fmt)
+{
+    struct ufrpc_admin_file_job *j = calloc(1, sizeof *j);
+    if (j != NULL)
+        j->metrics = fmt;
+    return j;
+}
+
+void ufrpc_admin_metrics_answer(const struct ufrpc_admin_session_cfg *c, int fmt,
+                                const struct ufrpc_proc_stats *proc, struct ufrpc_admin_resp *r)
+{
+    struct ufrpc_metrics_src src = {0};
+    if (c->hooks.metrics)
+        c->hooks.metrics(c->hooks.ctx, &src);
+    else if (c->hooks.registry)
+        src.reg = c->hooks.registry(c->hooks.ctx);
+    src.proc = proc;
+    ufrpc_admin_buf_free(&r->body);
+    r->body = (struct ufrpc_admin_buf){0};
+    int rc;
+    if (fmt == 1) {
+        struct ufrpc_promtext w;
+        ufrpc_promtext_init(&w, MAX_METRICS);
+        rc = ufrpc_metrics_prom(&src, &w);
+        size_t n = 0;
+        char *t = ufrpc_promtext_take(&w, &n);
+        if (rc == 0 && t != NULL) {
+            r->body.p = t, r->body.len = n, r->body.cap = n + 1;
+            r->content_type = UFRPC_PROMTEXT_CONTENT_TYPE;
+        } else {
+            free(t);
+            rc = rc ? rc : UFRPC_ERR_NOMEM;
+        }
+    } else {
+        rc = ufrpc_admin_metrics_json(&src, &r->body);
+        r->content_type = "application/json";
+    }
+    if (rc != 0) {
+        r->body.failed = false;
+        json_error(r, 500, ufrpc_strerror(rc));
+        return;
+    }
+    r->status = 200;
 }
 
 static void h_get_config(const struct ufrpc_admin_session_cfg *c, struct ufrpc_admin_resp *r)
@@ -540,6 +592,8 @@ enum route {
     R_PROXY_CFG,
     R_VISITOR_CFG,
     R_FAVICON,
+    R_METRICS,
+    R_API_METRICS,
     R_STATIC,
     R_ROOT,
 };
@@ -592,6 +646,10 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
         rt = R_VISITOR_CFG;
     else if (strcmp(p, "/favicon.ico") == 0)
         rt = R_FAVICON;
+    else if (strcmp(p, "/metrics") == 0)
+        rt = R_METRICS;
+    else if (strcmp(p, "/api/metrics") == 0)
+        rt = R_API_METRICS;
     else if (strncmp(p, "/static/", 8) == 0)
         rt = R_STATIC;
     else if (strcmp(p, "/") == 0)
@@ -659,6 +717,13 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
         }
         break;
     case R_FAVICON: h_static(c, "favicon.ico", r); break;
+    case R_METRICS:
+    case R_API_METRICS:
+        /* /proc is read on the thread pool; the answer is rendered on the loop */
+        r->job = ufrpc_admin_metrics_job_new(rt == R_METRICS ? 1 : 2);
+        if (r->job == NULL)
+            json_error(r, 500, "out of memory");
+        break;
     default: /* R_STATIC */ h_static(c, p + 8, r); break;
     }
     if (r->job != NULL) /* logged when the job's answer is written */

@@ -18,6 +18,8 @@
  *   PUT  /api/config                   body written to the file (mode 0600), no reload
  *   GET  /api/proxy/{name}/config      {"name","type","<type>":{...}} (secrets masked)
  *   GET  /api/visitor/{name}/config    same for a visitor
+ *   GET  /metrics                      Prometheus text (client/metrics.h); ufrpc only
+ *   GET  /api/metrics                  the same as JSON; ufrpc only
  *   GET  /                             301 to /static/
  *   GET  /static/..., /favicon.ico     files of webServer.assetsDir (e.g. frpc's built
  *                                      web UI); 404 without one (ufrpc embeds no UI)
@@ -47,6 +49,7 @@
 #include <stdint.h>
 
 #include "client/log.h"
+#include "client/metrics.h"
 #include "client/registry.h"
 #include "config/config.h"
 
@@ -81,6 +84,9 @@ struct ufrpc_admin_hooks {
     enum ufrpc_admin_reload_result (*reload)(void *ctx, bool strict, char *msg, size_t cap);
     /* Graceful stop of the whole client (CloseProxy for each proxy, then exit). */
     void (*stop)(void *ctx);
+    /* A metrics snapshot (ufrpc_client_metrics plus alerts); proc is the admin's.
+     * NULL: the registry hook's proxies only. */
+    void (*metrics)(void *ctx, struct ufrpc_metrics_src *src);
 };
 
 /* Per-server settings shared by all sessions (borrowed). */
