@@ -96,6 +96,18 @@ struct ufrpc_tunnel {
 
     struct ufrpc_tunnel_counters c;
 
+    /* client/alerts.c's bookkeeping for this tunnel (zeroed at add; the registry
+     * never reads it). */
+    struct ufrpc_tunnel_alerts {
+        uint64_t win_ms;                 /* start of the previous window (0 = none yet) */
+        uint64_t win_attempts, win_errors, win_dial_count, win_dial_sum_us;
+        uint64_t cur_ms;                 /* start of the current window */
+        uint64_t cur_attempts, cur_errors, cur_dial_count, cur_dial_sum_us;
+        uint64_t down_since_ms;          /* 0 = running (or never seen down) */
+        uint8_t active;                  /* bit per alert kind */
+        double value[4];                 /* last evaluated value per kind */
+    } al;
+
     /* The owner's runtime data for this tunnel (client/proxy_rt.h); the registry
      * never touches it: the owner releases it before removing the entry. */
     void *rt;

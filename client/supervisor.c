@@ -115,6 +115,7 @@ static void stop(ufrpc_client_t *cl, int code, const char *msg)
     for (size_t i = cl->nchans; i-- > 0;)
         ufrpc_udp_channel_close(cl->chans[i]);
     uv_timer_stop(&cl->retry_timer);
+    ufrpc_sup_alerts_stop(cl);
     cl->pending += 3;
     uv_close((uv_handle_t *)&cl->ctl_timer, on_handle_closed);
     uv_close((uv_handle_t *)&cl->retry_timer, on_handle_closed);
@@ -682,6 +683,9 @@ int ufrpc_client_start(ufrpc_client_t *cl)
 {
     if (!cl || cl->state != CL_IDLE)
         return UFRPC_ERR_STATE;
+    int rc = ufrpc_sup_alerts_apply(cl);
+    if (rc)
+        return rc;
     start_attempt(cl);
     return 0;
 }
@@ -791,6 +795,7 @@ int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
         ufrpc_tls_ctx_free(tls);
         memset(key, 0, sizeof key);
         rc = reload_live(cl, new_cfg);
+        (void)ufrpc_sup_alerts_apply(cl); /* logs its own failure */
         if (!rc)
             UFRPC_LOGI(cl->log, "success reload conf");
         return rc;
@@ -824,6 +829,7 @@ int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
     ufrpc_backoff_init(&cl->login_bo, &lo);
     schedule_attempt(cl, 0);
     ufrpc_sup_release_retired(cl);
+    (void)ufrpc_sup_alerts_apply(cl); /* logs its own failure */
     if (!rc)
         UFRPC_LOGI(cl->log, "success reload conf");
     return rc;
@@ -839,6 +845,7 @@ void ufrpc_client_free(ufrpc_client_t *cl)
     ufrpc_registry_free(cl->reg);
     ufrpc_sup_free_retired(cl);
     free(cl->chans);
+    free(cl->alert_views);
     ufrpc_sup_wipe_free(cl->token);
     ufrpc_tls_ctx_free(cl->tls);
     mbedtls_ctr_drbg_free(&cl->drbg);
@@ -878,4 +885,5 @@ void ufrpc_client_metrics(ufrpc_client_t *cl, struct ufrpc_metrics_src *out)
         out->work_pool += (uint64_t)ufrpc_workconn_idle(w);
     out->now_ms = ufrpc_sup_now_ms(cl);
     out->start_ms = cl->start_ms;
+    ufrpc_sup_alerts_views(cl, &out->alerts, &out->nalerts);
 }

@@ -324,6 +324,18 @@ struct ufrpc_config {
         const char *path;
     } store;
 
+    /* [alerts] — a ufrpc extension (frpc refuses the key): thresholds evaluated
+     * on the loop every second (client/alerts.h). 0 turns a threshold off. */
+    struct {
+        int64_t error_rate_percent; /* errors per connection attempt, % */
+        int64_t min_connections;    /* attempts needed before the rate counts; default 5 */
+        int64_t dial_latency_ms;    /* mean local dial time */
+        int64_t max_connections;    /* active connections per tunnel */
+        int64_t down_seconds;       /* a proxy not running for this long */
+        int64_t window_seconds;     /* rate and latency window; default 60 */
+        const char *webhook_url;    /* POSTed JSON per firing/resolved alert; "" none */
+    } alerts;
+
     struct ufrpc_proxy_config *proxies; /* after start/enabled filtering */
     size_t nproxies;
     struct ufrpc_visitor_config *visitors;

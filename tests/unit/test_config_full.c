@@ -534,6 +534,14 @@ static void test_value_sources(void **state)
     assert_string_equal(ts->exec_command, "/usr/local/bin/oidc-token");
     assert_int_equal(ts->exec_env.len, 2);
     assert_string_equal(map_get(&ts->exec_env, "OIDC_REGION"), "eu");
+    /* ufrpc's [alerts] */
+    assert_int_equal(c->alerts.error_rate_percent, 20);
+    assert_int_equal(c->alerts.min_connections, 10);
+    assert_int_equal(c->alerts.dial_latency_ms, 250);
+    assert_int_equal(c->alerts.max_connections, 500);
+    assert_int_equal(c->alerts.down_seconds, 30);
+    assert_int_equal(c->alerts.window_seconds, 120);
+    assert_string_equal(c->alerts.webhook_url, "https://hooks.example.net/ufrpc");
     ufrpc_config_free(c);
     ufrpc_cfg_diag_free(&d);
 }
