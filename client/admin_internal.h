@@ -102,6 +102,10 @@ void ufrpc_admin_metrics_answer(const struct ufrpc_admin_session_cfg *c, int fmt
 /* GET /api/metrics body. 0 or UFRPC_ERR_NOMEM. */
 int ufrpc_admin_metrics_json(const struct ufrpc_metrics_src *src, struct ufrpc_admin_buf *out);
 
+/* GET / (without assetsDir) and /dashboard: the page with its proxies table
+ * (admin_dashboard.c). 0, UFRPC_ERR_NOMEM or UFRPC_ERR_STATE (no page embedded). */
+int ufrpc_admin_dashboard(const struct ufrpc_metrics_src *src, struct ufrpc_admin_buf *out);
+
 /* Go's http.Request.BasicAuth() + constant-time comparison with user/password. */
 bool ufrpc_admin_check_basic_auth(const char *header, const char *user, const char *password);
 

@@ -594,6 +594,7 @@ enum route {
     R_FAVICON,
     R_METRICS,
     R_API_METRICS,
+    R_DASHBOARD,
     R_STATIC,
     R_ROOT,
 };
@@ -650,6 +651,9 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
         rt = R_METRICS;
     else if (strcmp(p, "/api/metrics") == 0)
         rt = R_API_METRICS;
+    else if (strcmp(p, "/dashboard") == 0 ||
+             (strcmp(p, "/") == 0 && (c->assets_dir == NULL || c->assets_dir[0] == '\0')))
+        rt = R_DASHBOARD, method_ok = get || strcmp(m, "HEAD") == 0;
     else if (strncmp(p, "/static/", 8) == 0)
         rt = R_STATIC;
     else if (strcmp(p, "/") == 0)
@@ -708,6 +712,23 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
         break;
     case R_PROXY_CFG:
     case R_VISITOR_CFG: h_definition(c, rt == R_VISITOR_CFG, name, r); break;
+    case R_DASHBOARD: {
+        struct ufrpc_metrics_src src = {0};
+        if (c->hooks.metrics)
+            c->hooks.metrics(c->hooks.ctx, &src);
+        else if (c->hooks.registry)
+            src.reg = c->hooks.registry(c->hooks.ctx);
+        int rc = ufrpc_admin_dashboard(&src, &r->body);
+        if (rc != 0) {
+            r->body.failed = false;
+            r->body.len = 0;
+            json_error(r, 500, ufrpc_strerror(rc));
+        } else {
+            r->status = 200;
+            r->content_type = "text/html; charset=utf-8";
+        }
+        break;
+    }
     case R_ROOT:
         r->status = 301;
         r->location = "/static/";

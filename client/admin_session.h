@@ -20,9 +20,10 @@
  *   GET  /api/visitor/{name}/config    same for a visitor
  *   GET  /metrics                      Prometheus text (client/metrics.h); ufrpc only
  *   GET  /api/metrics                  the same as JSON; ufrpc only
- *   GET  /                             301 to /static/
+ *   GET  /, /dashboard                 ufrpc's dashboard page (admin_dashboard.c); with
+ *                                      webServer.assetsDir, / is frpc's 301 to /static/
  *   GET  /static/..., /favicon.ico     files of webServer.assetsDir (e.g. frpc's built
- *                                      web UI); 404 without one (ufrpc embeds no UI)
+ *                                      web UI); 404 without one
  * Unknown paths: 404 "404 page not found\n" (text, as Go's http.NotFound); a known path
  * with another method: 405, empty (gorilla/mux); both without auth, as in frpc.
  * Errors of API handlers: {"Code":<status>,"Msg":"<text>"}\n with that status.
