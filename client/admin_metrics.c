@@ -10,14 +10,21 @@
  *   "yamux_window_stalls","work_pool"},
  *  "process":{"rss_bytes","open_fds","cpu_seconds"} (null when unread),
  *  "alerts":[{"alert","name","active","value"}]} */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "client/admin_internal.h"
 #include "proto/error.h"
 
+static void u64(struct ufrpc_admin_buf *b, const char *key, uint64_t v, bool comma);
+
 static void num(struct ufrpc_admin_buf *b, const char *key, double v, bool comma)
 {
+    if (v >= 0 && v < 1e15 && v == (double)(uint64_t)v) {
+        u64(b, key, (uint64_t)v, comma);
+        return;
+    }
     char t[40];
     ufrpc_promtext_format_double(v, t, sizeof t);
     if (strchr(t, 'I') || strchr(t, 'N')) /* JSON has no Inf/NaN */
@@ -25,9 +32,28 @@ static void num(struct ufrpc_admin_buf *b, const char *key, double v, bool comma
     ufrpc_admin_buf_printf(b, "%s\"%s\":%s", comma ? "," : "", key, t);
 }
 
+/* ,"key":v — without printf: a scrape of 1000 proxies writes 20 000 of these */
 static void u64(struct ufrpc_admin_buf *b, const char *key, uint64_t v, bool comma)
 {
-    ufrpc_admin_buf_printf(b, "%s\"%s\":%llu", comma ? "," : "", key, (unsigned long long)v);
+    char t[96];
+    size_t kl = strlen(key), o = 0;
+    if (kl > 64)
+        kl = 64;
+    if (comma)
+        t[o++] = ',';
+    t[o++] = '"';
+    memcpy(t + o, key, kl);
+    o += kl;
+    t[o++] = '"';
+    t[o++] = ':';
+    char d[24];
+    size_t i = sizeof d;
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    memcpy(t + o, d + i, sizeof d - i);
+    ufrpc_admin_buf_add(b, t, o + sizeof d - i);
 }
 
 static double since_s(uint64_t now, uint64_t then)
@@ -59,8 +85,9 @@ static void proxy(struct ufrpc_admin_buf *b, const struct ufrpc_tunnel *t, uint6
         u64(b, ufrpc_tunnel_err_kind_name(k), c->errors_by_kind[k], k > 0);
     ufrpc_admin_buf_str(b, "}");
     u64(b, "dial_count", c->dial.count, true);
-    num(b, "dial_p50_ms", ufrpc_latency_quantile(&c->dial, 0.5) * 1000, true);
-    num(b, "dial_p99_ms", ufrpc_latency_quantile(&c->dial, 0.99) * 1000, true);
+    /* to the microsecond: short to print and to read */
+    num(b, "dial_p50_ms", round(ufrpc_latency_quantile(&c->dial, 0.5) * 1e6) / 1000, true);
+    num(b, "dial_p99_ms", round(ufrpc_latency_quantile(&c->dial, 0.99) * 1e6) / 1000, true);
     num(b, "uptime_s", t->state == UFRPC_TUNNEL_RUNNING ? since_s(now, t->changed_ms) : 0, true);
     num(b, "last_activity_s", c->last_activity_ms ? since_s(now, c->last_activity_ms) : -1, true);
     ufrpc_admin_buf_str(b, "}");

@@ -38,6 +38,21 @@ int ufrpc_promtext_error(const struct ufrpc_promtext *w)
     return w->err;
 }
 
+void ufrpc_promtext_reserve(struct ufrpc_promtext *w, size_t n)
+{
+    if (w->err || w->len + n + 1 <= w->cap)
+        return;
+    if (w->limit && w->len + n > w->limit)
+        n = w->limit - w->len;
+    char *np = realloc(w->p, w->len + n + 1);
+    if (np == NULL) {
+        w->err = UFRPC_ERR_NOMEM;
+        return;
+    }
+    w->p = np;
+    w->cap = w->len + n + 1;
+}
+
 static void add(struct ufrpc_promtext *w, const char *s, size_t n)
 {
     if (w->err)
@@ -66,6 +81,17 @@ static void add(struct ufrpc_promtext *w, const char *s, size_t n)
 static void adds(struct ufrpc_promtext *w, const char *s)
 {
     add(w, s, strlen(s));
+}
+
+static void add_u64(struct ufrpc_promtext *w, uint64_t v)
+{
+    char b[24];
+    size_t i = sizeof b;
+    do {
+        b[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    add(w, b + i, sizeof b - i);
 }
 
 static int name_ok(const char *s, int colon)
@@ -123,45 +149,93 @@ void ufrpc_promtext_family(struct ufrpc_promtext *w, const char *name, enum ufrp
     adds(w, "\n");
 }
 
-/* name{l="v",...,extra="ev"} — extra may be NULL. */
-static void head(struct ufrpc_promtext *w, const char *name, const char *suffix,
-                 const struct ufrpc_prom_label *labels, size_t nlabels, const char *extra,
-                 const char *extra_value)
+/* Writes `{l="v",...,` (escaped, without the closing brace) into out; returns its
+ * length, 0 when there are no labels, or (size_t)-1 on a bad label name or when
+ * it does not fit. */
+static size_t label_block(const struct ufrpc_prom_label *labels, size_t nlabels, char *out,
+                          size_t cap, int *bad)
 {
+    size_t o = 0;
+    *bad = 0;
+    for (size_t i = 0; i < nlabels; i++) {
+        if (!name_ok(labels[i].name, 0) || strncmp(labels[i].name, "__", 2) == 0) {
+            *bad = 1;
+            return (size_t)-1;
+        }
+        size_t nl = strlen(labels[i].name);
+        if (o + nl + 3 >= cap)
+            return (size_t)-1;
+        out[o++] = i == 0 ? '{' : ',';
+        memcpy(out + o, labels[i].name, nl);
+        o += nl;
+        out[o++] = '=';
+        out[o++] = '"';
+        for (const char *c = labels[i].value ? labels[i].value : ""; *c; c++) {
+            if (o + 3 >= cap)
+                return (size_t)-1;
+            if (*c == '\\' || *c == '"' || *c == '\n') {
+                out[o++] = '\\';
+                out[o++] = *c == '\n' ? 'n' : *c;
+            } else {
+                out[o++] = *c;
+            }
+        }
+        if (o + 2 >= cap)
+            return (size_t)-1;
+        out[o++] = '"';
+    }
+    return o;
+}
+
+static int check_name(struct ufrpc_promtext *w, const char *name)
+{
+    if (w->name_ok == name)
+        return 1;
     if (!name_ok(name, 1)) {
         if (!w->err)
             w->err = UFRPC_ERR_INVAL;
-        return;
+        return 0;
     }
+    w->name_ok = name;
+    return 1;
+}
+
+/* name[suffix] + labels (lb/lbn from label_block) + optional extra label + "} " or " ". */
+static void head_lb(struct ufrpc_promtext *w, const char *name, const char *suffix, const char *lb,
+                    size_t lbn, const char *extra, const char *extra_value)
+{
     adds(w, name);
     if (suffix)
         adds(w, suffix);
-    if (nlabels == 0 && extra == NULL)
+    if (lbn == 0 && extra == NULL) {
+        add(w, " ", 1);
         return;
-    adds(w, "{");
-    for (size_t i = 0; i < nlabels; i++) {
-        if (!name_ok(labels[i].name, 0) || strncmp(labels[i].name, "__", 2) == 0) {
-            if (!w->err)
-                w->err = UFRPC_ERR_INVAL;
-            return;
-        }
-        if (i > 0)
-            adds(w, ",");
-        adds(w, labels[i].name);
-        adds(w, "=\"");
-        add_escaped(w, labels[i].value ? labels[i].value : "", 1);
-        adds(w, "\"");
     }
+    if (lbn > 0)
+        add(w, lb, lbn);
     if (extra) {
-        if (nlabels > 0)
-            adds(w, ",");
+        add(w, lbn > 0 ? "," : "{", 1);
         adds(w, extra);
-        adds(w, "=\"");
+        add(w, "=\"", 2);
         adds(w, extra_value);
-        adds(w, "\"");
+        add(w, "\"", 1);
     }
-    adds(w, "}");
+    add(w, "} ", 2);
 }
+
+/* Escapes the labels into a stack buffer, or fails the writer. */
+#define LABELS_OR_FAIL(w, labels, nlabels, lb, lbn)                                           \
+    char lb[2048];                                                                             \
+    size_t lbn;                                                                                \
+    do {                                                                                       \
+        int bad_;                                                                              \
+        lbn = label_block(labels, nlabels, lb, sizeof lb, &bad_);                              \
+        if (lbn == (size_t)-1) {                                                               \
+            if (!(w)->err)                                                                     \
+                (w)->err = bad_ ? UFRPC_ERR_INVAL : UFRPC_ERR_LIMIT;                            \
+            return;                                                                            \
+        }                                                                                      \
+    } while (0)
 
 void ufrpc_promtext_format_double(double v, char *out, size_t cap)
 {
@@ -173,6 +247,27 @@ void ufrpc_promtext_format_double(double v, char *out, size_t cap)
         snprintf(out, cap, v > 0 ? "+Inf" : "-Inf");
         return;
     }
+    if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) { /* integral: exact */
+        snprintf(out, cap, "%lld", (long long)v);
+        return;
+    }
+    /* k / 10^6 (what microsecond and millisecond counters become): the decimal with
+     * six places reads back to the same double, as both are k / 10^6 correctly
+     * rounded; trailing zeros are dropped. No printf of a double needed. */
+    if (v > -1e9 && v < 1e9 && cap >= 32) {
+        double k = round(v * 1e6);
+        if (k / 1e6 == v) {
+            long long q = (long long)k;
+            unsigned long long a = (unsigned long long)(q < 0 ? -q : q);
+            int n = snprintf(out, cap, "%s%llu.%06llu", q < 0 ? "-" : "", a / 1000000u,
+                             a % 1000000u);
+            while (n > 0 && out[n - 1] == '0')
+                out[--n] = '\0';
+            if (n > 0 && out[n - 1] == '.')
+                out[--n] = '\0';
+            return;
+        }
+    }
     /* the shortest %g precision that reads back to the same double */
     for (int prec = 6; prec <= 17; prec++) {
         snprintf(out, cap, "%.*g", prec, v);
@@ -181,24 +276,37 @@ void ufrpc_promtext_format_double(double v, char *out, size_t cap)
     }
 }
 
+static void add_double(struct ufrpc_promtext *w, double v)
+{
+    char num[40];
+    if (v >= 0 && v < 1e15 && v == (double)(uint64_t)v) {
+        add_u64(w, (uint64_t)v);
+        return;
+    }
+    ufrpc_promtext_format_double(v, num, sizeof num);
+    adds(w, num);
+}
+
 void ufrpc_promtext_u64(struct ufrpc_promtext *w, const char *name,
                         const struct ufrpc_prom_label *labels, size_t nlabels, uint64_t value)
 {
-    char num[32];
-    head(w, name, NULL, labels, nlabels, NULL, NULL);
-    snprintf(num, sizeof num, " %llu\n", (unsigned long long)value);
-    adds(w, num);
+    if (w->err || !check_name(w, name))
+        return;
+    LABELS_OR_FAIL(w, labels, nlabels, lb, lbn);
+    head_lb(w, name, NULL, lb, lbn, NULL, NULL);
+    add_u64(w, value);
+    add(w, "\n", 1);
 }
 
 void ufrpc_promtext_double(struct ufrpc_promtext *w, const char *name,
                            const struct ufrpc_prom_label *labels, size_t nlabels, double value)
 {
-    char num[40];
-    head(w, name, NULL, labels, nlabels, NULL, NULL);
-    adds(w, " ");
-    ufrpc_promtext_format_double(value, num, sizeof num);
-    adds(w, num);
-    adds(w, "\n");
+    if (w->err || !check_name(w, name))
+        return;
+    LABELS_OR_FAIL(w, labels, nlabels, lb, lbn);
+    head_lb(w, name, NULL, lb, lbn, NULL, NULL);
+    add_double(w, value);
+    add(w, "\n", 1);
 }
 
 void ufrpc_promtext_histogram(struct ufrpc_promtext *w, const char *name,
@@ -206,30 +314,39 @@ void ufrpc_promtext_histogram(struct ufrpc_promtext *w, const char *name,
                               const double *bounds, const uint64_t *counts, size_t n,
                               double sum)
 {
+    if (w->err || !check_name(w, name))
+        return;
     for (size_t i = 0; i < n; i++)
         if (isnan(bounds[i]) || (i > 0 && !(bounds[i] > bounds[i - 1]))) {
             if (!w->err)
                 w->err = UFRPC_ERR_INVAL;
             return;
         }
+    LABELS_OR_FAIL(w, labels, nlabels, lb, lbn);
+    /* the le texts of the same bounds are formatted once per writer */
+    int cached = w->le_bounds == bounds && w->le_n == n && n <= sizeof w->le / sizeof w->le[0];
+    if (!cached && n <= sizeof w->le / sizeof w->le[0]) {
+        for (size_t i = 0; i < n; i++)
+            ufrpc_promtext_format_double(bounds[i], w->le[i], sizeof w->le[i]);
+        w->le_bounds = bounds, w->le_n = n, cached = 1;
+    }
     uint64_t cum = 0;
-    char le[40], num[40];
+    char le[32];
     for (size_t i = 0; i <= n; i++) {
         cum += counts[i];
-        if (i < n)
-            ufrpc_promtext_format_double(bounds[i], le, sizeof le);
-        else
-            snprintf(le, sizeof le, "+Inf");
-        head(w, name, "_bucket", labels, nlabels, "le", le);
-        snprintf(num, sizeof num, " %llu\n", (unsigned long long)cum);
-        adds(w, num);
+        const char *l = "+Inf";
+        if (i < n && cached)
+            l = w->le[i];
+        else if (i < n)
+            ufrpc_promtext_format_double(bounds[i], le, sizeof le), l = le;
+        head_lb(w, name, "_bucket", lb, lbn, "le", l);
+        add_u64(w, cum);
+        add(w, "\n", 1);
     }
-    head(w, name, "_sum", labels, nlabels, NULL, NULL);
-    adds(w, " ");
-    ufrpc_promtext_format_double(sum, num, sizeof num);
-    adds(w, num);
-    adds(w, "\n");
-    head(w, name, "_count", labels, nlabels, NULL, NULL);
-    snprintf(num, sizeof num, " %llu\n", (unsigned long long)cum);
-    adds(w, num);
+    head_lb(w, name, "_sum", lb, lbn, NULL, NULL);
+    add_double(w, sum);
+    add(w, "\n", 1);
+    head_lb(w, name, "_count", lb, lbn, NULL, NULL);
+    add_u64(w, cum);
+    add(w, "\n", 1);
 }

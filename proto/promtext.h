@@ -31,6 +31,11 @@ struct ufrpc_promtext {
     size_t len, cap;
     size_t limit; /* 0 = none: past it the writer fails with UFRPC_ERR_LIMIT */
     int err;
+    /* private caches (a scrape writes the same names and bounds many times) */
+    const char *name_ok;
+    const double *le_bounds;
+    size_t le_n;
+    char le[24][32];
 };
 
 struct ufrpc_prom_label {
@@ -48,6 +53,8 @@ enum ufrpc_prom_type {
 /* Zeroes w with a byte limit (0 = none). */
 void ufrpc_promtext_init(struct ufrpc_promtext *w, size_t limit);
 void ufrpc_promtext_free(struct ufrpc_promtext *w);
+/* Makes room for n more bytes at once (a failure fails the writer). */
+void ufrpc_promtext_reserve(struct ufrpc_promtext *w, size_t n);
 /* The text (malloc'd, NUL-terminated; the caller frees it) and its length; the
  * writer is empty afterwards. NULL when nothing was written or on error. */
 char *ufrpc_promtext_take(struct ufrpc_promtext *w, size_t *len);
