@@ -106,9 +106,9 @@ static void proxies(const struct ufrpc_metrics_src *s, struct ufrpc_promtext *w)
         enum ufrpc_prom_type type;
         size_t off;
     } plain[] = {
-        {"ufrpc_proxy_bytes_in_total", "Bytes from frps to the local service (counted when a connection ends).",
+        {"ufrpc_proxy_bytes_in_total", "Bytes from frps to the local service.",
          UFRPC_PROM_COUNTER, offsetof(struct ufrpc_tunnel_counters, bytes_in)},
-        {"ufrpc_proxy_bytes_out_total", "Bytes from the local service to frps (counted when a connection ends).",
+        {"ufrpc_proxy_bytes_out_total", "Bytes from the local service to frps.",
          UFRPC_PROM_COUNTER, offsetof(struct ufrpc_tunnel_counters, bytes_out)},
         {"ufrpc_proxy_connections_total", "User connections opened.", UFRPC_PROM_COUNTER,
          offsetof(struct ufrpc_tunnel_counters, conns_total)},

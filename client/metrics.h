@@ -4,8 +4,9 @@
  * The JSON rendering of the same snapshot is the admin API's (admin_json.c).
  *
  * Names (all prefixed ufrpc_; labels name and type per proxy):
- *   ufrpc_proxy_bytes_in_total, _bytes_out_total     counter (bytes, added when a
- *                                                    connection ends)
+ *   ufrpc_proxy_bytes_in_total, _bytes_out_total     counter (bytes; tcp work
+ *                                                    connections flushed at each
+ *                                                    snapshot, the rest at their end)
  *   ufrpc_proxy_connections_total, _active, _failed_total
  *   ufrpc_proxy_errors_total{kind}                   counter
  *   ufrpc_proxy_local_dial_seconds                   histogram

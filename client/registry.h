@@ -66,7 +66,8 @@ enum ufrpc_tunnel_err_kind {
 /* "local_dial", "work_conn", "transfer", "plugin", "start". Static. */
 const char *ufrpc_tunnel_err_kind_name(enum ufrpc_tunnel_err_kind k);
 
-/* Plain integers updated on the loop; bytes are added when a connection ends. */
+/* Plain integers updated on the loop; bytes are added while a connection runs
+ * (ufrpc_workconn_flush_bytes) or when it ends. */
 struct ufrpc_tunnel_counters {
     uint64_t bytes_in;     /* from frps to the local service */
     uint64_t bytes_out;    /* from the local service to frps */

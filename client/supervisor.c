@@ -881,8 +881,10 @@ void ufrpc_client_metrics(ufrpc_client_t *cl, struct ufrpc_metrics_src *out)
     out->reg = cl->reg;
     out->sess = &cl->m;
     ufrpc_connector_mux_stats(cl->conn, &out->yamux_streams, &out->window_stalls);
-    for (ufrpc_workconn_t *w = cl->workconns; w; w = ufrpc_workconn_next(w))
+    for (ufrpc_workconn_t *w = cl->workconns; w; w = ufrpc_workconn_next(w)) {
         out->work_pool += (uint64_t)ufrpc_workconn_idle(w);
+        ufrpc_workconn_flush_bytes(w); /* live traffic of long connections */
+    }
     out->now_ms = ufrpc_sup_now_ms(cl);
     out->start_ms = cl->start_ms;
     ufrpc_sup_alerts_views(cl, &out->alerts, &out->nalerts);

@@ -43,6 +43,7 @@ struct ufrpc_workconn {
     char local_ip[256];
     uint16_t local_port;
     uint64_t dial_start_ns; /* uv_hrtime() when the local dial started */
+    uint64_t rep_in, rep_out; /* pump bytes already added to the tunnel's counters */
     int closes;       /* stream closes in flight */
     int in_end;       /* inside end(): do not free yet */
     uv_timer_t defer; /* runs end() outside stream callbacks */
@@ -182,6 +183,19 @@ static struct ufrpc_tunnel *tunnel_of(ufrpc_workconn_t *w)
     return ufrpc_registry_find(w->env.reg, UFRPC_TUNNEL_PROXY, w->name);
 }
 
+void ufrpc_workconn_flush_bytes(ufrpc_workconn_t *w)
+{
+    if (w->state != W_PUMPING || w->pump == NULL)
+        return;
+    struct ufrpc_pump_stats st;
+    ufrpc_pump_get_stats(w->pump, &st);
+    if (st.a_to_b == w->rep_in && st.b_to_a == w->rep_out)
+        return;
+    ufrpc_tunnel_add_bytes(tunnel_of(w), st.a_to_b - w->rep_in, st.b_to_a - w->rep_out);
+    w->rep_in = st.a_to_b;
+    w->rep_out = st.b_to_a;
+}
+
 static void on_pump_done(ufrpc_pump_t *p, int status, const struct ufrpc_pump_stats *st,
                          void *data)
 {
@@ -189,7 +203,7 @@ static void on_pump_done(ufrpc_pump_t *p, int status, const struct ufrpc_pump_st
     ufrpc_workconn_t *w = data;
     w->pump = NULL;
     struct ufrpc_tunnel *t = tunnel_of(w);
-    ufrpc_tunnel_add_bytes(t, st->a_to_b, st->b_to_a);
+    ufrpc_tunnel_add_bytes(t, st->a_to_b - w->rep_in, st->b_to_a - w->rep_out);
     ufrpc_tunnel_conn_closed(t);
     ufrpc_tunnel_touch(t, uv_now(w->env.loop));
     if (status < 0 && status != UFRPC_ERR_EOF && status != UFRPC_ERR_CANCELED) {

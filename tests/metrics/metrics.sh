@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # metrics.sh MUX(true|false): 3 connections of known size through a tcp proxy, one
-# refused by a stopped local service; /metrics (valid exposition, promtool when
+# kept open (its bytes show before it ends), one refused by a stopped local service; /metrics (valid exposition, promtool when
 # installed), /api/metrics and `ufrpc status --metrics` report exactly those bytes,
 # connections and errors; both need the webServer's basic auth.
 source "$(dirname "$0")/../e2e/lib.sh"
@@ -65,6 +65,30 @@ else
     log "promtool not installed: checked by promcheck only"
 fi
 
+# a connection still open shows its traffic (counted live at each scrape)
+exec 7<>"/dev/tcp/127.0.0.1/$REMOTE"
+head -c 5000 /dev/zero >&7
+head -c 5000 <&7 >/dev/null || fail "no echo on the long connection"
+deadline=$((SECONDS + 30)) # a write's completion may be reported a loop turn later
+while :; do
+    get /metrics "$WORK/m.txt" >/dev/null
+    [ "$(series "ufrpc_proxy_bytes_out_total$A")" = $((3 * BYTES + 5000)) ] && break
+    [ "$SECONDS" -lt "$deadline" ] || fail "live bytes: $(grep bytes_out "$WORK/m.txt")"
+    sleep 0.2
+done
+want "ufrpc_proxy_connections_active$A" 1
+want "ufrpc_proxy_bytes_in_total$A" $((3 * BYTES + 5000))
+exec 7>&-
+deadline=$((SECONDS + 30))
+while :; do
+    get /metrics "$WORK/m.txt" >/dev/null
+    [ "$(series "ufrpc_proxy_connections_active$A")" = 0 ] && break
+    [ "$SECONDS" -lt "$deadline" ] || fail "the long connection did not end"
+    sleep 0.2
+done
+want "ufrpc_proxy_bytes_in_total$A" $((3 * BYTES + 5000)) # not counted twice
+want "ufrpc_proxy_bytes_out_total$A" $((3 * BYTES + 5000))
+
 # a refused local connection: failed connection and a local_dial error
 kill "$ECHO_PID"
 "$TOOL" expect-close "$REMOTE" 15 || fail "the user connection was not closed"
@@ -80,16 +104,16 @@ want 'ufrpc_proxy_errors_total{name="echo",type="tcp",kind="local_dial"}' 1
 
 # the same through /api/metrics
 [ "$(get /api/metrics "$WORK/m.json")" = 200 ] || fail "/api/metrics did not answer 200"
-python3 - "$WORK/m.json" $((3 * BYTES)) <<'PY' || fail "/api/metrics: $(cat "$WORK/m.json")"
+python3 - "$WORK/m.json" $((3 * BYTES + 5000)) <<'PY' || fail "/api/metrics: $(cat "$WORK/m.json")"
 import json, sys
 m = json.load(open(sys.argv[1]))
 want = int(sys.argv[2])
 p = [x for x in m["proxies"] if x["name"] == "echo"][0]
 assert p["type"] == "tcp" and p["status"] == "running", p
 assert p["bytes_in"] == want and p["bytes_out"] == want, p
-assert p["conns_total"] == 3 and p["conns_active"] == 0 and p["conns_failed"] == 1, p
+assert p["conns_total"] == 4 and p["conns_active"] == 0 and p["conns_failed"] == 1, p
 assert p["errors_by_kind"]["local_dial"] == 1 and p["errors"] == 1, p
-assert p["dial_count"] == 3 and p["dial_p50_ms"] > 0, p
+assert p["dial_count"] == 4 and p["dial_p50_ms"] > 0, p
 assert m["session"]["up"] is True and m["session"]["logins"] == 1, m["session"]
 assert m["process"]["rss_bytes"] > 0 and m["process"]["open_fds"] > 0, m["process"]
 PY
@@ -104,7 +128,7 @@ done
 
 # the terminal
 "$UFRPC" status -c "$WORK/frpc.toml" --metrics >"$WORK/status.txt" || fail "status --metrics failed"
-"$PROMCHECK" "$WORK/status.txt" "ufrpc_proxy_bytes_in_total$A" | grep -qx $((3 * BYTES)) ||
+"$PROMCHECK" "$WORK/status.txt" "ufrpc_proxy_bytes_in_total$A" | grep -qx $((3 * BYTES + 5000)) ||
     fail "status --metrics: $(head -5 "$WORK/status.txt")"
 "$UFRPC" status -c "$WORK/frpc.toml" --metrics=json >"$WORK/status.json" || fail "status --metrics=json failed"
 python3 -c 'import json,sys; json.load(open(sys.argv[1]))["proxies"]' "$WORK/status.json" ||
