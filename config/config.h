@@ -389,9 +389,10 @@ void ufrpc_config_free(struct ufrpc_config *cfg);
  * legacy flag are ignored). */
 bool ufrpc_config_equal(const struct ufrpc_config *a, const struct ufrpc_config *b);
 
-/* The same for parts (reload's diff): everything but proxies, visitors, log and
- * webServer (the "common" part whose change needs a new session: server, auth,
- * transport, ...; log is applied on its own, webServer only at start); one proxy;
+/* The same for parts (reload's diff): everything but proxies, visitors, log,
+ * webServer and alerts (the "common" part whose change needs a new session: server,
+ * auth, transport, ...; log and alerts are applied on their own, webServer only at
+ * start); one proxy;
  * one visitor. A failed allocation makes them report "different" (false). */
 bool ufrpc_config_common_equal(const struct ufrpc_config *a, const struct ufrpc_config *b);
 bool ufrpc_proxy_config_equal(const struct ufrpc_proxy_config *a,
