@@ -327,6 +327,7 @@ struct ufrpc_config {
     /* [alerts] — a ufrpc extension (frpc refuses the key): thresholds evaluated
      * on the loop every second (client/alerts.h). 0 turns a threshold off. */
     struct {
+        bool present;               /* the table is in the file (dumped only then) */
         int64_t error_rate_percent; /* errors per connection attempt, % */
         int64_t min_connections;    /* attempts needed before the rate counts; default 5 */
         int64_t dial_latency_ms;    /* mean local dial time */

@@ -161,7 +161,8 @@ const struct ufrpc_cfg_field ufrpc_cfg_common_fields[] = {
     TBL("transport", transport_fields),
     TBL("virtualNet", vnet_fields),
     TBL("store", store_fields),
-    TBL("alerts", alerts_fields), /* ufrpc only */
+    /* ufrpc only; dumped only when present, so that frpc can read a dump */
+    {"alerts", UFRPC_F_TABLE, UFRPC_FL_PRESENCE, 0, 0, OC(alerts.present), alerts_fields},
     F("proxies", UFRPC_F_PROXIES, 0),
     F("visitors", UFRPC_F_VISITORS, 0),
     END,

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -123,6 +124,22 @@ static void test_config(void **state)
     assert_int_equal(th.threshold[UFRPC_ALERT_ERROR_RATE], 0);
     assert_int_equal(th.min_connections, 5);
     assert_int_equal(th.window_ms, 60000);
+    assert_true(cfg->alerts.present);
+    ufrpc_config_free(cfg);
+    ufrpc_cfg_diag_free(&d);
+    /* absent: off, and left out of dumps (frpc must be able to read them) */
+    ufrpc_cfg_diag_init(&d);
+    assert_int_equal(ufrpc_config_load_buffer("serverAddr = \"x\"\n", 15, "c.toml", NULL, &cfg, &d), 0);
+    assert_false(cfg->alerts.present);
+    ufrpc_alerts_from_config(cfg, &th);
+    assert_false(ufrpc_alerts_enabled(&th));
+    char *dump = NULL;
+    size_t dl = 0;
+    FILE *mf = open_memstream(&dump, &dl);
+    assert_int_equal(ufrpc_config_dump(cfg, mf, true), 0);
+    fclose(mf);
+    assert_null(strstr(dump, "alerts"));
+    free(dump);
     ufrpc_config_free(cfg);
     ufrpc_cfg_diag_free(&d);
 
