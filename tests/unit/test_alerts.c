@@ -129,7 +129,8 @@ static void test_config(void **state)
     ufrpc_cfg_diag_free(&d);
     /* absent: off, and left out of dumps (frpc must be able to read them) */
     ufrpc_cfg_diag_init(&d);
-    assert_int_equal(ufrpc_config_load_buffer("serverAddr = \"x\"\n", 15, "c.toml", NULL, &cfg, &d), 0);
+    const char *none = "serverAddr = \"x\"\n";
+    assert_int_equal(ufrpc_config_load_buffer(none, strlen(none), "c.toml", NULL, &cfg, &d), 0);
     assert_false(cfg->alerts.present);
     ufrpc_alerts_from_config(cfg, &th);
     assert_false(ufrpc_alerts_enabled(&th));
