@@ -54,6 +54,11 @@ want "ufrpc_proxy_local_dial_seconds_count$A" 3
 want 'ufrpc_proxy_state{name="echo",type="tcp",state="running"}' 1
 want "ufrpc_session_up" 1
 want "ufrpc_session_logins_total" 1
+want "ufrpc_session_login_seconds_count" 1
+if [ "$MUX" = false ]; then
+    # heartbeats on (frpc's default without tcpMux): the first Ping goes out at login
+    [ "$(series ufrpc_session_ping_rtt_seconds_count)" -ge 1 ] || fail "no Ping round trip counted"
+fi
 [ "$(series ufrpc_process_resident_memory_bytes)" != 0 ] || fail "no RSS"
 if [ "$MUX" = true ]; then
     # the control stream at least
