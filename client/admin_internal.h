@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "client/admin_session.h"
+#include "client/metrics.h"
 
 struct ufrpc_admin_buf {
     char *p;
@@ -65,6 +66,8 @@ enum ufrpc_admin_job_kind {
  * into `resp`. */
 struct ufrpc_admin_file_job {
     enum ufrpc_admin_job_kind kind;
+    int metrics;         /* 1 /metrics, 2 /api/metrics: read proc, no file */
+    struct ufrpc_proc_stats proc;
     char *path;          /* copies, owned by the job */
     uint8_t *body;
     size_t body_len;
@@ -96,6 +99,20 @@ int ufrpc_admin_status_json(struct ufrpc_registry *reg, const struct ufrpc_confi
  * of cfg, secrets masked. 0, UFRPC_ERR_NOT_FOUND or UFRPC_ERR_NOMEM/_IO. */
 int ufrpc_admin_definition_json(const struct ufrpc_config *cfg, bool visitor, const char *name,
                                 struct ufrpc_admin_buf *out);
+
+/* A metrics job (fmt 1 Prometheus text, 2 JSON): /proc is read on the thread pool;
+ * NULL on allocation failure. */
+struct ufrpc_admin_file_job *ufrpc_admin_metrics_job_new(int fmt);
+/* Answers a metrics request on the loop from the hooks' snapshot and proc (NULL when
+ * it could not be read). */
+void ufrpc_admin_metrics_answer(const struct ufrpc_admin_session_cfg *c, int fmt,
+                                const struct ufrpc_proc_stats *proc, struct ufrpc_admin_resp *r);
+/* GET /api/metrics body. 0 or UFRPC_ERR_NOMEM. */
+int ufrpc_admin_metrics_json(const struct ufrpc_metrics_src *src, struct ufrpc_admin_buf *out);
+
+/* GET / (without assetsDir) and /dashboard: the page with its proxies table
+ * (admin_dashboard.c). 0, UFRPC_ERR_NOMEM or UFRPC_ERR_STATE (no page embedded). */
+int ufrpc_admin_dashboard(const struct ufrpc_metrics_src *src, struct ufrpc_admin_buf *out);
 
 /* Go's http.Request.BasicAuth() + constant-time comparison with user/password. */
 bool ufrpc_admin_check_basic_auth(const char *header, const char *user, const char *password);

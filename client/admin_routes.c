@@ -370,6 +370,11 @@ void ufrpc_admin_log_response(struct ufrpc_log *log, const char *path,
 
 void ufrpc_admin_file_job_run(struct ufrpc_admin_file_job *job)
 {
+    if (job->metrics) {
+        ufrpc_proc_stats_read(&job->proc);
+        job->ran = true;
+        return;
+    }
     switch (job->kind) {
     case UFRPC_ADMIN_JOB_READ_CONFIG: job_read(job->path, &job->resp); break;
     case UFRPC_ADMIN_JOB_WRITE_CONFIG:
@@ -378,6 +383,56 @@ void ufrpc_admin_file_job_run(struct ufrpc_admin_file_job *job)
     case UFRPC_ADMIN_JOB_ASSET: job_asset(job->path, &job->resp); break;
     }
     job->ran = true;
+}
+
+/* ---- metrics ------------------------------------------------------------------ */
+
+/* Largest /metrics answer: ~1.6 KB per proxy; 64 MiB is far beyond any config. */
+#define MAX_METRICS (64u * 1024u * 1024u)
+
+struct ufrpc_admin_file_job *ufrpc_admin_metrics_job_new(int fmt)
+{
+    struct ufrpc_admin_file_job *j = calloc(1, sizeof *j);
+    if (j != NULL)
+        j->metrics = fmt;
+    return j;
+}
+
+void ufrpc_admin_metrics_answer(const struct ufrpc_admin_session_cfg *c, int fmt,
+                                const struct ufrpc_proc_stats *proc, struct ufrpc_admin_resp *r)
+{
+    struct ufrpc_metrics_src src = {0};
+    if (c->hooks.metrics)
+        c->hooks.metrics(c->hooks.ctx, &src);
+    else if (c->hooks.registry)
+        src.reg = c->hooks.registry(c->hooks.ctx);
+    src.proc = proc;
+    ufrpc_admin_buf_free(&r->body);
+    r->body = (struct ufrpc_admin_buf){0};
+    int rc;
+    if (fmt == 1) {
+        struct ufrpc_promtext w;
+        ufrpc_promtext_init(&w, MAX_METRICS);
+        rc = ufrpc_metrics_prom(&src, &w);
+        size_t n = 0;
+        char *t = ufrpc_promtext_take(&w, &n);
+        if (rc == 0 && t != NULL) {
+            r->body.p = t, r->body.len = n, r->body.cap = n + 1;
+            r->content_type = UFRPC_PROMTEXT_CONTENT_TYPE;
+        } else {
+            free(t);
+            rc = rc ? rc : UFRPC_ERR_NOMEM;
+        }
+    } else {
+        rc = ufrpc_admin_metrics_json(&src, &r->body);
+        r->content_type = "application/json";
+    }
+    if (rc != 0) {
+        r->body.failed = false;
+        json_error(r, 500, ufrpc_strerror(rc));
+        return;
+    }
+    r->status = 200;
 }
 
 static void h_get_config(const struct ufrpc_admin_session_cfg *c, struct ufrpc_admin_resp *r)
@@ -563,6 +618,9 @@ enum route {
     R_PROXY_CFG,
     R_VISITOR_CFG,
     R_FAVICON,
+    R_METRICS,
+    R_API_METRICS,
+    R_DASHBOARD,
     R_STATIC,
     R_ROOT,
 };
@@ -615,6 +673,13 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
         rt = R_VISITOR_CFG;
     else if (strcmp(p, "/favicon.ico") == 0)
         rt = R_FAVICON;
+    else if (strcmp(p, "/metrics") == 0)
+        rt = R_METRICS;
+    else if (strcmp(p, "/api/metrics") == 0)
+        rt = R_API_METRICS;
+    else if (strcmp(p, "/dashboard") == 0 ||
+             (strcmp(p, "/") == 0 && (c->assets_dir == NULL || c->assets_dir[0] == '\0')))
+        rt = R_DASHBOARD, method_ok = get || strcmp(m, "HEAD") == 0;
     else if (strncmp(p, "/static/", 8) == 0)
         rt = R_STATIC;
     else if (strcmp(p, "/") == 0)
@@ -673,6 +738,23 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
         break;
     case R_PROXY_CFG:
     case R_VISITOR_CFG: h_definition(c, rt == R_VISITOR_CFG, name, r); break;
+    case R_DASHBOARD: {
+        struct ufrpc_metrics_src src = {0};
+        if (c->hooks.metrics)
+            c->hooks.metrics(c->hooks.ctx, &src);
+        else if (c->hooks.registry)
+            src.reg = c->hooks.registry(c->hooks.ctx);
+        int rc = ufrpc_admin_dashboard(&src, &r->body);
+        if (rc != 0) {
+            r->body.failed = false;
+            r->body.len = 0;
+            json_error(r, 500, ufrpc_strerror(rc));
+        } else {
+            r->status = 200;
+            r->content_type = "text/html; charset=utf-8";
+        }
+        break;
+    }
     case R_ROOT:
         r->status = 301;
         r->location = "/static/";
@@ -682,6 +764,13 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
         }
         break;
     case R_FAVICON: h_static(c, "favicon.ico", r); break;
+    case R_METRICS:
+    case R_API_METRICS:
+        /* /proc is read on the thread pool; the answer is rendered on the loop */
+        r->job = ufrpc_admin_metrics_job_new(rt == R_METRICS ? 1 : 2);
+        if (r->job == NULL)
+            json_error(r, 500, "out of memory");
+        break;
     default: /* R_STATIC */ h_static(c, p + 8, r); break;
     }
     if (r->job != NULL) /* logged when the job's answer is written */

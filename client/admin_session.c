@@ -396,7 +396,10 @@ void ufrpc_admin_session_file_done(struct ufrpc_admin_session *s,
                                    struct ufrpc_admin_file_job *job)
 {
     s->job_waiting = false;
-    if (!job->ran) /* handed back unrun: answer as if the file could not be reached */
+    if (job->metrics) /* rendered here, on the loop; proc only when it was read */
+        ufrpc_admin_metrics_answer(s->cfg, job->metrics, job->ran ? &job->proc : NULL,
+                                   &job->resp);
+    else if (!job->ran) /* handed back unrun: answer as if the file could not be reached */
         job->resp = (struct ufrpc_admin_resp){.status = 500};
     ufrpc_admin_log_response(s->cfg->log, job->url_path, &job->resp);
     write_response(s, &job->resp, s->job_head, !s->job_keep);

@@ -18,9 +18,12 @@
  *   PUT  /api/config                   body written to the file (mode 0600), no reload
  *   GET  /api/proxy/{name}/config      {"name","type","<type>":{...}} (secrets masked)
  *   GET  /api/visitor/{name}/config    same for a visitor
- *   GET  /                             301 to /static/
+ *   GET  /metrics                      Prometheus text (client/metrics.h); ufrpc only
+ *   GET  /api/metrics                  the same as JSON; ufrpc only
+ *   GET  /, /dashboard                 ufrpc's dashboard page (admin_dashboard.c); with
+ *                                      webServer.assetsDir, / is frpc's 301 to /static/
  *   GET  /static/..., /favicon.ico     files of webServer.assetsDir (e.g. frpc's built
- *                                      web UI); 404 without one (ufrpc embeds no UI)
+ *                                      web UI); 404 without one
  * Unknown paths: 404 "404 page not found\n" (text, as Go's http.NotFound); a known path
  * with another method: 405, empty (gorilla/mux); both without auth, as in frpc.
  * Errors of API handlers: {"Code":<status>,"Msg":"<text>"}\n with that status.
@@ -47,6 +50,7 @@
 #include <stdint.h>
 
 #include "client/log.h"
+#include "client/metrics.h"
 #include "client/registry.h"
 #include "config/config.h"
 
@@ -81,6 +85,9 @@ struct ufrpc_admin_hooks {
     enum ufrpc_admin_reload_result (*reload)(void *ctx, bool strict, char *msg, size_t cap);
     /* Graceful stop of the whole client (CloseProxy for each proxy, then exit). */
     void (*stop)(void *ctx);
+    /* A metrics snapshot (ufrpc_client_metrics plus alerts); proc is the admin's.
+     * NULL: the registry hook's proxies only. */
+    void (*metrics)(void *ctx, struct ufrpc_metrics_src *src);
 };
 
 /* Per-server settings shared by all sessions (borrowed). */

@@ -230,6 +230,11 @@ static void hook_stop(void *ctx)
     ufrpc_client_shutdown(((struct app *)ctx)->client);
 }
 
+static void hook_metrics(void *ctx, struct ufrpc_metrics_src *src)
+{
+    ufrpc_client_metrics(((struct app *)ctx)->client, src);
+}
+
 /* Starts the admin API when webServer.port is set. 0 or <0 (frpc exits then). */
 static int start_admin(struct app *app, const struct ufrpc_config *cfg)
 {
@@ -247,6 +252,7 @@ static int start_admin(struct app *app, const struct ufrpc_config *cfg)
         .config_path = hook_config_path,
         .reload = hook_reload,
         .stop = hook_stop,
+        .metrics = hook_metrics,
     };
     return ufrpc_admin_start(&app->loop, &o, &h, &app->admin); /* it logs "listen on" */
 }

@@ -555,6 +555,7 @@ int ufrpc_cli_admin(int argc, char **argv, FILE *out)
 {
     const char *file = NULL, *cmd = NULL;
     bool strict = true;
+    int metrics = 0; /* status --metrics: 1 Prometheus text, 2 JSON */
     int64_t timeout_ms = 30000;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -598,6 +599,19 @@ int ufrpc_cli_admin(int argc, char **argv, FILE *out)
             }
             continue;
         }
+        if (ln != NULL && strcmp(ln, "metrics") == 0) {
+            const char *v = eq ? eq + 1 : "prometheus";
+            if (strcmp(v, "prometheus") == 0 || strcmp(v, "text") == 0)
+                metrics = 1;
+            else if (strcmp(v, "json") == 0)
+                metrics = 2;
+            else {
+                fprintf(out, "Error: invalid argument \"%s\" for \"--metrics\" flag: "
+                             "prometheus or json\n", v);
+                return 1;
+            }
+            continue;
+        }
         if (ln != NULL && strcmp(ln, "strict-config") == 0) {
             if (eq == NULL)
                 strict = true;
@@ -613,6 +627,10 @@ int ufrpc_cli_admin(int argc, char **argv, FILE *out)
     }
     if (cmd == NULL) {
         fprintf(out, "Error: expected one of: reload, status, stop\n");
+        return 1;
+    }
+    if (metrics && strcmp(cmd, "status") != 0) {
+        fprintf(out, "Error: --metrics goes with status\n");
         return 1;
     }
     if (file == NULL)
@@ -644,6 +662,8 @@ int ufrpc_cli_admin(int argc, char **argv, FILE *out)
         path = strict ? "/api/reload?strictConfig=true" : "/api/reload";
     else if (strcmp(cmd, "stop") == 0)
         method = "POST", path = "/api/stop";
+    else if (metrics)
+        path = metrics == 1 ? "/metrics" : "/api/metrics";
     int status = 0;
     char *body = NULL, err[1024];
     size_t blen = 0;
@@ -655,6 +675,9 @@ int ufrpc_cli_admin(int argc, char **argv, FILE *out)
         fprintf(out, "%s\n", err);
     } else if (status != 200) {
         fprintf(out, "api status code [%d]\n", status);
+    } else if (metrics) {
+        fwrite(body, 1, blen, out);
+        code = 0;
     } else if (strcmp(cmd, "status") == 0) {
         code = print_status(out, body, blen);
     } else {

@@ -2,6 +2,8 @@
  *
  *   ufrpc reload|status|stop [-c FILE | --config FILE] [--api-timeout 30s]
  *                            [--strict_config[=true|false]]
+ *   ufrpc status --metrics[=prometheus|json]  (ufrpc only) prints GET /metrics (or
+ *                            /api/metrics) as the client answered it
  *
  * Each reads webServer.* from the configuration file and calls the running client's
  * admin API over plain HTTP (as frpc does, even when the server uses TLS) with Basic

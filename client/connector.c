@@ -327,6 +327,19 @@ void ufrpc_connector_set_cfg(ufrpc_connector_t *c, const struct ufrpc_config *cf
         c->cfg = cfg;
 }
 
+void ufrpc_connector_mux_stats(const ufrpc_connector_t *c, uint64_t *streams,
+                               uint64_t *window_stalls)
+{
+    *streams = *window_stalls = 0;
+    if (c == NULL || c->mux == NULL)
+        return;
+    ufrpc_yamux_session_t *ys = ufrpc_mux_session(c->mux);
+    if (ys == NULL)
+        return;
+    *streams = ufrpc_yamux_session_num_streams(ys);
+    *window_stalls = ufrpc_yamux_session_window_stalls(ys);
+}
+
 const char *ufrpc_connector_address(const ufrpc_connector_t *c)
 {
     return c ? c->addr : "";

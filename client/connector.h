@@ -69,4 +69,9 @@ int ufrpc_connector_describe_tls(const ufrpc_connector_t *c, int status, char *o
 /* "host:port" of the server (for messages). */
 const char *ufrpc_connector_address(const ufrpc_connector_t *c);
 
+/* With tcpMux: the yamux streams alive now and the session's window stalls so far
+ * (proto/yamux.h); both 0 without a yamux session. */
+void ufrpc_connector_mux_stats(const ufrpc_connector_t *c, uint64_t *streams,
+                               uint64_t *window_stalls);
+
 #endif

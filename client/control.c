@@ -45,6 +45,8 @@ struct ufrpc_ctl {
     uint64_t login_deadline;
     uint64_t next_ping;
     uint64_t last_pong;
+    uint64_t ping_sent; /* when the unanswered Ping went out */
+    int ping_outstanding;
 
     int crypto; /* reader/writer initialised */
     ufrpc_cfb_reader_t rd;
@@ -500,6 +502,7 @@ static int handle_login_resp(struct ufrpc_ctl *ctl, const struct ufrpc_frame *f,
         rc = send_ping(ctl);
         if (rc)
             return fail(ctl, rc, "cannot send Ping");
+        ctl->ping_sent = now_ms, ctl->ping_outstanding = 1;
         ctl->next_ping = now_ms + (uint64_t)ctl->hb_interval_ms;
     } else {
         ctl->next_ping = now_ms + UFRPC_CTL_KEEPALIVE_PING_MS;
@@ -553,6 +556,9 @@ static int handle_msg(struct ufrpc_ctl *ctl, const struct ufrpc_frame *f, uint64
         } else {
             ctl->last_pong = now_ms;
             UFRPC_LOGD(ctl->log, "receive heartbeat from server");
+            if (ctl->ping_outstanding && ctl->cb.on_pong)
+                ctl->cb.on_pong(ctl->cb_ctx, now_ms - ctl->ping_sent);
+            ctl->ping_outstanding = 0;
         }
         ufrpc_msg_free(&m);
         return ctl->state == UFRPC_CTL_CLOSED ? ctl->err_code : 0;
@@ -713,6 +719,8 @@ int ufrpc_ctl_tick(struct ufrpc_ctl *ctl, uint64_t now_ms)
         int rc = send_ping(ctl);
         if (rc)
             return fail(ctl, rc, "cannot send Ping");
+        if (!ctl->ping_outstanding)
+            ctl->ping_sent = now_ms, ctl->ping_outstanding = 1;
         ctl->next_ping = now_ms + (uint64_t)(ctl->hb_interval_ms > 0 ? ctl->hb_interval_ms
                                                                     : UFRPC_CTL_KEEPALIVE_PING_MS);
     }

@@ -66,6 +66,9 @@ struct ufrpc_ctl_callbacks {
     void (*on_login)(void *ctx, const char *run_id);
     /* frps asks for one work connection. */
     void (*on_req_work_conn)(void *ctx);
+    /* A Pong answered the oldest unanswered Ping after rtt_ms (the caller's clock,
+     * as passed to the control). May be NULL. */
+    void (*on_pong)(void *ctx, uint64_t rtt_ms);
 };
 
 struct ufrpc_ctl_opts {

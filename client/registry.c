@@ -340,6 +340,7 @@ int ufrpc_registry_on_new_proxy_resp(struct ufrpc_registry *reg, const char *nam
         return UFRPC_ERR_NOMEM;
     if (error && error[0]) {
         t->last_err_ms = now_ms;
+        ufrpc_tunnel_error(t, UFRPC_TUNNEL_ERR_START);
         int rc = ufrpc_registry_set_state(reg, t, UFRPC_TUNNEL_START_ERROR, error, now_ms);
         return rc ? rc : UFRPC_ERR_PROXY_START;
     }
@@ -416,8 +417,37 @@ void ufrpc_tunnel_add_bytes(struct ufrpc_tunnel *t, uint64_t in, uint64_t out)
     t->c.bytes_out += out;
 }
 
-void ufrpc_tunnel_error(struct ufrpc_tunnel *t)
+const char *ufrpc_tunnel_err_kind_name(enum ufrpc_tunnel_err_kind k)
+{
+    static const char *const names[UFRPC_TUNNEL_ERR_KINDS] = {"local_dial", "work_conn",
+                                                              "transfer", "plugin", "start"};
+    return (unsigned)k < UFRPC_TUNNEL_ERR_KINDS ? names[k] : "other";
+}
+
+void ufrpc_tunnel_error(struct ufrpc_tunnel *t, enum ufrpc_tunnel_err_kind kind)
+{
+    if (!t || (unsigned)kind >= UFRPC_TUNNEL_ERR_KINDS)
+        return;
+    t->c.errors++;
+    t->c.errors_by_kind[kind]++;
+}
+
+void ufrpc_tunnel_conn_failed(struct ufrpc_tunnel *t, enum ufrpc_tunnel_err_kind kind)
+{
+    if (!t)
+        return;
+    t->c.conns_failed++;
+    ufrpc_tunnel_error(t, kind);
+}
+
+void ufrpc_tunnel_dial_latency(struct ufrpc_tunnel *t, uint64_t us)
 {
     if (t)
-        t->c.errors++;
+        ufrpc_latency_observe(&t->c.dial, us);
+}
+
+void ufrpc_tunnel_touch(struct ufrpc_tunnel *t, uint64_t now_ms)
+{
+    if (t)
+        t->c.last_activity_ms = now_ms;
 }

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client/latency.h"
+
 #define UFRPC_REGISTRY_CHECK_INTERVAL_MS 3000
 #define UFRPC_REGISTRY_WAIT_RESPONSE_MS 20000
 #define UFRPC_REGISTRY_START_ERR_RETRY_MS 30000
@@ -51,12 +53,31 @@ enum ufrpc_tunnel_state {
  * "closed". Static. */
 const char *ufrpc_tunnel_state_name(enum ufrpc_tunnel_state s);
 
+/* What went wrong, for the errors-by-kind counters (metrics). */
+enum ufrpc_tunnel_err_kind {
+    UFRPC_TUNNEL_ERR_LOCAL_DIAL = 0, /* the local service could not be reached */
+    UFRPC_TUNNEL_ERR_WORK_CONN,      /* a work connection could not be set up */
+    UFRPC_TUNNEL_ERR_TRANSFER,       /* a connection ended with an error */
+    UFRPC_TUNNEL_ERR_PLUGIN,         /* the plugin refused the connection */
+    UFRPC_TUNNEL_ERR_START,          /* frps refused the proxy (NewProxyResp error) */
+    UFRPC_TUNNEL_ERR_KINDS
+};
+
+/* "local_dial", "work_conn", "transfer", "plugin", "start". Static. */
+const char *ufrpc_tunnel_err_kind_name(enum ufrpc_tunnel_err_kind k);
+
+/* Plain integers updated on the loop; bytes are added while a connection runs
+ * (ufrpc_workconn_flush_bytes) or when it ends. */
 struct ufrpc_tunnel_counters {
     uint64_t bytes_in;     /* from frps to the local service */
     uint64_t bytes_out;    /* from the local service to frps */
     uint64_t conns_active; /* work/visitor connections open now */
     uint64_t conns_total;  /* ever opened */
-    uint64_t errors;       /* failed work connections, local dial errors, ... */
+    uint64_t conns_failed; /* work connections that never carried data */
+    uint64_t errors;       /* all kinds together */
+    uint64_t errors_by_kind[UFRPC_TUNNEL_ERR_KINDS];
+    struct ufrpc_latency dial; /* local service connect time */
+    uint64_t last_activity_ms; /* last connection opened/closed (0 = never) */
 };
 
 struct ufrpc_tunnel {
@@ -75,6 +96,18 @@ struct ufrpc_tunnel {
     int unhealthy;          /* health check currently failing */
 
     struct ufrpc_tunnel_counters c;
+
+    /* client/alerts.c's bookkeeping for this tunnel (zeroed at add; the registry
+     * never reads it). */
+    struct ufrpc_tunnel_alerts {
+        uint64_t win_ms;                 /* start of the previous window (0 = none yet) */
+        uint64_t win_attempts, win_errors, win_dial_count, win_dial_sum_us;
+        uint64_t cur_ms;                 /* start of the current window */
+        uint64_t cur_attempts, cur_errors, cur_dial_count, cur_dial_sum_us;
+        uint64_t down_since_ms;          /* 0 = running (or never seen down) */
+        uint8_t active;                  /* bit per alert kind */
+        double value[4];                 /* last evaluated value per kind */
+    } al;
 
     /* The owner's runtime data for this tunnel (client/proxy_rt.h); the registry
      * never touches it: the owner releases it before removing the entry. */
@@ -176,10 +209,17 @@ size_t ufrpc_registry_close_all(struct ufrpc_registry *reg, uint64_t now_ms,
  * ufrpc_registry_check right after). */
 void ufrpc_registry_set_health(struct ufrpc_tunnel *t, int healthy);
 
-/* Counters. */
+/* Counters (t may be NULL: nothing happens). */
 void ufrpc_tunnel_conn_opened(struct ufrpc_tunnel *t);
 void ufrpc_tunnel_conn_closed(struct ufrpc_tunnel *t);
 void ufrpc_tunnel_add_bytes(struct ufrpc_tunnel *t, uint64_t in, uint64_t out);
-void ufrpc_tunnel_error(struct ufrpc_tunnel *t);
+/* One error of that kind (errors and errors_by_kind). */
+void ufrpc_tunnel_error(struct ufrpc_tunnel *t, enum ufrpc_tunnel_err_kind kind);
+/* A connection that failed before carrying data: conns_failed and an error. */
+void ufrpc_tunnel_conn_failed(struct ufrpc_tunnel *t, enum ufrpc_tunnel_err_kind kind);
+/* The local service answered a connect after `us` microseconds. */
+void ufrpc_tunnel_dial_latency(struct ufrpc_tunnel *t, uint64_t us);
+/* Something happened on the tunnel at now_ms (last activity). */
+void ufrpc_tunnel_touch(struct ufrpc_tunnel *t, uint64_t now_ms);
 
 #endif

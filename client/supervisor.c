@@ -82,7 +82,11 @@ static void teardown_session(ufrpc_client_t *cl)
     ufrpc_ctl_free(cl->ctl);
     cl->ctl = NULL;
     ufrpc_sup_stop_visitors(cl);
+    cl->m.up = false;
     if (cl->conn) {
+        uint64_t streams, stalls;
+        ufrpc_connector_mux_stats(cl->conn, &streams, &stalls);
+        cl->m.window_stalls_done += stalls;
         ufrpc_connector_t *c = cl->conn;
         cl->conn = NULL;
         cl->pending++;
@@ -111,6 +115,7 @@ static void stop(ufrpc_client_t *cl, int code, const char *msg)
     for (size_t i = cl->nchans; i-- > 0;)
         ufrpc_udp_channel_close(cl->chans[i]);
     uv_timer_stop(&cl->retry_timer);
+    ufrpc_sup_alerts_stop(cl);
     cl->pending += 3;
     uv_close((uv_handle_t *)&cl->ctl_timer, on_handle_closed);
     uv_close((uv_handle_t *)&cl->retry_timer, on_handle_closed);
@@ -351,6 +356,12 @@ static void on_req_work_conn(void *ctx)
         UFRPC_LOGW(cl->log, "start new connection to server error: %s", ufrpc_strerror(rc));
 }
 
+static void on_pong(void *ctx, uint64_t rtt_ms)
+{
+    ufrpc_client_t *cl = ctx;
+    ufrpc_latency_observe(&cl->m.ping_rtt, rtt_ms * 1000u);
+}
+
 static void on_login(void *ctx, const char *run_id)
 {
     ufrpc_client_t *cl = ctx;
@@ -370,6 +381,10 @@ static void on_login(void *ctx, const char *run_id)
     cl->state = CL_RUNNING;
     cl->ever_logged_in = 1;
     cl->logins++;
+    cl->m.logins++;
+    cl->m.up = true;
+    cl->m.up_since_ms = ufrpc_sup_now_ms(cl);
+    ufrpc_latency_observe(&cl->m.login, (uv_hrtime() - cl->attempt_ns) / 1000u);
     ufrpc_sup_start_visitors(cl);
 }
 
@@ -385,8 +400,9 @@ static void schedule_attempt(ufrpc_client_t *cl, uint64_t delay_ms)
     uv_timer_start(&cl->retry_timer, on_retry_timer, delay_ms, 0);
 }
 
-static void attempt_failed(ufrpc_client_t *cl, const char *text)
+static void attempt_failed(ufrpc_client_t *cl, int code, const char *text)
 {
+    cl->m.login_failures[ufrpc_session_cause_of(code)]++;
     UFRPC_LOGW(cl->log, "connect to server error: %s", text);
     teardown_session(cl);
     if (!cl->ever_logged_in && cl->cfg->login_fail_exit) {
@@ -403,8 +419,9 @@ static void attempt_failed(ufrpc_client_t *cl, const char *text)
     schedule_attempt(cl, delay);
 }
 
-static void session_lost(ufrpc_client_t *cl, const char *text)
+static void session_lost(ufrpc_client_t *cl, int code, const char *text)
 {
+    cl->m.reconnects[ufrpc_session_cause_of(code)]++;
     UFRPC_LOGW(cl->log, "connection to server closed: %s", text);
     teardown_session(cl);
     ufrpc_registry_session_reset(cl->reg, ufrpc_sup_now_ms(cl));
@@ -441,9 +458,9 @@ static void handle_failure(ufrpc_client_t *cl)
     snprintf(text, sizeof text, "%s",
              cl->ctl && ufrpc_ctl_error(cl->ctl)[0] ? ufrpc_ctl_error(cl->ctl) : ufrpc_strerror(code));
     if (cl->state == CL_CONNECTING)
-        attempt_failed(cl, text);
+        attempt_failed(cl, code, text);
     else if (cl->state == CL_RUNNING)
-        session_lost(cl, text);
+        session_lost(cl, code, text);
     else if (cl->state == CL_GRACE)
         stop(cl, 0, NULL);
 }
@@ -474,7 +491,7 @@ static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream 
     if (status < 0) {
         char text[1100];
         describe_dial_error(cl, status, text, sizeof text);
-        attempt_failed(cl, text);
+        attempt_failed(cl, status, text);
         return;
     }
     cl->ctl_stream = s;
@@ -491,6 +508,7 @@ static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream 
     o.rng_ctx = &cl->drbg;
     o.cb.on_login = on_login;
     o.cb.on_req_work_conn = on_req_work_conn;
+    o.cb.on_pong = on_pong;
     o.cb_ctx = cl;
     int rc = ufrpc_ctl_new(&o, &cl->ctl);
     if (!rc && cl->oidc_token != NULL && uses_oidc(cl->cfg))
@@ -500,7 +518,7 @@ static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream 
     if (!rc)
         rc = ufrpc_stream_read_start(s, on_ctl_read);
     if (rc) {
-        attempt_failed(cl, ufrpc_strerror(rc));
+        attempt_failed(cl, rc, ufrpc_strerror(rc));
         return;
     }
     flush(cl);
@@ -515,12 +533,12 @@ static void on_open(ufrpc_connector_t *c, int status, void *data)
     if (status < 0) {
         char text[1100];
         describe_dial_error(cl, status, text, sizeof text);
-        attempt_failed(cl, text);
+        attempt_failed(cl, status, text);
         return;
     }
     int rc = ufrpc_connector_connect(c, on_ctl_stream, cl);
     if (rc)
-        attempt_failed(cl, ufrpc_strerror(rc));
+        attempt_failed(cl, rc, ufrpc_strerror(rc));
 }
 
 static void on_conn_error(ufrpc_connector_t *c, int err, void *data)
@@ -542,7 +560,7 @@ static void connect_now(ufrpc_client_t *cl)
         rc = ufrpc_connector_open(cl->conn, on_open);
     }
     if (rc)
-        attempt_failed(cl, ufrpc_strerror(rc));
+        attempt_failed(cl, rc, ufrpc_strerror(rc));
 }
 
 /* auth.method = "oidc": the token arrived (or not) for this attempt. frpc gets it
@@ -553,13 +571,13 @@ static void on_oidc_token(void *data, int status, const char *token, const char 
     if (cl->state != CL_CONNECTING)
         return;
     if (status < 0) {
-        attempt_failed(cl, err && err[0] ? err : ufrpc_strerror(status));
+        attempt_failed(cl, status, err && err[0] ? err : ufrpc_strerror(status));
         return;
     }
     ufrpc_sup_wipe_free(cl->oidc_token);
     cl->oidc_token = strdup(token);
     if (cl->oidc_token == NULL) {
-        attempt_failed(cl, ufrpc_strerror(UFRPC_ERR_NOMEM));
+        attempt_failed(cl, UFRPC_ERR_NOMEM, ufrpc_strerror(UFRPC_ERR_NOMEM));
         return;
     }
     connect_now(cl);
@@ -570,6 +588,7 @@ static void start_attempt(ufrpc_client_t *cl)
     if (cl->state == CL_STOPPING || cl->state == CL_STOPPED || cl->state == CL_GRACE)
         return;
     cl->state = CL_CONNECTING;
+    cl->attempt_ns = uv_hrtime();
     UFRPC_LOGI(cl->log, "try to connect to server...");
     if (!uses_oidc(cl->cfg)) {
         connect_now(cl);
@@ -582,7 +601,7 @@ static void start_attempt(ufrpc_client_t *cl)
     if (rc == 0)
         rc = ufrpc_oidc_get(cl->oidc, on_oidc_token, cl);
     if (rc)
-        attempt_failed(cl, err[0] ? err : ufrpc_strerror(rc));
+        attempt_failed(cl, rc, err[0] ? err : ufrpc_strerror(rc));
 }
 
 /* Drops the OIDC fetcher (stop, or new auth settings on reload). */
@@ -609,6 +628,7 @@ int ufrpc_client_new(const struct ufrpc_client_opts *opts, ufrpc_client_t **out)
         return UFRPC_ERR_NOMEM;
     }
     cl->loop = opts->loop;
+    cl->start_ms = uv_now(opts->loop);
     cl->cfg = opts->cfg;
     cl->log = opts->log;
     cl->on_exit = opts->on_exit;
@@ -663,6 +683,9 @@ int ufrpc_client_start(ufrpc_client_t *cl)
 {
     if (!cl || cl->state != CL_IDLE)
         return UFRPC_ERR_STATE;
+    int rc = ufrpc_sup_alerts_apply(cl);
+    if (rc)
+        return rc;
     start_attempt(cl);
     return 0;
 }
@@ -772,6 +795,7 @@ int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
         ufrpc_tls_ctx_free(tls);
         memset(key, 0, sizeof key);
         rc = reload_live(cl, new_cfg);
+        (void)ufrpc_sup_alerts_apply(cl); /* logs its own failure */
         if (!rc)
             UFRPC_LOGI(cl->log, "success reload conf");
         return rc;
@@ -805,6 +829,7 @@ int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
     ufrpc_backoff_init(&cl->login_bo, &lo);
     schedule_attempt(cl, 0);
     ufrpc_sup_release_retired(cl);
+    (void)ufrpc_sup_alerts_apply(cl); /* logs its own failure */
     if (!rc)
         UFRPC_LOGI(cl->log, "success reload conf");
     return rc;
@@ -820,6 +845,7 @@ void ufrpc_client_free(ufrpc_client_t *cl)
     ufrpc_registry_free(cl->reg);
     ufrpc_sup_free_retired(cl);
     free(cl->chans);
+    free(cl->alert_views);
     ufrpc_sup_wipe_free(cl->token);
     ufrpc_tls_ctx_free(cl->tls);
     mbedtls_ctr_drbg_free(&cl->drbg);
@@ -847,4 +873,19 @@ const char *ufrpc_client_run_id(const ufrpc_client_t *cl)
 unsigned ufrpc_client_login_count(const ufrpc_client_t *cl)
 {
     return cl ? cl->logins : 0;
+}
+
+void ufrpc_client_metrics(ufrpc_client_t *cl, struct ufrpc_metrics_src *out)
+{
+    memset(out, 0, sizeof *out);
+    out->reg = cl->reg;
+    out->sess = &cl->m;
+    ufrpc_connector_mux_stats(cl->conn, &out->yamux_streams, &out->window_stalls);
+    for (ufrpc_workconn_t *w = cl->workconns; w; w = ufrpc_workconn_next(w)) {
+        out->work_pool += (uint64_t)ufrpc_workconn_idle(w);
+        ufrpc_workconn_flush_bytes(w); /* live traffic of long connections */
+    }
+    out->now_ms = ufrpc_sup_now_ms(cl);
+    out->start_ms = cl->start_ms;
+    ufrpc_sup_alerts_views(cl, &out->alerts, &out->nalerts);
 }

@@ -41,6 +41,7 @@
 #include <uv.h>
 
 #include "client/log.h"
+#include "client/metrics.h"
 #include "client/registry.h"
 #include "config/config.h"
 
@@ -85,5 +86,9 @@ const struct ufrpc_config *ufrpc_client_config(const ufrpc_client_t *cl);
 const char *ufrpc_client_run_id(const ufrpc_client_t *cl);
 /* Number of successful logins so far (tests). */
 unsigned ufrpc_client_login_count(const ufrpc_client_t *cl);
+/* A metrics snapshot of the client (registry, session counters, yamux and work
+ * pool gauges, loop clock); proc and alerts are left empty for the caller. The
+ * pointers stay valid until the client changes (return to the loop). */
+void ufrpc_client_metrics(ufrpc_client_t *cl, struct ufrpc_metrics_src *out);
 
 #endif

@@ -18,13 +18,16 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 
+#include "client/alerts.h"
 #include "client/backoff.h"
 #include "client/connector.h"
 #include "client/control.h"
+#include "client/metrics.h"
 #include "client/oidc.h"
 #include "client/supervisor.h"
 #include "client/udp_channel.h"
 #include "client/visitor.h"
+#include "client/webhook.h"
 #include "client/workconn.h"
 #include "net/tls.h"
 #include "proto/cfb.h"
@@ -71,6 +74,16 @@ struct ufrpc_client {
 
     int ever_logged_in;
     unsigned logins;
+    struct ufrpc_session_metrics m; /* counters for /metrics */
+    uint64_t start_ms;              /* loop clock at ufrpc_client_new */
+    uint64_t attempt_ns;            /* uv_hrtime() when the login attempt started */
+    struct ufrpc_alert_thresholds alert_th; /* [alerts] of cfg */
+    uv_timer_t alert_timer;         /* evaluates alerts every second (when any is on) */
+    int alert_timer_open;
+    ufrpc_webhook_t *webhook;       /* [alerts] webhookURL */
+    char *webhook_url;
+    struct ufrpc_alert_view *alert_views; /* for the metrics snapshot */
+    size_t alert_views_cap;
     unsigned deaths;
     char run_id[128];
     struct ufrpc_backoff login_bo;
@@ -146,6 +159,15 @@ void ufrpc_sup_free_retired(ufrpc_client_t *cl);
  * refuses what ufrpc does not support. 0 or <0 (logged). */
 int ufrpc_sup_setup_crypto(ufrpc_client_t *cl, const struct ufrpc_config *cfg, char **token,
                            ufrpc_tls_ctx_t **tls, uint8_t key[UFRPC_CFB_KEY_LEN]);
+
+/* supervisor_alerts.c */
+/* Takes cl->cfg's [alerts]: thresholds, the 1 s timer, the webhook. 0 or <0 (logged;
+ * alerts then stay as they were). */
+int ufrpc_sup_alerts_apply(ufrpc_client_t *cl);
+/* stop(): closes the timer (counted in cl->pending) and drops the webhook. */
+void ufrpc_sup_alerts_stop(ufrpc_client_t *cl);
+/* The views of every enabled alert (cl->alert_views; valid until the next call). */
+void ufrpc_sup_alerts_views(ufrpc_client_t *cl, const struct ufrpc_alert_view **out, size_t *n);
 
 /* supervisor_visitors.c */
 /* Starts every visitor of cl->cfg that is not running (at login; after a live reload). */

@@ -42,6 +42,8 @@ struct ufrpc_workconn {
     char name[256];   /* proxy name (user prefix stripped) */
     char local_ip[256];
     uint16_t local_port;
+    uint64_t dial_start_ns; /* uv_hrtime() when the local dial started */
+    uint64_t rep_in, rep_out; /* pump bytes already added to the tunnel's counters */
     int closes;       /* stream closes in flight */
     int in_end;       /* inside end(): do not free yet */
     uv_timer_t defer; /* runs end() outside stream callbacks */
@@ -72,6 +74,11 @@ int ufrpc_start_reader_feed(struct ufrpc_start_reader *r, const uint8_t *data, s
         return rc;
     rc = ufrpc_msg_decode(UFRPC_MSG_START_WORK_CONN, f.body, f.body_len, out);
     return rc ? rc : 1;
+}
+
+int ufrpc_workconn_idle(const ufrpc_workconn_t *w)
+{
+    return w->state == W_WAIT_START;
 }
 
 ufrpc_workconn_t *ufrpc_workconn_next(const ufrpc_workconn_t *w)
@@ -176,6 +183,19 @@ static struct ufrpc_tunnel *tunnel_of(ufrpc_workconn_t *w)
     return ufrpc_registry_find(w->env.reg, UFRPC_TUNNEL_PROXY, w->name);
 }
 
+void ufrpc_workconn_flush_bytes(ufrpc_workconn_t *w)
+{
+    if (w->state != W_PUMPING || w->pump == NULL)
+        return;
+    struct ufrpc_pump_stats st;
+    ufrpc_pump_get_stats(w->pump, &st);
+    if (st.a_to_b == w->rep_in && st.b_to_a == w->rep_out)
+        return;
+    ufrpc_tunnel_add_bytes(tunnel_of(w), st.a_to_b - w->rep_in, st.b_to_a - w->rep_out);
+    w->rep_in = st.a_to_b;
+    w->rep_out = st.b_to_a;
+}
+
 static void on_pump_done(ufrpc_pump_t *p, int status, const struct ufrpc_pump_stats *st,
                          void *data)
 {
@@ -183,10 +203,11 @@ static void on_pump_done(ufrpc_pump_t *p, int status, const struct ufrpc_pump_st
     ufrpc_workconn_t *w = data;
     w->pump = NULL;
     struct ufrpc_tunnel *t = tunnel_of(w);
-    ufrpc_tunnel_add_bytes(t, st->a_to_b, st->b_to_a);
+    ufrpc_tunnel_add_bytes(t, st->a_to_b - w->rep_in, st->b_to_a - w->rep_out);
     ufrpc_tunnel_conn_closed(t);
+    ufrpc_tunnel_touch(t, uv_now(w->env.loop));
     if (status < 0 && status != UFRPC_ERR_EOF && status != UFRPC_ERR_CANCELED) {
-        ufrpc_tunnel_error(t);
+        ufrpc_tunnel_error(t, UFRPC_TUNNEL_ERR_TRANSFER);
         UFRPC_LOGT(w->env.log, "[%s] join connections errors: %s", w->name, ufrpc_strerror(status));
     }
     UFRPC_LOGD(w->env.log, "[%s] join connections closed", w->name);
@@ -222,11 +243,13 @@ static void on_local_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s,
         ufrpc_dial_error_text(w->local_ip, w->local_port, status, why, sizeof why);
         UFRPC_LOGE(w->env.log, "[%s] connect to local service [%s:%u] error: %s", w->name,
                    w->local_ip, (unsigned)w->local_port, why);
-        ufrpc_tunnel_error(tunnel_of(w));
+        ufrpc_tunnel_conn_failed(tunnel_of(w), UFRPC_TUNNEL_ERR_LOCAL_DIAL);
+        ufrpc_tunnel_touch(tunnel_of(w), uv_now(w->env.loop));
         end(w);
         return;
     }
     w->local = s;
+    ufrpc_tunnel_dial_latency(tunnel_of(w), (uv_hrtime() - w->dial_start_ns) / 1000u);
     if (w->left_len > 0) {
         w->left_buf = uv_buf_init((char *)w->left, (unsigned)w->left_len);
         w->left_req.data = w;
@@ -243,12 +266,13 @@ static void on_local_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s,
     w->work = w->local = NULL;
     w->state = W_PUMPING;
     ufrpc_tunnel_conn_opened(tunnel_of(w));
+    ufrpc_tunnel_touch(tunnel_of(w), uv_now(w->env.loop));
     int rc = ufrpc_pump_start(a, b2, w->env.pump_max_buffered, on_pump_done, w, &w->pump);
     if (rc) {
         /* the pump closed both streams; no done callback */
         w->pump = NULL;
         ufrpc_tunnel_conn_closed(tunnel_of(w));
-        ufrpc_tunnel_error(tunnel_of(w));
+        ufrpc_tunnel_conn_failed(tunnel_of(w), UFRPC_TUNNEL_ERR_WORK_CONN);
         w->state = W_ENDING;
         maybe_free(w);
     }
@@ -312,6 +336,7 @@ static void on_udp_closed(ufrpc_udp_channel_t *ch, int reason,
     if (t) {
         ufrpc_tunnel_add_bytes(t, st->bytes_in, st->bytes_out);
         ufrpc_tunnel_conn_closed(t);
+        ufrpc_tunnel_touch(t, uv_now(u->env.loop));
         struct ufrpc_proxy_rt *rt = t->rt;
         if (rt && rt->udp == ch)
             rt->udp = NULL;
@@ -330,7 +355,7 @@ static void start_udp(ufrpc_workconn_t *w, struct ufrpc_tunnel *t, struct ufrpc_
     struct udp_ctx *u = calloc(1, sizeof *u);
     if (!u) {
         ufrpc_stream_close(s, NULL);
-        ufrpc_tunnel_error(t);
+        ufrpc_tunnel_conn_failed(t, UFRPC_TUNNEL_ERR_WORK_CONN);
         return;
     }
     u->env = w->env;
@@ -359,7 +384,7 @@ static void start_udp(ufrpc_workconn_t *w, struct ufrpc_tunnel *t, struct ufrpc_
     int rc = ufrpc_udp_channel_start(&o, s, NULL, 0, &ch);
     if (rc) {
         UFRPC_LOGE(w->env.log, "[%s] start udp channel error: %s", w->name, ufrpc_strerror(rc));
-        ufrpc_tunnel_error(t);
+        ufrpc_tunnel_conn_failed(t, UFRPC_TUNNEL_ERR_WORK_CONN);
         free(u);
         return;
     }
@@ -401,7 +426,7 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
         why = "no encryption key";
     if (why) {
         UFRPC_LOGE(w->env.log, "[%s] handle work connection: %s", name, why);
-        ufrpc_tunnel_error(t);
+        ufrpc_tunnel_conn_failed(t, UFRPC_TUNNEL_ERR_WORK_CONN);
         end_later(w);
         return;
     }
@@ -440,7 +465,7 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
         s = ufrpc_prefix_stream_new(s, rest, rest_len, &err);
         if (!s) {
             UFRPC_LOGE(w->env.log, "[%s] wrap work connection: %s", name, ufrpc_strerror(err));
-            ufrpc_tunnel_error(t);
+            ufrpc_tunnel_conn_failed(t, UFRPC_TUNNEL_ERR_WORK_CONN);
             end_later(w);
             return;
         }
@@ -449,7 +474,7 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
                            pc->transport.use_compression, rt ? rt->limiter : NULL, &s);
     if (err) {
         UFRPC_LOGE(w->env.log, "[%s] wrap work connection: %s", name, ufrpc_strerror(err));
-        ufrpc_tunnel_error(t);
+        ufrpc_tunnel_conn_failed(t, UFRPC_TUNNEL_ERR_WORK_CONN);
         end_later(w);
         return;
     }
@@ -467,8 +492,9 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
         UFRPC_LOGD(w->env.log, "[%s] handle by plugin: %s", name, ufrpc_plugin_name(rt->plugin));
         ufrpc_tunnel_conn_opened(t);
         ufrpc_tunnel_conn_closed(t); /* the plugin keeps its own counters */
+        ufrpc_tunnel_touch(t, uv_now(w->env.loop));
         if (ufrpc_plugin_handle(rt->plugin, s, &info) != 0)
-            ufrpc_tunnel_error(t);
+            ufrpc_tunnel_conn_failed(t, UFRPC_TUNNEL_ERR_PLUGIN);
         end_later(w);
         return;
     }
@@ -484,7 +510,7 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
         if (!w->left) {
             UFRPC_LOGE(w->env.log, "[%s] keep proxy protocol header: %s", name,
                        ufrpc_strerror(UFRPC_ERR_NOMEM));
-            ufrpc_tunnel_error(t);
+            ufrpc_tunnel_conn_failed(t, UFRPC_TUNNEL_ERR_WORK_CONN);
             end_later(w);
             return;
         }
@@ -499,6 +525,7 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
         .port = w->local_port,
         .timeout_ms = w->env.local_dial_timeout_ms ? w->env.local_dial_timeout_ms : 10000,
     };
+    w->dial_start_ns = uv_hrtime();
     int rc = ufrpc_dial(w->env.loop, &o, on_local_dialed, w, &w->dial);
     if (rc) {
         w->dial = NULL;
@@ -506,7 +533,7 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
         ufrpc_dial_error_text(w->local_ip, w->local_port, rc, dial_why, sizeof dial_why);
         UFRPC_LOGE(w->env.log, "[%s] connect to local service [%s:%u] error: %s", name, w->local_ip,
                    (unsigned)w->local_port, dial_why);
-        ufrpc_tunnel_error(t);
+        ufrpc_tunnel_conn_failed(t, UFRPC_TUNNEL_ERR_LOCAL_DIAL);
         end_later(w);
     }
 }

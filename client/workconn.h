@@ -87,6 +87,12 @@ void ufrpc_workconn_abort(ufrpc_workconn_t *w);
 
 /* For the owner's intrusive list. */
 ufrpc_workconn_t *ufrpc_workconn_next(const ufrpc_workconn_t *w);
+/* 1 while the work connection waits for StartWorkConn (the pool frps draws from). */
+int ufrpc_workconn_idle(const ufrpc_workconn_t *w);
+/* Adds the bytes a pumping connection moved since the last call (or its start) to
+ * its tunnel's counters, so that long connections show traffic before they end
+ * (the metrics snapshot calls it). */
+void ufrpc_workconn_flush_bytes(ufrpc_workconn_t *w);
 void ufrpc_workconn_set_next(ufrpc_workconn_t *w, ufrpc_workconn_t *next);
 
 #endif

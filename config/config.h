@@ -342,6 +342,19 @@ struct ufrpc_config {
         const char *path;
     } store;
 
+    /* [alerts] — a ufrpc extension (frpc refuses the key): thresholds evaluated
+     * on the loop every second (client/alerts.h). 0 turns a threshold off. */
+    struct {
+        bool present;               /* the table is in the file (dumped only then) */
+        int64_t error_rate_percent; /* errors per connection attempt, % */
+        int64_t min_connections;    /* attempts needed before the rate counts; default 5 */
+        int64_t dial_latency_ms;    /* mean local dial time */
+        int64_t max_connections;    /* active connections per tunnel */
+        int64_t down_seconds;       /* a proxy not running for this long */
+        int64_t window_seconds;     /* rate and latency window; default 60 */
+        const char *webhook_url;    /* POSTed JSON per firing/resolved alert; "" none */
+    } alerts;
+
     struct ufrpc_proxy_config *proxies; /* after start/enabled filtering */
     size_t nproxies;
     struct ufrpc_visitor_config *visitors;
@@ -395,9 +408,10 @@ void ufrpc_config_free(struct ufrpc_config *cfg);
  * legacy flag are ignored). */
 bool ufrpc_config_equal(const struct ufrpc_config *a, const struct ufrpc_config *b);
 
-/* The same for parts (reload's diff): everything but proxies, visitors, log and
- * webServer (the "common" part whose change needs a new session: server, auth,
- * transport, ...; log is applied on its own, webServer only at start); one proxy;
+/* The same for parts (reload's diff): everything but proxies, visitors, log,
+ * webServer and alerts (the "common" part whose change needs a new session: server,
+ * auth, transport, ...; log and alerts are applied on their own, webServer only at
+ * start); one proxy;
  * one visitor. A failed allocation makes them report "different" (false). */
 bool ufrpc_config_common_equal(const struct ufrpc_config *a, const struct ufrpc_config *b);
 bool ufrpc_proxy_config_equal(const struct ufrpc_proxy_config *a,

@@ -278,8 +278,9 @@ bool ufrpc_config_common_equal(const struct ufrpc_config *a, const struct ufrpc_
     json_object *x = to_json(&ca, false, &nomem);
     json_object *y = to_json(&cb, false, &nomem);
     /* log is applied on reload by itself and webServer is read at start only (as
-     * frpc): neither needs a new session */
-    static const char *const session_free[] = {"log", "webServer"};
+     * frpc), ufrpc's alerts are applied on reload by themselves: none needs a new
+     * session */
+    static const char *const session_free[] = {"log", "webServer", "alerts"};
     for (size_t i = 0; i < sizeof session_free / sizeof session_free[0]; i++) {
         if (x != NULL)
             json_object_object_del(x, session_free[i]);

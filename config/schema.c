@@ -801,6 +801,8 @@ void ufrpc_schema_complete(struct ufrpc_cfg_ctx *c)
     ZERO_OR(g->transport.quic.max_incoming_streams, 100000);
     EMPTY_OR(g->web_server.addr, "127.0.0.1");
     ZERO_OR(g->udp_packet_size, 1500);
+    ZERO_OR(g->alerts.min_connections, 5);
+    ZERO_OR(g->alerts.window_seconds, 60);
     for (size_t i = 0; i < c->nproxies; i++)
         ufrpc_schema_complete_proxy(c->proxies[i]);
     for (size_t i = 0; i < c->nvisitors; i++)

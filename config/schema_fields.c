@@ -130,6 +130,17 @@ static const struct ufrpc_cfg_field store_fields[] = {
     END,
 };
 
+static const struct ufrpc_cfg_field alerts_fields[] = {
+    F("errorRatePercent", UFRPC_F_INT, OC(alerts.error_rate_percent)),
+    F("minConnections", UFRPC_F_INT, OC(alerts.min_connections)),
+    F("dialLatencyMs", UFRPC_F_INT, OC(alerts.dial_latency_ms)),
+    F("maxConnections", UFRPC_F_INT, OC(alerts.max_connections)),
+    F("downSeconds", UFRPC_F_INT, OC(alerts.down_seconds)),
+    F("windowSeconds", UFRPC_F_INT, OC(alerts.window_seconds)),
+    {"webhookURL", UFRPC_F_STR, UFRPC_FL_URL_SECRET, 0, OC(alerts.webhook_url), 0, NULL},
+    END,
+};
+
 const struct ufrpc_cfg_field ufrpc_cfg_common_fields[] = {
     F("version", UFRPC_F_STR, OC(version)),
     F("serverAddr", UFRPC_F_STR, OC(server_addr)),
@@ -150,6 +161,8 @@ const struct ufrpc_cfg_field ufrpc_cfg_common_fields[] = {
     TBL("transport", transport_fields),
     TBL("virtualNet", vnet_fields),
     TBL("store", store_fields),
+    /* ufrpc only; dumped only when present, so that frpc can read a dump */
+    {"alerts", UFRPC_F_TABLE, UFRPC_FL_PRESENCE, 0, 0, OC(alerts.present), alerts_fields},
     F("proxies", UFRPC_F_PROXIES, 0),
     F("visitors", UFRPC_F_VISITORS, 0),
     END,

@@ -184,6 +184,25 @@ static void check_common(struct ufrpc_cfg_ctx *c)
                 "webServer.tls.keyFile must be specified when tls is enabled");
     }
     check_auth(c);
+    const struct {
+        const int64_t *v;
+        const char *key;
+        int64_t max;
+    } al[] = {
+        {&g->alerts.error_rate_percent, "errorRatePercent", 100},
+        {&g->alerts.min_connections, "minConnections", INT32_MAX},
+        {&g->alerts.dial_latency_ms, "dialLatencyMs", 3600000},
+        {&g->alerts.max_connections, "maxConnections", INT32_MAX},
+        {&g->alerts.down_seconds, "downSeconds", 86400 * 365},
+        {&g->alerts.window_seconds, "windowSeconds", 86400},
+    };
+    for (size_t i = 0; i < sizeof al / sizeof al[0]; i++)
+        if (*al[i].v < 0 || *al[i].v > al[i].max)
+            ERR(c, al[i].v, UFRPC_ERR_CONFIG_VALUE, "alerts.%s: %lld must be in the range 0..%lld",
+                al[i].key, (long long)*al[i].v, (long long)al[i].max);
+    if (!empty(g->alerts.webhook_url) && !http_url(g->alerts.webhook_url))
+        ERR(c, &g->alerts.webhook_url, UFRPC_ERR_CONFIG_VALUE,
+            "alerts.webhookURL: not an http:// or https:// URL");
     if (!one_of(g->log.level, levels))
         ERR(c, &g->log.level, UFRPC_ERR_CONFIG_VALUE,
             "log.level: invalid log level \"%.40s\", optional values are [trace debug info warn error]",

@@ -233,6 +233,9 @@ int ufrpc_yamux_session_remote_goaway(const ufrpc_yamux_session_t *s);
 
 /* Number of stream objects alive in the session (for tests and metrics). */
 size_t ufrpc_yamux_session_num_streams(const ufrpc_yamux_session_t *s);
+/* How many times a stream's write stopped on an empty send window (each wait for a
+ * window update counts once). */
+uint64_t ufrpc_yamux_session_window_stalls(const ufrpc_yamux_session_t *s);
 
 void *ufrpc_yamux_session_user_data(const ufrpc_yamux_session_t *s);
 

@@ -57,6 +57,7 @@ struct ufrpc_yamux_session {
     int err;
     int depth;    /* nesting of calls that may run callbacks */
     uint64_t now; /* last time passed in */
+    uint64_t window_stalls; /* writes that found a stream's send window empty */
 
     /* output ring; absolute byte counters, position = counter % cap */
     uint8_t *ring;

@@ -313,6 +313,11 @@ size_t ufrpc_yamux_session_num_streams(const ufrpc_yamux_session_t *s)
     return s->nstreams - s->n_dead;
 }
 
+uint64_t ufrpc_yamux_session_window_stalls(const ufrpc_yamux_session_t *s)
+{
+    return s->window_stalls;
+}
+
 void *ufrpc_yamux_session_user_data(const ufrpc_yamux_session_t *s)
 {
     return s->user_data;

@@ -61,6 +61,8 @@ ptrdiff_t ufrpc_yamux_stream_write(ufrpc_yamux_stream_t *st, const uint8_t *data
     size_t total = 0;
     while (total < len) {
         if (st->send_window == 0) {
+            if (!(st->flags & SF_WANT_WINDOW))
+                s->window_stalls++;
             st->flags |= SF_WANT_WINDOW;
             break;
         }

@@ -594,7 +594,7 @@ static void test_unknown_routes(void **st)
         assert_string_equal(body_of(r), "404 page not found\n");
         free(r);
     }
-    /* known web-UI paths need auth, then: redirect / 404 */
+    /* known web-UI paths need auth, then: ufrpc's dashboard (no assetsDir) / 404 */
     char *r = ask(&x, "GET / HTTP/1.1\r\n\r\n");
     assert_int_equal(status_of(r), 401);
     free(r);
@@ -602,8 +602,14 @@ static void test_unknown_routes(void **st)
     char req[256];
     snprintf(req, sizeof req, "GET / HTTP/1.1\r\nAuthorization: Basic %s\r\n\r\n", cred);
     r = ask(&x, req);
-    assert_int_equal(status_of(r), 301);
-    assert_non_null(strstr(r, "Location: /static/\r\n"));
+    assert_int_equal(status_of(r), 200);
+    assert_non_null(strstr(r, "Content-Type: text/html; charset=utf-8\r\n"));
+    assert_non_null(strstr(body_of(r), "<table id=\"proxies\">"));
+    assert_null(strstr(body_of(r), "{{ROWS}}"));
+    free(r);
+    snprintf(req, sizeof req, "POST /dashboard HTTP/1.1\r\nAuthorization: Basic %s\r\n\r\n", cred);
+    r = ask(&x, req);
+    assert_int_equal(status_of(r), 405);
     free(r);
     snprintf(req, sizeof req, "GET /static/index.html HTTP/1.1\r\nAuthorization: Basic %s\r\n\r\n",
              cred);
@@ -645,6 +651,15 @@ static void test_static_assets(void **st)
     struct sess x;
     sess_open(&x, "", "");
     x.cfg.assets_dir = dir;
+    /* with assetsDir, / is frpc's redirect to its UI; ufrpc's page moves to /dashboard */
+    char *rr = ask(&x, "GET / HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(rr), 301);
+    assert_non_null(strstr(rr, "Location: /static/\r\n"));
+    free(rr);
+    rr = ask(&x, "GET /dashboard HTTP/1.1\r\n\r\n");
+    assert_int_equal(status_of(rr), 200);
+    assert_non_null(strstr(body_of(rr), "<table id=\"proxies\">"));
+    free(rr);
     struct {
         const char *path, *type, *body;
     } ok[] = {

@@ -284,12 +284,31 @@ static void test_counters(void **state)
     ufrpc_tunnel_conn_closed(a);
     ufrpc_tunnel_add_bytes(a, 5, 7);
     ufrpc_tunnel_add_bytes(a, 1, 1);
-    ufrpc_tunnel_error(a);
+    ufrpc_tunnel_error(a, UFRPC_TUNNEL_ERR_TRANSFER);
+    ufrpc_tunnel_conn_failed(a, UFRPC_TUNNEL_ERR_LOCAL_DIAL);
+    ufrpc_tunnel_conn_failed(a, UFRPC_TUNNEL_ERR_LOCAL_DIAL);
+    ufrpc_tunnel_error(a, UFRPC_TUNNEL_ERR_KINDS); /* not a kind: ignored */
+    ufrpc_tunnel_dial_latency(a, 700);     /* 0.0007 s: the 0.001 bucket */
+    ufrpc_tunnel_dial_latency(a, 3000000); /* 3 s: the 5 s bucket */
+    ufrpc_tunnel_touch(a, 1234);
     assert_int_equal(a->c.conns_active, 1);
     assert_int_equal(a->c.conns_total, 2);
     assert_int_equal(a->c.bytes_in, 6);
     assert_int_equal(a->c.bytes_out, 8);
-    assert_int_equal(a->c.errors, 1);
+    assert_int_equal(a->c.errors, 3);
+    assert_int_equal(a->c.conns_failed, 2);
+    assert_int_equal(a->c.errors_by_kind[UFRPC_TUNNEL_ERR_LOCAL_DIAL], 2);
+    assert_int_equal(a->c.errors_by_kind[UFRPC_TUNNEL_ERR_TRANSFER], 1);
+    assert_string_equal(ufrpc_tunnel_err_kind_name(UFRPC_TUNNEL_ERR_LOCAL_DIAL), "local_dial");
+    assert_int_equal(a->c.dial.count, 2);
+    assert_int_equal(a->c.dial.sum_us, 3000700);
+    assert_int_equal(a->c.dial.counts[1], 1);
+    assert_int_equal(a->c.dial.counts[12], 1);
+    assert_int_equal(a->c.last_activity_ms, 1234);
+    /* half the observations at or below ~0.001 s (inside the first non-empty bucket) */
+    double q = ufrpc_latency_quantile(&a->c.dial, 0.5);
+    assert_true(q > 0.0005 && q <= 0.001);
+    assert_true(ufrpc_latency_quantile(&a->c.dial, 0.99) > 2.5);
     ufrpc_tunnel_conn_closed(a);
     ufrpc_tunnel_conn_closed(a); /* never below zero */
     assert_int_equal(a->c.conns_active, 0);

@@ -1436,9 +1436,10 @@ static void test_config_part_equality(void **state)
                                        "[[proxies]]\nname = \"p\"\ntype = \"tcp\"\n"
                                        "localPort = 22\nremotePort = 6002\n");
     struct ufrpc_config *d = load_text("auth.token = \"y\"\n");
-    /* log and webServer changes need no new session */
+    /* log, webServer and alerts changes need no new session */
     struct ufrpc_config *e = load_text("serverPort = 7000\nauth.token = \"x\"\n"
-                                       "log.level = \"debug\"\nwebServer.port = 7400\n");
+                                       "log.level = \"debug\"\nwebServer.port = 7400\n"
+                                       "alerts.downSeconds = 5\n");
     struct ufrpc_config *f = load_text("serverPort = 7000\nauth.token = \"x\"\n"
                                        "transport.tcpMux = false\n");
     assert_true(ufrpc_config_common_equal(a, e));

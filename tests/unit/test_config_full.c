@@ -569,6 +569,14 @@ static void test_value_sources(void **state)
         ufrpc_config_free(c2);
         ufrpc_cfg_diag_free(&d2);
     }
+    /* ufrpc's [alerts] */
+    assert_int_equal(c->alerts.error_rate_percent, 20);
+    assert_int_equal(c->alerts.min_connections, 10);
+    assert_int_equal(c->alerts.dial_latency_ms, 250);
+    assert_int_equal(c->alerts.max_connections, 500);
+    assert_int_equal(c->alerts.down_seconds, 30);
+    assert_int_equal(c->alerts.window_seconds, 120);
+    assert_string_equal(c->alerts.webhook_url, "https://hooks.example.net/ufrpc");
     ufrpc_config_free(c);
     ufrpc_cfg_diag_free(&d);
 }

@@ -350,8 +350,12 @@ static void test_window_exhaustion_and_resume(void **state)
     ry->tag = 5;
 
     /* a consumer that never consumes: the sender stops exactly at 6 MiB */
+    assert_int_equal(ufrpc_yamux_session_window_stalls(c->s), 0);
     assert_int_equal(write_until_blocked(c, sv, y), 6 * MiB);
     assert_int_equal(ufrpc_yamux_stream_send_window(st), 0);
+    /* a wait for the window counts once, however often the writer retries */
+    assert_int_equal(ufrpc_yamux_stream_write(st, (const uint8_t *)"x", 1), 0);
+    assert_int_equal(ufrpc_yamux_session_window_stalls(c->s), 1);
     assert_int_equal(ry->rx, 6 * MiB);
     assert_int_equal(ufrpc_yamux_stream_unconsumed(ry->st), 6 * MiB);
     assert_int_equal(ufrpc_yamux_stream_recv_window(ry->st), 0);
@@ -372,6 +376,7 @@ static void test_window_exhaustion_and_resume(void **state)
     free(out);
     assert_int_equal(y->writable, 1);
     assert_int_equal(write_until_blocked(c, sv, y), 3 * MiB);
+    assert_int_equal(ufrpc_yamux_session_window_stalls(c->s), 2);
     assert_int_equal(ry->rx, 9 * MiB);
     assert_int_equal(ry->bad, 0);
     assert_true(sv->max_unconsumed <= 6 * MiB);
