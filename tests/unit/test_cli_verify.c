@@ -89,7 +89,7 @@ static void test_verify(void **state)
     assert_non_null(strstr(out, "cannot open"));
     free(out);
     /* a setting `ufrpc -c` refuses ("not supported yet") is not "ok": exit 1 */
-    char *unsup = tmp_config("serverPort = 7000\ntransport.protocol = \"kcp\"\n", ".toml");
+    char *unsup = tmp_config("serverPort = 7000\ntransport.protocol = \"quic\"\n", ".toml");
     char *a8[] = {"ufrpc", "verify", "-c", unsup, NULL};
     assert_int_equal(run(a8, &out), 1);
     assert_non_null(strstr(out, ":2: not supported yet: transport.protocol"));
