@@ -519,6 +519,12 @@ static void tls_hint(const ufrpc_connector_t *c, const struct ufrpc_tls_failure 
     const char *sn = cfg->transport.tls.files.server_name;
     const char *name = sn && sn[0] ? sn : ufrpc_cfg_str(cfg->server_addr);
     out[0] = '\0';
+    if (f->step == UFRPC_TLS_STEP_HELLO && strcmp(proto_of(c), "kcp") == 0) {
+        snprintf(out, cap,
+                 "no TLS hello over KCP: is serverPort frps's kcpBindPort (UDP)? frps serves "
+                 "kcp only when kcpBindPort is set");
+        return;
+    }
     switch (f->step) {
     case UFRPC_TLS_STEP_HELLO:
         if (!f->first_byte_sent)

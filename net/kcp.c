@@ -72,7 +72,7 @@ static void send_pkt(struct ks *k, const uint8_t *p, size_t len)
     int rc = uv_udp_try_send(k->udp, &b, 1,
                              k->connected ? NULL : (const struct sockaddr *)&k->peer);
     if (rc == UV_ECONNREFUSED)
-        session_error(k, UFRPC_ERR_CONNECT_REFUSED);
+        session_error(k, UFRPC_ERR_KCP_REFUSED);
     else if (rc < 0)
         k->send_drops++; /* KCP resends */
 }
@@ -440,7 +440,7 @@ static void on_client_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 {
     struct ks *k = h->data;
     if (n < 0) {
-        session_error(k, ufrpc_net_uv_err((int)n));
+        session_error(k, n == UV_ECONNREFUSED ? UFRPC_ERR_KCP_REFUSED : ufrpc_net_uv_err((int)n));
     } else if (n > 0 && addr && !(flags & UV_UDP_PARTIAL) && !k->s.closing) {
         session_input(k, (const uint8_t *)buf->base, (size_t)n);
     }

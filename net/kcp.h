@@ -14,7 +14,7 @@
  *
  * KCP has no end of stream: reads end only with an error (UFRPC_ERR_KCP_DEAD_LINK
  * when a segment was sent 20 times unacknowledged and nothing came back for 30 s;
- * UFRPC_ERR_CONNECT_REFUSED when the kernel reports the port closed; or
+ * UFRPC_ERR_KCP_REFUSED when the kernel reports the UDP port closed; or
  * UFRPC_ERR_CONN_RESET when a server sees the peer start a new conversation from
  * the same address). shutdown() completes once everything written has been
  * acknowledged; it sends nothing, as kcp-go's Close does not.
