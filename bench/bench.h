@@ -20,9 +20,12 @@
 
 #define UFRPC_BENCH_VERSION "0.1.0"
 
-/* tunnel modes: bit i of modes_mask enables UFRPC_BENCH_MODE_NAMES[i] */
+/* tunnel modes: bit i of modes_mask enables UFRPC_BENCH_MODE_NAMES[i]; kcp is TLS and
+ * tcpMux over KCP (frpc's defaults with transport.protocol = "kcp") and is only run
+ * when asked for (--modes), not by default */
 enum { UFRPC_BENCH_MODE_PLAIN, UFRPC_BENCH_MODE_MUX, UFRPC_BENCH_MODE_TLS,
-       UFRPC_BENCH_MODE_TLS_MUX, UFRPC_BENCH_NMODES };
+       UFRPC_BENCH_MODE_TLS_MUX, UFRPC_BENCH_MODE_KCP, UFRPC_BENCH_NMODES };
+#define UFRPC_BENCH_DEFAULT_MODES 0xfu
 
 typedef struct ufrpc_bench_opts {
     const char *command;   /* "compare" or "run" */

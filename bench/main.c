@@ -8,7 +8,8 @@
 
 #include "bench/bench.h"
 
-const char *const UFRPC_BENCH_MODE_NAMES[UFRPC_BENCH_NMODES] = {"plain", "mux", "tls", "tls+mux"};
+const char *const UFRPC_BENCH_MODE_NAMES[UFRPC_BENCH_NMODES] = {"plain", "mux", "tls", "tls+mux",
+                                                               "kcp"};
 
 static void usage(FILE *f)
 {
@@ -24,7 +25,8 @@ static void usage(FILE *f)
         "                     instead of the test frps\n"
         "  --test-frps PATH   the ufrpc-test-frps to use (default: found like --ufrpc)\n"
         "  --no-ufrpc         leave ufrpc out (direct and frpc only)\n"
-        "  --modes LIST       tunnel modes, comma-separated: plain,mux,tls,tls+mux (default all)\n"
+        "  --modes LIST       tunnel modes, comma-separated: plain,mux,tls,tls+mux,kcp\n"
+        "                     (default the first four; kcp = TLS and tcpMux over KCP)\n"
         "run options:\n"
         "  --target HOST:PORT public endpoint of the tunnel (its local side: --local-port)\n"
         "  --local-port N     port on 127.0.0.1 where ufrpc-bench serves the tunnel's local side\n"
@@ -122,7 +124,7 @@ int main(int argc, char **argv)
     o.http_conns = 16;
     o.parallel[0] = 16;
     o.parallel[1] = 128;
-    o.modes_mask = (1u << UFRPC_BENCH_NMODES) - 1;
+    o.modes_mask = UFRPC_BENCH_DEFAULT_MODES;
 
     if (argc < 2) {
         usage(stderr);
