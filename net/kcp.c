@@ -14,6 +14,16 @@
 #define FEC_PARITY 3u
 #define DEAD_IDLE_MS 30000u
 #define SOCK_BUF (4 * 1024 * 1024) /* frp's SetReadBuffer/SetWriteBuffer */
+/* datagrams waiting in uv_udp_send once the kernel's send buffer was full (per
+ * socket); beyond this a datagram is dropped and KCP resends it */
+#define MAX_ASYNC_SENDS 1024u
+
+/* a datagram the kernel did not take at once */
+struct out_pkt {
+    uv_udp_send_t req;
+    unsigned *pending; /* the socket owner's count */
+    uint8_t data[];
+};
 
 struct ks {
     struct ufrpc_stream s;
@@ -38,6 +48,7 @@ struct ks {
     int shut;         /* shutdown requested, callback not yet run */
     int handles;
     uint64_t send_drops;
+    unsigned pending;       /* client: async sends on own */
     uint32_t conv;
     uint8_t rbuf[2048];     /* client: one datagram */
 };
@@ -48,6 +59,7 @@ struct ufrpc_kcp_listener {
     ufrpc_kcp_accept_cb cb;
     void *data;
     struct ks *sessions;
+    unsigned pending; /* async sends on udp */
     void (*close_cb)(void *data);
     uint8_t rbuf[2048];
 };
@@ -64,17 +76,52 @@ static uint64_t now_of(struct ks *k)
 
 /* ---- output: KCP -> FEC -> UDP -------------------------------------------------- */
 
+static void on_sent(uv_udp_send_t *r, int status)
+{
+    (void)status;
+    struct out_pkt *o = r->data;
+    (*o->pending)--;
+    free(o);
+}
+
+/* Sends one datagram: at once when the kernel takes it, else (or while earlier
+ * ones wait, to keep their order) through uv_udp_send, up to MAX_ASYNC_SENDS. A
+ * full send buffer is common: a flush sends up to a window of segments at once. */
 static void send_pkt(struct ks *k, const uint8_t *p, size_t len)
 {
     if (!k->udp)
         return;
+    unsigned *pending = k->l ? &k->l->pending : &k->pending;
+    const struct sockaddr *to = k->connected ? NULL : (const struct sockaddr *)&k->peer;
     uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned)len);
-    int rc = uv_udp_try_send(k->udp, &b, 1,
-                             k->connected ? NULL : (const struct sockaddr *)&k->peer);
-    if (rc == UV_ECONNREFUSED)
+    int rc = UV_EAGAIN;
+    if (*pending == 0)
+        rc = uv_udp_try_send(k->udp, &b, 1, to);
+    if (rc >= 0)
+        return;
+    if (rc == UV_ECONNREFUSED) {
         session_error(k, UFRPC_ERR_KCP_REFUSED);
-    else if (rc < 0)
+        return;
+    }
+    if (rc != UV_EAGAIN || *pending >= MAX_ASYNC_SENDS) {
         k->send_drops++; /* KCP resends */
+        return;
+    }
+    struct out_pkt *o = malloc(sizeof *o + len);
+    if (!o) {
+        k->send_drops++;
+        return;
+    }
+    memcpy(o->data, p, len);
+    o->pending = pending;
+    o->req.data = o;
+    b = uv_buf_init((char *)o->data, (unsigned)len);
+    if (uv_udp_send(&o->req, k->udp, &b, 1, to, on_sent) < 0) {
+        free(o);
+        k->send_drops++;
+        return;
+    }
+    (*pending)++;
 }
 
 static void on_kcp_output(uint8_t *pkt, size_t len, void *ud)

@@ -209,7 +209,9 @@ int ufrpc_kcp_send(ufrpc_kcp_t *k, const uint8_t *data, size_t len, size_t *acce
         last->len = (uint16_t)(last->len + n);
         done = n;
     }
-    while (done < len && ufrpc_kcp_waitsnd(k) < k->cfg.snd_wnd) {
+    /* up to snd_wnd segments queued behind the snd_wnd in flight, so that the flush an
+     * ack triggers has new segments to send at once (kcp-go takes whole writes) */
+    while (done < len && k->snd_queue.n < k->snd_queue.cap) {
         size_t n = len - done < k->mss ? len - done : k->mss;
         uint8_t *d = ufrpc_mem_malloc(k->mem, k->mss);
         if (!d) {

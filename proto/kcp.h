@@ -22,8 +22,8 @@
  * skipped over when no new segment goes out). An input that slides the send
  * window flushes at once.
  *
- * Memory is bounded: at most snd_wnd segments wait to be sent or acknowledged
- * (ufrpc_kcp_send takes only what fits), at most rcv_wnd segments wait to be read
+ * Memory is bounded: at most snd_wnd segments are in flight and snd_wnd more
+ * wait behind them (ufrpc_kcp_send takes only what fits), at most rcv_wnd segments wait to be read
  * and at most rcv_wnd out of order ones are kept, and at most rcv_wnd + 64
  * acknowledgements wait for the next flush (more are dropped: the peer resends).
  * Each segment is one allocation of at most mss bytes through the ufrpc_mem.
