@@ -16,6 +16,7 @@
 #include "proto/kcp.h"
 #include "proto/kcp_fec.h"
 #include "proto/rs.h"
+#include "failmem.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint32_t rnd(void)
@@ -593,6 +594,55 @@ static void test_kcp_window_backpressure(void **state)
     free(ba.q);
 }
 
+/* Every allocation of KCP and FEC objects failing in turn: an error, no leak. */
+static void test_kcp_alloc_failures(void **state)
+{
+    (void)state;
+    bool completed = false;
+    for (long at = 1; at < 10000 && !completed; at++) {
+        struct failmem f;
+        failmem_init(&f, at);
+        size_t outn = 0;
+        struct ufrpc_kcp_config c;
+        ufrpc_kcp_config_frpc(&c);
+        c.conv = 9;
+        ufrpc_kcp_t *k = NULL;
+        ufrpc_kcp_fec_enc_t *e = NULL;
+        ufrpc_kcp_fec_dec_t *d = NULL;
+        int rc = ufrpc_kcp_new(&f.mem, &c, out_capture, &outn, &k);
+        if (rc == 0)
+            rc = ufrpc_kcp_fec_enc_new(&f.mem, 10, 3, &e);
+        if (rc == 0)
+            rc = ufrpc_kcp_fec_dec_new(&f.mem, 10, 3, &d);
+        if (rc == 0) {
+            uint8_t data[5000];
+            memset(data, 'x', sizeof data);
+            size_t acc = 0;
+            rc = ufrpc_kcp_send(k, data, sizeof data, &acc);
+            assert_true(rc == 0 || rc == UFRPC_ERR_NOMEM);
+            ufrpc_kcp_flush(k, 10);
+            uint8_t b[64];
+            memset(b, 0, sizeof b);
+            ufrpc_put_le32(b, 9);
+            b[4] = UFRPC_KCP_CMD_PUSH;
+            ufrpc_put_le16(b + 6, 32);
+            ufrpc_put_le32(b + 20, 3);
+            int rc2 = ufrpc_kcp_input(k, b, 27, true, 11);
+            assert_true(rc2 == 0 || rc2 == UFRPC_ERR_NOMEM);
+            uint8_t r[8];
+            ufrpc_kcp_recv(k, r, sizeof r);
+        } else {
+            assert_int_equal(rc, UFRPC_ERR_NOMEM);
+        }
+        ufrpc_kcp_free(k);
+        ufrpc_kcp_fec_enc_free(e);
+        ufrpc_kcp_fec_dec_free(d);
+        assert_int_equal(f.live, 0);
+        completed = !f.failed;
+    }
+    assert_true(completed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -606,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_kcp_very_lossy_link),
         cmocka_unit_test(test_kcp_garbage),
         cmocka_unit_test(test_kcp_window_backpressure),
+        cmocka_unit_test(test_kcp_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
