@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# kcp_e2e.sh TLS(true|false) MUX(true|false)
+# kcp_e2e.sh TLS(true|false) MUX(true|false) [FAMILY(ipv4|ipv6)]
 # ufrpc with transport.protocol = "kcp" logs into the test frps over its KCP port
 # (UDP) and serves a tcp proxy to a local echo service: 4 MiB and 10 concurrent
 # connections of 256 KiB go through it, sha256-checked by e2e-tool. The peer must
 # see KCP sessions, and TLS inside them when TLS is on (no 0x17 first byte:
-# frpc's default disableCustomTLSFirstByte = true).
+# frpc's default disableCustomTLSFirstByte = true). ipv6: the peer's KCP port is on
+# ::1 and serverAddr = "::1" (the proxies' ports stay on 127.0.0.1).
 source "$(dirname "$0")/../e2e/lib.sh"
 TLS=$1
 MUX=$2
-E2E_NAME="kcp_tls-${TLS}_mux-${MUX}"
+FAMILY=${3:-ipv4}
+E2E_NAME="kcp_tls-${TLS}_mux-${MUX}_$FAMILY"
 TOKEN="kcp-$RANDOM-token"
 
 peer_tls=auto
 [ "$TLS" = true ] && peer_tls=force
-start_peer peer --bind 127.0.0.1:0 --kcp-bind-port 0 --token "$TOKEN" --tls="$peer_tls" \
-    --mux="$MUX" --user-conn-timeout-ms 60000 --mux-keepalive-ms 1000
+BIND=127.0.0.1
+[ "$FAMILY" = ipv6 ] && BIND=::1
+start_peer peer --bind "$BIND:0" --proxy-bind 127.0.0.1 --kcp-bind-port 0 --token "$TOKEN" \
+    --tls="$peer_tls" --mux="$MUX" --user-conn-timeout-ms 60000 --mux-keepalive-ms 1000
 wait_line "$WORK/peer.log" '^EVENT kcp-listen port=' 10 || fail "the peer serves no kcp"
 KCP_PORT=$(sed -n 's/^EVENT kcp-listen port=\([0-9]*\).*/\1/p' "$WORK/peer.log" | head -n 1)
 
@@ -22,6 +26,7 @@ start_echo echo
 REMOTE=$(freeport)
 write_config "$WORK/frpc.toml" "$KCP_PORT" "$TOKEN" "$MUX" "$TLS" true echo "$ECHO_PORT" \
     "$REMOTE" 'transport.protocol = "kcp"'
+[ "$FAMILY" = ipv6 ] && sed -i 's/^serverAddr = .*/serverAddr = "::1"/' "$WORK/frpc.toml"
 start_ufrpc ufrpc "$WORK/frpc.toml"
 
 wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=echo .*remote_port=$REMOTE" 30 ||
