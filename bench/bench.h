@@ -27,7 +27,7 @@ struct ufrpc_bench_mode {
     const char *protocol; /* transport.protocol */
     int tls, mux;
 };
-enum { UFRPC_BENCH_NMODES = 8 };
+enum { UFRPC_BENCH_NMODES = 9 };
 /* plain, mux, tls, tls+mux: what a run measures unless --modes says otherwise */
 #define UFRPC_BENCH_DEFAULT_MODES 0x0fu
 

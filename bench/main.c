@@ -14,6 +14,7 @@ const struct ufrpc_bench_mode UFRPC_BENCH_MODES[UFRPC_BENCH_NMODES] = {
     {"ws", "websocket", 0, 0},       {"ws+mux", "websocket", 0, 1},
     {"ws+tls+mux", "websocket", 1, 1},
     {"quic", "quic", 0, 0},
+    {"kcp", "kcp", 1, 1}, /* frpc's defaults (TLS, tcpMux) over KCP */
 };
 
 static void usage(FILE *f)
@@ -31,8 +32,9 @@ static void usage(FILE *f)
         "  --test-frps PATH   the ufrpc-test-frps to use (default: found like --ufrpc)\n"
         "  --no-ufrpc         leave ufrpc out (direct and frpc only)\n"
         "  --modes LIST       tunnel modes, comma-separated: plain,mux,tls,tls+mux (the\n"
-        "                     default), the websocket transport: ws,ws+mux,ws+tls+mux, and\n"
-        "                     quic (frps's quicBindPort; needs --frps)\n"
+        "                     default), the websocket transport: ws,ws+mux,ws+tls+mux,\n"
+        "                     quic (frps's quicBindPort; needs --frps) and kcp (TLS and\n"
+        "                     tcpMux over KCP)\n"
         "run options:\n"
         "  --target HOST:PORT public endpoint of the tunnel (its local side: --local-port)\n"
         "  --local-port N     port on 127.0.0.1 where ufrpc-bench serves the tunnel's local side\n"

@@ -9,6 +9,7 @@
 #include <mbedtls/x509.h>
 
 #include "net/dial.h"
+#include "net/kcp.h"
 #include "net/mux.h"
 #include "net/quic.h"
 #include "net/ws.h"
@@ -17,6 +18,8 @@
 /* How a connection is layered after the TCP dial (frp client/connector.go
  * realConnect, v0.70.0):
  *   tcp:       [0x17] + TLS (when transport.tls.enable)
+ *   kcp:       a KCP stream over UDP (net/kcp.h) instead of the TCP connection,
+ *              then [0x17] + TLS as for tcp
  *   websocket: websocket upgrade (Host serverAddr:serverPort), then inside it
  *              [0x17] + TLS (when transport.tls.enable)
  *   wss:       TLS (always, no 0x17 byte), then the websocket upgrade with Host
@@ -32,6 +35,7 @@ enum step {
 struct conn_req {
     ufrpc_connector_t *c;
     ufrpc_dial_t *dial;        /* while dialing */
+    ufrpc_kcp_dial_t *kdial;   /* while resolving (kcp) */
     struct ufrpc_stream *tls;  /* while a TLS or websocket handshake runs */
     enum step step;            /* which one */
     int is_open;               /* the open() request (mux transport) */
@@ -235,12 +239,10 @@ static void on_handshake(struct ufrpc_stream *s, int status)
     finish(r, 0, s);
 }
 
-static void on_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s, void *data)
+/* The lower connection of r is up (TCP, or a KCP stream): the steps on top. */
+static void dialed(struct conn_req *r, int status, struct ufrpc_stream *s)
 {
-    (void)d;
-    struct conn_req *r = data;
     ufrpc_connector_t *c = r->c;
-    r->dial = NULL;
     if (status < 0) {
         finish(r, status, NULL);
         return;
@@ -265,6 +267,22 @@ static void on_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s, void 
     start_tls(r, s, STEP_TLS, tls_first_byte(c));
 }
 
+static void on_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s, void *data)
+{
+    (void)d;
+    struct conn_req *r = data;
+    r->dial = NULL;
+    dialed(r, status, s);
+}
+
+static void on_kcp_dialed(ufrpc_kcp_dial_t *d, int status, struct ufrpc_stream *s, void *data)
+{
+    (void)d;
+    struct conn_req *r = data;
+    r->kdial = NULL;
+    dialed(r, status, s);
+}
+
 static int start_dial(ufrpc_connector_t *c, struct conn_req *r)
 {
     const struct ufrpc_config *cfg = c->cfg;
@@ -284,7 +302,14 @@ static int start_dial(ufrpc_connector_t *c, struct conn_req *r)
     r->c = c;
     r->next = c->reqs;
     c->reqs = r;
-    int rc = ufrpc_dial(c->loop, &o, on_dialed, r, &r->dial);
+    int rc;
+    if (strcmp(proto_of(c), "kcp") == 0)
+        /* UDP to serverAddr:serverPort, i.e. frps's kcpBindPort; frpc's kcp dial
+         * (fatedier/golib v0.7.0 net/dial.go) takes no timeout, local address or
+         * proxy, and neither do we */
+        rc = ufrpc_kcp_dial(c->loop, o.host, o.port, on_kcp_dialed, r, &r->kdial);
+    else
+        rc = ufrpc_dial(c->loop, &o, on_dialed, r, &r->dial);
     if (rc) {
         unlink_req(&c->reqs, r);
         return rc;
@@ -546,6 +571,10 @@ void ufrpc_connector_close(ufrpc_connector_t *c, void (*cb)(void *data))
             ufrpc_dial_cancel(r->dial); /* runs on_dialed -> finish (unlinks r) */
             continue;
         }
+        if (r->kdial) {
+            ufrpc_kcp_dial_cancel(r->kdial); /* runs on_kcp_dialed -> finish */
+            continue;
+        }
         if (r->tls) {
             struct ufrpc_stream *s = r->tls;
             s->data = NULL;
@@ -580,6 +609,12 @@ static void tls_hint(const ufrpc_connector_t *c, const struct ufrpc_tls_failure 
     const char *sn = cfg->transport.tls.files.server_name;
     const char *name = sn && sn[0] ? sn : ufrpc_cfg_str(cfg->server_addr);
     out[0] = '\0';
+    if (f->step == UFRPC_TLS_STEP_HELLO && strcmp(proto_of(c), "kcp") == 0) {
+        snprintf(out, cap,
+                 "no TLS hello over KCP: is serverPort frps's kcpBindPort (UDP)? frps serves "
+                 "kcp only when kcpBindPort is set");
+        return;
+    }
     switch (f->step) {
     case UFRPC_TLS_STEP_HELLO:
         if (!f->first_byte_sent)

@@ -320,10 +320,10 @@ static int check_supported(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
 {
     const char *proto = ufrpc_cfg_str(cfg->transport.protocol);
     if (proto[0] && strcmp(proto, "tcp") != 0 && strcmp(proto, "websocket") != 0 &&
-        strcmp(proto, "wss") != 0 && strcmp(proto, "quic") != 0) {
+        strcmp(proto, "wss") != 0 && strcmp(proto, "quic") != 0 && strcmp(proto, "kcp") != 0) {
         UFRPC_LOGE(cl->log,
-                   "transport.protocol = \"%s\" is not supported by ufrpc yet (tcp, websocket, "
-                   "wss and quic only)",
+                   "transport.protocol = \"%s\" is not supported by ufrpc yet (tcp, kcp, quic, "
+                   "websocket and wss only)",
                    proto);
         return UFRPC_ERR_UNSUPPORTED;
     }

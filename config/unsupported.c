@@ -21,11 +21,6 @@ static bool nonempty(const char *s)
     return s != NULL && s[0] != '\0';
 }
 
-static bool proto_kcp(const struct ufrpc_config *g, const void **a)
-{
-    *a = &g->transport.protocol;
-    return strcmp(ufrpc_cfg_str(g->transport.protocol), "kcp") == 0;
-}
 static bool oidc_token_source(const struct ufrpc_config *g, const void **a)
 {
     *a = &g->auth.oidc.token_source.type;
@@ -73,7 +68,6 @@ static bool vnet_vplugin(const struct ufrpc_visitor_config *v, const void **a)
 }
 
 static const struct unsupported table[] = {
-    {"transport.protocol = \"kcp\"", "KCP transport", proto_kcp, NULL, NULL},
     {"auth.oidc.tokenSource", "OIDC token from a file or command", oidc_token_source, NULL, NULL},
     {"auth.tokenSource.type = \"exec\"", "token from a command", token_source_exec, NULL, NULL},
     {"store.path", "the proxy store API", store, NULL, NULL},

@@ -82,6 +82,11 @@
     X(NET, -108, "network error")                                                    \
     X(HTTP, -109, "malformed HTTP")                                                  \
     X(PROXY_PROTOCOL, -110, "proxy (HTTP CONNECT/SOCKS5) negotiation failed")        \
+    X(KCP_PACKET, -111, "kcp: malformed packet")                                     \
+    X(KCP_CONV, -112, "kcp: packet of another conversation")                         \
+    X(KCP_FEC, -113, "kcp: FEC shards do not add up")                                \
+    X(KCP_DEAD_LINK, -114, "kcp: peer stopped acknowledging (dead link)")            \
+    X(KCP_REFUSED, -115, "kcp: nothing serves KCP on that UDP port")                 \
     X(WS_HANDSHAKE, -120, "websocket: upgrade refused or malformed answer")         \
     X(WS_ACCEPT, -121, "websocket: bad Sec-WebSocket-Accept in the answer")          \
     X(WS_PROTOCOL, -122, "websocket: frame protocol violation")                      \

@@ -80,6 +80,7 @@ struct ufrpc_yamux_session {
     uint32_t n_inbound;
     uint32_t n_dead;
     uint32_t n_want_space;
+    uint32_t space_rr_id; /* stream woken last for output space (round robin), 0 none */
     uint32_t n_orphans;
     uint64_t orphan_next;
     uint64_t next_id;

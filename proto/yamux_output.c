@@ -216,17 +216,26 @@ int ufrpc_yamux_output_sent(ufrpc_yamux_session_t *s, size_t n)
     s->depth++;
     flush_ctl(s);
     size_t threshold = s->data_cap / 2 < 16384 ? s->data_cap / 2 : 16384;
-    if (s->n_want_space && !s->err && !s->ctl_head && ufrpc__yamux_free_data(s) >= threshold) {
+    /* Streams waiting for output space are woken in turn while space lasts, the
+     * turn going on from the stream woken last time (ids below it first, then
+     * from the top), so that on a slow transport, where each freed share of the
+     * ring fills again at once, no stream waits for ever behind the ones before
+     * it in the list. */
+    for (int pass = 0; pass < 2; pass++) {
         for (ufrpc_yamux_stream_t *st = s->all; st && s->n_want_space; st = st->next) {
-            if (!(st->flags & SF_WANT_SPACE))
+            if (s->err || s->ctl_head || ufrpc__yamux_free_data(s) < threshold)
+                goto woken;
+            int after = s->space_rr_id == 0 || st->id < s->space_rr_id;
+            if (!(st->flags & SF_WANT_SPACE) || after != (pass == 0))
                 continue;
             st->flags &= ~(uint32_t)SF_WANT_SPACE;
             s->n_want_space--;
-            if (!(st->flags & (SF_DEAD | SF_RELEASED | SF_RESET)) && s->cb.on_stream_writable &&
-                !s->err)
+            s->space_rr_id = st->id;
+            if (!(st->flags & (SF_DEAD | SF_RELEASED | SF_RESET)) && s->cb.on_stream_writable)
                 s->cb.on_stream_writable(s, st, s->user_data);
         }
     }
+woken:
     s->depth--;
     ufrpc__yamux_sweep(s);
     return 0;

@@ -12,6 +12,7 @@ PKGS=(
   libcmocka-dev                             # unit tests
   clang libclang-rt-14-dev                  # fuzzers (libFuzzer) and sanitizers
   golang-go golang-github-hashicorp-yamux-dev golang-github-golang-snappy-dev  # test oracles
+  golang-github-xtaci-kcp-dev               # KCP oracle (kcp-go and reedsolomon)
   libsnappy-dev                             # snappy oracle (C API)
   openssl curl python3 socat                # TLS oracle, e2e tools
   python3-cryptography                      # independent AES-CFB check (tests/visitors)

@@ -26,6 +26,10 @@
  *   --subdomain-host D        frps subDomainHost (proxies' subdomain + "." + D)
  *   --oidc-token T            as frps with auth.method oidc, but without a verifier:
  *                             Login's privilege_key must be exactly T
+ *   --kcp-bind-port N         also serve KCP on UDP N of the bind IP (frps
+ *                             kcpBindPort; 0 = any free port, told by an
+ *                             "EVENT kcp-listen port=P" line right after READY);
+ *                             KCP connections are sniffed for TLS as TCP ones
  *   --udp-packet-size N       frps udpPacketSize (default 1500, max 65536): user
  *                             datagrams longer than N are cut to N, as frps does
  *   faults: --refuse-login [--close-without-resp]
@@ -54,6 +58,7 @@
 
 #include "peer.h"
 #include "pmux.h"
+#include "net/kcp.h"
 #include "proto/error.h"
 
 void peer_event(const char *name, const char *fmt, ...)
@@ -163,6 +168,15 @@ static void after_ws_sniff(struct peer *p, struct ufrpc_stream *st, int is_ws)
         ufrpc_stream_close(st, NULL);
 }
 
+/* a KCP session from a new address: frp's connection runs inside it (frps's
+ * kcp listener feeds the same HandleListener as TCP) */
+static void on_kcp_accept(ufrpc_kcp_listener_t *l, struct ufrpc_stream *st)
+{
+    struct peer *p = ufrpc_kcp_listener_data(l);
+    peer_event("accept-kcp", "%s", "");
+    peer_sniff_inner(p, st, sniffed);
+}
+
 static void on_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *st)
 {
     struct peer *p = ufrpc_tcp_listener_data(l);
@@ -256,6 +270,7 @@ static int parse_args(int argc, char **argv, struct peer_opts *o)
     o->max_pool_count = 5;
     o->user_conn_timeout_ms = 10000;
     o->udp_packet_size = 1500;
+    o->kcp_port = -1;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
         char *val = NULL;
@@ -336,6 +351,11 @@ static int parse_args(int argc, char **argv, struct peer_opts *o)
         } else if (strcmp(name, "--tcpmux-httpconnect-port") == 0) {
             NEEDVAL();
             o->tcpmux_httpconnect_port = (uint16_t)atoi(val);
+        } else if (strcmp(name, "--kcp-bind-port") == 0) {
+            NEEDVAL();
+            o->kcp_port = atoi(val);
+            if (o->kcp_port < 0 || o->kcp_port > 65535)
+                return -1;
         } else if (strcmp(name, "--udp-packet-size") == 0) {
             NEEDVAL();
             long n = atol(val);
@@ -437,8 +457,19 @@ int main(int argc, char **argv)
         if (uv_pipe_open(&p.in, 0) == 0)
             uv_read_start((uv_stream_t *)&p.in, on_alloc, on_stdin);
     }
+    if (p.o.kcp_port >= 0) {
+        p.kcp = ufrpc_kcp_listen(p.loop, p.o.bind_ip, (uint16_t)p.o.kcp_port, on_kcp_accept, &p,
+                                 &err);
+        if (p.kcp == NULL) {
+            fprintf(stderr, "ufrpc-test-frps: kcp listen %s:%d: %s\n", p.o.bind_ip,
+                    p.o.kcp_port, ufrpc_strerror(err));
+            return 1;
+        }
+    }
     printf("READY port=%u tls=%s mux=%d pid=%d\n", ufrpc_tcp_listener_port(p.listener),
            p.o.tls == 0 ? "off" : p.o.tls == 1 ? "auto" : "force", p.o.mux, (int)getpid());
+    if (p.kcp != NULL)
+        printf("EVENT kcp-listen port=%u\n", ufrpc_kcp_listener_port(p.kcp));
     fflush(stdout);
     uv_run(p.loop, UV_RUN_DEFAULT);
     return 0;

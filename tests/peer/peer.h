@@ -50,6 +50,7 @@ struct peer_opts {
     /* frps vhost / multiplexer ports (0 = off) and subDomainHost (peer_vhost.c) */
     uint16_t vhost_http_port, vhost_https_port, tcpmux_httpconnect_port;
     char subdomain_host[128];
+    int kcp_port;          /* frps kcpBindPort: -1 off, 0 any free port */
     uint32_t udp_packet_size; /* frps udpPacketSize: user datagrams are read into a */
                               /* buffer this size (longer ones cut; default 1500) */
 };
@@ -60,6 +61,7 @@ struct peer {
     uv_loop_t *loop;
     struct peer_opts o;
     ufrpc_tcp_listener_t *listener;
+    struct ufrpc_kcp_listener *kcp; /* --kcp-bind-port */
     ufrpc_tls_ctx_t *tls;
     uint8_t key[UFRPC_CFB_KEY_LEN];
     struct ctl *ctls;
@@ -92,6 +94,11 @@ int peer_ws_sniff(struct peer *p, struct ufrpc_stream *st,
                   void (*cb)(struct peer *p, struct ufrpc_stream *st, int is_ws));
 void peer_ws_accept(struct peer *p, struct ufrpc_stream *st,
                     void (*ready)(struct peer *p, struct ufrpc_stream *st, int kind));
+/* The first-byte sniff of a stream that carries frp's connection inside it (a
+ * websocket after its upgrade, a KCP stream): ready(p, st', kind) as above; on a
+ * read error st is closed. */
+void peer_sniff_inner(struct peer *p, struct ufrpc_stream *st,
+                      void (*ready)(struct peer *p, struct ufrpc_stream *st, int kind));
 
 /* Faults on every live control: "drop", "corrupt", "stall". */
 void peer_fault_all(struct peer *p, const char *what);

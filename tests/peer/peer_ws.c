@@ -117,6 +117,8 @@ static void inner_read(struct ufrpc_stream *st, int status, ufrpc_rbuf_t *rb, co
     ready(p, ps, kind);
 }
 
+static void start_inner(struct wsconn *c, struct ufrpc_stream *st);
+
 static void on_ws_handshake(struct ufrpc_stream *st, int status)
 {
     struct wsconn *c = st->data;
@@ -129,6 +131,13 @@ static void on_ws_handshake(struct ufrpc_stream *st, int status)
         return;
     }
     peer_event("ws", "ok=1");
+    start_inner(c, st);
+}
+
+/* sniffs the first delivery of st (owned by c) */
+static void start_inner(struct wsconn *c, struct ufrpc_stream *st)
+{
+    st->data = c;
     if (c->p->o.tls == 0) { /* no sniffing at all, as for plain TCP */
         struct peer *p = c->p;
         void (*ready)(struct peer *, struct ufrpc_stream *, int) = c->ready;
@@ -141,6 +150,19 @@ static void on_ws_handshake(struct ufrpc_stream *st, int status)
         ufrpc_stream_close(st, NULL);
         free(c);
     }
+}
+
+void peer_sniff_inner(struct peer *p, struct ufrpc_stream *st,
+                      void (*ready)(struct peer *p, struct ufrpc_stream *st, int kind))
+{
+    struct wsconn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        ufrpc_stream_close(st, NULL);
+        return;
+    }
+    c->p = p;
+    c->ready = ready;
+    start_inner(c, st);
 }
 
 void peer_ws_accept(struct peer *p, struct ufrpc_stream *st,

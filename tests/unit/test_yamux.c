@@ -807,6 +807,59 @@ static void test_bad_config(void **state)
     ufrpc_yamux_session_free(s);
 }
 
+
+/* Greedy writers (as net/mux: each writes all the space it is given) behind a slow
+ * transport that frees a little output space at a time: every stream gets its
+ * turn, none waits for ever behind the ones before it in the session's list. */
+static uint64_t fair_written[8];
+static ufrpc_yamux_stream_t *fair_st[8];
+
+static void fair_write(ufrpc_yamux_stream_t *st)
+{
+    static const uint8_t buf[8192];
+    for (int i = 0; i < 8; i++) {
+        if (fair_st[i] != st)
+            continue;
+        ptrdiff_t n;
+        while ((n = ufrpc_yamux_stream_write(st, buf, sizeof buf)) > 0)
+            fair_written[i] += (uint64_t)n;
+    }
+}
+
+static void fair_on_writable(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *ud)
+{
+    (void)s;
+    (void)ud;
+    fair_write(st);
+}
+
+static void test_output_space_round_robin(void **state)
+{
+    (void)state;
+    struct ufrpc_yamux_config cfg;
+    ufrpc_yamux_config_default(&cfg);
+    cfg.max_output_bytes = 64 * 1024;
+    struct ufrpc_yamux_callbacks cbs = {.on_stream_writable = fair_on_writable};
+    ufrpc_yamux_session_t *s;
+    assert_int_equal(ufrpc_yamux_session_new(&s, UFRPC_YAMUX_CLIENT, &cfg, &cbs, NULL, 0), 0);
+    memset(fair_written, 0, sizeof fair_written);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(ufrpc_yamux_stream_open(s, &fair_st[i]), 0);
+    for (int i = 0; i < 8; i++)
+        fair_write(fair_st[i]);
+    /* 16 KiB leave per round: 12 rounds move 192 KiB, less than one stream's
+     * 256 KiB window, so a fixed order would feed one stream only */
+    for (int round = 0; round < 12; round++) {
+        struct iovec iov[4];
+        assert_true(ufrpc_yamux_pending_output(s, iov, 4) > 0);
+        size_t n = ufrpc_yamux_pending_bytes(s) < 16384 ? ufrpc_yamux_pending_bytes(s) : 16384;
+        assert_int_equal(ufrpc_yamux_output_sent(s, n), 0);
+    }
+    for (int i = 0; i < 8; i++)
+        assert_true(fair_written[i] > 0);
+    ufrpc_yamux_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -816,6 +869,7 @@ int main(void)
         cmocka_unit_test(test_split_input_twin),
         cmocka_unit_test(test_window_exhaustion_and_resume),
         cmocka_unit_test(test_output_space_backpressure),
+        cmocka_unit_test(test_output_space_round_robin),
         cmocka_unit_test(test_coalescing),
         cmocka_unit_test(test_keepalive_ping_and_timeout),
         cmocka_unit_test(test_fin_both_ways_and_free),
