@@ -20,7 +20,7 @@
 
 /* ---- responses ----------------------------------------------------------------- */
 
-static void json_error(struct ufrpc_admin_resp *r, int status, const char *msg)
+void ufrpc_admin_json_error(struct ufrpc_admin_resp *r, int status, const char *msg)
 {
     r->status = status;
     r->content_type = "application/json";
@@ -28,6 +28,11 @@ static void json_error(struct ufrpc_admin_resp *r, int status, const char *msg)
     ufrpc_admin_buf_printf(&r->body, "{\"Code\":%d,\"Msg\":", status);
     ufrpc_admin_json_str(&r->body, msg);
     ufrpc_admin_buf_str(&r->body, "}\n");
+}
+
+static void json_error(struct ufrpc_admin_resp *r, int status, const char *msg)
+{
+    ufrpc_admin_json_error(r, status, msg);
 }
 
 /* Go's %q for the names in "proxy %q not found". */
@@ -149,6 +154,8 @@ int ufrpc_admin_status_json(struct ufrpc_registry *reg, const struct ufrpc_confi
         ufrpc_admin_buf_str(out, ",\"remote_addr\":");
         ufrpc_admin_json_str(out, ra.p ? ra.p : "");
         ufrpc_admin_buf_free(&ra);
+        if (pc != NULL && pc->from_store) /* frpc: "source":"store" for the store's */
+            ufrpc_admin_buf_str(out, ",\"source\":\"store\"");
         ufrpc_admin_buf_str(out, "}");
     }
     ufrpc_admin_buf_str(out, np ? "]}\n" : "}\n");
@@ -281,6 +288,7 @@ void ufrpc_admin_file_job_free(struct ufrpc_admin_file_job *job)
 {
     if (job == NULL)
         return;
+    ufrpc_admin_store_job_free(job);
     free(job->path);
     free(job->body);
     ufrpc_admin_buf_free(&job->resp.body);
@@ -366,7 +374,9 @@ void ufrpc_admin_log_response(struct ufrpc_log *log, const char *path,
 
 void ufrpc_admin_file_job_run(struct ufrpc_admin_file_job *job)
 {
-    if (job->write)
+    if (job->store != NULL)
+        ufrpc_admin_store_job_run(job);
+    else if (job->write)
         job_write(job->path, job->body, job->body_len, &job->resp);
     else
         job_read(job->path, &job->resp);
@@ -541,6 +551,7 @@ enum route {
     R_VISITOR_CFG,
     R_FAVICON,
     R_STATIC,
+    R_STORE,
     R_ROOT,
 };
 
@@ -590,6 +601,9 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
         rt = R_PROXY_CFG;
     else if (match_named(p, "/api/visitor/", name, strlen(p) + 1))
         rt = R_VISITOR_CFG;
+    else if (c->hooks.store != NULL && c->hooks.store(c->hooks.ctx) != NULL &&
+             ufrpc_admin_store_match(p, m, &method_ok))
+        rt = R_STORE;
     else if (strcmp(p, "/favicon.ico") == 0)
         rt = R_FAVICON;
     else if (strncmp(p, "/static/", 8) == 0)
@@ -658,6 +672,7 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
             ufrpc_admin_buf_str(&r->body, "<a href=\"/static/\">Moved Permanently</a>.\n\n");
         }
         break;
+    case R_STORE: ufrpc_admin_store_route(c, q, r); break;
     case R_FAVICON: h_static(c, "favicon.ico", r); break;
     default: /* R_STATIC */ h_static(c, p + 8, r); break;
     }

@@ -10,6 +10,7 @@
 #include "client/admin.h"
 #include "client/cli_util.h"
 #include "client/log.h"
+#include "client/store.h"
 #include "client/supervisor.h"
 #include "client/version.h"
 #include "config/config.h"
@@ -121,6 +122,7 @@ struct app {
     uv_timer_t log_timer; /* ufrpc_log_tick for a buffered log file */
     ufrpc_client_t *client;
     struct ufrpc_admin *admin;
+    struct ufrpc_store *store; /* store.path's, NULL without one */
     struct ufrpc_log *log;
     const char *path;
     const char *text; /* quick-run: the configuration text (path is its label) */
@@ -198,31 +200,58 @@ static const char *hook_config_path(void *ctx)
     return ((struct app *)ctx)->path;
 }
 
-static enum ufrpc_admin_reload_result hook_reload(void *ctx, bool strict, char *msg, size_t cap)
+/* Loads app's configuration for the admin API; on failure writes the first error's
+ * text (no position) into msg. */
+static int load_for_api(struct app *app, bool strict, struct ufrpc_config **cfg, char *msg,
+                        size_t cap)
 {
-    struct app *app = ctx;
     struct ufrpc_cfg_diag diag;
     ufrpc_cfg_diag_init(&diag);
     struct ufrpc_config_load_opts o = {.non_strict = !strict};
-    struct ufrpc_config *cfg = NULL;
-    int rc = load_source(app, &o, &cfg, &diag);
+    int rc = load_source(app, &o, cfg, &diag);
     if (rc) {
         const struct ufrpc_cfg_diag_item *it = NULL;
         for (size_t i = 0; i < diag.len && !it; i++)
             if (diag.items[i].severity == UFRPC_CFG_ERROR)
                 it = &diag.items[i];
         snprintf(msg, cap, "%s", it ? it->err.msg : ufrpc_strerror(rc));
-        ufrpc_cfg_diag_free(&diag);
-        return UFRPC_ADMIN_RELOAD_INVALID;
     }
     ufrpc_cfg_diag_free(&diag);
+    return rc;
+}
+
+static enum ufrpc_admin_reload_result hook_reload(void *ctx, bool strict, char *msg, size_t cap)
+{
+    struct app *app = ctx;
+    struct ufrpc_config *cfg = NULL;
+    if (load_for_api(app, strict, &cfg, msg, cap) != 0)
+        return UFRPC_ADMIN_RELOAD_INVALID;
     UFRPC_LOGI(app->log, "reload the configuration from [%s] (admin API)", app->path);
-    rc = ufrpc_client_reload(app->client, cfg);
+    int rc = ufrpc_client_reload(app->client, cfg);
     if (rc) {
         snprintf(msg, cap, "%s", ufrpc_strerror(rc));
         return UFRPC_ADMIN_RELOAD_APPLY_FAILED;
     }
     return UFRPC_ADMIN_RELOAD_OK;
+}
+
+static struct ufrpc_store *hook_store(void *ctx)
+{
+    return ((struct app *)ctx)->store;
+}
+
+/* frpc's reloadConfigFromSources after a store change: no "reload" line of its own. */
+static int hook_store_apply(void *ctx, char *msg, size_t cap)
+{
+    struct app *app = ctx;
+    struct ufrpc_config *cfg = NULL;
+    int rc = load_for_api(app, false, &cfg, msg, cap);
+    if (rc == 0) {
+        rc = ufrpc_client_reload(app->client, cfg);
+        if (rc)
+            snprintf(msg, cap, "%s", ufrpc_strerror(rc));
+    }
+    return rc;
 }
 
 static void hook_stop(void *ctx)
@@ -247,6 +276,8 @@ static int start_admin(struct app *app, const struct ufrpc_config *cfg)
         .config_path = hook_config_path,
         .reload = hook_reload,
         .stop = hook_stop,
+        .store = hook_store,
+        .store_apply = hook_store_apply,
     };
     return ufrpc_admin_start(&app->loop, &o, &h, &app->admin); /* it logs "listen on" */
 }
@@ -320,6 +351,16 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         return 1;
     }
 
+    if (cfg->store.path != NULL && cfg->store.path[0] != '\0') {
+        char err[700];
+        rc = ufrpc_store_open(cfg->store.path, &app->store, err, sizeof err);
+        if (rc) {
+            printf("failed to create store source: %s\n", err[0] ? err : ufrpc_strerror(rc));
+            ufrpc_config_free(cfg);
+            free(app);
+            return 1;
+        }
+    }
     const char *log_to = ufrpc_cfg_str(cfg->log.to);
     bool log_to_file = log_to[0] != '\0' && strcmp(log_to, "console") != 0;
     enum ufrpc_log_level lvl = UFRPC_LOG_INFO;
@@ -338,6 +379,7 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
     if (rc) {
         printf("open log file [%s] error: %s\n", ufrpc_cfg_str(cfg->log.to), ufrpc_strerror(rc));
         ufrpc_config_free(cfg);
+        ufrpc_store_free(app->store);
         free(app);
         return 1;
     }
@@ -345,6 +387,7 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         printf("cannot create the event loop\n");
         ufrpc_config_free(cfg);
         ufrpc_log_free(app->log);
+        ufrpc_store_free(app->store);
         free(app);
         return 1;
     }
@@ -361,6 +404,7 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         printf("%s\n", ufrpc_strerror(rc));
         uv_loop_close(&app->loop);
         ufrpc_log_free(app->log);
+        ufrpc_store_free(app->store);
         free(app);
         return 1;
     }
@@ -403,6 +447,7 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         uv_loop_close(&app->loop);
     }
     ufrpc_log_free(app->log);
+    ufrpc_store_free(app->store); /* after the loop: no store job is left */
     free(app);
     fflush(stdout);
     return code;

@@ -618,7 +618,7 @@ int ufrpc_cli_admin(int argc, char **argv, FILE *out)
     if (file == NULL)
         file = file_exists("./frpc.toml") ? "./frpc.toml" : "./frpc.ini";
 
-    struct ufrpc_config_load_opts opts = {.non_strict = !strict};
+    struct ufrpc_config_load_opts opts = {.non_strict = !strict, .no_store = true};
     struct ufrpc_cfg_diag diag;
     ufrpc_cfg_diag_init(&diag);
     struct ufrpc_config *cfg = NULL;

@@ -77,7 +77,7 @@ int ufrpc_cli_verify(int argc, char **argv, FILE *out)
         return 1;
     }
 
-    struct ufrpc_config_load_opts opts = {.non_strict = !strict};
+    struct ufrpc_config_load_opts opts = {.non_strict = !strict, .no_store = true};
     struct ufrpc_cfg_diag diag;
     ufrpc_cfg_diag_init(&diag);
     struct ufrpc_config *cfg = NULL;
