@@ -12,6 +12,7 @@
 #include "client/log.h"
 #include "client/store.h"
 #include "client/supervisor.h"
+#include "client/token_exec.h"
 #include "client/version.h"
 #include "config/config.h"
 #include "proto/error.h"
@@ -51,6 +52,13 @@ int ufrpc_cli_parse(int argc, char **argv, struct ufrpc_cli_args *a)
                     a->config = argv[++i];
                 else
                     return fail(a, "flag needs an argument: %s", arg);
+            } else if (strcmp(name, "allow-unsafe") == 0) {
+                if (eq)
+                    ufrpc_cli_allow_unsafe(eq + 1, &a->allow_token_exec);
+                else if (i + 1 < argc)
+                    ufrpc_cli_allow_unsafe(argv[++i], &a->allow_token_exec);
+                else
+                    return fail(a, "flag needs an argument: %s", arg);
             } else if (strcmp(name, "version") == 0 || strcmp(name, "help") == 0 ||
                        strcmp(name, "strict-config") == 0 || strcmp(name, "log-json") == 0) {
                 bool v = true;
@@ -76,6 +84,26 @@ int ufrpc_cli_parse(int argc, char **argv, struct ufrpc_cli_args *a)
             return fail(a, "%s", "empty config file name");
     }
     return 0;
+}
+
+void ufrpc_cli_allow_unsafe(const char *value, bool *token_exec)
+{
+    for (const char *p = value; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == strlen("TokenSourceExec") && strncmp(p, "TokenSourceExec", n) == 0)
+            *token_exec = true;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+}
+
+bool ufrpc_cli_needs_token_exec(const struct ufrpc_config *cfg)
+{
+    return (cfg->auth.token_source.present &&
+            strcmp(ufrpc_cfg_str(cfg->auth.token_source.type), "exec") == 0) ||
+           (cfg->auth.oidc.token_source.present &&
+            strcmp(ufrpc_cfg_str(cfg->auth.oidc.token_source.type), "exec") == 0);
 }
 
 static int file_exists(const char *path)
@@ -306,7 +334,8 @@ static void on_signal(uv_signal_t *h, int signum)
     ufrpc_client_shutdown(app->client);
 }
 
-static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json);
+static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json,
+               bool allow_token_exec);
 
 int ufrpc_cli_main(int argc, char **argv)
 {
@@ -324,16 +353,60 @@ int ufrpc_cli_main(int argc, char **argv)
         printf("%s\n", UFRPC_FRP_VERSION);
         return 0;
     }
-    return run(ufrpc_cli_config_path(&args, NULL), NULL, 0, args.strict, args.log_json);
+    return run(ufrpc_cli_config_path(&args, NULL), NULL, 0, args.strict, args.log_json,
+               args.allow_token_exec);
 }
 
 int ufrpc_cli_run_text(const char *text, size_t len, const char *label)
 {
-    return run(label, text, len, true, false);
+    return run(label, text, len, true, false, false);
 }
 
 /* Loads (the file path, or text labelled path when text != NULL) and runs. */
-static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json)
+/* auth.tokenSource exec's outcome, filled by on_token_exec. */
+struct exec_result {
+    bool done;
+    int rc;
+    char *token;
+    char err[700];
+};
+
+static void on_token_exec(int rc, const char *result, void *data)
+{
+    struct exec_result *x = data;
+    x->done = true;
+    x->rc = rc;
+    if (rc == 0) {
+        x->token = strdup(result);
+        if (x->token == NULL)
+            x->rc = UFRPC_ERR_NOMEM;
+    } else {
+        snprintf(x->err, sizeof x->err, "%s", result);
+    }
+}
+
+/* Runs auth.tokenSource exec's command on the loop before anything else is on it (frpc
+ * resolves it while building the service). 0 and *token, or 1 after printing frpc's
+ * "failed to resolve auth.tokenSource: ..." line. */
+static int resolve_exec_token(uv_loop_t *loop, const struct ufrpc_config *cfg, char **token)
+{
+    struct exec_result x = {0};
+    int rc = ufrpc_token_exec_start(loop, &cfg->auth.token_source, 0, on_token_exec, &x, x.err,
+                                    sizeof x.err);
+    if (rc == 0)
+        uv_run(loop, UV_RUN_DEFAULT); /* only the command's handles are on it */
+    if (rc == 0 && x.done)
+        rc = x.rc;
+    if (rc != 0) {
+        printf("failed to resolve auth.tokenSource: %s\n", x.err[0] ? x.err : ufrpc_strerror(rc));
+        return 1;
+    }
+    *token = x.token;
+    return 0;
+}
+
+static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json,
+               bool allow_token_exec)
 {
     struct app *app = calloc(1, sizeof *app);
     if (!app) {
@@ -351,6 +424,12 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         return 1;
     }
 
+    if (ufrpc_cli_needs_token_exec(cfg) && !allow_token_exec) {
+        printf("%s\n", UFRPC_CLI_UNSAFE_TOKEN_EXEC);
+        ufrpc_config_free(cfg);
+        free(app);
+        return 1;
+    }
     if (cfg->store.path != NULL && cfg->store.path[0] != '\0') {
         char err[700];
         rc = ufrpc_store_open(cfg->store.path, &app->store, err, sizeof err);
@@ -392,7 +471,20 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         return 1;
     }
     UFRPC_LOGI(app->log, "start frpc service for config file [%s]", app->path);
+    char *exec_token = NULL;
+    if (cfg->auth.token_source.present &&
+        strcmp(ufrpc_cfg_str(cfg->auth.token_source.type), "exec") == 0 &&
+        resolve_exec_token(&app->loop, cfg, &exec_token) != 0) {
+        ufrpc_config_free(cfg);
+        uv_loop_close(&app->loop);
+        UFRPC_LOGI(app->log, "frpc service for config file [%s] stopped", app->path);
+        ufrpc_log_free(app->log);
+        ufrpc_store_free(app->store);
+        free(app);
+        return 1;
+    }
     struct ufrpc_client_opts co = {
+        .exec_token = exec_token,
         .loop = &app->loop,
         .cfg = cfg,
         .log = app->log,
@@ -400,6 +492,10 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         .data = app,
     };
     rc = ufrpc_client_new(&co, &app->client);
+    if (exec_token != NULL) {
+        memset(exec_token, 0, strlen(exec_token));
+        free(exec_token);
+    }
     if (rc) {
         printf("%s\n", ufrpc_strerror(rc));
         uv_loop_close(&app->loop);

@@ -25,6 +25,7 @@ struct ufrpc_cli_args {
     bool help;
     bool strict;   /* default true */
     bool log_json; /* ufrpc extension: JSON-lines logging */
+    bool allow_token_exec; /* --allow-unsafe TokenSourceExec */
     char error[256]; /* why parsing failed */
 };
 
@@ -35,6 +36,20 @@ int ufrpc_cli_parse(int argc, char **argv, struct ufrpc_cli_args *args);
  * exists("./frpc.toml"), else "./frpc.ini". exists may be NULL (access(2)). */
 const char *ufrpc_cli_config_path(const struct ufrpc_cli_args *args,
                                   int (*exists)(const char *path));
+
+/* frpc's refusal of auth.tokenSource exec without --allow-unsafe TokenSourceExec. */
+#define UFRPC_CLI_UNSAFE_TOKEN_EXEC                                                          \
+    "unsafe feature \"TokenSourceExec\" is not enabled. To enable it, ensure it is allowed " \
+    "in the configuration or command line flags"
+
+/* Adds the features named in a --allow-unsafe value (comma-separated, as cobra's
+ * StringSlice; unknown names are accepted and ignored, as frpc) to *token_exec. */
+void ufrpc_cli_allow_unsafe(const char *value, bool *token_exec);
+
+/* Whether cfg needs --allow-unsafe TokenSourceExec (auth.tokenSource or
+ * auth.oidc.tokenSource of type exec). */
+struct ufrpc_config;
+bool ufrpc_cli_needs_token_exec(const struct ufrpc_config *cfg);
 
 /* Prints the usage text. */
 void ufrpc_cli_usage(FILE *out);

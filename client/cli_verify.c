@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "client/cli.h"
 #include "client/cli_util.h"
 #include "config/config.h"
 #include "proto/error.h"
@@ -26,7 +27,7 @@ int ufrpc_cli_is_verify(int argc, char **argv)
 int ufrpc_cli_verify(int argc, char **argv, FILE *out)
 {
     const char *file = "./frpc.ini";
-    bool strict = true, print = false, json = false;
+    bool strict = true, print = false, json = false, allow_token_exec = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         char name[64];
@@ -53,6 +54,17 @@ int ufrpc_cli_verify(int argc, char **argv, FILE *out)
                 file = argv[++i];
             else {
                 fprintf(out, "Error: flag needs an argument: --config\n");
+                return 1;
+            }
+            continue;
+        }
+        if (ln != NULL && strcmp(ln, "allow-unsafe") == 0) {
+            if (eq != NULL)
+                ufrpc_cli_allow_unsafe(eq + 1, &allow_token_exec);
+            else if (i + 1 < argc)
+                ufrpc_cli_allow_unsafe(argv[++i], &allow_token_exec);
+            else {
+                fprintf(out, "Error: flag needs an argument: --allow-unsafe\n");
                 return 1;
             }
             continue;
@@ -87,6 +99,9 @@ int ufrpc_cli_verify(int argc, char **argv, FILE *out)
     if (rc != 0) {
         if (diag.errors == 0)
             fprintf(out, "%s: %s\n", file, ufrpc_strerror(rc));
+        code = 1;
+    } else if (ufrpc_cli_needs_token_exec(cfg) && !allow_token_exec) {
+        fprintf(out, "%s\n", UFRPC_CLI_UNSAFE_TOKEN_EXEC); /* frpc's verify, exit 1 */
         code = 1;
     } else if (diag.unsupported > 0) {
         /* `ufrpc -c` would refuse to run it: not "ok" (exit 1) */
