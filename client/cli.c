@@ -8,7 +8,12 @@
 #include <uv.h>
 
 #include "client/admin.h"
+#include "client/cli_admin.h"
+#include "client/cli_complete.h"
+#include "client/cli_flags.h"
+#include "client/cli_quick.h"
 #include "client/cli_util.h"
+#include "client/cli_verify.h"
 #include "client/log.h"
 #include "client/store.h"
 #include "client/supervisor.h"
@@ -17,86 +22,6 @@
 #include "config/config.h"
 #include "proto/error.h"
 #include "proto/text.h"
-
-static int fail(struct ufrpc_cli_args *a, const char *fmt, const char *what)
-{
-    snprintf(a->error, sizeof a->error, fmt, what);
-    return -1;
-}
-
-int ufrpc_cli_parse(int argc, char **argv, struct ufrpc_cli_args *a)
-{
-    memset(a, 0, sizeof *a);
-    a->strict = true;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "-c") == 0) {
-            if (i + 1 >= argc)
-                return fail(a, "flag needs an argument: 'c' in %s", arg);
-            a->config = argv[++i];
-        } else if (strncmp(arg, "-c", 2) == 0 && arg[2]) {
-            a->config = arg[2] == '=' ? arg + 3 : arg + 2;
-        } else if (strcmp(arg, "-v") == 0) {
-            a->version = true;
-        } else if (strcmp(arg, "-h") == 0) {
-            a->help = true;
-        } else if (strncmp(arg, "--", 2) == 0 && arg[2]) {
-            char name[64];
-            if (ufrpc_cli_long_name(arg, name, sizeof name) == NULL)
-                return fail(a, "unknown flag: %s", arg);
-            const char *eq = strchr(arg, '=');
-            if (strcmp(name, "config") == 0) {
-                if (eq)
-                    a->config = eq + 1;
-                else if (i + 1 < argc)
-                    a->config = argv[++i];
-                else
-                    return fail(a, "flag needs an argument: %s", arg);
-            } else if (strcmp(name, "allow-unsafe") == 0) {
-                if (eq)
-                    ufrpc_cli_allow_unsafe(eq + 1, &a->allow_token_exec);
-                else if (i + 1 < argc)
-                    ufrpc_cli_allow_unsafe(argv[++i], &a->allow_token_exec);
-                else
-                    return fail(a, "flag needs an argument: %s", arg);
-            } else if (strcmp(name, "version") == 0 || strcmp(name, "help") == 0 ||
-                       strcmp(name, "strict-config") == 0 || strcmp(name, "log-json") == 0) {
-                bool v = true;
-                if (eq && !ufrpc_parse_go_bool(eq + 1, strlen(eq + 1), &v))
-                    return fail(a, "invalid argument for flag %s", arg);
-                if (name[0] == 'v')
-                    a->version = v;
-                else if (name[0] == 'h')
-                    a->help = v;
-                else if (name[0] == 's')
-                    a->strict = v;
-                else
-                    a->log_json = v;
-            } else {
-                return fail(a, "unknown flag: %s", arg);
-            }
-        } else if (arg[0] == '-' && arg[1]) {
-            return fail(a, "unknown shorthand flag in %s", arg);
-        } else {
-            return fail(a, "unknown command \"%s\" for \"ufrpc\"", arg);
-        }
-        if (a->config && !a->config[0])
-            return fail(a, "%s", "empty config file name");
-    }
-    return 0;
-}
-
-void ufrpc_cli_allow_unsafe(const char *value, bool *token_exec)
-{
-    for (const char *p = value; *p;) {
-        size_t n = strcspn(p, ",");
-        if (n == strlen("TokenSourceExec") && strncmp(p, "TokenSourceExec", n) == 0)
-            *token_exec = true;
-        p += n;
-        if (*p == ',')
-            p++;
-    }
-}
 
 bool ufrpc_cli_needs_token_exec(const struct ufrpc_config *cfg)
 {
@@ -111,34 +36,13 @@ static int file_exists(const char *path)
     return access(path, F_OK) == 0;
 }
 
-const char *ufrpc_cli_config_path(const struct ufrpc_cli_args *a, int (*exists)(const char *))
+const char *ufrpc_cli_config_path(const char *config, int (*exists)(const char *))
 {
-    if (a->config)
-        return a->config;
+    if (config)
+        return config;
     if (!exists)
         exists = file_exists;
     return exists("./frpc.toml") ? "./frpc.toml" : "./frpc.ini";
-}
-
-void ufrpc_cli_usage(FILE *out)
-{
-    fprintf(out,
-            "ufrpc is a client of frp (https://github.com/fatedier/frp), in C\n\n"
-            "Usage:\n"
-            "  ufrpc [flags]\n"
-            "  ufrpc verify [-c FILE]\n"
-            "  ufrpc reload|status|stop [-c FILE]\n"
-            "  ufrpc tcp|udp|http|https|tcpmux|stcp|sudp|xtcp [flags]   run a single proxy\n"
-            "  ufrpc stcp|sudp|xtcp visitor [flags]                     run a single visitor\n"
-            "      (ufrpc TYPE --help lists the flags: -s ADDR -P PORT -t TOKEN -n NAME\n"
-            "       -l LOCAL_PORT -r REMOTE_PORT ...)\n\n"
-            "Flags:\n"
-            "  -c, --config string     config file of frpc (default ./frpc.toml, then ./frpc.ini)\n"
-            "      --strict_config     strict config parsing mode, unknown fields will cause "
-            "errors (default true)\n"
-            "      --log_json          write log lines as JSON\n"
-            "  -h, --help              help for ufrpc\n"
-            "  -v, --version           version of frpc\n");
 }
 
 /* ---- the run loop ------------------------------------------------------------ */
@@ -339,22 +243,31 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
 
 int ufrpc_cli_main(int argc, char **argv)
 {
-    struct ufrpc_cli_args args;
-    if (ufrpc_cli_parse(argc, argv, &args) != 0) {
-        printf("Error: %s\n", args.error);
-        ufrpc_cli_usage(stdout);
-        return 1;
-    }
-    if (args.help) {
-        ufrpc_cli_usage(stdout);
+    struct ufrpc_cli_opts o;
+    if (ufrpc_cli_parse_opts(argc, argv, &o) != 0)
+        return ufrpc_cli_fail(&o);
+    if (o.cmd == UFRPC_CMD_QUICK) /* tcp | udp | ... [visitor] [flags] */
+        return ufrpc_cli_quick(argc, argv);
+    if (o.help) {
+        ufrpc_cli_help(stdout, o.cmd);
         return 0;
     }
-    if (args.version) {
+    switch (o.cmd) {
+    case UFRPC_CMD_HELP: return ufrpc_cli_help_topic(stdout, o.nargs, o.args);
+    case UFRPC_CMD_VERIFY: return ufrpc_cli_verify_opts(&o, stdout);
+    case UFRPC_CMD_RELOAD:
+    case UFRPC_CMD_STATUS:
+    case UFRPC_CMD_STOP: return ufrpc_cli_admin_opts(&o, stdout);
+    case UFRPC_CMD_COMPLETION: ufrpc_cli_help(stdout, o.cmd); return 0;
+    case UFRPC_CMD_COMPLETION_BASH: return ufrpc_cli_complete_bash(stdout, o.no_descriptions);
+    default: break;
+    }
+    if (o.version) {
         printf("%s\n", UFRPC_FRP_VERSION);
         return 0;
     }
-    return run(ufrpc_cli_config_path(&args, NULL), NULL, 0, args.strict, args.log_json,
-               args.allow_token_exec);
+    return run(ufrpc_cli_config_path(o.config, NULL), NULL, 0, o.strict, o.log_json,
+               o.allow_token_exec);
 }
 
 int ufrpc_cli_run_text(const char *text, size_t len, const char *label)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "client/cli.h"
+#include "client/cli_flags.h"
 #include "client/token_exec.h"
 #include "config/config.h"
 #include "proto/error.h"
@@ -163,15 +164,15 @@ static void test_allow_unsafe(void **st)
     assert_false(on);
     ufrpc_cli_allow_unsafe("Foo,TokenSourceExec", &on);
     assert_true(on);
-    struct ufrpc_cli_args a;
+    struct ufrpc_cli_opts a;
     char *argv1[] = {"ufrpc", "-c", "x.toml", "--allow-unsafe", "TokenSourceExec", NULL};
-    assert_int_equal(ufrpc_cli_parse(5, argv1, &a), 0);
+    assert_int_equal(ufrpc_cli_parse_opts(5, argv1, &a), 0);
     assert_true(a.allow_token_exec);
     char *argv2[] = {"ufrpc", "--allow_unsafe=Other", NULL};
-    assert_int_equal(ufrpc_cli_parse(2, argv2, &a), 0);
+    assert_int_equal(ufrpc_cli_parse_opts(2, argv2, &a), 0);
     assert_false(a.allow_token_exec);
     char *argv3[] = {"ufrpc", "--allow-unsafe", NULL};
-    assert_int_equal(ufrpc_cli_parse(2, argv3, &a), -1);
+    assert_int_equal(ufrpc_cli_parse_opts(2, argv3, &a), -1);
 }
 
 int main(void)
