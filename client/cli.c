@@ -1,8 +1,10 @@
 /* The frpc-like command line and the run loop (signals, reload, exit codes). */
 #include "client/cli.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
@@ -49,7 +51,7 @@ const char *ufrpc_cli_config_path(const char *config, int (*exists)(const char *
 /* How long info lines may wait in a log file's buffer (see ufrpc_log_opts). */
 #define LOG_FLUSH_MS 1000
 struct app {
-    uv_loop_t loop;
+    uv_loop_t *loop; /* shared by the services of --config-dir */
     uv_signal_t sig_int, sig_term, sig_hup;
     uv_timer_t log_timer; /* ufrpc_log_tick for a buffered log file */
     ufrpc_client_t *client;
@@ -211,7 +213,7 @@ static int start_admin(struct app *app, const struct ufrpc_config *cfg)
         .store = hook_store,
         .store_apply = hook_store_apply,
     };
-    return ufrpc_admin_start(&app->loop, &o, &h, &app->admin); /* it logs "listen on" */
+    return ufrpc_admin_start(app->loop, &o, &h, &app->admin); /* it logs "listen on" */
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -240,6 +242,7 @@ static void on_signal(uv_signal_t *h, int signum)
 
 static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json,
                bool allow_token_exec);
+static int run_dir(const char *dir, bool strict, bool log_json, bool allow_token_exec);
 
 int ufrpc_cli_main(int argc, char **argv)
 {
@@ -266,6 +269,8 @@ int ufrpc_cli_main(int argc, char **argv)
         printf("%s\n", UFRPC_FRP_VERSION);
         return 0;
     }
+    if (o.config_dir != NULL)
+        return run_dir(o.config_dir, o.strict, o.log_json, o.allow_token_exec);
     return run(ufrpc_cli_config_path(o.config, NULL), NULL, 0, o.strict, o.log_json,
                o.allow_token_exec);
 }
@@ -275,7 +280,6 @@ int ufrpc_cli_run_text(const char *text, size_t len, const char *label)
     return run(label, text, len, true, false, false);
 }
 
-/* Loads (the file path, or text labelled path when text != NULL) and runs. */
 /* auth.tokenSource exec's outcome, filled by on_token_exec. */
 struct exec_result {
     bool done;
@@ -298,16 +302,20 @@ static void on_token_exec(int rc, const char *result, void *data)
     }
 }
 
-/* Runs auth.tokenSource exec's command on the loop before anything else is on it (frpc
- * resolves it while building the service). 0 and *token, or 1 after printing frpc's
+/* Runs auth.tokenSource exec's command before the service starts (frpc resolves it
+ * while building the service). 0 and *token, or 1 after printing frpc's
  * "failed to resolve auth.tokenSource: ..." line. */
-static int resolve_exec_token(uv_loop_t *loop, const struct ufrpc_config *cfg, char **token)
+static int resolve_exec_token(const struct ufrpc_config *cfg, char **token)
 {
     struct exec_result x = {0};
-    int rc = ufrpc_token_exec_start(loop, &cfg->auth.token_source, 0, on_token_exec, &x, x.err,
+    uv_loop_t loop; /* its own: nothing else runs while the service is being built */
+    int rc = uv_loop_init(&loop) != 0 ? UFRPC_ERR_NOMEM : 0;
+    if (rc == 0) {
+        rc = ufrpc_token_exec_start(&loop, &cfg->auth.token_source, 0, on_token_exec, &x, x.err,
                                     sizeof x.err);
-    if (rc == 0)
-        uv_run(loop, UV_RUN_DEFAULT); /* only the command's handles are on it */
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+    }
     if (rc == 0 && x.done)
         rc = x.rc;
     if (rc != 0) {
@@ -318,14 +326,18 @@ static int resolve_exec_token(uv_loop_t *loop, const struct ufrpc_config *cfg, c
     return 0;
 }
 
-static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json,
-               bool allow_token_exec)
+/* Builds and starts one service on loop: 0 (it runs once the loop runs; app_finish
+ * afterwards), or 1 after printing why (app freed). */
+static int app_start(uv_loop_t *loop, const char *path, const char *text, size_t text_len,
+                     bool strict, bool log_json, bool allow_token_exec, struct app **out)
 {
+    *out = NULL;
     struct app *app = calloc(1, sizeof *app);
     if (!app) {
         printf("out of memory\n");
         return 1;
     }
+    app->loop = loop;
     app->path = path;
     app->text = text;
     app->text_len = text_len;
@@ -375,21 +387,12 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         free(app);
         return 1;
     }
-    if (uv_loop_init(&app->loop) != 0) {
-        printf("cannot create the event loop\n");
-        ufrpc_config_free(cfg);
-        ufrpc_log_free(app->log);
-        ufrpc_store_free(app->store);
-        free(app);
-        return 1;
-    }
     UFRPC_LOGI(app->log, "start frpc service for config file [%s]", app->path);
     char *exec_token = NULL;
     if (cfg->auth.token_source.present &&
         strcmp(ufrpc_cfg_str(cfg->auth.token_source.type), "exec") == 0 &&
-        resolve_exec_token(&app->loop, cfg, &exec_token) != 0) {
+        resolve_exec_token(cfg, &exec_token) != 0) {
         ufrpc_config_free(cfg);
-        uv_loop_close(&app->loop);
         UFRPC_LOGI(app->log, "frpc service for config file [%s] stopped", app->path);
         ufrpc_log_free(app->log);
         ufrpc_store_free(app->store);
@@ -398,7 +401,7 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
     }
     struct ufrpc_client_opts co = {
         .exec_token = exec_token,
-        .loop = &app->loop,
+        .loop = app->loop,
         .cfg = cfg,
         .log = app->log,
         .on_exit = on_client_exit,
@@ -411,13 +414,12 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
     }
     if (rc) {
         printf("%s\n", ufrpc_strerror(rc));
-        uv_loop_close(&app->loop);
         ufrpc_log_free(app->log);
         ufrpc_store_free(app->store);
         free(app);
         return 1;
     }
-    uv_timer_init(&app->loop, &app->log_timer);
+    uv_timer_init(app->loop, &app->log_timer);
     app->log_timer.data = app;
     if (log_to_file) {
         uv_timer_start(&app->log_timer, on_log_timer, LOG_FLUSH_MS, LOG_FLUSH_MS);
@@ -426,7 +428,7 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
     uv_signal_t *sigs[] = {&app->sig_int, &app->sig_term, &app->sig_hup};
     int nums[] = {SIGINT, SIGTERM, SIGHUP};
     for (int i = 0; i < 3; i++) {
-        uv_signal_init(&app->loop, sigs[i]);
+        uv_signal_init(app->loop, sigs[i]);
         sigs[i]->data = app;
         uv_signal_start(sigs[i], on_signal, nums[i]);
     }
@@ -444,20 +446,125 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         snprintf(app->exit_msg, sizeof app->exit_msg, "%s", ufrpc_strerror(rc));
         ufrpc_client_shutdown(app->client);
     }
-    uv_run(&app->loop, UV_RUN_DEFAULT);
+    *out = app;
+    return 0;
+}
 
+/* After the loop ended: prints the stop reason, frees app; returns the exit code. */
+static int app_finish(struct app *app)
+{
     if (app->exit_msg[0])
         printf("%s\n", app->exit_msg); /* frpc prints the error itself, then exits 1 */
     UFRPC_LOGI(app->log, "frpc service for config file [%s] stopped", app->path);
     int code = app->exit_code;
     ufrpc_client_free(app->client);
-    if (uv_loop_close(&app->loop) != 0) {
-        uv_run(&app->loop, UV_RUN_DEFAULT);
-        uv_loop_close(&app->loop);
-    }
+    uv_run(app->loop, UV_RUN_NOWAIT); /* the client's last close callbacks */
     ufrpc_log_free(app->log);
     ufrpc_store_free(app->store); /* after the loop: no store job is left */
     free(app);
     fflush(stdout);
     return code;
+}
+
+static void close_loop(uv_loop_t *loop)
+{
+    if (uv_loop_close(loop) != 0) {
+        uv_run(loop, UV_RUN_DEFAULT);
+        uv_loop_close(loop);
+    }
+}
+
+/* Loads (the file path, or text labelled path when text != NULL) and runs. */
+static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json,
+               bool allow_token_exec)
+{
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) != 0) {
+        printf("cannot create the event loop\n");
+        return 1;
+    }
+    struct app *app = NULL;
+    int code = app_start(&loop, path, text, text_len, strict, log_json, allow_token_exec, &app);
+    if (code == 0) {
+        uv_run(&loop, UV_RUN_DEFAULT);
+        code = app_finish(app);
+    }
+    close_loop(&loop);
+    return code;
+}
+
+/* ---- --config-dir ------------------------------------------------------------ */
+
+#define MAX_DIR_SERVICES 256
+
+static int cmp_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name); /* Go's WalkDir: byte order */
+}
+
+/* The regular files under dir, depth first in name order (frpc's filepath.WalkDir;
+ * unreadable entries are skipped, as frpc's walk function ignores errors). */
+static void walk(const char *dir, char **paths, size_t *n, size_t max)
+{
+    struct dirent **ents = NULL;
+    int k = scandir(dir, &ents, NULL, cmp_name);
+    for (int i = 0; i < k; i++) {
+        const char *nm = ents[i]->d_name;
+        if (strcmp(nm, ".") != 0 && strcmp(nm, "..") != 0 && *n < max) {
+            size_t len = strlen(dir) + strlen(nm) + 2;
+            char *p = malloc(len);
+            struct stat st;
+            if (p != NULL) {
+                snprintf(p, len, "%s%s%s", dir, dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/", nm);
+                if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+                    walk(p, paths, n, max);
+                    free(p);
+                } else if (stat(p, &st) == 0) {
+                    paths[(*n)++] = p;
+                } else {
+                    free(p);
+                }
+            }
+        }
+        free(ents[i]);
+    }
+    free(ents);
+}
+
+/* frpc --config-dir: one service for each file of dir, all in this process (on one
+ * loop); a service that cannot start or that fails is reported as frpc does ("frpc
+ * service error for config file [PATH]") and the others go on. Exit code 0, as frpc's
+ * (the flag is meant for tests there). */
+static int run_dir(const char *dir, bool strict, bool log_json, bool allow_token_exec)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        printf("config directory [%s] is not a directory\n", dir);
+        return 1;
+    }
+    char **paths = calloc(MAX_DIR_SERVICES, sizeof *paths);
+    struct app **apps = calloc(MAX_DIR_SERVICES, sizeof *apps);
+    uv_loop_t loop;
+    if (paths == NULL || apps == NULL || uv_loop_init(&loop) != 0) {
+        free(paths);
+        free(apps);
+        printf("out of memory\n");
+        return 1;
+    }
+    size_t n = 0;
+    walk(dir, paths, &n, MAX_DIR_SERVICES);
+    for (size_t i = 0; i < n; i++)
+        if (app_start(&loop, paths[i], NULL, 0, strict, log_json, allow_token_exec, &apps[i]) != 0)
+            printf("frpc service error for config file [%s]\n", paths[i]);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    for (size_t i = 0; i < n; i++)
+        if (apps[i] != NULL && app_finish(apps[i]) != 0)
+            printf("frpc service error for config file [%s]\n", paths[i]);
+    close_loop(&loop);
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+    free(apps);
+    fflush(stdout);
+    return 0;
 }
