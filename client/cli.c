@@ -13,6 +13,7 @@
 #include "client/cli_admin.h"
 #include "client/cli_complete.h"
 #include "client/cli_flags.h"
+#include "client/cli_nathole.h"
 #include "client/cli_quick.h"
 #include "client/cli_util.h"
 #include "client/cli_verify.h"
@@ -261,7 +262,9 @@ int ufrpc_cli_main(int argc, char **argv)
     case UFRPC_CMD_RELOAD:
     case UFRPC_CMD_STATUS:
     case UFRPC_CMD_STOP: return ufrpc_cli_admin_opts(&o, stdout);
-    case UFRPC_CMD_COMPLETION: ufrpc_cli_help(stdout, o.cmd); return 0;
+    case UFRPC_CMD_COMPLETION:
+    case UFRPC_CMD_NATHOLE: ufrpc_cli_help(stdout, o.cmd); return 0;
+    case UFRPC_CMD_NATHOLE_DISCOVER: return ufrpc_cli_nathole_discover(&o, stdout);
     case UFRPC_CMD_COMPLETION_BASH: return ufrpc_cli_complete_bash(stdout, o.no_descriptions);
     default: break;
     }

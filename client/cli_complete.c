@@ -11,7 +11,7 @@ int ufrpc_cli_complete_bash(FILE *out, bool no_descriptions)
         enum ufrpc_cli_cmd cmd;
     } subs[] = {{"verify", UFRPC_CMD_VERIFY}, {"reload", UFRPC_CMD_RELOAD},
                 {"status", UFRPC_CMD_STATUS}, {"stop", UFRPC_CMD_STOP},
-                {"completion", UFRPC_CMD_COMPLETION}};
+                {"completion", UFRPC_CMD_COMPLETION}, {"nathole", UFRPC_CMD_NATHOLE_DISCOVER}};
     char words[1024];
     fprintf(out, "# bash completion for ufrpc                                -*- shell-script -*-\n"
                  "# source <(ufrpc completion bash)\n\n"
@@ -50,6 +50,8 @@ int ufrpc_cli_complete_bash(FILE *out, bool no_descriptions)
     for (size_t i = 0; names[i] != NULL; i++)
         fprintf(out, "%s%s", i ? " " : "", names[i]);
     fprintf(out, "' -- \"$cur\"))\n"
+                 "    elif [ \"$cmd\" = nathole ]; then\n"
+                 "        COMPREPLY=($(compgen -W 'discover' -- \"$cur\"))\n"
                  "    elif [ \"$cmd\" = completion ]; then\n"
                  "        COMPREPLY=($(compgen -W 'bash' -- \"$cur\"))\n"
                  "    elif [ \"$cmd\" = help ]; then\n"

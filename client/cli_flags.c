@@ -24,28 +24,33 @@ struct flag {
     const char *usage;
     const char *dflt; /* the "(default ...)" text, NULL: none */
     unsigned cmds;    /* commands that have it; ALL: persistent (a global flag) */
+    unsigned global_in; /* commands where it is a parent's persistent flag */
 };
 
 /* Sorted by name, as pflag prints them. */
 static const struct flag FLAGS[] = {
     {"allow-unsafe", 0, F_SLICE, "strings",
-     "allowed unsafe features, one or more of: TokenSourceExec", NULL, ALL},
+     "allowed unsafe features, one or more of: TokenSourceExec", NULL, ALL, 0},
     {"api-timeout", 0, F_DURATION, "duration", "Timeout for admin API calls", "30s",
-     BIT(UFRPC_CMD_RELOAD) | BIT(UFRPC_CMD_STATUS) | BIT(UFRPC_CMD_STOP)},
+     BIT(UFRPC_CMD_RELOAD) | BIT(UFRPC_CMD_STATUS) | BIT(UFRPC_CMD_STOP), 0},
     {"config", 'c', F_STR, "string", "config file of frpc",
-     "\"./frpc.toml\", else \"./frpc.ini\"", ALL},
+     "\"./frpc.toml\", else \"./frpc.ini\"", ALL, 0},
     {"config-dir", 0, F_STR, "string",
-     "config directory, run one frpc service for each file in config directory", NULL, ALL},
+     "config directory, run one frpc service for each file in config directory", NULL, ALL, 0},
     {"json", 0, F_BOOL, "", "with --print: the configuration as JSON (ufrpc)", NULL,
-     BIT(UFRPC_CMD_VERIFY)},
-    {"log-json", 0, F_BOOL, "", "write log lines as JSON (ufrpc)", NULL, ALL},
+     BIT(UFRPC_CMD_VERIFY), 0},
+    {"log-json", 0, F_BOOL, "", "write log lines as JSON (ufrpc)", NULL, ALL, 0},
+    {"nat-hole-local-addr", 'l', F_STR, "string", "local address to connect STUN server", NULL,
+     BIT(UFRPC_CMD_NATHOLE) | BIT(UFRPC_CMD_NATHOLE_DISCOVER), BIT(UFRPC_CMD_NATHOLE_DISCOVER)},
+    {"nat-hole-stun-server", 0, F_STR, "string", "STUN server address for nathole", NULL,
+     BIT(UFRPC_CMD_NATHOLE) | BIT(UFRPC_CMD_NATHOLE_DISCOVER), BIT(UFRPC_CMD_NATHOLE_DISCOVER)},
     {"no-descriptions", 0, F_BOOL, "", "disable completion descriptions", NULL,
-     BIT(UFRPC_CMD_COMPLETION_BASH)},
+     BIT(UFRPC_CMD_COMPLETION_BASH), 0},
     {"print", 0, F_BOOL, "", "print the effective configuration, secrets masked (ufrpc)", NULL,
-     BIT(UFRPC_CMD_VERIFY)},
+     BIT(UFRPC_CMD_VERIFY), 0},
     {"strict-config", 0, F_BOOL, "",
-     "strict config parsing mode, unknown fields will cause an errors", "true", ALL},
-    {"version", 'v', F_BOOL, "", "version of frpc", NULL, ALL},
+     "strict config parsing mode, unknown fields will cause an errors", "true", ALL, 0},
+    {"version", 'v', F_BOOL, "", "version of frpc", NULL, ALL, 0},
 };
 #define NFLAGS (sizeof FLAGS / sizeof FLAGS[0])
 
@@ -88,6 +93,10 @@ static const struct command CMDS[UFRPC_CMD_COUNT] = {
     [UFRPC_CMD_HELP] = {"help", "ufrpc help", UFRPC_CMD_ROOT, "Help about any command",
                         "Help provides help for any command in the application.\nSimply type "
                         "ufrpc help [path to command] for full details."},
+    [UFRPC_CMD_NATHOLE] = {"nathole", "ufrpc nathole", UFRPC_CMD_ROOT, "Actions about nathole",
+                           NULL},
+    [UFRPC_CMD_NATHOLE_DISCOVER] = {"discover", "ufrpc nathole discover", UFRPC_CMD_NATHOLE,
+                                    "Discover nathole information from stun server", NULL},
     [UFRPC_CMD_QUICK] = {NULL, NULL, UFRPC_CMD_ROOT, NULL, NULL},
 };
 
@@ -191,8 +200,12 @@ static int set_flag(struct ufrpc_cli_opts *o, const struct flag *f, const char *
             if (v[0] == '\0')
                 return fail(o, false, "%s%s", "empty config file name", "");
             o->config = v;
-        } else {
+        } else if (strcmp(f->name, "config-dir") == 0) {
             o->config_dir = v;
+        } else if (strcmp(f->name, "nat-hole-stun-server") == 0) {
+            o->stun_server = v;
+        } else {
+            o->nat_local_addr = v;
         }
         return 0;
     case F_SLICE: /* --allow-unsafe */
@@ -406,7 +419,7 @@ static void usage_body(FILE *out, enum ufrpc_cli_cmd cmd, bool with_help_flag)
         const struct flag *f = &FLAGS[i];
         if (!(f->cmds & BIT(cmd)))
             continue;
-        if (f->cmds == ALL && cmd != UFRPC_CMD_ROOT)
+        if ((f->cmds == ALL && cmd != UFRPC_CMD_ROOT) || (f->global_in & BIT(cmd)))
             flag_line(&global[ng++], f);
         else
             flag_line(&local[nl++], f);
@@ -424,7 +437,14 @@ static void usage_body(FILE *out, enum ufrpc_cli_cmd cmd, bool with_help_flag)
         fprintf(out, "\nFlags:\n");
         print_flags(out, local, nl);
     }
-    if (ng > 0) {
+    if (ng > 0) { /* sorted by name across the parents' flags too */
+        for (size_t i = 1; i < ng; i++)
+            for (size_t j = i; j > 0 && strcmp(strstr(global[j - 1].left, "--"),
+                                               strstr(global[j].left, "--")) > 0;
+                 j--) {
+                struct line t = global[j];
+                global[j] = global[j - 1], global[j - 1] = t;
+            }
         fprintf(out, "\nGlobal Flags:\n");
         print_flags(out, global, ng);
     }
@@ -513,9 +533,10 @@ int ufrpc_cli_fail(const struct ufrpc_cli_opts *o)
 
 const char *const *ufrpc_cli_command_names(void)
 {
-    static const char *const names[] = {"completion", "help", "http",  "https", "reload",
-                                        "status",     "stcp", "stop",  "sudp",  "tcp",
-                                        "tcpmux",     "udp",  "verify", "xtcp", NULL};
+    static const char *const names[] = {"completion", "help", "http",   "https",  "nathole",
+                                        "reload",     "status", "stcp", "stop",   "sudp",
+                                        "tcp",        "tcpmux", "udp",  "verify", "xtcp",
+                                        NULL};
     return names;
 }
 

@@ -38,6 +38,8 @@ enum ufrpc_cli_cmd {
     UFRPC_CMD_COMPLETION,
     UFRPC_CMD_COMPLETION_BASH,
     UFRPC_CMD_HELP,
+    UFRPC_CMD_NATHOLE,
+    UFRPC_CMD_NATHOLE_DISCOVER,
     UFRPC_CMD_QUICK, /* a proxy type: client/cli_quick.c parses it */
     UFRPC_CMD_COUNT,
 };
@@ -53,6 +55,8 @@ struct ufrpc_cli_opts {
     int64_t api_timeout_ms; /* reload|status|stop, default 30000 */
     bool print, json;       /* verify (ufrpc): print the effective configuration */
     bool no_descriptions;   /* completion bash */
+    const char *stun_server; /* nathole: --nat-hole-stun-server */
+    const char *nat_local_addr; /* nathole: -l, --nat-hole-local-addr */
     const char *args[4];    /* positional arguments after the command (help topics) */
     int nargs;
     char error[400];       /* cobra's text without "Error: " */

@@ -21,7 +21,7 @@ bad() { # WANT_ERROR ARGS...
     [ ! -s "$WORK/out" ] || fail "ufrpc $*: stdout: $(cat "$WORK/out")"
     head -n 1 "$WORK/err" | grep -qF "Error: $want" || fail "ufrpc $*: $(head -n 1 "$WORK/err")"
 }
-for c in "" verify reload status stop completion "completion bash" tcp udp http https tcpmux stcp sudp xtcp "stcp visitor"; do
+for c in "" verify reload status stop completion "completion bash" nathole "nathole discover" tcp udp http https tcpmux stcp sudp xtcp "stcp visitor"; do
     # shellcheck disable=SC2086
     ok help $c
     # shellcheck disable=SC2086
@@ -30,6 +30,7 @@ for c in "" verify reload status stop completion "completion bash" tcp udp http 
     ok $c -h
 done
 ok completion
+ok nathole
 grep -q '^  -h, --help *help for verify$' <("$UFRPC" verify -h) || fail "verify -h: no help line"
 grep -q 'api-timeout duration *Timeout for admin API calls (default 30s)' <("$UFRPC" help reload) ||
     fail "help reload: no --api-timeout"

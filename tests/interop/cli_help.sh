@@ -3,7 +3,7 @@
 # For each command line below both must exit with the same status, and print the same
 # text once these known differences are taken out:
 #   - the program's name (frpc -> ufrpc) and the root command's description;
-#   - frpc's `nathole` command (not in ufrpc) and ufrpc's own flags (marked "(ufrpc)");
+#   - ufrpc's own flags (marked "(ufrpc)");
 #   - -c's default: frpc's "./frpc.ini"; ufrpc tries ./frpc.toml first;
 #   - `completion`: frpc also offers fish, powershell and zsh.
 source "$(dirname "$0")/lib.sh"
@@ -14,7 +14,7 @@ norm_f() {
         -e "s/'frpc --help'/'ufrpc --help'/" -e 's/for "frpc"/for "ufrpc"/' -e 's/help for frpc$/help for ufrpc/' \
         -e 's/^  frpc /  ufrpc /' -e 's/Run frpc with/Run ufrpc with/' \
         -e 's/ufrpc completion bash > \$(brew.*//' |
-        grep -v -e '^  nathole ' -e '^  fish ' -e '^  powershell ' -e '^  zsh ' -e '^#### ' -e '^\s*frpc completion bash > '
+        grep -v -e '^  fish ' -e '^  powershell ' -e '^  zsh ' -e '^#### ' -e '^\s*frpc completion bash > '
 }
 norm_u() {
     grep -v '(ufrpc)' | sed -e 's/(default "\.\/frpc\.toml", else "\.\/frpc\.ini")/(default ".\/frpc.ini")/' |
@@ -62,6 +62,9 @@ check help tcpmux
 check help stcp
 check stcp visitor --help
 check sudp visitor -h
+check nathole --help
+check help nathole discover
+check nathole discover -h
 check completion --help
 check help completion
 log "$n command lines: the same exit status and text as frpc"
