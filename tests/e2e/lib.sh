@@ -193,4 +193,14 @@ stop_ufrpc() {
     [ "$rc" = 0 ] || fail "ufrpc exited with status $rc after SIGTERM"
 }
 
+# start_stun NAME [ARGS...]: the tiny STUN server (stun_server.py); sets STUN_PORT.
+start_stun() {
+    local name=$1
+    shift
+    python3 "$(dirname "${BASH_SOURCE[0]}")/stun_server.py" "$@" >"$WORK/$name.log" 2>&1 &
+    E2E_PIDS+=("$!")
+    wait_line "$WORK/$name.log" '^READY ' 10 || fail "stun server $name did not start"
+    STUN_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/$name.log")
+}
+
 vmhwm_kb() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null || echo "?"; }

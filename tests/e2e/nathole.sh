@@ -7,19 +7,14 @@
 source "$(dirname "$0")/lib.sh"
 E2E_NAME=nathole
 command -v python3 >/dev/null || { echo "SKIP: python3"; E2E_FAILED=0; exit 77; }
-STUN="$(dirname "$0")/stun_server.py"
-start_stun() { # NAME ARGS...
-    local name=$1
-    shift
-    python3 "$STUN" "$@" >"$WORK/$name.log" 2>&1 &
-    E2E_PIDS+=("$!")
-    wait_line "$WORK/$name.log" '^READY ' 10 || fail "stun server $name did not start"
-    sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/$name.log"
-}
-P1=$(start_stun easy)
-P2=$(start_stun hard --shift 3)
-P3=$(start_stun classic --classic)
-P4=$(start_stun one --no-other)
+start_stun easy
+P1=$STUN_PORT
+start_stun hard --shift 3
+P2=$STUN_PORT
+start_stun classic --classic
+P3=$STUN_PORT
+start_stun one --no-other
+P4=$STUN_PORT
 L=$(freeport)
 out=$("$UFRPC" nathole discover --nat-hole-stun-server "127.0.0.1:$P1" -l "127.0.0.1:$L") || fail "easy: exit $?"
 want="STUN server: 127.0.0.1:$P1

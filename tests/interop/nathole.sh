@@ -8,22 +8,13 @@ source "$(dirname "$0")/lib.sh"
 E2E_NAME=interop_nathole
 need_frpc
 command -v python3 >/dev/null || skip "python3 is needed for the STUN server"
-STUN="$INTEROP_DIR/../e2e/stun_server.py"
-start_stun() { # NAME ARGS...
-    local name=$1
-    shift
-    python3 "$STUN" "$@" >"$WORK/$name.log" 2>&1 &
-    E2E_PIDS+=("$!")
-    wait_line "$WORK/$name.log" '^READY ' 10 || fail "stun server $name did not start"
-    sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/$name.log"
-}
 n=0
 for mode in easy hard classic one silent; do
     case $mode in
-    easy) P=$(start_stun easy) ;;
-    hard) P=$(start_stun hard --shift 2) ;;
-    classic) P=$(start_stun classic --classic) ;;
-    one) P=$(start_stun one --no-other) ;;
+    easy) start_stun easy && P=$STUN_PORT ;;
+    hard) start_stun hard --shift 2 && P=$STUN_PORT ;;
+    classic) start_stun classic --classic && P=$STUN_PORT ;;
+    one) start_stun one --no-other && P=$STUN_PORT ;;
     silent) P=$(freeport) ;;
     esac
     L=$(freeport)
