@@ -246,6 +246,9 @@ int ufrpc_cli_parse_opts(int argc, char **argv, struct ufrpc_cli_opts *o)
                 continue;
             }
             if (o->cmd == UFRPC_CMD_ROOT && !words_done && is_quick(a)) {
+                if (i != 1) /* client/cli_quick.c reads the type from argv[1] */
+                    return fail(o, false, "the proxy type must come first: ufrpc %.20s [flags]%s",
+                                a, "");
                 o->cmd = UFRPC_CMD_QUICK; /* client/cli_quick.c parses the rest */
                 return 0;
             }
