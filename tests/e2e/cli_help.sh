@@ -26,6 +26,8 @@ for c in "" verify reload status stop completion "completion bash" nathole "nath
     ok help $c
     # shellcheck disable=SC2086
     ok $c --help
+done
+for c in "" verify status "nathole discover" tcp "sudp visitor"; do
     # shellcheck disable=SC2086
     ok $c -h
 done

@@ -7,14 +7,11 @@
 source "$(dirname "$0")/lib.sh"
 E2E_NAME=nathole
 command -v python3 >/dev/null || { echo "SKIP: python3"; E2E_FAILED=0; exit 77; }
-start_stun easy
-P1=$STUN_PORT
-start_stun hard --shift 3
-P2=$STUN_PORT
-start_stun classic --classic
-P3=$STUN_PORT
-start_stun one --no-other
-P4=$STUN_PORT
+start_stun
+P1=$STUN_EASY
+P2=$STUN_HARD
+P3=$STUN_CLASSIC
+P4=$STUN_ONE
 L=$(freeport)
 out=$("$UFRPC" nathole discover --nat-hole-stun-server "127.0.0.1:$P1" -l "127.0.0.1:$L") || fail "easy: exit $?"
 want="STUN server: 127.0.0.1:$P1

@@ -8,13 +8,14 @@ source "$(dirname "$0")/lib.sh"
 E2E_NAME=interop_nathole
 need_frpc
 command -v python3 >/dev/null || skip "python3 is needed for the STUN server"
+start_stun
 n=0
 for mode in easy hard classic one silent; do
     case $mode in
-    easy) start_stun easy && P=$STUN_PORT ;;
-    hard) start_stun hard --shift 2 && P=$STUN_PORT ;;
-    classic) start_stun classic --classic && P=$STUN_PORT ;;
-    one) start_stun one --no-other && P=$STUN_PORT ;;
+    easy) P=$STUN_EASY ;;
+    hard) P=$STUN_HARD ;;
+    classic) P=$STUN_CLASSIC ;;
+    one) P=$STUN_ONE ;;
     silent) P=$(freeport) ;;
     esac
     L=$(freeport)
