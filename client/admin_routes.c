@@ -35,33 +35,6 @@ static void json_error(struct ufrpc_admin_resp *r, int status, const char *msg)
     ufrpc_admin_json_error(r, status, msg);
 }
 
-/* Go's %q for the names in "proxy %q not found". */
-static void go_quote(char *out, size_t cap, const char *s)
-{
-    size_t o = 0;
-    if (cap < 3)
-        return;
-    out[o++] = '"';
-    for (const unsigned char *p = (const unsigned char *)s; *p && o + 6 < cap; p++) {
-        if (*p == '"' || *p == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)*p;
-        } else if (*p == '\n') {
-            out[o++] = '\\', out[o++] = 'n';
-        } else if (*p == '\t') {
-            out[o++] = '\\', out[o++] = 't';
-        } else if (*p == '\r') {
-            out[o++] = '\\', out[o++] = 'r';
-        } else if (*p < 0x20 || *p == 0x7f) {
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", *p);
-        } else {
-            out[o++] = (char)*p;
-        }
-    }
-    out[o++] = '"';
-    out[o] = '\0';
-}
-
 /* "open /x: no such file or directory" (Go's *PathError text). */
 static void path_error(char *out, size_t cap, const char *op, const char *path, int err)
 {
@@ -424,7 +397,7 @@ static void h_definition(const struct ufrpc_admin_session_cfg *c, bool visitor, 
     }
     char q[600], msg[700];
     if (rc == UFRPC_ERR_NOT_FOUND) {
-        go_quote(q, sizeof q, name);
+        ufrpc_go_quote(q, sizeof q, name);
         snprintf(msg, sizeof msg, "%s %s not found", visitor ? "visitor" : "proxy", q);
         json_error(r, 404, msg);
     } else {

@@ -12,6 +12,7 @@
 #include "client/admin_internal.h"
 #include "client/store.h"
 #include "proto/error.h"
+#include "proto/text.h"
 
 enum { OP_CREATE = 1, OP_UPDATE, OP_DELETE };
 
@@ -116,7 +117,9 @@ void ufrpc_admin_store_route(const struct ufrpc_admin_session_cfg *c,
         bool nomem;
         char *t = ufrpc_store_get_json(st, visitor, name, &nomem);
         if (t == NULL && !nomem) {
-            snprintf(msg, sizeof msg, "not found: %s \"%s\"", visitor ? "visitor" : "proxy", name);
+            char quoted[600];
+            ufrpc_go_quote(quoted, sizeof quoted, name);
+            snprintf(msg, sizeof msg, "not found: %s %s", visitor ? "visitor" : "proxy", quoted);
             ufrpc_admin_json_error(r, 404, msg);
             return;
         }

@@ -11,6 +11,7 @@
 #include "client/store.h"
 #include "config/config.h"
 #include "proto/error.h"
+#include "proto/text.h"
 
 struct ufrpc_store {
     char *path;
@@ -505,25 +506,6 @@ char *ufrpc_store_get_json(const struct ufrpc_store *s, bool visitor, const char
     return t;
 }
 
-/* Go's %q of a name (printable ASCII kept; quotes and backslashes escaped). */
-static void quote(char *out, size_t cap, const char *s)
-{
-    size_t o = 0;
-    if (cap < 3)
-        return;
-    out[o++] = '"';
-    for (const unsigned char *p = (const unsigned char *)s; *p && o + 6 < cap; p++) {
-        if (*p == '"' || *p == '\\')
-            out[o++] = '\\', out[o++] = (char)*p;
-        else if (*p < 0x20 || *p == 0x7f)
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", *p);
-        else
-            out[o++] = (char)*p;
-    }
-    out[o++] = '"';
-    out[o] = '\0';
-}
-
 /* The entry as a one-proxy config, through the loader: frpc's Complete + validation. */
 static bool validate_entry(bool visitor, json_object *entry, char *msg, size_t cap)
 {
@@ -660,7 +642,7 @@ int ufrpc_store_create(struct ufrpc_store *s, bool visitor, json_object *entry, 
     const char *name = entry_name(entry);
     if (find(s, visitor, name) != SIZE_MAX) {
         char q[300];
-        quote(q, sizeof q, name);
+        ufrpc_go_quote(q, sizeof q, name);
         snprintf(msg, cap, "conflict: already exists: %s %s", visitor ? "visitor" : "proxy", q);
         return 409;
     }
@@ -675,7 +657,7 @@ int ufrpc_store_create(struct ufrpc_store *s, bool visitor, json_object *entry, 
 static int not_found(bool visitor, const char *name, char *msg, size_t cap)
 {
     char q[300];
-    quote(q, sizeof q, name);
+    ufrpc_go_quote(q, sizeof q, name);
     snprintf(msg, cap, "not found: not found: %s %s", visitor ? "visitor" : "proxy", q);
     return 404;
 }
