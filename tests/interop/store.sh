@@ -3,7 +3,8 @@
 # ufrpc next to the real frpc's, both against the real frps (user "u" and "f", so the
 # proxy names can be the same). The same requests go to both; each answer (status
 # code and JSON body, remote ports mapped) must be the same; the proxies created
-# through the API come up on both; both store files hold the same entries.
+# through the API come up on both; both store files hold the same entries; both
+# /api/status answers are the same, the store's proxy marked "source":"store".
 source "$(dirname "$0")/lib.sh"
 E2E_NAME=interop_store
 need_frps
@@ -115,5 +116,28 @@ if norm(u, sys.argv[3]) != norm(f, sys.argv[4]):
     sys.exit(1)
 PY
 log "store files hold the same entries"
+# /api/status: the store's proxy is marked "source":"store", the config's is not
+wait_proxy "$WORK/frpc.log" s1
+for c in u f; do
+    curl -sS --max-time 10 "http://127.0.0.1:${ADMIN[$c]}/api/status" >"$WORK/status-$c.json" ||
+        fail "$c: /api/status"
+done
+python3 - "$WORK/status-u.json" "$WORK/status-f.json" "${RS1B[u]}:${RS1B[f]}" "${RCFG[u]}:${RCFG[f]}" <<'PY' ||
+import json, sys
+u, f = (open(p).read() for p in sys.argv[1:3])
+for pair in sys.argv[3:]:
+    a, b = pair.split(":")
+    u = u.replace(":" + a + '"', ":" + b + '"')
+u, f = json.loads(u), json.loads(f)
+norm = lambda d: {t: sorted(ps, key=lambda p: p["name"]) for t, ps in d.items()}
+if norm(u) != norm(f):
+    print("ufrpc:", json.dumps(norm(u), sort_keys=True))
+    print("frpc: ", json.dumps(norm(f), sort_keys=True))
+    sys.exit(1)
+src = {p["name"]: p.get("source", "") for p in norm(u)["tcp"]}
+sys.exit(0 if src == {"cfg": "", "s1": "store"} else 1)
+PY
+    fail "/api/status differs from frpc's"
+log "/api/status: the same as frpc's, s1 marked \"source\":\"store\""
 stop_ufrpc
 pass
