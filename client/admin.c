@@ -206,6 +206,7 @@ static void after_work(uv_work_t *w, int status)
     c->working = false;
     (void)status; /* UV_ECANCELED: the job did not run; the session answers 500 */
     if (c->closing) {
+        ufrpc_admin_file_job_finish(job); /* a store change still applies */
         ufrpc_admin_file_job_free(job);
     } else {
         ufrpc_admin_session_file_done(c->sess, job);

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 #include "client/admin_session.h"
 #include "client/metrics.h"
 
@@ -74,7 +76,31 @@ struct ufrpc_admin_file_job {
     struct ufrpc_admin_resp resp; /* filled by the run */
     bool ran;
     char url_path[256]; /* the request's path as logged */
+    /* store jobs (store != NULL): body is a snapshot for ufrpc_store_write_file */
+    struct ufrpc_store *store;
+    uint64_t seq;
+    int op; /* enum in admin_store.c */
+    bool visitor, finished;
+    char *name;
+    json_object *entry; /* the new entry (create/update), a reference */
+    json_object *undo;  /* the previous entry (update/delete), a reference */
+    struct ufrpc_admin_hooks hooks;
+    struct ufrpc_log *log;
+    int write_rc;
+    char err[600];
 };
+
+/* /api/store/... (client/admin_store.c): true when path is a store route (then r is
+ * answered, or r->job set); false: not a store path. method_ok tells the router
+ * whether the method exists for that path (405 otherwise). */
+bool ufrpc_admin_store_match(const char *path, const char *method, bool *method_ok);
+void ufrpc_admin_store_route(const struct ufrpc_admin_session_cfg *c,
+                             const struct ufrpc_admin_req *q, struct ufrpc_admin_resp *r);
+/* The worker part of a store job. */
+void ufrpc_admin_store_job_run(struct ufrpc_admin_file_job *job);
+void ufrpc_admin_store_job_free(struct ufrpc_admin_file_job *job);
+/* {"Code":status,"Msg":msg}\n (frpc's GeneralResponse). */
+void ufrpc_admin_json_error(struct ufrpc_admin_resp *r, int status, const char *msg);
 
 /* frpc's "http response [path]: code [n]" line (and the error line before it). */
 void ufrpc_admin_log_response(struct ufrpc_log *log, const char *path,

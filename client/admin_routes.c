@@ -20,7 +20,7 @@
 
 /* ---- responses ----------------------------------------------------------------- */
 
-static void json_error(struct ufrpc_admin_resp *r, int status, const char *msg)
+void ufrpc_admin_json_error(struct ufrpc_admin_resp *r, int status, const char *msg)
 {
     r->status = status;
     r->content_type = "application/json";
@@ -30,31 +30,9 @@ static void json_error(struct ufrpc_admin_resp *r, int status, const char *msg)
     ufrpc_admin_buf_str(&r->body, "}\n");
 }
 
-/* Go's %q for the names in "proxy %q not found". */
-static void go_quote(char *out, size_t cap, const char *s)
+static void json_error(struct ufrpc_admin_resp *r, int status, const char *msg)
 {
-    size_t o = 0;
-    if (cap < 3)
-        return;
-    out[o++] = '"';
-    for (const unsigned char *p = (const unsigned char *)s; *p && o + 6 < cap; p++) {
-        if (*p == '"' || *p == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)*p;
-        } else if (*p == '\n') {
-            out[o++] = '\\', out[o++] = 'n';
-        } else if (*p == '\t') {
-            out[o++] = '\\', out[o++] = 't';
-        } else if (*p == '\r') {
-            out[o++] = '\\', out[o++] = 'r';
-        } else if (*p < 0x20 || *p == 0x7f) {
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", *p);
-        } else {
-            out[o++] = (char)*p;
-        }
-    }
-    out[o++] = '"';
-    out[o] = '\0';
+    ufrpc_admin_json_error(r, status, msg);
 }
 
 /* "open /x: no such file or directory" (Go's *PathError text). */
@@ -149,6 +127,8 @@ int ufrpc_admin_status_json(struct ufrpc_registry *reg, const struct ufrpc_confi
         ufrpc_admin_buf_str(out, ",\"remote_addr\":");
         ufrpc_admin_json_str(out, ra.p ? ra.p : "");
         ufrpc_admin_buf_free(&ra);
+        if (pc != NULL && pc->from_store) /* frpc: "source":"store" for the store's */
+            ufrpc_admin_buf_str(out, ",\"source\":\"store\"");
         ufrpc_admin_buf_str(out, "}");
     }
     ufrpc_admin_buf_str(out, np ? "]}\n" : "}\n");
@@ -283,6 +263,7 @@ void ufrpc_admin_file_job_free(struct ufrpc_admin_file_job *job)
 {
     if (job == NULL)
         return;
+    ufrpc_admin_store_job_free(job);
     free(job->path);
     free(job->body);
     ufrpc_admin_buf_free(&job->resp.body);
@@ -372,6 +353,11 @@ void ufrpc_admin_file_job_run(struct ufrpc_admin_file_job *job)
 {
     if (job->metrics) {
         ufrpc_proc_stats_read(&job->proc);
+        job->ran = true;
+        return;
+    }
+    if (job->store != NULL) {
+        ufrpc_admin_store_job_run(job);
         job->ran = true;
         return;
     }
@@ -476,7 +462,7 @@ static void h_definition(const struct ufrpc_admin_session_cfg *c, bool visitor, 
     }
     char q[600], msg[700];
     if (rc == UFRPC_ERR_NOT_FOUND) {
-        go_quote(q, sizeof q, name);
+        ufrpc_go_quote(q, sizeof q, name);
         snprintf(msg, sizeof msg, "%s %s not found", visitor ? "visitor" : "proxy", q);
         json_error(r, 404, msg);
     } else {
@@ -622,6 +608,7 @@ enum route {
     R_API_METRICS,
     R_DASHBOARD,
     R_STATIC,
+    R_STORE,
     R_ROOT,
 };
 
@@ -671,6 +658,9 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
         rt = R_PROXY_CFG;
     else if (match_named(p, "/api/visitor/", name, strlen(p) + 1))
         rt = R_VISITOR_CFG;
+    else if (c->hooks.store != NULL && c->hooks.store(c->hooks.ctx) != NULL &&
+             ufrpc_admin_store_match(p, m, &method_ok))
+        rt = R_STORE;
     else if (strcmp(p, "/favicon.ico") == 0)
         rt = R_FAVICON;
     else if (strcmp(p, "/metrics") == 0)
@@ -763,6 +753,7 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
             ufrpc_admin_buf_str(&r->body, "<a href=\"/static/\">Moved Permanently</a>.\n\n");
         }
         break;
+    case R_STORE: ufrpc_admin_store_route(c, q, r); break;
     case R_FAVICON: h_static(c, "favicon.ico", r); break;
     case R_METRICS:
     case R_API_METRICS:

@@ -145,8 +145,9 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
         return HPE_USER;
     }
     s->body_seen += len;
-    /* only PUT (/api/config) uses a body: others are counted, not kept */
-    if (p->method == HTTP_PUT)
+    /* only PUT (/api/config, /api/store/...) and POST (/api/store/...) use a body:
+     * others are counted, not kept */
+    if (p->method == HTTP_PUT || p->method == HTTP_POST)
         ufrpc_admin_buf_add(&s->body, at, len);
     return s->body.failed ? HPE_USER : 0;
 }
@@ -320,6 +321,7 @@ void ufrpc_admin_session_free(struct ufrpc_admin_session *s)
     ufrpc_admin_buf_free(&s->auth);
     ufrpc_admin_buf_free(&s->body);
     ufrpc_admin_buf_free(&s->out);
+    ufrpc_admin_file_job_finish(s->job); /* an untaken store change is undone */
     ufrpc_admin_file_job_free(s->job);
     free(s);
 }
@@ -399,6 +401,8 @@ void ufrpc_admin_session_file_done(struct ufrpc_admin_session *s,
     if (job->metrics) /* rendered here, on the loop; proc only when it was read */
         ufrpc_admin_metrics_answer(s->cfg, job->metrics, job->ran ? &job->proc : NULL,
                                    &job->resp);
+    else if (job->store != NULL) /* a store change: applied or undone, then answered */
+        ufrpc_admin_file_job_finish(job);
     else if (!job->ran) /* handed back unrun: answer as if the file could not be reached */
         job->resp = (struct ufrpc_admin_resp){.status = 500};
     ufrpc_admin_log_response(s->cfg->log, job->url_path, &job->resp);

@@ -18,6 +18,9 @@
  *   PUT  /api/config                   body written to the file (mode 0600), no reload
  *   GET  /api/proxy/{name}/config      {"name","type","<type>":{...}} (secrets masked)
  *   GET  /api/visitor/{name}/config    same for a visitor
+ *   GET|POST /api/store/proxies         list | create   (only with a store: hooks.store)
+ *   GET|PUT|DELETE /api/store/proxies/{name}   get | update | delete
+ *   ... /api/store/visitors[/{name}]    the same for visitors (client/admin_store.c)
  *   GET  /metrics                      Prometheus text (client/metrics.h); ufrpc only
  *   GET  /api/metrics                  the same as JSON; ufrpc only
  *   GET  /, /dashboard                 ufrpc's dashboard page (admin_dashboard.c); with
@@ -71,6 +74,8 @@ enum ufrpc_admin_reload_result {
  * All run on the caller's thread, synchronously, and must not free the server or
  * session that called them — except stop(), which the shell calls from a timer and
  * which may close the whole admin server (ufrpc_admin_close). */
+struct ufrpc_store; /* client/store.h */
+
 struct ufrpc_admin_hooks {
     void *ctx;
     /* The live tunnel registry (status: proxies only, as frpc). */
@@ -88,6 +93,13 @@ struct ufrpc_admin_hooks {
     /* A metrics snapshot (ufrpc_client_metrics plus alerts); proc is the admin's.
      * NULL: the registry hook's proxies only. */
     void (*metrics)(void *ctx, struct ufrpc_metrics_src *src);
+    /* The store (store.path) or NULL: without one the /api/store routes do not
+     * exist (404), as in frpc. */
+    struct ufrpc_store *(*store)(void *ctx);
+    /* After a store change was written: loads the configuration again (config file +
+     * store, not strict) and applies it like a reload (unchanged proxies keep their
+     * connections). 0, or nonzero with a one-line reason in msg. */
+    int (*store_apply)(void *ctx, char *msg, size_t cap);
 };
 
 /* Per-server settings shared by all sessions (borrowed). */
@@ -140,6 +152,11 @@ void ufrpc_admin_session_eof(struct ufrpc_admin_session *s);
  * (uv_queue_work), or inline in tests. A taken job that will not come back (its
  * connection is gone) is freed with ufrpc_admin_file_job_free(). */
 struct ufrpc_admin_file_job;
+/* A store change (/api/store/...) is such a job too: the snapshot is written on a
+ * worker, and ufrpc_admin_file_job_finish() — called by file_done, or by the shell
+ * before freeing a job whose connection is gone — applies it on the loop (or undoes
+ * it in memory when the write failed). */
+void ufrpc_admin_file_job_finish(struct ufrpc_admin_file_job *job);
 struct ufrpc_admin_file_job *ufrpc_admin_session_take_file_job(struct ufrpc_admin_session *s);
 void ufrpc_admin_file_job_run(struct ufrpc_admin_file_job *job);
 void ufrpc_admin_session_file_done(struct ufrpc_admin_session *s,

@@ -1,80 +1,37 @@
 /* The frpc-like command line and the run loop (signals, reload, exit codes). */
 #include "client/cli.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "client/admin.h"
+#include "client/cli_admin.h"
+#include "client/cli_complete.h"
+#include "client/cli_flags.h"
+#include "client/cli_nathole.h"
+#include "client/cli_quick.h"
 #include "client/cli_util.h"
+#include "client/cli_verify.h"
 #include "client/log.h"
+#include "client/store.h"
 #include "client/supervisor.h"
+#include "client/token_exec.h"
 #include "client/version.h"
 #include "config/config.h"
 #include "proto/error.h"
 #include "proto/text.h"
 
-static int fail(struct ufrpc_cli_args *a, const char *fmt, const char *what)
+bool ufrpc_cli_needs_token_exec(const struct ufrpc_config *cfg)
 {
-    snprintf(a->error, sizeof a->error, fmt, what);
-    return -1;
-}
-
-int ufrpc_cli_parse(int argc, char **argv, struct ufrpc_cli_args *a)
-{
-    memset(a, 0, sizeof *a);
-    a->strict = true;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "-c") == 0) {
-            if (i + 1 >= argc)
-                return fail(a, "flag needs an argument: 'c' in %s", arg);
-            a->config = argv[++i];
-        } else if (strncmp(arg, "-c", 2) == 0 && arg[2]) {
-            a->config = arg[2] == '=' ? arg + 3 : arg + 2;
-        } else if (strcmp(arg, "-v") == 0) {
-            a->version = true;
-        } else if (strcmp(arg, "-h") == 0) {
-            a->help = true;
-        } else if (strncmp(arg, "--", 2) == 0 && arg[2]) {
-            char name[64];
-            if (ufrpc_cli_long_name(arg, name, sizeof name) == NULL)
-                return fail(a, "unknown flag: %s", arg);
-            const char *eq = strchr(arg, '=');
-            if (strcmp(name, "config") == 0) {
-                if (eq)
-                    a->config = eq + 1;
-                else if (i + 1 < argc)
-                    a->config = argv[++i];
-                else
-                    return fail(a, "flag needs an argument: %s", arg);
-            } else if (strcmp(name, "version") == 0 || strcmp(name, "help") == 0 ||
-                       strcmp(name, "strict-config") == 0 || strcmp(name, "log-json") == 0) {
-                bool v = true;
-                if (eq && !ufrpc_parse_go_bool(eq + 1, strlen(eq + 1), &v))
-                    return fail(a, "invalid argument for flag %s", arg);
-                if (name[0] == 'v')
-                    a->version = v;
-                else if (name[0] == 'h')
-                    a->help = v;
-                else if (name[0] == 's')
-                    a->strict = v;
-                else
-                    a->log_json = v;
-            } else {
-                return fail(a, "unknown flag: %s", arg);
-            }
-        } else if (arg[0] == '-' && arg[1]) {
-            return fail(a, "unknown shorthand flag in %s", arg);
-        } else {
-            return fail(a, "unknown command \"%s\" for \"ufrpc\"", arg);
-        }
-        if (a->config && !a->config[0])
-            return fail(a, "%s", "empty config file name");
-    }
-    return 0;
+    return (cfg->auth.token_source.present &&
+            strcmp(ufrpc_cfg_str(cfg->auth.token_source.type), "exec") == 0) ||
+           (cfg->auth.oidc.token_source.present &&
+            strcmp(ufrpc_cfg_str(cfg->auth.oidc.token_source.type), "exec") == 0);
 }
 
 static int file_exists(const char *path)
@@ -82,45 +39,25 @@ static int file_exists(const char *path)
     return access(path, F_OK) == 0;
 }
 
-const char *ufrpc_cli_config_path(const struct ufrpc_cli_args *a, int (*exists)(const char *))
+const char *ufrpc_cli_config_path(const char *config, int (*exists)(const char *))
 {
-    if (a->config)
-        return a->config;
+    if (config)
+        return config;
     if (!exists)
         exists = file_exists;
     return exists("./frpc.toml") ? "./frpc.toml" : "./frpc.ini";
-}
-
-void ufrpc_cli_usage(FILE *out)
-{
-    fprintf(out,
-            "ufrpc is a client of frp (https://github.com/fatedier/frp), in C\n\n"
-            "Usage:\n"
-            "  ufrpc [flags]\n"
-            "  ufrpc verify [-c FILE]\n"
-            "  ufrpc reload|status|stop [-c FILE]\n"
-            "  ufrpc tcp|udp|http|https|tcpmux|stcp|sudp|xtcp [flags]   run a single proxy\n"
-            "  ufrpc stcp|sudp|xtcp visitor [flags]                     run a single visitor\n"
-            "      (ufrpc TYPE --help lists the flags: -s ADDR -P PORT -t TOKEN -n NAME\n"
-            "       -l LOCAL_PORT -r REMOTE_PORT ...)\n\n"
-            "Flags:\n"
-            "  -c, --config string     config file of frpc (default ./frpc.toml, then ./frpc.ini)\n"
-            "      --strict_config     strict config parsing mode, unknown fields will cause "
-            "errors (default true)\n"
-            "      --log_json          write log lines as JSON\n"
-            "  -h, --help              help for ufrpc\n"
-            "  -v, --version           version of frpc\n");
 }
 
 /* ---- the run loop ------------------------------------------------------------ */
 /* How long info lines may wait in a log file's buffer (see ufrpc_log_opts). */
 #define LOG_FLUSH_MS 1000
 struct app {
-    uv_loop_t loop;
+    uv_loop_t *loop; /* shared by the services of --config-dir */
     uv_signal_t sig_int, sig_term, sig_hup;
     uv_timer_t log_timer; /* ufrpc_log_tick for a buffered log file */
     ufrpc_client_t *client;
     struct ufrpc_admin *admin;
+    struct ufrpc_store *store; /* store.path's, NULL without one */
     struct ufrpc_log *log;
     const char *path;
     const char *text; /* quick-run: the configuration text (path is its label) */
@@ -198,31 +135,58 @@ static const char *hook_config_path(void *ctx)
     return ((struct app *)ctx)->path;
 }
 
-static enum ufrpc_admin_reload_result hook_reload(void *ctx, bool strict, char *msg, size_t cap)
+/* Loads app's configuration for the admin API; on failure writes the first error's
+ * text (no position) into msg. */
+static int load_for_api(struct app *app, bool strict, struct ufrpc_config **cfg, char *msg,
+                        size_t cap)
 {
-    struct app *app = ctx;
     struct ufrpc_cfg_diag diag;
     ufrpc_cfg_diag_init(&diag);
     struct ufrpc_config_load_opts o = {.non_strict = !strict};
-    struct ufrpc_config *cfg = NULL;
-    int rc = load_source(app, &o, &cfg, &diag);
+    int rc = load_source(app, &o, cfg, &diag);
     if (rc) {
         const struct ufrpc_cfg_diag_item *it = NULL;
         for (size_t i = 0; i < diag.len && !it; i++)
             if (diag.items[i].severity == UFRPC_CFG_ERROR)
                 it = &diag.items[i];
         snprintf(msg, cap, "%s", it ? it->err.msg : ufrpc_strerror(rc));
-        ufrpc_cfg_diag_free(&diag);
-        return UFRPC_ADMIN_RELOAD_INVALID;
     }
     ufrpc_cfg_diag_free(&diag);
+    return rc;
+}
+
+static enum ufrpc_admin_reload_result hook_reload(void *ctx, bool strict, char *msg, size_t cap)
+{
+    struct app *app = ctx;
+    struct ufrpc_config *cfg = NULL;
+    if (load_for_api(app, strict, &cfg, msg, cap) != 0)
+        return UFRPC_ADMIN_RELOAD_INVALID;
     UFRPC_LOGI(app->log, "reload the configuration from [%s] (admin API)", app->path);
-    rc = ufrpc_client_reload(app->client, cfg);
+    int rc = ufrpc_client_reload(app->client, cfg);
     if (rc) {
         snprintf(msg, cap, "%s", ufrpc_strerror(rc));
         return UFRPC_ADMIN_RELOAD_APPLY_FAILED;
     }
     return UFRPC_ADMIN_RELOAD_OK;
+}
+
+static struct ufrpc_store *hook_store(void *ctx)
+{
+    return ((struct app *)ctx)->store;
+}
+
+/* frpc's reloadConfigFromSources after a store change: no "reload" line of its own. */
+static int hook_store_apply(void *ctx, char *msg, size_t cap)
+{
+    struct app *app = ctx;
+    struct ufrpc_config *cfg = NULL;
+    int rc = load_for_api(app, false, &cfg, msg, cap);
+    if (rc == 0) {
+        rc = ufrpc_client_reload(app->client, cfg);
+        if (rc)
+            snprintf(msg, cap, "%s", ufrpc_strerror(rc));
+    }
+    return rc;
 }
 
 static void hook_stop(void *ctx)
@@ -253,8 +217,10 @@ static int start_admin(struct app *app, const struct ufrpc_config *cfg)
         .reload = hook_reload,
         .stop = hook_stop,
         .metrics = hook_metrics,
+        .store = hook_store,
+        .store_apply = hook_store_apply,
     };
-    return ufrpc_admin_start(&app->loop, &o, &h, &app->admin); /* it logs "listen on" */
+    return ufrpc_admin_start(app->loop, &o, &h, &app->admin); /* it logs "listen on" */
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -281,40 +247,106 @@ static void on_signal(uv_signal_t *h, int signum)
     ufrpc_client_shutdown(app->client);
 }
 
-static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json);
+static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json,
+               bool allow_token_exec);
+static int run_dir(const char *dir, bool strict, bool log_json, bool allow_token_exec);
 
 int ufrpc_cli_main(int argc, char **argv)
 {
-    struct ufrpc_cli_args args;
-    if (ufrpc_cli_parse(argc, argv, &args) != 0) {
-        printf("Error: %s\n", args.error);
-        ufrpc_cli_usage(stdout);
-        return 1;
-    }
-    if (args.help) {
-        ufrpc_cli_usage(stdout);
+    struct ufrpc_cli_opts o;
+    if (ufrpc_cli_parse_opts(argc, argv, &o) != 0)
+        return ufrpc_cli_fail(&o);
+    if (o.cmd == UFRPC_CMD_QUICK) /* tcp | udp | ... [visitor] [flags] */
+        return ufrpc_cli_quick(argc, argv);
+    if (o.help) {
+        ufrpc_cli_help(stdout, o.cmd);
         return 0;
     }
-    if (args.version) {
+    switch (o.cmd) {
+    case UFRPC_CMD_HELP: return ufrpc_cli_help_topic(stdout, o.nargs, o.args);
+    case UFRPC_CMD_VERIFY: return ufrpc_cli_verify_opts(&o, stdout);
+    case UFRPC_CMD_RELOAD:
+    case UFRPC_CMD_STATUS:
+    case UFRPC_CMD_STOP: return ufrpc_cli_admin_opts(&o, stdout);
+    case UFRPC_CMD_COMPLETION:
+    case UFRPC_CMD_NATHOLE: ufrpc_cli_help(stdout, o.cmd); return 0;
+    case UFRPC_CMD_NATHOLE_DISCOVER: return ufrpc_cli_nathole_discover(&o, stdout);
+    case UFRPC_CMD_COMPLETION_BASH: return ufrpc_cli_complete_bash(stdout, o.no_descriptions);
+    default: break;
+    }
+    if (o.version) {
         printf("%s\n", UFRPC_FRP_VERSION);
         return 0;
     }
-    return run(ufrpc_cli_config_path(&args, NULL), NULL, 0, args.strict, args.log_json);
+    if (o.config_dir != NULL)
+        return run_dir(o.config_dir, o.strict, o.log_json, o.allow_token_exec);
+    return run(ufrpc_cli_config_path(o.config, NULL), NULL, 0, o.strict, o.log_json,
+               o.allow_token_exec);
 }
 
 int ufrpc_cli_run_text(const char *text, size_t len, const char *label)
 {
-    return run(label, text, len, true, false);
+    return run(label, text, len, true, false, false);
 }
 
-/* Loads (the file path, or text labelled path when text != NULL) and runs. */
-static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json)
+/* auth.tokenSource exec's outcome, filled by on_token_exec. */
+struct exec_result {
+    bool done;
+    int rc;
+    char *token;
+    char err[700];
+};
+
+static void on_token_exec(int rc, const char *result, void *data)
 {
+    struct exec_result *x = data;
+    x->done = true;
+    x->rc = rc;
+    if (rc == 0) {
+        x->token = strdup(result);
+        if (x->token == NULL)
+            x->rc = UFRPC_ERR_NOMEM;
+    } else {
+        snprintf(x->err, sizeof x->err, "%s", result);
+    }
+}
+
+/* Runs auth.tokenSource exec's command before the service starts (frpc resolves it
+ * while building the service). 0 and *token, or 1 after printing frpc's
+ * "failed to resolve auth.tokenSource: ..." line. */
+static int resolve_exec_token(const struct ufrpc_config *cfg, char **token)
+{
+    struct exec_result x = {0};
+    uv_loop_t loop; /* its own: nothing else runs while the service is being built */
+    int rc = uv_loop_init(&loop) != 0 ? UFRPC_ERR_NOMEM : 0;
+    if (rc == 0) {
+        rc = ufrpc_token_exec_start(&loop, &cfg->auth.token_source, 0, on_token_exec, &x, x.err,
+                                    sizeof x.err);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+    }
+    if (rc == 0 && x.done)
+        rc = x.rc;
+    if (rc != 0) {
+        printf("failed to resolve auth.tokenSource: %s\n", x.err[0] ? x.err : ufrpc_strerror(rc));
+        return 1;
+    }
+    *token = x.token;
+    return 0;
+}
+
+/* Builds and starts one service on loop: 0 (it runs once the loop runs; app_finish
+ * afterwards), or 1 after printing why (app freed). */
+static int app_start(uv_loop_t *loop, const char *path, const char *text, size_t text_len,
+                     bool strict, bool log_json, bool allow_token_exec, struct app **out)
+{
+    *out = NULL;
     struct app *app = calloc(1, sizeof *app);
     if (!app) {
         printf("out of memory\n");
         return 1;
     }
+    app->loop = loop;
     app->path = path;
     app->text = text;
     app->text_len = text_len;
@@ -326,6 +358,22 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         return 1;
     }
 
+    if (ufrpc_cli_needs_token_exec(cfg) && !allow_token_exec) {
+        printf("%s\n", UFRPC_CLI_UNSAFE_TOKEN_EXEC);
+        ufrpc_config_free(cfg);
+        free(app);
+        return 1;
+    }
+    if (cfg->store.path != NULL && cfg->store.path[0] != '\0') {
+        char err[700];
+        rc = ufrpc_store_open(cfg->store.path, &app->store, err, sizeof err);
+        if (rc) {
+            printf("failed to create store source: %s\n", err[0] ? err : ufrpc_strerror(rc));
+            ufrpc_config_free(cfg);
+            free(app);
+            return 1;
+        }
+    }
     const char *log_to = ufrpc_cfg_str(cfg->log.to);
     bool log_to_file = log_to[0] != '\0' && strcmp(log_to, "console") != 0;
     enum ufrpc_log_level lvl = UFRPC_LOG_INFO;
@@ -344,33 +392,43 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
     if (rc) {
         printf("open log file [%s] error: %s\n", ufrpc_cfg_str(cfg->log.to), ufrpc_strerror(rc));
         ufrpc_config_free(cfg);
-        free(app);
-        return 1;
-    }
-    if (uv_loop_init(&app->loop) != 0) {
-        printf("cannot create the event loop\n");
-        ufrpc_config_free(cfg);
-        ufrpc_log_free(app->log);
+        ufrpc_store_free(app->store);
         free(app);
         return 1;
     }
     UFRPC_LOGI(app->log, "start frpc service for config file [%s]", app->path);
+    char *exec_token = NULL;
+    if (cfg->auth.token_source.present &&
+        strcmp(ufrpc_cfg_str(cfg->auth.token_source.type), "exec") == 0 &&
+        resolve_exec_token(cfg, &exec_token) != 0) {
+        ufrpc_config_free(cfg);
+        UFRPC_LOGI(app->log, "frpc service for config file [%s] stopped", app->path);
+        ufrpc_log_free(app->log);
+        ufrpc_store_free(app->store);
+        free(app);
+        return 1;
+    }
     struct ufrpc_client_opts co = {
-        .loop = &app->loop,
+        .exec_token = exec_token,
+        .loop = app->loop,
         .cfg = cfg,
         .log = app->log,
         .on_exit = on_client_exit,
         .data = app,
     };
     rc = ufrpc_client_new(&co, &app->client);
+    if (exec_token != NULL) {
+        memset(exec_token, 0, strlen(exec_token));
+        free(exec_token);
+    }
     if (rc) {
         printf("%s\n", ufrpc_strerror(rc));
-        uv_loop_close(&app->loop);
         ufrpc_log_free(app->log);
+        ufrpc_store_free(app->store);
         free(app);
         return 1;
     }
-    uv_timer_init(&app->loop, &app->log_timer);
+    uv_timer_init(app->loop, &app->log_timer);
     app->log_timer.data = app;
     if (log_to_file) {
         uv_timer_start(&app->log_timer, on_log_timer, LOG_FLUSH_MS, LOG_FLUSH_MS);
@@ -379,7 +437,7 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
     uv_signal_t *sigs[] = {&app->sig_int, &app->sig_term, &app->sig_hup};
     int nums[] = {SIGINT, SIGTERM, SIGHUP};
     for (int i = 0; i < 3; i++) {
-        uv_signal_init(&app->loop, sigs[i]);
+        uv_signal_init(app->loop, sigs[i]);
         sigs[i]->data = app;
         uv_signal_start(sigs[i], on_signal, nums[i]);
     }
@@ -397,19 +455,125 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         snprintf(app->exit_msg, sizeof app->exit_msg, "%s", ufrpc_strerror(rc));
         ufrpc_client_shutdown(app->client);
     }
-    uv_run(&app->loop, UV_RUN_DEFAULT);
+    *out = app;
+    return 0;
+}
 
+/* After the loop ended: prints the stop reason, frees app; returns the exit code. */
+static int app_finish(struct app *app)
+{
     if (app->exit_msg[0])
         printf("%s\n", app->exit_msg); /* frpc prints the error itself, then exits 1 */
     UFRPC_LOGI(app->log, "frpc service for config file [%s] stopped", app->path);
     int code = app->exit_code;
     ufrpc_client_free(app->client);
-    if (uv_loop_close(&app->loop) != 0) {
-        uv_run(&app->loop, UV_RUN_DEFAULT);
-        uv_loop_close(&app->loop);
-    }
+    uv_run(app->loop, UV_RUN_NOWAIT); /* the client's last close callbacks */
     ufrpc_log_free(app->log);
+    ufrpc_store_free(app->store); /* after the loop: no store job is left */
     free(app);
     fflush(stdout);
     return code;
+}
+
+static void close_loop(uv_loop_t *loop)
+{
+    if (uv_loop_close(loop) != 0) {
+        uv_run(loop, UV_RUN_DEFAULT);
+        uv_loop_close(loop);
+    }
+}
+
+/* Loads (the file path, or text labelled path when text != NULL) and runs. */
+static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json,
+               bool allow_token_exec)
+{
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) != 0) {
+        printf("cannot create the event loop\n");
+        return 1;
+    }
+    struct app *app = NULL;
+    int code = app_start(&loop, path, text, text_len, strict, log_json, allow_token_exec, &app);
+    if (code == 0) {
+        uv_run(&loop, UV_RUN_DEFAULT);
+        code = app_finish(app);
+    }
+    close_loop(&loop);
+    return code;
+}
+
+/* ---- --config-dir ------------------------------------------------------------ */
+
+#define MAX_DIR_SERVICES 256
+
+static int cmp_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name); /* Go's WalkDir: byte order */
+}
+
+/* The regular files under dir, depth first in name order (frpc's filepath.WalkDir;
+ * unreadable entries are skipped, as frpc's walk function ignores errors). */
+static void walk(const char *dir, char **paths, size_t *n, size_t max)
+{
+    struct dirent **ents = NULL;
+    int k = scandir(dir, &ents, NULL, cmp_name);
+    for (int i = 0; i < k; i++) {
+        const char *nm = ents[i]->d_name;
+        if (strcmp(nm, ".") != 0 && strcmp(nm, "..") != 0 && *n < max) {
+            size_t len = strlen(dir) + strlen(nm) + 2;
+            char *p = malloc(len);
+            struct stat st;
+            if (p != NULL) {
+                snprintf(p, len, "%s%s%s", dir, dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/", nm);
+                if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+                    walk(p, paths, n, max);
+                    free(p);
+                } else if (stat(p, &st) == 0) {
+                    paths[(*n)++] = p;
+                } else {
+                    free(p);
+                }
+            }
+        }
+        free(ents[i]);
+    }
+    free(ents);
+}
+
+/* frpc --config-dir: one service for each file of dir, all in this process (on one
+ * loop); a service that cannot start or that fails is reported as frpc does ("frpc
+ * service error for config file [PATH]") and the others go on. Exit code 0, as frpc's
+ * (the flag is meant for tests there). */
+static int run_dir(const char *dir, bool strict, bool log_json, bool allow_token_exec)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        printf("config directory [%s] is not a directory\n", dir);
+        return 1;
+    }
+    char **paths = calloc(MAX_DIR_SERVICES, sizeof *paths);
+    struct app **apps = calloc(MAX_DIR_SERVICES, sizeof *apps);
+    uv_loop_t loop;
+    if (paths == NULL || apps == NULL || uv_loop_init(&loop) != 0) {
+        free(paths);
+        free(apps);
+        printf("out of memory\n");
+        return 1;
+    }
+    size_t n = 0;
+    walk(dir, paths, &n, MAX_DIR_SERVICES);
+    for (size_t i = 0; i < n; i++)
+        if (app_start(&loop, paths[i], NULL, 0, strict, log_json, allow_token_exec, &apps[i]) != 0)
+            printf("frpc service error for config file [%s]\n", paths[i]);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    for (size_t i = 0; i < n; i++)
+        if (apps[i] != NULL && app_finish(apps[i]) != 0)
+            printf("frpc service error for config file [%s]\n", paths[i]);
+    close_loop(&loop);
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+    free(apps);
+    fflush(stdout);
+    return 0;
 }

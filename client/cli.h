@@ -1,17 +1,15 @@
 /* ufrpc — the frpc-like command line (docs/PROTOCOL.md §11.2) and the program's run loop.
  *
- *   ufrpc [-c FILE | --config FILE] [--strict_config[=true|false]] [--log_json]
+ *   ufrpc [-c FILE] [--strict_config[=bool]] [--allow-unsafe TokenSourceExec] [--log_json]
  *   ufrpc -v | --version
- *   ufrpc verify [-c FILE] ...            (client/cli_verify.h)
- *   ufrpc tcp|...|xtcp [visitor] [flags]  (client/cli_quick.h)
+ *   ufrpc help [command] | COMMAND --help
+ *   ufrpc verify | reload | status | stop | completion bash | tcp|...|xtcp [visitor] ...
  *
- * As in cobra, '_' and '-' are interchangeable in long flags and "--flag=value" works.
- * Without -c, ./frpc.toml is used when it exists, else ./frpc.ini (frpc's default).
+ * The commands and flags are one table, client/cli_flags.h (parser and help).
+ * Without -c, ./frpc.toml is used when it exists, else ./frpc.ini.
  *
- * Exit codes as frpc's: 0 after a clean stop (SIGINT/SIGTERM), 1 for a bad command
- * line, an invalid configuration, or a failed first login with loginFailExit.
- *
- * Ownership: the parsed arguments point into argv (no allocation). */
+ * Exit codes as frpc's: 0 after a clean stop (SIGINT/SIGTERM) and for help, 1 for a bad
+ * command line, an invalid configuration, or a failed first login with loginFailExit. */
 #ifndef UFRPC_CLIENT_CLI_H
 #define UFRPC_CLIENT_CLI_H
 
@@ -19,28 +17,23 @@
 #include <stddef.h>
 #include <stdio.h>
 
-struct ufrpc_cli_args {
-    const char *config; /* NULL: default (see above) */
-    bool version;
-    bool help;
-    bool strict;   /* default true */
-    bool log_json; /* ufrpc extension: JSON-lines logging */
-    char error[256]; /* why parsing failed */
-};
-
-/* Parses argv[1..]. Returns 0, or -1 with args->error set (e.g. "unknown flag: --x"). */
-int ufrpc_cli_parse(int argc, char **argv, struct ufrpc_cli_args *args);
-
-/* The configuration path to use: args->config, else "./frpc.toml" when
+/* The configuration path to use: config (the -c value), else "./frpc.toml" when
  * exists("./frpc.toml"), else "./frpc.ini". exists may be NULL (access(2)). */
-const char *ufrpc_cli_config_path(const struct ufrpc_cli_args *args,
-                                  int (*exists)(const char *path));
+const char *ufrpc_cli_config_path(const char *config, int (*exists)(const char *path));
 
-/* Prints the usage text. */
-void ufrpc_cli_usage(FILE *out);
+/* frpc's refusal of auth.tokenSource exec without --allow-unsafe TokenSourceExec. */
+#define UFRPC_CLI_UNSAFE_TOKEN_EXEC                                                          \
+    "unsafe feature \"TokenSourceExec\" is not enabled. To enable it, ensure it is allowed " \
+    "in the configuration or command line flags"
 
-/* The whole program after the `verify` dispatch: parse, load, log, run the client
- * on a fresh libuv loop with signal handling. Returns the exit code. */
+/* Whether cfg needs --allow-unsafe TokenSourceExec (auth.tokenSource or
+ * auth.oidc.tokenSource of type exec). */
+struct ufrpc_config;
+bool ufrpc_cli_needs_token_exec(const struct ufrpc_config *cfg);
+
+/* The whole program: parse (client/cli_flags.h), dispatch help, verify,
+ * reload|status|stop, completion and the quick-run commands; else load, log and run
+ * the client on a fresh libuv loop with signal handling. Returns the exit code. */
 int ufrpc_cli_main(int argc, char **argv);
 
 /* The run part of ufrpc_cli_main() for a configuration held in memory (quick-run,

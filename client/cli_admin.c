@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/cli_flags.h"
 #include "client/cli_util.h"
 #include "llhttp.h"
 
@@ -525,118 +526,37 @@ static int print_status(FILE *out, const char *body, size_t len)
     return 0;
 }
 
-static bool is_admin_word(const char *w)
-{
-    return strcmp(w, "reload") == 0 || strcmp(w, "status") == 0 || strcmp(w, "stop") == 0;
-}
-
-int ufrpc_cli_is_admin(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        char name[64];
-        const char *ln = ufrpc_cli_long_name(argv[i], name, sizeof name);
-        if (strcmp(argv[i], "-c") == 0 ||
-            (ln != NULL && strchr(argv[i], '=') == NULL &&
-             (strcmp(ln, "config") == 0 || strcmp(ln, "api-timeout") == 0 ||
-              strcmp(ln, "config-dir") == 0))) {
-            i++;
-            continue;
-        }
-        if (argv[i][0] == '-')
-            continue;
-        return is_admin_word(argv[i]);
-    }
-    return 0;
-}
-
 static int file_exists(const char *p) { return access(p, F_OK) == 0; }
 
 int ufrpc_cli_admin(int argc, char **argv, FILE *out)
 {
-    const char *file = NULL, *cmd = NULL;
-    bool strict = true;
-    int metrics = 0; /* status --metrics: 1 Prometheus text, 2 JSON */
-    int64_t timeout_ms = 30000;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        char name[64];
-        if (a[0] != '-') {
-            if (cmd == NULL && is_admin_word(a)) {
-                cmd = a;
-                continue;
-            }
-            fprintf(out, "Error: unknown command or argument \"%s\"\n", a);
-            return 1;
-        }
-        if (strcmp(a, "-c") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(out, "Error: flag needs an argument: 'c' in -c\n");
-                return 1;
-            }
-            file = argv[++i];
-            continue;
-        }
-        if (strncmp(a, "-c", 2) == 0 && a[2] != '\0') {
-            file = a[2] == '=' ? a + 3 : a + 2;
-            continue;
-        }
-        const char *ln = ufrpc_cli_long_name(a, name, sizeof name);
-        const char *eq = strchr(a, '=');
-        if (ln != NULL && (strcmp(ln, "config") == 0 || strcmp(ln, "api-timeout") == 0)) {
-            const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
-            if (v == NULL) {
-                fprintf(out, "Error: flag needs an argument: --%s\n", ln);
-                return 1;
-            }
-            if (ln[0] == 'c') {
-                file = v;
-            } else if (ufrpc_cli_admin_parse_duration(v, &timeout_ms) != 0) {
-                fprintf(out,
-                        "Error: invalid argument \"%s\" for \"--api-timeout\" flag: time: invalid "
-                        "duration \"%s\"\n",
-                        v, v);
-                return 1;
-            }
-            continue;
-        }
-        if (ln != NULL && strcmp(ln, "metrics") == 0) {
-            const char *v = eq ? eq + 1 : "prometheus";
-            if (strcmp(v, "prometheus") == 0 || strcmp(v, "text") == 0)
-                metrics = 1;
-            else if (strcmp(v, "json") == 0)
-                metrics = 2;
-            else {
-                fprintf(out, "Error: invalid argument \"%s\" for \"--metrics\" flag: "
-                             "prometheus or json\n", v);
-                return 1;
-            }
-            continue;
-        }
-        if (ln != NULL && strcmp(ln, "strict-config") == 0) {
-            if (eq == NULL)
-                strict = true;
-            else if (!ufrpc_parse_go_bool(eq + 1, strlen(eq + 1), &strict)) {
-                fprintf(out, "Error: invalid argument \"%s\" for \"--strict_config\" flag\n",
-                        eq + 1);
-                return 1;
-            }
-            continue;
-        }
-        fprintf(out, "Error: unknown flag: %s\n", a);
+    struct ufrpc_cli_opts o;
+    if (ufrpc_cli_parse_opts(argc, argv, &o) != 0) {
+        fprintf(out, "Error: %s\n", o.error);
         return 1;
     }
-    if (cmd == NULL) {
+    if (o.cmd != UFRPC_CMD_RELOAD && o.cmd != UFRPC_CMD_STATUS && o.cmd != UFRPC_CMD_STOP) {
         fprintf(out, "Error: expected one of: reload, status, stop\n");
         return 1;
     }
-    if (metrics && strcmp(cmd, "status") != 0) {
+    return ufrpc_cli_admin_opts(&o, out);
+}
+
+int ufrpc_cli_admin_opts(const struct ufrpc_cli_opts *o, FILE *out)
+{
+    const char *file = o->config;
+    const char *cmd = o->cmd == UFRPC_CMD_RELOAD ? "reload" : o->cmd == UFRPC_CMD_STOP ? "stop" : "status";
+    bool strict = o->strict;
+    int64_t timeout_ms = o->api_timeout_ms;
+    int metrics = o->metrics; /* status --metrics: 1 Prometheus text, 2 JSON */
+    if (metrics && o->cmd != UFRPC_CMD_STATUS) {
         fprintf(out, "Error: --metrics goes with status\n");
         return 1;
     }
     if (file == NULL)
         file = file_exists("./frpc.toml") ? "./frpc.toml" : "./frpc.ini";
 
-    struct ufrpc_config_load_opts opts = {.non_strict = !strict};
+    struct ufrpc_config_load_opts opts = {.non_strict = !strict, .no_store = true};
     struct ufrpc_cfg_diag diag;
     ufrpc_cfg_diag_init(&diag);
     struct ufrpc_config *cfg = NULL;

@@ -25,9 +25,7 @@
  *
  * Nothing is retained after return; the password is sent, never printed.
  *
- * Dispatch from main() (before the normal run):
- *     if (ufrpc_cli_is_admin(argc, argv))
- *         return ufrpc_cli_admin(argc, argv, stdout); */
+ * Dispatch: client/cli.c's ufrpc_cli_main (the flag table is client/cli_flags.h). */
 #ifndef UFRPC_CLIENT_CLI_ADMIN_H
 #define UFRPC_CLIENT_CLI_ADMIN_H
 
@@ -35,12 +33,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* True when argv's first non-flag word is reload, status or stop. */
-int ufrpc_cli_is_admin(int argc, char **argv);
-
 /* Runs the subcommand; output (success and error lines) goes to `out` (frpc prints
  * both to stdout). Returns the exit code: 0 or 1. */
 int ufrpc_cli_admin(int argc, char **argv, FILE *out);
+
+/* The same with the command line already parsed (client/cli_flags.h; o->cmd is
+ * reload, status or stop). */
+struct ufrpc_cli_opts;
+int ufrpc_cli_admin_opts(const struct ufrpc_cli_opts *o, FILE *out);
 
 /* One blocking HTTP/1.1 exchange (Connection: close) with an overall deadline.
  * body/body_len: request body (may be NULL/0). On success returns 0 with *status and

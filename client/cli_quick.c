@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "client/cli.h"
+#include "client/cli_flags.h"
 #include "client/cli_util.h"
 #include "proto/error.h"
 #include "proto/text.h"
@@ -484,13 +485,13 @@ static const char *help_of(const struct flag *f)
     } H[] = {
         {"server-addr", "frp server's address (default \"127.0.0.1\")"},
         {"server-port", "frp server's port (default 7000)"},
-        {"protocol", "tcp, kcp, quic, websocket or wss (default \"tcp\")"},
+        {"protocol", "optional values are [tcp kcp quic websocket wss] (default \"tcp\")"},
         {"token", "auth token"},
         {"user", "user"},
         {"client-id", "unique identifier for this frpc instance"},
         {"tls-enable", "enable frpc tls (default true)"},
-        {"tls-server-name", "the custom server name of the tls certificate"},
-        {"dns-server", "dns server instead of the system's"},
+        {"tls-server-name", "specify the custom server name of tls certificate"},
+        {"dns-server", "specify dns server instead of using system default one"},
         {"log-level", "log level (default \"info\")"},
         {"log-file", "console or file path (default \"console\")"},
         {"log-max-days", "log file reversed days (default 3)"},
@@ -498,26 +499,26 @@ static const char *help_of(const struct flag *f)
         {"local-ip", "local ip (default \"127.0.0.1\")"},
         {"bandwidth-limit-mode", "bandwidth limit mode (default \"client\")"},
         {"bandwidth-limit", "bandwidth limit (e.g. 100KB or 1MB)"},
-        {"metadatas", "metadata key-value pairs (key1=value1,key2=value2)"},
-        {"annotations", "annotation key-value pairs (key1=value1,key2=value2)"},
+        {"metadatas", "metadata key-value pairs (e.g., key1=value1,key2=value2) (default [])"},
+        {"annotations", "annotation key-value pairs (e.g., key1=value1,key2=value2) (default [])"},
         {"ue", "use encryption"},
         {"uc", "use compression"},
         {"sd", "sub domain"},
         {"mux", "multiplexer"},
         {"sk", "secret key"},
         {"proxy-name", "proxy name"},
-        {"local-port", "local port (required unless a plugin is set)"},
+        {"local-port", "local port"},
         {"remote-port", "remote port"},
-        {"custom-domain", "custom domains (comma-separated, repeatable)"},
-        {"locations", "locations (comma-separated, repeatable)"},
+        {"custom-domain", "custom domains"},
+        {"locations", "locations"},
         {"http-user", "http auth user"},
         {"http-pwd", "http auth password"},
         {"host-header-rewrite", "host header rewrite"},
-        {"allow-users", "allowed visitor users (comma-separated, repeatable)"},
+        {"allow-users", "allow visitor users"},
         {"visitor-name", "visitor name"},
-        {"server-name", "the proxy's name to visit"},
-        {"server-user", "the proxy owner's user"},
-        {"bind-addr", "bind address (default \"127.0.0.1\")"},
+        {"server-name", "server name"},
+        {"server-user", "server user"},
+        {"bind-addr", "bind addr"},
         {"bind-port", "bind port"},
     };
     for (size_t i = 0; i < sizeof H / sizeof H[0]; i++)
@@ -526,27 +527,57 @@ static const char *help_of(const struct flag *f)
     return "";
 }
 
+/* cobra's help of the subcommand: its flags, then the global ones (for a visitor the
+ * proxy command's persistent flags too), pflag's layout (client/cli_flags.h). */
 void ufrpc_cli_quick_usage(FILE *out, const char *type, bool visitor)
 {
     int t = find_type(type);
     if (t < 0)
         return;
+    bool kids = !visitor && TYPES[t].has_visitor;
     fprintf(out, "Run ufrpc with a single %s %s\n\nUsage:\n  ufrpc %s%s [flags]\n", type,
             visitor ? "visitor" : "proxy", type, visitor ? " visitor" : "");
-    if (!visitor && TYPES[t].has_visitor)
-        fprintf(out, "  ufrpc %s visitor [flags]\n", type);
-    fprintf(out, "\nFlags:\n");
-    unsigned scope = S_COMMON | (visitor ? S_VISITOR : TYPES[t].scope);
+    if (kids)
+        fprintf(out, "  ufrpc %s [command]\n\nAvailable Commands:\n  visitor     Run ufrpc with a "
+                     "single %s visitor\n",
+                type, type);
+    static const char *const type_word[] = {
+        [K_STR] = " string", [K_INT] = " int", [K_BOOL] = "", [K_LIST] = " strings",
+        [K_MAP] = " stringToString"};
+    unsigned local = visitor ? S_VISITOR : S_COMMON | TYPES[t].scope;
+    char lines[NFLAGS + 16][200];
+    const char *loc[NFLAGS + 1], *glob[NFLAGS + 16];
+    size_t nl = 0, ng = 0, used = 0;
     for (size_t i = 0; i < NFLAGS; i++) {
         const struct flag *f = &FLAGS[i];
-        if (!(f->scope & scope))
+        bool in_local = (f->scope & local) && !(visitor && f->scope == S_COMMON);
+        bool in_global = visitor && f->scope == S_COMMON;
+        if (!in_local && !in_global)
             continue;
-        char d[64];
-        describe(f, d, sizeof d);
-        fprintf(out, "  %s%-*s %s\n", f->shorthand ? "" : "    ", f->shorthand ? 28 : 24, d,
-                help_of(f));
+        if (f->shorthand)
+            snprintf(lines[used], sizeof lines[used], "  -%c, --%s%s\t%s", f->shorthand, f->name,
+                     type_word[f->kind], help_of(f));
+        else
+            snprintf(lines[used], sizeof lines[used], "      --%s%s\t%s", f->name,
+                     type_word[f->kind], help_of(f));
+        if (in_local)
+            loc[nl++] = lines[used++];
+        else
+            glob[ng++] = lines[used++];
     }
-    fprintf(out, "  %-28s %s\n", "-h, --help", "help for this command");
+    snprintf(lines[used], sizeof lines[used], "  -h, --help\thelp for %s", visitor ? "visitor" : type);
+    loc[nl++] = lines[used++];
+    size_t k = ufrpc_cli_global_flag_lines(lines + used, sizeof lines / sizeof lines[0] - used);
+    for (size_t i = 0; i < k; i++)
+        glob[ng++] = lines[used + i];
+    fprintf(out, "\nFlags:\n");
+    ufrpc_cli_print_flag_lines(out, loc, nl);
+    fprintf(out, "\nGlobal Flags:\n");
+    ufrpc_cli_print_flag_lines(out, glob, ng);
+    if (kids)
+        fprintf(out, "\nUse \"ufrpc %s [command] --help\" for more information about a "
+                     "command.\n",
+                type);
 }
 
 int ufrpc_cli_quick(int argc, char **argv)
@@ -561,10 +592,10 @@ int ufrpc_cli_quick(int argc, char **argv)
         printf("%s\n", r.error);
         return 1;
     }
-    if (rc != 0) {
-        printf("Error: %s\n", r.error);
+    if (rc != 0) { /* cobra: the error and the usage to stderr */
+        fprintf(stderr, "Error: %s\n", r.error);
         if (r.type[0])
-            ufrpc_cli_quick_usage(stdout, r.type, r.visitor);
+            ufrpc_cli_quick_usage(stderr, r.type, r.visitor);
         return 1;
     }
     if (r.help) {

@@ -1,5 +1,5 @@
-/* client/cli_util.h — helpers shared by the command-line files (cli.c, cli_admin.c,
- * cli_quick.c, cli_verify.c). Pure functions on caller buffers. Boolean flag
+/* client/cli_util.h — helpers shared by the command-line files (cli_flags.c,
+ * cli_quick.c). Pure functions on caller buffers. Boolean flag
  * values go through ufrpc_parse_go_bool() (proto/text.h), as cobra's do. */
 #ifndef UFRPC_CLIENT_CLI_UTIL_H
 #define UFRPC_CLIENT_CLI_UTIL_H

@@ -648,6 +648,8 @@ int ufrpc_client_new(const struct ufrpc_client_opts *opts, ufrpc_client_t **out)
         rc = ufrpc_registry_new(cl->cfg->user, ufrpc_sup_on_reg_change, cl, &cl->reg);
     if (!rc)
         rc = ufrpc_sup_sync_registry(cl, cl->cfg);
+    if (!rc && opts->exec_token != NULL && !(cl->exec_token = strdup(opts->exec_token)))
+        rc = UFRPC_ERR_NOMEM;
     if (!rc)
         rc = ufrpc_sup_setup_crypto(cl, cl->cfg, &cl->token, &cl->tls, cl->key);
     if (!rc && (uv_timer_init(cl->loop, &cl->ctl_timer) || uv_timer_init(cl->loop, &cl->retry_timer) ||
@@ -660,6 +662,8 @@ int ufrpc_client_new(const struct ufrpc_client_opts *opts, ufrpc_client_t **out)
             t->rt = NULL;
         }
         ufrpc_registry_free(cl->reg);
+        ufrpc_sup_wipe_free(cl->exec_token);
+        free(cl->exec_sig);
         ufrpc_sup_wipe_free(cl->token);
         ufrpc_tls_ctx_free(cl->tls);
         mbedtls_ctr_drbg_free(&cl->drbg);
@@ -846,6 +850,8 @@ void ufrpc_client_free(ufrpc_client_t *cl)
     ufrpc_sup_free_retired(cl);
     free(cl->chans);
     free(cl->alert_views);
+    ufrpc_sup_wipe_free(cl->exec_token);
+    free(cl->exec_sig);
     ufrpc_sup_wipe_free(cl->token);
     ufrpc_tls_ctx_free(cl->tls);
     mbedtls_ctr_drbg_free(&cl->drbg);

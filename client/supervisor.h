@@ -52,6 +52,11 @@ struct ufrpc_client_opts {
     struct ufrpc_config *cfg; /* taken */
     struct ufrpc_log *log;    /* borrowed; may be NULL */
     const char *hostname;     /* Login.hostname; NULL: gethostname() */
+    /* auth.tokenSource type "exec": the token its command printed, resolved by the
+     * caller before (client/token_exec.h; copied). It is used for as long as the
+     * exec settings stay the same; a reload that changes them is refused (frpc
+     * resolves the token once, at start). */
+    const char *exec_token;
     /* The client stopped: code 0 after a shutdown, 1 after a login failure with
      * loginFailExit; msg is the text to print (NULL when none). */
     void (*on_exit)(ufrpc_client_t *cl, int code, const char *msg, void *data);

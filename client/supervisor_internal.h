@@ -55,6 +55,8 @@ struct ufrpc_client {
     struct ufrpc_registry *reg;
     ufrpc_tls_ctx_t *tls;
     char *token; /* resolved auth token (auth.token or auth.tokenSource) */
+    char *exec_token; /* auth.tokenSource exec's output, resolved before start (opts) */
+    char *exec_sig; /* the exec settings that made exec_token (command, args, env) */
     ufrpc_oidc_t *oidc; /* auth.method = "oidc": the token fetcher (made on first use) */
     char *oidc_token;   /* the token of the current login attempt (wiped) */
     uint8_t key[UFRPC_CFB_KEY_LEN];

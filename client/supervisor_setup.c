@@ -315,6 +315,53 @@ static int read_token_file(ufrpc_client_t *cl, const char *path, char **out)
     return 0;
 }
 
+/* auth.tokenSource exec's settings as one string (command, args, env; NUL-free
+ * fields joined by \x1f), to tell whether a reload changed them. */
+static char *exec_signature(const struct ufrpc_cfg_value_source *vs)
+{
+    size_t n = strlen(ufrpc_cfg_str(vs->exec_command)) + 2;
+    for (size_t i = 0; i < vs->exec_args.len; i++)
+        n += strlen(vs->exec_args.items[i]) + 1;
+    for (size_t i = 0; i < vs->exec_env.len; i++)
+        n += strlen(vs->exec_env.items[i].key) + strlen(vs->exec_env.items[i].value) + 2;
+    char *s = malloc(n);
+    if (s == NULL)
+        return NULL;
+    size_t o = (size_t)snprintf(s, n, "%s\x1f", ufrpc_cfg_str(vs->exec_command));
+    for (size_t i = 0; i < vs->exec_args.len; i++)
+        o += (size_t)snprintf(s + o, n - o, "%s\x1f", vs->exec_args.items[i]);
+    for (size_t i = 0; i < vs->exec_env.len; i++)
+        o += (size_t)snprintf(s + o, n - o, "%s=%s\x1f", vs->exec_env.items[i].key,
+                              vs->exec_env.items[i].value);
+    return s;
+}
+
+/* The token of auth.tokenSource exec: the one resolved before start (frpc runs the
+ * command once); a reload may not change the command. */
+static int exec_token(ufrpc_client_t *cl, const struct ufrpc_config *cfg, char **out)
+{
+    if (cl->exec_token == NULL) {
+        UFRPC_LOGE(cl->log, "auth.tokenSource exec: the command runs once, at start; restart "
+                            "ufrpc to use it");
+        return UFRPC_ERR_UNSUPPORTED;
+    }
+    char *sig = exec_signature(&cfg->auth.token_source);
+    if (sig == NULL)
+        return UFRPC_ERR_NOMEM;
+    if (cl->exec_sig == NULL) {
+        cl->exec_sig = sig;
+    } else {
+        bool same = strcmp(sig, cl->exec_sig) == 0;
+        free(sig);
+        if (!same) {
+            UFRPC_LOGE(cl->log, "auth.tokenSource.exec changed: the command runs once, at start "
+                                "(as frpc's); restart ufrpc to use the new one");
+            return UFRPC_ERR_UNSUPPORTED;
+        }
+    }
+    return (*out = strdup(cl->exec_token)) ? 0 : UFRPC_ERR_NOMEM;
+}
+
 /* What ufrpc cannot do yet must not be silently done wrong. */
 static int check_supported(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
 {
@@ -377,6 +424,9 @@ int ufrpc_sup_setup_crypto(ufrpc_client_t *cl, const struct ufrpc_config *cfg, c
     if (cfg->auth.token_source.present &&
         strcmp(ufrpc_cfg_str(cfg->auth.token_source.type), "file") == 0)
         rc = read_token_file(cl, ufrpc_cfg_str(cfg->auth.token_source.file_path), token);
+    else if (cfg->auth.token_source.present &&
+             strcmp(ufrpc_cfg_str(cfg->auth.token_source.type), "exec") == 0)
+        rc = exec_token(cl, cfg, token);
     else if (cfg->auth.token_source.present)
         rc = UFRPC_ERR_UNSUPPORTED;
     else

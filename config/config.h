@@ -233,6 +233,7 @@ struct ufrpc_proxy_config {
     bool nat_traversal_present;
     bool disable_assisted_addrs;
 
+    bool from_store; /* read from store.path's file (it replaces a same-named entry) */
     /* where it was defined (file names owned by the config) */
     const char *source_file;
     uint32_t source_line;
@@ -261,6 +262,7 @@ struct ufrpc_visitor_config {
     bool nat_traversal_present;
     bool disable_assisted_addrs;
 
+    bool from_store;
     const char *source_file;
     uint32_t source_line;
 };
@@ -339,6 +341,9 @@ struct ufrpc_config {
     } virtual_net;
 
     struct {
+        /* as written; after loading, a relative path is joined to the config file's
+         * directory (frpc). Its file's proxies and visitors are loaded with the
+         * config's and replace config entries of the same name (frp's aggregator). */
         const char *path;
     } store;
 
@@ -382,6 +387,9 @@ struct ufrpc_config_load_opts {
      * it; it must outlive the config. Not through it: the diagnostics list (the
      * caller's), template rendering, the YAML and INI readers, json-c and libyaml. */
     const struct ufrpc_mem *mem;
+    /* true: store.path is kept (resolved) but its file is not read (verify, as frpc's;
+     * a store entry checked on its own). */
+    bool no_store;
 };
 
 /* The INI deprecation warning printed by frpc (ufrpc wording). */

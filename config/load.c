@@ -312,6 +312,91 @@ static int load_includes(struct ufrpc_cfg_ctx *c, bool legacy, size_t max)
     return c->nomem ? UFRPC_ERR_NOMEM : first;
 }
 
+/* store.path (frp cmd/frpc/sub/root.go, pkg/config/source/store.go): a relative path
+ * is taken from the config file's directory; a missing file is an empty store; the
+ * file is frp's JSON {"proxies":[...],"visitors":[...]}, read without strictness
+ * (frpc decodes it with unknown fields allowed). Its entries are marked from_store. */
+static int load_store(struct ufrpc_cfg_ctx *c, size_t max)
+{
+    const char *sp = c->cfg->store.path;
+    ufrpc_cv_pos spos = ufrpc_cfg_pos_of(c, &c->cfg->store.path);
+    if (sp[0] != '/') {
+        const char *slash = strrchr(c->file, '/');
+        size_t dl = slash ? (size_t)(slash - c->file) : 0;
+        size_t need = dl + 1 + strlen(sp) + 1;
+        char *full = ufrpc_cfg_arena_alloc(c->arena, need);
+        if (full == NULL)
+            return UFRPC_ERR_NOMEM;
+        if (slash != NULL)
+            snprintf(full, need, "%.*s/%s", (int)dl, c->file, sp);
+        else
+            snprintf(full, need, "%s", sp);
+        c->cfg->store.path = sp = full;
+    }
+    struct stat st;
+    if (stat(sp, &st) != 0 && errno == ENOENT)
+        return 0;
+    const char *dfile = ufrpc_cfg_diag_file(c->diag, sp);
+    if (dfile == NULL)
+        return UFRPC_ERR_NOMEM;
+    char *raw;
+    size_t rlen;
+    int rc = read_file(c->mem, sp, max, &raw, &rlen, c->diag, dfile);
+    if (rc != 0)
+        return rc;
+    ufrpc_cv *tree = NULL;
+    struct ufrpc_cfg_error err = {0};
+    rc = ufrpc_json_read_mem(c->mem, raw, rlen, dfile, &tree, &err, NULL);
+    ufrpc_mem_free(c->mem, raw);
+    if (rc != 0) {
+        if (rc != UFRPC_ERR_NOMEM)
+            add_reader_error(c->diag, &err, dfile, "store: failed to parse JSON: ");
+        return rc;
+    }
+    if (tree->type != UFRPC_CV_TABLE) {
+        ufrpc_cv_free(tree);
+        ufrpc_cfg_report(c, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_SYNTAX, spos,
+                         "store: %s is not a JSON object", sp);
+        return UFRPC_ERR_CONFIG_SYNTAX;
+    }
+    size_t p0 = c->nproxies, v0 = c->nvisitors;
+    bool strict = c->strict;
+    c->strict = false;
+    rc = ufrpc_schema_read(c, tree, true);
+    c->strict = strict;
+    ufrpc_cv_free(tree);
+    for (size_t i = p0; i < c->nproxies; i++)
+        c->proxies[i]->from_store = true;
+    for (size_t i = v0; i < c->nvisitors; i++)
+        c->visitors[i]->from_store = true;
+    return rc;
+}
+
+/* frp's aggregator: a store entry replaces a config-file entry of the same name. */
+static void store_overrides(struct ufrpc_cfg_ctx *c)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < c->nproxies; i++) {
+        bool shadowed = false;
+        for (size_t j = 0; j < c->nproxies && !c->proxies[i]->from_store && !shadowed; j++)
+            shadowed = c->proxies[j]->from_store &&
+                       strcmp(ufrpc_cfg_str(c->proxies[j]->name), ufrpc_cfg_str(c->proxies[i]->name)) == 0;
+        if (!shadowed)
+            c->proxies[k++] = c->proxies[i];
+    }
+    c->nproxies = k;
+    k = 0;
+    for (size_t i = 0; i < c->nvisitors; i++) {
+        bool shadowed = false;
+        for (size_t j = 0; j < c->nvisitors && !c->visitors[i]->from_store && !shadowed; j++)
+            shadowed = c->visitors[j]->from_store &&
+                       strcmp(ufrpc_cfg_str(c->visitors[j]->name), ufrpc_cfg_str(c->visitors[i]->name)) == 0;
+        if (!shadowed)
+            c->visitors[k++] = c->visitors[i];
+    }
+    c->nvisitors = k;
+}
+
 struct named {
     const char *name;
     size_t idx;
@@ -474,6 +559,12 @@ int ufrpc_config_load_buffer(const char *text, size_t len, const char *name,
     ufrpc_cv_free(tree);
     if (rc == 0 && !c.nomem && c.cfg->includes.len > 0)
         rc = load_includes(&c, legacy, max);
+    if (rc == 0 && !c.nomem && c.cfg->store.path != NULL && c.cfg->store.path[0] != '\0' &&
+        !opts->no_store) {
+        rc = load_store(&c, max);
+        if (rc == 0)
+            store_overrides(&c);
+    }
     if (rc != UFRPC_ERR_NOMEM && !c.nomem && c.cfg->source_file != NULL) {
         if (rc == 0) {
             check_duplicates(&c);

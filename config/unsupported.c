@@ -26,16 +26,6 @@ static bool oidc_token_source(const struct ufrpc_config *g, const void **a)
     *a = &g->auth.oidc.token_source.type;
     return strcmp(ufrpc_cfg_str(g->auth.method), "oidc") == 0 && g->auth.oidc.token_source.present;
 }
-static bool token_source_exec(const struct ufrpc_config *g, const void **a)
-{
-    *a = &g->auth.token_source.type;
-    return g->auth.token_source.present && strcmp(ufrpc_cfg_str(g->auth.token_source.type), "exec") == 0;
-}
-static bool store(const struct ufrpc_config *g, const void **a)
-{
-    *a = &g->store.path;
-    return nonempty(g->store.path);
-}
 static bool gates(const struct ufrpc_config *g, const void **a)
 {
     *a = &g->feature_gates;
@@ -69,8 +59,6 @@ static bool vnet_vplugin(const struct ufrpc_visitor_config *v, const void **a)
 
 static const struct unsupported table[] = {
     {"auth.oidc.tokenSource", "OIDC token from a file or command", oidc_token_source, NULL, NULL},
-    {"auth.tokenSource.type = \"exec\"", "token from a command", token_source_exec, NULL, NULL},
-    {"store.path", "the proxy store API", store, NULL, NULL},
     {"featureGates", "feature gates", gates, NULL, NULL},
     {"virtualNet.address", "virtual network", vnet, NULL, NULL},
     {"type = \"xtcp\"", "P2P (xtcp) proxies", NULL, xtcp_proxy, NULL},

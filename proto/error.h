@@ -99,7 +99,8 @@
     X(PONG, -133, "server reported an error in Pong")                                \
     X(WORK_CONN, -134, "work connection failed")                                     \
     X(UNKNOWN_PROXY, -135, "unknown proxy")                                          \
-    X(OIDC_TOKEN, -136, "OIDC token request refused")
+    X(OIDC_TOKEN, -136, "OIDC token request refused")                               \
+    X(TOKEN_SOURCE, -137, "auth.tokenSource command failed")
 
 enum ufrpc_err {
     UFRPC_OK = 0,

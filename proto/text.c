@@ -1,6 +1,7 @@
 /* Small text helpers: see text.h. */
 #include "proto/text.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "proto/error.h"
@@ -55,4 +56,30 @@ bool ufrpc_parse_go_bool(const char *s, size_t len, bool *out)
             return *out = false, true;
     }
     return false;
+}
+
+void ufrpc_go_quote(char *out, size_t cap, const char *s)
+{
+    size_t o = 0;
+    if (cap < 3)
+        return;
+    out[o++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p && o + 6 < cap; p++) {
+        if (*p == '"' || *p == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)*p;
+        } else if (*p == '\n') {
+            out[o++] = '\\', out[o++] = 'n';
+        } else if (*p == '\t') {
+            out[o++] = '\\', out[o++] = 't';
+        } else if (*p == '\r') {
+            out[o++] = '\\', out[o++] = 'r';
+        } else if (*p < 0x20 || *p == 0x7f) {
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", *p);
+        } else {
+            out[o++] = (char)*p;
+        }
+    }
+    out[o++] = '"';
+    out[o] = '\0';
 }

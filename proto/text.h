@@ -27,4 +27,9 @@ long ufrpc_pct_decode(const char *s, size_t n, bool plus, char *out, size_t cap)
  * for those; false (and *out unchanged) for anything else. */
 bool ufrpc_parse_go_bool(const char *s, size_t len, bool *out);
 
+/* Go's %q of s for messages ("proxy \"x\" not found"): quotes, backslash-escapes
+ * '"' and '\\', \n \t \r, other control bytes as \xNN; written NUL-terminated into
+ * out (cap >= 3), cut to fit. */
+void ufrpc_go_quote(char *out, size_t cap, const char *s);
+
 #endif

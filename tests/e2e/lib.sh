@@ -193,4 +193,16 @@ stop_ufrpc() {
     [ "$rc" = 0 ] || fail "ufrpc exited with status $rc after SIGTERM"
 }
 
+# start_stun: the tiny STUN server (stun_server.py); sets STUN_EASY, STUN_HARD,
+# STUN_CLASSIC and STUN_ONE to the primary ports of its four behaviours.
+start_stun() {
+    python3 "$(dirname "${BASH_SOURCE[0]}")/stun_server.py" >"$WORK/stun.log" 2>&1 &
+    E2E_PIDS+=("$!")
+    wait_line "$WORK/stun.log" '^READY ' 10 || fail "the stun server did not start"
+    local m
+    for m in easy hard classic one; do
+        eval "STUN_${m^^}=$(sed -n "s/^READY.* $m=\([0-9]*\).*/\1/p" "$WORK/stun.log")"
+    done
+}
+
 vmhwm_kb() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null || echo "?"; }

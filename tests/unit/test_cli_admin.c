@@ -309,14 +309,6 @@ static void test_flags_and_durations(void **st)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(ufrpc_cli_admin_parse_duration(bad[i], &ms), UFRPC_ERR_INVAL);
 
-    const char *s1[] = {"ufrpc", "-c", "x.toml", "status"};
-    assert_true(ufrpc_cli_is_admin(4, (char **)s1));
-    const char *s2[] = {"ufrpc", "-c", "status"};
-    assert_false(ufrpc_cli_is_admin(3, (char **)s2));
-    const char *s3[] = {"ufrpc", "verify"};
-    assert_false(ufrpc_cli_is_admin(2, (char **)s3));
-    const char *s4[] = {"ufrpc", "--api-timeout", "5s", "reload"};
-    assert_true(ufrpc_cli_is_admin(4, (char **)s4));
 
     int code = -1;
     const char *b1[] = {"ufrpc", "status", "--bogus"};

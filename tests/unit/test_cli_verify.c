@@ -101,10 +101,6 @@ static void test_verify(void **state)
     unlink(unsup);
     free(unsup);
 
-    char *d1[] = {"ufrpc", "-c", "x", "verify", NULL};
-    assert_true(ufrpc_cli_is_verify(4, d1));
-    char *d2[] = {"ufrpc", "-v", NULL};
-    assert_false(ufrpc_cli_is_verify(2, d2));
 
     unlink(ok);
     unlink(bad);

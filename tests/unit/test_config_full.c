@@ -406,7 +406,7 @@ static void test_full_common(void **state)
     assert_null(ufrpc_cfg_diag_find(&d, UFRPC_CFG_UNSUPPORTED, "oidc")); /* supported now */
     assert_non_null(ufrpc_cfg_diag_find(&d, UFRPC_CFG_UNSUPPORTED, "xtcp"));
     assert_non_null(ufrpc_cfg_diag_find(&d, UFRPC_CFG_UNSUPPORTED, "virtual_net"));
-    assert_non_null(ufrpc_cfg_diag_find(&d, UFRPC_CFG_UNSUPPORTED, "store.path"));
+    assert_null(ufrpc_cfg_diag_find(&d, UFRPC_CFG_UNSUPPORTED, "store.path")); /* supported now */
     ufrpc_config_free(c);
     ufrpc_cfg_diag_free(&d);
 }

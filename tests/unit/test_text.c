@@ -106,9 +106,20 @@ static void test_byteorder(void **state)
     assert_int_equal(ufrpc_get_be32(ff), 0xffffffffu);
 }
 
+static void test_go_quote(void **state)
+{
+    (void)state;
+    char b[32];
+    ufrpc_go_quote(b, sizeof b, "a\"b\\c\n\x01");
+    assert_string_equal(b, "\"a\\\"b\\\\c\\n\\x01\"");
+    ufrpc_go_quote(b, 8, "abcdefghij"); /* cut, still quoted and terminated */
+    assert_true(strlen(b) < 8 && b[0] == '"' && b[strlen(b) - 1] == '"');
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_go_quote),
         cmocka_unit_test(test_hexval),
         cmocka_unit_test(test_decode),
         cmocka_unit_test(test_decode_errors),
