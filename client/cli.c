@@ -119,7 +119,7 @@ struct app {
     uv_loop_t loop;
     uv_signal_t sig_int, sig_term, sig_hup;
     uv_timer_t log_timer; /* ufrpc_log_tick for a buffered log file */
-    ufrpc_client_t *client;
+    ufrpc_sup_t *client;
     struct ufrpc_admin *admin;
     struct ufrpc_log *log;
     const char *path;
@@ -167,7 +167,7 @@ static void on_log_timer(uv_timer_t *t)
     ufrpc_log_tick(app->log);
 }
 
-static void on_client_exit(ufrpc_client_t *cl, int code, const char *msg, void *data)
+static void on_client_exit(ufrpc_sup_t *cl, int code, const char *msg, void *data)
 {
     (void)cl;
     struct app *app = data;
@@ -185,12 +185,12 @@ static void on_client_exit(ufrpc_client_t *cl, int code, const char *msg, void *
 /* ---- admin API hooks ---------------------------------------------------------- */
 static struct ufrpc_registry *hook_registry(void *ctx)
 {
-    return ufrpc_client_registry(((struct app *)ctx)->client);
+    return ufrpc_sup_registry(((struct app *)ctx)->client);
 }
 
 static const struct ufrpc_config *hook_config(void *ctx)
 {
-    return ufrpc_client_config(((struct app *)ctx)->client);
+    return ufrpc_sup_config(((struct app *)ctx)->client);
 }
 
 static const char *hook_config_path(void *ctx)
@@ -217,7 +217,7 @@ static enum ufrpc_admin_reload_result hook_reload(void *ctx, bool strict, char *
     }
     ufrpc_cfg_diag_free(&diag);
     UFRPC_LOGI(app->log, "reload the configuration from [%s] (admin API)", app->path);
-    rc = ufrpc_client_reload(app->client, cfg);
+    rc = ufrpc_sup_reload(app->client, cfg);
     if (rc) {
         snprintf(msg, cap, "%s", ufrpc_strerror(rc));
         return UFRPC_ADMIN_RELOAD_APPLY_FAILED;
@@ -227,7 +227,7 @@ static enum ufrpc_admin_reload_result hook_reload(void *ctx, bool strict, char *
 
 static void hook_stop(void *ctx)
 {
-    ufrpc_client_shutdown(((struct app *)ctx)->client);
+    ufrpc_sup_shutdown(((struct app *)ctx)->client);
 }
 
 /* Starts the admin API when webServer.port is set. 0 or <0 (frpc exits then). */
@@ -266,13 +266,13 @@ static void on_signal(uv_signal_t *h, int signum)
         enum ufrpc_log_level lvl;
         if (ufrpc_log_parse_level(ufrpc_cfg_str(cfg->log.level), &lvl) == 0)
             ufrpc_log_set_level(app->log, lvl);
-        rc = ufrpc_client_reload(app->client, cfg);
+        rc = ufrpc_sup_reload(app->client, cfg);
         if (rc)
             UFRPC_LOGE(app->log, "reload error: %s", ufrpc_strerror(rc));
         return;
     }
     UFRPC_LOGI(app->log, "receive signal %s, exiting", signum == SIGINT ? "interrupt" : "terminated");
-    ufrpc_client_shutdown(app->client);
+    ufrpc_sup_shutdown(app->client);
 }
 
 static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json);
@@ -349,14 +349,14 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         return 1;
     }
     UFRPC_LOGI(app->log, "start frpc service for config file [%s]", app->path);
-    struct ufrpc_client_opts co = {
+    struct ufrpc_sup_opts co = {
         .loop = &app->loop,
         .cfg = cfg,
         .log = app->log,
         .on_exit = on_client_exit,
         .data = app,
     };
-    rc = ufrpc_client_new(&co, &app->client);
+    rc = ufrpc_sup_new(&co, &app->client);
     if (rc) {
         printf("%s\n", ufrpc_strerror(rc));
         uv_loop_close(&app->loop);
@@ -377,19 +377,19 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         sigs[i]->data = app;
         uv_signal_start(sigs[i], on_signal, nums[i]);
     }
-    rc = start_admin(app, ufrpc_client_config(app->client));
+    rc = start_admin(app, ufrpc_sup_config(app->client));
     if (rc) {
         app->exit_code = 1;
         snprintf(app->exit_msg, sizeof app->exit_msg, "admin server listen error: %s",
                  ufrpc_strerror(rc));
-        ufrpc_client_shutdown(app->client);
+        ufrpc_sup_shutdown(app->client);
     } else {
-        rc = ufrpc_client_start(app->client);
+        rc = ufrpc_sup_start(app->client);
     }
     if (rc && !app->exit_msg[0]) {
         app->exit_code = 1;
         snprintf(app->exit_msg, sizeof app->exit_msg, "%s", ufrpc_strerror(rc));
-        ufrpc_client_shutdown(app->client);
+        ufrpc_sup_shutdown(app->client);
     }
     uv_run(&app->loop, UV_RUN_DEFAULT);
 
@@ -397,7 +397,7 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         printf("%s\n", app->exit_msg); /* frpc prints the error itself, then exits 1 */
     UFRPC_LOGI(app->log, "frpc service for config file [%s] stopped", app->path);
     int code = app->exit_code;
-    ufrpc_client_free(app->client);
+    ufrpc_sup_free(app->client);
     if (uv_loop_close(&app->loop) != 0) {
         uv_run(&app->loop, UV_RUN_DEFAULT);
         uv_loop_close(&app->loop);

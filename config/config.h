@@ -392,6 +392,13 @@ bool ufrpc_visitor_config_equal(const struct ufrpc_visitor_config *a,
  * printed as "***" when set. Returns 0 or UFRPC_ERR_IO. */
 int ufrpc_config_dump(const struct ufrpc_config *cfg, FILE *out, bool json);
 
+/* The configuration as one JSON object, unmasked (secrets included), in the schema's
+ * keys, which ufrpc_config_load_buffer reads back into an equal configuration (the
+ * `includes` already expanded, the `start` filter already applied: drop both keys
+ * before loading it again). *out is malloc'd: the caller wipes and frees it.
+ * 0 or UFRPC_ERR_NOMEM. */
+int ufrpc_config_to_json(const struct ufrpc_config *cfg, char **out);
+
 /* Parses an frp bandwidth quantity ("1MB", "512KB", "1.5MB"; empty = 0). */
 int ufrpc_config_parse_bandwidth(const char *s, int64_t *bytes);
 

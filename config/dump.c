@@ -224,6 +224,11 @@ int ufrpc_cfg_dump_json_string(const struct ufrpc_config *cfg, bool mask, char *
     return *out ? 0 : UFRPC_ERR_NOMEM;
 }
 
+int ufrpc_config_to_json(const struct ufrpc_config *cfg, char **out)
+{
+    return ufrpc_cfg_dump_json_string(cfg, false, out);
+}
+
 bool ufrpc_config_equal(const struct ufrpc_config *a, const struct ufrpc_config *b)
 {
     char *x = NULL, *y = NULL;
