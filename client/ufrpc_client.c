@@ -783,6 +783,7 @@ static int op_stop(ufrpc_client *c, void *arg)
         c->close_cb = a->cb;
         c->close_data = a->data;
     }
+    c->state = LS_STOPPING;
     ufrpc_sup_shutdown(c->sup);
     return 0;
 }

@@ -8,6 +8,9 @@
  *
  * Build against an installed libufrpc:
  *   cc embed.c $(pkg-config --cflags --libs ufrpc) -o ufrpc-embed-example */
+/* uv.h needs POSIX types (pthread_rwlock_t) that a strict -std=c11 hides */
+#define _POSIX_C_SOURCE 200809L
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
