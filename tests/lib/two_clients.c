@@ -244,6 +244,7 @@ int main(int argc, char **argv)
     check(ufrpc_client_set_max_proxies(T.a, 2), "maxProxies", T.a);
     check(ufrpc_client_set_name_prefix(T.a, UFRPC_PROXY, "app"), "prefix", T.a);
     check(ufrpc_client_on_state(T.a, on_a_state, NULL), "on_state", T.a);
+    check(ufrpc_client_on_close(T.a, on_a_closed, NULL), "on_close", T.a); /* a failed login */
     ufrpc_spec *s = tcp_spec(T.echo_port, T.r1, NULL);
     char got[32] = "";
     check(ufrpc_client_add(T.a, s, got, sizeof got), "add app-1", T.a);
