@@ -1,4 +1,5 @@
-/* The frpc-like command line and the run loop (signals, reload, exit codes). */
+/* The frpc-like command line and the run loop (signals, reload, exit codes), on top
+ * of libufrpc (client/ufrpc.h; the few extra hooks in client/ufrpc_internal.h). */
 #include "client/cli.h"
 
 #include <signal.h>
@@ -10,7 +11,7 @@
 #include "client/admin.h"
 #include "client/cli_util.h"
 #include "client/log.h"
-#include "client/supervisor.h"
+#include "client/ufrpc_internal.h"
 #include "client/version.h"
 #include "config/config.h"
 #include "proto/error.h"
@@ -119,7 +120,7 @@ struct app {
     uv_loop_t loop;
     uv_signal_t sig_int, sig_term, sig_hup;
     uv_timer_t log_timer; /* ufrpc_log_tick for a buffered log file */
-    ufrpc_sup_t *client;
+    ufrpc_client *client;
     struct ufrpc_admin *admin;
     struct ufrpc_log *log;
     const char *path;
@@ -167,12 +168,12 @@ static void on_log_timer(uv_timer_t *t)
     ufrpc_log_tick(app->log);
 }
 
-static void on_client_exit(ufrpc_sup_t *cl, int code, const char *msg, void *data)
+static void on_client_exit(ufrpc_client *cl, int status, const char *msg, void *data)
 {
     (void)cl;
     struct app *app = data;
     if (app->exit_code == 0) { /* a failure recorded before the stop wins */
-        app->exit_code = code;
+        app->exit_code = status == 0 ? 0 : 1; /* 1: the first login failed (loginFailExit) */
         snprintf(app->exit_msg, sizeof app->exit_msg, "%s", msg ? msg : "");
     }
     close_signals(app);
@@ -185,12 +186,12 @@ static void on_client_exit(ufrpc_sup_t *cl, int code, const char *msg, void *dat
 /* ---- admin API hooks ---------------------------------------------------------- */
 static struct ufrpc_registry *hook_registry(void *ctx)
 {
-    return ufrpc_sup_registry(((struct app *)ctx)->client);
+    return ufrpc_sup_registry(ufrpc__client_sup(((struct app *)ctx)->client));
 }
 
 static const struct ufrpc_config *hook_config(void *ctx)
 {
-    return ufrpc_sup_config(((struct app *)ctx)->client);
+    return ufrpc_sup_config(ufrpc__client_sup(((struct app *)ctx)->client));
 }
 
 static const char *hook_config_path(void *ctx)
@@ -217,7 +218,7 @@ static enum ufrpc_admin_reload_result hook_reload(void *ctx, bool strict, char *
     }
     ufrpc_cfg_diag_free(&diag);
     UFRPC_LOGI(app->log, "reload the configuration from [%s] (admin API)", app->path);
-    rc = ufrpc_sup_reload(app->client, cfg);
+    rc = ufrpc__client_use_config(app->client, cfg);
     if (rc) {
         snprintf(msg, cap, "%s", ufrpc_strerror(rc));
         return UFRPC_ADMIN_RELOAD_APPLY_FAILED;
@@ -227,7 +228,7 @@ static enum ufrpc_admin_reload_result hook_reload(void *ctx, bool strict, char *
 
 static void hook_stop(void *ctx)
 {
-    ufrpc_sup_shutdown(((struct app *)ctx)->client);
+    (void)ufrpc_client_stop(((struct app *)ctx)->client, NULL, NULL);
 }
 
 /* Starts the admin API when webServer.port is set. 0 or <0 (frpc exits then). */
@@ -266,13 +267,13 @@ static void on_signal(uv_signal_t *h, int signum)
         enum ufrpc_log_level lvl;
         if (ufrpc_log_parse_level(ufrpc_cfg_str(cfg->log.level), &lvl) == 0)
             ufrpc_log_set_level(app->log, lvl);
-        rc = ufrpc_sup_reload(app->client, cfg);
+        rc = ufrpc__client_use_config(app->client, cfg);
         if (rc)
             UFRPC_LOGE(app->log, "reload error: %s", ufrpc_strerror(rc));
         return;
     }
     UFRPC_LOGI(app->log, "receive signal %s, exiting", signum == SIGINT ? "interrupt" : "terminated");
-    ufrpc_sup_shutdown(app->client);
+    (void)ufrpc_client_stop(app->client, NULL, NULL);
 }
 
 static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json);
@@ -349,16 +350,19 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         return 1;
     }
     UFRPC_LOGI(app->log, "start frpc service for config file [%s]", app->path);
-    struct ufrpc_sup_opts co = {
-        .loop = &app->loop,
-        .cfg = cfg,
-        .log = app->log,
-        .on_exit = on_client_exit,
-        .data = app,
-    };
-    rc = ufrpc_sup_new(&co, &app->client);
+    rc = ufrpc_client_new(&app->client);
+    if (rc) {
+        ufrpc_config_free(cfg);
+    } else {
+        ufrpc__client_set_log(app->client, app->log);
+        (void)ufrpc_client_on_close(app->client, on_client_exit, app);
+        rc = ufrpc__client_use_config(app->client, cfg); /* takes cfg */
+    }
+    if (!rc)
+        rc = ufrpc__client_prepare(app->client, &app->loop); /* the login starts below */
     if (rc) {
         printf("%s\n", ufrpc_strerror(rc));
+        ufrpc_client_free(app->client);
         uv_loop_close(&app->loop);
         ufrpc_log_free(app->log);
         free(app);
@@ -377,19 +381,19 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         sigs[i]->data = app;
         uv_signal_start(sigs[i], on_signal, nums[i]);
     }
-    rc = start_admin(app, ufrpc_sup_config(app->client));
+    rc = start_admin(app, ufrpc_sup_config(ufrpc__client_sup(app->client)));
     if (rc) {
         app->exit_code = 1;
         snprintf(app->exit_msg, sizeof app->exit_msg, "admin server listen error: %s",
                  ufrpc_strerror(rc));
-        ufrpc_sup_shutdown(app->client);
+        (void)ufrpc_client_stop(app->client, NULL, NULL);
     } else {
-        rc = ufrpc_sup_start(app->client);
+        rc = ufrpc_client_start(app->client, &app->loop);
     }
     if (rc && !app->exit_msg[0]) {
         app->exit_code = 1;
         snprintf(app->exit_msg, sizeof app->exit_msg, "%s", ufrpc_strerror(rc));
-        ufrpc_sup_shutdown(app->client);
+        (void)ufrpc_client_stop(app->client, NULL, NULL);
     }
     uv_run(&app->loop, UV_RUN_DEFAULT);
 
@@ -397,7 +401,7 @@ static int run(const char *path, const char *text, size_t text_len, bool strict,
         printf("%s\n", app->exit_msg); /* frpc prints the error itself, then exits 1 */
     UFRPC_LOGI(app->log, "frpc service for config file [%s] stopped", app->path);
     int code = app->exit_code;
-    ufrpc_sup_free(app->client);
+    ufrpc_client_free(app->client);
     if (uv_loop_close(&app->loop) != 0) {
         uv_run(&app->loop, UV_RUN_DEFAULT);
         uv_loop_close(&app->loop);

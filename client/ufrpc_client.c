@@ -66,6 +66,7 @@ struct ufrpc_client {
     int handles; /* our own handles still open after the stop */
     int close_status;
     char close_msg[1400];
+    int prepared; /* ufrpc__client_prepare'd, ufrpc_client_start not called yet */
 };
 
 const char *ufrpc_version(void)
@@ -404,9 +405,7 @@ static int op_remove(ufrpc_client *c, void *arg)
 
 static void finish_close(ufrpc_client *c)
 {
-    c->state = LS_STOPPED;
-    ufrpc_sup_free(c->sup);
-    c->sup = NULL;
+    c->state = LS_STOPPED; /* the stopped supervisor stays (registry, config) until free */
     ufrpc_close_cb cb = c->close_cb;
     if (cb) /* may free c (loop mode): nothing after */
         cb(c, c->close_status, c->close_msg[0] ? c->close_msg : NULL, c->close_data);
@@ -459,8 +458,8 @@ static int log_from_config(ufrpc_client *c, const struct ufrpc_config *cfg)
     return 0;
 }
 
-/* Creates the supervisor on loop and starts it. */
-static int start_on(ufrpc_client *c, uv_loop_t *loop)
+/* Creates the supervisor on loop (not started yet). */
+static int prepare(ufrpc_client *c, uv_loop_t *loop)
 {
     struct ufrpc_config *cfg = c->pending_cfg;
     c->pending_cfg = NULL;
@@ -490,12 +489,24 @@ static int start_on(ufrpc_client *c, uv_loop_t *loop)
     c->ev_timer.data = c;
     c->state = LS_RUNNING;
     uv_timer_start(&c->ev_timer, on_ev_timer, 0, 0); /* the "new" events */
-    rc = ufrpc_sup_start(c->sup);
-    if (rc) { /* (only a second start): stop cleanly */
+    return 0;
+}
+
+/* Starts the first login of a prepared client. */
+static int go(ufrpc_client *c)
+{
+    int rc = ufrpc_sup_start(c->sup);
+    if (rc) { /* (a second start only) */
         ufrpc_sup_shutdown(c->sup);
         return fail(c, rc, "%s%s", ufrpc_strerror(rc), "");
     }
     return 0;
+}
+
+static int start_on(ufrpc_client *c, uv_loop_t *loop)
+{
+    int rc = prepare(c, loop);
+    return rc ? rc : go(c);
 }
 
 /* ---- public API --------------------------------------------------------------- */
@@ -641,6 +652,10 @@ int ufrpc_client_start(ufrpc_client *c, uv_loop_t *loop)
 {
     if (!c || !loop)
         return UFRPC_ERR_INVAL;
+    if (c->prepared && loop == c->loop && c->state == LS_RUNNING) {
+        c->prepared = 0;
+        return go(c);
+    }
     if (c->state != LS_NEW)
         return fail(c, UFRPC_ERR_STATE, "already started%s%s", "", "");
     return start_on(c, loop);
@@ -665,11 +680,8 @@ static int call(ufrpc_client *c, ufrpc__op_fn op, void *arg)
     if (c->th) {
         int ran = 0;
         int rc = ufrpc__thread_call(c->th, op, c, arg, &ran);
-        if (ran) {
-            if (rc == UFRPC_ERR_STATE && c->state != LS_RUNNING)
-                fail(c, rc, "the client is stopped%s%s", "", "");
-            return rc;
-        }
+        if (ran)
+            return rc; /* (UFRPC_ERR_STATE without running: the loop has ended) */
     }
     return op(c, arg);
 }
@@ -809,12 +821,11 @@ void ufrpc_client_free(ufrpc_client *c)
     if (!c)
         return;
     if (c->th) {
-        if (c->state == LS_RUNNING)
-            (void)ufrpc_client_stop(c, NULL, NULL);
-        ufrpc__thread_join(c->th); /* the loop ends once the stop is complete */
+        (void)ufrpc_client_stop(c, NULL, NULL); /* (refused unless still running) */
+        ufrpc__thread_join(c->th);               /* the loop ends once stopped */
         c->th = NULL;
     }
-    ufrpc_sup_free(c->sup); /* (NULL unless a start failed half-way) */
+    ufrpc_sup_free(c->sup); /* stopped, or never started */
     for (size_t i = 0; i < c->nevs; i++) {
         free(c->evs[i].name);
         free(c->evs[i].err);
@@ -859,6 +870,15 @@ int ufrpc__client_use_config(ufrpc_client *c, struct ufrpc_config *cfg)
     }
     json_object_put(c->doc);
     c->doc = d;
+    return rc;
+}
+
+int ufrpc__client_prepare(ufrpc_client *c, uv_loop_t *loop)
+{
+    if (c->state != LS_NEW || c->th)
+        return UFRPC_ERR_STATE;
+    int rc = prepare(c, loop);
+    c->prepared = rc == 0;
     return rc;
 }
 

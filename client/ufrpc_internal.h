@@ -39,6 +39,11 @@ json_object *ufrpc__json_get(json_object *root, const char *key);
  * who knows its file). Before start: the start uses it. Running: as a reload (the
  * supervisor's diff, or a new login when server settings changed). 0 or <0. */
 int ufrpc__client_use_config(ufrpc_client *c, struct ufrpc_config *cfg);
+/* The first half of ufrpc_client_start (loop mode): the supervisor exists (so
+ * ufrpc__client_sup works and ufrpc_client_stop stops it) but has not started to
+ * log in; ufrpc_client_start(c, same loop) does. The program starts its admin API
+ * in between, as frpc listens before its first login. 0 or <0. */
+int ufrpc__client_prepare(ufrpc_client *c, uv_loop_t *loop);
 /* Logger (borrowed; must outlive the client) instead of one made from log.*. */
 void ufrpc__client_set_log(ufrpc_client *c, struct ufrpc_log *log);
 /* The supervisor (NULL before start): registry and configuration for the admin API. */

@@ -1,11 +1,12 @@
-/* lib-two-clients PEER_PORT TOKEN ECHO_PORT R1 R2 R3
+/* lib-two-clients PEER_PORT TOKEN ECHO_PORT R1 R2 R3 VISITOR_PORT
  *
  * Two libufrpc clients in one process against the test frps (tests/lib/two_clients.sh):
  *   A: built in code, on this thread's loop, maxProxies = 2, names generated
  *      ("app-1", "app-2"). When app-1 runs, app-2 is added at run time; a third
  *      proxy is refused (maxProxies) and so is a duplicate name. When app-2 runs, a
  *      payload crosses app-1 (echo, checked) and its byte counters must show it;
- *      then app-2 is removed (its "closed" must be reported).
+ *      then app-2 is removed (its "closed" must be reported). A visitor added at
+ *      run time ("visitor-1", listening on VISITOR_PORT) must run, then is removed.
  *   B: from a TOML string, on its own thread; its proxy must be running (asked from
  *      A's thread: the call is marshalled to B's loop).
  * Then both stop; each close callback must come once. Prints "PASS" at the end;
@@ -28,8 +29,9 @@ static struct {
     uv_timer_t deadline, poll;
     uv_work_t work;
     ufrpc_client *a, *b;
-    int echo_port, r1, r2, r3;
+    int echo_port, r1, r2, r3, vport;
     int app2_added, app2_removed, app2_closed, traffic_started;
+    int vis_running, vis_closed;
     int a_closed, b_closed; /* b_closed: written on B's thread, read after the join */
     int traffic_ok;
 } T;
@@ -180,6 +182,16 @@ static void on_a_state(ufrpc_client *c, int kind, const char *name, int state, c
         check(ufrpc_client_add(c, s, got, sizeof got), "add app-2", c);
         if (strcmp(got, "app-2") != 0)
             die("generated name %s, not app-2", got);
+        ufrpc_spec *v;
+        check(ufrpc_spec_new(UFRPC_VISITOR, "stcp", &v), "visitor spec", NULL);
+        check(ufrpc_spec_set_str(v, "serverName", "app-1"), "serverName", NULL);
+        check(ufrpc_spec_set_str(v, "secretKey", "k"), "secretKey", NULL);
+        check(ufrpc_spec_set_str(v, "bindAddr", "127.0.0.1"), "bindAddr", NULL);
+        check(ufrpc_spec_set_int(v, "bindPort", T.vport), "bindPort", NULL);
+        check(ufrpc_client_add(c, v, got, sizeof got), "add visitor", c);
+        ufrpc_spec_free(v);
+        if (strcmp(got, "visitor-1") != 0)
+            die("generated visitor name %s, not visitor-1", got);
         int rc = ufrpc_client_add(c, s, NULL, 0); /* a third: over maxProxies */
         if (rc != UFRPC_E_LIMIT || !strstr(ufrpc_client_last_error(c), "maxProxies (2)"))
             die("a third proxy: %s (%s)", ufrpc_strerror(rc), ufrpc_client_last_error(c));
@@ -208,8 +220,18 @@ static void on_a_state(ufrpc_client *c, int kind, const char *name, int state, c
             uv_queue_work(&T.loop, &T.work, traffic, after_traffic);
         }
     }
-    if (strcmp(name, "app-2") == 0 && state == UFRPC_STATE_CLOSED && T.app2_removed && !T.app2_closed) {
+    if (kind == UFRPC_VISITOR && strcmp(name, "visitor-1") == 0) {
+        if (state == UFRPC_STATE_RUNNING && !T.vis_running) {
+            T.vis_running = 1;
+            check(ufrpc_client_remove(c, UFRPC_VISITOR, "visitor-1"), "remove visitor-1", c);
+        } else if (state == UFRPC_STATE_CLOSED && T.vis_running) {
+            T.vis_closed = 1;
+        }
+    }
+    if (strcmp(name, "app-2") == 0 && state == UFRPC_STATE_CLOSED && T.app2_removed && !T.app2_closed)
         T.app2_closed = 1;
+    if (T.app2_closed == 1 && T.vis_closed) {
+        T.app2_closed = 2; /* once */
         finish();
     }
 }
@@ -217,14 +239,14 @@ static void on_a_state(ufrpc_client *c, int kind, const char *name, int state, c
 static void on_deadline(uv_timer_t *t)
 {
     (void)t;
-    die("deadline passed (app-2 added %d, traffic %d, removed %d, closed %d)", T.app2_added,
-        T.traffic_started, T.app2_removed, T.app2_closed);
+    die("deadline passed (app-2 added %d, traffic %d, removed %d, closed %d; visitor %d %d)",
+        T.app2_added, T.traffic_started, T.app2_removed, T.app2_closed, T.vis_running, T.vis_closed);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 7) {
-        fprintf(stderr, "usage: lib-two-clients PEER_PORT TOKEN ECHO_PORT R1 R2 R3\n");
+    if (argc != 8) {
+        fprintf(stderr, "usage: lib-two-clients PEER_PORT TOKEN ECHO_PORT R1 R2 R3 VISITOR_PORT\n");
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -233,6 +255,7 @@ int main(int argc, char **argv)
     T.r1 = atoi(argv[4]);
     T.r2 = atoi(argv[5]);
     T.r3 = atoi(argv[6]);
+    T.vport = atoi(argv[7]);
     uv_loop_init(&T.loop);
 
     /* A: built in code */
