@@ -18,7 +18,7 @@ export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 flags=$(pkg-config --cflags --libs ufrpc) || fail "pkg-config ufrpc"
 log "pkg-config: $flags"
 # shellcheck disable=SC2086
-"$CC" -std=c11 -Wall -Wextra -Werror "$UFRPC_SOURCE_DIR/examples/embed/embed.c" $flags \
+"$CC" -std=c11 -Wall -Wextra -Werror $EXTRA_CFLAGS "$UFRPC_SOURCE_DIR/examples/embed/embed.c" $flags \
     -o "$WORK/embed" >"$WORK/cc.log" 2>&1 || { cat "$WORK/cc.log"; fail "build with pkg-config"; }
 if [ "$UFRPC_SHARED" = 1 ]; then
     ldd "$WORK/embed" | grep -q "$libdir/libufrpc.so" || ldd "$WORK/embed" | grep -q "libufrpc.so" ||
@@ -33,7 +33,8 @@ find_package(ufrpc REQUIRED)
 add_executable(embed-cmake $UFRPC_SOURCE_DIR/examples/embed/embed.c)
 target_link_libraries(embed-cmake PRIVATE ufrpc::ufrpc)
 EOC
-{ cmake -S "$WORK/cm" -B "$WORK/cm/b" -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_C_COMPILER="$CC" &&
+{ cmake -S "$WORK/cm" -B "$WORK/cm/b" -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_C_COMPILER="$CC" \
+    -DCMAKE_C_FLAGS="$EXTRA_CFLAGS" -DCMAKE_EXE_LINKER_FLAGS="$EXTRA_CFLAGS" &&
     cmake --build "$WORK/cm/b"; } >"$WORK/cmake.log" 2>&1 ||
     { cat "$WORK/cmake.log"; fail "build with find_package(ufrpc)"; }
 
