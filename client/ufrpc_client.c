@@ -1,4 +1,5 @@
 /* libufrpc: the client object (see client/ufrpc.h and client/ufrpc_internal.h). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,9 +82,29 @@ const char *ufrpc_state_name(int state)
     return ufrpc_tunnel_state_name((enum ufrpc_tunnel_state)state);
 }
 
-static int fail(ufrpc_client *c, int rc, const char *fmt, const char *a, const char *b)
+/* Records the text of a failure (ufrpc_client_last_error) and returns rc. */
+static int fail(ufrpc_client *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(ufrpc_client *c, int rc, const char *fmt, ...)
 {
-    snprintf(c->err, sizeof c->err, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* The configuration's diagnostics as the failure text ("file:line: message" lines). */
+static int fail_diag(ufrpc_client *c, int rc, const struct ufrpc_cfg_diag *diag)
+{
+    c->err[0] = '\0';
+    FILE *f = fmemopen(c->err, sizeof c->err, "w");
+    if (f) {
+        ufrpc_cfg_diag_print(diag, f);
+        fclose(f);
+    }
+    c->err[sizeof c->err - 1] = '\0';
+    if (!c->err[0])
+        snprintf(c->err, sizeof c->err, "%s", ufrpc_strerror(rc));
     return rc;
 }
 
@@ -104,21 +125,12 @@ static int build_config(ufrpc_client *c, json_object *doc, struct ufrpc_config *
 {
     const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
     if (!text)
-        return fail(c, UFRPC_ERR_NOMEM, "%s%s", ufrpc_strerror(UFRPC_ERR_NOMEM), "");
+        return fail(c, UFRPC_ERR_NOMEM, "%s", ufrpc_strerror(UFRPC_ERR_NOMEM));
     struct ufrpc_cfg_diag diag;
     ufrpc_cfg_diag_init(&diag);
     int rc = ufrpc_config_load_buffer(text, strlen(text), DOC_LABEL, NULL, out, &diag);
-    if (rc) {
-        c->err[0] = '\0';
-        FILE *f = fmemopen(c->err, sizeof c->err, "w");
-        if (f) {
-            ufrpc_cfg_diag_print(&diag, f);
-            fclose(f);
-        }
-        c->err[sizeof c->err - 1] = '\0';
-        if (!c->err[0])
-            snprintf(c->err, sizeof c->err, "%s", ufrpc_strerror(rc));
-    }
+    if (rc)
+        fail_diag(c, rc, &diag);
     ufrpc_cfg_diag_free(&diag);
     return rc;
 }
@@ -135,11 +147,11 @@ static int check_max(ufrpc_client *c, size_t nproxies, const char *adding)
 {
     if (c->max_proxies <= 0 || nproxies <= (size_t)c->max_proxies)
         return 0;
-    char n[32];
-    snprintf(n, sizeof n, "%d", c->max_proxies);
     if (adding)
-        return fail(c, UFRPC_ERR_LIMIT, "maxProxies (%s) reached: cannot add proxy [%s]", n, adding);
-    return fail(c, UFRPC_ERR_LIMIT, "the configuration has more proxies than maxProxies (%s)%s", n, "");
+        return fail(c, UFRPC_ERR_LIMIT, "maxProxies (%d) reached: cannot add proxy [%s]", c->max_proxies,
+                    adding);
+    return fail(c, UFRPC_ERR_LIMIT, "the configuration has %zu proxies, more than maxProxies (%d)",
+                nproxies, c->max_proxies);
 }
 
 /* The config as a document: its JSON form without includes and start (applied). */
@@ -148,12 +160,12 @@ static int doc_from_config(ufrpc_client *c, const struct ufrpc_config *cfg, json
     char *js = NULL;
     int rc = ufrpc_config_to_json(cfg, &js);
     if (rc)
-        return fail(c, rc, "%s%s", ufrpc_strerror(rc), "");
+        return fail(c, rc, "%s", ufrpc_strerror(rc));
     json_object *d = json_tokener_parse(js);
     memset(js, 0, strlen(js));
     free(js);
     if (!d)
-        return fail(c, UFRPC_ERR_NOMEM, "%s%s", ufrpc_strerror(UFRPC_ERR_NOMEM), "");
+        return fail(c, UFRPC_ERR_NOMEM, "%s", ufrpc_strerror(UFRPC_ERR_NOMEM));
     json_object_object_del(d, "includes");
     json_object_object_del(d, "start");
     *out = d;
@@ -164,15 +176,7 @@ static int load_cfg_into(ufrpc_client *c, int rc, struct ufrpc_config *cfg,
                          struct ufrpc_cfg_diag *diag)
 {
     if (rc) {
-        c->err[0] = '\0';
-        FILE *f = fmemopen(c->err, sizeof c->err, "w");
-        if (f) {
-            ufrpc_cfg_diag_print(diag, f);
-            fclose(f);
-        }
-        c->err[sizeof c->err - 1] = '\0';
-        if (!c->err[0])
-            snprintf(c->err, sizeof c->err, "%s", ufrpc_strerror(rc));
+        fail_diag(c, rc, diag);
         ufrpc_cfg_diag_free(diag);
         return rc;
     }
@@ -267,10 +271,10 @@ static int apply_doc(ufrpc_client *c, json_object *nd)
         rc = ufrpc_sup_reload(c->sup, cfg); /* takes cfg */
         if (rc && ufrpc_sup_config(c->sup) != cfg) { /* refused before any change */
             json_object_put(nd);
-            return fail(c, rc, "%s%s", ufrpc_strerror(rc), "");
+            return fail(c, rc, "%s", ufrpc_strerror(rc));
         }
         if (rc)
-            fail(c, rc, "applied in part: %s%s", ufrpc_strerror(rc), "");
+            fail(c, rc, "applied in part: %s", ufrpc_strerror(rc));
     } else {
         ufrpc_config_free(cfg);
     }
@@ -283,7 +287,7 @@ static int copy_doc(ufrpc_client *c, json_object **out)
 {
     *out = NULL;
     if (json_object_deep_copy(c->doc, out, NULL) != 0 || !*out)
-        return fail(c, UFRPC_ERR_NOMEM, "%s%s", ufrpc_strerror(UFRPC_ERR_NOMEM), "");
+        return fail(c, UFRPC_ERR_NOMEM, "%s", ufrpc_strerror(UFRPC_ERR_NOMEM));
     return 0;
 }
 
@@ -320,11 +324,10 @@ static int op_put(ufrpc_client *c, void *arg)
     json_object *n = NULL;
     if (json_object_object_get_ex(ch->spec->obj, "name", &n)) {
         if (!json_object_is_type(n, json_type_string) || !json_object_get_string_len(n))
-            return fail(c, UFRPC_ERR_INVAL, "%s name must be a non-empty string%s",
-                        kind_word(kind), "");
+            return fail(c, UFRPC_ERR_INVAL, "%s name must be a non-empty string", kind_word(kind));
         name = json_object_get_string(n);
     } else if (ch->replace) {
-        return fail(c, UFRPC_ERR_INVAL, "%s to update has no name%s", kind_word(kind), "");
+        return fail(c, UFRPC_ERR_INVAL, "%s to update has no name", kind_word(kind));
     } else {
         do {
             snprintf(gen, sizeof gen, "%s-%u", c->prefix[kind], ++c->next_n[kind]);
@@ -349,7 +352,7 @@ static int op_put(ufrpc_client *c, void *arg)
         ufrpc__json_set(item, "name", json_object_new_string(name)) != 0) {
         json_object_put(item);
         json_object_put(nd);
-        return fail(c, UFRPC_ERR_NOMEM, "%s%s", ufrpc_strerror(UFRPC_ERR_NOMEM), "");
+        return fail(c, UFRPC_ERR_NOMEM, "%s", ufrpc_strerror(UFRPC_ERR_NOMEM));
     }
     json_object *arr = NULL;
     if (!json_object_object_get_ex(nd, list_key(kind), &arr)) {
@@ -362,7 +365,7 @@ static int op_put(ufrpc_client *c, void *arg)
                      : json_object_array_add(arr, item)) != 0) {
         json_object_put(item);
         json_object_put(nd);
-        return fail(c, UFRPC_ERR_NOMEM, "%s%s", ufrpc_strerror(UFRPC_ERR_NOMEM), "");
+        return fail(c, UFRPC_ERR_NOMEM, "%s", ufrpc_strerror(UFRPC_ERR_NOMEM));
     }
     if (ch->name_out && ch->cap)
         snprintf(ch->name_out, ch->cap, "%s", name);
@@ -484,7 +487,7 @@ static int prepare(ufrpc_client *c, uv_loop_t *loop)
     };
     rc = ufrpc_sup_new(&so, &c->sup); /* takes cfg */
     if (rc)
-        return fail(c, rc, "%s%s", ufrpc_strerror(rc), "");
+        return fail(c, rc, "%s", ufrpc_strerror(rc));
     uv_timer_init(loop, &c->ev_timer);
     c->ev_timer.data = c;
     c->state = LS_RUNNING;
@@ -498,7 +501,7 @@ static int go(ufrpc_client *c)
     int rc = ufrpc_sup_start(c->sup);
     if (rc) { /* (a second start only) */
         ufrpc_sup_shutdown(c->sup);
-        return fail(c, rc, "%s%s", ufrpc_strerror(rc), "");
+        return fail(c, rc, "%s", ufrpc_strerror(rc));
     }
     return 0;
 }
@@ -537,7 +540,7 @@ int ufrpc_client_load_file(ufrpc_client *c, const char *path)
     if (!c || !path)
         return UFRPC_ERR_INVAL;
     if (c->state != LS_NEW)
-        return fail(c, UFRPC_ERR_STATE, "the configuration can only be loaded before start%s%s", "", "");
+        return fail(c, UFRPC_ERR_STATE, "the configuration can only be loaded before start");
     struct ufrpc_cfg_diag diag;
     ufrpc_cfg_diag_init(&diag);
     struct ufrpc_config *cfg = NULL;
@@ -550,7 +553,7 @@ int ufrpc_client_load_string(ufrpc_client *c, const char *text, size_t len, cons
     if (!c || !text)
         return UFRPC_ERR_INVAL;
     if (c->state != LS_NEW)
-        return fail(c, UFRPC_ERR_STATE, "the configuration can only be loaded before start%s%s", "", "");
+        return fail(c, UFRPC_ERR_STATE, "the configuration can only be loaded before start");
     struct ufrpc_cfg_diag diag;
     ufrpc_cfg_diag_init(&diag);
     struct ufrpc_config *cfg = NULL;
@@ -566,11 +569,11 @@ static int set_common(ufrpc_client *c, const char *key, json_object *v)
     }
     if (c->state != LS_NEW) {
         json_object_put(v);
-        return fail(c, UFRPC_ERR_STATE, "[%s] can only be set before start%s", key ? key : "", "");
+        return fail(c, UFRPC_ERR_STATE, "[%s] can only be set before start", key ? key : "");
     }
     if (key && (strcmp(key, "proxies") == 0 || strcmp(key, "visitors") == 0)) {
         json_object_put(v);
-        return fail(c, UFRPC_ERR_INVAL, "[%s]: use ufrpc_client_add%s", key, "");
+        return fail(c, UFRPC_ERR_INVAL, "[%s]: use ufrpc_client_add", key);
     }
     int rc = ufrpc__json_set(c->doc, key, v);
     if (rc)
@@ -617,7 +620,7 @@ int ufrpc_client_set_name_prefix(ufrpc_client *c, int kind, const char *prefix)
         (kind != UFRPC_PROXY && kind != UFRPC_VISITOR))
         return UFRPC_ERR_INVAL;
     if (c->state != LS_NEW)
-        return fail(c, UFRPC_ERR_STATE, "name prefixes can only be set before start%s%s", "", "");
+        return fail(c, UFRPC_ERR_STATE, "name prefixes can only be set before start");
     char *p = strdup(prefix);
     if (!p)
         return UFRPC_ERR_NOMEM;
@@ -631,7 +634,7 @@ int ufrpc_client_on_state(ufrpc_client *c, ufrpc_state_cb cb, void *data)
     if (!c)
         return UFRPC_ERR_INVAL;
     if (c->state != LS_NEW)
-        return fail(c, UFRPC_ERR_STATE, "callbacks can only be set before start%s%s", "", "");
+        return fail(c, UFRPC_ERR_STATE, "callbacks can only be set before start");
     c->state_cb = cb;
     c->state_data = data;
     return 0;
@@ -642,7 +645,7 @@ int ufrpc_client_on_close(ufrpc_client *c, ufrpc_close_cb cb, void *data)
     if (!c)
         return UFRPC_ERR_INVAL;
     if (c->state != LS_NEW)
-        return fail(c, UFRPC_ERR_STATE, "callbacks can only be set before start%s%s", "", "");
+        return fail(c, UFRPC_ERR_STATE, "callbacks can only be set before start");
     c->close_cb = cb;
     c->close_data = data;
     return 0;
@@ -657,7 +660,7 @@ int ufrpc_client_start(ufrpc_client *c, uv_loop_t *loop)
         return go(c);
     }
     if (c->state != LS_NEW)
-        return fail(c, UFRPC_ERR_STATE, "already started%s%s", "", "");
+        return fail(c, UFRPC_ERR_STATE, "already started");
     return start_on(c, loop);
 }
 
@@ -666,10 +669,10 @@ int ufrpc_client_start_thread(ufrpc_client *c)
     if (!c)
         return UFRPC_ERR_INVAL;
     if (c->state != LS_NEW)
-        return fail(c, UFRPC_ERR_STATE, "already started%s%s", "", "");
+        return fail(c, UFRPC_ERR_STATE, "already started");
     int rc = ufrpc__thread_start(c, start_on, &c->th);
     if (rc && !c->err[0])
-        fail(c, rc, "cannot start the client's thread: %s%s", ufrpc_strerror(rc), "");
+        fail(c, rc, "cannot start the client's thread: %s", ufrpc_strerror(rc));
     return rc;
 }
 
@@ -689,7 +692,7 @@ static int call(ufrpc_client *c, ufrpc__op_fn op, void *arg)
 static int op_check_running(ufrpc_client *c)
 {
     if (c->state == LS_STOPPING || c->state == LS_STOPPED)
-        return fail(c, UFRPC_ERR_STATE, "the client is stopping or stopped%s%s", "", "");
+        return fail(c, UFRPC_ERR_STATE, "the client is stopping or stopped");
     return 0;
 }
 
@@ -763,7 +766,7 @@ static int op_query(ufrpc_client *c, void *arg)
         *q->value = v[i];
         return 0;
     }
-    return fail(c, UFRPC_ERR_INVAL, "unknown counter [%s]%s", q->counter, "");
+    return fail(c, UFRPC_ERR_INVAL, "unknown counter [%s]", q->counter);
 }
 
 int ufrpc_client_state(ufrpc_client *c, int kind, const char *name, int *state, char *err, size_t cap)
@@ -790,7 +793,7 @@ static int op_stop(ufrpc_client *c, void *arg)
         void *data;
     } *a = arg;
     if (c->state != LS_RUNNING)
-        return fail(c, UFRPC_ERR_STATE, "the client is not running%s%s", "", "");
+        return fail(c, UFRPC_ERR_STATE, "the client is not running");
     if (a->cb) {
         c->close_cb = a->cb;
         c->close_data = a->data;
