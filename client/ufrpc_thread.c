@@ -22,6 +22,7 @@ struct ufrpc__thread {
     struct cmd *head, *tail;
     int closed;     /* async handle closing: no more commands */
     int tid_known;  /* loop_tid set (by the thread itself) */
+    int go;         /* 1: run the loop, -1: the start failed, end at once */
     uv_thread_t loop_tid;
     ufrpc_client *c;
     void (*on_closed)(ufrpc_client *c);
@@ -65,10 +66,24 @@ static void thread_main(void *arg)
 {
     struct ufrpc__thread *t = arg;
     uv_mutex_lock(&t->mu);
-    t->loop_tid = uv_thread_self();
-    t->tid_known = 1;
+    while (t->go == 0)
+        uv_cond_wait(&t->cond, &t->mu);
+    int go = t->go;
+    if (go > 0) {
+        t->loop_tid = uv_thread_self();
+        t->tid_known = 1;
+    }
     uv_mutex_unlock(&t->mu);
-    uv_run(&t->loop, UV_RUN_DEFAULT);
+    if (go > 0)
+        uv_run(&t->loop, UV_RUN_DEFAULT);
+}
+
+static void release(struct ufrpc__thread *t, int go)
+{
+    uv_mutex_lock(&t->mu);
+    t->go = go;
+    uv_cond_broadcast(&t->cond);
+    uv_mutex_unlock(&t->mu);
 }
 
 int ufrpc__thread_start(ufrpc_client *c, int (*init)(ufrpc_client *c, uv_loop_t *loop),
@@ -93,21 +108,25 @@ int ufrpc__thread_start(ufrpc_client *c, int (*init)(ufrpc_client *c, uv_loop_t 
         free(t);
         return UFRPC_ERR_IO;
     }
+    /* the thread exists before init puts anything on the loop, and waits for it: a
+     * thread that cannot be created leaves nothing behind */
     int rc = uv_async_init(&t->loop, &t->async, on_async) ? UFRPC_ERR_IO : 0;
     t->async.data = t;
-    if (!rc) {
-        *out = t; /* init may look at it (ufrpc__thread_call from the same thread) */
-        rc = init(c, &t->loop);
-        if (rc)
+    if (!rc && uv_thread_create(&t->tid, thread_main, t) != 0) {
+        uv_close((uv_handle_t *)&t->async, NULL);
+        rc = UFRPC_ERR_IO;
+    } else if (!rc) {
+        *out = t;
+        rc = init(c, &t->loop); /* fails before it leaves anything on the loop */
+        release(t, rc ? -1 : 1);
+        if (rc) {
+            uv_thread_join(&t->tid);
             uv_close((uv_handle_t *)&t->async, NULL);
+        }
     }
-    if (!rc && uv_thread_create(&t->tid, thread_main, t) != 0)
-        rc = UFRPC_ERR_IO; /* (init's handles are then closed by the caller's failure path) */
     if (rc) {
         *out = NULL;
-        if (!uv_is_closing((uv_handle_t *)&t->async))
-            uv_close((uv_handle_t *)&t->async, NULL);
-        uv_run(&t->loop, UV_RUN_DEFAULT); /* closes what init left (the caller closed it) */
+        uv_run(&t->loop, UV_RUN_DEFAULT); /* the async handle's close */
         uv_loop_close(&t->loop);
         uv_cond_destroy(&t->cond);
         uv_mutex_destroy(&t->mu);
