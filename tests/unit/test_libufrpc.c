@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -122,15 +123,39 @@ static void test_names_and_limit(void **state)
 
 struct closed {
     int n, status;
+    char msg[512];
 };
 
 static void on_closed(ufrpc_client *c, int status, const char *msg, void *data)
 {
     (void)c;
-    (void)msg;
     struct closed *cl = data;
     cl->n++;
     cl->status = status;
+    snprintf(cl->msg, sizeof cl->msg, "%s", msg ? msg : "");
+}
+
+/* frpc's default loginFailExit = true: a refused first login stops the client, and
+ * the close callback says why. */
+static void test_login_fail_exit(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    ufrpc_client *c = NULL;
+    assert_int_equal(ufrpc_client_new(&c), 0);
+    assert_int_equal(ufrpc_client_set_int(c, "serverPort", 1), 0);
+    assert_int_equal(ufrpc_client_set_str(c, "log.level", "error"), 0);
+    struct closed cl = {0, 0, ""};
+    assert_int_equal(ufrpc_client_on_close(c, on_closed, &cl), 0);
+    assert_int_equal(ufrpc_client_start(c, &loop), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(cl.n, 1);
+    assert_int_equal(cl.status, UFRPC_E_LOGIN);
+    assert_non_null(strstr(cl.msg, "login to the server failed"));
+    assert_int_equal(ufrpc_client_add(c, NULL, NULL, 0), UFRPC_E_INVAL);
+    ufrpc_client_free(c);
+    assert_int_equal(uv_loop_close(&loop), 0);
 }
 
 /* A client whose server does not answer: it keeps retrying; every call still works
@@ -144,10 +169,11 @@ static void test_unreachable(void **state)
         ufrpc_client *c = NULL;
         assert_int_equal(ufrpc_client_new(&c), 0);
         assert_int_equal(ufrpc_client_set_int(c, "serverPort", 1), 0); /* refused */
+        assert_int_equal(ufrpc_client_set_bool(c, "loginFailExit", 0), 0); /* keeps trying */
         assert_int_equal(ufrpc_client_set_str(c, "log.level", "error"), 0);
         ufrpc_spec *s = tcp(22, 6000, NULL);
         assert_int_equal(ufrpc_client_add(c, s, NULL, 0), 0);
-        struct closed cl = {0, 1};
+        struct closed cl = {0, 1, ""};
         assert_int_equal(ufrpc_client_on_close(c, on_closed, &cl), 0);
         assert_int_equal(threaded ? ufrpc_client_start_thread(c) : ufrpc_client_start(c, &loop), 0);
         assert_int_equal(ufrpc_client_start(c, &loop), UFRPC_E_STATE);
@@ -179,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_names_and_limit),
         cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_login_fail_exit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
