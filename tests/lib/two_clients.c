@@ -7,6 +7,7 @@
  *      payload crosses app-1 (echo, checked) and its byte counters must show it;
  *      then app-2 is removed (its "closed" must be reported). A visitor added at
  *      run time ("visitor-1", listening on VISITOR_PORT) must run, then is removed.
+ *      Last, a proxy on app-1's remote port must report "start error" with frps's text.
  *   B: from a TOML string, on its own thread; its proxy must be running (asked from
  *      A's thread: the call is marshalled to B's loop).
  * Then both stop; each close callback must come once. Prints "PASS" at the end;
@@ -31,7 +32,7 @@ static struct {
     ufrpc_client *a, *b;
     int echo_port, r1, r2, r3, vport;
     int app2_added, app2_removed, app2_closed, traffic_started;
-    int vis_running, vis_closed;
+    int vis_running, vis_closed, clash_error;
     int a_closed, b_closed; /* b_closed: written on B's thread, read after the join */
     int traffic_ok;
 } T;
@@ -231,7 +232,20 @@ static void on_a_state(ufrpc_client *c, int kind, const char *name, int state, c
     if (strcmp(name, "app-2") == 0 && state == UFRPC_STATE_CLOSED && T.app2_removed && !T.app2_closed)
         T.app2_closed = 1;
     if (T.app2_closed == 1 && T.vis_closed) {
-        T.app2_closed = 2; /* once */
+        T.app2_closed = 2; /* once: a proxy on app-1's remote port, which frps refuses */
+        ufrpc_spec *s = tcp_spec(T.echo_port, T.r1, "clash");
+        check(ufrpc_client_add(c, s, NULL, 0), "add clash", c);
+        ufrpc_spec_free(s);
+    }
+    if (strcmp(name, "clash") == 0 && state == UFRPC_STATE_START_ERROR && !T.clash_error) {
+        if (!error || !error[0])
+            die("start error without its text");
+        T.clash_error = 1;
+        char err[256];
+        int st = -1;
+        check(ufrpc_client_state(c, UFRPC_PROXY, "clash", &st, err, sizeof err), "state", c);
+        if (st != UFRPC_STATE_START_ERROR || strcmp(err, error) != 0)
+            die("clash: state %s, error [%s] vs [%s]", ufrpc_state_name(st), err, error);
         finish();
     }
 }
@@ -239,8 +253,10 @@ static void on_a_state(ufrpc_client *c, int kind, const char *name, int state, c
 static void on_deadline(uv_timer_t *t)
 {
     (void)t;
-    die("deadline passed (app-2 added %d, traffic %d, removed %d, closed %d; visitor %d %d)",
-        T.app2_added, T.traffic_started, T.app2_removed, T.app2_closed, T.vis_running, T.vis_closed);
+    die("deadline passed (app-2 added %d, traffic %d, removed %d, closed %d; visitor %d %d; "
+        "clash %d)",
+        T.app2_added, T.traffic_started, T.app2_removed, T.app2_closed, T.vis_running, T.vis_closed,
+        T.clash_error);
 }
 
 int main(int argc, char **argv)
