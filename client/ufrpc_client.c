@@ -367,15 +367,14 @@ static int op_put(ufrpc_client *c, void *arg)
         json_object_put(nd);
         return fail(c, UFRPC_ERR_NOMEM, "%s", ufrpc_strerror(UFRPC_ERR_NOMEM));
     }
-    if (ch->name_out && ch->cap)
-        snprintf(ch->name_out, ch->cap, "%s", name);
     size_t mark = c->nevs;
-    char keep[160];
-    snprintf(keep, sizeof keep, "%s", name); /* gen/name outlive nothing below */
-    rc = apply_doc(c, nd);
+    rc = apply_doc(c, nd); /* (name: in gen or the caller's spec, both still valid) */
+    int added = find_in(c->doc, kind, name) >= 0;
+    if (added && ch->name_out && ch->cap)
+        snprintf(ch->name_out, ch->cap, "%s", name);
     /* (before a start, the start reports every tunnel as new) */
-    if (c->state == LS_RUNNING && !ch->replace && find_in(c->doc, kind, keep) >= 0)
-        push_event(c, mark, kind, keep, UFRPC_STATE_NEW, NULL); /* before what followed */
+    if (c->state == LS_RUNNING && !ch->replace && added)
+        push_event(c, mark, kind, name, UFRPC_STATE_NEW, NULL); /* before what followed */
     return rc;
 }
 
