@@ -63,7 +63,7 @@ size_t ufrpc_admin_conn_count(const struct ufrpc_admin *a);
 
 /* Helper for hooks.reload, as frpc's ReloadFromFile: loads and validates `path`
  * (strict: unknown keys are errors) and hands the new configuration to apply(ctx,
- * cfg), which takes it in every case (ufrpc_client_reload fits). Returns
+ * cfg), which takes it in every case (ufrpc_sup_reload fits). Returns
  * UFRPC_ADMIN_RELOAD_INVALID with the load errors ("file:line:col: msg", joined by
  * "; ") in msg, UFRPC_ADMIN_RELOAD_APPLY_FAILED with ufrpc_strerror(apply's code), or
  * UFRPC_ADMIN_RELOAD_OK. Warnings go to log (may be NULL). */

@@ -44,6 +44,6 @@ ufrpc_admin_reload_file(const char *path, bool strict,
             snprintf(msg, cap, "%s", ufrpc_strerror(rc));
         return UFRPC_ADMIN_RELOAD_APPLY_FAILED;
     }
-    (void)log; /* "success reload conf" is the client's (ufrpc_client_reload) */
+    (void)log; /* "success reload conf" is the client's (ufrpc_sup_reload) */
     return UFRPC_ADMIN_RELOAD_OK;
 }

@@ -90,7 +90,7 @@ struct ufrpc_admin_hooks {
     enum ufrpc_admin_reload_result (*reload)(void *ctx, bool strict, char *msg, size_t cap);
     /* Graceful stop of the whole client (CloseProxy for each proxy, then exit). */
     void (*stop)(void *ctx);
-    /* A metrics snapshot (ufrpc_client_metrics plus alerts); proc is the admin's.
+    /* A metrics snapshot (ufrpc_sup_metrics plus alerts); proc is the admin's.
      * NULL: the registry hook's proxies only. */
     void (*metrics)(void *ctx, struct ufrpc_metrics_src *src);
     /* The store (store.path) or NULL: without one the /api/store routes do not

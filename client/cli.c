@@ -55,7 +55,7 @@ struct app {
     uv_loop_t *loop; /* shared by the services of --config-dir */
     uv_signal_t sig_int, sig_term, sig_hup;
     uv_timer_t log_timer; /* ufrpc_log_tick for a buffered log file */
-    ufrpc_client_t *client;
+    ufrpc_sup_t *client;
     struct ufrpc_admin *admin;
     struct ufrpc_store *store; /* store.path's, NULL without one */
     struct ufrpc_log *log;
@@ -104,7 +104,7 @@ static void on_log_timer(uv_timer_t *t)
     ufrpc_log_tick(app->log);
 }
 
-static void on_client_exit(ufrpc_client_t *cl, int code, const char *msg, void *data)
+static void on_client_exit(ufrpc_sup_t *cl, int code, const char *msg, void *data)
 {
     (void)cl;
     struct app *app = data;
@@ -122,12 +122,12 @@ static void on_client_exit(ufrpc_client_t *cl, int code, const char *msg, void *
 /* ---- admin API hooks ---------------------------------------------------------- */
 static struct ufrpc_registry *hook_registry(void *ctx)
 {
-    return ufrpc_client_registry(((struct app *)ctx)->client);
+    return ufrpc_sup_registry(((struct app *)ctx)->client);
 }
 
 static const struct ufrpc_config *hook_config(void *ctx)
 {
-    return ufrpc_client_config(((struct app *)ctx)->client);
+    return ufrpc_sup_config(((struct app *)ctx)->client);
 }
 
 static const char *hook_config_path(void *ctx)
@@ -162,7 +162,7 @@ static enum ufrpc_admin_reload_result hook_reload(void *ctx, bool strict, char *
     if (load_for_api(app, strict, &cfg, msg, cap) != 0)
         return UFRPC_ADMIN_RELOAD_INVALID;
     UFRPC_LOGI(app->log, "reload the configuration from [%s] (admin API)", app->path);
-    int rc = ufrpc_client_reload(app->client, cfg);
+    int rc = ufrpc_sup_reload(app->client, cfg);
     if (rc) {
         snprintf(msg, cap, "%s", ufrpc_strerror(rc));
         return UFRPC_ADMIN_RELOAD_APPLY_FAILED;
@@ -182,7 +182,7 @@ static int hook_store_apply(void *ctx, char *msg, size_t cap)
     struct ufrpc_config *cfg = NULL;
     int rc = load_for_api(app, false, &cfg, msg, cap);
     if (rc == 0) {
-        rc = ufrpc_client_reload(app->client, cfg);
+        rc = ufrpc_sup_reload(app->client, cfg);
         if (rc)
             snprintf(msg, cap, "%s", ufrpc_strerror(rc));
     }
@@ -191,12 +191,12 @@ static int hook_store_apply(void *ctx, char *msg, size_t cap)
 
 static void hook_stop(void *ctx)
 {
-    ufrpc_client_shutdown(((struct app *)ctx)->client);
+    ufrpc_sup_shutdown(((struct app *)ctx)->client);
 }
 
 static void hook_metrics(void *ctx, struct ufrpc_metrics_src *src)
 {
-    ufrpc_client_metrics(((struct app *)ctx)->client, src);
+    ufrpc_sup_metrics(((struct app *)ctx)->client, src);
 }
 
 /* Starts the admin API when webServer.port is set. 0 or <0 (frpc exits then). */
@@ -238,13 +238,13 @@ static void on_signal(uv_signal_t *h, int signum)
         enum ufrpc_log_level lvl;
         if (ufrpc_log_parse_level(ufrpc_cfg_str(cfg->log.level), &lvl) == 0)
             ufrpc_log_set_level(app->log, lvl);
-        rc = ufrpc_client_reload(app->client, cfg);
+        rc = ufrpc_sup_reload(app->client, cfg);
         if (rc)
             UFRPC_LOGE(app->log, "reload error: %s", ufrpc_strerror(rc));
         return;
     }
     UFRPC_LOGI(app->log, "receive signal %s, exiting", signum == SIGINT ? "interrupt" : "terminated");
-    ufrpc_client_shutdown(app->client);
+    ufrpc_sup_shutdown(app->client);
 }
 
 static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json,
@@ -408,7 +408,7 @@ static int app_start(uv_loop_t *loop, const char *path, const char *text, size_t
         free(app);
         return 1;
     }
-    struct ufrpc_client_opts co = {
+    struct ufrpc_sup_opts co = {
         .exec_token = exec_token,
         .loop = app->loop,
         .cfg = cfg,
@@ -416,7 +416,7 @@ static int app_start(uv_loop_t *loop, const char *path, const char *text, size_t
         .on_exit = on_client_exit,
         .data = app,
     };
-    rc = ufrpc_client_new(&co, &app->client);
+    rc = ufrpc_sup_new(&co, &app->client);
     if (exec_token != NULL) {
         memset(exec_token, 0, strlen(exec_token));
         free(exec_token);
@@ -441,19 +441,19 @@ static int app_start(uv_loop_t *loop, const char *path, const char *text, size_t
         sigs[i]->data = app;
         uv_signal_start(sigs[i], on_signal, nums[i]);
     }
-    rc = start_admin(app, ufrpc_client_config(app->client));
+    rc = start_admin(app, ufrpc_sup_config(app->client));
     if (rc) {
         app->exit_code = 1;
         snprintf(app->exit_msg, sizeof app->exit_msg, "admin server listen error: %s",
                  ufrpc_strerror(rc));
-        ufrpc_client_shutdown(app->client);
+        ufrpc_sup_shutdown(app->client);
     } else {
-        rc = ufrpc_client_start(app->client);
+        rc = ufrpc_sup_start(app->client);
     }
     if (rc && !app->exit_msg[0]) {
         app->exit_code = 1;
         snprintf(app->exit_msg, sizeof app->exit_msg, "%s", ufrpc_strerror(rc));
-        ufrpc_client_shutdown(app->client);
+        ufrpc_sup_shutdown(app->client);
     }
     *out = app;
     return 0;
@@ -466,7 +466,7 @@ static int app_finish(struct app *app)
         printf("%s\n", app->exit_msg); /* frpc prints the error itself, then exits 1 */
     UFRPC_LOGI(app->log, "frpc service for config file [%s] stopped", app->path);
     int code = app->exit_code;
-    ufrpc_client_free(app->client);
+    ufrpc_sup_free(app->client);
     uv_run(app->loop, UV_RUN_NOWAIT); /* the client's last close callbacks */
     ufrpc_log_free(app->log);
     ufrpc_store_free(app->store); /* after the loop: no store job is left */

@@ -54,7 +54,7 @@ struct ufrpc_diag {
     struct ufrpc_stream *tls_stream;
     ufrpc_tls_ctx_t *tls;
 
-    ufrpc_client_t *client;
+    ufrpc_sup_t *client;
     bool client_exited;
     char exit_msg[512];
     char temp_name[64];
@@ -192,7 +192,7 @@ static void close_handle(struct ufrpc_diag *d, uv_handle_t *h)
     }
 }
 
-static void client_exited(ufrpc_client_t *cl, int code, const char *msg, void *data);
+static void client_exited(ufrpc_sup_t *cl, int code, const char *msg, void *data);
 
 /* Everything is decided: close what is open; done follows the last close. */
 static void end_run(struct ufrpc_diag *d)
@@ -222,7 +222,7 @@ static void end_run(struct ufrpc_diag *d)
         close_handle(d, (uv_handle_t *)&d->echo);
     if (d->client != NULL && !d->client_exited) {
         d->handles++; /* the client counts as one until it has stopped */
-        ufrpc_client_shutdown(d->client);
+        ufrpc_sup_shutdown(d->client);
     }
     close_handle(d, (uv_handle_t *)&d->timer);
 }
@@ -516,7 +516,8 @@ static int derived_config(struct ufrpc_diag *d, struct ufrpc_config **out)
     }
     json_object_object_del(root, "visitors");
     json_object_object_del(root, "webServer");
-    json_object_object_del(root, "start"); /* it would filter the temporary proxy out */
+    json_object_object_del(root, "start");    /* it would filter the temporary proxy out */
+    json_object_object_del(root, "includes"); /* already expanded into the dump */
     json_object_object_del(root, "store");
     json_object_object_add(root, "loginFailExit", json_object_new_boolean(1));
     json_object *proxies = NULL;
@@ -550,18 +551,18 @@ static int derived_config(struct ufrpc_diag *d, struct ufrpc_config **out)
 
 static struct ufrpc_tunnel *temp_tunnel(struct ufrpc_diag *d)
 {
-    struct ufrpc_registry *reg = ufrpc_client_registry(d->client);
+    struct ufrpc_registry *reg = ufrpc_sup_registry(d->client);
     return ufrpc_registry_find(reg, UFRPC_TUNNEL_PROXY, d->temp_name);
 }
 
-static void client_exited(ufrpc_client_t *cl, int code, const char *msg, void *data)
+static void client_exited(ufrpc_sup_t *cl, int code, const char *msg, void *data)
 {
     struct ufrpc_diag *d = data;
     (void)cl;
     d->client_exited = true;
     snprintf(d->exit_msg, sizeof d->exit_msg, "%s", msg ? msg : "");
     if (d->ending) { /* end_run shut it down and counted it as a handle */
-        ufrpc_client_free(d->client);
+        ufrpc_sup_free(d->client);
         d->client = NULL;
         handle_gone(d);
         return;
@@ -571,7 +572,7 @@ static void client_exited(ufrpc_client_t *cl, int code, const char *msg, void *d
         ufrpc_diag_login_advice(d->exit_msg, advice, sizeof advice);
         fail_step(d, advice, "%s", d->exit_msg);
     }
-    ufrpc_client_free(d->client);
+    ufrpc_sup_free(d->client);
     d->client = NULL;
     end_run(d);
 }
@@ -585,13 +586,13 @@ static void start_login(struct ufrpc_diag *d)
         end_run(d);
         return;
     }
-    struct ufrpc_client_opts co = {
+    struct ufrpc_sup_opts co = {
         .loop = d->loop, .cfg = cfg, .log = d->log, .on_exit = client_exited, .data = d};
-    rc = ufrpc_client_new(&co, &d->client);
+    rc = ufrpc_sup_new(&co, &d->client);
     if (rc == 0) {
-        rc = ufrpc_client_start(d->client);
+        rc = ufrpc_sup_start(d->client);
         if (rc < 0) {
-            ufrpc_client_free(d->client);
+            ufrpc_sup_free(d->client);
             d->client = NULL;
         }
     }
@@ -603,7 +604,7 @@ static void start_login(struct ufrpc_diag *d)
 
 static void check_proxies(struct ufrpc_diag *d, bool final)
 {
-    struct ufrpc_registry *reg = ufrpc_client_registry(d->client);
+    struct ufrpc_registry *reg = ufrpc_sup_registry(d->client);
     size_t n = ufrpc_registry_count(reg), settled = 0, total = 0, ok = 0;
     for (size_t i = 0; i < n; i++) {
         struct ufrpc_tunnel *t = ufrpc_registry_at(reg, i);
@@ -947,9 +948,9 @@ static void on_timer(uv_timer_t *t)
     uint64_t now = uv_now(d->loop);
     switch (d->step) {
     case UFRPC_DIAG_LOGIN:
-        if (ufrpc_client_login_count(d->client) > 0) {
-            ok_step(d, "logged in, run id %s", ufrpc_client_run_id(d->client));
-            snprintf(d->r.run_id, sizeof d->r.run_id, "%s", ufrpc_client_run_id(d->client));
+        if (ufrpc_sup_login_count(d->client) > 0) {
+            ok_step(d, "logged in, run id %s", ufrpc_sup_run_id(d->client));
+            snprintf(d->r.run_id, sizeof d->r.run_id, "%s", ufrpc_sup_run_id(d->client));
             next_step(d);
         } else if (now >= d->deadline) {
             fail_step(d,

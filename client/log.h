@@ -14,7 +14,7 @@
  *
  * No globals: the client owns one logger and passes it down. Every function accepts a
  * NULL logger and then does nothing, so lower pieces can be tested without one.
- * Not thread-safe (ufrpc runs one event loop, no threads).
+ * Not thread-safe: a logger is used on one loop's thread (libufrpc gives each client its own).
  *
  * Secrets (tokens, keys, passwords) must never be passed to this logger; callers log
  * names and lengths, not values.

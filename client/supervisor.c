@@ -12,24 +12,24 @@
 #include "net/dial_error.h"
 #include "proto/error.h"
 
-static void start_attempt(ufrpc_client_t *cl);
-static void session_failed(ufrpc_client_t *cl);
-static void handle_failure(ufrpc_client_t *cl);
-static void drop_oidc(ufrpc_client_t *cl);
+static void start_attempt(ufrpc_sup_t *cl);
+static void session_failed(ufrpc_sup_t *cl);
+static void handle_failure(ufrpc_sup_t *cl);
+static void drop_oidc(ufrpc_sup_t *cl);
 
 static int uses_oidc(const struct ufrpc_config *cfg)
 {
     return strcmp(ufrpc_cfg_str(cfg->auth.method), "oidc") == 0;
 }
 
-uint64_t ufrpc_sup_now_ms(ufrpc_client_t *cl)
+uint64_t ufrpc_sup_now_ms(ufrpc_sup_t *cl)
 {
     return uv_now(cl->loop);
 }
 
 /* ---- stopping ------------------------------------------------------------ */
 
-static void maybe_stopped(ufrpc_client_t *cl)
+static void maybe_stopped(ufrpc_sup_t *cl)
 {
     if (cl->state == CL_STOPPING)
         UFRPC_LOGT(cl->log, "stopping: %d closes pending, work connections %s, %zu udp channels",
@@ -41,7 +41,7 @@ static void maybe_stopped(ufrpc_client_t *cl)
         cl->on_exit(cl, cl->exit_code, cl->exit_msg[0] ? cl->exit_msg : NULL, cl->data);
 }
 
-void ufrpc_sup_closed_pending(ufrpc_client_t *cl)
+void ufrpc_sup_closed_pending(ufrpc_sup_t *cl)
 {
     cl->pending--;
     if (cl->pending == 0 && cl->nretired > 0)
@@ -65,7 +65,7 @@ static void on_handle_closed(uv_handle_t *h)
 }
 
 /* Ends the current login attempt / session (streams, control, connector). */
-static void teardown_session(ufrpc_client_t *cl)
+static void teardown_session(ufrpc_sup_t *cl)
 {
     cl->gen++;
     uv_timer_stop(&cl->ctl_timer);
@@ -94,7 +94,7 @@ static void teardown_session(ufrpc_client_t *cl)
     }
 }
 
-static void stop(ufrpc_client_t *cl, int code, const char *msg)
+static void stop(ufrpc_sup_t *cl, int code, const char *msg)
 {
     if (cl->state == CL_STOPPING || cl->state == CL_STOPPED)
         return;
@@ -126,7 +126,7 @@ static void stop(ufrpc_client_t *cl, int code, const char *msg)
 /* ---- control stream I/O ------------------------------------------------------ */
 static void on_ctl_timer(uv_timer_t *t);
 
-static void arm_ctl_timer(ufrpc_client_t *cl)
+static void arm_ctl_timer(ufrpc_sup_t *cl)
 {
     if (!cl->ctl)
         return;
@@ -139,10 +139,10 @@ static void arm_ctl_timer(ufrpc_client_t *cl)
     uv_timer_start(&cl->ctl_timer, on_ctl_timer, d > now ? d - now : 0, 0);
 }
 
-static void flush(ufrpc_client_t *cl);
+static void flush(ufrpc_sup_t *cl);
 static void on_grace_timer(uv_timer_t *t);
 
-static void grace_check(ufrpc_client_t *cl)
+static void grace_check(ufrpc_sup_t *cl)
 {
     if (cl->state != CL_GRACE)
         return;
@@ -157,7 +157,7 @@ static void grace_check(ufrpc_client_t *cl)
 static void on_ctl_written(struct ufrpc_stream_write *req, int status)
 {
     struct ctl_write *wr = req->data;
-    ufrpc_client_t *cl = wr->cl;
+    ufrpc_sup_t *cl = wr->cl;
     unsigned gen = wr->gen;
     free(wr);
     if (gen != cl->gen)
@@ -173,7 +173,7 @@ static void on_ctl_written(struct ufrpc_stream_write *req, int status)
     grace_check(cl);
 }
 
-static void flush(ufrpc_client_t *cl)
+static void flush(ufrpc_sup_t *cl)
 {
     if (!cl->ctl || !cl->ctl_stream || cl->write_in_flight)
         return;
@@ -206,7 +206,7 @@ static void flush(ufrpc_client_t *cl)
 
 static void on_ctl_timer(uv_timer_t *t)
 {
-    ufrpc_client_t *cl = t->data;
+    ufrpc_sup_t *cl = t->data;
     if (!cl->ctl)
         return;
     int rc = ufrpc_ctl_tick(cl->ctl, ufrpc_sup_now_ms(cl));
@@ -222,7 +222,7 @@ static void on_ctl_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, c
                         size_t len)
 {
     (void)buf;
-    ufrpc_client_t *cl = s->data;
+    ufrpc_sup_t *cl = s->data;
     if (!cl->ctl || s != cl->ctl_stream)
         return;
     if (status < 0) {
@@ -244,7 +244,7 @@ static void on_ctl_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, c
 /* ---- health checks ------------------------------------------------------------ */
 void ufrpc_sup_on_health(void *data, const char *name, int healthy)
 {
-    ufrpc_client_t *cl = data;
+    ufrpc_sup_t *cl = data;
     struct ufrpc_tunnel *t = ufrpc_registry_find(cl->reg, UFRPC_TUNNEL_PROXY, name);
     if (!t)
         return;
@@ -261,7 +261,7 @@ void ufrpc_sup_on_health(void *data, const char *name, int healthy)
 /* ---- work connections ------------------------------------------------------- */
 static void on_workconn_done(ufrpc_workconn_t *w, void *data)
 {
-    ufrpc_client_t *cl = data;
+    ufrpc_sup_t *cl = data;
     if (cl->workconns == w) {
         cl->workconns = ufrpc_workconn_next(w);
     } else {
@@ -277,7 +277,7 @@ static void on_workconn_done(ufrpc_workconn_t *w, void *data)
 
 static void on_channel_start(ufrpc_udp_channel_t *ch, void *data)
 {
-    ufrpc_client_t *cl = data;
+    ufrpc_sup_t *cl = data;
     if (cl->nchans == cl->capchans) {
         size_t ncap = cl->capchans ? cl->capchans * 2 : 8;
         ufrpc_udp_channel_t **p = realloc(cl->chans, ncap * sizeof *p);
@@ -293,7 +293,7 @@ static void on_channel_start(ufrpc_udp_channel_t *ch, void *data)
 
 static void on_channel_end(ufrpc_udp_channel_t *ch, void *data)
 {
-    ufrpc_client_t *cl = data;
+    ufrpc_sup_t *cl = data;
     for (size_t i = 0; i < cl->nchans; i++) {
         if (cl->chans[i] == ch) {
             cl->chans[i] = cl->chans[--cl->nchans];
@@ -305,7 +305,7 @@ static void on_channel_end(ufrpc_udp_channel_t *ch, void *data)
 
 static void on_work_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream *s, void *data)
 {
-    ufrpc_client_t *cl = data;
+    ufrpc_sup_t *cl = data;
     if (status < 0) {
         if (status != UFRPC_ERR_CANCELED)
             UFRPC_LOGW(cl->log, "start new connection to server error: %s", ufrpc_strerror(status));
@@ -348,7 +348,7 @@ static void on_work_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream
 
 static void on_req_work_conn(void *ctx)
 {
-    ufrpc_client_t *cl = ctx;
+    ufrpc_sup_t *cl = ctx;
     if (!cl->conn || cl->state != CL_RUNNING)
         return;
     int rc = ufrpc_connector_connect(cl->conn, on_work_stream, cl);
@@ -358,13 +358,13 @@ static void on_req_work_conn(void *ctx)
 
 static void on_pong(void *ctx, uint64_t rtt_ms)
 {
-    ufrpc_client_t *cl = ctx;
+    ufrpc_sup_t *cl = ctx;
     ufrpc_latency_observe(&cl->m.ping_rtt, rtt_ms * 1000u);
 }
 
 static void on_login(void *ctx, const char *run_id)
 {
-    ufrpc_client_t *cl = ctx;
+    ufrpc_sup_t *cl = ctx;
     snprintf(cl->run_id, sizeof cl->run_id, "%s", run_id);
     ufrpc_log_set_prefix(cl->log, 0, cl->run_id);
     UFRPC_LOGI(cl->log, "login to server success, get run id [%s]", cl->run_id);
@@ -394,13 +394,13 @@ static void on_retry_timer(uv_timer_t *t)
     start_attempt(t->data);
 }
 
-static void schedule_attempt(ufrpc_client_t *cl, uint64_t delay_ms)
+static void schedule_attempt(ufrpc_sup_t *cl, uint64_t delay_ms)
 {
     cl->state = CL_WAITING;
     uv_timer_start(&cl->retry_timer, on_retry_timer, delay_ms, 0);
 }
 
-static void attempt_failed(ufrpc_client_t *cl, int code, const char *text)
+static void attempt_failed(ufrpc_sup_t *cl, int code, const char *text)
 {
     cl->m.login_failures[ufrpc_session_cause_of(code)]++;
     UFRPC_LOGW(cl->log, "connect to server error: %s", text);
@@ -419,7 +419,7 @@ static void attempt_failed(ufrpc_client_t *cl, int code, const char *text)
     schedule_attempt(cl, delay);
 }
 
-static void session_lost(ufrpc_client_t *cl, int code, const char *text)
+static void session_lost(ufrpc_sup_t *cl, int code, const char *text)
 {
     cl->m.reconnects[ufrpc_session_cause_of(code)]++;
     UFRPC_LOGW(cl->log, "connection to server closed: %s", text);
@@ -436,14 +436,14 @@ static void session_lost(ufrpc_client_t *cl, int code, const char *text)
 
 static void on_fail_timer(uv_timer_t *t)
 {
-    ufrpc_client_t *cl = t->data;
+    ufrpc_sup_t *cl = t->data;
     cl->fail_scheduled = 0;
     handle_failure(cl);
 }
 
 /* Called from stream callbacks: tearing the session down there would close streams
  * from inside their own callbacks, so the work runs on the next loop turn. */
-static void session_failed(ufrpc_client_t *cl)
+static void session_failed(ufrpc_sup_t *cl)
 {
     if (cl->fail_scheduled || cl->state == CL_STOPPING || cl->state == CL_STOPPED)
         return;
@@ -451,7 +451,7 @@ static void session_failed(ufrpc_client_t *cl)
     uv_timer_start(&cl->fail_timer, on_fail_timer, 0, 0);
 }
 
-static void handle_failure(ufrpc_client_t *cl)
+static void handle_failure(ufrpc_sup_t *cl)
 {
     char text[600];
     int code = cl->ctl ? ufrpc_ctl_error_code(cl->ctl) : UFRPC_ERR_CLOSED;
@@ -466,7 +466,7 @@ static void handle_failure(ufrpc_client_t *cl)
 }
 
 /* Go's wording for the common dial failures, so that log watchers match frpc's lines. */
-static void describe_dial_error(ufrpc_client_t *cl, int status, char *out, size_t cap)
+static void describe_dial_error(ufrpc_sup_t *cl, int status, char *out, size_t cap)
 {
     const char *addr = ufrpc_connector_address(cl->conn);
     if (ufrpc_connector_describe_tls(cl->conn, status, out, cap) == 0)
@@ -482,7 +482,7 @@ static void describe_dial_error(ufrpc_client_t *cl, int status, char *out, size_
 
 static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream *s, void *data)
 {
-    ufrpc_client_t *cl = data;
+    ufrpc_sup_t *cl = data;
     if (c != cl->conn) {
         if (s)
             ufrpc_stream_close(s, NULL);
@@ -527,7 +527,7 @@ static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream 
 
 static void on_open(ufrpc_connector_t *c, int status, void *data)
 {
-    ufrpc_client_t *cl = data;
+    ufrpc_sup_t *cl = data;
     if (c != cl->conn)
         return;
     if (status < 0) {
@@ -543,7 +543,7 @@ static void on_open(ufrpc_connector_t *c, int status, void *data)
 
 static void on_conn_error(ufrpc_connector_t *c, int err, void *data)
 {
-    ufrpc_client_t *cl = data;
+    ufrpc_sup_t *cl = data;
     if (c != cl->conn)
         return;
     UFRPC_LOGD(cl->log, "session error: %s", ufrpc_strerror(err));
@@ -553,7 +553,7 @@ static void on_conn_error(ufrpc_connector_t *c, int err, void *data)
     session_failed(cl);
 }
 
-static void connect_now(ufrpc_client_t *cl)
+static void connect_now(ufrpc_sup_t *cl)
 {
     int rc = ufrpc_connector_new(cl->loop, cl->cfg, cl->tls, cl->log, on_conn_error, cl, &cl->conn);
     if (!rc) {
@@ -567,7 +567,7 @@ static void connect_now(ufrpc_client_t *cl)
  * inside the login loop, so a failure is a failed login attempt (retried). */
 static void on_oidc_token(void *data, int status, const char *token, const char *err)
 {
-    ufrpc_client_t *cl = data;
+    ufrpc_sup_t *cl = data;
     if (cl->state != CL_CONNECTING)
         return;
     if (status < 0) {
@@ -583,7 +583,7 @@ static void on_oidc_token(void *data, int status, const char *token, const char 
     connect_now(cl);
 }
 
-static void start_attempt(ufrpc_client_t *cl)
+static void start_attempt(ufrpc_sup_t *cl)
 {
     if (cl->state == CL_STOPPING || cl->state == CL_STOPPED || cl->state == CL_GRACE)
         return;
@@ -605,7 +605,7 @@ static void start_attempt(ufrpc_client_t *cl)
 }
 
 /* Drops the OIDC fetcher (stop, or new auth settings on reload). */
-static void drop_oidc(ufrpc_client_t *cl)
+static void drop_oidc(ufrpc_sup_t *cl)
 {
     ufrpc_oidc_free(cl->oidc);
     cl->oidc = NULL;
@@ -614,7 +614,7 @@ static void drop_oidc(ufrpc_client_t *cl)
 }
 
 /* ---- public API --------------------------------------------------------------- */
-int ufrpc_client_new(const struct ufrpc_client_opts *opts, ufrpc_client_t **out)
+int ufrpc_sup_new(const struct ufrpc_sup_opts *opts, ufrpc_sup_t **out)
 {
     if (!opts || !out || !opts->loop || !opts->cfg) {
         if (opts)
@@ -622,7 +622,7 @@ int ufrpc_client_new(const struct ufrpc_client_opts *opts, ufrpc_client_t **out)
         return UFRPC_ERR_INVAL;
     }
     *out = NULL;
-    ufrpc_client_t *cl = calloc(1, sizeof *cl);
+    ufrpc_sup_t *cl = calloc(1, sizeof *cl);
     if (!cl) {
         ufrpc_config_free(opts->cfg);
         return UFRPC_ERR_NOMEM;
@@ -632,6 +632,7 @@ int ufrpc_client_new(const struct ufrpc_client_opts *opts, ufrpc_client_t **out)
     cl->cfg = opts->cfg;
     cl->log = opts->log;
     cl->on_exit = opts->on_exit;
+    cl->on_tunnel = opts->on_tunnel;
     cl->data = opts->data;
     if (opts->hostname)
         snprintf(cl->hostname, sizeof cl->hostname, "%s", opts->hostname);
@@ -683,7 +684,7 @@ int ufrpc_client_new(const struct ufrpc_client_opts *opts, ufrpc_client_t **out)
     return 0;
 }
 
-int ufrpc_client_start(ufrpc_client_t *cl)
+int ufrpc_sup_start(ufrpc_sup_t *cl)
 {
     if (!cl || cl->state != CL_IDLE)
         return UFRPC_ERR_STATE;
@@ -699,7 +700,7 @@ static void on_grace_timer(uv_timer_t *t)
     stop(t->data, 0, NULL);
 }
 
-void ufrpc_client_shutdown(ufrpc_client_t *cl)
+void ufrpc_sup_shutdown(ufrpc_sup_t *cl)
 {
     if (!cl || cl->state == CL_STOPPING || cl->state == CL_STOPPED || cl->state == CL_GRACE)
         return;
@@ -725,7 +726,7 @@ void ufrpc_client_shutdown(ufrpc_client_t *cl)
  * changed and removed visitors are closed, new and changed ones started. Not logged in
  * (connecting, waiting to retry): the registry is updated and the next login
  * announces it. Takes new_cfg. */
-static int reload_live(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
+static int reload_live(ufrpc_sup_t *cl, struct ufrpc_config *new_cfg)
 {
     int live = cl->state == CL_RUNNING && cl->ctl && ufrpc_ctl_state(cl->ctl) == UFRPC_CTL_RUNNING;
     struct ufrpc_sup_diff dp = {0}, dv = {0};
@@ -768,7 +769,7 @@ static int reload_live(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
     return rc;
 }
 
-int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
+int ufrpc_sup_reload(ufrpc_sup_t *cl, struct ufrpc_config *new_cfg)
 {
     if (!cl || !new_cfg) {
         ufrpc_config_free(new_cfg);
@@ -839,7 +840,7 @@ int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg)
     return rc;
 }
 
-void ufrpc_client_free(ufrpc_client_t *cl)
+void ufrpc_sup_free(ufrpc_sup_t *cl)
 {
     if (!cl)
         return;
@@ -861,27 +862,27 @@ void ufrpc_client_free(ufrpc_client_t *cl)
     free(cl);
 }
 
-struct ufrpc_registry *ufrpc_client_registry(ufrpc_client_t *cl)
+struct ufrpc_registry *ufrpc_sup_registry(ufrpc_sup_t *cl)
 {
     return cl ? cl->reg : NULL;
 }
 
-const struct ufrpc_config *ufrpc_client_config(const ufrpc_client_t *cl)
+const struct ufrpc_config *ufrpc_sup_config(const ufrpc_sup_t *cl)
 {
     return cl ? cl->cfg : NULL;
 }
 
-const char *ufrpc_client_run_id(const ufrpc_client_t *cl)
+const char *ufrpc_sup_run_id(const ufrpc_sup_t *cl)
 {
     return cl ? cl->run_id : "";
 }
 
-unsigned ufrpc_client_login_count(const ufrpc_client_t *cl)
+unsigned ufrpc_sup_login_count(const ufrpc_sup_t *cl)
 {
     return cl ? cl->logins : 0;
 }
 
-void ufrpc_client_metrics(ufrpc_client_t *cl, struct ufrpc_metrics_src *out)
+void ufrpc_sup_metrics(ufrpc_sup_t *cl, struct ufrpc_metrics_src *out)
 {
     memset(out, 0, sizeof *out);
     out->reg = cl->reg;

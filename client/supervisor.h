@@ -11,9 +11,9 @@
  * are spaced by frpc's fast-retry rule (client/backoff.h). Every re-login carries the
  * previous run id and re-announces every proxy.
  *
- * Shutdown (SIGINT/SIGTERM via ufrpc_client_shutdown): CloseProxy for each proxy,
+ * Shutdown (SIGINT/SIGTERM via ufrpc_sup_shutdown): CloseProxy for each proxy,
  * up to 500 ms for it to be written, then everything is closed and on_exit(0).
- * Reload (SIGHUP, `ufrpc reload`, /api/reload via ufrpc_client_reload):
+ * Reload (SIGHUP, `ufrpc reload`, /api/reload via ufrpc_sup_reload):
  *   - common part (everything but proxies and visitors, compared semantically with
  *     ufrpc_config_common_equal, plus the resolved token) unchanged: as frpc's
  *     UpdateAllConfigurer, applied live — no new login, same run id. Proxies whose
@@ -34,7 +34,7 @@
  * Ownership: the client takes the configuration(s) given to new/reload and frees
  * them; it borrows loop and log (which must outlive it). on_exit runs once, when the
  * client has stopped and closed all its handles; after it the owner calls
- * ufrpc_client_free (the loop then has nothing left of the client). */
+ * ufrpc_sup_free (the loop then has nothing left of the client). */
 #ifndef UFRPC_CLIENT_SUPERVISOR_H
 #define UFRPC_CLIENT_SUPERVISOR_H
 
@@ -45,9 +45,9 @@
 #include "client/registry.h"
 #include "config/config.h"
 
-typedef struct ufrpc_client ufrpc_client_t;
+typedef struct ufrpc_sup ufrpc_sup_t;
 
-struct ufrpc_client_opts {
+struct ufrpc_sup_opts {
     uv_loop_t *loop;
     struct ufrpc_config *cfg; /* taken */
     struct ufrpc_log *log;    /* borrowed; may be NULL */
@@ -59,41 +59,44 @@ struct ufrpc_client_opts {
     const char *exec_token;
     /* The client stopped: code 0 after a shutdown, 1 after a login failure with
      * loginFailExit; msg is the text to print (NULL when none). */
-    void (*on_exit)(ufrpc_client_t *cl, int code, const char *msg, void *data);
+    void (*on_exit)(ufrpc_sup_t *cl, int code, const char *msg, void *data);
+    /* Optional: every tunnel state change (old -> t->state), called from inside the
+     * registry: it must not add or remove tunnels nor reload (libufrpc queues it). */
+    void (*on_tunnel)(void *data, const struct ufrpc_tunnel *t, enum ufrpc_tunnel_state old);
     void *data;
 };
 
 /* 0 and *out, or <0 (then cfg has been freed). */
-int ufrpc_client_new(const struct ufrpc_client_opts *opts, ufrpc_client_t **out);
+int ufrpc_sup_new(const struct ufrpc_sup_opts *opts, ufrpc_sup_t **out);
 
 /* Starts the first login. 0 or <0. */
-int ufrpc_client_start(ufrpc_client_t *cl);
+int ufrpc_sup_start(ufrpc_sup_t *cl);
 
 /* Graceful stop (see above); on_exit(0) follows. Idempotent. */
-void ufrpc_client_shutdown(ufrpc_client_t *cl);
+void ufrpc_sup_shutdown(ufrpc_sup_t *cl);
 
 /* Replaces the configuration (taken), live or by reconnecting (see above). 0 or <0:
  * before anything changed (unsupported settings, token file unreadable, no memory;
  * then new_cfg has been freed), or after it was applied as far as possible (a proxy
  * whose runtime could not be built; new_cfg is in effect). */
-int ufrpc_client_reload(ufrpc_client_t *cl, struct ufrpc_config *new_cfg);
+int ufrpc_sup_reload(ufrpc_sup_t *cl, struct ufrpc_config *new_cfg);
 
 /* Frees a stopped client (after on_exit). */
-void ufrpc_client_free(ufrpc_client_t *cl);
+void ufrpc_sup_free(ufrpc_sup_t *cl);
 
 /* The tunnel registry (valid until free; entries change on reload). */
-struct ufrpc_registry *ufrpc_client_registry(ufrpc_client_t *cl);
-/* The configuration in effect (replaced by ufrpc_client_reload; valid until then).
+struct ufrpc_registry *ufrpc_sup_registry(ufrpc_sup_t *cl);
+/* The configuration in effect (replaced by ufrpc_sup_reload; valid until then).
  * Registry entries' cfg pointers of proxies/visitors left unchanged by a live reload
  * point into an earlier, equal configuration (kept alive as long as they do). */
-const struct ufrpc_config *ufrpc_client_config(const ufrpc_client_t *cl);
+const struct ufrpc_config *ufrpc_sup_config(const ufrpc_sup_t *cl);
 /* Current run id ("" before the first login). */
-const char *ufrpc_client_run_id(const ufrpc_client_t *cl);
+const char *ufrpc_sup_run_id(const ufrpc_sup_t *cl);
 /* Number of successful logins so far (tests). */
-unsigned ufrpc_client_login_count(const ufrpc_client_t *cl);
+unsigned ufrpc_sup_login_count(const ufrpc_sup_t *cl);
 /* A metrics snapshot of the client (registry, session counters, yamux and work
  * pool gauges, loop clock); proc and alerts are left empty for the caller. The
  * pointers stay valid until the client changes (return to the loop). */
-void ufrpc_client_metrics(ufrpc_client_t *cl, struct ufrpc_metrics_src *out);
+void ufrpc_sup_metrics(ufrpc_sup_t *cl, struct ufrpc_metrics_src *out);
 
 #endif

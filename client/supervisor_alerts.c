@@ -13,7 +13,7 @@
 
 #define ALERT_TICK_MS 1000u
 
-static void post(ufrpc_client_t *cl, const struct ufrpc_alert_event *e)
+static void post(ufrpc_sup_t *cl, const struct ufrpc_alert_event *e)
 {
     json_object *o = json_object_new_object();
     if (o == NULL)
@@ -35,7 +35,7 @@ static void post(ufrpc_client_t *cl, const struct ufrpc_alert_event *e)
 
 static void on_alert(void *ctx, const struct ufrpc_alert_event *e)
 {
-    ufrpc_client_t *cl = ctx;
+    ufrpc_sup_t *cl = ctx;
     char v[40], th[40];
     ufrpc_promtext_format_double(e->value, v, sizeof v);
     ufrpc_promtext_format_double(e->threshold, th, sizeof th);
@@ -51,11 +51,11 @@ static void on_alert(void *ctx, const struct ufrpc_alert_event *e)
 
 static void on_tick(uv_timer_t *t)
 {
-    ufrpc_client_t *cl = t->data;
+    ufrpc_sup_t *cl = t->data;
     ufrpc_alerts_eval(&cl->alert_th, cl->reg, ufrpc_sup_now_ms(cl), on_alert, cl);
 }
 
-int ufrpc_sup_alerts_apply(ufrpc_client_t *cl)
+int ufrpc_sup_alerts_apply(ufrpc_sup_t *cl)
 {
     struct ufrpc_alert_thresholds th;
     ufrpc_alerts_from_config(cl->cfg, &th);
@@ -98,7 +98,7 @@ static void on_timer_closed(uv_handle_t *h)
     ufrpc_sup_closed_pending(h->data);
 }
 
-void ufrpc_sup_alerts_stop(ufrpc_client_t *cl)
+void ufrpc_sup_alerts_stop(ufrpc_sup_t *cl)
 {
     ufrpc_webhook_free(cl->webhook);
     cl->webhook = NULL;
@@ -114,7 +114,7 @@ void ufrpc_sup_alerts_stop(ufrpc_client_t *cl)
     }
 }
 
-void ufrpc_sup_alerts_views(ufrpc_client_t *cl, const struct ufrpc_alert_view **out, size_t *n)
+void ufrpc_sup_alerts_views(ufrpc_sup_t *cl, const struct ufrpc_alert_view **out, size_t *n)
 {
     size_t need = ufrpc_alerts_views(&cl->alert_th, cl->reg, cl->alert_views, cl->alert_views_cap);
     if (need > cl->alert_views_cap) {

@@ -8,8 +8,8 @@
  * supervisor_visitors.c visitors started with each control and stopped with it (and
  *                       changed live by a reload)
  *
- * Everything here runs on the client's loop; struct ufrpc_client is owned by
- * supervisor.c (created in ufrpc_client_new, freed in ufrpc_client_free). */
+ * Everything here runs on the client's loop; struct ufrpc_sup is owned by
+ * supervisor.c (created in ufrpc_sup_new, freed in ufrpc_sup_free). */
 #ifndef UFRPC_CLIENT_SUPERVISOR_INTERNAL_H
 #define UFRPC_CLIENT_SUPERVISOR_INTERNAL_H
 
@@ -39,17 +39,18 @@ enum cl_state { CL_IDLE, CL_CONNECTING, CL_RUNNING, CL_WAITING, CL_GRACE, CL_STO
 struct ctl_write {
     struct ufrpc_stream_write req;
     uv_buf_t iov; /* must live until the write callback, like the bytes */
-    ufrpc_client_t *cl;
+    ufrpc_sup_t *cl;
     unsigned gen;
     uint8_t buf[];
 };
 
-struct ufrpc_client {
+struct ufrpc_sup {
     uv_loop_t *loop;
     struct ufrpc_config *cfg;
     struct ufrpc_log *log;
     char hostname[256];
-    void (*on_exit)(ufrpc_client_t *, int, const char *, void *);
+    void (*on_exit)(ufrpc_sup_t *, int, const char *, void *);
+    void (*on_tunnel)(void *, const struct ufrpc_tunnel *, enum ufrpc_tunnel_state);
     void *data;
 
     struct ufrpc_registry *reg;
@@ -77,7 +78,7 @@ struct ufrpc_client {
     int ever_logged_in;
     unsigned logins;
     struct ufrpc_session_metrics m; /* counters for /metrics */
-    uint64_t start_ms;              /* loop clock at ufrpc_client_new */
+    uint64_t start_ms;              /* loop clock at ufrpc_sup_new */
     uint64_t attempt_ns;            /* uv_hrtime() when the login attempt started */
     struct ufrpc_alert_thresholds alert_th; /* [alerts] of cfg */
     uv_timer_t alert_timer;         /* evaluates alerts every second (when any is on) */
@@ -109,12 +110,12 @@ struct ufrpc_client {
 };
 
 /* supervisor.c */
-uint64_t ufrpc_sup_now_ms(ufrpc_client_t *cl);
+uint64_t ufrpc_sup_now_ms(ufrpc_sup_t *cl);
 /* A proxy's health changed: update the registry and, when logged in, send the
  * resulting NewProxy / CloseProxy at once. */
 void ufrpc_sup_on_health(void *cl, const char *name, int healthy);
 /* One asynchronous close (stream, connector, handle, runtime) has finished. */
-void ufrpc_sup_closed_pending(ufrpc_client_t *cl);
+void ufrpc_sup_closed_pending(ufrpc_sup_t *cl);
 
 /* What a live reload did to the proxies or visitors (counts). */
 /* Names for frpc's log lines "proxy added: [a b]": space-separated, bounded
@@ -135,9 +136,9 @@ void ufrpc_sup_wipe_free(char *s);
 double ufrpc_sup_rand01(void *cl);
 void ufrpc_sup_on_reg_change(void *cl, const struct ufrpc_tunnel *t, enum ufrpc_tunnel_state old);
 /* Closes a tunnel's runtime (asynchronously; counted in cl->pending). */
-void ufrpc_sup_drop_rt(ufrpc_client_t *cl, struct ufrpc_tunnel *t);
+void ufrpc_sup_drop_rt(ufrpc_sup_t *cl, struct ufrpc_tunnel *t);
 /* Makes the registry hold exactly cfg's proxies and visitors (fresh runtimes). */
-int ufrpc_sup_sync_registry(ufrpc_client_t *cl, const struct ufrpc_config *cfg);
+int ufrpc_sup_sync_registry(ufrpc_sup_t *cl, const struct ufrpc_config *cfg);
 /* A live reload (same common part): applies cfg's proxies to the registry as frpc's
  * proxy manager UpdateAll does. A proxy whose configuration is equal keeps its entry,
  * state, runtime (plugin, health check, udp channel) and cfg pointer (into the old
@@ -146,41 +147,41 @@ int ufrpc_sup_sync_registry(ufrpc_client_t *cl, const struct ufrpc_config *cfg);
  * a changed one restarts in state "new" with a fresh runtime, an added one is added.
  * The caller runs the proxy check afterwards (NewProxy). 0 or the first error (the
  * rest is still applied; a changed proxy that cannot restart is removed). */
-int ufrpc_sup_diff_proxies(ufrpc_client_t *cl, const struct ufrpc_config *cfg, int live,
+int ufrpc_sup_diff_proxies(ufrpc_sup_t *cl, const struct ufrpc_config *cfg, int live,
                            struct ufrpc_sup_diff *d);
 /* Room for one more retired configuration: 0 or UFRPC_ERR_NOMEM. */
-int ufrpc_sup_retire_reserve(ufrpc_client_t *cl);
+int ufrpc_sup_retire_reserve(ufrpc_sup_t *cl);
 /* Takes cfg into the retired list (room reserved by ufrpc_sup_retire_reserve). */
-void ufrpc_sup_retire(ufrpc_client_t *cl, struct ufrpc_config *cfg);
+void ufrpc_sup_retire(ufrpc_sup_t *cl, struct ufrpc_config *cfg);
 /* Frees the retired configurations nothing points into any more (none while closes
  * are pending). */
-void ufrpc_sup_release_retired(ufrpc_client_t *cl);
+void ufrpc_sup_release_retired(ufrpc_sup_t *cl);
 /* Frees all of them (client_free). */
-void ufrpc_sup_free_retired(ufrpc_client_t *cl);
+void ufrpc_sup_free_retired(ufrpc_sup_t *cl);
 /* Resolved token (caller wipes and frees), TLS context and control key for cfg;
  * refuses what ufrpc does not support. 0 or <0 (logged). */
-int ufrpc_sup_setup_crypto(ufrpc_client_t *cl, const struct ufrpc_config *cfg, char **token,
+int ufrpc_sup_setup_crypto(ufrpc_sup_t *cl, const struct ufrpc_config *cfg, char **token,
                            ufrpc_tls_ctx_t **tls, uint8_t key[UFRPC_CFB_KEY_LEN]);
 
 /* supervisor_alerts.c */
 /* Takes cl->cfg's [alerts]: thresholds, the 1 s timer, the webhook. 0 or <0 (logged;
  * alerts then stay as they were). */
-int ufrpc_sup_alerts_apply(ufrpc_client_t *cl);
+int ufrpc_sup_alerts_apply(ufrpc_sup_t *cl);
 /* stop(): closes the timer (counted in cl->pending) and drops the webhook. */
-void ufrpc_sup_alerts_stop(ufrpc_client_t *cl);
+void ufrpc_sup_alerts_stop(ufrpc_sup_t *cl);
 /* The views of every enabled alert (cl->alert_views; valid until the next call). */
-void ufrpc_sup_alerts_views(ufrpc_client_t *cl, const struct ufrpc_alert_view **out, size_t *n);
+void ufrpc_sup_alerts_views(ufrpc_sup_t *cl, const struct ufrpc_alert_view **out, size_t *n);
 
 /* supervisor_visitors.c */
 /* Starts every visitor of cl->cfg that is not running (at login; after a live reload). */
-void ufrpc_sup_start_visitors(ufrpc_client_t *cl);
-void ufrpc_sup_stop_visitors(ufrpc_client_t *cl);
+void ufrpc_sup_start_visitors(ufrpc_sup_t *cl);
+void ufrpc_sup_stop_visitors(ufrpc_sup_t *cl);
 /* A live reload: as frpc's visitor manager UpdateAll, a visitor whose configuration is
  * equal keeps running (and its entry keeps its cfg pointer); a removed or changed one
  * is closed (its listener with it), its entry removed or reset to "new" with the new
  * cfg; added ones get entries. ufrpc_sup_start_visitors then starts the new and
  * changed ones (when logged in). 0 or the first error. */
-int ufrpc_sup_diff_visitors(ufrpc_client_t *cl, const struct ufrpc_config *cfg,
+int ufrpc_sup_diff_visitors(ufrpc_sup_t *cl, const struct ufrpc_config *cfg,
                             struct ufrpc_sup_diff *d);
 
 #endif

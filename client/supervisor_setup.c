@@ -20,7 +20,7 @@ void ufrpc_sup_wipe_free(char *s)
 
 double ufrpc_sup_rand01(void *ctx)
 {
-    ufrpc_client_t *cl = ctx;
+    ufrpc_sup_t *cl = ctx;
     uint64_t v = 0;
     if (mbedtls_ctr_drbg_random(&cl->drbg, (unsigned char *)&v, sizeof v) != 0)
         return 0.0;
@@ -29,12 +29,14 @@ double ufrpc_sup_rand01(void *ctx)
 
 void ufrpc_sup_on_reg_change(void *ctx, const struct ufrpc_tunnel *t, enum ufrpc_tunnel_state old)
 {
-    ufrpc_client_t *cl = ctx;
+    ufrpc_sup_t *cl = ctx;
     UFRPC_LOGT(cl->log, "[%s] change status from [%s] to [%s]", t->name,
                ufrpc_tunnel_state_name(old), ufrpc_tunnel_state_name(t->state));
+    if (cl->on_tunnel)
+        cl->on_tunnel(cl->data, t, old);
 }
 
-static void warn_unsupported(ufrpc_client_t *cl, const struct ufrpc_proxy_config *pc)
+static void warn_unsupported(ufrpc_sup_t *cl, const struct ufrpc_proxy_config *pc)
 {
     if (pc->type == UFRPC_PROXY_XTCP)
         UFRPC_LOGW(cl->log, "[%s] is registered with the server, but ufrpc does not support "
@@ -48,7 +50,7 @@ static void on_rt_closed(void *data)
 }
 
 /* Closes a tunnel's runtime (async; counted in pending). */
-void ufrpc_sup_drop_rt(ufrpc_client_t *cl, struct ufrpc_tunnel *t)
+void ufrpc_sup_drop_rt(ufrpc_sup_t *cl, struct ufrpc_tunnel *t)
 {
     if (!t->rt)
         return;
@@ -58,7 +60,7 @@ void ufrpc_sup_drop_rt(ufrpc_client_t *cl, struct ufrpc_tunnel *t)
     ufrpc_proxy_rt_close(rt, on_rt_closed, cl);
 }
 
-static int make_rt(ufrpc_client_t *cl, struct ufrpc_tunnel *t, const struct ufrpc_proxy_config *pc)
+static int make_rt(ufrpc_sup_t *cl, struct ufrpc_tunnel *t, const struct ufrpc_proxy_config *pc)
 {
     struct ufrpc_proxy_rt *rt = NULL;
     int has_health = 0;
@@ -73,7 +75,7 @@ static int make_rt(ufrpc_client_t *cl, struct ufrpc_tunnel *t, const struct ufrp
 
 /* Makes the registry hold exactly cfg's proxies and visitors (kept entries keep
  * their counters; their cfg pointers are replaced). */
-int ufrpc_sup_sync_registry(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
+int ufrpc_sup_sync_registry(ufrpc_sup_t *cl, const struct ufrpc_config *cfg)
 {
     uint64_t now = ufrpc_sup_now_ms(cl);
     for (size_t i = ufrpc_registry_count(cl->reg); i-- > 0;) {
@@ -150,7 +152,7 @@ void ufrpc_sup_names_add(struct ufrpc_sup_names *l, const char *name)
     l->len += n;
 }
 
-int ufrpc_sup_diff_proxies(ufrpc_client_t *cl, const struct ufrpc_config *cfg, int live,
+int ufrpc_sup_diff_proxies(ufrpc_sup_t *cl, const struct ufrpc_config *cfg, int live,
                            struct ufrpc_sup_diff *d)
 {
     uint64_t now = ufrpc_sup_now_ms(cl);
@@ -221,7 +223,7 @@ int ufrpc_sup_diff_proxies(ufrpc_client_t *cl, const struct ufrpc_config *cfg, i
 }
 
 /* ---- retired configurations ------------------------------------------------ */
-int ufrpc_sup_retire_reserve(ufrpc_client_t *cl)
+int ufrpc_sup_retire_reserve(ufrpc_sup_t *cl)
 {
     if (cl->nretired < cl->capretired)
         return 0;
@@ -234,7 +236,7 @@ int ufrpc_sup_retire_reserve(ufrpc_client_t *cl)
     return 0;
 }
 
-void ufrpc_sup_retire(ufrpc_client_t *cl, struct ufrpc_config *cfg)
+void ufrpc_sup_retire(ufrpc_sup_t *cl, struct ufrpc_config *cfg)
 {
     /* room was reserved; the fallback only guards against a caller's mistake */
     if (cl->nretired < cl->capretired)
@@ -243,7 +245,7 @@ void ufrpc_sup_retire(ufrpc_client_t *cl, struct ufrpc_config *cfg)
         UFRPC_LOGE(cl->log, "internal: no room to retire a configuration (kept, leaked)");
 }
 
-static int cfg_referenced(ufrpc_client_t *cl, const struct ufrpc_config *c)
+static int cfg_referenced(ufrpc_sup_t *cl, const struct ufrpc_config *c)
 {
     for (size_t i = 0; i < ufrpc_registry_count(cl->reg); i++) {
         const struct ufrpc_tunnel *t = ufrpc_registry_at(cl->reg, i);
@@ -260,7 +262,7 @@ static int cfg_referenced(ufrpc_client_t *cl, const struct ufrpc_config *c)
     return 0;
 }
 
-void ufrpc_sup_release_retired(ufrpc_client_t *cl)
+void ufrpc_sup_release_retired(ufrpc_sup_t *cl)
 {
     if (cl->pending > 0)
         return; /* a closing runtime (plugin) or connector may still read its config */
@@ -272,7 +274,7 @@ void ufrpc_sup_release_retired(ufrpc_client_t *cl)
     }
 }
 
-void ufrpc_sup_free_retired(ufrpc_client_t *cl)
+void ufrpc_sup_free_retired(ufrpc_sup_t *cl)
 {
     for (size_t i = 0; i < cl->nretired; i++)
         ufrpc_config_free(cl->retired[i]);
@@ -284,7 +286,7 @@ void ufrpc_sup_free_retired(ufrpc_client_t *cl)
 /* TLS context and control key for cfg. */
 /* Reads auth.tokenSource (type "file") as frpc does: the whole file, surrounding
  * whitespace trimmed. *out is malloc'd (caller wipes and frees). */
-static int read_token_file(ufrpc_client_t *cl, const char *path, char **out)
+static int read_token_file(ufrpc_sup_t *cl, const char *path, char **out)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -338,7 +340,7 @@ static char *exec_signature(const struct ufrpc_cfg_value_source *vs)
 
 /* The token of auth.tokenSource exec: the one resolved before start (frpc runs the
  * command once); a reload may not change the command. */
-static int exec_token(ufrpc_client_t *cl, const struct ufrpc_config *cfg, char **out)
+static int exec_token(ufrpc_sup_t *cl, const struct ufrpc_config *cfg, char **out)
 {
     if (cl->exec_token == NULL) {
         UFRPC_LOGE(cl->log, "auth.tokenSource exec: the command runs once, at start; restart "
@@ -363,7 +365,7 @@ static int exec_token(ufrpc_client_t *cl, const struct ufrpc_config *cfg, char *
 }
 
 /* What ufrpc cannot do yet must not be silently done wrong. */
-static int check_supported(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
+static int check_supported(ufrpc_sup_t *cl, const struct ufrpc_config *cfg)
 {
     const char *proto = ufrpc_cfg_str(cfg->transport.protocol);
     if (proto[0] && strcmp(proto, "tcp") != 0 && strcmp(proto, "websocket") != 0 &&
@@ -413,7 +415,7 @@ static int check_supported(ufrpc_client_t *cl, const struct ufrpc_config *cfg)
 
 /* Resolved token, TLS context and control key for cfg. On success the caller owns
  * *token (wipe and free) and *tls. */
-int ufrpc_sup_setup_crypto(ufrpc_client_t *cl, const struct ufrpc_config *cfg, char **token,
+int ufrpc_sup_setup_crypto(ufrpc_sup_t *cl, const struct ufrpc_config *cfg, char **token,
                         ufrpc_tls_ctx_t **tls, uint8_t key[UFRPC_CFB_KEY_LEN])
 {
     *tls = NULL;

@@ -11,7 +11,7 @@
 
 /* ---- visitors ------------------------------------------------------------- */
 struct vis_open {
-    ufrpc_client_t *cl;
+    ufrpc_sup_t *cl;
     ufrpc_visitor_stream_cb cb;
     void *arg;
 };
@@ -28,7 +28,7 @@ static void on_visitor_stream(ufrpc_connector_t *c, int status, struct ufrpc_str
 
 static int vis_open_stream(void *data, ufrpc_visitor_stream_cb cb, void *arg)
 {
-    ufrpc_client_t *cl = data;
+    ufrpc_sup_t *cl = data;
     if (!cl->conn || cl->state != CL_RUNNING)
         return UFRPC_ERR_STATE;
     struct vis_open *vo = malloc(sizeof *vo);
@@ -45,7 +45,7 @@ static int vis_open_stream(void *data, ufrpc_visitor_stream_cb cb, void *arg)
 
 static const char *vis_run_id(void *data)
 {
-    return ((ufrpc_client_t *)data)->run_id;
+    return ((ufrpc_sup_t *)data)->run_id;
 }
 
 static int vis_wrap(void *data, struct ufrpc_stream *s, bool enc, bool comp, const char *sk,
@@ -66,7 +66,7 @@ static int vis_wrap(void *data, struct ufrpc_stream *s, bool enc, bool comp, con
 
 static ufrpc_visitor_t *vis_lookup(void *data, const char *name)
 {
-    ufrpc_client_t *cl = data;
+    ufrpc_sup_t *cl = data;
     for (size_t i = 0; i < cl->nvisitors; i++)
         if (strcmp(ufrpc_visitor_name(cl->visitors[i]), name) == 0)
             return cl->visitors[i];
@@ -78,7 +78,7 @@ static void on_visitor_closed(void *data)
     ufrpc_sup_closed_pending(data);
 }
 
-static size_t running_index(ufrpc_client_t *cl, const char *name)
+static size_t running_index(ufrpc_sup_t *cl, const char *name)
 {
     for (size_t i = 0; i < cl->nvisitors; i++)
         if (strcmp(ufrpc_visitor_name(cl->visitors[i]), name) == 0)
@@ -88,7 +88,7 @@ static size_t running_index(ufrpc_client_t *cl, const char *name)
 
 /* frpc starts its visitors with each control and stops them with it; a live reload
  * starts the new and changed ones (those not running). */
-void ufrpc_sup_start_visitors(ufrpc_client_t *cl)
+void ufrpc_sup_start_visitors(ufrpc_sup_t *cl)
 {
     const struct ufrpc_config *cfg = cl->cfg;
     if (cfg->nvisitors == 0)
@@ -138,7 +138,7 @@ void ufrpc_sup_start_visitors(ufrpc_client_t *cl)
     }
 }
 
-void ufrpc_sup_stop_visitors(ufrpc_client_t *cl)
+void ufrpc_sup_stop_visitors(ufrpc_sup_t *cl)
 {
     uint64_t now = ufrpc_sup_now_ms(cl);
     for (size_t i = 0; i < cl->nvisitors; i++) {
@@ -165,7 +165,7 @@ static const struct ufrpc_visitor_config *find_visitor(const struct ufrpc_config
     return NULL;
 }
 
-int ufrpc_sup_diff_visitors(ufrpc_client_t *cl, const struct ufrpc_config *cfg,
+int ufrpc_sup_diff_visitors(ufrpc_sup_t *cl, const struct ufrpc_config *cfg,
                             struct ufrpc_sup_diff *d)
 {
     uint64_t now = ufrpc_sup_now_ms(cl);

@@ -432,10 +432,11 @@ bool ufrpc_visitor_config_equal(const struct ufrpc_visitor_config *a,
  * printed as "***" when set. Returns 0 or UFRPC_ERR_IO. */
 int ufrpc_config_dump(const struct ufrpc_config *cfg, FILE *out, bool json);
 
-/* The effective configuration as one JSON object in frpc's key names, secrets
- * masked as "***" when mask is set; unmasked, it loads back with
- * ufrpc_config_load_buffer (name "*.json"). *out is malloc'd (caller frees).
- * 0 or UFRPC_ERR_NOMEM. */
+/* The effective configuration as one JSON object in the schema's keys, secrets
+ * masked as "***" when mask is set. Unmasked, ufrpc_config_load_buffer (name
+ * "*.json") reads it back into an equal configuration once the `includes` (already
+ * expanded) and `start` (already applied) keys are dropped. *out is malloc'd: the
+ * caller (wipes, when unmasked, and) frees it. 0 or UFRPC_ERR_NOMEM. */
 int ufrpc_config_to_json(const struct ufrpc_config *cfg, bool mask, char **out);
 
 /* Parses an frp bandwidth quantity ("1MB", "512KB", "1.5MB"; empty = 0). */

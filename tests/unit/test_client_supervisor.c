@@ -89,7 +89,7 @@ struct srv {
     char login_run_ids[8][64];
     int new_proxies, close_proxies, pings, work_conns, echo_ok;
     char last_proxy_name[64];
-    ufrpc_client_t *client; /* shut down once the echo came back */
+    ufrpc_sup_t *client; /* shut down once the echo came back */
     struct ufrpc_config *reload_cfg; /* if set: the first echo reloads with it instead */
     uv_timer_t reload_timer;
     uint16_t visitor_port;  /* non-0: a user connects to the stcp visitor after NewProxy */
@@ -234,7 +234,7 @@ static void on_user_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, 
         srv->visitor_echo_ok++;
         ufrpc_stream_read_stop(s);
         if (srv->client)
-            ufrpc_client_shutdown(srv->client);
+            ufrpc_sup_shutdown(srv->client);
     }
 }
 
@@ -409,7 +409,7 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
         assert_int_equal(u->raddr->port, 5555);
         srv->udp_echo_ok++;
         if (srv->client)
-            ufrpc_client_shutdown(srv->client);
+            ufrpc_sup_shutdown(srv->client);
     } else if (pc->kind == 4 && f->type == UFRPC_MSG_PING) {
         /* frpc pings its udp channel every 30 s */
     } else if (pc->kind == 1 && f->type == UFRPC_MSG_CLOSE_PROXY) {
@@ -427,7 +427,7 @@ static void handle_frame(struct pconn *pc, const struct ufrpc_frame *f)
 static void on_again_timer(uv_timer_t *t)
 {
     struct srv *srv = t->data;
-    struct ufrpc_registry *reg = ufrpc_client_registry(srv->client);
+    struct ufrpc_registry *reg = ufrpc_sup_registry(srv->client);
     struct ufrpc_tunnel *et = ufrpc_registry_find(reg, UFRPC_TUNNEL_PROXY, "echo");
     assert_ptr_equal(et, srv->held_tunnel);
     assert_int_equal(et->state, UFRPC_TUNNEL_RUNNING);
@@ -441,9 +441,9 @@ static void on_again_timer(uv_timer_t *t)
     assert_non_null(ct);
     assert_int_equal(ct->state, UFRPC_TUNNEL_RUNNING);
     assert_int_equal(((const struct ufrpc_proxy_config *)ct->cfg)->remote_port, 6012);
-    assert_int_equal(ufrpc_client_login_count(srv->client), 1);
-    assert_string_equal(ufrpc_client_run_id(srv->client), "test-run");
-    assert_int_equal(ufrpc_client_config(srv->client)->nproxies, 3);
+    assert_int_equal(ufrpc_sup_login_count(srv->client), 1);
+    assert_string_equal(ufrpc_sup_run_id(srv->client), "test-run");
+    assert_int_equal(ufrpc_sup_config(srv->client)->nproxies, 3);
     pc_write(srv->held, (const uint8_t *)"again\n", 6, 0);
 }
 
@@ -454,15 +454,15 @@ static void on_reload_timer(uv_timer_t *t)
     srv->reload_cfg = NULL;
     if (srv->hold_work) {
         srv->held_tunnel =
-            ufrpc_registry_find(ufrpc_client_registry(srv->client), UFRPC_TUNNEL_PROXY, "echo");
+            ufrpc_registry_find(ufrpc_sup_registry(srv->client), UFRPC_TUNNEL_PROXY, "echo");
         assert_non_null(srv->held_tunnel);
         srv->held_conns_total = srv->held_tunnel->c.conns_total;
     }
-    assert_int_equal(ufrpc_client_reload(srv->client, c), 0);
+    assert_int_equal(ufrpc_sup_reload(srv->client, c), 0);
     ev(srv, "R ");
     if (srv->hold_work) {
         /* the same entry at once (nothing waits for a login) */
-        assert_ptr_equal(ufrpc_registry_find(ufrpc_client_registry(srv->client),
+        assert_ptr_equal(ufrpc_registry_find(ufrpc_sup_registry(srv->client),
                                              UFRPC_TUNNEL_PROXY, "echo"),
                          srv->held_tunnel);
         uv_timer_start(&srv->reload_timer, on_again_timer, 300, 0);
@@ -603,7 +603,7 @@ static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, co
         if (pc->kind == 2 && pc->echo_len == 0) {
             pc->srv->work_closed_early++;
             if (pc->srv->client && pc->srv->work_closed_early == 1)
-                ufrpc_client_shutdown(pc->srv->client);
+                ufrpc_sup_shutdown(pc->srv->client);
         }
         pc_close(pc);
         return;
@@ -622,7 +622,7 @@ static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, co
                 pc->srv->echo_ok++;
                 pc_close(pc);
                 if (pc->srv->client)
-                    ufrpc_client_shutdown(pc->srv->client);
+                    ufrpc_sup_shutdown(pc->srv->client);
             }
             return;
         }
@@ -633,7 +633,7 @@ static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, co
             assert_memory_equal(pc->echo + want, "again\n", 6);
             pc->srv->echo_ok++;
             pc_close(pc);
-            ufrpc_client_shutdown(pc->srv->client);
+            ufrpc_sup_shutdown(pc->srv->client);
             return;
         }
         if (pc->echo_len == want) {
@@ -649,7 +649,7 @@ static void on_pc_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, co
                 pc->srv->reload_timer.data = pc->srv;
                 uv_timer_start(&pc->srv->reload_timer, on_reload_timer, 200, 0);
             } else if (pc->srv->client && !pc->srv->visitor_port) {
-                ufrpc_client_shutdown(pc->srv->client);
+                ufrpc_sup_shutdown(pc->srv->client);
             }
         }
         return;
@@ -880,14 +880,14 @@ struct run {
     uv_timer_t linger;
     uv_timer_t dbg; /* unreferenced: reports handles still open 3 s after the stop */
     uv_timer_t stop_timer;
-    ufrpc_client_t *cl;
+    ufrpc_sup_t *cl;
     uv_udp_t *uecho; /* the local UDP echo, closed with the rest */
 };
 
 static void on_stop_timer(uv_timer_t *t)
 {
     struct run *r = t->data;
-    ufrpc_client_shutdown(r->cl);
+    ufrpc_sup_shutdown(r->cl);
 }
 
 static void on_guard(uv_timer_t *t);
@@ -906,7 +906,7 @@ static void on_linger(uv_timer_t *t)
     uv_unref((uv_handle_t *)&r->dbg);
 }
 
-static void on_exit_cb(ufrpc_client_t *cl, int code, const char *msg, void *data)
+static void on_exit_cb(ufrpc_sup_t *cl, int code, const char *msg, void *data)
 {
     (void)cl;
     struct run *r = data;
@@ -1103,7 +1103,7 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
                                        rextra, rtls);
         strncat(extra, sc->more_proxies ? sc->more_proxies : "", sizeof extra - strlen(extra) - 1);
     }
-    struct ufrpc_client_opts co = {
+    struct ufrpc_sup_opts co = {
         .loop = &loop,
         .cfg = make_cfg(sport, eport, sc->mux, sc->login_fail_exit, sc->user, extra, tlsline),
         .log = log,
@@ -1111,8 +1111,8 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
         .on_exit = on_exit_cb,
         .data = r,
     };
-    ufrpc_client_t *cl;
-    assert_int_equal(ufrpc_client_new(&co, &cl), 0);
+    ufrpc_sup_t *cl;
+    assert_int_equal(ufrpc_sup_new(&co, &cl), 0);
     if (sc->shutdown_on_echo || sc->visitor || sc->dead_local || sc->udp || sc->expect_in ||
         sc->src_addr)
         srv->client = cl;
@@ -1121,10 +1121,10 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     if (sc->reload_before_start) {
         struct ufrpc_config *c = srv->reload_cfg;
         srv->reload_cfg = NULL;
-        assert_int_equal(ufrpc_client_reload(cl, c), 0);
-        assert_null(ufrpc_registry_find(ufrpc_client_registry(cl), UFRPC_TUNNEL_PROXY, "gone"));
-        assert_non_null(ufrpc_registry_find(ufrpc_client_registry(cl), UFRPC_TUNNEL_PROXY, "fresh"));
-        assert_int_equal(ufrpc_client_login_count(cl), 0);
+        assert_int_equal(ufrpc_sup_reload(cl, c), 0);
+        assert_null(ufrpc_registry_find(ufrpc_sup_registry(cl), UFRPC_TUNNEL_PROXY, "gone"));
+        assert_non_null(ufrpc_registry_find(ufrpc_sup_registry(cl), UFRPC_TUNNEL_PROXY, "fresh"));
+        assert_int_equal(ufrpc_sup_login_count(cl), 0);
     }
     uv_timer_init(&loop, &r->guard);
     uv_timer_init(&loop, &r->linger);
@@ -1135,15 +1135,15 @@ static void run_scenario(const struct scenario *sc, struct srv *srv, struct run 
     r->stop_timer.data = r;
     if (sc->stop_after_ms)
         uv_timer_start(&r->stop_timer, on_stop_timer, sc->stop_after_ms, 0);
-    assert_int_equal(ufrpc_client_start(cl), 0);
+    assert_int_equal(ufrpc_sup_start(cl), 0);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_true(r->exited);
-    *logins = ufrpc_client_login_count(cl);
-    struct ufrpc_tunnel *et = ufrpc_registry_find(ufrpc_client_registry(cl), UFRPC_TUNNEL_PROXY, "echo");
+    *logins = ufrpc_sup_login_count(cl);
+    struct ufrpc_tunnel *et = ufrpc_registry_find(ufrpc_sup_registry(cl), UFRPC_TUNNEL_PROXY, "echo");
     assert_non_null(et);
     r->tunnel_errors = et->c.errors;
     r->tunnel_conns = et->c.conns_total;
-    ufrpc_client_free(cl);
+    ufrpc_sup_free(cl);
     ufrpc_log_free(log);
     if (!verbose)
         fclose(logf);
