@@ -688,6 +688,7 @@ int ufrpc_client_new(const struct ufrpc_client_opts *opts, ufrpc_client_t **out)
     cl->ctl_timer.data = cl;
     cl->retry_timer.data = cl;
     cl->fail_timer.data = cl;
+    cl->trim_timer.data = cl;
     struct ufrpc_backoff_opts lo = ufrpc_backoff_login_opts(10000);
     ufrpc_backoff_init(&cl->login_bo, &lo);
     struct ufrpc_backoff_opts so = ufrpc_backoff_session_opts();
