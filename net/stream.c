@@ -4,7 +4,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "proto/error.h"
 
@@ -63,7 +62,6 @@ struct pbuf {
     ufrpc_rbuf_t rb;
     ufrpc_rbuf_pool_t *pool;
     struct pbuf *next;
-    size_t total; /* bytes mapped or malloc'd, header included */
 };
 
 /* the bytes follow the header, aligned for any use (TLS keeps a struct there) */
@@ -81,39 +79,13 @@ ufrpc_rbuf_pool_t *ufrpc_rbuf_pool_new(size_t cap, unsigned max_free)
     return p;
 }
 
-/* Big buffers are mapped rather than malloc'd: they come and go with bursts of
- * connections, and in the malloc heap the holes they leave behind stay resident
- * (glibc returns only the top of its heap to the system); an unmapped buffer's
- * pages go back at once. */
-static struct pbuf *pbuf_alloc(size_t total)
-{
-    struct pbuf *pb;
-    if (total >= UFRPC_RBUF_MAP_MIN) {
-        void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        pb = m == MAP_FAILED ? NULL : m;
-    } else {
-        pb = malloc(total);
-    }
-    if (pb != NULL)
-        pb->total = total;
-    return pb;
-}
-
-static void pbuf_free(struct pbuf *pb)
-{
-    if (pb->total >= UFRPC_RBUF_MAP_MIN)
-        munmap(pb, pb->total);
-    else
-        free(pb);
-}
-
 static void drop_spares(ufrpc_rbuf_pool_t *p, unsigned keep)
 {
     while (p->nfree > keep) {
         struct pbuf *pb = p->free_list;
         p->free_list = pb->next;
         p->nfree--;
-        pbuf_free(pb);
+        free(pb);
     }
 }
 
@@ -129,7 +101,7 @@ static void pool_release(ufrpc_rbuf_t *b)
         p->nfree++;
         return;
     }
-    pbuf_free(pb);
+    free(pb);
     if (p->in_use == 0)
         drop_spares(p, 0);
     if (p->dead && p->in_use == 0)
@@ -144,7 +116,7 @@ ufrpc_rbuf_t *ufrpc_rbuf_pool_get(ufrpc_rbuf_pool_t *p)
         p->nfree--;
         p->reuses++;
     } else {
-        pb = pbuf_alloc(PBUF_HDR + p->cap);
+        pb = malloc(PBUF_HDR + p->cap);
         if (pb == NULL)
             return NULL;
         p->allocs++;

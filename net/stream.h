@@ -76,16 +76,11 @@ void ufrpc_rbuf_unref(ufrpc_rbuf_t *b);
  * every buffer is back (in_use 0 frees the spares), so an idle stream holds no
  * buffer. One pool per stream (no shared state, loop thread only): the stream
  * reads into pool buffers, so a read whose previous buffer is still referenced by
- * a consumer reuses a returned one instead of a fresh allocation. Buffers of
- * UFRPC_RBUF_MAP_MIN bytes or more are mapped (mmap) rather than malloc'd, so
- * that their memory goes back to the system when they are freed instead of
- * leaving holes in the malloc heap after a burst of connections.
+ * a consumer reuses a returned one instead of a fresh allocation.
  * Lifetime: the owner drops the pool with ufrpc_rbuf_pool_free() (the free
  * buffers go at once); buffers still referenced stay valid, are freed by their
  * last unref, and the pool's own small struct goes with the last of them. */
 typedef struct ufrpc_rbuf_pool ufrpc_rbuf_pool_t;
-
-#define UFRPC_RBUF_MAP_MIN (32u * 1024u)
 
 struct ufrpc_rbuf_pool_stats {
     size_t cap;          /* capacity of every buffer */

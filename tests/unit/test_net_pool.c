@@ -94,7 +94,7 @@ static void test_pool_outlives_owner(void **state)
     assert_null(ufrpc_rbuf_pool_new(0, 1));
 }
 
-/* Read-buffer-sized pools (mapped, not malloc'd: UFRPC_RBUF_MAP_MIN): a burst of
+/* Read-buffer-sized pools: a burst of
  * many connections' worth of buffers leaves nothing behind once all are back, and
  * the spares never exceed the cap meanwhile, whatever the order of returns. */
 static void test_pool_big_buffers_released(void **state)
