@@ -444,6 +444,8 @@ static void session_lost(ufrpc_client_t *cl, const char *text)
 {
     UFRPC_LOGW(cl->log, "connection to server closed: %s", text);
     teardown_session(cl);
+    /* the session's buffers (stream windows: up to 6 MiB each) go with it */
+    uv_timer_start(&cl->trim_timer, on_trim_timer, TRIM_DELAY_MS, 0);
     ufrpc_registry_session_reset(cl->reg, ufrpc_sup_now_ms(cl));
     cl->deaths++;
     struct ufrpc_backoff_opts lo = ufrpc_backoff_login_opts(20000);
