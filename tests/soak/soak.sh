@@ -18,7 +18,8 @@ usage() {
     cat <<USAGE
 usage: soak.sh [--conns N] [--bursts B] [--bytes N] [--restarts R] [--kills K]
                [--big N] [--slow-mb M] [--servers "peer real"] [--modes "plain mux tls tls+mux"]
-               [--phases "burst restart kill slow big valgrind"] [--vg-conns N] [--full]
+               [--phases "burst restart kill slow big valgrind"] [--vg-conns N]
+               [--big-modes "mux tls+mux"] [--quick | --full]
 USAGE
 }
 while [ $# -gt 0 ]; do
@@ -35,6 +36,8 @@ while [ $# -gt 0 ]; do
     --phases) PHASES=$2; shift ;;
     --vg-conns) VG_CONNS=$2; shift ;;
     --big-modes) BIG_MODES=$2; shift ;;
+    --quick) CONNS=100 BURSTS=2 RESTARTS=2 KILLS=1 SERVERS=peer MODES="plain tls+mux"
+        PHASES="burst restart kill slow" ;;
     --full) CONNS=2000 BURSTS=10 RESTARTS=1000 KILLS=100 BIG=10000 VG_CONNS=200 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
