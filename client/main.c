@@ -6,6 +6,9 @@
  * signals, the admin API server) is client/cli.c's. `diagnose` (a ufrpc command,
  * not in frpc's cobra tree) goes to client/cli_diagnose.c first. */
 #include <signal.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "client/cli.h"
 #include "client/cli_diagnose.h"
@@ -14,6 +17,13 @@ int main(int argc, char **argv)
 {
     /* a peer closing a socket must surface as EPIPE, not kill the process */
     signal(SIGPIPE, SIG_IGN);
+#ifdef __GLIBC__
+    /* Read buffers (64 KiB) are taken and returned around every read; glibc would
+     * give the top of its heap back to the system above 128 KiB free and fault
+     * the pages in again at the next read. Up to 1 MiB free stays; what a burst
+     * of connections leaves is returned after it (client/supervisor.c). */
+    mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+#endif
     if (ufrpc_cli_is_diagnose(argc, argv))
         return ufrpc_cli_diagnose(argc, argv, stdout);
     return ufrpc_cli_main(argc, argv);

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "client/proxy_rt.h"
 #include "client/supervisor_internal.h"
@@ -116,7 +119,8 @@ static void stop(ufrpc_sup_t *cl, int code, const char *msg)
         ufrpc_udp_channel_close(cl->chans[i]);
     uv_timer_stop(&cl->retry_timer);
     ufrpc_sup_alerts_stop(cl);
-    cl->pending += 3;
+    cl->pending += 4;
+    uv_close((uv_handle_t *)&cl->trim_timer, on_handle_closed);
     uv_close((uv_handle_t *)&cl->ctl_timer, on_handle_closed);
     uv_close((uv_handle_t *)&cl->retry_timer, on_handle_closed);
     uv_close((uv_handle_t *)&cl->fail_timer, on_handle_closed);
@@ -259,9 +263,40 @@ void ufrpc_sup_on_health(void *data, const char *name, int healthy)
 }
 
 /* ---- work connections ------------------------------------------------------- */
+/* A burst: at least this many work connections at once, and it is over when
+ * at most an eighth of them are left. */
+#define BURST_MIN 64u
+
+/* After a burst of connections, hands the malloc heap's free pages back to the
+ * system. The big buffers are mapped (net/stream.h) and idle connections hold
+ * none, but the many small and mid-sized blocks of a burst (Mbed TLS's handshake
+ * and record buffers, connection structs) leave holes in glibc's heap that free()
+ * never returns: without this, RSS stays at the burst's level. Once per burst,
+ * never per connection, so its cost (a walk of the free lists) is paid rarely;
+ * a second later, when the connections' streams have been closed and freed. */
+#define TRIM_DELAY_MS 1000u
+
+static void on_trim_timer(uv_timer_t *t)
+{
+    (void)t;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+static void trim_after_burst(ufrpc_sup_t *cl)
+{
+    if (cl->workconn_peak < BURST_MIN || cl->n_workconns > cl->workconn_peak / 8)
+        return;
+    cl->workconn_peak = cl->n_workconns;
+    uv_timer_start(&cl->trim_timer, on_trim_timer, TRIM_DELAY_MS, 0);
+}
+
 static void on_workconn_done(ufrpc_workconn_t *w, void *data)
 {
     ufrpc_sup_t *cl = data;
+    cl->n_workconns--;
+    trim_after_burst(cl);
     if (cl->workconns == w) {
         cl->workconns = ufrpc_workconn_next(w);
     } else {
@@ -344,6 +379,8 @@ static void on_work_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream
     }
     ufrpc_workconn_set_next(w, cl->workconns);
     cl->workconns = w;
+    if (++cl->n_workconns > cl->workconn_peak)
+        cl->workconn_peak = cl->n_workconns;
 }
 
 static void on_req_work_conn(void *ctx)
@@ -424,6 +461,8 @@ static void session_lost(ufrpc_sup_t *cl, int code, const char *text)
     cl->m.reconnects[ufrpc_session_cause_of(code)]++;
     UFRPC_LOGW(cl->log, "connection to server closed: %s", text);
     teardown_session(cl);
+    /* the session's buffers (stream windows: up to 6 MiB each) go with it */
+    uv_timer_start(&cl->trim_timer, on_trim_timer, TRIM_DELAY_MS, 0);
     ufrpc_registry_session_reset(cl->reg, ufrpc_sup_now_ms(cl));
     cl->deaths++;
     struct ufrpc_backoff_opts lo = ufrpc_backoff_login_opts(20000);
@@ -654,7 +693,7 @@ int ufrpc_sup_new(const struct ufrpc_sup_opts *opts, ufrpc_sup_t **out)
     if (!rc)
         rc = ufrpc_sup_setup_crypto(cl, cl->cfg, &cl->token, &cl->tls, cl->key);
     if (!rc && (uv_timer_init(cl->loop, &cl->ctl_timer) || uv_timer_init(cl->loop, &cl->retry_timer) ||
-                uv_timer_init(cl->loop, &cl->fail_timer)))
+                uv_timer_init(cl->loop, &cl->fail_timer) || uv_timer_init(cl->loop, &cl->trim_timer)))
         rc = UFRPC_ERR_IO; /* (uv_timer_init cannot fail on a valid loop) */
     if (rc) {
         for (size_t i = 0; i < ufrpc_registry_count(cl->reg); i++) {
@@ -676,6 +715,7 @@ int ufrpc_sup_new(const struct ufrpc_sup_opts *opts, ufrpc_sup_t **out)
     cl->ctl_timer.data = cl;
     cl->retry_timer.data = cl;
     cl->fail_timer.data = cl;
+    cl->trim_timer.data = cl;
     struct ufrpc_backoff_opts lo = ufrpc_backoff_login_opts(10000);
     ufrpc_backoff_init(&cl->login_bo, &lo);
     struct ufrpc_backoff_opts so = ufrpc_backoff_session_opts();

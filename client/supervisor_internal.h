@@ -73,6 +73,7 @@ struct ufrpc_sup {
     uv_timer_t ctl_timer;
     uv_timer_t retry_timer;
     uv_timer_t fail_timer; /* session failures are handled outside stream callbacks */
+    uv_timer_t trim_timer; /* trims the heap a moment after a burst of connections */
     int fail_scheduled;
 
     int ever_logged_in;
@@ -93,6 +94,9 @@ struct ufrpc_sup {
     struct ufrpc_backoff session_bo;
 
     ufrpc_workconn_t *workconns;
+    /* live work connections, and their peak since the heap was last trimmed
+     * (on_workconn_done: after a burst, see trim_after_burst) */
+    unsigned n_workconns, workconn_peak;
     ufrpc_visitor_t **visitors; /* running while logged in, as frpc's visitor manager */
     size_t nvisitors, capvisitors;
     /* Configurations replaced by a reload that something may still point into: a

@@ -1,6 +1,7 @@
 /* One work connection: NewWorkConn -> StartWorkConn -> local dial -> pump. */
 #include "client/workconn.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -616,7 +617,10 @@ int ufrpc_workconn_start(const struct ufrpc_workconn_env *env, struct ufrpc_stre
     enum ufrpc_wire_version ver = env->wire == UFRPC_WIRE_V2 ? UFRPC_WIRE_V2 : UFRPC_WIRE_V1;
     size_t n = 0;
     int rc = UFRPC_ERR_NOMEM;
-    if ((w->rd = malloc(sizeof *w->rd)) != NULL) {
+    /* only the decoder of this version (v1: 10 KiB instead of the union's 64 KiB),
+     * held until StartWorkConn arrives */
+    if ((w->rd = malloc(offsetof(struct ufrpc_start_reader, rd) + ufrpc_wire_reader_size(ver))) !=
+        NULL) {
         ufrpc_start_reader_init_wire(w->rd, ver);
         rc = ver == UFRPC_WIRE_V2 ? ufrpc_wire_encode(new_work_conn, ver, true, &w->nwc, &n)
                                   : ufrpc_msg_encode_frame(new_work_conn, &w->nwc, &n);

@@ -7,8 +7,9 @@
  * reading from its source stops; it resumes when they drop to half of that.
  * Memory held by a pump is therefore at most, per direction,
  *   max_buffered + one delivery (<= 64 KiB for TCP/TLS sources)
- * plus the streams' own fixed buffers (TCP: one 64 KiB read buffer; TLS: ~100 KiB;
- * yamux: its window accounting, see net/mux.h).
+ * plus the streams' own buffers while data waits in them (TCP and TLS hold no read
+ * buffer between reads, net/tcp.h; TLS: its output chunks while a write is in
+ * flight and a partial record; yamux: its window accounting, see net/mux.h).
  *
  * EOF on one side is passed on as shutdown (half-close) of the other side after
  * the bytes before it. The pump ends when both directions have passed on their

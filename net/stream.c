@@ -79,18 +79,31 @@ ufrpc_rbuf_pool_t *ufrpc_rbuf_pool_new(size_t cap, unsigned max_free)
     return p;
 }
 
+static void drop_spares(ufrpc_rbuf_pool_t *p, unsigned keep)
+{
+    while (p->nfree > keep) {
+        struct pbuf *pb = p->free_list;
+        p->free_list = pb->next;
+        p->nfree--;
+        free(pb);
+    }
+}
+
 static void pool_release(ufrpc_rbuf_t *b)
 {
     struct pbuf *pb = (struct pbuf *)b;
     ufrpc_rbuf_pool_t *p = pb->pool;
     p->in_use--;
-    if (!p->dead && p->nfree < p->max_free) {
+    /* spares only while the pool has buffers out: an idle stream keeps none */
+    if (!p->dead && p->in_use > 0 && p->nfree < p->max_free) {
         pb->next = p->free_list;
         p->free_list = pb;
         p->nfree++;
         return;
     }
     free(pb);
+    if (p->in_use == 0)
+        drop_spares(p, 0);
     if (p->dead && p->in_use == 0)
         free(p);
 }
@@ -131,24 +144,14 @@ void ufrpc_rbuf_pool_get_stats(const ufrpc_rbuf_pool_t *p, struct ufrpc_rbuf_poo
 void ufrpc_rbuf_pool_set_max_free(ufrpc_rbuf_pool_t *p, unsigned max_free)
 {
     p->max_free = max_free;
-    while (p->nfree > max_free) {
-        struct pbuf *pb = p->free_list;
-        p->free_list = pb->next;
-        p->nfree--;
-        free(pb);
-    }
+    drop_spares(p, max_free);
 }
 
 void ufrpc_rbuf_pool_free(ufrpc_rbuf_pool_t *p)
 {
     if (p == NULL)
         return;
-    while (p->free_list != NULL) {
-        struct pbuf *pb = p->free_list;
-        p->free_list = pb->next;
-        free(pb);
-    }
-    p->nfree = 0;
+    drop_spares(p, 0);
     p->dead = 1;
     if (p->in_use == 0)
         free(p);

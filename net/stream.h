@@ -72,10 +72,11 @@ void ufrpc_rbuf_unref(ufrpc_rbuf_t *b);
  * A pool hands out buffers of one capacity (refs 1, as ufrpc_rbuf_new) and takes
  * each back when its last reference is dropped, keeping at most max_free of them
  * for the next ufrpc_rbuf_pool_get and freeing the others: what a pool keeps
- * beyond the buffers in use is at most max_free * cap. One pool per stream (no
- * shared state, loop thread only): the stream reads into pool buffers, so a read
- * whose previous buffer is still referenced by a consumer reuses a returned one
- * instead of a fresh malloc.
+ * beyond the buffers in use is at most max_free * cap, and nothing at all once
+ * every buffer is back (in_use 0 frees the spares), so an idle stream holds no
+ * buffer. One pool per stream (no shared state, loop thread only): the stream
+ * reads into pool buffers, so a read whose previous buffer is still referenced by
+ * a consumer reuses a returned one instead of a fresh allocation.
  * Lifetime: the owner drops the pool with ufrpc_rbuf_pool_free() (the free
  * buffers go at once); buffers still referenced stay valid, are freed by their
  * last unref, and the pool's own small struct goes with the last of them. */

@@ -22,7 +22,7 @@ struct tcp {
     uv_idle_t idle;       /* delivers pushed-back bytes */
     uv_shutdown_t sreq;
     ufrpc_rbuf_pool_t *pool; /* read buffers (created at the first read) */
-    ufrpc_rbuf_t *cur;    /* buffer of the current/last read */
+    ufrpc_rbuf_t *cur;    /* buffer of the read in progress (alloc to read callback) */
     ufrpc_rbuf_t *pre;    /* pushed-back bytes */
     const uint8_t *pre_data;
     size_t pre_len;
@@ -56,16 +56,29 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     buf->len = t->cur->cap;
 }
 
+/* Drops the stream's reference on the read buffer once a read is delivered: it
+ * goes back to the pool now, or when the consumers that took references drop
+ * them. A stream between reads holds no buffer. */
+static void drop_cur(struct tcp *t)
+{
+    ufrpc_rbuf_unref(t->cur);
+    t->cur = NULL;
+}
+
 static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf)
 {
     struct tcp *t = h->data;
     (void)buf;
-    if (n == 0)
-        return;
-    if (n > 0) {
-        t->s.read_cb(&t->s, 0, t->cur, t->cur->base, (size_t)n);
+    if (n == 0) {
+        drop_cur(t);
         return;
     }
+    if (n > 0) {
+        t->s.read_cb(&t->s, 0, t->cur, t->cur->base, (size_t)n);
+        drop_cur(t);
+        return;
+    }
+    drop_cur(t);
     uv_read_stop(h);
     t->reading = 0;
     t->ended = 1;

@@ -7,11 +7,12 @@
  * accept callback's receiver (it must close them).
  *
  * Reads go into 64 KiB refcounted buffers from the stream's own pool
- * (net/stream.h): a buffer is reused for the next read when the consumer kept no
- * reference, otherwise the next read takes one that consumers have returned (the
- * pool keeps up to UFRPC_READ_POOL_FREE of them) or a new one, so memory is
- * bounded by what consumers hold plus those few. The pool is freed with the
- * stream; buffers consumers still hold then stay valid until their last unref.
+ * (net/stream.h), taken when libuv asks for one and dropped by the stream as soon
+ * as the read is delivered: a consumer that took a reference returns it when it
+ * is done, so between reads an idle stream holds no buffer, and while consumers
+ * hold some the pool keeps up to UFRPC_READ_POOL_FREE returned ones for the next
+ * reads. The pool is freed with the stream; buffers consumers still hold then
+ * stay valid until their last unref.
  */
 #ifndef UFRPC_NET_TCP_H
 #define UFRPC_NET_TCP_H

@@ -578,6 +578,11 @@ struct tls {
     size_t kb_len;
 #endif
     struct fast *fast;       /* our record layer; NULL: Mbed TLS's */
+    /* with our record layer, Mbed TLS's context (its 2 x 16 KiB record buffers,
+     * the session and the peer's certificate) is freed after the handshake;
+     * what is still asked of it is kept here (static strings) */
+    int ssl_freed;
+    const char *suite_name, *version_name;
 };
 
 /* Our record layer, after the handshake of a TLS 1.2 AEAD suite (proto/tlsrec.h).
@@ -727,6 +732,15 @@ static void deliver_end(struct tls *t)
 
 static void fast_pump_in(struct tls *t);
 
+/* Drops the stream's reference on the plaintext buffer after a delivery or when
+ * nothing was decrypted into it: a consumer's reference keeps it, otherwise it
+ * goes back to the pool, so an idle stream holds no plaintext buffer. */
+static void drop_rb(struct tls *t)
+{
+    ufrpc_rbuf_unref(t->rb);
+    t->rb = NULL;
+}
+
 /* Decrypts and delivers while the user reads. */
 static void pump_in(struct tls *t)
 {
@@ -765,11 +779,13 @@ static void pump_in(struct tls *t)
         flush_out(t); /* alerts */
         if (n > 0) {
             t->s.read_cb(&t->s, 0, t->rb, t->rb->base, n);
+            drop_rb(t);
             continue;
         }
         if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
             break;
     }
+    drop_rb(t);
 }
 
 /* Where a handshake that failed with Mbed TLS's code mbed (0: not Mbed TLS's
@@ -950,6 +966,10 @@ static void fast_start(struct tls *t)
         goto out;
     }
     t->fast = f;
+    t->suite_name = mbedtls_ssl_get_ciphersuite(&t->ssl);
+    t->version_name = mbedtls_ssl_get_version(&t->ssl);
+    mbedtls_ssl_free(&t->ssl);
+    t->ssl_freed = 1;
 out:
     ufrpc_secure_zero(kb, sizeof kb);
     wipe_secrets(t);
@@ -1141,11 +1161,13 @@ static void fast_pump_in(struct tls *t)
             fast_alert(t, alert, warning);
         if (n > 0) {
             t->s.read_cb(&t->s, 0, t->rb, t->rb->base, n);
+            drop_rb(t);
             continue;
         }
         if (t->end_status == 0)
             break; /* more ciphertext needed */
     }
+    drop_rb(t);
 }
 
 static void drive(struct tls *t)
@@ -1384,7 +1406,8 @@ static void tls_free_if_done(struct tls *t)
         return;
     if (t->s.close_cb != NULL)
         t->s.close_cb(&t->s);
-    mbedtls_ssl_free(&t->ssl);
+    if (!t->ssl_freed)
+        mbedtls_ssl_free(&t->ssl);
     fast_free(t);
     wipe_secrets(t);
     ufrpc_tls_ctx_free(t->ctx);
@@ -1687,7 +1710,7 @@ const char *ufrpc_tls_suite(const struct ufrpc_stream *s, bool *own_records)
         return NULL;
     if (own_records != NULL)
         *own_records = t->fast != NULL;
-    return mbedtls_ssl_get_ciphersuite(&t->ssl);
+    return t->ssl_freed ? t->suite_name : mbedtls_ssl_get_ciphersuite(&t->ssl);
 }
 
 static void x509_time_str(const mbedtls_x509_time *t, char out[24])
@@ -1731,5 +1754,5 @@ const char *ufrpc_tls_version(const struct ufrpc_stream *s)
     const struct tls *t = (const struct tls *)s;
     if (s->vt != &tls_vt || t->state != ST_OPEN)
         return "";
-    return mbedtls_ssl_get_version(&t->ssl);
+    return t->ssl_freed ? t->version_name : mbedtls_ssl_get_version(&t->ssl);
 }

@@ -1,6 +1,7 @@
 /* v1/v2 message framing on plaintext streams, see wire.h. */
 #include "proto/wire.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "proto/error.h"
@@ -16,6 +17,13 @@ int ufrpc_wire_parse(const char *s, enum ufrpc_wire_version *out)
     else
         return UFRPC_ERR_INVAL;
     return 0;
+}
+
+size_t ufrpc_wire_reader_size(enum ufrpc_wire_version ver)
+{
+    size_t member = ver == UFRPC_WIRE_V2 ? sizeof(struct ufrpc_v2msg_reader)
+                                         : sizeof(struct ufrpc_frame_decoder);
+    return offsetof(struct ufrpc_wire_reader, u) + member;
 }
 
 void ufrpc_wire_reader_init(struct ufrpc_wire_reader *r, enum ufrpc_wire_version ver,

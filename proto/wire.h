@@ -46,6 +46,11 @@ struct ufrpc_wire_reader {
     } u;
 };
 
+/* Bytes a reader of version ver occupies: a heap reader that will only ever be
+ * initialised with ver may be allocated with this many bytes instead of sizeof
+ * (a v1 reader needs about 10 KiB, the union 64 KiB for v2's payload). */
+size_t ufrpc_wire_reader_size(enum ufrpc_wire_version ver);
+
 /* expect_magic only matters for v2 (true on the frps side of a new stream). */
 void ufrpc_wire_reader_init(struct ufrpc_wire_reader *r, enum ufrpc_wire_version ver,
                             bool expect_magic);
