@@ -2,14 +2,15 @@
 # packaging_install: `cmake --install` of the build tree into a temporary prefix
 # installs the stripped ufrpc, the man page, the example configuration and the
 # two systemd units (naming the installed binary), and not the benchmark, which
-# only its component installs. Usage: install.sh BUILD_DIR
+# only its component installs. Usage: [CMAKE=cmake] install.sh BUILD_DIR
 set -eu
 B=$1
+CMAKE=${CMAKE:-cmake}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 P="$T/prefix"
-cmake --install "$B" --prefix "$P" >"$T/install.log" 2>&1 || { cat "$T/install.log"; fail "cmake --install"; }
+"$CMAKE" --install "$B" --prefix "$P" >"$T/install.log" 2>&1 || { cat "$T/install.log"; fail "cmake --install"; }
 (cd "$P" && find . -type f -o -type l | sort) >"$T/files"
 cat >"$T/want" <<'LIST'
 ./bin/ufrpc
@@ -40,7 +41,7 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 fi
 # the benchmark: only with its component
 if [ -f "$B/bench/ufrpc-bench" ]; then
-	cmake --install "$B" --prefix "$T/bench" --component bench >/dev/null
+	"$CMAKE" --install "$B" --prefix "$T/bench" --component bench >/dev/null
 	[ -x "$T/bench/bin/ufrpc-bench" ] || fail "--component bench did not install ufrpc-bench"
 fi
 echo "packaging_install: ok ($(stat -c %s "$P/bin/ufrpc") bytes stripped)"
