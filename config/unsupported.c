@@ -57,7 +57,42 @@ static bool vnet_vplugin(const struct ufrpc_visitor_config *v, const void **a)
     return v->plugin.type == UFRPC_PLUGIN_VIRTUAL_NET;
 }
 
+/* Features a size-constrained build left out (CMakeLists.txt, UFRPC_WITH_*=OFF,
+ * defined 0 for this file only); their stubs refuse them at run time too. */
+#if defined(UFRPC_WITH_WEBSOCKET) && !UFRPC_WITH_WEBSOCKET
+static bool proto_ws(const struct ufrpc_config *g, const void **a)
+{
+    *a = &g->transport.protocol;
+    const char *p = ufrpc_cfg_str(g->transport.protocol);
+    return strcmp(p, "websocket") == 0 || strcmp(p, "wss") == 0;
+}
+#endif
+#if defined(UFRPC_WITH_OIDC) && !UFRPC_WITH_OIDC
+static bool auth_oidc(const struct ufrpc_config *g, const void **a)
+{
+    *a = &g->auth.method;
+    return strcmp(ufrpc_cfg_str(g->auth.method), "oidc") == 0;
+}
+#endif
+#if defined(UFRPC_WITH_PLUGINS) && !UFRPC_WITH_PLUGINS
+static bool any_plugin(const struct ufrpc_proxy_config *p, const void **a)
+{
+    *a = &p->plugin.type;
+    return p->plugin.type != UFRPC_PLUGIN_NONE && p->plugin.type != UFRPC_PLUGIN_VIRTUAL_NET;
+}
+#endif
+
 static const struct unsupported table[] = {
+#if defined(UFRPC_WITH_WEBSOCKET) && !UFRPC_WITH_WEBSOCKET
+    {"transport.protocol = \"websocket\" or \"wss\"", "left out of this build: UFRPC_WITH_WEBSOCKET=OFF",
+     proto_ws, NULL, NULL},
+#endif
+#if defined(UFRPC_WITH_OIDC) && !UFRPC_WITH_OIDC
+    {"auth.method = \"oidc\"", "left out of this build: UFRPC_WITH_OIDC=OFF", auth_oidc, NULL, NULL},
+#endif
+#if defined(UFRPC_WITH_PLUGINS) && !UFRPC_WITH_PLUGINS
+    {"plugin.type", "client plugins, left out of this build: UFRPC_WITH_PLUGINS=OFF", NULL, any_plugin, NULL},
+#endif
     {"auth.oidc.tokenSource", "OIDC token from a file or command", oidc_token_source, NULL, NULL},
     {"featureGates", "feature gates", gates, NULL, NULL},
     {"virtualNet.address", "virtual network", vnet, NULL, NULL},

@@ -1,12 +1,13 @@
 /* CRC-32C (Castagnoli, reflected polynomial 0x82f63b78) slicing-by-8 tables.
  * Generated: T[0][i] = CRC of byte i; T[k][i] = T[0][T[k-1][i] & 0xff] ^ (T[k-1][i] >> 8).
- * Included only by proto/crc32c.c. */
+ * Included only by proto/crc32c.c, which defines UFRPC_CRC32C_SLICES (8, or 1 for
+ * the byte-at-a-time loop of a size-constrained build: 1 KiB instead of 8). */
 #ifndef UFRPC_PROTO_CRC32C_TABLE_H
 #define UFRPC_PROTO_CRC32C_TABLE_H
 
 #include <stdint.h>
 
-static const uint32_t crc32c_table[8][256] = {
+static const uint32_t crc32c_table[UFRPC_CRC32C_SLICES][256] = {
     {
         0x00000000u, 0xf26b8303u, 0xe13b70f7u, 0x1350f3f4u, 0xc79a971fu, 0x35f1141cu,
         0x26a1e7e8u, 0xd4ca64ebu, 0x8ad958cfu, 0x78b2dbccu, 0x6be22838u, 0x9989ab3bu,
@@ -52,6 +53,7 @@ static const uint32_t crc32c_table[8][256] = {
         0xd5cf889du, 0x27a40b9eu, 0x79b737bau, 0x8bdcb4b9u, 0x988c474du, 0x6ae7c44eu,
         0xbe2da0a5u, 0x4c4623a6u, 0x5f16d052u, 0xad7d5351u,
     },
+#if UFRPC_CRC32C_SLICES == 8
     {
         0x00000000u, 0x13a29877u, 0x274530eeu, 0x34e7a899u, 0x4e8a61dcu, 0x5d28f9abu,
         0x69cf5132u, 0x7a6dc945u, 0x9d14c3b8u, 0x8eb65bcfu, 0xba51f356u, 0xa9f36b21u,
@@ -367,6 +369,7 @@ static const uint32_t crc32c_table[8][256] = {
         0x14124958u, 0x5d2e347fu, 0xe54c35a1u, 0xac704886u, 0x7734cfefu, 0x3e08b2c8u,
         0xc451b7ccu, 0x8d6dcaebu, 0x56294d82u, 0x1f1530a5u,
     },
+#endif
 };
 
 #endif
