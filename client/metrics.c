@@ -1,6 +1,9 @@
 /* client/metrics.c — see metrics.h. */
 #include "client/metrics.h"
 
+#include "client/plugin.h"
+#include "client/proxy_rt.h"
+
 #include <dirent.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -243,11 +246,72 @@ static void process(const struct ufrpc_metrics_src *s, struct ufrpc_promtext *w)
                           secs_since(s->now_ms, s->start_ms));
 }
 
+/* Per route of proxies with `routes` (client/plugin.h ufrpc_plugin_route_stats):
+ * requests by status class, bytes, latency; location "" counts what no route took. */
+static const ufrpc_plugin_t *router_of(const struct ufrpc_tunnel *t)
+{
+    const struct ufrpc_proxy_rt *rt = t->rt;
+    if (rt == NULL || rt->plugin == NULL || ufrpc_plugin_route_count(rt->plugin) == 0)
+        return NULL;
+    return rt->plugin;
+}
+
+#define FOR_ROUTES(reg, t, p, i, loc, st)                                                   \
+    FOR_PROXIES(reg, t)                                                                     \
+    for (const ufrpc_plugin_t *p = router_of(t); p != NULL; p = NULL)                       \
+        for (size_t i = 0; i <= ufrpc_plugin_route_count(p); i++)                           \
+            for (int once_ = ufrpc_plugin_route_stats(p, i, &loc, &st) == 0; once_; once_ = 0)
+
+static void routes(const struct ufrpc_metrics_src *s, struct ufrpc_promtext *w)
+{
+    struct ufrpc_registry *reg = s->reg;
+    const char *loc;
+    struct ufrpc_route_stats st;
+    static const char *const cls[5] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+    ufrpc_promtext_family(w, "ufrpc_route_requests_total", UFRPC_PROM_COUNTER,
+                          "Requests per path route by status class (none: cut short).");
+    FOR_ROUTES(reg, t, p, i, loc, st)
+    {
+        for (int c = 0; c < 6; c++) {
+            struct ufrpc_prom_label l[] = {
+                {"name", t->name}, {"location", loc ? loc : ""}, {"class", c < 5 ? cls[c] : "none"}};
+            ufrpc_promtext_u64(w, "ufrpc_route_requests_total", l, 3,
+                               c < 5 ? st.status[c] : st.no_status);
+        }
+    }
+    ufrpc_promtext_family(w, "ufrpc_route_bytes_in_total", UFRPC_PROM_COUNTER,
+                          "Request bytes forwarded to a route's local service.");
+    FOR_ROUTES(reg, t, p, i, loc, st)
+    {
+        struct ufrpc_prom_label l[] = {{"name", t->name}, {"location", loc ? loc : ""}};
+        ufrpc_promtext_u64(w, "ufrpc_route_bytes_in_total", l, 2, st.bytes_in);
+    }
+    ufrpc_promtext_family(w, "ufrpc_route_bytes_out_total", UFRPC_PROM_COUNTER,
+                          "Response bytes a route sent back to users.");
+    FOR_ROUTES(reg, t, p, i, loc, st)
+    {
+        struct ufrpc_prom_label l[] = {{"name", t->name}, {"location", loc ? loc : ""}};
+        ufrpc_promtext_u64(w, "ufrpc_route_bytes_out_total", l, 2, st.bytes_out);
+    }
+    double bounds[UFRPC_ROUTE_LATENCY_BUCKETS - 1];
+    for (size_t b = 0; b < UFRPC_ROUTE_LATENCY_BUCKETS - 1; b++)
+        bounds[b] = ufrpc_route_latency_bounds_ms[b] / 1000.0;
+    ufrpc_promtext_family(w, "ufrpc_route_latency_seconds", UFRPC_PROM_HISTOGRAM,
+                          "Request head in to response complete, per route.");
+    FOR_ROUTES(reg, t, p, i, loc, st)
+    {
+        struct ufrpc_prom_label l[] = {{"name", t->name}, {"location", loc ? loc : ""}};
+        ufrpc_promtext_histogram(w, "ufrpc_route_latency_seconds", l, 2, bounds, st.latency_le_ms,
+                                 UFRPC_ROUTE_LATENCY_BUCKETS - 1, (double)st.latency_sum_us / 1e6);
+    }
+}
+
 int ufrpc_metrics_prom(const struct ufrpc_metrics_src *s, struct ufrpc_promtext *w)
 {
     /* about 2.3 KB per proxy (the histogram is most of it): one allocation */
     ufrpc_promtext_reserve(w, 8192 + 2400 * (s->reg ? ufrpc_registry_count(s->reg) : 0));
     proxies(s, w);
+    routes(s, w);
     session(s, w);
     process(s, w);
     ufrpc_promtext_family(w, "ufrpc_alert_active", UFRPC_PROM_GAUGE,

@@ -12,6 +12,9 @@
  *   ufrpc_proxy_local_dial_seconds                   histogram
  *   ufrpc_proxy_up (1 running), ufrpc_proxy_state{state} (1 for the current one)
  *   ufrpc_proxy_uptime_seconds, _last_activity_seconds (seconds since; -1 never)
+ *   ufrpc_route_requests_total{name,location,class}, ufrpc_route_bytes_in_total,
+ *   _bytes_out_total, ufrpc_route_latency_seconds (histogram): proxies with `routes`
+ *   (client/plugin.h; location "" counts requests no route matched)
  *   ufrpc_session_up, _logins_total, _login_failures_total{cause},
  *   _reconnects_total{cause}, _login_seconds, _ping_rtt_seconds (histograms),
  *   _yamux_streams, _yamux_window_stalls_total, _work_pool

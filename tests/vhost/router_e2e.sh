@@ -33,10 +33,12 @@ start_service() { # NAME
 }
 for n in API ADMIN ROOT; do start_service "$n"; done
 DOWN_PORT=$(freeport) # nothing listens there
+WPORT=$(freeport)      # admin API: /metrics carries the per-route counters
 
 {
     common_config "$PEER_PORT" "$TOKEN" true false
     cat <<CONF
+webServer.port = $WPORT
 
 [[proxies]]
 name = "apps"
@@ -127,6 +129,19 @@ grep -q -x "service=API" "$WORK/k1" && grep -q -x "path=/k1" "$WORK/k1" || fail 
 grep -q -x "service=ADMIN" "$WORK/k2" && grep -q -x "path=/admin/k2" "$WORK/k2" || fail "k2"
 grep -q -x "service=ROOT" "$WORK/k3" && grep -q -x "path=/k3" "$WORK/k3" || fail "k3"
 grep -q -x "service=API" "$WORK/k4" && grep -q -x "path=/k4" "$WORK/k4" || fail "k4"
+# per-route metrics: the requests just made are counted under their route
+metric() { # SERIES: its value in /metrics (0 when absent)
+    curl -s --max-time 10 "http://127.0.0.1:$WPORT/metrics" >"$WORK/metrics.txt"
+    awk -v k="$1" 'index($0, k " ") == 1 { print $2; found = 1 } END { if (!found) print 0 }' \
+        "$WORK/metrics.txt"
+}
+n=$(metric 'ufrpc_route_requests_total{name="apps",location="/api",class="2xx"}')
+[ "${n%.*}" -ge 2 ] || fail "route /api 2xx count $n, want >= 2"
+n=$(metric 'ufrpc_route_requests_total{name="apps",location="/admin",class="2xx"}')
+[ "${n%.*}" -ge 1 ] || fail "route /admin 2xx count $n, want >= 1"
+grep -q '^ufrpc_route_latency_seconds_count{name="apps",location="/api"} ' "$WORK/metrics.txt" ||
+    fail "no latency histogram for /api"
+log "route metrics ok"
 # a POST body through a stripped route, chunked
 head -c 100000 /dev/urandom >"$WORK/body.bin"
 sum=$(sha256sum "$WORK/body.bin" | cut -d' ' -f1)
