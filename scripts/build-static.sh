@@ -237,6 +237,13 @@ step "ufrpc"
 B=$T/build
 ldflags="-Wl,--gc-sections"
 [ "$TARGET" != musl ] || ldflags="$ldflags -static"
+# sodium_init() without the pickers of primitives ufrpc never calls (-100 KB; see
+# cmake/static/sodium_unused.c).
+"$cc" $CFLAGS_DEPS -c "$ROOT/cmake/static/sodium_unused.c" -o "$T/sodium_unused.o"
+for f in pwhash_argon2 generichash_blake2b scalarmult_curve25519 stream_salsa20; do
+    ldflags="$ldflags -Wl,--wrap=_crypto_${f}_pick_best_implementation"
+done
+ldflags="$ldflags $T/sodium_unused.o"
 cmake -S "$ROOT" -B "$B" -DCMAKE_TOOLCHAIN_FILE="$TOOLCHAIN" -DCMAKE_BUILD_TYPE=MinSizeRel \
     -DCMAKE_C_FLAGS="$CFLAGS_DEPS" -DCMAKE_EXE_LINKER_FLAGS="$ldflags" \
     -DUFRPC_TESTS=$([ "$TESTS" = 1 ] && echo ON || echo OFF) -DUFRPC_WERROR=ON >"$T/ufrpc-cmake.log"
