@@ -5,7 +5,8 @@
 #   3. a short libFuzzer smoke run of every fuzz target (UFRPC_FUZZ_SECONDS each,
 #      default 10; skip with UFRPC_SKIP_FUZZ=1);
 #   4. only with UFRPC_CROSS=1 (off by default: 15+ minutes on a 2-core machine, and
-#      ~160 MB of Debian packages): tests/cross/run.sh --install, the static musl build
+#      ~160 MB of Debian packages to fetch, ~570 MB installed, ~2 min to install):
+#      tests/cross/run.sh --install, the static musl build
 #      and the armhf/arm64/mipsel/mips builds with their unit tests and a tunnel under
 #      qemu-user (UFRPC_CROSS_TARGETS="armhf mips" narrows it).
 # Exits non-zero if any step fails.
