@@ -86,6 +86,76 @@ static int parse(mbedtls_x509_crt *chain, const unsigned char *buf, size_t len, 
     return r;
 }
 
+#if UFRPC_X509_WRAP
+/* With static archives, --wrap only redirects calls between object files: the calls
+ * mbedtls_x509_crt_parse() and _parse_file() make to mbedtls_x509_crt_parse_der() stay
+ * inside x509_crt.c and would skip the rewrite (a trustedCaFile holding frps's generated
+ * certificate failed to load). ufrpc's own calls to these two are wrapped too and
+ * redo their work (Mbed TLS 2.28's PEM loop, same return values) on the hooked
+ * parse_der. With shared libraries the interposition above covers them. */
+#include <mbedtls/pem.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+
+int __wrap_mbedtls_x509_crt_parse(mbedtls_x509_crt *chain, const unsigned char *buf,
+                                  size_t len);
+int __wrap_mbedtls_x509_crt_parse_file(mbedtls_x509_crt *chain, const char *path);
+
+int __wrap_mbedtls_x509_crt_parse(mbedtls_x509_crt *chain, const unsigned char *buf,
+                                  size_t len)
+{
+    if (chain == NULL || buf == NULL)
+        return MBEDTLS_ERR_X509_BAD_INPUT_DATA;
+    if (len == 0 || buf[len - 1] != '\0' ||
+        strstr((const char *)buf, "-----BEGIN CERTIFICATE-----") == NULL)
+        return parse(chain, buf, len, 1);
+    int success = 0, first_error = 0, total_failed = 0;
+    while (len > 1) {
+        mbedtls_pem_context pem;
+        size_t use_len = 0;
+        mbedtls_pem_init(&pem);
+        int ret = mbedtls_pem_read_buffer(&pem, "-----BEGIN CERTIFICATE-----",
+                                          "-----END CERTIFICATE-----", buf, NULL, 0, &use_len);
+        if (ret == MBEDTLS_ERR_PEM_BAD_INPUT_DATA)
+            return ret;
+        if (ret == MBEDTLS_ERR_PEM_NO_HEADER_FOOTER_PRESENT) {
+            mbedtls_pem_free(&pem);
+            break;
+        }
+        len -= use_len;
+        buf += use_len;
+        if (ret == 0)
+            ret = parse(chain, pem.buf, pem.buflen, 1);
+        mbedtls_pem_free(&pem);
+        if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
+            return ret;
+        if (ret != 0) {
+            if (first_error == 0)
+                first_error = ret;
+            total_failed++;
+            continue;
+        }
+        success = 1;
+    }
+    if (success)
+        return total_failed;
+    return first_error != 0 ? first_error : MBEDTLS_ERR_X509_CERT_UNKNOWN_FORMAT;
+}
+
+int __wrap_mbedtls_x509_crt_parse_file(mbedtls_x509_crt *chain, const char *path)
+{
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    int ret = mbedtls_pk_load_file(path, &buf, &n);
+    if (ret != 0)
+        return ret;
+    ret = __wrap_mbedtls_x509_crt_parse(chain, buf, n);
+    mbedtls_platform_zeroize(buf, n);
+    free(buf);
+    return ret;
+}
+#endif
+
 __attribute__((visibility("default"))) int
 HOOK(mbedtls_x509_crt_parse_der)(mbedtls_x509_crt *chain, const unsigned char *buf, size_t len)
 {

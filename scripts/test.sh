@@ -3,7 +3,12 @@
 #   1. normal build, every CTest test;
 #   2. the same tests in an ASan+UBSan build (skip with UFRPC_SKIP_SANITIZE=1);
 #   3. a short libFuzzer smoke run of every fuzz target (UFRPC_FUZZ_SECONDS each,
-#      default 10; skip with UFRPC_SKIP_FUZZ=1).
+#      default 10; skip with UFRPC_SKIP_FUZZ=1);
+#   4. only with UFRPC_CROSS=1 (off by default: 15+ minutes on a 2-core machine, and
+#      ~160 MB of Debian packages to fetch, ~570 MB installed, ~2 min to install):
+#      tests/cross/run.sh --install, the static musl build
+#      and the armhf/arm64/mipsel/mips builds with their unit tests and a tunnel under
+#      qemu-user (UFRPC_CROSS_TARGETS="armhf mips" narrows it).
 # Exits non-zero if any step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,5 +35,9 @@ if [ "${UFRPC_SKIP_FUZZ:-0}" != 1 ]; then
   CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DUFRPC_FUZZ=ON -DUFRPC_WERROR=ON >/dev/null
   cmake --build build-fuzz -j"$JOBS"
   fuzz/run-smoke.sh build-fuzz "${UFRPC_FUZZ_SECONDS:-10}"
+fi
+if [ "${UFRPC_CROSS:-0}" = 1 ]; then
+  echo "== cross builds under qemu-user"
+  UFRPC_NATIVE_BUILD=$PWD/build tests/cross/run.sh --install
 fi
 echo "== all tests passed"

@@ -9,7 +9,7 @@ nm_cmd=$1
 shift
 bad=$("$nm_cmd" -g --defined-only "$@" | awk 'NF == 3 && $2 ~ /^[TDBRVWCG]$/ { print $3 }' |
       sed 's/^__odr_asan\.//' |
-      grep -v -E '^(ufrpc_|__wrap_mbedtls_x509_crt_parse_der|mbedtls_x509_crt_parse_der(_nocopy)?$)' |
+      grep -v -E '^(ufrpc_|__wrap_mbedtls_x509_crt_parse(_der|_der_nocopy|_file)?$|mbedtls_x509_crt_parse_der(_nocopy)?$)' |
       sort -u)
 if [ -n "$bad" ]; then
     echo "exported symbols without the ufrpc_ prefix:"

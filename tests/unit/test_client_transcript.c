@@ -365,6 +365,10 @@ static void replay(const char *rel, int mux, int strict)
     ufrpc_msg_set_str(&a->version, NULL), ufrpc_msg_set_str(&b->version, NULL);
     ufrpc_msg_set_str(&a->hostname, NULL), ufrpc_msg_set_str(&b->hostname, NULL);
     ufrpc_msg_set_str(&a->privilege_key, NULL), ufrpc_msg_set_str(&b->privilege_key, NULL);
+#if !defined(__x86_64__)
+    /* the capture is from an amd64 frpc; elsewhere ufrpc names its own CPU */
+    ufrpc_msg_set_str(&a->arch, NULL), ufrpc_msg_set_str(&b->arch, NULL);
+#endif
     a->timestamp = b->timestamp = 0;
     /* every message's JSON is then byte-identical */
     for (size_t i = 0; i < ours.n; i++) {
