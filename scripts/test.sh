@@ -3,7 +3,7 @@
 #   1. normal build, every CTest test;
 #   2. the same tests in an ASan+UBSan build (skip with UFRPC_SKIP_SANITIZE=1);
 #   3. a short libFuzzer smoke run of every fuzz target (UFRPC_FUZZ_SECONDS each,
-#      default 10; skip with UFRPC_SKIP_FUZZ=1);
+#      default 6; skip with UFRPC_SKIP_FUZZ=1);
 #   4. only with UFRPC_CROSS=1 (off by default: 15+ minutes on a 2-core machine, and
 #      ~160 MB of Debian packages to fetch, ~570 MB installed, ~2 min to install):
 #      tests/cross/run.sh --install, the static musl build
@@ -13,12 +13,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=$(nproc)
+# Most tests wait on sockets and timers, not on the CPU: twice as many at once as
+# there are cores (every wait in them is on an event with a generous deadline).
+TEST_JOBS=${UFRPC_TEST_JOBS:-$((JOBS * 2))}
 
 echo "== build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUFRPC_WERROR=ON >/dev/null
 cmake --build build -j"$JOBS"
 echo "== tests"
-(cd build && ctest --output-on-failure -j"$JOBS")
+(cd build && ctest --output-on-failure -j"$TEST_JOBS")
 
 if [ "${UFRPC_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "== build (ASan+UBSan)"
@@ -27,14 +30,14 @@ if [ "${UFRPC_SKIP_SANITIZE:-0}" != 1 ]; then
   cmake --build build-asan -j"$JOBS"
   echo "== tests under ASan+UBSan"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-     UFRPC_SANITIZED=1 ctest --output-on-failure -j"$JOBS")
+     UFRPC_SANITIZED=1 ctest --output-on-failure -j"$TEST_JOBS")
 fi
 
 if [ "${UFRPC_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== fuzz smoke"
   CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DUFRPC_FUZZ=ON -DUFRPC_WERROR=ON >/dev/null
   cmake --build build-fuzz -j"$JOBS"
-  fuzz/run-smoke.sh build-fuzz "${UFRPC_FUZZ_SECONDS:-10}"
+  fuzz/run-smoke.sh build-fuzz "${UFRPC_FUZZ_SECONDS:-6}"
 fi
 if [ "${UFRPC_CROSS:-0}" = 1 ]; then
   echo "== cross builds under qemu-user"
