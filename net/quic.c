@@ -80,15 +80,26 @@ struct ufrpc_quic {
     uint8_t rxbuf[65536];
 };
 
+#define SBLOCK_SIZE 65536
+
+struct sblock {
+    struct sblock *next;
+    size_t len; /* bytes used in data */
+    uint8_t data[SBLOCK_SIZE];
+};
+
 struct qstream {
     struct ufrpc_stream s;
     ufrpc_quic_t *q;
     int64_t id;
     struct qstream *next;
-    /* sending: sbuf[shead .. shead + slen) holds stream bytes [acked, acked + slen);
-     * sent marks how far ngtcp2 has taken them */
-    uint8_t *sbuf;
-    size_t shead, slen, scap;
+    /* sending: a chain of blocks holds stream bytes [acked, acked + slen), the first
+     * starting at head_off in the oldest block; sent marks how far ngtcp2 has taken
+     * them. ngtcp2 keeps pointers into these bytes for retransmission until they are
+     * acknowledged, so they never move: blocks are appended and freed, never
+     * reallocated or compacted. */
+    struct sblock *head, *tail;
+    size_t head_off, slen;
     uint64_t acked, sent;
     bool fin_wanted, fin_sent, shut_done;
     struct ufrpc_stream_write *wq, *wq_tail; /* writes waiting for room or completion */
@@ -188,11 +199,31 @@ static int acked_cb(ngtcp2_conn *conn, int64_t id, uint64_t offset, uint64_t len
         size_t drop = (size_t)(end - st->acked);
         if (drop > st->slen)
             drop = st->slen;
-        st->shead += drop; /* compacted by fill() when the tail needs the room */
         st->slen -= drop;
         st->acked += drop;
-        if (st->slen == 0)
-            st->shead = 0;
+        while (drop > 0 && st->head != NULL) {
+            size_t avail = st->head->len - st->head_off;
+            if (drop < avail || (drop == avail && st->head == st->tail)) {
+                st->head_off += drop; /* the tail block may still take bytes */
+                break;
+            }
+            drop -= avail;
+            struct sblock *b = st->head;
+            st->head = b->next;
+            if (st->head == NULL)
+                st->tail = NULL;
+            st->head_off = 0;
+            free(b);
+        }
+        if (st->slen == 0) { /* all acknowledged: an idle stream keeps no block */
+            while (st->head != NULL) {
+                struct sblock *b = st->head;
+                st->head = b->next;
+                free(b);
+            }
+            st->tail = NULL;
+            st->head_off = 0;
+        }
         arm_defer(st->q); /* room for waiting writes */
     }
     return 0;
@@ -262,6 +293,23 @@ static void arm_timer(ufrpc_quic_t *q)
     uv_timer_start(&q->timer, on_timer, ms, 0);
 }
 
+/* The bytes of st not yet taken by ngtcp2, as up to max vectors. */
+static size_t unsent_vecs(const struct qstream *st, ngtcp2_vec *v, size_t max)
+{
+    size_t skip = (size_t)(st->sent - st->acked) + st->head_off, n = 0;
+    for (const struct sblock *b = st->head; b != NULL && n < max; b = b->next) {
+        if (skip >= b->len) {
+            skip -= b->len;
+            continue;
+        }
+        v[n].base = (uint8_t *)b->data + skip;
+        v[n].len = b->len - skip;
+        skip = 0;
+        n++;
+    }
+    return n;
+}
+
 /* Writes every packet ngtcp2 has: stream data of each stream with something to
  * send, then acks and control frames. */
 static void flush(ufrpc_quic_t *q)
@@ -281,20 +329,17 @@ static void flush(ufrpc_quic_t *q)
                                !(st->fin_wanted && !st->fin_sent))))
             st = st->next;
         int64_t sid = st ? st->id : -1;
-        ngtcp2_vec v = {0};
+        ngtcp2_vec v[8];
         size_t vn = 0;
         uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
         if (st != NULL) {
-            size_t off = (size_t)(st->sent - st->acked);
-            v.base = st->sbuf + st->shead + off;
-            v.len = st->slen - off;
-            vn = v.len ? 1 : 0;
+            vn = unsent_vecs(st, v, sizeof v / sizeof v[0]);
             if (st->fin_wanted)
                 flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
         }
         ngtcp2_ssize ndata = -1;
         ngtcp2_ssize n = ngtcp2_conn_writev_stream(q->conn, &ps.path, &pi, pkt, sizeof pkt, &ndata,
-                                                   flags, sid, vn ? &v : NULL, vn, ts);
+                                                   flags, sid, vn ? v : NULL, vn, ts);
         if (n < 0) {
             if (n == NGTCP2_ERR_WRITE_MORE) {
                 if (st != NULL && ndata >= 0) {
@@ -408,23 +453,22 @@ static void fill(struct qstream *st)
         struct ufrpc_stream_write *w = st->wq;
         while (w->idx < w->nbufs && st->slen < UFRPC_QUIC_SEND_BUF) {
             const uv_buf_t *b = &w->bufs[w->idx];
-            size_t want = b->len - w->off, room = UFRPC_QUIC_SEND_BUF - st->slen;
-            size_t n = want < room ? want : room;
-            if (st->shead + st->slen + n > st->scap && st->shead > 0) {
-                memmove(st->sbuf, st->sbuf + st->shead, st->slen); /* acked bytes go */
-                st->shead = 0;
-            }
-            if (st->slen + n > st->scap) {
-                size_t nc = st->scap ? st->scap : 65536;
-                while (nc < st->slen + n)
-                    nc *= 2;
-                uint8_t *p = realloc(st->sbuf, nc);
-                if (p == NULL)
+            if (st->tail == NULL || st->tail->len == SBLOCK_SIZE) {
+                struct sblock *nb = malloc(sizeof *nb);
+                if (nb == NULL)
                     return; /* retried at the next defer */
-                st->sbuf = p;
-                st->scap = nc;
+                nb->next = NULL;
+                nb->len = 0;
+                if (st->tail)
+                    st->tail->next = nb;
+                else
+                    st->head = nb;
+                st->tail = nb;
             }
-            memcpy(st->sbuf + st->shead + st->slen, b->base + w->off, n);
+            size_t want = b->len - w->off, room = SBLOCK_SIZE - st->tail->len;
+            size_t n = want < room ? want : room;
+            memcpy(st->tail->data + st->tail->len, b->base + w->off, n);
+            st->tail->len += n;
             st->slen += n;
             w->off += n;
             if (w->off == b->len) {
@@ -589,7 +633,11 @@ static void qs_free(struct qstream *st)
         ufrpc_rbuf_unref(e->b);
         free(e);
     }
-    free(st->sbuf);
+    while (st->head != NULL) {
+        struct sblock *b = st->head;
+        st->head = b->next;
+        free(b);
+    }
     free(st);
     q->refs--;
     maybe_free(q);
