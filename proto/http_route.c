@@ -211,7 +211,9 @@ long ufrpc_http_head_reader_feed(struct ufrpc_http_head_reader *r, const uint8_t
             r->nl = 0;
         }
     }
-    /* take now counts bytes consumed; copy them */
+    /* take now counts bytes consumed; copy them (none: buf may still be NULL) */
+    if (take == 0)
+        return 0;
     if (r->len + take > r->max)
         return UFRPC_ERR_LIMIT;
     if (r->len + take > r->cap) {
