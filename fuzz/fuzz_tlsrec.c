@@ -35,8 +35,11 @@ struct result {
     size_t plain;
 };
 
+/* (Re)keys d; d is zeroed or was initialised before (its backend context, if
+ * any, is freed first). */
 static void init_dir(struct ufrpc_tlsrec_dir *d, int cipher)
 {
+    ufrpc_tlsrec_dir_wipe(d);
     CHECK(ufrpc_tlsrec_dir_init(d, cipher, KEY, 32, IV,
                                 cipher == UFRPC_TLSREC_AES_256_GCM ? 4 : 12, 1) == 0);
 }
@@ -106,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++;
     size--;
     struct ufrpc_tlsrec_reader *rd = malloc(sizeof *rd);
-    struct ufrpc_tlsrec_dir *d = malloc(sizeof *d);
+    struct ufrpc_tlsrec_dir *d = calloc(1, sizeof *d);
     uint8_t *out = malloc(UFRPC_TLSREC_MAX_PLAIN);
     size_t cap = size + (size / 16384 + 1) * UFRPC_TLSREC_MAX_OVERHEAD;
     uint8_t *wire = malloc(cap);
