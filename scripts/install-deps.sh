@@ -17,7 +17,7 @@ PKGS=(
   openssl curl python3 socat                # TLS oracle, e2e tools
   python3-cryptography                      # independent AES-CFB check (tests/visitors)
   gnuplot-nox                               # bench charts
-  chromium                                  # the dashboard test (headless, driven by node)
+  chromium nodejs                           # the dashboard test (headless Chromium, driven by node)
 )
 
 missing=()
