@@ -63,6 +63,7 @@ fi
 [ "$PROTO" = wss ] && extra="$extra
 transport.tls.serverName = \"localhost\""
 
+load_half_close "$PROTO" "$MUX"
 start_echo echo
 REMOTE=$(freeport)
 write_config "$WORK/frpc.toml" "$SERVER_PORT" "$TOKEN" "$MUX" "$TLS" true echo "$ECHO_PORT" \
