@@ -1,4 +1,8 @@
-/* The frpc-like command line and the run loop (signals, reload, exit codes). */
+/* The frpc-like command line and the run loop (signals, reload, exit codes), on top
+ * of libufrpc: each service is a ufrpc_client (client/ufrpc.h) on the program's
+ * loop; client/ufrpc_internal.h adds what only the program needs (its logger,
+ * frpc's messages for each step of a reload, the supervisor for the admin API,
+ * tokenSource exec's token). */
 #include "client/cli.h"
 
 #include <dirent.h>
@@ -19,8 +23,8 @@
 #include "client/cli_verify.h"
 #include "client/log.h"
 #include "client/store.h"
-#include "client/supervisor.h"
 #include "client/token_exec.h"
+#include "client/ufrpc_internal.h"
 #include "client/version.h"
 #include "config/config.h"
 #include "proto/error.h"
@@ -55,39 +59,23 @@ struct app {
     uv_loop_t *loop; /* shared by the services of --config-dir */
     uv_signal_t sig_int, sig_term, sig_hup;
     uv_timer_t log_timer; /* ufrpc_log_tick for a buffered log file */
-    ufrpc_sup_t *client;
+    ufrpc_client *client;
     struct ufrpc_admin *admin;
     struct ufrpc_store *store; /* store.path's, NULL without one */
     struct ufrpc_log *log;
-    const char *path;
-    const char *text; /* quick-run: the configuration text (path is its label) */
-    size_t text_len;
+    const char *path; /* the file, or the quick-run text's label */
     bool strict;
     int exit_code;
     char exit_msg[1400];
 };
 
-/* Loads app's configuration: the file app->path, or app->text when set. */
-static int load_source(const struct app *app, const struct ufrpc_config_load_opts *o,
-                       struct ufrpc_config **out, struct ufrpc_cfg_diag *diag)
+/* Prints the client's last load's diagnostics like frpc (errors to stdout,
+ * warnings prefixed; the INI deprecation warning is one of them). */
+static void print_diag(const struct app *app, FILE *msgs)
 {
-    if (app->text)
-        return ufrpc_config_load_buffer(app->text, app->text_len, app->path, o, out, diag);
-    return ufrpc_config_load(app->path, o, out, diag);
-}
-
-/* Loads; prints diagnostics like frpc (errors to stdout, warnings prefixed). */
-static int load_config(const struct app *app, bool strict, struct ufrpc_config **out, FILE *msgs)
-{
-    struct ufrpc_cfg_diag diag;
-    ufrpc_cfg_diag_init(&diag);
-    struct ufrpc_config_load_opts o = {.non_strict = !strict};
-    int rc = load_source(app, &o, out, &diag);
-    /* (the INI deprecation warning is one of the diag's items: printed once) */
-    if (diag.len > 0)
-        ufrpc_cfg_diag_print(&diag, msgs);
-    ufrpc_cfg_diag_free(&diag);
-    return rc;
+    const struct ufrpc_cfg_diag *diag = ufrpc__client_diag(app->client);
+    if (diag->len > 0)
+        ufrpc_cfg_diag_print(diag, msgs);
 }
 
 static void close_signals(struct app *app)
@@ -104,12 +92,12 @@ static void on_log_timer(uv_timer_t *t)
     ufrpc_log_tick(app->log);
 }
 
-static void on_client_exit(ufrpc_sup_t *cl, int code, const char *msg, void *data)
+static void on_client_exit(ufrpc_client *cl, int status, const char *msg, void *data)
 {
     (void)cl;
     struct app *app = data;
     if (app->exit_code == 0) { /* a failure recorded before the stop wins */
-        app->exit_code = code;
+        app->exit_code = status == 0 ? 0 : 1; /* UFRPC_E_LOGIN: loginFailExit */
         snprintf(app->exit_msg, sizeof app->exit_msg, "%s", msg ? msg : "");
     }
     close_signals(app);
@@ -122,12 +110,12 @@ static void on_client_exit(ufrpc_sup_t *cl, int code, const char *msg, void *dat
 /* ---- admin API hooks ---------------------------------------------------------- */
 static struct ufrpc_registry *hook_registry(void *ctx)
 {
-    return ufrpc_sup_registry(((struct app *)ctx)->client);
+    return ufrpc_sup_registry(ufrpc__client_sup(((struct app *)ctx)->client));
 }
 
 static const struct ufrpc_config *hook_config(void *ctx)
 {
-    return ufrpc_sup_config(((struct app *)ctx)->client);
+    return ufrpc__client_config(((struct app *)ctx)->client);
 }
 
 static const char *hook_config_path(void *ctx)
@@ -135,23 +123,20 @@ static const char *hook_config_path(void *ctx)
     return ((struct app *)ctx)->path;
 }
 
-/* Loads app's configuration for the admin API; on failure writes the first error's
- * text (no position) into msg. */
+/* Loads app's configuration again for the admin API (not applied); on failure
+ * writes the first error's text (no position) into msg. */
 static int load_for_api(struct app *app, bool strict, struct ufrpc_config **cfg, char *msg,
                         size_t cap)
 {
-    struct ufrpc_cfg_diag diag;
-    ufrpc_cfg_diag_init(&diag);
-    struct ufrpc_config_load_opts o = {.non_strict = !strict};
-    int rc = load_source(app, &o, cfg, &diag);
+    int rc = ufrpc__client_load_source(app->client, strict, cfg);
     if (rc) {
+        const struct ufrpc_cfg_diag *diag = ufrpc__client_diag(app->client);
         const struct ufrpc_cfg_diag_item *it = NULL;
-        for (size_t i = 0; i < diag.len && !it; i++)
-            if (diag.items[i].severity == UFRPC_CFG_ERROR)
-                it = &diag.items[i];
+        for (size_t i = 0; i < diag->len && !it; i++)
+            if (diag->items[i].severity == UFRPC_CFG_ERROR)
+                it = &diag->items[i];
         snprintf(msg, cap, "%s", it ? it->err.msg : ufrpc_strerror(rc));
     }
-    ufrpc_cfg_diag_free(&diag);
     return rc;
 }
 
@@ -162,7 +147,7 @@ static enum ufrpc_admin_reload_result hook_reload(void *ctx, bool strict, char *
     if (load_for_api(app, strict, &cfg, msg, cap) != 0)
         return UFRPC_ADMIN_RELOAD_INVALID;
     UFRPC_LOGI(app->log, "reload the configuration from [%s] (admin API)", app->path);
-    int rc = ufrpc_sup_reload(app->client, cfg);
+    int rc = ufrpc__client_use_config(app->client, cfg);
     if (rc) {
         snprintf(msg, cap, "%s", ufrpc_strerror(rc));
         return UFRPC_ADMIN_RELOAD_APPLY_FAILED;
@@ -182,7 +167,7 @@ static int hook_store_apply(void *ctx, char *msg, size_t cap)
     struct ufrpc_config *cfg = NULL;
     int rc = load_for_api(app, false, &cfg, msg, cap);
     if (rc == 0) {
-        rc = ufrpc_sup_reload(app->client, cfg);
+        rc = ufrpc__client_use_config(app->client, cfg);
         if (rc)
             snprintf(msg, cap, "%s", ufrpc_strerror(rc));
     }
@@ -191,12 +176,12 @@ static int hook_store_apply(void *ctx, char *msg, size_t cap)
 
 static void hook_stop(void *ctx)
 {
-    ufrpc_sup_shutdown(((struct app *)ctx)->client);
+    (void)ufrpc_client_stop(((struct app *)ctx)->client, NULL, NULL); /* (once only) */
 }
 
 static void hook_metrics(void *ctx, struct ufrpc_metrics_src *src)
 {
-    ufrpc_sup_metrics(((struct app *)ctx)->client, src);
+    ufrpc_sup_metrics(ufrpc__client_sup(((struct app *)ctx)->client), src);
 }
 
 /* Starts the admin API when webServer.port is set. 0 or <0 (frpc exits then). */
@@ -229,7 +214,8 @@ static void on_signal(uv_signal_t *h, int signum)
     if (signum == SIGHUP) {
         UFRPC_LOGI(app->log, "reload the configuration from [%s]", app->path);
         struct ufrpc_config *cfg = NULL;
-        int rc = load_config(app, app->strict, &cfg, stdout);
+        int rc = ufrpc__client_load_source(app->client, app->strict, &cfg);
+        print_diag(app, stdout);
         if (rc) {
             UFRPC_LOGE(app->log, "reload config error, keep the current one: %s",
                        ufrpc_strerror(rc));
@@ -238,13 +224,13 @@ static void on_signal(uv_signal_t *h, int signum)
         enum ufrpc_log_level lvl;
         if (ufrpc_log_parse_level(ufrpc_cfg_str(cfg->log.level), &lvl) == 0)
             ufrpc_log_set_level(app->log, lvl);
-        rc = ufrpc_sup_reload(app->client, cfg);
+        rc = ufrpc__client_use_config(app->client, cfg);
         if (rc)
             UFRPC_LOGE(app->log, "reload error: %s", ufrpc_strerror(rc));
         return;
     }
     UFRPC_LOGI(app->log, "receive signal %s, exiting", signum == SIGINT ? "interrupt" : "terminated");
-    ufrpc_sup_shutdown(app->client);
+    (void)ufrpc_client_stop(app->client, NULL, NULL); /* (refused once stopping) */
 }
 
 static int run(const char *path, const char *text, size_t text_len, bool strict, bool log_json,
@@ -335,47 +321,23 @@ static int resolve_exec_token(const struct ufrpc_config *cfg, char **token)
     return 0;
 }
 
-/* Builds and starts one service on loop: 0 (it runs once the loop runs; app_finish
- * afterwards), or 1 after printing why (app freed). */
-static int app_start(uv_loop_t *loop, const char *path, const char *text, size_t text_len,
-                     bool strict, bool log_json, bool allow_token_exec, struct app **out)
+/* Frees what app_start made of app before the service ran. Returns 1. */
+static int app_discard(struct app *app)
 {
-    *out = NULL;
-    struct app *app = calloc(1, sizeof *app);
-    if (!app) {
-        printf("out of memory\n");
-        return 1;
-    }
-    app->loop = loop;
-    app->path = path;
-    app->text = text;
-    app->text_len = text_len;
-    app->strict = strict;
-    struct ufrpc_config *cfg = NULL;
-    int rc = load_config(app, strict, &cfg, stdout);
-    if (rc) {
-        free(app);
-        return 1;
-    }
+    ufrpc_client_free(app->client);
+    if (app->log)
+        ufrpc_log_free(app->log);
+    ufrpc_store_free(app->store);
+    free(app);
+    return 1;
+}
 
-    if (ufrpc_cli_needs_token_exec(cfg) && !allow_token_exec) {
-        printf("%s\n", UFRPC_CLI_UNSAFE_TOKEN_EXEC);
-        ufrpc_config_free(cfg);
-        free(app);
-        return 1;
-    }
-    if (cfg->store.path != NULL && cfg->store.path[0] != '\0') {
-        char err[700];
-        rc = ufrpc_store_open(cfg->store.path, &app->store, err, sizeof err);
-        if (rc) {
-            printf("failed to create store source: %s\n", err[0] ? err : ufrpc_strerror(rc));
-            ufrpc_config_free(cfg);
-            free(app);
-            return 1;
-        }
-    }
+/* The program's logger for cfg's log.* (colours on a terminal, JSON, a log file
+ * written in bursts); *to_file when it writes a file. 0, or 1 after printing why. */
+static int open_log(struct app *app, const struct ufrpc_config *cfg, bool log_json, bool *to_file)
+{
     const char *log_to = ufrpc_cfg_str(cfg->log.to);
-    bool log_to_file = log_to[0] != '\0' && strcmp(log_to, "console") != 0;
+    *to_file = log_to[0] != '\0' && strcmp(log_to, "console") != 0;
     enum ufrpc_log_level lvl = UFRPC_LOG_INFO;
     (void)ufrpc_log_parse_level(ufrpc_cfg_str(cfg->log.level), &lvl); /* bad: info, as frpc */
     struct ufrpc_log_opts lo = {
@@ -386,47 +348,75 @@ static int app_start(uv_loop_t *loop, const char *path, const char *text, size_t
         .color = !cfg->log.disable_print_color && !log_json && isatty(STDOUT_FILENO),
         /* a log file is written in bursts (warn and error at once), the console
          * line by line */
-        .flush_interval_ms = log_to_file ? LOG_FLUSH_MS : 0,
+        .flush_interval_ms = *to_file ? LOG_FLUSH_MS : 0,
     };
-    rc = ufrpc_log_new(&lo, &app->log);
+    int rc = ufrpc_log_new(&lo, &app->log);
     if (rc) {
+        app->log = NULL;
         printf("open log file [%s] error: %s\n", ufrpc_cfg_str(cfg->log.to), ufrpc_strerror(rc));
-        ufrpc_config_free(cfg);
-        ufrpc_store_free(app->store);
-        free(app);
         return 1;
     }
+    ufrpc__client_set_log(app->client, app->log);
+    return 0;
+}
+
+/* Builds and starts one service on loop: 0 (it runs once the loop runs; app_finish
+ * afterwards), or 1 after printing why (app freed). The client loads the file
+ * (or text labelled path when text != NULL) and keeps it for reloads. */
+static int app_start(uv_loop_t *loop, const char *path, const char *text, size_t text_len,
+                     bool strict, bool log_json, bool allow_token_exec, struct app **out)
+{
+    *out = NULL;
+    struct app *app = calloc(1, sizeof *app);
+    if (!app || ufrpc_client_new(&app->client) != 0) {
+        free(app);
+        printf("out of memory\n");
+        return 1;
+    }
+    app->loop = loop;
+    app->path = path;
+    app->strict = strict;
+    (void)ufrpc_client_set_strict(app->client, strict);
+    (void)ufrpc_client_on_close(app->client, on_client_exit, app);
+    int rc = text ? ufrpc_client_load_string(app->client, text, text_len, path)
+                  : ufrpc_client_load_file(app->client, path);
+    print_diag(app, stdout);
+    if (rc)
+        return app_discard(app);
+    const struct ufrpc_config *cfg = ufrpc__client_config(app->client);
+
+    if (ufrpc_cli_needs_token_exec(cfg) && !allow_token_exec) {
+        printf("%s\n", UFRPC_CLI_UNSAFE_TOKEN_EXEC);
+        return app_discard(app);
+    }
+    if (cfg->store.path != NULL && cfg->store.path[0] != '\0') {
+        char err[700];
+        rc = ufrpc_store_open(cfg->store.path, &app->store, err, sizeof err);
+        if (rc) {
+            printf("failed to create store source: %s\n", err[0] ? err : ufrpc_strerror(rc));
+            return app_discard(app);
+        }
+    }
+    bool log_to_file = false;
+    if (open_log(app, cfg, log_json, &log_to_file) != 0)
+        return app_discard(app);
     UFRPC_LOGI(app->log, "start frpc service for config file [%s]", app->path);
-    char *exec_token = NULL;
     if (cfg->auth.token_source.present &&
-        strcmp(ufrpc_cfg_str(cfg->auth.token_source.type), "exec") == 0 &&
-        resolve_exec_token(cfg, &exec_token) != 0) {
-        ufrpc_config_free(cfg);
-        UFRPC_LOGI(app->log, "frpc service for config file [%s] stopped", app->path);
-        ufrpc_log_free(app->log);
-        ufrpc_store_free(app->store);
-        free(app);
-        return 1;
-    }
-    struct ufrpc_sup_opts co = {
-        .exec_token = exec_token,
-        .loop = app->loop,
-        .cfg = cfg,
-        .log = app->log,
-        .on_exit = on_client_exit,
-        .data = app,
-    };
-    rc = ufrpc_sup_new(&co, &app->client);
-    if (exec_token != NULL) {
+        strcmp(ufrpc_cfg_str(cfg->auth.token_source.type), "exec") == 0) {
+        char *exec_token = NULL;
+        if (resolve_exec_token(cfg, &exec_token) != 0) {
+            UFRPC_LOGI(app->log, "frpc service for config file [%s] stopped", app->path);
+            return app_discard(app);
+        }
+        rc = ufrpc__client_set_exec_token(app->client, exec_token);
         memset(exec_token, 0, strlen(exec_token));
         free(exec_token);
     }
+    if (rc == 0)
+        rc = ufrpc__client_prepare(app->client, app->loop); /* the login starts below */
     if (rc) {
         printf("%s\n", ufrpc_strerror(rc));
-        ufrpc_log_free(app->log);
-        ufrpc_store_free(app->store);
-        free(app);
-        return 1;
+        return app_discard(app);
     }
     uv_timer_init(app->loop, &app->log_timer);
     app->log_timer.data = app;
@@ -441,19 +431,19 @@ static int app_start(uv_loop_t *loop, const char *path, const char *text, size_t
         sigs[i]->data = app;
         uv_signal_start(sigs[i], on_signal, nums[i]);
     }
-    rc = start_admin(app, ufrpc_sup_config(app->client));
+    rc = start_admin(app, ufrpc__client_config(app->client));
     if (rc) {
         app->exit_code = 1;
         snprintf(app->exit_msg, sizeof app->exit_msg, "admin server listen error: %s",
                  ufrpc_strerror(rc));
-        ufrpc_sup_shutdown(app->client);
+        (void)ufrpc_client_stop(app->client, NULL, NULL);
     } else {
-        rc = ufrpc_sup_start(app->client);
+        rc = ufrpc_client_start(app->client, app->loop);
     }
     if (rc && !app->exit_msg[0]) {
         app->exit_code = 1;
         snprintf(app->exit_msg, sizeof app->exit_msg, "%s", ufrpc_strerror(rc));
-        ufrpc_sup_shutdown(app->client);
+        (void)ufrpc_client_stop(app->client, NULL, NULL);
     }
     *out = app;
     return 0;
@@ -466,7 +456,7 @@ static int app_finish(struct app *app)
         printf("%s\n", app->exit_msg); /* frpc prints the error itself, then exits 1 */
     UFRPC_LOGI(app->log, "frpc service for config file [%s] stopped", app->path);
     int code = app->exit_code;
-    ufrpc_sup_free(app->client);
+    ufrpc_client_free(app->client);
     uv_run(app->loop, UV_RUN_NOWAIT); /* the client's last close callbacks */
     ufrpc_log_free(app->log);
     ufrpc_store_free(app->store); /* after the loop: no store job is left */

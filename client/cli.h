@@ -33,11 +33,12 @@ bool ufrpc_cli_needs_token_exec(const struct ufrpc_config *cfg);
 
 /* The whole program: parse (client/cli_flags.h), dispatch help, verify,
  * reload|status|stop, completion and the quick-run commands; else load, log and run
- * the client on a fresh libuv loop with signal handling. Returns the exit code. */
+ * the client (a libufrpc ufrpc_client) on a fresh libuv loop with signal handling.
+ * Returns the exit code. */
 int ufrpc_cli_main(int argc, char **argv);
 
 /* The run part of ufrpc_cli_main() for a configuration held in memory (quick-run,
- * client/cli_quick.h): text[0..len) is loaded strictly with ufrpc_config_load_buffer
+ * client/cli_quick.h): text[0..len) is loaded strictly with ufrpc_client_load_string
  * under the name `label` (which also hints the format by its extension); reloads
  * (SIGHUP, admin API) re-read the same text. text and label must stay valid until
  * the call returns. Returns the exit code. */

@@ -2,8 +2,8 @@
  * errors. client/cli.c parses the command line (client/cli_flags.h) and dispatches:
  * `verify` to client/cli_verify.c, `reload|status|stop` to client/cli_admin.c, the
  * quick-run `tcp|udp|...` to client/cli_quick.c, `completion` to
- * client/cli_complete.c; the run itself (configuration, logging, the event loop,
- * signals, the admin API server) is client/cli.c's. `diagnose` (a ufrpc command,
+ * client/cli_complete.c; the run itself (logging, the event loop, signals, the
+ * admin API server, around a libufrpc client: client/ufrpc.h) is client/cli.c's. `diagnose` (a ufrpc command,
  * not in frpc's cobra tree) goes to client/cli_diagnose.c first. */
 #include <signal.h>
 #ifdef __GLIBC__

@@ -144,6 +144,18 @@ int ufrpc_client_new(ufrpc_client **out);
  * resolved now. On error, ufrpc_client_last_error has every problem found. */
 int ufrpc_client_load_file(ufrpc_client *c, const char *path);
 int ufrpc_client_load_string(ufrpc_client *c, const char *text, size_t len, const char *name);
+/* Unknown keys in the files and texts loaded (ufrpc_client_load_*, _reload) are
+ * errors when strict (the default, as frpc's --strict_config), else ignored with a
+ * warning. Before start only. */
+int ufrpc_client_set_strict(ufrpc_client *c, int strict);
+/* Loads the file of the last ufrpc_client_load_file again (or the text of the last
+ * ufrpc_client_load_string, kept by the client) and makes it the configuration, as
+ * frpc's reload: running, through the same diff as ufrpc_client_add (unchanged
+ * tunnels keep their connections, tunnels added in code and not in the file are
+ * removed; changed server settings log in again); before start, for the start.
+ * On a load error nothing changes (ufrpc_client_last_error: every problem, with
+ * file:line). UFRPC_E_STATE when nothing was loaded, or stopping or stopped. */
+int ufrpc_client_reload(ufrpc_client *c);
 /* Sets a client-wide key ("serverAddr", "serverPort", "auth.token", "user",
  * "transport.tls.enable", "loginFailExit", "log.level", ...): before start only. */
 int ufrpc_client_set_str(ufrpc_client *c, const char *key, const char *value);

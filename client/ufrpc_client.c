@@ -43,6 +43,14 @@ struct event {
     char *name, *err;
 };
 
+/* Where the configuration came from, for reloads: a file, or a text (copied). */
+struct source {
+    char *path;
+    char *text;
+    size_t len;
+    char *name; /* the text's label */
+};
+
 struct ufrpc_client {
     json_object *doc; /* the configuration, frpc's keys */
     int max_proxies;
@@ -53,6 +61,10 @@ struct ufrpc_client {
     ufrpc_close_cb close_cb;
     void *close_data;
     char err[2048];
+    int non_strict;            /* ufrpc_client_set_strict(c, 0) */
+    struct source src;         /* the last ufrpc_client_load_*'s (none: both NULL) */
+    struct ufrpc_cfg_diag diag; /* the last load's diagnostics */
+    char *exec_token;          /* ufrpc__client_set_exec_token's */
 
     enum lib_state state;
     uv_loop_t *loop;
@@ -60,7 +72,10 @@ struct ufrpc_client {
     ufrpc_sup_t *sup;
     struct ufrpc_log *log;
     int own_log;
-    struct ufrpc_config *pending_cfg; /* ufrpc__client_use_config before start */
+    /* before start: the configuration loaded (or given by ufrpc__client_use_config)
+     * and not changed since, which the start uses as it is; NULL: the start loads
+     * the document */
+    struct ufrpc_config *pending_cfg;
     uv_timer_t ev_timer;              /* delivers queued state events */
     struct event *evs;
     size_t nevs, capevs;
@@ -172,24 +187,68 @@ static int doc_from_config(ufrpc_client *c, const struct ufrpc_config *cfg, json
     return 0;
 }
 
-static int load_cfg_into(ufrpc_client *c, int rc, struct ufrpc_config *cfg,
-                         struct ufrpc_cfg_diag *diag)
+static void source_free(struct source *s)
 {
+    if (s->text) { /* may hold secrets */
+        memset(s->text, 0, s->len);
+        free(s->text);
+    }
+    free(s->path);
+    free(s->name);
+    memset(s, 0, sizeof *s);
+}
+
+/* Loads the configuration of s (strict: unknown keys are errors); its diagnostics
+ * replace c->diag, its errors go to c->err. Nothing else changes. */
+static int load_from(ufrpc_client *c, const struct source *s, int strict, struct ufrpc_config **out)
+{
+    *out = NULL;
+    ufrpc_cfg_diag_free(&c->diag);
+    ufrpc_cfg_diag_init(&c->diag);
+    struct ufrpc_config_load_opts o = {.non_strict = !strict};
+    int rc = s->text ? ufrpc_config_load_buffer(s->text, s->len, s->name, &o, out, &c->diag)
+                     : ufrpc_config_load(s->path, &o, out, &c->diag);
+    if (rc)
+        return fail_diag(c, rc, &c->diag);
+    rc = check_max(c, (*out)->nproxies, NULL);
     if (rc) {
-        fail_diag(c, rc, diag);
-        ufrpc_cfg_diag_free(diag);
+        ufrpc_config_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* Before start: cfg (taken) becomes the configuration, and what the start uses. */
+static int use_pending(ufrpc_client *c, struct ufrpc_config *cfg)
+{
+    json_object *d = NULL;
+    int rc = doc_from_config(c, cfg, &d);
+    if (rc) {
+        ufrpc_config_free(cfg);
         return rc;
     }
-    ufrpc_cfg_diag_free(diag);
-    json_object *d = NULL;
-    rc = check_max(c, cfg->nproxies, NULL);
-    if (!rc)
-        rc = doc_from_config(c, cfg, &d);
-    ufrpc_config_free(cfg);
-    if (rc)
-        return rc;
+    ufrpc_config_free(c->pending_cfg);
+    c->pending_cfg = cfg;
     json_object_put(c->doc);
     c->doc = d;
+    return 0;
+}
+
+/* ufrpc_client_load_*: s (taken) becomes the source once its configuration loaded. */
+static int load_new(ufrpc_client *c, struct source *s)
+{
+    struct ufrpc_config *cfg = NULL;
+    int rc = c->state != LS_NEW
+                 ? fail(c, UFRPC_ERR_STATE, "the configuration can only be loaded before start")
+                 : load_from(c, s, !c->non_strict, &cfg);
+    if (!rc)
+        rc = use_pending(c, cfg);
+    if (rc) {
+        source_free(s);
+        return rc;
+    }
+    source_free(&c->src);
+    c->src = *s;
     return 0;
 }
 
@@ -275,8 +334,9 @@ static int apply_doc(ufrpc_client *c, json_object *nd)
         }
         if (rc)
             fail(c, rc, "applied in part: %s", ufrpc_strerror(rc));
-    } else {
-        ufrpc_config_free(cfg);
+    } else { /* what the start will use */
+        ufrpc_config_free(c->pending_cfg);
+        c->pending_cfg = cfg;
     }
     json_object_put(c->doc);
     c->doc = nd;
@@ -482,7 +542,8 @@ static int prepare(ufrpc_client *c, uv_loop_t *loop)
     for (size_t i = 0; i < cfg->nvisitors; i++)
         push_event(c, SIZE_MAX, UFRPC_VISITOR, cfg->visitors[i].name, UFRPC_STATE_NEW, NULL);
     struct ufrpc_sup_opts so = {
-        .loop = loop, .cfg = cfg, .log = c->log, .on_exit = on_sup_exit, .on_tunnel = on_tunnel, .data = c,
+        .loop = loop, .cfg = cfg, .log = c->log, .exec_token = c->exec_token,
+        .on_exit = on_sup_exit, .on_tunnel = on_tunnel, .data = c,
     };
     rc = ufrpc_sup_new(&so, &c->sup); /* takes cfg */
     if (rc)
@@ -523,6 +584,7 @@ int ufrpc_client_new(ufrpc_client **out)
     ufrpc_client *c = calloc(1, sizeof *c);
     if (!c)
         return UFRPC_ERR_NOMEM;
+    ufrpc_cfg_diag_init(&c->diag);
     c->doc = json_object_new_object();
     c->prefix[UFRPC_PROXY] = strdup("proxy");
     c->prefix[UFRPC_VISITOR] = strdup("visitor");
@@ -538,26 +600,33 @@ int ufrpc_client_load_file(ufrpc_client *c, const char *path)
 {
     if (!c || !path)
         return UFRPC_ERR_INVAL;
-    if (c->state != LS_NEW)
-        return fail(c, UFRPC_ERR_STATE, "the configuration can only be loaded before start");
-    struct ufrpc_cfg_diag diag;
-    ufrpc_cfg_diag_init(&diag);
-    struct ufrpc_config *cfg = NULL;
-    int rc = ufrpc_config_load(path, NULL, &cfg, &diag);
-    return load_cfg_into(c, rc, cfg, &diag);
+    struct source s = {.path = strdup(path)};
+    if (!s.path)
+        return fail(c, UFRPC_ERR_NOMEM, "%s", ufrpc_strerror(UFRPC_ERR_NOMEM));
+    return load_new(c, &s);
 }
 
 int ufrpc_client_load_string(ufrpc_client *c, const char *text, size_t len, const char *name)
 {
     if (!c || !text)
         return UFRPC_ERR_INVAL;
+    struct source s = {.text = malloc(len ? len : 1), .len = len, .name = strdup(name ? name : "<string>")};
+    if (!s.text || !s.name) {
+        source_free(&s);
+        return fail(c, UFRPC_ERR_NOMEM, "%s", ufrpc_strerror(UFRPC_ERR_NOMEM));
+    }
+    memcpy(s.text, text, len);
+    return load_new(c, &s);
+}
+
+int ufrpc_client_set_strict(ufrpc_client *c, int strict)
+{
+    if (!c)
+        return UFRPC_ERR_INVAL;
     if (c->state != LS_NEW)
-        return fail(c, UFRPC_ERR_STATE, "the configuration can only be loaded before start");
-    struct ufrpc_cfg_diag diag;
-    ufrpc_cfg_diag_init(&diag);
-    struct ufrpc_config *cfg = NULL;
-    int rc = ufrpc_config_load_buffer(text, len, name ? name : "<string>", NULL, &cfg, &diag);
-    return load_cfg_into(c, rc, cfg, &diag);
+        return fail(c, UFRPC_ERR_STATE, "strictness can only be set before start");
+    c->non_strict = !strict;
+    return 0;
 }
 
 static int set_common(ufrpc_client *c, const char *key, json_object *v)
@@ -577,6 +646,8 @@ static int set_common(ufrpc_client *c, const char *key, json_object *v)
     int rc = ufrpc__json_set(c->doc, key, v);
     if (rc)
         return fail(c, rc, "[%s]: %s", key ? key : "", ufrpc_strerror(rc));
+    ufrpc_config_free(c->pending_cfg); /* the start loads the changed document */
+    c->pending_cfg = NULL;
     return 0;
 }
 
@@ -785,6 +856,23 @@ int ufrpc_client_counter(ufrpc_client *c, int kind, const char *name, const char
     return call(c, op_query, &q);
 }
 
+static int op_reload(ufrpc_client *c, void *arg)
+{
+    (void)arg;
+    int rc = op_check_running(c);
+    struct ufrpc_config *cfg = NULL;
+    if (!rc)
+        rc = ufrpc__client_load_source(c, !c->non_strict, &cfg);
+    return rc ? rc : ufrpc__client_use_config(c, cfg);
+}
+
+int ufrpc_client_reload(ufrpc_client *c)
+{
+    if (!c)
+        return UFRPC_ERR_INVAL;
+    return call(c, op_reload, NULL);
+}
+
 static int op_stop(ufrpc_client *c, void *arg)
 {
     struct {
@@ -834,6 +922,12 @@ void ufrpc_client_free(ufrpc_client *c)
     }
     free(c->evs);
     ufrpc_config_free(c->pending_cfg);
+    ufrpc_cfg_diag_free(&c->diag);
+    source_free(&c->src);
+    if (c->exec_token) {
+        memset(c->exec_token, 0, strlen(c->exec_token));
+        free(c->exec_token);
+    }
     if (c->own_log)
         ufrpc_log_free(c->log);
     json_object_put(c->doc);
@@ -845,34 +939,63 @@ void ufrpc_client_free(ufrpc_client *c)
 
 /* ---- for the ufrpc program ---------------------------------------------------- */
 
+int ufrpc__client_load_source(ufrpc_client *c, int strict, struct ufrpc_config **out)
+{
+    *out = NULL;
+    if (!c->src.path && !c->src.text)
+        return fail(c, UFRPC_ERR_STATE, "no configuration file or text was loaded");
+    return load_from(c, &c->src, strict, out);
+}
+
+const struct ufrpc_cfg_diag *ufrpc__client_diag(const ufrpc_client *c)
+{
+    return &c->diag;
+}
+
 int ufrpc__client_use_config(ufrpc_client *c, struct ufrpc_config *cfg)
 {
+    if (c->state == LS_NEW)
+        return use_pending(c, cfg);
+    if (c->state != LS_RUNNING) {
+        ufrpc_config_free(cfg);
+        return fail(c, UFRPC_ERR_STATE, "the client is stopping or stopped");
+    }
     json_object *d = NULL;
     int rc = doc_from_config(c, cfg, &d);
     if (rc) {
         ufrpc_config_free(cfg);
         return rc;
     }
-    if (c->state == LS_NEW) {
-        ufrpc_config_free(c->pending_cfg);
-        c->pending_cfg = cfg;
-        json_object_put(c->doc);
-        c->doc = d;
-        return 0;
-    }
-    if (c->state != LS_RUNNING) {
+    rc = ufrpc_sup_reload(c->sup, cfg); /* takes cfg */
+    if (rc && ufrpc_sup_config(c->sup) != cfg) { /* refused before any change */
         json_object_put(d);
-        ufrpc_config_free(cfg);
-        return UFRPC_ERR_STATE;
+        return fail(c, rc, "%s", ufrpc_strerror(rc));
     }
-    rc = ufrpc_sup_reload(c->sup, cfg);
-    if (rc && ufrpc_sup_config(c->sup) != cfg) {
-        json_object_put(d);
-        return rc;
-    }
+    if (rc)
+        fail(c, rc, "applied in part: %s", ufrpc_strerror(rc));
     json_object_put(c->doc);
     c->doc = d;
     return rc;
+}
+
+const struct ufrpc_config *ufrpc__client_config(const ufrpc_client *c)
+{
+    return c->sup ? ufrpc_sup_config(c->sup) : c->pending_cfg;
+}
+
+int ufrpc__client_set_exec_token(ufrpc_client *c, const char *token)
+{
+    if (c->state != LS_NEW)
+        return UFRPC_ERR_STATE;
+    char *t = token ? strdup(token) : NULL;
+    if (token && !t)
+        return UFRPC_ERR_NOMEM;
+    if (c->exec_token) {
+        memset(c->exec_token, 0, strlen(c->exec_token));
+        free(c->exec_token);
+    }
+    c->exec_token = t;
+    return 0;
 }
 
 int ufrpc__client_prepare(ufrpc_client *c, uv_loop_t *loop)

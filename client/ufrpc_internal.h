@@ -1,5 +1,5 @@
 /* libufrpc internals shared by client/ufrpc_*.c and the ufrpc program (client/cli.c);
- * not installed. The public API is client/ufrpc.h.
+ * not installed (nor exported by libufrpc.so). The public API is client/ufrpc.h.
  *
  *   ufrpc_spec.c    tunnel specifications, and the dotted-key JSON setter that the
  *                   client's own settings use too
@@ -34,11 +34,33 @@ int ufrpc__json_set(json_object *root, const char *key, json_object *val);
 /* The value at a dotted key, or NULL. */
 json_object *ufrpc__json_get(json_object *root, const char *key);
 
-/* ---- for the ufrpc program ---- */
-/* Replaces the configuration with cfg (taken; loaded and reported by the caller,
- * who knows its file). Before start: the start uses it. Running: as a reload (the
- * supervisor's diff, or a new login when server settings changed). 0 or <0. */
+/* ---- for the ufrpc program ----
+ * What client/cli.c needs beyond ufrpc.h: its own logger (console colours, JSON,
+ * buffered file), frpc's messages for each step of a reload, the admin API's view
+ * of the supervisor, and auth.tokenSource exec's token (resolved by the program,
+ * which decides whether exec is allowed). Loop mode only: called on the loop's
+ * thread (or before start). */
+
+/* Loads the file or text of the last ufrpc_client_load_* again (strict or not, as
+ * the admin API's request says; ufrpc_client_set_strict is not consulted) without
+ * applying it: 0 and *out (the caller's: give it to ufrpc__client_use_config or
+ * free it), or <0 (the errors in ufrpc__client_diag and last_error; UFRPC_ERR_STATE
+ * when nothing was loaded). ufrpc_client_reload is this, then use_config. */
+int ufrpc__client_load_source(ufrpc_client *c, int strict, struct ufrpc_config **out);
+/* The diagnostics (errors, warnings, notices) of the client's last load (by
+ * ufrpc_client_load_* or ufrpc__client_load_source): valid until the next one. */
+const struct ufrpc_cfg_diag *ufrpc__client_diag(const ufrpc_client *c);
+/* Replaces the configuration with cfg (taken). Before start: the start uses it.
+ * Running: as a reload (the supervisor's diff, or a new login when server settings
+ * changed). 0 or <0 (last_error says whether it was refused or applied in part). */
 int ufrpc__client_use_config(ufrpc_client *c, struct ufrpc_config *cfg);
+/* The configuration in effect: the supervisor's once prepared (until its next
+ * reload), before that the one loaded (until the next load or change); NULL when
+ * none was loaded and nothing changed since. */
+const struct ufrpc_config *ufrpc__client_config(const ufrpc_client *c);
+/* auth.tokenSource exec's token (copied, wiped when freed), given to the
+ * supervisor at start: before start only. 0, UFRPC_ERR_STATE or UFRPC_ERR_NOMEM. */
+int ufrpc__client_set_exec_token(ufrpc_client *c, const char *token);
 /* The first half of ufrpc_client_start (loop mode): the supervisor exists (so
  * ufrpc__client_sup works and ufrpc_client_stop stops it) but has not started to
  * log in; ufrpc_client_start(c, same loop) does. The program starts its admin API
@@ -46,7 +68,8 @@ int ufrpc__client_use_config(ufrpc_client *c, struct ufrpc_config *cfg);
 int ufrpc__client_prepare(ufrpc_client *c, uv_loop_t *loop);
 /* Logger (borrowed; must outlive the client) instead of one made from log.*. */
 void ufrpc__client_set_log(ufrpc_client *c, struct ufrpc_log *log);
-/* The supervisor (NULL before start): registry and configuration for the admin API. */
+/* The supervisor (NULL before prepare/start): registry, configuration and metrics
+ * for the admin API. Valid until ufrpc_client_free. */
 ufrpc_sup_t *ufrpc__client_sup(ufrpc_client *c);
 
 /* ---- between ufrpc_client.c and ufrpc_thread.c ---- */

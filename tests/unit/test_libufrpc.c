@@ -1,6 +1,7 @@
 /* libufrpc (client/ufrpc.h) without a server: configuration from every format,
- * errors with their key and file:line, generated names, maxProxies, run-time calls
- * on a client that cannot reach its server, thread mode's stop and join. The tunnel
+ * errors with their key and file:line, strictness, reloads from the file, generated
+ * names, maxProxies, run-time calls on a client that cannot reach its server, thread
+ * mode's stop and join. The tunnel
  * side against the test frps: tests/lib. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -198,6 +201,88 @@ static void test_unreachable(void **state)
     }
 }
 
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+static int has(ufrpc_client *c, const char *name)
+{
+    int st = -1;
+    return ufrpc_client_state(c, UFRPC_PROXY, name, &st, NULL, 0) == 0;
+}
+
+#define CONF(name, extra)                                                                \
+    "serverPort = 1\nloginFailExit = false\nlog.level = \"error\"\n" extra              \
+    "[[proxies]]\nname = \"" name "\"\ntype = \"tcp\"\nlocalPort = 22\nremotePort = 6000\n"
+
+/* ufrpc_client_set_strict and ufrpc_client_reload: the file is read again, before
+ * start and while running; a bad file changes nothing; code-added tunnels not in
+ * the file go; a text is kept for its reloads. */
+static void test_strict_and_reload(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_libufrpc_XXXXXX.toml";
+    int fd = mkstemps(path, 5);
+    assert_true(fd >= 0);
+    close(fd);
+    ufrpc_client *c = NULL;
+    assert_int_equal(ufrpc_client_new(&c), 0);
+    assert_int_equal(ufrpc_client_reload(c), UFRPC_E_STATE); /* nothing loaded */
+    write_file(path, CONF("a", "noSuchKey = 1\n"));
+    assert_int_equal(ufrpc_client_load_file(c, path), UFRPC_E_CONFIG_UNKNOWN_KEY);
+    assert_non_null(strstr(ufrpc_client_last_error(c), "noSuchKey"));
+    assert_int_equal(ufrpc_client_set_strict(c, 0), 0);
+    assert_int_equal(ufrpc_client_load_file(c, path), 0); /* a warning only */
+    assert_true(has(c, "a"));
+    write_file(path, CONF("b", ""));
+    assert_int_equal(ufrpc_client_reload(c), 0); /* before start */
+    assert_true(has(c, "b") && !has(c, "a"));
+    write_file(path, "serverPort = \"x\"\n");
+    assert_true(ufrpc_client_reload(c) < 0);
+    assert_non_null(strstr(ufrpc_client_last_error(c), ":1"));
+    assert_true(has(c, "b")); /* unchanged */
+
+    write_file(path, CONF("b", ""));
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct closed cl = {0, 1, ""};
+    assert_int_equal(ufrpc_client_on_close(c, on_closed, &cl), 0);
+    assert_int_equal(ufrpc_client_start(c, &loop), 0);
+    assert_int_equal(ufrpc_client_set_strict(c, 1), UFRPC_E_STATE);
+    ufrpc_spec *s = tcp(22, 6001, "code");
+    assert_int_equal(ufrpc_client_add(c, s, NULL, 0), 0);
+    ufrpc_spec_free(s);
+    write_file(path, CONF("c", ""));
+    assert_int_equal(ufrpc_client_reload(c), 0); /* running: the reload diff */
+    assert_true(has(c, "c") && !has(c, "b") && !has(c, "code"));
+    write_file(path, "[[proxies]]\nname = 1\n");
+    assert_true(ufrpc_client_reload(c) < 0);
+    assert_true(has(c, "c"));
+    assert_int_equal(ufrpc_client_stop(c, NULL, NULL), 0);
+    assert_int_equal(ufrpc_client_reload(c), UFRPC_E_STATE); /* stopping */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(cl.n, 1);
+    assert_int_equal(cl.status, 0);
+    ufrpc_client_free(c);
+    assert_int_equal(uv_loop_close(&loop), 0);
+
+    /* a text: reloaded as it was given (the caller's copy may go) */
+    char *text = strdup(CONF("t", ""));
+    assert_non_null(text);
+    assert_int_equal(ufrpc_client_new(&c), 0);
+    assert_int_equal(ufrpc_client_load_string(c, text, strlen(text), "q.toml"), 0);
+    memset(text, ' ', strlen(text));
+    free(text);
+    assert_int_equal(ufrpc_client_reload(c), 0);
+    assert_true(has(c, "t"));
+    ufrpc_client_free(c);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_names_and_limit),
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_login_fail_exit),
+        cmocka_unit_test(test_strict_and_reload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
