@@ -258,6 +258,8 @@ int ufrpc_cli_main(int argc, char **argv)
     case UFRPC_CMD_NATHOLE: ufrpc_cli_help(stdout, o.cmd); return 0;
     case UFRPC_CMD_NATHOLE_DISCOVER: return ufrpc_cli_nathole_discover(&o, stdout);
     case UFRPC_CMD_COMPLETION_BASH: return ufrpc_cli_complete_bash(stdout, o.no_descriptions);
+    case UFRPC_CMD_COMPLETION_ZSH: return ufrpc_cli_complete_zsh(stdout, o.no_descriptions);
+    case UFRPC_CMD_COMPLETION_FISH: return ufrpc_cli_complete_fish(stdout, o.no_descriptions);
     default: break;
     }
     if (o.version) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "client/cli_admin.h"
+#include "client/cli_diagnose.h"
 #include "client/cli_quick.h"
 #include "client/cli_util.h"
 #include "proto/text.h"
@@ -48,7 +49,8 @@ static const struct flag FLAGS[] = {
     {"nat-hole-stun-server", 0, F_STR, "string", "STUN server address for nathole", NULL,
      BIT(UFRPC_CMD_NATHOLE) | BIT(UFRPC_CMD_NATHOLE_DISCOVER), BIT(UFRPC_CMD_NATHOLE_DISCOVER)},
     {"no-descriptions", 0, F_BOOL, "", "disable completion descriptions", NULL,
-     BIT(UFRPC_CMD_COMPLETION_BASH), 0},
+     BIT(UFRPC_CMD_COMPLETION_BASH) | BIT(UFRPC_CMD_COMPLETION_ZSH) | BIT(UFRPC_CMD_COMPLETION_FISH),
+     0},
     {"print", 0, F_BOOL, "", "print the effective configuration, secrets masked (ufrpc)", NULL,
      BIT(UFRPC_CMD_VERIFY), 0},
     {"strict-config", 0, F_BOOL, "",
@@ -100,6 +102,26 @@ static const struct command CMDS[UFRPC_CMD_COUNT] = {
                            NULL},
     [UFRPC_CMD_NATHOLE_DISCOVER] = {"discover", "ufrpc nathole discover", UFRPC_CMD_NATHOLE,
                                     "Discover nathole information from stun server", NULL},
+    [UFRPC_CMD_DIAGNOSE] = {"diagnose", "ufrpc diagnose", UFRPC_CMD_ROOT,
+                            "Check each step between this client and frps (ufrpc)", NULL},
+    [UFRPC_CMD_COMPLETION_ZSH] = {"zsh", "ufrpc completion zsh", UFRPC_CMD_COMPLETION,
+                                  "Generate the autocompletion script for zsh",
+                                  "Generate the autocompletion script for the zsh shell.\n\n"
+                                  "To load completions in your current shell session:\n\n"
+                                  "\tsource <(ufrpc completion zsh)\n\n"
+                                  "To load completions for every new session, execute once:\n\n"
+                                  "\tufrpc completion zsh > \"${fpath[1]}/_ufrpc\"\n\n"
+                                  "You will need to start a new shell for this setup to take "
+                                  "effect."},
+    [UFRPC_CMD_COMPLETION_FISH] = {"fish", "ufrpc completion fish", UFRPC_CMD_COMPLETION,
+                                   "Generate the autocompletion script for fish",
+                                   "Generate the autocompletion script for the fish shell.\n\n"
+                                   "To load completions in your current shell session:\n\n"
+                                   "\tufrpc completion fish | source\n\n"
+                                   "To load completions for every new session, execute once:\n\n"
+                                   "\tufrpc completion fish > ~/.config/fish/completions/ufrpc.fish\n\n"
+                                   "You will need to start a new shell for this setup to take "
+                                   "effect."},
     [UFRPC_CMD_QUICK] = {NULL, NULL, UFRPC_CMD_ROOT, NULL, NULL},
 };
 
@@ -473,6 +495,10 @@ void ufrpc_cli_usage_of(FILE *out, enum ufrpc_cli_cmd cmd)
 
 void ufrpc_cli_help(FILE *out, enum ufrpc_cli_cmd cmd)
 {
+    if (cmd == UFRPC_CMD_DIAGNOSE) { /* its own flags and help */
+        ufrpc_cli_diagnose_usage(out);
+        return;
+    }
     const struct command *c = &CMDS[cmd];
     fprintf(out, "%s\n\n", c->lng ? c->lng : c->shrt);
     usage_body(out, cmd, true);
@@ -546,9 +572,10 @@ int ufrpc_cli_fail(const struct ufrpc_cli_opts *o)
 
 const char *const *ufrpc_cli_command_names(void)
 {
-    static const char *const names[] = {"completion", "help", "http",   "https",  "nathole",
-                                        "reload",     "status", "stcp", "stop",   "sudp",
-                                        "tcp",        "tcpmux", "udp",  "verify", "xtcp",
+    static const char *const names[] = {"completion", "diagnose", "help",   "http",
+                                        "https",      "nathole",  "reload", "status",
+                                        "stcp",       "stop",     "sudp",   "tcp",
+                                        "tcpmux",     "udp",      "verify", "xtcp",
                                         NULL};
     return names;
 }

@@ -40,6 +40,9 @@ enum ufrpc_cli_cmd {
     UFRPC_CMD_HELP,
     UFRPC_CMD_NATHOLE,
     UFRPC_CMD_NATHOLE_DISCOVER,
+    UFRPC_CMD_DIAGNOSE, /* ufrpc's own: client/cli_diagnose.c parses it */
+    UFRPC_CMD_COMPLETION_ZSH,
+    UFRPC_CMD_COMPLETION_FISH,
     UFRPC_CMD_QUICK, /* a proxy type: client/cli_quick.c parses it */
     UFRPC_CMD_COUNT,
 };

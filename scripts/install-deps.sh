@@ -18,6 +18,7 @@ PKGS=(
   python3-cryptography                      # independent AES-CFB check (tests/visitors)
   gnuplot-nox                               # bench charts
   chromium nodejs                           # the dashboard test (headless Chromium, driven by node)
+  zsh fish                                  # the completion scripts run in their shells (tests/e2e/cli_help.sh)
 )
 
 missing=()

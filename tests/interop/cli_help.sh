@@ -5,7 +5,7 @@
 #   - the program's name (frpc -> ufrpc) and the root command's description;
 #   - ufrpc's own flags (marked "(ufrpc)");
 #   - -c's default: frpc's "./frpc.ini"; ufrpc tries ./frpc.toml first;
-#   - `completion`: frpc also offers fish, powershell and zsh.
+#   - `completion`: frpc also offers powershell.
 source "$(dirname "$0")/lib.sh"
 E2E_NAME=interop_cli_help
 need_frpc
@@ -14,7 +14,7 @@ norm_f() {
         -e "s/'frpc --help'/'ufrpc --help'/" -e 's/for "frpc"/for "ufrpc"/' -e 's/help for frpc$/help for ufrpc/' \
         -e 's/^  frpc /  ufrpc /' -e 's/Run frpc with/Run ufrpc with/' \
         -e 's/ufrpc completion bash > \$(brew.*//' |
-        grep -v -e '^  fish ' -e '^  powershell ' -e '^  zsh ' -e '^#### ' -e '^\s*frpc completion bash > '
+        grep -v -e '^  powershell ' -e '^#### ' -e '^\s*frpc completion bash > '
 }
 norm_u() {
     grep -v '(ufrpc)' | sed -e 's/(default "\.\/frpc\.toml", else "\.\/frpc\.ini")/(default ".\/frpc.ini")/' |
@@ -60,5 +60,7 @@ check help nathole discover
 check nathole discover -h
 check completion --help
 check help completion
+check completion zsh --help
+check help completion fish
 log "$n command lines: the same exit status and text as frpc"
 pass
