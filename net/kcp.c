@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "net/xform_crypt.h"
 #include "proto/byteorder.h"
@@ -496,6 +497,13 @@ static void on_client_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 struct ufrpc_stream *ufrpc_kcp_connect(uv_loop_t *loop, const struct sockaddr *addr,
                                        const struct ufrpc_kcp_config *cfg, int *err)
 {
+    return ufrpc_kcp_connect_fd(loop, (uv_os_sock_t)-1, addr, cfg, err);
+}
+
+struct ufrpc_stream *ufrpc_kcp_connect_fd(uv_loop_t *loop, uv_os_sock_t fd,
+                                          const struct sockaddr *addr,
+                                          const struct ufrpc_kcp_config *cfg, int *err)
+{
     struct ufrpc_kcp_config c;
     if (cfg)
         c = *cfg;
@@ -510,11 +518,18 @@ struct ufrpc_stream *ufrpc_kcp_connect(uv_loop_t *loop, const struct sockaddr *a
         c.conv = ufrpc_get_le32(r);
     }
     struct ks *k = session_new(loop, &c, err);
-    if (!k)
+    if (!k) {
+        if (fd != (uv_os_sock_t)-1)
+            close(fd);
         return NULL;
+    }
     k->conv = c.conv;
-    int rc = uv_udp_init_ex(loop, &k->own, addr->sa_family);
+    /* with a socket to adopt, the handle must not make its own */
+    int rc = fd != (uv_os_sock_t)-1 ? uv_udp_init(loop, &k->own)
+                                    : uv_udp_init_ex(loop, &k->own, addr->sa_family);
     if (rc < 0) {
+        if (fd != (uv_os_sock_t)-1)
+            close(fd);
         *err = ufrpc_net_uv_err(rc);
         k->own.loop = NULL;
         k->s.closing = 1;
@@ -524,7 +539,10 @@ struct ufrpc_stream *ufrpc_kcp_connect(uv_loop_t *loop, const struct sockaddr *a
     k->own.data = k;
     k->handles++;
     k->udp = &k->own;
-    rc = uv_udp_connect(&k->own, addr);
+    if (fd != (uv_os_sock_t)-1 && (rc = uv_udp_open(&k->own, fd)) < 0)
+        close(fd); /* a failed open leaves fd with the caller, here us */
+    if (rc == 0)
+        rc = uv_udp_connect(&k->own, addr);
     if (rc == 0) {
         k->connected = true;
         int sz = SOCK_BUF;

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# xtcp.sh: P2P (xtcp) through the real frps on loopback, tunnel protocol kcp, with
+# tests/e2e/stun_server.py ("easy" behaviour) as natHoleStunServer and no fallbackTo,
+# so bytes can only pass over the punched path:
+#   (a) ufrpc proxy (alice.up) + ufrpc visitor (another ufrpc process);
+#   (b) ufrpc proxy + the real frpc's visitor;
+#   (c) the real frpc's proxy (bob.fp) + ufrpc visitor.
+# Each: a sha256-checked tcp load through the visitor's bindPort; frps logs
+# "report make hole success: true" for the session and the visitor's side logs
+# "establishing nat hole connection successful".
+source "$(dirname "$0")/lib.sh"
+E2E_NAME=interop_xtcp
+need_frps
+need_frpc
+TOKEN="xtcp-$RANDOM"
+K="p2p-$RANDOM"
+
+FRPS_PORT=$(freeport)
+frps_config "$FRPS_PORT" "$TOKEN" true >"$WORK/frps.toml"
+start_frps frps "$WORK/frps.toml"
+start_stun
+start_echo echo
+P_A=$(freeport) P_B=$(freeport) P_C=$(freeport)
+
+proxy() { # NAME ALLOW
+    printf '\n[[proxies]]\nname = "%s"\ntype = "xtcp"\nsecretKey = "%s"\nallowUsers = ["%s"]\nlocalIP = "127.0.0.1"\nlocalPort = %s\n' \
+        "$1" "$K" "$2" "$ECHO_PORT"
+}
+visitor() { # NAME SERVER_USER SERVER_NAME BIND_PORT
+    printf '\n[[visitors]]\nname = "%s"\ntype = "xtcp"\nserverUser = "%s"\nserverName = "%s"\nsecretKey = "%s"\nbindAddr = "127.0.0.1"\nbindPort = %s\nprotocol = "kcp"\n' \
+        "$1" "$2" "$3" "$K" "$4"
+}
+STUN_LINE="natHoleStunServer = \"127.0.0.1:$STUN_EASY\""
+
+{
+    client_config "$FRPS_PORT" "$TOKEN" true true "user = \"alice\"
+$STUN_LINE"
+    proxy up bob
+} >"$WORK/uprox.toml"
+{
+    client_config "$FRPS_PORT" "$TOKEN" true true "user = \"bob\"
+$STUN_LINE"
+    visitor ua_v alice up "$P_A"
+    visitor uc_v bob fp "$P_C"
+} >"$WORK/uvis.toml"
+{
+    client_config "$FRPS_PORT" "$TOKEN" true true "user = \"bob\"
+$STUN_LINE"
+    proxy fp bob
+    visitor fb_v alice up "$P_B"
+} >"$WORK/frpc.toml"
+sed -i 's/^log.level = "info"/log.level = "trace"/' "$WORK/uprox.toml" "$WORK/uvis.toml"
+
+start_ufrpc uprox "$WORK/uprox.toml"
+PROX_PID=$UFRPC_PID
+wait_proxy "$WORK/uprox.log" up
+start_frpc frpc "$WORK/frpc.toml"
+wait_proxy "$WORK/frpc.log" fp
+wait_line "$WORK/frpc.log" 'visitor added: \[fb_v\]' 20 || fail "frpc's visitor did not start"
+start_ufrpc uvis "$WORK/uvis.toml"
+for v in ua_v uc_v; do
+    wait_line "$WORK/uvis.log" "\\[$v\\] start visitor success" 20 || fail "ufrpc visitor $v did not start"
+done
+
+# one case: the load through PORT, then the success reports of frps and the visitor
+p2p_case() { # LABEL PORT VISITOR_LOG VISITOR_NAME
+    local n0 out
+    n0=$(count_lines "$WORK/frps.log" 'report make hole success: true')
+    out=$("$TOOL" load "$2" $((1024 * 1024)) 3 90) || fail "$1: $out"
+    wait_line "$WORK/frps.log" 'report make hole success: true' 10 $((n0 + 1)) ||
+        fail "$1: frps saw no successful hole punching"
+    wait_line "$3" "\\[$4\\].*establishing nat hole connection successful" 5 ||
+        fail "$1: the visitor did not log the punched connection"
+    log "$1: $out"
+}
+
+p2p_case "(a) ufrpc proxy + ufrpc visitor" "$P_A" "$WORK/uvis.log" ua_v
+p2p_case "(b) ufrpc proxy + frpc visitor" "$P_B" "$WORK/frpc.log" fb_v
+p2p_case "(c) frpc proxy + ufrpc visitor" "$P_C" "$WORK/uvis.log" uc_v
+# the ufrpc proxy served both sessions over P2P streams, never a relayed work stream
+[ "$(count_lines "$WORK/uprox.log" '\[up\] establishing nat hole connection successful')" -ge 2 ] ||
+    fail "the ufrpc proxy did not punch twice"
+
+stop_ufrpc
+UFRPC_PID=$PROX_PID
+stop_ufrpc
+pass
