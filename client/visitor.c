@@ -650,6 +650,9 @@ static void xtcp_fallback(struct ufrpc_visitor *v, struct ufrpc_stream *user)
     if (v->fallback_to != NULL)
         UFRPC_LOGE(v->env.log, "[%s] transfer connection to visitor %s error: not a running stcp "
                                "visitor", v->name, v->fallback_to);
+    else if (v->xt == NULL)
+        UFRPC_LOGW(v->env.log, "[%s] xtcp: no P2P tunnel (only protocol kcp is supported) and no "
+                               "fallbackTo: connection closed", v->name);
     ufrpc_stream_close(user, NULL);
 }
 

@@ -91,7 +91,7 @@ wait_line "$WORK/frpc.log" 'visitor added: \[sec_v usec_v\]' 20 || fail "frpc's 
 for v in fsec_v fusec_v fhid_v p2p_v bad_v; do
     wait_line "$WORK/ufrpc.log" "\\[$v\\] start visitor success" 20 || fail "ufrpc visitor $v did not start"
 done
-wait_line "$WORK/ufrpc.log" "\\[p2p_v\\] xtcp visitor: P2P hole punching is not supported yet; connections go to fallbackTo visitor \\[fhid_v\\]" 5 ||
+wait_line "$WORK/ufrpc.log" "\\[p2p_v\\] xtcp visitor: protocol \\[quic\\] is not supported by ufrpc \\(only kcp\\); connections go to fallbackTo visitor \\[fhid_v\\]" 5 ||
     fail "the xtcp visitor does not say P2P is unsupported / where its connections go"
 
 # (a) frpc visits ufrpc's proxies
