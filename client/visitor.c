@@ -729,6 +729,12 @@ static void on_tunnel_up(ufrpc_xtcp_tunnel_t *t, void *data)
     xtcp_arm(v);
 }
 
+static bool tunnel_wanted(void *data)
+{
+    const struct ufrpc_visitor *v = data;
+    return v->xw_head != NULL && !v->closing;
+}
+
 static void xtcp_conn(struct ufrpc_visitor *v, struct ufrpc_stream *user)
 {
     if (v->xt == NULL) {
@@ -920,6 +926,7 @@ int ufrpc_visitor_start(const struct ufrpc_visitor_env *env, const struct ufrpc_
                 .send_data = env->data,
                 .now_s = env->now_s,
                 .on_up = on_tunnel_up,
+                .wanted = tunnel_wanted,
                 .data = v,
             };
             rc = ufrpc_xtcp_tunnel_new(&te, &v->xt);

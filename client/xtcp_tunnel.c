@@ -122,7 +122,7 @@ static void attempt_over(ufrpc_xtcp_tunnel_t *t)
         t->hp = NULL;
     }
     t->st = T_IDLE;
-    if (t->kick_pending)
+    if (t->kick_pending || (t->env.wanted && t->env.wanted(t->env.data)))
         ufrpc_xtcp_tunnel_kick(t);
 }
 

@@ -54,6 +54,10 @@ struct ufrpc_xtcp_tunnel_env {
     void *send_data;
     int64_t (*now_s)(void *send_data); /* NULL: the real clock */
     void (*on_up)(ufrpc_xtcp_tunnel_t *t, void *data);
+    /* After a failed attempt: true when connections still wait for a tunnel (then
+     * another attempt follows, 10 s after the last one, as frp's openTunnel keeps
+     * asking). May be NULL. */
+    bool (*wanted)(void *data);
     void *data;
 };
 

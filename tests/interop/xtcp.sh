@@ -8,6 +8,10 @@
 # Each: a sha256-checked tcp load through the visitor's bindPort; frps logs
 # "report make hole success: true" for the session and the visitor's side logs
 # "establishing nat hole connection successful".
+#   (d) fallbackTo: ufrpc's ud_v (fallbackTo an stcp visitor to alice.ust, 1000 ms)
+#       sends its first connection over stcp while the hole is punched (frps sees a
+#       visitor connection to alice.ust), the next ones over P2P (it sees none);
+#   (e) keepTunnelOpen: uk_v punches at start, with no user connection.
 source "$(dirname "$0")/lib.sh"
 E2E_NAME=interop_xtcp
 need_frps
@@ -20,7 +24,7 @@ frps_config "$FRPS_PORT" "$TOKEN" true >"$WORK/frps.toml"
 start_frps frps "$WORK/frps.toml"
 start_stun
 start_echo echo
-P_A=$(freeport) P_B=$(freeport) P_C=$(freeport)
+P_A=$(freeport) P_B=$(freeport) P_C=$(freeport) P_D=$(freeport) P_E=$(freeport)
 
 proxy() { # NAME ALLOW
     printf '\n[[proxies]]\nname = "%s"\ntype = "xtcp"\nsecretKey = "%s"\nallowUsers = ["%s"]\nlocalIP = "127.0.0.1"\nlocalPort = %s\n' \
@@ -36,12 +40,19 @@ STUN_LINE="natHoleStunServer = \"127.0.0.1:$STUN_EASY\""
     client_config "$FRPS_PORT" "$TOKEN" true true "user = \"alice\"
 $STUN_LINE"
     proxy up bob
+    printf '\n[[proxies]]\nname = "ust"\ntype = "stcp"\nsecretKey = "%s"\nallowUsers = ["bob"]\nlocalIP = "127.0.0.1"\nlocalPort = %s\n' \
+        "$K" "$ECHO_PORT"
 } >"$WORK/uprox.toml"
 {
     client_config "$FRPS_PORT" "$TOKEN" true true "user = \"bob\"
 $STUN_LINE"
     visitor ua_v alice up "$P_A"
     visitor uc_v bob fp "$P_C"
+    visitor ud_v alice up "$P_D"
+    printf 'fallbackTo = "ust_v"\n'
+    printf '\n[[visitors]]\nname = "ust_v"\ntype = "stcp"\nserverUser = "alice"\nserverName = "ust"\nsecretKey = "%s"\nbindPort = -1\n' "$K"
+    visitor uk_v alice up "$P_E"
+    printf 'keepTunnelOpen = true\n'
 } >"$WORK/uvis.toml"
 {
     client_config "$FRPS_PORT" "$TOKEN" true true "user = \"bob\"
@@ -54,11 +65,12 @@ sed -i 's/^log.level = "info"/log.level = "trace"/' "$WORK/uprox.toml" "$WORK/uv
 start_ufrpc uprox "$WORK/uprox.toml"
 PROX_PID=$UFRPC_PID
 wait_proxy "$WORK/uprox.log" up
+wait_proxy "$WORK/uprox.log" ust
 start_frpc frpc "$WORK/frpc.toml"
 wait_proxy "$WORK/frpc.log" fp
 wait_line "$WORK/frpc.log" 'visitor added: \[fb_v\]' 20 || fail "frpc's visitor did not start"
 start_ufrpc uvis "$WORK/uvis.toml"
-for v in ua_v uc_v; do
+for v in ua_v uc_v ud_v ust_v uk_v; do
     wait_line "$WORK/uvis.log" "\\[$v\\] start visitor success" 20 || fail "ufrpc visitor $v did not start"
 done
 
@@ -80,6 +92,24 @@ p2p_case "(c) frpc proxy + ufrpc visitor" "$P_C" "$WORK/uvis.log" uc_v
 # the ufrpc proxy served both sessions over P2P streams, never a relayed work stream
 [ "$(count_lines "$WORK/uprox.log" '\[up\] establishing nat hole connection successful')" -ge 2 ] ||
     fail "the ufrpc proxy did not punch twice"
+
+# (e) keepTunnelOpen: the tunnel exists before any user connection
+wait_line "$WORK/uvis.log" '\[uk_v\] establishing nat hole connection successful' 30 ||
+    fail "(e) keepTunnelOpen: no tunnel at start"
+out=$("$TOOL" load "$P_E" 262144 2 60) || fail "(e) keepTunnelOpen: $out"
+log "(e) keepTunnelOpen, tunnel made at start: $out"
+
+# (d) fallbackTo: the first connection cannot wait for the punching (1 s), later ones use it
+n0=$(count_lines "$WORK/frps.log" '\[alice\.ust\] get a user connection')
+out=$("$TOOL" load "$P_D" 65536 1 60) || fail "(d) first connection: $out"
+wait_line "$WORK/frps.log" '\[alice\.ust\] get a user connection' 10 $((n0 + 1)) ||
+    fail "(d) the first connection did not go through the stcp fallback"
+wait_line "$WORK/uvis.log" '\[ud_v\] establishing nat hole connection successful' 30 ||
+    fail "(d) no tunnel after the fallback"
+out=$("$TOOL" load "$P_D" $((512 * 1024)) 3 60) || fail "(d) over the tunnel: $out"
+[ "$(count_lines "$WORK/frps.log" '\[alice\.ust\] get a user connection')" = $((n0 + 1)) ] ||
+    fail "(d) connections went through the fallback although the tunnel was up"
+log "(d) fallbackTo, then P2P: $out"
 
 stop_ufrpc
 UFRPC_PID=$PROX_PID
