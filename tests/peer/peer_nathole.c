@@ -106,6 +106,23 @@ static void on_expire(uv_timer_t *t)
     session_end(s);
 }
 
+/* The sid's work connection: what the client sends is dropped; its end closes it. */
+static void on_sid_work_read(struct ufrpc_stream *st, int status, ufrpc_rbuf_t *buf,
+                             const uint8_t *data, size_t len)
+{
+    (void)buf;
+    (void)data;
+    (void)len;
+    if (status >= 0)
+        return;
+    struct peer *p = st->data;
+    for (struct nh_session *s = p->nh_sessions; s; s = s->next)
+        if (s->work == st)
+            s->work = NULL;
+    ufrpc_stream_read_stop(st);
+    ufrpc_stream_close(st, NULL);
+}
+
 static void on_work(struct proxy *px, struct ufrpc_stream *work, void *arg)
 {
     struct peer *p = px->c->p;
@@ -120,7 +137,8 @@ static void on_work(struct proxy *px, struct ufrpc_stream *work, void *arg)
         int rc = peer_write_frame(work, &m);
         ufrpc_msg_free(&m);
         peer_event("nathole-sid", "sid=%s rc=%d", sid, rc);
-        if (s != NULL && s->work == NULL)
+        work->data = p;
+        if (s != NULL && s->work == NULL && ufrpc_stream_read_start(work, on_sid_work_read) == 0)
             s->work = work;
         else
             ufrpc_stream_close(work, NULL);
