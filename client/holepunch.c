@@ -44,6 +44,7 @@ struct ufrpc_holepunch {
     struct ufrpc_strv mapped, assisted;
     struct ufrpc_nat_feature feat;
     uint16_t lport;
+    int orig_ttl; /* the socket's TTL, restored after each low-TTL packet */
     /* punching */
     struct ufrpc_msg resp; /* NatHoleResp copy (sid, addresses, behaviour) */
     uint8_t key[UFRPC_CFB_KEY_LEN];
@@ -311,7 +312,7 @@ static void send_sid(ufrpc_holepunch_t *h, const struct sockaddr_in *to, int ttl
             UFRPC_LOGT(h->log, "[%s] send sid message from 0.0.0.0:%u to %s error: %s", h->name,
                        (unsigned)h->lport, a, uv_strerror(rc));
         if (ttl > 0)
-            uv_udp_set_ttl(&h->udp, 64);
+            uv_udp_set_ttl(&h->udp, h->orig_ttl);
     }
     ufrpc_msg_free(&m);
 }
@@ -505,6 +506,12 @@ int ufrpc_holepunch_start(uv_loop_t *loop, struct ufrpc_log *log, const char *na
         int len = sizeof la;
         if (uv_udp_getsockname(&h->udp, (struct sockaddr *)&la, &len) == 0)
             h->lport = ntohs(la.sin_port);
+        uv_os_fd_t fd;
+        int ttl = 64;
+        socklen_t tl = sizeof ttl;
+        if (uv_fileno((uv_handle_t *)&h->udp, &fd) == 0)
+            getsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, &tl);
+        h->orig_ttl = ttl > 0 && ttl < 256 ? ttl : 64;
         struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM};
         h->gai.data = h;
         rc = uv_getaddrinfo(loop, &h->gai, on_resolved, h->host, h->port, &hints);

@@ -402,6 +402,14 @@ static void on_xtcp(void *data, struct ufrpc_stream *s, const struct ufrpc_msg_s
         ufrpc_stream_close(s, NULL);
         return;
     }
+    size_t live = 0;
+    for (ufrpc_xtcp_proxy_t *x = cl->xtcps; x; x = ufrpc_xtcp_proxy_next(x))
+        live++;
+    if (live >= UFRPC_SUP_MAX_XTCP_SESSIONS) { /* each holds a UDP socket and a tunnel */
+        UFRPC_LOGW(cl->log, "[%s] xtcp: %zu P2P sessions already run, new one refused", name, live);
+        ufrpc_stream_close(s, NULL);
+        return;
+    }
     struct ufrpc_xtcp_env env = {
         .loop = cl->loop,
         .log = cl->log,

@@ -34,6 +34,8 @@
 #include "proto/cfb.h"
 
 #define SHUTDOWN_GRACE_MS 500
+/* xtcp proxies' P2P sessions at once (frps asks for one per visitor attempt) */
+#define UFRPC_SUP_MAX_XTCP_SESSIONS 256
 
 enum cl_state { CL_IDLE, CL_CONNECTING, CL_RUNNING, CL_WAITING, CL_GRACE, CL_STOPPING, CL_STOPPED };
 
