@@ -651,8 +651,8 @@ static void xtcp_fallback(struct ufrpc_visitor *v, struct ufrpc_stream *user)
         UFRPC_LOGE(v->env.log, "[%s] transfer connection to visitor %s error: not a running stcp "
                                "visitor", v->name, v->fallback_to);
     else if (v->xt == NULL)
-        UFRPC_LOGW(v->env.log, "[%s] xtcp: no P2P tunnel (only protocol kcp is supported) and no "
-                               "fallbackTo: connection closed", v->name);
+        UFRPC_LOGW(v->env.log, "[%s] xtcp: no P2P tunnel and no fallbackTo: connection closed",
+                   v->name);
     ufrpc_stream_close(user, NULL);
 }
 
@@ -903,7 +903,7 @@ int ufrpc_visitor_start(const struct ufrpc_visitor_env *env, const struct ufrpc_
         uv_timer_init(env->loop, &v->xtimer);
         v->xtimer.data = v;
         v->handles++;
-        if (strcmp(proto, "kcp") == 0 && env->send_msg != NULL) {
+        if (env->send_msg != NULL) {
             const char *u = v->server_user ? v->server_user : v->user;
             char pn[512];
             if (u != NULL && u[0] != '\0')
@@ -936,8 +936,7 @@ int ufrpc_visitor_start(const struct ufrpc_visitor_env *env, const struct ufrpc_
             }
         }
         if (v->xt == NULL)
-            UFRPC_LOGW(env->log, "[%s] xtcp visitor: protocol [%s] is not supported by ufrpc (only "
-                                 "kcp); %s%s%s", v->name, proto,
+            UFRPC_LOGW(env->log, "[%s] xtcp visitor: no P2P tunnel (protocol [%s]); %s%s%s", v->name, proto,
                        v->fallback_to != NULL ? "connections go to fallbackTo visitor [" : "connections will be closed",
                        v->fallback_to != NULL ? v->fallback_to : "", v->fallback_to != NULL ? "]" : "");
         else

@@ -20,15 +20,15 @@
  *   reach its local service as an empty datagram (sudp_ping_interval_ms enables
  *   it anyway). Datagrams waiting for the stream and frames waiting to be written
  *   are bounded by sudp_max_queued bytes; beyond that they are dropped and counted.
- * xtcp: the visitor listens like stcp. With protocol "kcp" each user connection
- *   gets a stream of the P2P tunnel (client/xtcp_tunnel.h), wrapped as stcp's
+ * xtcp: the visitor listens like stcp. Each user connection gets a stream of the
+ *   P2P tunnel (client/xtcp_tunnel.h: kcp + yamux, or quic), wrapped as stcp's
  *   (secret key) and pumped. Without a tunnel the connection waits (at most
  *   UFRPC_VISITOR_XTCP_MAX_WAITING of them) while one is made: fallbackTimeoutMs
  *   with fallbackTo, else 20 s (frp's openTunnel); then "open tunnel error: open
  *   tunnel timeout" and the connection goes to the fallbackTo visitor
  *   (env->lookup(), an stcp visitor: ufrpc_visitor_accept_conn) or is closed.
- *   Other protocols (frpc's default "quic") are not run by ufrpc: a warning at
- *   start, and every connection goes to fallbackTo at once (or is closed).
+ *   Without env->send_msg (no control) every connection goes to fallbackTo at
+ *   once (or is closed).
  *
  * Ownership and lifetimes:
  *  - env is copied; env->data and env->log must outlive the visitor. The config's

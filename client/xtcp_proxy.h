@@ -16,8 +16,9 @@
  *      stream the visitor opens is served as a work connection
  *      (ufrpc_workconn_serve, encryption keyed by the proxy's secretKey). The session
  *      ends when the tunnel fails (dead link, keepalive) or is aborted.
- *      Protocol "quic" (frpc's default) is refused before punching: ufrpc does not
- *      run QUIC over a punched path yet.
+ *      Protocol "quic" (frpc's visitor default) is refused before punching
+ *      (NatHoleReport success false): serving QUIC needs a QUIC server, which
+ *      ufrpc does not have (its visitors do run quic tunnels).
  *
  * Ownership: env is copied (its strings too); env->data and env->log must outlive
  * the session. The session frees itself and then calls env->on_end (unlink it from

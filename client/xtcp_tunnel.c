@@ -10,6 +10,7 @@
 #include "client/xtcp_proxy.h"
 #include "net/kcp.h"
 #include "net/mux.h"
+#include "net/quic.h"
 #include "proto/auth.h"
 #include "proto/error.h"
 #include "proto/kcp.h"
@@ -29,7 +30,8 @@ struct ufrpc_xtcp_tunnel {
     uv_timer_t defer; /* callbacks out of the caller's stack */
     int handles;
     ufrpc_holepunch_t *hp;
-    ufrpc_mux_t *mux;      /* the tunnel (T_UP), or one being closed */
+    ufrpc_mux_t *mux;      /* kcp: the tunnel (T_UP) */
+    ufrpc_quic_t *quic;    /* quic: the tunnel (handshaking in T_PUNCH, then T_UP) */
     int muxes_closing;
     char tid[17];
     char sid[128];         /* of the current attempt, for log lines */
@@ -77,6 +79,12 @@ static void on_mux_closed(void *data)
 
 static void drop_mux(ufrpc_xtcp_tunnel_t *t)
 {
+    if (t->quic) {
+        ufrpc_quic_t *q = t->quic;
+        t->quic = NULL;
+        t->muxes_closing++;
+        ufrpc_quic_close(q, on_mux_closed, t);
+    }
     if (!t->mux)
         return;
     ufrpc_mux_t *m = t->mux;
@@ -105,7 +113,7 @@ void ufrpc_xtcp_tunnel_free(ufrpc_xtcp_tunnel_t *t, void (*cb)(void *data), void
 
 bool ufrpc_xtcp_tunnel_up(const ufrpc_xtcp_tunnel_t *t)
 {
-    return t->st == T_UP && t->mux != NULL;
+    return t->st == T_UP && (t->mux != NULL || t->quic != NULL);
 }
 
 static void start_attempt(ufrpc_xtcp_tunnel_t *t);
@@ -202,6 +210,43 @@ static void on_mux_error(ufrpc_mux_t *m, int err, void *data)
     }
 }
 
+static void tunnel_ready(ufrpc_xtcp_tunnel_t *t)
+{
+    uv_timer_stop(&t->timer);
+    t->st = T_UP;
+    t->kick_pending = 0;
+    t->up_pending = 1;
+    uv_timer_start(&t->defer, on_defer, 0, 0);
+}
+
+static void on_quic_connected(ufrpc_quic_t *q, int status, void *data)
+{
+    ufrpc_xtcp_tunnel_t *t = data;
+    if (t->st == T_CLOSING || q != t->quic)
+        return;
+    if (status < 0) {
+        UFRPC_LOGW(t->env.log, "[%s] init tunnel session error: dial quic error: %s", t->name,
+                   ufrpc_quic_error_text(q));
+        drop_mux(t);
+        attempt_over(t);
+        return;
+    }
+    tunnel_ready(t);
+}
+
+static void on_quic_error(ufrpc_quic_t *q, int err, void *data)
+{
+    ufrpc_xtcp_tunnel_t *t = data;
+    if (q != t->quic)
+        return;
+    UFRPC_LOGW(t->env.log, "[%s] xtcp tunnel closed: %s", t->name,
+               ufrpc_quic_error_text(q)[0] ? ufrpc_quic_error_text(q) : ufrpc_strerror(err));
+    if (t->st == T_UP) {
+        drop_mux(t);
+        t->st = T_IDLE;
+    }
+}
+
 static void on_punched(ufrpc_holepunch_t *h, int status, const char *err, void *data)
 {
     ufrpc_xtcp_tunnel_t *t = data;
@@ -217,6 +262,30 @@ static void on_punched(ufrpc_holepunch_t *h, int status, const char *err, void *
     int rc = ufrpc_holepunch_take(h, &fd, &peer);
     ufrpc_holepunch_free(t->hp);
     t->hp = NULL;
+    if (rc == 0 && strcmp(t->protocol, "kcp") != 0) { /* frp: anything else is quic */
+        /* frp's QUICTunnelSession: QUIC (ALPN "frp", no verification) to the peer from
+         * the punched socket; one stream per user connection */
+        char ip[64];
+        const char *pt = ufrpc_holepunch_peer_text(h);
+        const char *colon = strrchr(pt, ':');
+        snprintf(ip, sizeof ip, "%.*s", colon ? (int)(colon - pt) : 0, pt);
+        struct ufrpc_quic_opts qo = {
+            .host = ip,
+            .port = ntohs(((struct sockaddr_in *)&peer)->sin_port),
+            .idle_timeout_s = 30,
+            .keepalive_s = 10,
+            .use_fd = true,
+            .fd = fd,
+        };
+        rc = ufrpc_quic_connect(t->env.loop, &qo, on_quic_connected, on_quic_error, t, &t->quic);
+        if (rc) {
+            t->quic = NULL;
+            UFRPC_LOGW(t->env.log, "[%s] init tunnel session error: dial quic error: %s", t->name,
+                       ufrpc_strerror(rc));
+            attempt_over(t);
+        }
+        return; /* T_PUNCH until the handshake ends */
+    }
     struct ufrpc_stream *k = NULL;
     if (rc == 0) {
         struct ufrpc_kcp_config kc;
@@ -241,11 +310,7 @@ static void on_punched(ufrpc_holepunch_t *h, int status, const char *err, void *
         attempt_over(t);
         return;
     }
-    uv_timer_stop(&t->timer);
-    t->st = T_UP;
-    t->kick_pending = 0;
-    t->up_pending = 1;
-    uv_timer_start(&t->defer, on_defer, 0, 0);
+    tunnel_ready(t);
 }
 
 static void on_resp_timeout(uv_timer_t *tm)
@@ -386,7 +451,7 @@ int ufrpc_xtcp_tunnel_open(ufrpc_xtcp_tunnel_t *t, struct ufrpc_stream **out)
         ufrpc_xtcp_tunnel_kick(t);
         return UFRPC_ERR_STATE;
     }
-    int rc = ufrpc_mux_open(t->mux, out);
+    int rc = t->quic ? ufrpc_quic_open_stream(t->quic, out) : ufrpc_mux_open(t->mux, out);
     if (rc) {
         UFRPC_LOGW(t->env.log, "[%s] get tunnel connection error: %s", t->name, ufrpc_strerror(rc));
         drop_mux(t);

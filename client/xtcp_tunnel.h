@@ -10,15 +10,16 @@
  *   2. NatHoleVisitor{transaction_id, proxy_name, protocol, sign_key =
  *      md5(secretKey + timestamp), timestamp, mapped_addrs, assisted_addrs},
  *      NatHoleResp within 5 s;
- *   3. punching; 4. KCP (conversation 1) over the punched socket and a yamux client
- *      on it (keepalive 10 s, 6 MiB windows).
+ *   3. punching; 4. protocol "kcp": KCP (conversation 1) over the punched socket
+ *      and a yamux client on it (keepalive 10 s, 6 MiB windows); any other protocol
+ *      (frpc's default "quic"): a QUIC connection (net/quic.h, ALPN "frp", no
+ *      certificate check, idle 30 s, keepalive 10 s) from the punched socket, one
+ *      QUIC stream per user connection.
  * Streams are opened on the tunnel with ufrpc_xtcp_tunnel_open. A failing tunnel
  * (dead link, keepalive) is dropped; the next kick makes a new one.
  * keepTunnelOpen: an attempt at start, then every minRetryInterval s a check that
  * makes a new attempt when the tunnel is down, at most maxRetriesAnHour an hour
  * (a token bucket, as frp's rate.Limiter).
- *
- * Only protocol "kcp": the owner must not create a tunnel for another protocol.
  *
  * Ownership: env is copied with its strings; env->log and env->data must outlive
  * the tunnel. on_up runs (never from inside a call) each time a tunnel is ready.
@@ -45,7 +46,7 @@ struct ufrpc_xtcp_tunnel_env {
     const char *stun_server; /* natHoleStunServer */
     const char *proxy_name;  /* target on the wire: "serverUser.serverName" or as frp builds it */
     const char *secret_key;
-    const char *protocol;    /* "kcp" */
+    const char *protocol;    /* "kcp", else quic */
     bool disable_assisted;
     bool keep_open;
     int64_t max_retries_an_hour; /* keepTunnelOpen (default 8) */

@@ -41,12 +41,6 @@ static bool vnet_plugin(const struct ufrpc_proxy_config *p, const void **a)
     *a = &p->plugin.type;
     return p->plugin.type == UFRPC_PLUGIN_VIRTUAL_NET;
 }
-/* xtcp runs its tunnel over kcp only (client/xtcp_tunnel.h); frpc's default is quic */
-static bool xtcp_visitor_quic(const struct ufrpc_visitor_config *v, const void **a)
-{
-    *a = &v->type;
-    return v->type == UFRPC_VISITOR_XTCP && strcmp(ufrpc_cfg_str(v->protocol), "kcp") != 0;
-}
 static bool vnet_vplugin(const struct ufrpc_visitor_config *v, const void **a)
 {
     *a = &v->plugin.type;
@@ -93,8 +87,6 @@ static const struct unsupported table[] = {
     {"featureGates", "feature gates", gates, NULL, NULL},
     {"virtualNet.address", "virtual network", vnet, NULL, NULL},
     {"plugin.type = \"virtual_net\"", "virtual_net plugin", NULL, vnet_plugin, NULL},
-    {"type = \"xtcp\" with protocol quic (the default)",
-     "P2P tunnels over quic; set protocol = \"kcp\"", NULL, NULL, xtcp_visitor_quic},
     {"plugin.type = \"virtual_net\"", "virtual_net visitor plugin", NULL, NULL, vnet_vplugin},
 };
 

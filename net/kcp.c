@@ -34,6 +34,7 @@ struct ks {
     struct ks *lnext;       /* listener's session list */
     struct sockaddr_storage peer;
     bool connected;         /* client: connected socket, send without address */
+    bool p2p;               /* over an adopted socket: ICMP refusals are not fatal */
     uv_timer_t tick;        /* KCP's next deadline */
     uv_timer_t defer;       /* write callbacks and reads after read_start */
     ufrpc_kcp_t *kcp;
@@ -100,8 +101,12 @@ static void send_pkt(struct ks *k, const uint8_t *p, size_t len)
         rc = uv_udp_try_send(k->udp, &b, 1, to);
     if (rc >= 0)
         return;
-    if (rc == UV_ECONNREFUSED) {
+    if (rc == UV_ECONNREFUSED && !k->p2p) {
         session_error(k, UFRPC_ERR_KCP_REFUSED);
+        return;
+    }
+    if (rc == UV_ECONNREFUSED) { /* p2p: see on_client_recv; KCP resends */
+        k->send_drops++;
         return;
     }
     if (rc != UV_EAGAIN || *pending >= MAX_ASYNC_SENDS) {
@@ -487,7 +492,10 @@ static void on_client_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
                            const struct sockaddr *addr, unsigned flags)
 {
     struct ks *k = h->data;
-    if (n < 0) {
+    if (n == UV_ECONNREFUSED && k->p2p) {
+        /* the peer swaps its punched socket for a connected one (frp closes, then
+         * dials from the same port): a refusal meanwhile is not the end */
+    } else if (n < 0) {
         session_error(k, n == UV_ECONNREFUSED ? UFRPC_ERR_KCP_REFUSED : ufrpc_net_uv_err((int)n));
     } else if (n > 0 && addr && !(flags & UV_UDP_PARTIAL) && !k->s.closing) {
         session_input(k, (const uint8_t *)buf->base, (size_t)n);
@@ -539,6 +547,7 @@ struct ufrpc_stream *ufrpc_kcp_connect_fd(uv_loop_t *loop, uv_os_sock_t fd,
     k->own.data = k;
     k->handles++;
     k->udp = &k->own;
+    k->p2p = fd != (uv_os_sock_t)-1;
     if (fd != (uv_os_sock_t)-1 && (rc = uv_udp_open(&k->own, fd)) < 0)
         close(fd); /* a failed open leaves fd with the caller, here us */
     if (rc == 0)

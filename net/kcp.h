@@ -53,7 +53,9 @@ struct ufrpc_stream *ufrpc_kcp_connect(uv_loop_t *loop, const struct sockaddr *a
 
 /* Same over an already bound UDP socket (xtcp: the one the NAT hole was punched
  * with), which the stream takes, also on failure. The socket is connected to addr
- * (datagrams from elsewhere are dropped), as frp's DialUDP from the punched port. */
+ * (datagrams from elsewhere are dropped), as frp's DialUDP from the punched port.
+ * An ICMP "port unreachable" does not end such a stream (the peer may be swapping
+ * its socket, as frp does); a peer that is really gone ends it as a dead link. */
 struct ufrpc_stream *ufrpc_kcp_connect_fd(uv_loop_t *loop, uv_os_sock_t fd,
                                           const struct sockaddr *addr,
                                           const struct ufrpc_kcp_config *cfg, int *err);

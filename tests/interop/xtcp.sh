@@ -11,7 +11,8 @@
 #   (d) fallbackTo: ufrpc's ud_v (fallbackTo an stcp visitor to alice.ust, 1000 ms)
 #       sends its first connection over stcp while the hole is punched (frps sees a
 #       visitor connection to alice.ust), the next ones over P2P (it sees none);
-#   (e) keepTunnelOpen: uk_v punches at start, with no user connection.
+#   (e) keepTunnelOpen: uk_v punches at start, with no user connection;
+#   (f) protocol quic (frpc's default): ufrpc visitor uq_v + frpc's proxy bob.fp.
 source "$(dirname "$0")/lib.sh"
 E2E_NAME=interop_xtcp
 need_frps
@@ -24,7 +25,7 @@ frps_config "$FRPS_PORT" "$TOKEN" true >"$WORK/frps.toml"
 start_frps frps "$WORK/frps.toml"
 start_stun
 start_echo echo
-P_A=$(freeport) P_B=$(freeport) P_C=$(freeport) P_D=$(freeport) P_E=$(freeport)
+P_A=$(freeport) P_B=$(freeport) P_C=$(freeport) P_D=$(freeport) P_E=$(freeport) P_F=$(freeport)
 
 proxy() { # NAME ALLOW
     printf '\n[[proxies]]\nname = "%s"\ntype = "xtcp"\nsecretKey = "%s"\nallowUsers = ["%s"]\nlocalIP = "127.0.0.1"\nlocalPort = %s\n' \
@@ -53,6 +54,7 @@ $STUN_LINE"
     printf '\n[[visitors]]\nname = "ust_v"\ntype = "stcp"\nserverUser = "alice"\nserverName = "ust"\nsecretKey = "%s"\nbindPort = -1\n' "$K"
     visitor uk_v alice up "$P_E"
     printf 'keepTunnelOpen = true\n'
+    visitor uq_v bob fp "$P_F" | sed '/^protocol = /d'
 } >"$WORK/uvis.toml"
 {
     client_config "$FRPS_PORT" "$TOKEN" true true "user = \"bob\"
@@ -70,7 +72,7 @@ start_frpc frpc "$WORK/frpc.toml"
 wait_proxy "$WORK/frpc.log" fp
 wait_line "$WORK/frpc.log" 'visitor added: \[fb_v\]' 20 || fail "frpc's visitor did not start"
 start_ufrpc uvis "$WORK/uvis.toml"
-for v in ua_v uc_v ud_v ust_v uk_v; do
+for v in ua_v uc_v ud_v ust_v uk_v uq_v; do
     wait_line "$WORK/uvis.log" "\\[$v\\] start visitor success" 20 || fail "ufrpc visitor $v did not start"
 done
 
@@ -110,6 +112,9 @@ out=$("$TOOL" load "$P_D" $((512 * 1024)) 3 60) || fail "(d) over the tunnel: $o
 [ "$(count_lines "$WORK/frps.log" '\[alice\.ust\] get a user connection')" = $((n0 + 1)) ] ||
     fail "(d) connections went through the fallback although the tunnel was up"
 log "(d) fallbackTo, then P2P: $out"
+
+# (f) quic, frpc's default protocol, to frpc's proxy
+p2p_case "(f) frpc proxy + ufrpc visitor over quic" "$P_F" "$WORK/uvis.log" uq_v
 
 stop_ufrpc
 UFRPC_PID=$PROX_PID
