@@ -563,9 +563,18 @@ static int handle_msg(struct ufrpc_ctl *ctl, const struct ufrpc_frame *f, uint64
         ufrpc_msg_free(&m);
         return ctl->state == UFRPC_CTL_CLOSED ? ctl->err_code : 0;
     }
+    case UFRPC_MSG_NAT_HOLE_RESP: {
+        struct ufrpc_msg m;
+        int rc = ufrpc_msg_decode(f->type, f->body, f->body_len, &m);
+        if (rc)
+            return fail(ctl, rc, "malformed control message");
+        if (ctl->cb.on_nat_hole_resp)
+            ctl->cb.on_nat_hole_resp(ctl->cb_ctx, &m.u.nat_hole_resp);
+        ufrpc_msg_free(&m);
+        return ctl->state == UFRPC_CTL_CLOSED ? ctl->err_code : 0;
+    }
     default:
-        /* frpc's dispatcher drops messages it has no handler for (NatHoleResp goes to
-         * xtcp, which ufrpc does not run). */
+        /* frpc's dispatcher drops messages it has no handler for. */
         UFRPC_LOGD(ctl->log, "ignore %s message on the control connection",
                    ufrpc_frame_type_name(f->type));
         return 0;

@@ -69,6 +69,8 @@ struct ufrpc_ctl_callbacks {
     /* A Pong answered the oldest unanswered Ping after rtt_ms (the caller's clock,
      * as passed to the control). May be NULL. */
     void (*on_pong)(void *ctx, uint64_t rtt_ms);
+    /* A NatHoleResp (xtcp): r is valid during the call. May be NULL. */
+    void (*on_nat_hole_resp)(void *ctx, const struct ufrpc_msg_nat_hole_resp *r);
 };
 
 struct ufrpc_ctl_opts {

@@ -37,7 +37,8 @@ static void maybe_stopped(ufrpc_sup_t *cl)
     if (cl->state == CL_STOPPING)
         UFRPC_LOGT(cl->log, "stopping: %d closes pending, work connections %s, %zu udp channels",
                    cl->pending, cl->workconns ? "open" : "none", cl->nchans);
-    if (cl->state != CL_STOPPING || cl->pending > 0 || cl->workconns || cl->nchans > 0)
+    if (cl->state != CL_STOPPING || cl->pending > 0 || cl->workconns || cl->nchans > 0 ||
+        cl->xtcps)
         return;
     cl->state = CL_STOPPED;
     if (cl->on_exit)
@@ -111,6 +112,11 @@ static void stop(ufrpc_sup_t *cl, int code, const char *msg)
         ufrpc_workconn_t *next = ufrpc_workconn_next(w);
         ufrpc_workconn_abort(w);
         w = next;
+    }
+    for (ufrpc_xtcp_proxy_t *x = cl->xtcps; x;) {
+        ufrpc_xtcp_proxy_t *next = ufrpc_xtcp_proxy_next(x);
+        ufrpc_xtcp_proxy_abort(x);
+        x = next;
     }
     for (size_t i = 0; i < ufrpc_registry_count(cl->reg); i++)
         ufrpc_sup_drop_rt(cl, ufrpc_registry_at(cl->reg, i));
@@ -338,6 +344,102 @@ static void on_channel_end(ufrpc_udp_channel_t *ch, void *data)
     maybe_stopped(cl);
 }
 
+int ufrpc_sup_send_msg(void *data, const struct ufrpc_msg *m)
+{
+    ufrpc_sup_t *cl = data;
+    if (!cl->ctl || cl->state != CL_RUNNING || ufrpc_ctl_state(cl->ctl) != UFRPC_CTL_RUNNING)
+        return UFRPC_ERR_STATE;
+    int rc = ufrpc_ctl_send(cl->ctl, m);
+    if (rc == 0)
+        flush(cl);
+    return rc;
+}
+
+static void on_xtcp_end(ufrpc_xtcp_proxy_t *x, void *data)
+{
+    ufrpc_sup_t *cl = data;
+    if (cl->xtcps == x) {
+        cl->xtcps = ufrpc_xtcp_proxy_next(x);
+    } else {
+        for (ufrpc_xtcp_proxy_t *p = cl->xtcps; p; p = ufrpc_xtcp_proxy_next(p)) {
+            if (ufrpc_xtcp_proxy_next(p) == x) {
+                ufrpc_xtcp_proxy_set_next(p, ufrpc_xtcp_proxy_next(x));
+                break;
+            }
+        }
+    }
+    maybe_stopped(cl);
+}
+
+static void on_xtcp(void *data, struct ufrpc_stream *s, const struct ufrpc_msg_start_work_conn *m,
+                    const struct ufrpc_proxy_config *pc, const char *name);
+
+static struct ufrpc_workconn_env work_env(ufrpc_sup_t *cl)
+{
+    struct ufrpc_workconn_env env = {
+        .loop = cl->loop,
+        .log = cl->log,
+        .reg = cl->reg,
+        .key = cl->key,
+        .udp_packet_size = cl->cfg->udp_packet_size > 0 ? (size_t)cl->cfg->udp_packet_size : 0,
+        .wire = strcmp(ufrpc_cfg_str(cl->cfg->transport.wire_protocol), "v2") == 0 ? UFRPC_WIRE_V2
+                                                                                 : UFRPC_WIRE_V1,
+        .on_done = on_workconn_done,
+        .on_channel_start = on_channel_start,
+        .on_channel_end = on_channel_end,
+        .on_xtcp = on_xtcp,
+        .data = cl,
+    };
+    return env;
+}
+
+static void on_xtcp(void *data, struct ufrpc_stream *s, const struct ufrpc_msg_start_work_conn *m,
+                    const struct ufrpc_proxy_config *pc, const char *name)
+{
+    (void)m;
+    ufrpc_sup_t *cl = data;
+    if (cl->state == CL_STOPPING || cl->state == CL_STOPPED) {
+        ufrpc_stream_close(s, NULL);
+        return;
+    }
+    size_t live = 0;
+    for (ufrpc_xtcp_proxy_t *x = cl->xtcps; x; x = ufrpc_xtcp_proxy_next(x))
+        live++;
+    if (live >= UFRPC_SUP_MAX_XTCP_SESSIONS) { /* each holds a UDP socket and a tunnel */
+        UFRPC_LOGW(cl->log, "[%s] xtcp: %zu P2P sessions already run, new one refused", name, live);
+        ufrpc_stream_close(s, NULL);
+        return;
+    }
+    struct ufrpc_xtcp_env env = {
+        .loop = cl->loop,
+        .log = cl->log,
+        .stun_server = ufrpc_cfg_str(cl->cfg->nat_hole_stun_server),
+        .user = cl->cfg->user,
+        .send_msg = ufrpc_sup_send_msg,
+        .on_end = on_xtcp_end,
+        .wenv = work_env(cl),
+        .data = cl,
+    };
+    env.wire = env.wenv.wire;
+    ufrpc_xtcp_proxy_t *x = NULL;
+    int rc = ufrpc_xtcp_proxy_start(&env, s, pc, name, &x);
+    if (rc) {
+        UFRPC_LOGE(cl->log, "[%s] xtcp read from workConn error: %s", name, ufrpc_strerror(rc));
+        return;
+    }
+    ufrpc_xtcp_proxy_set_next(x, cl->xtcps);
+    cl->xtcps = x;
+}
+
+static void on_nat_hole_resp(void *ctx, const struct ufrpc_msg_nat_hole_resp *r)
+{
+    ufrpc_sup_t *cl = ctx;
+    for (ufrpc_xtcp_proxy_t *x = cl->xtcps; x; x = ufrpc_xtcp_proxy_next(x))
+        if (ufrpc_xtcp_proxy_on_resp(x, r))
+            return;
+    ufrpc_sup_visitors_nat_hole_resp(cl, r);
+}
+
 static void on_work_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream *s, void *data)
 {
     ufrpc_sup_t *cl = data;
@@ -357,19 +459,7 @@ static void on_work_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream
         ufrpc_stream_close(s, NULL);
         return;
     }
-    struct ufrpc_workconn_env env = {
-        .loop = cl->loop,
-        .log = cl->log,
-        .reg = cl->reg,
-        .key = cl->key,
-        .udp_packet_size = cl->cfg->udp_packet_size > 0 ? (size_t)cl->cfg->udp_packet_size : 0,
-        .wire = strcmp(ufrpc_cfg_str(cl->cfg->transport.wire_protocol), "v2") == 0 ? UFRPC_WIRE_V2
-                                                                                 : UFRPC_WIRE_V1,
-        .on_done = on_workconn_done,
-        .on_channel_start = on_channel_start,
-        .on_channel_end = on_channel_end,
-        .data = cl,
-    };
+    struct ufrpc_workconn_env env = work_env(cl);
     ufrpc_workconn_t *w = NULL;
     rc = ufrpc_workconn_start(&env, s, &nwc, &w);
     ufrpc_msg_free(&nwc);
@@ -548,6 +638,7 @@ static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream 
     o.cb.on_login = on_login;
     o.cb.on_req_work_conn = on_req_work_conn;
     o.cb.on_pong = on_pong;
+    o.cb.on_nat_hole_resp = on_nat_hole_resp;
     o.cb_ctx = cl;
     int rc = ufrpc_ctl_new(&o, &cl->ctl);
     if (!rc && cl->oidc_token != NULL && uses_oidc(cl->cfg))

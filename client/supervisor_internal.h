@@ -29,10 +29,13 @@
 #include "client/visitor.h"
 #include "client/webhook.h"
 #include "client/workconn.h"
+#include "client/xtcp_proxy.h"
 #include "net/tls.h"
 #include "proto/cfb.h"
 
 #define SHUTDOWN_GRACE_MS 500
+/* xtcp proxies' P2P sessions at once (frps asks for one per visitor attempt) */
+#define UFRPC_SUP_MAX_XTCP_SESSIONS 256
 
 enum cl_state { CL_IDLE, CL_CONNECTING, CL_RUNNING, CL_WAITING, CL_GRACE, CL_STOPPING, CL_STOPPED };
 
@@ -93,6 +96,7 @@ struct ufrpc_sup {
     struct ufrpc_backoff login_bo;
     struct ufrpc_backoff session_bo;
 
+    ufrpc_xtcp_proxy_t *xtcps; /* xtcp proxies' P2P sessions (they outlive a re-login) */
     ufrpc_workconn_t *workconns;
     /* live work connections, and their peak since the heap was last trimmed
      * (on_workconn_done: after a burst, see trim_after_burst) */
@@ -118,6 +122,9 @@ uint64_t ufrpc_sup_now_ms(ufrpc_sup_t *cl);
 /* A proxy's health changed: update the registry and, when logged in, send the
  * resulting NewProxy / CloseProxy at once. */
 void ufrpc_sup_on_health(void *cl, const char *name, int healthy);
+/* Sends m on the running control (xtcp messages). 0 or <0 (UFRPC_ERR_STATE when
+ * not logged in). */
+int ufrpc_sup_send_msg(void *cl, const struct ufrpc_msg *m);
 /* One asynchronous close (stream, connector, handle, runtime) has finished. */
 void ufrpc_sup_closed_pending(ufrpc_sup_t *cl);
 
@@ -180,6 +187,8 @@ void ufrpc_sup_alerts_views(ufrpc_sup_t *cl, const struct ufrpc_alert_view **out
 /* Starts every visitor of cl->cfg that is not running (at login; after a live reload). */
 void ufrpc_sup_start_visitors(ufrpc_sup_t *cl);
 void ufrpc_sup_stop_visitors(ufrpc_sup_t *cl);
+/* A NatHoleResp for the running xtcp visitors. */
+void ufrpc_sup_visitors_nat_hole_resp(ufrpc_sup_t *cl, const struct ufrpc_msg_nat_hole_resp *r);
 /* A live reload: as frpc's visitor manager UpdateAll, a visitor whose configuration is
  * equal keeps running (and its entry keeps its cfg pointer); a removed or changed one
  * is closed (its listener with it), its entry removed or reset to "new" with the new

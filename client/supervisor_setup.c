@@ -36,14 +36,6 @@ void ufrpc_sup_on_reg_change(void *ctx, const struct ufrpc_tunnel *t, enum ufrpc
         cl->on_tunnel(cl->data, t, old);
 }
 
-static void warn_unsupported(ufrpc_sup_t *cl, const struct ufrpc_proxy_config *pc)
-{
-    if (pc->type == UFRPC_PROXY_XTCP)
-        UFRPC_LOGW(cl->log, "[%s] is registered with the server, but ufrpc does not support "
-                            "xtcp yet: its connections will be closed",
-                   pc->name);
-}
-
 static void on_rt_closed(void *data)
 {
     ufrpc_sup_closed_pending(data);
@@ -110,7 +102,6 @@ int ufrpc_sup_sync_registry(ufrpc_sup_t *cl, const struct ufrpc_config *cfg)
         int rc = make_rt(cl, t, pc);
         if (rc)
             return rc;
-        warn_unsupported(cl, pc);
     }
     for (size_t k = 0; k < cfg->nvisitors; k++) {
         const struct ufrpc_visitor_config *vc = &cfg->visitors[k];
@@ -184,8 +175,6 @@ int ufrpc_sup_diff_proxies(ufrpc_sup_t *cl, const struct ufrpc_config *cfg, int 
                 ufrpc_sup_names_add(&d->added_names, t->name);
                 d->changed++;
                 rc = make_rt(cl, t, pc); /* on failure: no runtime (logged as an error) */
-                if (!rc)
-                    warn_unsupported(cl, pc);
                 i++;
                 if (rc && !first)
                     first = rc;
@@ -211,8 +200,6 @@ int ufrpc_sup_diff_proxies(ufrpc_sup_t *cl, const struct ufrpc_config *cfg, int 
             ufrpc_sup_names_add(&d->added_names, pc->name);
             d->added++;
             rc = make_rt(cl, t, pc);
-            if (!rc)
-                warn_unsupported(cl, pc);
         }
         if (rc && !first)
             first = rc;

@@ -73,6 +73,13 @@ static ufrpc_visitor_t *vis_lookup(void *data, const char *name)
     return NULL;
 }
 
+void ufrpc_sup_visitors_nat_hole_resp(ufrpc_sup_t *cl, const struct ufrpc_msg_nat_hole_resp *r)
+{
+    for (size_t i = 0; i < cl->nvisitors; i++)
+        if (ufrpc_visitor_on_nat_hole_resp(cl->visitors[i], r))
+            return;
+}
+
 static void on_visitor_closed(void *data)
 {
     ufrpc_sup_closed_pending(data);
@@ -111,6 +118,8 @@ void ufrpc_sup_start_visitors(ufrpc_sup_t *cl)
         .run_id = vis_run_id,
         .wrap = vis_wrap,
         .lookup = vis_lookup,
+        .send_msg = ufrpc_sup_send_msg,
+        .stun_server = ufrpc_cfg_str(cfg->nat_hole_stun_server),
         .udp_packet_size = cfg->udp_packet_size > 0 ? (size_t)cfg->udp_packet_size : 0,
         .wire = strcmp(ufrpc_cfg_str(cfg->transport.wire_protocol), "v2") == 0 ? UFRPC_WIRE_V2
                                                                               : UFRPC_WIRE_V1,

@@ -1,5 +1,6 @@
 /* ufrpc — stcp / sudp / xtcp visitors (see visitor.h). */
 #include "client/visitor.h"
+#include "client/xtcp_tunnel.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,12 @@ struct ufrpc_visitor {
     int rbuf_busy;
     struct vconn *conns;
     struct vconn *sess; /* sudp: the one stream */
+    /* xtcp */
+    ufrpc_xtcp_tunnel_t *xt;     /* protocol kcp with a control to talk to */
+    struct xwait *xw_head;       /* user connections waiting for the tunnel */
+    size_t nxw;
+    uint64_t fallback_timeout_ms;
+    uv_timer_t xtimer;           /* the earliest waiting deadline */
     struct witem *pend_head, *pend_tail; /* sudp frames waiting for the stream */
     size_t qbytes; /* sudp frames pending + in flight */
     int handles;   /* listener / udp socket / ping timer not yet closed */
@@ -121,6 +128,12 @@ struct ufrpc_visitor {
     void (*close_cb)(void *data);
     void *close_data;
     struct ufrpc_visitor_stats st;
+};
+
+struct xwait {
+    struct xwait *next;
+    struct ufrpc_stream *user;
+    uint64_t deadline;
 };
 
 static void conn_end(struct vconn *c, int reason);
@@ -620,26 +633,143 @@ static void stcp_conn(struct ufrpc_visitor *v, struct ufrpc_stream *user)
     conn_open(c);
 }
 
-static void xtcp_conn(struct ufrpc_visitor *v, struct ufrpc_stream *user)
+/* The connection goes to fallbackTo (an stcp visitor) or is closed. */
+static void xtcp_fallback(struct ufrpc_visitor *v, struct ufrpc_stream *user)
 {
     ufrpc_visitor_t *t = NULL;
     if (v->fallback_to != NULL && v->env.lookup != NULL)
         t = v->env.lookup(v->env.data, v->fallback_to);
     if (t != NULL && t != v && t->type == UFRPC_VISITOR_STCP && !t->closing) {
         v->st.fallback_conns++;
-        UFRPC_LOGD(v->env.log, "[%s] xtcp: hole punching not supported, connection handed to visitor [%s]",
-                   v->name, v->fallback_to);
+        UFRPC_LOGD(v->env.log, "[%s] try to transfer connection to visitor: %s", v->name,
+                   v->fallback_to);
         ufrpc_visitor_accept_conn(t, user);
         return;
     }
     v->st.rejected_conns++;
     if (v->fallback_to != NULL)
-        UFRPC_LOGW(v->env.log, "[%s] xtcp: P2P hole punching is not supported yet and fallbackTo visitor [%s] "
-                               "is not a running stcp visitor: connection closed", v->name, v->fallback_to);
-    else
-        UFRPC_LOGW(v->env.log, "[%s] xtcp: P2P hole punching is not supported yet (set fallbackTo to an stcp "
-                               "visitor): connection closed", v->name);
+        UFRPC_LOGE(v->env.log, "[%s] transfer connection to visitor %s error: not a running stcp "
+                               "visitor", v->name, v->fallback_to);
+    else if (v->xt == NULL)
+        UFRPC_LOGW(v->env.log, "[%s] xtcp: no P2P tunnel and no fallbackTo: connection closed",
+                   v->name);
     ufrpc_stream_close(user, NULL);
+}
+
+/* A stream of the tunnel for user: stcp's wrapping and pump. */
+static void xtcp_join(struct ufrpc_visitor *v, struct ufrpc_stream *user, struct ufrpc_stream *s)
+{
+    struct vconn *c = conn_new(v, 0);
+    if (c == NULL) {
+        v->st.conns_failed++;
+        ufrpc_stream_close(user, NULL);
+        ufrpc_stream_close(s, NULL);
+        return;
+    }
+    v->st.p2p_conns++;
+    c->user = user;
+    user->data = c;
+    c->refs++;
+    c->srv = s;
+    s->data = c;
+    c->refs++;
+    c->phase = P_HS;
+    hs_complete(c, NULL, 0);
+}
+
+static void on_xtimer(uv_timer_t *t);
+
+static void xtcp_arm(struct ufrpc_visitor *v)
+{
+    uint64_t first = UINT64_MAX, now = uv_now(v->env.loop);
+    for (struct xwait *w = v->xw_head; w; w = w->next)
+        first = w->deadline < first ? w->deadline : first;
+    if (first == UINT64_MAX)
+        uv_timer_stop(&v->xtimer);
+    else
+        uv_timer_start(&v->xtimer, on_xtimer, first > now ? first - now : 0, 0);
+}
+
+static void on_xtimer(uv_timer_t *t)
+{
+    struct ufrpc_visitor *v = t->data;
+    uint64_t now = uv_now(v->env.loop);
+    struct xwait **pp = &v->xw_head;
+    while (*pp) {
+        struct xwait *w = *pp;
+        if (w->deadline > now) {
+            pp = &w->next;
+            continue;
+        }
+        *pp = w->next;
+        v->nxw--;
+        struct ufrpc_stream *u = w->user;
+        free(w);
+        UFRPC_LOGE(v->env.log, "[%s] open tunnel error: open tunnel timeout", v->name);
+        xtcp_fallback(v, u);
+    }
+    xtcp_arm(v);
+}
+
+/* The tunnel is up: every waiting connection gets its stream. */
+static void on_tunnel_up(ufrpc_xtcp_tunnel_t *t, void *data)
+{
+    struct ufrpc_visitor *v = data;
+    while (v->xw_head && ufrpc_xtcp_tunnel_up(t)) {
+        struct xwait *w = v->xw_head;
+        struct ufrpc_stream *s = NULL;
+        if (ufrpc_xtcp_tunnel_open(t, &s) != 0)
+            break;
+        v->xw_head = w->next;
+        v->nxw--;
+        struct ufrpc_stream *u = w->user;
+        free(w);
+        xtcp_join(v, u, s);
+    }
+    xtcp_arm(v);
+}
+
+static bool tunnel_wanted(void *data)
+{
+    const struct ufrpc_visitor *v = data;
+    return v->xw_head != NULL && !v->closing;
+}
+
+static void xtcp_conn(struct ufrpc_visitor *v, struct ufrpc_stream *user)
+{
+    if (v->xt == NULL) {
+        xtcp_fallback(v, user);
+        return;
+    }
+    UFRPC_LOGD(v->env.log, "[%s] get a new xtcp user connection", v->name);
+    struct ufrpc_stream *s = NULL;
+    if (v->xw_head == NULL && ufrpc_xtcp_tunnel_open(v->xt, &s) == 0) {
+        xtcp_join(v, user, s);
+        return;
+    }
+    struct xwait *w = v->nxw < UFRPC_VISITOR_XTCP_MAX_WAITING ? malloc(sizeof *w) : NULL;
+    if (w == NULL) {
+        UFRPC_LOGW(v->env.log, "[%s] open tunnel error: %s user connections already wait for the "
+                               "tunnel", v->name, v->nxw ? "too many" : "out of memory:");
+        xtcp_fallback(v, user);
+        return;
+    }
+    w->user = user;
+    w->deadline = uv_now(v->env.loop) +
+                  (v->fallback_to ? v->fallback_timeout_ms : UFRPC_VISITOR_XTCP_OPEN_TIMEOUT_MS);
+    struct xwait **pp = &v->xw_head;
+    while (*pp)
+        pp = &(*pp)->next;
+    w->next = NULL;
+    *pp = w;
+    v->nxw++;
+    xtcp_arm(v);
+    ufrpc_xtcp_tunnel_kick(v->xt);
+}
+
+int ufrpc_visitor_on_nat_hole_resp(ufrpc_visitor_t *v, const struct ufrpc_msg_nat_hole_resp *r)
+{
+    return v->xt != NULL && !v->closing ? ufrpc_xtcp_tunnel_on_resp(v->xt, r) : 0;
 }
 
 int ufrpc_visitor_accept_conn(ufrpc_visitor_t *v, struct ufrpc_stream *user)
@@ -767,11 +897,52 @@ int ufrpc_visitor_start(const struct ufrpc_visitor_env *env, const struct ufrpc_
         v->handles++;
         v->port = ufrpc_tcp_listener_port(v->l);
     }
-    if (v->type == UFRPC_VISITOR_XTCP)
-        UFRPC_LOGW(env->log, "[%s] xtcp visitor: P2P hole punching is not supported yet; %s%s%s", v->name,
-                   v->fallback_to != NULL ? "connections go to fallbackTo visitor [" : "connections will be closed",
-                   v->fallback_to != NULL ? v->fallback_to : "", v->fallback_to != NULL ? "]" : "");
-    else if (v->type == UFRPC_VISITOR_STCP && v->l == NULL)
+    if (v->type == UFRPC_VISITOR_XTCP) {
+        const char *proto = cfg->protocol && cfg->protocol[0] ? cfg->protocol : "quic";
+        v->fallback_timeout_ms = cfg->fallback_timeout_ms > 0 ? (uint64_t)cfg->fallback_timeout_ms : 1000;
+        uv_timer_init(env->loop, &v->xtimer);
+        v->xtimer.data = v;
+        v->handles++;
+        if (env->send_msg != NULL) {
+            const char *u = v->server_user ? v->server_user : v->user;
+            char pn[512];
+            if (u != NULL && u[0] != '\0')
+                snprintf(pn, sizeof pn, "%s.%s", u, v->server_name);
+            else
+                snprintf(pn, sizeof pn, "%s", v->server_name);
+            struct ufrpc_xtcp_tunnel_env te = {
+                .loop = env->loop,
+                .log = env->log,
+                .name = v->name,
+                .stun_server = env->stun_server,
+                .proxy_name = pn,
+                .secret_key = v->sk,
+                .protocol = proto,
+                .disable_assisted = cfg->disable_assisted_addrs,
+                .keep_open = cfg->keep_tunnel_open,
+                .max_retries_an_hour = cfg->max_retries_an_hour,
+                .min_retry_interval_s = cfg->min_retry_interval,
+                .send_msg = env->send_msg,
+                .send_data = env->data,
+                .now_s = env->now_s,
+                .on_up = on_tunnel_up,
+                .wanted = tunnel_wanted,
+                .data = v,
+            };
+            rc = ufrpc_xtcp_tunnel_new(&te, &v->xt);
+            if (rc) {
+                v->xt = NULL;
+                UFRPC_LOGW(env->log, "[%s] xtcp tunnel: %s", v->name, ufrpc_strerror(rc));
+            }
+        }
+        if (v->xt == NULL)
+            UFRPC_LOGW(env->log, "[%s] xtcp visitor: no P2P tunnel (protocol [%s]); %s%s%s", v->name, proto,
+                       v->fallback_to != NULL ? "connections go to fallbackTo visitor [" : "connections will be closed",
+                       v->fallback_to != NULL ? v->fallback_to : "", v->fallback_to != NULL ? "]" : "");
+        else
+            UFRPC_LOGI(env->log, "[%s] xtcp visitor started, listening on %s:%u", v->name, v->bind_addr,
+                       (unsigned)v->port);
+    } else if (v->type == UFRPC_VISITOR_STCP && v->l == NULL)
         UFRPC_LOGI(env->log, "[%s] stcp visitor started without a listener (bindPort %lld): "
                              "reachable only as an xtcp visitor's fallbackTo",
                    v->name, (long long)v->bind_port);
@@ -825,6 +996,21 @@ void ufrpc_visitor_close(ufrpc_visitor_t *v, void (*cb)(void *data), void *data)
     if (v->type == UFRPC_VISITOR_SUDP) {
         uv_close((uv_handle_t *)&v->udp, on_handle_closed);
         uv_close((uv_handle_t *)&v->ping, on_handle_closed);
+    }
+    if (v->type == UFRPC_VISITOR_XTCP) {
+        while (v->xw_head) {
+            struct xwait *w = v->xw_head;
+            v->xw_head = w->next;
+            ufrpc_stream_close(w->user, NULL);
+            free(w);
+        }
+        v->nxw = 0;
+        uv_close((uv_handle_t *)&v->xtimer, on_handle_closed);
+        if (v->xt != NULL) {
+            v->handles++;
+            ufrpc_xtcp_tunnel_free(v->xt, on_listener_closed, v);
+            v->xt = NULL;
+        }
     }
     for (struct vconn *c = v->conns; c != NULL; c = c->next)
         conn_end(c, UFRPC_ERR_CANCELED);

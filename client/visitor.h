@@ -20,11 +20,15 @@
  *   reach its local service as an empty datagram (sudp_ping_interval_ms enables
  *   it anyway). Datagrams waiting for the stream and frames waiting to be written
  *   are bounded by sudp_max_queued bytes; beyond that they are dropped and counted.
- * xtcp: P2P hole punching is NOT supported. The visitor listens like stcp; at
- *   start it logs a warning saying so. With fallbackTo, every user connection is
- *   handed at once to the visitor env->lookup() returns for that name (an stcp
- *   visitor: ufrpc_visitor_accept_conn); without it (or when the fallback is
- *   missing) the connection is closed with a logged reason.
+ * xtcp: the visitor listens like stcp. Each user connection gets a stream of the
+ *   P2P tunnel (client/xtcp_tunnel.h: kcp + yamux, or quic), wrapped as stcp's
+ *   (secret key) and pumped. Without a tunnel the connection waits (at most
+ *   UFRPC_VISITOR_XTCP_MAX_WAITING of them) while one is made: fallbackTimeoutMs
+ *   with fallbackTo, else 20 s (frp's openTunnel); then "open tunnel error: open
+ *   tunnel timeout" and the connection goes to the fallbackTo visitor
+ *   (env->lookup(), an stcp visitor: ufrpc_visitor_accept_conn) or is closed.
+ *   Without env->send_msg (no control) every connection goes to fallbackTo at
+ *   once (or is closed).
  *
  * Ownership and lifetimes:
  *  - env is copied; env->data and env->log must outlive the visitor. The config's
@@ -52,10 +56,13 @@
 #include "client/log.h"
 #include "config/config.h"
 #include "net/stream.h"
+#include "proto/msg.h"
 #include "proto/wire.h"
 
 #define UFRPC_VISITOR_RESP_TIMEOUT_MS 10000u
 #define UFRPC_VISITOR_SUDP_READ_TIMEOUT_MS 60000u
+#define UFRPC_VISITOR_XTCP_OPEN_TIMEOUT_MS 20000u
+#define UFRPC_VISITOR_XTCP_MAX_WAITING 64
 
 typedef struct ufrpc_visitor ufrpc_visitor_t;
 
@@ -83,6 +90,10 @@ struct ufrpc_visitor_env {
     uint32_t sudp_ping_interval_ms; /* 0 = never (frp's behaviour) */
     size_t sudp_max_queued;         /* 0 = 256 KiB */
     size_t pump_max_buffered;       /* 0 = net/pump default */
+    /* xtcp P2P: messages on the control (NatHoleVisitor), and natHoleStunServer
+     * (copied). Without send_msg an xtcp visitor only falls back. */
+    int (*send_msg)(void *data, const struct ufrpc_msg *m);
+    const char *stun_server;
     void *data;
 };
 
@@ -92,6 +103,7 @@ struct ufrpc_visitor_stats {
     uint64_t packets_to_server, packets_from_server;  /* sudp */
     uint64_t drop_queue_full, drop_oversize, drop_bad_addr; /* sudp */
     uint64_t fallback_conns, rejected_conns;          /* xtcp */
+    uint64_t p2p_conns;                               /* xtcp: over the P2P tunnel */
 };
 
 /* ---- sans-I/O: the NewVisitorConn frame ---------------------------------------- */
@@ -114,6 +126,9 @@ int ufrpc_visitor_start(const struct ufrpc_visitor_env *env, const struct ufrpc_
 uint16_t ufrpc_visitor_port(const ufrpc_visitor_t *v);
 const char *ufrpc_visitor_name(const ufrpc_visitor_t *v);
 ufrpc_visitor_type ufrpc_visitor_get_type(const ufrpc_visitor_t *v);
+
+/* A NatHoleResp from the control: 1 if this (xtcp) visitor's tunnel took it. */
+int ufrpc_visitor_on_nat_hole_resp(ufrpc_visitor_t *v, const struct ufrpc_msg_nat_hole_resp *r);
 
 /* Hands a user connection to an stcp visitor (xtcp: forwards to its fallback).
  * Takes user (closed on failure). 0 or UFRPC_ERR_UNSUPPORTED (sudp), _CLOSED. */

@@ -49,6 +49,8 @@ struct ufrpc_workconn {
     int in_end;       /* inside end(): do not free yet */
     uv_timer_t defer; /* runs end() outside stream callbacks */
     int defer_open;   /* the timer handle is initialised and not closed */
+    int p2p;          /* an xtcp tunnel stream: p2p_key instead of env.key */
+    uint8_t p2p_key[UFRPC_CFB_KEY_LEN];
     ufrpc_workconn_t *next;
 };
 
@@ -116,6 +118,7 @@ static void maybe_free(ufrpc_workconn_t *w)
     free(w->left);
     free(w->rd);
     w->rd = NULL;
+    memset(w->p2p_key, 0, sizeof w->p2p_key);
     void (*cb)(ufrpc_workconn_t *, void *) = w->env.on_done;
     void *data = w->env.data;
     w->nwc = w->left = NULL;
@@ -418,12 +421,24 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
     const struct ufrpc_proxy_config *pc = t->cfg;
     struct ufrpc_proxy_rt *rt = t->rt;
     const char *why = NULL;
-    if (pc->type == UFRPC_PROXY_XTCP)
-        why = "xtcp is not supported yet";
-    else if ((pc->plugin.type != UFRPC_PLUGIN_NONE || pc->routes.len > 0) && !(rt && rt->plugin))
+    if (pc->type == UFRPC_PROXY_XTCP && !w->p2p) {
+        if (w->env.on_xtcp) {
+            struct ufrpc_stream *s = w->work;
+            int err = 0;
+            w->work = NULL;
+            if (rest_len > 0 && !(s = ufrpc_prefix_stream_new(s, rest, rest_len, &err))) {
+                UFRPC_LOGE(w->env.log, "[%s] wrap work connection: %s", name, ufrpc_strerror(err));
+            } else {
+                w->env.on_xtcp(w->env.data, s, m, pc, name);
+            }
+            end_later(w);
+            return;
+        }
+        why = "xtcp is not supported in this build";
+    } else if ((pc->plugin.type != UFRPC_PLUGIN_NONE || pc->routes.len > 0) && !(rt && rt->plugin))
         why = pc->routes.len > 0 ? "its router could not be started"
                                  : "its plugin could not be started";
-    else if (pc->transport.use_encryption && !w->env.key)
+    else if (pc->transport.use_encryption && !w->env.key && !w->p2p)
         why = "no encryption key";
     if (why) {
         UFRPC_LOGE(w->env.log, "[%s] handle work connection: %s", name, why);
@@ -471,7 +486,7 @@ static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn
             return;
         }
     }
-    err = ufrpc_xform_wrap(s, pc->transport.use_encryption, w->env.key,
+    err = ufrpc_xform_wrap(s, pc->transport.use_encryption, w->p2p ? w->p2p_key : w->env.key,
                            pc->transport.use_compression, rt ? rt->limiter : NULL, &s);
     if (err) {
         UFRPC_LOGE(w->env.log, "[%s] wrap work connection: %s", name, ufrpc_strerror(err));
@@ -646,5 +661,35 @@ int ufrpc_workconn_start(const struct ufrpc_workconn_env *env, struct ufrpc_stre
     }
     if (out)
         *out = w;
+    return 0;
+}
+
+int ufrpc_workconn_serve(const struct ufrpc_workconn_env *env, struct ufrpc_stream *s,
+                         const struct ufrpc_msg_start_work_conn *m,
+                         const uint8_t key[UFRPC_CFB_KEY_LEN], ufrpc_workconn_t **out)
+{
+    if (out)
+        *out = NULL;
+    ufrpc_workconn_t *w = env && m ? calloc(1, sizeof *w) : NULL;
+    if (!w) {
+        ufrpc_stream_close(s, NULL);
+        return env && m ? UFRPC_ERR_NOMEM : UFRPC_ERR_INVAL;
+    }
+    w->env = *env;
+    if (uv_timer_init(env->loop, &w->defer) != 0) {
+        free(w);
+        ufrpc_stream_close(s, NULL);
+        return UFRPC_ERR_IO;
+    }
+    w->defer.data = w;
+    w->defer_open = 1;
+    w->work = s;
+    s->data = w;
+    w->p2p = 1;
+    memcpy(w->p2p_key, key, sizeof w->p2p_key);
+    w->state = W_DIALING;
+    dispatch(w, m, NULL, 0);
+    if (out)
+        *out = w; /* valid until on_done, which never runs from inside this call */
     return 0;
 }

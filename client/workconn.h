@@ -34,10 +34,12 @@
 #include "client/udp_channel.h"
 #include "net/stream.h"
 #include "proto/frame.h"
+#include "proto/cfb.h"
 #include "proto/msg.h"
 #include "proto/wire.h"
 
 typedef struct ufrpc_workconn ufrpc_workconn_t;
+struct ufrpc_proxy_config;
 
 struct ufrpc_workconn_env {
     uv_loop_t *loop;
@@ -56,6 +58,12 @@ struct ufrpc_workconn_env {
      * channels at shutdown and waits for their end). May be NULL. */
     void (*on_channel_start)(ufrpc_udp_channel_t *ch, void *data);
     void (*on_channel_end)(ufrpc_udp_channel_t *ch, void *data);
+    /* An xtcp proxy's work stream after StartWorkConn (frps writes NatHoleSid on it
+     * next): the callee takes s (client/xtcp_proxy.h). m and pc are borrowed for the
+     * call; name is the proxy's name without the user prefix. NULL: such streams are
+     * closed with a logged reason. */
+    void (*on_xtcp)(void *data, struct ufrpc_stream *s, const struct ufrpc_msg_start_work_conn *m,
+                    const struct ufrpc_proxy_config *pc, const char *name);
     void *data;
 };
 
@@ -81,6 +89,15 @@ int ufrpc_start_reader_feed(struct ufrpc_start_reader *r, const uint8_t *data, s
  * or <0 (then s has been closed and on_done is not called). */
 int ufrpc_workconn_start(const struct ufrpc_workconn_env *env, struct ufrpc_stream *s,
                          const struct ufrpc_msg *new_work_conn, ufrpc_workconn_t **out);
+
+/* Serves one stream of an xtcp P2P tunnel as a work connection that already has its
+ * StartWorkConn m (proxy name with user prefix): wrapped with key (the proxy's
+ * secretKey, ufrpc_cfb_derive_key) when it uses encryption, then the local service
+ * or plugin as any work connection. Takes s. 0 and *out (may be NULL), or <0 (s
+ * closed, on_done not called). */
+int ufrpc_workconn_serve(const struct ufrpc_workconn_env *env, struct ufrpc_stream *s,
+                         const struct ufrpc_msg_start_work_conn *m,
+                         const uint8_t key[UFRPC_CFB_KEY_LEN], ufrpc_workconn_t **out);
 
 /* Ends it now (closes every stream); on_done runs later. No-op if already ending. */
 void ufrpc_workconn_abort(ufrpc_workconn_t *w);

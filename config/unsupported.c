@@ -36,20 +36,10 @@ static bool vnet(const struct ufrpc_config *g, const void **a)
     *a = &g->virtual_net.address;
     return nonempty(g->virtual_net.address);
 }
-static bool xtcp_proxy(const struct ufrpc_proxy_config *p, const void **a)
-{
-    *a = &p->type;
-    return p->type == UFRPC_PROXY_XTCP;
-}
 static bool vnet_plugin(const struct ufrpc_proxy_config *p, const void **a)
 {
     *a = &p->plugin.type;
     return p->plugin.type == UFRPC_PLUGIN_VIRTUAL_NET;
-}
-static bool xtcp_visitor(const struct ufrpc_visitor_config *v, const void **a)
-{
-    *a = &v->type;
-    return v->type == UFRPC_VISITOR_XTCP;
 }
 static bool vnet_vplugin(const struct ufrpc_visitor_config *v, const void **a)
 {
@@ -96,9 +86,7 @@ static const struct unsupported table[] = {
     {"auth.oidc.tokenSource", "OIDC token from a file or command", oidc_token_source, NULL, NULL},
     {"featureGates", "feature gates", gates, NULL, NULL},
     {"virtualNet.address", "virtual network", vnet, NULL, NULL},
-    {"type = \"xtcp\"", "P2P (xtcp) proxies", NULL, xtcp_proxy, NULL},
     {"plugin.type = \"virtual_net\"", "virtual_net plugin", NULL, vnet_plugin, NULL},
-    {"type = \"xtcp\"", "P2P (xtcp) visitors", NULL, NULL, xtcp_visitor},
     {"plugin.type = \"virtual_net\"", "virtual_net visitor plugin", NULL, NULL, vnet_vplugin},
 };
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "net/xform_crypt.h"
 #include "proto/byteorder.h"
@@ -33,6 +34,7 @@ struct ks {
     struct ks *lnext;       /* listener's session list */
     struct sockaddr_storage peer;
     bool connected;         /* client: connected socket, send without address */
+    bool p2p;               /* over an adopted socket: ICMP refusals are not fatal */
     uv_timer_t tick;        /* KCP's next deadline */
     uv_timer_t defer;       /* write callbacks and reads after read_start */
     ufrpc_kcp_t *kcp;
@@ -99,8 +101,12 @@ static void send_pkt(struct ks *k, const uint8_t *p, size_t len)
         rc = uv_udp_try_send(k->udp, &b, 1, to);
     if (rc >= 0)
         return;
-    if (rc == UV_ECONNREFUSED) {
+    if (rc == UV_ECONNREFUSED && !k->p2p) {
         session_error(k, UFRPC_ERR_KCP_REFUSED);
+        return;
+    }
+    if (rc == UV_ECONNREFUSED) { /* p2p: see on_client_recv; KCP resends */
+        k->send_drops++;
         return;
     }
     if (rc != UV_EAGAIN || *pending >= MAX_ASYNC_SENDS) {
@@ -486,7 +492,10 @@ static void on_client_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
                            const struct sockaddr *addr, unsigned flags)
 {
     struct ks *k = h->data;
-    if (n < 0) {
+    if (n == UV_ECONNREFUSED && k->p2p) {
+        /* the peer swaps its punched socket for a connected one (frp closes, then
+         * dials from the same port): a refusal meanwhile is not the end */
+    } else if (n < 0) {
         session_error(k, n == UV_ECONNREFUSED ? UFRPC_ERR_KCP_REFUSED : ufrpc_net_uv_err((int)n));
     } else if (n > 0 && addr && !(flags & UV_UDP_PARTIAL) && !k->s.closing) {
         session_input(k, (const uint8_t *)buf->base, (size_t)n);
@@ -495,6 +504,13 @@ static void on_client_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 
 struct ufrpc_stream *ufrpc_kcp_connect(uv_loop_t *loop, const struct sockaddr *addr,
                                        const struct ufrpc_kcp_config *cfg, int *err)
+{
+    return ufrpc_kcp_connect_fd(loop, (uv_os_sock_t)-1, addr, cfg, err);
+}
+
+struct ufrpc_stream *ufrpc_kcp_connect_fd(uv_loop_t *loop, uv_os_sock_t fd,
+                                          const struct sockaddr *addr,
+                                          const struct ufrpc_kcp_config *cfg, int *err)
 {
     struct ufrpc_kcp_config c;
     if (cfg)
@@ -510,11 +526,18 @@ struct ufrpc_stream *ufrpc_kcp_connect(uv_loop_t *loop, const struct sockaddr *a
         c.conv = ufrpc_get_le32(r);
     }
     struct ks *k = session_new(loop, &c, err);
-    if (!k)
+    if (!k) {
+        if (fd != (uv_os_sock_t)-1)
+            close(fd);
         return NULL;
+    }
     k->conv = c.conv;
-    int rc = uv_udp_init_ex(loop, &k->own, addr->sa_family);
+    /* with a socket to adopt, the handle must not make its own */
+    int rc = fd != (uv_os_sock_t)-1 ? uv_udp_init(loop, &k->own)
+                                    : uv_udp_init_ex(loop, &k->own, addr->sa_family);
     if (rc < 0) {
+        if (fd != (uv_os_sock_t)-1)
+            close(fd);
         *err = ufrpc_net_uv_err(rc);
         k->own.loop = NULL;
         k->s.closing = 1;
@@ -524,7 +547,11 @@ struct ufrpc_stream *ufrpc_kcp_connect(uv_loop_t *loop, const struct sockaddr *a
     k->own.data = k;
     k->handles++;
     k->udp = &k->own;
-    rc = uv_udp_connect(&k->own, addr);
+    k->p2p = fd != (uv_os_sock_t)-1;
+    if (fd != (uv_os_sock_t)-1 && (rc = uv_udp_open(&k->own, fd)) < 0)
+        close(fd); /* a failed open leaves fd with the caller, here us */
+    if (rc == 0)
+        rc = uv_udp_connect(&k->own, addr);
     if (rc == 0) {
         k->connected = true;
         int sz = SOCK_BUF;

@@ -51,6 +51,15 @@ void ufrpc_kcp_dial_cancel(ufrpc_kcp_dial_t *d);
 struct ufrpc_stream *ufrpc_kcp_connect(uv_loop_t *loop, const struct sockaddr *addr,
                                        const struct ufrpc_kcp_config *cfg, int *err);
 
+/* Same over an already bound UDP socket (xtcp: the one the NAT hole was punched
+ * with), which the stream takes, also on failure. The socket is connected to addr
+ * (datagrams from elsewhere are dropped), as frp's DialUDP from the punched port.
+ * An ICMP "port unreachable" does not end such a stream (the peer may be swapping
+ * its socket, as frp does); a peer that is really gone ends it as a dead link. */
+struct ufrpc_stream *ufrpc_kcp_connect_fd(uv_loop_t *loop, uv_os_sock_t fd,
+                                          const struct sockaddr *addr,
+                                          const struct ufrpc_kcp_config *cfg, int *err);
+
 bool ufrpc_stream_is_kcp(const struct ufrpc_stream *s);
 /* KCP counters of a KCP stream (zeros for another stream). */
 void ufrpc_kcp_stream_stats(const struct ufrpc_stream *s, struct ufrpc_kcp_stats *st,

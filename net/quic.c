@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proto/error.h"
 
@@ -17,7 +18,9 @@
 int ufrpc_quic_connect(uv_loop_t *loop, const struct ufrpc_quic_opts *o, ufrpc_quic_connect_cb cb,
                        ufrpc_quic_error_cb on_error, void *data, ufrpc_quic_t **out)
 {
-    (void)loop, (void)o, (void)cb, (void)on_error, (void)data;
+    (void)loop, (void)cb, (void)on_error, (void)data;
+    if (o->use_fd)
+        close(o->fd); /* taken, also on failure */
     *out = NULL;
     return UFRPC_ERR_UNSUPPORTED;
 }
@@ -869,6 +872,12 @@ static void on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     ufrpc_quic_t *q = req->data;
     q->gai_busy = false;
+    if (q->closing || status != 0 || res == NULL) {
+        if (q->o.use_fd) { /* never adopted */
+            close(q->o.fd);
+            q->o.use_fd = false;
+        }
+    }
     if (q->closing) {
         uv_freeaddrinfo(res);
         maybe_free(q);
@@ -887,6 +896,10 @@ static void on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     uv_freeaddrinfo(res);
     int rc = uv_udp_init(q->loop, &q->udp);
     if (rc != 0) {
+        if (q->o.use_fd) {
+            close(q->o.fd);
+            q->o.use_fd = false;
+        }
         session_fail(q, ufrpc_net_uv_err(rc), "quic: %s", uv_strerror(rc));
         return;
     }
@@ -894,7 +907,14 @@ static void on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     q->udp_open = true;
     q->handles++;
     int len = sizeof q->local;
-    rc = uv_udp_connect(&q->udp, (const struct sockaddr *)&q->remote);
+    if (q->o.use_fd) {
+        q->o.use_fd = false;
+        rc = uv_udp_open(&q->udp, q->o.fd);
+        if (rc != 0)
+            close(q->o.fd);
+    }
+    if (rc == 0)
+        rc = uv_udp_connect(&q->udp, (const struct sockaddr *)&q->remote);
     int bufsz = 4 << 20; /* bursts of a full window; the kernel caps it at its maximum */
     (void)uv_send_buffer_size((uv_handle_t *)&q->udp, &bufsz);
     bufsz = 4 << 20;
@@ -922,11 +942,12 @@ int ufrpc_quic_connect(uv_loop_t *loop, const struct ufrpc_quic_opts *o, ufrpc_q
                        ufrpc_quic_error_cb on_error, void *data, ufrpc_quic_t **out)
 {
     *out = NULL;
-    if (o->host == NULL || strlen(o->host) >= 256)
-        return UFRPC_ERR_INVAL;
-    ufrpc_quic_t *q = calloc(1, sizeof *q);
-    if (q == NULL)
-        return UFRPC_ERR_NOMEM;
+    ufrpc_quic_t *q = o->host != NULL && strlen(o->host) < 256 ? calloc(1, sizeof *q) : NULL;
+    if (q == NULL) {
+        if (o->use_fd)
+            close(o->fd);
+        return o->host != NULL && strlen(o->host) < 256 ? UFRPC_ERR_NOMEM : UFRPC_ERR_INVAL;
+    }
     q->loop = loop;
     q->o = *o;
     if (q->o.handshake_timeout_ms == 0)
@@ -949,6 +970,10 @@ int ufrpc_quic_connect(uv_loop_t *loop, const struct ufrpc_quic_opts *o, ufrpc_q
     q->gai.data = q;
     int rc = uv_getaddrinfo(loop, &q->gai, on_gai, q->host, NULL, &hints);
     if (rc != 0) {
+        if (q->o.use_fd) {
+            close(q->o.fd);
+            q->o.use_fd = false;
+        }
         q->failed = true;
         snprintf(q->err, sizeof q->err, "quic: resolve %s: %s", q->host, uv_strerror(rc));
         q->connect_cb = NULL;

@@ -21,6 +21,7 @@
 #ifndef UFRPC_NET_QUIC_H
 #define UFRPC_NET_QUIC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -40,6 +41,10 @@ struct ufrpc_quic_opts {
     uint32_t idle_timeout_s;  /* transport.quic.maxIdleTimeout; 0: 30 */
     uint32_t keepalive_s;     /* transport.quic.keepalivePeriod; 0: off */
     uint32_t handshake_timeout_ms; /* 0: 10000 */
+    /* xtcp: run over this already bound UDP socket (the punched one; taken, also
+     * on failure) instead of a fresh one; host is then the peer's IP literal. */
+    bool use_fd;
+    uv_os_sock_t fd;
 };
 
 /* status 0: the handshake is done and streams may be opened. <0: the session

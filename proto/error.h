@@ -100,7 +100,8 @@
     X(WORK_CONN, -134, "work connection failed")                                     \
     X(UNKNOWN_PROXY, -135, "unknown proxy")                                          \
     X(OIDC_TOKEN, -136, "OIDC token request refused")                               \
-    X(TOKEN_SOURCE, -137, "auth.tokenSource command failed")
+    X(TOKEN_SOURCE, -137, "auth.tokenSource command failed")                          \
+    X(NATHOLE, -138, "xtcp: NAT hole punching failed")
 
 enum ufrpc_err {
     UFRPC_OK = 0,

@@ -6,9 +6,10 @@
 #   (a) frpc's visitors sec_v / usec_v -> ufrpc's proxies: tcp load (sha256) and
 #       udp round trips (byte for byte) through frpc's bindPorts;
 #   (b) ufrpc's visitors fsec_v / fusec_v -> frpc's proxies: the same;
-#   (c) ufrpc's xtcp visitor p2p_v -> bob.fp2p says P2P is not supported and hands
-#       its connections to fallbackTo fhid_v (an stcp visitor with bindPort -1 to
-#       bob.fsec): tcp load through p2p_v's bindPort;
+#   (c) ufrpc's xtcp visitor p2p_v -> bob.fp2p hands the connections that arrive
+#       while it punches (fallbackTimeoutMs 1000; the punching takes longer, frps
+#       delays the sender by 1 s) to fallbackTo fhid_v (an stcp visitor with
+#       bindPort -1 to bob.fsec): tcp load through p2p_v's bindPort;
 #   (d) a wrong secretKey in ufrpc's stcp visitor: frps refuses, the user connection
 #       is closed with no data and ufrpc logs frps's reason.
 source "$(dirname "$0")/lib.sh"
@@ -91,8 +92,8 @@ wait_line "$WORK/frpc.log" 'visitor added: \[sec_v usec_v\]' 20 || fail "frpc's 
 for v in fsec_v fusec_v fhid_v p2p_v bad_v; do
     wait_line "$WORK/ufrpc.log" "\\[$v\\] start visitor success" 20 || fail "ufrpc visitor $v did not start"
 done
-wait_line "$WORK/ufrpc.log" "\\[p2p_v\\] xtcp visitor: P2P hole punching is not supported yet; connections go to fallbackTo visitor \\[fhid_v\\]" 5 ||
-    fail "the xtcp visitor does not say P2P is unsupported / where its connections go"
+wait_line "$WORK/ufrpc.log" "\\[p2p_v\\] xtcp visitor started, listening on" 5 ||
+    fail "the xtcp visitor did not start listening"
 
 # (a) frpc visits ufrpc's proxies
 out=$("$TOOL" load "$P_SEC" $((2 * 1024 * 1024)) 4 60) || fail "stcp: frpc visitor -> ufrpc proxy: $out"

@@ -191,6 +191,15 @@ static void handle_ctl_frame(struct ctl *c, const struct ufrpc_frame *f)
                    m.u.close_proxy.proxy_name ? m.u.close_proxy.proxy_name : "");
         work_close_proxy(c, m.u.close_proxy.proxy_name);
         break;
+    case UFRPC_MSG_NAT_HOLE_VISITOR:
+        peer_nathole_visitor(c, &m);
+        break;
+    case UFRPC_MSG_NAT_HOLE_CLIENT:
+        peer_nathole_client(c, &m);
+        break;
+    case UFRPC_MSG_NAT_HOLE_REPORT:
+        peer_nathole_report(c, &m);
+        break;
     case UFRPC_MSG_PING: {
         c->pings++;
         c->last_ping_ms = uv_now(p->loop);

@@ -62,4 +62,9 @@ void work_close_proxy(struct ctl *c, const char *name);
 /* The control closes: every proxy, pooled connection and waiter goes. */
 void work_ctl_closed(struct ctl *c);
 
+/* peer_nathole.c: the xtcp messages of a control (m's contents may be taken) */
+void peer_nathole_visitor(struct ctl *c, struct ufrpc_msg *m);
+void peer_nathole_client(struct ctl *c, struct ufrpc_msg *m);
+void peer_nathole_report(struct ctl *c, const struct ufrpc_msg *m);
+
 #endif

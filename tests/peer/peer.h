@@ -57,6 +57,7 @@ struct peer_opts {
 
 struct ctl;
 
+struct nh_session;
 struct peer {
     uv_loop_t *loop;
     struct peer_opts o;
@@ -65,6 +66,8 @@ struct peer {
     ufrpc_tls_ctx_t *tls;
     uint8_t key[UFRPC_CFB_KEY_LEN];
     struct ctl *ctls;
+    struct nh_session *nh_sessions; /* xtcp nathole sessions (peer_nathole.c) */
+    size_t nh_count;
     uint64_t logins, work_conns, user_conns;
     uv_signal_t sigterm, sigint;
     uv_pipe_t in;

@@ -89,12 +89,11 @@ static void test_verify(void **state)
     assert_non_null(strstr(out, "cannot open"));
     free(out);
     /* a setting `ufrpc -c` refuses ("not supported yet") is not "ok": exit 1 */
-    char *unsup = tmp_config("serverPort = 7000\n[[proxies]]\nname = \"p\"\ntype = \"xtcp\"\n"
-                             "secretKey = \"k\"\nlocalPort = 22\n",
+    char *unsup = tmp_config("serverPort = 7000\n\n\nfeatureGates = { Foo = true }\n",
                              ".toml");
     char *a8[] = {"ufrpc", "verify", "-c", unsup, NULL};
     assert_int_equal(run(a8, &out), 1);
-    assert_non_null(strstr(out, ":4: not supported yet: proxy [p]: type = \"xtcp\""));
+    assert_non_null(strstr(out, ":4: not supported yet: featureGates (feature gates)"));
     assert_non_null(strstr(out, "uses 1 setting ufrpc does not support yet"));
     assert_null(strstr(out, "syntax is ok"));
     free(out);

@@ -404,7 +404,7 @@ static void test_full_common(void **state)
 
     /* features not built yet are reported, not ignored */
     assert_null(ufrpc_cfg_diag_find(&d, UFRPC_CFG_UNSUPPORTED, "oidc")); /* supported now */
-    assert_non_null(ufrpc_cfg_diag_find(&d, UFRPC_CFG_UNSUPPORTED, "xtcp"));
+    assert_null(ufrpc_cfg_diag_find(&d, UFRPC_CFG_UNSUPPORTED, "xtcp")); /* kcp: supported */
     assert_non_null(ufrpc_cfg_diag_find(&d, UFRPC_CFG_UNSUPPORTED, "virtual_net"));
     assert_null(ufrpc_cfg_diag_find(&d, UFRPC_CFG_UNSUPPORTED, "store.path")); /* supported now */
     ufrpc_config_free(c);

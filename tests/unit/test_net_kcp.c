@@ -1,7 +1,9 @@
 /* net/kcp: a KCP client stream and a listener session in one loop, both ways,
  * with a slow reader, and garbage datagrams (some shaped like FEC data packets,
  * which start sessions of their own) thrown at the listener meanwhile; a closed
- * UDP port reported as UFRPC_ERR_KCP_REFUSED. */
+ * UDP port reported as UFRPC_ERR_KCP_REFUSED; two client streams over already
+ * bound sockets (ufrpc_kcp_connect_fd, xtcp's conversation 1 and windows) talking
+ * to each other after stray datagrams (late punching packets) reached both. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,9 @@
 #include "net/kcp.h"
 #include "net/nettest.h"
 #include "proto/byteorder.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 struct ctx {
     struct nt_peer cli, srv;
@@ -111,6 +116,70 @@ static void test_both_ways_with_garbage(void **state)
     free(pat);
 }
 
+
+static int p2p_done(void *arg)
+{
+    struct ctx *c = arg;
+    return c->cli.err || c->srv.err ||
+           (c->cli.received == c->want_cli && c->srv.received == c->want_srv);
+}
+
+/* A bound UDP socket on 127.0.0.1; its address in *a. */
+static int bound_socket(struct sockaddr_in *a)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    uv_ip4_addr("127.0.0.1", 0, a);
+    assert_int_equal(bind(fd, (struct sockaddr *)a, sizeof *a), 0);
+    socklen_t sl = sizeof *a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)a, &sl), 0);
+    return fd;
+}
+
+static void test_p2p_over_bound_sockets(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    uint8_t *pat = nt_pattern();
+    assert_non_null(pat);
+    struct ctx c;
+    memset(&c, 0, sizeof c);
+    c.cli.pat = c.srv.pat = pat;
+    c.cli.to_send = 1024 * 1024 + 3;
+    c.srv.to_send = 512 * 1024;
+    c.want_cli = c.srv.to_send;
+    c.want_srv = c.cli.to_send;
+    struct sockaddr_in a, b;
+    int fa = bound_socket(&a), fb = bound_socket(&b);
+    /* stray datagrams already queued on both sockets */
+    uint8_t junk[64];
+    memset(junk, 0xf1, sizeof junk);
+    assert_true(sendto(fa, junk, sizeof junk, 0, (struct sockaddr *)&b, sizeof b) > 0);
+    assert_true(sendto(fb, junk, 40, 0, (struct sockaddr *)&a, sizeof a) > 0);
+    struct ufrpc_kcp_config kc;
+    ufrpc_kcp_config_frpc(&kc);
+    kc.conv = 1;
+    kc.snd_wnd = kc.rcv_wnd = 1024;
+    int err = 0;
+    struct ufrpc_stream *sa = ufrpc_kcp_connect_fd(&loop, fa, (const struct sockaddr *)&b, &kc, &err);
+    assert_non_null(sa);
+    struct ufrpc_stream *sb = ufrpc_kcp_connect_fd(&loop, fb, (const struct sockaddr *)&a, &kc, &err);
+    assert_non_null(sb);
+    assert_int_equal(nt_peer_start(&c.cli, sa), 0);
+    assert_int_equal(nt_peer_start(&c.srv, sb), 0);
+    assert_true(nt_run_until(&loop, p2p_done, &c, 60000));
+    assert_int_equal(c.cli.err, 0);
+    assert_int_equal(c.srv.err, 0);
+    assert_false(c.cli.mismatch);
+    assert_false(c.srv.mismatch);
+    nt_peer_close(&c.cli);
+    nt_peer_close(&c.srv);
+    assert_true(nt_loop_drain(&loop));
+    uv_loop_close(&loop);
+    free(pat);
+}
+
 static int got_err(void *arg)
 {
     return ((struct nt_peer *)arg)->err != 0;
@@ -155,6 +224,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_both_ways_with_garbage),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_p2p_over_bound_sockets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
