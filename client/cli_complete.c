@@ -68,8 +68,7 @@ int ufrpc_cli_complete_bash(FILE *out, bool no_descriptions)
                  "        COMPREPLY=($(compgen -W '" SHELLS "' -- \"$cur\"))\n"
                  "    elif [ \"$cmd\" = help ]; then\n"
                  "        COMPREPLY=($(compgen -W '");
-    for (size_t i = 0; names[i] != NULL; i++)
-        fprintf(out, "%s%s", i ? " " : "", names[i]);
+    print_names(out);
     fprintf(out, "' -- \"$cur\"))\n"
                  "    fi\n"
                  "}\n\n"
