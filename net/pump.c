@@ -24,6 +24,7 @@ struct dir {
     int paused;
     int eof;
     int done;
+    int end_at_eof; /* passing on this direction's EOF ends the pump */
 };
 
 struct ufrpc_pump {
@@ -128,7 +129,7 @@ static void on_shutdown(struct ufrpc_stream *s, int status)
     }
     struct dir *d = p->d[0].to == s ? &p->d[0] : &p->d[1];
     d->done = 1;
-    if (p->d[0].done && p->d[1].done)
+    if (d->end_at_eof || (p->d[0].done && p->d[1].done))
         pump_end(p, 0);
 }
 
@@ -178,6 +179,13 @@ static void on_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
         d->paused = 1;
         ufrpc_stream_read_stop(s);
     }
+}
+
+void ufrpc_pump_end_at_eof(ufrpc_pump_t *p, const struct ufrpc_stream *from)
+{
+    for (int i = 0; i < 2; i++)
+        if (p->d[i].from == from)
+            p->d[i].end_at_eof = 1;
 }
 
 int ufrpc_pump_start(struct ufrpc_stream *a, struct ufrpc_stream *b, size_t max_buffered,
