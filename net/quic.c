@@ -83,8 +83,13 @@ struct ufrpc_quic {
     uv_udp_send_t sreq;
     bool send_busy;
     uint8_t spkt[MAX_PKT];
-    uint8_t rxbuf[65536];
+    uint8_t *rxbuf; /* RX_CHUNKS datagram slots for recvmmsg */
 };
+
+/* libuv's recvmmsg gives each datagram a 64 KiB slot of the buffer: one read
+ * takes up to this many datagrams (pages are touched only where data lands) */
+#define RX_CHUNKS 16u
+#define RX_CHUNK 65536u
 
 #define SBLOCK_SIZE 65536
 
@@ -445,7 +450,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     ufrpc_quic_t *q = h->data;
     (void)hint;
     b->base = (char *)q->rxbuf;
-    b->len = sizeof q->rxbuf;
+    b->len = RX_CHUNKS * RX_CHUNK;
 }
 
 static void on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *b, const struct sockaddr *from,
@@ -483,7 +488,9 @@ static void on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *b, const struct sock
         }
         return;
     }
-    flush(q);
+    /* acks and what this datagram unblocked go out once per loop turn, after every
+     * datagram of the turn has been read */
+    arm_defer(q);
 }
 
 /* ---- streams ------------------------------------------------------------------------- */
@@ -904,7 +911,7 @@ static int start_conn(ufrpc_quic_t *q)
     params.initial_max_streams_bidi = 0; /* frps never opens streams towards us */
     params.initial_max_streams_uni = 0;
     params.initial_max_stream_data_bidi_local = UFRPC_QUIC_STREAM_WINDOW;
-    params.initial_max_data = 16u * UFRPC_QUIC_STREAM_WINDOW;
+    params.initial_max_data = UFRPC_QUIC_SESSION_WINDOW;
     params.max_idle_timeout = (uint64_t)(q->o.idle_timeout_s ? q->o.idle_timeout_s : 30) *
                               NGTCP2_SECONDS;
     int rv = ngtcp2_conn_client_new(&q->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb,
@@ -967,7 +974,12 @@ static void on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     else
         ((struct sockaddr_in6 *)&q->remote)->sin6_port = htons(q->o.port);
     uv_freeaddrinfo(res);
-    int rc = uv_udp_init(q->loop, &q->udp);
+    int rc = UFRPC_ERR_NOMEM;
+    if (q->rxbuf == NULL && (q->rxbuf = malloc(RX_CHUNKS * RX_CHUNK)) == NULL) {
+        session_fail(q, UFRPC_ERR_NOMEM, "quic: %s", ufrpc_strerror(UFRPC_ERR_NOMEM));
+        return;
+    }
+    rc = uv_udp_init_ex(q->loop, &q->udp, q->remote.ss_family | UV_UDP_RECVMMSG);
     if (rc != 0) {
         session_fail(q, ufrpc_net_uv_err(rc), "quic: %s", uv_strerror(rc));
         return;
@@ -1057,6 +1069,7 @@ static void maybe_free(ufrpc_quic_t *q)
         gnutls_deinit(q->tls);
     if (q->cred)
         gnutls_certificate_free_credentials(q->cred);
+    free(q->rxbuf);
     free(q);
 }
 

@@ -15,7 +15,10 @@
  * that); all streams of a session together at most twice the congestion window
  * (within [UFRPC_QUIC_SEND_BUF, UFRPC_QUIC_SESSION_SEND_BUF]) beyond one block
  * each. An idle stream keeps no send block. A stream receives at most its
- * flow-control window (UFRPC_QUIC_STREAM_WINDOW) while its reader is stopped.
+ * flow-control window (UFRPC_QUIC_STREAM_WINDOW, 4 MiB; quic-go grows frpc's to
+ * 6 MB) while its reader is stopped, all streams together at most the session's
+ * (UFRPC_QUIC_SESSION_WINDOW). Datagrams are read up to 16 at a time (recvmmsg),
+ * and acks go out once per loop turn.
  * Sending is paced by ngtcp2 (its send quantum per burst); a full kernel send
  * buffer holds sending back instead of dropping datagrams.
  *
@@ -34,7 +37,8 @@
 
 #define UFRPC_QUIC_SEND_BUF (1u << 20)
 #define UFRPC_QUIC_SESSION_SEND_BUF (8u << 20)
-#define UFRPC_QUIC_STREAM_WINDOW (1u << 20)
+#define UFRPC_QUIC_STREAM_WINDOW (4u << 20)
+#define UFRPC_QUIC_SESSION_WINDOW (16u << 20)
 
 typedef struct ufrpc_quic ufrpc_quic_t;
 
