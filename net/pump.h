@@ -46,11 +46,13 @@ typedef void (*ufrpc_pump_done_cb)(ufrpc_pump_t *p, int status,
 int ufrpc_pump_start(struct ufrpc_stream *a, struct ufrpc_stream *b, size_t max_buffered,
                      ufrpc_pump_done_cb cb, void *data, ufrpc_pump_t **out);
 /* Makes the EOF read from `from` (one of the pump's two streams) end the whole
- * pump once it has been passed on, instead of half-closing: the other direction is
- * dropped, as frp's io.Join (fatedier/golib v0.7.0 io/io.go) closes both
- * connections at the first EOF. frps ends a work connection that way, so a FIN
- * from it means nobody reads what is sent after it. Call right after
- * ufrpc_pump_start, before returning to the loop. */
+ * pump once it has been passed on, instead of half-closing: the other stream is
+ * then closed at once (nothing more is read from it), `from` gets what was already
+ * read from it and an orderly end (shutdown), and the pump ends with status 0 -
+ * as frp's io.Join (fatedier/golib v0.7.0 io/io.go) closes both connections at the
+ * first EOF. frps ends a work connection that way, so a FIN from it means nobody
+ * reads what is sent after it. Call right after ufrpc_pump_start, before
+ * returning to the loop. */
 void ufrpc_pump_end_at_eof(ufrpc_pump_t *p, const struct ufrpc_stream *from);
 /* Live counters (for the registry). */
 void ufrpc_pump_get_stats(const ufrpc_pump_t *p, struct ufrpc_pump_stats *st);
