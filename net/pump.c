@@ -140,9 +140,13 @@ static void on_shutdown(struct ufrpc_stream *s, int status)
     struct dir *d = p->d[0].to == s ? &p->d[0] : &p->d[1];
     d->done = 1;
     struct dir *r = d == &p->d[0] ? &p->d[1] : &p->d[0];
+    if (d->end_at_eof && r->held > 0) {
+        pump_end(p, 0); /* what is still being written is stale: dropped */
+        return;
+    }
     if (d->end_at_eof && !r->eof) {
-        /* the other side is closed now, so nothing more is read from it; what was
-         * read goes out, then an orderly end (FIN, close frame, close_notify) */
+        /* the other side is closed now, so nothing more is read from it; an orderly
+         * end (FIN, close frame, close_notify) follows */
         r->eof = 1;
         close_stream(p, r->from);
         int rc = ufrpc_stream_shutdown(r->to, on_shutdown);

@@ -47,8 +47,9 @@ int ufrpc_pump_start(struct ufrpc_stream *a, struct ufrpc_stream *b, size_t max_
                      ufrpc_pump_done_cb cb, void *data, ufrpc_pump_t **out);
 /* Makes the EOF read from `from` (one of the pump's two streams) end the whole
  * pump once it has been passed on, instead of half-closing: the other stream is
- * then closed at once (nothing more is read from it), `from` gets what was already
- * read from it and an orderly end (shutdown), and the pump ends with status 0 -
+ * then closed at once (nothing more is read from it) and `from` gets an orderly end
+ * (shutdown) when no write to it is pending, else it is closed too (the bytes being
+ * written to it are dropped: its peer reads no more); the pump ends with status 0,
  * as frp's io.Join (fatedier/golib v0.7.0 io/io.go) closes both connections at the
  * first EOF. frps ends a work connection that way, so a FIN from it means nobody
  * reads what is sent after it. Call right after ufrpc_pump_start, before
