@@ -272,6 +272,8 @@ static void on_local_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s,
     ufrpc_tunnel_conn_opened(tunnel_of(w));
     ufrpc_tunnel_touch(tunnel_of(w), uv_now(w->env.loop));
     int rc = ufrpc_pump_start(a, b2, w->env.pump_max_buffered, on_pump_done, w, &w->pump);
+    if (rc == 0) /* frps has closed both ways when its side ends: so does frpc */
+        ufrpc_pump_end_at_eof(w->pump, a);
     if (rc) {
         /* the pump closed both streams; no done callback */
         w->pump = NULL;

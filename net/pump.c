@@ -24,6 +24,7 @@ struct dir {
     int paused;
     int eof;
     int done;
+    int end_at_eof; /* passing on this direction's EOF ends the pump */
 };
 
 struct ufrpc_pump {
@@ -34,6 +35,7 @@ struct ufrpc_pump {
     int ending;
     int status;
     int open_streams;
+    struct ufrpc_stream *closed; /* the one stream closed before the pump ends */
     struct pump_req *free_reqs;
     unsigned nfree;
 };
@@ -69,14 +71,23 @@ static void on_stream_closed(struct ufrpc_stream *s)
     free(p);
 }
 
+static void close_stream(ufrpc_pump_t *p, struct ufrpc_stream *s)
+{
+    if (p->closed == s)
+        return;
+    if (p->closed == NULL)
+        p->closed = s;
+    ufrpc_stream_close(s, on_stream_closed);
+}
+
 static void pump_end(ufrpc_pump_t *p, int status)
 {
     if (p->ending)
         return;
     p->ending = 1;
     p->status = status;
-    ufrpc_stream_close(p->d[0].from, on_stream_closed);
-    ufrpc_stream_close(p->d[1].from, on_stream_closed);
+    close_stream(p, p->d[0].from);
+    close_stream(p, p->d[1].from);
 }
 
 void ufrpc_pump_abort(ufrpc_pump_t *p)
@@ -109,7 +120,7 @@ static void on_write(struct ufrpc_stream_write *w, int status)
         pump_end(p, status);
         return;
     }
-    if (d->paused && d->held <= p->max / 2) {
+    if (d->paused && !d->eof && d->held <= p->max / 2) {
         d->paused = 0;
         int rc = ufrpc_stream_read_start(d->from, on_read);
         if (rc < 0)
@@ -128,6 +139,21 @@ static void on_shutdown(struct ufrpc_stream *s, int status)
     }
     struct dir *d = p->d[0].to == s ? &p->d[0] : &p->d[1];
     d->done = 1;
+    struct dir *r = d == &p->d[0] ? &p->d[1] : &p->d[0];
+    if (d->end_at_eof && r->held > 0) {
+        pump_end(p, 0); /* what is still being written is stale: dropped */
+        return;
+    }
+    if (d->end_at_eof && !r->eof) {
+        /* the other side is closed now, so nothing more is read from it; an orderly
+         * end (FIN, close frame, close_notify) follows */
+        r->eof = 1;
+        close_stream(p, r->from);
+        int rc = ufrpc_stream_shutdown(r->to, on_shutdown);
+        if (rc < 0)
+            pump_end(p, rc);
+        return;
+    }
     if (p->d[0].done && p->d[1].done)
         pump_end(p, 0);
 }
@@ -137,7 +163,7 @@ static void on_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
 {
     ufrpc_pump_t *p = s->data;
     struct dir *d = p->d[0].from == s ? &p->d[0] : &p->d[1];
-    if (p->ending)
+    if (p->ending || s == p->closed)
         return;
     if (status == UFRPC_ERR_EOF) {
         d->eof = 1;
@@ -178,6 +204,13 @@ static void on_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
         d->paused = 1;
         ufrpc_stream_read_stop(s);
     }
+}
+
+void ufrpc_pump_end_at_eof(ufrpc_pump_t *p, const struct ufrpc_stream *from)
+{
+    for (int i = 0; i < 2; i++)
+        if (p->d[i].from == from)
+            p->d[i].end_at_eof = 1;
 }
 
 int ufrpc_pump_start(struct ufrpc_stream *a, struct ufrpc_stream *b, size_t max_buffered,

@@ -13,7 +13,8 @@
  *
  * EOF on one side is passed on as shutdown (half-close) of the other side after
  * the bytes before it. The pump ends when both directions have passed on their
- * EOF (status 0) or on the first read/write/shutdown error (that status); it then
+ * EOF (status 0), when an EOF marked with ufrpc_pump_end_at_eof has been passed on
+ * (status 0), or on the first read/write/shutdown error (that status); it then
  * closes both streams and calls done once both are closed.
  *
  * Ownership: the pump takes both streams (and their `data` fields) and closes
@@ -44,6 +45,16 @@ typedef void (*ufrpc_pump_done_cb)(ufrpc_pump_t *p, int status,
  * *out (may be NULL), or <0: then both streams have been closed and cb never runs. */
 int ufrpc_pump_start(struct ufrpc_stream *a, struct ufrpc_stream *b, size_t max_buffered,
                      ufrpc_pump_done_cb cb, void *data, ufrpc_pump_t **out);
+/* Makes the EOF read from `from` (one of the pump's two streams) end the whole
+ * pump once it has been passed on, instead of half-closing: the other stream is
+ * then closed at once (nothing more is read from it) and `from` gets an orderly end
+ * (shutdown) when no write to it is pending, else it is closed too (the bytes being
+ * written to it are dropped: its peer reads no more); the pump ends with status 0,
+ * as frp's io.Join (fatedier/golib v0.7.0 io/io.go) closes both connections at the
+ * first EOF. frps ends a work connection that way, so a FIN from it means nobody
+ * reads what is sent after it. Call right after ufrpc_pump_start, before
+ * returning to the loop. */
+void ufrpc_pump_end_at_eof(ufrpc_pump_t *p, const struct ufrpc_stream *from);
 /* Live counters (for the registry). */
 void ufrpc_pump_get_stats(const ufrpc_pump_t *p, struct ufrpc_pump_stats *st);
 /* Ends the pump now: closes both streams; done runs later with UFRPC_ERR_CANCELED.

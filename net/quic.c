@@ -80,8 +80,19 @@ struct ufrpc_quic {
     void *close_data;
     char err[400];
     struct qstream *streams; /* open stream objects */
-    uint8_t rxbuf[65536];
+    size_t sbuf_total;       /* bytes in every stream's send buffer */
+    /* a datagram the kernel's send buffer had no room for: sent with uv_udp_send,
+     * nothing more is written until it is out (backpressure, not a loss) */
+    uv_udp_send_t sreq;
+    bool send_busy;
+    uint8_t spkt[MAX_PKT];
+    uint8_t *rxbuf; /* RX_CHUNKS datagram slots for recvmmsg */
 };
+
+/* libuv's recvmmsg gives each datagram a 64 KiB slot of the buffer: one read
+ * takes up to this many datagrams (pages are touched only where data lands) */
+#define RX_CHUNKS 16u
+#define RX_CHUNK 65536u
 
 #define SBLOCK_SIZE 65536
 
@@ -203,6 +214,7 @@ static int acked_cb(ngtcp2_conn *conn, int64_t id, uint64_t offset, uint64_t len
         if (drop > st->slen)
             drop = st->slen;
         st->slen -= drop;
+        st->q->sbuf_total -= drop;
         st->acked += drop;
         while (drop > 0 && st->head != NULL) {
             size_t avail = st->head->len - st->head_off;
@@ -276,12 +288,33 @@ static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref)
 
 /* ---- the UDP side -------------------------------------------------------------------- */
 
-static void send_pkt(ufrpc_quic_t *q, const uint8_t *p, size_t n)
+static void on_sent(uv_udp_send_t *r, int status)
 {
+    (void)status; /* a failed datagram is lost: QUIC's loss recovery resends */
+    ufrpc_quic_t *q = r->data;
+    q->send_busy = false;
+    if (!q->closing && !q->failed)
+        flush(q);
+}
+
+/* Puts one datagram on the wire. False when the kernel's send buffer is full: the
+ * datagram is then kept and sent once there is room (on_sent flushes again), and
+ * the caller must stop writing; dropping it instead would look like congestion to
+ * the congestion controller. */
+static bool send_pkt(ufrpc_quic_t *q, const uint8_t *p, size_t n)
+{
+    if (q->send_busy)
+        return false;
     uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-    /* a datagram the kernel cannot take now is lost, as on the wire: QUIC's loss
-     * recovery sends it again */
-    (void)uv_udp_try_send(&q->udp, &b, 1, NULL);
+    int rc = uv_udp_try_send(&q->udp, &b, 1, NULL);
+    if (rc >= 0 || (rc != UV_EAGAIN && rc != UV_ENOBUFS) || q->closing)
+        return true; /* sent, or an error: lost as on the wire */
+    memcpy(q->spkt, p, n);
+    b = uv_buf_init((char *)q->spkt, (unsigned)n);
+    q->sreq.data = q;
+    if (uv_udp_send(&q->sreq, &q->udp, &b, 1, NULL, on_sent) == 0)
+        q->send_busy = true;
+    return false;
 }
 
 static void arm_timer(ufrpc_quic_t *q)
@@ -313,17 +346,27 @@ static size_t unsent_vecs(const struct qstream *st, ngtcp2_vec *v, size_t max)
     return n;
 }
 
-/* Writes every packet ngtcp2 has: stream data of each stream with something to
- * send, then acks and control frames. */
+/* Writes the packets ngtcp2 has: stream data of each stream with something to
+ * send, then acks and control frames. Paced: at most ngtcp2's send quantum goes
+ * out at once; ngtcp2_conn_update_pkt_tx_time then sets when the next burst may
+ * go, which ngtcp2_conn_get_expiry includes (the timer calls flush again). */
 static void flush(ufrpc_quic_t *q)
 {
-    if (q->conn == NULL || q->failed || q->closing)
+    if (q->conn == NULL || q->failed || q->closing || q->send_busy)
         return;
     uint8_t pkt[MAX_PKT];
     ngtcp2_path_storage ps;
     ngtcp2_path_storage_zero(&ps);
     ngtcp2_pkt_info pi;
     uint64_t ts = now_ns();
+    size_t udp_max = ngtcp2_conn_get_max_tx_udp_payload_size(q->conn);
+    size_t burst = ngtcp2_conn_get_send_quantum(q->conn) / (udp_max ? udp_max : MAX_PKT);
+    if (burst < 1)
+        burst = 1;
+    if (burst > 64)
+        burst = 64;
+    size_t pkts = 0;
+    bool more = false; /* stopped with packets left: the burst is spent or the socket full */
     struct qstream *st = q->streams;
     for (int guard = 0; guard < 4096; guard++) {
         /* next stream with bytes or a FIN to send */
@@ -374,9 +417,15 @@ static void flush(ufrpc_quic_t *q)
                 break;
             continue;
         }
-        send_pkt(q, pkt, (size_t)n);
+        if (!send_pkt(q, pkt, (size_t)n) || ++pkts >= burst) {
+            more = true;
+            break;
+        }
     }
+    ngtcp2_conn_update_pkt_tx_time(q->conn, ts);
     arm_timer(q);
+    if (more && !q->send_busy)
+        arm_defer(q); /* the next burst, unless the pacer says wait (the timer then) */
 }
 
 static void on_timer(uv_timer_t *t)
@@ -404,7 +453,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     ufrpc_quic_t *q = h->data;
     (void)hint;
     b->base = (char *)q->rxbuf;
-    b->len = sizeof q->rxbuf;
+    b->len = RX_CHUNKS * RX_CHUNK;
 }
 
 static void on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *b, const struct sockaddr *from,
@@ -442,19 +491,55 @@ static void on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *b, const struct sock
         }
         return;
     }
-    flush(q);
+    /* acks and what this datagram unblocked go out once per loop turn, after every
+     * datagram of the turn has been read */
+    arm_defer(q);
 }
 
 /* ---- streams ------------------------------------------------------------------------- */
 
 static const struct ufrpc_stream_vt qs_vt;
 
+/* How many bytes st's send buffer may hold now: what is in flight (kept until
+ * acknowledged) plus what the peer's flow control and the congestion window let
+ * go out next, at least one block (so that every stream moves) and at most
+ * UFRPC_QUIC_SEND_BUF. The session's streams together keep at most twice the
+ * congestion window (UFRPC_QUIC_SEND_BUF at least, UFRPC_QUIC_SESSION_SEND_BUF at
+ * most) beyond their first block each. */
+static size_t send_cap(const struct qstream *st)
+{
+    ufrpc_quic_t *q = st->q;
+    if (q->conn == NULL || st->detached || q->failed)
+        return UFRPC_QUIC_SEND_BUF;
+    ngtcp2_conn_stat cs;
+    ngtcp2_conn_get_conn_stat(q->conn, &cs);
+    uint64_t next = ngtcp2_conn_get_max_stream_data_left(q->conn, st->id);
+    if (next > cs.cwnd)
+        next = cs.cwnd;
+    uint64_t cap = (st->sent - st->acked) + next;
+    if (cap < SBLOCK_SIZE)
+        cap = SBLOCK_SIZE;
+    if (cap > UFRPC_QUIC_SEND_BUF)
+        cap = UFRPC_QUIC_SEND_BUF;
+    if (st->slen >= SBLOCK_SIZE) {
+        uint64_t all = 2 * cs.cwnd;
+        if (all < UFRPC_QUIC_SEND_BUF)
+            all = UFRPC_QUIC_SEND_BUF;
+        if (all > UFRPC_QUIC_SESSION_SEND_BUF)
+            all = UFRPC_QUIC_SESSION_SEND_BUF;
+        if (q->sbuf_total >= all)
+            return st->slen; /* no more now: acks of any stream make room */
+    }
+    return (size_t)cap;
+}
+
 /* Moves waiting writes into the send buffer; completed ones go to done_q. */
 static void fill(struct qstream *st)
 {
+    size_t cap = send_cap(st);
     while (st->wq != NULL) {
         struct ufrpc_stream_write *w = st->wq;
-        while (w->idx < w->nbufs && st->slen < UFRPC_QUIC_SEND_BUF) {
+        while (w->idx < w->nbufs && st->slen < cap) {
             const uv_buf_t *b = &w->bufs[w->idx];
             if (st->tail == NULL || st->tail->len == SBLOCK_SIZE) {
                 struct sblock *nb = malloc(sizeof *nb);
@@ -473,6 +558,7 @@ static void fill(struct qstream *st)
             memcpy(st->tail->data + st->tail->len, b->base + w->off, n);
             st->tail->len += n;
             st->slen += n;
+            st->q->sbuf_total += n;
             w->off += n;
             if (w->off == b->len) {
                 w->idx++;
@@ -641,6 +727,7 @@ static void qs_free(struct qstream *st)
         st->head = b->next;
         free(b);
     }
+    q->sbuf_total -= st->slen;
     free(st);
     q->refs--;
     maybe_free(q);
@@ -659,7 +746,9 @@ static void qs_close(struct ufrpc_stream *s)
         }
     if (!st->detached && q->conn != NULL && !q->failed && !q->closing) {
         ngtcp2_conn_set_stream_user_data(q->conn, st->id, NULL);
-        if (!st->fin_sent || !st->eof_seen)
+        /* reset unless both ends are done; also while bytes are unacknowledged, as
+         * ngtcp2 would otherwise retransmit them from blocks freed below */
+        if (!st->fin_sent || !st->eof_seen || st->slen > 0)
             ngtcp2_conn_shutdown_stream(q->conn, st->id, 0);
         arm_defer(q);
     }
@@ -825,7 +914,7 @@ static int start_conn(ufrpc_quic_t *q)
     params.initial_max_streams_bidi = 0; /* frps never opens streams towards us */
     params.initial_max_streams_uni = 0;
     params.initial_max_stream_data_bidi_local = UFRPC_QUIC_STREAM_WINDOW;
-    params.initial_max_data = 16u * UFRPC_QUIC_STREAM_WINDOW;
+    params.initial_max_data = UFRPC_QUIC_SESSION_WINDOW;
     params.max_idle_timeout = (uint64_t)(q->o.idle_timeout_s ? q->o.idle_timeout_s : 30) *
                               NGTCP2_SECONDS;
     int rv = ngtcp2_conn_client_new(&q->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb,
@@ -894,7 +983,12 @@ static void on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     else
         ((struct sockaddr_in6 *)&q->remote)->sin6_port = htons(q->o.port);
     uv_freeaddrinfo(res);
-    int rc = uv_udp_init(q->loop, &q->udp);
+    int rc = UFRPC_ERR_NOMEM;
+    if (q->rxbuf == NULL && (q->rxbuf = malloc(RX_CHUNKS * RX_CHUNK)) == NULL) {
+        session_fail(q, UFRPC_ERR_NOMEM, "quic: %s", ufrpc_strerror(UFRPC_ERR_NOMEM));
+        return;
+    }
+    rc = uv_udp_init_ex(q->loop, &q->udp, q->remote.ss_family | UV_UDP_RECVMMSG);
     if (rc != 0) {
         if (q->o.use_fd) {
             close(q->o.fd);
@@ -1000,6 +1094,7 @@ static void maybe_free(ufrpc_quic_t *q)
         gnutls_deinit(q->tls);
     if (q->cred)
         gnutls_certificate_free_credentials(q->cred);
+    free(q->rxbuf);
     free(q);
 }
 

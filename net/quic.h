@@ -9,9 +9,18 @@
  * Like frpc (Go's InsecureSkipVerify without a CA), the server certificate is
  * verified only when ca_file is set, against it and server_name.
  *
- * Memory: a stream keeps at most UFRPC_QUIC_SEND_BUF bytes written but not yet
- * acknowledged (writes wait beyond that), and receives at most its flow-control
- * window (UFRPC_QUIC_STREAM_WINDOW) while its reader is stopped.
+ * Memory: a stream keeps the bytes written but not yet acknowledged, up to what
+ * is in flight plus what flow control and the congestion window let it send next
+ * (one 64 KiB block at least, UFRPC_QUIC_SEND_BUF at most; writes wait beyond
+ * that); all streams of a session together at most twice the congestion window
+ * (within [UFRPC_QUIC_SEND_BUF, UFRPC_QUIC_SESSION_SEND_BUF]) beyond one block
+ * each. An idle stream keeps no send block. A stream receives at most its
+ * flow-control window (UFRPC_QUIC_STREAM_WINDOW, 4 MiB; quic-go grows frpc's to
+ * 6 MB) while its reader is stopped, all streams together at most the session's
+ * (UFRPC_QUIC_SESSION_WINDOW). Datagrams are read up to 16 at a time (recvmmsg),
+ * and acks go out once per loop turn.
+ * Sending is paced by ngtcp2 (its send quantum per burst); a full kernel send
+ * buffer holds sending back instead of dropping datagrams.
  *
  * Ownership: the session is created by ufrpc_quic_connect and freed after
  * ufrpc_quic_close's callback; streams (struct ufrpc_stream, net/stream.h) are
@@ -28,7 +37,9 @@
 #include "net/stream.h"
 
 #define UFRPC_QUIC_SEND_BUF (1u << 20)
-#define UFRPC_QUIC_STREAM_WINDOW (1u << 20)
+#define UFRPC_QUIC_SESSION_SEND_BUF (8u << 20)
+#define UFRPC_QUIC_STREAM_WINDOW (4u << 20)
+#define UFRPC_QUIC_SESSION_WINDOW (16u << 20)
 
 typedef struct ufrpc_quic ufrpc_quic_t;
 

@@ -8,6 +8,11 @@
 
 set -euo pipefail
 
+# ufrpc ends a work connection at the first EOF from the server, as frpc and frps
+# do (net/pump.h, ufrpc_pump_end_at_eof): a user that half-closes loses the rest of
+# the echo, so e2e-tool load waits for the whole echo instead
+export E2E_LOAD_NO_HALF_CLOSE=1
+
 : "${UFRPC:?UFRPC must name the ufrpc binary}"
 : "${PEER:?PEER must name ufrpc-test-frps}"
 : "${TOOL:?TOOL must name e2e-tool}"

@@ -49,7 +49,6 @@ done
 source "$ROOT/tests/interop/lib.sh"
 E2E_NAME=soak
 E2E_MIN_WAIT=60
-unset E2E_LOAD_NO_HALF_CLOSE # set per server below
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 TOKEN="soak-$RANDOM"
 
@@ -84,14 +83,12 @@ start_server() {
     local srv=$1 mux=$2 port=$3
     SRV_LOG=$WORK/$srv-$port-$RANDOM.log
     if [ "$srv" = peer ]; then
-        unset E2E_LOAD_NO_HALF_CLOSE
         "$PEER" --bind "127.0.0.1:$port" --token "$TOKEN" --tls=auto --mux="$mux" \
             </dev/null >"$SRV_LOG" 2>&1 &
         SRV_PID=$!
         E2E_PIDS+=("$SRV_PID")
         wait_line "$SRV_LOG" '^READY ' 30 || fail "test frps did not start"
     else
-        export E2E_LOAD_NO_HALF_CLOSE=1
         frps_config "$port" "$TOKEN" "$mux" 'log.level = "warn"' >"$WORK/frps.toml"
         sed -i 's/^log.level = "debug"$//' "$WORK/frps.toml"
         "$UFRPC_REAL_FRPS" -c "$WORK/frps.toml" </dev/null >"$SRV_LOG" 2>&1 &

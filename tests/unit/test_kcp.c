@@ -486,6 +486,102 @@ static void test_kcp_very_lossy_link(void **state)
     run_pair(30, 10, 50, 100000, &st);
 }
 
+/* Keep-alive request/response on one session, driven as net/kcp.c drives it: a
+ * write only queues (kcp-go's write delay), the next update at ufrpc_kcp_next_ms
+ * sends it, the peer answers as soon as the whole request is readable. With the
+ * link's 5 ms one way and the 20 ms interval each exchange takes at most two
+ * intervals and two trips; any delayed-ack, window or timer stall (a resend after
+ * an RTO, a window probe, an update not asked for) shows as more virtual time. */
+static void test_kcp_request_response_rounds(void **state)
+{
+    (void)state;
+    enum { ROUNDS = 400, INTERVAL = 20, TRIP = 5 };
+    struct link ab = {0, 0, 0, calloc(MAXQ, sizeof(struct wire_pkt)), 0};
+    struct link ba = {0, 0, 0, calloc(MAXQ, sizeof(struct wire_pkt)), 0};
+    assert_non_null(ab.q);
+    assert_non_null(ba.q);
+    struct ufrpc_kcp_config ca, cb;
+    ufrpc_kcp_config_frpc(&ca);
+    ca.conv = 0x5eed;
+    ca.headroom = 8;
+    cb = ca;
+    cb.snd_wnd = 1024;
+    cb.rcv_wnd = 1024;
+    struct end a, b;
+    init_end(&a, &ca, &ab, 8000);
+    init_end(&b, &cb, &ba, 8000);
+    uint64_t start = 1000, now = start;
+    unsigned rounds = 0, updates = 0;
+    size_t want = 0; /* bytes of the exchange in flight: request, then response */
+    int phase = 0;   /* 0: a sends a request, 1: b waits for it, 2: a waits for the answer */
+    while (rounds < ROUNDS && now - start < 600000) {
+        a.now = b.now = now;
+        arrive(&ba, &a, now);
+        arrive(&ab, &b, now);
+        size_t acc = 0;
+        if (phase == 0) {
+            want = 40 + rnd() % 3000; /* one to three segments */
+            assert_int_equal(ufrpc_kcp_send(a.k, a.src, want, &acc), 0);
+            assert_int_equal(acc, want);
+            b.got = 0;
+            phase = 1;
+        }
+        if (phase == 1) {
+            b.got += ufrpc_kcp_recv(b.k, b.dst + b.got, b.dst_cap - b.got);
+            if (b.got == want) {
+                assert_memory_equal(b.dst, a.src, want);
+                want = 20 + rnd() % 4000;
+                assert_int_equal(ufrpc_kcp_send(b.k, b.src, want, &acc), 0);
+                assert_int_equal(acc, want);
+                a.got = 0;
+                phase = 2;
+            }
+        }
+        if (phase == 2) {
+            a.got += ufrpc_kcp_recv(a.k, a.dst + a.got, a.dst_cap - a.got);
+            if (a.got == want) {
+                assert_memory_equal(a.dst, b.src, want);
+                rounds++;
+                phase = 0;
+                continue; /* the next request goes out at this same time */
+            }
+        }
+        uint64_t next = UINT64_MAX;
+        uint64_t na = ufrpc_kcp_next_ms(a.k, now), nb = ufrpc_kcp_next_ms(b.k, now);
+        if (na <= now || nb <= now) {
+            ufrpc_kcp_update(a.k, now);
+            ufrpc_kcp_update(b.k, now);
+            updates++;
+            na = ufrpc_kcp_next_ms(a.k, now);
+            nb = ufrpc_kcp_next_ms(b.k, now);
+        }
+        next = na < nb ? na : nb;
+        for (unsigned i = 0; i < ab.n; i++)
+            if (ab.q[i].at < next)
+                next = ab.q[i].at;
+        for (unsigned i = 0; i < ba.n; i++)
+            if (ba.q[i].at < next)
+                next = ba.q[i].at;
+        /* something must be pending while an exchange is open: nothing would ever
+         * move it otherwise (a session that needs no timer while data waits) */
+        assert_true(next != UINT64_MAX);
+        now = next > now ? next : now + 1;
+    }
+    assert_int_equal(rounds, ROUNDS);
+    uint64_t per_round = (now - start) / ROUNDS;
+    assert_true(per_round <= 2 * (INTERVAL + TRIP));
+    assert_true(updates <= 3 * ROUNDS); /* about one flush per direction: no busy timer */
+    struct ufrpc_kcp_stats sa, sb;
+    ufrpc_kcp_get_stats(a.k, &sa);
+    ufrpc_kcp_get_stats(b.k, &sb);
+    assert_int_equal(sa.lost_segs + sb.lost_segs, 0); /* no RTO fired: acks came in time */
+    assert_int_equal(sa.fast_retrans + sb.fast_retrans, 0);
+    free_end(&a);
+    free_end(&b);
+    free(ab.q);
+    free(ba.q);
+}
+
 static void out_capture(uint8_t *pkt, size_t len, void *ud)
 {
     size_t *n = ud;
@@ -654,6 +750,7 @@ int main(void)
         cmocka_unit_test(test_kcp_clean_link),
         cmocka_unit_test(test_kcp_lossy_link),
         cmocka_unit_test(test_kcp_very_lossy_link),
+        cmocka_unit_test(test_kcp_request_response_rounds),
         cmocka_unit_test(test_kcp_garbage),
         cmocka_unit_test(test_kcp_window_backpressure),
         cmocka_unit_test(test_kcp_alloc_failures),

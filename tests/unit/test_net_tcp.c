@@ -532,6 +532,40 @@ static int pump_done_only(void *arg)
     return ((struct pump_env *)arg)->pump_done;
 }
 
+/* ufrpc_pump_end_at_eof (frp's io.Join): the marked side's EOF is passed on after
+ * its bytes, then both sides close although the other one had more to say. */
+static void test_pump_end_at_eof(void **state)
+{
+    (void)state;
+    struct pump_env e;
+    pump_env_setup(&e);
+    uint8_t *pat = nt_pattern();
+    struct nt_peer p1 = {.pat = pat, .to_send = 5000, .recv_base = 99};
+    struct nt_peer p2 = {.pat = pat, .to_send = 0, .send_base = 99, .no_shutdown = 1};
+    ufrpc_pump_t *pp = NULL;
+    assert_int_equal(ufrpc_pump_start(e.s1, e.c2, 0, on_pump_done, &e, &pp), 0);
+    ufrpc_pump_end_at_eof(pp, e.s1);
+    assert_int_equal(nt_peer_start(&p1, e.c1), 0);
+    assert_int_equal(nt_peer_start(&p2, e.s2), 0);
+    struct pump_wait w = {&e, &p1, &p2};
+    assert_true(nt_run_until(&e.loop, pump_done_only, &e, 5000));
+    assert_int_equal(e.pump_status, 0);
+    assert_true(nt_run_until(&e.loop, p2_eof, &w, 5000));
+    assert_true(p2.received == 5000); /* everything before the EOF arrived */
+    assert_int_equal(p2.mismatch, 0);
+    assert_true(e.st.a_to_b == 5000);
+    /* p1's side ends too, in order (a FIN, not a reset), although p2 never ended */
+    struct pump_wait w1 = {&e, NULL, &p1};
+    assert_true(nt_run_until(&e.loop, p2_eof, &w1, 5000));
+    assert_int_equal(p1.err, 0);
+    nt_peer_close(&p1);
+    nt_peer_close(&p2);
+    srv_stop(&e.sv);
+    assert_true(nt_loop_drain(&e.loop));
+    assert_int_equal(uv_loop_close(&e.loop), 0);
+    free(pat);
+}
+
 static void test_pump_reset_ends_both(void **state)
 {
     (void)state;
@@ -672,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_proxy_url_parse),
         cmocka_unit_test(test_pump_64mib_both_ways_slow_reader),
         cmocka_unit_test(test_pump_half_close),
+        cmocka_unit_test(test_pump_end_at_eof),
         cmocka_unit_test(test_pump_reset_ends_both),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

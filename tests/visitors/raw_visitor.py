@@ -7,8 +7,9 @@ like an old or non-ufrpc visitor would, with no compression.
       Sends, in ONE write, the v1 frame NewVisitorConn{run_id, proxy_name,
       sign_key = md5(SECRET + decimal timestamp), timestamp} immediately followed by
       PAYLOAD_BYTES of pseudo-random data (bytes the server must keep for the
-      spliced stream), half-closes, then reads NewVisitorConnResp. Prints
-      "RESP error=<text>" and, when the server accepted, reads until EOF and prints
+      spliced stream), then reads NewVisitorConnResp (no half-close: frps and ufrpc
+      end the connection at its first EOF). Prints "RESP error=<text>" and, when the
+      server accepted, reads as many bytes as the echo has (or until EOF) and prints
       "ECHO ok" if exactly the payload came back (else "ECHO bad ..."). Exit 0 when
       the server answered (accepted with a correct echo, or refused with an error
       text and closed), 1 otherwise.
@@ -67,7 +68,7 @@ def main(argv):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     wire = payload if enc is None else iv_out + enc.update(payload)
     s.sendall(b"v" + struct.pack(">q", len(body)) + body + wire)
-    s.shutdown(socket.SHUT_WR)
+    # no half-close: frps and ufrpc end a work connection at its first EOF (io.Join)
     try:
         hdr = read_exact(s, 9)
         if hdr[0:1] != b"3":
@@ -81,8 +82,9 @@ def main(argv):
     err = resp.get("error", "")
     print("RESP error=%s" % err, flush=True)
     got = b""
+    want = None if err else len(payload) + (16 if enc is not None else 0)
     try:
-        while True:
+        while want is None or len(got) < want:
             c = s.recv(65536)
             if not c:
                 break
