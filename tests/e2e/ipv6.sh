@@ -17,7 +17,6 @@ fi
 TOKEN="v6-$RANDOM"
 start_peer peer --bind "[::1]:0" --proxy-bind 127.0.0.1 --token "$TOKEN" --tls=auto \
     --mux="$MUX"
-load_half_close "$PROTO" "$MUX"
 start_echo echo
 RPORT=$(freeport)
 write_config "$WORK/frpc.toml" "$PEER_PORT" "$TOKEN" "$MUX" "$TLS" true echo "$ECHO_PORT" \

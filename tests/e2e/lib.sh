@@ -182,18 +182,6 @@ EOF
     } >"$1"
 }
 
-# load_half_close PROTO MUX: a websocket has no half-close (a close frame ends both
-# directions, and frps closes the whole work connection at the first EOF), so a work
-# connection riding a websocket without tcpMux cannot pass the load tool's half-close
-# on: the echo still in flight would race the close. For those the tool is told not to
-# half-close (E2E_LOAD_NO_HALF_CLOSE) and is done once the whole echo came back.
-load_half_close() {
-    case "$1:$2" in
-    websocket:false | wss:false) export E2E_LOAD_NO_HALF_CLOSE=1 ;;
-    *) unset E2E_LOAD_NO_HALF_CLOSE ;;
-    esac
-}
-
 # start_ufrpc NAME CONFIG: runs "ufrpc -c CONFIG"; sets UFRPC_PID. Log: $WORK/NAME.log.
 start_ufrpc() {
     local name=$1 conf=$2

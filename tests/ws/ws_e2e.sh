@@ -63,7 +63,6 @@ fi
 [ "$PROTO" = wss ] && extra="$extra
 transport.tls.serverName = \"localhost\""
 
-load_half_close "$PROTO" "$MUX"
 start_echo echo
 REMOTE=$(freeport)
 write_config "$WORK/frpc.toml" "$SERVER_PORT" "$TOKEN" "$MUX" "$TLS" true echo "$ECHO_PORT" \
