@@ -11,6 +11,7 @@
 #include "client/store.h"
 #include "config/config.h"
 #include "proto/error.h"
+#include "proto/gojson.h"
 #include "proto/text.h"
 
 struct ufrpc_store {
@@ -549,22 +550,21 @@ int ufrpc_store_parse_body(bool visitor, const char *path_name, const uint8_t *b
 {
     *entry = NULL;
     const char *what = visitor ? "visitor" : "proxy";
-    json_tokener *tok = json_tokener_new();
-    if (tok == NULL) {
+    /* frpc: jsonx.Unmarshal (encoding/json): one value, nothing after it; null
+     * leaves the definition empty */
+    enum json_tokener_error je;
+    json_object *root;
+    int rc = ufrpc_gojson_parse((const char *)body, len, &root, &je);
+    if (rc == 0 && root == NULL && (root = json_object_new_object()) == NULL)
+        rc = UFRPC_ERR_NOMEM;
+    if (rc == UFRPC_ERR_NOMEM) {
         snprintf(msg, cap, "out of memory");
         return 500;
     }
-    json_object *root = len > 0 ? json_tokener_parse_ex(tok, (const char *)body, (int)len) : NULL;
-    enum json_tokener_error je = json_tokener_get_error(tok);
-    json_tokener_free(tok);
-    if (len == 0 || je == json_tokener_continue) {
-        json_object_put(root);
-        snprintf(msg, cap, "parse JSON error: unexpected end of JSON input");
-        return 400;
-    }
-    if (root == NULL || je != json_tokener_success) {
-        json_object_put(root);
-        snprintf(msg, cap, "parse JSON error: %s", json_tokener_error_desc(je));
+    if (rc < 0) {
+        snprintf(msg, cap, "parse JSON error: %s",
+                 je == json_tokener_error_parse_eof ? "unexpected end of JSON input"
+                                                    : json_tokener_error_desc(je));
         return 400;
     }
     if (!json_object_is_type(root, json_type_object)) {

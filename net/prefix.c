@@ -4,22 +4,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/layer.h"
 #include "proto/error.h"
 
 struct pfx {
     struct ufrpc_stream s; /* first: the public face */
-    struct ufrpc_stream *lower;
+    struct ufrpc_layer layer; /* the lower stream, closing */
     uv_idle_t idle;
     ufrpc_rbuf_t *buf; /* prefix not yet delivered, or NULL */
     size_t len;
     int reading;
-    int handles;
 };
 
 static void lower_read(struct ufrpc_stream *lower, int status, ufrpc_rbuf_t *buf,
                        const uint8_t *data, size_t len)
 {
-    struct pfx *p = lower->data;
+    struct pfx *p = (struct pfx *)ufrpc_layer_up(lower);
     p->s.read_cb(&p->s, status, buf, data, len);
 }
 
@@ -38,7 +38,7 @@ static void on_idle(uv_idle_t *h)
         ufrpc_rbuf_unref(b);
     }
     if (p->reading && !p->s.closing) {
-        int rc = ufrpc_stream_read_start(p->lower, lower_read);
+        int rc = ufrpc_stream_read_start(p->layer.lower, lower_read);
         if (rc < 0) {
             p->reading = 0;
             p->s.read_cb(&p->s, rc, NULL, NULL, 0);
@@ -52,7 +52,7 @@ static int pfx_read_start(struct ufrpc_stream *s)
     p->reading = 1;
     if (p->buf != NULL)
         return uv_idle_start(&p->idle, on_idle) < 0 ? UFRPC_ERR_NET : 0;
-    return ufrpc_stream_read_start(p->lower, lower_read);
+    return ufrpc_stream_read_start(p->layer.lower, lower_read);
 }
 
 static int pfx_read_stop(struct ufrpc_stream *s)
@@ -60,24 +60,24 @@ static int pfx_read_stop(struct ufrpc_stream *s)
     struct pfx *p = (struct pfx *)s;
     p->reading = 0;
     uv_idle_stop(&p->idle);
-    return ufrpc_stream_read_stop(p->lower);
+    return ufrpc_stream_read_stop(p->layer.lower);
 }
 
 static int pfx_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
 {
     struct pfx *p = (struct pfx *)s;
-    return ufrpc_stream_write(p->lower, req, req->bufs, req->nbufs, req->cb);
+    return ufrpc_stream_write(p->layer.lower, req, req->bufs, req->nbufs, req->cb);
 }
 
 static size_t pfx_queued(const struct ufrpc_stream *s)
 {
     const struct pfx *p = (const struct pfx *)s;
-    return ufrpc_stream_queued(p->lower);
+    return ufrpc_stream_queued(p->layer.lower);
 }
 
 static void on_lower_shut(struct ufrpc_stream *lower, int status)
 {
-    struct pfx *p = lower->data;
+    struct pfx *p = (struct pfx *)ufrpc_layer_up(lower);
     if (p->s.shutdown_cb != NULL)
         p->s.shutdown_cb(&p->s, status);
 }
@@ -85,36 +85,22 @@ static void on_lower_shut(struct ufrpc_stream *lower, int status)
 static int pfx_shutdown(struct ufrpc_stream *s)
 {
     struct pfx *p = (struct pfx *)s;
-    return ufrpc_stream_shutdown(p->lower, on_lower_shut);
+    return ufrpc_stream_shutdown(p->layer.lower, on_lower_shut);
 }
 
-static void closed_one(struct pfx *p)
+static void pfx_destroy(struct ufrpc_stream *s)
 {
-    if (--p->handles > 0)
-        return;
-    if (p->s.close_cb != NULL)
-        p->s.close_cb(&p->s);
+    struct pfx *p = (struct pfx *)s;
     ufrpc_rbuf_unref(p->buf);
     free(p);
-}
-
-static void on_idle_closed(uv_handle_t *h)
-{
-    closed_one(h->data);
-}
-
-static void on_lower_closed(struct ufrpc_stream *lower)
-{
-    closed_one(lower->data);
 }
 
 static void pfx_close(struct ufrpc_stream *s)
 {
     struct pfx *p = (struct pfx *)s;
     p->reading = 0;
-    uv_idle_stop(&p->idle);
-    uv_close((uv_handle_t *)&p->idle, on_idle_closed);
-    ufrpc_stream_close(p->lower, on_lower_closed);
+    uv_handle_t *const hs[] = {(uv_handle_t *)&p->idle};
+    ufrpc_layer_close(&p->layer, hs, 1);
 }
 
 static const struct ufrpc_stream_vt pfx_vt = {
@@ -149,11 +135,7 @@ struct ufrpc_stream *ufrpc_prefix_stream_new(struct ufrpc_stream *lower, const u
         goto fail;
     }
     p->idle.data = p;
-    p->handles = 2;
-    p->lower = lower;
-    p->s.vt = &pfx_vt;
-    p->s.loop = lower->loop;
-    lower->data = p;
+    ufrpc_layer_init(&p->layer, &p->s, &pfx_vt, NULL, lower, NULL, pfx_destroy);
     *err = 0;
     return &p->s;
 fail:

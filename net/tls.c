@@ -25,6 +25,7 @@
 #if UFRPC_MBEDTLS_3 && defined(MBEDTLS_PSA_CRYPTO_C)
 #include <psa/crypto.h>
 #endif
+#include "net/layer.h"
 #include "net/x509_fill.h"
 
 #define STAGE_SIZE 16384u
@@ -533,12 +534,11 @@ struct chunk { /* lives in the bytes of a buffer of the stream's chunk pool */
 
 struct tls {
     struct ufrpc_stream s;
-    struct ufrpc_stream *lower;
+    struct ufrpc_layer layer; /* the lower stream, reading it, closing */
     ufrpc_tls_ctx_t *ctx;
     mbedtls_ssl_context ssl;
     uv_timer_t timer;
     uv_idle_t idle;
-    int handles;
     int state;
     int offered;  /* client: a saved session was offered for resumption */
     int resumed;  /* the handshake resumed it */
@@ -549,7 +549,6 @@ struct tls {
     const uint8_t *in_data;
     size_t in_len;
     int lower_status;  /* 0 while the lower stream can still deliver */
-    int lower_reading;
     int reading;
     int end_status;    /* EOF/error waiting to be delivered */
     int ended;         /* delivered */
@@ -638,7 +637,7 @@ static int flush_out(struct tls *t)
     t->fill = NULL;
     c->b = uv_buf_init((char *)c->data, (unsigned)c->len);
     c->wr.data = c;
-    int rc = ufrpc_stream_write(t->lower, &c->wr, &c->b, 1, on_chunk_written);
+    int rc = ufrpc_stream_write(t->layer.lower, &c->wr, &c->b, 1, on_chunk_written);
     if (rc < 0) {
         ufrpc_rbuf_unref(c->rb);
         if (t->out_err == 0)
@@ -708,17 +707,9 @@ static void update_lower_reading(struct tls *t)
         return;
     int want = t->lower_status == 0 && t->in_len == 0 &&
                (t->state == ST_HANDSHAKE || (t->reading && !t->ended && t->end_status == 0));
-    if (want && !t->lower_reading) {
-        t->lower_reading = 1;
-        int rc = ufrpc_stream_read_start(t->lower, on_lower_read);
-        if (rc < 0) {
-            t->lower_reading = 0;
-            t->lower_status = rc;
-        }
-    } else if (!want && t->lower_reading) {
-        t->lower_reading = 0;
-        ufrpc_stream_read_stop(t->lower);
-    }
+    int rc = ufrpc_layer_read(&t->layer, want, on_lower_read);
+    if (rc < 0)
+        t->lower_status = rc;
 }
 
 static void deliver_end(struct tls *t)
@@ -817,10 +808,7 @@ static void fail_handshake(struct tls *t, int err, int mbed)
     t->fail.lower_status = t->lower_status;
     t->state = ST_DEAD;
     uv_timer_stop(&t->timer);
-    if (t->lower_reading) {
-        t->lower_reading = 0;
-        ufrpc_stream_read_stop(t->lower);
-    }
+    ufrpc_layer_read(&t->layer, 0, NULL);
     t->hs_cb(&t->s, err);
 }
 
@@ -1216,9 +1204,9 @@ static void drive(struct tls *t)
 static void on_lower_read(struct ufrpc_stream *l, int status, ufrpc_rbuf_t *buf,
                           const uint8_t *data, size_t len)
 {
-    struct tls *t = l->data;
+    struct tls *t = (struct tls *)ufrpc_layer_up(l);
     if (status < 0) {
-        t->lower_reading = 0;
+        t->layer.lower_reading = 0;
         t->lower_status = status;
         drive(t);
         return;
@@ -1373,7 +1361,7 @@ static size_t tls_queued(const struct ufrpc_stream *s)
 
 static void on_lower_shutdown(struct ufrpc_stream *l, int status)
 {
-    struct tls *t = l->data;
+    struct tls *t = (struct tls *)ufrpc_layer_up(l);
     t->s.shutdown_cb(&t->s, status);
 }
 
@@ -1390,22 +1378,19 @@ static int tls_shutdown(struct ufrpc_stream *s)
         t->shut = 1;
         if (rc < 0)
             return rc;
-        return ufrpc_stream_shutdown(t->lower, on_lower_shutdown);
+        return ufrpc_stream_shutdown(t->layer.lower, on_lower_shutdown);
     }
     t->shut = 1;
     int r = mbedtls_ssl_close_notify(&t->ssl);
     flush_out(t);
     if (r < 0 && r != MBEDTLS_ERR_SSL_WANT_WRITE)
         return map_mbed(r);
-    return ufrpc_stream_shutdown(t->lower, on_lower_shutdown);
+    return ufrpc_stream_shutdown(t->layer.lower, on_lower_shutdown);
 }
 
-static void tls_free_if_done(struct tls *t)
+static void tls_destroy(struct ufrpc_stream *s)
 {
-    if (--t->handles > 0)
-        return;
-    if (t->s.close_cb != NULL)
-        t->s.close_cb(&t->s);
+    struct tls *t = (struct tls *)s;
     if (!t->ssl_freed)
         mbedtls_ssl_free(&t->ssl);
     fast_free(t);
@@ -1421,24 +1406,13 @@ static void tls_free_if_done(struct tls *t)
     free(t);
 }
 
-static void on_handle_closed(uv_handle_t *h)
-{
-    tls_free_if_done(h->data);
-}
-
-static void on_lower_closed(struct ufrpc_stream *l)
-{
-    tls_free_if_done(l->data);
-}
-
 static void tls_close(struct ufrpc_stream *s)
 {
     struct tls *t = (struct tls *)s;
     t->state = ST_DEAD;
     t->reading = 0;
-    uv_close((uv_handle_t *)&t->timer, on_handle_closed);
-    uv_close((uv_handle_t *)&t->idle, on_handle_closed);
-    ufrpc_stream_close(t->lower, on_lower_closed);
+    uv_handle_t *const hs[] = {(uv_handle_t *)&t->timer, (uv_handle_t *)&t->idle};
+    ufrpc_layer_close(&t->layer, hs, 2);
 }
 
 static int tls_set_read_pool(struct ufrpc_stream *s, unsigned max_free)
@@ -1513,19 +1487,14 @@ static struct ufrpc_stream *tls_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_stream *l
 #if UFRPC_MBEDTLS_3
     mbedtls_ssl_set_export_keys_cb(&t->ssl, on_export_keys, t);
 #endif
-    t->s.vt = &tls_vt;
-    t->s.loop = lower->loop;
-    t->s.data = data;
-    t->lower = lower;
+    ufrpc_layer_init(&t->layer, &t->s, &tls_vt, data, lower, NULL, tls_destroy);
     t->ctx = ctx;
     ctx->refs++;
     t->hs_cb = cb;
-    lower->data = t;
     uv_timer_init(lower->loop, &t->timer);
     uv_idle_init(lower->loop, &t->idle);
     t->timer.data = t;
     t->idle.data = t;
-    t->handles = 3;
     if (o != NULL && o->first_byte_0x17) {
         t->first_byte = 0x17;
         t->fb_buf = uv_buf_init((char *)&t->first_byte, 1);

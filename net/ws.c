@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/layer.h"
 #include "net/xform_crypt.h"
 #include "proto/error.h"
 #include "proto/ws.h"
@@ -43,12 +44,11 @@ struct chunk { /* lives in the bytes of its rbuf */
 
 struct ws {
     struct ufrpc_stream s; /* first: the public face */
-    struct ufrpc_stream *lower;
+    struct ufrpc_layer layer; /* the lower stream, reading it, closing */
     int server;
     int state;
     uv_timer_t timer;
     uv_idle_t idle;
-    int handles;
     uint32_t timeout_ms;
     ufrpc_ws_handshake_cb hs_cb;
     /* handshake */
@@ -66,7 +66,6 @@ struct ws {
     const uint8_t *in_data;
     size_t in_len;
     int lower_status; /* 0 while the lower stream can still deliver */
-    int lower_reading;
     int reading;
     int end_status; /* EOF/error waiting to be delivered */
     int ended;
@@ -140,7 +139,7 @@ static int chunk_send(struct ws *w, struct chunk *c)
 {
     c->b = uv_buf_init((char *)c->data, (unsigned)c->len);
     c->wr.data = c;
-    int rc = ufrpc_stream_write(w->lower, &c->wr, &c->b, 1, on_chunk_written);
+    int rc = ufrpc_stream_write(w->layer.lower, &c->wr, &c->b, 1, on_chunk_written);
     if (rc < 0) {
         ufrpc_rbuf_unref(c->rb);
         if (w->out_err == 0)
@@ -276,7 +275,7 @@ static void maybe_shutdown_done(struct ws *w)
 
 static void on_lower_shutdown(struct ufrpc_stream *l, int status)
 {
-    struct ws *w = l->data;
+    struct ws *w = (struct ws *)ufrpc_layer_up(l);
     w->shut_lower_done = 1;
     w->shut_status = status;
     if (status < 0) /* nothing to wait for */
@@ -293,7 +292,7 @@ static int ws_shutdown(struct ufrpc_stream *s)
     int rc = send_close(w, UFRPC_WS_CLOSE_NORMAL);
     if (rc < 0)
         return rc;
-    rc = ufrpc_stream_shutdown(w->lower, on_lower_shutdown);
+    rc = ufrpc_stream_shutdown(w->layer.lower, on_lower_shutdown);
     if (rc == 0) {
         uv_timer_start(&w->timer, on_timer, SHUTDOWN_WAIT_MS, 0);
         /* drain: the lower stream is read from now on; frames already buffered
@@ -321,17 +320,9 @@ static void update_lower_reading(struct ws *w)
     int want = w->lower_status == 0 && w->in_len == 0 && w->pend_len == 0 &&
                (w->state == ST_HANDSHAKE || (w->reading && !w->ended && w->end_status == 0) ||
                 (w->state == ST_OPEN && w->shut));
-    if (want && !w->lower_reading) {
-        w->lower_reading = 1;
-        int rc = ufrpc_stream_read_start(w->lower, on_lower_read);
-        if (rc < 0) {
-            w->lower_reading = 0;
-            w->lower_status = rc;
-        }
-    } else if (!want && w->lower_reading) {
-        w->lower_reading = 0;
-        ufrpc_stream_read_stop(w->lower);
-    }
+    int rc = ufrpc_layer_read(&w->layer, want, on_lower_read);
+    if (rc < 0)
+        w->lower_status = rc;
 }
 
 static void drop_input(struct ws *w)
@@ -450,10 +441,7 @@ static void hs_finish(struct ws *w, int status)
     if (status < 0) {
         w->state = ST_DEAD;
         drop_input(w);
-        if (w->lower_reading) {
-            w->lower_reading = 0;
-            ufrpc_stream_read_stop(w->lower);
-        }
+        ufrpc_layer_read(&w->layer, 0, NULL);
     } else {
         w->state = ST_OPEN;
         update_lower_reading(w);
@@ -483,7 +471,7 @@ static int send_head(struct ws *w, char *text, size_t len)
     w->hs_out = text;
     w->hs_buf = uv_buf_init(text, (unsigned)len);
     w->hs_req.data = w;
-    int rc = ufrpc_stream_write(w->lower, &w->hs_req, &w->hs_buf, 1, on_hs_written);
+    int rc = ufrpc_stream_write(w->layer.lower, &w->hs_req, &w->hs_buf, 1, on_hs_written);
     if (rc < 0) {
         free(text);
         w->hs_out = NULL;
@@ -547,9 +535,9 @@ static void hs_input(struct ws *w, ufrpc_rbuf_t *buf, const uint8_t *data, size_
 static void on_lower_read(struct ufrpc_stream *l, int status, ufrpc_rbuf_t *buf,
                           const uint8_t *data, size_t len)
 {
-    struct ws *w = l->data;
+    struct ws *w = (struct ws *)ufrpc_layer_up(l);
     if (status < 0) {
-        w->lower_reading = 0;
+        w->layer.lower_reading = 0;
         w->lower_status = status;
         if (w->state == ST_HANDSHAKE) {
             hs_fail(w, status == UFRPC_ERR_EOF ? FAIL_EOF : FAIL_LOWER,
@@ -636,16 +624,18 @@ static int ws_read_stop(struct ufrpc_stream *s)
     return 0;
 }
 
-static void ws_free_if_done(struct ws *w)
+static void ws_lower_closed(struct ufrpc_stream *s)
 {
-    if (--w->handles > 0)
-        return;
+    struct ws *w = (struct ws *)s;
     if (w->shut && !w->shut_reported) { /* closed while waiting for the peer's close */
         w->shut_reported = 1;
         w->s.shutdown_cb(&w->s, UFRPC_ERR_CANCELED);
     }
-    if (w->s.close_cb != NULL)
-        w->s.close_cb(&w->s);
+}
+
+static void ws_destroy(struct ufrpc_stream *s)
+{
+    struct ws *w = (struct ws *)s;
     ufrpc_rbuf_unref(w->in_buf);
     ufrpc_rbuf_pool_free(w->rpool);
     ufrpc_rbuf_pool_free(w->cpool);
@@ -654,24 +644,13 @@ static void ws_free_if_done(struct ws *w)
     free(w);
 }
 
-static void on_handle_closed(uv_handle_t *h)
-{
-    ws_free_if_done(h->data);
-}
-
-static void on_lower_closed(struct ufrpc_stream *l)
-{
-    ws_free_if_done(l->data);
-}
-
 static void ws_close(struct ufrpc_stream *s)
 {
     struct ws *w = (struct ws *)s;
     w->state = ST_DEAD;
     w->reading = 0;
-    uv_close((uv_handle_t *)&w->timer, on_handle_closed);
-    uv_close((uv_handle_t *)&w->idle, on_handle_closed);
-    ufrpc_stream_close(w->lower, on_lower_closed);
+    uv_handle_t *const hs[] = {(uv_handle_t *)&w->timer, (uv_handle_t *)&w->idle};
+    ufrpc_layer_close(&w->layer, hs, 2);
 }
 
 /* Deliveries are slices of the lower stream's buffers (client) or copies from our
@@ -681,7 +660,7 @@ static int ws_set_read_pool(struct ufrpc_stream *s, unsigned max_free)
     struct ws *w = (struct ws *)s;
     if (w->rpool != NULL)
         ufrpc_rbuf_pool_set_max_free(w->rpool, max_free);
-    int rc = ufrpc_stream_set_read_pool(w->lower, max_free);
+    int rc = ufrpc_stream_set_read_pool(w->layer.lower, max_free);
     return w->rpool != NULL ? 0 : rc;
 }
 
@@ -720,19 +699,14 @@ static struct ws *ws_new(struct ufrpc_stream *lower, int server, uint32_t timeou
     }
     w->server = server;
     w->rnd_off = RAND_POOL; /* empty: filled on first use */
-    w->s.vt = &ws_vt;
-    w->s.loop = lower->loop;
-    w->s.data = data;
-    w->lower = lower;
+    ufrpc_layer_init(&w->layer, &w->s, &ws_vt, data, lower, ws_lower_closed, ws_destroy);
     w->hs_cb = cb;
     w->timeout_ms = timeout_ms ? timeout_ms : 10000;
     ufrpc_ws_decoder_init(&w->dec, server != 0, max_payload);
-    lower->data = w;
     uv_timer_init(lower->loop, &w->timer);
     uv_idle_init(lower->loop, &w->idle);
     w->timer.data = w;
     w->idle.data = w;
-    w->handles = 3;
     *err = 0;
     return w;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/layer.h"
 #include "net/ratelimit.h"
 #include "net/xform_crypt.h"
 #include "net/xform_snappy.h"
@@ -26,13 +27,12 @@ struct chunk {
 
 struct filter {
     struct ufrpc_stream s;
-    struct ufrpc_stream *lower;
+    struct ufrpc_layer layer; /* the lower stream, reading it, closing */
     const struct ufrpc_xform_ops *ops;
     void *ctx;
     uv_idle_t idle;      /* deferred completions and resumed reads */
     uv_timer_t wtimer;   /* paced write waiting (ops->delay) */
     uv_timer_t rtimer;   /* paced read waiting */
-    int handles;         /* lower stream + 3 uv handles still open */
     struct chunk *held;  /* prepared chunk waiting for wtimer */
 
     /* write side */
@@ -55,7 +55,7 @@ struct filter {
     size_t pin_len;
     int pin_paced;                     /* pin waits for rtimer */
     size_t pin_paid;                   /* leading pin bytes already paced */
-    int reading, lower_reading, ended;
+    int reading, ended;
 };
 
 static const struct ufrpc_stream_vt filter_vt;
@@ -134,7 +134,7 @@ static void drain(struct filter *f)
 
 static void on_lower_shutdown(struct ufrpc_stream *lower, int status)
 {
-    struct filter *f = lower->data;
+    struct filter *f = (struct filter *)ufrpc_layer_up(lower);
     if (f->s.shutdown_cb != NULL)
         f->s.shutdown_cb(&f->s, status);
 }
@@ -220,7 +220,7 @@ static void fail_unencoded(struct filter *f)
 
 static int issue(struct filter *f, struct chunk *c)
 {
-    int rc = ufrpc_stream_write(f->lower, &c->w, &c->b, 1, on_chunk_written);
+    int rc = ufrpc_stream_write(f->layer.lower, &c->w, &c->b, 1, on_chunk_written);
     if (rc < 0) {
         c->done = 1;
         c->status = rc;
@@ -327,7 +327,7 @@ static void pump_writes(struct filter *f)
         f->shut_sent = 1;
         int rc = f->werr;
         if (rc == 0)
-            rc = ufrpc_stream_shutdown(f->lower, on_lower_shutdown);
+            rc = ufrpc_stream_shutdown(f->layer.lower, on_lower_shutdown);
         if (rc < 0)
             f->shut_sent = 2; /* report from the idle callback */
     }
@@ -393,10 +393,7 @@ static void read_fail(struct filter *f, int status)
 {
     f->ended = 1;
     f->reading = 0;
-    if (f->lower_reading) {
-        f->lower_reading = 0;
-        ufrpc_stream_read_stop(f->lower);
-    }
+    ufrpc_layer_read(&f->layer, 0, NULL);
     f->s.read_cb(&f->s, status, NULL, NULL, 0);
 }
 
@@ -407,10 +404,7 @@ static int stash(struct filter *f, ufrpc_rbuf_t *buf, const uint8_t *data, size_
     f->pin_buf = buf;
     f->pin_data = data;
     f->pin_len = len;
-    if (f->lower_reading) {
-        f->lower_reading = 0;
-        ufrpc_stream_read_stop(f->lower);
-    }
+    ufrpc_layer_read(&f->layer, 0, NULL);
     return 0;
 }
 
@@ -495,11 +489,11 @@ static void paced_process(struct filter *f, ufrpc_rbuf_t *buf, const uint8_t *da
 static void on_lower_read(struct ufrpc_stream *lower, int status, ufrpc_rbuf_t *buf,
                           const uint8_t *data, size_t len)
 {
-    struct filter *f = lower->data;
+    struct filter *f = (struct filter *)ufrpc_layer_up(lower);
     if (f->s.closing || f->ended)
         return;
     if (status == UFRPC_ERR_EOF) {
-        f->lower_reading = 0;
+        f->layer.lower_reading = 0;
         int rc = f->ops->finish != NULL ? f->ops->finish(f->ctx) : 0;
         f->ended = 1;
         f->reading = 0;
@@ -507,7 +501,7 @@ static void on_lower_read(struct ufrpc_stream *lower, int status, ufrpc_rbuf_t *
         return;
     }
     if (status < 0) {
-        f->lower_reading = 0;
+        f->layer.lower_reading = 0;
         f->ended = 1;
         f->reading = 0;
         f->s.read_cb(&f->s, status, NULL, NULL, 0);
@@ -551,13 +545,10 @@ static void on_rtimer(uv_timer_t *t)
 
 static void resume_lower(struct filter *f)
 {
-    if (f->reading && !f->ended && !f->s.closing && f->pin_len == 0 && !f->lower_reading) {
-        int rc = ufrpc_stream_read_start(f->lower, on_lower_read);
-        if (rc < 0) {
+    if (f->reading && !f->ended && !f->s.closing && f->pin_len == 0) {
+        int rc = ufrpc_layer_read(&f->layer, 1, on_lower_read);
+        if (rc < 0)
             read_fail(f, rc);
-            return;
-        }
-        f->lower_reading = 1;
     }
 }
 
@@ -590,31 +581,24 @@ static int filter_read_start(struct ufrpc_stream *s)
             uv_idle_start(&f->idle, on_idle);
         return 0;
     }
-    if (!f->lower_reading) {
-        int rc = ufrpc_stream_read_start(f->lower, on_lower_read);
-        if (rc < 0) {
-            f->reading = 0;
-            return rc;
-        }
-        f->lower_reading = 1;
-    }
-    return 0;
+    int rc = ufrpc_layer_read(&f->layer, 1, on_lower_read);
+    if (rc < 0)
+        f->reading = 0;
+    return rc;
 }
 
 static int filter_read_stop(struct ufrpc_stream *s)
 {
     struct filter *f = (struct filter *)s;
     f->reading = 0;
-    if (f->lower_reading) {
-        f->lower_reading = 0;
-        ufrpc_stream_read_stop(f->lower);
-    }
+    ufrpc_layer_read(&f->layer, 0, NULL);
     return 0;
 }
 
 /* ---- close ----------------------------------------------------------------------- */
-static void filter_free(struct filter *f)
+static void filter_free(struct ufrpc_stream *s)
 {
+    struct filter *f = (struct filter *)s;
     while (f->cache != NULL) {
         struct chunk *c = f->cache;
         f->cache = c->next;
@@ -628,23 +612,9 @@ static void filter_free(struct filter *f)
     free(f);
 }
 
-static void closed_one(struct filter *f)
+static void filter_lower_closed(struct ufrpc_stream *s)
 {
-    if (--f->handles > 0)
-        return;
-    if (f->s.close_cb != NULL)
-        f->s.close_cb(&f->s);
-    filter_free(f);
-}
-
-static void on_handle_closed(uv_handle_t *h)
-{
-    closed_one(h->data);
-}
-
-static void on_lower_closed(struct ufrpc_stream *lower)
-{
-    struct filter *f = lower->data;
+    struct filter *f = (struct filter *)s;
     /* Every lower write callback has run (with an error) by now. Chunks that never
      * reached the lower stream, and requests never encoded, fail here, in order. */
     set_werr(f, UFRPC_ERR_CANCELED);
@@ -662,17 +632,15 @@ static void on_lower_closed(struct ufrpc_stream *lower)
         complete_head(f, UFRPC_ERR_CANCELED);
     if (f->shut_wanted && f->shut_sent != 1 && f->s.shutdown_cb != NULL)
         f->s.shutdown_cb(&f->s, UFRPC_ERR_CANCELED);
-    closed_one(f);
 }
 
 static void filter_close(struct ufrpc_stream *s)
 {
     struct filter *f = (struct filter *)s;
     f->reading = 0;
-    uv_close((uv_handle_t *)&f->idle, on_handle_closed);
-    uv_close((uv_handle_t *)&f->wtimer, on_handle_closed);
-    uv_close((uv_handle_t *)&f->rtimer, on_handle_closed);
-    ufrpc_stream_close(f->lower, on_lower_closed);
+    uv_handle_t *const hs[] = {(uv_handle_t *)&f->idle, (uv_handle_t *)&f->wtimer,
+                               (uv_handle_t *)&f->rtimer};
+    ufrpc_layer_close(&f->layer, hs, 3);
 }
 
 static const struct ufrpc_stream_vt filter_vt = {
@@ -710,13 +678,9 @@ struct ufrpc_stream *ufrpc_xform_filter_new(struct ufrpc_stream *lower,
     f->idle.data = f;
     f->wtimer.data = f;
     f->rtimer.data = f;
-    f->handles = 4;
-    f->lower = lower;
     f->ops = ops;
     f->ctx = ctx;
-    f->s.vt = &filter_vt;
-    f->s.loop = lower->loop;
-    lower->data = f;
+    ufrpc_layer_init(&f->layer, &f->s, &filter_vt, NULL, lower, filter_lower_closed, filter_free);
     *err = 0;
     return &f->s;
 fail:

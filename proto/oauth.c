@@ -8,6 +8,7 @@
 
 #include "proto/base64.h"
 #include "proto/error.h"
+#include "proto/gojson.h"
 
 int ufrpc_url_parse(const char *url, struct ufrpc_url *out)
 {
@@ -211,17 +212,11 @@ int ufrpc_oauth_build_request(const struct ufrpc_oauth_req *r, char *out, size_t
 int ufrpc_oauth_parse_token(const char *body, size_t len, struct ufrpc_oauth_token *t)
 {
     memset(t, 0, sizeof *t);
-    struct json_tokener *tok = json_tokener_new();
-    if (tok == NULL)
+    enum json_tokener_error je;
+    json_object *o;
+    if (ufrpc_gojson_parse(body, len, &o, &je) == UFRPC_ERR_NOMEM) /* x/oauth2: json.Unmarshal */
         return UFRPC_ERR_NOMEM;
-    json_object *o = len <= INT32_MAX ? json_tokener_parse_ex(tok, body, (int)len) : NULL;
-    int complete = json_tokener_get_error(tok) == json_tokener_success;
-    /* Go's json.Unmarshal: nothing but white space may follow the value */
-    for (size_t i = complete ? json_tokener_get_parse_end(tok) : len; i < len; i++)
-        if (body[i] != ' ' && body[i] != '\t' && body[i] != '\r' && body[i] != '\n')
-            complete = 0;
-    json_tokener_free(tok);
-    if (o == NULL || !complete || !json_object_is_type(o, json_type_object)) {
+    if (o == NULL || !json_object_is_type(o, json_type_object)) {
         json_object_put(o);
         return UFRPC_ERR_JSON;
     }

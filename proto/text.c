@@ -42,6 +42,8 @@ long ufrpc_pct_decode(const char *s, size_t n, bool plus, char *out, size_t cap)
     }
     if (cap > 0)
         out[o] = '\0';
+    else if (rc == 0)
+        rc = UFRPC_ERR_LIMIT; /* not even the NUL fits */
     return rc < 0 ? rc : (long)o;
 }
 

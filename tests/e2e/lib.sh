@@ -105,6 +105,10 @@ freeport() {
     return 1
 }
 
+# ready_port LOG: N of LOG's first "READY port=N" line (the e2e tools' and the
+# test frps's first line once they listen; wait_line for it first).
+ready_port() { sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$1" | head -n 1; }
+
 # start_peer NAME ARGS...: starts ufrpc-test-frps with ARGS, waits for READY and sets
 # PEER_PID and PEER_PORT. Log: $WORK/NAME.log. With --commands, commands are read
 # from the fifo $WORK/NAME.cmd (use peer_cmd NAME "drop").
@@ -127,7 +131,7 @@ start_peer() {
     fi
     E2E_PIDS+=("$PEER_PID")
     wait_line "$log" '^READY ' 10 || fail "peer $name did not start"
-    PEER_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$log" | head -n 1)
+    PEER_PORT=$(ready_port "$log")
 }
 
 peer_cmd() {
@@ -143,7 +147,17 @@ start_echo() {
     ECHO_PID=$!
     E2E_PIDS+=("$ECHO_PID")
     wait_line "$log" '^READY ' 10 || fail "echo $name did not start"
-    ECHO_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$log" | head -n 1)
+    ECHO_PORT=$(ready_port "$log")
+}
+
+# start_udp_echo NAME: UDP echo service on a free port; sets UECHO_PORT. Log:
+# $WORK/NAME.log.
+start_udp_echo() {
+    local log=$WORK/$1.log
+    "$TOOL" udp-echo 0 </dev/null >"$log" 2>&1 &
+    E2E_PIDS+=("$!")
+    wait_line "$log" '^READY ' 10 || fail "udp echo $1 did not start"
+    UECHO_PORT=$(ready_port "$log")
 }
 
 # common_config SERVER_PORT TOKEN MUX(true|false) TLS(true|false) [LOG_LEVEL] [LOGIN_FAIL_EXIT]:
@@ -188,6 +202,16 @@ start_ufrpc() {
     "$UFRPC" -c "$conf" </dev/null >"$WORK/$name.log" 2>&1 &
     UFRPC_PID=$!
     E2E_PIDS+=("$UFRPC_PID")
+}
+
+# wait_ufrpc_exit WHY: waits (E2E_MIN_WAIT s at the most) for ufrpc to exit by
+# itself and sets UFRPC_RC to its exit status; fails with "ufrpc still runs WHY".
+wait_ufrpc_exit() {
+    local deadline=$((SECONDS + E2E_MIN_WAIT))
+    while kill -0 "$UFRPC_PID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+    kill -0 "$UFRPC_PID" 2>/dev/null && fail "ufrpc still runs $1"
+    UFRPC_RC=0
+    wait "$UFRPC_PID" || UFRPC_RC=$?
 }
 
 # stop_ufrpc: SIGTERM, wait; the exit status must be 0 (clean close).

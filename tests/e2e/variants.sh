@@ -57,12 +57,8 @@ REMOTE=$(freeport)
 write_config "$WORK/frpc.toml" "$PEER_PORT" "$TOKEN" "$MUX" "$TLS" true echo "$ECHO_PORT" "$REMOTE" "$EXTRA"
 start_ufrpc ufrpc "$WORK/frpc.toml"
 if [ "$KIND" = tls_verify_wrong ]; then
-    rc=0
-    deadline=$((SECONDS + 30))
-    while kill -0 "$UFRPC_PID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-    kill -0 "$UFRPC_PID" 2>/dev/null && fail "ufrpc still runs with an untrusted certificate"
-    wait "$UFRPC_PID" || rc=$?
-    [ "$rc" = 1 ] || fail "exit status $rc, want 1"
+    wait_ufrpc_exit "with an untrusted certificate"
+    [ "$UFRPC_RC" = 1 ] || fail "exit status $UFRPC_RC, want 1"
     grep -q '^EVENT login ' "$WORK/peer.log" && fail "ufrpc logged in over an unverified TLS connection"
     grep -i -E "certificate|verif|tls" "$WORK/ufrpc.log" | tail -n 2
     # the message names the step, Mbed TLS's reason and the setting to look at

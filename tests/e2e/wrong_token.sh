@@ -14,13 +14,9 @@ write_config "$WORK/frpc.toml" "$PEER_PORT" wrong-token true false "$EXIT" echo 
 start_ufrpc ufrpc "$WORK/frpc.toml"
 
 if [ "$EXIT" = true ]; then
-    rc=0
-    deadline=$((SECONDS + 30))
-    while kill -0 "$UFRPC_PID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-    kill -0 "$UFRPC_PID" 2>/dev/null && fail "ufrpc still runs 30 s after a refused login"
-    wait "$UFRPC_PID" || rc=$?
-    log "ufrpc exit status $rc"
-    [ "$rc" = 1 ] || fail "exit status $rc, want 1"
+    wait_ufrpc_exit "30 s after a refused login"
+    log "ufrpc exit status $UFRPC_RC"
+    [ "$UFRPC_RC" = 1 ] || fail "exit status $UFRPC_RC, want 1"
     grep -q -F "$ERRTEXT" "$WORK/ufrpc.log" || fail "ufrpc did not print the server's error"
     n=$(count_lines "$WORK/peer.log" '^EVENT login-refused')
     [ "$n" = 1 ] || fail "$n login attempts, want exactly 1"

@@ -23,10 +23,7 @@ FRPS_PORT=$(freeport)
 frps_config "$FRPS_PORT" "$TOKEN" true >"$WORK/frps.toml"
 start_frps frps "$WORK/frps.toml"
 start_echo echo
-"$TOOL" udp-echo 0 </dev/null >"$WORK/uecho.log" 2>&1 &
-E2E_PIDS+=("$!")
-wait_line "$WORK/uecho.log" '^READY ' 10 || fail "udp echo did not start"
-UECHO=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/uecho.log" | head -n 1)
+start_udp_echo uecho
 mkdir -p "$WORK/www"
 
 declare -A ADMIN RTCP RPLG RNEW
@@ -55,7 +52,7 @@ remotePort = ${RTCP[$c]}
 name = "${c}_udp"
 type = "udp"
 localIP = "127.0.0.1"
-localPort = $UECHO
+localPort = $UECHO_PORT
 remotePort = ${RTCP[$c]}
 
 [[proxies]]

@@ -10,10 +10,7 @@ need_frps
 FRPS_PORT=$(freeport)
 frps_config "$FRPS_PORT" tok true >"$WORK/frps.toml"
 start_frps frps "$WORK/frps.toml"
-"$TOOL" echo 0 </dev/null >"$WORK/echo.log" 2>&1 &
-E2E_PIDS+=($!)
-wait_line "$WORK/echo.log" '^READY ' 10 || fail "echo did not start"
-ECHO_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/echo.log" | head -n 1)
+start_echo echo
 RPORT=$(freeport)
 {
     client_config "$FRPS_PORT" tok true true

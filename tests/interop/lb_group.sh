@@ -19,7 +19,7 @@ for n in A B; do
     python3 "$INTEROP_DIR/../vhost/http_echo.py" "$n" </dev/null >"$WORK/svc-$n.log" 2>&1 &
     E2E_PIDS+=("$!")
     wait_line "$WORK/svc-$n.log" '^READY ' 10 || fail "service $n did not start"
-    PORT[$n]=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/svc-$n.log" | head -n 1)
+    PORT[$n]=$(ready_port "$WORK/svc-$n.log")
 done
 R=$(freeport)
 member() { # NAME LOCAL_PORT GROUP_KEY

@@ -45,14 +45,15 @@ ${4:-}
 EOF
 }
 
-# start_frps NAME CONFIG [BINARY]: runs frps and waits until it serves; sets FRPS_PID.
+# start_frps NAME CONFIG [BINARY [READY]]: runs frps and waits until it logs READY
+# (default: the line of frps since v0.3x, "frps started successfully"); sets
+# FRPS_PID.
 start_frps() {
-    local name=$1 conf=$2 bin=${3:-$UFRPC_REAL_FRPS}
+    local name=$1 conf=$2 bin=${3:-$UFRPC_REAL_FRPS} ready=${4:-frps started successfully}
     "$bin" -c "$conf" </dev/null >"$WORK/$name.log" 2>&1 &
     FRPS_PID=$!
     E2E_PIDS+=("$FRPS_PID")
-    wait_line "$WORK/$name.log" 'frps started successfully' 30 ||
-        fail "frps $name did not start"
+    wait_line "$WORK/$name.log" "$ready" 30 || fail "frps $name did not start"
 }
 
 # start_frpc NAME CONFIG: the real frpc; sets FRPC_PID.
@@ -83,4 +84,40 @@ EOF
 wait_proxy() {
     wait_line "$1" "\\[$2\\] start proxy success" "${3:-30}" ||
         fail "proxy $2 did not start ($(basename "$1"))"
+}
+
+# start_client KIND(ufrpc|frpc) CONFIG: ufrpc, or the real frpc (a reference), with
+# CONFIG; its log is $WORK/KIND.log, which CLOG names.
+start_client() {
+    if [ "$1" = frpc ]; then
+        start_frpc frpc "$2"
+    else
+        start_ufrpc ufrpc "$2"
+    fi
+    CLOG=$WORK/$1.log
+}
+
+# echo_proxies TCP_REMOTE [UDP_REMOTE]: frpc.toml proxies "tcp" (to the echo service
+# of start_echo, $ECHO_PORT) and, with UDP_REMOTE, "udp" (to start_udp_echo's,
+# $UECHO_PORT) on those remote ports.
+echo_proxies() {
+    cat <<EOF
+
+[[proxies]]
+name = "tcp"
+type = "tcp"
+localIP = "127.0.0.1"
+localPort = $ECHO_PORT
+remotePort = $1
+EOF
+    [ -n "${2:-}" ] || return 0
+    cat <<EOF
+
+[[proxies]]
+name = "udp"
+type = "udp"
+localIP = "127.0.0.1"
+localPort = $UECHO_PORT
+remotePort = $2
+EOF
 }

@@ -12,7 +12,7 @@ $PY -c 'import cryptography' 2>/dev/null || skip "python3-cryptography is not in
 "$PY" "$INTEROP_DIR/../oidc/oidc_provider.py" </dev/null >"$WORK/idp.log" 2>&1 &
 E2E_PIDS+=("$!")
 wait_line "$WORK/idp.log" '^READY ' 20 || fail "the OpenID provider did not start"
-IDP=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/idp.log" | head -n 1)
+IDP=$(ready_port "$WORK/idp.log")
 FRPS_PORT=$(freeport)
 frps_config "$FRPS_PORT" unused true "auth.method = \"oidc\"
 auth.oidc.issuer = \"http://127.0.0.1:$IDP\"

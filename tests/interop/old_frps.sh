@@ -16,22 +16,12 @@ bind_port = $FRPS_PORT
 token = $TOKEN
 log_level = debug
 CONF
-"$UFRPC_REAL_FRPS_OLD" -c "$WORK/frps.ini" </dev/null >"$WORK/frps.log" 2>&1 &
-E2E_PIDS+=("$!")
-wait_line "$WORK/frps.log" 'start frps success' 30 || fail "old frps did not start"
+start_frps frps "$WORK/frps.ini" "$UFRPC_REAL_FRPS_OLD" 'start frps success'
 start_echo echo
 R_TCP=$(freeport)
 {
     client_config "$FRPS_PORT" "$TOKEN" true true
-    cat <<CONF
-
-[[proxies]]
-name = "tcp"
-type = "tcp"
-localIP = "127.0.0.1"
-localPort = $ECHO_PORT
-remotePort = $R_TCP
-CONF
+    echo_proxies "$R_TCP"
 } >"$WORK/frpc.toml"
 rc=0
 timeout 30 "$UFRPC" -c "$WORK/frpc.toml" </dev/null >"$WORK/ufrpc-default.log" 2>&1 || rc=$?

@@ -27,7 +27,7 @@ start_frps frps "$WORK/frps.toml"
 python3 "$PPS" serve </dev/null >"$WORK/service.log" 2>&1 &
 E2E_PIDS+=("$!")
 wait_line "$WORK/service.log" '^READY ' 10 || fail "pp_service did not start"
-SVC_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/service.log" | head -n 1)
+SVC_PORT=$(ready_port "$WORK/service.log")
 E_PORT=$(freeport)
 start_echo echo "$E_PORT"
 mkdir -p "$WORK/www"
@@ -36,7 +36,7 @@ H_PORT=$(freeport)
 python3 -m http.server "$H_PORT" --bind 127.0.0.1 --directory "$WORK/www" </dev/null \
     >"$WORK/http.log" 2>&1 &
 E2E_PIDS+=("$!")
-deadline=$((SECONDS + 10))
+deadline=$((SECONDS + E2E_MIN_WAIT)) # as wait_line: a loaded machine is slow
 until curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$H_PORT/ok.txt"; do
     [ "$SECONDS" -lt "$deadline" ] || fail "the file server did not start"
     sleep 0.1

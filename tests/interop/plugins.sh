@@ -25,7 +25,7 @@ head -c 1048576 /dev/urandom >"$WORK/www/blob.bin"
 python3 "$INTEROP_DIR/../vhost/http_echo.py" APP </dev/null >"$WORK/app.log" 2>&1 &
 E2E_PIDS+=("$!")
 wait_line "$WORK/app.log" '^READY ' 10 || fail "http service did not start"
-APP_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/app.log" | head -n 1)
+APP_PORT=$(ready_port "$WORK/app.log")
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -subj "/CN=app.example.com" -addext "subjectAltName=DNS:app.example.com" \
     -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >"$WORK/openssl.out" 2>&1 ||

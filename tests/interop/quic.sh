@@ -12,14 +12,8 @@ FRPS_PORT=$(freeport)
 QPORT=$(freeport)
 frps_config "$FRPS_PORT" tok true "quicBindPort = $QPORT" >"$WORK/frps.toml"
 start_frps frps "$WORK/frps.toml"
-"$TOOL" echo 0 </dev/null >"$WORK/echo.log" 2>&1 &
-E2E_PIDS+=($!)
-wait_line "$WORK/echo.log" '^READY ' 10 || fail "echo did not start"
-ECHO_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/echo.log" | head -n 1)
-"$TOOL" udp-echo 0 </dev/null >"$WORK/uecho.log" 2>&1 &
-E2E_PIDS+=($!)
-wait_line "$WORK/uecho.log" '^READY ' 10 || fail "udp echo did not start"
-UECHO_PORT=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/uecho.log" | head -n 1)
+start_echo echo
+start_udp_echo uecho
 RPORT=$(freeport)
 URPORT=$(freeport)
 {

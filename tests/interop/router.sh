@@ -26,7 +26,7 @@ start_service() { # NAME
     python3 "$HERE/http_echo.py" "$1" </dev/null >"$WORK/svc-$1.log" 2>&1 &
     E2E_PIDS+=("$!")
     wait_line "$WORK/svc-$1.log" '^READY ' 10 || fail "service $1 did not start"
-    PORT[$1]=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/svc-$1.log" | head -n 1)
+    PORT[$1]=$(ready_port "$WORK/svc-$1.log")
 }
 for n in API ADMIN ROOT; do start_service "$n"; done
 DOWN_PORT=$(freeport)

@@ -28,7 +28,7 @@ start_service() { # NAME [CERT KEY]
     python3 "$HERE/http_echo.py" "$n" "$@" </dev/null >"$WORK/svc-$n.log" 2>&1 &
     E2E_PIDS+=("$!")
     wait_line "$WORK/svc-$n.log" '^READY ' 10 || fail "service $n did not start"
-    PORT[$n]=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/svc-$n.log" | head -n 1)
+    PORT[$n]=$(ready_port "$WORK/svc-$n.log")
 }
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -subj "/CN=secure.example.com" -keyout "$WORK/key.pem" -out "$WORK/cert.pem" \
@@ -38,30 +38,14 @@ start_service B
 start_service M
 start_service S "$WORK/cert.pem" "$WORK/key.pem"
 start_echo echo
-"$TOOL" udp-echo 0 </dev/null >"$WORK/uecho.log" 2>&1 &
-E2E_PIDS+=("$!")
-wait_line "$WORK/uecho.log" '^READY ' 10 || fail "udp echo did not start"
-UECHO=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/uecho.log" | head -n 1)
+start_udp_echo uecho
 R_TCP=$(freeport)
 R_UDP=$(freeport)
 
 {
     client_config "$FRPS_PORT" "$TOKEN" "$MUX" "$TLS"
+    echo_proxies "$R_TCP" "$R_UDP"
     cat <<CONF
-
-[[proxies]]
-name = "tcp"
-type = "tcp"
-localIP = "127.0.0.1"
-localPort = $ECHO_PORT
-remotePort = $R_TCP
-
-[[proxies]]
-name = "udp"
-type = "udp"
-localIP = "127.0.0.1"
-localPort = $UECHO
-remotePort = $R_UDP
 
 [[proxies]]
 name = "web"

@@ -25,13 +25,9 @@ log_level = trace
 disable_log_color = true
 CONF
 start_frps frps "$WORK/frps.ini" "$UFRPC_REAL_FRPS_V050"
-grep -q 'frps started successfully' "$WORK/frps.log" || fail "not started"
 
 start_echo echo
-"$TOOL" udp-echo 0 </dev/null >"$WORK/uecho.log" 2>&1 &
-E2E_PIDS+=("$!")
-wait_line "$WORK/uecho.log" '^READY ' 10 || fail "udp echo did not start"
-UECHO=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/uecho.log" | head -n 1)
+start_udp_echo uecho
 R_TCP=$(freeport)
 R_UDP=$(freeport)
 # ufrpc: frpc.toml with the defaults (TLS on) but tcpMux to match frps
@@ -43,21 +39,8 @@ auth.token = "$TOKEN"
 transport.tcpMux = $MUX
 log.to = "console"
 log.level = "info"
-
-[[proxies]]
-name = "tcp"
-type = "tcp"
-localIP = "127.0.0.1"
-localPort = $ECHO_PORT
-remotePort = $R_TCP
-
-[[proxies]]
-name = "udp"
-type = "udp"
-localIP = "127.0.0.1"
-localPort = $UECHO
-remotePort = $R_UDP
 CONF
+echo_proxies "$R_TCP" "$R_UDP" >>"$WORK/frpc.toml"
 start_ufrpc ufrpc "$WORK/frpc.toml"
 wait_proxy "$WORK/ufrpc.log" tcp
 wait_proxy "$WORK/ufrpc.log" udp

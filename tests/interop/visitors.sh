@@ -25,10 +25,7 @@ frps_config "$FRPS_PORT" "$TOKEN" true >"$WORK/frps.toml"
 start_frps frps "$WORK/frps.toml"
 
 start_echo echo
-"$TOOL" udp-echo 0 </dev/null >"$WORK/uecho.log" 2>&1 &
-E2E_PIDS+=("$!")
-wait_line "$WORK/uecho.log" '^READY ' 10 || fail "udp echo did not start"
-UECHO=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/uecho.log" | head -n 1)
+start_udp_echo uecho
 
 P_SEC=$(freeport)   # frpc's stcp visitor -> alice.sec
 P_USEC=$(freeport)  # frpc's sudp visitor -> alice.usec
@@ -67,7 +64,7 @@ EOF
 {
     client_config "$FRPS_PORT" "$TOKEN" true true 'user = "alice"'
     proxy sec stcp "$K1" bob "$ECHO_PORT"
-    proxy usec sudp "$K2" bob "$UECHO"
+    proxy usec sudp "$K2" bob "$UECHO_PORT"
     visitor fsec_v stcp bob fsec "$K1" "$P_FSEC"
     visitor fusec_v sudp bob fusec "$K2" "$P_FUSEC"
     visitor fhid_v stcp bob fsec "$K1" -1
@@ -77,7 +74,7 @@ EOF
 {
     client_config "$FRPS_PORT" "$TOKEN" true true 'user = "bob"'
     proxy fsec stcp "$K1" alice "$ECHO_PORT"
-    proxy fusec sudp "$K2" alice "$UECHO"
+    proxy fusec sudp "$K2" alice "$UECHO_PORT"
     proxy fp2p xtcp "$K1" alice "$ECHO_PORT"
     visitor sec_v stcp alice sec "$K1" "$P_SEC"
     visitor usec_v sudp alice usec "$K2" "$P_USEC"

@@ -44,10 +44,7 @@ if [ "$PROTO" = wss ]; then
 fi
 
 start_echo echo
-"$TOOL" udp-echo 0 </dev/null >"$WORK/uecho.log" 2>&1 &
-E2E_PIDS+=("$!")
-wait_line "$WORK/uecho.log" '^READY ' 10 || fail "udp echo did not start"
-UECHO=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$WORK/uecho.log" | head -n 1)
+start_udp_echo uecho
 R_TCP=$(freeport)
 R_UDP=$(freeport)
 first_byte=true
@@ -57,30 +54,9 @@ first_byte=true
 transport.tls.disableCustomTLSFirstByte = $first_byte
 $EXTRA"
     [ "$PROTO" = wss ] && echo 'transport.tls.serverName = "localhost"'
-    cat <<CONF
-
-[[proxies]]
-name = "tcp"
-type = "tcp"
-localIP = "127.0.0.1"
-localPort = $ECHO_PORT
-remotePort = $R_TCP
-
-[[proxies]]
-name = "udp"
-type = "udp"
-localIP = "127.0.0.1"
-localPort = $UECHO
-remotePort = $R_UDP
-CONF
+    echo_proxies "$R_TCP" "$R_UDP"
 } >"$WORK/frpc.toml"
-if [ "$CLIENT" = frpc ]; then
-    start_frpc frpc "$WORK/frpc.toml"
-    CLOG=$WORK/frpc.log
-else
-    start_ufrpc ufrpc "$WORK/frpc.toml"
-    CLOG=$WORK/ufrpc.log
-fi
+start_client "$CLIENT" "$WORK/frpc.toml"
 wait_proxy "$CLOG" tcp
 wait_proxy "$CLOG" udp
 

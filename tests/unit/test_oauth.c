@@ -99,7 +99,16 @@ static void test_token(void **state)
     assert_int_equal(ufrpc_oauth_parse_token(d, strlen(d), &t), UFRPC_ERR_NOT_FOUND);
     const char *e = "{\"error\":\"x\"}";
     assert_int_equal(ufrpc_oauth_parse_token(e, strlen(e), &t), UFRPC_ERR_NOT_FOUND);
-    const char *bad[] = {"", "[1]", "not json", "{\"access_token\":\"k\"", "{} trailing", NULL};
+    /* Go's json.Unmarshal refuses comments and trailing commas too */
+    const char *bad[] = {"",
+                         "[1]",
+                         "not json",
+                         "{\"access_token\":\"k\"",
+                         "{} trailing",
+                         "{\"access_token\":\"k\"} // comment",
+                         "{\"access_token\":\"k\"}\n//1:8\n\n", /* found by fuzz_oauth */
+                         "{\"access_token\":\"k\",}",
+                         NULL};
     for (int i = 0; bad[i]; i++) {
         int rc = ufrpc_oauth_parse_token(bad[i], strlen(bad[i]), &t);
         if (rc != UFRPC_ERR_JSON)

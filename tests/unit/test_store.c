@@ -77,7 +77,7 @@ static void expect_body(bool visitor, const char *path_name, const char *body, i
 static void test_shapes(void **st)
 {
     (void)st;
-    expect_body(false, NULL, "{\"name\":\"s1\",\"type\":\"tcp\",\"tcp\":{\"localPort\":22,\"remotePort\":17502}}",
+    expect_body(false, NULL, "{\"name\":\"s1\",\"type\":\"tcp\",\"tcp\":{\"localPort\":22,\"remotePort\":17502}}\r\n",
                 200,
                 "{\"name\":\"s1\",\"type\":\"tcp\",\"tcp\":{\"name\":\"s1\",\"type\":\"tcp\",\"transport\":{\"bandwidthLimit\":\"\"},\"loadBalancer\":{\"group\":\"\"},\"healthCheck\":{\"type\":\"\",\"intervalSeconds\":0},\"localPort\":22,\"plugin\":null,\"remotePort\":17502}}");
     /* unknown keys dropped; the block's own name/type replaced by the body's */
@@ -120,6 +120,15 @@ static void test_body_errors(void **st)
                 "parse JSON error: json: cannot unmarshal array into Go value of type model.ProxyDefinition");
     expect_body(false, NULL, "", 400, "parse JSON error: unexpected end of JSON input");
     expect_body(false, NULL, "{\"name\":\"s", 400, "parse JSON error: unexpected end of JSON input");
+    /* jsonx.Unmarshal (encoding/json): nothing but white space after the value, no
+     * comments or trailing commas; null decodes to an empty definition */
+    expect_body(false, NULL, "{\"name\":\"s2\",\"type\":\"tcp\",\"tcp\":{\"localPort\":22}} x", 400,
+                "parse JSON error: unexpected character");
+    expect_body(false, NULL, "{\"name\":\"s2\",\"type\":\"tcp\",\"tcp\":{\"localPort\":22}}// c", 400,
+                "parse JSON error: unexpected character");
+    expect_body(false, NULL, "{\"name\":\"s2\",\"type\":\"tcp\",\"tcp\":{\"localPort\":22,}}", 400,
+                "parse JSON error: unexpected character");
+    expect_body(false, NULL, "null", 400, "proxy name is required");
     /* frpc's validation, after Complete */
     expect_body(false, NULL, "{\"name\":\"h2\",\"type\":\"http\",\"http\":{\"localPort\":80}}", 400,
                 "invalid argument: validation error: subdomain and custom domains should not be both empty");
@@ -129,7 +138,7 @@ static void test_body_errors(void **st)
     char msg[600];
     assert_int_equal(ufrpc_store_parse_body(false, NULL,
                                             (const uint8_t *)"{\"name\":\"h5\",\"type\":\"tcp\",\"tcp\":{\"localPort\":\"x\"}}",
-                                            51, &e, msg, sizeof msg),
+                                            50, &e, msg, sizeof msg),
                      400);
     assert_non_null(strstr(msg, "parse JSON error: json: cannot unmarshal string into Go struct field"));
     assert_non_null(strstr(msg, "localPort of type int"));

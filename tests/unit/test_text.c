@@ -60,6 +60,8 @@ static void test_decode_errors(void **state)
     assert_int_equal(ufrpc_pct_decode("12345678%zz", 11, false, out, sizeof out),
                      UFRPC_ERR_INVAL);
     assert_int_equal(ufrpc_pct_decode("a", 1, false, out, 0), UFRPC_ERR_LIMIT);
+    /* not even the NUL fits: an empty text too (found by fuzz_text) */
+    assert_int_equal(ufrpc_pct_decode("", 0, false, out, 0), UFRPC_ERR_LIMIT);
 }
 
 /* strconv.ParseBool's exact set; nothing else, no partial matches. */
