@@ -560,6 +560,10 @@ struct tls {
     /* output */
     struct chunk *fill;
     struct chunk *last;   /* last chunk handed to the lower stream, while in flight */
+    /* writes whose bytes all went out at once (ufrpc_stream_try_write) while no
+     * chunk was in flight: completed from the idle handle, or by the next chunk
+     * that goes in flight (so that writes complete in order) */
+    struct ufrpc_stream_write *done, *done_tail;
     size_t out_queued;
     int out_err;
     uint8_t first_byte;
@@ -615,7 +619,7 @@ static void on_chunk_written(struct ufrpc_stream_write *w, int status)
 {
     struct chunk *c = w->data;
     struct tls *t = c->t;
-    t->out_queued -= c->len;
+    t->out_queued -= c->b.len;
     if (t->last == c)
         t->last = NULL;
     if (status < 0 && t->out_err == 0)
@@ -629,7 +633,10 @@ static void on_chunk_written(struct ufrpc_stream_write *w, int status)
     }
 }
 
-/* Hands the fill chunk to the lower stream. */
+/* Hands the fill chunk to the lower stream: what the kernel takes at once is
+ * written from here, and a chunk that went out whole goes back to the pool now
+ * (warm in the cache, for the next records of this or another connection) instead
+ * of staying out until the next loop iteration; the rest is queued. */
 static int flush_out(struct tls *t)
 {
     struct chunk *c = t->fill;
@@ -637,17 +644,41 @@ static int flush_out(struct tls *t)
         return 0;
     t->fill = NULL;
     c->b = uv_buf_init((char *)c->data, (unsigned)c->len);
-    c->wr.data = c;
-    int rc = ufrpc_stream_write(t->lower, &c->wr, &c->b, 1, on_chunk_written);
+    int rc = t->out_err == 0 ? ufrpc_stream_try_write(t->lower, &c->b, 1) : t->out_err;
+    if (rc >= 0 && (size_t)rc == c->len) {
+        ufrpc_rbuf_unref(c->rb);
+        return 0;
+    }
+    if (rc >= 0) {
+        c->b = uv_buf_init((char *)c->data + rc, (unsigned)(c->len - (size_t)rc));
+        c->wr.data = c;
+        rc = ufrpc_stream_write(t->lower, &c->wr, &c->b, 1, on_chunk_written);
+    }
     if (rc < 0) {
         ufrpc_rbuf_unref(c->rb);
         if (t->out_err == 0)
             t->out_err = rc;
         return rc;
     }
-    t->out_queued += c->len;
+    /* writes that completed at once before it complete with it, in order */
+    c->users = t->done;
+    c->users_tail = t->done_tail;
+    t->done = t->done_tail = NULL;
+    t->out_queued += c->b.len;
     t->last = c;
     return 0;
+}
+
+/* Runs the callbacks of the writes that went out at once (see struct tls). */
+static void complete_done(struct tls *t, int status)
+{
+    struct ufrpc_stream_write *u = t->done;
+    t->done = t->done_tail = NULL;
+    while (u != NULL) {
+        struct ufrpc_stream_write *next = u->next;
+        u->cb(u, status);
+        u = next;
+    }
 }
 
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
@@ -1244,6 +1275,9 @@ static void on_idle(uv_idle_t *i)
     uv_idle_stop(i);
     if (t->s.closing)
         return;
+    complete_done(t, 0);
+    if (t->s.closing)
+        return;
     if (t->state == ST_HANDSHAKE) { /* first flight, deferred from tls_new */
         drive(t);
         return;
@@ -1282,7 +1316,8 @@ static int tls_read_stop(struct ufrpc_stream *s)
 {
     struct tls *t = (struct tls *)s;
     t->reading = 0;
-    uv_idle_stop(&t->idle);
+    if (t->done == NULL) /* else the idle still has writes to complete */
+        uv_idle_stop(&t->idle);
     if (t->state == ST_OPEN)
         update_lower_reading(t);
     return 0;
@@ -1355,15 +1390,26 @@ static int tls_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
     if (rc < 0)
         return rc;
 queued:;
-    /* every byte is now in a chunk; the last one completes the request */
-    struct chunk *c = t->last;
+    /* every byte is now in the kernel or in a chunk in flight: the last chunk in
+     * flight completes the request, or the idle handle when none is */
     req->next = NULL;
-    if (c->users_tail != NULL)
-        c->users_tail->next = req;
+    struct chunk *c = t->last;
+    struct ufrpc_stream_write **head = c != NULL ? &c->users : &t->done;
+    struct ufrpc_stream_write **tail = c != NULL ? &c->users_tail : &t->done_tail;
+    if (*tail != NULL)
+        (*tail)->next = req;
     else
-        c->users = req;
-    c->users_tail = req;
+        *head = req;
+    *tail = req;
+    if (c == NULL)
+        uv_idle_start(&t->idle, on_idle);
     return 0;
+}
+
+static int tls_copies_writes(const struct ufrpc_stream *s)
+{
+    (void)s;
+    return 1; /* records are sealed (or Mbed TLS copies) in tls_write */
 }
 
 static size_t tls_queued(const struct ufrpc_stream *s)
@@ -1402,6 +1448,7 @@ static int tls_shutdown(struct ufrpc_stream *s)
 
 static void tls_free_if_done(struct tls *t)
 {
+    complete_done(t, UFRPC_ERR_CANCELED); /* the first handle closed: after close() */
     if (--t->handles > 0)
         return;
     if (t->s.close_cb != NULL)
@@ -1451,6 +1498,7 @@ static const struct ufrpc_stream_vt tls_vt = {
     .read_start = tls_read_start,
     .read_stop = tls_read_stop,
     .write = tls_write,
+    .copies_writes = tls_copies_writes,
     .queued = tls_queued,
     .shutdown = tls_shutdown,
     .close = tls_close,
