@@ -1134,6 +1134,11 @@ static void fast_pump_in(struct tls *t)
             deliver_end(t);
             return;
         }
+        /* nothing to open (no record is ever complete without new input): no
+         * plaintext buffer taken and dropped, as from the idle callback that
+         * completes writes */
+        if (t->in_len == 0 && t->lower_status == 0)
+            break;
         if (t->rb != NULL && t->rb->refs != 1) {
             ufrpc_rbuf_unref(t->rb);
             t->rb = NULL;
