@@ -69,6 +69,11 @@ static int pfx_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
     return ufrpc_stream_write(p->layer.lower, req, req->bufs, req->nbufs, req->cb);
 }
 
+static int pfx_copies_writes(const struct ufrpc_stream *s)
+{
+    return ufrpc_stream_copies_writes(((const struct pfx *)s)->lower);
+}
+
 static size_t pfx_queued(const struct ufrpc_stream *s)
 {
     const struct pfx *p = (const struct pfx *)s;
@@ -107,6 +112,7 @@ static const struct ufrpc_stream_vt pfx_vt = {
     .read_start = pfx_read_start,
     .read_stop = pfx_read_stop,
     .write = pfx_write,
+    .copies_writes = pfx_copies_writes,
     .queued = pfx_queued,
     .shutdown = pfx_shutdown,
     .close = pfx_close,

@@ -197,6 +197,15 @@ static void on_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
         pump_end(p, rc);
         return;
     }
+    /* a stream that has copied the bytes (TLS) does not need the read buffer
+     * any more: it goes back now, still warm in the cache, for the next read of
+     * this or another connection, instead of one buffer per connection staying
+     * out until the next loop iteration; held keeps counting it until the
+     * callback, which bounds what the stream below holds instead */
+    if (ufrpc_stream_copies_writes(d->to)) {
+        ufrpc_rbuf_unref(r->rb);
+        r->rb = NULL;
+    }
     d->held += r->held;
     if (d->held > d->held_max)
         d->held_max = d->held;

@@ -255,6 +255,20 @@ int ufrpc_stream_set_read_pool(struct ufrpc_stream *s, unsigned max_free)
     return s->vt->set_read_pool(s, max_free);
 }
 
+bool ufrpc_stream_copies_writes(const struct ufrpc_stream *s)
+{
+    return s->vt->copies_writes != NULL && s->vt->copies_writes(s) != 0;
+}
+
+int ufrpc_stream_try_write(struct ufrpc_stream *s, const uv_buf_t *bufs, unsigned nbufs)
+{
+    if (s->closing)
+        return UFRPC_ERR_CLOSED;
+    if (s->vt->try_write == NULL)
+        return 0;
+    return s->vt->try_write(s, bufs, nbufs);
+}
+
 size_t ufrpc_iov_total(const uv_buf_t *bufs, unsigned nbufs)
 {
     size_t n = 0;

@@ -31,6 +31,7 @@
 #ifndef UFRPC_NET_STREAM_H
 #define UFRPC_NET_STREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -142,6 +143,12 @@ struct ufrpc_stream_vt {
     int (*unread)(struct ufrpc_stream *s, ufrpc_rbuf_t *buf, const uint8_t *data, size_t len);
     /* optional: how many returned read buffers to keep for reuse */
     int (*set_read_pool)(struct ufrpc_stream *s, unsigned max_free);
+    /* optional: nonzero when write() is done with the caller's bytes when it
+     * returns (see ufrpc_stream_copies_writes) */
+    int (*copies_writes)(const struct ufrpc_stream *s);
+    /* optional: writes what the kernel takes now, without queueing (see
+     * ufrpc_stream_try_write) */
+    int (*try_write)(struct ufrpc_stream *s, const uv_buf_t *bufs, unsigned nbufs);
 };
 
 struct ufrpc_stream {
@@ -181,6 +188,22 @@ int ufrpc_stream_unread(struct ufrpc_stream *s, ufrpc_rbuf_t *buf, const uint8_t
  * beyond what consumers hold: max_free read buffers. UFRPC_ERR_UNSUPPORTED for
  * stream types without read buffers of their own (only TCP and TLS streams). */
 int ufrpc_stream_set_read_pool(struct ufrpc_stream *s, unsigned max_free);
+
+/* True when the stream has copied (or sent) the bytes of a write by the time
+ * ufrpc_stream_write returns 0 (TLS seals them into its own records): the caller
+ * may then reuse or free its buffers at once, while the request struct stays
+ * in use and the callback still says when the bytes have left (flow control).
+ * False for the others (the bytes are read until the callback). */
+bool ufrpc_stream_copies_writes(const struct ufrpc_stream *s);
+
+/* Writes as much of bufs as the kernel accepts right now, without queueing and
+ * without a callback (uv_try_write): returns the bytes written (possibly fewer
+ * than given), 0 when nothing can be written now -- writes queued before are
+ * still pending, or the socket buffer is full -- or <0 on an error. Stream kinds
+ * without it (all but TCP) return 0, so a caller falls back to
+ * ufrpc_stream_write for the rest; order is kept because a stream with queued
+ * writes takes nothing here. */
+int ufrpc_stream_try_write(struct ufrpc_stream *s, const uv_buf_t *bufs, unsigned nbufs);
 
 /* Helpers for implementations. */
 size_t ufrpc_iov_total(const uv_buf_t *bufs, unsigned nbufs);

@@ -152,6 +152,15 @@ static int tcp_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
                                      on_write));
 }
 
+static int tcp_try_write(struct ufrpc_stream *s, const uv_buf_t *bufs, unsigned nbufs)
+{
+    struct tcp *t = (struct tcp *)s;
+    int n = uv_try_write(&t->h.stream, bufs, nbufs);
+    if (n == UV_EAGAIN)
+        return 0;
+    return n < 0 ? ufrpc_net_uv_err(n) : n;
+}
+
 static size_t tcp_queued(const struct ufrpc_stream *s)
 {
     const struct tcp *t = (const struct tcp *)s;
@@ -231,6 +240,7 @@ static const struct ufrpc_stream_vt tcp_vt = {
     .close = tcp_close,
     .unread = tcp_unread,
     .set_read_pool = tcp_set_read_pool,
+    .try_write = tcp_try_write,
 };
 
 /* Allocates a stream around a fresh, unconnected TCP or pipe handle. */

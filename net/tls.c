@@ -559,6 +559,10 @@ struct tls {
     /* output */
     struct chunk *fill;
     struct chunk *last;   /* last chunk handed to the lower stream, while in flight */
+    /* writes whose bytes all went out at once (ufrpc_stream_try_write) while no
+     * chunk was in flight: completed from the idle handle, or by the next chunk
+     * that goes in flight (so that writes complete in order) */
+    struct ufrpc_stream_write *done, *done_tail;
     size_t out_queued;
     int out_err;
     uint8_t first_byte;
@@ -614,7 +618,7 @@ static void on_chunk_written(struct ufrpc_stream_write *w, int status)
 {
     struct chunk *c = w->data;
     struct tls *t = c->t;
-    t->out_queued -= c->len;
+    t->out_queued -= c->b.len;
     if (t->last == c)
         t->last = NULL;
     if (status < 0 && t->out_err == 0)
@@ -628,7 +632,10 @@ static void on_chunk_written(struct ufrpc_stream_write *w, int status)
     }
 }
 
-/* Hands the fill chunk to the lower stream. */
+/* Hands the fill chunk to the lower stream: what the kernel takes at once is
+ * written from here, and a chunk that went out whole goes back to the pool now
+ * (warm in the cache, for the next records of this or another connection) instead
+ * of staying out until the next loop iteration; the rest is queued. */
 static int flush_out(struct tls *t)
 {
     struct chunk *c = t->fill;
@@ -636,17 +643,41 @@ static int flush_out(struct tls *t)
         return 0;
     t->fill = NULL;
     c->b = uv_buf_init((char *)c->data, (unsigned)c->len);
-    c->wr.data = c;
-    int rc = ufrpc_stream_write(t->layer.lower, &c->wr, &c->b, 1, on_chunk_written);
+    int rc = t->out_err == 0 ? ufrpc_stream_try_write(t->layer.lower, &c->b, 1) : t->out_err;
+    if (rc >= 0 && (size_t)rc == c->len) {
+        ufrpc_rbuf_unref(c->rb);
+        return 0;
+    }
+    if (rc >= 0) {
+        c->b = uv_buf_init((char *)c->data + rc, (unsigned)(c->len - (size_t)rc));
+        c->wr.data = c;
+        rc = ufrpc_stream_write(t->layer.lower, &c->wr, &c->b, 1, on_chunk_written);
+    }
     if (rc < 0) {
         ufrpc_rbuf_unref(c->rb);
         if (t->out_err == 0)
             t->out_err = rc;
         return rc;
     }
-    t->out_queued += c->len;
+    /* writes that completed at once before it complete with it, in order */
+    c->users = t->done;
+    c->users_tail = t->done_tail;
+    t->done = t->done_tail = NULL;
+    t->out_queued += c->b.len;
     t->last = c;
     return 0;
+}
+
+/* Runs the callbacks of the writes that went out at once (see struct tls). */
+static void complete_done(struct tls *t, int status)
+{
+    struct ufrpc_stream_write *u = t->done;
+    t->done = t->done_tail = NULL;
+    while (u != NULL) {
+        struct ufrpc_stream_write *next = u->next;
+        u->cb(u, status);
+        u = next;
+    }
 }
 
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
@@ -1091,6 +1122,11 @@ static void fast_pump_in(struct tls *t)
             deliver_end(t);
             return;
         }
+        /* nothing to open (no record is ever complete without new input): no
+         * plaintext buffer taken and dropped, as from the idle callback that
+         * completes writes */
+        if (t->in_len == 0 && t->lower_status == 0)
+            break;
         if (t->rb != NULL && t->rb->refs != 1) {
             ufrpc_rbuf_unref(t->rb);
             t->rb = NULL;
@@ -1232,6 +1268,9 @@ static void on_idle(uv_idle_t *i)
     uv_idle_stop(i);
     if (t->s.closing)
         return;
+    complete_done(t, 0);
+    if (t->s.closing)
+        return;
     if (t->state == ST_HANDSHAKE) { /* first flight, deferred from tls_new */
         drive(t);
         return;
@@ -1270,7 +1309,8 @@ static int tls_read_stop(struct ufrpc_stream *s)
 {
     struct tls *t = (struct tls *)s;
     t->reading = 0;
-    uv_idle_stop(&t->idle);
+    if (t->done == NULL) /* else the idle still has writes to complete */
+        uv_idle_stop(&t->idle);
     if (t->state == ST_OPEN)
         update_lower_reading(t);
     return 0;
@@ -1343,15 +1383,26 @@ static int tls_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
     if (rc < 0)
         return rc;
 queued:;
-    /* every byte is now in a chunk; the last one completes the request */
-    struct chunk *c = t->last;
+    /* every byte is now in the kernel or in a chunk in flight: the last chunk in
+     * flight completes the request, or the idle handle when none is */
     req->next = NULL;
-    if (c->users_tail != NULL)
-        c->users_tail->next = req;
+    struct chunk *c = t->last;
+    struct ufrpc_stream_write **head = c != NULL ? &c->users : &t->done;
+    struct ufrpc_stream_write **tail = c != NULL ? &c->users_tail : &t->done_tail;
+    if (*tail != NULL)
+        (*tail)->next = req;
     else
-        c->users = req;
-    c->users_tail = req;
+        *head = req;
+    *tail = req;
+    if (c == NULL)
+        uv_idle_start(&t->idle, on_idle);
     return 0;
+}
+
+static int tls_copies_writes(const struct ufrpc_stream *s)
+{
+    (void)s;
+    return 1; /* records are sealed (or Mbed TLS copies) in tls_write */
 }
 
 static size_t tls_queued(const struct ufrpc_stream *s)
@@ -1362,6 +1413,7 @@ static size_t tls_queued(const struct ufrpc_stream *s)
 static void on_lower_shutdown(struct ufrpc_stream *l, int status)
 {
     struct tls *t = (struct tls *)ufrpc_layer_up(l);
+    complete_done(t, 0); /* the writes before the shutdown complete before it */
     t->s.shutdown_cb(&t->s, status);
 }
 
@@ -1386,6 +1438,13 @@ static int tls_shutdown(struct ufrpc_stream *s)
     if (r < 0 && r != MBEDTLS_ERR_SSL_WANT_WRITE)
         return map_mbed(r);
     return ufrpc_stream_shutdown(t->layer.lower, on_lower_shutdown);
+}
+
+/* The lower stream's close completed (before the close callback): the writes sent
+ * straight to it did go out, so they complete as such. */
+static void tls_lower_closed(struct ufrpc_stream *s)
+{
+    complete_done((struct tls *)s, 0);
 }
 
 static void tls_destroy(struct ufrpc_stream *s)
@@ -1425,6 +1484,7 @@ static const struct ufrpc_stream_vt tls_vt = {
     .read_start = tls_read_start,
     .read_stop = tls_read_stop,
     .write = tls_write,
+    .copies_writes = tls_copies_writes,
     .queued = tls_queued,
     .shutdown = tls_shutdown,
     .close = tls_close,
@@ -1487,7 +1547,7 @@ static struct ufrpc_stream *tls_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_stream *l
 #if UFRPC_MBEDTLS_3
     mbedtls_ssl_set_export_keys_cb(&t->ssl, on_export_keys, t);
 #endif
-    ufrpc_layer_init(&t->layer, &t->s, &tls_vt, data, lower, NULL, tls_destroy);
+    ufrpc_layer_init(&t->layer, &t->s, &tls_vt, data, lower, tls_lower_closed, tls_destroy);
     t->ctx = ctx;
     ctx->refs++;
     t->hs_cb = cb;

@@ -486,6 +486,85 @@ static void test_pump_64mib_both_ways_slow_reader(void **state)
     free(pat);
 }
 
+/* ufrpc_stream_try_write writes what the kernel takes at once, and nothing while
+ * writes queued before are pending, so that bytes keep their order; a TCP
+ * stream reads the caller's bytes until the write callback (no copy). */
+struct tw_state {
+    int cb, status;
+};
+
+static void tw_cb(struct ufrpc_stream_write *w, int status)
+{
+    struct tw_state *t = w->data;
+    t->cb = 1;
+    t->status = status;
+}
+
+static int tw_cb_done(void *arg)
+{
+    return ((struct tw_state *)arg)->cb;
+}
+
+static int tw_all(void *arg)
+{
+    struct nt_peer *p = arg;
+    return p->received >= p->to_send || p->err || p->mismatch;
+}
+
+static void test_tcp_try_write_keeps_order(void **state)
+{
+    (void)state;
+    struct pump_env e;
+    pump_env_setup(&e);
+    uint8_t *pat = nt_pattern();
+    assert_non_null(pat);
+    assert_false(ufrpc_stream_copies_writes(e.c1));
+    const size_t first = 1000, big = 16u << 20;
+    uint8_t *buf = malloc(big);
+    assert_non_null(buf);
+    for (size_t i = 0; i < big; i++)
+        buf[i] = pat[(first + i) % NT_PAT_LEN];
+    /* the peer checks the pattern and counts: to_send here is what it expects */
+    struct nt_peer p = {.pat = pat, .to_send = first + big + 1, .no_shutdown = 1};
+    uv_buf_t b = uv_buf_init((char *)pat, (unsigned)first);
+    assert_int_equal(ufrpc_stream_try_write(e.c1, &b, 1), (int)first);
+    struct ufrpc_stream_write w;
+    struct tw_state ts = {0};
+    w.data = &ts;
+    uv_buf_t bb = uv_buf_init((char *)buf, (unsigned)big);
+    assert_int_equal(ufrpc_stream_write(e.c1, &w, &bb, 1, tw_cb), 0);
+    /* nobody reads yet: the kernel cannot have taken 16 MiB, so part is queued */
+    assert_true(ufrpc_stream_queued(e.c1) > 0);
+    uv_buf_t one = uv_buf_init((char *)pat + (first + big) % NT_PAT_LEN, 1);
+    assert_int_equal(ufrpc_stream_try_write(e.c1, &one, 1), 0);
+    /* the receiver starts (its own send side is idle: to_send counts receipts) */
+    p.s = e.s1;
+    e.s1->data = &p;
+    assert_int_equal(ufrpc_stream_read_start(e.s1, nt_on_read), 0);
+    p.to_send = first + big;
+    assert_true(nt_run_until(&e.loop, tw_all, &p, 30000));
+    assert_int_equal(p.err, 0);
+    assert_int_equal(p.mismatch, 0);
+    assert_true(p.received == first + big);
+    assert_true(nt_run_until(&e.loop, tw_cb_done, &ts, 5000));
+    assert_int_equal(ts.status, 0);
+    /* now the queue is empty: the byte goes out at once, after the others */
+    assert_int_equal(ufrpc_stream_try_write(e.c1, &one, 1), 1);
+    p.to_send = first + big + 1;
+    assert_true(nt_run_until(&e.loop, tw_all, &p, 30000));
+    assert_int_equal(p.mismatch, 0);
+    assert_true(p.received == first + big + 1);
+    ufrpc_stream_close(e.c1, NULL);
+    ufrpc_stream_close(e.s1, NULL);
+    ufrpc_stream_close(e.c2, NULL);
+    ufrpc_stream_close(e.s2, NULL);
+    srv_stop(&e.sv);
+    assert_true(nt_loop_drain(&e.loop));
+    assert_int_equal(uv_loop_close(&e.loop), 0);
+    free(buf);
+    free(pat);
+}
+
 static int p2_eof(void *arg)
 {
     struct pump_wait *w = arg;
@@ -707,6 +786,7 @@ int main(void)
         cmocka_unit_test(test_pump_64mib_both_ways_slow_reader),
         cmocka_unit_test(test_pump_half_close),
         cmocka_unit_test(test_pump_end_at_eof),
+        cmocka_unit_test(test_tcp_try_write_keeps_order),
         cmocka_unit_test(test_pump_reset_ends_both),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

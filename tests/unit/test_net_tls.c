@@ -256,6 +256,171 @@ static void test_tls_self_signed_transfer(void **state)
 }
 
 
+/* ---- writes: copied at once, completed in order ----------------------------------- */
+#define WO_N 300
+
+struct worder {
+    struct ufrpc_stream_write w[WO_N + 1];
+    int next, ncb, failed, canceled;
+    int out_of_order, cb_after_close, closed;
+    int shut_after, shut_status;
+};
+
+static void wo_cb(struct ufrpc_stream_write *w, int status)
+{
+    struct worder *o = w->data;
+    int i = (int)(w - o->w);
+    if (i != o->next)
+        o->out_of_order = 1;
+    o->next = i + 1;
+    o->ncb++;
+    if (status == UFRPC_ERR_CANCELED)
+        o->canceled++;
+    else if (status < 0)
+        o->failed++;
+    if (o->closed)
+        o->cb_after_close = 1;
+}
+
+static void wo_shut(struct ufrpc_stream *s, int status)
+{
+    struct worder *o = s->data;
+    o->shut_status = status;
+    o->shut_after = o->ncb + 1; /* 1 + writes completed before it */
+}
+
+static void wo_closed(struct ufrpc_stream *s)
+{
+    ((struct worder *)s->data)->closed = 1;
+}
+
+struct wo_wait {
+    struct worder *o;
+    struct nt_peer *p;
+    uint64_t total;
+};
+
+static int wo_all(void *a)
+{
+    struct wo_wait *w = a;
+    return (w->o->ncb == WO_N && w->p->received == w->total) || w->p->err || w->p->mismatch;
+}
+
+static int wo_shut_done(void *a)
+{
+    return ((struct worder *)a)->shut_after > 0;
+}
+
+static int peer_eof(void *a)
+{
+    struct nt_peer *p = a;
+    return p->eof || p->err;
+}
+
+static int wo_closed_done(void *a)
+{
+    return ((struct worder *)a)->closed;
+}
+
+/* A TLS stream is done with the caller's bytes when write returns (the pump
+ * gives its read buffer back then): the buffer is overwritten right after each
+ * write and the peer still gets the original bytes. Writes of all sizes, with a
+ * slow reader so that some records go out at once and others wait in the queue,
+ * complete in order; one that went out at once still completes (its bytes
+ * did leave) before the close callback when the stream is closed right after
+ * it. */
+static void test_tls_writes_copied_in_order(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, 1);
+    assert_int_equal(ufrpc_tls_server_ctx_new(NULL, &e.sctx), 0);
+    assert_int_equal(ufrpc_tls_client_ctx_new(NULL, &e.cctx), 0);
+    e.copts.server_name = "127.0.0.1";
+    connect_client(&e);
+    assert_true(nt_run_until(&e.loop, both_hs, &e, 30000));
+    assert_int_equal(e.c_hs_status, 0);
+    assert_int_equal(e.s_hs_status, 0);
+    assert_true(ufrpc_stream_copies_writes(e.cconn));
+
+    uint8_t *pat = nt_pattern();
+    assert_non_null(pat);
+    const size_t big = 100000;
+    uint8_t *scratch = malloc(big);
+    assert_non_null(scratch);
+    struct nt_peer ps = {.pat = pat, .no_shutdown = 1, .slow_every = 256 * 1024};
+    struct worder *o = calloc(1, sizeof *o);
+    assert_non_null(o);
+    uint64_t total = 0;
+    for (int i = 0; i < WO_N; i++) {
+        size_t n = i % 3 == 0 ? big : (size_t)(1 + (i * 7919) % 3000);
+        for (size_t k = 0; k < n; k++)
+            scratch[k] = pat[(total + k) % NT_PAT_LEN];
+        uv_buf_t b = uv_buf_init((char *)scratch, (unsigned)n);
+        o->w[i].data = o;
+        assert_int_equal(ufrpc_stream_write(e.cconn, &o->w[i], &b, 1, wo_cb), 0);
+        memset(scratch, 0xa5, n);
+        total += n;
+        /* the server reads only from the second half on: the first records
+         * fill the socket buffers and wait in the queue, later ones go out at
+         * once or queue behind them as the reader drains */
+        if (i == WO_N / 2)
+            assert_int_equal(nt_peer_start(&ps, e.sconn), 0);
+        if (i % 50 == 49)
+            nt_run_until(&e.loop, never_true, NULL, 2);
+    }
+    struct wo_wait ww = {o, &ps, total};
+    assert_true(nt_run_until(&e.loop, wo_all, &ww, 30000));
+    /* one more write, out at once (nothing is queued now), and a half-close
+     * right after it: the write's callback comes first */
+    uv_buf_t last = uv_buf_init((char *)pat + total % NT_PAT_LEN, 1);
+    o->w[WO_N].data = o;
+    assert_int_equal(ufrpc_stream_write(e.cconn, &o->w[WO_N], &last, 1, wo_cb), 0);
+    total++;
+    e.cconn->data = o;
+    assert_int_equal(ufrpc_stream_shutdown(e.cconn, wo_shut), 0);
+    assert_true(nt_run_until(&e.loop, wo_shut_done, o, 10000));
+    assert_int_equal(o->shut_status, 0);
+    assert_int_equal(o->shut_after, WO_N + 2);
+    assert_true(nt_run_until(&e.loop, peer_eof, &ps, 10000));
+    assert_true(ps.received == total);
+    assert_int_equal(ps.err, 0);
+    assert_int_equal(ps.mismatch, 0);
+    assert_true(ps.received == total);
+    assert_int_equal(o->ncb, WO_N + 1);
+    assert_int_equal(o->out_of_order, 0);
+    assert_int_equal(o->failed + o->canceled, 0);
+    assert_true(ufrpc_stream_queued(e.cconn) == 0);
+
+    /* a new connection: a small write (out at once: the queue is empty) and
+     * close at once */
+    nt_peer_close(&ps);
+    ufrpc_stream_close(e.cconn, NULL);
+    e.cconn = e.sconn = NULL;
+    e.c_hs_done = e.s_hs_done = 0;
+    connect_client(&e);
+    assert_true(nt_run_until(&e.loop, both_hs, &e, 30000));
+    assert_int_equal(e.c_hs_status, 0);
+    assert_int_equal(e.s_hs_status, 0);
+    memset(o, 0, sizeof *o);
+    o->w[0].data = o;
+    uv_buf_t b = uv_buf_init((char *)pat + total % NT_PAT_LEN, 1);
+    assert_int_equal(ufrpc_stream_write(e.cconn, &o->w[0], &b, 1, wo_cb), 0);
+    assert_int_equal(o->ncb, 0); /* never from inside write */
+    e.cconn->data = o;
+    ufrpc_stream_close(e.cconn, wo_closed);
+    e.cconn = NULL;
+    assert_int_equal(o->ncb, 0); /* nor from inside close */
+    assert_true(nt_run_until(&e.loop, wo_closed_done, o, 10000));
+    assert_int_equal(o->ncb, 1);
+    assert_int_equal(o->cb_after_close, 0);
+    assert_int_equal(o->failed + o->canceled, 0);
+    env_fini(&e);
+    free(o);
+    free(scratch);
+    free(pat);
+}
+
 /* ---- session resumption ------------------------------------------------------------ */
 static int got_plain5(void *a)
 {
@@ -848,6 +1013,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tls_self_signed_transfer),
+        cmocka_unit_test(test_tls_writes_copied_in_order),
         cmocka_unit_test(test_tls_verify),
         cmocka_unit_test(test_tls_mtls),
         cmocka_unit_test(test_tls_frps_certificate),
