@@ -71,7 +71,7 @@ static int pfx_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
 
 static int pfx_copies_writes(const struct ufrpc_stream *s)
 {
-    return ufrpc_stream_copies_writes(((const struct pfx *)s)->lower);
+    return ufrpc_stream_copies_writes(((const struct pfx *)s)->layer.lower);
 }
 
 static size_t pfx_queued(const struct ufrpc_stream *s)
