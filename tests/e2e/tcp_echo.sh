@@ -47,8 +47,9 @@ hwm=$(vmhwm_kb "$UFRPC_PID")
 log "METRIC mode=tls-$TLS/mux-$MUX ufrpc_vmhwm_kb=$hwm throughput_64MiB_MBps=$mbps"
 
 # every user connection was spliced and finished cleanly on the peer side
-done_ok=$(count_lines "$WORK/peer.log" '^EVENT user-conn-done .*status=UFRPC_OK')
-[ "$done_ok" -ge 101 ] || fail "only $done_ok user connections ended cleanly at the peer"
+# (the load tool is done once the echo is back; the peer logs the end just after)
+wait_line "$WORK/peer.log" '^EVENT user-conn-done .*status=UFRPC_OK' 30 101 ||
+    fail "only $(count_lines "$WORK/peer.log" '^EVENT user-conn-done .*status=UFRPC_OK') user connections ended cleanly at the peer"
 grep -q -E '^EVENT (control-closed|session-end)' "$WORK/peer.log" &&
     fail "the control or the session was closed during the test"
 

@@ -104,8 +104,9 @@ log "20 concurrent connections x 256 KiB"
 cat "$WORK/load20.out"
 log "METRIC mode=$PROTO/tls-$TLS/mux-$MUX/via-$VIA throughput_16MiB_MBps=$mbps ufrpc_vmhwm_kb=$(vmhwm_kb "$UFRPC_PID")"
 
-done_ok=$(count_lines "$WORK/peer.log" '^EVENT user-conn-done .*status=UFRPC_OK')
-[ "$done_ok" -ge 21 ] || fail "only $done_ok user connections ended cleanly at the peer"
+# (the load tool is done once the echo is back; the peer logs the end just after)
+wait_line "$WORK/peer.log" '^EVENT user-conn-done .*status=UFRPC_OK' 30 21 ||
+    fail "only $(count_lines "$WORK/peer.log" '^EVENT user-conn-done .*status=UFRPC_OK') user connections ended cleanly at the peer"
 grep -q -E '^EVENT (control-closed|session-end)' "$WORK/peer.log" &&
     fail "the control or the session was closed during the test"
 stop_ufrpc
