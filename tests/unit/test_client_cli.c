@@ -213,7 +213,7 @@ static void test_help_text(void **state)
     free(h);
     c = UFRPC_CMD_ROOT;
     h = capture(help_of, &c);
-    assert_non_null(strstr(h, "\nAvailable Commands:\n  completion  Generate the autocompletion script for the specified shell\n  help        Help about any command\n  http        Run ufrpc with a single http proxy\n"));
+    assert_non_null(strstr(h, "\nAvailable Commands:\n  completion  Generate the autocompletion script for the specified shell\n  diagnose    Check each step between this client and frps (ufrpc)\n  help        Help about any command\n  http        Run ufrpc with a single http proxy\n"));
     assert_non_null(strstr(h, "  verify      Verify that the configures is valid\n  xtcp "));
     assert_non_null(strstr(h, "  -h, --help                   help for ufrpc\n"));
     assert_non_null(strstr(h, "Use \"ufrpc [command] --help\" for more information about a command.\n"));
