@@ -988,7 +988,10 @@ static void on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         session_fail(q, UFRPC_ERR_NOMEM, "quic: %s", ufrpc_strerror(UFRPC_ERR_NOMEM));
         return;
     }
-    rc = uv_udp_init_ex(q->loop, &q->udp, q->remote.ss_family | UV_UDP_RECVMMSG);
+    /* an adopted socket (xtcp's punched one) is opened below: no socket of our own
+     * then, or uv_udp_open finds the handle busy */
+    rc = uv_udp_init_ex(q->loop, &q->udp,
+                        (q->o.use_fd ? AF_UNSPEC : q->remote.ss_family) | UV_UDP_RECVMMSG);
     if (rc != 0) {
         if (q->o.use_fd) {
             close(q->o.fd);
