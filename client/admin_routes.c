@@ -38,19 +38,8 @@ static void json_error(struct ufrpc_admin_resp *r, int status, const char *msg)
 /* "open /x: no such file or directory" (Go's *PathError text). */
 static void path_error(char *out, size_t cap, const char *op, const char *path, int err)
 {
-    char e[128], tmp[128];
-    /* strerror_r, not strerror: the file jobs call this on a worker thread. glibc
-     * with _GNU_SOURCE has the GNU variant (returns the text); musl and the others
-     * only the XSI one (fills tmp, returns 0). */
-#ifdef __GLIBC__
-    snprintf(e, sizeof e, "%s", strerror_r(err, tmp, sizeof tmp));
-#else
-    if (strerror_r(err, tmp, sizeof tmp) != 0)
-        snprintf(tmp, sizeof tmp, "errno %d", err);
-    snprintf(e, sizeof e, "%s", tmp);
-#endif
-    if (e[0] != '\0' && !(e[0] == 'I' && e[1] == '/'))
-        e[0] = (char)tolower((unsigned char)e[0]);
+    char e[128];
+    ufrpc_go_strerror(err, e, sizeof e);
     snprintf(out, cap, "%s %s: %s", op, path, e);
 }
 

@@ -69,7 +69,8 @@ struct ufrpc_diag {
     bool probe_open, probe_connected;
     uint64_t sent, echoed, want, tp_base;
     uint64_t ping_t0;
-    char *chunk;
+    char *chunk;   /* the probe's read buffer */
+    char *pattern; /* PROBE_CHUNK zero bytes every probe write sends (never written) */
 };
 
 static const char *const step_names[UFRPC_DIAG_NSTEPS] = {
@@ -796,9 +797,9 @@ static void probe_send(struct ufrpc_diag *d)
         if (w == NULL)
             return;
         w->data = d;
-        /* the payload is constant: every write may share one static pattern */
-        static const char pattern[PROBE_CHUNK] = {'u'};
-        uv_buf_t b = uv_buf_init((char *)pattern, (unsigned)n);
+        /* the payload is constant: every write shares d->pattern (a static array
+         * would put 64 KiB into the executable) */
+        uv_buf_t b = uv_buf_init(d->pattern, (unsigned)n);
         if (uv_write(w, (uv_stream_t *)&d->probe, &b, 1, probe_written) != 0) {
             free(w);
             return;
@@ -912,7 +913,8 @@ static void start_latency(struct ufrpc_diag *d)
         return;
     }
     d->chunk = malloc(PROBE_CHUNK);
-    if (d->chunk == NULL || uv_tcp_init(d->loop, &d->probe) != 0) {
+    d->pattern = calloc(1, PROBE_CHUNK);
+    if (d->chunk == NULL || d->pattern == NULL || uv_tcp_init(d->loop, &d->probe) != 0) {
         fail_step(d, NULL, "out of memory");
         end_run(d);
         return;
@@ -1055,6 +1057,7 @@ void ufrpc_diag_free(ufrpc_diag_t *d)
     if (d->tls != NULL)
         ufrpc_tls_ctx_free(d->tls);
     free(d->chunk);
+    free(d->pattern);
     free(d->r.proxies);
     free(d);
 }

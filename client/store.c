@@ -734,17 +734,6 @@ char *ufrpc_store_snapshot(struct ufrpc_store *s, size_t *len, uint64_t *seq)
     return out;
 }
 
-/* strerror in Go's case ("no such file or directory"); strerror_r (GNU): this runs
- * on a worker thread. */
-static const char *go_err(int e, char *buf, size_t cap)
-{
-    char tmp[128];
-    snprintf(buf, cap, "%s", strerror_r(e, tmp, sizeof tmp));
-    if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[0] == 'I' && buf[1] == '/'))
-        buf[0] = (char)(buf[0] - 'A' + 'a');
-    return buf;
-}
-
 static int mkdir1(const char *d)
 {
     struct stat st;
@@ -787,14 +776,14 @@ static int write_locked(const char *path, const char *data, size_t len, char *er
     int e = mkdirs(dir);
     if (e != 0) {
         snprintf(err, cap, "failed to persist: failed to create directory: mkdir %s: %s", dir,
-                 go_err(e, eb, sizeof eb));
+                 ufrpc_go_strerror(e, eb, sizeof eb));
         return UFRPC_ERR_IO;
     }
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         snprintf(err, cap, "failed to persist: failed to create temp file: open %s: %s", tmp,
-                 go_err(errno, eb, sizeof eb));
+                 ufrpc_go_strerror(errno, eb, sizeof eb));
         return UFRPC_ERR_IO;
     }
     const char *step = NULL;
@@ -816,7 +805,7 @@ static int write_locked(const char *path, const char *data, size_t len, char *er
         step = "rename temp file", e = errno;
     if (step != NULL) {
         unlink(tmp);
-        snprintf(err, cap, "failed to persist: failed to %s: %s", step, go_err(e, eb, sizeof eb));
+        snprintf(err, cap, "failed to persist: failed to %s: %s", step, ufrpc_go_strerror(e, eb, sizeof eb));
         return UFRPC_ERR_IO;
     }
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

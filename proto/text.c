@@ -85,3 +85,24 @@ void ufrpc_go_quote(char *out, size_t cap, const char *s)
     out[o++] = '"';
     out[o] = '\0';
 }
+
+const char *ufrpc_go_strerror(int err, char *out, size_t cap)
+{
+    char tmp[128];
+    const char *t = tmp;
+    tmp[0] = '\0';
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+    t = strerror_r(err, tmp, sizeof tmp); /* GNU: returns the text */
+#else
+    if (strerror_r(err, tmp, sizeof tmp) != 0) /* XSI: fills tmp */
+        tmp[0] = '\0';
+#endif
+    if (t == NULL || t[0] == '\0' || strncmp(t, "Unknown error", 13) == 0 ||
+        strncmp(t, "No error information", 20) == 0)
+        snprintf(out, cap, "errno %d", err);
+    else
+        snprintf(out, cap, "%s", t);
+    if (out[0] >= 'A' && out[0] <= 'Z' && !(out[0] == 'I' && out[1] == '/'))
+        out[0] = (char)(out[0] - 'A' + 'a');
+    return out;
+}

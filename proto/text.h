@@ -2,7 +2,7 @@
  * hex digits, URL percent-decoding (RFC 3986 §2.1: the admin API's query and
  * path, static_file's request path, the proxy URL's user and password) and Go's
  * strconv.ParseBool (the command line's boolean flags, the admin API's
- * strictConfig). Pure functions on caller buffers: nothing is allocated or kept. */
+ * strictConfig), errno texts as Go prints them. Pure functions on caller buffers: nothing is allocated or kept. */
 #ifndef UFRPC_PROTO_TEXT_H
 #define UFRPC_PROTO_TEXT_H
 
@@ -31,5 +31,12 @@ bool ufrpc_parse_go_bool(const char *s, size_t len, bool *out);
  * '"' and '\\', \n \t \r, other control bytes as \xNN; written NUL-terminated into
  * out (cap >= 3), cut to fit. */
 void ufrpc_go_quote(char *out, size_t cap, const char *s);
+
+/* The C library's text for errno value err as Go's syscall.Errno prints it: first
+ * letter lower-cased ("no such file or directory"), except "I/O error"; "errno N"
+ * when the library has none. Written NUL-terminated into out (cap > 0), cut to fit;
+ * returns out. Thread-safe (strerror_r: file jobs call it on worker threads), and
+ * the same with glibc's GNU strerror_r and the XSI one of musl and the others. */
+const char *ufrpc_go_strerror(int err, char *out, size_t cap);
 
 #endif

@@ -3,7 +3,8 @@
 # unit tests and one end-to-end tunnel run there.
 #
 #   TARGET  musl (static x86_64, native), armhf, arm64, mipsel, mips (big-endian): all
-#           five by default (UFRPC_CROSS_TARGETS="..." also chooses).
+#           five by default (UFRPC_CROSS_TARGETS="..." also chooses; "rotate" picks one
+#           cross target by the commit's hash).
 #   --install  apt-get install the Debian packages a target lacks (cross compilers,
 #           their libc6-dev, qemu-user, musl-tools, autotools); without it a target
 #           whose tools are missing fails with the command that installs them.
@@ -30,6 +31,14 @@ for a in "$@"; do
     esac
 done
 [ ${#targets[@]} -gt 0 ] || read -r -a targets <<<"${UFRPC_CROSS_TARGETS:-musl armhf arm64 mipsel mips}"
+# "rotate": one of the four cross targets, chosen by the commit (HEAD's hash modulo 4),
+# so that consecutive CI runs cover every CPU while each pays for one.
+if [ "${targets[*]}" = rotate ]; then
+    all=(armhf arm64 mipsel mips)
+    h=$(git rev-parse --short=8 HEAD 2>/dev/null || echo 0)
+    targets=("${all[$((16#$h % 4))]}")
+    echo "== cross: rotate -> ${targets[0]} (commit $h)"
+fi
 
 tc_get() { sed -n "s/^set($2 \\(.*\\))\$/\\1/p" "$ROOT/cmake/toolchains/$1.cmake"; }
 

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -118,10 +119,28 @@ static void test_go_quote(void **state)
     assert_true(strlen(b) < 8 && b[0] == '"' && b[strlen(b) - 1] == '"');
 }
 
+/* errno texts as Go prints them, with glibc's GNU strerror_r and musl's XSI one */
+static void test_go_strerror(void **state)
+{
+    (void)state;
+    char b[64];
+    assert_ptr_equal(ufrpc_go_strerror(ENOENT, b, sizeof b), b);
+    assert_string_equal(b, "no such file or directory");
+    ufrpc_go_strerror(EACCES, b, sizeof b);
+    assert_string_equal(b, "permission denied");
+    ufrpc_go_strerror(EIO, b, sizeof b); /* glibc "Input/output error", musl "I/O error" */
+    assert_true(strcmp(b, "input/output error") == 0 || strcmp(b, "I/O error") == 0);
+    ufrpc_go_strerror(99999, b, sizeof b); /* no text in either library */
+    assert_string_equal(b, "errno 99999");
+    ufrpc_go_strerror(ENOENT, b, 4); /* cut, terminated */
+    assert_string_equal(b, "no ");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_go_quote),
+        cmocka_unit_test(test_go_strerror),
         cmocka_unit_test(test_hexval),
         cmocka_unit_test(test_decode),
         cmocka_unit_test(test_decode_errors),
