@@ -348,7 +348,7 @@ struct ufrpc_config {
     } store;
 
     /* [alerts] — a ufrpc extension (frpc refuses the key): thresholds evaluated
-     * on the loop every second (client/alerts.h). 0 turns a threshold off. */
+     * on the loop every second (client/core/alerts.h). 0 turns a threshold off. */
     struct {
         bool present;               /* the table is in the file (dumped only then) */
         int64_t error_rate_percent; /* errors per connection attempt, % */

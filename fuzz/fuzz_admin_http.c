@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/admin_session.h"
-#include "client/registry.h"
+#include "client/admin/admin_session.h"
+#include "client/core/registry.h"
 #include "config/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

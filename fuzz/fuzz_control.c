@@ -1,4 +1,4 @@
-/* Fuzz target: the control session state machine (client/control.c) against a hostile
+/* Fuzz target: the control session state machine (client/core/control.c) against a hostile
  * frps. Input byte 0 picks the phase:
  *   even: the rest is fed as the server's plaintext bytes before LoginResp;
  *   odd:  a valid LoginResp is fed first, then the rest is encrypted with the
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/control.h"
+#include "client/core/control.h"
 #include "proto/cfb.h"
 #include "proto/error.h"
 #include "proto/msg.h"

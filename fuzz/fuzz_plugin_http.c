@@ -1,4 +1,4 @@
-/* libFuzzer target: the HTTP server side of the plugins (client/plugin_http.c via
+/* libFuzzer target: the HTTP server side of the plugins (client/plugins/hs.c via
  * static_file and http2http) fed arbitrary bytes through an in-memory stream.
  *
  * Input: byte 0 picks the plugin (even: static_file over a small temporary
@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "client/plugin.h"
+#include "client/plugins/plugin.h"
 #include "proto/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,4 +1,4 @@
-/* libFuzzer: the store API's request body (client/store.c, POST/PUT of
+/* libFuzzer: the store API's request body (client/core/store.c, POST/PUT of
  * /api/store/proxies and /api/store/visitors: input from any admin API client).
  * The first byte chooses proxies or visitors (bit 0) and a create or an update of
  * the name "p" (bit 1); the rest is the body. Properties: the status is 200 or 400,
@@ -15,7 +15,7 @@
 
 #include <json-c/json.h>
 
-#include "client/store.h"
+#include "client/core/store.h"
 #include "fuzz_check.h"
 
 static const char *str_of(json_object *o, const char *key)

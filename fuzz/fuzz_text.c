@@ -1,6 +1,6 @@
 /* libFuzzer: the shared text decoders that read request bytes (proto/text.h's
  * percent-decoding and Go ParseBool, proto/base64.h, the admin API's path and
- * query readers in client/admin_json.c). The first byte picks the small output
+ * query readers in client/admin/admin_json.c). The first byte picks the small output
  * capacity used for the truncation checks; the rest is the text. Properties:
  * base64 decoding is strict (what decodes encodes back to the input without its
  * CR/LF) and encoding round-trips; percent-decoding never grows the text, fails
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/admin_internal.h"
+#include "client/admin/admin_internal.h"
 #include "fuzz_check.h"
 #include "proto/base64.h"
 #include "proto/error.h"

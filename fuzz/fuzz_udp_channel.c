@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/udp_channel.h"
+#include "client/core/udp_channel.h"
 #include "proto/error.h"
 #include "proto/frame.h"
 

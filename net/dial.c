@@ -28,7 +28,7 @@ struct ufrpc_dial {
     int has_local;
     struct sockaddr_storage local;
     int has_proxy;
-    struct ufrpc_proxy_url proxy;
+    struct ufrpc_dial_proxy_url proxy;
     uv_timer_t timer;
     uv_getaddrinfo_t gai;
     uv_connect_t creq;
@@ -171,7 +171,7 @@ static void on_timeout(uv_timer_t *t)
 }
 
 /* ---- proxy URL --------------------------------------------------------------- */
-int ufrpc_proxy_url_parse(const char *url, struct ufrpc_proxy_url *out)
+int ufrpc_dial_proxy_url_parse(const char *url, struct ufrpc_dial_proxy_url *out)
 {
     memset(out, 0, sizeof *out);
     const char *p;
@@ -462,7 +462,7 @@ int ufrpc_dial(uv_loop_t *loop, const struct ufrpc_dial_opts *o, ufrpc_dial_cb c
         d->has_local = 1;
     }
     if (o->proxy_url != NULL && o->proxy_url[0] != '\0') {
-        int rc = ufrpc_proxy_url_parse(o->proxy_url, &d->proxy);
+        int rc = ufrpc_dial_proxy_url_parse(o->proxy_url, &d->proxy);
         if (rc < 0) {
             free(d);
             return rc;

@@ -42,7 +42,7 @@ int ufrpc_dial(uv_loop_t *loop, const struct ufrpc_dial_opts *opts, ufrpc_dial_c
 void ufrpc_dial_cancel(ufrpc_dial_t *d);
 
 /* Parsed proxy URL (exposed for tests); user and password percent-decoded. */
-struct ufrpc_proxy_url {
+struct ufrpc_dial_proxy_url {
     int socks5;                 /* 0 = HTTP CONNECT, 1 = SOCKS5 */
     char host[256];
     uint16_t port;
@@ -51,6 +51,6 @@ struct ufrpc_proxy_url {
     int has_auth;
 };
 /* 0 or UFRPC_ERR_INVAL / UFRPC_ERR_UNSUPPORTED (scheme other than http, socks5). */
-int ufrpc_proxy_url_parse(const char *url, struct ufrpc_proxy_url *out);
+int ufrpc_dial_proxy_url_parse(const char *url, struct ufrpc_dial_proxy_url *out);
 
 #endif

@@ -8,7 +8,7 @@
  *   < 0 (other)       the bytes cannot start a valid message (see each function).
  * Pure functions: nothing is allocated or kept; pointers handed out point into buf
  * and are valid as long as buf is. Used by net/dial.c (the client side, talking to
- * a SOCKS5 proxy) and client/plugin_socks5.c (the server side, the socks5 plugin).
+ * a SOCKS5 proxy) and client/plugins/plugin_socks5.c (the server side, the socks5 plugin).
  */
 #ifndef UFRPC_PROTO_SOCKS5_H
 #define UFRPC_PROTO_SOCKS5_H

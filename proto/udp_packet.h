@@ -1,7 +1,7 @@
 /* ufrpc — the UDPPacket message codec of udp/sudp work streams and xtcp/sudp
  * visitors (docs/PROTOCOL.md §8), sans-I/O. The address is handled as text, as it
  * travels: converting it to and from a socket address (and an IPv6 zone to an
- * interface index) is the caller's business (client/udp_channel.c).
+ * interface index) is the caller's business (client/core/udp_channel.c).
  *
  * Encoding writes one whole frame, v1 or v2, into the caller's buffer; decoding
  * takes one frame already cut by the frame decoder (proto/wire.h, which says "need

@@ -62,7 +62,7 @@ int ufrpc_v2chan_feed(struct ufrpc_v2chan *ch, const uint8_t *in, size_t len, si
 
 /* Same, handing out the raw message (as ufrpc_v2msg_reader_feed_frame): out->type is
  * the v1 type byte, out->body the NUL-terminated JSON, valid until the next call on
- * ch. For callers that dispatch on struct ufrpc_frame (client/control.c). */
+ * ch. For callers that dispatch on struct ufrpc_frame (client/core/control.c). */
 int ufrpc_v2chan_feed_frame(struct ufrpc_v2chan *ch, const uint8_t *in, size_t len,
                             size_t *consumed, struct ufrpc_frame *out);
 

@@ -1,7 +1,7 @@
 # cmake -DIN=file -DOUT=file.c -DNAME=symbol -P scripts/embed.cmake
 # Writes OUT defining `const unsigned char NAME[]` (the bytes of IN, plus a NUL) and
 # `const size_t NAME_len` (without the NUL). Used for the dashboard page
-# (client/web/dashboard.html), so the binary needs no files at run time.
+# (client/admin/web/dashboard.html), so the binary needs no files at run time.
 file(READ "${IN}" hex HEX)
 string(LENGTH "${hex}" n)
 math(EXPR len "${n} / 2")

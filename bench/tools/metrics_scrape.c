@@ -6,7 +6,7 @@
  * Builds a registry of PROXIES running tcp proxies with every counter set (bytes,
  * connections, errors of each kind, 20 local dial latencies each), then times
  * SCRAPES renderings of each answer as the admin server produces them on the loop
- * (client/metrics.c, admin_metrics.c, admin_dashboard.c), and, separately, the
+ * (client/core/metrics.c, admin_metrics.c, admin_dashboard.c), and, separately, the
  * /proc read that runs on the thread pool. Also a whole GET /metrics through the
  * admin HTTP session (parse, auth, route, render, response head), /proc included.
  * Prints p50 / p99 / max in ms of CPU time and the answer sizes. A measurement, not
@@ -16,8 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "client/admin_internal.h"
-#include "client/metrics.h"
+#include "client/admin/admin_internal.h"
+#include "client/core/metrics.h"
 #include "proto/base64.h"
 
 /* CPU time of this thread: on a shared machine, wall time would count the other

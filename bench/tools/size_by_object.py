@@ -45,7 +45,7 @@ LIB_DIRS = {"ufrpc_proto": "proto", "ufrpc_net": "net", "ufrpc_config": "config"
 
 
 def name_of(obj):
-    """proto/ws.c for libufrpc_proto.a(ws.c.o), client/main.c for the executable's own."""
+    """proto/ws.c for libufrpc_proto.a(ws.c.o), client/cli/main.c for the executable's own."""
     m = re.search(r"lib(ufrpc_\w+)\.a\((.+)\.o\)$", obj)
     if m:
         return LIB_DIRS.get(m.group(1), m.group(1)) + "/" + m.group(2)

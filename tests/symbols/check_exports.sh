@@ -1,6 +1,6 @@
 #!/bin/sh
 # Checks libufrpc.so's dynamic symbol table: it must export exactly the functions
-# declared in client/ufrpc.h, plus the two Mbed TLS certificate parsers that
+# declared in client/lib/ufrpc.h, plus the two Mbed TLS certificate parsers that
 # net/x509_fill.c interposes (see CMakeLists.txt) — nothing internal.
 # Usage: check_exports.sh NM LIBUFRPC.so UFRPC_H
 nm_cmd=$1
@@ -15,7 +15,7 @@ if [ -z "$got" ]; then
     exit 1
 fi
 if [ "$got" != "$want" ]; then
-    echo "libufrpc.so exports differ from client/ufrpc.h (< exported only, > declared only):"
+    echo "libufrpc.so exports differ from client/lib/ufrpc.h (< exported only, > declared only):"
     tmp=$(mktemp -d)
     printf '%s\n' "$got" >"$tmp/got"
     printf '%s\n' "$want" >"$tmp/want"

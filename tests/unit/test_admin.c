@@ -22,10 +22,10 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "client/admin.h"
-#include "client/admin_internal.h"
-#include "client/admin_session.h"
-#include "client/registry.h"
+#include "client/admin/admin.h"
+#include "client/admin/admin_internal.h"
+#include "client/admin/admin_session.h"
+#include "client/core/registry.h"
 #include "config/config.h"
 #include "proto/error.h"
 

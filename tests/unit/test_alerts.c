@@ -1,4 +1,4 @@
-/* client/alerts.h: each kind fires and resolves on the registry's counters at the
+/* client/core/alerts.h: each kind fires and resolves on the registry's counters at the
  * clock it is given; [alerts] in the config (defaults, range errors with file:line). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "client/alerts.h"
+#include "client/core/alerts.h"
 #include "proto/error.h"
 
 struct rec {

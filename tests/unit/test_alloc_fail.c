@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "client/control.h"
+#include "client/core/control.h"
 #include "config/config.h"
 #include "proto/cfb.h"
 #include "proto/msg.h"

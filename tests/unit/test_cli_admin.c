@@ -17,9 +17,9 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "client/admin.h"
-#include "client/cli_admin.h"
-#include "client/registry.h"
+#include "client/admin/admin.h"
+#include "client/cli/cli_admin.h"
+#include "client/core/registry.h"
 #include "config/config.h"
 #include "proto/error.h"
 

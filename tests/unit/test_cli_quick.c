@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "client/cli_quick.h"
+#include "client/cli/cli_quick.h"
 #include "config/config.h"
 #include "proto/error.h"
 #include "testutil.h"

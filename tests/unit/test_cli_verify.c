@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "client/cli_verify.h"
+#include "client/cli/cli_verify.h"
 #include "testutil.h"
 
 static int run(char **argv, char **out)

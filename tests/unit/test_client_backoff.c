@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "client/backoff.h"
+#include "client/core/backoff.h"
 #include "testutil.h"
 
 static double zero_rand(void *ctx)

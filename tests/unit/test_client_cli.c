@@ -8,9 +8,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "client/cli.h"
-#include "client/cli_flags.h"
-#include "client/cli_util.h"
+#include "client/cli/cli.h"
+#include "client/cli/cli_flags.h"
+#include "client/cli/cli_util.h"
 
 static int parse(struct ufrpc_cli_opts *a, int argc, const char **argv)
 {

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "client/connector.h"
+#include "client/core/connector.h"
 #include "net/mux.h"
 #include "net/tcp.h"
 #include "net/tls.h"

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "client/control.h"
-#include "client/version.h"
+#include "client/core/control.h"
+#include "client/core/version.h"
 #include "proto/auth.h"
 #include "proto/cfb.h"
 #include "proto/error.h"

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "client/log.h"
+#include "client/core/log.h"
 #include "proto/error.h"
 
 struct fake_clock {
@@ -55,17 +55,17 @@ static void test_text_format_matches_frpc(void **state)
     struct fake_clock clk = {T0};
     struct ufrpc_log *log = console_log(f, &clk, UFRPC_LOG_INFO, 0);
     ufrpc_log_set_prefix(log, 0, "f27db3c888145bdf");
-    ufrpc_log_printf(log, UFRPC_LOG_INFO, "/x/y/client/supervisor.c", 331,
+    ufrpc_log_printf(log, UFRPC_LOG_INFO, "/x/y/client/core/supervisor.c", 331,
                      "login to server success, get run id [%s]", "f27db3c888145bdf");
     ufrpc_log_set_prefix(log, 0, NULL);
-    ufrpc_log_printf(log, UFRPC_LOG_WARN, "client/control.c", 9, "[%s] start error: %s", "echo",
+    ufrpc_log_printf(log, UFRPC_LOG_WARN, "client/core/control.c", 9, "[%s] start error: %s", "echo",
                      "port unavailable");
     ufrpc_log_printf(log, UFRPC_LOG_ERROR, "main.c", 1, "plain");
     char *out = slurp(f);
     assert_string_equal(out,
-                        "2025-01-02 15:04:05.007 [I] [client/supervisor.c:331] [f27db3c888145bdf] "
+                        "2025-01-02 15:04:05.007 [I] [core/supervisor.c:331] [f27db3c888145bdf] "
                         "login to server success, get run id [f27db3c888145bdf]\n"
-                        "2025-01-02 15:04:05.007 [W] [client/control.c:9] [echo] start error: "
+                        "2025-01-02 15:04:05.007 [W] [core/control.c:9] [echo] start error: "
                         "port unavailable\n"
                         "2025-01-02 15:04:05.007 [E] [main.c:1] plain\n");
     free(out);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "client/registry.h"
+#include "client/core/registry.h"
 #include "proto/error.h"
 
 struct rec {

@@ -18,7 +18,7 @@
 #include <arpa/inet.h>
 #include <uv.h>
 
-#include "client/supervisor.h"
+#include "client/core/supervisor.h"
 #include "net/mux.h"
 #include "net/tcp.h"
 #include "net/dial.h"

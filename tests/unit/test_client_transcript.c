@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "client/control.h"
+#include "client/core/control.h"
 #include "proto/auth.h"
 #include "proto/cfb.h"
 #include "proto/error.h"

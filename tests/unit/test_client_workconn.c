@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "client/workconn.h"
+#include "client/core/workconn.h"
 #include "proto/error.h"
 #include "testutil.h"
 

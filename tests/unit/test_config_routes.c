@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "client/proxy_msg.h"
+#include "client/core/proxy_msg.h"
 #include "config/config.h"
 #include "proto/error.h"
 
@@ -278,14 +278,14 @@ static void test_new_proxy_locations(void **state)
                     "customDomains = [\"w.example.com\"]\nlocations = [\"/x\", \"/y\"]\n";
     assert_int_equal(load(t, "n.toml", &cfg, &d), 0);
     struct ufrpc_msg m;
-    assert_int_equal(ufrpc_proxy_build_new_proxy(&cfg->proxies[0], "apps", &m), 0);
+    assert_int_equal(ufrpc_proxy_msg_new_proxy(&cfg->proxies[0], "apps", &m), 0);
     assert_int_equal(m.u.new_proxy.locations.n, 3);
     assert_string_equal(m.u.new_proxy.locations.items[0], "/api");
     assert_string_equal(m.u.new_proxy.locations.items[1], "/admin");
     assert_string_equal(m.u.new_proxy.locations.items[2], "/");
     assert_int_equal(m.u.new_proxy.custom_domains.n, 1);
     ufrpc_msg_free(&m);
-    assert_int_equal(ufrpc_proxy_build_new_proxy(&cfg->proxies[1], "w", &m), 0);
+    assert_int_equal(ufrpc_proxy_msg_new_proxy(&cfg->proxies[1], "w", &m), 0);
     assert_int_equal(m.u.new_proxy.locations.n, 2);
     assert_string_equal(m.u.new_proxy.locations.items[1], "/y");
     ufrpc_msg_free(&m);

@@ -1,4 +1,4 @@
-/* ufrpc diagnose's score, verdict and advice (client/diagnose.h): the weights the
+/* ufrpc diagnose's score, verdict and advice (client/cli/diagnose.h): the weights the
  * README documents, partial credit for proxies, latency and throughput, and the
  * advice picked from frps's login errors. The steps themselves run end to end in
  * tests/e2e/diagnose.sh and tests/interop/diagnose.sh. */
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "client/diagnose.h"
+#include "client/cli/diagnose.h"
 
 static void all(struct ufrpc_diag_result *r, enum ufrpc_diag_status st)
 {

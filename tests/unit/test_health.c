@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "client/health.h"
+#include "client/core/health.h"
 #include "net/nettest.h"
 #include "net/tcp.h"
 #include "proto/error.h"

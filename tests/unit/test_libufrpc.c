@@ -1,4 +1,4 @@
-/* libufrpc (client/ufrpc.h) without a server: configuration from every format,
+/* libufrpc (client/lib/ufrpc.h) without a server: configuration from every format,
  * errors with their key and file:line, strictness, reloads from the file, generated
  * names, maxProxies, run-time calls on a client that cannot reach its server, thread
  * mode's stop and join. The tunnel
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "client/ufrpc.h"
+#include "client/lib/ufrpc.h"
 
 static ufrpc_spec *tcp(int local, int remote, const char *name)
 {

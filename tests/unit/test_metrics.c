@@ -1,4 +1,4 @@
-/* client/metrics.h: the /metrics exposition of a registry and session counters,
+/* client/core/metrics.h: the /metrics exposition of a registry and session counters,
  * checked by tests/promcheck.c and value by value; /proc stats of this process. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "client/metrics.h"
+#include "client/core/metrics.h"
 #include "promcheck.h"
 #include "proto/error.h"
 

@@ -367,24 +367,24 @@ static void test_dial_socks5_proxy(void **state)
 static void test_proxy_url_parse(void **state)
 {
     (void)state;
-    struct ufrpc_proxy_url u;
-    assert_int_equal(ufrpc_proxy_url_parse("http://a:b@h.example:3128", &u), 0);
+    struct ufrpc_dial_proxy_url u;
+    assert_int_equal(ufrpc_dial_proxy_url_parse("http://a:b@h.example:3128", &u), 0);
     assert_int_equal(u.socks5, 0);
     assert_string_equal(u.host, "h.example");
     assert_int_equal(u.port, 3128);
     assert_string_equal(u.user, "a");
     assert_string_equal(u.pass, "b");
-    assert_int_equal(ufrpc_proxy_url_parse("socks5://[::1]:1081/", &u), 0);
+    assert_int_equal(ufrpc_dial_proxy_url_parse("socks5://[::1]:1081/", &u), 0);
     assert_int_equal(u.socks5, 1);
     assert_string_equal(u.host, "::1");
     assert_int_equal(u.port, 1081);
     assert_int_equal(u.has_auth, 0);
-    assert_int_equal(ufrpc_proxy_url_parse("socks5://h", &u), 0);
+    assert_int_equal(ufrpc_dial_proxy_url_parse("socks5://h", &u), 0);
     assert_int_equal(u.port, 1080);
-    assert_int_equal(ufrpc_proxy_url_parse("ntlm://h:1", &u), UFRPC_ERR_UNSUPPORTED);
-    assert_int_equal(ufrpc_proxy_url_parse("http://h:99999", &u), UFRPC_ERR_INVAL);
-    assert_int_equal(ufrpc_proxy_url_parse("http://:80", &u), UFRPC_ERR_INVAL);
-    assert_int_equal(ufrpc_proxy_url_parse("http://u:%zz@h:80", &u), UFRPC_ERR_INVAL);
+    assert_int_equal(ufrpc_dial_proxy_url_parse("ntlm://h:1", &u), UFRPC_ERR_UNSUPPORTED);
+    assert_int_equal(ufrpc_dial_proxy_url_parse("http://h:99999", &u), UFRPC_ERR_INVAL);
+    assert_int_equal(ufrpc_dial_proxy_url_parse("http://:80", &u), UFRPC_ERR_INVAL);
+    assert_int_equal(ufrpc_dial_proxy_url_parse("http://u:%zz@h:80", &u), UFRPC_ERR_INVAL);
 }
 
 /* ---- pump ------------------------------------------------------------------------- */

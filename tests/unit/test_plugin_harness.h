@@ -28,7 +28,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "client/plugin.h"
+#include "client/plugins/plugin.h"
 #include "net/tcp.h"
 #include "proto/error.h"
 

@@ -1,4 +1,4 @@
-/* The path router (client/plugin_router.c over client/plugin_fwd.c) on real
+/* The path router (client/plugins/plugin_router.c over client/plugins/plugin_fwd.c) on real
  * loopback connections: per-request routing on one keep-alive work connection
  * (mixed routes, pipelined, fed byte by byte), prefix strip with
  * X-Forwarded-Prefix, the response head rewrite (after an interim 100),

@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "client/admin_internal.h"
-#include "client/admin_session.h"
-#include "client/store.h"
+#include "client/admin/admin_internal.h"
+#include "client/admin/admin_session.h"
+#include "client/core/store.h"
 #include "config/config.h"
 #include "proto/error.h"
 

@@ -1,4 +1,4 @@
-/* auth.tokenSource exec (client/token_exec.h): the command runs without a shell, its
+/* auth.tokenSource exec (client/core/token_exec.h): the command runs without a shell, its
  * stdout trimmed is the token; failures carry the exit status and stderr; a timeout
  * kills it; too much output is refused; exec.env reaches it; nothing blocks the loop
  * (a timer keeps firing while the command sleeps). Plus the CLI's --allow-unsafe. */
@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/cli.h"
-#include "client/cli_flags.h"
-#include "client/token_exec.h"
+#include "client/cli/cli.h"
+#include "client/cli/cli_flags.h"
+#include "client/core/token_exec.h"
 #include "config/config.h"
 #include "proto/error.h"
 

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <netdb.h>
 
-#include "client/udp_channel.h"
+#include "client/core/udp_channel.h"
 #include "net/nettest.h"
 #include "net/tcp.h"
 #include "proto/error.h"

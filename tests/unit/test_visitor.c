@@ -12,8 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "client/udp_channel.h"
-#include "client/visitor.h"
+#include "client/core/udp_channel.h"
+#include "client/core/visitor.h"
 #include "net/nettest.h"
 #include "net/tcp.h"
 #include "net/xform.h"

@@ -1,4 +1,4 @@
-/* client/webhook.h: delivery in order to a small HTTP server on the loop, a retry
+/* client/core/webhook.h: delivery in order to a small HTTP server on the loop, a retry
  * after a 500, the bounded queue, and freeing with a request in flight. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "client/webhook.h"
+#include "client/core/webhook.h"
 #include "proto/error.h"
 
 /* The server: answers each request (one per connection) with 500 for the first

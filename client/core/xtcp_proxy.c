@@ -1,0 +1,504 @@
+/* client/core/xtcp_proxy.c — an xtcp proxy's P2P session. See xtcp_proxy.h. */
+#include "client/core/xtcp_proxy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/core/holepunch.h"
+#include "net/kcp.h"
+#include "net/mux.h"
+#include "net/xform_crypt.h"
+#include "proto/error.h"
+#include "proto/kcp.h"
+#include "proto/wire.h"
+
+#define SID_TIMEOUT_MS 10000u
+#define RESP_TIMEOUT_MS 5000u /* ExchangeInfo's */
+
+enum xstate { X_READ_SID, X_PREPARE, X_EXCHANGE, X_PUNCH, X_TUNNEL, X_ENDING };
+
+struct ufrpc_xtcp_proxy {
+    struct ufrpc_xtcp_env env;
+    char *stun, *user, *name, *wire_name;
+    uint8_t key[UFRPC_CFB_KEY_LEN];
+    bool disable_assisted;
+    enum xstate st;
+    struct ufrpc_stream *work;
+    struct ufrpc_wire_reader *rd;
+    uv_timer_t timer;
+    int timer_open;
+    ufrpc_holepunch_t *hp;
+    char tid[17];
+    char *sid;
+    ufrpc_mux_t *mux;
+    ufrpc_workconn_t *wcs;
+    int closes; /* stream/mux/timer closes in flight */
+    int freed;
+    ufrpc_xtcp_proxy_t *next;
+};
+
+int ufrpc_xtcp_new_tid(char out[17])
+{
+    uint8_t r[8];
+    if (ufrpc_xform_getrandom(NULL, r, sizeof r) != 0)
+        return UFRPC_ERR_CRYPTO;
+    for (size_t i = 0; i < sizeof r; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+    return 0;
+}
+
+void ufrpc_xtcp_behavior_text(const struct ufrpc_nat_detect_behavior *b, char *out, size_t cap)
+{
+    char ports[256] = "[";
+    size_t len = 1;
+    for (size_t i = 0; i < b->candidate_ports.n && len + 48 < sizeof ports; i++)
+        len += (size_t)snprintf(ports + len, sizeof ports - len, "%s{From:%lld To:%lld}",
+                                i ? " " : "", (long long)b->candidate_ports.items[i].from,
+                                (long long)b->candidate_ports.items[i].to);
+    snprintf(ports + len, sizeof ports - len, "]");
+    snprintf(out, cap,
+             "{Role:%s Mode:%lld TTL:%lld SendDelayMs:%lld ReadTimeoutMs:%lld CandidatePorts:%s "
+             "SendRandomPorts:%lld ListenRandomPorts:%lld}",
+             b->role ? b->role : "", (long long)b->mode, (long long)b->ttl,
+             (long long)b->send_delay_ms, (long long)b->read_timeout_ms, ports,
+             (long long)b->send_random_ports, (long long)b->listen_random_ports);
+}
+
+void ufrpc_xtcp_kcp_config(struct ufrpc_kcp_config *c)
+{
+    ufrpc_kcp_config_frpc(c);
+    c->conv = 1;
+    c->snd_wnd = 1024;
+    c->rcv_wnd = 1024;
+}
+
+ufrpc_xtcp_proxy_t *ufrpc_xtcp_proxy_next(const ufrpc_xtcp_proxy_t *x)
+{
+    return x->next;
+}
+
+void ufrpc_xtcp_proxy_set_next(ufrpc_xtcp_proxy_t *x, ufrpc_xtcp_proxy_t *next)
+{
+    x->next = next;
+}
+
+static void maybe_free(ufrpc_xtcp_proxy_t *x);
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    ufrpc_xtcp_proxy_t *x = h->data;
+    x->closes--;
+    maybe_free(x);
+}
+
+/* Once ending and everything is closed: on_end, then the memory. */
+static void maybe_free(ufrpc_xtcp_proxy_t *x)
+{
+    if (x->st != X_ENDING || x->closes > 0 || x->wcs || x->mux || x->work || x->freed)
+        return;
+    if (x->timer_open) {
+        x->timer_open = 0;
+        x->closes++;
+        uv_close((uv_handle_t *)&x->timer, on_timer_closed);
+        return;
+    }
+    x->freed = 1;
+    void (*cb)(ufrpc_xtcp_proxy_t *, void *) = x->env.on_end;
+    if (cb)
+        cb(x, x->env.data);
+    free(x->rd);
+    free(x->stun);
+    free(x->user);
+    free(x->name);
+    free(x->wire_name);
+    free(x->sid);
+    memset(x->key, 0, sizeof x->key);
+    free(x);
+}
+
+static void release(ufrpc_xtcp_proxy_t *x)
+{
+    maybe_free(x);
+}
+
+static void on_work_closed(struct ufrpc_stream *s)
+{
+    ufrpc_xtcp_proxy_t *x = s->data;
+    x->closes--;
+    release(x);
+}
+
+static void close_work(ufrpc_xtcp_proxy_t *x)
+{
+    if (!x->work)
+        return;
+    struct ufrpc_stream *s = x->work;
+    x->work = NULL;
+    s->data = x;
+    x->closes++;
+    ufrpc_stream_close(s, on_work_closed);
+}
+
+static void on_mux_closed(void *data)
+{
+    ufrpc_xtcp_proxy_t *x = data;
+    x->mux = NULL;
+    release(x);
+}
+
+static void end(ufrpc_xtcp_proxy_t *x)
+{
+    if (x->st == X_ENDING)
+        return;
+    x->st = X_ENDING;
+    uv_timer_stop(&x->timer);
+    close_work(x);
+    if (x->hp) {
+        ufrpc_holepunch_free(x->hp);
+        x->hp = NULL;
+    }
+    for (ufrpc_workconn_t *w = x->wcs; w; w = ufrpc_workconn_next(w))
+        ufrpc_workconn_abort(w);
+    if (x->mux)
+        ufrpc_mux_close(x->mux, on_mux_closed);
+    release(x);
+}
+
+void ufrpc_xtcp_proxy_abort(ufrpc_xtcp_proxy_t *x)
+{
+    if (x)
+        end(x);
+}
+
+static void on_defer_end(uv_timer_t *t)
+{
+    end(t->data);
+}
+
+/* From inside callbacks of objects end() would free. */
+static void end_later(ufrpc_xtcp_proxy_t *x)
+{
+    if (x->st != X_ENDING)
+        uv_timer_start(&x->timer, on_defer_end, 0, 0);
+}
+
+static void on_wc_done(ufrpc_workconn_t *w, void *data)
+{
+    ufrpc_xtcp_proxy_t *x = data;
+    /* unlink (singly linked through the workconn's next pointer) */
+    ufrpc_workconn_t *prev = NULL;
+    for (ufrpc_workconn_t *c = x->wcs; c; prev = c, c = ufrpc_workconn_next(c)) {
+        if (c != w)
+            continue;
+        if (prev)
+            ufrpc_workconn_set_next(prev, ufrpc_workconn_next(c));
+        else
+            x->wcs = ufrpc_workconn_next(c);
+        break;
+    }
+    release(x);
+}
+
+static void on_accept(ufrpc_mux_t *m, struct ufrpc_stream *st, void *data)
+{
+    (void)m;
+    ufrpc_xtcp_proxy_t *x = data;
+    if (x->st != X_TUNNEL) {
+        ufrpc_stream_close(st, NULL);
+        return;
+    }
+    struct ufrpc_workconn_env we = x->env.wenv;
+    we.on_done = on_wc_done;
+    we.on_channel_start = NULL;
+    we.on_channel_end = NULL;
+    we.on_xtcp = NULL;
+    we.data = x;
+    struct ufrpc_msg_start_work_conn sm = {.proxy_name = x->wire_name};
+    ufrpc_workconn_t *w = NULL;
+    if (ufrpc_workconn_serve(&we, st, &sm, x->key, &w) == 0 && w) {
+        ufrpc_workconn_set_next(w, x->wcs);
+        x->wcs = w;
+    }
+}
+
+static void on_mux_error(ufrpc_mux_t *m, int err, void *data)
+{
+    (void)m;
+    ufrpc_xtcp_proxy_t *x = data;
+    UFRPC_LOGE(x->env.log, "[%s] accept connection error: %s", x->name, ufrpc_strerror(err));
+    end_later(x);
+}
+
+static void send_report(ufrpc_xtcp_proxy_t *x, bool ok)
+{
+    struct ufrpc_msg m;
+    ufrpc_msg_init(&m, UFRPC_MSG_NAT_HOLE_REPORT);
+    m.u.nat_hole_report.sid = x->sid;
+    m.u.nat_hole_report.success = ok;
+    x->env.send_msg(x->env.data, &m);
+    m.u.nat_hole_report.sid = NULL;
+}
+
+static void on_punched(ufrpc_holepunch_t *h, int status, const char *err, void *data)
+{
+    ufrpc_xtcp_proxy_t *x = data;
+    if (status < 0) {
+        UFRPC_LOGW(x->env.log, "[%s] make hole error: %s", x->name, err);
+        send_report(x, false);
+        end_later(x);
+        return;
+    }
+    UFRPC_LOGI(x->env.log, "[%s] establishing nat hole connection successful, sid [%s], remoteAddr [%s]",
+               x->name, x->sid, ufrpc_holepunch_peer_text(h));
+    send_report(x, true);
+    uv_os_sock_t fd;
+    struct sockaddr_storage peer;
+    int rc = ufrpc_holepunch_take(h, &fd, &peer);
+    ufrpc_holepunch_free(x->hp);
+    x->hp = NULL;
+    struct ufrpc_stream *k = NULL;
+    if (rc == 0) {
+        struct ufrpc_kcp_config kc;
+        ufrpc_xtcp_kcp_config(&kc);
+        k = ufrpc_kcp_connect_fd(x->env.loop, fd, (const struct sockaddr *)&peer, &kc, &rc);
+    }
+    if (!k) {
+        UFRPC_LOGW(x->env.log, "[%s] create kcp connection from udp connection error: %s", x->name,
+                   ufrpc_strerror(rc));
+        end_later(x);
+        return;
+    }
+    struct ufrpc_yamux_config yc;
+    ufrpc_yamux_config_default(&yc);
+    yc.keepalive_interval_ms = 10000;
+    struct ufrpc_mux_callbacks cbs = {.on_accept = on_accept, .on_error = on_mux_error};
+    rc = ufrpc_mux_new(x->env.loop, k, UFRPC_YAMUX_SERVER, &yc, &cbs, x, &x->mux);
+    if (rc) {
+        x->mux = NULL;
+        UFRPC_LOGE(x->env.log, "[%s] create mux session error: %s", x->name, ufrpc_strerror(rc));
+        end_later(x);
+        return;
+    }
+    x->st = X_TUNNEL;
+}
+
+int ufrpc_xtcp_proxy_on_resp(ufrpc_xtcp_proxy_t *x, const struct ufrpc_msg_nat_hole_resp *r)
+{
+    if (x->st != X_EXCHANGE || !r->transaction_id || strcmp(r->transaction_id, x->tid) != 0)
+        return 0;
+    uv_timer_stop(&x->timer);
+    if (r->error && r->error[0]) {
+        UFRPC_LOGW(x->env.log, "[%s] nathole exchange info error: natHoleRespMsg get error info: %s",
+                   x->name, r->error);
+        end_later(x);
+        return 1;
+    }
+    if (r->candidate_addrs.n == 0) {
+        UFRPC_LOGW(x->env.log, "[%s] nathole exchange info error: natHoleRespMsg get empty candidate "
+                               "addresses", x->name);
+        end_later(x);
+        return 1;
+    }
+    char cand[512], assi[512], beh[600];
+    ufrpc_holepunch_strv_text(&r->candidate_addrs, cand, sizeof cand);
+    ufrpc_holepunch_strv_text(&r->assisted_addrs, assi, sizeof assi);
+    ufrpc_xtcp_behavior_text(&r->detect_behavior, beh, sizeof beh);
+    UFRPC_LOGI(x->env.log, "[%s] get natHoleRespMsg, sid [%s], protocol [%s], candidate address %s, "
+                           "assisted address %s, detectBehavior: %s",
+               x->name, r->sid ? r->sid : "", r->protocol ? r->protocol : "", cand, assi, beh);
+    if (!r->protocol || strcmp(r->protocol, "kcp") != 0) {
+        UFRPC_LOGW(x->env.log, "[%s] make hole error: tunnel protocol [%s] is not supported by ufrpc "
+                               "(only kcp: set protocol = \"kcp\" on the visitor)",
+                   x->name, r->protocol ? r->protocol : "");
+        send_report(x, false);
+        end_later(x);
+        return 1;
+    }
+    x->st = X_PUNCH;
+    int rc = ufrpc_holepunch_punch(x->hp, r, x->key);
+    if (rc) {
+        UFRPC_LOGW(x->env.log, "[%s] make hole error: %s", x->name, ufrpc_strerror(rc));
+        send_report(x, false);
+        end_later(x);
+    }
+    return 1;
+}
+
+static void on_resp_timeout(uv_timer_t *t)
+{
+    ufrpc_xtcp_proxy_t *x = t->data;
+    UFRPC_LOGW(x->env.log, "[%s] nathole exchange info error: get natHoleRespMsg error: "
+                           "context deadline exceeded", x->name);
+    end(x);
+}
+
+static void on_prepared(ufrpc_holepunch_t *h, int status, const char *err, void *data)
+{
+    ufrpc_xtcp_proxy_t *x = data;
+    if (status < 0) {
+        UFRPC_LOGW(x->env.log, "[%s] nathole prepare error: %s", x->name, err);
+        end_later(x);
+        return;
+    }
+    char ma[512], aa[512];
+    ufrpc_holepunch_strv_text(ufrpc_holepunch_mapped(h), ma, sizeof ma);
+    ufrpc_holepunch_strv_text(ufrpc_holepunch_assisted(h), aa, sizeof aa);
+    UFRPC_LOGI(x->env.log, "[%s] nathole prepare success, nat type: %s, behavior: %s, addresses: %s, "
+                           "assistedAddresses: %s",
+               x->name, ufrpc_holepunch_nat_type(h), ufrpc_holepunch_behavior(h), ma, aa);
+    struct ufrpc_msg m;
+    ufrpc_msg_init(&m, UFRPC_MSG_NAT_HOLE_CLIENT);
+    int rc = ufrpc_xtcp_new_tid(x->tid);
+    m.u.nat_hole_client.transaction_id = x->tid;
+    m.u.nat_hole_client.proxy_name = x->wire_name;
+    m.u.nat_hole_client.sid = x->sid;
+    m.u.nat_hole_client.mapped_addrs = *ufrpc_holepunch_mapped(h);
+    m.u.nat_hole_client.assisted_addrs = *ufrpc_holepunch_assisted(h);
+    if (rc == 0)
+        rc = x->env.send_msg(x->env.data, &m);
+    memset(&m.u, 0, sizeof m.u); /* all borrowed */
+    if (rc) {
+        UFRPC_LOGW(x->env.log, "[%s] nathole exchange info error: %s", x->name, ufrpc_strerror(rc));
+        end_later(x);
+        return;
+    }
+    UFRPC_LOGT(x->env.log, "[%s] nathole exchange info start", x->name);
+    x->st = X_EXCHANGE;
+    uv_timer_start(&x->timer, on_resp_timeout, RESP_TIMEOUT_MS, 0);
+}
+
+static void on_sid_timeout(uv_timer_t *t)
+{
+    ufrpc_xtcp_proxy_t *x = t->data;
+    UFRPC_LOGE(x->env.log, "[%s] xtcp read from workConn error: %s", x->name,
+               ufrpc_strerror(UFRPC_ERR_TIMEOUT));
+    end(x);
+}
+
+static void got_sid(ufrpc_xtcp_proxy_t *x, const char *sid)
+{
+    free(x->rd);
+    x->rd = NULL;
+    uv_timer_stop(&x->timer);
+    x->sid = strdup(sid);
+    if (!x->sid) {
+        UFRPC_LOGE(x->env.log, "[%s] xtcp read from workConn error: %s", x->name,
+                   ufrpc_strerror(UFRPC_ERR_NOMEM));
+        end_later(x);
+        return;
+    }
+    UFRPC_LOGT(x->env.log, "[%s] nathole prepare start", x->name);
+    struct ufrpc_holepunch_cbs cbs = {.on_prepared = on_prepared, .on_punched = on_punched};
+    int rc = ufrpc_holepunch_start(x->env.loop, x->env.log, x->name, x->stun, x->disable_assisted,
+                                   &cbs, x, &x->hp);
+    if (rc) {
+        x->hp = NULL;
+        UFRPC_LOGW(x->env.log, "[%s] nathole prepare error: %s", x->name, ufrpc_strerror(rc));
+        end_later(x);
+        return;
+    }
+    x->st = X_PREPARE;
+}
+
+static void on_work_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, const uint8_t *data,
+                         size_t len)
+{
+    (void)buf;
+    ufrpc_xtcp_proxy_t *x = s->data;
+    if (x->st != X_READ_SID)
+        return;
+    if (status < 0) {
+        UFRPC_LOGE(x->env.log, "[%s] xtcp read from workConn error: %s", x->name,
+                   ufrpc_strerror(status));
+        end_later(x);
+        return;
+    }
+    while (len > 0) {
+        size_t used = 0;
+        struct ufrpc_frame f;
+        int rc = ufrpc_wire_reader_feed(x->rd, data, len, &used, &f);
+        data += used;
+        len -= used;
+        if (rc == 0)
+            continue;
+        struct ufrpc_msg m;
+        if (rc == 1)
+            rc = ufrpc_wire_check_type(x->env.wire, f.type, UFRPC_MSG_NAT_HOLE_SID);
+        if (rc == 1 || rc == 0)
+            rc = ufrpc_msg_decode(UFRPC_MSG_NAT_HOLE_SID, f.body, f.body_len, &m);
+        if (rc < 0) {
+            UFRPC_LOGE(x->env.log, "[%s] xtcp read from workConn error: %s", x->name,
+                       ufrpc_strerror(rc));
+            end_later(x);
+            return;
+        }
+        ufrpc_stream_read_stop(s);
+        x->st = X_PREPARE; /* no more reads */
+        got_sid(x, m.u.nat_hole_sid.sid ? m.u.nat_hole_sid.sid : "");
+        ufrpc_msg_free(&m);
+        /* frp closes the work connection once the sid is read */
+        if (x->work) {
+            struct ufrpc_stream *w = x->work;
+            x->work = NULL;
+            w->data = x;
+            x->closes++;
+            ufrpc_stream_close(w, on_work_closed);
+        }
+        return;
+    }
+}
+
+int ufrpc_xtcp_proxy_start(const struct ufrpc_xtcp_env *env, struct ufrpc_stream *s,
+                           const struct ufrpc_proxy_config *pc, const char *name,
+                           ufrpc_xtcp_proxy_t **out)
+{
+    *out = NULL;
+    ufrpc_xtcp_proxy_t *x = calloc(1, sizeof *x);
+    if (!x) {
+        ufrpc_stream_close(s, NULL);
+        return UFRPC_ERR_NOMEM;
+    }
+    x->env = *env;
+    enum ufrpc_wire_version ver = env->wire == UFRPC_WIRE_V2 ? UFRPC_WIRE_V2 : UFRPC_WIRE_V1;
+    x->env.wire = ver;
+    x->stun = strdup(env->stun_server ? env->stun_server : "");
+    x->user = strdup(env->user ? env->user : "");
+    x->name = strdup(name ? name : "");
+    size_t wl = strlen(x->user ? x->user : "") + strlen(name ? name : "") + 2;
+    x->wire_name = malloc(wl);
+    x->rd = malloc(ufrpc_wire_reader_size(ver));
+    x->disable_assisted = pc->disable_assisted_addrs;
+    const char *sk = pc->secret_key ? pc->secret_key : "";
+    int rc = ufrpc_cfb_derive_key((const uint8_t *)sk, strlen(sk), x->key);
+    if (!x->stun || !x->user || !x->name || !x->wire_name || !x->rd || rc) {
+        free(x->stun);
+        free(x->user);
+        free(x->name);
+        free(x->wire_name);
+        free(x->rd);
+        free(x);
+        ufrpc_stream_close(s, NULL);
+        return rc ? rc : UFRPC_ERR_NOMEM;
+    }
+    if (x->user[0])
+        snprintf(x->wire_name, wl, "%s.%s", x->user, x->name);
+    else
+        snprintf(x->wire_name, wl, "%s", x->name);
+    ufrpc_wire_reader_init(x->rd, ver, false);
+    uv_timer_init(env->loop, &x->timer);
+    x->timer.data = x;
+    x->timer_open = 1;
+    x->work = s;
+    s->data = x;
+    x->st = X_READ_SID;
+    rc = ufrpc_stream_read_start(s, on_work_read);
+    if (rc) {
+        UFRPC_LOGE(x->env.log, "[%s] xtcp read from workConn error: %s", x->name, ufrpc_strerror(rc));
+        end_later(x);
+    } else {
+        uv_timer_start(&x->timer, on_sid_timeout, SID_TIMEOUT_MS, 0);
+    }
+    *out = x;
+    return 0;
+}
