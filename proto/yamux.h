@@ -274,6 +274,8 @@ ufrpc_yamux_session_t *ufrpc_yamux_stream_session(const ufrpc_yamux_stream_t *st
 
 /* Bytes delivered to on_stream_data and not yet consumed (<= max_stream_window). */
 size_t ufrpc_yamux_stream_unconsumed(const ufrpc_yamux_stream_t *st);
+/* The most bytes ever unconsumed at once on this stream (its high-water mark). */
+size_t ufrpc_yamux_stream_max_unconsumed(const ufrpc_yamux_stream_t *st);
 /* How many more payload bytes the peer may send us / we may send the peer. */
 uint32_t ufrpc_yamux_stream_recv_window(const ufrpc_yamux_stream_t *st);
 uint32_t ufrpc_yamux_stream_send_window(const ufrpc_yamux_stream_t *st);

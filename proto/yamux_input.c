@@ -197,6 +197,8 @@ static void deliver(ufrpc_yamux_session_t *s, const uint8_t *p, size_t n)
         return;
     }
     st->unconsumed += (uint32_t)n;
+    if (st->unconsumed > st->max_unconsumed)
+        st->max_unconsumed = st->unconsumed;
     s->cb.on_stream_data(s, st, p, n, s->user_data);
 }
 

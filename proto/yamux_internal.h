@@ -46,6 +46,7 @@ struct ufrpc_yamux_stream {
     uint32_t send_window; /* payload bytes we may still send */
     uint32_t recv_window; /* payload bytes the peer may still send */
     uint32_t unconsumed;  /* delivered to the application, not yet consumed */
+    uint32_t max_unconsumed; /* the most unconsumed ever was (tests, metrics) */
 };
 
 struct ufrpc_yamux_session {

@@ -205,6 +205,11 @@ size_t ufrpc_yamux_stream_unconsumed(const ufrpc_yamux_stream_t *st)
     return st->unconsumed;
 }
 
+size_t ufrpc_yamux_stream_max_unconsumed(const ufrpc_yamux_stream_t *st)
+{
+    return st->max_unconsumed;
+}
+
 uint32_t ufrpc_yamux_stream_recv_window(const ufrpc_yamux_stream_t *st)
 {
     return st->recv_window;

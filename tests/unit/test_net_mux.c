@@ -94,7 +94,9 @@ static void on_check(uv_check_t *c)
             continue;
         ufrpc_yamux_stream_t *ys = ufrpc_mux_stream_yamux(e->sst[i]);
         if (ys != NULL) {
-            size_t u = ufrpc_yamux_stream_unconsumed(ys);
+            /* the stream's own high-water mark: a sample of the current count can
+             * miss the moments data waits (a busy or sanitised loop) */
+            size_t u = ufrpc_yamux_stream_max_unconsumed(ys);
             if (u > e->max_unconsumed)
                 e->max_unconsumed = u;
         }
@@ -168,7 +170,7 @@ static void test_mux_streams_slow_consumer(void **state)
     }
     print_message("max unconsumed on a stream: %zu (window %u)\n", e->max_unconsumed, WINDOW);
     assert_true(e->max_unconsumed <= WINDOW);
-    assert_true(e->max_unconsumed > 0);
+    assert_true(e->max_unconsumed >= WINDOW / 4); /* the slow readers did let data wait */
 
     for (int i = 0; i < NSTREAMS; i++) {
         nt_peer_close(&e->cp[i]);
