@@ -16,7 +16,14 @@
  * tests/data/toml-test/tests/files-toml-1.0.0 lists them. Then ufrpc's own
  * cases in the same layout run the same way: tests/data/toml/files
  * lists them (U+0000 in keys and strings and the like). Exit 0 only if every valid
- * case matches and every invalid case is rejected. */
+ * case matches and every invalid case is rejected.
+ *
+ * Every case is also parsed in this process with the decoder's own functions
+ * (ufrpc_toml_parse, ufrpc_toml_tagged_json), and the result must equal the
+ * decoder's: the same verdict and, for valid cases, byte-identical output. Under
+ * LeakSanitizer that gives every case's paths one leak check, at this program's
+ * exit, so the decoder children run with detect_leaks=0 appended to ASAN_OPTIONS
+ * (a leak check per child cost ~115 ms, two minutes over the suite). */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +42,8 @@
 #include <unistd.h>
 
 #include "config/json_reader.h"
+#include "config/toml.h"
+#include "config/tools/toml_tagged.h"
 #include "proto/error.h"
 #include "testutil.h"
 
@@ -92,7 +101,46 @@ static int64_t now_ms(void)
 /* Runs `decoder` with `in` on its stdin, collecting stdout and stderr. 0 when the
  * process ran (whatever its exit status), or a negative ufrpc error (the harness
  * itself failed: then r holds nothing useful). */
-static int run_decoder(const char *decoder, const uint8_t *in, size_t in_len, struct run *r)
+/* The decoder children's environment: ours, with ASAN_OPTIONS extended by
+ * detect_leaks=0 (see the top of the file). Built once by main; NULL-terminated. */
+struct child_env {
+    char **envp;
+    char *asan; /* the replaced ASAN_OPTIONS entry, owned */
+};
+
+static int child_env_init(struct child_env *ce)
+{
+    size_t n = 0;
+    while (environ[n] != NULL)
+        n++;
+    ce->envp = calloc(n + 2, sizeof *ce->envp);
+    if (ce->envp == NULL)
+        return UFRPC_ERR_NOMEM;
+    const char *old = getenv("ASAN_OPTIONS");
+    size_t al = strlen("ASAN_OPTIONS=:detect_leaks=0") + (old ? strlen(old) : 0) + 1;
+    ce->asan = malloc(al);
+    if (ce->asan == NULL) {
+        free(ce->envp);
+        return UFRPC_ERR_NOMEM;
+    }
+    snprintf(ce->asan, al, "ASAN_OPTIONS=%s%sdetect_leaks=0", old ? old : "", old && *old ? ":" : "");
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "ASAN_OPTIONS=", 13) != 0)
+            ce->envp[k++] = environ[i];
+    ce->envp[k++] = ce->asan;
+    ce->envp[k] = NULL;
+    return 0;
+}
+
+static void child_env_free(struct child_env *ce)
+{
+    free(ce->envp);
+    free(ce->asan);
+}
+
+static int run_decoder(const char *decoder, char *const *envp, const uint8_t *in, size_t in_len,
+                       struct run *r)
 {
     memset(r, 0, sizeof *r);
     int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
@@ -110,7 +158,7 @@ static int run_decoder(const char *decoder, const uint8_t *in, size_t in_len, st
         posix_spawn_file_actions_adddup2(&fa, perr[1], 2) != 0)
         goto out;
     char *argv[] = {(char *)decoder, NULL};
-    if (posix_spawn(&pid, decoder, &fa, NULL, argv, environ) != 0) {
+    if (posix_spawn(&pid, decoder, &fa, NULL, argv, envp) != 0) {
         pid = -1;
         goto out;
     }
@@ -544,7 +592,8 @@ static bool cmp_json(struct cmp *c, const ufrpc_cv *want, const ufrpc_cv *have)
 /* ------------------------------------------------------------ one case */
 
 /* Returns true if the case passes; otherwise prints why. */
-static bool run_case(const char *decoder, const char *dir, const char *name, bool valid, bool verbose)
+static bool run_case(const char *decoder, char *const *envp, const char *dir, const char *name,
+                     bool valid, bool verbose)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -555,10 +604,20 @@ static bool run_case(const char *decoder, const char *dir, const char *name, boo
         return false;
     }
     struct run r;
-    int rc = run_decoder(decoder, text, len, &r);
+    int rc = run_decoder(decoder, envp, text, len, &r);
+    /* the same case in this process (the top of the file says why) */
+    ufrpc_cv *root = NULL;
+    struct ufrpc_cfg_error te = {0};
+    char *twin = NULL;
+    size_t twin_len = 0;
+    int twin_rc = ufrpc_toml_parse((const char *)text, len, "<stdin>", &root, &te);
+    if (twin_rc == 0)
+        twin_rc = ufrpc_toml_tagged_json(root, &twin, &twin_len);
+    ufrpc_cv_free(root);
     free(text);
     if (rc != 0) {
         printf("FAIL %s: running %s: %s\n", name, decoder, ufrpc_strerror(rc));
+        free(twin);
         return false;
     }
     bool ok = false;
@@ -579,6 +638,8 @@ static bool run_case(const char *decoder, const char *dir, const char *name, boo
             printf("FAIL %s: accepted invalid input (exit %d)\n", name, code);
         else if (r.err.len < 9 || memcmp(r.err.data, "<stdin>:", 8) != 0)
             printf("FAIL %s: exit 1 without a positioned error: %s\n", name, err_line);
+        else if (twin_rc == 0)
+            printf("FAIL %s: the decoder rejected it, ufrpc_toml_parse in-process did not\n", name);
         else
             ok = true;
         if (ok && verbose)
@@ -605,6 +666,9 @@ static bool run_case(const char *decoder, const char *dir, const char *name, boo
             ok = cmp_json(&c, want, have);
             if (!ok)
                 printf("FAIL %s: %s\n", name, c.why);
+            else if (twin_rc != 0 || twin_len != r.out.len || memcmp(twin, r.out.data, twin_len) != 0)
+                ok = false, printf("FAIL %s: in-process output differs from the decoder's (%s)\n",
+                                   name, twin_rc ? ufrpc_strerror(twin_rc) : "bytes");
             else if (verbose)
                 printf("ok   %s\n", name);
         }
@@ -613,6 +677,7 @@ static bool run_case(const char *decoder, const char *dir, const char *name, boo
         free(jtext);
     }
     run_free(&r);
+    free(twin);
     return ok;
 }
 
@@ -623,8 +688,8 @@ struct tally {
 /* Runs every case named in the list file `dir`/`list` (one "valid/..." or
  * "invalid/..." .toml path a line, relative to dir). false if the list is
  * unreadable. */
-static bool run_list(const char *decoder, const char *dir, const char *list, const char *filter,
-                     bool verbose, struct tally *t)
+static bool run_list(const char *decoder, char *const *envp, const char *dir, const char *list,
+                     const char *filter, bool verbose, struct tally *t)
 {
     char list_path[1024];
     snprintf(list_path, sizeof list_path, "%s/%s", dir, list);
@@ -642,7 +707,7 @@ static bool run_list(const char *decoder, const char *dir, const char *list, con
         if (filter != NULL && strstr(line, filter) == NULL)
             continue;
         bool valid = strncmp(line, "valid/", 6) == 0;
-        bool ok = run_case(decoder, dir, line, valid, verbose);
+        bool ok = run_case(decoder, envp, dir, line, valid, verbose);
         if (valid) {
             t->valid_n++;
             t->valid_ok += ok;
@@ -677,21 +742,29 @@ int main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN); /* a decoder that stops reading must not kill the runner */
+    struct child_env ce;
+    if (child_env_init(&ce) != 0) {
+        fprintf(stderr, "toml_suite: out of memory\n");
+        return 1;
+    }
 
     /* toml-test's own cases (tests/data/toml-test) */
     struct tally tt = {0}, own = {0};
     char *dir = ufrpc_test_data_path("toml-test/tests");
-    bool read = dir != NULL && run_list(decoder, dir, "files-toml-1.0.0", filter, verbose, &tt);
+    bool read = dir != NULL && run_list(decoder, ce.envp, dir, "files-toml-1.0.0", filter, verbose, &tt);
     free(dir);
-    if (!read)
+    if (!read) {
+        child_env_free(&ce);
         return 1;
+    }
     printf("toml-test: valid %d/%d passed, invalid %d/%d rejected\n", tt.valid_ok, tt.valid_n,
            tt.invalid_ok, tt.invalid_n);
 
     /* ufrpc's own cases in the same layout (U+0000 in keys and strings, ...) */
     char *own_dir = ufrpc_test_data_path("toml");
-    read = own_dir != NULL && run_list(decoder, own_dir, "files", filter, verbose, &own);
+    read = own_dir != NULL && run_list(decoder, ce.envp, own_dir, "files", filter, verbose, &own);
     free(own_dir);
+    child_env_free(&ce);
     if (!read)
         return 1;
     printf("ufrpc toml cases: valid %d/%d passed, invalid %d/%d rejected\n", own.valid_ok,
