@@ -87,6 +87,17 @@ wait_line() {
 }
 
 count_lines() { grep -c -E -e "$2" "$1" 2>/dev/null || true; }
+# line_time FILE REGEX [N]: the time, in seconds since the epoch with fractions, of the
+# Nth (default 1st) line of a ufrpc log matching REGEX ("YYYY-MM-DD HH:MM:SS.mmm" at the
+# start of the line); fails if there is no such line.
+line_time() {
+    local l
+    l=$(grep -E -e "$2" "$1" 2>/dev/null | sed -n "${3:-1}p") || return 1
+    [ -n "$l" ] || return 1
+    date -d "${l:0:23}" +%s.%N
+}
+# at_least_apart T1 T2 SECONDS: true if T2 - T1 >= SECONDS (fractions allowed).
+at_least_apart() { awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN { exit !(b - a >= s) }'; }
 
 # freeport: a free loopback port (TCP-checked by e2e-tool) that this test has not been
 # given before: tests pick many ports up front and bind them later, and UDP listeners
