@@ -63,6 +63,12 @@ uint16_t ufrpc_quic_listener_port(const ufrpc_quic_listener_t *l)
     return 0;
 }
 
+size_t ufrpc_quic_listener_sessions(const ufrpc_quic_listener_t *l)
+{
+    (void)l;
+    return 0;
+}
+
 void ufrpc_quic_listener_close(ufrpc_quic_listener_t *l, void (*cb)(void *data), void *data)
 {
     (void)l, (void)cb, (void)data;
@@ -1339,12 +1345,15 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b
 }
 
 /* Version negotiation, minimal: a long-header packet of a version ngtcp2 does not
- * speak gets the list of those it does. */
+ * speak, in a datagram of a client's first size (1200 bytes at least: never an
+ * answer to small stray datagrams such as xtcp's punching), gets the list of those
+ * it does. */
 static void lsn_version_negotiation(struct ufrpc_quic_listener *l, const uint8_t *p, size_t n,
                                     const struct sockaddr *from)
 {
     ngtcp2_version_cid vc;
-    if (ngtcp2_pkt_decode_version_cid(&vc, p, n, 17) != NGTCP2_ERR_VERSION_NEGOTIATION)
+    if (n < 1200 ||
+        ngtcp2_pkt_decode_version_cid(&vc, p, n, 17) != NGTCP2_ERR_VERSION_NEGOTIATION)
         return;
     uint8_t out[256], unused;
     uint32_t sv[] = {NGTCP2_PROTO_VER_V1};
@@ -1581,6 +1590,11 @@ uint16_t ufrpc_quic_listener_port(const ufrpc_quic_listener_t *l)
     const struct sockaddr_storage *sa = &l->local;
     return ntohs(sa->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
                                            : ((const struct sockaddr_in *)sa)->sin_port);
+}
+
+size_t ufrpc_quic_listener_sessions(const ufrpc_quic_listener_t *l)
+{
+    return l->nsessions;
 }
 
 void ufrpc_quic_listener_close(ufrpc_quic_listener_t *l, void (*cb)(void *data), void *data)

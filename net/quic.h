@@ -123,6 +123,9 @@ int ufrpc_quic_listen(uv_loop_t *loop, const struct ufrpc_quic_listen_opts *o,
 
 uint16_t ufrpc_quic_listener_port(const ufrpc_quic_listener_t *l);
 
+/* Sessions open now (handshaking or connected, not yet failed and closed). */
+size_t ufrpc_quic_listener_sessions(const ufrpc_quic_listener_t *l);
+
 void ufrpc_quic_listener_close(ufrpc_quic_listener_t *l, void (*cb)(void *data), void *data);
 
 #endif
