@@ -95,6 +95,7 @@ struct ufrpc_quic {
     struct ufrpc_quic_listener *lsn; /* a server session's listener; NULL once it closed */
     struct ufrpc_quic *lsn_next;     /* in lsn->sessions */
     bool server;
+    char bad_sni[128]; /* a server's: the client's server_name GnuTLS will refuse */
     uv_timer_t timer;   /* ngtcp2's expiry, and the handshake deadline */
     uv_idle_t defer;    /* callbacks that must not run inside the caller's call */
     uv_getaddrinfo_t gai;
@@ -370,6 +371,43 @@ static int stream_open_cb(ngtcp2_conn *conn, int64_t id, void *user_data)
     return 0;
 }
 
+/* GnuTLS (3.7) refuses a ClientHello whose server_name host_name holds anything
+ * but letters, digits, '-' and '.' (ILLEGAL_PARAMETER), and it cannot be told to
+ * ignore the extension. frpc's xtcp visitor sends "IP:port" there. The name is
+ * noted here so that the handshake's failure can say so. */
+static int sni_scan(void *ctx, unsigned tls_id, const unsigned char *d, unsigned n)
+{
+    ufrpc_quic_t *q = ctx;
+    if (tls_id != 0 || n < 5 || d[2] != 0) /* list length, type host_name, length */
+        return 0;
+    unsigned len = (unsigned)d[3] << 8 | d[4];
+    if (len > n - 5)
+        return 0;
+    for (unsigned i = 0; i < len; i++) {
+        unsigned char c = d[5 + i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.')) {
+            int shown = len < sizeof q->bad_sni - 1 ? (int)len : (int)sizeof q->bad_sni - 1;
+            for (int k = 0; k < shown; k++) /* printable only: it goes to logs */
+                q->bad_sni[k] = d[5 + k] >= 0x20 && d[5 + k] < 0x7f ? (char)d[5 + k] : '?';
+            q->bad_sni[shown] = '\0';
+            break;
+        }
+    }
+    return 0;
+}
+
+static int client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when,
+                             unsigned incoming, const gnutls_datum_t *msg)
+{
+    (void)when;
+    ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(s);
+    if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming && ref != NULL)
+        (void)gnutls_ext_raw_parse(ref->user_data, sni_scan, msg,
+                                   GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO);
+    return 0;
+}
+
 static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref)
 {
     ufrpc_quic_t *q = ref->user_data;
@@ -568,7 +606,12 @@ static void session_input(ufrpc_quic_t *q, const uint8_t *p, size_t n)
     int rv = ngtcp2_conn_read_pkt(q->conn, &path, &pi, p, n, now_ns());
     if (rv != 0) {
         const char *why = ngtcp2_strerror(rv);
-        if (rv == NGTCP2_ERR_CRYPTO) {
+        if (rv == NGTCP2_ERR_CRYPTO && q->bad_sni[0]) {
+            session_fail(q, UFRPC_ERR_TLS, "quic: TLS handshake failed: the client's server name "
+                                           "\"%s\" is not a DNS name, which GnuTLS refuses "
+                                           "(frpc's xtcp visitor sends \"IP:port\": give it "
+                                           "protocol = \"kcp\")", q->bad_sni);
+        } else if (rv == NGTCP2_ERR_CRYPTO) {
             int alert = ngtcp2_conn_get_tls_alert(q->conn);
             session_fail(q, UFRPC_ERR_TLS, "quic: TLS handshake failed (alert %d: %s)", alert,
                          gnutls_alert_get_strname((gnutls_alert_description_t)alert));
@@ -1061,6 +1104,8 @@ static int start_conn(ufrpc_quic_t *q, const ngtcp2_pkt_hd *hd)
             gnutls_alpn_set_protocols(q->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY) != 0)
             return UFRPC_ERR_TLS;
         gnutls_session_set_ptr(q->tls, &q->conn_ref);
+        gnutls_handshake_set_hook_function(q->tls, GNUTLS_HANDSHAKE_CLIENT_HELLO,
+                                           GNUTLS_HOOK_PRE, client_hello_hook);
         ngtcp2_conn_set_tls_native_handle(q->conn, q->tls);
         return 0;
     }

@@ -38,6 +38,7 @@ struct ufrpc_xtcp_proxy {
     ufrpc_mux_t *mux;            /* kcp: the yamux server over KCP */
     ufrpc_quic_listener_t *ql;  /* quic: the QUIC server on the punched socket */
     bool quic;                   /* the visitor's protocol is not "kcp" */
+    bool quic_served;            /* the QUIC connection carried a stream */
     ufrpc_workconn_t *wcs;
     int closes; /* stream/mux/timer closes in flight */
     int freed;
@@ -248,16 +249,21 @@ static void on_quic_accept(ufrpc_quic_listener_t *l, struct ufrpc_stream *st, vo
     (void)l;
     ufrpc_xtcp_proxy_t *x = data;
     uv_timer_stop(&x->timer); /* the visitor is there */
+    x->quic_served = true;
     serve(x, st);
 }
 
-/* frp: "quic accept stream error" (debug), then the session is closed */
+/* frp: "quic accept stream error" (debug) when an established connection ends,
+ * "quic accept connection error" (error) when none was made */
 static void on_quic_end(ufrpc_quic_listener_t *l, int err, const char *why, void *data)
 {
     (void)l;
     ufrpc_xtcp_proxy_t *x = data;
-    UFRPC_LOGD(x->env.log, "[%s] quic accept stream error: %s", x->name,
-               why && why[0] ? why : ufrpc_strerror(err));
+    const char *w = why && why[0] ? why : ufrpc_strerror(err);
+    if (x->quic_served)
+        UFRPC_LOGD(x->env.log, "[%s] quic accept stream error: %s", x->name, w);
+    else
+        UFRPC_LOGE(x->env.log, "[%s] quic accept connection error: %s", x->name, w);
     end_later(x);
 }
 
