@@ -96,6 +96,8 @@ struct ufrpc_quic {
     struct ufrpc_quic *lsn_next;     /* in lsn->sessions */
     bool server;
     char bad_sni[128]; /* a server's: the client's server_name GnuTLS will refuse */
+    uint8_t *sni_type; /* its name-type byte in the ClientHello GnuTLS is reading */
+    bool sni_hidden;   /* sni_type was changed after hashing (see sni_hide_recv) */
     uv_timer_t timer;   /* ngtcp2's expiry, and the handshake deadline */
     uv_idle_t defer;    /* callbacks that must not run inside the caller's call */
     uv_getaddrinfo_t gai;
@@ -371,10 +373,19 @@ static int stream_open_cb(ngtcp2_conn *conn, int64_t id, void *user_data)
     return 0;
 }
 
-/* GnuTLS (3.7) refuses a ClientHello whose server_name host_name holds anything
- * but letters, digits, '-' and '.' (ILLEGAL_PARAMETER), and it cannot be told to
- * ignore the extension. frpc's xtcp visitor sends "IP:port" there. The name is
- * noted here so that the handshake's failure can say so. */
+/* frpc's xtcp visitor puts "IP:port" in the ClientHello's server_name; GnuTLS
+ * (3.7) refuses any host_name but letters, digits, '-' and '.' with
+ * ILLEGAL_PARAMETER, and its server_name handling can be neither overridden nor
+ * turned off. The server does not use the name, so it is hidden from GnuTLS:
+ *   1. client_hello_hook (GNUTLS_HOOK_PRE, before GnuTLS hashes the message into
+ *      the transcript) finds such a name and notes where its name-type byte is;
+ *   2. sni_hide_recv, registered for an extension every Go client sends
+ *      (signed_certificate_timestamp, 18) at the version-negotiation parse point,
+ *      runs after the hashing and before GnuTLS parses server_name: it changes the
+ *      name type from host_name (0) to one GnuTLS skips.
+ * The transcript keeps the bytes the client sent, so the handshake stays valid.
+ * Without extension 18 (or if GnuTLS changes its order) the handshake fails as
+ * before, and the error names the server name. */
 static int sni_scan(void *ctx, unsigned tls_id, const unsigned char *d, unsigned n)
 {
     ufrpc_quic_t *q = ctx;
@@ -391,6 +402,7 @@ static int sni_scan(void *ctx, unsigned tls_id, const unsigned char *d, unsigned
             for (int k = 0; k < shown; k++) /* printable only: it goes to logs */
                 q->bad_sni[k] = d[5 + k] >= 0x20 && d[5 + k] < 0x7f ? (char)d[5 + k] : '?';
             q->bad_sni[shown] = '\0';
+            q->sni_type = (uint8_t *)(uintptr_t)(d + 2);
             break;
         }
     }
@@ -402,10 +414,35 @@ static int client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when,
 {
     (void)when;
     ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(s);
-    if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming && ref != NULL)
-        (void)gnutls_ext_raw_parse(ref->user_data, sni_scan, msg,
-                                   GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO);
+    if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming && ref != NULL) {
+        ufrpc_quic_t *q = ref->user_data;
+        q->sni_type = NULL;
+        (void)gnutls_ext_raw_parse(q, sni_scan, msg, GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO);
+        if (q->sni_type != NULL &&
+            (q->sni_type < msg->data || q->sni_type >= msg->data + msg->size))
+            q->sni_type = NULL; /* not inside the message GnuTLS will parse: leave it */
+    }
     return 0;
+}
+
+static int sni_hide_recv(gnutls_session_t s, const unsigned char *d, size_t n)
+{
+    (void)d, (void)n;
+    ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(s);
+    ufrpc_quic_t *q = ref != NULL ? ref->user_data : NULL;
+    if (q != NULL && q->sni_type != NULL && *q->sni_type == 0) {
+        *q->sni_type = 0xff; /* no defined name type: GnuTLS steps over it */
+        q->sni_hidden = true;
+    }
+    if (q != NULL)
+        q->sni_type = NULL; /* the message is GnuTLS's again */
+    return 0;
+}
+
+static int sni_hide_send(gnutls_session_t s, gnutls_buffer_t b)
+{
+    (void)s, (void)b;
+    return 0; /* nothing in the answer */
 }
 
 static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref)
@@ -606,11 +643,10 @@ static void session_input(ufrpc_quic_t *q, const uint8_t *p, size_t n)
     int rv = ngtcp2_conn_read_pkt(q->conn, &path, &pi, p, n, now_ns());
     if (rv != 0) {
         const char *why = ngtcp2_strerror(rv);
-        if (rv == NGTCP2_ERR_CRYPTO && q->bad_sni[0]) {
+        if (rv == NGTCP2_ERR_CRYPTO && q->bad_sni[0] && !q->sni_hidden) {
             session_fail(q, UFRPC_ERR_TLS, "quic: TLS handshake failed: the client's server name "
                                            "\"%s\" is not a DNS name, which GnuTLS refuses "
-                                           "(frpc's xtcp visitor sends \"IP:port\": give it "
-                                           "protocol = \"kcp\")", q->bad_sni);
+                                           "(and it could not be hidden from it)", q->bad_sni);
         } else if (rv == NGTCP2_ERR_CRYPTO) {
             int alert = ngtcp2_conn_get_tls_alert(q->conn);
             session_fail(q, UFRPC_ERR_TLS, "quic: TLS handshake failed (alert %d: %s)", alert,
@@ -1106,6 +1142,10 @@ static int start_conn(ufrpc_quic_t *q, const ngtcp2_pkt_hd *hd)
         gnutls_session_set_ptr(q->tls, &q->conn_ref);
         gnutls_handshake_set_hook_function(q->tls, GNUTLS_HANDSHAKE_CLIENT_HELLO,
                                            GNUTLS_HOOK_PRE, client_hello_hook);
+        /* best effort: without it such names fail the handshake, with a clear error */
+        (void)gnutls_session_ext_register(q->tls, "ufrpc-sni-hide", 18, GNUTLS_EXT_VERSION_NEG,
+                                          sni_hide_recv, sni_hide_send, NULL, NULL, NULL,
+                                          GNUTLS_EXT_FLAG_CLIENT_HELLO | GNUTLS_EXT_FLAG_TLS);
         ngtcp2_conn_set_tls_native_handle(q->conn, q->tls);
         return 0;
     }
