@@ -631,8 +631,23 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     b->len = RX_CHUNKS * RX_CHUNK;
 }
 
+/* Sends one CONNECTION_CLOSE carrying ce (best effort, as any datagram). */
+static void send_close(ufrpc_quic_t *q, const ngtcp2_connection_close_error *ce)
+{
+    uint8_t pkt[MAX_PKT];
+    ngtcp2_path_storage ps;
+    ngtcp2_path_storage_zero(&ps);
+    ngtcp2_pkt_info pi;
+    ngtcp2_ssize n = ngtcp2_conn_write_connection_close(q->conn, &ps.path, &pi, pkt, sizeof pkt,
+                                                        ce, now_ns());
+    if (n > 0)
+        send_pkt(q, pkt, (size_t)n);
+}
+
 /* Feeds one datagram of q's peer to ngtcp2; what it triggers goes out at the next
- * defer. */
+ * defer. A datagram that breaks the connection ends it with a CONNECTION_CLOSE
+ * telling the peer why (a TLS alert during the handshake), unless the peer closed
+ * it or ngtcp2 says to drop it silently. */
 static void session_input(ufrpc_quic_t *q, const uint8_t *p, size_t n)
 {
     ngtcp2_path path = {
@@ -643,6 +658,16 @@ static void session_input(ufrpc_quic_t *q, const uint8_t *p, size_t n)
     int rv = ngtcp2_conn_read_pkt(q->conn, &path, &pi, p, n, now_ns());
     if (rv != 0) {
         const char *why = ngtcp2_strerror(rv);
+        if (rv != NGTCP2_ERR_DRAINING && rv != NGTCP2_ERR_DROP_CONN &&
+            rv != NGTCP2_ERR_CLOSING && rv != NGTCP2_ERR_IDLE_CLOSE) {
+            ngtcp2_connection_close_error ce;
+            if (rv == NGTCP2_ERR_CRYPTO)
+                ngtcp2_connection_close_error_set_transport_error_tls_alert(
+                    &ce, ngtcp2_conn_get_tls_alert(q->conn), NULL, 0);
+            else
+                ngtcp2_connection_close_error_set_transport_error_liberr(&ce, rv, NULL, 0);
+            send_close(q, &ce);
+        }
         if (rv == NGTCP2_ERR_CRYPTO && q->bad_sni[0] && !q->sni_hidden) {
             session_fail(q, UFRPC_ERR_TLS, "quic: TLS handshake failed: the client's server name "
                                            "\"%s\" is not a DNS name, which GnuTLS refuses "
@@ -652,8 +677,18 @@ static void session_input(ufrpc_quic_t *q, const uint8_t *p, size_t n)
             session_fail(q, UFRPC_ERR_TLS, "quic: TLS handshake failed (alert %d: %s)", alert,
                          gnutls_alert_get_strname((gnutls_alert_description_t)alert));
         } else if (rv == NGTCP2_ERR_DRAINING) {
-            session_fail(q, UFRPC_ERR_EOF, "quic: the %s closed the connection",
-                         q->server ? "client" : "server");
+            ngtcp2_connection_close_error ce;
+            ngtcp2_conn_get_connection_close_error(q->conn, &ce);
+            const char *peer = q->server ? "client" : "server";
+            if (ce.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT &&
+                ce.error_code > NGTCP2_CRYPTO_ERROR && ce.error_code <= NGTCP2_CRYPTO_ERROR + 0xff) {
+                unsigned alert = (unsigned)(ce.error_code - NGTCP2_CRYPTO_ERROR);
+                session_fail(q, UFRPC_ERR_TLS, "quic: the %s ended the TLS handshake (alert %u: %s)",
+                             peer, alert,
+                             gnutls_alert_get_strname((gnutls_alert_description_t)alert));
+            } else {
+                session_fail(q, UFRPC_ERR_EOF, "quic: the %s closed the connection", peer);
+            }
         } else {
             session_fail(q, UFRPC_ERR_IO, "quic: %s", why);
         }
@@ -1339,16 +1374,9 @@ void ufrpc_quic_close(ufrpc_quic_t *q, void (*cb)(void *data), void *data)
     if (q == NULL || q->closing)
         return;
     if (q->conn != NULL && q->connected && !q->failed) {
-        uint8_t pkt[MAX_PKT];
-        ngtcp2_path_storage ps;
-        ngtcp2_path_storage_zero(&ps);
-        ngtcp2_pkt_info pi;
         ngtcp2_connection_close_error ce;
         ngtcp2_connection_close_error_default(&ce);
-        ngtcp2_ssize n = ngtcp2_conn_write_connection_close(q->conn, &ps.path, &pi, pkt, sizeof pkt,
-                                                            &ce, now_ns());
-        if (n > 0)
-            send_pkt(q, pkt, (size_t)n);
+        send_close(q, &ce);
     }
     q->closing = true;
     q->close_cb = cb;

@@ -5,7 +5,8 @@
 # connection, as frpc), sha256-checked data both ways on parallel connections; then
 # the test frps is killed (SIGKILL: no CONNECTION_CLOSE, ufrpc learns from the
 # keepalive's ICMP or the idle timeout) and restarted on the same ports: ufrpc logs in
-# again over a new QUIC connection and carries data again.
+# again over a new QUIC connection and carries data again. Also: a client whose TLS
+# server name GnuTLS refuses gets a clear error on both sides.
 source "$(dirname "$0")/lib.sh"
 E2E_NAME="quic"
 TOKEN="quic-$RANDOM"
@@ -26,6 +27,21 @@ log "before the restart: $out"
 n=$(count_lines "$WORK/peer1.log" '^EVENT accept-quic')
 [ "$n" -ge 4 ] || fail "expected a QUIC stream per connection (control + 3 work), saw $n"
 [ "$(count_lines "$WORK/peer1.log" '^EVENT accept ')" = 0 ] || fail "a TCP connection reached bindPort"
+
+# a TLS server name GnuTLS refuses ("IP:port", as frpc's xtcp visitor sends) from a
+# client without the extension net/quic.c hides it behind (GnuTLS's own client):
+# the handshake fails, the server says why, the client exits (loginFailExit)
+write_config "$WORK/badsni.toml" "$QPORT" "$TOKEN" true false true badsni "$ECHO_PORT" "$(freeport)" \
+    "$(printf 'transport.protocol = "quic"\ntransport.tls.serverName = "127.0.0.1:1"')"
+MAIN_PID=$UFRPC_PID
+start_ufrpc badsni "$WORK/badsni.toml"
+wait_line "$WORK/peer1.log" '^EVENT quic-session-end .*server name "127\.0\.0\.1:1" is not a DNS name' 20 ||
+    fail "no clear server-side error for a non-DNS server name"
+wait_ufrpc_exit "after a refused QUIC handshake"
+[ "$UFRPC_RC" != 0 ] || fail "ufrpc exited 0 after a failed login"
+grep -q 'quic: the server ended the TLS handshake (alert 47: ' "$WORK/badsni.log" ||
+    fail "the client did not hear the server's TLS alert (CONNECTION_CLOSE)"
+UFRPC_PID=$MAIN_PID
 
 kill -9 "$PEER_PID"
 wait "$PEER_PID" 2>/dev/null || true
