@@ -348,8 +348,9 @@ static int extend_max_stream_data_cb(ngtcp2_conn *conn, int64_t id, uint64_t max
 
 static const struct ufrpc_stream_vt qs_vt;
 
-/* A server session: the client opened a stream. It is handed to the listener's
- * owner from the defer (never from inside ngtcp2), in the order they came. */
+/* A server session: the client opened a stream (its first frame arrived). It is
+ * handed to the listener's owner from the defer (never from inside ngtcp2), in the
+ * order they came. */
 static int stream_open_cb(ngtcp2_conn *conn, int64_t id, void *user_data)
 {
     ufrpc_quic_t *q = user_data;
@@ -1058,8 +1059,10 @@ int ufrpc_quic_open_stream(ufrpc_quic_t *q, struct ufrpc_stream **out)
     st->s.loop = q->loop;
     st->q = q;
     st->id = id;
-    st->next = q->streams;
-    q->streams = st;
+    struct qstream **pp = &q->streams; /* flush serves streams in this order: oldest first */
+    while (*pp != NULL)
+        pp = &(*pp)->next;
+    *pp = st;
     q->refs++;
     *out = &st->s;
     return 0;

@@ -86,7 +86,7 @@ const char *ufrpc_quic_error_text(const ufrpc_quic_t *q);
  * QUIC as frps's quic-go listener does: TLS 1.3, ALPN "frp" (mandatory), one session
  * per client address (up to max_sessions), every bidirectional stream a client
  * opens handed to on_accept as a struct ufrpc_stream (the same stream code as a
- * client's: the same buffers and limits), in the order they were opened; up to
+ * client's: the same buffers and limits) once its first frame arrived; up to
  * max_streams open at once per session (quic-go's MaxIncomingStreams). No Retry,
  * no stateless reset, no migration; version negotiation answers v1 only.
  *
