@@ -1,10 +1,12 @@
-/* ufrpc — QUIC client sessions on ngtcp2 + GnuTLS (net/quic.h). */
+/* ufrpc — QUIC client sessions and a server listener on ngtcp2 + GnuTLS (net/quic.h). */
 #include "net/quic.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto/error.h"
@@ -43,10 +45,40 @@ const char *ufrpc_quic_error_text(const ufrpc_quic_t *q)
     return "QUIC support is not built in";
 }
 
+int ufrpc_quic_listen(uv_loop_t *loop, const struct ufrpc_quic_listen_opts *o,
+                      ufrpc_quic_accept_cb on_accept, ufrpc_quic_session_end_cb on_end,
+                      void *data, ufrpc_quic_listener_t **out, char *err, size_t errlen)
+{
+    (void)loop, (void)on_accept, (void)on_end, (void)data;
+    if (o->use_fd)
+        close(o->fd);
+    *out = NULL;
+    snprintf(err, errlen, "QUIC support is not built in");
+    return UFRPC_ERR_UNSUPPORTED;
+}
+
+uint16_t ufrpc_quic_listener_port(const ufrpc_quic_listener_t *l)
+{
+    (void)l;
+    return 0;
+}
+
+size_t ufrpc_quic_listener_sessions(const ufrpc_quic_listener_t *l)
+{
+    (void)l;
+    return 0;
+}
+
+void ufrpc_quic_listener_close(ufrpc_quic_listener_t *l, void (*cb)(void *data), void *data)
+{
+    (void)l, (void)cb, (void)data;
+}
+
 #else
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
@@ -58,7 +90,14 @@ struct qstream;
 
 struct ufrpc_quic {
     uv_loop_t *loop;
-    uv_udp_t udp;
+    uv_udp_t udp;       /* a client's own socket */
+    uv_udp_t *sock;     /* where datagrams go: &udp, or the listener's */
+    struct ufrpc_quic_listener *lsn; /* a server session's listener; NULL once it closed */
+    struct ufrpc_quic *lsn_next;     /* in lsn->sessions */
+    bool server;
+    char bad_sni[128]; /* a server's: the client's server_name GnuTLS will refuse */
+    uint8_t *sni_type; /* its name-type byte in the ClientHello GnuTLS is reading */
+    bool sni_hidden;   /* sni_type was changed after hashing (see sni_hide_recv) */
     uv_timer_t timer;   /* ngtcp2's expiry, and the handshake deadline */
     uv_idle_t defer;    /* callbacks that must not run inside the caller's call */
     uv_getaddrinfo_t gai;
@@ -127,11 +166,34 @@ struct qstream {
     bool reading, eof_seen, eof_delivered, reset;
     int err;               /* the stream failed (session or peer reset) */
     bool detached;         /* ngtcp2's stream is gone */
+    bool announce;         /* opened by the peer, not yet given to the listener's owner */
+};
+
+struct ufrpc_quic_listener {
+    uv_loop_t *loop;
+    uv_udp_t udp;
+    struct ufrpc_quic_listen_opts o;
+    gnutls_certificate_credentials_t cred; /* shared by its sessions */
+    struct sockaddr_storage local;
+    ufrpc_quic_accept_cb on_accept;
+    ufrpc_quic_session_end_cb on_end;
+    void *data;
+    struct ufrpc_quic *sessions;
+    size_t nsessions;
+    bool udp_open, closing;
+    void (*close_cb)(void *);
+    void *close_data;
+    uint8_t *rxbuf;
 };
 
 static uint64_t now_ns(void)
 {
     return uv_hrtime();
+}
+
+static socklen_t sa_len(const struct sockaddr_storage *sa)
+{
+    return sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
 static void session_fail(ufrpc_quic_t *q, int err, const char *fmt, ...)
@@ -247,7 +309,11 @@ static int acked_cb(ngtcp2_conn *conn, int64_t id, uint64_t offset, uint64_t len
 static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint64_t app_error_code,
                            void *user_data, void *sud)
 {
-    (void)conn, (void)flags, (void)id, (void)app_error_code, (void)user_data;
+    (void)flags, (void)app_error_code;
+    ufrpc_quic_t *q = user_data;
+    /* ngtcp2 never raises the peer's stream limit by itself: one closed, one more */
+    if (q->server && !ngtcp2_conn_is_local_stream(conn, id) && ngtcp2_is_bidi_stream(id))
+        (void)ngtcp2_conn_extend_max_streams_bidi(conn, 1);
     struct qstream *st = sud;
     if (st != NULL) {
         st->detached = true;
@@ -280,6 +346,106 @@ static int extend_max_stream_data_cb(ngtcp2_conn *conn, int64_t id, uint64_t max
     return 0;
 }
 
+static const struct ufrpc_stream_vt qs_vt;
+
+/* A server session: the client opened a stream (its first frame arrived). It is
+ * handed to the listener's owner from the defer (never from inside ngtcp2), in the
+ * order they came. */
+static int stream_open_cb(ngtcp2_conn *conn, int64_t id, void *user_data)
+{
+    ufrpc_quic_t *q = user_data;
+    if (!ngtcp2_is_bidi_stream(id) || q->lsn == NULL)
+        return 0; /* uni streams are not frp's; data on them is dropped */
+    struct qstream *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+    st->s.vt = &qs_vt;
+    st->s.loop = q->loop;
+    st->q = q;
+    st->id = id;
+    st->announce = true;
+    struct qstream **pp = &q->streams;
+    while (*pp != NULL)
+        pp = &(*pp)->next;
+    *pp = st;
+    q->refs++;
+    ngtcp2_conn_set_stream_user_data(conn, id, st);
+    arm_defer(q);
+    return 0;
+}
+
+/* frpc's xtcp visitor puts "IP:port" in the ClientHello's server_name; GnuTLS
+ * (3.7) refuses any host_name but letters, digits, '-' and '.' with
+ * ILLEGAL_PARAMETER, and its server_name handling can be neither overridden nor
+ * turned off. The server does not use the name, so it is hidden from GnuTLS:
+ *   1. client_hello_hook (GNUTLS_HOOK_PRE, before GnuTLS hashes the message into
+ *      the transcript) finds such a name and notes where its name-type byte is;
+ *   2. sni_hide_recv, registered for an extension every Go client sends
+ *      (signed_certificate_timestamp, 18) at the version-negotiation parse point,
+ *      runs after the hashing and before GnuTLS parses server_name: it changes the
+ *      name type from host_name (0) to one GnuTLS skips.
+ * The transcript keeps the bytes the client sent, so the handshake stays valid.
+ * Without extension 18 (or if GnuTLS changes its order) the handshake fails as
+ * before, and the error names the server name. */
+static int sni_scan(void *ctx, unsigned tls_id, const unsigned char *d, unsigned n)
+{
+    ufrpc_quic_t *q = ctx;
+    if (tls_id != 0 || n < 5 || d[2] != 0) /* list length, type host_name, length */
+        return 0;
+    unsigned len = (unsigned)d[3] << 8 | d[4];
+    if (len > n - 5)
+        return 0;
+    for (unsigned i = 0; i < len; i++) {
+        unsigned char c = d[5 + i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.')) {
+            int shown = len < sizeof q->bad_sni - 1 ? (int)len : (int)sizeof q->bad_sni - 1;
+            for (int k = 0; k < shown; k++) /* printable only: it goes to logs */
+                q->bad_sni[k] = d[5 + k] >= 0x20 && d[5 + k] < 0x7f ? (char)d[5 + k] : '?';
+            q->bad_sni[shown] = '\0';
+            q->sni_type = (uint8_t *)(uintptr_t)(d + 2);
+            break;
+        }
+    }
+    return 0;
+}
+
+static int client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when,
+                             unsigned incoming, const gnutls_datum_t *msg)
+{
+    (void)when;
+    ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(s);
+    if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming && ref != NULL) {
+        ufrpc_quic_t *q = ref->user_data;
+        q->sni_type = NULL;
+        (void)gnutls_ext_raw_parse(q, sni_scan, msg, GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO);
+        if (q->sni_type != NULL &&
+            (q->sni_type < msg->data || q->sni_type >= msg->data + msg->size))
+            q->sni_type = NULL; /* not inside the message GnuTLS will parse: leave it */
+    }
+    return 0;
+}
+
+static int sni_hide_recv(gnutls_session_t s, const unsigned char *d, size_t n)
+{
+    (void)d, (void)n;
+    ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(s);
+    ufrpc_quic_t *q = ref != NULL ? ref->user_data : NULL;
+    if (q != NULL && q->sni_type != NULL && *q->sni_type == 0) {
+        *q->sni_type = 0xff; /* no defined name type: GnuTLS steps over it */
+        q->sni_hidden = true;
+    }
+    if (q != NULL)
+        q->sni_type = NULL; /* the message is GnuTLS's again */
+    return 0;
+}
+
+static int sni_hide_send(gnutls_session_t s, gnutls_buffer_t b)
+{
+    (void)s, (void)b;
+    return 0; /* nothing in the answer */
+}
+
 static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref)
 {
     ufrpc_quic_t *q = ref->user_data;
@@ -293,7 +459,9 @@ static void on_sent(uv_udp_send_t *r, int status)
     (void)status; /* a failed datagram is lost: QUIC's loss recovery resends */
     ufrpc_quic_t *q = r->data;
     q->send_busy = false;
-    if (!q->closing && !q->failed)
+    if (q->closing)
+        maybe_free(q);
+    else if (!q->failed)
         flush(q);
 }
 
@@ -305,14 +473,18 @@ static bool send_pkt(ufrpc_quic_t *q, const uint8_t *p, size_t n)
 {
     if (q->send_busy)
         return false;
+    if (q->sock == NULL)
+        return true; /* the listener closed: lost */
+    /* a client's socket is connected; a listener's is shared: address each datagram */
+    const struct sockaddr *to = q->server ? (const struct sockaddr *)&q->remote : NULL;
     uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-    int rc = uv_udp_try_send(&q->udp, &b, 1, NULL);
+    int rc = uv_udp_try_send(q->sock, &b, 1, to);
     if (rc >= 0 || (rc != UV_EAGAIN && rc != UV_ENOBUFS) || q->closing)
         return true; /* sent, or an error: lost as on the wire */
     memcpy(q->spkt, p, n);
     b = uv_buf_init((char *)q->spkt, (unsigned)n);
     q->sreq.data = q;
-    if (uv_udp_send(&q->sreq, &q->udp, &b, 1, NULL, on_sent) == 0)
+    if (uv_udp_send(&q->sreq, q->sock, &b, 1, to, on_sent) == 0)
         q->send_busy = true;
     return false;
 }
@@ -372,15 +544,19 @@ static void flush(ufrpc_quic_t *q)
         /* next stream with bytes or a FIN to send */
         while (st != NULL && (st->detached || st->id < 0 ||
                               (st->acked + st->slen == st->sent &&
-                               !(st->fin_wanted && !st->fin_sent))))
+                               !(st->fin_wanted && !st->fin_sent && st->wq == NULL))))
             st = st->next;
         int64_t sid = st ? st->id : -1;
         ngtcp2_vec v[8];
         size_t vn = 0;
         uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+        bool fin = false;
         if (st != NULL) {
             vn = unsent_vecs(st, v, sizeof v / sizeof v[0]);
-            if (st->fin_wanted)
+            /* the FIN after every queued write (ufrpc_stream_shutdown): none may
+             * wait outside the send buffer, and it goes with the last vector */
+            fin = st->fin_wanted && st->wq == NULL && vn < sizeof v / sizeof v[0];
+            if (fin)
                 flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
         }
         ngtcp2_ssize ndata = -1;
@@ -390,7 +566,7 @@ static void flush(ufrpc_quic_t *q)
             if (n == NGTCP2_ERR_WRITE_MORE) {
                 if (st != NULL && ndata >= 0) {
                     st->sent += (uint64_t)ndata;
-                    if (st->fin_wanted && st->sent == st->acked + st->slen)
+                    if (fin && st->sent == st->acked + st->slen)
                         st->fin_sent = true;
                 }
                 continue;
@@ -406,7 +582,7 @@ static void flush(ufrpc_quic_t *q)
         }
         if (st != NULL && ndata >= 0) {
             st->sent += (uint64_t)ndata;
-            if (st->fin_wanted && st->sent == st->acked + st->slen)
+            if (fin && st->sent == st->acked + st->slen)
                 st->fin_sent = true;
         }
         if (n == 0) {
@@ -456,36 +632,64 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     b->len = RX_CHUNKS * RX_CHUNK;
 }
 
-static void on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *b, const struct sockaddr *from,
-                    unsigned flags)
+/* Sends one CONNECTION_CLOSE carrying ce (best effort, as any datagram). */
+static void send_close(ufrpc_quic_t *q, const ngtcp2_connection_close_error *ce)
 {
-    ufrpc_quic_t *q = u->data;
-    (void)flags;
-    if (n == 0 || q->closing || q->failed)
-        return;
-    if (n < 0) {
-        session_fail(q, ufrpc_net_uv_err((int)n), "quic: receive: %s", uv_strerror((int)n));
-        return;
-    }
-    (void)from;
+    uint8_t pkt[MAX_PKT];
+    ngtcp2_path_storage ps;
+    ngtcp2_path_storage_zero(&ps);
+    ngtcp2_pkt_info pi;
+    ngtcp2_ssize n = ngtcp2_conn_write_connection_close(q->conn, &ps.path, &pi, pkt, sizeof pkt,
+                                                        ce, now_ns());
+    if (n > 0)
+        send_pkt(q, pkt, (size_t)n);
+}
+
+/* Feeds one datagram of q's peer to ngtcp2; what it triggers goes out at the next
+ * defer. A datagram that breaks the connection ends it with a CONNECTION_CLOSE
+ * telling the peer why (a TLS alert during the handshake), unless the peer closed
+ * it or ngtcp2 says to drop it silently. */
+static void session_input(ufrpc_quic_t *q, const uint8_t *p, size_t n)
+{
     ngtcp2_path path = {
-        .local = {(ngtcp2_sockaddr *)&q->local,
-                  q->local.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                 : sizeof(struct sockaddr_in)},
-        .remote = {(ngtcp2_sockaddr *)&q->remote,
-                   q->remote.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                   : sizeof(struct sockaddr_in)},
+        .local = {(ngtcp2_sockaddr *)&q->local, sa_len(&q->local)},
+        .remote = {(ngtcp2_sockaddr *)&q->remote, sa_len(&q->remote)},
     };
     ngtcp2_pkt_info pi = {0};
-    int rv = ngtcp2_conn_read_pkt(q->conn, &path, &pi, (const uint8_t *)b->base, (size_t)n, now_ns());
+    int rv = ngtcp2_conn_read_pkt(q->conn, &path, &pi, p, n, now_ns());
     if (rv != 0) {
         const char *why = ngtcp2_strerror(rv);
-        if (rv == NGTCP2_ERR_CRYPTO) {
+        if (rv != NGTCP2_ERR_DRAINING && rv != NGTCP2_ERR_DROP_CONN &&
+            rv != NGTCP2_ERR_CLOSING && rv != NGTCP2_ERR_IDLE_CLOSE) {
+            ngtcp2_connection_close_error ce;
+            if (rv == NGTCP2_ERR_CRYPTO)
+                ngtcp2_connection_close_error_set_transport_error_tls_alert(
+                    &ce, ngtcp2_conn_get_tls_alert(q->conn), NULL, 0);
+            else
+                ngtcp2_connection_close_error_set_transport_error_liberr(&ce, rv, NULL, 0);
+            send_close(q, &ce);
+        }
+        if (rv == NGTCP2_ERR_CRYPTO && q->bad_sni[0] && !q->sni_hidden) {
+            session_fail(q, UFRPC_ERR_TLS, "quic: TLS handshake failed: the client's server name "
+                                           "\"%s\" is not a DNS name, which GnuTLS refuses "
+                                           "(and it could not be hidden from it)", q->bad_sni);
+        } else if (rv == NGTCP2_ERR_CRYPTO) {
             int alert = ngtcp2_conn_get_tls_alert(q->conn);
             session_fail(q, UFRPC_ERR_TLS, "quic: TLS handshake failed (alert %d: %s)", alert,
                          gnutls_alert_get_strname((gnutls_alert_description_t)alert));
         } else if (rv == NGTCP2_ERR_DRAINING) {
-            session_fail(q, UFRPC_ERR_EOF, "quic: the server closed the connection");
+            ngtcp2_connection_close_error ce;
+            ngtcp2_conn_get_connection_close_error(q->conn, &ce);
+            const char *peer = q->server ? "client" : "server";
+            if (ce.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT &&
+                ce.error_code > NGTCP2_CRYPTO_ERROR && ce.error_code <= NGTCP2_CRYPTO_ERROR + 0xff) {
+                unsigned alert = (unsigned)(ce.error_code - NGTCP2_CRYPTO_ERROR);
+                session_fail(q, UFRPC_ERR_TLS, "quic: the %s ended the TLS handshake (alert %u: %s)",
+                             peer, alert,
+                             gnutls_alert_get_strname((gnutls_alert_description_t)alert));
+            } else {
+                session_fail(q, UFRPC_ERR_EOF, "quic: the %s closed the connection", peer);
+            }
         } else {
             session_fail(q, UFRPC_ERR_IO, "quic: %s", why);
         }
@@ -496,9 +700,21 @@ static void on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *b, const struct sock
     arm_defer(q);
 }
 
-/* ---- streams ------------------------------------------------------------------------- */
+static void on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *b, const struct sockaddr *from,
+                    unsigned flags)
+{
+    ufrpc_quic_t *q = u->data;
+    (void)flags, (void)from; /* the socket is connected: only the server's datagrams */
+    if (n == 0 || q->closing || q->failed)
+        return;
+    if (n < 0) {
+        session_fail(q, ufrpc_net_uv_err((int)n), "quic: receive: %s", uv_strerror((int)n));
+        return;
+    }
+    session_input(q, (const uint8_t *)b->base, (size_t)n);
+}
 
-static const struct ufrpc_stream_vt qs_vt;
+/* ---- streams ------------------------------------------------------------------------- */
 
 /* How many bytes st's send buffer may hold now: what is in flight (kept until
  * acknowledged) plus what the peer's flow control and the congestion window let
@@ -644,13 +860,25 @@ static void on_defer(uv_idle_t *h)
     }
     for (struct qstream *st = q->streams; st != NULL;) {
         struct qstream *next = st->next;
+        if (st->announce) {
+            st->announce = false;
+            struct ufrpc_quic_listener *l = q->lsn;
+            if (l != NULL && !l->closing && l->on_accept != NULL)
+                l->on_accept(l, &st->s, l->data);
+            else
+                ufrpc_stream_close(&st->s, NULL);
+            next = st->next; /* the owner may have closed others */
+        }
         if (!st->s.closing)
             run_stream(st);
         st = next;
     }
     flush(q);
     q->refs--;
-    maybe_free(q);
+    if (q->server && q->failed && !q->closing)
+        ufrpc_quic_close(q, NULL, NULL); /* lsn_on_session_error left it to us */
+    else
+        maybe_free(q);
 }
 
 static void arm_defer(ufrpc_quic_t *q)
@@ -831,8 +1059,10 @@ int ufrpc_quic_open_stream(ufrpc_quic_t *q, struct ufrpc_stream **out)
     st->s.loop = q->loop;
     st->q = q;
     st->id = id;
-    st->next = q->streams;
-    q->streams = st;
+    struct qstream **pp = &q->streams; /* flush serves streams in this order: oldest first */
+    while (*pp != NULL)
+        pp = &(*pp)->next;
+    *pp = st;
     q->refs++;
     *out = &st->s;
     return 0;
@@ -869,7 +1099,9 @@ static void session_fail(ufrpc_quic_t *q, int err, const char *fmt, ...)
     arm_defer(q);
 }
 
-static int start_conn(ufrpc_quic_t *q)
+/* The ngtcp2 connection and its TLS session: a client's, or (hd: the client's
+ * first Initial) a server session's of q->lsn. */
+static int start_conn(ufrpc_quic_t *q, const ngtcp2_pkt_hd *hd)
 {
     ngtcp2_cid dcid, scid;
     dcid.datalen = 18;
@@ -877,16 +1109,16 @@ static int start_conn(ufrpc_quic_t *q)
     if (gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, dcid.datalen) != 0 ||
         gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen) != 0)
         return UFRPC_ERR_CRYPTO;
+    if (hd != NULL)
+        dcid = hd->scid;
     ngtcp2_path path = {
-        .local = {(ngtcp2_sockaddr *)&q->local,
-                  q->local.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                 : sizeof(struct sockaddr_in)},
-        .remote = {(ngtcp2_sockaddr *)&q->remote,
-                   q->remote.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                   : sizeof(struct sockaddr_in)},
+        .local = {(ngtcp2_sockaddr *)&q->local, sa_len(&q->local)},
+        .remote = {(ngtcp2_sockaddr *)&q->remote, sa_len(&q->remote)},
     };
     ngtcp2_callbacks cb = {
-        .client_initial = ngtcp2_crypto_client_initial_cb,
+        .client_initial = hd ? NULL : ngtcp2_crypto_client_initial_cb,
+        .recv_client_initial = hd ? ngtcp2_crypto_recv_client_initial_cb : NULL,
+        .stream_open = hd ? stream_open_cb : NULL,
         .recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
         .handshake_completed = handshake_done_cb,
         .encrypt = ngtcp2_crypto_encrypt_cb,
@@ -895,7 +1127,7 @@ static int start_conn(ufrpc_quic_t *q)
         .recv_stream_data = recv_stream_data_cb,
         .acked_stream_data_offset = acked_cb,
         .stream_close = stream_close_cb,
-        .recv_retry = ngtcp2_crypto_recv_retry_cb,
+        .recv_retry = hd ? NULL : ngtcp2_crypto_recv_retry_cb,
         .rand = rand_cb,
         .get_new_connection_id = new_cid_cb,
         .update_key = ngtcp2_crypto_update_key_cb,
@@ -911,18 +1143,50 @@ static int start_conn(ufrpc_quic_t *q)
     settings.initial_ts = now_ns();
     ngtcp2_transport_params params;
     ngtcp2_transport_params_default(&params);
-    params.initial_max_streams_bidi = 0; /* frps never opens streams towards us */
+    /* a client never gets streams from frps; a server takes max_streams at a time */
+    params.initial_max_streams_bidi = hd ? q->lsn->o.max_streams : 0;
     params.initial_max_streams_uni = 0;
     params.initial_max_stream_data_bidi_local = UFRPC_QUIC_STREAM_WINDOW;
+    params.initial_max_stream_data_bidi_remote = UFRPC_QUIC_STREAM_WINDOW;
     params.initial_max_data = UFRPC_QUIC_SESSION_WINDOW;
     params.max_idle_timeout = (uint64_t)(q->o.idle_timeout_s ? q->o.idle_timeout_s : 30) *
                               NGTCP2_SECONDS;
-    int rv = ngtcp2_conn_client_new(&q->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb,
+    int rv;
+    if (hd != NULL) {
+        params.original_dcid = hd->dcid;
+        rv = ngtcp2_conn_server_new(&q->conn, &dcid, &scid, &path, hd->version, &cb, &settings,
+                                    &params, NULL, q);
+    } else {
+        rv = ngtcp2_conn_client_new(&q->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb,
                                     &settings, &params, NULL, q);
+    }
     if (rv != 0)
         return UFRPC_ERR_NOMEM;
     if (q->o.keepalive_s > 0)
         ngtcp2_conn_set_keep_alive_timeout(q->conn, (uint64_t)q->o.keepalive_s * NGTCP2_SECONDS);
+    q->conn_ref.get_conn = get_conn;
+    q->conn_ref.user_data = q;
+    gnutls_datum_t alpn = {(unsigned char *)"frp", 3};
+    if (hd != NULL) {
+        if (gnutls_init(&q->tls, GNUTLS_SERVER | GNUTLS_NO_AUTO_SEND_TICKET |
+                                     GNUTLS_NO_END_OF_EARLY_DATA) != 0)
+            return UFRPC_ERR_NOMEM;
+        if (gnutls_priority_set_direct(
+                q->tls, "%DISABLE_TLS13_COMPAT_MODE:NORMAL:-VERS-ALL:+VERS-TLS1.3", NULL) != 0 ||
+            ngtcp2_crypto_gnutls_configure_server_session(q->tls) != 0 ||
+            gnutls_credentials_set(q->tls, GNUTLS_CRD_CERTIFICATE, q->lsn->cred) != 0 ||
+            gnutls_alpn_set_protocols(q->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY) != 0)
+            return UFRPC_ERR_TLS;
+        gnutls_session_set_ptr(q->tls, &q->conn_ref);
+        gnutls_handshake_set_hook_function(q->tls, GNUTLS_HANDSHAKE_CLIENT_HELLO,
+                                           GNUTLS_HOOK_PRE, client_hello_hook);
+        /* best effort: without it such names fail the handshake, with a clear error */
+        (void)gnutls_session_ext_register(q->tls, "ufrpc-sni-hide", 18, GNUTLS_EXT_VERSION_NEG,
+                                          sni_hide_recv, sni_hide_send, NULL, NULL, NULL,
+                                          GNUTLS_EXT_FLAG_CLIENT_HELLO | GNUTLS_EXT_FLAG_TLS);
+        ngtcp2_conn_set_tls_native_handle(q->conn, q->tls);
+        return 0;
+    }
 
     if (gnutls_certificate_allocate_credentials(&q->cred) != 0)
         return UFRPC_ERR_NOMEM;
@@ -941,10 +1205,7 @@ static int start_conn(ufrpc_quic_t *q)
         ngtcp2_crypto_gnutls_configure_client_session(q->tls) != 0 ||
         gnutls_credentials_set(q->tls, GNUTLS_CRD_CERTIFICATE, q->cred) != 0)
         return UFRPC_ERR_TLS;
-    q->conn_ref.get_conn = get_conn;
-    q->conn_ref.user_data = q;
     gnutls_session_set_ptr(q->tls, &q->conn_ref);
-    gnutls_datum_t alpn = {(unsigned char *)"frp", 3};
     gnutls_alpn_set_protocols(q->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY);
     struct sockaddr_in6 tmp6;
     struct sockaddr_in tmp4;
@@ -1001,6 +1262,7 @@ static void on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         return;
     }
     q->udp.data = q;
+    q->sock = &q->udp;
     q->udp_open = true;
     q->handles++;
     int len = sizeof q->local;
@@ -1025,7 +1287,7 @@ static void on_gai(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
                      uv_strerror(rc));
         return;
     }
-    rc = start_conn(q);
+    rc = start_conn(q, NULL);
     if (rc != 0) {
         session_fail(q, rc, "quic: %s", rc == UFRPC_ERR_TLS ? "cannot set up TLS (check the "
                                                               "transport.tls files)"
@@ -1082,9 +1344,11 @@ int ufrpc_quic_connect(uv_loop_t *loop, const struct ufrpc_quic_opts *o, ufrpc_q
     return 0;
 }
 
+static void lsn_unlink(ufrpc_quic_t *q);
+
 static void maybe_free(ufrpc_quic_t *q)
 {
-    if (!q->closing || q->refs > 0 || q->handles > 0 || q->gai_busy)
+    if (!q->closing || q->refs > 0 || q->handles > 0 || q->gai_busy || q->send_busy)
         return;
     if (q->close_cb) {
         void (*cb)(void *) = q->close_cb;
@@ -1113,20 +1377,18 @@ void ufrpc_quic_close(ufrpc_quic_t *q, void (*cb)(void *data), void *data)
     if (q == NULL || q->closing)
         return;
     if (q->conn != NULL && q->connected && !q->failed) {
-        uint8_t pkt[MAX_PKT];
-        ngtcp2_path_storage ps;
-        ngtcp2_path_storage_zero(&ps);
-        ngtcp2_pkt_info pi;
         ngtcp2_connection_close_error ce;
         ngtcp2_connection_close_error_default(&ce);
-        ngtcp2_ssize n = ngtcp2_conn_write_connection_close(q->conn, &ps.path, &pi, pkt, sizeof pkt,
-                                                            &ce, now_ns());
-        if (n > 0)
-            send_pkt(q, pkt, (size_t)n);
+        send_close(q, &ce);
     }
     q->closing = true;
     q->close_cb = cb;
     q->close_data = data;
+    /* a server session leaves its listener now (a new session from the same address
+     * may come); a datagram still queued on the listener's socket keeps q alive */
+    if (q->lsn != NULL)
+        lsn_unlink(q);
+    q->sock = NULL;
     for (struct qstream *st = q->streams; st; st = st->next) {
         st->detached = true;
         if (st->err == 0)
@@ -1147,6 +1409,322 @@ void ufrpc_quic_close(ufrpc_quic_t *q, void (*cb)(void *data), void *data)
 const char *ufrpc_quic_error_text(const ufrpc_quic_t *q)
 {
     return q->err;
+}
+
+/* ---- the server side: a listener and its sessions ---------------------------------- */
+
+static void lsn_maybe_free(struct ufrpc_quic_listener *l)
+{
+    if (!l->closing || l->udp_open)
+        return;
+    if (l->close_cb)
+        l->close_cb(l->close_data);
+    if (l->cred)
+        gnutls_certificate_free_credentials(l->cred);
+    free(l->rxbuf);
+    free(l);
+}
+
+static void lsn_unlink(ufrpc_quic_t *q)
+{
+    struct ufrpc_quic_listener *l = q->lsn;
+    for (ufrpc_quic_t **pp = &l->sessions; *pp; pp = &(*pp)->lsn_next)
+        if (*pp == q) {
+            *pp = q->lsn_next;
+            l->nsessions--;
+            break;
+        }
+    q->lsn = NULL;
+}
+
+/* A server session failed: its owner learns it; the session closes at the end of
+ * the next defer, once its accepted streams' readers have had their error (their
+ * owners still close them). */
+static void lsn_on_session_error(ufrpc_quic_t *q, int err, void *data)
+{
+    struct ufrpc_quic_listener *l = data;
+    if (l->on_end != NULL && !l->closing)
+        l->on_end(l, err, q->err, l->data);
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+    if (a->ss_family != b->sa_family)
+        return false;
+    if (b->sa_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return x->sin6_port == y->sin6_port &&
+           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+}
+
+/* Version negotiation, minimal: a long-header packet of a version ngtcp2 does not
+ * speak, in a datagram of a client's first size (1200 bytes at least: never an
+ * answer to small stray datagrams such as xtcp's punching), gets the list of those
+ * it does. */
+static void lsn_version_negotiation(struct ufrpc_quic_listener *l, const uint8_t *p, size_t n,
+                                    const struct sockaddr *from)
+{
+    ngtcp2_version_cid vc;
+    if (n < 1200 ||
+        ngtcp2_pkt_decode_version_cid(&vc, p, n, 17) != NGTCP2_ERR_VERSION_NEGOTIATION)
+        return;
+    uint8_t out[256], unused;
+    uint32_t sv[] = {NGTCP2_PROTO_VER_V1};
+    if (gnutls_rnd(GNUTLS_RND_NONCE, &unused, 1) != 0)
+        return;
+    ngtcp2_ssize w = ngtcp2_pkt_write_version_negotiation(out, sizeof out, unused, vc.scid,
+                                                          vc.scidlen, vc.dcid, vc.dcidlen, sv, 1);
+    if (w > 0) {
+        uv_buf_t b = uv_buf_init((char *)out, (unsigned)w);
+        (void)uv_udp_try_send(&l->udp, &b, 1, from); /* best effort, as any datagram */
+    }
+}
+
+/* A datagram from an address without a session: a client's first Initial opens
+ * one (up to max_sessions), anything else is dropped. */
+static void lsn_new_session(struct ufrpc_quic_listener *l, const uint8_t *p, size_t n,
+                            const struct sockaddr *from)
+{
+    ngtcp2_pkt_hd hd;
+    int rv = ngtcp2_accept(&hd, p, n);
+    if (rv != 0) {
+        if (rv == NGTCP2_ERR_INVALID_ARGUMENT)
+            lsn_version_negotiation(l, p, n, from);
+        return;
+    }
+    if (l->nsessions >= l->o.max_sessions ||
+        (from->sa_family != AF_INET && from->sa_family != AF_INET6))
+        return;
+    ufrpc_quic_t *q = calloc(1, sizeof *q);
+    if (q == NULL)
+        return; /* the client retries its Initial */
+    q->loop = l->loop;
+    q->server = true;
+    q->lsn = l;
+    q->sock = &l->udp;
+    q->o.idle_timeout_s = l->o.idle_timeout_s;
+    q->o.keepalive_s = l->o.keepalive_s;
+    q->o.handshake_timeout_ms = 10000;
+    memcpy(&q->remote, from,
+           from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+    q->local = l->local;
+    (void)uv_ip_name(from, q->host, sizeof q->host);
+    q->on_error = lsn_on_session_error;
+    q->data = l;
+    q->refs = 1;
+    uv_timer_init(l->loop, &q->timer);
+    uv_idle_init(l->loop, &q->defer);
+    q->timer.data = q->defer.data = q;
+    q->handles = 2;
+    q->hs_deadline_ms = uv_now(l->loop) + q->o.handshake_timeout_ms;
+    q->lsn_next = l->sessions;
+    l->sessions = q;
+    l->nsessions++;
+    int rc = start_conn(q, &hd);
+    if (rc != 0) {
+        q->failed = true; /* nobody to tell: the client times out */
+        ufrpc_quic_close(q, NULL, NULL);
+        return;
+    }
+    session_input(q, p, n);
+    arm_timer(q);
+}
+
+static void lsn_on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *b, const struct sockaddr *from,
+                        unsigned flags)
+{
+    struct ufrpc_quic_listener *l = u->data;
+    (void)flags;
+    if (n <= 0 || from == NULL || l->closing)
+        return; /* errors on an unconnected socket are some peer's ICMP: not ours to end */
+    for (ufrpc_quic_t *q = l->sessions; q != NULL; q = q->lsn_next)
+        if (same_addr(&q->remote, from)) {
+            if (!q->closing && !q->failed)
+                session_input(q, (const uint8_t *)b->base, (size_t)n);
+            return;
+        }
+    lsn_new_session(l, (const uint8_t *)b->base, (size_t)n, from);
+}
+
+static void lsn_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    struct ufrpc_quic_listener *l = h->data;
+    (void)hint;
+    b->base = (char *)l->rxbuf;
+    b->len = RX_CHUNKS * RX_CHUNK;
+}
+
+/* frp's newRandomTLSKeyPair, in GnuTLS: a fresh self-signed certificate (ECDSA
+ * P-256 here; clients do not verify it). */
+static int lsn_gen_cert(gnutls_certificate_credentials_t cred)
+{
+    gnutls_x509_privkey_t key = NULL;
+    gnutls_x509_crt_t crt = NULL;
+    unsigned char serial[8];
+    time_t now = time(NULL);
+    int rc = UFRPC_ERR_CRYPTO;
+    if (gnutls_x509_privkey_init(&key) != 0 || gnutls_x509_crt_init(&crt) != 0)
+        goto out;
+    if (gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+                                     GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) != 0 ||
+        gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof serial) != 0)
+        goto out;
+    serial[0] &= 0x7f; /* a positive serial */
+    if (gnutls_x509_crt_set_version(crt, 3) != 0 ||
+        gnutls_x509_crt_set_serial(crt, serial, sizeof serial) != 0 ||
+        gnutls_x509_crt_set_activation_time(crt, now - 3600) != 0 ||
+        gnutls_x509_crt_set_expiration_time(crt, now + 10 * 365 * 86400) != 0 ||
+        gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, "ufrpc", 5) != 0 ||
+        gnutls_x509_crt_set_key(crt, key) != 0 ||
+        gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0) != 0 ||
+        gnutls_certificate_set_x509_key(cred, &crt, 1, key) != 0)
+        goto out;
+    rc = 0;
+out:
+    if (crt)
+        gnutls_x509_crt_deinit(crt);
+    if (key)
+        gnutls_x509_privkey_deinit(key);
+    return rc;
+}
+
+static void lsn_udp_closed(uv_handle_t *h)
+{
+    struct ufrpc_quic_listener *l = h->data;
+    l->udp_open = false;
+    lsn_maybe_free(l);
+}
+
+/* The credentials of o: its certificate files, or a generated certificate. */
+static int lsn_load_cred(struct ufrpc_quic_listener *l, const struct ufrpc_quic_listen_opts *o,
+                         char *err, size_t errlen)
+{
+    if (gnutls_certificate_allocate_credentials(&l->cred) != 0) {
+        l->cred = NULL;
+        snprintf(err, errlen, "quic: %s", ufrpc_strerror(UFRPC_ERR_NOMEM));
+        return UFRPC_ERR_NOMEM;
+    }
+    if (o->cert_file && o->cert_file[0]) {
+        if (gnutls_certificate_set_x509_key_file(l->cred, o->cert_file,
+                                                 o->key_file ? o->key_file : "",
+                                                 GNUTLS_X509_FMT_PEM) != 0) {
+            snprintf(err, errlen, "quic: cannot load the certificate %s with the key %s",
+                     o->cert_file, o->key_file ? o->key_file : "(none)");
+            return UFRPC_ERR_TLS;
+        }
+        return 0;
+    }
+    if (lsn_gen_cert(l->cred) != 0) {
+        snprintf(err, errlen, "quic: cannot generate a certificate");
+        return UFRPC_ERR_CRYPTO;
+    }
+    return 0;
+}
+
+int ufrpc_quic_listen(uv_loop_t *loop, const struct ufrpc_quic_listen_opts *o,
+                      ufrpc_quic_accept_cb on_accept, ufrpc_quic_session_end_cb on_end,
+                      void *data, ufrpc_quic_listener_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct sockaddr_storage sa;
+    const char *ip = o->bind_ip && o->bind_ip[0] ? o->bind_ip : "0.0.0.0";
+    if (!o->use_fd && uv_ip4_addr(ip, o->port, (struct sockaddr_in *)&sa) != 0 &&
+        uv_ip6_addr(ip, o->port, (struct sockaddr_in6 *)&sa) != 0) {
+        snprintf(err, errlen, "quic: bad bind address %s", ip);
+        return UFRPC_ERR_INVAL;
+    }
+    struct ufrpc_quic_listener *l = calloc(1, sizeof *l);
+    if (l == NULL || (l->rxbuf = malloc(RX_CHUNKS * RX_CHUNK)) == NULL) {
+        if (o->use_fd)
+            close(o->fd);
+        free(l);
+        snprintf(err, errlen, "quic: %s", ufrpc_strerror(UFRPC_ERR_NOMEM));
+        return UFRPC_ERR_NOMEM;
+    }
+    l->loop = loop;
+    l->o = *o;
+    l->o.bind_ip = l->o.cert_file = l->o.key_file = NULL; /* not kept */
+    if (l->o.max_streams == 0)
+        l->o.max_streams = 100000;
+    if (l->o.max_sessions == 0)
+        l->o.max_sessions = 64;
+    l->on_accept = on_accept;
+    l->on_end = on_end;
+    l->data = data;
+    l->closing = true; /* until set up: a failure below frees through lsn_udp_closed */
+    int rc = uv_udp_init_ex(loop, &l->udp,
+                            (o->use_fd ? AF_UNSPEC : sa.ss_family) | UV_UDP_RECVMMSG);
+    if (rc != 0) {
+        if (o->use_fd)
+            close(o->fd);
+        snprintf(err, errlen, "quic: %s", uv_strerror(rc));
+        free(l->rxbuf);
+        free(l);
+        return ufrpc_net_uv_err(rc);
+    }
+    l->udp.data = l;
+    l->udp_open = true;
+    if (o->use_fd) {
+        rc = uv_udp_open(&l->udp, o->fd);
+        if (rc != 0)
+            close(o->fd);
+    } else {
+        rc = uv_udp_bind(&l->udp, (const struct sockaddr *)&sa, 0);
+    }
+    int len = sizeof l->local;
+    if (rc == 0)
+        rc = uv_udp_getsockname(&l->udp, (struct sockaddr *)&l->local, &len);
+    if (rc != 0) {
+        snprintf(err, errlen, "quic: listen %s:%u: %s", o->use_fd ? "(socket)" : ip, o->port,
+                 uv_strerror(rc));
+        uv_close((uv_handle_t *)&l->udp, lsn_udp_closed);
+        return ufrpc_net_uv_err(rc);
+    }
+    int bufsz = 4 << 20; /* as a client's socket */
+    (void)uv_send_buffer_size((uv_handle_t *)&l->udp, &bufsz);
+    bufsz = 4 << 20;
+    (void)uv_recv_buffer_size((uv_handle_t *)&l->udp, &bufsz);
+    rc = lsn_load_cred(l, o, err, errlen);
+    if (rc == 0 && (rc = uv_udp_recv_start(&l->udp, lsn_on_alloc, lsn_on_recv)) != 0) {
+        snprintf(err, errlen, "quic: receive: %s", uv_strerror(rc));
+        rc = ufrpc_net_uv_err(rc);
+    }
+    if (rc != 0) {
+        uv_close((uv_handle_t *)&l->udp, lsn_udp_closed);
+        return rc;
+    }
+    l->closing = false;
+    *out = l;
+    return 0;
+}
+
+uint16_t ufrpc_quic_listener_port(const ufrpc_quic_listener_t *l)
+{
+    const struct sockaddr_storage *sa = &l->local;
+    return ntohs(sa->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
+                                           : ((const struct sockaddr_in *)sa)->sin_port);
+}
+
+size_t ufrpc_quic_listener_sessions(const ufrpc_quic_listener_t *l)
+{
+    return l->nsessions;
+}
+
+void ufrpc_quic_listener_close(ufrpc_quic_listener_t *l, void (*cb)(void *data), void *data)
+{
+    if (l == NULL || l->closing)
+        return;
+    l->closing = true;
+    l->close_cb = cb;
+    l->close_data = data;
+    /* every session says CONNECTION_CLOSE and stops sending; they outlive the
+     * listener only as long as their owners keep accepted streams */
+    while (l->sessions != NULL)
+        ufrpc_quic_close(l->sessions, NULL, NULL); /* unlinks it */
+    uv_close((uv_handle_t *)&l->udp, lsn_udp_closed);
 }
 
 #endif

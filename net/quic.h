@@ -1,4 +1,4 @@
-/* ufrpc — QUIC client sessions for transport.protocol = "quic" (frp: one QUIC
+/* ufrpc — QUIC sessions for transport.protocol = "quic" and xtcp (frp: one QUIC
  * connection to frps's quicBindPort, ALPN "frp", TLS 1.3; every frp connection,
  * the control first, is one bidirectional QUIC stream; no yamux, no TLS inside).
  *
@@ -31,6 +31,7 @@
 #define UFRPC_NET_QUIC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -79,5 +80,52 @@ void ufrpc_quic_close(ufrpc_quic_t *q, void (*cb)(void *data), void *data);
 
 /* Why the session failed, in words ("" while fine). */
 const char *ufrpc_quic_error_text(const ufrpc_quic_t *q);
+
+/* ---- the server side ----------------------------------------------------------------
+ * A listener on one UDP socket (bound here, or adopted: xtcp's punched one) serves
+ * QUIC as frps's quic-go listener does: TLS 1.3, ALPN "frp" (mandatory), one session
+ * per client address (up to max_sessions), every bidirectional stream a client
+ * opens handed to on_accept as a struct ufrpc_stream (the same stream code as a
+ * client's: the same buffers and limits) once its first frame arrived; up to
+ * max_streams open at once per session (quic-go's MaxIncomingStreams). No Retry,
+ * no stateless reset, no migration; version negotiation answers v1 only.
+ *
+ * Ownership: accepted streams are the owner's and must be closed by it (they fail
+ * with UFRPC_ERR_CLOSED / UFRPC_ERR_EOF when their session ends). A session that
+ * fails is reported once to on_end (with the reason in words) and closed. Callbacks
+ * never run from inside a call of the owner. ufrpc_quic_listener_close closes
+ * every session (CONNECTION_CLOSE) and the socket; cb runs once the socket is
+ * closed, and then the listener is freed (sessions kept alive by accepted streams
+ * stay until those are closed, sending nothing). */
+typedef struct ufrpc_quic_listener ufrpc_quic_listener_t;
+
+struct ufrpc_quic_listen_opts {
+    const char *bind_ip;      /* IPv4 or IPv6 literal; NULL/"": 0.0.0.0 */
+    uint16_t port;            /* 0: any free port (ufrpc_quic_listener_port) */
+    bool use_fd;              /* serve on this bound UDP socket instead (taken, also */
+    uv_os_sock_t fd;          /* on failure) */
+    const char *cert_file, *key_file; /* PEM; NULL: a generated self-signed one (frp's) */
+    uint32_t idle_timeout_s;  /* 0: 30 */
+    uint32_t keepalive_s;     /* 0: off */
+    uint32_t max_streams;     /* 0: 100000 (frp's default maxIncomingStreams) */
+    uint32_t max_sessions;    /* 0: 64 */
+};
+
+typedef void (*ufrpc_quic_accept_cb)(ufrpc_quic_listener_t *l, struct ufrpc_stream *s,
+                                     void *data);
+typedef void (*ufrpc_quic_session_end_cb)(ufrpc_quic_listener_t *l, int err, const char *why,
+                                          void *data);
+
+/* 0 and *out, or <0 with err (errlen bytes) saying why. on_end may be NULL. */
+int ufrpc_quic_listen(uv_loop_t *loop, const struct ufrpc_quic_listen_opts *o,
+                      ufrpc_quic_accept_cb on_accept, ufrpc_quic_session_end_cb on_end,
+                      void *data, ufrpc_quic_listener_t **out, char *err, size_t errlen);
+
+uint16_t ufrpc_quic_listener_port(const ufrpc_quic_listener_t *l);
+
+/* Sessions open now (handshaking or connected, not yet failed and closed). */
+size_t ufrpc_quic_listener_sessions(const ufrpc_quic_listener_t *l);
+
+void ufrpc_quic_listener_close(ufrpc_quic_listener_t *l, void (*cb)(void *data), void *data);
 
 #endif

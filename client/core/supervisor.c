@@ -417,6 +417,9 @@ static void on_xtcp(void *data, struct ufrpc_stream *s, const struct ufrpc_msg_s
         .user = cl->cfg->user,
         .send_msg = ufrpc_sup_send_msg,
         .on_end = on_xtcp_end,
+        .quic_idle_s = (uint32_t)cl->cfg->transport.quic.max_idle_timeout,
+        .quic_keepalive_s = (uint32_t)cl->cfg->transport.quic.keepalive_period,
+        .quic_max_streams = (uint32_t)cl->cfg->transport.quic.max_incoming_streams,
         .wenv = work_env(cl),
         .data = cl,
     };

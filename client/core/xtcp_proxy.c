@@ -8,6 +8,7 @@
 #include "client/core/holepunch.h"
 #include "net/kcp.h"
 #include "net/mux.h"
+#include "net/quic.h"
 #include "net/xform_crypt.h"
 #include "proto/error.h"
 #include "proto/kcp.h"
@@ -15,6 +16,9 @@
 
 #define SID_TIMEOUT_MS 10000u
 #define RESP_TIMEOUT_MS 5000u /* ExchangeInfo's */
+/* quic: the visitor dials right after punching; without a session by then the
+ * listener is dropped (frp's Accept would wait as long as the proxy runs) */
+#define QUIC_ACCEPT_TIMEOUT_MS 30000u
 
 enum xstate { X_READ_SID, X_PREPARE, X_EXCHANGE, X_PUNCH, X_TUNNEL, X_ENDING };
 
@@ -31,7 +35,10 @@ struct ufrpc_xtcp_proxy {
     ufrpc_holepunch_t *hp;
     char tid[17];
     char *sid;
-    ufrpc_mux_t *mux;
+    ufrpc_mux_t *mux;            /* kcp: the yamux server over KCP */
+    ufrpc_quic_listener_t *ql;  /* quic: the QUIC server on the punched socket */
+    bool quic;                   /* the visitor's protocol is not "kcp" */
+    bool quic_served;            /* the QUIC connection carried a stream */
     ufrpc_workconn_t *wcs;
     int closes; /* stream/mux/timer closes in flight */
     int freed;
@@ -95,7 +102,7 @@ static void on_timer_closed(uv_handle_t *h)
 /* Once ending and everything is closed: on_end, then the memory. */
 static void maybe_free(ufrpc_xtcp_proxy_t *x)
 {
-    if (x->st != X_ENDING || x->closes > 0 || x->wcs || x->mux || x->work || x->freed)
+    if (x->st != X_ENDING || x->closes > 0 || x->wcs || x->mux || x->ql || x->work || x->freed)
         return;
     if (x->timer_open) {
         x->timer_open = 0;
@@ -147,6 +154,13 @@ static void on_mux_closed(void *data)
     release(x);
 }
 
+static void on_ql_closed(void *data)
+{
+    ufrpc_xtcp_proxy_t *x = data;
+    x->ql = NULL;
+    release(x);
+}
+
 static void end(ufrpc_xtcp_proxy_t *x)
 {
     if (x->st == X_ENDING)
@@ -162,6 +176,8 @@ static void end(ufrpc_xtcp_proxy_t *x)
         ufrpc_workconn_abort(w);
     if (x->mux)
         ufrpc_mux_close(x->mux, on_mux_closed);
+    if (x->ql)
+        ufrpc_quic_listener_close(x->ql, on_ql_closed, x);
     release(x);
 }
 
@@ -200,10 +216,10 @@ static void on_wc_done(ufrpc_workconn_t *w, void *data)
     release(x);
 }
 
-static void on_accept(ufrpc_mux_t *m, struct ufrpc_stream *st, void *data)
+/* A stream the visitor opened on the tunnel (yamux or QUIC): one user connection,
+ * served as a work connection (frp's HandleTCPWorkConnection). */
+static void serve(ufrpc_xtcp_proxy_t *x, struct ufrpc_stream *st)
 {
-    (void)m;
-    ufrpc_xtcp_proxy_t *x = data;
     if (x->st != X_TUNNEL) {
         ufrpc_stream_close(st, NULL);
         return;
@@ -220,6 +236,70 @@ static void on_accept(ufrpc_mux_t *m, struct ufrpc_stream *st, void *data)
         ufrpc_workconn_set_next(w, x->wcs);
         x->wcs = w;
     }
+}
+
+static void on_accept(ufrpc_mux_t *m, struct ufrpc_stream *st, void *data)
+{
+    (void)m;
+    serve(data, st);
+}
+
+static void on_quic_accept(ufrpc_quic_listener_t *l, struct ufrpc_stream *st, void *data)
+{
+    (void)l;
+    ufrpc_xtcp_proxy_t *x = data;
+    uv_timer_stop(&x->timer); /* the visitor is there */
+    x->quic_served = true;
+    serve(x, st);
+}
+
+/* frp: "quic accept stream error" (debug) when an established connection ends,
+ * "quic accept connection error" (error) when none was made */
+static void on_quic_end(ufrpc_quic_listener_t *l, int err, const char *why, void *data)
+{
+    (void)l;
+    ufrpc_xtcp_proxy_t *x = data;
+    const char *w = why && why[0] ? why : ufrpc_strerror(err);
+    if (x->quic_served)
+        UFRPC_LOGD(x->env.log, "[%s] quic accept stream error: %s", x->name, w);
+    else
+        UFRPC_LOGE(x->env.log, "[%s] quic accept connection error: %s", x->name, w);
+    end_later(x);
+}
+
+static void on_quic_accept_timeout(uv_timer_t *t)
+{
+    ufrpc_xtcp_proxy_t *x = t->data;
+    if (ufrpc_quic_listener_sessions(x->ql) > 0)
+        return; /* connected, no stream yet (keepTunnelOpen): the session's idle timeout rules */
+    UFRPC_LOGE(x->env.log, "[%s] quic accept connection error: no QUIC connection from the visitor "
+                           "within %u s", x->name, QUIC_ACCEPT_TIMEOUT_MS / 1000);
+    end(x);
+}
+
+/* frp's listenByQUIC: a QUIC server (ALPN "frp", a generated certificate) on the
+ * punched socket for one connection from the visitor; fd is taken. */
+static void listen_quic(ufrpc_xtcp_proxy_t *x, uv_os_sock_t fd)
+{
+    struct ufrpc_quic_listen_opts o = {
+        .use_fd = true,
+        .fd = fd,
+        .idle_timeout_s = x->env.quic_idle_s,
+        .keepalive_s = x->env.quic_keepalive_s,
+        .max_streams = x->env.quic_max_streams,
+        .max_sessions = 1,
+    };
+    char why[256];
+    int rc = ufrpc_quic_listen(x->env.loop, &o, on_quic_accept, on_quic_end, x, &x->ql, why,
+                               sizeof why);
+    if (rc) {
+        x->ql = NULL;
+        UFRPC_LOGW(x->env.log, "[%s] dial quic error: %s", x->name, why);
+        end_later(x);
+        return;
+    }
+    x->st = X_TUNNEL;
+    uv_timer_start(&x->timer, on_quic_accept_timeout, QUIC_ACCEPT_TIMEOUT_MS, 0);
 }
 
 static void on_mux_error(ufrpc_mux_t *m, int err, void *data)
@@ -257,6 +337,10 @@ static void on_punched(ufrpc_holepunch_t *h, int status, const char *err, void *
     int rc = ufrpc_holepunch_take(h, &fd, &peer);
     ufrpc_holepunch_free(x->hp);
     x->hp = NULL;
+    if (rc == 0 && x->quic) {
+        listen_quic(x, fd);
+        return;
+    }
     struct ufrpc_stream *k = NULL;
     if (rc == 0) {
         struct ufrpc_kcp_config kc;
@@ -307,14 +391,7 @@ int ufrpc_xtcp_proxy_on_resp(ufrpc_xtcp_proxy_t *x, const struct ufrpc_msg_nat_h
     UFRPC_LOGI(x->env.log, "[%s] get natHoleRespMsg, sid [%s], protocol [%s], candidate address %s, "
                            "assisted address %s, detectBehavior: %s",
                x->name, r->sid ? r->sid : "", r->protocol ? r->protocol : "", cand, assi, beh);
-    if (!r->protocol || strcmp(r->protocol, "kcp") != 0) {
-        UFRPC_LOGW(x->env.log, "[%s] make hole error: tunnel protocol [%s] is not supported by ufrpc "
-                               "(only kcp: set protocol = \"kcp\" on the visitor)",
-                   x->name, r->protocol ? r->protocol : "");
-        send_report(x, false);
-        end_later(x);
-        return 1;
-    }
+    x->quic = !r->protocol || strcmp(r->protocol, "kcp") != 0; /* frp: anything else is quic */
     x->st = X_PUNCH;
     int rc = ufrpc_holepunch_punch(x->hp, r, x->key);
     if (rc) {

@@ -16,9 +16,11 @@
  *      stream the visitor opens is served as a work connection
  *      (ufrpc_workconn_serve, encryption keyed by the proxy's secretKey). The session
  *      ends when the tunnel fails (dead link, keepalive) or is aborted.
- *      Protocol "quic" (frpc's visitor default) is refused before punching
- *      (NatHoleReport success false): serving QUIC needs a QUIC server, which
- *      ufrpc does not have (its visitors do run quic tunnels).
+ *      Any other protocol (frpc's visitor default "quic"): a QUIC server
+ *      (net/quic.h's listener: ALPN "frp", a generated certificate, the client's
+ *      transport.quic settings) on the punched socket for one connection from the
+ *      visitor; each stream it opens is served as above. The session ends when that
+ *      connection ends, or when none came within 30 s.
  *
  * Ownership: env is copied (its strings too); env->data and env->log must outlive
  * the session. The session frees itself and then calls env->on_end (unlink it from
@@ -45,6 +47,9 @@ struct ufrpc_xtcp_env {
     /* Sends a message on the control; 0 or <0. */
     int (*send_msg)(void *data, const struct ufrpc_msg *m);
     void (*on_end)(ufrpc_xtcp_proxy_t *x, void *data);
+    /* transport.quic: maxIdleTimeout, keepalivePeriod, maxIncomingStreams (0: frp's
+     * defaults) for a quic tunnel */
+    uint32_t quic_idle_s, quic_keepalive_s, quic_max_streams;
     /* for the streams of the tunnel (its on_done is replaced) */
     struct ufrpc_workconn_env wenv;
     void *data;

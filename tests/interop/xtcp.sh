@@ -12,7 +12,11 @@
 #       sends its first connection over stcp while the hole is punched (frps sees a
 #       visitor connection to alice.ust), the next ones over P2P (it sees none);
 #   (e) keepTunnelOpen: uk_v punches at start, with no user connection;
-#   (f) protocol quic (frpc's default): ufrpc visitor uq_v + frpc's proxy bob.fp.
+#   (f) protocol quic (frpc's default): ufrpc visitor uq_v + frpc's proxy bob.fp;
+#   (g) protocol quic: frpc's visitor fq_v at its default + ufrpc proxy alice.up
+#       (ufrpc serves QUIC on the punched socket; frpc's visitor sends "IP:port" as
+#       TLS server name, which net/quic.c hides from GnuTLS);
+#   (h) protocol quic: ufrpc visitor uqa_v + ufrpc proxy alice.up.
 source "$(dirname "$0")/lib.sh"
 E2E_NAME=interop_xtcp
 need_frps
@@ -26,6 +30,7 @@ start_frps frps "$WORK/frps.toml"
 start_stun
 start_echo echo
 P_A=$(freeport) P_B=$(freeport) P_C=$(freeport) P_D=$(freeport) P_E=$(freeport) P_F=$(freeport)
+P_G=$(freeport) P_H=$(freeport)
 
 proxy() { # NAME ALLOW
     printf '\n[[proxies]]\nname = "%s"\ntype = "xtcp"\nsecretKey = "%s"\nallowUsers = ["%s"]\nlocalIP = "127.0.0.1"\nlocalPort = %s\n' \
@@ -55,12 +60,14 @@ $STUN_LINE"
     visitor uk_v alice up "$P_E"
     printf 'keepTunnelOpen = true\n'
     visitor uq_v bob fp "$P_F" | sed '/^protocol = /d'
+    visitor uqa_v alice up "$P_H" | sed 's/^protocol = .*/protocol = "quic"/'
 } >"$WORK/uvis.toml"
 {
     client_config "$FRPS_PORT" "$TOKEN" true true "user = \"bob\"
 $STUN_LINE"
     proxy fp bob
     visitor fb_v alice up "$P_B"
+    visitor fq_v alice up "$P_G" | sed '/^protocol = /d'
 } >"$WORK/frpc.toml"
 sed -i 's/^log.level = "info"/log.level = "trace"/' "$WORK/uprox.toml" "$WORK/uvis.toml"
 
@@ -70,9 +77,9 @@ wait_proxy "$WORK/uprox.log" up
 wait_proxy "$WORK/uprox.log" ust
 start_frpc frpc "$WORK/frpc.toml"
 wait_proxy "$WORK/frpc.log" fp
-wait_line "$WORK/frpc.log" 'visitor added: \[fb_v\]' 20 || fail "frpc's visitor did not start"
+wait_line "$WORK/frpc.log" 'visitor added: \[fb_v fq_v\]' 20 || fail "frpc's visitors did not start"
 start_ufrpc uvis "$WORK/uvis.toml"
-for v in ua_v uc_v ud_v ust_v uk_v uq_v; do
+for v in ua_v uc_v ud_v ust_v uk_v uq_v uqa_v; do
     wait_line "$WORK/uvis.log" "\\[$v\\] start visitor success" 20 || fail "ufrpc visitor $v did not start"
 done
 
@@ -115,6 +122,12 @@ log "(d) fallbackTo, then P2P: $out"
 
 # (f) quic, frpc's default protocol, to frpc's proxy
 p2p_case "(f) frpc proxy + ufrpc visitor over quic" "$P_F" "$WORK/uvis.log" uq_v
+# (g), (h): the ufrpc proxy serves QUIC (frpc's visitor sends protocol quic by default)
+p2p_case "(g) ufrpc proxy + frpc visitor over quic" "$P_G" "$WORK/frpc.log" fq_v
+p2p_case "(h) ufrpc proxy + ufrpc visitor over quic" "$P_H" "$WORK/uvis.log" uqa_v
+[ "$(count_lines "$WORK/uprox.log" '\[up\] get natHoleRespMsg, .*protocol \[quic\]')" -ge 2 ] ||
+    fail "(g)/(h): the ufrpc proxy did not see two quic sessions"
+grep -q 'quic accept connection error' "$WORK/uprox.log" && fail "(g)/(h): a QUIC handshake failed"
 
 stop_ufrpc
 UFRPC_PID=$PROX_PID

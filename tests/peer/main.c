@@ -30,6 +30,13 @@
  *                             kcpBindPort; 0 = any free port, told by an
  *                             "EVENT kcp-listen port=P" line right after READY);
  *                             KCP connections are sniffed for TLS as TCP ones
+ *   --quic-bind-port N        also serve QUIC on UDP N of the bind IP (frps
+ *                             quicBindPort: ALPN "frp", TLS 1.3 with --tls-cert/
+ *                             --tls-key or a generated certificate; every QUIC
+ *                             stream is one frp connection, no TLS sniff, no
+ *                             tcpMux); 0 = any free port, told by an
+ *                             "EVENT quic-listen port=P" line right after READY;
+ *                             events accept-quic, quic-session-end
  *   --udp-packet-size N       frps udpPacketSize (default 1500, max 65536): user
  *                             datagrams longer than N are cut to N, as frps does
  *   faults: --refuse-login [--close-without-resp]
@@ -59,6 +66,7 @@
 #include "peer.h"
 #include "pmux.h"
 #include "net/kcp.h"
+#include "net/quic.h"
 #include "proto/error.h"
 
 void peer_event(const char *name, const char *fmt, ...)
@@ -177,6 +185,20 @@ static void on_kcp_accept(ufrpc_kcp_listener_t *l, struct ufrpc_stream *st)
     peer_sniff_inner(p, st, sniffed);
 }
 
+/* a QUIC stream: frps's HandleQUICListener hands it to handleConnection as it is */
+static void on_quic_accept(ufrpc_quic_listener_t *l, struct ufrpc_stream *st, void *data)
+{
+    (void)l;
+    peer_event("accept-quic", "%s", "");
+    peer_conn_new(data, st, NULL);
+}
+
+static void on_quic_end(ufrpc_quic_listener_t *l, int err, const char *why, void *data)
+{
+    (void)l, (void)data;
+    peer_event("quic-session-end", "status=%s why=\"%s\"", ufrpc_errname(err), why);
+}
+
 static void on_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *st)
 {
     struct peer *p = ufrpc_tcp_listener_data(l);
@@ -271,6 +293,7 @@ static int parse_args(int argc, char **argv, struct peer_opts *o)
     o->user_conn_timeout_ms = 10000;
     o->udp_packet_size = 1500;
     o->kcp_port = -1;
+    o->quic_port = -1;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
         char *val = NULL;
@@ -355,6 +378,11 @@ static int parse_args(int argc, char **argv, struct peer_opts *o)
             NEEDVAL();
             o->kcp_port = atoi(val);
             if (o->kcp_port < 0 || o->kcp_port > 65535)
+                return -1;
+        } else if (strcmp(name, "--quic-bind-port") == 0) {
+            NEEDVAL();
+            o->quic_port = atoi(val);
+            if (o->quic_port < 0 || o->quic_port > 65535)
                 return -1;
         } else if (strcmp(name, "--udp-packet-size") == 0) {
             NEEDVAL();
@@ -466,10 +494,29 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    if (p.o.quic_port >= 0) {
+        struct ufrpc_quic_listen_opts qo = {
+            .bind_ip = p.o.bind_ip,
+            .port = (uint16_t)p.o.quic_port,
+            .cert_file = p.o.tls_cert,
+            .key_file = p.o.tls_key,
+            .keepalive_s = 10, /* frps's transport.quic defaults */
+            .idle_timeout_s = 30,
+        };
+        char why[256];
+        err = ufrpc_quic_listen(p.loop, &qo, on_quic_accept, on_quic_end, &p, &p.quic, why,
+                                sizeof why);
+        if (err < 0) {
+            fprintf(stderr, "ufrpc-test-frps: %s\n", why);
+            return 1;
+        }
+    }
     printf("READY port=%u tls=%s mux=%d pid=%d\n", ufrpc_tcp_listener_port(p.listener),
            p.o.tls == 0 ? "off" : p.o.tls == 1 ? "auto" : "force", p.o.mux, (int)getpid());
     if (p.kcp != NULL)
         printf("EVENT kcp-listen port=%u\n", ufrpc_kcp_listener_port(p.kcp));
+    if (p.quic != NULL)
+        printf("EVENT quic-listen port=%u\n", ufrpc_quic_listener_port(p.quic));
     fflush(stdout);
     uv_run(p.loop, UV_RUN_DEFAULT);
     return 0;

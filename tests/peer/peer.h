@@ -51,6 +51,7 @@ struct peer_opts {
     uint16_t vhost_http_port, vhost_https_port, tcpmux_httpconnect_port;
     char subdomain_host[128];
     int kcp_port;          /* frps kcpBindPort: -1 off, 0 any free port */
+    int quic_port;         /* frps quicBindPort: -1 off, 0 any free port */
     uint32_t udp_packet_size; /* frps udpPacketSize: user datagrams are read into a */
                               /* buffer this size (longer ones cut; default 1500) */
 };
@@ -63,6 +64,7 @@ struct peer {
     struct peer_opts o;
     ufrpc_tcp_listener_t *listener;
     struct ufrpc_kcp_listener *kcp; /* --kcp-bind-port */
+    struct ufrpc_quic_listener *quic; /* --quic-bind-port */
     ufrpc_tls_ctx_t *tls;
     uint8_t key[UFRPC_CFB_KEY_LEN];
     struct ctl *ctls;
