@@ -597,8 +597,8 @@ static int sf_on_head(struct hs *h)
                                          "Unauthorized\n", false);
     }
     char path[4096];
-    if (decode_path(hs_str(h, h->url_off), h->url_len, path, sizeof path) < 0 || path[0] != '/' ||
-        has_dotdot(path)) {
+    if (decode_path(hs_str(h, h->head.url_off), h->head.url_len, path, sizeof path) < 0 ||
+        path[0] != '/' || has_dotdot(path)) {
         ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_HTTP, "refused request path");
         ufrpc_hs_simple_response(h, 400, "Bad Request", NULL, "400 bad request path\n", true);
         return -1;
