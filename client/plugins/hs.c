@@ -481,6 +481,18 @@ const char *ufrpc_hs_header(struct hs *h, const char *name, size_t *len)
     return ufrpc_http_reqhead_get(&h->head, name, len);
 }
 
+bool ufrpc_hs_auth_ok(struct hs *h, const char *header)
+{
+    const struct ufrpc_plugin_config *c = h->base.plugin->cfg;
+    bool need = (c->http_user != NULL && c->http_user[0] != '\0') ||
+                (c->http_password != NULL && c->http_password[0] != '\0');
+    if (!need)
+        return true;
+    size_t len;
+    const char *v = ufrpc_hs_header(h, header, &len);
+    return ufrpc_pl_basic_auth_ok(v, len, c->http_user, c->http_password);
+}
+
 struct ufrpc_stream *ufrpc_hs_detach(struct hs *h, ufrpc_rbuf_t **buf, const uint8_t **data,
                                      size_t *len)
 {

@@ -102,6 +102,9 @@ const char *ufrpc_hs_method(struct hs *h); /* "GET" */
 int ufrpc_hs_method_id(struct hs *h);      /* llhttp_method_t */
 /* Case-insensitive header lookup; value pointer and length, NULL if absent. */
 const char *ufrpc_hs_header(struct hs *h, const char *name, size_t *len);
+/* True when the plugin asks no httpUser/httpPassword, or when the request's header
+ * (Authorization, Proxy-Authorization) carries them (Basic). */
+bool ufrpc_hs_auth_ok(struct hs *h, const char *header);
 static inline const char *hs_str(const struct hs *h, uint32_t off)
 {
     return ufrpc_http_reqhead_str(&h->head, off);

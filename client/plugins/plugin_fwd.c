@@ -757,18 +757,6 @@ const struct hs_handler ufrpc_pl_fwd_handler = {
 
 /* ---- http_proxy ---------------------------------------------------------------- */
 
-static bool proxy_auth_ok(struct hs *h)
-{
-    const struct ufrpc_plugin_config *c = h->base.plugin->cfg;
-    bool need = (c->http_user != NULL && c->http_user[0] != '\0') ||
-                (c->http_password != NULL && c->http_password[0] != '\0');
-    if (!need)
-        return true;
-    size_t len;
-    const char *v = ufrpc_hs_header(h, "Proxy-Authorization", &len);
-    return ufrpc_pl_basic_auth_ok(v, len, c->http_user, c->http_password);
-}
-
 /* As frpc: 407 with Proxy-Authenticate after a 200 ms delay; the connection ends. */
 static int deny_407(struct hs *h)
 {
@@ -779,7 +767,7 @@ static int deny_407(struct hs *h)
 
 static int hp_on_head(struct hs *h)
 {
-    if (!proxy_auth_ok(h))
+    if (!ufrpc_hs_auth_ok(h, "Proxy-Authorization"))
         return deny_407(h);
     return fwd_on_head(h);
 }
@@ -829,7 +817,7 @@ static void on_tunnel_target(void *arg, int status, struct ufrpc_stream *s)
 static void hp_on_connect(struct hs *h)
 {
     struct fwd *f = h->ctx;
-    if (!proxy_auth_ok(h)) {
+    if (!ufrpc_hs_auth_ok(h, "Proxy-Authorization")) {
         deny_407(h);
         return;
     }
