@@ -420,6 +420,22 @@ static int quic_open(ufrpc_connector_t *c)
     return ufrpc_quic_connect(c->loop, &o, on_quic_connected, on_quic_error, c, &c->quic);
 }
 
+/* r's result is known now (rc: 0, or the failed stream open): on success r waits
+ * in c->ready for on_defer, so that no callback runs inside ufrpc_connector_open or
+ * _connect; else r is freed and rc returned. */
+static int defer_result(ufrpc_connector_t *c, struct conn_req *r, int rc)
+{
+    if (rc) {
+        free(r);
+        return rc;
+    }
+    r->c = c;
+    r->next = c->ready;
+    c->ready = r;
+    uv_timer_start(&c->defer, on_defer, 0, 0);
+    return 0;
+}
+
 int ufrpc_connector_open(ufrpc_connector_t *c, ufrpc_connector_open_cb cb)
 {
     if (!c || c->closing || c->mux || c->quic)
@@ -432,12 +448,8 @@ int ufrpc_connector_open(ufrpc_connector_t *c, ufrpc_connector_open_cb cb)
         struct conn_req *r = calloc(1, sizeof *r);
         if (!r)
             return UFRPC_ERR_NOMEM;
-        r->c = c;
         r->is_open = 1;
-        r->next = c->ready;
-        c->ready = r;
-        uv_timer_start(&c->defer, on_defer, 0, 0);
-        return 0;
+        return defer_result(c, r, 0);
     }
     struct conn_req *r = calloc(1, sizeof *r);
     if (!r)
@@ -501,17 +513,7 @@ int ufrpc_connector_connect(ufrpc_connector_t *c, ufrpc_connector_connect_cb cb,
             free(r);
             return UFRPC_ERR_STATE;
         }
-        r->c = c;
-        r->status = ufrpc_quic_open_stream(c->quic, &r->stream);
-        if (r->status) {
-            int rc = r->status;
-            free(r);
-            return rc;
-        }
-        r->next = c->ready;
-        c->ready = r;
-        uv_timer_start(&c->defer, on_defer, 0, 0);
-        return 0;
+        return defer_result(c, r, ufrpc_quic_open_stream(c->quic, &r->stream));
     }
     if (!c->cfg->transport.tcp_mux) {
         int rc = start_dial(c, r);
@@ -523,18 +525,7 @@ int ufrpc_connector_connect(ufrpc_connector_t *c, ufrpc_connector_connect_cb cb,
         free(r);
         return UFRPC_ERR_STATE;
     }
-    r->c = c;
-    r->status = ufrpc_mux_open(c->mux, &r->stream);
-    if (r->status) {
-        int rc = r->status;
-        free(r);
-        return rc;
-    }
-
-    r->next = c->ready;
-    c->ready = r;
-    uv_timer_start(&c->defer, on_defer, 0, 0);
-    return 0;
+    return defer_result(c, r, ufrpc_mux_open(c->mux, &r->stream));
 }
 
 static void maybe_done(ufrpc_connector_t *c)

@@ -303,16 +303,7 @@ static void on_workconn_done(ufrpc_workconn_t *w, void *data)
     ufrpc_sup_t *cl = data;
     cl->n_workconns--;
     trim_after_burst(cl);
-    if (cl->workconns == w) {
-        cl->workconns = ufrpc_workconn_next(w);
-    } else {
-        for (ufrpc_workconn_t *p = cl->workconns; p; p = ufrpc_workconn_next(p)) {
-            if (ufrpc_workconn_next(p) == w) {
-                ufrpc_workconn_set_next(p, ufrpc_workconn_next(w));
-                break;
-            }
-        }
-    }
+    ufrpc_workconn_unlink(&cl->workconns, w);
     maybe_stopped(cl);
 }
 
@@ -358,16 +349,7 @@ int ufrpc_sup_send_msg(void *data, const struct ufrpc_msg *m)
 static void on_xtcp_end(ufrpc_xtcp_proxy_t *x, void *data)
 {
     ufrpc_sup_t *cl = data;
-    if (cl->xtcps == x) {
-        cl->xtcps = ufrpc_xtcp_proxy_next(x);
-    } else {
-        for (ufrpc_xtcp_proxy_t *p = cl->xtcps; p; p = ufrpc_xtcp_proxy_next(p)) {
-            if (ufrpc_xtcp_proxy_next(p) == x) {
-                ufrpc_xtcp_proxy_set_next(p, ufrpc_xtcp_proxy_next(x));
-                break;
-            }
-        }
-    }
+    ufrpc_xtcp_proxy_unlink(&cl->xtcps, x);
     maybe_stopped(cl);
 }
 
