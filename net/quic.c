@@ -201,6 +201,18 @@ static int recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, ui
     return 0;
 }
 
+/* Frees every send block of st (what they held is acknowledged or abandoned). */
+static void free_blocks(struct qstream *st)
+{
+    while (st->head != NULL) {
+        struct sblock *b = st->head;
+        st->head = b->next;
+        free(b);
+    }
+    st->tail = NULL;
+    st->head_off = 0;
+}
+
 static int acked_cb(ngtcp2_conn *conn, int64_t id, uint64_t offset, uint64_t len, void *user_data,
                     void *sud)
 {
@@ -230,31 +242,34 @@ static int acked_cb(ngtcp2_conn *conn, int64_t id, uint64_t offset, uint64_t len
             st->head_off = 0;
             free(b);
         }
-        if (st->slen == 0) { /* all acknowledged: an idle stream keeps no block */
-            while (st->head != NULL) {
-                struct sblock *b = st->head;
-                st->head = b->next;
-                free(b);
-            }
-            st->tail = NULL;
-            st->head_off = 0;
-        }
+        if (st->slen == 0) /* all acknowledged: an idle stream keeps no block */
+            free_blocks(st);
         arm_defer(st->q); /* room for waiting writes */
     }
     return 0;
+}
+
+/* ngtcp2 closed stream st (reset: frps reset it, no FIN to wait for): its reader
+ * sees EOF unless a FIN already ended it, from the deferred step. st may be NULL
+ * (a stream with no object). */
+static void stream_ended(struct qstream *st, bool reset)
+{
+    if (st == NULL)
+        return;
+    if (reset)
+        st->reset = true;
+    else
+        st->detached = true;
+    if (st->err == 0 && (reset || !st->eof_seen))
+        st->err = UFRPC_ERR_EOF;
+    arm_defer(st->q);
 }
 
 static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint64_t app_error_code,
                            void *user_data, void *sud)
 {
     (void)conn, (void)flags, (void)id, (void)app_error_code, (void)user_data;
-    struct qstream *st = sud;
-    if (st != NULL) {
-        st->detached = true;
-        if (!st->eof_seen && st->err == 0)
-            st->err = UFRPC_ERR_EOF;
-        arm_defer(st->q);
-    }
+    stream_ended(sud, false);
     return 0;
 }
 
@@ -262,13 +277,7 @@ static int stream_reset_cb(ngtcp2_conn *conn, int64_t id, uint64_t final_size, u
                            void *user_data, void *sud)
 {
     (void)conn, (void)id, (void)final_size, (void)code, (void)user_data;
-    struct qstream *st = sud;
-    if (st != NULL) {
-        st->reset = true;
-        if (st->err == 0)
-            st->err = UFRPC_ERR_EOF;
-        arm_defer(st->q);
-    }
+    stream_ended(sud, true);
     return 0;
 }
 
@@ -722,11 +731,7 @@ static void qs_free(struct qstream *st)
         ufrpc_rbuf_unref(e->b);
         free(e);
     }
-    while (st->head != NULL) {
-        struct sblock *b = st->head;
-        st->head = b->next;
-        free(b);
-    }
+    free_blocks(st);
     q->sbuf_total -= st->slen;
     free(st);
     q->refs--;

@@ -763,6 +763,22 @@ static void drop_rb(struct tls *t)
     t->rb = NULL;
 }
 
+/* Makes t->rb a plaintext buffer no reader holds (one still referenced after a
+ * delivery is let go, a new one taken from the pool). False when the pool has none:
+ * t->end_status is then UFRPC_ERR_NOMEM, for the read loop to deliver. */
+static bool own_rbuf(struct tls *t)
+{
+    if (t->rb != NULL && t->rb->refs != 1) {
+        ufrpc_rbuf_unref(t->rb);
+        t->rb = NULL;
+    }
+    if (t->rb == NULL && (t->rb = ufrpc_rbuf_pool_get(t->rpool)) == NULL) {
+        t->end_status = UFRPC_ERR_NOMEM;
+        return false;
+    }
+    return true;
+}
+
 /* Decrypts and delivers while the user reads. */
 static void pump_in(struct tls *t)
 {
@@ -775,14 +791,8 @@ static void pump_in(struct tls *t)
             deliver_end(t);
             return;
         }
-        if (t->rb != NULL && t->rb->refs != 1) {
-            ufrpc_rbuf_unref(t->rb);
-            t->rb = NULL;
-        }
-        if (t->rb == NULL && (t->rb = ufrpc_rbuf_pool_get(t->rpool)) == NULL) {
-            t->end_status = UFRPC_ERR_NOMEM;
+        if (!own_rbuf(t))
             continue;
-        }
         size_t n = 0;
         int r = 0;
         while (n < t->rb->cap) {
@@ -1127,14 +1137,8 @@ static void fast_pump_in(struct tls *t)
          * completes writes */
         if (t->in_len == 0 && t->lower_status == 0)
             break;
-        if (t->rb != NULL && t->rb->refs != 1) {
-            ufrpc_rbuf_unref(t->rb);
-            t->rb = NULL;
-        }
-        if (t->rb == NULL && (t->rb = ufrpc_rbuf_pool_get(t->rpool)) == NULL) {
-            t->end_status = UFRPC_ERR_NOMEM;
+        if (!own_rbuf(t))
             continue;
-        }
         size_t n = 0;
         int alert = -1;
         bool warning = false;
