@@ -93,6 +93,22 @@ static void on_mux_error(ufrpc_mux_t *m, int err, void *data)
         c->on_error(c, err, c->data);
 }
 
+/* Ends connect request r (freed here) with status and stream s: a stream that
+ * comes after the connector started closing is closed and reported canceled. */
+static void deliver_conn(ufrpc_connector_t *c, struct conn_req *r, int status,
+                         struct ufrpc_stream *s)
+{
+    ufrpc_connector_connect_cb cb = r->cb;
+    void *data = r->data;
+    free(r);
+    if (status == 0 && c->closing) {
+        ufrpc_stream_close(s, NULL);
+        status = UFRPC_ERR_CANCELED;
+        s = NULL;
+    }
+    cb(c, status, s, data);
+}
+
 /* A dial (+TLS) finished for request r. */
 static void finish(struct conn_req *r, int status, struct ufrpc_stream *s)
 {
@@ -122,15 +138,7 @@ static void finish(struct conn_req *r, int status, struct ufrpc_stream *s)
             cb(c, rc, c->data);
         return;
     }
-    ufrpc_connector_connect_cb cb = r->cb;
-    void *data = r->data;
-    free(r);
-    if (status == 0 && c->closing) {
-        ufrpc_stream_close(s, NULL);
-        status = UFRPC_ERR_CANCELED;
-        s = NULL;
-    }
-    cb(c, status, s, data);
+    deliver_conn(c, r, status, s);
 }
 
 static void on_handshake(struct ufrpc_stream *s, int status);
@@ -483,17 +491,7 @@ static void on_defer(uv_timer_t *t)
                 cb(c, c->closing ? UFRPC_ERR_CANCELED : 0, c->data);
             continue;
         }
-        ufrpc_connector_connect_cb cb = r->cb;
-        void *data = r->data;
-        int status = r->status;
-        struct ufrpc_stream *s = r->stream;
-        free(r);
-        if (status == 0 && c->closing) {
-            ufrpc_stream_close(s, NULL);
-            status = UFRPC_ERR_CANCELED;
-            s = NULL;
-        }
-        cb(c, status, s, data);
+        deliver_conn(c, r, r->status, r->stream);
     }
 }
 

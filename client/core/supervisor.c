@@ -591,6 +591,14 @@ static void describe_dial_error(ufrpc_sup_t *cl, int status, char *out, size_t c
                           status, out, cap);
 }
 
+/* The connection to frps (dial, TLS, the first stream) failed with status. */
+static void dial_failed(ufrpc_sup_t *cl, int status)
+{
+    char text[1100];
+    describe_dial_error(cl, status, text, sizeof text);
+    attempt_failed(cl, status, text);
+}
+
 static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream *s, void *data)
 {
     ufrpc_sup_t *cl = data;
@@ -600,9 +608,7 @@ static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream 
         return;
     }
     if (status < 0) {
-        char text[1100];
-        describe_dial_error(cl, status, text, sizeof text);
-        attempt_failed(cl, status, text);
+        dial_failed(cl, status);
         return;
     }
     cl->ctl_stream = s;
@@ -643,9 +649,7 @@ static void on_open(ufrpc_connector_t *c, int status, void *data)
     if (c != cl->conn)
         return;
     if (status < 0) {
-        char text[1100];
-        describe_dial_error(cl, status, text, sizeof text);
-        attempt_failed(cl, status, text);
+        dial_failed(cl, status);
         return;
     }
     int rc = ufrpc_connector_connect(c, on_ctl_stream, cl);

@@ -617,11 +617,17 @@ static void on_nwc_written(struct ufrpc_stream_write *req, int status)
 }
 
 /* A work connection over s with env, its defer timer open (ufrpc_workconn_start,
- * _serve). On failure s is closed and *out is NULL: UFRPC_ERR_NOMEM, UFRPC_ERR_IO. */
+ * _serve; args_ok: their arguments were valid). On failure s (if any) is closed
+ * and *out is NULL: UFRPC_ERR_INVAL, UFRPC_ERR_NOMEM, UFRPC_ERR_IO. */
 static int workconn_new(const struct ufrpc_workconn_env *env, struct ufrpc_stream *s,
-                        ufrpc_workconn_t **out)
+                        bool args_ok, ufrpc_workconn_t **out)
 {
     *out = NULL;
+    if (!args_ok) {
+        if (s)
+            ufrpc_stream_close(s, NULL);
+        return UFRPC_ERR_INVAL;
+    }
     ufrpc_workconn_t *w = calloc(1, sizeof *w);
     if (!w) {
         ufrpc_stream_close(s, NULL);
@@ -646,13 +652,8 @@ int ufrpc_workconn_start(const struct ufrpc_workconn_env *env, struct ufrpc_stre
 {
     if (out)
         *out = NULL;
-    if (!env || !s || !new_work_conn) {
-        if (s)
-            ufrpc_stream_close(s, NULL);
-        return UFRPC_ERR_INVAL;
-    }
     ufrpc_workconn_t *w;
-    int rc = workconn_new(env, s, &w);
+    int rc = workconn_new(env, s, env && s && new_work_conn, &w);
     if (rc)
         return rc;
     enum ufrpc_wire_version ver = env->wire == UFRPC_WIRE_V2 ? UFRPC_WIRE_V2 : UFRPC_WIRE_V1;
@@ -696,12 +697,8 @@ int ufrpc_workconn_serve(const struct ufrpc_workconn_env *env, struct ufrpc_stre
 {
     if (out)
         *out = NULL;
-    if (!env || !m) {
-        ufrpc_stream_close(s, NULL);
-        return UFRPC_ERR_INVAL;
-    }
     ufrpc_workconn_t *w;
-    int rc = workconn_new(env, s, &w);
+    int rc = workconn_new(env, s, env && m, &w);
     if (rc)
         return rc;
     w->p2p = 1;
