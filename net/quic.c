@@ -297,6 +297,21 @@ static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref)
 
 /* ---- the UDP side -------------------------------------------------------------------- */
 
+static socklen_t sa_len(const struct sockaddr_storage *sa)
+{
+    return sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+/* The session's one path (our socket, frps's address) as ngtcp2 takes it; it
+ * points into q. */
+static ngtcp2_path session_path(ufrpc_quic_t *q)
+{
+    return (ngtcp2_path){
+        .local = {(ngtcp2_sockaddr *)&q->local, (ngtcp2_socklen)sa_len(&q->local)},
+        .remote = {(ngtcp2_sockaddr *)&q->remote, (ngtcp2_socklen)sa_len(&q->remote)},
+    };
+}
+
 static void on_sent(uv_udp_send_t *r, int status)
 {
     (void)status; /* a failed datagram is lost: QUIC's loss recovery resends */
@@ -477,14 +492,7 @@ static void on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *b, const struct sock
         return;
     }
     (void)from;
-    ngtcp2_path path = {
-        .local = {(ngtcp2_sockaddr *)&q->local,
-                  q->local.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                 : sizeof(struct sockaddr_in)},
-        .remote = {(ngtcp2_sockaddr *)&q->remote,
-                   q->remote.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                   : sizeof(struct sockaddr_in)},
-    };
+    ngtcp2_path path = session_path(q);
     ngtcp2_pkt_info pi = {0};
     int rv = ngtcp2_conn_read_pkt(q->conn, &path, &pi, (const uint8_t *)b->base, (size_t)n, now_ns());
     if (rv != 0) {
@@ -882,14 +890,7 @@ static int start_conn(ufrpc_quic_t *q)
     if (gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, dcid.datalen) != 0 ||
         gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen) != 0)
         return UFRPC_ERR_CRYPTO;
-    ngtcp2_path path = {
-        .local = {(ngtcp2_sockaddr *)&q->local,
-                  q->local.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                 : sizeof(struct sockaddr_in)},
-        .remote = {(ngtcp2_sockaddr *)&q->remote,
-                   q->remote.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                   : sizeof(struct sockaddr_in)},
-    };
+    ngtcp2_path path = session_path(q);
     ngtcp2_callbacks cb = {
         .client_initial = ngtcp2_crypto_client_initial_cb,
         .recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
