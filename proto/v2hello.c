@@ -282,7 +282,36 @@ static int need_object(struct json_object *v)
     return json_object_is_type(v, json_type_object) ? 0 : UFRPC_ERR_JSON_TYPE;
 }
 
-static int apply_bootstrap(struct ufrpc_v2_client_hello *h, struct json_object *o)
+/* One member of a hello object: its key (matched ignoring case, as Go's
+ * encoding/json does) and how its value is read into the hello at `out`: a string,
+ * a bool, a base64 random (bytes at off, decoded length at len_off), a nested
+ * object (its own members), or a function. Tables end with a NULL key. */
+struct hkey {
+    const char *key;
+    enum { HK_STRING, HK_BOOL, HK_RANDOM, HK_OBJECT, HK_FN } kind;
+    size_t off, len_off;
+    const struct hkey *members;
+    int (*fn)(void *out, struct json_object *v);
+};
+
+static int apply_object(void *out, struct json_object *o, const struct hkey *members);
+
+static int apply_member(void *out, const struct hkey *k, struct json_object *v)
+{
+    char *base = out;
+    switch (k->kind) {
+    case HK_STRING: return get_string(v, (char **)(void *)(base + k->off));
+    case HK_BOOL: return get_bool(v, (bool *)(void *)(base + k->off));
+    case HK_RANDOM:
+        return get_random(v, (uint8_t *)(base + k->off), (size_t *)(void *)(base + k->len_off));
+    case HK_OBJECT: return apply_object(out, v, k->members);
+    default: return k->fn(out, v);
+    }
+}
+
+/* Reads the known non-null members of object o (anything else: JSON_TYPE); unknown
+ * keys are skipped, a repeated key is read again (the last one wins). */
+static int apply_object(void *out, struct json_object *o, const struct hkey *members)
 {
     int rc = need_object(o);
     if (rc != 0)
@@ -291,19 +320,19 @@ static int apply_bootstrap(struct ufrpc_v2_client_hello *h, struct json_object *
     {
         if (rc != 0 || is_null(val))
             continue;
-        if (strcasecmp(key, "transport") == 0)
-            rc = get_string(val, &h->transport);
-        else if (strcasecmp(key, "tls") == 0)
-            rc = get_bool(val, &h->tls);
-        else if (strcasecmp(key, "tcpMux") == 0)
-            rc = get_bool(val, &h->tcp_mux);
+        const struct hkey *k = members;
+        while (k->key != NULL && strcasecmp(key, k->key) != 0)
+            k++;
+        if (k->key != NULL)
+            rc = apply_member(out, k, val);
     }
     return rc;
 }
 
 /* capabilities.message.codecs ([]string; a null element is ""). */
-static int apply_codecs(struct ufrpc_v2_client_hello *h, struct json_object *a)
+static int apply_codecs(void *out, struct json_object *a)
 {
+    struct ufrpc_v2_client_hello *h = out;
     if (!json_object_is_type(a, json_type_array))
         return UFRPC_ERR_JSON_TYPE;
     h->codec_json = false;
@@ -321,8 +350,9 @@ static int apply_codecs(struct ufrpc_v2_client_hello *h, struct json_object *a)
     return 0;
 }
 
-static int apply_algorithms(struct ufrpc_v2_client_hello *h, struct json_object *a)
+static int apply_algorithms(void *out, struct json_object *a)
 {
+    struct ufrpc_v2_client_hello *h = out;
     if (!json_object_is_type(a, json_type_array))
         return UFRPC_ERR_JSON_TYPE;
     size_t n = json_object_array_length(a);
@@ -345,82 +375,45 @@ static int apply_algorithms(struct ufrpc_v2_client_hello *h, struct json_object 
     return 0;
 }
 
-static int apply_message_caps(struct ufrpc_v2_client_hello *h, struct json_object *o)
-{
-    int rc = need_object(o);
-    if (rc != 0)
-        return rc;
-    json_object_object_foreach(o, key, val)
-    {
-        if (rc == 0 && !is_null(val) && strcasecmp(key, "codecs") == 0)
-            rc = apply_codecs(h, val);
-    }
-    return rc;
-}
+#define CH struct ufrpc_v2_client_hello
+static const struct hkey bootstrap_members[] = {
+    {"transport", HK_STRING, offsetof(CH, transport), 0, NULL, NULL},
+    {"tls", HK_BOOL, offsetof(CH, tls), 0, NULL, NULL},
+    {"tcpMux", HK_BOOL, offsetof(CH, tcp_mux), 0, NULL, NULL},
+    {NULL, HK_FN, 0, 0, NULL, NULL},
+};
+static const struct hkey message_caps_members[] = {
+    {"codecs", HK_FN, 0, 0, NULL, apply_codecs},
+    {NULL, HK_FN, 0, 0, NULL, NULL},
+};
+static const struct hkey crypto_caps_members[] = {
+    {"algorithms", HK_FN, 0, 0, NULL, apply_algorithms},
+    {"clientRandom", HK_RANDOM, offsetof(CH, client_random), offsetof(CH, client_random_len), NULL,
+     NULL},
+    {NULL, HK_FN, 0, 0, NULL, NULL},
+};
+static const struct hkey caps_members[] = {
+    {"message", HK_OBJECT, 0, 0, message_caps_members, NULL},
+    {"crypto", HK_OBJECT, 0, 0, crypto_caps_members, NULL},
+    {NULL, HK_FN, 0, 0, NULL, NULL},
+};
+static const struct hkey client_hello_members[] = {
+    {"bootstrap", HK_OBJECT, 0, 0, bootstrap_members, NULL},
+    {"capabilities", HK_OBJECT, 0, 0, caps_members, NULL},
+    {NULL, HK_FN, 0, 0, NULL, NULL},
+};
+#undef CH
 
-static int apply_crypto_caps(struct ufrpc_v2_client_hello *h, struct json_object *o)
-{
-    int rc = need_object(o);
-    if (rc != 0)
-        return rc;
-    json_object_object_foreach(o, key, val)
-    {
-        if (rc != 0 || is_null(val))
-            continue;
-        if (strcasecmp(key, "algorithms") == 0)
-            rc = apply_algorithms(h, val);
-        else if (strcasecmp(key, "clientRandom") == 0)
-            rc = get_random(val, h->client_random, &h->client_random_len);
-    }
-    return rc;
-}
-
-static int apply_caps(struct ufrpc_v2_client_hello *h, struct json_object *o)
-{
-    int rc = need_object(o);
-    if (rc != 0)
-        return rc;
-    json_object_object_foreach(o, key, val)
-    {
-        if (rc != 0 || is_null(val))
-            continue;
-        if (strcasecmp(key, "message") == 0)
-            rc = apply_message_caps(h, val);
-        else if (strcasecmp(key, "crypto") == 0)
-            rc = apply_crypto_caps(h, val);
-    }
-    return rc;
-}
-
-/* Parses a hello document and hands its root to apply (which checks that it is an
- * object). A JSON null document leaves *out untouched (all zero), as Go does. */
-static int parse_with(const char *json, size_t len, int (*apply)(void *out, struct json_object *o),
-                      void *out)
+/* Parses a hello document and reads its root object's members into out. A JSON
+ * null document leaves *out untouched (all zero), as Go does. */
+static int parse_with(const char *json, size_t len, const struct hkey *members, void *out)
 {
     struct json_object *root;
     int rc = parse_root(json, len, &root);
     if (rc != 0 || root == NULL)
         return rc;
-    rc = apply(out, root);
+    rc = apply_object(out, root, members);
     json_object_put(root);
-    return rc;
-}
-
-static int apply_client_root(void *out, struct json_object *o)
-{
-    struct ufrpc_v2_client_hello *h = out;
-    int rc = need_object(o);
-    if (rc != 0)
-        return rc;
-    json_object_object_foreach(o, key, val)
-    {
-        if (rc != 0 || is_null(val))
-            continue;
-        if (strcasecmp(key, "bootstrap") == 0)
-            rc = apply_bootstrap(h, val);
-        else if (strcasecmp(key, "capabilities") == 0)
-            rc = apply_caps(h, val);
-    }
     return rc;
 }
 
@@ -429,7 +422,7 @@ int ufrpc_v2hello_parse_client(const char *json, size_t len, struct ufrpc_v2_cli
     if (out == NULL)
         return UFRPC_ERR_INVAL;
     memset(out, 0, sizeof *out);
-    int rc = parse_with(json, len, apply_client_root, out);
+    int rc = parse_with(json, len, client_hello_members, out);
     if (rc != 0)
         ufrpc_v2hello_client_free(out);
     return rc;
@@ -465,77 +458,35 @@ int ufrpc_v2hello_server_select(const struct ufrpc_v2_client_hello *h, ufrpc_aea
     return 0;
 }
 
-static int apply_sel_message(struct ufrpc_v2_server_hello *h, struct json_object *o)
-{
-    int rc = need_object(o);
-    if (rc != 0)
-        return rc;
-    json_object_object_foreach(o, key, val)
-    {
-        if (rc == 0 && !is_null(val) && strcasecmp(key, "codec") == 0)
-            rc = get_string(val, &h->codec);
-    }
-    return rc;
-}
-
-static int apply_sel_crypto(struct ufrpc_v2_server_hello *h, struct json_object *o)
-{
-    int rc = need_object(o);
-    if (rc != 0)
-        return rc;
-    json_object_object_foreach(o, key, val)
-    {
-        if (rc != 0 || is_null(val))
-            continue;
-        if (strcasecmp(key, "algorithm") == 0)
-            rc = get_string(val, &h->algorithm);
-        else if (strcasecmp(key, "serverRandom") == 0)
-            rc = get_random(val, h->server_random, &h->server_random_len);
-    }
-    return rc;
-}
-
-static int apply_selected(struct ufrpc_v2_server_hello *h, struct json_object *o)
-{
-    int rc = need_object(o);
-    if (rc != 0)
-        return rc;
-    json_object_object_foreach(o, key, val)
-    {
-        if (rc != 0 || is_null(val))
-            continue;
-        if (strcasecmp(key, "message") == 0)
-            rc = apply_sel_message(h, val);
-        else if (strcasecmp(key, "crypto") == 0)
-            rc = apply_sel_crypto(h, val);
-    }
-    return rc;
-}
-
-static int apply_server_root(void *out, struct json_object *o)
-{
-    struct ufrpc_v2_server_hello *h = out;
-    int rc = need_object(o);
-    if (rc != 0)
-        return rc;
-    json_object_object_foreach(o, key, val)
-    {
-        if (rc != 0 || is_null(val))
-            continue;
-        if (strcasecmp(key, "selected") == 0)
-            rc = apply_selected(h, val);
-        else if (strcasecmp(key, "error") == 0)
-            rc = get_string(val, &h->error);
-    }
-    return rc;
-}
+#define SH struct ufrpc_v2_server_hello
+static const struct hkey sel_message_members[] = {
+    {"codec", HK_STRING, offsetof(SH, codec), 0, NULL, NULL},
+    {NULL, HK_FN, 0, 0, NULL, NULL},
+};
+static const struct hkey sel_crypto_members[] = {
+    {"algorithm", HK_STRING, offsetof(SH, algorithm), 0, NULL, NULL},
+    {"serverRandom", HK_RANDOM, offsetof(SH, server_random), offsetof(SH, server_random_len), NULL,
+     NULL},
+    {NULL, HK_FN, 0, 0, NULL, NULL},
+};
+static const struct hkey selected_members[] = {
+    {"message", HK_OBJECT, 0, 0, sel_message_members, NULL},
+    {"crypto", HK_OBJECT, 0, 0, sel_crypto_members, NULL},
+    {NULL, HK_FN, 0, 0, NULL, NULL},
+};
+static const struct hkey server_hello_members[] = {
+    {"selected", HK_OBJECT, 0, 0, selected_members, NULL},
+    {"error", HK_STRING, offsetof(SH, error), 0, NULL, NULL},
+    {NULL, HK_FN, 0, 0, NULL, NULL},
+};
+#undef SH
 
 int ufrpc_v2hello_parse_server(const char *json, size_t len, struct ufrpc_v2_server_hello *out)
 {
     if (out == NULL)
         return UFRPC_ERR_INVAL;
     memset(out, 0, sizeof *out);
-    int rc = parse_with(json, len, apply_server_root, out);
+    int rc = parse_with(json, len, server_hello_members, out);
     if (rc != 0)
         ufrpc_v2hello_server_free(out);
     return rc;
