@@ -18,6 +18,7 @@
 #include "proto/error.h"
 #include "proto/frame.h"
 #include "proto/frame_v2.h"
+#include "proto/gojson.h"
 #include "proto/msg_schema.h"
 
 /* ---- small output buffer ------------------------------------------------------ */
@@ -173,9 +174,9 @@ int ufrpc_v2hello_build_server_error(const char *text, char **json, size_t *len)
 
 /* ---- parsing ------------------------------------------------------------------ */
 
-#define MAX_DEPTH 32
-
-/* Parses exactly len bytes as one JSON value; *out may be NULL for the literal null. */
+/* Parses exactly len bytes as one JSON value, read as Go's json.Unmarshal reads it
+ * (proto/gojson.h: strict syntax, white space only after it, json-c's default
+ * nesting limit of 32); *out may be NULL for the literal null. */
 static int parse_root(const char *json, size_t len, struct json_object **out)
 {
     *out = NULL;
@@ -183,37 +184,10 @@ static int parse_root(const char *json, size_t len, struct json_object **out)
         return UFRPC_ERR_INVAL;
     if (len > INT32_MAX - 1)
         return UFRPC_ERR_LIMIT;
-    if (len == 0)
+    if (len == 0 || memchr(json, '\0', len) != NULL)
         return UFRPC_ERR_JSON;
-    if (memchr(json, '\0', len) != NULL)
-        return UFRPC_ERR_JSON;
-    struct json_tokener *tok = json_tokener_new_ex(MAX_DEPTH);
-    if (tok == NULL)
-        return UFRPC_ERR_NOMEM;
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    struct json_object *o = json_tokener_parse_ex(tok, json, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-    if (jerr == json_tokener_continue) {
-        o = json_tokener_parse_ex(tok, "", 1); /* NUL: end of input */
-        jerr = json_tokener_get_error(tok);
-        end = len;
-    }
-    json_tokener_free(tok);
-    if (jerr != json_tokener_success) {
-        json_object_put(o);
-        return UFRPC_ERR_JSON;
-    }
-    /* only whitespace may follow */
-    for (size_t i = end; i < len; i++) {
-        char c = json[i];
-        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
-            json_object_put(o);
-            return UFRPC_ERR_JSON;
-        }
-    }
-    *out = o;
-    return 0;
+    enum json_tokener_error jerr;
+    return ufrpc_gojson_parse(json, len, out, &jerr);
 }
 
 static int is_null(struct json_object *v)
