@@ -632,6 +632,22 @@ static void on_chunk_written(struct ufrpc_stream_write *w, int status)
     }
 }
 
+/* Makes t->fill a new, empty chunk from the chunk pool (t->fill was NULL); false
+ * when the pool has none. */
+static bool new_fill(struct tls *t)
+{
+    ufrpc_rbuf_t *rb = ufrpc_rbuf_pool_get(t->cpool);
+    if (rb == NULL)
+        return false;
+    t->fill = (struct chunk *)rb->base;
+    t->fill->rb = rb;
+    t->fill->t = t;
+    t->fill->len = 0;
+    t->fill->cap = CHUNK_SIZE;
+    t->fill->users = t->fill->users_tail = NULL;
+    return true;
+}
+
 /* Hands the fill chunk to the lower stream: what the kernel takes at once is
  * written from here, and a chunk that went out whole goes back to the pool now
  * (warm in the cache, for the next records of this or another connection) instead
@@ -689,17 +705,8 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
     while (done < len) {
         if (t->fill != NULL && t->fill->len == t->fill->cap && flush_out(t) < 0)
             return MBEDTLS_ERR_NET_CONN_RESET;
-        if (t->fill == NULL) {
-            ufrpc_rbuf_t *rb = ufrpc_rbuf_pool_get(t->cpool);
-            if (rb == NULL)
-                return MBEDTLS_ERR_SSL_ALLOC_FAILED;
-            t->fill = (struct chunk *)rb->base;
-            t->fill->rb = rb;
-            t->fill->t = t;
-            t->fill->len = 0;
-            t->fill->cap = CHUNK_SIZE;
-            t->fill->users = t->fill->users_tail = NULL;
-        }
+        if (t->fill == NULL && !new_fill(t))
+            return MBEDTLS_ERR_SSL_ALLOC_FAILED;
         size_t n = t->fill->cap - t->fill->len;
         if (n > len - done)
             n = len - done;
@@ -1022,18 +1029,9 @@ static struct chunk *chunk_room(struct tls *t, size_t need, int *err)
         *err = t->out_err;
         return NULL;
     }
-    if (t->fill == NULL) {
-        ufrpc_rbuf_t *rb = ufrpc_rbuf_pool_get(t->cpool);
-        if (rb == NULL) {
-            *err = UFRPC_ERR_NOMEM;
-            return NULL;
-        }
-        t->fill = (struct chunk *)rb->base;
-        t->fill->rb = rb;
-        t->fill->t = t;
-        t->fill->len = 0;
-        t->fill->cap = CHUNK_SIZE;
-        t->fill->users = t->fill->users_tail = NULL;
+    if (t->fill == NULL && !new_fill(t)) {
+        *err = UFRPC_ERR_NOMEM;
+        return NULL;
     }
     return t->fill;
 }

@@ -730,6 +730,22 @@ static void drop_oidc(ufrpc_sup_t *cl)
 }
 
 /* ---- public API --------------------------------------------------------------- */
+
+/* Frees what ufrpc_sup_new set up before the registry (credentials wiped, the TLS
+ * context, the random generator, the config), then cl itself. */
+static void free_owned(ufrpc_sup_t *cl)
+{
+    ufrpc_sup_wipe_free(cl->exec_token);
+    free(cl->exec_sig);
+    ufrpc_sup_wipe_free(cl->token);
+    ufrpc_tls_ctx_free(cl->tls);
+    mbedtls_ctr_drbg_free(&cl->drbg);
+    mbedtls_entropy_free(&cl->entropy);
+    memset(cl->key, 0, sizeof cl->key);
+    ufrpc_config_free(cl->cfg);
+    free(cl);
+}
+
 int ufrpc_sup_new(const struct ufrpc_sup_opts *opts, ufrpc_sup_t **out)
 {
     if (!opts || !out || !opts->loop || !opts->cfg) {
@@ -779,14 +795,7 @@ int ufrpc_sup_new(const struct ufrpc_sup_opts *opts, ufrpc_sup_t **out)
             t->rt = NULL;
         }
         ufrpc_registry_free(cl->reg);
-        ufrpc_sup_wipe_free(cl->exec_token);
-        free(cl->exec_sig);
-        ufrpc_sup_wipe_free(cl->token);
-        ufrpc_tls_ctx_free(cl->tls);
-        mbedtls_ctr_drbg_free(&cl->drbg);
-        mbedtls_entropy_free(&cl->entropy);
-        ufrpc_config_free(cl->cfg);
-        free(cl);
+        free_owned(cl);
         return rc;
     }
     cl->ctl_timer.data = cl;
@@ -968,15 +977,7 @@ void ufrpc_sup_free(ufrpc_sup_t *cl)
     ufrpc_sup_free_retired(cl);
     free(cl->chans);
     free(cl->alert_views);
-    ufrpc_sup_wipe_free(cl->exec_token);
-    free(cl->exec_sig);
-    ufrpc_sup_wipe_free(cl->token);
-    ufrpc_tls_ctx_free(cl->tls);
-    mbedtls_ctr_drbg_free(&cl->drbg);
-    mbedtls_entropy_free(&cl->entropy);
-    memset(cl->key, 0, sizeof cl->key);
-    ufrpc_config_free(cl->cfg);
-    free(cl);
+    free_owned(cl);
 }
 
 struct ufrpc_registry *ufrpc_sup_registry(ufrpc_sup_t *cl)
