@@ -351,30 +351,30 @@ static int apply_algorithms(void *out, struct json_object *a)
 
 #define CH struct ufrpc_v2_client_hello
 static const struct hkey bootstrap_members[] = {
-    {"transport", HK_STRING, offsetof(CH, transport), 0, NULL, NULL},
-    {"tls", HK_BOOL, offsetof(CH, tls), 0, NULL, NULL},
-    {"tcpMux", HK_BOOL, offsetof(CH, tcp_mux), 0, NULL, NULL},
-    {NULL, HK_FN, 0, 0, NULL, NULL},
+    {.key = "transport", .kind = HK_STRING, .off = offsetof(CH, transport)},
+    {.key = "tls", .kind = HK_BOOL, .off = offsetof(CH, tls)},
+    {.key = "tcpMux", .kind = HK_BOOL, .off = offsetof(CH, tcp_mux)},
+    {.key = NULL},
 };
 static const struct hkey message_caps_members[] = {
-    {"codecs", HK_FN, 0, 0, NULL, apply_codecs},
-    {NULL, HK_FN, 0, 0, NULL, NULL},
+    {.key = "codecs", .kind = HK_FN, .fn = apply_codecs},
+    {.key = NULL},
 };
 static const struct hkey crypto_caps_members[] = {
-    {"algorithms", HK_FN, 0, 0, NULL, apply_algorithms},
-    {"clientRandom", HK_RANDOM, offsetof(CH, client_random), offsetof(CH, client_random_len), NULL,
-     NULL},
-    {NULL, HK_FN, 0, 0, NULL, NULL},
+    {.key = "algorithms", .kind = HK_FN, .fn = apply_algorithms},
+    {.key = "clientRandom", .kind = HK_RANDOM, .off = offsetof(CH, client_random),
+     .len_off = offsetof(CH, client_random_len)},
+    {.key = NULL},
 };
 static const struct hkey caps_members[] = {
-    {"message", HK_OBJECT, 0, 0, message_caps_members, NULL},
-    {"crypto", HK_OBJECT, 0, 0, crypto_caps_members, NULL},
-    {NULL, HK_FN, 0, 0, NULL, NULL},
+    {.key = "message", .kind = HK_OBJECT, .members = message_caps_members},
+    {.key = "crypto", .kind = HK_OBJECT, .members = crypto_caps_members},
+    {.key = NULL},
 };
 static const struct hkey client_hello_members[] = {
-    {"bootstrap", HK_OBJECT, 0, 0, bootstrap_members, NULL},
-    {"capabilities", HK_OBJECT, 0, 0, caps_members, NULL},
-    {NULL, HK_FN, 0, 0, NULL, NULL},
+    {.key = "bootstrap", .kind = HK_OBJECT, .members = bootstrap_members},
+    {.key = "capabilities", .kind = HK_OBJECT, .members = caps_members},
+    {.key = NULL},
 };
 #undef CH
 
@@ -434,24 +434,24 @@ int ufrpc_v2hello_server_select(const struct ufrpc_v2_client_hello *h, ufrpc_aea
 
 #define SH struct ufrpc_v2_server_hello
 static const struct hkey sel_message_members[] = {
-    {"codec", HK_STRING, offsetof(SH, codec), 0, NULL, NULL},
-    {NULL, HK_FN, 0, 0, NULL, NULL},
+    {.key = "codec", .kind = HK_STRING, .off = offsetof(SH, codec)},
+    {.key = NULL},
 };
 static const struct hkey sel_crypto_members[] = {
-    {"algorithm", HK_STRING, offsetof(SH, algorithm), 0, NULL, NULL},
-    {"serverRandom", HK_RANDOM, offsetof(SH, server_random), offsetof(SH, server_random_len), NULL,
-     NULL},
-    {NULL, HK_FN, 0, 0, NULL, NULL},
+    {.key = "algorithm", .kind = HK_STRING, .off = offsetof(SH, algorithm)},
+    {.key = "serverRandom", .kind = HK_RANDOM, .off = offsetof(SH, server_random),
+     .len_off = offsetof(SH, server_random_len)},
+    {.key = NULL},
 };
 static const struct hkey selected_members[] = {
-    {"message", HK_OBJECT, 0, 0, sel_message_members, NULL},
-    {"crypto", HK_OBJECT, 0, 0, sel_crypto_members, NULL},
-    {NULL, HK_FN, 0, 0, NULL, NULL},
+    {.key = "message", .kind = HK_OBJECT, .members = sel_message_members},
+    {.key = "crypto", .kind = HK_OBJECT, .members = sel_crypto_members},
+    {.key = NULL},
 };
 static const struct hkey server_hello_members[] = {
-    {"selected", HK_OBJECT, 0, 0, selected_members, NULL},
-    {"error", HK_STRING, offsetof(SH, error), 0, NULL, NULL},
-    {NULL, HK_FN, 0, 0, NULL, NULL},
+    {.key = "selected", .kind = HK_OBJECT, .members = selected_members},
+    {.key = "error", .kind = HK_STRING, .off = offsetof(SH, error)},
+    {.key = NULL},
 };
 #undef SH
 
