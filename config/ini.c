@@ -396,6 +396,25 @@ static void ignored(struct mapper *m, const char *sec, const struct ufrpc_ini_ke
         m->nomem = 1;
 }
 
+/* Maps key k of proxy or visitor section s into its table t through keys; tbit is
+ * the bit of the section's type. An unknown key, or one the type does not use
+ * (`unused` says so), is warned about and ignored. */
+static void map_key(struct mapper *m, const struct ufrpc_ini_section *s,
+                    const struct ufrpc_ini_key *k, ufrpc_cv *t, const struct kmap *keys,
+                    uint32_t tbit, const char *unused)
+{
+    const struct kmap *km = kfind(keys, k->name);
+    if (km == NULL || (km->types != 0 && (km->types & tbit) == 0)) {
+        ignored(m, s->name, k, km ? unused : "");
+        return;
+    }
+    if (km->path == NULL)
+        return;
+    ufrpc_cv *v = typed(m, s->name, k, km->kind);
+    if (v != NULL)
+        set_path(m, t, km->path, v, k->line);
+}
+
 static bool starts(const char *s, const char *prefix, const char **rest)
 {
     size_t n = strlen(prefix);
@@ -550,16 +569,7 @@ static void map_proxy(struct mapper *m, const struct ufrpc_ini_section *s, const
                 m->nomem = 1;
             continue;
         }
-        const struct kmap *km = kfind(proxy_keys, k->name);
-        if (km == NULL || (km->types != 0 && (km->types & tbit) == 0)) {
-            ignored(m, s->name, k, km ? " (not used by this proxy type)" : "");
-            continue;
-        }
-        if (km->path == NULL)
-            continue;
-        ufrpc_cv *v = typed(m, s->name, k, km->kind);
-        if (v != NULL)
-            set_path(m, t, km->path, v, k->line);
+        map_key(m, s, k, t, proxy_keys, tbit, " (not used by this proxy type)");
     }
 }
 
@@ -585,16 +595,7 @@ static void map_visitor(struct mapper *m, const struct ufrpc_ini_section *s, con
     uint32_t tbit = vt >= 0 ? 1u << vt : 0;
     for (size_t i = 0; i < s->nkeys && !m->nomem; i++) {
         const struct ufrpc_ini_key *k = &s->keys[i];
-        const struct kmap *km = kfind(visitor_keys, k->name);
-        if (km == NULL || (km->types != 0 && (km->types & tbit) == 0)) {
-            ignored(m, s->name, k, km ? " (not used by this visitor type)" : "");
-            continue;
-        }
-        if (km->path == NULL)
-            continue;
-        ufrpc_cv *v = typed(m, s->name, k, km->kind);
-        if (v != NULL)
-            set_path(m, t, km->path, v, k->line);
+        map_key(m, s, k, t, visitor_keys, tbit, " (not used by this visitor type)");
     }
 }
 

@@ -171,21 +171,18 @@ int ufrpc__toml_parse_string(struct toml_parser *p, struct toml_buf *b, bool all
             if (multi && p->i < p->n &&
                 (s[p->i] == ' ' || s[p->i] == '\t' || s[p->i] == '\n' || s[p->i] == '\r')) {
                 /* line-ending backslash: only whitespace may follow on this line */
+                /* then every blank line and the next line's indent are trimmed */
                 size_t at = p->i - 1;
-                while (p->i < p->n && (s[p->i] == ' ' || s[p->i] == '\t'))
-                    p->i++;
-                rc = ufrpc__toml_newline(p);
-                if (rc < 0)
-                    return rc;
-                if (rc == 0)
-                    return ufrpc__toml_fail_at(p, at, E_SYNTAX,
-                                        "backslash at end of line must be followed by a newline");
-                for (;;) {
+                for (int lines = 0;; lines++) {
                     while (p->i < p->n && (s[p->i] == ' ' || s[p->i] == '\t'))
                         p->i++;
                     rc = ufrpc__toml_newline(p);
                     if (rc < 0)
                         return rc;
+                    if (rc == 0 && lines == 0)
+                        return ufrpc__toml_fail_at(
+                            p, at, E_SYNTAX,
+                            "backslash at end of line must be followed by a newline");
                     if (rc == 0)
                         break;
                 }

@@ -551,12 +551,19 @@ static void cb_data(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, const ui
     ms->held_tail = sl;
 }
 
+/* The stream object a yamux callback is about: NULL while the session closes (its
+ * streams are being ended) or when st has none. */
+static struct mst *cb_stream(void *ud, ufrpc_yamux_stream_t *st)
+{
+    if (((ufrpc_mux_t *)ud)->closing)
+        return NULL;
+    return ufrpc_yamux_stream_user_data(st);
+}
+
 static void cb_fin(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *ud)
 {
     (void)s;
-    if (((ufrpc_mux_t *)ud)->closing)
-        return;
-    struct mst *ms = ufrpc_yamux_stream_user_data(st);
+    struct mst *ms = cb_stream(ud, st);
     if (ms == NULL)
         return;
     ms->fin = 1;
@@ -566,9 +573,7 @@ static void cb_fin(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *ud)
 static void cb_reset(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *ud)
 {
     (void)s;
-    if (((ufrpc_mux_t *)ud)->closing)
-        return;
-    struct mst *ms = ufrpc_yamux_stream_user_data(st);
+    struct mst *ms = cb_stream(ud, st);
     if (ms == NULL)
         return;
     if (ms->end_status == 0)
@@ -580,9 +585,7 @@ static void cb_reset(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *u
 static void cb_writable(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *ud)
 {
     (void)s;
-    if (((ufrpc_mux_t *)ud)->closing)
-        return;
-    struct mst *ms = ufrpc_yamux_stream_user_data(st);
+    struct mst *ms = cb_stream(ud, st);
     if (ms != NULL)
         process_wq(ms);
 }

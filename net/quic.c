@@ -263,6 +263,18 @@ static int recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, ui
     return 0;
 }
 
+/* Frees every send block of st (what they held is acknowledged or abandoned). */
+static void free_blocks(struct qstream *st)
+{
+    while (st->head != NULL) {
+        struct sblock *b = st->head;
+        st->head = b->next;
+        free(b);
+    }
+    st->tail = NULL;
+    st->head_off = 0;
+}
+
 static int acked_cb(ngtcp2_conn *conn, int64_t id, uint64_t offset, uint64_t len, void *user_data,
                     void *sud)
 {
@@ -292,18 +304,27 @@ static int acked_cb(ngtcp2_conn *conn, int64_t id, uint64_t offset, uint64_t len
             st->head_off = 0;
             free(b);
         }
-        if (st->slen == 0) { /* all acknowledged: an idle stream keeps no block */
-            while (st->head != NULL) {
-                struct sblock *b = st->head;
-                st->head = b->next;
-                free(b);
-            }
-            st->tail = NULL;
-            st->head_off = 0;
-        }
+        if (st->slen == 0) /* all acknowledged: an idle stream keeps no block */
+            free_blocks(st);
         arm_defer(st->q); /* room for waiting writes */
     }
     return 0;
+}
+
+/* ngtcp2 closed stream st (reset: frps reset it, no FIN to wait for): its reader
+ * sees EOF unless a FIN already ended it, from the deferred step. st may be NULL
+ * (a stream with no object). */
+static void stream_ended(struct qstream *st, bool reset)
+{
+    if (st == NULL)
+        return;
+    if (reset)
+        st->reset = true;
+    else
+        st->detached = true;
+    if (st->err == 0 && (reset || !st->eof_seen))
+        st->err = UFRPC_ERR_EOF;
+    arm_defer(st->q);
 }
 
 static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint64_t app_error_code,
@@ -314,13 +335,7 @@ static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint64
     /* ngtcp2 never raises the peer's stream limit by itself: one closed, one more */
     if (q->server && !ngtcp2_conn_is_local_stream(conn, id) && ngtcp2_is_bidi_stream(id))
         (void)ngtcp2_conn_extend_max_streams_bidi(conn, 1);
-    struct qstream *st = sud;
-    if (st != NULL) {
-        st->detached = true;
-        if (!st->eof_seen && st->err == 0)
-            st->err = UFRPC_ERR_EOF;
-        arm_defer(st->q);
-    }
+    stream_ended(sud, false);
     return 0;
 }
 
@@ -328,13 +343,7 @@ static int stream_reset_cb(ngtcp2_conn *conn, int64_t id, uint64_t final_size, u
                            void *user_data, void *sud)
 {
     (void)conn, (void)id, (void)final_size, (void)code, (void)user_data;
-    struct qstream *st = sud;
-    if (st != NULL) {
-        st->reset = true;
-        if (st->err == 0)
-            st->err = UFRPC_ERR_EOF;
-        arm_defer(st->q);
-    }
+    stream_ended(sud, true);
     return 0;
 }
 
@@ -453,6 +462,16 @@ static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref)
 }
 
 /* ---- the UDP side -------------------------------------------------------------------- */
+
+/* The session's one path (our socket, frps's address) as ngtcp2 takes it; it
+ * points into q. */
+static ngtcp2_path session_path(ufrpc_quic_t *q)
+{
+    return (ngtcp2_path){
+        .local = {(ngtcp2_sockaddr *)&q->local, (ngtcp2_socklen)sa_len(&q->local)},
+        .remote = {(ngtcp2_sockaddr *)&q->remote, (ngtcp2_socklen)sa_len(&q->remote)},
+    };
+}
 
 static void on_sent(uv_udp_send_t *r, int status)
 {
@@ -651,10 +670,7 @@ static void send_close(ufrpc_quic_t *q, const ngtcp2_connection_close_error *ce)
  * it or ngtcp2 says to drop it silently. */
 static void session_input(ufrpc_quic_t *q, const uint8_t *p, size_t n)
 {
-    ngtcp2_path path = {
-        .local = {(ngtcp2_sockaddr *)&q->local, sa_len(&q->local)},
-        .remote = {(ngtcp2_sockaddr *)&q->remote, sa_len(&q->remote)},
-    };
+    ngtcp2_path path = session_path(q);
     ngtcp2_pkt_info pi = {0};
     int rv = ngtcp2_conn_read_pkt(q->conn, &path, &pi, p, n, now_ns());
     if (rv != 0) {
@@ -950,11 +966,7 @@ static void qs_free(struct qstream *st)
         ufrpc_rbuf_unref(e->b);
         free(e);
     }
-    while (st->head != NULL) {
-        struct sblock *b = st->head;
-        st->head = b->next;
-        free(b);
-    }
+    free_blocks(st);
     q->sbuf_total -= st->slen;
     free(st);
     q->refs--;
@@ -1111,10 +1123,7 @@ static int start_conn(ufrpc_quic_t *q, const ngtcp2_pkt_hd *hd)
         return UFRPC_ERR_CRYPTO;
     if (hd != NULL)
         dcid = hd->scid;
-    ngtcp2_path path = {
-        .local = {(ngtcp2_sockaddr *)&q->local, sa_len(&q->local)},
-        .remote = {(ngtcp2_sockaddr *)&q->remote, sa_len(&q->remote)},
-    };
+    ngtcp2_path path = session_path(q);
     ngtcp2_callbacks cb = {
         .client_initial = hd ? NULL : ngtcp2_crypto_client_initial_cb,
         .recv_client_initial = hd ? ngtcp2_crypto_recv_client_initial_cb : NULL,

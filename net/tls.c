@@ -632,6 +632,22 @@ static void on_chunk_written(struct ufrpc_stream_write *w, int status)
     }
 }
 
+/* Makes t->fill a new, empty chunk from the chunk pool (t->fill was NULL); false
+ * when the pool has none. */
+static bool new_fill(struct tls *t)
+{
+    ufrpc_rbuf_t *rb = ufrpc_rbuf_pool_get(t->cpool);
+    if (rb == NULL)
+        return false;
+    t->fill = (struct chunk *)rb->base;
+    t->fill->rb = rb;
+    t->fill->t = t;
+    t->fill->len = 0;
+    t->fill->cap = CHUNK_SIZE;
+    t->fill->users = t->fill->users_tail = NULL;
+    return true;
+}
+
 /* Hands the fill chunk to the lower stream: what the kernel takes at once is
  * written from here, and a chunk that went out whole goes back to the pool now
  * (warm in the cache, for the next records of this or another connection) instead
@@ -689,17 +705,8 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
     while (done < len) {
         if (t->fill != NULL && t->fill->len == t->fill->cap && flush_out(t) < 0)
             return MBEDTLS_ERR_NET_CONN_RESET;
-        if (t->fill == NULL) {
-            ufrpc_rbuf_t *rb = ufrpc_rbuf_pool_get(t->cpool);
-            if (rb == NULL)
-                return MBEDTLS_ERR_SSL_ALLOC_FAILED;
-            t->fill = (struct chunk *)rb->base;
-            t->fill->rb = rb;
-            t->fill->t = t;
-            t->fill->len = 0;
-            t->fill->cap = CHUNK_SIZE;
-            t->fill->users = t->fill->users_tail = NULL;
-        }
+        if (t->fill == NULL && !new_fill(t))
+            return MBEDTLS_ERR_SSL_ALLOC_FAILED;
         size_t n = t->fill->cap - t->fill->len;
         if (n > len - done)
             n = len - done;
@@ -763,6 +770,22 @@ static void drop_rb(struct tls *t)
     t->rb = NULL;
 }
 
+/* Makes t->rb a plaintext buffer no reader holds (one still referenced after a
+ * delivery is let go, a new one taken from the pool). False when the pool has none:
+ * t->end_status is then UFRPC_ERR_NOMEM, for the read loop to deliver. */
+static bool own_rbuf(struct tls *t)
+{
+    if (t->rb != NULL && t->rb->refs != 1) {
+        ufrpc_rbuf_unref(t->rb);
+        t->rb = NULL;
+    }
+    if (t->rb == NULL && (t->rb = ufrpc_rbuf_pool_get(t->rpool)) == NULL) {
+        t->end_status = UFRPC_ERR_NOMEM;
+        return false;
+    }
+    return true;
+}
+
 /* Decrypts and delivers while the user reads. */
 static void pump_in(struct tls *t)
 {
@@ -775,14 +798,8 @@ static void pump_in(struct tls *t)
             deliver_end(t);
             return;
         }
-        if (t->rb != NULL && t->rb->refs != 1) {
-            ufrpc_rbuf_unref(t->rb);
-            t->rb = NULL;
-        }
-        if (t->rb == NULL && (t->rb = ufrpc_rbuf_pool_get(t->rpool)) == NULL) {
-            t->end_status = UFRPC_ERR_NOMEM;
+        if (!own_rbuf(t))
             continue;
-        }
         size_t n = 0;
         int r = 0;
         while (n < t->rb->cap) {
@@ -1012,18 +1029,9 @@ static struct chunk *chunk_room(struct tls *t, size_t need, int *err)
         *err = t->out_err;
         return NULL;
     }
-    if (t->fill == NULL) {
-        ufrpc_rbuf_t *rb = ufrpc_rbuf_pool_get(t->cpool);
-        if (rb == NULL) {
-            *err = UFRPC_ERR_NOMEM;
-            return NULL;
-        }
-        t->fill = (struct chunk *)rb->base;
-        t->fill->rb = rb;
-        t->fill->t = t;
-        t->fill->len = 0;
-        t->fill->cap = CHUNK_SIZE;
-        t->fill->users = t->fill->users_tail = NULL;
+    if (t->fill == NULL && !new_fill(t)) {
+        *err = UFRPC_ERR_NOMEM;
+        return NULL;
     }
     return t->fill;
 }
@@ -1127,14 +1135,8 @@ static void fast_pump_in(struct tls *t)
          * completes writes */
         if (t->in_len == 0 && t->lower_status == 0)
             break;
-        if (t->rb != NULL && t->rb->refs != 1) {
-            ufrpc_rbuf_unref(t->rb);
-            t->rb = NULL;
-        }
-        if (t->rb == NULL && (t->rb = ufrpc_rbuf_pool_get(t->rpool)) == NULL) {
-            t->end_status = UFRPC_ERR_NOMEM;
+        if (!own_rbuf(t))
             continue;
-        }
         size_t n = 0;
         int alert = -1;
         bool warning = false;

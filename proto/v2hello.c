@@ -18,6 +18,7 @@
 #include "proto/error.h"
 #include "proto/frame.h"
 #include "proto/frame_v2.h"
+#include "proto/gojson.h"
 #include "proto/msg_schema.h"
 
 /* ---- small output buffer ------------------------------------------------------ */
@@ -173,9 +174,9 @@ int ufrpc_v2hello_build_server_error(const char *text, char **json, size_t *len)
 
 /* ---- parsing ------------------------------------------------------------------ */
 
-#define MAX_DEPTH 32
-
-/* Parses exactly len bytes as one JSON value; *out may be NULL for the literal null. */
+/* Parses exactly len bytes as one JSON value, read as Go's json.Unmarshal reads it
+ * (proto/gojson.h: strict syntax, white space only after it, json-c's default
+ * nesting limit of 32); *out may be NULL for the literal null. */
 static int parse_root(const char *json, size_t len, struct json_object **out)
 {
     *out = NULL;
@@ -183,37 +184,10 @@ static int parse_root(const char *json, size_t len, struct json_object **out)
         return UFRPC_ERR_INVAL;
     if (len > INT32_MAX - 1)
         return UFRPC_ERR_LIMIT;
-    if (len == 0)
+    if (len == 0 || memchr(json, '\0', len) != NULL)
         return UFRPC_ERR_JSON;
-    if (memchr(json, '\0', len) != NULL)
-        return UFRPC_ERR_JSON;
-    struct json_tokener *tok = json_tokener_new_ex(MAX_DEPTH);
-    if (tok == NULL)
-        return UFRPC_ERR_NOMEM;
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    struct json_object *o = json_tokener_parse_ex(tok, json, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-    if (jerr == json_tokener_continue) {
-        o = json_tokener_parse_ex(tok, "", 1); /* NUL: end of input */
-        jerr = json_tokener_get_error(tok);
-        end = len;
-    }
-    json_tokener_free(tok);
-    if (jerr != json_tokener_success) {
-        json_object_put(o);
-        return UFRPC_ERR_JSON;
-    }
-    /* only whitespace may follow */
-    for (size_t i = end; i < len; i++) {
-        char c = json[i];
-        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
-            json_object_put(o);
-            return UFRPC_ERR_JSON;
-        }
-    }
-    *out = o;
-    return 0;
+    enum json_tokener_error jerr;
+    return ufrpc_gojson_parse(json, len, out, &jerr);
 }
 
 static int is_null(struct json_object *v)
@@ -282,7 +256,36 @@ static int need_object(struct json_object *v)
     return json_object_is_type(v, json_type_object) ? 0 : UFRPC_ERR_JSON_TYPE;
 }
 
-static int apply_bootstrap(struct ufrpc_v2_client_hello *h, struct json_object *o)
+/* One member of a hello object: its key (matched ignoring case, as Go's
+ * encoding/json does) and how its value is read into the hello at `out`: a string,
+ * a bool, a base64 random (bytes at off, decoded length at len_off), a nested
+ * object (its own members), or a function. Tables end with a NULL key. */
+struct hkey {
+    const char *key;
+    enum { HK_STRING, HK_BOOL, HK_RANDOM, HK_OBJECT, HK_FN } kind;
+    size_t off, len_off;
+    const struct hkey *members;
+    int (*fn)(void *out, struct json_object *v);
+};
+
+static int apply_object(void *out, struct json_object *o, const struct hkey *members);
+
+static int apply_member(void *out, const struct hkey *k, struct json_object *v)
+{
+    char *base = out;
+    switch (k->kind) {
+    case HK_STRING: return get_string(v, (char **)(void *)(base + k->off));
+    case HK_BOOL: return get_bool(v, (bool *)(void *)(base + k->off));
+    case HK_RANDOM:
+        return get_random(v, (uint8_t *)(base + k->off), (size_t *)(void *)(base + k->len_off));
+    case HK_OBJECT: return apply_object(out, v, k->members);
+    default: return k->fn(out, v);
+    }
+}
+
+/* Reads the known non-null members of object o (anything else: JSON_TYPE); unknown
+ * keys are skipped, a repeated key is read again (the last one wins). */
+static int apply_object(void *out, struct json_object *o, const struct hkey *members)
 {
     int rc = need_object(o);
     if (rc != 0)
@@ -291,19 +294,19 @@ static int apply_bootstrap(struct ufrpc_v2_client_hello *h, struct json_object *
     {
         if (rc != 0 || is_null(val))
             continue;
-        if (strcasecmp(key, "transport") == 0)
-            rc = get_string(val, &h->transport);
-        else if (strcasecmp(key, "tls") == 0)
-            rc = get_bool(val, &h->tls);
-        else if (strcasecmp(key, "tcpMux") == 0)
-            rc = get_bool(val, &h->tcp_mux);
+        const struct hkey *k = members;
+        while (k->key != NULL && strcasecmp(key, k->key) != 0)
+            k++;
+        if (k->key != NULL)
+            rc = apply_member(out, k, val);
     }
     return rc;
 }
 
 /* capabilities.message.codecs ([]string; a null element is ""). */
-static int apply_codecs(struct ufrpc_v2_client_hello *h, struct json_object *a)
+static int apply_codecs(void *out, struct json_object *a)
 {
+    struct ufrpc_v2_client_hello *h = out;
     if (!json_object_is_type(a, json_type_array))
         return UFRPC_ERR_JSON_TYPE;
     h->codec_json = false;
@@ -321,8 +324,9 @@ static int apply_codecs(struct ufrpc_v2_client_hello *h, struct json_object *a)
     return 0;
 }
 
-static int apply_algorithms(struct ufrpc_v2_client_hello *h, struct json_object *a)
+static int apply_algorithms(void *out, struct json_object *a)
 {
+    struct ufrpc_v2_client_hello *h = out;
     if (!json_object_is_type(a, json_type_array))
         return UFRPC_ERR_JSON_TYPE;
     size_t n = json_object_array_length(a);
@@ -345,82 +349,45 @@ static int apply_algorithms(struct ufrpc_v2_client_hello *h, struct json_object 
     return 0;
 }
 
-static int apply_message_caps(struct ufrpc_v2_client_hello *h, struct json_object *o)
-{
-    int rc = need_object(o);
-    if (rc != 0)
-        return rc;
-    json_object_object_foreach(o, key, val)
-    {
-        if (rc == 0 && !is_null(val) && strcasecmp(key, "codecs") == 0)
-            rc = apply_codecs(h, val);
-    }
-    return rc;
-}
+#define CH struct ufrpc_v2_client_hello
+static const struct hkey bootstrap_members[] = {
+    {.key = "transport", .kind = HK_STRING, .off = offsetof(CH, transport)},
+    {.key = "tls", .kind = HK_BOOL, .off = offsetof(CH, tls)},
+    {.key = "tcpMux", .kind = HK_BOOL, .off = offsetof(CH, tcp_mux)},
+    {.key = NULL},
+};
+static const struct hkey message_caps_members[] = {
+    {.key = "codecs", .kind = HK_FN, .fn = apply_codecs},
+    {.key = NULL},
+};
+static const struct hkey crypto_caps_members[] = {
+    {.key = "algorithms", .kind = HK_FN, .fn = apply_algorithms},
+    {.key = "clientRandom", .kind = HK_RANDOM, .off = offsetof(CH, client_random),
+     .len_off = offsetof(CH, client_random_len)},
+    {.key = NULL},
+};
+static const struct hkey caps_members[] = {
+    {.key = "message", .kind = HK_OBJECT, .members = message_caps_members},
+    {.key = "crypto", .kind = HK_OBJECT, .members = crypto_caps_members},
+    {.key = NULL},
+};
+static const struct hkey client_hello_members[] = {
+    {.key = "bootstrap", .kind = HK_OBJECT, .members = bootstrap_members},
+    {.key = "capabilities", .kind = HK_OBJECT, .members = caps_members},
+    {.key = NULL},
+};
+#undef CH
 
-static int apply_crypto_caps(struct ufrpc_v2_client_hello *h, struct json_object *o)
-{
-    int rc = need_object(o);
-    if (rc != 0)
-        return rc;
-    json_object_object_foreach(o, key, val)
-    {
-        if (rc != 0 || is_null(val))
-            continue;
-        if (strcasecmp(key, "algorithms") == 0)
-            rc = apply_algorithms(h, val);
-        else if (strcasecmp(key, "clientRandom") == 0)
-            rc = get_random(val, h->client_random, &h->client_random_len);
-    }
-    return rc;
-}
-
-static int apply_caps(struct ufrpc_v2_client_hello *h, struct json_object *o)
-{
-    int rc = need_object(o);
-    if (rc != 0)
-        return rc;
-    json_object_object_foreach(o, key, val)
-    {
-        if (rc != 0 || is_null(val))
-            continue;
-        if (strcasecmp(key, "message") == 0)
-            rc = apply_message_caps(h, val);
-        else if (strcasecmp(key, "crypto") == 0)
-            rc = apply_crypto_caps(h, val);
-    }
-    return rc;
-}
-
-/* Parses a hello document and hands its root to apply (which checks that it is an
- * object). A JSON null document leaves *out untouched (all zero), as Go does. */
-static int parse_with(const char *json, size_t len, int (*apply)(void *out, struct json_object *o),
-                      void *out)
+/* Parses a hello document and reads its root object's members into out. A JSON
+ * null document leaves *out untouched (all zero), as Go does. */
+static int parse_with(const char *json, size_t len, const struct hkey *members, void *out)
 {
     struct json_object *root;
     int rc = parse_root(json, len, &root);
     if (rc != 0 || root == NULL)
         return rc;
-    rc = apply(out, root);
+    rc = apply_object(out, root, members);
     json_object_put(root);
-    return rc;
-}
-
-static int apply_client_root(void *out, struct json_object *o)
-{
-    struct ufrpc_v2_client_hello *h = out;
-    int rc = need_object(o);
-    if (rc != 0)
-        return rc;
-    json_object_object_foreach(o, key, val)
-    {
-        if (rc != 0 || is_null(val))
-            continue;
-        if (strcasecmp(key, "bootstrap") == 0)
-            rc = apply_bootstrap(h, val);
-        else if (strcasecmp(key, "capabilities") == 0)
-            rc = apply_caps(h, val);
-    }
     return rc;
 }
 
@@ -429,7 +396,7 @@ int ufrpc_v2hello_parse_client(const char *json, size_t len, struct ufrpc_v2_cli
     if (out == NULL)
         return UFRPC_ERR_INVAL;
     memset(out, 0, sizeof *out);
-    int rc = parse_with(json, len, apply_client_root, out);
+    int rc = parse_with(json, len, client_hello_members, out);
     if (rc != 0)
         ufrpc_v2hello_client_free(out);
     return rc;
@@ -465,77 +432,35 @@ int ufrpc_v2hello_server_select(const struct ufrpc_v2_client_hello *h, ufrpc_aea
     return 0;
 }
 
-static int apply_sel_message(struct ufrpc_v2_server_hello *h, struct json_object *o)
-{
-    int rc = need_object(o);
-    if (rc != 0)
-        return rc;
-    json_object_object_foreach(o, key, val)
-    {
-        if (rc == 0 && !is_null(val) && strcasecmp(key, "codec") == 0)
-            rc = get_string(val, &h->codec);
-    }
-    return rc;
-}
-
-static int apply_sel_crypto(struct ufrpc_v2_server_hello *h, struct json_object *o)
-{
-    int rc = need_object(o);
-    if (rc != 0)
-        return rc;
-    json_object_object_foreach(o, key, val)
-    {
-        if (rc != 0 || is_null(val))
-            continue;
-        if (strcasecmp(key, "algorithm") == 0)
-            rc = get_string(val, &h->algorithm);
-        else if (strcasecmp(key, "serverRandom") == 0)
-            rc = get_random(val, h->server_random, &h->server_random_len);
-    }
-    return rc;
-}
-
-static int apply_selected(struct ufrpc_v2_server_hello *h, struct json_object *o)
-{
-    int rc = need_object(o);
-    if (rc != 0)
-        return rc;
-    json_object_object_foreach(o, key, val)
-    {
-        if (rc != 0 || is_null(val))
-            continue;
-        if (strcasecmp(key, "message") == 0)
-            rc = apply_sel_message(h, val);
-        else if (strcasecmp(key, "crypto") == 0)
-            rc = apply_sel_crypto(h, val);
-    }
-    return rc;
-}
-
-static int apply_server_root(void *out, struct json_object *o)
-{
-    struct ufrpc_v2_server_hello *h = out;
-    int rc = need_object(o);
-    if (rc != 0)
-        return rc;
-    json_object_object_foreach(o, key, val)
-    {
-        if (rc != 0 || is_null(val))
-            continue;
-        if (strcasecmp(key, "selected") == 0)
-            rc = apply_selected(h, val);
-        else if (strcasecmp(key, "error") == 0)
-            rc = get_string(val, &h->error);
-    }
-    return rc;
-}
+#define SH struct ufrpc_v2_server_hello
+static const struct hkey sel_message_members[] = {
+    {.key = "codec", .kind = HK_STRING, .off = offsetof(SH, codec)},
+    {.key = NULL},
+};
+static const struct hkey sel_crypto_members[] = {
+    {.key = "algorithm", .kind = HK_STRING, .off = offsetof(SH, algorithm)},
+    {.key = "serverRandom", .kind = HK_RANDOM, .off = offsetof(SH, server_random),
+     .len_off = offsetof(SH, server_random_len)},
+    {.key = NULL},
+};
+static const struct hkey selected_members[] = {
+    {.key = "message", .kind = HK_OBJECT, .members = sel_message_members},
+    {.key = "crypto", .kind = HK_OBJECT, .members = sel_crypto_members},
+    {.key = NULL},
+};
+static const struct hkey server_hello_members[] = {
+    {.key = "selected", .kind = HK_OBJECT, .members = selected_members},
+    {.key = "error", .kind = HK_STRING, .off = offsetof(SH, error)},
+    {.key = NULL},
+};
+#undef SH
 
 int ufrpc_v2hello_parse_server(const char *json, size_t len, struct ufrpc_v2_server_hello *out)
 {
     if (out == NULL)
         return UFRPC_ERR_INVAL;
     memset(out, 0, sizeof *out);
-    int rc = parse_with(json, len, apply_server_root, out);
+    int rc = parse_with(json, len, server_hello_members, out);
     if (rc != 0)
         ufrpc_v2hello_server_free(out);
     return rc;

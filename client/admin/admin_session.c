@@ -10,25 +10,23 @@
 
 #include "client/admin/admin_internal.h"
 #include "client/admin/admin_session.h"
-
-enum hdr { H_OTHER, H_AUTH, H_EXPECT };
+#include "proto/error.h"
+#include "proto/http_reqhead.h"
 
 struct ufrpc_admin_session {
     const struct ufrpc_admin_session_cfg *cfg;
     llhttp_t parser;
     llhttp_settings_t settings;
 
-    /* the request being parsed */
-    struct ufrpc_admin_buf url;
-    struct ufrpc_admin_buf field; /* current header name (only the first 32 bytes matter) */
-    struct ufrpc_admin_buf value; /* current value of an interesting header */
-    struct ufrpc_admin_buf auth;  /* first Authorization value */
+    /* the request being parsed: target and headers within UFRPC_ADMIN_MAX_HEADER_BYTES,
+     * counting ": " and CRLF per header */
+    struct ufrpc_http_reqhead head;
+    struct ufrpc_admin_buf url;  /* the target, NUL-terminated */
+    struct ufrpc_admin_buf auth; /* first Authorization value, NUL-terminated */
     struct ufrpc_admin_buf body;
     bool have_auth, expect_continue;
-    enum hdr cur;
-    size_t header_bytes;
     size_t body_seen; /* body bytes of this request so far */
-    int limit_status; /* 431 / 413 when a limit was hit */
+    int error_status; /* 431 / 413 (limits), 500 (memory) when a callback refused */
 
     /* a config-file job: held until taken, then awaited (no input meanwhile) */
     struct ufrpc_admin_file_job *job;
@@ -45,22 +43,21 @@ static struct ufrpc_admin_session *from(llhttp_t *p) { return p->data; }
 
 static void reset_request(struct ufrpc_admin_session *s)
 {
-    s->url.len = s->field.len = s->value.len = s->auth.len = s->body.len = 0;
-    s->url.failed = s->field.failed = s->value.failed = s->auth.failed = s->body.failed = false;
+    ufrpc_http_reqhead_reset(&s->head);
+    s->url.len = s->auth.len = s->body.len = 0;
+    s->url.failed = s->auth.failed = s->body.failed = false;
     s->have_auth = s->expect_continue = false;
-    s->cur = H_OTHER;
-    s->header_bytes = 0;
     s->body_seen = 0;
 }
 
-static int count_header(struct ufrpc_admin_session *s, size_t len)
+/* The head store's answer as an llhttp callback's (431 beyond the limit, else 500). */
+static int head_rc(struct ufrpc_admin_session *s, int rc)
 {
-    s->header_bytes += len;
-    if (s->header_bytes > UFRPC_ADMIN_MAX_HEADER_BYTES) {
-        s->limit_status = 431;
-        return HPE_USER;
-    }
-    return 0;
+    if (rc == 0)
+        return 0;
+    if (rc == UFRPC_ERR_LIMIT)
+        s->error_status = 431;
+    return HPE_USER;
 }
 
 static int on_message_begin(llhttp_t *p)
@@ -72,64 +69,47 @@ static int on_message_begin(llhttp_t *p)
 static int on_url(llhttp_t *p, const char *at, size_t len)
 {
     struct ufrpc_admin_session *s = from(p);
-    if (count_header(s, len) != 0)
-        return HPE_USER;
-    ufrpc_admin_buf_add(&s->url, at, len);
-    return s->url.failed ? HPE_USER : 0;
+    return head_rc(s, ufrpc_http_reqhead_url(&s->head, at, len));
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
     struct ufrpc_admin_session *s = from(p);
-    if (count_header(s, len + 4) != 0) /* ": " and CRLF */
-        return HPE_USER;
-    if (s->field.len < 32)
-        ufrpc_admin_buf_add(&s->field, at, len < 32 - s->field.len ? len : 32 - s->field.len);
-    return s->field.failed ? HPE_USER : 0;
-}
-
-static int on_header_field_complete(llhttp_t *p)
-{
-    struct ufrpc_admin_session *s = from(p);
-    s->cur = H_OTHER;
-    if (s->field.len == 13 && strncasecmp(s->field.p, "authorization", 13) == 0 && !s->have_auth)
-        s->cur = H_AUTH;
-    else if (s->field.len == 6 && strncasecmp(s->field.p, "expect", 6) == 0)
-        s->cur = H_EXPECT;
-    s->field.len = 0;
-    s->value.len = 0;
-    return 0;
+    return head_rc(s, ufrpc_http_reqhead_field(&s->head, at, len));
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     struct ufrpc_admin_session *s = from(p);
-    if (count_header(s, len) != 0)
-        return HPE_USER;
-    if (s->cur != H_OTHER)
-        ufrpc_admin_buf_add(&s->value, at, len);
-    return s->value.failed ? HPE_USER : 0;
+    return head_rc(s, ufrpc_http_reqhead_value(&s->head, at, len));
 }
 
-static int on_header_value_complete(llhttp_t *p)
+/* The headers the API reads: the first Authorization, the last Expect. */
+static void read_headers(struct ufrpc_admin_session *s)
 {
-    struct ufrpc_admin_session *s = from(p);
-    if (s->cur == H_AUTH) {
-        ufrpc_admin_buf_add(&s->auth, s->value.p ? s->value.p : "", s->value.len);
-        s->have_auth = true;
-    } else if (s->cur == H_EXPECT) {
-        s->expect_continue = s->value.len == 12 && strncasecmp(s->value.p, "100-continue", 12) == 0;
+    const struct ufrpc_http_reqhead *h = &s->head;
+    for (size_t i = 0; i < h->nf; i++) {
+        const char *v = ufrpc_http_reqhead_str(h, h->f[i].voff);
+        size_t vlen = h->f[i].vlen;
+        if (!s->have_auth && ufrpc_http_reqhead_is(h, i, "authorization")) {
+            ufrpc_admin_buf_add(&s->auth, v, vlen);
+            s->have_auth = true;
+        } else if (ufrpc_http_reqhead_is(h, i, "expect")) {
+            s->expect_continue = vlen == 12 && strncasecmp(v, "100-continue", 12) == 0;
+        }
     }
-    s->cur = H_OTHER;
-    s->value.len = 0;
-    return s->auth.failed ? HPE_USER : 0;
 }
 
 static int on_headers_complete(llhttp_t *p)
 {
     struct ufrpc_admin_session *s = from(p);
+    read_headers(s);
+    if (s->auth.failed) {
+        s->error_status = 500;
+        return -1;
+    }
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > UFRPC_ADMIN_MAX_BODY) {
-        s->limit_status = 413;
+        s->error_status = 413;
         return -1; /* llhttp: error (reported as HPE_CB_HEADERS_COMPLETE) */
     }
     if (s->expect_continue && p->http_major == 1 && p->http_minor >= 1)
@@ -141,7 +121,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 {
     struct ufrpc_admin_session *s = from(p);
     if (len > UFRPC_ADMIN_MAX_BODY - s->body_seen) {
-        s->limit_status = 413;
+        s->error_status = 413;
         return HPE_USER;
     }
     s->body_seen += len;
@@ -207,7 +187,8 @@ static int on_message_complete(llhttp_t *p)
 {
     struct ufrpc_admin_session *s = from(p);
     const char *method = llhttp_method_name((llhttp_method_t)p->method);
-    ufrpc_admin_buf_add(&s->url, "", 0); /* NUL-terminate (also when empty) */
+    const struct ufrpc_http_reqhead *h = &s->head;
+    ufrpc_admin_buf_add(&s->url, ufrpc_http_reqhead_str(h, h->url_off), h->url_len); /* + NUL */
     if (s->url.failed || s->url.p == NULL) {
         fail(s, 500);
         return HPE_PAUSED;
@@ -277,8 +258,7 @@ static int on_message_complete(llhttp_t *p)
     /* credentials are not kept beyond their request */
     if (s->auth.p != NULL)
         mbedtls_platform_zeroize(s->auth.p, s->auth.cap);
-    if (s->value.p != NULL)
-        mbedtls_platform_zeroize(s->value.p, s->value.cap);
+    ufrpc_http_reqhead_wipe(&s->head);
     s->body.len = 0;
     if (s->body.cap > 64 * 1024) {
         ufrpc_admin_buf_free(&s->body);
@@ -292,13 +272,12 @@ struct ufrpc_admin_session *ufrpc_admin_session_new(const struct ufrpc_admin_ses
     if (s == NULL)
         return NULL;
     s->cfg = cfg;
+    ufrpc_http_reqhead_init(&s->head, NULL, UFRPC_ADMIN_MAX_HEADER_BYTES, SIZE_MAX, 4);
     llhttp_settings_init(&s->settings);
     s->settings.on_message_begin = on_message_begin;
     s->settings.on_url = on_url;
     s->settings.on_header_field = on_header_field;
-    s->settings.on_header_field_complete = on_header_field_complete;
     s->settings.on_header_value = on_header_value;
-    s->settings.on_header_value_complete = on_header_value_complete;
     s->settings.on_headers_complete = on_headers_complete;
     s->settings.on_body = on_body;
     s->settings.on_message_complete = on_message_complete;
@@ -313,11 +292,8 @@ void ufrpc_admin_session_free(struct ufrpc_admin_session *s)
         return;
     if (s->auth.p != NULL)
         mbedtls_platform_zeroize(s->auth.p, s->auth.cap);
-    if (s->value.p != NULL)
-        mbedtls_platform_zeroize(s->value.p, s->value.cap);
+    ufrpc_http_reqhead_free(&s->head);
     ufrpc_admin_buf_free(&s->url);
-    ufrpc_admin_buf_free(&s->field);
-    ufrpc_admin_buf_free(&s->value);
     ufrpc_admin_buf_free(&s->auth);
     ufrpc_admin_buf_free(&s->body);
     ufrpc_admin_buf_free(&s->out);
@@ -344,7 +320,7 @@ size_t ufrpc_admin_session_feed(struct ufrpc_admin_session *s, const uint8_t *da
         return len;
     default:
         /* limits hit in a callback (431/413), allocation failures (500), else 400 */
-        fail(s, s->limit_status ? s->limit_status : e == HPE_USER ? 500 : 400);
+        fail(s, s->error_status ? s->error_status : e == HPE_USER ? 500 : 400);
         return len;
     }
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/cli/cli.h"
 #include "client/cli/cli_flags.h"
 #include "client/cli/cli_util.h"
 #include "llhttp.h"
@@ -526,7 +527,6 @@ static int print_status(FILE *out, const char *body, size_t len)
     return 0;
 }
 
-static int file_exists(const char *p) { return access(p, F_OK) == 0; }
 
 int ufrpc_cli_admin(int argc, char **argv, FILE *out)
 {
@@ -553,23 +553,12 @@ int ufrpc_cli_admin_opts(const struct ufrpc_cli_opts *o, FILE *out)
         fprintf(out, "Error: --metrics goes with status\n");
         return 1;
     }
-    if (file == NULL)
-        file = file_exists("./frpc.toml") ? "./frpc.toml" : "./frpc.ini";
+    file = ufrpc_cli_config_path(file, NULL);
 
     struct ufrpc_config_load_opts opts = {.non_strict = !strict, .no_store = true};
-    struct ufrpc_cfg_diag diag;
-    ufrpc_cfg_diag_init(&diag);
-    struct ufrpc_config *cfg = NULL;
-    int rc = ufrpc_config_load(file, &opts, &cfg, &diag);
-    if (rc != 0) {
-        if (diag.errors > 0)
-            ufrpc_cfg_diag_print(&diag, out);
-        else
-            fprintf(out, "%s: %s\n", file, ufrpc_strerror(rc));
-        ufrpc_cfg_diag_free(&diag);
+    struct ufrpc_config *cfg = ufrpc_cli_load_config(file, &opts, out);
+    if (cfg == NULL)
         return 1;
-    }
-    ufrpc_cfg_diag_free(&diag);
     int code = 1;
     if (cfg->web_server.port <= 0 || cfg->web_server.port > 65535) {
         fprintf(out, "web server port should be set if you want to use this feature\n");
@@ -587,10 +576,10 @@ int ufrpc_cli_admin_opts(const struct ufrpc_cli_opts *o, FILE *out)
     int status = 0;
     char *body = NULL, err[1024];
     size_t blen = 0;
-    rc = ufrpc_cli_admin_http(host, (uint16_t)cfg->web_server.port,
-                              ufrpc_cfg_str(cfg->web_server.user),
-                              ufrpc_cfg_str(cfg->web_server.password), method, path, NULL, 0,
-                              timeout_ms, &status, &body, &blen, err, sizeof err);
+    int rc = ufrpc_cli_admin_http(host, (uint16_t)cfg->web_server.port,
+                                  ufrpc_cfg_str(cfg->web_server.user),
+                                  ufrpc_cfg_str(cfg->web_server.password), method, path, NULL, 0,
+                                  timeout_ms, &status, &body, &blen, err, sizeof err);
     if (rc != 0) {
         fprintf(out, "%s\n", err);
     } else if (status != 200) {

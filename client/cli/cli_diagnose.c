@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "client/cli/cli.h"
 #include "client/cli/cli_util.h"
 #include "client/cli/diagnose.h"
 #include "client/core/log.h"
@@ -191,7 +192,6 @@ static void print_json(FILE *out, const struct ufrpc_config *cfg, const struct u
     json_object_put(o);
 }
 
-static int file_exists(const char *p) { return access(p, F_OK) == 0; }
 
 int ufrpc_cli_diagnose(int argc, char **argv, FILE *out)
 {
@@ -252,23 +252,12 @@ int ufrpc_cli_diagnose(int argc, char **argv, FILE *out)
             return 1;
         }
     }
-    if (file == NULL)
-        file = file_exists("./frpc.toml") ? "./frpc.toml" : "./frpc.ini";
+    file = ufrpc_cli_config_path(file, NULL);
 
     struct ufrpc_config_load_opts lo = {.non_strict = !strict};
-    struct ufrpc_cfg_diag diag;
-    ufrpc_cfg_diag_init(&diag);
-    struct ufrpc_config *cfg = NULL;
-    int rc = ufrpc_config_load(file, &lo, &cfg, &diag);
-    if (rc != 0) {
-        if (diag.errors > 0)
-            ufrpc_cfg_diag_print(&diag, out);
-        else
-            fprintf(out, "%s: %s\n", file, ufrpc_strerror(rc));
-        ufrpc_cfg_diag_free(&diag);
+    struct ufrpc_config *cfg = ufrpc_cli_load_config(file, &lo, out);
+    if (cfg == NULL)
         return 1;
-    }
-    ufrpc_cfg_diag_free(&diag);
 
     struct ufrpc_log *log = NULL;
     if (verbose) {
@@ -286,7 +275,7 @@ int ufrpc_cli_diagnose(int argc, char **argv, FILE *out)
     struct run run = {0};
     struct ufrpc_diag_opts dopts = {.throughput_bytes = (uint64_t)size};
     ufrpc_diag_t *d = NULL;
-    rc = ufrpc_diag_start(&loop, cfg, log, &dopts, on_done, &run, &d);
+    int rc = ufrpc_diag_start(&loop, cfg, log, &dopts, on_done, &run, &d);
     int code = 1;
     if (rc < 0) {
         fprintf(out, "diagnose: %s\n", ufrpc_strerror(rc));

@@ -93,6 +93,22 @@ static void on_mux_error(ufrpc_mux_t *m, int err, void *data)
         c->on_error(c, err, c->data);
 }
 
+/* Ends connect request r (freed here) with status and stream s: a stream that
+ * comes after the connector started closing is closed and reported canceled. */
+static void deliver_conn(ufrpc_connector_t *c, struct conn_req *r, int status,
+                         struct ufrpc_stream *s)
+{
+    ufrpc_connector_connect_cb cb = r->cb;
+    void *data = r->data;
+    free(r);
+    if (status == 0 && c->closing) {
+        ufrpc_stream_close(s, NULL);
+        status = UFRPC_ERR_CANCELED;
+        s = NULL;
+    }
+    cb(c, status, s, data);
+}
+
 /* A dial (+TLS) finished for request r. */
 static void finish(struct conn_req *r, int status, struct ufrpc_stream *s)
 {
@@ -122,15 +138,7 @@ static void finish(struct conn_req *r, int status, struct ufrpc_stream *s)
             cb(c, rc, c->data);
         return;
     }
-    ufrpc_connector_connect_cb cb = r->cb;
-    void *data = r->data;
-    free(r);
-    if (status == 0 && c->closing) {
-        ufrpc_stream_close(s, NULL);
-        status = UFRPC_ERR_CANCELED;
-        s = NULL;
-    }
-    cb(c, status, s, data);
+    deliver_conn(c, r, status, s);
 }
 
 static void on_handshake(struct ufrpc_stream *s, int status);
@@ -420,6 +428,22 @@ static int quic_open(ufrpc_connector_t *c)
     return ufrpc_quic_connect(c->loop, &o, on_quic_connected, on_quic_error, c, &c->quic);
 }
 
+/* r's result is known now (rc: 0, or the failed stream open): on success r waits
+ * in c->ready for on_defer, so that no callback runs inside ufrpc_connector_open or
+ * _connect; else r is freed and rc returned. */
+static int defer_result(ufrpc_connector_t *c, struct conn_req *r, int rc)
+{
+    if (rc) {
+        free(r);
+        return rc;
+    }
+    r->c = c;
+    r->next = c->ready;
+    c->ready = r;
+    uv_timer_start(&c->defer, on_defer, 0, 0);
+    return 0;
+}
+
 int ufrpc_connector_open(ufrpc_connector_t *c, ufrpc_connector_open_cb cb)
 {
     if (!c || c->closing || c->mux || c->quic)
@@ -432,12 +456,8 @@ int ufrpc_connector_open(ufrpc_connector_t *c, ufrpc_connector_open_cb cb)
         struct conn_req *r = calloc(1, sizeof *r);
         if (!r)
             return UFRPC_ERR_NOMEM;
-        r->c = c;
         r->is_open = 1;
-        r->next = c->ready;
-        c->ready = r;
-        uv_timer_start(&c->defer, on_defer, 0, 0);
-        return 0;
+        return defer_result(c, r, 0);
     }
     struct conn_req *r = calloc(1, sizeof *r);
     if (!r)
@@ -471,17 +491,7 @@ static void on_defer(uv_timer_t *t)
                 cb(c, c->closing ? UFRPC_ERR_CANCELED : 0, c->data);
             continue;
         }
-        ufrpc_connector_connect_cb cb = r->cb;
-        void *data = r->data;
-        int status = r->status;
-        struct ufrpc_stream *s = r->stream;
-        free(r);
-        if (status == 0 && c->closing) {
-            ufrpc_stream_close(s, NULL);
-            status = UFRPC_ERR_CANCELED;
-            s = NULL;
-        }
-        cb(c, status, s, data);
+        deliver_conn(c, r, r->status, r->stream);
     }
 }
 
@@ -501,17 +511,7 @@ int ufrpc_connector_connect(ufrpc_connector_t *c, ufrpc_connector_connect_cb cb,
             free(r);
             return UFRPC_ERR_STATE;
         }
-        r->c = c;
-        r->status = ufrpc_quic_open_stream(c->quic, &r->stream);
-        if (r->status) {
-            int rc = r->status;
-            free(r);
-            return rc;
-        }
-        r->next = c->ready;
-        c->ready = r;
-        uv_timer_start(&c->defer, on_defer, 0, 0);
-        return 0;
+        return defer_result(c, r, ufrpc_quic_open_stream(c->quic, &r->stream));
     }
     if (!c->cfg->transport.tcp_mux) {
         int rc = start_dial(c, r);
@@ -523,18 +523,7 @@ int ufrpc_connector_connect(ufrpc_connector_t *c, ufrpc_connector_connect_cb cb,
         free(r);
         return UFRPC_ERR_STATE;
     }
-    r->c = c;
-    r->status = ufrpc_mux_open(c->mux, &r->stream);
-    if (r->status) {
-        int rc = r->status;
-        free(r);
-        return rc;
-    }
-
-    r->next = c->ready;
-    c->ready = r;
-    uv_timer_start(&c->defer, on_defer, 0, 0);
-    return 0;
+    return defer_result(c, r, ufrpc_mux_open(c->mux, &r->stream));
 }
 
 static void maybe_done(ufrpc_connector_t *c)

@@ -303,16 +303,7 @@ static void on_workconn_done(ufrpc_workconn_t *w, void *data)
     ufrpc_sup_t *cl = data;
     cl->n_workconns--;
     trim_after_burst(cl);
-    if (cl->workconns == w) {
-        cl->workconns = ufrpc_workconn_next(w);
-    } else {
-        for (ufrpc_workconn_t *p = cl->workconns; p; p = ufrpc_workconn_next(p)) {
-            if (ufrpc_workconn_next(p) == w) {
-                ufrpc_workconn_set_next(p, ufrpc_workconn_next(w));
-                break;
-            }
-        }
-    }
+    ufrpc_workconn_unlink(&cl->workconns, w);
     maybe_stopped(cl);
 }
 
@@ -358,16 +349,7 @@ int ufrpc_sup_send_msg(void *data, const struct ufrpc_msg *m)
 static void on_xtcp_end(ufrpc_xtcp_proxy_t *x, void *data)
 {
     ufrpc_sup_t *cl = data;
-    if (cl->xtcps == x) {
-        cl->xtcps = ufrpc_xtcp_proxy_next(x);
-    } else {
-        for (ufrpc_xtcp_proxy_t *p = cl->xtcps; p; p = ufrpc_xtcp_proxy_next(p)) {
-            if (ufrpc_xtcp_proxy_next(p) == x) {
-                ufrpc_xtcp_proxy_set_next(p, ufrpc_xtcp_proxy_next(x));
-                break;
-            }
-        }
-    }
+    ufrpc_xtcp_proxy_unlink(&cl->xtcps, x);
     maybe_stopped(cl);
 }
 
@@ -612,6 +594,14 @@ static void describe_dial_error(ufrpc_sup_t *cl, int status, char *out, size_t c
                           status, out, cap);
 }
 
+/* The connection to frps (dial, TLS, the first stream) failed with status. */
+static void dial_failed(ufrpc_sup_t *cl, int status)
+{
+    char text[1100];
+    describe_dial_error(cl, status, text, sizeof text);
+    attempt_failed(cl, status, text);
+}
+
 static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream *s, void *data)
 {
     ufrpc_sup_t *cl = data;
@@ -621,9 +611,7 @@ static void on_ctl_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream 
         return;
     }
     if (status < 0) {
-        char text[1100];
-        describe_dial_error(cl, status, text, sizeof text);
-        attempt_failed(cl, status, text);
+        dial_failed(cl, status);
         return;
     }
     cl->ctl_stream = s;
@@ -664,9 +652,7 @@ static void on_open(ufrpc_connector_t *c, int status, void *data)
     if (c != cl->conn)
         return;
     if (status < 0) {
-        char text[1100];
-        describe_dial_error(cl, status, text, sizeof text);
-        attempt_failed(cl, status, text);
+        dial_failed(cl, status);
         return;
     }
     int rc = ufrpc_connector_connect(c, on_ctl_stream, cl);
@@ -747,6 +733,22 @@ static void drop_oidc(ufrpc_sup_t *cl)
 }
 
 /* ---- public API --------------------------------------------------------------- */
+
+/* Frees what ufrpc_sup_new set up before the registry (credentials wiped, the TLS
+ * context, the random generator, the config), then cl itself. */
+static void free_owned(ufrpc_sup_t *cl)
+{
+    ufrpc_sup_wipe_free(cl->exec_token);
+    free(cl->exec_sig);
+    ufrpc_sup_wipe_free(cl->token);
+    ufrpc_tls_ctx_free(cl->tls);
+    mbedtls_ctr_drbg_free(&cl->drbg);
+    mbedtls_entropy_free(&cl->entropy);
+    memset(cl->key, 0, sizeof cl->key);
+    ufrpc_config_free(cl->cfg);
+    free(cl);
+}
+
 int ufrpc_sup_new(const struct ufrpc_sup_opts *opts, ufrpc_sup_t **out)
 {
     if (!opts || !out || !opts->loop || !opts->cfg) {
@@ -796,14 +798,7 @@ int ufrpc_sup_new(const struct ufrpc_sup_opts *opts, ufrpc_sup_t **out)
             t->rt = NULL;
         }
         ufrpc_registry_free(cl->reg);
-        ufrpc_sup_wipe_free(cl->exec_token);
-        free(cl->exec_sig);
-        ufrpc_sup_wipe_free(cl->token);
-        ufrpc_tls_ctx_free(cl->tls);
-        mbedtls_ctr_drbg_free(&cl->drbg);
-        mbedtls_entropy_free(&cl->entropy);
-        ufrpc_config_free(cl->cfg);
-        free(cl);
+        free_owned(cl);
         return rc;
     }
     cl->ctl_timer.data = cl;
@@ -985,15 +980,7 @@ void ufrpc_sup_free(ufrpc_sup_t *cl)
     ufrpc_sup_free_retired(cl);
     free(cl->chans);
     free(cl->alert_views);
-    ufrpc_sup_wipe_free(cl->exec_token);
-    free(cl->exec_sig);
-    ufrpc_sup_wipe_free(cl->token);
-    ufrpc_tls_ctx_free(cl->tls);
-    mbedtls_ctr_drbg_free(&cl->drbg);
-    mbedtls_entropy_free(&cl->entropy);
-    memset(cl->key, 0, sizeof cl->key);
-    ufrpc_config_free(cl->cfg);
-    free(cl);
+    free_owned(cl);
 }
 
 struct ufrpc_registry *ufrpc_sup_registry(ufrpc_sup_t *cl)

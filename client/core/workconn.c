@@ -94,6 +94,16 @@ void ufrpc_workconn_set_next(ufrpc_workconn_t *w, ufrpc_workconn_t *next)
     w->next = next;
 }
 
+void ufrpc_workconn_unlink(ufrpc_workconn_t **head, ufrpc_workconn_t *w)
+{
+    for (ufrpc_workconn_t **pp = head; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            return;
+        }
+    }
+}
+
 static void maybe_free(ufrpc_workconn_t *w);
 
 static void on_defer_closed(uv_handle_t *h)
@@ -606,12 +616,14 @@ static void on_nwc_written(struct ufrpc_stream_write *req, int status)
     maybe_free(w);
 }
 
-int ufrpc_workconn_start(const struct ufrpc_workconn_env *env, struct ufrpc_stream *s,
-                         const struct ufrpc_msg *new_work_conn, ufrpc_workconn_t **out)
+/* A work connection over s with env, its defer timer open (ufrpc_workconn_start,
+ * _serve; args_ok: their arguments were valid). On failure s (if any) is closed
+ * and *out is NULL: UFRPC_ERR_INVAL, UFRPC_ERR_NOMEM, UFRPC_ERR_IO. */
+static int workconn_new(const struct ufrpc_workconn_env *env, struct ufrpc_stream *s,
+                        bool args_ok, ufrpc_workconn_t **out)
 {
-    if (out)
-        *out = NULL;
-    if (!env || !s || !new_work_conn) {
+    *out = NULL;
+    if (!args_ok) {
         if (s)
             ufrpc_stream_close(s, NULL);
         return UFRPC_ERR_INVAL;
@@ -631,9 +643,22 @@ int ufrpc_workconn_start(const struct ufrpc_workconn_env *env, struct ufrpc_stre
     w->defer_open = 1;
     w->work = s;
     s->data = w;
+    *out = w;
+    return 0;
+}
+
+int ufrpc_workconn_start(const struct ufrpc_workconn_env *env, struct ufrpc_stream *s,
+                         const struct ufrpc_msg *new_work_conn, ufrpc_workconn_t **out)
+{
+    if (out)
+        *out = NULL;
+    ufrpc_workconn_t *w;
+    int rc = workconn_new(env, s, env && s && new_work_conn, &w);
+    if (rc)
+        return rc;
     enum ufrpc_wire_version ver = env->wire == UFRPC_WIRE_V2 ? UFRPC_WIRE_V2 : UFRPC_WIRE_V1;
     size_t n = 0;
-    int rc = UFRPC_ERR_NOMEM;
+    rc = UFRPC_ERR_NOMEM;
     /* only the decoder of this version (v1: 10 KiB instead of the union's 64 KiB),
      * held until StartWorkConn arrives */
     if ((w->rd = malloc(offsetof(struct ufrpc_start_reader, rd) + ufrpc_wire_reader_size(ver))) !=
@@ -672,21 +697,10 @@ int ufrpc_workconn_serve(const struct ufrpc_workconn_env *env, struct ufrpc_stre
 {
     if (out)
         *out = NULL;
-    ufrpc_workconn_t *w = env && m ? calloc(1, sizeof *w) : NULL;
-    if (!w) {
-        ufrpc_stream_close(s, NULL);
-        return env && m ? UFRPC_ERR_NOMEM : UFRPC_ERR_INVAL;
-    }
-    w->env = *env;
-    if (uv_timer_init(env->loop, &w->defer) != 0) {
-        free(w);
-        ufrpc_stream_close(s, NULL);
-        return UFRPC_ERR_IO;
-    }
-    w->defer.data = w;
-    w->defer_open = 1;
-    w->work = s;
-    s->data = w;
+    ufrpc_workconn_t *w;
+    int rc = workconn_new(env, s, env && m, &w);
+    if (rc)
+        return rc;
     w->p2p = 1;
     memcpy(w->p2p_key, key, sizeof w->p2p_key);
     w->state = W_DIALING;

@@ -111,5 +111,7 @@ int ufrpc_workconn_idle(const ufrpc_workconn_t *w);
  * (the metrics snapshot calls it). */
 void ufrpc_workconn_flush_bytes(ufrpc_workconn_t *w);
 void ufrpc_workconn_set_next(ufrpc_workconn_t *w, ufrpc_workconn_t *next);
+/* Takes w out of the owner's list at *head (no-op when it is not there). */
+void ufrpc_workconn_unlink(ufrpc_workconn_t **head, ufrpc_workconn_t *w);
 
 #endif

@@ -90,6 +90,16 @@ void ufrpc_xtcp_proxy_set_next(ufrpc_xtcp_proxy_t *x, ufrpc_xtcp_proxy_t *next)
     x->next = next;
 }
 
+void ufrpc_xtcp_proxy_unlink(ufrpc_xtcp_proxy_t **head, ufrpc_xtcp_proxy_t *x)
+{
+    for (ufrpc_xtcp_proxy_t **pp = head; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == x) {
+            *pp = x->next;
+            return;
+        }
+    }
+}
+
 static void maybe_free(ufrpc_xtcp_proxy_t *x);
 
 static void on_timer_closed(uv_handle_t *h)
@@ -202,17 +212,7 @@ static void end_later(ufrpc_xtcp_proxy_t *x)
 static void on_wc_done(ufrpc_workconn_t *w, void *data)
 {
     ufrpc_xtcp_proxy_t *x = data;
-    /* unlink (singly linked through the workconn's next pointer) */
-    ufrpc_workconn_t *prev = NULL;
-    for (ufrpc_workconn_t *c = x->wcs; c; prev = c, c = ufrpc_workconn_next(c)) {
-        if (c != w)
-            continue;
-        if (prev)
-            ufrpc_workconn_set_next(prev, ufrpc_workconn_next(c));
-        else
-            x->wcs = ufrpc_workconn_next(c);
-        break;
-    }
+    ufrpc_workconn_unlink(&x->wcs, w);
     release(x);
 }
 

@@ -69,6 +69,8 @@ void ufrpc_xtcp_proxy_abort(ufrpc_xtcp_proxy_t *x);
 
 ufrpc_xtcp_proxy_t *ufrpc_xtcp_proxy_next(const ufrpc_xtcp_proxy_t *x);
 void ufrpc_xtcp_proxy_set_next(ufrpc_xtcp_proxy_t *x, ufrpc_xtcp_proxy_t *next);
+/* Takes x out of the owner's list at *head (no-op when it is not there). */
+void ufrpc_xtcp_proxy_unlink(ufrpc_xtcp_proxy_t **head, ufrpc_xtcp_proxy_t *x);
 
 /* frp's NewTransactionID: 8 random bytes in hex into out[17]. 0 or UFRPC_ERR_CRYPTO. */
 int ufrpc_xtcp_new_tid(char out[17]);

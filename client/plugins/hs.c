@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "proto/error.h"
 
@@ -26,7 +25,7 @@ void ufrpc_hs_unref(struct hs *h)
     if (h->handler->destroy != NULL)
         h->handler->destroy(h);
     ufrpc_rbuf_unref(h->in_buf);
-    free(h->hb);
+    ufrpc_http_reqhead_free(&h->head);
     ufrpc_pl_pconn_done(&h->base);
     free(h);
 }
@@ -109,7 +108,7 @@ static void on_timer(uv_timer_t *t)
         teardown(h, false);
         return;
     }
-    if (h->hlen > 0 && !h->head_done)
+    if (h->head.len > 0 && !h->head_done)
         ufrpc_hs_fail(h, UFRPC_ERR_TIMEOUT, "HTTP request head not complete after %u ms",
                       (unsigned)h->base.plugin->idle_timeout_ms);
     else
@@ -203,8 +202,7 @@ static void next_request(struct hs *h)
     h->head_done = false;
     h->resp_done = false;
     h->resp_started = false;
-    h->hlen = 0;
-    h->nf = 0;
+    ufrpc_http_reqhead_reset(&h->head);
     uv_timer_start(&h->timer, on_timer, h->base.plugin->idle_timeout_ms, 0);
     if (!h->in_drive)
         drive(h);
@@ -249,41 +247,20 @@ void ufrpc_hs_kick(struct hs *h)
 
 /* ---- llhttp callbacks ----------------------------------------------------------- */
 
-static int append(struct hs *h, const char *at, size_t len)
+/* The head store's answer as an llhttp callback's: its refusals are answered 431
+ * (limits) or 503 (no memory) by bad_request. */
+static int head_rc(struct hs *h, int rc)
 {
-    if (len == 0)
+    if (rc == 0)
         return 0;
-    if (h->hlen + len > UFRPC_PLUGIN_MAX_HEAD) {
-        h->head_error = 431;
-        return -1;
-    }
-    if (h->hlen + len > h->hcap) {
-        size_t cap = h->hcap ? h->hcap : 4096;
-        while (cap < h->hlen + len)
-            cap *= 2;
-        if (cap > UFRPC_PLUGIN_MAX_HEAD)
-            cap = UFRPC_PLUGIN_MAX_HEAD;
-        uint8_t *nb = realloc(h->hb, cap);
-        if (nb == NULL) {
-            h->head_error = 503;
-            return -1;
-        }
-        h->hb = nb;
-        h->hcap = cap;
-    }
-    memcpy(h->hb + h->hlen, at, len);
-    h->hlen += len;
-    return 0;
+    h->head_error = rc == UFRPC_ERR_LIMIT ? 431 : 503;
+    return -1;
 }
 
 static int cb_message_begin(llhttp_t *p)
 {
     struct hs *h = p->data;
-    h->hlen = 0;
-    h->nf = 0;
-    h->url_off = 0;
-    h->url_len = 0;
-    h->in_value = false;
+    ufrpc_http_reqhead_reset(&h->head);
     h->head_done = false;
     return 0;
 }
@@ -291,46 +268,19 @@ static int cb_message_begin(llhttp_t *p)
 static int cb_url(llhttp_t *p, const char *at, size_t len)
 {
     struct hs *h = p->data;
-    if (h->url_len == 0)
-        h->url_off = (uint32_t)h->hlen;
-    if (append(h, at, len) < 0)
-        return -1;
-    h->url_len += (uint32_t)len;
-    return 0;
+    return head_rc(h, ufrpc_http_reqhead_url(&h->head, at, len));
 }
 
 static int cb_field(llhttp_t *p, const char *at, size_t len)
 {
     struct hs *h = p->data;
-    if (h->nf == 0 || h->in_value) {
-        if (h->nf == UFRPC_PLUGIN_MAX_HEADERS) {
-            h->head_error = 431;
-            return -1;
-        }
-        h->f[h->nf].noff = (uint32_t)h->hlen;
-        h->f[h->nf].nlen = 0;
-        h->f[h->nf].voff = (uint32_t)h->hlen;
-        h->f[h->nf].vlen = 0;
-        h->nf++;
-        h->in_value = false;
-    }
-    if (append(h, at, len) < 0)
-        return -1;
-    h->f[h->nf - 1].nlen += (uint32_t)len;
-    return 0;
+    return head_rc(h, ufrpc_http_reqhead_field(&h->head, at, len));
 }
 
 static int cb_value(llhttp_t *p, const char *at, size_t len)
 {
     struct hs *h = p->data;
-    if (!h->in_value) {
-        h->f[h->nf - 1].voff = (uint32_t)h->hlen;
-        h->in_value = true;
-    }
-    if (append(h, at, len) < 0)
-        return -1;
-    h->f[h->nf - 1].vlen += (uint32_t)len;
-    return 0;
+    return head_rc(h, ufrpc_http_reqhead_value(&h->head, at, len));
 }
 
 static int cb_headers_complete(llhttp_t *p)
@@ -497,7 +447,7 @@ static void on_down_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf, 
         if (h->head_done && !h->req_done) {
             /* a body delimited by EOF does not exist for requests */
             ufrpc_hs_fail(h, UFRPC_ERR_HTTP, "client closed in the middle of a request body");
-        } else if (!h->head_done && h->hlen > 0) {
+        } else if (!h->head_done && h->head.len > 0) {
             ufrpc_hs_fail(h, UFRPC_ERR_HTTP, "client closed in the middle of a request head");
         } else if (!h->head_done) {
             teardown(h, true); /* idle: done */
@@ -528,15 +478,19 @@ int ufrpc_hs_method_id(struct hs *h)
 
 const char *ufrpc_hs_header(struct hs *h, const char *name, size_t *len)
 {
-    size_t n = strlen(name);
-    for (size_t i = 0; i < h->nf; i++) {
-        if (h->f[i].nlen == n && strncasecmp(hs_str(h, h->f[i].noff), name, n) == 0) {
-            *len = h->f[i].vlen;
-            return hs_str(h, h->f[i].voff);
-        }
-    }
-    *len = 0;
-    return NULL;
+    return ufrpc_http_reqhead_get(&h->head, name, len);
+}
+
+bool ufrpc_hs_auth_ok(struct hs *h, const char *header)
+{
+    const struct ufrpc_plugin_config *c = h->base.plugin->cfg;
+    bool need = (c->http_user != NULL && c->http_user[0] != '\0') ||
+                (c->http_password != NULL && c->http_password[0] != '\0');
+    if (!need)
+        return true;
+    size_t len;
+    const char *v = ufrpc_hs_header(h, header, &len);
+    return ufrpc_pl_basic_auth_ok(v, len, c->http_user, c->http_password);
 }
 
 struct ufrpc_stream *ufrpc_hs_detach(struct hs *h, ufrpc_rbuf_t **buf, const uint8_t **data,
@@ -577,6 +531,7 @@ int ufrpc_hs_start(ufrpc_plugin_t *p, struct ufrpc_stream *down, const struct hs
     h->tls = tls;
     down->data = h;
     snprintf(h->src_addr, sizeof h->src_addr, "%s", src_addr != NULL ? src_addr : "");
+    ufrpc_http_reqhead_init(&h->head, NULL, UFRPC_PLUGIN_MAX_HEAD, UFRPC_PLUGIN_MAX_HEADERS, 0);
     llhttp_settings_init(&h->settings);
     h->settings.on_message_begin = cb_message_begin;
     h->settings.on_url = cb_url;

@@ -25,15 +25,12 @@
 
 #include "client/plugins/plugin_internal.h"
 #include "llhttp.h"
+#include "proto/http_reqhead.h"
 
 /* Max bytes in flight towards either side before reading the other stops. */
 #define HS_MAX_INFLIGHT (256u * 1024u)
 
 struct hs;
-
-struct hs_field {
-    uint32_t noff, nlen, voff, vlen; /* into hs->hb */
-};
 
 enum { HS_CONTINUE = 0, HS_PAUSE = 1, HS_NO_BODY_ERROR = -1 };
 
@@ -73,13 +70,8 @@ struct hs {
     const uint8_t *in_data;
     size_t in_len;
     ufrpc_rbuf_t *cur_buf; /* buffer being parsed (for on_body references) */
-    /* request head */
-    uint8_t *hb;
-    size_t hlen, hcap;
-    struct hs_field f[UFRPC_PLUGIN_MAX_HEADERS];
-    size_t nf;
-    uint32_t url_off, url_len;
-    bool in_value;
+    /* request head: target and fields (UFRPC_PLUGIN_MAX_HEAD bytes, _HEADERS fields) */
+    struct ufrpc_http_reqhead head;
     bool head_done, req_done, resp_done, resp_started;
     bool req_keep_alive;
     bool paused;   /* handler paused parsing (HS_PAUSE) */
@@ -110,9 +102,12 @@ const char *ufrpc_hs_method(struct hs *h); /* "GET" */
 int ufrpc_hs_method_id(struct hs *h);      /* llhttp_method_t */
 /* Case-insensitive header lookup; value pointer and length, NULL if absent. */
 const char *ufrpc_hs_header(struct hs *h, const char *name, size_t *len);
+/* True when the plugin asks no httpUser/httpPassword, or when the request's header
+ * (Authorization, Proxy-Authorization) carries them (Basic). */
+bool ufrpc_hs_auth_ok(struct hs *h, const char *header);
 static inline const char *hs_str(const struct hs *h, uint32_t off)
 {
-    return (const char *)h->hb + off;
+    return ufrpc_http_reqhead_str(&h->head, off);
 }
 
 /* Writes response bytes downstream (by reference when buf != NULL). 0 or <0. */

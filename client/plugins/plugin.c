@@ -428,8 +428,8 @@ static void on_dial(ufrpc_dial_t *d, int status, struct ufrpc_stream *s, void *d
     pc->pending = t;
 }
 
-struct pconnect *ufrpc_pl_pconnect_tcp(ufrpc_plugin_t *p, const char *host, uint16_t port, bool tls,
-                                       pconnect_cb cb, void *arg, int *err)
+/* A connect attempt reporting to cb(arg); NULL with *err = UFRPC_ERR_NOMEM. */
+static struct pconnect *pc_new(ufrpc_plugin_t *p, pconnect_cb cb, void *arg, int *err)
 {
     struct pconnect *pc = calloc(1, sizeof *pc);
     if (pc == NULL) {
@@ -439,6 +439,15 @@ struct pconnect *ufrpc_pl_pconnect_tcp(ufrpc_plugin_t *p, const char *host, uint
     pc->plugin = p;
     pc->cb = cb;
     pc->arg = arg;
+    return pc;
+}
+
+struct pconnect *ufrpc_pl_pconnect_tcp(ufrpc_plugin_t *p, const char *host, uint16_t port, bool tls,
+                                       pconnect_cb cb, void *arg, int *err)
+{
+    struct pconnect *pc = pc_new(p, cb, arg, err);
+    if (pc == NULL)
+        return NULL;
     pc->tls = tls;
     snprintf(pc->host, sizeof pc->host, "%s", host);
     if (tls && p->tls_client == NULL) {
@@ -475,14 +484,9 @@ static void on_pipe_connected(struct ufrpc_stream *s, int status, void *arg)
 struct pconnect *ufrpc_pl_pconnect_unix(ufrpc_plugin_t *p, const char *path, pconnect_cb cb,
                                         void *arg, int *err)
 {
-    struct pconnect *pc = calloc(1, sizeof *pc);
-    if (pc == NULL) {
-        *err = UFRPC_ERR_NOMEM;
+    struct pconnect *pc = pc_new(p, cb, arg, err);
+    if (pc == NULL)
         return NULL;
-    }
-    pc->plugin = p;
-    pc->cb = cb;
-    pc->arg = arg;
     pc->pending = ufrpc_pipe_connect(p->loop, path, on_pipe_connected, pc, err);
     if (pc->pending == NULL) {
         free(pc);

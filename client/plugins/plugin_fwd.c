@@ -538,8 +538,8 @@ static bool set_header_named(const struct fwd *f, const char *n, size_t len)
 static int fwd_on_head(struct hs *h)
 {
     struct fwd *f = h->ctx;
-    const char *url = hs_str(h, h->url_off);
-    size_t ulen = h->url_len;
+    const char *url = hs_str(h, h->head.url_off);
+    size_t ulen = h->head.url_len;
     const char *path = url;
     size_t plen = ulen;
     char authority[280] = "";
@@ -612,9 +612,9 @@ static int fwd_on_head(struct hs *h)
         sb_hdr(&s, "Host", 4, f->host, strlen(f->host));
     size_t xff_len = 0;
     const char *xff = NULL;
-    for (size_t i = 0; i < h->nf; i++) {
-        const char *n = hs_str(h, h->f[i].noff);
-        size_t nl = h->f[i].nlen;
+    for (size_t i = 0; i < h->head.nf; i++) {
+        const char *n = hs_str(h, h->head.f[i].noff);
+        size_t nl = h->head.f[i].nlen;
         if (hop_by_hop(n, nl, f->o.proxy_mode, f->upgrade_req) || set_header_named(f, n, nl))
             continue;
         if (f->prefix != NULL && name_is(n, nl, "X-Forwarded-Prefix"))
@@ -624,14 +624,14 @@ static int fwd_on_head(struct hs *h)
             continue;
         if (is_xf && f->o.xfwd == 2) {
             if (name_is(n, nl, "X-Forwarded-For")) {
-                xff = hs_str(h, h->f[i].voff);
-                xff_len = h->f[i].vlen;
+                xff = hs_str(h, h->head.f[i].voff);
+                xff_len = h->head.f[i].vlen;
             }
             if (name_is(n, nl, "X-Forwarded-For") || name_is(n, nl, "X-Forwarded-Host") ||
                 name_is(n, nl, "X-Forwarded-Proto"))
                 continue;
         }
-        sb_hdr(&s, n, nl, hs_str(h, h->f[i].voff), h->f[i].vlen);
+        sb_hdr(&s, n, nl, hs_str(h, h->head.f[i].voff), h->head.f[i].vlen);
     }
     if (f->o.xfwd == 2) {
         /* client IP from the user address frps reported (src_addr) */
@@ -757,18 +757,6 @@ const struct hs_handler ufrpc_pl_fwd_handler = {
 
 /* ---- http_proxy ---------------------------------------------------------------- */
 
-static bool proxy_auth_ok(struct hs *h)
-{
-    const struct ufrpc_plugin_config *c = h->base.plugin->cfg;
-    bool need = (c->http_user != NULL && c->http_user[0] != '\0') ||
-                (c->http_password != NULL && c->http_password[0] != '\0');
-    if (!need)
-        return true;
-    size_t len;
-    const char *v = ufrpc_hs_header(h, "Proxy-Authorization", &len);
-    return ufrpc_pl_basic_auth_ok(v, len, c->http_user, c->http_password);
-}
-
 /* As frpc: 407 with Proxy-Authenticate after a 200 ms delay; the connection ends. */
 static int deny_407(struct hs *h)
 {
@@ -779,7 +767,7 @@ static int deny_407(struct hs *h)
 
 static int hp_on_head(struct hs *h)
 {
-    if (!proxy_auth_ok(h))
+    if (!ufrpc_hs_auth_ok(h, "Proxy-Authorization"))
         return deny_407(h);
     return fwd_on_head(h);
 }
@@ -829,13 +817,13 @@ static void on_tunnel_target(void *arg, int status, struct ufrpc_stream *s)
 static void hp_on_connect(struct hs *h)
 {
     struct fwd *f = h->ctx;
-    if (!proxy_auth_ok(h)) {
+    if (!ufrpc_hs_auth_ok(h, "Proxy-Authorization")) {
         deny_407(h);
         return;
     }
     char hp[300];
-    size_t ulen = h->url_len < sizeof hp ? h->url_len : sizeof hp - 1;
-    memcpy(hp, hs_str(h, h->url_off), ulen);
+    size_t ulen = h->head.url_len < sizeof hp ? h->head.url_len : sizeof hp - 1;
+    memcpy(hp, hs_str(h, h->head.url_off), ulen);
     hp[ulen] = '\0';
     if (ufrpc_pl_split_host_port(hp, f->host, sizeof f->host, &f->port) < 0) {
         ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_HTTP, "bad CONNECT target \"%s\"", hp);

@@ -95,9 +95,9 @@ static void refuse(struct hs *h, struct router *rt, int status, const char *reas
 static int router_pick(struct hs *h, void *data, struct fwd_route *out, char *buf, size_t cap)
 {
     struct router *rt = data;
-    const char *url = hs_str(h, h->url_off);
+    const char *url = hs_str(h, h->head.url_off);
     size_t path_len = 0;
-    long n = ufrpc_http_route_normalize(url, h->url_len, buf, cap, &path_len);
+    long n = ufrpc_http_route_normalize(url, h->head.url_len, buf, cap, &path_len);
     if (n == UFRPC_ERR_LIMIT) {
         ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_LIMIT, "request target over %u bytes",
                             (unsigned)cap);

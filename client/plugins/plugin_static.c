@@ -226,18 +226,6 @@ static void sf_on_drain(struct hs *h)
     sf_pump(h);
 }
 
-static bool sf_auth_ok(struct hs *h)
-{
-    const struct ufrpc_plugin_config *c = h->base.plugin->cfg;
-    bool need = (c->http_user != NULL && c->http_user[0] != '\0') ||
-                (c->http_password != NULL && c->http_password[0] != '\0');
-    if (!need)
-        return true;
-    size_t len;
-    const char *v = ufrpc_hs_header(h, "Authorization", &len);
-    return ufrpc_pl_basic_auth_ok(v, len, c->http_user, c->http_password);
-}
-
 static void html_escape(char *out, size_t cap, const char *in)
 {
     size_t o = 0;
@@ -589,7 +577,7 @@ static int sf_on_head(struct hs *h)
                                  "405 method not allowed\n", false);
         return h->closing ? -1 : 0;
     }
-    if (!sf_auth_ok(h)) {
+    if (!ufrpc_hs_auth_ok(h, "Authorization")) {
         /* frpc answers 401 after a 200 ms delay and keeps the connection */
         ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_INVAL, "authentication failed");
         return ufrpc_hs_delayed_response(h, 200, 401, "Unauthorized",
@@ -597,8 +585,8 @@ static int sf_on_head(struct hs *h)
                                          "Unauthorized\n", false);
     }
     char path[4096];
-    if (decode_path(hs_str(h, h->url_off), h->url_len, path, sizeof path) < 0 || path[0] != '/' ||
-        has_dotdot(path)) {
+    if (decode_path(hs_str(h, h->head.url_off), h->head.url_len, path, sizeof path) < 0 ||
+        path[0] != '/' || has_dotdot(path)) {
         ufrpc_pl_pconn_fail(&h->base, UFRPC_ERR_HTTP, "refused request path");
         ufrpc_hs_simple_response(h, 400, "Bad Request", NULL, "400 bad request path\n", true);
         return -1;
