@@ -34,6 +34,7 @@ struct ufrpc_pump {
     ufrpc_pump_done_cb cb;
     void *data;
     int ending;
+    int last_fin; /* the orderly end after a marked EOF has been asked for */
     int status;
     int open_streams;
     struct ufrpc_stream *closed; /* the one stream closed before the pump ends */
@@ -135,7 +136,9 @@ static void on_shutdown(struct ufrpc_stream *s, int status)
     if (p->ending)
         return;
     if (status < 0) {
-        pump_end(p, status);
+        /* the last FIN after a marked EOF: everything was written, so a peer that
+         * has closed first (as io.Join does on its side) loses nothing */
+        pump_end(p, p->last_fin ? 0 : status);
         return;
     }
     struct dir *d = p->d[0].to == s ? &p->d[0] : &p->d[1];
@@ -150,6 +153,7 @@ static void on_shutdown(struct ufrpc_stream *s, int status)
          * end (FIN, close frame, close_notify) follows */
         r->eof = 1;
         close_stream(p, r->from);
+        p->last_fin = 1;
         int rc = ufrpc_stream_shutdown(r->to, on_shutdown);
         if (rc < 0)
             pump_end(p, rc);

@@ -54,7 +54,8 @@ int ufrpc_pump_start(struct ufrpc_stream *a, struct ufrpc_stream *b, size_t max_
  * pump once it has been passed on, instead of half-closing: the other stream is
  * then closed at once (nothing more is read from it) and `from` gets an orderly end
  * (shutdown) when no write to it is pending, else it is closed too (the bytes being
- * written to it are dropped: its peer reads no more); the pump ends with status 0,
+ * written to it are dropped: its peer reads no more); the pump ends with status 0
+ * (also when that last shutdown fails: its peer has closed first, nothing is lost),
  * as frp's io.Join (fatedier/golib v0.7.0 io/io.go) closes both connections at the
  * first EOF. frps ends a work connection that way, so a FIN from it means nobody
  * reads what is sent after it. Call right after ufrpc_pump_start, before

@@ -249,7 +249,7 @@ static void on_visitor_work(struct proxy *px, struct ufrpc_stream *work, void *a
         ufrpc_stream_close(vst, NULL);
         return;
     }
-    peer_splice(px, vst, work);
+    peer_splice(px, vst, work, true);
 }
 
 static void join_fail(struct vjoin *j, struct ufrpc_stream *st, int rc)
