@@ -25,6 +25,7 @@ struct dir {
     int eof;
     int done;
     int end_at_eof; /* passing on this direction's EOF ends the pump */
+    int direct;     /* `to` has taken bytes through ufrpc_stream_try_write */
 };
 
 struct ufrpc_pump {
@@ -33,6 +34,7 @@ struct ufrpc_pump {
     ufrpc_pump_done_cb cb;
     void *data;
     int ending;
+    int last_fin; /* the orderly end after a marked EOF has been asked for */
     int status;
     int open_streams;
     struct ufrpc_stream *closed; /* the one stream closed before the pump ends */
@@ -134,7 +136,9 @@ static void on_shutdown(struct ufrpc_stream *s, int status)
     if (p->ending)
         return;
     if (status < 0) {
-        pump_end(p, status);
+        /* the last FIN after a marked EOF: everything was written, so a peer that
+         * has closed first (as io.Join does on its side) loses nothing */
+        pump_end(p, p->last_fin ? 0 : status);
         return;
     }
     struct dir *d = p->d[0].to == s ? &p->d[0] : &p->d[1];
@@ -149,6 +153,7 @@ static void on_shutdown(struct ufrpc_stream *s, int status)
          * end (FIN, close frame, close_notify) follows */
         r->eof = 1;
         close_stream(p, r->from);
+        p->last_fin = 1;
         int rc = ufrpc_stream_shutdown(r->to, on_shutdown);
         if (rc < 0)
             pump_end(p, rc);
@@ -176,6 +181,23 @@ static void on_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
         pump_end(p, status);
         return;
     }
+    /* what the kernel takes at once (TCP) needs no request and no reference:
+     * the read buffer goes back to its pool now, warm for the next read of this
+     * or another connection, instead of one buffer per connection staying out
+     * until the write callback of the next loop iteration */
+    uv_buf_t now = uv_buf_init((char *)(uintptr_t)data, (unsigned)len);
+    int sent = ufrpc_stream_try_write(d->to, &now, 1);
+    if (sent < 0) {
+        pump_end(p, sent);
+        return;
+    }
+    d->bytes += (size_t)sent;
+    if (sent > 0)
+        d->direct = 1;
+    if ((size_t)sent == len)
+        return;
+    data += sent;
+    len -= (size_t)sent;
     struct pump_req *r = p->free_reqs;
     if (r != NULL) {
         p->free_reqs = r->next_free;
@@ -209,7 +231,11 @@ static void on_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
     d->held += r->held;
     if (d->held > d->held_max)
         d->held_max = d->held;
-    if (d->held >= p->max) {
+    /* a destination that takes bytes directly is queued in the kernel: when its
+     * socket buffer is full, reading on only moves bytes from the source's kernel
+     * buffer to ours, so one write in flight is enough (as a blocking copy loop);
+     * the others (TLS, yamux) queue up to max */
+    if (d->held >= p->max || d->direct) {
         d->paused = 1;
         ufrpc_stream_read_stop(s);
     }

@@ -1,11 +1,16 @@
 /* ufrpc — pump: joins two streams and copies bytes both ways with backpressure.
  *
  * Each direction reads from one stream and writes the received buffers to the
- * other without copying (the read buffer is referenced until its write
- * completes). While the buffers held by a direction's writes in flight reach
- * `max_buffered` bytes (counted by buffer capacity, so the bound is on memory),
- * reading from its source stops; it resumes when they drop to half of that.
- * Memory held by a pump is therefore at most, per direction,
+ * other without copying: first with ufrpc_stream_try_write (TCP: what the kernel
+ * takes at once needs no request, and the read buffer goes back at once), then
+ * the rest as a write that references the read buffer until it completes. While
+ * the buffers held by a direction's writes in flight reach `max_buffered` bytes
+ * (counted by buffer capacity, so the bound is on memory), reading from its
+ * source stops; it resumes when they drop to half of that. Towards a stream that
+ * has taken bytes through try_write (TCP), reading stops at the first write that
+ * had to be queued (its socket buffer is full: the kernel is the queue), so one
+ * delivery is held at most. Memory held by a pump is therefore at most, per
+ * direction,
  *   max_buffered + one delivery (<= 64 KiB for TCP/TLS sources)
  * plus the streams' own buffers while data waits in them (TCP and TLS hold no read
  * buffer between reads, net/tcp.h; TLS: its output chunks while a write is in
@@ -49,7 +54,8 @@ int ufrpc_pump_start(struct ufrpc_stream *a, struct ufrpc_stream *b, size_t max_
  * pump once it has been passed on, instead of half-closing: the other stream is
  * then closed at once (nothing more is read from it) and `from` gets an orderly end
  * (shutdown) when no write to it is pending, else it is closed too (the bytes being
- * written to it are dropped: its peer reads no more); the pump ends with status 0,
+ * written to it are dropped: its peer reads no more); the pump ends with status 0
+ * (also when that last shutdown fails: its peer has closed first, nothing is lost),
  * as frp's io.Join (fatedier/golib v0.7.0 io/io.go) closes both connections at the
  * first EOF. frps ends a work connection that way, so a FIN from it means nobody
  * reads what is sent after it. Call right after ufrpc_pump_start, before

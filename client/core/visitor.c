@@ -486,6 +486,10 @@ static void hs_complete(struct vconn *c, const uint8_t *rest, size_t rest_len)
         c->refs--; /* user stream → pump */
         c->refs++; /* pump */
         int rc = ufrpc_pump_start(u, s, v->env.pump_max_buffered, on_pump_done, c, &c->pump);
+        if (rc == 0) { /* frpc's io.Join: the first EOF either way ends both */
+            ufrpc_pump_end_at_eof(c->pump, u);
+            ufrpc_pump_end_at_eof(c->pump, s);
+        }
         if (rc < 0) {
             c->pump = NULL;
             c->refs--;

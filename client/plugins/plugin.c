@@ -539,7 +539,7 @@ static void tunnel_abort(struct pconn *c)
 
 void ufrpc_pl_ptunnel(struct pconn *old, struct ufrpc_stream *a, struct ufrpc_stream *b,
                       const uint8_t *pre1, size_t pre1_len, ufrpc_rbuf_t *pre2_buf,
-                      const uint8_t *pre2, size_t pre2_len)
+                      const uint8_t *pre2, size_t pre2_len, bool join)
 {
     /* The caller's connection object hands over to a tunnel object, so that the
      * caller can free its own state now. */
@@ -560,6 +560,10 @@ void ufrpc_pl_ptunnel(struct pconn *old, struct ufrpc_stream *a, struct ufrpc_st
     t->base.failed = old->failed;
     ufrpc_pl_pconn_add(p, &t->base, tunnel_abort);
     rc = ufrpc_pump_start(a, b, 0, on_pump_done, &t->base, &t->pump);
+    if (rc == 0 && join) {
+        ufrpc_pump_end_at_eof(t->pump, a);
+        ufrpc_pump_end_at_eof(t->pump, b);
+    }
     if (rc < 0) {
         ufrpc_pl_pconn_fail(&t->base, rc, "cannot start pump: %s", ufrpc_strerror(rc));
         ufrpc_pl_pconn_done(&t->base);

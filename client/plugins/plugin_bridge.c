@@ -193,7 +193,7 @@ static void on_raw_target(void *arg, int status, struct ufrpc_stream *s)
     }
     struct ufrpc_stream *user = t->s;
     user->data = NULL;
-    ufrpc_pl_ptunnel(&t->base, user, s, t->pp, t->pp_len, NULL, NULL, 0);
+    ufrpc_pl_ptunnel(&t->base, user, s, t->pp, t->pp_len, NULL, NULL, 0, true);
     ufrpc_pl_pconn_done(&t->base);
     free(t);
 }

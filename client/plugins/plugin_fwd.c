@@ -283,7 +283,7 @@ static void switch_to_tunnel(struct hs *h, ufrpc_rbuf_t *buf, const uint8_t *res
         ufrpc_stream_close(down, NULL);
         return;
     }
-    ufrpc_pl_ptunnel(&tmp, up, down, NULL, 0, buf, rest, rest_len);
+    ufrpc_pl_ptunnel(&tmp, up, down, NULL, 0, buf, rest, rest_len, false);
 }
 
 /* The collected response head (f->rh): parsed by the response parser, rewritten
@@ -810,7 +810,7 @@ static void on_tunnel_target(void *arg, int status, struct ufrpc_stream *s)
         ufrpc_rbuf_unref(buf);
         return;
     }
-    ufrpc_pl_ptunnel(&tmp, down, s, NULL, 0, buf, d, n);
+    ufrpc_pl_ptunnel(&tmp, down, s, NULL, 0, buf, d, n, true);
     ufrpc_rbuf_unref(buf);
 }
 

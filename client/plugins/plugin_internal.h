@@ -97,10 +97,14 @@ void ufrpc_pl_pconnect_cancel(struct pconnect *pc);
 
 /* Joins the connection's two streams with a pump; first writes `pre` (pp header,
  * leftover bytes; may be empty) to b. c is done when the pump ends. Takes both
- * streams in every case. */
+ * streams in every case. join: the first EOF from either side ends both
+ * connections, as frpc's plugins that use golib's io.Join (http_proxy's CONNECT,
+ * tls2raw, unix_domain_socket); false: a half-close is passed on (socks5, whose
+ * go-socks5 copies half-close, and the HTTP forwarder's upgraded connections,
+ * Go's ReverseProxy). */
 void ufrpc_pl_ptunnel(struct pconn *c, struct ufrpc_stream *a, struct ufrpc_stream *b,
                       const uint8_t *pre1, size_t pre1_len, ufrpc_rbuf_t *pre2_buf,
-                      const uint8_t *pre2, size_t pre2_len);
+                      const uint8_t *pre2, size_t pre2_len, bool join);
 
 /* ---- the plugin types ------------------------------------------------------ */
 extern const struct plugin_type ufrpc_pl_type_unix_domain_socket;

@@ -150,7 +150,7 @@ static void on_target(void *arg, int status, struct ufrpc_stream *s)
     }
     /* bytes the user sent after the request (optimistic data) go first */
     struct ufrpc_stream *work = c->work;
-    ufrpc_pl_ptunnel(&c->base, work, s, c->buf, c->len, c->rest_buf, c->rest, c->rest_len);
+    ufrpc_pl_ptunnel(&c->base, work, s, c->buf, c->len, c->rest_buf, c->rest, c->rest_len, false);
     s5_release(c);
 }
 
@@ -381,7 +381,7 @@ static void uds_connected(void *arg, int status, struct ufrpc_stream *s)
                                 c->base.plugin->cfg->unix_path, ufrpc_strerror(status));
         ufrpc_stream_close(c->work, NULL);
     } else {
-        ufrpc_pl_ptunnel(&c->base, c->work, s, c->pp, c->pp_len, NULL, NULL, 0);
+        ufrpc_pl_ptunnel(&c->base, c->work, s, c->pp, c->pp_len, NULL, NULL, 0, true);
     }
     ufrpc_pl_pconn_done(&c->base);
     free(c);

@@ -17,6 +17,7 @@
 #ifndef UFRPC_TESTS_PEER_PEER_H
 #define UFRPC_TESTS_PEER_PEER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -177,8 +178,12 @@ int peer_get_work(struct proxy *px, const char *src_ip, uint16_t src_port, const
                   uint16_t dst_port, peer_work_cb cb, void *arg);
 
 /* Splices a user stream with a work stream (both owned from then on), printing
- * "user-conn" now and "user-conn-done" with byte counts at the end. */
-void peer_splice(struct proxy *px, struct ufrpc_stream *user, struct ufrpc_stream *work);
+ * "user-conn" now and "user-conn-done" with byte counts at the end. join: the
+ * first EOF either way ends both, as frps's io.Join (server/proxy/proxy.go) does
+ * for every user connection; false passes half-close on (the model the tcp and
+ * vhost tests were written against; frps itself never does). */
+void peer_splice(struct proxy *px, struct ufrpc_stream *user, struct ufrpc_stream *work,
+                 bool join);
 
 /* ---- hooks of the kinds' files ---------------------------------------------------------- */
 /* First frame NewVisitorConn on a new connection or stream (peer_visitor.c): takes st

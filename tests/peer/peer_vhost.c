@@ -528,7 +528,7 @@ static void on_mux_work(struct proxy *px, struct ufrpc_stream *work, void *arg)
         ufrpc_stream_close(user, NULL);
         return;
     }
-    peer_splice(px, user, work);
+    peer_splice(px, user, work, false);
 }
 
 /* Routing found px: push back `keep` bytes and get a work connection. Frees sc. */

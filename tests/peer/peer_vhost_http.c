@@ -901,7 +901,7 @@ static void tunnel(struct vh_http_conn *hc, const uint8_t *rest, size_t rest_len
     }
     peer_event("vhost-upgrade", "kind=http proxy=%s host=%s method=%s", px->name, hc->host,
                llhttp_method_name((llhttp_method_t)hc->rq.method));
-    peer_splice(px, user, w);
+    peer_splice(px, user, w, false);
 }
 
 static void on_work_read(struct ufrpc_stream *st, int status, ufrpc_rbuf_t *buf,

@@ -32,6 +32,13 @@
  * answer at all: the stream is only read (and dropped) until the visitor closes it,
  * to exercise the visitor's NewVisitorConnResp deadline. Such a stream stays open as
  * long as the visitor keeps it.
+ * UFRPC_PEER_VISITOR_HOLD=NAME[,...] — admitted (NewVisitorConnResp sent), then no
+ * splice: the stream is read (and dropped) and never closed by the peer, not even
+ * after the visitor's EOF ("visitor-hold proxy=NAME", then "visitor-hold-eof
+ * proxy=NAME" at its EOF, "visitor-hold-done proxy=NAME status=E" on an error).
+ * UFRPC_PEER_VISITOR_FIN=NAME[,...] — the same, but the peer first writes "bye" and
+ * half-closes its side. Both model a server end that stays open, so that a test sees
+ * what the visitor itself does at an EOF (frpc's io.Join closes both connections).
  *
  * Ownership: peer_visitor_conn takes the stream. Refused: peer_refuse closes it.
  * Admitted: a struct vjoin holds it until the next loop iteration (on_join; the
@@ -107,9 +114,9 @@ static void refuse(struct ufrpc_stream *st, const char *name, const char *user, 
 }
 
 /* ---- the silent fault ---------------------------------------------------------------- */
-static int is_silent(const char *name)
+static int in_list(const char *env, const char *name)
 {
-    const char *list = getenv("UFRPC_PEER_VISITOR_SILENT");
+    const char *list = getenv(env);
     size_t n = strlen(name);
     if (list == NULL || n == 0)
         return 0;
@@ -123,6 +130,11 @@ static int is_silent(const char *name)
         t = e + 1;
     }
     return 0;
+}
+
+static int is_silent(const char *name)
+{
+    return in_list("UFRPC_PEER_VISITOR_SILENT", name);
 }
 
 /* Owns the silent stream: st->data is the proxy name (malloc'd) from now on. */
@@ -154,6 +166,61 @@ static void go_silent(struct ufrpc_stream *st, const char *name)
     peer_event("visitor-silent", "proxy=%s", name);
 }
 
+/* ---- the hold faults ------------------------------------------------------------------ */
+/* An admitted stream the peer keeps open (st->data); freed by the stream's close
+ * callback, or never (the peer ends with _exit). */
+struct vhold {
+    struct ufrpc_stream_write req;
+    uv_buf_t buf;
+    char name[]; /* the wire proxy name */
+};
+
+static void on_hold_closed(struct ufrpc_stream *st)
+{
+    free(st->data);
+}
+
+static void on_hold_read(struct ufrpc_stream *st, int status, ufrpc_rbuf_t *buf,
+                         const uint8_t *data, size_t len)
+{
+    (void)buf;
+    (void)data;
+    (void)len;
+    struct vhold *h = st->data;
+    if (status >= 0)
+        return;
+    if (status == UFRPC_ERR_EOF) { /* no more reads; the stream stays open */
+        peer_event("visitor-hold-eof", "proxy=%s", h->name);
+        return;
+    }
+    peer_event("visitor-hold-done", "proxy=%s status=%s", h->name, ufrpc_errname(status));
+    ufrpc_stream_close(st, on_hold_closed);
+}
+
+static void go_hold(struct ufrpc_stream *st, const char *name, bool fin)
+{
+    size_t n = strlen(name);
+    struct vhold *h = calloc(1, sizeof *h + n + 1);
+    if (h == NULL) {
+        ufrpc_stream_close(st, NULL);
+        return;
+    }
+    memcpy(h->name, name, n + 1);
+    st->data = h;
+    static const char bye[] = "bye";
+    h->buf = uv_buf_init((char *)bye, 3);
+    int rc = fin ? ufrpc_stream_write(st, &h->req, &h->buf, 1, NULL) : 0;
+    if (rc == 0 && fin)
+        rc = ufrpc_stream_shutdown(st, NULL);
+    if (rc == 0)
+        rc = ufrpc_stream_read_start(st, on_hold_read);
+    if (rc < 0) {
+        ufrpc_stream_close(st, on_hold_closed);
+        return;
+    }
+    peer_event("visitor-hold", "proxy=%s fin=%d", name, fin ? 1 : 0);
+}
+
 /* An admitted visitor stream between NewVisitorConnResp and the splice. The join
  * runs on the next loop iteration, out of the first-frame read callback (a TCP
  * stream whose reading is stopped and restarted inside a callback delivering
@@ -182,7 +249,7 @@ static void on_visitor_work(struct proxy *px, struct ufrpc_stream *work, void *a
         ufrpc_stream_close(vst, NULL);
         return;
     }
-    peer_splice(px, vst, work);
+    peer_splice(px, vst, work, true);
 }
 
 static void join_fail(struct vjoin *j, struct ufrpc_stream *st, int rc)
@@ -293,6 +360,11 @@ void peer_visitor_conn(struct peer *p, struct ufrpc_stream *st, struct ufrpc_msg
     if (rc < 0) {
         peer_event("visitor-work-failed", "proxy=%s error=%s", name, ufrpc_errname(rc));
         ufrpc_stream_close(st, NULL);
+        return;
+    }
+    bool fin = in_list("UFRPC_PEER_VISITOR_FIN", name);
+    if (fin || in_list("UFRPC_PEER_VISITOR_HOLD", name)) {
+        go_hold(st, name, fin);
         return;
     }
     size_t name_len = strlen(name);

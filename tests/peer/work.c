@@ -59,7 +59,8 @@ static void on_pump_done(ufrpc_pump_t *pu, int status, const struct ufrpc_pump_s
     free(sp);
 }
 
-void peer_splice(struct proxy *px, struct ufrpc_stream *user, struct ufrpc_stream *work)
+void peer_splice(struct proxy *px, struct ufrpc_stream *user, struct ufrpc_stream *work,
+                 bool join)
 {
     struct peer *p = px->c->p;
     struct splice *sp = calloc(1, sizeof *sp);
@@ -76,7 +77,15 @@ void peer_splice(struct proxy *px, struct ufrpc_stream *user, struct ufrpc_strea
     peer_event("user-conn", "proxy=%s id=%llu src=%s:%u", px->name, (unsigned long long)sp->id,
                src, sport);
     /* a = user, b = work: a_to_b is what went to the client */
-    ufrpc_pump_start(user, work, 0, on_pump_done, sp, NULL);
+    ufrpc_pump_t *pu = NULL;
+    if (ufrpc_pump_start(user, work, 0, on_pump_done, sp, &pu) < 0) {
+        free(sp); /* both streams closed, no done callback */
+        return;
+    }
+    if (join) {
+        ufrpc_pump_end_at_eof(pu, user);
+        ufrpc_pump_end_at_eof(pu, work);
+    }
 }
 
 /* ---- handing a work connection to a proxy ------------------------------------------------ */
@@ -402,7 +411,7 @@ static void on_tcp_work(struct proxy *px, struct ufrpc_stream *work, void *arg)
         ufrpc_stream_close(user, NULL);
         return;
     }
-    peer_splice(px, user, work);
+    peer_splice(px, user, work, false);
 }
 
 static void on_user_conn(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *user)

@@ -6,7 +6,9 @@
 #   proxy  http_proxy with httpUser/httpPassword  (remote port R_PROXY)
 #   tls    https2http to the www remote port      (remote port R_TLS)
 #   h2h    http2http to www; h2s http2https and s2s https2https to tls;
-#   t2r    tls2raw to www; uds unix_domain_socket to a socat socket in front of www
+#   t2r    tls2raw to www; uds unix_domain_socket to a socat socket in front of www;
+#   udsj   unix_domain_socket to a service that half-closes at once (the first
+#          EOF must end both connections, as frpc's io.Join; needs python3)
 # and virtual_net, which must be refused with a clear message while the others
 # keep working. curl then fetches the same file directly, through socks5
 # (--socks5-hostname), through the HTTP proxy (plain and CONNECT), and over TLS.
@@ -28,6 +30,7 @@ R_H2S=$(freeport)
 R_S2S=$(freeport)
 R_T2R=$(freeport)
 R_UDS=$(freeport)
+R_UDSJ=$(freeport)
 # unix socket in front of the www remote port, for unix_domain_socket
 HAVE_SOCAT=false
 if command -v socat >/dev/null 2>&1; then
@@ -35,6 +38,29 @@ if command -v socat >/dev/null 2>&1; then
         >"$WORK/socat.log" 2>&1 &
     E2E_PIDS+=("$!")
     HAVE_SOCAT=true
+fi
+# a unix service that writes "bye", half-closes and reports its peer's EOF, for
+# the io.Join check of unix_domain_socket (the first EOF ends both sides)
+HAVE_PY=false
+if command -v python3 >/dev/null 2>&1; then
+    python3 -c '
+import socket, sys
+l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+l.bind(sys.argv[1])
+l.listen(4)
+print("READY", flush=True)
+while True:
+    c, _ = l.accept()
+    c.sendall(b"bye")
+    c.shutdown(socket.SHUT_WR)
+    while c.recv(4096):
+        pass
+    print("SERVER-EOF", flush=True)
+    c.close()
+' "$WORK/fin.sock" </dev/null >"$WORK/finsrv.log" 2>&1 &
+    E2E_PIDS+=("$!")
+    wait_line "$WORK/finsrv.log" '^READY' 10 || fail "the unix fin service did not start"
+    HAVE_PY=true
 fi
 {
     common_config "$PEER_PORT" "$TOKEN" "false" "false"
@@ -117,6 +143,14 @@ type = "unix_domain_socket"
 unixPath = "$WORK/www.sock"
 
 [[proxies]]
+name = "udsj"
+type = "tcp"
+remotePort = $R_UDSJ
+[proxies.plugin]
+type = "unix_domain_socket"
+unixPath = "$WORK/fin.sock"
+
+[[proxies]]
 name = "vnet"
 type = "tcp"
 remotePort = $R_VNET
@@ -125,7 +159,7 @@ type = "virtual_net"
 CONF
 } >"$WORK/frpc.toml"
 start_ufrpc ufrpc "$WORK/frpc.toml"
-for n in www socks proxy tls h2h h2s s2s t2r uds; do
+for n in www socks proxy tls h2h h2s s2s t2r uds udsj; do
     wait_line "$WORK/peer.log" "^EVENT proxy-new .*name=$n " 20 || fail "proxy $n not registered"
 done
 wait_line "$WORK/ufrpc.log" "virtual_net is not supported" 10 ||
@@ -170,6 +204,20 @@ if [ "$HAVE_SOCAT" = true ]; then
     out=$(get "http://127.0.0.1:$R_UDS/hello.txt")
     [ "$out" = "$want" ] || fail "unix_domain_socket: got '$out'"
     log "unix_domain_socket ok"
+fi
+if [ "$HAVE_PY" = true ]; then
+    # the service half-closes; the user reads "bye" and EOF and keeps its own side
+    # open: as frpc's io.Join, the plugin must end the unix connection anyway
+    python3 "$(dirname "$0")/../visitors/net_tool.py" readeof "$R_UDSJ" 20 >"$WORK/readeof.out" 2>&1 &
+    RE_PID=$!
+    E2E_PIDS+=("$RE_PID")
+    wait_line "$WORK/readeof.out" '^EOF$' 20 ||
+        fail "unix_domain_socket: the user did not get bye and EOF: $(cat "$WORK/readeof.out")"
+    wait_line "$WORK/finsrv.log" '^SERVER-EOF' 10 ||
+        fail "unix_domain_socket: the unix connection stayed open after its service's EOF"
+    kill "$RE_PID" 2>/dev/null || true
+    wait "$RE_PID" 2>/dev/null || true
+    log "unix_domain_socket: the service's EOF ended both connections (io.Join)"
 fi
 
 # bad input closes only that connection, with a reason in ufrpc's log

@@ -471,13 +471,14 @@ static void test_pump_64mib_both_ways_slow_reader(void **state)
     assert_true(p2.received == total);
     assert_true(e.st.a_to_b == total);
     assert_true(e.st.b_to_a == total);
-    /* the slow reader made the pump hold data, but never more than the bound
-     * plus one read buffer */
+    /* the slow reader made the pump hold data; towards a TCP stream (which takes
+     * bytes directly) at most one read at a time: reading stops while its socket
+     * buffer is full, so the kernel's buffers are the queue, not ours */
     print_message("pump high-water: a->b %zu, b->a %zu (bound %zu)\n", e.st.max_buffered_a_to_b,
                   e.st.max_buffered_b_to_a, bound);
-    assert_true(e.st.max_buffered_a_to_b <= bound + UFRPC_READ_BUF_SIZE);
-    assert_true(e.st.max_buffered_b_to_a <= bound + UFRPC_READ_BUF_SIZE);
-    assert_true(e.st.max_buffered_a_to_b >= bound / 2); /* backpressure did engage */
+    assert_true(e.st.max_buffered_a_to_b <= UFRPC_READ_BUF_SIZE);
+    assert_true(e.st.max_buffered_b_to_a <= UFRPC_READ_BUF_SIZE);
+    assert_true(e.st.max_buffered_a_to_b > 0); /* backpressure did engage */
     nt_peer_close(&p1);
     nt_peer_close(&p2);
     srv_stop(&e.sv);

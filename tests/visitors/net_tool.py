@@ -30,10 +30,22 @@
       TCP: connects to 127.0.0.1:PORT, sends "hello", reads the 5-byte echo, prints
       "HELD" and keeps the connection open; succeeds (exit 0, "CLOSED") when the
       other side closes it (EOF or reset, no more data) within TIMEOUT_S.
+
+  net_tool.py halfclose PORT TIMEOUT_S
+      TCP: connects, sends "hello" and half-closes (shutdown SHUT_WR); succeeds
+      (exit 0, "CLOSED") when the other side ends the connection (EOF or reset, no
+      data) within TIMEOUT_S, as frpc's io.Join does at a user's EOF.
+
+  net_tool.py readeof PORT TIMEOUT_S
+      TCP: connects, sends nothing, reads until EOF, which must come within
+      TIMEOUT_S after exactly "bye"; prints "EOF" and then keeps its own side open
+      (no shutdown, no close) until killed (at most 300 s), so that the test sees
+      whether the other side ends the connection on its own.
 """
 import random
 import socket
 import sys
+import time
 
 
 def echo():
@@ -170,6 +182,45 @@ def hold(port, timeout):
     return 0
 
 
+def halfclose(port, timeout):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(b"hello")
+    s.shutdown(socket.SHUT_WR)
+    try:
+        c = s.recv(1)
+    except socket.timeout:
+        print("still open %gs after the half-close" % timeout)
+        return 1
+    except ConnectionResetError:
+        c = b""
+    if c:
+        print("unexpected data")
+        return 1
+    print("CLOSED", flush=True)
+    return 0
+
+
+def readeof(port, timeout):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    got = b""
+    try:
+        while True:
+            c = s.recv(64)
+            if not c:
+                break
+            got += c
+    except socket.timeout:
+        print("no EOF within %gs (got %r)" % (timeout, got))
+        return 1
+    if got != b"bye":
+        print("got %r before EOF, not 'bye'" % got)
+        return 1
+    print("EOF", flush=True)
+    time.sleep(300)
+    s.close()
+    return 0
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "echo":
         echo()
@@ -186,6 +237,10 @@ def main(argv):
         return expect_banner(int(argv[2]), float(argv[3]))
     if len(argv) >= 4 and argv[1] == "hold":
         return hold(int(argv[2]), float(argv[3]))
+    if len(argv) >= 4 and argv[1] == "halfclose":
+        return halfclose(int(argv[2]), float(argv[3]))
+    if len(argv) >= 4 and argv[1] == "readeof":
+        return readeof(int(argv[2]), float(argv[3]))
     sys.stderr.write(__doc__)
     return 2
 
