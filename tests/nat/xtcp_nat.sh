@@ -42,15 +42,15 @@ unshare -n true 2>/dev/null || skip "cannot create a network namespace (unshare 
 # TTL 7), which a port-randomizing NAT defeats: only (A) and (B) run there
 declare -A EXPECT=(
     [e2e.A.ufrpc]=ok [e2e.B.ufrpc]=fail
-    [interop.A.ufrpc]=ok [interop.B.ufrpc]=fail [interop.C.ufrpc]=fail
+    [interop.A.ufrpc]=ok [interop.B.ufrpc]=ok [interop.C.ufrpc]=ok
     [interop.A.frpc]=ok [interop.B.frpc]=ok [interop.C.frpc]=ok
 )
-# interop (B) and (C): frps answers mode 2 for one hard and one easy NAT: the hard side
-# listens on 256 random ports (ListenRandomPorts), the easy side sends to 1000 random
-# ports of the hard side's address (SendRandomPorts). frpc punches through; ufrpc
-# only tries the addresses given (the "detect behavior asks for random ports" debug
-# line, checked below) and fails. frps remembers a failed behaviour per pair of NAT
-# features: ufrpc runs first, so frpc then gets mode 2's next index.
+# interop (B) and (C), before ufrpc followed frps's random ports: ufrpc failed, frpc
+# punched through. Now: frps answers mode 2 for one hard and one easy NAT: the hard side
+# listens on 256 more random ports (ListenRandomPorts), the easy side sends to 1000
+# random ports of the hard side's address (SendRandomPorts), and they meet when one of
+# those ports is among the hard NAT's mappings. frps remembers a failed behaviour per
+# pair of NAT features (the next attempt gets the mode's next index).
 
 NS="ufn$$"
 PUB=${NS}pub N1=${NS}n1 N2=${NS}n2 P1=${NS}p1 P2=${NS}p2
@@ -211,20 +211,26 @@ fi
 # run_case CASE NAT1 NAT2: sets the NATs, then the load through each client's visitor
 RESULTS=""
 run_case() {
-    local c=$1 cl out got n0 vlog vname
+    local c=$1 cl out got n0 vlog vname try tries=1
+    # mode 2 meets by chance: 1000 random probes hit one of 256 random mappings among
+    # ~64500 ports with p ~ 98%; a second attempt (frps then picks the mode's next
+    # behaviour) keeps the test from failing 1 run in 50
+    [ "$MODE" = interop ] && [ "$2$3" != easyeasy ] && tries=2
     set_nat "$N1" "$2"
     set_nat "$N2" "$3"
     for cl in $CLIENTS; do
         vlog=$WORK/uvis.log vname="u${c}_v"
         [ "$cl" = frpc ] && vlog=$WORK/fvis.log vname="f${c}_v"
         n0=$(count_lines "$SLOG" "$SUCCESS_RE")
-        if out=$("$WORK/bin/tool2" load "$(port_of "$c" "$cl")" 262144 2 30 2>&1); then
-            got=ok
+        got=fail
+        for try in $(seq 1 "$tries"); do
+            out=$("$WORK/bin/tool2" load "$(port_of "$c" "$cl")" 262144 2 30 2>&1) && { got=ok; break; }
+            log "($c) $cl: attempt $try failed: ${out:0:120}"
+        done
+        if [ "$got" = ok ]; then
             wait_line "$SLOG" "$SUCCESS_RE" 10 $((n0 + 1)) || fail "($c) $cl: no successful report"
             grep -q "\\[$vname\\].*establishing nat hole connection successful" "$vlog" ||
                 fail "($c) $cl: the visitor did not log the punched connection"
-        else
-            got=fail
         fi
         log "($c) proxy NAT $2, visitor NAT $3, $cl: $got ${out:0:120}"
         RESULTS+="$c/$2-$3/$cl=$got "
@@ -242,17 +248,18 @@ run_case B easy hard
 grep -q '\[uB_v\] nathole prepare success, nat type: HardNAT, behavior: BehaviorPortChanged' "$WORK/uvis.log" ||
     fail "the visitor's discovery did not classify the random-port NAT as HardNAT"
 if [ "$MODE" = interop ]; then
-    # why ufrpc fails there (see EXPECT): pinned, so that this test is updated with it
-    wait_line "$WORK/uvis.log" '\[uB_v\] detect behavior asks for random ports \(send 0, listen 256\)' 1 ||
-        fail "(B) the hard visitor was not asked for 256 listening ports"
-    wait_line "$WORK/uprox.log" '\[up\] detect behavior asks for random ports \(send 1000, listen 0\)' 1 ||
-        fail "(B) the easy proxy was not asked for 1000 random ports"
+    # ufrpc took part in mode 2 (the lines are ufrpc's own: frpc logs these at trace)
+    wait_line "$WORK/uvis.log" '\[uB_v\] listen on 256 more random ports' 1 ||
+        fail "(B) the hard visitor did not listen on 256 random ports"
+    wait_line "$WORK/uprox.log" '\[up\] send sid messages to 1000 random ports' 1 ||
+        fail "(B) the easy proxy did not send to 1000 random ports"
     run_case C hard easy
-    wait_line "$WORK/uprox.log" '\[up\] detect behavior asks for random ports \(send 0, listen 256\)' 1 ||
-        fail "(C) the hard proxy was not asked for 256 listening ports"
-    wait_line "$WORK/uvis.log" '\[uC_v\] detect behavior asks for random ports \(send 1000, listen 0\)' 1 ||
-        fail "(C) the easy visitor was not asked for 1000 random ports"
-    grep -q 'report make hole success: true, mode 2' "$SLOG" || fail "frps saw no success in mode 2"
+    wait_line "$WORK/uprox.log" '\[up\] listen on 256 more random ports' 1 ||
+        fail "(C) the hard proxy did not listen on 256 random ports"
+    wait_line "$WORK/uvis.log" '\[uC_v\] send sid messages to 1000 random ports' 1 ||
+        fail "(C) the easy visitor did not send to 1000 random ports"
+    [ "$(count_lines "$SLOG" 'report make hole success: true, mode 2')" -ge $((2 + 2 * HAVE_FRPC)) ] ||
+        fail "frps saw fewer successes in mode 2 than (B) and (C) made tunnels"
 fi
 log "results: $RESULTS"
 
