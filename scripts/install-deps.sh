@@ -19,6 +19,7 @@ PKGS=(
   gnuplot-nox                               # bench charts
   chromium nodejs                           # the dashboard test (headless Chromium, driven by node)
   zsh fish                                  # the completion scripts run in their shells (tests/e2e/cli_help.sh)
+  nftables iproute2                         # NATs emulated in network namespaces (tests/nat)
 )
 
 missing=()

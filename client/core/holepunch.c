@@ -21,6 +21,9 @@
 #define READ_TIMEOUT_MS 5000   /* MakeHole's default */
 #define MAX_LOCAL_IPS 10       /* ListLocalIPsForNatHole(10) */
 #define MAX_RANGE_SENDS 2048   /* candidate port ranges, all IPs together */
+#define MAX_LISTEN_RANDOM 256  /* extra sockets of a receiver (frps asks for 256) */
+#define MAX_SEND_RANDOM 4096   /* random ports of a sender (frps asks for 1000) */
+#define RANDOM_SEND_MS 15      /* one random port every 15 ms, as frp */
 #define MAX_ERR 300
 
 enum phase { PH_RESOLVE, PH_STUN1, PH_STUN2, PH_PREPARED, PH_DELAY, PH_WAIT, PH_DONE };
@@ -39,6 +42,14 @@ struct ufrpc_holepunch {
     uv_getaddrinfo_t gai;
     uv_udp_t udp;
     uv_timer_t timer;
+    /* frps's random-port modes: a receiver's extra sockets (each sends and listens;
+     * the first to get the peer's sid wins), a sender's paced sends to random ports */
+    uv_udp_t *extra;
+    size_t n_extra;
+    uv_udp_t *won; /* the socket that got the peer's message: &udp or an extra */
+    uv_timer_t pace;
+    int64_t random_left;
+    uint8_t *used_ports; /* 65536-bit set of the random ports already tried */
     uint8_t tid[12];
     struct sockaddr_in stun;
     struct ufrpc_strv mapped, assisted;
@@ -61,6 +72,8 @@ static void maybe_release(ufrpc_holepunch_t *h)
     if (!h->freeing || h->handles > 0 || h->gai_busy)
         return;
     ufrpc_msg_free(&h->resp);
+    free(h->extra);
+    free(h->used_ports);
     for (size_t i = 0; i < h->mapped.n; i++)
         free(h->mapped.items[i]);
     free(h->mapped.items);
@@ -88,6 +101,9 @@ void ufrpc_holepunch_free(ufrpc_holepunch_t *h)
     if (h->handles > 0) {
         uv_close((uv_handle_t *)&h->udp, on_closed);
         uv_close((uv_handle_t *)&h->timer, on_closed);
+        uv_close((uv_handle_t *)&h->pace, on_closed);
+        for (size_t i = 0; i < h->n_extra; i++)
+            uv_close((uv_handle_t *)&h->extra[i], on_closed);
     }
     maybe_release(h);
 }
@@ -104,6 +120,7 @@ static void fail_punch(ufrpc_holepunch_t *h, int rc, const char *err)
 {
     h->ph = PH_DONE;
     uv_timer_stop(&h->timer);
+    uv_timer_stop(&h->pace);
     if (h->cbs.on_punched)
         h->cbs.on_punched(h, rc, err, h->data);
 }
@@ -277,8 +294,8 @@ static void stun_input(ufrpc_holepunch_t *h, const uint8_t *p, size_t n)
     prepared(h);
 }
 
-static void send_sid(ufrpc_holepunch_t *h, const struct sockaddr_in *to, int ttl, bool response,
-                     const char *tid)
+static void send_sid(ufrpc_holepunch_t *h, uv_udp_t *u, const struct sockaddr_in *to, int ttl,
+                     bool response, const char *tid)
 {
     struct ufrpc_msg m;
     ufrpc_msg_init(&m, UFRPC_MSG_NAT_HOLE_SID);
@@ -301,18 +318,18 @@ static void send_sid(ufrpc_holepunch_t *h, const struct sockaddr_in *to, int ttl
         if (ttl > 0) {
             UFRPC_LOGT(h->log, "[%s] send sid message from 0.0.0.0:%u to %s with ttl %d", h->name,
                        (unsigned)h->lport, a, ttl);
-            uv_udp_set_ttl(&h->udp, ttl);
+            uv_udp_set_ttl(u, ttl);
         } else {
             UFRPC_LOGT(h->log, "[%s] send sid message from 0.0.0.0:%u to %s", h->name,
                        (unsigned)h->lport, a);
         }
         uv_buf_t b = uv_buf_init((char *)pkt, (unsigned)n);
-        int rc = uv_udp_try_send(&h->udp, &b, 1, (const struct sockaddr *)to);
+        int rc = uv_udp_try_send(u, &b, 1, (const struct sockaddr *)to);
         if (rc < 0)
             UFRPC_LOGT(h->log, "[%s] send sid message from 0.0.0.0:%u to %s error: %s", h->name,
                        (unsigned)h->lport, a, uv_strerror(rc));
         if (ttl > 0)
-            uv_udp_set_ttl(&h->udp, h->orig_ttl);
+            uv_udp_set_ttl(u, h->orig_ttl);
     }
     ufrpc_msg_free(&m);
 }
@@ -324,6 +341,52 @@ static void on_wait_timeout(uv_timer_t *t)
     snprintf(e, sizeof e, "wait detect message error: read udp4 0.0.0.0:%u: i/o timeout",
              (unsigned)h->lport);
     fail_punch(h, UFRPC_ERR_TIMEOUT, e);
+}
+
+/* A random unused port in [1024, 65535), 0 after 10 tries (frp's getUnusedPort). */
+static uint16_t unused_port(ufrpc_holepunch_t *h)
+{
+    for (int i = 0; i < 10; i++) {
+        uint16_t r;
+        if (ufrpc_xform_getrandom(NULL, (uint8_t *)&r, sizeof r) != 0)
+            return 0;
+        uint16_t p = (uint16_t)(1024 + r % (65535 - 1024));
+        if (!(h->used_ports[p / 8] & (1u << (p % 8)))) {
+            h->used_ports[p / 8] |= (uint8_t)(1u << (p % 8));
+            return p;
+        }
+    }
+    return 0;
+}
+
+/* The sender's SendRandomPorts: one random port a tick, to every candidate IP. */
+static void on_pace(uv_timer_t *t)
+{
+    ufrpc_holepunch_t *h = t->data;
+    const struct ufrpc_msg_nat_hole_resp *r = &h->resp.u.nat_hole_resp;
+    int ttl = r->detect_behavior.ttl > 0 && r->detect_behavior.ttl < 256 ? (int)r->detect_behavior.ttl : 0;
+    if (h->ph != PH_WAIT || h->random_left <= 0) {
+        uv_timer_stop(t);
+        return;
+    }
+    h->random_left--;
+    uint16_t port = unused_port(h);
+    if (port == 0)
+        return;
+    for (size_t i = 0; i < r->candidate_addrs.n; i++) {
+        struct sockaddr_in to;
+        if (parse4(r->candidate_addrs.items[i], &to) != 0)
+            continue;
+        bool seen = false; /* each IP once */
+        for (size_t j = 0; j < i && !seen; j++) {
+            struct sockaddr_in o;
+            seen = parse4(r->candidate_addrs.items[j], &o) == 0 && o.sin_addr.s_addr == to.sin_addr.s_addr;
+        }
+        if (seen)
+            continue;
+        to.sin_port = htons(port);
+        send_sid(h, &h->udp, &to, ttl, false, h->ptid);
+    }
 }
 
 static void send_detects(ufrpc_holepunch_t *h)
@@ -345,11 +408,14 @@ static void send_detects(ufrpc_holepunch_t *h)
                 continue;
             prev = v->items[i];
             struct sockaddr_in to;
-            if (parse4(v->items[i], &to) == 0)
-                send_sid(h, &to, ttl, false, h->ptid);
-            else
+            if (parse4(v->items[i], &to) != 0) {
                 UFRPC_LOGT(h->log, "[%s] send sid message to %s error: bad address", h->name,
                            v->items[i]);
+                continue;
+            }
+            send_sid(h, &h->udp, &to, ttl, false, h->ptid);
+            for (size_t k = 0; k < h->n_extra; k++)
+                send_sid(h, &h->extra[k], &to, ttl, false, h->ptid);
         }
     }
     size_t budget = MAX_RANGE_SENDS;
@@ -364,14 +430,17 @@ static void send_detects(ufrpc_holepunch_t *h)
             for (int64_t p = from < 1 ? 1 : from; p <= end && p <= 65535 && budget > 0; p++) {
                 budget--;
                 to.sin_port = htons((uint16_t)p);
-                send_sid(h, &to, ttl, false, h->ptid);
+                send_sid(h, &h->udp, &to, ttl, false, h->ptid);
             }
         }
     }
-    if (b->send_random_ports > 0 || b->listen_random_ports > 0)
-        UFRPC_LOGD(h->log, "[%s] detect behavior asks for random ports (send %lld, listen %lld): "
-                           "not supported, only the given addresses are tried",
-                   h->name, (long long)b->send_random_ports, (long long)b->listen_random_ports);
+    if (b->send_random_ports > 0 && h->used_ports) {
+        h->random_left = b->send_random_ports < MAX_SEND_RANDOM ? b->send_random_ports
+                                                                : MAX_SEND_RANDOM;
+        UFRPC_LOGD(h->log, "[%s] send sid messages to %lld random ports, one every %d ms",
+                   h->name, (long long)h->random_left, RANDOM_SEND_MS);
+        uv_timer_start(&h->pace, on_pace, RANDOM_SEND_MS, RANDOM_SEND_MS);
+    }
     int64_t to_ms = b->read_timeout_ms > 0 ? b->read_timeout_ms : READ_TIMEOUT_MS;
     h->ph = PH_WAIT;
     uv_timer_start(&h->timer, on_wait_timeout, (uint64_t)to_ms, 0);
@@ -382,7 +451,8 @@ static void on_delay(uv_timer_t *t)
     send_detects(t->data);
 }
 
-static void punch_input(ufrpc_holepunch_t *h, const uint8_t *p, size_t n, const struct sockaddr *from)
+static void punch_input(ufrpc_holepunch_t *h, uv_udp_t *u, const uint8_t *p, size_t n,
+                        const struct sockaddr *from)
 {
     char a[64];
     addr_text(from, a, sizeof a);
@@ -407,13 +477,16 @@ static void punch_input(ufrpc_holepunch_t *h, const uint8_t *p, size_t n, const 
             ufrpc_msg_free(&m);
             return;
         }
-        send_sid(h, (const struct sockaddr_in *)from, 0, true, s->transaction_id ? s->transaction_id : "");
+        send_sid(h, u, (const struct sockaddr_in *)from, 0, true,
+                 s->transaction_id ? s->transaction_id : "");
     }
     ufrpc_msg_free(&m);
     memcpy(&h->peer, from, sizeof(struct sockaddr_in));
     snprintf(h->peer_text, sizeof h->peer_text, "%s", a);
+    h->won = u;
     h->ph = PH_DONE;
     uv_timer_stop(&h->timer);
+    uv_timer_stop(&h->pace);
     if (h->cbs.on_punched)
         h->cbs.on_punched(h, 0, NULL, h->data);
 }
@@ -435,7 +508,7 @@ static void on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf, const struct so
     if (h->ph == PH_STUN1 || h->ph == PH_STUN2)
         stun_input(h, (const uint8_t *)buf->base, (size_t)n);
     else if (h->ph == PH_WAIT || h->ph == PH_DELAY)
-        punch_input(h, (const uint8_t *)buf->base, (size_t)n, addr);
+        punch_input(h, u, (const uint8_t *)buf->base, (size_t)n, addr);
 }
 
 static void on_resolved(uv_getaddrinfo_t *r, int status, struct addrinfo *res)
@@ -496,7 +569,10 @@ int ufrpc_holepunch_start(uv_loop_t *loop, struct ufrpc_log *log, const char *na
     h->udp.data = h;
     uv_timer_init(loop, &h->timer);
     h->timer.data = h;
-    h->handles = 2;
+    uv_timer_init(loop, &h->pace);
+    h->pace.data = h;
+    h->won = &h->udp;
+    h->handles = 3;
     struct sockaddr_in any = {.sin_family = AF_INET};
     rc = uv_udp_bind(&h->udp, (const struct sockaddr *)&any, 0);
     if (rc == 0)
@@ -594,6 +670,36 @@ int ufrpc_holepunch_punch(ufrpc_holepunch_t *h, const struct ufrpc_msg_nat_hole_
     if (rc < 0)
         return ufrpc_net_uv_err(rc);
     h->sender = resp->detect_behavior.role && strcmp(resp->detect_behavior.role, "sender") == 0;
+    if (resp->detect_behavior.send_random_ports > 0 && !(h->used_ports = calloc(65536 / 8, 1)))
+        return UFRPC_ERR_NOMEM;
+    if (!h->sender && resp->detect_behavior.listen_random_ports > 0) {
+        int64_t want = resp->detect_behavior.listen_random_ports;
+        if (want > MAX_LISTEN_RANDOM)
+            want = MAX_LISTEN_RANDOM;
+        if (!(h->extra = calloc((size_t)want, sizeof *h->extra)))
+            return UFRPC_ERR_NOMEM;
+        struct sockaddr_in any = {.sin_family = AF_INET};
+        for (int64_t i = 0; i < want; i++) {
+            uv_udp_t *x = &h->extra[h->n_extra];
+            int e = uv_udp_init_ex(h->loop, x, AF_INET);
+            if (e < 0) {
+                UFRPC_LOGW(h->log, "[%s] listen random udp addr error: %s", h->name, uv_strerror(e));
+                break;
+            }
+            x->data = h;
+            h->n_extra++;
+            h->handles++;
+            e = uv_udp_bind(x, (const struct sockaddr *)&any, 0);
+            if (e == 0)
+                e = uv_udp_recv_start(x, on_alloc, on_recv);
+            if (e < 0) { /* stays in extra[] to be closed; sending on it just fails */
+                UFRPC_LOGW(h->log, "[%s] listen random udp addr error: %s", h->name, uv_strerror(e));
+                break;
+            }
+        }
+    }
+    if (h->n_extra > 0)
+        UFRPC_LOGD(h->log, "[%s] listen on %zu more random ports", h->name, h->n_extra);
     if (h->sender && resp->detect_behavior.send_delay_ms > 0) {
         h->ph = PH_DELAY;
         uv_timer_start(&h->timer, on_delay, (uint64_t)resp->detect_behavior.send_delay_ms, 0);
@@ -606,7 +712,7 @@ int ufrpc_holepunch_punch(ufrpc_holepunch_t *h, const struct ufrpc_msg_nat_hole_
 int ufrpc_holepunch_take(ufrpc_holepunch_t *h, uv_os_sock_t *fd, struct sockaddr_storage *peer)
 {
     uv_os_fd_t cur;
-    if (h->peer_text[0] == '\0' || uv_fileno((uv_handle_t *)&h->udp, &cur) != 0)
+    if (h->peer_text[0] == '\0' || uv_fileno((uv_handle_t *)h->won, &cur) != 0)
         return UFRPC_ERR_STATE;
     int d = dup(cur);
     if (d < 0)

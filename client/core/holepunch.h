@@ -10,18 +10,24 @@
  *      disabled. on_prepared reports it.
  *   2. the owner exchanges the addresses through frps (NatHoleVisitor/NatHoleClient,
  *      NatHoleResp) and calls ufrpc_holepunch_punch with the answer and the secret
- *      key. As frp's MakeHole with the listening socket alone: a sender waits
+ *      key. As frp's MakeHole: a sender waits
  *      send_delay_ms, then sends an encrypted NatHoleSid to the assisted and
  *      candidate addresses; a receiver sends to the candidate addresses (or, with
  *      candidate_ports, to each port of those ranges on the candidates' IPs) with
  *      the given TTL. Both then wait read_timeout (default 5 s) for a NatHoleSid of
  *      this sid: a receiver answers a request with response = true; a sender waits
  *      for that answer. on_punched reports the peer's address.
- *      Not done (frp uses them only between two hard NATs): listening on extra
- *      random ports and sending to random ports; those fields are ignored.
- *   3. ufrpc_holepunch_take hands out the socket (a duplicate descriptor) and peer.
+ *      frps's random-port modes (one side behind a port-randomizing NAT):
+ *      listen_random_ports (a receiver; at most 256) more sockets on random ports
+ *      each send to the candidates with the TTL and wait too, the first to get this
+ *      sid wins; send_random_ports (at most 4096) distinct random ports in
+ *      [1024, 65535) get one NatHoleSid each on every candidate IP, one port every
+ *      15 ms (frp's pace), until the punching ends.
+ *   3. ufrpc_holepunch_take hands out the socket that got the peer's message (a
+ *      duplicate descriptor) and the peer.
  *
- * Every buffer is fixed (one 1500-byte datagram); sends are uv_udp_try_send (a
+ * Every buffer is fixed (one 1500-byte datagram shared by the sockets; an 8 KiB
+ * port set for random sends); sends are uv_udp_try_send (a
  * datagram the kernel refuses is simply lost, as punching tolerates).
  *
  * Callbacks never run from inside start/punch/free. ufrpc_holepunch_free may be

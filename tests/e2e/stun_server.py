@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""A tiny STUN server for the nathole tests (127.0.0.1 only), one process for four
-server behaviours, each on its own pair of UDP ports (primary, alternate):
+"""A tiny STUN server for the nathole tests, one process for four server behaviours,
+each on its own pair of UDP ports (primary, alternate). Usage:
+stun_server.py [PRIMARY_IP ALTERNATE_IP] (both 127.0.0.1 by default; tests/nat gives
+two addresses of its "public" namespace, so a NAT sees two destination hosts):
 
   easy     XOR-MAPPED-ADDRESS is the request's source; the primary's answer names
            the alternate in OTHER-ADDRESS (a NAT that keeps its mapping)
@@ -15,6 +17,7 @@ one=P" (the primary ports) once all listen; runs until killed.
 import select
 import socket
 import struct
+import sys
 
 MAGIC = 0x2112A442
 MODES = {"easy": (False, True, 0), "hard": (False, True, 3),
@@ -31,13 +34,14 @@ def addr_attr(kind, ip, port, xor):
 
 
 def main():
+    prim_ip, alt_ip = (sys.argv[1], sys.argv[2]) if len(sys.argv) == 3 else ("127.0.0.1",) * 2
     socks = {}  # socket -> (mode, is_alternate, alternate port)
     ready = []
     for mode in MODES:
         prim = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         alt = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        prim.bind(("127.0.0.1", 0))
-        alt.bind(("127.0.0.1", 0))
+        prim.bind((prim_ip, 0))
+        alt.bind((alt_ip, 0))
         alt_port = alt.getsockname()[1]
         socks[prim] = (mode, False, alt_port)
         socks[alt] = (mode, True, alt_port)
@@ -56,7 +60,7 @@ def main():
             seen = port + (shift if is_alt else 0)
             attrs = addr_attr(0x0001 if classic else 0x0020, ip, seen, not classic)
             if other and not is_alt:
-                attrs += addr_attr(0x0005 if classic else 0x802C, "127.0.0.1", alt_port, False)
+                attrs += addr_attr(0x0005 if classic else 0x802C, alt_ip, alt_port, False)
             s.sendto(struct.pack("!HHI", 0x0101, len(attrs), MAGIC) + data[8:20] + attrs, (ip, port))
 
 
