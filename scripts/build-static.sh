@@ -166,8 +166,25 @@ MBEDTLS_UNSET=(
     MBEDTLS_PSA_CRYPTO_C MBEDTLS_PSA_CRYPTO_STORAGE_C MBEDTLS_PSA_ITS_FILE_C
     MBEDTLS_SELF_TEST MBEDTLS_VERSION_FEATURES MBEDTLS_SSL_CONTEXT_SERIALIZATION
     MBEDTLS_PADLOCK_C
+    # What frps (Go's crypto/tls) and the https2* plugins' local clients never need:
+    # TLS 1.2 only (ufrpc sets it as the minimum), ECDHE key exchange only (Go >= 1.22
+    # offers no RSA key exchange; its servers always have ECDHE), AEAD suites only
+    # (AES-GCM, ChaCha20-Poly1305: Go prefers them, and our record layer protects
+    # nothing else), so no CBC or CTR modes, paddings, CBC record options,
+    # renegotiation (Go's server never asks), ALPN, fragment-length or fallback
+    # extensions; no debug messages (nothing sets a debug callback), no test certs.
+    MBEDTLS_SSL_PROTO_TLS1 MBEDTLS_SSL_PROTO_TLS1_1 MBEDTLS_KEY_EXCHANGE_RSA_ENABLED
+    MBEDTLS_CIPHER_MODE_CBC MBEDTLS_CIPHER_MODE_CTR MBEDTLS_CIPHER_PADDING_PKCS7
+    MBEDTLS_CIPHER_PADDING_ONE_AND_ZEROS MBEDTLS_CIPHER_PADDING_ZEROS_AND_LEN
+    MBEDTLS_CIPHER_PADDING_ZEROS MBEDTLS_SSL_CBC_RECORD_SPLITTING MBEDTLS_SSL_ENCRYPT_THEN_MAC
+    MBEDTLS_SSL_TRUNCATED_HMAC MBEDTLS_SSL_RENEGOTIATION MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
+    MBEDTLS_SSL_FALLBACK_SCSV MBEDTLS_SSL_ALPN MBEDTLS_SSL_ALL_ALERT_MESSAGES
+    MBEDTLS_SSL_RECORD_CHECKING MBEDTLS_DEBUG_C MBEDTLS_PK_RSA_ALT_SUPPORT
+    MBEDTLS_PK_PARSE_EC_EXTENDED MBEDTLS_CERTS_C MBEDTLS_NET_C MBEDTLS_TIMING_C
+    MBEDTLS_SSL_CACHE_C
 )
-if ! done_mark mbedtls; then
+# (rebuilt when the list above changes: the marker holds the list it was built with)
+if ! done_mark mbedtls || [ "$(cat "$T/deps/mbedtls.done")" != "${MBEDTLS_UNSET[*]}" ]; then
     step "mbedtls"
     s=$(srcdir mbedtls)
     # -iquote: found before the source tree's own include/mbedtls/config.h
@@ -180,7 +197,7 @@ if ! done_mark mbedtls; then
         -DMBEDTLS_FATAL_WARNINGS=OFF -DCMAKE_C_FLAGS="$CFLAGS_DEPS -iquote $T/deps/mbedtls-config"
     cmake --install "$T/deps/mbedtls" >>"$T/deps/mbedtls.log"
     cp "$cfg" "$PREFIX/include/mbedtls/config.h"
-    mark_done mbedtls
+    echo "${MBEDTLS_UNSET[*]}" >"$T/deps/mbedtls.done"
 fi
 
 if ! done_mark json-c; then
