@@ -129,6 +129,9 @@ if [ "$TARGET" = musl ]; then
     done
     [ -e "$PREFIX/include/asm" ] || ln -s "/usr/include/x86_64-linux-gnu/asm" "$PREFIX/include/asm"
     CFLAGS_DEPS="$CFLAGS_DEPS -isystem $PREFIX/include"
+    # The libraries as LTO objects too (ar finds gcc's LTO plugin in
+    # /usr/lib/bfd-plugins): the final link then drops and inlines across them.
+    CFLAGS_DEPS="$CFLAGS_DEPS -flto"
 fi
 
 if ! done_mark libuv; then
@@ -183,8 +186,11 @@ MBEDTLS_UNSET=(
     MBEDTLS_PK_PARSE_EC_EXTENDED MBEDTLS_CERTS_C MBEDTLS_NET_C MBEDTLS_TIMING_C
     MBEDTLS_SSL_CACHE_C
 )
-# (rebuilt when the list above changes: the marker holds the list it was built with)
-if ! done_mark mbedtls || [ "$(cat "$T/deps/mbedtls.done")" != "${MBEDTLS_UNSET[*]}" ]; then
+# Not LTO objects: ld's --wrap of the certificate parsers (net/x509_fill.c) does not
+# reach calls between two LTO objects, and frps's certificate would not parse.
+MBEDTLS_CFLAGS="$CFLAGS_DEPS -fno-lto"
+# (rebuilt when the list or the flags change: the marker holds those it was built with)
+if ! done_mark mbedtls || [ "$(cat "$T/deps/mbedtls.done")" != "$MBEDTLS_CFLAGS ${MBEDTLS_UNSET[*]}" ]; then
     step "mbedtls"
     s=$(srcdir mbedtls)
     # -iquote: found before the source tree's own include/mbedtls/config.h
@@ -194,10 +200,10 @@ if ! done_mark mbedtls || [ "$(cat "$T/deps/mbedtls.done")" != "${MBEDTLS_UNSET[
     for o in "${MBEDTLS_UNSET[@]}"; do python3 "$s/scripts/config.py" -f "$cfg" unset "$o"; done
     cmake_dep mbedtls "$s" -DENABLE_PROGRAMS=OFF -DENABLE_TESTING=OFF \
         -DUSE_STATIC_MBEDTLS_LIBRARY=ON -DUSE_SHARED_MBEDTLS_LIBRARY=OFF \
-        -DMBEDTLS_FATAL_WARNINGS=OFF -DCMAKE_C_FLAGS="$CFLAGS_DEPS -iquote $T/deps/mbedtls-config"
+        -DMBEDTLS_FATAL_WARNINGS=OFF -DCMAKE_C_FLAGS="$MBEDTLS_CFLAGS -iquote $T/deps/mbedtls-config"
     cmake --install "$T/deps/mbedtls" >>"$T/deps/mbedtls.log"
     cp "$cfg" "$PREFIX/include/mbedtls/config.h"
-    echo "${MBEDTLS_UNSET[*]}" >"$T/deps/mbedtls.done"
+    echo "$MBEDTLS_CFLAGS ${MBEDTLS_UNSET[*]}" >"$T/deps/mbedtls.done"
 fi
 
 if ! done_mark json-c; then
@@ -256,7 +262,8 @@ ldflags="-Wl,--gc-sections"
 [ "$TARGET" != musl ] || ldflags="$ldflags -static"
 # sodium_init() without the pickers of primitives ufrpc never calls (-100 KB; see
 # cmake/static/sodium_unused.c).
-"$cc" $CFLAGS_DEPS -c "$ROOT/cmake/static/sodium_unused.c" -o "$T/sodium_unused.o"
+# (not an LTO object: ld's --wrap does not see definitions inside LTO objects)
+"$cc" $CFLAGS_DEPS -fno-lto -c "$ROOT/cmake/static/sodium_unused.c" -o "$T/sodium_unused.o"
 for f in pwhash_argon2 generichash_blake2b scalarmult_curve25519 stream_salsa20; do
     ldflags="$ldflags -Wl,--wrap=_crypto_${f}_pick_best_implementation"
 done
