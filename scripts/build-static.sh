@@ -95,8 +95,9 @@ fetch_sources
 
 # ---- 2. the libraries, static, into $PREFIX
 mkdir -p "$PREFIX/lib/pkgconfig" "$PREFIX/include" "$T/deps"
-done_mark() { [ -f "$T/deps/$1.done" ]; }
-mark_done() { touch "$T/deps/$1.done"; }
+# A library is rebuilt when the flags it was built with (held by its marker) change.
+done_mark() { [ "$(cat "$T/deps/$1.done" 2>/dev/null)" = "$CFLAGS_DEPS" ]; }
+mark_done() { echo "$CFLAGS_DEPS" >"$T/deps/$1.done"; }
 
 cmake_dep() { # cmake_dep NAME SRCDIR [CMAKE ARGS...]: configure, build, install
     local name=$1 src=$2
@@ -190,7 +191,7 @@ MBEDTLS_UNSET=(
 # reach calls between two LTO objects, and frps's certificate would not parse.
 MBEDTLS_CFLAGS="$CFLAGS_DEPS -fno-lto"
 # (rebuilt when the list or the flags change: the marker holds those it was built with)
-if ! done_mark mbedtls || [ "$(cat "$T/deps/mbedtls.done")" != "$MBEDTLS_CFLAGS ${MBEDTLS_UNSET[*]}" ]; then
+if [ "$(cat "$T/deps/mbedtls.done" 2>/dev/null)" != "$MBEDTLS_CFLAGS ${MBEDTLS_UNSET[*]}" ]; then
     step "mbedtls"
     s=$(srcdir mbedtls)
     # -iquote: found before the source tree's own include/mbedtls/config.h
@@ -233,6 +234,7 @@ if ! done_mark libsodium; then
     [ -x "$s/configure" ] || (cd "$s" && autoreconf -fi >"$T/deps/libsodium-autoreconf.log" 2>&1)
     host=()
     [ "$TARGET" = musl ] || host=(--host="$triplet")
+    rm -rf "$T/deps/libsodium" # make does not rebuild objects for new CFLAGS
     mkdir -p "$T/deps/libsodium"
     (cd "$T/deps/libsodium" &&
         CC="$cc" CFLAGS="$CFLAGS_DEPS" "$s/configure" "${host[@]}" --prefix="$PREFIX" \
