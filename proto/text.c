@@ -176,7 +176,7 @@ static int match_chunk(const char *chunk, const char *cend, const char *s, const
                     chunk++;
                     break;
                 }
-                long lo, hi;
+                long lo = 0, hi;
                 if (class_char(&chunk, cend, &lo) != 0)
                     return UFRPC_ERR_INVAL;
                 hi = lo;
