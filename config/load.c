@@ -5,7 +5,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "config/toml.h"
 #include "config/yaml_reader.h"
 #include "proto/error.h"
+#include "proto/text.h"
 
 #define DEFAULT_MAX_FILE (8u << 20)
 #define MAX_INCLUDED_FILES 1000
@@ -251,7 +251,7 @@ static int load_includes(struct ufrpc_cfg_ctx *c, bool legacy, size_t max)
         size_t n = 0, cap = 0;
         struct dirent *de;
         while ((de = readdir(dh)) != NULL) {
-            if (fnmatch(base, de->d_name, 0) != 0)
+            if (ufrpc_go_path_match(base, de->d_name) != 1) /* frp: filepath.Match, errors ignored */
                 continue;
             char full[4352];
             snprintf(full, sizeof full, "%s/%s", dir, de->d_name);

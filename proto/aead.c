@@ -5,6 +5,7 @@
 
 #include <mbedtls/platform_util.h>
 
+#include "proto/cpu.h"
 #include "proto/error.h"
 
 #ifndef UFRPC_AEAD_OPENSSL
@@ -17,15 +18,6 @@
 #include <sodium.h>
 #endif
 
-#if defined(__aarch64__) && defined(__linux__)
-#include <sys/auxv.h>
-#ifndef HWCAP_AES
-#define HWCAP_AES (1 << 3)
-#endif
-#ifndef HWCAP_PMULL
-#define HWCAP_PMULL (1 << 4)
-#endif
-#endif
 
 void ufrpc_secure_zero(void *p, size_t n)
 {
@@ -51,14 +43,7 @@ const char *ufrpc_aead_backend(void)
 /* AES with hardware instructions: constant time, and what makes GCM fast. */
 static bool cpu_has_aes(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
-    return __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul");
-#elif defined(__aarch64__) && defined(__linux__)
-    unsigned long hw = getauxval(AT_HWCAP);
-    return (hw & HWCAP_AES) && (hw & HWCAP_PMULL);
-#else
-    return false;
-#endif
+    return ufrpc_cpu_has(UFRPC_CPU_AES) && ufrpc_cpu_has(UFRPC_CPU_CLMUL);
 }
 
 bool ufrpc_aead_available(int cipher)

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "proto/cpu.h"
+
 /* UFRPC_CRC32C_SMALL (CMake option of the same name): one table, one byte per step
  * (about 4x slower where there is no CRC instruction, 7 KiB smaller). */
 #if UFRPC_CRC32C_SMALL
@@ -72,7 +74,7 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uin
 uint32_t ufrpc_crc32c_update(uint32_t crc, const uint8_t *p, size_t len)
 {
 #ifdef HAVE_HW_CRC
-    if (__builtin_cpu_supports("sse4.2"))
+    if (ufrpc_cpu_has(UFRPC_CPU_SSE42))
         return crc_hw(crc, p, len);
 #endif
     return ufrpc_crc32c_update_portable(crc, p, len);

@@ -2,7 +2,8 @@
  * hex digits, URL percent-decoding (RFC 3986 §2.1: the admin API's query and
  * path, static_file's request path, the proxy URL's user and password) and Go's
  * strconv.ParseBool (the command line's boolean flags, the admin API's
- * strictConfig), errno texts as Go prints them. Pure functions on caller buffers: nothing is allocated or kept. */
+ * strictConfig), errno texts as Go prints them, Go's path.Match (the config's
+ * `includes`). Pure functions on caller buffers: nothing is allocated or kept. */
 #ifndef UFRPC_PROTO_TEXT_H
 #define UFRPC_PROTO_TEXT_H
 
@@ -38,5 +39,15 @@ void ufrpc_go_quote(char *out, size_t cap, const char *s);
  * returns out. Thread-safe (strerror_r: file jobs call it on worker threads), and
  * the same with glibc's GNU strerror_r and the XSI one of musl and the others. */
 const char *ufrpc_go_strerror(int err, char *out, size_t cap);
+
+/* Go's path.Match (filepath.Match on Unix) of name against pattern, both
+ * NUL-terminated: '*' matches any run of characters other than '/', '?' one
+ * character other than '/', "[...]" one character of a class ('^' first negates;
+ * "a-z" ranges, by code point), '\\' takes the next character literally. A
+ * character is a UTF-8 sequence (an invalid byte counts as one, as U+FFFD).
+ * Returns 1 when name matches, 0 when not, UFRPC_ERR_INVAL when the pattern is
+ * malformed (Go's ErrBadPattern: "[", "[]a]", "[x-]", a trailing '\\'...), even
+ * where the name already failed to match before the bad part. */
+int ufrpc_go_path_match(const char *pattern, const char *name);
 
 #endif

@@ -10,11 +10,9 @@
 #include <json-c/json.h>
 #include <mbedtls/platform_util.h>
 
-#if defined(__aarch64__) && defined(__linux__)
-#include <sys/auxv.h>
-#endif
 
 #include "proto/base64.h"
+#include "proto/cpu.h"
 #include "proto/error.h"
 #include "proto/frame.h"
 #include "proto/frame_v2.h"
@@ -75,13 +73,11 @@ static void set_err(char *err, size_t cap, const char *fmt, ...)
 
 static int fast_aes_gcm(void)
 {
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul") &&
-           __builtin_cpu_supports("sse4.1") && __builtin_cpu_supports("ssse3");
-#elif defined(__aarch64__) && defined(__linux__) && defined(HWCAP_AES) && defined(HWCAP_PMULL)
-    unsigned long caps = getauxval(AT_HWCAP);
-    return (caps & HWCAP_AES) != 0 && (caps & HWCAP_PMULL) != 0;
+#if defined(__x86_64__) || defined(__i386__)
+    return ufrpc_cpu_has(UFRPC_CPU_AES) && ufrpc_cpu_has(UFRPC_CPU_CLMUL) &&
+           ufrpc_cpu_has(UFRPC_CPU_SSE41) && ufrpc_cpu_has(UFRPC_CPU_SSSE3);
+#elif defined(__aarch64__)
+    return ufrpc_cpu_has(UFRPC_CPU_AES) && ufrpc_cpu_has(UFRPC_CPU_CLMUL);
 #elif defined(__powerpc64__)
     return 1;
 #else

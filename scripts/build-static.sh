@@ -95,8 +95,9 @@ fetch_sources
 
 # ---- 2. the libraries, static, into $PREFIX
 mkdir -p "$PREFIX/lib/pkgconfig" "$PREFIX/include" "$T/deps"
-done_mark() { [ -f "$T/deps/$1.done" ]; }
-mark_done() { touch "$T/deps/$1.done"; }
+# A library is rebuilt when the flags it was built with (held by its marker) change.
+done_mark() { [ "$(cat "$T/deps/$1.done" 2>/dev/null)" = "$CFLAGS_DEPS" ]; }
+mark_done() { echo "$CFLAGS_DEPS" >"$T/deps/$1.done"; }
 
 cmake_dep() { # cmake_dep NAME SRCDIR [CMAKE ARGS...]: configure, build, install
     local name=$1 src=$2
@@ -129,6 +130,9 @@ if [ "$TARGET" = musl ]; then
     done
     [ -e "$PREFIX/include/asm" ] || ln -s "/usr/include/x86_64-linux-gnu/asm" "$PREFIX/include/asm"
     CFLAGS_DEPS="$CFLAGS_DEPS -isystem $PREFIX/include"
+    # The libraries as LTO objects too (ar finds gcc's LTO plugin in
+    # /usr/lib/bfd-plugins): the final link then drops and inlines across them.
+    CFLAGS_DEPS="$CFLAGS_DEPS -flto"
 fi
 
 if ! done_mark libuv; then
@@ -166,8 +170,28 @@ MBEDTLS_UNSET=(
     MBEDTLS_PSA_CRYPTO_C MBEDTLS_PSA_CRYPTO_STORAGE_C MBEDTLS_PSA_ITS_FILE_C
     MBEDTLS_SELF_TEST MBEDTLS_VERSION_FEATURES MBEDTLS_SSL_CONTEXT_SERIALIZATION
     MBEDTLS_PADLOCK_C
+    # What frps (Go's crypto/tls) and the https2* plugins' local clients never need:
+    # TLS 1.2 only (ufrpc sets it as the minimum), ECDHE key exchange only (Go >= 1.22
+    # offers no RSA key exchange; its servers always have ECDHE), AEAD suites only
+    # (AES-GCM, ChaCha20-Poly1305: Go prefers them, and our record layer protects
+    # nothing else), so no CBC or CTR modes, paddings, CBC record options,
+    # renegotiation (Go's server never asks), ALPN, fragment-length or fallback
+    # extensions; no debug messages (nothing sets a debug callback), no test certs.
+    MBEDTLS_SSL_PROTO_TLS1 MBEDTLS_SSL_PROTO_TLS1_1 MBEDTLS_KEY_EXCHANGE_RSA_ENABLED
+    MBEDTLS_CIPHER_MODE_CBC MBEDTLS_CIPHER_MODE_CTR MBEDTLS_CIPHER_PADDING_PKCS7
+    MBEDTLS_CIPHER_PADDING_ONE_AND_ZEROS MBEDTLS_CIPHER_PADDING_ZEROS_AND_LEN
+    MBEDTLS_CIPHER_PADDING_ZEROS MBEDTLS_SSL_CBC_RECORD_SPLITTING MBEDTLS_SSL_ENCRYPT_THEN_MAC
+    MBEDTLS_SSL_TRUNCATED_HMAC MBEDTLS_SSL_RENEGOTIATION MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
+    MBEDTLS_SSL_FALLBACK_SCSV MBEDTLS_SSL_ALPN MBEDTLS_SSL_ALL_ALERT_MESSAGES
+    MBEDTLS_SSL_RECORD_CHECKING MBEDTLS_DEBUG_C MBEDTLS_PK_RSA_ALT_SUPPORT
+    MBEDTLS_PK_PARSE_EC_EXTENDED MBEDTLS_CERTS_C MBEDTLS_NET_C MBEDTLS_TIMING_C
+    MBEDTLS_SSL_CACHE_C
 )
-if ! done_mark mbedtls; then
+# Not LTO objects: ld's --wrap of the certificate parsers (net/x509_fill.c) does not
+# reach calls between two LTO objects, and frps's certificate would not parse.
+MBEDTLS_CFLAGS="$CFLAGS_DEPS -fno-lto"
+# (rebuilt when the list or the flags change: the marker holds those it was built with)
+if [ "$(cat "$T/deps/mbedtls.done" 2>/dev/null)" != "$MBEDTLS_CFLAGS ${MBEDTLS_UNSET[*]}" ]; then
     step "mbedtls"
     s=$(srcdir mbedtls)
     # -iquote: found before the source tree's own include/mbedtls/config.h
@@ -177,10 +201,10 @@ if ! done_mark mbedtls; then
     for o in "${MBEDTLS_UNSET[@]}"; do python3 "$s/scripts/config.py" -f "$cfg" unset "$o"; done
     cmake_dep mbedtls "$s" -DENABLE_PROGRAMS=OFF -DENABLE_TESTING=OFF \
         -DUSE_STATIC_MBEDTLS_LIBRARY=ON -DUSE_SHARED_MBEDTLS_LIBRARY=OFF \
-        -DMBEDTLS_FATAL_WARNINGS=OFF -DCMAKE_C_FLAGS="$CFLAGS_DEPS -iquote $T/deps/mbedtls-config"
+        -DMBEDTLS_FATAL_WARNINGS=OFF -DCMAKE_C_FLAGS="$MBEDTLS_CFLAGS -iquote $T/deps/mbedtls-config"
     cmake --install "$T/deps/mbedtls" >>"$T/deps/mbedtls.log"
     cp "$cfg" "$PREFIX/include/mbedtls/config.h"
-    mark_done mbedtls
+    echo "$MBEDTLS_CFLAGS ${MBEDTLS_UNSET[*]}" >"$T/deps/mbedtls.done"
 fi
 
 if ! done_mark json-c; then
@@ -210,6 +234,7 @@ if ! done_mark libsodium; then
     [ -x "$s/configure" ] || (cd "$s" && autoreconf -fi >"$T/deps/libsodium-autoreconf.log" 2>&1)
     host=()
     [ "$TARGET" = musl ] || host=(--host="$triplet")
+    rm -rf "$T/deps/libsodium" # make does not rebuild objects for new CFLAGS
     mkdir -p "$T/deps/libsodium"
     (cd "$T/deps/libsodium" &&
         CC="$cc" CFLAGS="$CFLAGS_DEPS" "$s/configure" "${host[@]}" --prefix="$PREFIX" \
@@ -239,7 +264,8 @@ ldflags="-Wl,--gc-sections"
 [ "$TARGET" != musl ] || ldflags="$ldflags -static"
 # sodium_init() without the pickers of primitives ufrpc never calls (-100 KB; see
 # cmake/static/sodium_unused.c).
-"$cc" $CFLAGS_DEPS -c "$ROOT/cmake/static/sodium_unused.c" -o "$T/sodium_unused.o"
+# (not an LTO object: ld's --wrap does not see definitions inside LTO objects)
+"$cc" $CFLAGS_DEPS -fno-lto -c "$ROOT/cmake/static/sodium_unused.c" -o "$T/sodium_unused.o"
 for f in pwhash_argon2 generichash_blake2b scalarmult_curve25519 stream_salsa20; do
     ldflags="$ldflags -Wl,--wrap=_crypto_${f}_pick_best_implementation"
 done

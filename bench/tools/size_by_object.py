@@ -41,17 +41,26 @@ def kept_sections(path):
 
 
 LIB_DIRS = {"ufrpc_proto": "proto", "ufrpc_net": "net", "ufrpc_config": "config",
-            "ufrpc_client": "client", "ufrpc_llhttp": "third_party/llhttp"}
+            "ufrpc_plugins": "client/plugins", "ufrpc_core": "client/core",
+            "ufrpc_admin": "client/admin", "ufrpc_api": "client/lib", "ufrpc_cli": "client/cli",
+            "ufrpc_llhttp": "third_party/llhttp"}
 
 
 def name_of(obj):
-    """proto/ws.c for libufrpc_proto.a(ws.c.o), client/cli/main.c for the executable's own."""
+    """proto/ws.c for libufrpc_proto.a(ws.c.o), client/cli/main.c for the executable's
+    own, libmbedtls.a/ssl_tls.c.o for an object of another static library (a static
+    build), the C runtime for the rest."""
     m = re.search(r"lib(ufrpc_\w+)\.a\((.+)\.o\)$", obj)
     if m:
         return LIB_DIRS.get(m.group(1), m.group(1)) + "/" + m.group(2)
     m = re.search(r"CMakeFiles/[\w-]+\.dir/(.+)\.o$", obj)
     if m:
         return m.group(1)
+    if re.search(r"\.ltrans\d*\.ltrans\.o$", obj):
+        return "(LTO: the objects built with -flto, merged)"
+    m = re.search(r"(lib[\w+-]+\.a)\((.+)\)$", obj)
+    if m and m.group(1) not in ("libc_nonshared.a",):
+        return m.group(1) + "/" + m.group(2)
     return "(C runtime startup, libc_nonshared)"
 
 

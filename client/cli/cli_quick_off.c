@@ -24,3 +24,10 @@ int ufrpc_cli_quick(int argc, char **argv)
            "use a configuration file (-c)\n", argv[1]);
     return 1;
 }
+
+void ufrpc_cli_quick_usage(FILE *out, const char *type, bool visitor)
+{
+    (void)visitor;
+    fprintf(out, "the command \"%s\" is not supported by this build (built with UFRPC_WITH_QUICK=OFF); "
+                 "use a configuration file (-c)\n", type);
+}

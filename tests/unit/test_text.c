@@ -136,11 +136,50 @@ static void test_go_strerror(void **state)
     assert_string_equal(b, "no ");
 }
 
+/* Go's path.Match, which frp uses for `includes`: cases from Go's match_test.go
+ * and the ones where C's fnmatch differs ('!' is no negation, no [[:classes:]],
+ * a malformed pattern is an error even after a mismatch). The implementation
+ * agreed with Go 1.19's path.Match on 200 000 random patterns (bench/README.md). */
+static void test_go_path_match(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pattern, *name;
+        int want;
+    } cases[] = {
+        {"abc", "abc", 1}, {"*", "abc", 1}, {"*c", "abc", 1}, {"a*", "a", 1},
+        {"a*", "abc", 1}, {"a*", "ab/c", 0}, {"a*/b", "abc/b", 1}, {"a*/b", "a/c/b", 0},
+        {"a*b*c*d*e*/f", "axbxcxdxe/f", 1}, {"a*b*c*d*e*/f", "axbxcxdxexxx/f", 1},
+        {"a*b*c*d*e*/f", "axbxcxdxe/xxx/f", 0}, {"a*b*c*d*e*/f", "axbxcxdxexxx/fff", 0},
+        {"a*b?c*x", "abxbbxdbxebxczzx", 1}, {"a*b?c*x", "abxbbxdbxebxczzy", 0},
+        {"ab[c]", "abc", 1}, {"ab[b-d]", "abc", 1}, {"ab[e-g]", "abc", 0},
+        {"ab[^c]", "abc", 0}, {"ab[^b-d]", "abc", 0}, {"ab[^e-g]", "abc", 1},
+        {"a\\*b", "a*b", 1}, {"a\\*b", "ab", 0}, {"a?b", "a\u263ab", 1},
+        {"a[^a]b", "a\u263ab", 1}, {"a???b", "a\u263ab", 0}, {"[a-\u03b6]*", "\u03b1", 1},
+        {"*[a-\u03b6]", "A", 0}, {"a?b", "a/b", 0}, {"a*b", "a/b", 0},
+        {"[\\]a]", "]", 1}, {"[\\-]", "-", 1}, {"[x\\-]", "z", 0}, {"*x", "xxx", 1},
+        {"*.toml", "web.toml", 1}, {"*.toml", ".hidden.toml", 1}, {"*.toml", "web.yaml", 0},
+        {"[!a]", "b", 0}, {"[!a]", "!", 1}, {"[[:alpha:]]", "a", 0}, {"", "", 1}, {"", "a", 0},
+        {"[]a]", "]", UFRPC_ERR_INVAL}, {"[-]", "-", UFRPC_ERR_INVAL}, {"[x-]", "x", UFRPC_ERR_INVAL},
+        {"[-x]", "x", UFRPC_ERR_INVAL}, {"\\", "a", UFRPC_ERR_INVAL}, {"[a-b-c]", "a", UFRPC_ERR_INVAL},
+        {"[", "a", UFRPC_ERR_INVAL}, {"[^bc", "a", UFRPC_ERR_INVAL}, {"a[", "a", UFRPC_ERR_INVAL},
+        {"a[", "x", UFRPC_ERR_INVAL}, {"a/b[", "x", UFRPC_ERR_INVAL}, {"[\xff]", "a", UFRPC_ERR_INVAL},
+        {"a\xff" "b", "a\xff" "b", 1}, {"a?b", "a\xff" "b", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = ufrpc_go_path_match(cases[i].pattern, cases[i].name);
+        if (got != cases[i].want)
+            fail_msg("Match(%s, %s) = %d, want %d", cases[i].pattern, cases[i].name, got,
+                     cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_go_quote),
         cmocka_unit_test(test_go_strerror),
+        cmocka_unit_test(test_go_path_match),
         cmocka_unit_test(test_hexval),
         cmocka_unit_test(test_decode),
         cmocka_unit_test(test_decode_errors),
