@@ -75,9 +75,18 @@ fi
 unset UFRPC_DEPS_PREFIX
 
 step() { echo "== build-cross [$TARGET] $*"; }
+# Ninja when installed: one build graph for ufrpc and ~80 test programs. With
+# Makefiles every --target is a separate, serialized make that rescans all of the
+# layers' dependencies: 2.5 min wall (2 min CPU) on this machine when nothing changed.
+gen=()
+if command -v ninja >/dev/null; then
+    gen=(-G Ninja)
+    [ ! -f "$B/CMakeCache.txt" ] || grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$B/CMakeCache.txt" ||
+        rm -rf "$B"
+fi
 step "configure"
 # -Wl,--wrap et al. are not needed: Debian's Mbed TLS is shared, as on the build machine.
-nice cmake -S "$ROOT" -B "$B" -DCMAKE_TOOLCHAIN_FILE="$TOOLCHAIN" -DCMAKE_BUILD_TYPE=MinSizeRel \
+nice cmake -S "$ROOT" -B "$B" "${gen[@]}" -DCMAKE_TOOLCHAIN_FILE="$TOOLCHAIN" -DCMAKE_BUILD_TYPE=MinSizeRel \
     -DCMAKE_INTERPROCEDURAL_OPTIMIZATION=OFF -DUFRPC_AEAD=sodium -DUFRPC_QUIC=OFF -DUFRPC_BENCH=OFF \
     -DUFRPC_TESTS=$([ "$TESTS" = 1 ] && echo ON || echo OFF) -DUFRPC_WERROR=ON >"$T.cmake.log" ||
     { cat "$T.cmake.log"; exit 1; }
