@@ -8,9 +8,9 @@
 #      mipsel, chosen by the commit's hash so that successive runs cover all three,
 #      built with Debian's cross compiler and that architecture's -dev packages
 #      (scripts/build-cross.sh, installed by scripts/install-deps.sh), its unit tests
-#      through qemu-user and a TLS+tcpMux tunnel (tests/cross/run.sh). About 70 s on
-#      this 2-core machine (arm64 from scratch, load 3-5: build 40 s with Ninja, unit
-#      tests 25 s, tunnel 2 s; 2 min of CPU; README, "Static and cross builds").
+#      through qemu-user and a TLS+tcpMux tunnel (tests/cross/run.sh). 70-100 s on
+#      this 2-core machine from scratch (build ~40 s with Ninja, unit tests 25-55 s,
+#      tunnel 2 s; 2-2.6 min of CPU; README, "Static and cross builds").
 #      With UFRPC_CROSS=1 every target instead (tests/cross/run.sh --install): also the
 #      static musl build and big-endian mips through scripts/build-static.sh (libraries
 #      from Debian's source packages: 40 min wall a target; UFRPC_CROSS_TARGETS="..."

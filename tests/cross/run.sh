@@ -68,7 +68,7 @@ pkgs_for() {
         echo dpkg-dev autoconf automake libtool python3
     else
         # the target names are Debian's architecture names
-        echo "libuv1-dev:$t libmbedtls-dev:$t libsodium-dev:$t libjson-c-dev:$t libyaml-dev:$t libcmocka-dev:$t"
+        echo "ninja-build libuv1-dev:$t libmbedtls-dev:$t libsodium-dev:$t libjson-c-dev:$t libyaml-dev:$t libcmocka-dev:$t"
     fi
     if [ "$t" = musl ]; then
         echo musl-tools
