@@ -1,8 +1,13 @@
 #include "testutil.h"
 
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "proto/error.h"
 #include "proto/text.h"
@@ -177,4 +182,31 @@ uint64_t ufrpc_test_rand(uint64_t *state)
     x ^= x >> 27;
     *state = x;
     return x * 0x2545F4914F6CDD1Dull;
+}
+
+int ufrpc_test_so_error_untranslated(void)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int untranslated = 0;
+    /* bound, never listening: a connect to it is refused */
+    if (l >= 0 && c >= 0 && bind(l, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        getsockname(l, (struct sockaddr *)&sa, &sl) == 0 &&
+        connect(c, (struct sockaddr *)&sa, sizeof sa) != 0 && errno == EINPROGRESS) {
+        struct pollfd p = {.fd = c, .events = POLLOUT};
+        int err = 0;
+        socklen_t el = sizeof err;
+        if (poll(&p, 1, 10000) == 1 && getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &el) == 0)
+            untranslated = err != 0 && err != ECONNREFUSED;
+    }
+    if (l >= 0)
+        close(l);
+    if (c >= 0)
+        close(c);
+    return untranslated;
 }

@@ -31,4 +31,13 @@ void ufrpc_test_hex(const uint8_t *in, size_t len, char *out);
 /* Deterministic PRNG for tests (xorshift64*), so failures reproduce. */
 uint64_t ufrpc_test_rand(uint64_t *state);
 
+/* 1 when this process runs under an emulator whose getsockopt(SO_ERROR) hands back
+ * the host's errno untranslated: qemu-user 7.2 (Debian bookworm) for mips and mipsel
+ * reports a refused connect as 111 (x86's ECONNREFUSED; mips's is 146), while
+ * connect()'s own errno is translated, so libuv reports "unknown error 111". Probed
+ * each call: a non-blocking connect to a bound socket that does not listen. 0 on
+ * real hardware and every other target. Test cases whose assertions need "connection
+ * refused" skip() when it is 1 (tests/cross/run.sh; README "Static and cross builds"). */
+int ufrpc_test_so_error_untranslated(void);
+
 #endif

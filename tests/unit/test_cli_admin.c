@@ -22,6 +22,7 @@
 #include "client/core/registry.h"
 #include "config/config.h"
 #include "proto/error.h"
+#include "testutil.h"
 
 struct srv {
     uv_loop_t loop;
@@ -266,7 +267,9 @@ static void test_transport_errors(void **st)
              "Get \"http://127.0.0.1:%u/api/status\": dial tcp 127.0.0.1:%u: connect: connection "
              "refused\n",
              (unsigned)port, (unsigned)port);
-    assert_string_equal(out, want);
+    /* qemu-user for mips(el) reports the host errno (testutil.h) */
+    if (!ufrpc_test_so_error_untranslated())
+        assert_string_equal(out, want);
     assert_int_equal(code, 1);
     free(out);
     /* a server that accepts (backlog) but never answers: the deadline */

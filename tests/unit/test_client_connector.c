@@ -15,6 +15,7 @@
 #include "net/tcp.h"
 #include "net/tls.h"
 #include "proto/error.h"
+#include "testutil.h"
 
 struct ctx {
     int opened, open_status;
@@ -206,6 +207,9 @@ static void test_no_mux_dials_per_stream(void **state)
 static void test_refused_and_cancelled(void **state)
 {
     (void)state;
+    if (ufrpc_test_so_error_untranslated())
+        /* qemu-user for mips(el) reports the host errno (testutil.h) */
+        skip();
     uv_loop_t loop;
     uv_loop_init(&loop);
     struct ctx x;

@@ -15,6 +15,7 @@
 #include "net/nettest.h"
 #include "net/tcp.h"
 #include "proto/error.h"
+#include "testutil.h"
 
 /* ---- event recorder ------------------------------------------------------------- */
 struct rec {
@@ -214,7 +215,11 @@ static void test_tcp_up_down_up(void **state)
     struct want_n w2 = {&r, 2};
     assert_true(nt_run_until(&loop, have_n, &w2, 5000));
     assert_int_equal(r.ev[1], UFRPC_HEALTH_DOWN);
-    assert_int_equal(r.err[1], UFRPC_ERR_CONNECT_REFUSED);
+    if (ufrpc_test_so_error_untranslated())
+        /* qemu-user for mips(el) reports the host errno (testutil.h) */
+        assert_true(r.err[1] < 0);
+    else
+        assert_int_equal(r.err[1], UFRPC_ERR_CONNECT_REFUSED);
     struct ufrpc_health_stats st;
     ufrpc_health_get_stats(h, &st);
     assert_int_equal(st.consecutive_failures, 3); /* exactly maxFailed before DOWN */
@@ -385,8 +390,11 @@ static void test_never_up(void **state)
     assert_int_equal((uint64_t)r.fails, st.failures);
     char want[128];
     snprintf(want, sizeof want, "dial tcp 127.0.0.1:%u: connect: connection refused", port);
-    assert_string_equal(r.fail_text[0], want);
-    assert_string_equal(r.fail_text[3], want);
+    /* qemu-user for mips(el) reports the host errno (testutil.h) */
+    if (!ufrpc_test_so_error_untranslated()) {
+        assert_string_equal(r.fail_text[0], want);
+        assert_string_equal(r.fail_text[3], want);
+    }
     ufrpc_health_stop(h, on_closed);
     assert_true(nt_run_until(&loop, is_closed, &r, 5000));
     finish_loop(&loop);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "test_plugin_harness.h"
+#include "testutil.h"
 
 static char resp[200000];
 
@@ -40,7 +41,9 @@ static void test_http_proxy_connect(void **state)
     assert_non_null(strstr(resp, "HTTP/1.1 400"));
     assert_true(wait_closed(fd));
     close(fd);
-    assert_true(ph_logged(&h, "http_proxy UFRPC_ERR_CONNECT_REFUSED] CONNECT 127.0.0.1:1"));
+    /* qemu-user for mips(el) reports the host errno (testutil.h) */
+    if (!ufrpc_test_so_error_untranslated())
+        assert_true(ph_logged(&h, "http_proxy UFRPC_ERR_CONNECT_REFUSED] CONNECT 127.0.0.1:1"));
     ph_stop(&h);
     origin_stop(&o);
 }

@@ -1,6 +1,7 @@
 /* socks5 and unix_domain_socket plugins over real loopback connections, plus
  * plugin creation errors (virtual_net, missing options). */
 #include "test_plugin_harness.h"
+#include "testutil.h"
 
 static struct ufrpc_plugin_config socks_cfg(const char *user, const char *pass)
 {
@@ -270,10 +271,13 @@ static void test_socks5_bad_requests(void **state)
     fd = tcp_connect(h.port);
     send_all(fd, "\x05\x01\x00", 3);
     assert_int_equal(recv_n(fd, r, 2), 2);
-    connect_ipv4(fd, ntohs(a.sin_port), 5);
+    /* qemu-user for mips(el) reports the host errno (testutil.h): general failure, 01 */
+    int untranslated = ufrpc_test_so_error_untranslated();
+    connect_ipv4(fd, ntohs(a.sin_port), untranslated ? 1 : 5);
     assert_true(wait_closed(fd));
     close(fd);
-    assert_true(ph_logged(&h, "connection refused"));
+    if (!untranslated)
+        assert_true(ph_logged(&h, "connection refused"));
     /* overlong negotiation: closed */
     fd = tcp_connect(h.port);
     static uint8_t junk[2000];
