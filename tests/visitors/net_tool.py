@@ -168,28 +168,23 @@ def hold(port, timeout):
         print("bad echo %r" % got)
         return 1
     print("HELD", flush=True)
-    try:
-        c = s.recv(1)
-    except socket.timeout:
-        print("still open after %gs" % timeout)
-        return 1
-    except ConnectionResetError:
-        c = b""
-    if c:
-        print("unexpected data")
-        return 1
-    print("CLOSED", flush=True)
-    return 0
+    return expect_closed(s, "still open after %gs" % timeout)
 
 
 def halfclose(port, timeout):
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     s.sendall(b"hello")
     s.shutdown(socket.SHUT_WR)
+    return expect_closed(s, "still open %gs after the half-close" % timeout)
+
+
+def expect_closed(s, timeout_msg):
+    """0 (printing CLOSED) once the peer closes s (EOF or reset) with no data first;
+    1 on data or on s's timeout (printing timeout_msg)."""
     try:
         c = s.recv(1)
     except socket.timeout:
-        print("still open %gs after the half-close" % timeout)
+        print(timeout_msg)
         return 1
     except ConnectionResetError:
         c = b""
