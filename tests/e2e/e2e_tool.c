@@ -23,7 +23,9 @@
  *       back, within TIMEOUT_S; exit 1 otherwise.
  *
  *   e2e-tool freeport
- *       Prints a currently free loopback TCP port below the ephemeral range.
+ *       Prints a currently free loopback TCP port below the ephemeral range and leases
+ *       it to the caller (see port_lease below) so that no other test running at the
+ *       same time is handed the same number before the caller binds it.
  *
  *   e2e-tool udp-echo [PORT]
  *       UDP echo server on 127.0.0.1:PORT (0/absent = any). Prints "READY port=N pid=N",
@@ -60,11 +62,14 @@
  *
  * One libuv loop.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -487,6 +492,37 @@ static int cmd_expect_close(int port, int timeout_s)
     return g_closed_ok ? 0 : 1;
 }
 
+/* Leases shared by every test on the machine: a port handed out is a directory
+ * $UFRPC_PORT_LEASES/<port> (default ${TMPDIR:-/tmp}/ufrpc-port-leases), made with
+ * mkdir, which is atomic, so two tests running at once never get the same number
+ * between one's check and its bind. tests/e2e/lib.sh removes a test's leases when it
+ * exits; a lease older than PORT_LEASE_TTL_S (a test killed before its cleanup) is
+ * taken over. Returns 1 if the port is now leased to the caller. */
+#define PORT_LEASE_TTL_S (20 * 60)
+
+static int port_lease(int port)
+{
+    const char *dir = getenv("UFRPC_PORT_LEASES");
+    char def[512], path[600];
+    if (dir == NULL || dir[0] == '\0') {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(def, sizeof def, "%s/ufrpc-port-leases",
+                 tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+        dir = def;
+    }
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return 1; /* no shared directory: fall back to the bind check alone */
+    snprintf(path, sizeof path, "%s/%d", dir, port);
+    if (mkdir(path, 0777) == 0)
+        return 1;
+    struct stat st;
+    if (errno == EEXIST && stat(path, &st) == 0 &&
+        time(NULL) - st.st_mtime > PORT_LEASE_TTL_S && rmdir(path) == 0 &&
+        mkdir(path, 0777) == 0)
+        return 1;
+    return 0;
+}
+
 /* A free port below the kernel's ephemeral range, so that outgoing connections of
  * tests running in parallel cannot take it between this check and its use (or
  * between a peer's kill and its restart on the same port). */
@@ -526,7 +562,7 @@ static int cmd_freeport(void)
             rc = uv_listen((uv_stream_t *)&srv, 1, on_never);
         uv_close((uv_handle_t *)&srv, NULL);
         uv_run(loop, UV_RUN_DEFAULT);
-        if (rc == 0) {
+        if (rc == 0 && port_lease(port)) {
             printf("%d\n", port);
             return 0;
         }

@@ -28,6 +28,12 @@ e2e_cleanup() {
         kill -9 "$p" 2>/dev/null || true
         { wait "$p"; } 2>/dev/null || true
     done
+    # give back the port leases e2e-tool freeport took for this test (e2e_tool.c)
+    if [ -f "$WORK/.ports" ]; then
+        while read -r p; do
+            rmdir "${UFRPC_PORT_LEASES:-${TMPDIR:-/tmp}/ufrpc-port-leases}/$p" 2>/dev/null || true
+        done <"$WORK/.ports"
+    fi
     if [ "$E2E_FAILED" = 0 ] && [ "${UFRPC_E2E_KEEP:-0}" != 1 ]; then
         rm -rf "$WORK"
     else
@@ -99,8 +105,8 @@ line_time() {
 # at_least_apart T1 T2 SECONDS: true if T2 - T1 >= SECONDS (fractions allowed).
 at_least_apart() { awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN { exit !(b - a >= s) }'; }
 
-# freeport: a free loopback port (TCP-checked by e2e-tool) that this test has not been
-# given before: tests pick many ports up front and bind them later, and UDP listeners
+# freeport: a free loopback port (TCP-checked and leased machine-wide by e2e-tool; the
+# lease is given back when the script exits) that this test has not been given before: tests pick many ports up front and bind them later, and UDP listeners
 # share the number space unchecked, so two picks must never be the same number.
 freeport() {
     local p i
