@@ -72,6 +72,30 @@ static bool any_plugin(const struct ufrpc_proxy_config *p, const void **a)
 }
 #endif
 
+#if defined(UFRPC_WITH_ALERTS) && !UFRPC_WITH_ALERTS
+/* [alerts]: the line of its first key (of those that record one) */
+static bool alerts(const struct ufrpc_config *g, const void **a)
+{
+    const void *keys[] = {&g->alerts.error_rate_percent, &g->alerts.min_connections,
+                          &g->alerts.dial_latency_ms,    &g->alerts.max_connections,
+                          &g->alerts.down_seconds,       &g->alerts.window_seconds,
+                          &g->alerts.webhook_url};
+    *a = keys[0];
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (((i < 6 && *(const int64_t *)keys[i] != 0) || (i == 6 && nonempty(g->alerts.webhook_url)))) {
+            *a = keys[i];
+            break;
+        }
+    return g->alerts.present;
+}
+#endif
+#if defined(UFRPC_WITH_WIRE_V2) && !UFRPC_WITH_WIRE_V2
+static bool wire_v2(const struct ufrpc_config *g, const void **a)
+{
+    *a = &g->transport.wire_protocol;
+    return strcmp(ufrpc_cfg_str(g->transport.wire_protocol), "v2") == 0;
+}
+#endif
 #if defined(UFRPC_WITH_KCP) && !UFRPC_WITH_KCP
 static bool proto_kcp(const struct ufrpc_config *g, const void **a)
 {
@@ -128,6 +152,12 @@ static const struct unsupported table[] = {
 #endif
 #if defined(UFRPC_WITH_PLUGINS) && !UFRPC_WITH_PLUGINS
     {"plugin.type", "client plugins, left out of this build: UFRPC_WITH_PLUGINS=OFF", NULL, any_plugin, NULL},
+#endif
+#if defined(UFRPC_WITH_ALERTS) && !UFRPC_WITH_ALERTS
+    {"[alerts]", "alerts and their webhook, left out of this build: UFRPC_WITH_ALERTS=OFF", alerts, NULL, NULL},
+#endif
+#if defined(UFRPC_WITH_WIRE_V2) && !UFRPC_WITH_WIRE_V2
+    {"transport.wireProtocol = \"v2\"", "left out of this build: UFRPC_WITH_WIRE_V2=OFF", wire_v2, NULL, NULL},
 #endif
 #if defined(UFRPC_WITH_KCP) && !UFRPC_WITH_KCP
     {"transport.protocol = \"kcp\"", "left out of this build: UFRPC_WITH_KCP=OFF", proto_kcp, NULL, NULL},
