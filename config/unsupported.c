@@ -70,6 +70,12 @@ static bool any_plugin(const struct ufrpc_proxy_config *p, const void **a)
     *a = &p->plugin.type;
     return p->plugin.type != UFRPC_PLUGIN_NONE && p->plugin.type != UFRPC_PLUGIN_VIRTUAL_NET;
 }
+/* routes run in the path router, a plugin (client/plugins/plugin_router.c) */
+static bool any_routes(const struct ufrpc_proxy_config *p, const void **a)
+{
+    *a = &p->routes;
+    return p->routes.len > 0;
+}
 #endif
 
 #if defined(UFRPC_WITH_ALERTS) && !UFRPC_WITH_ALERTS
@@ -152,6 +158,7 @@ static const struct unsupported table[] = {
 #endif
 #if defined(UFRPC_WITH_PLUGINS) && !UFRPC_WITH_PLUGINS
     {"plugin.type", "client plugins, left out of this build: UFRPC_WITH_PLUGINS=OFF", NULL, any_plugin, NULL},
+    {"routes", "the path router, left out of this build: UFRPC_WITH_PLUGINS=OFF", NULL, any_routes, NULL},
 #endif
 #if defined(UFRPC_WITH_ALERTS) && !UFRPC_WITH_ALERTS
     {"[alerts]", "alerts and their webhook, left out of this build: UFRPC_WITH_ALERTS=OFF", alerts, NULL, NULL},
