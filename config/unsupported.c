@@ -79,17 +79,16 @@ static bool any_routes(const struct ufrpc_proxy_config *p, const void **a)
 #endif
 
 #if defined(UFRPC_WITH_ALERTS) && !UFRPC_WITH_ALERTS
-/* [alerts]: the line of its first key (of those that record one) */
+/* [alerts]: the line of its first threshold or webhook set (minConnections and
+ * windowSeconds have defaults, so no line of their own) */
 static bool alerts(const struct ufrpc_config *g, const void **a)
 {
-    const void *keys[] = {&g->alerts.error_rate_percent, &g->alerts.min_connections,
-                          &g->alerts.dial_latency_ms,    &g->alerts.max_connections,
-                          &g->alerts.down_seconds,       &g->alerts.window_seconds,
-                          &g->alerts.webhook_url};
-    *a = keys[0];
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (((i < 6 && *(const int64_t *)keys[i] != 0) || (i == 6 && nonempty(g->alerts.webhook_url)))) {
-            *a = keys[i];
+    const int64_t *th[] = {&g->alerts.error_rate_percent, &g->alerts.dial_latency_ms,
+                           &g->alerts.max_connections, &g->alerts.down_seconds};
+    *a = &g->alerts.webhook_url;
+    for (size_t i = 0; i < sizeof th / sizeof th[0]; i++)
+        if (*th[i] != 0) {
+            *a = th[i];
             break;
         }
     return g->alerts.present;

@@ -417,8 +417,9 @@ static void check_proxy(struct ufrpc_cfg_ctx *c, const struct ufrpc_proxy_config
     if (!one_of(p->transport.bandwidth_limit_mode, bwm))
         ERR(c, &p->transport.bandwidth_limit_mode, UFRPC_ERR_CONFIG_VALUE,
             "proxy [%s]: bandwidth limit mode should be client or server", n);
-    if (ROUTES_BUILT && p->routes.len > 0) {
-        check_routes(c, p);
+    if (p->routes.len > 0) {
+        if (ROUTES_BUILT)
+            check_routes(c, p);
     } else if (p->plugin.type == UFRPC_PLUGIN_NONE) {
         if (p->local_port == 0)
             ufrpc_cfg_report(c, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_MISSING, ppos,
