@@ -5,7 +5,8 @@
 #   - a TLS + tcpMux tunnel: login, the proxy registered, 1 MiB and 10 concurrent
 #     connections sha256-checked through it (e2e-tool), a clean exit on SIGTERM;
 #   - the admin API on the same run: /api/status lists the proxy, /metrics,
-#     /api/metrics and /dashboard answer 404 (UFRPC_WITH_METRICS=OFF);
+#     /api/metrics, /dashboard (UFRPC_WITH_METRICS=OFF) and /api/store/proxies
+#     (UFRPC_WITH_STORE=OFF) answer 404;
 #   - `ufrpc verify` of a file with a key of each left-out feature (kcp, quic, wire
 #     v2, xtcp, store, token exec, plugins, routes, alerts): exit 1 and one line per
 #     key with file:line and the CMake option; the same file refused at start;
@@ -114,11 +115,11 @@ cat "$WORK/load1.out" "$WORK/load10.out"
 code=$(curl -s -o "$WORK/status.json" -w '%{http_code}' "http://127.0.0.1:$ADMIN/api/status")
 [ "$code" = 200 ] && grep -q '"name":"echo"' "$WORK/status.json" ||
     { cat "$WORK/status.json"; fail "/api/status answered $code"; }
-for p in /metrics /api/metrics /dashboard; do
+for p in /metrics /api/metrics /dashboard /api/store/proxies; do
     code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN$p")
     [ "$code" = 404 ] || fail "$p answered $code, not 404"
 done
-log "admin API: /api/status 200; /metrics, /api/metrics, /dashboard 404"
+log "admin API: /api/status 200; /metrics, /api/metrics, /dashboard, /api/store/proxies 404"
 
 stop_ufrpc
 pass
