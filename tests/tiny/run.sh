@@ -11,7 +11,8 @@
 #   4. tests/tiny/checks.sh: a TLS + tcpMux tunnel through that ufrpc to the native
 #      test frps (built in $UFRPC_NATIVE_BUILD, default build/), the admin API without
 #      metrics, and every left-out config key and command refused by its option.
-# About 1 minute of wall time on 2 cores from scratch (the build is most of it).
+# From scratch: 80 s of CPU (user 54 + sys 25; the build, with LTO links of the 19
+# test programs, is nearly all of it): about 40 s on 2 idle cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
