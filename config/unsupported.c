@@ -70,6 +70,81 @@ static bool any_plugin(const struct ufrpc_proxy_config *p, const void **a)
     *a = &p->plugin.type;
     return p->plugin.type != UFRPC_PLUGIN_NONE && p->plugin.type != UFRPC_PLUGIN_VIRTUAL_NET;
 }
+/* routes run in the path router, a plugin (client/plugins/plugin_router.c) */
+static bool any_routes(const struct ufrpc_proxy_config *p, const void **a)
+{
+    *a = &p->routes;
+    return p->routes.len > 0;
+}
+#endif
+
+#if defined(UFRPC_WITH_ALERTS) && !UFRPC_WITH_ALERTS
+/* [alerts]: the line of its first threshold or webhook set (minConnections and
+ * windowSeconds have defaults, so no line of their own) */
+static bool alerts(const struct ufrpc_config *g, const void **a)
+{
+    const int64_t *th[] = {&g->alerts.error_rate_percent, &g->alerts.dial_latency_ms,
+                           &g->alerts.max_connections, &g->alerts.down_seconds};
+    *a = &g->alerts.webhook_url;
+    for (size_t i = 0; i < sizeof th / sizeof th[0]; i++)
+        if (*th[i] != 0) {
+            *a = th[i];
+            break;
+        }
+    return g->alerts.present;
+}
+#endif
+#if defined(UFRPC_WITH_WIRE_V2) && !UFRPC_WITH_WIRE_V2
+static bool wire_v2(const struct ufrpc_config *g, const void **a)
+{
+    *a = &g->transport.wire_protocol;
+    return strcmp(ufrpc_cfg_str(g->transport.wire_protocol), "v2") == 0;
+}
+#endif
+#if defined(UFRPC_WITH_KCP) && !UFRPC_WITH_KCP
+static bool proto_kcp(const struct ufrpc_config *g, const void **a)
+{
+    *a = &g->transport.protocol;
+    return strcmp(ufrpc_cfg_str(g->transport.protocol), "kcp") == 0;
+}
+static bool xtcp_kcp(const struct ufrpc_visitor_config *v, const void **a)
+{
+    *a = &v->protocol;
+    return v->type == UFRPC_VISITOR_XTCP && strcmp(ufrpc_cfg_str(v->protocol), "kcp") == 0;
+}
+#endif
+#if defined(UFRPC_WITH_QUIC) && !UFRPC_WITH_QUIC
+static bool proto_quic(const struct ufrpc_config *g, const void **a)
+{
+    *a = &g->transport.protocol;
+    return strcmp(ufrpc_cfg_str(g->transport.protocol), "quic") == 0;
+}
+#endif
+#if defined(UFRPC_WITH_XTCP) && !UFRPC_WITH_XTCP
+static bool xtcp_proxy(const struct ufrpc_proxy_config *p, const void **a)
+{
+    *a = &p->type;
+    return p->type == UFRPC_PROXY_XTCP;
+}
+static bool xtcp_visitor(const struct ufrpc_visitor_config *v, const void **a)
+{
+    *a = &v->type;
+    return v->type == UFRPC_VISITOR_XTCP;
+}
+#endif
+#if defined(UFRPC_WITH_STORE) && !UFRPC_WITH_STORE
+static bool store_path(const struct ufrpc_config *g, const void **a)
+{
+    *a = &g->store.path;
+    return nonempty(g->store.path);
+}
+#endif
+#if defined(UFRPC_WITH_TOKEN_EXEC) && !UFRPC_WITH_TOKEN_EXEC
+static bool token_exec(const struct ufrpc_config *g, const void **a)
+{
+    *a = &g->auth.token_source.type;
+    return g->auth.token_source.present && strcmp(ufrpc_cfg_str(g->auth.token_source.type), "exec") == 0;
+}
 #endif
 
 static const struct unsupported table[] = {
@@ -82,6 +157,30 @@ static const struct unsupported table[] = {
 #endif
 #if defined(UFRPC_WITH_PLUGINS) && !UFRPC_WITH_PLUGINS
     {"plugin.type", "client plugins, left out of this build: UFRPC_WITH_PLUGINS=OFF", NULL, any_plugin, NULL},
+    {"routes", "the path router, left out of this build: UFRPC_WITH_PLUGINS=OFF", NULL, any_routes, NULL},
+#endif
+#if defined(UFRPC_WITH_ALERTS) && !UFRPC_WITH_ALERTS
+    {"[alerts]", "alerts and their webhook, left out of this build: UFRPC_WITH_ALERTS=OFF", alerts, NULL, NULL},
+#endif
+#if defined(UFRPC_WITH_WIRE_V2) && !UFRPC_WITH_WIRE_V2
+    {"transport.wireProtocol = \"v2\"", "left out of this build: UFRPC_WITH_WIRE_V2=OFF", wire_v2, NULL, NULL},
+#endif
+#if defined(UFRPC_WITH_KCP) && !UFRPC_WITH_KCP
+    {"transport.protocol = \"kcp\"", "left out of this build: UFRPC_WITH_KCP=OFF", proto_kcp, NULL, NULL},
+    {"protocol = \"kcp\"", "xtcp over kcp, left out of this build: UFRPC_WITH_KCP=OFF", NULL, NULL, xtcp_kcp},
+#endif
+#if defined(UFRPC_WITH_QUIC) && !UFRPC_WITH_QUIC
+    {"transport.protocol = \"quic\"", "left out of this build: UFRPC_QUIC=OFF", proto_quic, NULL, NULL},
+#endif
+#if defined(UFRPC_WITH_XTCP) && !UFRPC_WITH_XTCP
+    {"type = \"xtcp\"", "left out of this build: UFRPC_WITH_XTCP=OFF", NULL, xtcp_proxy, xtcp_visitor},
+#endif
+#if defined(UFRPC_WITH_STORE) && !UFRPC_WITH_STORE
+    {"store.path", "the store, left out of this build: UFRPC_WITH_STORE=OFF", store_path, NULL, NULL},
+#endif
+#if defined(UFRPC_WITH_TOKEN_EXEC) && !UFRPC_WITH_TOKEN_EXEC
+    {"auth.tokenSource.type = \"exec\"", "left out of this build: UFRPC_WITH_TOKEN_EXEC=OFF", token_exec, NULL,
+     NULL},
 #endif
     {"auth.oidc.tokenSource", "OIDC token from a file or command", oidc_token_source, NULL, NULL},
     {"featureGates", "feature gates", gates, NULL, NULL},

@@ -16,6 +16,13 @@
 #define WARN(c, addr, ...)                                                                                  \
     ufrpc_cfg_report(c, UFRPC_CFG_WARNING, UFRPC_ERR_CONFIG_VALUE, ufrpc_cfg_pos_of(c, addr), __VA_ARGS__)
 
+/* 0 in a build without the path router (UFRPC_WITH_PLUGINS=OFF, set for this file
+ * by CMakeLists.txt): config/unsupported.c refuses `routes` then, and their own
+ * checks are left out. */
+#ifndef ROUTES_BUILT
+#define ROUTES_BUILT 1
+#endif
+
 static bool empty(const char *s)
 {
     return s == NULL || s[0] == '\0';
@@ -411,7 +418,8 @@ static void check_proxy(struct ufrpc_cfg_ctx *c, const struct ufrpc_proxy_config
         ERR(c, &p->transport.bandwidth_limit_mode, UFRPC_ERR_CONFIG_VALUE,
             "proxy [%s]: bandwidth limit mode should be client or server", n);
     if (p->routes.len > 0) {
-        check_routes(c, p);
+        if (ROUTES_BUILT)
+            check_routes(c, p);
     } else if (p->plugin.type == UFRPC_PLUGIN_NONE) {
         if (p->local_port == 0)
             ufrpc_cfg_report(c, UFRPC_CFG_ERROR, UFRPC_ERR_CONFIG_MISSING, ppos,
@@ -664,7 +672,7 @@ static void check_http_routes(struct ufrpc_cfg_ctx *c, struct ufrpc_proxy_config
                          ea->p->name, eb->p->name, r[i].domain, r[i].location[0] ? r[i].location : "/",
                          r[i].user[0] ? " for http user " : "", r[i].user);
     }
-    if (any_routes)
+    if (ROUTES_BUILT && any_routes)
         check_route_shadows(c, r, k);
     ufrpc_mem_free(c->mem, r);
 }

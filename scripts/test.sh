@@ -2,6 +2,10 @@
 # README's test command: the whole suite.
 #   1. normal build, every CTest test;
 #   2. the same tests in an ASan+UBSan build (skip with UFRPC_SKIP_SANITIZE=1);
+#   2b. the "tiny" preset (sixteen features left out, LTO): built with the unit tests
+#      that apply, its size checked (<= 300 000 bytes stripped), those tests, a TLS +
+#      tcpMux tunnel and every left-out key and command refused by name
+#      (tests/tiny/run.sh; 80 s of CPU, ~40 s on 2 idle cores; skip with UFRPC_SKIP_TINY=1);
 #   3. a short libFuzzer smoke run of every fuzz target (UFRPC_FUZZ_SECONDS each,
 #      default 6; skip with UFRPC_SKIP_FUZZ=1);
 #   4. one cross target under qemu-user (skip with UFRPC_SKIP_CROSS=1): arm64, armhf or
@@ -37,6 +41,11 @@ if [ "${UFRPC_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "== tests under ASan+UBSan"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      UFRPC_SANITIZED=1 ctest --output-on-failure -j"$TEST_JOBS")
+fi
+
+if [ "${UFRPC_SKIP_TINY:-0}" != 1 ]; then
+  echo "== tiny preset (UFRPC_SKIP_TINY=1 skips it)"
+  UFRPC_NATIVE_BUILD=$PWD/build UFRPC_TEST_JOBS=$TEST_JOBS tests/tiny/run.sh
 fi
 
 if [ "${UFRPC_SKIP_FUZZ:-0}" != 1 ]; then

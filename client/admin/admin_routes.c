@@ -17,6 +17,11 @@
 
 /* Largest config file GET /api/config returns (frpc has none; ours keeps it bounded). */
 #define MAX_CONFIG_FILE (8u * 1024u * 1024u)
+/* 0 in a build without metrics export (CMakeLists.txt, UFRPC_WITH_METRICS=OFF): no
+ * /metrics, /api/metrics or /dashboard route (404; "/" redirects to /static/). */
+#ifndef UFRPC_WITH_METRICS
+#define UFRPC_WITH_METRICS 1
+#endif
 
 /* ---- responses ----------------------------------------------------------------- */
 
@@ -660,12 +665,12 @@ void ufrpc_admin_route(const struct ufrpc_admin_session_cfg *c, const struct ufr
         rt = R_STORE;
     else if (strcmp(p, "/favicon.ico") == 0)
         rt = R_FAVICON;
-    else if (strcmp(p, "/metrics") == 0)
+    else if (UFRPC_WITH_METRICS && strcmp(p, "/metrics") == 0)
         rt = R_METRICS;
-    else if (strcmp(p, "/api/metrics") == 0)
+    else if (UFRPC_WITH_METRICS && strcmp(p, "/api/metrics") == 0)
         rt = R_API_METRICS;
-    else if (strcmp(p, "/dashboard") == 0 ||
-             (strcmp(p, "/") == 0 && (c->assets_dir == NULL || c->assets_dir[0] == '\0')))
+    else if (UFRPC_WITH_METRICS && (strcmp(p, "/dashboard") == 0 ||
+             (strcmp(p, "/") == 0 && (c->assets_dir == NULL || c->assets_dir[0] == '\0'))))
         rt = R_DASHBOARD, method_ok = get || strcmp(m, "HEAD") == 0;
     else if (strncmp(p, "/static/", 8) == 0)
         rt = R_STATIC;

@@ -16,23 +16,6 @@
 #include "proto/error.h"
 #include "proto/text.h"
 
-int ufrpc_cli_is_diagnose(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        char name[64];
-        const char *ln = ufrpc_cli_long_name(argv[i], name, sizeof name);
-        if (strcmp(argv[i], "-c") == 0 ||
-            (ln != NULL && strchr(argv[i], '=') == NULL && strcmp(ln, "config") == 0)) {
-            i++;
-            continue;
-        }
-        if (argv[i][0] == '-')
-            continue;
-        return strcmp(argv[i], "diagnose") == 0;
-    }
-    return 0;
-}
-
 void ufrpc_cli_diagnose_usage(FILE *out)
 {
     fputs("Check every step between this client and frps: DNS, TCP, TLS, login, each\n"

@@ -67,6 +67,14 @@ struct command {
     const char *lng;  /* the help's first paragraph */
 };
 
+/* A build without completion scripts (UFRPC_WITH_COMPLETION=0, set for this file by
+ * CMakeLists.txt) keeps only the one-line help of `completion bash|zsh|fish`. */
+#if defined(UFRPC_WITH_COMPLETION) && !UFRPC_WITH_COMPLETION
+#define COMPLETION_HELP(text) NULL
+#else
+#define COMPLETION_HELP(text) text
+#endif
+
 static const struct command CMDS[UFRPC_CMD_COUNT] = {
     [UFRPC_CMD_ROOT] = {"", "ufrpc", UFRPC_CMD_ROOT, "",
                         "ufrpc is a client of frp (https://github.com/fatedier/frp), in C; it "
@@ -85,7 +93,7 @@ static const struct command CMDS[UFRPC_CMD_COUNT] = {
                               "the generated script."},
     [UFRPC_CMD_COMPLETION_BASH] = {"bash", "ufrpc completion bash", UFRPC_CMD_COMPLETION,
                                    "Generate the autocompletion script for bash",
-                                   "Generate the autocompletion script for the bash shell.\n\n"
+                                   COMPLETION_HELP("Generate the autocompletion script for the bash shell.\n\n"
                                    "This script depends on the 'bash-completion' package.\n"
                                    "If it is not installed already, you can install it via your "
                                    "OS's package manager.\n\n"
@@ -94,7 +102,7 @@ static const struct command CMDS[UFRPC_CMD_COUNT] = {
                                    "To load completions for every new session, execute once:\n\n"
                                    "\tufrpc completion bash > /etc/bash_completion.d/ufrpc\n\n"
                                    "You will need to start a new shell for this setup to take "
-                                   "effect."},
+                                   "effect.")},
     [UFRPC_CMD_HELP] = {"help", "ufrpc help", UFRPC_CMD_ROOT, "Help about any command",
                         "Help provides help for any command in the application.\nSimply type "
                         "ufrpc help [path to command] for full details."},
@@ -106,22 +114,22 @@ static const struct command CMDS[UFRPC_CMD_COUNT] = {
                             "Check each step between this client and frps (ufrpc)", NULL},
     [UFRPC_CMD_COMPLETION_ZSH] = {"zsh", "ufrpc completion zsh", UFRPC_CMD_COMPLETION,
                                   "Generate the autocompletion script for zsh",
-                                  "Generate the autocompletion script for the zsh shell.\n\n"
+                                  COMPLETION_HELP("Generate the autocompletion script for the zsh shell.\n\n"
                                   "To load completions in your current shell session:\n\n"
                                   "\tsource <(ufrpc completion zsh)\n\n"
                                   "To load completions for every new session, execute once:\n\n"
                                   "\tufrpc completion zsh > \"${fpath[1]}/_ufrpc\"\n\n"
                                   "You will need to start a new shell for this setup to take "
-                                  "effect."},
+                                  "effect.")},
     [UFRPC_CMD_COMPLETION_FISH] = {"fish", "ufrpc completion fish", UFRPC_CMD_COMPLETION,
                                    "Generate the autocompletion script for fish",
-                                   "Generate the autocompletion script for the fish shell.\n\n"
+                                   COMPLETION_HELP("Generate the autocompletion script for the fish shell.\n\n"
                                    "To load completions in your current shell session:\n\n"
                                    "\tufrpc completion fish | source\n\n"
                                    "To load completions for every new session, execute once:\n\n"
                                    "\tufrpc completion fish > ~/.config/fish/completions/ufrpc.fish\n\n"
                                    "You will need to start a new shell for this setup to take "
-                                   "effect."},
+                                   "effect.")},
     [UFRPC_CMD_QUICK] = {NULL, NULL, UFRPC_CMD_ROOT, NULL, NULL},
 };
 

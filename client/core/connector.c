@@ -15,6 +15,19 @@
 #include "net/ws.h"
 #include "proto/error.h"
 
+/* 0 when CMakeLists.txt left a transport out (UFRPC_WITH_KCP, UFRPC_WITH_WEBSOCKET,
+ * UFRPC_QUIC=OFF, defined for this file): config/unsupported.c refuses it, and its
+ * paths and hints here go with it. */
+#ifndef UFRPC_WITH_KCP
+#define UFRPC_WITH_KCP 1
+#endif
+#ifndef UFRPC_WITH_WEBSOCKET
+#define UFRPC_WITH_WEBSOCKET 1
+#endif
+#ifndef UFRPC_WITH_QUIC
+#define UFRPC_WITH_QUIC 1
+#endif
+
 /* How a connection is layered after the TCP dial (frp client/connector.go
  * realConnect, v0.70.0):
  *   tcp:       [0x17] + TLS (when transport.tls.enable)
@@ -260,11 +273,11 @@ static void dialed(struct conn_req *r, int status, struct ufrpc_stream *s)
         return;
     }
     const char *proto = proto_of(c);
-    if (strcmp(proto, "websocket") == 0) {
+    if (UFRPC_WITH_WEBSOCKET && strcmp(proto, "websocket") == 0) {
         start_ws(r, s, STEP_WS, c->addr);
         return;
     }
-    if (strcmp(proto, "wss") == 0) {
+    if (UFRPC_WITH_WEBSOCKET && strcmp(proto, "wss") == 0) {
         start_tls(r, s, STEP_WSS_TLS, false);
         return;
     }
@@ -311,7 +324,7 @@ static int start_dial(ufrpc_connector_t *c, struct conn_req *r)
     r->next = c->reqs;
     c->reqs = r;
     int rc;
-    if (strcmp(proto_of(c), "kcp") == 0)
+    if (UFRPC_WITH_KCP && strcmp(proto_of(c), "kcp") == 0)
         /* UDP to serverAddr:serverPort, i.e. frps's kcpBindPort; frpc's kcp dial
          * (fatedier/golib v0.7.0 net/dial.go) takes no timeout, local address or
          * proxy, and neither do we */
@@ -382,7 +395,7 @@ const char *ufrpc_connector_address(const ufrpc_connector_t *c)
 
 static bool is_quic(const ufrpc_connector_t *c)
 {
-    return strcmp(proto_of(c), "quic") == 0;
+    return UFRPC_WITH_QUIC && strcmp(proto_of(c), "quic") == 0;
 }
 
 static void on_quic_connected(ufrpc_quic_t *q, int status, void *data)
@@ -598,7 +611,7 @@ static void tls_hint(const ufrpc_connector_t *c, const struct ufrpc_tls_failure 
     const char *sn = cfg->transport.tls.files.server_name;
     const char *name = sn && sn[0] ? sn : ufrpc_cfg_str(cfg->server_addr);
     out[0] = '\0';
-    if (f->step == UFRPC_TLS_STEP_HELLO && strcmp(proto_of(c), "kcp") == 0) {
+    if (UFRPC_WITH_KCP && f->step == UFRPC_TLS_STEP_HELLO && strcmp(proto_of(c), "kcp") == 0) {
         snprintf(out, cap,
                  "no TLS hello over KCP: is serverPort frps's kcpBindPort (UDP)? frps serves "
                  "kcp only when kcpBindPort is set");
@@ -694,8 +707,10 @@ int ufrpc_connector_describe_tls(const ufrpc_connector_t *c, int status, char *o
     if (c->has_ws_fail && c->ws_fail_code == status && cap > 0) {
         if (is_quic(c))
             describe_quic(c, out, cap);
-        else
+        else if (UFRPC_WITH_WEBSOCKET)
             describe_ws(c, out, cap);
+        else
+            snprintf(out, cap, "%s (%s)", c->ws_fail, c->addr);
         return 0;
     }
     if (!c->has_tls_fail || c->tls_fail.code != status || cap == 0)

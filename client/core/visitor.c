@@ -18,6 +18,13 @@
 #include "proto/msg.h"
 #include "proto/frame_v2.h"
 
+/* 0 in a build without xtcp (UFRPC_WITH_XTCP=OFF, defined for this file by
+ * CMakeLists.txt): config/unsupported.c refuses xtcp visitors, and their paths
+ * here go (a visitor of that type left over would close its connections). */
+#ifndef UFRPC_WITH_XTCP
+#define UFRPC_WITH_XTCP 1
+#endif
+
 /* ---- sans-I/O -------------------------------------------------------------------- */
 static int new_conn_frame(enum ufrpc_wire_version ver, const char *run_id, const char *user,
                           const char *server_user, const char *server_name,
@@ -789,12 +796,14 @@ int ufrpc_visitor_accept_conn(ufrpc_visitor_t *v, struct ufrpc_stream *user)
         stcp_conn(v, user);
         return 0;
     case UFRPC_VISITOR_XTCP:
+        if (!UFRPC_WITH_XTCP)
+            break;
         xtcp_conn(v, user);
         return 0;
-    default:
-        ufrpc_stream_close(user, NULL);
-        return UFRPC_ERR_UNSUPPORTED;
+    default: break;
     }
+    ufrpc_stream_close(user, NULL);
+    return UFRPC_ERR_UNSUPPORTED;
 }
 
 static void on_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *conn)
@@ -901,7 +910,7 @@ int ufrpc_visitor_start(const struct ufrpc_visitor_env *env, const struct ufrpc_
         v->handles++;
         v->port = ufrpc_tcp_listener_port(v->l);
     }
-    if (v->type == UFRPC_VISITOR_XTCP) {
+    if (UFRPC_WITH_XTCP && v->type == UFRPC_VISITOR_XTCP) {
         const char *proto = cfg->protocol && cfg->protocol[0] ? cfg->protocol : "quic";
         v->fallback_timeout_ms = cfg->fallback_timeout_ms > 0 ? (uint64_t)cfg->fallback_timeout_ms : 1000;
         uv_timer_init(env->loop, &v->xtimer);
@@ -1001,7 +1010,7 @@ void ufrpc_visitor_close(ufrpc_visitor_t *v, void (*cb)(void *data), void *data)
         uv_close((uv_handle_t *)&v->udp, on_handle_closed);
         uv_close((uv_handle_t *)&v->ping, on_handle_closed);
     }
-    if (v->type == UFRPC_VISITOR_XTCP) {
+    if (UFRPC_WITH_XTCP && v->type == UFRPC_VISITOR_XTCP) {
         while (v->xw_head) {
             struct xwait *w = v->xw_head;
             v->xw_head = w->next;
