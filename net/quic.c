@@ -83,6 +83,7 @@ void ufrpc_quic_listener_close(ufrpc_quic_listener_t *l, void (*cb)(void *data),
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #ifdef __linux__
 #include <netinet/in.h>
@@ -995,6 +996,38 @@ static size_t send_cap(const struct qstream *st)
 }
 
 /* Moves waiting writes into the send buffer; completed ones go to done_q. */
+/* Copies up to len bytes of p into st's send buffer while it holds less than
+ * cap; returns how many (fewer also when a block cannot be allocated). */
+static size_t copy_in(struct qstream *st, const uint8_t *p, size_t len, size_t cap)
+{
+    size_t done = 0;
+    while (done < len && st->slen < cap) {
+        if (st->tail == NULL || st->tail->len == SBLOCK_SIZE) {
+            struct sblock *nb = malloc(sizeof *nb);
+            if (nb == NULL)
+                break;
+            nb->next = NULL;
+            nb->len = 0;
+            if (st->tail)
+                st->tail->next = nb;
+            else
+                st->head = nb;
+            st->tail = nb;
+        }
+        size_t room = SBLOCK_SIZE - st->tail->len, n = len - done;
+        if (n > room)
+            n = room;
+        if (n > cap - st->slen)
+            n = cap - st->slen;
+        memcpy(st->tail->data + st->tail->len, p + done, n);
+        st->tail->len += n;
+        st->slen += n;
+        st->q->sbuf_total += n;
+        done += n;
+    }
+    return done;
+}
+
 static void fill(struct qstream *st)
 {
     size_t cap = send_cap(st);
@@ -1002,24 +1035,10 @@ static void fill(struct qstream *st)
         struct ufrpc_stream_write *w = st->wq;
         while (w->idx < w->nbufs && st->slen < cap) {
             const uv_buf_t *b = &w->bufs[w->idx];
-            if (st->tail == NULL || st->tail->len == SBLOCK_SIZE) {
-                struct sblock *nb = malloc(sizeof *nb);
-                if (nb == NULL)
-                    return; /* retried at the next defer */
-                nb->next = NULL;
-                nb->len = 0;
-                if (st->tail)
-                    st->tail->next = nb;
-                else
-                    st->head = nb;
-                st->tail = nb;
-            }
-            size_t want = b->len - w->off, room = SBLOCK_SIZE - st->tail->len;
-            size_t n = want < room ? want : room;
-            memcpy(st->tail->data + st->tail->len, b->base + w->off, n);
-            st->tail->len += n;
-            st->slen += n;
-            st->q->sbuf_total += n;
+            size_t want = b->len - w->off;
+            size_t n = copy_in(st, (const uint8_t *)b->base + w->off, want, cap);
+            if (n == 0)
+                return; /* out of memory: retried after the next acks */
             w->off += n;
             if (w->off == b->len) {
                 w->idx++;
@@ -1188,6 +1207,30 @@ static int qs_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
     return 0;
 }
 
+/* What the send buffer takes now (ufrpc_stream_try_write): the pump's read
+ * buffer then goes back at once instead of waiting in a queued write, and the
+ * pump reads on only when this stream has room. */
+static int qs_try_write(struct ufrpc_stream *s, const uv_buf_t *bufs, unsigned nbufs)
+{
+    struct qstream *st = (struct qstream *)s;
+    if (st->err && st->err != UFRPC_ERR_EOF)
+        return st->err;
+    if (st->fin_wanted || st->detached || st->q->failed)
+        return UFRPC_ERR_CLOSED;
+    if (st->wq != NULL)
+        return 0; /* behind queued writes */
+    size_t cap = send_cap(st), done = 0;
+    for (unsigned i = 0; i < nbufs; i++) {
+        size_t n = copy_in(st, (const uint8_t *)bufs[i].base, bufs[i].len, cap);
+        done += n;
+        if (n < bufs[i].len)
+            break;
+    }
+    if (done > 0)
+        mark(st); /* on sendq at the next defer */
+    return done > INT_MAX ? INT_MAX : (int)done;
+}
+
 static size_t qs_queued(const struct ufrpc_stream *s)
 {
     const struct qstream *st = (const struct qstream *)s;
@@ -1298,6 +1341,7 @@ static const struct ufrpc_stream_vt qs_vt = {
     .queued = qs_queued,
     .shutdown = qs_shutdown,
     .close = qs_close,
+    .try_write = qs_try_write,
 };
 
 int ufrpc_quic_open_stream(ufrpc_quic_t *q, struct ufrpc_stream **out)
