@@ -609,8 +609,10 @@ static void send_later(ufrpc_quic_t *q, const uint8_t *p, size_t len, size_t seg
 
 #if defined(__linux__) && defined(UDP_SEGMENT)
 /* One sendmsg for every datagram of p (UDP generic segmentation offload): 1 when
- * the kernel took them, 0 when its send buffer is full, -1 when it refuses
- * segmentation (then never asked again), -2 on another error (lost). */
+ * the kernel took them, 0 when its send buffer is full, -2 when the network said
+ * no (lost, as on the wire), -1 on any other error: segmentation is then taken
+ * as unsupported (an old kernel, a device without checksum offload, an emulator
+ * that does not pass the option on) and never asked for again. */
 static int send_gso(ufrpc_quic_t *q, const uint8_t *p, size_t len, size_t seg)
 {
     uv_os_fd_t fd;
@@ -642,11 +644,11 @@ static int send_gso(ufrpc_quic_t *q, const uint8_t *p, size_t len, size_t seg)
         return 1;
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
         return 0;
-    if (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT || errno == EOPNOTSUPP) {
-        q->no_gso = true;
-        return -1;
-    }
-    return -2;
+    if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH ||
+        errno == ENETDOWN || errno == EPERM || errno == EACCES || errno == EADDRNOTAVAIL)
+        return -2;
+    q->no_gso = true;
+    return -1;
 }
 #endif
 
