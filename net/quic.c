@@ -82,11 +82,30 @@ void ufrpc_quic_listener_close(ufrpc_quic_listener_t *l, void (*cb)(void *data),
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
-#include <stdio.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#ifdef __linux__
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+#endif
 
 #define MAX_PKT 1452 /* what we send; ngtcp2 limits it further by path MTU */
+/* datagrams handed to the kernel in one sendmsg (UDP_SEGMENT, where the kernel
+ * has it): a stack buffer of this many packets */
+#define BATCH_PKTS 32u
 
 struct qstream;
+
+/* An intrusive doubly linked list (a circular one with a sentinel head); a node
+ * not on any list has next == NULL. */
+struct qlink {
+    struct qlink *prev, *next;
+};
+
+/* datagrams the kernel had no room for, sent one by one with uv_udp_send */
+struct qpend;
 
 struct ufrpc_quic {
     uv_loop_t *loop;
@@ -118,13 +137,18 @@ struct ufrpc_quic {
     void (*close_cb)(void *);
     void *close_data;
     char err[400];
-    struct qstream *streams; /* open stream objects */
+    /* stream objects: every open one (oldest first), those with bytes or a FIN
+     * for ngtcp2 (sendq, in the order they got them), those with deferred work
+     * for on_defer (dirty), those whose writes wait for room (blocked: retried
+     * after acks). A stream is on at most one of dirty and blocked. */
+    struct qlink all, sendq, dirty, blocked;
+    bool acks_seen;          /* acks arrived since on_defer last ran */
     size_t sbuf_total;       /* bytes in every stream's send buffer */
-    /* a datagram the kernel's send buffer had no room for: sent with uv_udp_send,
-     * nothing more is written until it is out (backpressure, not a loss) */
-    uv_udp_send_t sreq;
+    /* datagrams the kernel's send buffer had no room for: sent with uv_udp_send,
+     * nothing more is written until they are out (backpressure, not a loss) */
+    struct qpend *pend;
     bool send_busy;
-    uint8_t spkt[MAX_PKT];
+    bool no_gso;             /* the kernel refused UDP_SEGMENT: one datagram a call */
     uint8_t *rxbuf; /* RX_CHUNKS datagram slots for recvmmsg */
 };
 
@@ -132,6 +156,9 @@ struct ufrpc_quic {
  * takes up to this many datagrams (pages are touched only where data lands) */
 #define RX_CHUNKS 16u
 #define RX_CHUNK 65536u
+/* a stream's received bytes are gathered in buffers of this size (one delivery
+ * each), not one per frame */
+#define RX_COALESCE 32768u
 
 #define SBLOCK_SIZE 65536
 
@@ -145,7 +172,8 @@ struct qstream {
     struct ufrpc_stream s;
     ufrpc_quic_t *q;
     int64_t id;
-    struct qstream *next;
+    struct qlink l_all, l_send, l_dirty; /* on q->all, q->sendq, q->dirty or q->blocked */
+    bool on_blocked;                     /* l_dirty is on q->blocked */
     /* sending: a chain of blocks holds stream bytes [acked, acked + slen), the first
      * starting at head_off in the oldest block; sent marks how far ngtcp2 has taken
      * them. ngtcp2 keeps pointers into these bytes for retransmission until they are
@@ -186,6 +214,51 @@ struct ufrpc_quic_listener {
     uint8_t *rxbuf;
 };
 
+struct qpend {
+    ufrpc_quic_t *q;
+    size_t left; /* requests not yet completed */
+    uv_udp_send_t req[];
+    /* then the datagrams' bytes */
+};
+
+#define QS_OF(link, member) ((struct qstream *)((char *)(link) - offsetof(struct qstream, member)))
+
+static void ql_init(struct qlink *head)
+{
+    head->prev = head->next = head;
+}
+
+static bool ql_empty(const struct qlink *head)
+{
+    return head->next == head;
+}
+
+static void ql_add_tail(struct qlink *head, struct qlink *n)
+{
+    n->prev = head->prev;
+    n->next = head;
+    head->prev->next = n;
+    head->prev = n;
+}
+
+/* Takes n off its list; nothing when it is on none. */
+static void ql_del(struct qlink *n)
+{
+    if (n->next == NULL)
+        return;
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+    n->prev = n->next = NULL;
+}
+
+static void session_lists_init(struct ufrpc_quic *q)
+{
+    ql_init(&q->all);
+    ql_init(&q->sendq);
+    ql_init(&q->dirty);
+    ql_init(&q->blocked);
+}
+
 static uint64_t now_ns(void)
 {
     return uv_hrtime();
@@ -202,6 +275,18 @@ static void flush(ufrpc_quic_t *q);
 static void on_timer(uv_timer_t *t);
 static void arm_defer(ufrpc_quic_t *q);
 static void maybe_free(ufrpc_quic_t *q);
+
+/* st has work for on_defer (data or an error to deliver, room for writes, a
+ * FIN, a new stream to announce): queued once, run at the next defer. */
+static void mark(struct qstream *st)
+{
+    if (st->l_dirty.next == NULL || st->on_blocked) {
+        ql_del(&st->l_dirty);
+        st->on_blocked = false;
+        ql_add_tail(&st->q->dirty, &st->l_dirty);
+    }
+    arm_defer(st->q);
+}
 
 /* ---- ngtcp2 callbacks -------------------------------------------------------------- */
 
@@ -240,9 +325,14 @@ static int recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, ui
     struct qstream *st = sud;
     if (st == NULL)
         return 0; /* a stream its owner closed: drop */
-    if (len > 0) {
+    struct rxq *t = st->rx_tail;
+    if (len > 0 && t != NULL && t->b->cap - t->len >= len) {
+        /* the frames of one loop turn go to the reader as one delivery */
+        memcpy(t->b->base + t->len, data, len);
+        t->len += len;
+    } else if (len > 0) {
         struct rxq *e = malloc(sizeof *e);
-        ufrpc_rbuf_t *b = e ? ufrpc_rbuf_new(len) : NULL;
+        ufrpc_rbuf_t *b = e ? ufrpc_rbuf_new(len > RX_COALESCE ? len : RX_COALESCE) : NULL;
         if (b == NULL) {
             free(e);
             return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -259,7 +349,7 @@ static int recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, ui
     }
     if (flags & NGTCP2_STREAM_DATA_FLAG_FIN)
         st->eof_seen = true;
-    arm_defer(st->q);
+    mark(st);
     return 0;
 }
 
@@ -306,7 +396,8 @@ static int acked_cb(ngtcp2_conn *conn, int64_t id, uint64_t offset, uint64_t len
         }
         if (st->slen == 0) /* all acknowledged: an idle stream keeps no block */
             free_blocks(st);
-        arm_defer(st->q); /* room for waiting writes */
+        st->q->acks_seen = true; /* room for every stream's waiting writes */
+        mark(st);
     }
     return 0;
 }
@@ -324,7 +415,8 @@ static void stream_ended(struct qstream *st, bool reset)
         st->detached = true;
     if (st->err == 0 && (reset || !st->eof_seen))
         st->err = UFRPC_ERR_EOF;
-    arm_defer(st->q);
+    ql_del(&st->l_send);
+    mark(st);
 }
 
 static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint64_t app_error_code,
@@ -350,8 +442,9 @@ static int stream_reset_cb(ngtcp2_conn *conn, int64_t id, uint64_t final_size, u
 static int extend_max_stream_data_cb(ngtcp2_conn *conn, int64_t id, uint64_t max_data,
                                      void *user_data, void *sud)
 {
-    (void)conn, (void)id, (void)max_data, (void)sud;
-    arm_defer(user_data); /* flush() sends what was blocked */
+    (void)conn, (void)id, (void)max_data, (void)user_data;
+    if (sud != NULL)
+        mark(sud); /* back on sendq with what flow control held back */
     return 0;
 }
 
@@ -373,13 +466,10 @@ static int stream_open_cb(ngtcp2_conn *conn, int64_t id, void *user_data)
     st->q = q;
     st->id = id;
     st->announce = true;
-    struct qstream **pp = &q->streams;
-    while (*pp != NULL)
-        pp = &(*pp)->next;
-    *pp = st;
+    ql_add_tail(&q->all, &st->l_all);
     q->refs++;
     ngtcp2_conn_set_stream_user_data(conn, id, st);
-    arm_defer(q);
+    mark(st);
     return 0;
 }
 
@@ -476,7 +566,12 @@ static ngtcp2_path session_path(ufrpc_quic_t *q)
 static void on_sent(uv_udp_send_t *r, int status)
 {
     (void)status; /* a failed datagram is lost: QUIC's loss recovery resends */
-    ufrpc_quic_t *q = r->data;
+    struct qpend *p = r->data;
+    ufrpc_quic_t *q = p->q;
+    if (--p->left > 0)
+        return;
+    free(p);
+    q->pend = NULL;
     q->send_busy = false;
     if (q->closing)
         maybe_free(q);
@@ -484,28 +579,118 @@ static void on_sent(uv_udp_send_t *r, int status)
         flush(q);
 }
 
-/* Puts one datagram on the wire. False when the kernel's send buffer is full: the
- * datagram is then kept and sent once there is room (on_sent flushes again), and
- * the caller must stop writing; dropping it instead would look like congestion to
- * the congestion controller. */
-static bool send_pkt(ufrpc_quic_t *q, const uint8_t *p, size_t n)
+/* Queues the datagrams of p (len bytes, seg each but the last) behind a full
+ * kernel send buffer: copied, sent in order by libuv once there is room. */
+static void send_later(ufrpc_quic_t *q, const uint8_t *p, size_t len, size_t seg)
+{
+    size_t n = (len + seg - 1) / seg;
+    const struct sockaddr *to = q->server ? (const struct sockaddr *)&q->remote : NULL;
+    struct qpend *pd = malloc(sizeof *pd + n * sizeof pd->req[0] + len);
+    if (pd == NULL)
+        return; /* lost, as on the wire */
+    uint8_t *data = (uint8_t *)&pd->req[n];
+    memcpy(data, p, len);
+    pd->q = q;
+    pd->left = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t off = i * seg, sz = len - off < seg ? len - off : seg;
+        uv_buf_t b = uv_buf_init((char *)data + off, (unsigned)sz);
+        pd->req[i].data = pd;
+        if (uv_udp_send(&pd->req[i], q->sock, &b, 1, to, on_sent) == 0)
+            pd->left++;
+    }
+    if (pd->left == 0) {
+        free(pd);
+        return;
+    }
+    q->pend = pd;
+    q->send_busy = true;
+}
+
+#if defined(__linux__) && defined(UDP_SEGMENT)
+/* One sendmsg for every datagram of p (UDP generic segmentation offload): 1 when
+ * the kernel took them, 0 when its send buffer is full, -2 when the network said
+ * no (lost, as on the wire), -1 on any other error: segmentation is then taken
+ * as unsupported (an old kernel, a device without checksum offload, an emulator
+ * that does not pass the option on) and never asked for again. */
+static int send_gso(ufrpc_quic_t *q, const uint8_t *p, size_t len, size_t seg)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((const uv_handle_t *)q->sock, &fd) != 0)
+        return -1;
+    struct iovec iov = {.iov_base = (void *)(uintptr_t)p, .iov_len = len};
+    union {
+        char buf[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+    } cm;
+    memset(&cm, 0, sizeof cm);
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1,
+                       .msg_control = cm.buf, .msg_controllen = sizeof cm.buf};
+    if (q->server) {
+        m.msg_name = &q->remote;
+        m.msg_namelen = sa_len(&q->remote);
+    }
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = IPPROTO_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    uint16_t s16 = (uint16_t)seg;
+    memcpy(CMSG_DATA(c), &s16, sizeof s16);
+    ssize_t rc;
+    do
+        rc = sendmsg(fd, &m, 0);
+    while (rc < 0 && errno == EINTR);
+    if (rc >= 0)
+        return 1;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+        return 0;
+    if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH ||
+        errno == ENETDOWN || errno == EPERM || errno == EACCES || errno == EADDRNOTAVAIL)
+        return -2;
+    q->no_gso = true;
+    return -1;
+}
+#endif
+
+/* Puts datagrams on the wire: len bytes at p, each seg bytes but the last. False
+ * when the kernel's send buffer is full: what it did not take is then kept and
+ * sent once there is room (on_sent flushes again), and the caller must stop
+ * writing; dropping it instead would look like congestion to the congestion
+ * controller. */
+static bool send_pkts(ufrpc_quic_t *q, const uint8_t *p, size_t len, size_t seg)
 {
     if (q->send_busy)
         return false;
     if (q->sock == NULL)
         return true; /* the listener closed: lost */
+#if defined(__linux__) && defined(UDP_SEGMENT)
+    if (len > seg && !q->no_gso) {
+        int rc = send_gso(q, p, len, seg);
+        if (rc == 1 || rc == -2 || (rc == 0 && q->closing))
+            return true;
+        if (rc == 0) {
+            send_later(q, p, len, seg);
+            return false;
+        }
+    }
+#endif
     /* a client's socket is connected; a listener's is shared: address each datagram */
     const struct sockaddr *to = q->server ? (const struct sockaddr *)&q->remote : NULL;
-    uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-    int rc = uv_udp_try_send(q->sock, &b, 1, to);
-    if (rc >= 0 || (rc != UV_EAGAIN && rc != UV_ENOBUFS) || q->closing)
-        return true; /* sent, or an error: lost as on the wire */
-    memcpy(q->spkt, p, n);
-    b = uv_buf_init((char *)q->spkt, (unsigned)n);
-    q->sreq.data = q;
-    if (uv_udp_send(&q->sreq, q->sock, &b, 1, to, on_sent) == 0)
-        q->send_busy = true;
-    return false;
+    for (size_t off = 0; off < len; off += seg) {
+        size_t sz = len - off < seg ? len - off : seg;
+        uv_buf_t b = uv_buf_init((char *)(uintptr_t)p + off, (unsigned)sz);
+        int rc = uv_udp_try_send(q->sock, &b, 1, to);
+        if (rc >= 0 || (rc != UV_EAGAIN && rc != UV_ENOBUFS) || q->closing)
+            continue; /* sent, or an error: lost as on the wire */
+        send_later(q, p + off, len - off, seg);
+        return false;
+    }
+    return true;
+}
+
+static bool send_pkt(ufrpc_quic_t *q, const uint8_t *p, size_t n)
+{
+    return send_pkts(q, p, n, n);
 }
 
 static void arm_timer(ufrpc_quic_t *q)
@@ -520,11 +705,21 @@ static void arm_timer(ufrpc_quic_t *q)
     uv_timer_start(&q->timer, on_timer, ms, 0);
 }
 
-/* The bytes of st not yet taken by ngtcp2, as up to max vectors. */
-static size_t unsent_vecs(const struct qstream *st, ngtcp2_vec *v, size_t max)
+/* Whether st has bytes or a FIN for ngtcp2. The FIN goes after every queued
+ * write (ufrpc_stream_shutdown): none may wait outside the send buffer. */
+static bool has_unsent(const struct qstream *st)
+{
+    return !st->detached && st->id >= 0 &&
+           (st->acked + st->slen > st->sent || (st->fin_wanted && !st->fin_sent && st->wq == NULL));
+}
+
+/* The bytes of st not yet taken by ngtcp2, as up to max vectors; *all: they are
+ * every such byte. */
+static size_t unsent_vecs(const struct qstream *st, ngtcp2_vec *v, size_t max, bool *all)
 {
     size_t skip = (size_t)(st->sent - st->acked) + st->head_off, n = 0;
-    for (const struct sblock *b = st->head; b != NULL && n < max; b = b->next) {
+    const struct sblock *b = st->head;
+    for (; b != NULL && n < max; b = b->next) {
         if (skip >= b->len) {
             skip -= b->len;
             continue;
@@ -534,89 +729,126 @@ static size_t unsent_vecs(const struct qstream *st, ngtcp2_vec *v, size_t max)
         skip = 0;
         n++;
     }
+    *all = b == NULL;
     return n;
 }
 
-/* Writes the packets ngtcp2 has: stream data of each stream with something to
- * send, then acks and control frames. Paced: at most ngtcp2's send quantum goes
- * out at once; ngtcp2_conn_update_pkt_tx_time then sets when the next burst may
- * go, which ngtcp2_conn_get_expiry includes (the timer calls flush again). */
+/* Drops the first n bytes of the vectors v[0..*vn). */
+static void vecs_consume(ngtcp2_vec *v, size_t *vn, size_t n)
+{
+    size_t i = 0;
+    while (i < *vn && n >= v[i].len)
+        n -= v[i++].len;
+    if (i < *vn && n > 0) {
+        v[i].base += n;
+        v[i].len -= n;
+    }
+    memmove(v, v + i, (*vn - i) * sizeof *v);
+    *vn -= i;
+}
+
+/* Writes the packets ngtcp2 has: stream data of the streams on sendq (in turn),
+ * then acks and control frames. Packets of one size go to the kernel together
+ * (send_pkts). Paced: at most ngtcp2's send quantum goes out at once;
+ * ngtcp2_conn_update_pkt_tx_time then sets when the next burst may go, which
+ * ngtcp2_conn_get_expiry includes (the timer calls flush again). */
 static void flush(ufrpc_quic_t *q)
 {
     if (q->conn == NULL || q->failed || q->closing || q->send_busy)
         return;
-    uint8_t pkt[MAX_PKT];
+    uint8_t buf[BATCH_PKTS * MAX_PKT];
     ngtcp2_path_storage ps;
     ngtcp2_path_storage_zero(&ps);
     ngtcp2_pkt_info pi;
     uint64_t ts = now_ns();
-    size_t udp_max = ngtcp2_conn_get_max_tx_udp_payload_size(q->conn);
-    size_t burst = ngtcp2_conn_get_send_quantum(q->conn) / (udp_max ? udp_max : MAX_PKT);
+    /* full packets are seg bytes: a batch is a run of those, ended by a shorter one */
+    size_t seg = ngtcp2_conn_get_path_max_tx_udp_payload_size(q->conn), off = 0;
+    if (seg == 0 || seg > MAX_PKT)
+        seg = MAX_PKT;
+    size_t burst = ngtcp2_conn_get_send_quantum(q->conn) / seg;
     if (burst < 1)
         burst = 1;
     if (burst > 64)
         burst = 64;
     size_t pkts = 0;
-    bool more = false; /* stopped with packets left: the burst is spent or the socket full */
-    struct qstream *st = q->streams;
+    bool more = false;     /* stopped with packets left: the burst is spent or the socket full */
+    bool streams = true;   /* false: ngtcp2 took no stream data; acks and control only */
+    struct qstream *st = NULL;
+    ngtcp2_vec v[20];
+    size_t vn = 0;
+    bool fin = false;
     for (int guard = 0; guard < 4096; guard++) {
-        /* next stream with bytes or a FIN to send */
-        while (st != NULL && (st->detached || st->id < 0 ||
-                              (st->acked + st->slen == st->sent &&
-                               !(st->fin_wanted && !st->fin_sent && st->wq == NULL))))
-            st = st->next;
-        int64_t sid = st ? st->id : -1;
-        ngtcp2_vec v[8];
-        size_t vn = 0;
-        uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
-        bool fin = false;
-        if (st != NULL) {
-            vn = unsent_vecs(st, v, sizeof v / sizeof v[0]);
-            /* the FIN after every queued write (ufrpc_stream_shutdown): none may
-             * wait outside the send buffer, and it goes with the last vector */
-            fin = st->fin_wanted && st->wq == NULL && vn < sizeof v / sizeof v[0];
-            if (fin)
-                flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
-        }
-        ngtcp2_ssize ndata = -1;
-        ngtcp2_ssize n = ngtcp2_conn_writev_stream(q->conn, &ps.path, &pi, pkt, sizeof pkt, &ndata,
-                                                   flags, sid, vn ? v : NULL, vn, ts);
-        if (n < 0) {
-            if (n == NGTCP2_ERR_WRITE_MORE) {
-                if (st != NULL && ndata >= 0) {
-                    st->sent += (uint64_t)ndata;
-                    if (fin && st->sent == st->acked + st->slen)
-                        st->fin_sent = true;
-                }
+        if (st == NULL && streams && !ql_empty(&q->sendq)) {
+            st = QS_OF(q->sendq.next, l_send);
+            if (!has_unsent(st)) {
+                ql_del(&st->l_send);
+                st = NULL;
                 continue;
             }
+            bool all;
+            vn = unsent_vecs(st, v, sizeof v / sizeof v[0], &all);
+            fin = st->fin_wanted && st->wq == NULL && all;
+        }
+        int64_t sid = st ? st->id : -1;
+        uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE | (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0);
+        ngtcp2_ssize ndata = -1;
+        /* a batch's first packet may be larger (ngtcp2's path MTU probes) */
+        ngtcp2_ssize n = ngtcp2_conn_writev_stream(q->conn, &ps.path, &pi, buf + off,
+                                                   off == 0 ? MAX_PKT : seg, &ndata, flags, sid,
+                                                   vn ? v : NULL, vn, ts);
+        if (st != NULL && ndata >= 0) {
+            st->sent += (uint64_t)ndata;
+            vecs_consume(v, &vn, (size_t)ndata);
+            if (fin && st->sent == st->acked + st->slen)
+                st->fin_sent = true;
+            if (!has_unsent(st)) {
+                ql_del(&st->l_send);
+                st = NULL;
+            } else if (vn == 0) {
+                bool all;
+                vn = unsent_vecs(st, v, sizeof v / sizeof v[0], &all);
+                fin = st->fin_wanted && st->wq == NULL && all;
+            }
+        }
+        if (n < 0) {
+            if (n == NGTCP2_ERR_WRITE_MORE)
+                continue; /* the packet has room: the next stream's bytes go in it */
             if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
                 n == NGTCP2_ERR_STREAM_NOT_FOUND) {
-                if (st != NULL)
-                    st = st->next; /* try the others; this one waits */
+                if (st != NULL) { /* waits for MAX_STREAM_DATA (extend_max_stream_data_cb) */
+                    ql_del(&st->l_send);
+                    st = NULL;
+                }
                 continue;
             }
             session_fail(q, UFRPC_ERR_IO, "quic: write: %s", ngtcp2_strerror((int)n));
             return;
         }
-        if (st != NULL && ndata >= 0) {
-            st->sent += (uint64_t)ndata;
-            if (fin && st->sent == st->acked + st->slen)
-                st->fin_sent = true;
-        }
         if (n == 0) {
             if (st == NULL)
                 break; /* nothing left at all */
-            st = st->next; /* congestion or flow control: others may still go */
-            if (st == NULL)
-                break;
+            /* congestion, pacing or the connection's flow control: no stream may
+             * send now; acks and control frames still may */
+            st = NULL;
+            vn = 0;
+            fin = false;
+            streams = false;
             continue;
         }
-        if (!send_pkt(q, pkt, (size_t)n) || ++pkts >= burst) {
-            more = true;
-            break;
+        off += (size_t)n;
+        pkts++;
+        /* a packet of another size ends a batch, as does a full buffer or the burst */
+        if ((size_t)n != seg || off + seg > sizeof buf || pkts >= burst) {
+            bool ok = send_pkts(q, buf, off, off == (size_t)n ? off : seg);
+            off = 0;
+            if (!ok || pkts >= burst) {
+                more = true;
+                break;
+            }
         }
     }
+    if (off > 0 && !send_pkts(q, buf, off, seg))
+        more = true;
     ngtcp2_conn_update_pkt_tx_time(q->conn, ts);
     arm_timer(q);
     if (more && !q->send_busy)
@@ -766,6 +998,38 @@ static size_t send_cap(const struct qstream *st)
 }
 
 /* Moves waiting writes into the send buffer; completed ones go to done_q. */
+/* Copies up to len bytes of p into st's send buffer while it holds less than
+ * cap; returns how many (fewer also when a block cannot be allocated). */
+static size_t copy_in(struct qstream *st, const uint8_t *p, size_t len, size_t cap)
+{
+    size_t done = 0;
+    while (done < len && st->slen < cap) {
+        if (st->tail == NULL || st->tail->len == SBLOCK_SIZE) {
+            struct sblock *nb = malloc(sizeof *nb);
+            if (nb == NULL)
+                break;
+            nb->next = NULL;
+            nb->len = 0;
+            if (st->tail)
+                st->tail->next = nb;
+            else
+                st->head = nb;
+            st->tail = nb;
+        }
+        size_t room = SBLOCK_SIZE - st->tail->len, n = len - done;
+        if (n > room)
+            n = room;
+        if (n > cap - st->slen)
+            n = cap - st->slen;
+        memcpy(st->tail->data + st->tail->len, p + done, n);
+        st->tail->len += n;
+        st->slen += n;
+        st->q->sbuf_total += n;
+        done += n;
+    }
+    return done;
+}
+
 static void fill(struct qstream *st)
 {
     size_t cap = send_cap(st);
@@ -773,24 +1037,10 @@ static void fill(struct qstream *st)
         struct ufrpc_stream_write *w = st->wq;
         while (w->idx < w->nbufs && st->slen < cap) {
             const uv_buf_t *b = &w->bufs[w->idx];
-            if (st->tail == NULL || st->tail->len == SBLOCK_SIZE) {
-                struct sblock *nb = malloc(sizeof *nb);
-                if (nb == NULL)
-                    return; /* retried at the next defer */
-                nb->next = NULL;
-                nb->len = 0;
-                if (st->tail)
-                    st->tail->next = nb;
-                else
-                    st->head = nb;
-                st->tail = nb;
-            }
-            size_t want = b->len - w->off, room = SBLOCK_SIZE - st->tail->len;
-            size_t n = want < room ? want : room;
-            memcpy(st->tail->data + st->tail->len, b->base + w->off, n);
-            st->tail->len += n;
-            st->slen += n;
-            st->q->sbuf_total += n;
+            size_t want = b->len - w->off;
+            size_t n = copy_in(st, (const uint8_t *)b->base + w->off, want, cap);
+            if (n == 0)
+                return; /* out of memory: retried after the next acks */
             w->off += n;
             if (w->off == b->len) {
                 w->idx++;
@@ -835,7 +1085,14 @@ static void deliver(struct qstream *st)
 
 static void run_stream(struct qstream *st)
 {
+    ufrpc_quic_t *q = st->q;
     fill(st);
+    if (has_unsent(st) && st->l_send.next == NULL)
+        ql_add_tail(&q->sendq, &st->l_send);
+    if (st->wq != NULL && st->l_dirty.next == NULL) { /* no room: tried again after acks */
+        ql_add_tail(&q->blocked, &st->l_dirty);
+        st->on_blocked = true;
+    }
     /* write callbacks, in order */
     struct ufrpc_stream_write *list = NULL;
     while (st->done_q) {
@@ -874,8 +1131,24 @@ static void on_defer(uv_idle_t *h)
         q->connect_cb = NULL;
         cb(q, q->failed ? UFRPC_ERR_IO : 0, q->data);
     }
-    for (struct qstream *st = q->streams; st != NULL;) {
-        struct qstream *next = st->next;
+    if (q->acks_seen) { /* acks made room: writes that waited for it try again */
+        q->acks_seen = false;
+        while (!ql_empty(&q->blocked))
+            mark(QS_OF(q->blocked.next, l_dirty));
+    }
+    /* the streams marked before this pass; those marked while it runs (by the
+     * callbacks) go to the next one. A stream closed meanwhile leaves the list. */
+    struct qlink work;
+    ql_init(&work);
+    if (!ql_empty(&q->dirty)) {
+        work.next = q->dirty.next;
+        work.prev = q->dirty.prev;
+        work.next->prev = work.prev->next = &work;
+        ql_init(&q->dirty);
+    }
+    while (!ql_empty(&work)) {
+        struct qstream *st = QS_OF(work.next, l_dirty);
+        ql_del(&st->l_dirty);
         if (st->announce) {
             st->announce = false;
             struct ufrpc_quic_listener *l = q->lsn;
@@ -883,11 +1156,9 @@ static void on_defer(uv_idle_t *h)
                 l->on_accept(l, &st->s, l->data);
             else
                 ufrpc_stream_close(&st->s, NULL);
-            next = st->next; /* the owner may have closed others */
         }
         if (!st->s.closing)
             run_stream(st);
-        st = next;
     }
     flush(q);
     q->refs--;
@@ -911,7 +1182,7 @@ static int qs_read_start(struct ufrpc_stream *s)
     if (st->q->closing)
         return UFRPC_ERR_CLOSED;
     st->reading = true;
-    arm_defer(st->q);
+    mark(st);
     return 0;
 }
 
@@ -934,8 +1205,32 @@ static int qs_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
     else
         st->wq = req;
     st->wq_tail = req;
-    arm_defer(st->q);
+    mark(st);
     return 0;
+}
+
+/* What the send buffer takes now (ufrpc_stream_try_write): the pump's read
+ * buffer then goes back at once instead of waiting in a queued write, and the
+ * pump reads on only when this stream has room. */
+static int qs_try_write(struct ufrpc_stream *s, const uv_buf_t *bufs, unsigned nbufs)
+{
+    struct qstream *st = (struct qstream *)s;
+    if (st->err && st->err != UFRPC_ERR_EOF)
+        return st->err;
+    if (st->fin_wanted || st->detached || st->q->failed)
+        return UFRPC_ERR_CLOSED;
+    if (st->wq != NULL)
+        return 0; /* behind queued writes */
+    size_t cap = send_cap(st), done = 0;
+    for (unsigned i = 0; i < nbufs; i++) {
+        size_t n = copy_in(st, (const uint8_t *)bufs[i].base, bufs[i].len, cap);
+        done += n;
+        if (n < bufs[i].len)
+            break;
+    }
+    if (done > 0)
+        mark(st); /* on sendq at the next defer */
+    return done > INT_MAX ? INT_MAX : (int)done;
 }
 
 static size_t qs_queued(const struct ufrpc_stream *s)
@@ -953,7 +1248,7 @@ static int qs_shutdown(struct ufrpc_stream *s)
     if (st->fin_wanted)
         return UFRPC_ERR_STATE;
     st->fin_wanted = true;
-    arm_defer(st->q);
+    mark(st);
     return 0;
 }
 
@@ -979,11 +1274,10 @@ static void qs_close(struct ufrpc_stream *s)
 {
     struct qstream *st = (struct qstream *)s;
     ufrpc_quic_t *q = st->q;
-    for (struct qstream **pp = &q->streams; *pp; pp = &(*pp)->next)
-        if (*pp == st) {
-            *pp = st->next;
-            break;
-        }
+    ql_del(&st->l_all);
+    ql_del(&st->l_send);
+    ql_del(&st->l_dirty);
+    st->on_blocked = false;
     if (!st->detached && q->conn != NULL && !q->failed && !q->closing) {
         ngtcp2_conn_set_stream_user_data(q->conn, st->id, NULL);
         /* reset unless both ends are done; also while bytes are unacknowledged, as
@@ -1049,6 +1343,7 @@ static const struct ufrpc_stream_vt qs_vt = {
     .queued = qs_queued,
     .shutdown = qs_shutdown,
     .close = qs_close,
+    .try_write = qs_try_write,
 };
 
 int ufrpc_quic_open_stream(ufrpc_quic_t *q, struct ufrpc_stream **out)
@@ -1071,10 +1366,7 @@ int ufrpc_quic_open_stream(ufrpc_quic_t *q, struct ufrpc_stream **out)
     st->s.loop = q->loop;
     st->q = q;
     st->id = id;
-    struct qstream **pp = &q->streams; /* flush serves streams in this order: oldest first */
-    while (*pp != NULL)
-        pp = &(*pp)->next;
-    *pp = st;
+    ql_add_tail(&q->all, &st->l_all);
     q->refs++;
     *out = &st->s;
     return 0;
@@ -1092,10 +1384,13 @@ static void session_fail(ufrpc_quic_t *q, int err, const char *fmt, ...)
     vsnprintf(q->err, sizeof q->err, fmt, ap);
     va_end(ap);
     uv_timer_stop(&q->timer);
-    for (struct qstream *st = q->streams; st; st = st->next) {
+    for (struct qlink *n = q->all.next; n != &q->all; n = n->next) {
+        struct qstream *st = QS_OF(n, l_all);
         st->detached = true;
         if (st->err == 0)
             st->err = UFRPC_ERR_CLOSED;
+        ql_del(&st->l_send);
+        mark(st); /* its reader and writers learn it */
     }
     if (q->connect_cb) {
         ufrpc_quic_connect_cb cb = q->connect_cb;
@@ -1328,6 +1623,7 @@ int ufrpc_quic_connect(uv_loop_t *loop, const struct ufrpc_quic_opts *o, ufrpc_q
     q->on_error = on_error;
     q->data = data;
     q->refs = 1;
+    session_lists_init(q);
     uv_timer_init(loop, &q->timer);
     uv_idle_init(loop, &q->defer);
     q->timer.data = q->defer.data = q;
@@ -1398,8 +1694,10 @@ void ufrpc_quic_close(ufrpc_quic_t *q, void (*cb)(void *data), void *data)
     if (q->lsn != NULL)
         lsn_unlink(q);
     q->sock = NULL;
-    for (struct qstream *st = q->streams; st; st = st->next) {
+    for (struct qlink *n = q->all.next; n != &q->all; n = n->next) {
+        struct qstream *st = QS_OF(n, l_all);
         st->detached = true;
+        ql_del(&st->l_send);
         if (st->err == 0)
             st->err = UFRPC_ERR_CLOSED;
         if (st->reading && !st->eof_delivered)
@@ -1524,6 +1822,7 @@ static void lsn_new_session(struct ufrpc_quic_listener *l, const uint8_t *p, siz
     q->on_error = lsn_on_session_error;
     q->data = l;
     q->refs = 1;
+    session_lists_init(q);
     uv_timer_init(l->loop, &q->timer);
     uv_idle_init(l->loop, &q->defer);
     q->timer.data = q->defer.data = q;

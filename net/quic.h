@@ -18,9 +18,13 @@
  * flow-control window (UFRPC_QUIC_STREAM_WINDOW, 4 MiB; quic-go grows frpc's to
  * 6 MB) while its reader is stopped, all streams together at most the session's
  * (UFRPC_QUIC_SESSION_WINDOW). Datagrams are read up to 16 at a time (recvmmsg),
- * and acks go out once per loop turn.
- * Sending is paced by ngtcp2 (its send quantum per burst); a full kernel send
- * buffer holds sending back instead of dropping datagrams.
+ * a stream's frames of one loop turn reach its reader as one delivery, and acks
+ * go out once per loop turn.
+ * Sending is paced by ngtcp2 (its send quantum per burst); the packets of a burst
+ * go to the kernel in one sendmsg where Linux offers UDP_SEGMENT (GSO), one by
+ * one elsewhere; a full kernel send buffer holds sending back instead of dropping
+ * datagrams. Work per loop turn follows the streams that have something to do
+ * (data to send, to deliver, writes waiting for room), not every open stream.
  *
  * Ownership: the session is created by ufrpc_quic_connect and freed after
  * ufrpc_quic_close's callback; streams (struct ufrpc_stream, net/stream.h) are

@@ -4,6 +4,8 @@
  * byte before the FIN; a client closing its session ends the server session
  * (reported once) and fails the accepted stream's read; a server name GnuTLS
  * refuses ("IP:port") fails the handshake with a clear error on both sides.
+ * Many streams at once, more than the session's send buffers hold together, all
+ * deliver every byte; try_write takes what the send buffer has room for.
  * Skipped when QUIC is not built in. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,12 +41,20 @@ struct ctx {
     int big_write_done;
     int closed_cb;
     struct ufrpc_stream **third;
+    /* the many-streams test: accepted streams go to these peers instead */
+    struct nt_peer *many_srv;
+    int many_n;
 };
 
 static void on_accept(ufrpc_quic_listener_t *l, struct ufrpc_stream *s, void *data)
 {
     (void)l;
     struct ctx *c = data;
+    if (c->many_srv != NULL && c->accepted < c->many_n) {
+        assert_int_equal(nt_peer_start(&c->many_srv[c->accepted], s), 0);
+        c->accepted++;
+        return;
+    }
     if (c->accepted >= NSTREAMS) {
         ufrpc_stream_close(s, NULL);
         return;
@@ -77,13 +87,13 @@ static int is_connected(void *arg)
 
 /* A listener on 127.0.0.1 and a client connected (or failed) to it; skip()
  * without QUIC. */
-static void setup_pair(struct ctx *c, const char *server_name)
+static void setup_pair_streams(struct ctx *c, const char *server_name, uint32_t max_streams)
 {
     memset(c, 0, sizeof *c);
     uv_loop_init(&c->loop);
     c->pat = nt_pattern();
     assert_non_null(c->pat);
-    struct ufrpc_quic_listen_opts lo = {.bind_ip = "127.0.0.1", .max_streams = 2};
+    struct ufrpc_quic_listen_opts lo = {.bind_ip = "127.0.0.1", .max_streams = max_streams};
     char err[256];
     int rc = ufrpc_quic_listen(&c->loop, &lo, on_accept, on_end, c, &c->l, err, sizeof err);
     if (rc == UFRPC_ERR_UNSUPPORTED) {
@@ -101,6 +111,11 @@ static void setup_pair(struct ctx *c, const char *server_name)
     };
     assert_int_equal(ufrpc_quic_connect(&c->loop, &o, on_connect, NULL, c, &c->q), 0);
     assert_true(nt_run_until(&c->loop, is_connected, c, 10000));
+}
+
+static void setup_pair(struct ctx *c, const char *server_name)
+{
+    setup_pair_streams(c, server_name, 2);
 }
 
 static void on_closed(void *data)
@@ -312,6 +327,119 @@ static void test_bad_server_name(void **state)
     teardown_pair(&c);
 }
 
+#define MANY 40
+
+struct many {
+    struct ctx *c;
+    struct nt_peer cli[MANY], srv[MANY];
+};
+
+static int many_done(void *arg)
+{
+    struct many *m = arg;
+    if (m->c->accepted < MANY)
+        return 0;
+    for (int i = 0; i < MANY; i++) {
+        if (m->cli[i].err || m->srv[i].err)
+            return 1;
+        if (!m->cli[i].eof || !m->srv[i].eof || !m->cli[i].shut_done || !m->srv[i].shut_done)
+            return 0;
+    }
+    return 1;
+}
+
+/* 40 streams at once, 10+ MB from the client in all (beyond what the session's
+ * send buffers hold together, so most streams wait for room after acks) and
+ * some back: every stream delivers every byte, in order. */
+static void test_many_streams(void **state)
+{
+    (void)state;
+    struct ctx c;
+    setup_pair_streams(&c, NULL, MANY);
+    struct many *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    m->c = &c;
+    c.many_srv = m->srv;
+    c.many_n = MANY;
+    for (int i = 0; i < MANY; i++) {
+        m->cli[i].pat = m->srv[i].pat = c.pat;
+        m->cli[i].to_send = 256 * 1024 + (uint64_t)i * 1000; /* tells the streams apart */
+        m->srv[i].to_send = 64 * 1024 + 3;
+    }
+    m->srv[3].slow_every = 64 * 1024;
+    for (int i = 0; i < MANY; i++) {
+        struct ufrpc_stream *s;
+        assert_int_equal(ufrpc_quic_open_stream(c.q, &s), 0);
+        assert_int_equal(nt_peer_start(&m->cli[i], s), 0);
+    }
+    assert_true(nt_run_until(&c.loop, many_done, m, 60000));
+    int seen[MANY] = {0};
+    for (int i = 0; i < MANY; i++) {
+        assert_int_equal(m->cli[i].err, 0);
+        assert_int_equal(m->srv[i].err, 0);
+        assert_int_equal(m->cli[i].mismatch, 0);
+        assert_int_equal(m->srv[i].mismatch, 0);
+        assert_int_equal(m->cli[i].received, m->srv[i].to_send);
+        uint64_t k = (m->srv[i].received - 256 * 1024) / 1000;
+        assert_true(k < MANY && m->srv[i].received == m->cli[k].to_send);
+        seen[k]++;
+    }
+    for (int i = 0; i < MANY; i++)
+        assert_int_equal(seen[i], 1);
+    for (int i = 0; i < MANY; i++) {
+        nt_peer_close(&m->cli[i]);
+        nt_peer_close(&m->srv[i]);
+    }
+    assert_int_equal(c.ends, 0);
+    teardown_pair(&c);
+    free(m);
+}
+
+static int got_all(void *arg)
+{
+    struct ctx *c = arg;
+    return c->srv[0].err || c->srv[0].eof;
+}
+
+static void on_rest_written(struct ufrpc_stream_write *w, int status)
+{
+    struct ctx *c = w->data;
+    assert_int_equal(status, 0);
+    c->big_write_done = 1;
+}
+
+/* try_write copies what the send buffer has room for (at least one block, at
+ * most UFRPC_QUIC_SEND_BUF), nothing while a write waits, and the bytes go out
+ * in order with those written after. */
+static void test_try_write(void **state)
+{
+    (void)state;
+    struct ctx c;
+    setup_pair(&c, NULL);
+    c.srv[0].pat = c.pat;
+    c.srv[0].no_shutdown = 1;
+    c.big_len = 3 * UFRPC_QUIC_SEND_BUF + 11;
+    c.big = malloc(c.big_len);
+    assert_non_null(c.big);
+    for (size_t i = 0; i < c.big_len; i++)
+        c.big[i] = c.pat[i % NT_PAT_LEN];
+    assert_int_equal(ufrpc_quic_open_stream(c.q, &c.big_s), 0);
+    uv_buf_t b = uv_buf_init((char *)c.big, (unsigned)c.big_len);
+    int n = ufrpc_stream_try_write(c.big_s, &b, 1);
+    assert_true(n >= 16 * 1024 && (size_t)n <= UFRPC_QUIC_SEND_BUF);
+    uv_buf_t rest = uv_buf_init((char *)c.big + n, (unsigned)(c.big_len - (size_t)n));
+    c.big_w.data = &c;
+    assert_int_equal(ufrpc_stream_write(c.big_s, &c.big_w, &rest, 1, on_rest_written), 0);
+    assert_int_equal(ufrpc_stream_try_write(c.big_s, &rest, 1), 0); /* behind the write */
+    assert_int_equal(ufrpc_stream_shutdown(c.big_s, NULL), 0);
+    assert_true(nt_run_until(&c.loop, got_all, &c, 20000));
+    assert_int_equal(c.srv[0].err, 0);
+    assert_int_equal(c.srv[0].mismatch, 0);
+    assert_int_equal(c.srv[0].received, c.big_len);
+    assert_true(c.big_write_done);
+    teardown_pair(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +447,8 @@ int main(void)
         cmocka_unit_test(test_shutdown_after_large_write),
         cmocka_unit_test(test_client_close_ends_server_session),
         cmocka_unit_test(test_bad_server_name),
+        cmocka_unit_test(test_many_streams),
+        cmocka_unit_test(test_try_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
