@@ -1,6 +1,7 @@
 /* ufrpc — yamux session glue: transport I/O, timer, yamux streams as ufrpc_streams. */
 #include "net/mux.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -430,6 +431,33 @@ static int mst_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
     return 0;
 }
 
+/* Copies into the session what it takes now (send window, output space), so a
+ * caller's read buffer goes back at once instead of waiting in wq: a pump towards a
+ * mux stream then holds one delivery per stream while the session is full, not
+ * max_buffered. Nothing is taken while writes are queued (order) or after
+ * shutdown or an error: write() queues or reports those. */
+static int mst_try_write(struct ufrpc_stream *s, const uv_buf_t *bufs, unsigned nbufs)
+{
+    struct mst *ms = (struct mst *)s;
+    if (ms->wq != NULL || ms->ys == NULL || ms->shut_req || ms->end_status != 0)
+        return 0;
+    size_t total = 0;
+    for (unsigned i = 0; i < nbufs && total < INT_MAX; i++) {
+        size_t len = bufs[i].len;
+        if (len > (size_t)INT_MAX - total)
+            len = (size_t)INT_MAX - total;
+        ptrdiff_t n = ufrpc_yamux_stream_write(ms->ys, (const uint8_t *)bufs[i].base, len);
+        if (n <= 0)
+            break;
+        total += (size_t)n;
+        if ((size_t)n < bufs[i].len)
+            break;
+    }
+    if (total > 0)
+        mux_flush(ms->m);
+    return (int)total;
+}
+
 static size_t mst_queued(const struct ufrpc_stream *s)
 {
     return ((const struct mst *)s)->queued;
@@ -479,6 +507,7 @@ static const struct ufrpc_stream_vt mst_vt = {
     .shutdown = mst_shutdown,
     .close = mst_close,
     .unread = NULL,
+    .try_write = mst_try_write,
 };
 
 static struct mst *mst_new(ufrpc_mux_t *m, ufrpc_yamux_stream_t *ys)

@@ -12,6 +12,7 @@
 
 #include "net/dial.h"
 #include "net/mux.h"
+#include "net/pump.h"
 #include "net/tcp.h"
 #include "net/nettest.h"
 #include "proto/error.h"
@@ -618,6 +619,110 @@ static void test_mux_interleaved_small_frames_bounded(void **state)
     free(h);
 }
 
+/* ---- a pump into a mux stream whose peer does not read ----------------------------- */
+struct src_pair {
+    struct ufrpc_stream *w, *r; /* dialled side (writes), accepted side (pumped) */
+    int pump_done;
+};
+
+static void src_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *c)
+{
+    struct src_pair *sp = ufrpc_tcp_listener_data(l);
+    assert_int_equal(status, 0);
+    sp->r = c;
+}
+
+static void src_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s, void *data)
+{
+    struct src_pair *sp = data;
+    (void)d;
+    assert_int_equal(status, 0);
+    sp->w = s;
+}
+
+static int src_connected(void *a)
+{
+    struct src_pair *sp = a;
+    return sp->w != NULL && sp->r != NULL;
+}
+
+static void src_pump_done(ufrpc_pump_t *p, int status, const struct ufrpc_pump_stats *st,
+                          void *data)
+{
+    (void)p;
+    (void)status;
+    (void)st;
+    ((struct src_pair *)data)->pump_done = 1;
+}
+
+static int pump_ended(void *a)
+{
+    return ((struct src_pair *)a)->pump_done;
+}
+
+/* A mux stream takes bytes through try_write (copied into the session's output
+ * ring up to its send window), so a pump from a TCP source into it stops reading
+ * at the first delivery the session cannot take: while the peer's window stays
+ * shut it holds one read buffer, not the pump's max_buffered (256 KiB) of them. */
+static void test_mux_pump_holds_one_delivery(void **state)
+{
+    (void)state;
+    struct env *e = calloc(1, sizeof *e);
+    env_connect(e); /* e->str: a raw peer that never reads nor opens the window */
+    struct ufrpc_yamux_config cfg;
+    ufrpc_yamux_config_default(&cfg);
+    cfg.max_stream_window = WINDOW;
+    struct ufrpc_mux_callbacks ccb = {.on_error = on_mux_error};
+    assert_int_equal(ufrpc_mux_new(&e->loop, e->ctr, UFRPC_YAMUX_CLIENT, &cfg, &ccb, e, &e->cm), 0);
+    uv_check_init(&e->loop, &e->check);
+    struct ufrpc_stream *st;
+    assert_int_equal(ufrpc_mux_open(e->cm, &st), 0);
+    ufrpc_yamux_stream_t *ys = ufrpc_mux_stream_yamux(st);
+    assert_int_equal(ufrpc_stream_try_write(st, NULL, 0), 0); /* the probe: it has one */
+    uv_buf_t first = uv_buf_init((char *)e->pat, 1000);
+    assert_int_equal(ufrpc_stream_try_write(st, &first, 1), 1000);
+    assert_int_equal(ufrpc_yamux_stream_send_window(ys), WINDOW - 1000);
+
+    struct src_pair sp = {0};
+    int err;
+    ufrpc_tcp_listener_t *l2 = ufrpc_tcp_listen(&e->loop, "127.0.0.1", 0, src_accept, &sp, &err);
+    assert_non_null(l2);
+    struct ufrpc_dial_opts o = {.host = "127.0.0.1", .port = ufrpc_tcp_listener_port(l2)};
+    assert_int_equal(ufrpc_dial(&e->loop, &o, src_dialed, &sp, NULL), 0);
+    assert_true(nt_run_until(&e->loop, src_connected, &sp, 5000));
+    size_t total = 4u << 20;
+    uint8_t *big = malloc(total);
+    assert_non_null(big);
+    for (size_t i = 0; i < total; i += NT_PAT_LEN)
+        memcpy(big + i, e->pat, total - i < NT_PAT_LEN ? total - i : NT_PAT_LEN);
+    struct ufrpc_stream_write w;
+    uv_buf_t b = uv_buf_init((char *)big, (unsigned)total);
+    assert_int_equal(ufrpc_stream_write(sp.w, &w, &b, 1, NULL), 0);
+
+    ufrpc_pump_t *p;
+    assert_int_equal(ufrpc_pump_start(sp.r, st, 0, src_pump_done, &sp, &p), 0);
+    nt_run_until(&e->loop, never, NULL, 400);
+    struct ufrpc_pump_stats ps;
+    ufrpc_pump_get_stats(p, &ps);
+    print_message("send window %u, pumped %llu, held %zu (max %zu)\n",
+                  ufrpc_yamux_stream_send_window(ys), (unsigned long long)ps.a_to_b,
+                  ps.buffered_a_to_b, ps.max_buffered_a_to_b);
+    assert_int_equal(e->errors, 0);
+    assert_int_equal(ufrpc_yamux_stream_send_window(ys), 0); /* the window is spent */
+    assert_true(ps.a_to_b + ps.buffered_a_to_b >= WINDOW - 1000);
+    assert_true(ps.max_buffered_a_to_b <= UFRPC_READ_BUF_SIZE);
+    assert_true(ps.buffered_a_to_b > 0); /* one delivery waits for the window */
+
+    ufrpc_pump_abort(p);
+    assert_true(nt_run_until(&e->loop, pump_ended, &sp, 5000));
+    ufrpc_stream_close(sp.w, NULL);
+    ufrpc_tcp_listener_close(l2, NULL);
+    ufrpc_stream_close(e->str, NULL);
+    e->str = NULL;
+    env_finish(e, 1);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -627,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_mux_close_in_on_error),
         cmocka_unit_test(test_mux_held_references_keep_window),
         cmocka_unit_test(test_mux_interleaved_small_frames_bounded),
+        cmocka_unit_test(test_mux_pump_holds_one_delivery),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
