@@ -14,6 +14,7 @@
 #include "net/mux.h"
 #include "net/pump.h"
 #include "net/tcp.h"
+#include "net/tls.h"
 #include "net/nettest.h"
 #include "proto/error.h"
 
@@ -723,6 +724,122 @@ static void test_mux_pump_holds_one_delivery(void **state)
     free(big);
 }
 
+/* ---- over TLS: Data frames straight from the caller's buffer -------------------- */
+#define TLS_SEND (8u << 20)
+
+struct hs_pair {
+    int c_done, s_done, c_status, s_status;
+};
+
+static void hs_c(struct ufrpc_stream *s, int status)
+{
+    struct hs_pair *hp = s->data;
+    hp->c_done = 1;
+    hp->c_status = status;
+}
+
+static void hs_s(struct ufrpc_stream *s, int status)
+{
+    struct hs_pair *hp = s->data;
+    hp->s_done = 1;
+    hp->s_status = status;
+}
+
+static int hs_both(void *a)
+{
+    struct hs_pair *hp = a;
+    return hp->c_done && hp->s_done;
+}
+
+static int holder_got_tls(void *a)
+{
+    struct holder *h = a;
+    return h->received >= TLS_SEND || h->mismatch || h->status != 0;
+}
+
+/* A pump from a TCP source into a mux stream over TLS: the session hands most
+ * payload to TLS as direct frames (header + the pump's read buffer, never copied
+ * into the ring), interleaved with ring output (the SYN, window updates, the
+ * remainders that round direct writes to whole records), and the peer still gets
+ * every byte in order through a window much smaller than the transfer. */
+static void test_mux_over_tls_direct_frames(void **state)
+{
+    (void)state;
+    struct env *e = calloc(1, sizeof *e);
+    struct holder *h = calloc(1, sizeof *h);
+    h->e = e;
+    h->reading = 1;
+    e->user = h;
+    env_connect(e);
+    ufrpc_tls_ctx_t *sctx, *cctx;
+    assert_int_equal(ufrpc_tls_server_ctx_new(NULL, &sctx), 0);
+    assert_int_equal(ufrpc_tls_client_ctx_new(NULL, &cctx), 0);
+    struct hs_pair hp = {0};
+    struct ufrpc_tls_conn_opts co = {.server_name = "localhost"};
+    int err;
+    struct ufrpc_stream *ct = ufrpc_tls_client_new(cctx, e->ctr, &co, hs_c, &hp, &err);
+    assert_non_null(ct);
+    struct ufrpc_stream *stt = ufrpc_tls_server_new(sctx, e->str, 20000, hs_s, &hp, &err);
+    assert_non_null(stt);
+    assert_true(nt_run_until(&e->loop, hs_both, &hp, 20000));
+    assert_int_equal(hp.c_status, 0);
+    assert_int_equal(hp.s_status, 0);
+    assert_true(ufrpc_stream_copies_writes(ct));
+
+    struct ufrpc_yamux_config cfg;
+    ufrpc_yamux_config_default(&cfg);
+    cfg.max_stream_window = WINDOW;
+    struct ufrpc_mux_callbacks ccb = {.on_error = on_mux_error};
+    struct ufrpc_mux_callbacks scb = {.on_accept = holder_accept, .on_error = on_mux_error};
+    assert_int_equal(ufrpc_mux_new(&e->loop, ct, UFRPC_YAMUX_CLIENT, &cfg, &ccb, e, &e->cm), 0);
+    assert_int_equal(ufrpc_mux_new(&e->loop, stt, UFRPC_YAMUX_SERVER, &cfg, &scb, e, &e->sm), 0);
+    uv_check_init(&e->loop, &e->check);
+    struct ufrpc_stream *st;
+    assert_int_equal(ufrpc_mux_open(e->cm, &st), 0);
+
+    struct src_pair sp = {0};
+    ufrpc_tcp_listener_t *l2 = ufrpc_tcp_listen(&e->loop, "127.0.0.1", 0, src_accept, &sp, &err);
+    assert_non_null(l2);
+    struct ufrpc_dial_opts o = {.host = "127.0.0.1", .port = ufrpc_tcp_listener_port(l2)};
+    assert_int_equal(ufrpc_dial(&e->loop, &o, src_dialed, &sp, NULL), 0);
+    assert_true(nt_run_until(&e->loop, src_connected, &sp, 5000));
+    uint8_t *big = malloc(TLS_SEND);
+    assert_non_null(big);
+    for (size_t i = 0; i < TLS_SEND; i += NT_PAT_LEN)
+        memcpy(big + i, e->pat, TLS_SEND - i < NT_PAT_LEN ? TLS_SEND - i : NT_PAT_LEN);
+    struct ufrpc_stream_write w;
+    uv_buf_t b = uv_buf_init((char *)big, TLS_SEND);
+    assert_int_equal(ufrpc_stream_write(sp.w, &w, &b, 1, NULL), 0);
+    ufrpc_pump_t *p;
+    assert_int_equal(ufrpc_pump_start(sp.r, st, 0, src_pump_done, &sp, &p), 0);
+
+    while (!holder_got_tls(h) && e->errors == 0) {
+        holder_release(h); /* the window reopens as the consumer lets go */
+        nt_run_until(&e->loop, holder_got_tls, h, 10);
+    }
+    holder_release(h);
+    struct ufrpc_mux_stats ms;
+    ufrpc_mux_get_stats(e->cm, &ms);
+    print_message("received %llu, sent direct %llu\n", (unsigned long long)h->received,
+                  (unsigned long long)ms.bytes_direct);
+    assert_int_equal(e->errors, 0);
+    assert_int_equal(h->mismatch, 0);
+    assert_true(h->received == TLS_SEND);
+    assert_true(ms.bytes_direct >= TLS_SEND / 2);
+    assert_true(ms.bytes_direct < TLS_SEND); /* the rest went through the ring */
+
+    ufrpc_pump_abort(p);
+    assert_true(nt_run_until(&e->loop, pump_ended, &sp, 5000));
+    ufrpc_stream_close(sp.w, NULL);
+    ufrpc_tcp_listener_close(l2, NULL);
+    ufrpc_stream_close(h->st, NULL);
+    env_finish(e, 2);
+    ufrpc_tls_ctx_free(sctx);
+    ufrpc_tls_ctx_free(cctx);
+    free(big);
+    free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -733,6 +850,7 @@ int main(void)
         cmocka_unit_test(test_mux_held_references_keep_window),
         cmocka_unit_test(test_mux_interleaved_small_frames_bounded),
         cmocka_unit_test(test_mux_pump_holds_one_delivery),
+        cmocka_unit_test(test_mux_over_tls_direct_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
