@@ -4,8 +4,8 @@
  * The mux owns the proto/ yamux session and the transport stream: it feeds every
  * received transport buffer to the session, writes the session's pending output
  * with one transport write at a time (output produced meanwhile is coalesced into
- * the next write), and keeps one uv_timer on the session's next deadline
- * (keepalive pings, orphan timeouts).
+ * the next write; over a transport that copies, several, see Writes), and keeps
+ * one uv_timer on the session's next deadline (keepalive pings, orphan timeouts).
  *
  * Reads on a mux stream: payload is delivered as a slice of the transport's
  * read buffer (a reference, no copy), also when it arrives while the consumer has
