@@ -647,6 +647,28 @@ static int src_connected(void *a)
     return sp->w != NULL && sp->r != NULL;
 }
 
+/* n bytes of the test pattern repeated (the holder checks offsets modulo its length). */
+static uint8_t *pattern_copy(const uint8_t *pat, size_t n)
+{
+    uint8_t *b = malloc(n);
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i += NT_PAT_LEN)
+        memcpy(b + i, pat, n - i < NT_PAT_LEN ? n - i : NT_PAT_LEN);
+    return b;
+}
+
+/* A connected loopback pair in sp; returns its listener (the caller closes it). */
+static ufrpc_tcp_listener_t *src_connect(uv_loop_t *loop, struct src_pair *sp)
+{
+    int err;
+    ufrpc_tcp_listener_t *l = ufrpc_tcp_listen(loop, "127.0.0.1", 0, src_accept, sp, &err);
+    assert_non_null(l);
+    struct ufrpc_dial_opts o = {.host = "127.0.0.1", .port = ufrpc_tcp_listener_port(l)};
+    assert_int_equal(ufrpc_dial(loop, &o, src_dialed, sp, NULL), 0);
+    assert_true(nt_run_until(loop, src_connected, sp, 5000));
+    return l;
+}
+
 static void src_pump_done(ufrpc_pump_t *p, int status, const struct ufrpc_pump_stats *st,
                           void *data)
 {
@@ -685,17 +707,9 @@ static void test_mux_pump_holds_one_delivery(void **state)
     assert_int_equal(ufrpc_yamux_stream_send_window(ys), WINDOW - 1000);
 
     struct src_pair sp = {0};
-    int err;
-    ufrpc_tcp_listener_t *l2 = ufrpc_tcp_listen(&e->loop, "127.0.0.1", 0, src_accept, &sp, &err);
-    assert_non_null(l2);
-    struct ufrpc_dial_opts o = {.host = "127.0.0.1", .port = ufrpc_tcp_listener_port(l2)};
-    assert_int_equal(ufrpc_dial(&e->loop, &o, src_dialed, &sp, NULL), 0);
-    assert_true(nt_run_until(&e->loop, src_connected, &sp, 5000));
+    ufrpc_tcp_listener_t *l2 = src_connect(&e->loop, &sp);
     size_t total = 4u << 20;
-    uint8_t *big = malloc(total);
-    assert_non_null(big);
-    for (size_t i = 0; i < total; i += NT_PAT_LEN)
-        memcpy(big + i, e->pat, total - i < NT_PAT_LEN ? total - i : NT_PAT_LEN);
+    uint8_t *big = pattern_copy(e->pat, total);
     struct ufrpc_stream_write w;
     uv_buf_t b = uv_buf_init((char *)big, (unsigned)total);
     assert_int_equal(ufrpc_stream_write(sp.w, &w, &b, 1, NULL), 0);
@@ -798,15 +812,8 @@ static void test_mux_over_tls_direct_frames(void **state)
     assert_int_equal(ufrpc_mux_open(e->cm, &st), 0);
 
     struct src_pair sp = {0};
-    ufrpc_tcp_listener_t *l2 = ufrpc_tcp_listen(&e->loop, "127.0.0.1", 0, src_accept, &sp, &err);
-    assert_non_null(l2);
-    struct ufrpc_dial_opts o = {.host = "127.0.0.1", .port = ufrpc_tcp_listener_port(l2)};
-    assert_int_equal(ufrpc_dial(&e->loop, &o, src_dialed, &sp, NULL), 0);
-    assert_true(nt_run_until(&e->loop, src_connected, &sp, 5000));
-    uint8_t *big = malloc(TLS_SEND);
-    assert_non_null(big);
-    for (size_t i = 0; i < TLS_SEND; i += NT_PAT_LEN)
-        memcpy(big + i, e->pat, TLS_SEND - i < NT_PAT_LEN ? TLS_SEND - i : NT_PAT_LEN);
+    ufrpc_tcp_listener_t *l2 = src_connect(&e->loop, &sp);
+    uint8_t *big = pattern_copy(e->pat, TLS_SEND);
     struct ufrpc_stream_write w;
     uv_buf_t b = uv_buf_init((char *)big, TLS_SEND);
     assert_int_equal(ufrpc_stream_write(sp.w, &w, &b, 1, NULL), 0);
