@@ -799,6 +799,8 @@ static void test_mux_over_tls_direct_frames(void **state)
     assert_int_equal(hp.c_status, 0);
     assert_int_equal(hp.s_status, 0);
     assert_true(ufrpc_stream_copies_writes(ct));
+    /* no try_write on TLS: a pump queues up to max_buffered towards it */
+    assert_int_equal(ufrpc_stream_try_write(ct, NULL, 0), UFRPC_ERR_UNSUPPORTED);
 
     struct ufrpc_yamux_config cfg;
     ufrpc_yamux_config_default(&cfg);
