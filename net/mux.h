@@ -4,8 +4,8 @@
  * The mux owns the proto/ yamux session and the transport stream: it feeds every
  * received transport buffer to the session, writes the session's pending output
  * with one transport write at a time (output produced meanwhile is coalesced into
- * the next write), and keeps one uv_timer on the session's next deadline
- * (keepalive pings, orphan timeouts).
+ * the next write; over a transport that copies, several, see Writes), and keeps
+ * one uv_timer on the session's next deadline (keepalive pings, orphan timeouts).
  *
  * Reads on a mux stream: payload is delivered as a slice of the transport's
  * read buffer (a reference, no copy), also when it arrives while the consumer has
@@ -25,6 +25,11 @@
  * Writes: bytes are copied into the session's output ring (bounded by
  * max_output_bytes for all streams); a write completes once all its bytes are in
  * the ring, and waits (queued() > 0) while the peer's window or the ring is full.
+ * try_write (net/stream.h) copies what fits now. Over a transport that copies
+ * what it is given (TLS: ufrpc_stream_copies_writes), ring output is handed to it
+ * in several writes at once while it queues less than max_output_bytes and
+ * leaves the ring then; and try_write of 16 KiB or more when nothing is queued
+ * goes to the transport as one Data frame without the ring (no copy).
  * shutdown() sends FIN after earlier writes; close() sends FIN (if not sent) and
  * releases the stream (Go's Close semantics); a peer RST is reported as
  * UFRPC_ERR_CONN_RESET, a session failure as that error.
@@ -72,6 +77,7 @@ void *ufrpc_mux_data(const ufrpc_mux_t *m);
 struct ufrpc_mux_stats {
     uint64_t bytes_referenced;
     uint64_t bytes_copied;
+    uint64_t bytes_direct; /* written: payload handed to the transport without the ring */
 };
 void ufrpc_mux_get_stats(const ufrpc_mux_t *m, struct ufrpc_mux_stats *st);
 /* Capacity of the transport buffers the live slices of mux stream st pin, and the

@@ -74,6 +74,11 @@ static int pfx_copies_writes(const struct ufrpc_stream *s)
     return ufrpc_stream_copies_writes(((const struct pfx *)s)->layer.lower);
 }
 
+static int pfx_try_write(struct ufrpc_stream *s, const uv_buf_t *bufs, unsigned nbufs)
+{
+    return ufrpc_stream_try_write(((struct pfx *)s)->layer.lower, bufs, nbufs);
+}
+
 static size_t pfx_queued(const struct ufrpc_stream *s)
 {
     const struct pfx *p = (const struct pfx *)s;
@@ -117,6 +122,7 @@ static const struct ufrpc_stream_vt pfx_vt = {
     .shutdown = pfx_shutdown,
     .close = pfx_close,
     .unread = NULL,
+    .try_write = pfx_try_write,
 };
 
 struct ufrpc_stream *ufrpc_prefix_stream_new(struct ufrpc_stream *lower, const uint8_t *data,

@@ -25,7 +25,7 @@ struct dir {
     int eof;
     int done;
     int end_at_eof; /* passing on this direction's EOF ends the pump */
-    int direct;     /* `to` has taken bytes through ufrpc_stream_try_write */
+    int direct;     /* `to` takes bytes through ufrpc_stream_try_write */
 };
 
 struct ufrpc_pump {
@@ -192,8 +192,6 @@ static void on_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
         return;
     }
     d->bytes += (size_t)sent;
-    if (sent > 0)
-        d->direct = 1;
     if ((size_t)sent == len)
         return;
     data += sent;
@@ -231,10 +229,11 @@ static void on_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
     d->held += r->held;
     if (d->held > d->held_max)
         d->held_max = d->held;
-    /* a destination that takes bytes directly is queued in the kernel: when its
-     * socket buffer is full, reading on only moves bytes from the source's kernel
-     * buffer to ours, so one write in flight is enough (as a blocking copy loop);
-     * the others (TLS, yamux) queue up to max */
+    /* a destination that takes bytes directly has its own bounded queue (the
+     * kernel's socket buffer, a yamux session's output ring): when that is full,
+     * reading on only moves bytes from the source's kernel buffer to ours, so one
+     * write in flight is enough (as a blocking copy loop); the others (TLS) queue
+     * up to max */
     if (d->held >= p->max || d->direct) {
         d->paused = 1;
         ufrpc_stream_read_stop(s);
@@ -263,6 +262,8 @@ int ufrpc_pump_start(struct ufrpc_stream *a, struct ufrpc_stream *b, size_t max_
     p->open_streams = 2;
     p->d[0] = (struct dir){.p = p, .from = a, .to = b};
     p->d[1] = (struct dir){.p = p, .from = b, .to = a};
+    for (int i = 0; i < 2; i++)
+        p->d[i].direct = ufrpc_stream_try_write(p->d[i].to, NULL, 0) == 0;
     a->data = p;
     b->data = p;
     int rc = ufrpc_stream_read_start(a, on_read);

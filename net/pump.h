@@ -7,9 +7,9 @@
  * the buffers held by a direction's writes in flight reach `max_buffered` bytes
  * (counted by buffer capacity, so the bound is on memory), reading from its
  * source stops; it resumes when they drop to half of that. Towards a stream that
- * has taken bytes through try_write (TCP), reading stops at the first write that
- * had to be queued (its socket buffer is full: the kernel is the queue), so one
- * delivery is held at most. Memory held by a pump is therefore at most, per
+ * takes bytes through try_write (TCP, a yamux stream), reading stops at the first
+ * write that had to be queued (its socket buffer or the session's output ring is
+ * full: that is the queue), so one delivery is held at most. Memory held by a pump is therefore at most, per
  * direction,
  *   max_buffered + one delivery (<= 64 KiB for TCP/TLS sources)
  * plus the streams' own buffers while data waits in them (TCP and TLS hold no read

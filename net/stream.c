@@ -265,7 +265,7 @@ int ufrpc_stream_try_write(struct ufrpc_stream *s, const uv_buf_t *bufs, unsigne
     if (s->closing)
         return UFRPC_ERR_CLOSED;
     if (s->vt->try_write == NULL)
-        return 0;
+        return nbufs == 0 ? UFRPC_ERR_UNSUPPORTED : 0;
     return s->vt->try_write(s, bufs, nbufs);
 }
 

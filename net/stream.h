@@ -196,13 +196,15 @@ int ufrpc_stream_set_read_pool(struct ufrpc_stream *s, unsigned max_free);
  * False for the others (the bytes are read until the callback). */
 bool ufrpc_stream_copies_writes(const struct ufrpc_stream *s);
 
-/* Writes as much of bufs as the kernel accepts right now, without queueing and
- * without a callback (uv_try_write): returns the bytes written (possibly fewer
- * than given), 0 when nothing can be written now -- writes queued before are
- * still pending, or the socket buffer is full -- or <0 on an error. Stream kinds
- * without it (all but TCP) return 0, so a caller falls back to
- * ufrpc_stream_write for the rest; order is kept because a stream with queued
- * writes takes nothing here. */
+/* Writes as much of bufs as the stream takes right now, without queueing and
+ * without a callback: TCP what the kernel accepts (uv_try_write), a yamux stream
+ * what its send window and the session's output ring accept (copied there).
+ * Returns the bytes taken (possibly fewer than given), 0 when nothing can be
+ * taken now -- writes queued before are still pending, or the socket buffer /
+ * ring / window is full -- or <0 on an error. Stream kinds without it (the
+ * others) return 0, so a caller falls back to ufrpc_stream_write for the rest;
+ * order is kept because a stream with queued writes takes nothing here.
+ * nbufs 0 is a probe: 0 when the stream has it, UFRPC_ERR_UNSUPPORTED if not. */
 int ufrpc_stream_try_write(struct ufrpc_stream *s, const uv_buf_t *bufs, unsigned nbufs);
 
 /* Helpers for implementations. */

@@ -155,6 +155,8 @@ static int tcp_write(struct ufrpc_stream *s, struct ufrpc_stream_write *req)
 static int tcp_try_write(struct ufrpc_stream *s, const uv_buf_t *bufs, unsigned nbufs)
 {
     struct tcp *t = (struct tcp *)s;
+    if (nbufs == 0)
+        return 0;
     int n = uv_try_write(&t->h.stream, bufs, nbufs);
     if (n == UV_EAGAIN)
         return 0;

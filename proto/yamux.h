@@ -253,6 +253,19 @@ int ufrpc_yamux_stream_open(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t **out
  * or the session's error. The bytes are copied once into the output ring. */
 ptrdiff_t ufrpc_yamux_stream_write(ufrpc_yamux_stream_t *st, const uint8_t *data, size_t len);
 
+/* Zero-copy write, for a caller whose transport copies what it is given (TLS
+ * seals it into records): when every queued byte is in the ring (no control frame
+ * waits for ring space), takes up to len bytes of st's send window and encodes
+ * the Data frame header for them into hdr, without touching the ring. The caller
+ * must then hand the transport, in this order and before any other output of the
+ * session, the pending output (ufrpc_yamux_pending_output, taken right before
+ * this call), hdr, and those n bytes of its own, and acknowledge the pending
+ * output with ufrpc_yamux_output_sent. Returns n, 0 when not possible now (a
+ * control frame waits, SYN not sent yet, window empty: use
+ * ufrpc_yamux_stream_write), or the errors of stream_write. */
+ptrdiff_t ufrpc_yamux_stream_write_direct(ufrpc_yamux_stream_t *st, size_t len,
+                                          uint8_t hdr[UFRPC_YAMUX_HEADER_SIZE]);
+
 /* The application has disposed of n delivered bytes; may queue a WindowUpdate.
  * Returns 0 or UFRPC_ERR_INVAL (n > unconsumed). */
 int ufrpc_yamux_stream_consume(ufrpc_yamux_stream_t *st, size_t n);

@@ -100,6 +100,25 @@ ptrdiff_t ufrpc_yamux_stream_write(ufrpc_yamux_stream_t *st, const uint8_t *data
     return (ptrdiff_t)total;
 }
 
+ptrdiff_t ufrpc_yamux_stream_write_direct(ufrpc_yamux_stream_t *st, size_t len,
+                                          uint8_t hdr[UFRPC_YAMUX_HEADER_SIZE])
+{
+    int rc = write_check(st);
+    if (rc)
+        return rc;
+    ufrpc_yamux_session_t *s = st->s;
+    /* every queued byte must be in the ring, which the caller sends first */
+    if (len == 0 || (st->flags & SF_SYN_OWED) || st->send_window == 0 || s->ctl_head != NULL ||
+        ufrpc_yamux_pending_bytes(s) != (size_t)(s->tail - s->head))
+        return 0;
+    size_t n = len < st->send_window ? len : st->send_window;
+    struct ufrpc_yamux_header h = {0, UFRPC_YAMUX_DATA, 0, st->id, (uint32_t)n};
+    ufrpc_yamux_header_encode(hdr, &h);
+    s->last_data_st = NULL; /* the frame is not in the ring: nothing to extend */
+    st->send_window -= (uint32_t)n;
+    return (ptrdiff_t)n;
+}
+
 static void maybe_window_update(ufrpc_yamux_stream_t *st)
 {
     /* after the peer's FIN nothing more can arrive: no point reopening */

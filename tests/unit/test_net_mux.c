@@ -12,7 +12,9 @@
 
 #include "net/dial.h"
 #include "net/mux.h"
+#include "net/pump.h"
 #include "net/tcp.h"
+#include "net/tls.h"
 #include "net/nettest.h"
 #include "proto/error.h"
 
@@ -618,6 +620,235 @@ static void test_mux_interleaved_small_frames_bounded(void **state)
     free(h);
 }
 
+/* ---- a pump into a mux stream whose peer does not read ----------------------------- */
+struct src_pair {
+    struct ufrpc_stream *w, *r; /* dialled side (writes), accepted side (pumped) */
+    int pump_done;
+};
+
+static void src_accept(ufrpc_tcp_listener_t *l, int status, struct ufrpc_stream *c)
+{
+    struct src_pair *sp = ufrpc_tcp_listener_data(l);
+    assert_int_equal(status, 0);
+    sp->r = c;
+}
+
+static void src_dialed(ufrpc_dial_t *d, int status, struct ufrpc_stream *s, void *data)
+{
+    struct src_pair *sp = data;
+    (void)d;
+    assert_int_equal(status, 0);
+    sp->w = s;
+}
+
+static int src_connected(void *a)
+{
+    struct src_pair *sp = a;
+    return sp->w != NULL && sp->r != NULL;
+}
+
+/* n bytes of the test pattern repeated (the holder checks offsets modulo its length). */
+static uint8_t *pattern_copy(const uint8_t *pat, size_t n)
+{
+    uint8_t *b = malloc(n);
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i += NT_PAT_LEN)
+        memcpy(b + i, pat, n - i < NT_PAT_LEN ? n - i : NT_PAT_LEN);
+    return b;
+}
+
+/* A connected loopback pair in sp; returns its listener (the caller closes it). */
+static ufrpc_tcp_listener_t *src_connect(uv_loop_t *loop, struct src_pair *sp)
+{
+    int err;
+    ufrpc_tcp_listener_t *l = ufrpc_tcp_listen(loop, "127.0.0.1", 0, src_accept, sp, &err);
+    assert_non_null(l);
+    struct ufrpc_dial_opts o = {.host = "127.0.0.1", .port = ufrpc_tcp_listener_port(l)};
+    assert_int_equal(ufrpc_dial(loop, &o, src_dialed, sp, NULL), 0);
+    assert_true(nt_run_until(loop, src_connected, sp, 5000));
+    return l;
+}
+
+static void src_pump_done(ufrpc_pump_t *p, int status, const struct ufrpc_pump_stats *st,
+                          void *data)
+{
+    (void)p;
+    (void)status;
+    (void)st;
+    ((struct src_pair *)data)->pump_done = 1;
+}
+
+static int pump_ended(void *a)
+{
+    return ((struct src_pair *)a)->pump_done;
+}
+
+/* A mux stream takes bytes through try_write (copied into the session's output
+ * ring up to its send window), so a pump from a TCP source into it stops reading
+ * at the first delivery the session cannot take: while the peer's window stays
+ * shut it holds one read buffer, not the pump's max_buffered (256 KiB) of them. */
+static void test_mux_pump_holds_one_delivery(void **state)
+{
+    (void)state;
+    struct env *e = calloc(1, sizeof *e);
+    env_connect(e); /* e->str: a raw peer that never reads nor opens the window */
+    struct ufrpc_yamux_config cfg;
+    ufrpc_yamux_config_default(&cfg);
+    cfg.max_stream_window = WINDOW;
+    struct ufrpc_mux_callbacks ccb = {.on_error = on_mux_error};
+    assert_int_equal(ufrpc_mux_new(&e->loop, e->ctr, UFRPC_YAMUX_CLIENT, &cfg, &ccb, e, &e->cm), 0);
+    uv_check_init(&e->loop, &e->check);
+    struct ufrpc_stream *st;
+    assert_int_equal(ufrpc_mux_open(e->cm, &st), 0);
+    ufrpc_yamux_stream_t *ys = ufrpc_mux_stream_yamux(st);
+    assert_int_equal(ufrpc_stream_try_write(st, NULL, 0), 0); /* the probe: it has one */
+    uv_buf_t first = uv_buf_init((char *)e->pat, 1000);
+    assert_int_equal(ufrpc_stream_try_write(st, &first, 1), 1000);
+    assert_int_equal(ufrpc_yamux_stream_send_window(ys), WINDOW - 1000);
+
+    struct src_pair sp = {0};
+    ufrpc_tcp_listener_t *l2 = src_connect(&e->loop, &sp);
+    size_t total = 4u << 20;
+    uint8_t *big = pattern_copy(e->pat, total);
+    struct ufrpc_stream_write w;
+    uv_buf_t b = uv_buf_init((char *)big, (unsigned)total);
+    assert_int_equal(ufrpc_stream_write(sp.w, &w, &b, 1, NULL), 0);
+
+    ufrpc_pump_t *p;
+    assert_int_equal(ufrpc_pump_start(sp.r, st, 0, src_pump_done, &sp, &p), 0);
+    nt_run_until(&e->loop, never, NULL, 400);
+    struct ufrpc_pump_stats ps;
+    ufrpc_pump_get_stats(p, &ps);
+    print_message("send window %u, pumped %llu, held %zu (max %zu)\n",
+                  ufrpc_yamux_stream_send_window(ys), (unsigned long long)ps.a_to_b,
+                  ps.buffered_a_to_b, ps.max_buffered_a_to_b);
+    assert_int_equal(e->errors, 0);
+    assert_int_equal(ufrpc_yamux_stream_send_window(ys), 0); /* the window is spent */
+    assert_true(ps.a_to_b + ps.buffered_a_to_b >= WINDOW - 1000);
+    assert_true(ps.max_buffered_a_to_b <= UFRPC_READ_BUF_SIZE);
+    assert_true(ps.buffered_a_to_b > 0); /* one delivery waits for the window */
+
+    ufrpc_pump_abort(p);
+    assert_true(nt_run_until(&e->loop, pump_ended, &sp, 5000));
+    ufrpc_stream_close(sp.w, NULL);
+    ufrpc_tcp_listener_close(l2, NULL);
+    ufrpc_stream_close(e->str, NULL);
+    e->str = NULL;
+    env_finish(e, 1);
+    free(big);
+}
+
+/* ---- over TLS: Data frames straight from the caller's buffer -------------------- */
+#define TLS_SEND (8u << 20)
+
+struct hs_pair {
+    int c_done, s_done, c_status, s_status;
+};
+
+static void hs_c(struct ufrpc_stream *s, int status)
+{
+    struct hs_pair *hp = s->data;
+    hp->c_done = 1;
+    hp->c_status = status;
+}
+
+static void hs_s(struct ufrpc_stream *s, int status)
+{
+    struct hs_pair *hp = s->data;
+    hp->s_done = 1;
+    hp->s_status = status;
+}
+
+static int hs_both(void *a)
+{
+    struct hs_pair *hp = a;
+    return hp->c_done && hp->s_done;
+}
+
+static int holder_got_tls(void *a)
+{
+    struct holder *h = a;
+    return h->received >= TLS_SEND || h->mismatch || h->status != 0;
+}
+
+/* A pump from a TCP source into a mux stream over TLS: the session hands most
+ * payload to TLS as direct frames (header + the pump's read buffer, never copied
+ * into the ring), interleaved with ring output (the SYN, window updates, the
+ * remainders that round direct writes to whole records), and the peer still gets
+ * every byte in order through a window much smaller than the transfer. */
+static void test_mux_over_tls_direct_frames(void **state)
+{
+    (void)state;
+    struct env *e = calloc(1, sizeof *e);
+    struct holder *h = calloc(1, sizeof *h);
+    h->e = e;
+    h->reading = 1;
+    e->user = h;
+    env_connect(e);
+    ufrpc_tls_ctx_t *sctx, *cctx;
+    assert_int_equal(ufrpc_tls_server_ctx_new(NULL, &sctx), 0);
+    assert_int_equal(ufrpc_tls_client_ctx_new(NULL, &cctx), 0);
+    struct hs_pair hp = {0};
+    struct ufrpc_tls_conn_opts co = {.server_name = "localhost"};
+    int err;
+    struct ufrpc_stream *ct = ufrpc_tls_client_new(cctx, e->ctr, &co, hs_c, &hp, &err);
+    assert_non_null(ct);
+    struct ufrpc_stream *stt = ufrpc_tls_server_new(sctx, e->str, 20000, hs_s, &hp, &err);
+    assert_non_null(stt);
+    assert_true(nt_run_until(&e->loop, hs_both, &hp, 20000));
+    assert_int_equal(hp.c_status, 0);
+    assert_int_equal(hp.s_status, 0);
+    assert_true(ufrpc_stream_copies_writes(ct));
+    /* no try_write on TLS: a pump queues up to max_buffered towards it */
+    assert_int_equal(ufrpc_stream_try_write(ct, NULL, 0), UFRPC_ERR_UNSUPPORTED);
+
+    struct ufrpc_yamux_config cfg;
+    ufrpc_yamux_config_default(&cfg);
+    cfg.max_stream_window = WINDOW;
+    struct ufrpc_mux_callbacks ccb = {.on_error = on_mux_error};
+    struct ufrpc_mux_callbacks scb = {.on_accept = holder_accept, .on_error = on_mux_error};
+    assert_int_equal(ufrpc_mux_new(&e->loop, ct, UFRPC_YAMUX_CLIENT, &cfg, &ccb, e, &e->cm), 0);
+    assert_int_equal(ufrpc_mux_new(&e->loop, stt, UFRPC_YAMUX_SERVER, &cfg, &scb, e, &e->sm), 0);
+    uv_check_init(&e->loop, &e->check);
+    struct ufrpc_stream *st;
+    assert_int_equal(ufrpc_mux_open(e->cm, &st), 0);
+
+    struct src_pair sp = {0};
+    ufrpc_tcp_listener_t *l2 = src_connect(&e->loop, &sp);
+    uint8_t *big = pattern_copy(e->pat, TLS_SEND);
+    struct ufrpc_stream_write w;
+    uv_buf_t b = uv_buf_init((char *)big, TLS_SEND);
+    assert_int_equal(ufrpc_stream_write(sp.w, &w, &b, 1, NULL), 0);
+    ufrpc_pump_t *p;
+    assert_int_equal(ufrpc_pump_start(sp.r, st, 0, src_pump_done, &sp, &p), 0);
+
+    while (!holder_got_tls(h) && e->errors == 0) {
+        holder_release(h); /* the window reopens as the consumer lets go */
+        nt_run_until(&e->loop, holder_got_tls, h, 10);
+    }
+    holder_release(h);
+    struct ufrpc_mux_stats ms;
+    ufrpc_mux_get_stats(e->cm, &ms);
+    print_message("received %llu, sent direct %llu\n", (unsigned long long)h->received,
+                  (unsigned long long)ms.bytes_direct);
+    assert_int_equal(e->errors, 0);
+    assert_int_equal(h->mismatch, 0);
+    assert_true(h->received == TLS_SEND);
+    assert_true(ms.bytes_direct >= TLS_SEND / 2);
+    assert_true(ms.bytes_direct < TLS_SEND); /* the rest went through the ring */
+
+    ufrpc_pump_abort(p);
+    assert_true(nt_run_until(&e->loop, pump_ended, &sp, 5000));
+    ufrpc_stream_close(sp.w, NULL);
+    ufrpc_tcp_listener_close(l2, NULL);
+    ufrpc_stream_close(h->st, NULL);
+    env_finish(e, 2);
+    ufrpc_tls_ctx_free(sctx);
+    ufrpc_tls_ctx_free(cctx);
+    free(big);
+    free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -627,6 +858,8 @@ int main(void)
         cmocka_unit_test(test_mux_close_in_on_error),
         cmocka_unit_test(test_mux_held_references_keep_window),
         cmocka_unit_test(test_mux_interleaved_small_frames_bounded),
+        cmocka_unit_test(test_mux_pump_holds_one_delivery),
+        cmocka_unit_test(test_mux_over_tls_direct_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,13 +126,17 @@ static void test_prefix_stream(void **state)
     assert_true(nt_run_until(&f.loop, p_have, &w, 2000));
     assert_memory_equal(f.b.in, "PRE:post", 8);
     assert_true(f.b.reads >= 2); /* the prefix came as its own delivery */
-    /* writes and shutdown pass through to the peer */
+    /* writes (try_write too: the probe says the stream below has it) and shutdown
+     * pass through to the peer */
     assert_int_equal(ufrpc_stream_read_start(f.a.s, on_read), 0);
+    assert_int_equal(ufrpc_stream_try_write(f.b.s, NULL, 0), 0);
+    uv_buf_t b3 = uv_buf_init("xy", 2);
+    assert_int_equal(ufrpc_stream_try_write(f.b.s, &b3, 1), 2);
     assert_int_equal(ufrpc_stream_write(f.b.s, &w2, &b2, 1, wdone), 0);
     assert_int_equal(ufrpc_stream_shutdown(f.b.s, on_shut), 0);
     assert_true(nt_run_until(&f.loop, p_eof, &f.a, 2000));
-    assert_int_equal(f.a.in_len, 4);
-    assert_memory_equal(f.a.in, "back", 4);
+    assert_int_equal(f.a.in_len, 6);
+    assert_memory_equal(f.a.in, "xyback", 6);
     assert_int_equal(wrote, 2);
     /* peer EOF reaches the prefix stream's reader */
     assert_int_equal(ufrpc_stream_shutdown(f.a.s, on_shut), 0);

@@ -439,6 +439,66 @@ static void test_coalescing(void **state)
     unpair(c, sv);
 }
 
+/* A direct write takes window but no ring space: the caller sends the pending
+ * output, then the header, then its own bytes. It refuses while the SYN is owed
+ * or a control frame waits outside the ring, and the frame it made is never
+ * extended by a later write (that would put bytes before it on the wire). */
+static void test_write_direct(void **state)
+{
+    (void)state;
+    struct ufrpc_yamux_config cfg;
+    ufrpc_yamux_config_default(&cfg);
+    cfg.max_output_bytes = 4096;
+    struct ypeer *c = calloc(1, sizeof *c), *sv = calloc(1, sizeof *sv);
+    pair(c, sv, &cfg);
+    ufrpc_yamux_stream_t *st;
+    uint8_t h[12], want[12];
+    assert_int_equal(ufrpc_yamux_stream_open(c->s, &st), 0);
+    yp_add(c, st);
+    uint8_t payload[9000];
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = yp_pattern(3, i);
+    assert_int_equal(ufrpc_yamux_stream_write(st, payload, 100), 100); /* ring: SYN + Data */
+    assert_int_equal(ufrpc_yamux_stream_write_direct(st, 0, h), 0);
+
+    /* [SYN][Data 100] from the ring, then [Data 8000] from the caller */
+    struct iovec iov[2];
+    assert_int_equal(ufrpc_yamux_pending_output(c->s, iov, 2), 1);
+    size_t pend = iov[0].iov_len;
+    assert_int_equal(pend, 12 + 12 + 100);
+    assert_int_equal(ufrpc_yamux_stream_write_direct(st, 8000, h), 8000);
+    hdr(want, UFRPC_YAMUX_DATA, 0, 1, 8000);
+    assert_memory_equal(h, want, 12);
+    assert_int_equal(ufrpc_yamux_stream_send_window(st), 256 * 1024 - 8100);
+    assert_int_equal(ufrpc_yamux_pending_bytes(c->s), pend); /* nothing added to the ring */
+    assert_int_equal(ufrpc_yamux_feed(sv->s, iov[0].iov_base, pend, 0), 0);
+    assert_int_equal(ufrpc_yamux_output_sent(c->s, pend), 0);
+    assert_int_equal(ufrpc_yamux_feed(sv->s, h, 12, 0), 0);
+    assert_int_equal(ufrpc_yamux_feed(sv->s, payload + 100, 8000, 0), 0);
+    /* the next write starts a new frame: bytes 8100.. */
+    assert_int_equal(ufrpc_yamux_stream_write(st, payload + 8100, 900), 900);
+    yp_settle(c, sv, NULL, 0, 0);
+    assert_string_equal(sv->log, "open 1;data 1 100;data 1 8000;data 1 900;");
+    struct ystream *ry = &sv->sts[0];
+    assert_int_equal(ry->rx, 9000);
+
+    /* a control frame that did not fit the ring (a flood of pings' ACKs while
+     * the ring is full) makes direct writes wait: they would overtake it */
+    while (ufrpc_yamux_stream_write(st, payload, sizeof payload) > 0)
+        ;
+    uint8_t ping[12];
+    int n = 0;
+    while (ufrpc_yamux_pending_bytes(c->s) <= 4096 + 4096) {
+        hdr(ping, UFRPC_YAMUX_PING, UFRPC_YAMUX_SYN, 0, (uint32_t)++n);
+        assert_int_equal(ufrpc_yamux_feed(c->s, ping, 12, 0), 0);
+    }
+    assert_int_equal(ufrpc_yamux_pending_output(c->s, iov, 2) > 0, 1);
+    assert_int_equal(ufrpc_yamux_stream_write_direct(st, 8000, h), 0);
+    yp_settle(c, sv, NULL, 0, 0);
+    assert_int_equal(ufrpc_yamux_stream_write_direct(st, 8000, h), 8000);
+    unpair(c, sv);
+}
+
 /* ---- keepalive ---- */
 
 static void test_keepalive_ping_and_timeout(void **state)
@@ -871,6 +931,7 @@ int main(void)
         cmocka_unit_test(test_output_space_backpressure),
         cmocka_unit_test(test_output_space_round_robin),
         cmocka_unit_test(test_coalescing),
+        cmocka_unit_test(test_write_direct),
         cmocka_unit_test(test_keepalive_ping_and_timeout),
         cmocka_unit_test(test_fin_both_ways_and_free),
         cmocka_unit_test(test_reset_and_release_in_callback),
