@@ -589,7 +589,8 @@ struct tls {
 };
 
 /* Our record layer, after the handshake of a TLS 1.2 AEAD suite (proto/tlsrec.h).
- * Owned by the stream, freed (keys wiped) with it. */
+ * Owned by the stream, freed (keys wiped) with it. About 1.2 KiB: the reader
+ * holds a record's buffer only while one is split across reads. */
 struct fast {
     struct ufrpc_tlsrec_dir rd, wr;
     unsigned useless; /* records in a row without application data */
@@ -985,11 +986,9 @@ static void fast_start(struct tls *t)
     uint64_t out_seq = be64(ufrpc_mbedtls_ssl_out_ctr(&t->ssl));
     if (in_seq != 1 || out_seq != 1)
         goto out;
-    /* (malloc: the 18 KiB reassembly buffer needs no clearing) */
-    if ((f = malloc(sizeof *f)) == NULL)
+    if ((f = calloc(1, sizeof *f)) == NULL)
         goto out;
-    f->useless = 0;
-    f->reader.have = 0;
+    ufrpc_tlsrec_reader_init(&f->reader, NULL);
     const uint8_t *ck = kb, *sk = kb + 32, *civ = kb + 64, *siv = kb + 64 + ivlen;
     int server = t->ctx->server;
     if (ufrpc_tlsrec_dir_init(&f->wr, cipher, server ? sk : ck, 32, server ? siv : civ, ivlen,
@@ -1017,6 +1016,7 @@ static void fast_free(struct tls *t)
         return;
     ufrpc_tlsrec_dir_wipe(&t->fast->wr);
     ufrpc_tlsrec_dir_wipe(&t->fast->rd);
+    ufrpc_tlsrec_reader_free(&t->fast->reader);
     free(t->fast);
     t->fast = NULL;
 }
@@ -1153,6 +1153,10 @@ static void fast_pump_in(struct tls *t)
                     t->end_status = t->lower_status;
                 break;
             }
+            if (r == UFRPC_ERR_NOMEM) {
+                t->end_status = r;
+                break;
+            }
             if (r < 0) {
                 alert = r == UFRPC_ERR_AEAD_RECORD ? UFRPC_TLSREC_ALERT_RECORD_OVERFLOW
                                                    : UFRPC_TLSREC_ALERT_DECODE_ERROR;
@@ -1183,6 +1187,9 @@ static void fast_pump_in(struct tls *t)
                 t->end_status = r; /* UFRPC_ERR_EOF (close_notify) or _TLS */
             }
         }
+        /* the records opened are done with: a record gathered across reads
+         * gives its buffer back unless the next one has begun */
+        ufrpc_tlsrec_reader_trim(&f->reader);
         if (alert >= 0)
             fast_alert(t, alert, warning);
         if (n > 0) {
