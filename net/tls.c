@@ -69,6 +69,9 @@ struct ufrpc_tls_ctx {
     /* cipher suites offered (client) / accepted in order (server), 0-terminated;
      * read by conf for its whole life */
     int *suites;
+    /* AES-256-GCM records are ours (the CPU has AES instructions): asked once
+     * here, not per connection (ufrpc_aead_init leaves it to the caller) */
+    bool aes_records;
     /* Mbed TLS 2.28 exports keys per config: the stream whose handshake step
      * is running (set around each mbedtls_ssl_handshake call), NULL otherwise */
     struct tls *hs_current;
@@ -178,6 +181,7 @@ static int set_suites(ufrpc_tls_ctx_t *c)
     }
     list[n] = 0;
     c->suites = list;
+    c->aes_records = aes;
     mbedtls_ssl_conf_ciphersuites(&c->conf, c->suites);
     return 0;
 }
@@ -962,6 +966,7 @@ static void fast_start(struct tls *t)
     int cipher = suite_cipher(mbedtls_ssl_get_ciphersuite_id(mbedtls_ssl_get_ciphersuite(&t->ssl)));
     const char *ver = mbedtls_ssl_get_version(&t->ssl);
     if (!t->have_keys || cipher == UFRPC_TLSREC_NONE || strcmp(ver, "TLSv1.2") != 0 ||
+        (cipher == UFRPC_TLSREC_AES_256_GCM && !t->ctx->aes_records) ||
         mbedtls_ssl_check_pending(&t->ssl) != 0 || mbedtls_ssl_get_bytes_avail(&t->ssl) != 0) {
         wipe_secrets(t);
         return;
