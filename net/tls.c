@@ -1318,7 +1318,16 @@ static int tls_read_start(struct ufrpc_stream *s)
     if (t->reading)
         return 0;
     t->reading = 1;
-    /* Buffered plaintext/ciphertext or a pending end are delivered from the loop. */
+    /* Our records with nothing received and not opened (the usual state of a
+     * pump resuming after a full local socket): the lower stream reads again at
+     * once, without a loop iteration for the idle handle. Otherwise buffered
+     * ciphertext or plaintext (Mbed TLS's) or a pending end is delivered from
+     * the loop. */
+    if (t->fast != NULL && t->in_len == 0 && t->end_status == 0 && t->lower_status == 0) {
+        update_lower_reading(t);
+        if (t->lower_status == 0)
+            return 0; /* (else the error is delivered from the loop) */
+    }
     uv_idle_start(&t->idle, on_idle);
     return 0;
 }
