@@ -593,7 +593,7 @@ struct tls {
 };
 
 /* Our record layer, after the handshake of a TLS 1.2 AEAD suite (proto/tlsrec.h).
- * Owned by the stream, freed (keys wiped) with it. About 1.2 KiB: the reader
+ * Owned by the stream, freed (keys wiped) with it. About 1.3 KiB: the reader
  * holds a record's buffer only while one is split across reads. */
 struct fast {
     struct ufrpc_tlsrec_dir rd, wr;
