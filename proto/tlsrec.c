@@ -183,7 +183,7 @@ void ufrpc_tlsrec_reader_trim(struct ufrpc_tlsrec_reader *r)
 {
     if (r->have > 0 || r->buf == NULL)
         return;
-    ufrpc_mem_free(r->mem, r->buf);
+    ufrpc_mem_free(ufrpc_mem_or_default(r->mem), r->buf);
     r->buf = NULL;
 }
 
@@ -238,7 +238,7 @@ int ufrpc_tlsrec_next(struct ufrpc_tlsrec_reader *r, const uint8_t **data, size_
         return rc;
     size_t need = UFRPC_TLSREC_HDR + body; /* <= UFRPC_TLSREC_MAX_RECORD */
     if (r->buf == NULL) {
-        if ((r->buf = ufrpc_mem_malloc(r->mem, need)) == NULL)
+        if ((r->buf = ufrpc_mem_malloc(ufrpc_mem_or_default(r->mem), need)) == NULL)
             return UFRPC_ERR_NOMEM;
         memcpy(r->buf, r->hdr, UFRPC_TLSREC_HDR);
     }

@@ -132,7 +132,8 @@ int ufrpc_tlsrec_open(struct ufrpc_tlsrec_dir *d, const uint8_t *rec, size_t rec
  * mem when its header is in. The buffer is held only while a record is being
  * gathered and until the caller is done with it (ufrpc_tlsrec_reader_trim, or
  * the next call): a connection whose reads end on record boundaries, or that is
- * idle, holds none. Caller-owned storage; free with ufrpc_tlsrec_reader_free. */
+ * idle, holds none. Caller-owned storage (a zeroed struct is an empty reader
+ * on libc's allocator); free with ufrpc_tlsrec_reader_free. */
 struct ufrpc_tlsrec_reader {
     const struct ufrpc_mem *mem;
     size_t have;                 /* bytes of a partial record held (hdr, then buf) */
