@@ -50,7 +50,7 @@ static struct result read_all(int cipher, const uint8_t *in, size_t len, uint32_
 {
     struct result res = {0, 0, 1469598103934665603ull, 0};
     init_dir(d, cipher);
-    rd->have = 0;
+    ufrpc_tlsrec_reader_free(rd);
     uint32_t s = seed | 1;
     size_t pos = 0;
     while (pos < len && res.rc == 0) {
@@ -108,13 +108,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t seed = data[0] >> 1;
     data++;
     size--;
-    struct ufrpc_tlsrec_reader *rd = malloc(sizeof *rd);
+    struct ufrpc_tlsrec_reader *rd = calloc(1, sizeof *rd);
     struct ufrpc_tlsrec_dir *d = calloc(1, sizeof *d);
     uint8_t *out = malloc(UFRPC_TLSREC_MAX_PLAIN);
     size_t cap = size + (size / 16384 + 1) * UFRPC_TLSREC_MAX_OVERHEAD;
     uint8_t *wire = malloc(cap);
     if (rd == NULL || d == NULL || out == NULL || wire == NULL)
         goto out;
+    ufrpc_tlsrec_reader_init(rd, NULL);
     struct result a = read_all(cipher, data, size, 0, rd, d, out);
     struct result b = read_all(cipher, data, size, seed, rd, d, out);
     CHECK(a.rc == b.rc && a.records == b.records && a.hash == b.hash && a.plain == b.plain);
@@ -137,6 +138,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct result c = read_all(cipher, wire, wl, seed, rd, d, out);
     CHECK(c.rc == 0 && c.plain == size && c.hash == h);
 out:
+    if (rd != NULL)
+        ufrpc_tlsrec_reader_free(rd);
     free(rd);
     if (d != NULL)
         ufrpc_tlsrec_dir_wipe(d);

@@ -69,6 +69,9 @@ struct ufrpc_tls_ctx {
     /* cipher suites offered (client) / accepted in order (server), 0-terminated;
      * read by conf for its whole life */
     int *suites;
+    /* AES-256-GCM records are ours (the CPU has AES instructions): asked once
+     * here, not per connection (ufrpc_aead_init leaves it to the caller) */
+    bool aes_records;
     /* Mbed TLS 2.28 exports keys per config: the stream whose handshake step
      * is running (set around each mbedtls_ssl_handshake call), NULL otherwise */
     struct tls *hs_current;
@@ -178,6 +181,7 @@ static int set_suites(ufrpc_tls_ctx_t *c)
     }
     list[n] = 0;
     c->suites = list;
+    c->aes_records = aes;
     mbedtls_ssl_conf_ciphersuites(&c->conf, c->suites);
     return 0;
 }
@@ -589,7 +593,8 @@ struct tls {
 };
 
 /* Our record layer, after the handshake of a TLS 1.2 AEAD suite (proto/tlsrec.h).
- * Owned by the stream, freed (keys wiped) with it. */
+ * Owned by the stream, freed (keys wiped) with it. About 1.3 KiB: the reader
+ * holds a record's buffer only while one is split across reads. */
 struct fast {
     struct ufrpc_tlsrec_dir rd, wr;
     unsigned useless; /* records in a row without application data */
@@ -961,6 +966,7 @@ static void fast_start(struct tls *t)
     int cipher = suite_cipher(mbedtls_ssl_get_ciphersuite_id(mbedtls_ssl_get_ciphersuite(&t->ssl)));
     const char *ver = mbedtls_ssl_get_version(&t->ssl);
     if (!t->have_keys || cipher == UFRPC_TLSREC_NONE || strcmp(ver, "TLSv1.2") != 0 ||
+        (cipher == UFRPC_TLSREC_AES_256_GCM && !t->ctx->aes_records) ||
         mbedtls_ssl_check_pending(&t->ssl) != 0 || mbedtls_ssl_get_bytes_avail(&t->ssl) != 0) {
         wipe_secrets(t);
         return;
@@ -971,13 +977,17 @@ static void fast_start(struct tls *t)
     struct fast *f = NULL;
     /* RFC 5246 6.3: key_block = PRF(master, "key expansion", server_random +
      * client_random): client key, server key, client IV, server IV (no MAC keys
-     * for AEAD suites) */
+     * for AEAD suites). Mbed TLS 2.28 exports the block it derived: taken as it
+     * is rather than derived again (its PRF, HMAC-SHA384 in portable C, is
+     * most of a resumed handshake's CPU); 3.x exports only the master secret. */
+#if UFRPC_MBEDTLS_3
     if (mbedtls_ssl_tls_prf((mbedtls_tls_prf_types)t->prf, t->master, sizeof t->master,
                             "key expansion", t->randoms, sizeof t->randoms, kb, len) != 0)
         goto out;
-#if !UFRPC_MBEDTLS_3
-    if (t->kb_len != len || !ufrpc_ct_equal(kb, t->kb, len))
-        goto out; /* (never seen: our derivation must match Mbed TLS's) */
+#else
+    if (t->kb_len != len)
+        goto out; /* (never seen: the layout is RFC 5246's for these suites) */
+    memcpy(kb, t->kb, len);
 #endif
     /* Each direction's Finished was record 0 of the new epoch; take Mbed TLS's
      * counters rather than assume it. */
@@ -985,11 +995,9 @@ static void fast_start(struct tls *t)
     uint64_t out_seq = be64(ufrpc_mbedtls_ssl_out_ctr(&t->ssl));
     if (in_seq != 1 || out_seq != 1)
         goto out;
-    /* (malloc: the 18 KiB reassembly buffer needs no clearing) */
-    if ((f = malloc(sizeof *f)) == NULL)
+    if ((f = calloc(1, sizeof *f)) == NULL)
         goto out;
-    f->useless = 0;
-    f->reader.have = 0;
+    ufrpc_tlsrec_reader_init(&f->reader, NULL);
     const uint8_t *ck = kb, *sk = kb + 32, *civ = kb + 64, *siv = kb + 64 + ivlen;
     int server = t->ctx->server;
     if (ufrpc_tlsrec_dir_init(&f->wr, cipher, server ? sk : ck, 32, server ? siv : civ, ivlen,
@@ -1017,6 +1025,7 @@ static void fast_free(struct tls *t)
         return;
     ufrpc_tlsrec_dir_wipe(&t->fast->wr);
     ufrpc_tlsrec_dir_wipe(&t->fast->rd);
+    ufrpc_tlsrec_reader_free(&t->fast->reader);
     free(t->fast);
     t->fast = NULL;
 }
@@ -1153,6 +1162,10 @@ static void fast_pump_in(struct tls *t)
                     t->end_status = t->lower_status;
                 break;
             }
+            if (r == UFRPC_ERR_NOMEM) {
+                t->end_status = r;
+                break;
+            }
             if (r < 0) {
                 alert = r == UFRPC_ERR_AEAD_RECORD ? UFRPC_TLSREC_ALERT_RECORD_OVERFLOW
                                                    : UFRPC_TLSREC_ALERT_DECODE_ERROR;
@@ -1183,6 +1196,9 @@ static void fast_pump_in(struct tls *t)
                 t->end_status = r; /* UFRPC_ERR_EOF (close_notify) or _TLS */
             }
         }
+        /* the records opened are done with: a record gathered across reads
+         * gives its buffer back unless the next one has begun */
+        ufrpc_tlsrec_reader_trim(&f->reader);
         if (alert >= 0)
             fast_alert(t, alert, warning);
         if (n > 0) {
@@ -1302,7 +1318,16 @@ static int tls_read_start(struct ufrpc_stream *s)
     if (t->reading)
         return 0;
     t->reading = 1;
-    /* Buffered plaintext/ciphertext or a pending end are delivered from the loop. */
+    /* Our records with nothing received and not opened (the usual state of a
+     * pump resuming after a full local socket): the lower stream reads again at
+     * once, without a loop iteration for the idle handle. Otherwise buffered
+     * ciphertext or plaintext (Mbed TLS's) or a pending end is delivered from
+     * the loop. */
+    if (t->fast != NULL && t->in_len == 0 && t->end_status == 0 && t->lower_status == 0) {
+        update_lower_reading(t);
+        if (t->lower_status == 0)
+            return 0; /* (else the error is delivered from the loop) */
+    }
     uv_idle_start(&t->idle, on_idle);
     return 0;
 }

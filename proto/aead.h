@@ -42,8 +42,11 @@ bool ufrpc_aead_available(int cipher);
 /* "libcrypto" or "libsodium". Static. */
 const char *ufrpc_aead_backend(void);
 
-/* 0, UFRPC_ERR_INVAL (unknown cipher), UFRPC_ERR_UNSUPPORTED, UFRPC_ERR_NOMEM,
- * UFRPC_ERR_CRYPTO. On failure nothing needs wiping. */
+/* 0, UFRPC_ERR_INVAL (unknown cipher), UFRPC_ERR_UNSUPPORTED (libsodium: AES-GCM
+ * without AES instructions), UFRPC_ERR_NOMEM, UFRPC_ERR_CRYPTO. On failure nothing
+ * needs wiping. With libcrypto, init does not ask the CPU (cpuid traps to the
+ * hypervisor in a VM: microseconds per call, and a connection inits two
+ * directions): callers choose the cipher with ufrpc_aead_available, once. */
 int ufrpc_aead_init(struct ufrpc_aead *a, int cipher, const uint8_t key[32]);
 
 /* Encrypts len bytes of in into out (which may equal in) and writes the tag.

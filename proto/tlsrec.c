@@ -173,12 +173,46 @@ int ufrpc_tlsrec_open(struct ufrpc_tlsrec_dir *d, const uint8_t *rec, size_t rec
     return 0;
 }
 
+void ufrpc_tlsrec_reader_init(struct ufrpc_tlsrec_reader *r, const struct ufrpc_mem *mem)
+{
+    memset(r, 0, sizeof *r);
+    r->mem = ufrpc_mem_or_default(mem);
+}
+
+void ufrpc_tlsrec_reader_trim(struct ufrpc_tlsrec_reader *r)
+{
+    if (r->have > 0 || r->buf == NULL)
+        return;
+    ufrpc_mem_free(ufrpc_mem_or_default(r->mem), r->buf);
+    r->buf = NULL;
+}
+
+void ufrpc_tlsrec_reader_free(struct ufrpc_tlsrec_reader *r)
+{
+    r->have = 0;
+    ufrpc_tlsrec_reader_trim(r);
+}
+
+/* Moves up to want - r->have bytes of the input to dst + r->have. */
+static void gather(struct ufrpc_tlsrec_reader *r, uint8_t *dst, size_t want,
+                   const uint8_t **data, size_t *len)
+{
+    size_t n = want - r->have;
+    if (n > *len)
+        n = *len;
+    memcpy(dst + r->have, *data, n);
+    r->have += n;
+    *data += n;
+    *len -= n;
+}
+
 int ufrpc_tlsrec_next(struct ufrpc_tlsrec_reader *r, const uint8_t **data, size_t *len,
                       const uint8_t **rec, size_t *rec_len)
 {
     size_t body;
     int rc;
     if (r->have == 0) {
+        ufrpc_tlsrec_reader_trim(r); /* the record last returned is done with */
         if (*len >= UFRPC_TLSREC_HDR) {
             if ((rc = ufrpc_tlsrec_header(*data, &body)) < 0)
                 return rc;
@@ -194,31 +228,24 @@ int ufrpc_tlsrec_next(struct ufrpc_tlsrec_reader *r, const uint8_t **data, size_
         if (*len == 0)
             return 0;
     }
-    /* the record continues in (or starts with) the partial buffer */
+    /* the record continues in (or starts with) the partial record kept */
     if (r->have < UFRPC_TLSREC_HDR) {
-        size_t n = UFRPC_TLSREC_HDR - r->have;
-        if (n > *len)
-            n = *len;
-        memcpy(r->buf + r->have, *data, n);
-        r->have += n;
-        *data += n;
-        *len -= n;
+        gather(r, r->hdr, UFRPC_TLSREC_HDR, data, len);
         if (r->have < UFRPC_TLSREC_HDR)
             return 0;
     }
-    if ((rc = ufrpc_tlsrec_header(r->buf, &body)) < 0)
+    if ((rc = ufrpc_tlsrec_header(r->buf != NULL ? r->buf : r->hdr, &body)) < 0)
         return rc;
-    size_t need = UFRPC_TLSREC_HDR + body; /* <= sizeof r->buf */
-    size_t n = need - r->have;
-    if (n > *len)
-        n = *len;
-    memcpy(r->buf + r->have, *data, n);
-    r->have += n;
-    *data += n;
-    *len -= n;
+    size_t need = UFRPC_TLSREC_HDR + body; /* <= UFRPC_TLSREC_MAX_RECORD */
+    if (r->buf == NULL) {
+        if ((r->buf = ufrpc_mem_malloc(ufrpc_mem_or_default(r->mem), need)) == NULL)
+            return UFRPC_ERR_NOMEM;
+        memcpy(r->buf, r->hdr, UFRPC_TLSREC_HDR);
+    }
+    gather(r, r->buf, need, data, len);
     if (r->have < need)
         return 0;
-    r->have = 0;
+    r->have = 0; /* buf stays until the next call or a trim */
     *rec = r->buf;
     *rec_len = need;
     return 1;

@@ -6,7 +6,8 @@
  * AES-256-GCM where the CPU has AES and carry-less multiply instructions,
  * ChaCha20-Poly1305 everywhere), several times faster than Mbed TLS's on the
  * same CPU (bench/README.md, "AEAD library"). Nothing here does I/O; only
- * ufrpc_tlsrec_dir_init may allocate (the backend's context).
+ * ufrpc_tlsrec_dir_init (the backend's context) and ufrpc_tlsrec_next (a
+ * partial record's buffer, through the reader's ufrpc_mem) allocate.
  *
  * Record framing (one direction = one struct ufrpc_tlsrec_dir):
  *   header  type(1) | 0x03 0x03 | length(2, big-endian, the rest of the record)
@@ -40,6 +41,7 @@
 #include <stdint.h>
 
 #include "proto/aead.h"
+#include "proto/mem.h"
 
 enum ufrpc_tlsrec_cipher {
     UFRPC_TLSREC_NONE = 0,
@@ -81,7 +83,9 @@ bool ufrpc_tlsrec_available(int cipher);
 /* Sets d up for cipher with the key and fixed IV of one direction from the key
  * block (key_len 32; iv_len 4 for AES-GCM, 12 for ChaCha20-Poly1305) and the
  * sequence number of its next record. 0, UFRPC_ERR_INVAL (lengths),
- * UFRPC_ERR_UNSUPPORTED (not available), UFRPC_ERR_NOMEM, UFRPC_ERR_CRYPTO. */
+ * UFRPC_ERR_UNSUPPORTED (not in this build: ufrpc_aead_init), UFRPC_ERR_NOMEM,
+ * UFRPC_ERR_CRYPTO. Whether the CPU suits the cipher is the caller's choice,
+ * made once with ufrpc_tlsrec_available. */
 int ufrpc_tlsrec_dir_init(struct ufrpc_tlsrec_dir *d, int cipher, const uint8_t *key,
                           size_t key_len, const uint8_t *iv, size_t iv_len, uint64_t seq);
 /* Frees the backend's context and zeroes the keys (and everything else) of d.
@@ -123,19 +127,36 @@ int ufrpc_tlsrec_open(struct ufrpc_tlsrec_dir *d, const uint8_t *rec, size_t rec
 
 /* ---- reassembly ------------------------------------------------------------------
  * Records arrive split across reads. A reader keeps the part of one record that
- * a read ended in (at most one record, UFRPC_TLSREC_MAX_RECORD bytes, inside the
- * struct: no allocation). */
+ * a read ended in: up to 5 header bytes inside the struct, then a buffer of the
+ * record's own length (at most UFRPC_TLSREC_MAX_RECORD bytes) allocated through
+ * mem when its header is in. The buffer is held only while a record is being
+ * gathered and until the caller is done with it (ufrpc_tlsrec_reader_trim, or
+ * the next call): a connection whose reads end on record boundaries, or that is
+ * idle, holds none. Caller-owned storage (a zeroed struct is an empty reader
+ * on libc's allocator); free with ufrpc_tlsrec_reader_free. */
 struct ufrpc_tlsrec_reader {
-    size_t have;                           /* bytes of buf holding a partial record */
-    uint8_t buf[UFRPC_TLSREC_MAX_RECORD];
+    const struct ufrpc_mem *mem;
+    size_t have;                 /* bytes of a partial record held (hdr, then buf) */
+    uint8_t hdr[UFRPC_TLSREC_HDR];
+    uint8_t *buf;                /* the record being gathered or last returned, or NULL */
 };
+
+/* Sets r up empty; mem NULL means libc (ufrpc_mem_or_default). */
+void ufrpc_tlsrec_reader_init(struct ufrpc_tlsrec_reader *r, const struct ufrpc_mem *mem);
+/* Frees the buffer unless a partial record is in it (have > 0): call when the
+ * record last returned by ufrpc_tlsrec_next is no longer needed. */
+void ufrpc_tlsrec_reader_trim(struct ufrpc_tlsrec_reader *r);
+/* Drops any partial record and frees the buffer; r is then empty, as after init
+ * (and may be reused or dropped). Safe on an empty reader. */
+void ufrpc_tlsrec_reader_free(struct ufrpc_tlsrec_reader *r);
 
 /* Takes the next record from the input (*data, *len), which it advances past
  * what it consumed. 1: a whole record is at *rec (*rec_len bytes, header
  * included, already checked by ufrpc_tlsrec_header): either inside the input
- * or inside r, valid until the next call on r or until the input goes. 0: the
- * input is used up (a partial record, if any, is kept in r). <0: a bad header
- * (UFRPC_ERR_TLS / UFRPC_ERR_AEAD_RECORD); the stream cannot go on. */
+ * or inside r, valid until the next call on r (or trim/free) or until the input
+ * goes. 0: the input is used up (a partial record, if any, is kept in r). <0: a
+ * bad header (UFRPC_ERR_TLS / UFRPC_ERR_AEAD_RECORD) or no memory for the
+ * partial record (UFRPC_ERR_NOMEM); the stream cannot go on. */
 int ufrpc_tlsrec_next(struct ufrpc_tlsrec_reader *r, const uint8_t **data, size_t *len,
                       const uint8_t **rec, size_t *rec_len);
 

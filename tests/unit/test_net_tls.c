@@ -1,6 +1,7 @@
 /* net/tls: our client against our server (no verification, CA + hostname
  * verification, wrong CA, wrong name, mTLS, 0x17 first byte through the sniffer,
- * plaintext sniff, 8 MiB each way with close_notify), and interop with
+ * plaintext sniff, 8 MiB each way with close_notify, a reader that pauses after
+ * almost every delivery), and interop with
  * `openssl s_server` / `openssl s_client`. Loopback only, bounded in time. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -320,6 +321,43 @@ static int peer_eof(void *a)
 static int wo_closed_done(void *a)
 {
     return ((struct worder *)a)->closed;
+}
+
+/* A reader that stops after almost every delivery and starts again from a timer
+ * (as the pump does when the local socket is full): reading resumes whether the
+ * stream stopped with ciphertext still unopened or with none (then the lower
+ * stream is read again at once), and every byte arrives, in order. One way
+ * only: the reader writes nothing that would wake its stream up otherwise. */
+static void test_tls_pause_resume(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, 1);
+    assert_int_equal(ufrpc_tls_server_ctx_new(NULL, &e.sctx), 0);
+    assert_int_equal(ufrpc_tls_client_ctx_new(NULL, &e.cctx), 0);
+    connect_client(&e);
+    assert_true(nt_run_until(&e.loop, both_hs, &e, 30000));
+    assert_int_equal(e.c_hs_status, 0);
+    assert_own_records(e.cconn, NULL);
+
+    uint8_t *pat = nt_pattern();
+    const uint64_t total = 3ull << 20;
+    /* pauses every 20000 bytes: never on a record boundary for long */
+    struct nt_peer pc = {.pat = pat, .to_send = 0, .recv_base = 300, .slow_every = 20000,
+                         .no_shutdown = 1};
+    struct nt_peer ps = {.pat = pat, .to_send = total, .send_base = 300};
+    assert_int_equal(nt_peer_start(&pc, e.cconn), 0);
+    assert_int_equal(nt_peer_start(&ps, e.sconn), 0);
+    assert_true(nt_run_until(&e.loop, peer_eof, &pc, 30000));
+    assert_int_equal(pc.err, 0);
+    assert_int_equal(ps.err, 0);
+    assert_true(pc.received == total);
+    assert_int_equal(pc.mismatch + ps.mismatch, 0);
+    nt_peer_close(&pc);
+    nt_peer_close(&ps);
+    e.cconn = e.sconn = NULL;
+    env_fini(&e);
+    free(pat);
 }
 
 /* A TLS stream is done with the caller's bytes when write returns (the pump
@@ -1013,6 +1051,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tls_self_signed_transfer),
+        cmocka_unit_test(test_tls_pause_resume),
         cmocka_unit_test(test_tls_writes_copied_in_order),
         cmocka_unit_test(test_tls_verify),
         cmocka_unit_test(test_tls_mtls),

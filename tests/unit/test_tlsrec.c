@@ -97,8 +97,10 @@ static const uint8_t KEY[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 1
 static const uint8_t IV[12] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5,
                                0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab};
 
+/* d: zeroed or initialised before (a libcrypto context is freed first) */
 static void init_dir(struct ufrpc_tlsrec_dir *d, int cipher, uint64_t seq)
 {
+    ufrpc_tlsrec_dir_wipe(d);
     assert_int_equal(ufrpc_tlsrec_dir_init(d, cipher, KEY, 32, IV,
                                            cipher == UFRPC_TLSREC_AES_256_GCM ? 4 : 12, seq),
                      0);
@@ -161,7 +163,7 @@ static uint8_t *pattern(size_t len, uint64_t seed)
 /* seals (type, pt) at seq with ours, compares with the reference, opens it back */
 static void roundtrip(int cipher, uint64_t seq, uint8_t type, size_t len)
 {
-    struct ufrpc_tlsrec_dir *w = malloc(sizeof *w), *r = malloc(sizeof *r);
+    struct ufrpc_tlsrec_dir *w = calloc(1, sizeof *w), *r = calloc(1, sizeof *r);
     assert_non_null(w);
     assert_non_null(r);
     init_dir(w, cipher, seq);
@@ -233,7 +235,7 @@ static void test_sequence_past_2_32(void **state)
             roundtrip(CIPHERS[c], s, UFRPC_TLSREC_APPDATA, 300);
         roundtrip(CIPHERS[c], 0x0123456789abcdefull, UFRPC_TLSREC_APPDATA, 64);
         /* a record sealed under seq 2^32 does not open under 0 (the high bits count) */
-        struct ufrpc_tlsrec_dir w, r;
+        struct ufrpc_tlsrec_dir w = {0}, r = {0};
         init_dir(&w, CIPHERS[c], 0x100000000ull);
         init_dir(&r, CIPHERS[c], 0);
         uint8_t rec[64 + UFRPC_TLSREC_MAX_OVERHEAD] = {0}, out[64], t;
@@ -250,6 +252,8 @@ static void test_sequence_past_2_32(void **state)
                          UFRPC_ERR_LIMIT);
         assert_int_equal(ufrpc_tlsrec_open(&r, rec, len, out, sizeof out, &t, &n),
                          UFRPC_ERR_LIMIT);
+        ufrpc_tlsrec_dir_wipe(&w);
+        ufrpc_tlsrec_dir_wipe(&r);
     }
 }
 
@@ -259,7 +263,7 @@ static void test_tampered(void **state)
     for (unsigned c = 0; c < 2; c++) {
         if (!have(CIPHERS[c]))
             continue;
-        struct ufrpc_tlsrec_dir w, r;
+        struct ufrpc_tlsrec_dir w = {0}, r = {0};
         init_dir(&w, CIPHERS[c], 5);
         enum { LEN = 200 };
         uint8_t rec[LEN + UFRPC_TLSREC_MAX_OVERHEAD], bad[sizeof rec], out[LEN], t;
@@ -292,6 +296,8 @@ static void test_tampered(void **state)
         /* and the untouched record opens */
         init_dir(&r, CIPHERS[c], 5);
         assert_int_equal(ufrpc_tlsrec_open(&r, rec, len, out, sizeof out, &t, &n), 0);
+        ufrpc_tlsrec_dir_wipe(&w);
+        ufrpc_tlsrec_dir_wipe(&r);
     }
 }
 
@@ -301,7 +307,7 @@ static void test_truncated_oversized(void **state)
     for (unsigned c = 0; c < 2; c++) {
         if (!have(CIPHERS[c]))
             continue;
-        struct ufrpc_tlsrec_dir w, r;
+        struct ufrpc_tlsrec_dir w = {0}, r = {0};
         init_dir(&w, CIPHERS[c], 1);
         init_dir(&r, CIPHERS[c], 1);
         static uint8_t rec[UFRPC_TLSREC_MAX_RECORD + 64], out[UFRPC_TLSREC_MAX_BODY];
@@ -348,6 +354,8 @@ static void test_truncated_oversized(void **state)
         assert_int_equal(ufrpc_tlsrec_header(v, &body), UFRPC_ERR_TLS);
         uint8_t ty[5] = {24, 3, 3, 0, 32};
         assert_int_equal(ufrpc_tlsrec_header(ty, &body), UFRPC_ERR_TLS);
+        ufrpc_tlsrec_dir_wipe(&w);
+        ufrpc_tlsrec_dir_wipe(&r);
         ty[0] = 19;
         assert_int_equal(ufrpc_tlsrec_header(ty, &body), UFRPC_ERR_TLS);
     }
@@ -364,7 +372,7 @@ static void test_reader_splits(void **state)
     size_t cap = N * (16384 + UFRPC_TLSREC_MAX_OVERHEAD);
     uint8_t *stream = malloc(cap);
     assert_non_null(stream);
-    struct ufrpc_tlsrec_dir w, r;
+    struct ufrpc_tlsrec_dir w = {0}, r = {0};
     init_dir(&w, cipher, 1);
     size_t total = 0, prefix = ufrpc_tlsrec_prefix(&w);
     for (unsigned i = 0; i < N; i++) {
@@ -379,12 +387,13 @@ static void test_reader_splits(void **state)
     uint8_t *out = malloc(16384);
     assert_non_null(rd);
     assert_non_null(out);
+    ufrpc_tlsrec_reader_init(rd, NULL);
     uint64_t seed = 42;
     /* fixed chunk sizes (1 byte at a time included) and random ones */
     static const size_t chunks[] = {1, 2, 4, 5, 6, 13, 4096, 65536, 0};
     for (unsigned k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
         init_dir(&r, cipher, 1);
-        rd->have = 0;
+        ufrpc_tlsrec_reader_free(rd);
         unsigned got = 0;
         size_t off = 0;
         while (off < total) {
@@ -412,11 +421,14 @@ static void test_reader_splits(void **state)
         }
         assert_int_equal(got, N);
         assert_int_equal(rd->have, 0);
+        /* the last record was whole in one chunk, or gathered: nothing kept */
+        ufrpc_tlsrec_reader_trim(rd);
+        assert_null(rd->buf);
     }
     /* a bad header, whole or split */
     uint8_t badh[5] = {UFRPC_TLSREC_APPDATA, 3, 3, 0xff, 0xff};
     for (size_t split = 1; split <= 5; split++) {
-        rd->have = 0;
+        ufrpc_tlsrec_reader_free(rd);
         const uint8_t *d = badh, *rec;
         size_t l = split, rec_len;
         int rc = ufrpc_tlsrec_next(rd, &d, &l, &rec, &rec_len);
@@ -427,8 +439,132 @@ static void test_reader_splits(void **state)
         }
         assert_int_equal(rc, UFRPC_ERR_AEAD_RECORD);
     }
+    ufrpc_tlsrec_dir_wipe(&w);
+    ufrpc_tlsrec_dir_wipe(&r);
+    ufrpc_tlsrec_reader_free(rd);
     free(rd);
     free(out);
+    free(stream);
+}
+
+/* The reader holds memory only while a record is split across reads: a buffer of
+ * that record's length, through its ufrpc_mem, given back once the record is
+ * taken; an allocation that fails is UFRPC_ERR_NOMEM, not a crash. */
+struct count_mem {
+    int allocs, frees, fail;
+    size_t last;
+};
+
+static void *cm_malloc(size_t n, void *u)
+{
+    struct count_mem *c = u;
+    if (c->fail)
+        return NULL;
+    c->allocs++;
+    c->last = n;
+    return malloc(n);
+}
+
+static void *cm_calloc(size_t n, size_t k, void *u)
+{
+    (void)n, (void)k, (void)u;
+    fail_msg("reader: calloc not expected");
+    return NULL;
+}
+
+static void *cm_realloc(void *p, size_t n, void *u)
+{
+    (void)p, (void)n, (void)u;
+    fail_msg("reader: realloc not expected");
+    return NULL;
+}
+
+static void cm_free(void *p, void *u)
+{
+    struct count_mem *c = u;
+    if (p != NULL)
+        c->frees++;
+    free(p);
+}
+
+static void test_reader_memory(void **state)
+{
+    (void)state;
+    int cipher = have(UFRPC_TLSREC_AES_256_GCM) ? UFRPC_TLSREC_AES_256_GCM
+                                                : UFRPC_TLSREC_CHACHA20_POLY1305;
+    struct count_mem cm = {0};
+    const struct ufrpc_mem mem = {&cm, cm_malloc, cm_calloc, cm_realloc, cm_free};
+    struct ufrpc_tlsrec_dir w = {0};
+    init_dir(&w, cipher, 1);
+    uint8_t *stream = malloc(2 * (1000 + UFRPC_TLSREC_MAX_OVERHEAD));
+    assert_non_null(stream);
+    size_t l1, l2, prefix = ufrpc_tlsrec_prefix(&w);
+    memset(stream + prefix, 'a', 1000);
+    assert_int_equal(ufrpc_tlsrec_seal(&w, UFRPC_TLSREC_APPDATA, stream, 1000, &l1), 0);
+    memset(stream + l1 + prefix, 'b', 10);
+    assert_int_equal(ufrpc_tlsrec_seal(&w, UFRPC_TLSREC_APPDATA, stream + l1, 10, &l2), 0);
+
+    struct ufrpc_tlsrec_reader rd;
+    ufrpc_tlsrec_reader_init(&rd, &mem);
+    const uint8_t *d = stream, *rec;
+    size_t l = l1 + l2, rec_len;
+    /* whole records in the input: no allocation */
+    assert_int_equal(ufrpc_tlsrec_next(&rd, &d, &l, &rec, &rec_len), 1);
+    assert_ptr_equal(rec, stream);
+    assert_int_equal(ufrpc_tlsrec_next(&rd, &d, &l, &rec, &rec_len), 1);
+    assert_int_equal(ufrpc_tlsrec_next(&rd, &d, &l, &rec, &rec_len), 0);
+    assert_int_equal(cm.allocs, 0);
+    assert_null(rd.buf);
+
+    /* 3 header bytes: kept in the struct; then half the record: one buffer of
+     * exactly the record's length */
+    d = stream;
+    l = 3;
+    assert_int_equal(ufrpc_tlsrec_next(&rd, &d, &l, &rec, &rec_len), 0);
+    assert_int_equal(cm.allocs, 0);
+    l = l1 / 2 - 3;
+    assert_int_equal(ufrpc_tlsrec_next(&rd, &d, &l, &rec, &rec_len), 0);
+    assert_int_equal(cm.allocs, 1);
+    assert_int_equal(cm.last, l1);
+    /* the rest and the next record whole: the first comes from the buffer */
+    l = l1 - l1 / 2 + l2;
+    assert_int_equal(ufrpc_tlsrec_next(&rd, &d, &l, &rec, &rec_len), 1);
+    assert_ptr_equal(rec, rd.buf);
+    assert_int_equal(rec_len, l1);
+    struct ufrpc_tlsrec_dir r = {0};
+    init_dir(&r, cipher, 1);
+    uint8_t out[1000], type;
+    size_t n;
+    assert_int_equal(ufrpc_tlsrec_open(&r, rec, rec_len, out, sizeof out, &type, &n), 0);
+    assert_int_equal(n, 1000);
+    assert_int_equal(out[999], 'a');
+    assert_int_equal(ufrpc_tlsrec_next(&rd, &d, &l, &rec, &rec_len), 1);
+    assert_int_equal(cm.frees, 1); /* the gathered record was let go */
+    assert_int_equal(ufrpc_tlsrec_open(&r, rec, rec_len, out, sizeof out, &type, &n), 0);
+    assert_int_equal(n, 10);
+    assert_int_equal(ufrpc_tlsrec_next(&rd, &d, &l, &rec, &rec_len), 0);
+
+    /* a partial record dropped with the reader is freed; trim keeps it */
+    d = stream;
+    l = 100;
+    assert_int_equal(ufrpc_tlsrec_next(&rd, &d, &l, &rec, &rec_len), 0);
+    assert_int_equal(cm.allocs, 2);
+    ufrpc_tlsrec_reader_trim(&rd);
+    assert_non_null(rd.buf);
+    ufrpc_tlsrec_reader_free(&rd);
+    assert_null(rd.buf);
+    assert_int_equal(cm.frees, 2);
+
+    /* no memory for a split record: an error, nothing consumed beyond the header */
+    cm.fail = 1;
+    d = stream;
+    l = 100;
+    assert_int_equal(ufrpc_tlsrec_next(&rd, &d, &l, &rec, &rec_len), UFRPC_ERR_NOMEM);
+    assert_int_equal(l, 100 - UFRPC_TLSREC_HDR);
+    ufrpc_tlsrec_reader_free(&rd);
+    assert_int_equal(cm.allocs, cm.frees);
+    ufrpc_tlsrec_dir_wipe(&w);
+    ufrpc_tlsrec_dir_wipe(&r);
     free(stream);
 }
 
@@ -507,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_tampered),
         cmocka_unit_test(test_truncated_oversized),
         cmocka_unit_test(test_reader_splits),
+        cmocka_unit_test(test_reader_memory),
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_init_errors),
     };
