@@ -2,7 +2,7 @@
 # README's test command: the whole suite.
 #   1. normal build, every CTest test;
 #   2. the same tests in an ASan+UBSan build (skip with UFRPC_SKIP_SANITIZE=1);
-#   2b. the "tiny" preset (sixteen features left out, LTO): built with the unit tests
+#   2b. the "tiny" preset (seventeen features left out, LTO): built with the unit tests
 #      that apply, its size checked (<= 300 000 bytes stripped), those tests, a TLS +
 #      tcpMux tunnel and every left-out key and command refused by name
 #      (tests/tiny/run.sh; 80 s of CPU, ~40 s on 2 idle cores; skip with UFRPC_SKIP_TINY=1);

@@ -77,6 +77,10 @@ grep -q -E ':3: .*transport.protocol = "quic".*UFRPC_QUIC=OFF' "$WORK/verify2.ou
     { cat "$WORK/verify2.out"; fail "quic not refused by name"; }
 grep -q -E ':2: .*transport.wireProtocol = "v2".*UFRPC_WITH_WIRE_V2=OFF' "$WORK/verify2.out" ||
     { cat "$WORK/verify2.out"; fail "wire protocol v2 not refused by name"; }
+printf 'serverAddr = "127.0.0.1"\n\nauth.token = "{{ .Envs.FRP_TOKEN }}"\n' >"$WORK/tmpl.toml"
+"$UFRPC" verify -c "$WORK/tmpl.toml" >"$WORK/verify3.out" 2>&1 && fail "verify of a template passed"
+grep -q -E 'tmpl\.toml:3: .*templates.*UFRPC_WITH_TEMPLATE=OFF' "$WORK/verify3.out" ||
+    { cat "$WORK/verify3.out"; fail "template not refused by name and line"; }
 # the same file is refused at start, before any connection
 rc=0
 "$UFRPC" -c "$WORK/left_out.toml" </dev/null >"$WORK/start.out" 2>&1 || rc=$?

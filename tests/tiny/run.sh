@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/tiny/run.sh: the "tiny" preset (CMakePresets.json: sixteen features left out,
+# tests/tiny/run.sh: the "tiny" preset (CMakePresets.json: seventeen features left out,
 # no PIE, -Os, LTO) stays a working program. Run by scripts/test.sh (UFRPC_SKIP_TINY=1
 # skips it); by hand from anywhere.
 #   1. configures the preset in $UFRPC_TINY_BUILD (default build-tiny-ci) with the unit
