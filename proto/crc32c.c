@@ -71,13 +71,18 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uin
 }
 #endif
 
-uint32_t ufrpc_crc32c_update(uint32_t crc, const uint8_t *p, size_t len)
+ufrpc_crc32c_fn ufrpc_crc32c_pick(void)
 {
 #ifdef HAVE_HW_CRC
     if (ufrpc_cpu_has(UFRPC_CPU_SSE42))
-        return crc_hw(crc, p, len);
+        return crc_hw;
 #endif
-    return ufrpc_crc32c_update_portable(crc, p, len);
+    return ufrpc_crc32c_update_portable;
+}
+
+uint32_t ufrpc_crc32c_update(uint32_t crc, const uint8_t *p, size_t len)
+{
+    return ufrpc_crc32c_pick()(crc, p, len);
 }
 
 uint32_t ufrpc_crc32c(const uint8_t *p, size_t len)
@@ -85,8 +90,13 @@ uint32_t ufrpc_crc32c(const uint8_t *p, size_t len)
     return ufrpc_crc32c_update(0, p, len);
 }
 
+uint32_t ufrpc_crc32c_masked_with(ufrpc_crc32c_fn f, const uint8_t *p, size_t len)
+{
+    uint32_t c = f(0, p, len);
+    return ((c >> 15) | (c << 17)) + 0xa282ead8u;
+}
+
 uint32_t ufrpc_crc32c_masked(const uint8_t *p, size_t len)
 {
-    uint32_t c = ufrpc_crc32c(p, len);
-    return ((c >> 15) | (c << 17)) + 0xa282ead8u;
+    return ufrpc_crc32c_masked_with(ufrpc_crc32c_pick(), p, len);
 }

@@ -21,6 +21,7 @@ static const uint8_t ident_chunk[10] = {0xff, 0x06, 0x00, 0x00, 's', 'N', 'a', '
 void ufrpc_snappy_encoder_init(ufrpc_snappy_encoder_t *e)
 {
     e->wrote_ident = 0;
+    e->crc = ufrpc_crc32c_pick();
 }
 
 size_t ufrpc_snappy_encoder_bound(const ufrpc_snappy_encoder_t *e, size_t len)
@@ -47,7 +48,7 @@ int ufrpc_snappy_encoder_write(ufrpc_snappy_encoder_t *e, const uint8_t *in, siz
     while (len > 0) {
         size_t n = len < UFRPC_SNAPPY_MAX_BLOCK ? len : UFRPC_SNAPPY_MAX_BLOCK;
         uint8_t *hdr = out + o;
-        ufrpc_put_le32(hdr + CHUNK_HDR, ufrpc_crc32c_masked(in, n));
+        ufrpc_put_le32(hdr + CHUNK_HDR, ufrpc_crc32c_masked_with(e->crc, in, n));
         /* Keep the compressed form only if it is under n - n/8 bytes (Go's rule);
          * bounding the compressor by that makes "too big" a cheap LIMIT. */
         size_t limit = n - n / 8 - 1, clen = 0;
@@ -82,6 +83,7 @@ struct ufrpc_snappy_decoder {
     int err;           /* sticky */
     uint8_t *body;     /* UFRPC_SNAPPY_MAX_CHUNK_BODY, allocated when first needed */
     uint8_t *decoded;  /* UFRPC_SNAPPY_MAX_BLOCK, allocated when first needed */
+    ufrpc_crc32c_fn crc; /* picked once by new */
 };
 
 int ufrpc_snappy_decoder_new(ufrpc_snappy_decoder_t **out)
@@ -89,6 +91,7 @@ int ufrpc_snappy_decoder_new(ufrpc_snappy_decoder_t **out)
     ufrpc_snappy_decoder_t *d = calloc(1, sizeof *d);
     if (d == NULL)
         return UFRPC_ERR_NOMEM;
+    d->crc = ufrpc_crc32c_pick();
     *out = d;
     return 0;
 }
@@ -159,7 +162,7 @@ static int process_body(ufrpc_snappy_decoder_t *d, const uint8_t *body, const ui
         payload = d->decoded;
         plen = n;
     }
-    if (ufrpc_crc32c_masked(payload, plen) != want)
+    if (ufrpc_crc32c_masked_with(d->crc, payload, plen) != want)
         return UFRPC_ERR_SNAPPY_CRC;
     *data = payload;
     *data_len = plen;

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/crc32c.h"
+
 /* Largest decoded chunk of the framing format, and the encoder's block size. */
 #define UFRPC_SNAPPY_MAX_BLOCK 65536
 /* Largest chunk body (CRC + data) the decoder accepts: 4 + max compressed length
@@ -52,7 +54,8 @@ int ufrpc_snappy_block_compress(const uint8_t *in, size_t len, uint8_t *out, siz
 /* ---- framed encoder (caller-owned, no heap) ------------------------------------ */
 
 typedef struct ufrpc_snappy_encoder {
-    int wrote_ident; /* stream identifier already emitted */
+    int wrote_ident;     /* stream identifier already emitted */
+    ufrpc_crc32c_fn crc; /* picked once by init */
 } ufrpc_snappy_encoder_t;
 
 void ufrpc_snappy_encoder_init(ufrpc_snappy_encoder_t *e);
