@@ -9,6 +9,7 @@ void ufrpc_heap_trim_init(struct ufrpc_heap_trim *t)
 {
     struct ufrpc_heap_trim zero = {0};
     *t = zero;
+    t->quiet_ms = UFRPC_HEAP_TRIM_NEVER;
 }
 
 static int quiet(const struct ufrpc_heap_trim *t)
@@ -18,11 +19,23 @@ static int quiet(const struct ufrpc_heap_trim *t)
 
 void ufrpc_heap_trim_opened(struct ufrpc_heap_trim *t, uint64_t now_ms)
 {
+    (void)now_ms;
     t->live++;
     if (t->live > t->peak)
         t->peak = t->live;
     t->active = 1;
-    t->changed_ms = now_ms;
+    if (!quiet(t))
+        t->quiet_ms = UFRPC_HEAP_TRIM_NEVER;
+}
+
+/* The deadline: a quiet second, or a second after the session was lost. */
+static uint64_t due(const struct ufrpc_heap_trim *t)
+{
+    uint64_t d = t->quiet_ms == UFRPC_HEAP_TRIM_NEVER ? UFRPC_HEAP_TRIM_NEVER
+                                                      : t->quiet_ms + UFRPC_HEAP_TRIM_QUIET_MS;
+    if (t->forced && t->lost_ms + UFRPC_HEAP_TRIM_QUIET_MS < d)
+        d = t->lost_ms + UFRPC_HEAP_TRIM_QUIET_MS;
+    return d;
 }
 
 uint64_t ufrpc_heap_trim_closed(struct ufrpc_heap_trim *t, uint64_t now_ms)
@@ -30,34 +43,36 @@ uint64_t ufrpc_heap_trim_closed(struct ufrpc_heap_trim *t, uint64_t now_ms)
     if (t->live > 0)
         t->live--;
     t->active = 1; /* what it held is free now */
-    t->changed_ms = now_ms;
-    if (!t->forced && !quiet(t))
-        return UFRPC_HEAP_TRIM_NEVER;
-    return now_ms + UFRPC_HEAP_TRIM_QUIET_MS;
+    if (quiet(t) && t->quiet_ms == UFRPC_HEAP_TRIM_NEVER)
+        t->quiet_ms = now_ms;
+    return due(t);
 }
 
 uint64_t ufrpc_heap_trim_session_lost(struct ufrpc_heap_trim *t, uint64_t now_ms)
 {
     t->active = 1;
-    t->forced = 1;
-    t->changed_ms = now_ms;
-    return now_ms + UFRPC_HEAP_TRIM_QUIET_MS;
+    if (!t->forced) {
+        t->forced = 1;
+        t->lost_ms = now_ms;
+    }
+    return due(t);
 }
 
 int ufrpc_heap_trim_check(struct ufrpc_heap_trim *t, uint64_t now_ms, size_t heap_free,
                           uint64_t *next_ms)
 {
     *next_ms = UFRPC_HEAP_TRIM_NEVER;
-    if (!t->active || (!t->forced && !quiet(t)))
-        return 0; /* the close that makes it quiet gives the next deadline */
-    uint64_t due = t->changed_ms + UFRPC_HEAP_TRIM_QUIET_MS;
-    if (now_ms < due) {
-        *next_ms = due; /* something opened or closed since the timer was armed */
+    if (!t->active)
+        return 0;
+    uint64_t d = due(t);
+    if (now_ms < d) {
+        *next_ms = d; /* (NEVER while busy: the close that makes it quiet arms again) */
         return 0;
     }
     t->active = 0;
     t->forced = 0;
     t->peak = t->live;
+    t->quiet_ms = UFRPC_HEAP_TRIM_NEVER; /* the next close that finds it quiet starts a wait */
     return heap_free >= UFRPC_HEAP_TRIM_MIN_FREE;
 }
 

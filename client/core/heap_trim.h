@@ -9,10 +9,13 @@
  * start serving a user (StartWorkConn; idle ones waiting in frps's pool hold no
  * buffers and are not counted) and when they end, and when a session is lost, with
  * the loop's clock; it answers when to look again and whether to trim. It trims
- *   - once no work connection serves a user and none has started or ended for
- *     UFRPC_HEAP_TRIM_QUIET_MS, after any activity since the last trim;
- *   - after a burst (at least UFRPC_HEAP_TRIM_BURST connections at once) once at
- *     most an eighth of its peak is left, as above;
+ *   - once no work connection has served a user for UFRPC_HEAP_TRIM_QUIET_MS (a
+ *     connection that starts in that second starts the wait over), after any
+ *     activity since the last trim;
+ *   - after a burst (at least UFRPC_HEAP_TRIM_BURST connections at once) a second
+ *     after at most an eighth of its peak is left, even while the rest trickle
+ *     out (thousands of streams can take many seconds to close), then again for
+ *     what is left;
  *   - UFRPC_HEAP_TRIM_QUIET_MS after a session is lost (its stream windows go
  *     with it), whatever is still open;
  * and only when the allocator holds at least UFRPC_HEAP_TRIM_MIN_FREE free bytes.
@@ -40,7 +43,8 @@ struct ufrpc_heap_trim {
     unsigned peak;        /* most at once since the last trim */
     int active;           /* something started, ended or was lost since the last trim */
     int forced;           /* a session was lost: trim whatever is still open */
-    uint64_t changed_ms;  /* when a connection last opened or closed */
+    uint64_t lost_ms;     /* when (with forced) */
+    uint64_t quiet_ms;    /* since when it is quiet (UFRPC_HEAP_TRIM_NEVER: busy) */
 };
 
 void ufrpc_heap_trim_init(struct ufrpc_heap_trim *t);

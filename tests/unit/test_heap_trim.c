@@ -101,18 +101,19 @@ static void test_burst(void **state)
     ufrpc_heap_trim_init(&t);
     for (int i = 0; i < 100; i++)
         ufrpc_heap_trim_opened(&t, (uint64_t)i);
-    uint64_t now = 1000, d = NEVER;
+    uint64_t d = NEVER;
     for (int i = 0; i < 87; i++) /* 13 left: more than an eighth of 100 */
-        d = ufrpc_heap_trim_closed(&t, now++);
+        d = ufrpc_heap_trim_closed(&t, 1000 + (uint64_t)i);
     assert_true(d == NEVER);
-    d = ufrpc_heap_trim_closed(&t, now++); /* 12 left */
-    assert_true(d == now - 1 + Q);
+    d = ufrpc_heap_trim_closed(&t, 2000); /* 12 left */
+    assert_true(d == 2000 + Q);
+    /* the rest trickling out does not put it off */
+    assert_true(ufrpc_heap_trim_closed(&t, 2000 + Q / 2) == d);
     uint64_t next = 0;
     assert_int_equal(ufrpc_heap_trim_check(&t, d, BIG, &next), 1);
-    /* the policy starts over from the 12: they are the new peak, not a burst */
-    assert_true(ufrpc_heap_trim_closed(&t, d + 1) == NEVER);
+    /* the policy starts over from the 11 left: they are the new peak, not a burst */
     for (int i = 0; i < 10; i++)
-        assert_true(ufrpc_heap_trim_closed(&t, d + 2) == NEVER);
+        assert_true(ufrpc_heap_trim_closed(&t, d + 1) == NEVER);
     uint64_t last = ufrpc_heap_trim_closed(&t, d + 3);
     assert_true(last == d + 3 + Q);
     assert_int_equal(ufrpc_heap_trim_check(&t, last, BIG, &next), 1);
@@ -134,6 +135,23 @@ static void test_session_lost(void **state)
     assert_true(ufrpc_heap_trim_closed(&t, d + 10) == NEVER);
     assert_int_equal(ufrpc_heap_trim_check(&t, d + 10 + Q, BIG, &next), 0);
     assert_true(next == NEVER);
+}
+
+static void test_session_lost_when_quiet(void **state)
+{
+    (void)state;
+    struct ufrpc_heap_trim t;
+    ufrpc_heap_trim_init(&t);
+    ufrpc_heap_trim_opened(&t, 0);
+    uint64_t d = ufrpc_heap_trim_closed(&t, 10);
+    uint64_t next = 0;
+    assert_int_equal(ufrpc_heap_trim_check(&t, d, BIG, &next), 1);
+    /* long quiet before: the lost session's buffers still get their second to go */
+    d = ufrpc_heap_trim_session_lost(&t, 5000);
+    assert_true(d == 5000 + Q);
+    assert_int_equal(ufrpc_heap_trim_check(&t, 5500, BIG, &next), 0);
+    assert_true(next == d);
+    assert_int_equal(ufrpc_heap_trim_check(&t, d, BIG, &next), 1);
 }
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -185,6 +203,7 @@ int main(void)
         cmocka_unit_test(test_busy_connections_keep_the_pad),
         cmocka_unit_test(test_burst),
         cmocka_unit_test(test_session_lost),
+        cmocka_unit_test(test_session_lost_when_quiet),
         cmocka_unit_test(test_allocator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
