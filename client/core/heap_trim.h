@@ -18,10 +18,11 @@
  *     what is left;
  *   - UFRPC_HEAP_TRIM_QUIET_MS after a session is lost (its stream windows go
  *     with it), whatever is still open;
- * and only when the allocator holds at least UFRPC_HEAP_TRIM_MIN_FREE free bytes.
+ * and only when the allocator holds at least UFRPC_HEAP_TRIM_MIN_FREE free bytes
+ * (glibc counts its untouched top pad as free, so after the heap grew this holds).
  * So a trim (a walk of the free lists, then madvise of free pages) happens at most
- * once per quiet period, never while connections above the pool are busy, and never
- * per connection. One policy per supervisor: several clients on one process each
+ * once per quiet period, never while a connection serves a user except after a
+ * burst or a lost session, and never per connection. One policy per supervisor: several clients on one process each
  * trim the (shared) heap, each at most once per quiet period.
  *
  * Lifetime: a caller-owned struct, no allocation, no close. */
