@@ -6,10 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
+#include "client/core/heap_trim.h"
 #include "client/core/proxy_rt.h"
 #include "client/core/supervisor_internal.h"
 #include "net/dial_error.h"
@@ -269,40 +267,44 @@ void ufrpc_sup_on_health(void *data, const char *name, int healthy)
 }
 
 /* ---- work connections ------------------------------------------------------- */
-/* A burst: at least this many work connections at once, and it is over when
- * at most an eighth of them are left. */
-#define BURST_MIN 64u
+/* The heap is trimmed once the client is quiet after activity (client/core/heap_trim.h). */
+static void on_trim_timer(uv_timer_t *h);
 
-/* After a burst of connections, hands the malloc heap's free pages back to the
- * system. The big buffers are mapped (net/stream.h) and idle connections hold
- * none, but the many small and mid-sized blocks of a burst (Mbed TLS's handshake
- * and record buffers, connection structs) leave holes in glibc's heap that free()
- * never returns: without this, RSS stays at the burst's level. Once per burst,
- * never per connection, so its cost (a walk of the free lists) is paid rarely;
- * a second later, when the connections' streams have been closed and freed. */
-#define TRIM_DELAY_MS 1000u
-
-static void on_trim_timer(uv_timer_t *t)
+static void arm_trim(ufrpc_sup_t *cl, uint64_t deadline_ms)
 {
-    (void)t;
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
+    if (deadline_ms == UFRPC_HEAP_TRIM_NEVER)
+        return;
+    uint64_t now = ufrpc_sup_now_ms(cl);
+    /* fails only once stop() closed the timer: nothing left to trim for */
+    (void)uv_timer_start(&cl->trim_timer, on_trim_timer, deadline_ms > now ? deadline_ms - now : 0,
+                         0);
 }
 
-static void trim_after_burst(ufrpc_sup_t *cl)
+static void on_trim_timer(uv_timer_t *h)
 {
-    if (cl->workconn_peak < BURST_MIN || cl->n_workconns > cl->workconn_peak / 8)
-        return;
-    cl->workconn_peak = cl->n_workconns;
-    uv_timer_start(&cl->trim_timer, on_trim_timer, TRIM_DELAY_MS, 0);
+    ufrpc_sup_t *cl = h->data;
+    uint64_t next;
+    if (ufrpc_heap_trim_check(&cl->trim, ufrpc_sup_now_ms(cl), ufrpc_heap_trim_free_bytes(), &next)) {
+        ufrpc_heap_trim_now();
+        UFRPC_LOGT(cl->log, "heap trimmed");
+    } else
+        arm_trim(cl, next);
+}
+
+/* A work connection took a user from frps's pool: it may hold buffers until done
+ * (the idle ones waiting in the pool hold none, so they do not count). */
+static void on_workconn_dispatch(ufrpc_workconn_t *w, void *data)
+{
+    (void)w;
+    ufrpc_sup_t *cl = data;
+    ufrpc_heap_trim_opened(&cl->trim, ufrpc_sup_now_ms(cl));
 }
 
 static void on_workconn_done(ufrpc_workconn_t *w, void *data)
 {
     ufrpc_sup_t *cl = data;
-    cl->n_workconns--;
-    trim_after_burst(cl);
+    if (ufrpc_workconn_dispatched(w))
+        arm_trim(cl, ufrpc_heap_trim_closed(&cl->trim, ufrpc_sup_now_ms(cl)));
     ufrpc_workconn_unlink(&cl->workconns, w);
     maybe_stopped(cl);
 }
@@ -445,6 +447,7 @@ static void on_work_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream
         return;
     }
     struct ufrpc_workconn_env env = work_env(cl);
+    env.on_dispatch = on_workconn_dispatch; /* (not xtcp's tunnels: their on_done is their own) */
     ufrpc_workconn_t *w = NULL;
     rc = ufrpc_workconn_start(&env, s, &nwc, &w);
     ufrpc_msg_free(&nwc);
@@ -454,8 +457,6 @@ static void on_work_stream(ufrpc_connector_t *c, int status, struct ufrpc_stream
     }
     ufrpc_workconn_set_next(w, cl->workconns);
     cl->workconns = w;
-    if (++cl->n_workconns > cl->workconn_peak)
-        cl->workconn_peak = cl->n_workconns;
 }
 
 static void on_req_work_conn(void *ctx)
@@ -537,7 +538,7 @@ static void session_lost(ufrpc_sup_t *cl, int code, const char *text)
     UFRPC_LOGW(cl->log, "connection to server closed: %s", text);
     teardown_session(cl);
     /* the session's buffers (stream windows: up to 6 MiB each) go with it */
-    uv_timer_start(&cl->trim_timer, on_trim_timer, TRIM_DELAY_MS, 0);
+    arm_trim(cl, ufrpc_heap_trim_session_lost(&cl->trim, ufrpc_sup_now_ms(cl)));
     ufrpc_registry_session_reset(cl->reg, ufrpc_sup_now_ms(cl));
     cl->deaths++;
     struct ufrpc_backoff_opts lo = ufrpc_backoff_login_opts(20000);
@@ -805,6 +806,7 @@ int ufrpc_sup_new(const struct ufrpc_sup_opts *opts, ufrpc_sup_t **out)
     cl->retry_timer.data = cl;
     cl->fail_timer.data = cl;
     cl->trim_timer.data = cl;
+    ufrpc_heap_trim_init(&cl->trim);
     struct ufrpc_backoff_opts lo = ufrpc_backoff_login_opts(10000);
     ufrpc_backoff_init(&cl->login_bo, &lo);
     struct ufrpc_backoff_opts so = ufrpc_backoff_session_opts();

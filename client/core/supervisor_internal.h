@@ -22,6 +22,7 @@
 #include "client/core/backoff.h"
 #include "client/core/connector.h"
 #include "client/core/control.h"
+#include "client/core/heap_trim.h"
 #include "client/core/metrics.h"
 #include "client/core/oidc.h"
 #include "client/core/supervisor.h"
@@ -76,7 +77,7 @@ struct ufrpc_sup {
     uv_timer_t ctl_timer;
     uv_timer_t retry_timer;
     uv_timer_t fail_timer; /* session failures are handled outside stream callbacks */
-    uv_timer_t trim_timer; /* trims the heap a moment after a burst of connections */
+    uv_timer_t trim_timer; /* trims the heap once the client is quiet (heap_trim.h) */
     int fail_scheduled;
 
     int ever_logged_in;
@@ -98,9 +99,7 @@ struct ufrpc_sup {
 
     ufrpc_xtcp_proxy_t *xtcps; /* xtcp proxies' P2P sessions (they outlive a re-login) */
     ufrpc_workconn_t *workconns;
-    /* live work connections, and their peak since the heap was last trimmed
-     * (on_workconn_done: after a burst, see trim_after_burst) */
-    unsigned n_workconns, workconn_peak;
+    struct ufrpc_heap_trim trim; /* when trim_timer gives the heap back */
     ufrpc_visitor_t **visitors; /* running while logged in, as frpc's visitor manager */
     size_t nvisitors, capvisitors;
     /* Configurations replaced by a reload that something may still point into: a

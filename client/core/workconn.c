@@ -50,6 +50,7 @@ struct ufrpc_workconn {
     uv_timer_t defer; /* runs end() outside stream callbacks */
     int defer_open;   /* the timer handle is initialised and not closed */
     int p2p;          /* an xtcp tunnel stream: p2p_key instead of env.key */
+    int dispatched;   /* StartWorkConn arrived (env.on_dispatch was called) */
     uint8_t p2p_key[UFRPC_CFB_KEY_LEN];
     ufrpc_workconn_t *next;
 };
@@ -82,6 +83,11 @@ int ufrpc_start_reader_feed(struct ufrpc_start_reader *r, const uint8_t *data, s
 int ufrpc_workconn_idle(const ufrpc_workconn_t *w)
 {
     return w->state == W_WAIT_START;
+}
+
+int ufrpc_workconn_dispatched(const ufrpc_workconn_t *w)
+{
+    return w->dispatched;
 }
 
 ufrpc_workconn_t *ufrpc_workconn_next(const ufrpc_workconn_t *w)
@@ -416,6 +422,11 @@ static void start_udp(ufrpc_workconn_t *w, struct ufrpc_tunnel *t, struct ufrpc_
 static void dispatch(ufrpc_workconn_t *w, const struct ufrpc_msg_start_work_conn *m,
                      const uint8_t *rest, size_t rest_len)
 {
+    if (!w->dispatched) {
+        w->dispatched = 1;
+        if (w->env.on_dispatch)
+            w->env.on_dispatch(w, w->env.data);
+    }
     if (m->error && m->error[0]) {
         UFRPC_LOGE(w->env.log, "StartWorkConn contains error: %s", m->error);
         end_later(w);

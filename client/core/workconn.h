@@ -54,6 +54,9 @@ struct ufrpc_workconn_env {
      * StartWorkConn); the payload after it is raw either way. */
     enum ufrpc_wire_version wire;
     void (*on_done)(ufrpc_workconn_t *w, void *data);
+    /* StartWorkConn arrived: the connection has left frps's pool and serves a user
+     * until on_done (ufrpc_workconn_dispatched is 1 from then on). May be NULL. */
+    void (*on_dispatch)(ufrpc_workconn_t *w, void *data);
     /* A udp/sudp message channel was started / has ended (the owner closes live
      * channels at shutdown and waits for their end). May be NULL. */
     void (*on_channel_start)(ufrpc_udp_channel_t *ch, void *data);
@@ -106,6 +109,8 @@ void ufrpc_workconn_abort(ufrpc_workconn_t *w);
 ufrpc_workconn_t *ufrpc_workconn_next(const ufrpc_workconn_t *w);
 /* 1 while the work connection waits for StartWorkConn (the pool frps draws from). */
 int ufrpc_workconn_idle(const ufrpc_workconn_t *w);
+/* 1 once StartWorkConn arrived (also inside on_done): it served a user. */
+int ufrpc_workconn_dispatched(const ufrpc_workconn_t *w);
 /* Adds the bytes a pumping connection moved since the last call (or its start) to
  * its tunnel's counters, so that long connections show traffic before they end
  * (the metrics snapshot calls it). */

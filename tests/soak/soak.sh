@@ -53,6 +53,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 TOKEN="soak-$RANDOM"
 
 rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+# RssAnon: the heap and other private memory, without the shared libraries' pages
+anon_kb() { sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 # wait_fds PID MAX TIMEOUT_S: until PID has at most MAX open fds (the burst's
 # connections are closed); prints nothing, returns 1 on timeout
@@ -63,13 +65,19 @@ wait_fds() {
         sleep 0.2
     done
 }
-# settle PID: waits (up to 10 s) until PID's RSS stops falling: ufrpc hands freed
-# memory back a second after a burst ends
+# settle PID: waits (up to 20 s) until PID's RSS has not changed for 2.5 s: ufrpc
+# hands freed memory back a second after the last connection ended, and a
+# client closing thousands of connections takes seconds to get there
 settle() {
-    local prev=0 cur i
-    for i in $(seq 1 20); do
+    local prev=0 cur same=0 i
+    for i in $(seq 1 40); do
         cur=$(rss_kb "$1")
-        [ "$cur" != "$prev" ] || [ "$i" -le 3 ] || return 0
+        if [ "$cur" = "$prev" ]; then
+            same=$((same + 1))
+            [ "$same" -lt 5 ] || return 0
+        else
+            same=0
+        fi
         prev=$cur
         sleep 0.5
     done
@@ -148,7 +156,7 @@ phase_burst() {
             local fd0 rss0 line
             wait_fds "$CLI_PID" 64 60 || true
             fd0=$(fds "$CLI_PID") rss0=$(rss_kb "$CLI_PID")
-            line="burst $srv $mode conns=$CONNS bytes=$BYTES: base rss=${rss0}k fds=$fd0 |"
+            line="burst $srv $mode conns=$CONNS bytes=$BYTES: base rss=${rss0}k anon=$(anon_kb "$CLI_PID")k fds=$fd0 | rss/anon/fds:"
             local b ok
             for b in $(seq 1 "$BURSTS"); do
                 "$TOOL" load "$rport" "$BYTES" "$CONNS" 300 >"$WORK/load.out" 2>&1 || true
@@ -157,7 +165,7 @@ phase_burst() {
                 wait_fds "$CLI_PID" "$((fd0 + 16))" 120 ||
                     log "burst $srv $mode #$b: fds still $(fds "$CLI_PID") after 120 s"
                 settle "$CLI_PID"
-                line="$line $(rss_kb "$CLI_PID")k/$(fds "$CLI_PID")"
+                line="$line $(rss_kb "$CLI_PID")k/$(anon_kb "$CLI_PID")k/$(fds "$CLI_PID")"
                 [ "$ok" = "$CONNS" ] || line="$line(ok=$ok)"
                 log "  burst $b: rss=$(rss_kb "$CLI_PID")k fds=$(fds "$CLI_PID") ok=$ok/$CONNS"
             done
@@ -225,6 +233,9 @@ phase_restart() {
                 if [ $((i % every)) = 0 ] || [ "$i" = "$RESTARTS" ]; then
                     line="$line #$i:$(rss_kb "$CLI_PID")k/$(fds "$CLI_PID")"
                 fi
+                # progress, so that an interrupted long run still has its figures
+                [ $((i % 10)) != 0 ] ||
+                    log "  restart $srv $mode #$i: rss=$(rss_kb "$CLI_PID")k fds=$(fds "$CLI_PID") ($SECONDS s)"
             done
             log "restart $srv $mode x$RESTARTS: before rss=${rss0}k fds=$fd0 | after$line"
             teardown
@@ -258,6 +269,7 @@ phase_kill() {
                 wait_fds "$CLI_PID" "$((fd0 + 2))" 60 ||
                     fail "kill $srv $mode #$i: fds $(fds "$CLI_PID") (before: $fd0)"
                 line="$line $(rss_kb "$CLI_PID")k/$(fds "$CLI_PID")"
+                log "  kill $srv $mode #$i: rss=$(rss_kb "$CLI_PID")k fds=$(fds "$CLI_PID") ($SECONDS s)"
             done
             settle "$CLI_PID"
             log "kill $srv $mode x$KILLS (8 streams): before rss=${rss0}k fds=$fd0 | after each:$line | settled $(rss_kb "$CLI_PID")k"
@@ -313,9 +325,17 @@ phase_big() {
             python3 "$HERE/soak_tool.py" hold "$RPORT" "$BIG" "$CLI_PID" >"$WORK/hold.out" 2>&1 ||
                 fail "big $srv $mode: $(tail -n 3 "$WORK/hold.out")"
             wait_fds "$CLI_PID" "$((fd0 + 16))" 120 || true
-            settle "$CLI_PID"
             local held
             held=$(sed -n 's/^HELD .*rss_kb=\([0-9]*\).*/\1/p' "$WORK/hold.out")
+            # thousands of work streams take seconds to close after the user
+            # connections (at frps's pace, no descriptor to watch): wait for the
+            # trim that follows, i.e. RSS below a quarter of what was held
+            local deadline=$((SECONDS + 120))
+            while [ "$(rss_kb "$CLI_PID")" -gt "$((rss0 + (held - rss0) / 4))" ] &&
+                [ "$SECONDS" -lt "$deadline" ]; do
+                sleep 0.5
+            done
+            settle "$CLI_PID"
             log "big $srv $mode: $(grep '^HELD' "$WORK/hold.out") | base rss=${rss0}k, per connection $(((held - rss0) * 1024 / BIG)) B | after close rss=$(rss_kb "$CLI_PID")k fds=$(fds "$CLI_PID")"
             teardown
         done
