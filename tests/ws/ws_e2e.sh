@@ -43,7 +43,6 @@ else
         TCP:127.0.0.1:"$PEER_PORT" >"$WORK/socat.log" 2>&1 &
     E2E_PIDS+=("$!")
     for _ in $(seq 1 100); do
-        "$TOOL" freeport >/dev/null 2>&1 || true
         (exec 3<>"/dev/tcp/127.0.0.1/$SERVER_PORT") 2>/dev/null && break
         sleep 0.1
     done
