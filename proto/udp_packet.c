@@ -44,6 +44,14 @@ int ufrpc_udp_packet_encode_text(enum ufrpc_wire_version ver, const uint8_t *dat
     size_t iplen = strlen(ip), zlen = strlen(zone);
     if (iplen >= UFRPC_UDP_IP_TEXT_MAX || zlen > UFRPC_UDP_ZONE_MAX + 10)
         return UFRPC_ERR_INVAL;
+    /* written into the JSON verbatim: no address text has a quote, a backslash or a
+     * control character, so one that does (from a decoded peer message) is refused */
+    for (const char *s = ip; *s != '\0'; s++)
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+            return UFRPC_ERR_INVAL;
+    for (const char *s = zone; *s != '\0'; s++)
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+            return UFRPC_ERR_INVAL;
     size_t b64 = ufrpc_base64_encoded_len(len);
     char portbuf[8];
     int plen = snprintf(portbuf, sizeof portbuf, "%u", (unsigned)port);
