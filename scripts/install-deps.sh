@@ -18,6 +18,7 @@ PKGS=(
   python3-cryptography                      # independent AES-CFB check (tests/visitors)
   gnuplot-nox                               # bench charts
   chromium nodejs                           # the dashboard test (headless Chromium, driven by node)
+  prometheus                                # promtool check metrics: an independent check of /metrics
   zsh fish                                  # the completion scripts run in their shells (tests/e2e/cli_help.sh)
   nftables iproute2                         # NATs emulated in network namespaces (tests/nat)
 )
