@@ -590,6 +590,10 @@ struct tls {
      * what is still asked of it is kept here (static strings) */
     int ssl_freed;
     const char *suite_name, *version_name;
+    /* ufrpc_tls_conn_opts.keep_peer_info: the peer's details, taken before the
+     * handshake state may be freed (NULL when not asked or out of memory) */
+    int keep_peer, peer_rc; /* peer_rc: why peer is NULL although asked */
+    struct ufrpc_tls_peer *peer;
 };
 
 /* Our record layer, after the handshake of a TLS 1.2 AEAD suite (proto/tlsrec.h).
@@ -1212,6 +1216,45 @@ static void fast_pump_in(struct tls *t)
     drop_rb(t);
 }
 
+static void x509_time_str(const mbedtls_x509_time *t, char out[24])
+{
+    snprintf(out, 24, "%04d-%02d-%02d %02d:%02d:%02d", t->year, t->mon, t->day, t->hour,
+             t->min, t->sec);
+}
+
+/* Reads the peer's details from Mbed TLS's context (not yet freed). */
+static int peer_from_ssl(const struct tls *t, struct ufrpc_tls_peer *out)
+{
+    memset(out, 0, sizeof *out);
+    out->verify_on = t->ctx->has_ca != 0;
+    out->verified = out->verify_on && mbedtls_ssl_get_verify_result(&t->ssl) == 0;
+    const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&t->ssl);
+    if (crt == NULL)
+        return UFRPC_ERR_NOT_FOUND;
+    if (mbedtls_x509_dn_gets(out->subject, sizeof out->subject, &crt->subject) < 0)
+        out->subject[0] = '\0';
+    if (mbedtls_x509_dn_gets(out->issuer, sizeof out->issuer, &crt->issuer) < 0)
+        out->issuer[0] = '\0';
+    /* frps's generated certificate has empty names, filled with one empty CN to parse */
+    if (strcmp(out->subject, "CN=") == 0)
+        out->subject[0] = '\0';
+    if (strcmp(out->issuer, "CN=") == 0)
+        out->issuer[0] = '\0';
+    x509_time_str(&crt->valid_from, out->not_before);
+    x509_time_str(&crt->valid_to, out->not_after);
+    return 0;
+}
+
+static void keep_peer_info(struct tls *t)
+{
+    if ((t->peer = malloc(sizeof *t->peer)) == NULL) {
+        t->peer_rc = UFRPC_ERR_NOMEM;
+    } else if ((t->peer_rc = peer_from_ssl(t, t->peer)) != 0) {
+        free(t->peer);
+        t->peer = NULL;
+    }
+}
+
 static void drive(struct tls *t)
 {
     if (t->state == ST_HANDSHAKE) {
@@ -1223,6 +1266,8 @@ static void drive(struct tls *t)
             t->state = ST_OPEN;
             uv_timer_stop(&t->timer);
             session_after_handshake(t);
+            if (t->keep_peer)
+                keep_peer_info(t);
             fast_start(t);
             update_lower_reading(t);
             t->hs_cb(&t->s, 0);
@@ -1481,6 +1526,7 @@ static void tls_destroy(struct ufrpc_stream *s)
         mbedtls_ssl_free(&t->ssl);
     fast_free(t);
     wipe_secrets(t);
+    free(t->peer);
     ufrpc_tls_ctx_free(t->ctx);
     free(t->name);
     ufrpc_rbuf_unref(t->in_buf);
@@ -1550,6 +1596,7 @@ static struct ufrpc_stream *tls_new(ufrpc_tls_ctx_t *ctx, struct ufrpc_stream *l
     if (rc == 0 && o != NULL && o->server_name != NULL && o->server_name[0] != '\0' &&
         !is_ip_literal(o->server_name) && mbedtls_ssl_set_hostname(&t->ssl, o->server_name) != 0)
         rc = UFRPC_ERR_INVAL;
+    t->keep_peer = o != NULL && o->keep_peer_info;
     if (rc == 0 && !ctx->server) {
         const char *name = o != NULL && o->server_name != NULL ? o->server_name : "";
         if ((t->name = strdup(name)) == NULL)
@@ -1769,35 +1816,19 @@ const char *ufrpc_tls_suite(const struct ufrpc_stream *s, bool *own_records)
     return t->ssl_freed ? t->suite_name : mbedtls_ssl_get_ciphersuite(&t->ssl);
 }
 
-static void x509_time_str(const mbedtls_x509_time *t, char out[24])
-{
-    snprintf(out, 24, "%04d-%02d-%02d %02d:%02d:%02d", t->year, t->mon, t->day, t->hour,
-             t->min, t->sec);
-}
-
 int ufrpc_tls_peer_info(const struct ufrpc_stream *s, struct ufrpc_tls_peer *out)
 {
     const struct tls *t = (const struct tls *)s;
     memset(out, 0, sizeof *out);
     if (s == NULL || s->vt != &tls_vt || t->state != ST_OPEN)
         return UFRPC_ERR_STATE;
-    out->verify_on = t->ctx->has_ca != 0;
-    out->verified = out->verify_on && mbedtls_ssl_get_verify_result(&t->ssl) == 0;
-    const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&t->ssl);
-    if (crt == NULL)
-        return UFRPC_ERR_NOT_FOUND;
-    if (mbedtls_x509_dn_gets(out->subject, sizeof out->subject, &crt->subject) < 0)
-        out->subject[0] = '\0';
-    if (mbedtls_x509_dn_gets(out->issuer, sizeof out->issuer, &crt->issuer) < 0)
-        out->issuer[0] = '\0';
-    /* frps's generated certificate has empty names, filled with one empty CN to parse */
-    if (strcmp(out->subject, "CN=") == 0)
-        out->subject[0] = '\0';
-    if (strcmp(out->issuer, "CN=") == 0)
-        out->issuer[0] = '\0';
-    x509_time_str(&crt->valid_from, out->not_before);
-    x509_time_str(&crt->valid_to, out->not_after);
-    return 0;
+    if (t->peer != NULL) {
+        *out = *t->peer;
+        return 0;
+    }
+    if (t->ssl_freed)
+        return t->keep_peer ? t->peer_rc : UFRPC_ERR_NOT_FOUND;
+    return peer_from_ssl(t, out);
 }
 
 bool ufrpc_tls_resumed(const struct ufrpc_stream *s)

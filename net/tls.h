@@ -117,6 +117,9 @@ struct ufrpc_tls_conn_opts {
     const char *server_name;       /* tls.serverName, or the server address */
     bool first_byte_0x17;          /* write 0x17 before the ClientHello */
     uint32_t handshake_timeout_ms; /* 0 = 10000 */
+    /* keep what ufrpc_tls_peer_info reports (~600 bytes, for the stream's life);
+     * without it that is gone once our record layer takes over from Mbed TLS */
+    bool keep_peer_info;
 };
 
 /* Starts a client handshake over lower (ownership of lower passes to the new
@@ -148,7 +151,9 @@ struct ufrpc_tls_peer {
     bool verified;  /* verify_on and the chain and name checked out */
 };
 /* Fills *out for s, an open TLS client stream: 0, UFRPC_ERR_STATE when s is not
- * one, UFRPC_ERR_NOT_FOUND when no certificate was seen (a resumed session). */
+ * one, UFRPC_ERR_NOT_FOUND when no certificate was seen (a resumed session) or it
+ * was not kept (opened without keep_peer_info, now on our record layer),
+ * UFRPC_ERR_NOMEM when keeping it failed. */
 int ufrpc_tls_peer_info(const struct ufrpc_stream *s, struct ufrpc_tls_peer *out);
 
 /* ---- why a handshake failed ------------------------------------------------------

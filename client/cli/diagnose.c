@@ -444,6 +444,7 @@ static void on_dial(ufrpc_dial_t *dl, int status, struct ufrpc_stream *s, void *
         .first_byte_0x17 = strcmp(protocol(d), "wss") != 0 &&
                            !d->cfg->transport.tls.disable_custom_tls_first_byte,
         .handshake_timeout_ms = d->o.step_timeout_ms,
+        .keep_peer_info = true,
     };
     int err = 0;
     d->tls_stream = ufrpc_tls_client_new(d->tls, s, &o, on_tls_handshake, d, &err);

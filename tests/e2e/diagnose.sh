@@ -26,6 +26,8 @@ for step in dns tcp tls login proxies latency throughput; do
 done
 grep -q -F "2.1 MB sent and echoed back" "$WORK/ok.diag.log" || fail "healthy: throughput bytes"
 grep -q -E "web \(tcp\): ok, remote" "$WORK/ok.diag.log" || fail "healthy: proxy line"
+grep -q -E "^  \[ok\] +tls .*valid 20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8} to 20[0-9]{2}-" \
+    "$WORK/ok.diag.log" || fail "healthy: the certificate's validity is missing"
 grep -q -E "^health score: (9[0-9]|100)/100 \(excellent\)" "$WORK/ok.diag.log" || fail "healthy: score"
 "$UFRPC" diagnose -c "$WORK/ok.toml" --size 1MB --json >"$WORK/ok.json" || fail "--json: exit $?"
 python3 - "$WORK/ok.json" <<'PY' || fail "--json output"

@@ -26,6 +26,14 @@ r = json.load(open(sys.argv[1]))
 assert [s["status"] for s in r["steps"]] == ["ok"] * 7, r["steps"]
 t = r["tls"]
 assert t["subject"] == "" and t["issuer"] == "" and t["verified"] is False, t
+# frps's generated certificate: valid from an hour before frps started, for 3650 days
+import datetime
+fmt = "%Y-%m-%d %H:%M:%S"
+nb = datetime.datetime.strptime(t["notBefore"], fmt)
+na = datetime.datetime.strptime(t["notAfter"], fmt)
+age = datetime.datetime.utcnow() - nb
+assert datetime.timedelta(minutes=59) < age < datetime.timedelta(hours=3), t
+assert abs((na - nb) - datetime.timedelta(days=3650, hours=1)) < datetime.timedelta(minutes=1), t
 assert r["throughput"]["bytes"] == 4 << 20 and r["proxies"][0]["ok"], r
 print("diagnose: score %d, %s; median rtt %.2f ms, %.1f MB/s" % (
     r["score"], r["verdict"], r["latency"]["medianMs"], r["throughput"]["mbPerSecond"]))

@@ -598,6 +598,71 @@ static void test_tls_verify(void **state)
     env_fini(&e);
 }
 
+/* One client handshake (no CA) with keep_peer_info as given; *p gets what
+ * ufrpc_tls_peer_info reported; returns its status. */
+static int peer_case(struct env *e, const char *ca, bool keep, struct ufrpc_tls_peer *p,
+                     bool *own_records)
+{
+    struct ufrpc_tls_client_opts co = {.ca_file = ca};
+    ufrpc_tls_ctx_free(e->cctx);
+    e->cctx = NULL;
+    assert_int_equal(ufrpc_tls_client_ctx_new(&co, &e->cctx), 0);
+    e->copts.server_name = "localhost";
+    e->copts.keep_peer_info = keep;
+    e->c_hs_done = e->s_hs_done = 0;
+    connect_client(e);
+    assert_true(nt_run_until(&e->loop, both_hs, e, 30000));
+    assert_int_equal(e->c_hs_status, 0);
+    int rc = ufrpc_tls_peer_info(e->cconn, p);
+    assert_non_null(ufrpc_tls_suite(e->cconn, own_records));
+    ufrpc_stream_close(e->cconn, NULL);
+    ufrpc_stream_close(e->sconn, NULL);
+    e->cconn = e->sconn = NULL;
+    e->copts.keep_peer_info = false;
+    return rc;
+}
+
+/* ufrpc_tls_peer_info after the handshake, once our record layer freed Mbed TLS's
+ * context (ufrpc diagnose's TLS step): the names and dates of a named certificate,
+ * verified against it as CA; frps's generated one with its empty names but its
+ * dates; without keep_peer_info, "not found" rather than zeros. */
+static void test_tls_peer_info(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, 1);
+    assert_int_equal(ufrpc_tls_server_ctx_new(NULL, &e.sctx), 0);
+    char good[128];
+    snprintf(good, sizeof good, "%s/good.pem", e.dir);
+    write_pem(e.sctx, good);
+    struct ufrpc_tls_peer p;
+    bool own_records = false;
+    int rc = peer_case(&e, NULL, false, &p, &own_records);
+    assert_int_equal(rc, own_records ? UFRPC_ERR_NOT_FOUND : 0);
+    assert_true(own_records); /* TLS 1.2 AES-GCM: the case this test is about */
+    assert_int_equal(peer_case(&e, good, true, &p, &own_records), 0);
+    assert_true(p.verify_on && p.verified);
+    assert_non_null(strstr(p.subject, "CN="));
+    assert_true(p.subject[3] != '\0');
+    assert_true(p.issuer[0] != '\0');
+    /* "YYYY-MM-DD hh:mm:ss", the start before the end */
+    assert_int_equal(strlen(p.not_before), 19);
+    assert_int_equal(strlen(p.not_after), 19);
+    assert_true(strcmp(p.not_before, p.not_after) < 0);
+    assert_true(strcmp(p.not_before, "2020") > 0);
+
+    ufrpc_tls_ctx_free(e.sctx);
+    struct ufrpc_tls_server_opts so = {.generate = UFRPC_TLS_GEN_FRPS};
+    assert_int_equal(ufrpc_tls_server_ctx_new(&so, &e.sctx), 0);
+    assert_int_equal(peer_case(&e, NULL, true, &p, &own_records), 0);
+    assert_false(p.verify_on || p.verified);
+    assert_string_equal(p.subject, "");
+    assert_string_equal(p.issuer, "");
+    assert_int_equal(strlen(p.not_before), 19);
+    assert_true(strcmp(p.not_before, p.not_after) < 0);
+    env_fini(&e);
+}
+
 /* Like verify_case, and hands back why the client's handshake failed. */
 static int verify_case_why(struct env *e, const char *ca, const char *name,
                            struct ufrpc_tls_failure *f, char *text, size_t cap)
@@ -1054,6 +1119,7 @@ int main(void)
         cmocka_unit_test(test_tls_pause_resume),
         cmocka_unit_test(test_tls_writes_copied_in_order),
         cmocka_unit_test(test_tls_verify),
+        cmocka_unit_test(test_tls_peer_info),
         cmocka_unit_test(test_tls_mtls),
         cmocka_unit_test(test_tls_frps_certificate),
         cmocka_unit_test(test_tls_verify_reasons),
