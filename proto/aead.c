@@ -12,8 +12,17 @@
 #define UFRPC_AEAD_OPENSSL 0
 #endif
 
+#ifndef UFRPC_AEAD_DLOPEN
+#define UFRPC_AEAD_DLOPEN 0
+#endif
+
 #if UFRPC_AEAD_OPENSSL
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#if UFRPC_AEAD_DLOPEN
+#include "proto/dynlib.h"
+#endif
 #else
 #include <sodium.h>
 #endif
@@ -34,6 +43,84 @@ bool ufrpc_ct_equal(const void *a, const void *b, size_t n)
 }
 
 #if UFRPC_AEAD_OPENSSL
+
+#if UFRPC_AEAD_DLOPEN
+/* libcrypto loaded at the first ufrpc_aead_init (UFRPC_AEAD_LINK=dlopen, the default
+ * for a shared build), not at start-up: mapping and relocating it costs ~1.4 MB of
+ * resident pages (BIND_NOW, 17 000 relocations), which a client without TLS, or
+ * before its first TLS handshake, does not need (bench/README.md "Memory: where it
+ * goes"). Without it ufrpc_aead_init fails with UFRPC_ERR_UNSUPPORTED and net/tls.c
+ * keeps the connection on Mbed TLS's record layer.
+ *
+ * The table is once-initialised and immutable: evp_load fills it under
+ * pthread_once, and it is read only after that (through the #defines below, from
+ * code reached only with a context made by a successful init). The loaded library is
+ * the dynamic loader's process-wide state; it stays until exit. */
+#define EVP_SYMS(X)                                                                        \
+    X(EVP_aes_256_gcm) X(EVP_chacha20_poly1305) X(EVP_CIPHER_CTX_new) X(EVP_CIPHER_CTX_free) \
+    X(EVP_CipherInit_ex) X(EVP_CipherUpdate) X(EVP_CipherFinal_ex) X(EVP_CIPHER_CTX_ctrl)  \
+    X(OPENSSL_init_crypto)
+
+struct evp_lib {
+#define EVP_SYM_(name) __typeof__(name) *name;
+    EVP_SYMS(EVP_SYM_)
+#undef EVP_SYM_
+};
+
+static const char *const evp_libs[] = {UFRPC_LIBCRYPTO_SONAME, NULL};
+static const char *const evp_names[] = {
+#define EVP_NAME_(name) #name,
+    EVP_SYMS(EVP_NAME_)
+#undef EVP_NAME_
+};
+#define EVP_NSYMS (sizeof evp_names / sizeof evp_names[0])
+_Static_assert(sizeof(struct evp_lib) == EVP_NSYMS * sizeof(void *), "one pointer per symbol");
+
+/* Written once, by evp_load under pthread_once; read-only afterwards. */
+static struct {
+    int rc;
+    char err[256];
+    struct evp_lib fns;
+} evp;
+
+#define EVP_aes_256_gcm (evp.fns.EVP_aes_256_gcm)
+#define EVP_chacha20_poly1305 (evp.fns.EVP_chacha20_poly1305)
+#define EVP_CIPHER_CTX_new (evp.fns.EVP_CIPHER_CTX_new)
+#define EVP_CIPHER_CTX_free (evp.fns.EVP_CIPHER_CTX_free)
+#define EVP_CipherInit_ex (evp.fns.EVP_CipherInit_ex)
+#define EVP_CipherUpdate (evp.fns.EVP_CipherUpdate)
+#define EVP_CipherFinal_ex (evp.fns.EVP_CipherFinal_ex)
+#define EVP_CIPHER_CTX_ctrl (evp.fns.EVP_CIPHER_CTX_ctrl)
+#define OPENSSL_init_crypto (evp.fns.OPENSSL_init_crypto)
+#else
+/* Written once, by evp_load under pthread_once; read-only afterwards. */
+static struct {
+    int rc;
+} evp;
+#endif
+
+/* libcrypto initialised without reading the system's openssl.cnf: our records need
+ * only the default provider's AES-GCM and ChaCha20-Poly1305, and the configuration's
+ * modules (providers, engines, their settings) cost ~0.7 MB of resident pages
+ * (bench/README.md "Memory: where it goes"). Before any other libcrypto call. */
+static void evp_load(void)
+{
+#if UFRPC_AEAD_DLOPEN
+    void *slots[EVP_NSYMS];
+    const struct ufrpc_dynlib_spec spec = {.libs = evp_libs, .names = evp_names, .n = EVP_NSYMS};
+    evp.rc = ufrpc_dynlib_open(&spec, slots, evp.err, sizeof evp.err);
+    if (evp.rc != 0)
+        return;
+    memcpy(&evp.fns, slots, sizeof evp.fns); /* function pointers, one per slot */
+#endif
+    evp.rc = OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) == 1 ? 0 : UFRPC_ERR_CRYPTO;
+}
+
+static int evp_ready(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    return pthread_once(&once, evp_load) != 0 ? UFRPC_ERR_UNSUPPORTED : evp.rc;
+}
 
 const char *ufrpc_aead_backend(void)
 {
@@ -58,6 +145,11 @@ bool ufrpc_aead_available(int cipher)
 int ufrpc_aead_init(struct ufrpc_aead *a, int cipher, const uint8_t key[32])
 {
     memset(a, 0, sizeof *a);
+    if (cipher != UFRPC_AEAD_AES_256_GCM && cipher != UFRPC_AEAD_CHACHA20_POLY1305)
+        return UFRPC_ERR_INVAL;
+    int rc = evp_ready();
+    if (rc != 0)
+        return rc;
     const EVP_CIPHER *c = cipher == UFRPC_AEAD_AES_256_GCM          ? EVP_aes_256_gcm()
                           : cipher == UFRPC_AEAD_CHACHA20_POLY1305 ? EVP_chacha20_poly1305()
                                                                    : NULL;

@@ -6,7 +6,9 @@
  *     libsodium 1.0.18 on this project's test machine: bench/README.md);
  *   libsodium (UFRPC_AEAD_OPENSSL=0): small, for routers and static builds.
  *
- * CMake picks the backend (option UFRPC_AEAD: auto = libcrypto when found).
+ * CMake picks the backend (option UFRPC_AEAD: auto = libcrypto when found). A
+ * shared libcrypto is loaded at the first ufrpc_aead_init, not at start-up
+ * (UFRPC_AEAD_LINK, proto/dynlib.h).
  * AES-256-GCM counts as available only where the CPU has AES and carry-less
  * multiply instructions (constant time and fast); elsewhere ChaCha20-Poly1305
  * is the one to offer.
@@ -43,7 +45,8 @@ bool ufrpc_aead_available(int cipher);
 const char *ufrpc_aead_backend(void);
 
 /* 0, UFRPC_ERR_INVAL (unknown cipher), UFRPC_ERR_UNSUPPORTED (libsodium: AES-GCM
- * without AES instructions), UFRPC_ERR_NOMEM, UFRPC_ERR_CRYPTO. On failure nothing
+ * without AES instructions; libcrypto loaded at first use, UFRPC_AEAD_LINK=dlopen:
+ * it cannot be loaded), UFRPC_ERR_NOMEM, UFRPC_ERR_CRYPTO. On failure nothing
  * needs wiping. With libcrypto, init does not ask the CPU (cpuid traps to the
  * hypervisor in a VM: microseconds per call, and a connection inits two
  * directions): callers choose the cipher with ufrpc_aead_available, once. */
