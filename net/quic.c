@@ -82,6 +82,7 @@ void ufrpc_quic_listener_close(ufrpc_quic_listener_t *l, void (*cb)(void *data),
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include "net/quic_lib.h" /* after the libraries' headers: may redirect their functions */
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -1605,6 +1606,11 @@ int ufrpc_quic_connect(uv_loop_t *loop, const struct ufrpc_quic_opts *o, ufrpc_q
                        ufrpc_quic_error_cb on_error, void *data, ufrpc_quic_t **out)
 {
     *out = NULL;
+    if (ufrpc_quic_lib_load() != 0) { /* the reason: ufrpc_quic_lib_error() */
+        if (o->use_fd)
+            close(o->fd);
+        return UFRPC_ERR_UNSUPPORTED;
+    }
     ufrpc_quic_t *q = o->host != NULL && strlen(o->host) < 256 ? calloc(1, sizeof *q) : NULL;
     if (q == NULL) {
         if (o->use_fd)
@@ -1937,6 +1943,12 @@ int ufrpc_quic_listen(uv_loop_t *loop, const struct ufrpc_quic_listen_opts *o,
                       void *data, ufrpc_quic_listener_t **out, char *err, size_t errlen)
 {
     *out = NULL;
+    if (ufrpc_quic_lib_load() != 0) {
+        if (o->use_fd)
+            close(o->fd);
+        snprintf(err, errlen, "quic: %s", ufrpc_quic_lib_error());
+        return UFRPC_ERR_UNSUPPORTED;
+    }
     struct sockaddr_storage sa;
     const char *ip = o->bind_ip && o->bind_ip[0] ? o->bind_ip : "0.0.0.0";
     if (!o->use_fd && uv_ip4_addr(ip, o->port, (struct sockaddr_in *)&sa) != 0 &&

@@ -6,7 +6,11 @@
  *     libsodium 1.0.18 on this project's test machine: bench/README.md);
  *   libsodium (UFRPC_AEAD_OPENSSL=0): small, for routers and static builds.
  *
- * CMake picks the backend (option UFRPC_AEAD: auto = libcrypto when found).
+ * CMake picks the backend (option UFRPC_AEAD: auto = libcrypto when found). A
+ * shared libcrypto is loaded at first use, not at start-up (UFRPC_AEAD_LINK,
+ * proto/dynlib.h): until then an object runs on Mbed TLS's AEADs, and moves to
+ * libcrypto at its first record of more than 2 KiB or after 256 KiB (the same
+ * bytes either way; proto/aead.c "Slow start").
  * AES-256-GCM counts as available only where the CPU has AES and carry-less
  * multiply instructions (constant time and fast); elsewhere ChaCha20-Poly1305
  * is the one to offer.
@@ -30,9 +34,15 @@ enum ufrpc_aead_cipher {
 
 struct ufrpc_aead {
     int cipher;  /* enum ufrpc_aead_cipher; NONE until init */
-    void *evp;   /* libcrypto: EVP_CIPHER_CTX */
+    void *evp;   /* libcrypto: EVP_CIPHER_CTX (NULL while slow) */
+    /* libcrypto loaded at first use: on Mbed TLS's AEAD (its context in state_raw)
+     * until a large record or enough bytes move it to libcrypto (proto/aead.c) */
+    bool slow;
+    bool stay_slow;      /* libcrypto could not be had: no further tries */
+    uint32_t slow_bytes; /* sealed and opened while slow */
     uint8_t key[32];
-    /* libsodium's expanded AES-GCM key: 16-byte aligned somewhere inside */
+    /* libsodium's expanded AES-GCM key, or Mbed TLS's AEAD context: 16-byte
+     * aligned somewhere inside */
     unsigned char state_raw[512 + 16];
 };
 
@@ -43,7 +53,8 @@ bool ufrpc_aead_available(int cipher);
 const char *ufrpc_aead_backend(void);
 
 /* 0, UFRPC_ERR_INVAL (unknown cipher), UFRPC_ERR_UNSUPPORTED (libsodium: AES-GCM
- * without AES instructions), UFRPC_ERR_NOMEM, UFRPC_ERR_CRYPTO. On failure nothing
+ * without AES instructions), UFRPC_ERR_NOMEM, UFRPC_ERR_CRYPTO. (With libcrypto
+ * loaded at first use, an object whose move to it fails stays on Mbed TLS's AEAD.) On failure nothing
  * needs wiping. With libcrypto, init does not ask the CPU (cpuid traps to the
  * hypervisor in a VM: microseconds per call, and a connection inits two
  * directions): callers choose the cipher with ufrpc_aead_available, once. */

@@ -12,6 +12,7 @@
 #include "net/kcp.h"
 #include "net/mux.h"
 #include "net/quic.h"
+#include "net/quic_lib.h"
 #include "net/ws.h"
 #include "proto/error.h"
 
@@ -438,7 +439,10 @@ static int quic_open(ufrpc_connector_t *c)
                                                ? cfg->transport.dial_server_timeout * 1000
                                                : 10000),
     };
-    return ufrpc_quic_connect(c->loop, &o, on_quic_connected, on_quic_error, c, &c->quic);
+    int rc = ufrpc_quic_connect(c->loop, &o, on_quic_connected, on_quic_error, c, &c->quic);
+    if (rc == UFRPC_ERR_UNSUPPORTED)
+        UFRPC_LOGE(c->log, "transport.protocol = \"quic\": %s", ufrpc_quic_lib_error());
+    return rc;
 }
 
 /* r's result is known now (rc: 0, or the failed stream open): on success r waits

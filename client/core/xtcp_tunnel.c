@@ -11,6 +11,7 @@
 #include "net/kcp.h"
 #include "net/mux.h"
 #include "net/quic.h"
+#include "net/quic_lib.h"
 #include "proto/auth.h"
 #include "proto/error.h"
 #include "proto/kcp.h"
@@ -281,7 +282,7 @@ static void on_punched(ufrpc_holepunch_t *h, int status, const char *err, void *
         if (rc) {
             t->quic = NULL;
             UFRPC_LOGW(t->env.log, "[%s] init tunnel session error: dial quic error: %s", t->name,
-                       ufrpc_strerror(rc));
+                       rc == UFRPC_ERR_UNSUPPORTED ? ufrpc_quic_lib_error() : ufrpc_strerror(rc));
             attempt_over(t);
         }
         return; /* T_PUNCH until the handshake ends */

@@ -22,6 +22,10 @@ deb=$(ls "$T"/ufrpc_*.deb)
 dpkg-deb -I "$deb" | sed -n '/Package:/,$p'
 dpkg-deb -I "$deb" | grep -q "Depends:.*libuv1.*" || fail "Depends lacks libuv1"
 dpkg-deb -I "$deb" | grep -q "Depends:.*libmbedtls" || fail "Depends lacks libmbedtls"
+# loaded at first use (dlopen), so named by debian/control, not found by dh_shlibdeps
+for p in libssl3 libngtcp2-crypto-gnutls2 libgnutls30; do
+	dpkg-deb -I "$deb" | grep -q "Depends:.*$p" || fail "Depends lacks $p"
+done
 R="$T/root"
 dpkg -x "$deb" "$R"
 for f in usr/bin/ufrpc usr/share/man/man1/ufrpc.1.gz usr/share/doc/ufrpc/examples/ufrpc.toml \

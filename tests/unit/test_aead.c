@@ -110,10 +110,70 @@ static void test_init_errors_and_helpers(void **state)
         assert_int_equal(s[i], 0);
 }
 
+/* With libcrypto loaded at first use, an object starts on Mbed TLS's AEAD and moves
+ * to libcrypto at a record of more than 2 KiB (proto/aead.c "Slow start"): records
+ * sealed before, across and after the move open on an object that has not moved,
+ * and the bytes are those of an object that has (the same key and nonce give the
+ * same record whichever code made it). Elsewhere the same checks hold trivially. */
+static void test_move_between_records(void **state)
+{
+    (void)state;
+    static const int ciphers[] = {UFRPC_AEAD_AES_256_GCM, UFRPC_AEAD_CHACHA20_POLY1305};
+    for (size_t c = 0; c < 2; c++) {
+        if (!ufrpc_aead_available(ciphers[c]))
+            continue;
+        uint8_t key[32], nonce[12] = {0}, aad[13] = {23, 3, 3}, pt[4096], ct[4096], t1[16];
+        for (size_t i = 0; i < sizeof key; i++)
+            key[i] = (uint8_t)(i * 7 + c);
+        for (size_t i = 0; i < sizeof pt; i++)
+            pt[i] = (uint8_t)(i * 31);
+        struct ufrpc_aead tx, rx, fresh, early; /* early: small records only */
+        assert_int_equal(ufrpc_aead_init(&early, ciphers[c], key), 0);
+        assert_int_equal(ufrpc_aead_init(&tx, ciphers[c], key), 0);
+        assert_int_equal(ufrpc_aead_init(&rx, ciphers[c], key), 0);
+        size_t lens[] = {100, 4096, 100}; /* small, large (moves tx), small again */
+        for (size_t r = 0; r < 3; r++) {
+            nonce[11] = (uint8_t)r;
+            size_t n = lens[r];
+            assert_int_equal(ufrpc_aead_seal(&tx, nonce, aad, sizeof aad, pt, n, ct, t1), 0);
+            /* the same record from a new object, whatever it runs on */
+            uint8_t ct2[4096], t2[16];
+            assert_int_equal(ufrpc_aead_init(&fresh, ciphers[c], key), 0);
+            assert_int_equal(ufrpc_aead_seal(&fresh, nonce, aad, sizeof aad, pt, n, ct2, t2), 0);
+            ufrpc_aead_wipe(&fresh);
+            assert_memory_equal(ct, ct2, n);
+            assert_memory_equal(t1, t2, 16);
+            if (n <= 2048) { /* early has not moved: its code against tx's */
+                assert_int_equal(ufrpc_aead_seal(&early, nonce, aad, sizeof aad, pt, n, ct2, t2), 0);
+                assert_memory_equal(ct, ct2, n);
+                assert_memory_equal(t1, t2, 16);
+            }
+            uint8_t back[4096];
+            assert_int_equal(ufrpc_aead_open(&rx, nonce, aad, sizeof aad, ct, n, t1, back), 0);
+            assert_memory_equal(back, pt, n);
+            t1[3] ^= 1;
+            assert_int_equal(ufrpc_aead_open(&rx, nonce, aad, sizeof aad, ct, n, t1, back),
+                             UFRPC_ERR_AEAD_AUTH);
+        }
+        /* a record above 2 KiB moved both off Mbed TLS, when libcrypto is loaded late */
+        if (strcmp(ufrpc_aead_backend(), "libcrypto") == 0) {
+            assert_false(tx.slow);
+            assert_non_null(tx.evp);
+            assert_false(rx.slow);
+        }
+        ufrpc_aead_wipe(&early);
+        ufrpc_aead_wipe(&tx);
+        ufrpc_aead_wipe(&rx);
+        assert_false(tx.slow);
+        assert_null(tx.evp);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors),
+        cmocka_unit_test(test_move_between_records),
         cmocka_unit_test(test_init_errors_and_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
