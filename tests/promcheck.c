@@ -149,7 +149,7 @@ static int comment(struct st *s, const char *l, size_t n)
             strcmp(rest, "summary") && strcmp(rest, "untyped"))
             return bad(s, "unknown type '%s'", rest);
         f->typed = 1;
-        snprintf(f->type, sizeof f->type, "%s", rest);
+        snprintf(f->type, sizeof f->type, "%.15s", rest); /* one of the five above */
     }
     return 0;
 }

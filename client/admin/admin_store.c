@@ -104,11 +104,14 @@ void ufrpc_admin_store_route(const struct ufrpc_admin_session_cfg *c,
                              const struct ufrpc_admin_req *q, struct ufrpc_admin_resp *r)
 {
     struct ufrpc_store *st = c->hooks.store(c->hooks.ctx);
-    bool visitor;
-    const char *name;
-    (void)split(q->path, &visitor, &name);
-    const char *m = q->method;
+    bool visitor = false;
+    const char *name = NULL;
     char msg[1200];
+    if (!split(q->path, &visitor, &name)) { /* the router matched it first */
+        ufrpc_admin_json_error(r, 404, "not found");
+        return;
+    }
+    const char *m = q->method;
     if (name == NULL && strcmp(m, "GET") == 0) {
         answer_json(r, ufrpc_store_list_json(st, visitor));
         return;
