@@ -269,6 +269,7 @@ static void test_dial_ipv6(void **state)
 struct blocker {
     uv_work_t w;
     uv_sem_t *sem;
+    unsigned *done;
 };
 
 static void blocker_work(uv_work_t *w)
@@ -279,7 +280,17 @@ static void blocker_work(uv_work_t *w)
 static void blocker_done(uv_work_t *w, int status)
 {
     (void)status;
-    (void)w;
+    (*((struct blocker *)w->data)->done)++;
+}
+
+struct blockers_done {
+    unsigned done, n;
+};
+
+static int all_blockers_done(void *a)
+{
+    struct blockers_done *bd = a;
+    return bd->done == bd->n;
 }
 
 static void test_dial_literal_no_resolver(void **state)
@@ -300,8 +311,10 @@ static void test_dial_literal_no_resolver(void **state)
     assert_int_equal(uv_sem_init(&sem, 0), 0);
     struct blocker *b = calloc(nthreads, sizeof *b);
     assert_non_null(b);
+    struct blockers_done bd = {0, nthreads};
     for (unsigned i = 0; i < nthreads; i++) {
         b[i].sem = &sem;
+        b[i].done = &bd.done;
         b[i].w.data = &b[i];
         assert_int_equal(uv_queue_work(&loop, &b[i].w, blocker_work, blocker_done), 0);
     }
@@ -334,6 +347,7 @@ static void test_dial_literal_no_resolver(void **state)
 
     for (unsigned i = 0; i < nthreads; i++)
         uv_sem_post(&sem);
+    assert_true(nt_run_until(&loop, all_blockers_done, &bd, 10000));
     srv_stop(&sv);
     assert_true(nt_loop_drain(&loop));
     assert_int_equal(uv_loop_close(&loop), 0);
