@@ -32,8 +32,16 @@ struct ufrpc_dial {
     uv_timer_t timer;
     uv_getaddrinfo_t gai;
     uv_connect_t creq;
-    struct addrinfo *ai_list;
+    struct addrinfo *ai_list;  /* from getaddrinfo (NULL for a literal) */
     struct addrinfo *ai_next;
+    /* an IP literal needs no resolver (a thread-pool round trip per dial): its
+     * one address, which ai_next points at */
+    struct addrinfo lit_ai;
+    struct sockaddr_storage lit_addr;
+    /* inside ufrpc_dial: an end found there is reported from the next loop
+     * iteration instead (the callback never runs from inside ufrpc_dial) */
+    int starting;
+    int deferred_status;
     struct ufrpc_stream *tcp;  /* current attempt */
     int last_err;
     /* proxy negotiation */
@@ -59,11 +67,26 @@ static void on_timer_closed(uv_handle_t *h)
     dial_unref(h->data);
 }
 
+static void dial_finish(ufrpc_dial_t *d, int status);
+
+static void on_deferred_finish(uv_timer_t *t)
+{
+    ufrpc_dial_t *d = t->data;
+    dial_finish(d, d->deferred_status);
+}
+
 /* Ends the dial: exactly one callback. */
 static void dial_finish(ufrpc_dial_t *d, int status)
 {
     if (d->state == ST_DONE)
         return;
+    if (d->starting) {
+        /* only before any connect is pending (nothing else can end it meanwhile
+         * but ufrpc_dial_cancel, which finishes at once) */
+        d->deferred_status = status;
+        uv_timer_start(&d->timer, on_deferred_finish, 0, 0);
+        return;
+    }
     d->state = ST_DONE;
     struct ufrpc_stream *s = NULL;
     if (d->tcp != NULL) {
@@ -438,6 +461,29 @@ static void proxy_start(ufrpc_dial_t *d)
 }
 
 /* ---- entry points ---------------------------------------------------------------- */
+/* name as an IPv4 or IPv6 literal (an IPv6 one may carry a %scope): fills the
+ * dial's one address and returns 1, else 0 (a name for the resolver). */
+static int dial_literal(ufrpc_dial_t *d, const char *name, uint16_t port)
+{
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&d->lit_addr;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&d->lit_addr;
+    memset(&d->lit_ai, 0, sizeof d->lit_ai);
+    if (uv_ip4_addr(name, port, a4) == 0) {
+        d->lit_ai.ai_family = AF_INET;
+        d->lit_ai.ai_addrlen = sizeof *a4;
+    } else if (strchr(name, ':') != NULL && uv_ip6_addr(name, port, a6) == 0) {
+        d->lit_ai.ai_family = AF_INET6;
+        d->lit_ai.ai_addrlen = sizeof *a6;
+    } else {
+        return 0;
+    }
+    d->lit_ai.ai_socktype = SOCK_STREAM;
+    d->lit_ai.ai_protocol = IPPROTO_TCP;
+    d->lit_ai.ai_addr = (struct sockaddr *)&d->lit_addr;
+    d->ai_next = &d->lit_ai;
+    return 1;
+}
+
 int ufrpc_dial(uv_loop_t *loop, const struct ufrpc_dial_opts *o, ufrpc_dial_cb cb, void *data,
                ufrpc_dial_t **out)
 {
@@ -474,17 +520,28 @@ int ufrpc_dial(uv_loop_t *loop, const struct ufrpc_dial_opts *o, ufrpc_dial_cb c
         }
         d->has_proxy = 1;
     }
+    const char *name = d->has_proxy ? d->proxy.host : d->host;
+    uint16_t nport = d->has_proxy ? d->proxy.port : d->port;
+    uv_timer_init(loop, &d->timer);
+    d->timer.data = d;
+    d->refs = 1; /* timer */
+    if (dial_literal(d, name, nport)) {
+        d->state = ST_CONNECT;
+        uv_timer_start(&d->timer, on_timeout, o->timeout_ms ? o->timeout_ms : 10000, 0);
+        d->starting = 1;
+        try_next(d);
+        d->starting = 0;
+        if (out != NULL)
+            *out = d;
+        return 0;
+    }
     struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_ADDRCONFIG;
     char port[8];
-    const char *name = d->has_proxy ? d->proxy.host : d->host;
-    snprintf(port, sizeof port, "%u", d->has_proxy ? d->proxy.port : d->port);
-    uv_timer_init(loop, &d->timer);
-    d->timer.data = d;
-    d->refs = 1; /* timer */
+    snprintf(port, sizeof port, "%u", nport);
     d->gai.data = d;
     int rc = uv_getaddrinfo(loop, &d->gai, on_resolved, name, port, &hints);
     if (rc < 0) {

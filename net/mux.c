@@ -71,6 +71,8 @@ struct mst {
     size_t queued;
     int shut_req, shut_sent, shut_cb_pending, shut_status;
     int close_pending;
+    /* ufrpc_stream_notify_writable: run once write room may have opened */
+    ufrpc_stream_writable_cb wake_cb;
 };
 
 /* A write to a transport that copies: the request lives until its callback. */
@@ -114,6 +116,14 @@ struct ufrpc_mux {
     ufrpc_yamux_session_t *ys_dead;
     struct mst *all;
     struct mst *ready;
+    /* Wakeups of writable-waiters (notify_writable) are limited to what the free
+     * output space covers: each wakeup promises the woken stream up to one read
+     * buffer's worth; a waiter that finds the space promised stays waiting and
+     * is woken again once the promises lapse (the loop's prepare phase: by then
+     * the woken ones have had their turn to read), so that a freed share of the
+     * ring wakes a few streams, not every blocked one. */
+    size_t promised;
+    int wake_deferred; /* a waiter stayed waiting: re-run the wakeups at prepare */
 };
 
 static const struct ufrpc_stream_vt mst_vt;
@@ -124,6 +134,8 @@ static void mux_fail(ufrpc_mux_t *m, int err);
 static void on_timer(uv_timer_t *t);
 static void on_idle(uv_idle_t *h);
 static void copy_flush(ufrpc_mux_t *m, int force);
+static size_t mst_write_room(const struct ufrpc_stream *s);
+static void fire_wake(struct mst *ms);
 
 /* ---- helpers ---------------------------------------------------------------------- */
 static ufrpc_yamux_session_t *session_enter(ufrpc_mux_t *m)
@@ -406,6 +418,8 @@ static void on_idle(uv_idle_t *h)
         }
         if (!ms->s.closing)
             drain_held(ms);
+        if (ms->wake_cb != NULL && !ms->s.closing && mst_write_room(&ms->s) > 0)
+            fire_wake(ms);
         int drop = 1; /* the ready list's reference, held for this round */
         if (ms->close_pending) {
             ms->close_pending = 0;
@@ -554,6 +568,57 @@ static int mst_try_write(struct ufrpc_stream *s, const uv_buf_t *bufs, unsigned 
     return (int)total;
 }
 
+/* write_room (net/stream.h): what the session's write takes now. */
+static size_t mst_write_room(const struct ufrpc_stream *s)
+{
+    const struct mst *ms = (const struct mst *)s;
+    if (ms->ys == NULL || ms->shut_req || ms->end_status != 0)
+        return SIZE_MAX; /* a write fails or queues at once: let the caller see */
+    if (ms->wq != NULL)
+        return 0;
+    ptrdiff_t n = ufrpc_yamux_stream_write_room(ms->ys);
+    return n < 0 ? SIZE_MAX : (size_t)n;
+}
+
+static void fire_wake(struct mst *ms)
+{
+    ufrpc_stream_writable_cb cb = ms->wake_cb;
+    ms->wake_cb = NULL;
+    cb(&ms->s);
+}
+
+/* A writable-waiter may be woken now: there is room, and (unless the stream
+ * failed) the room is not all promised to streams woken before it. */
+static int may_wake(struct mst *ms)
+{
+    ufrpc_mux_t *m = ms->m;
+    size_t room = mst_write_room(&ms->s);
+    if (room == 0)
+        return 0;
+    if (room != SIZE_MAX) {
+        if (m->promised > 0 && room <= m->promised) {
+            m->wake_deferred = 1;
+            uv_prepare_start(&m->prepare, on_prepare);
+            return 0;
+        }
+        m->promised += room < UFRPC_READ_BUF_SIZE ? room : UFRPC_READ_BUF_SIZE;
+        uv_prepare_start(&m->prepare, on_prepare);
+    }
+    return 1;
+}
+
+static int mst_notify_writable(struct ufrpc_stream *s, ufrpc_stream_writable_cb cb)
+{
+    struct mst *ms = (struct mst *)s;
+    ms->wake_cb = cb;
+    if (mst_write_room(s) > 0)
+        mark_ready(ms); /* on_idle runs it */
+    else if (ms->wq == NULL && ms->ys != NULL)
+        ufrpc_yamux_stream_want_writable(ms->ys); /* cb_writable runs it */
+    /* else the queued write's progress (cb_writable) runs it */
+    return 0;
+}
+
 static size_t mst_queued(const struct ufrpc_stream *s)
 {
     return ((const struct mst *)s)->queued;
@@ -583,6 +648,7 @@ static void mst_close(struct ufrpc_stream *s)
 {
     struct mst *ms = (struct mst *)s;
     ms->reading = 0;
+    ms->wake_cb = NULL;
     fail_writes(ms, UFRPC_ERR_CANCELED);
     drop_held(ms);
     if (ms->ys != NULL && !ms->shut_sent) {
@@ -604,6 +670,8 @@ static const struct ufrpc_stream_vt mst_vt = {
     .close = mst_close,
     .unread = NULL,
     .try_write = mst_try_write,
+    .write_room = mst_write_room,
+    .notify_writable = mst_notify_writable,
 };
 
 static struct mst *mst_new(ufrpc_mux_t *m, ufrpc_yamux_stream_t *ys)
@@ -711,8 +779,15 @@ static void cb_writable(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void
 {
     (void)s;
     struct mst *ms = cb_stream(ud, st);
-    if (ms != NULL)
-        process_wq(ms);
+    if (ms == NULL)
+        return;
+    process_wq(ms);
+    if (ms->wake_cb != NULL && !ms->s.closing) {
+        if (may_wake(ms))
+            fire_wake(ms);
+        else if (ms->wq == NULL && ms->ys != NULL)
+            ufrpc_yamux_stream_want_writable(ms->ys); /* its turn comes later */
+    }
 }
 
 static void cb_error(ufrpc_yamux_session_t *s, int err, void *ud)
@@ -800,7 +875,15 @@ static void on_prepare(uv_prepare_t *h)
 {
     ufrpc_mux_t *m = h->data;
     uv_prepare_stop(h);
-    copy_flush(m, 1);
+    if (m->copying)
+        copy_flush(m, 1); /* else mux_flush's one write goes on by itself */
+    m->promised = 0;
+    if (m->wake_deferred && m->ys != NULL && m->in_session == 0) {
+        /* the promises have lapsed: wake the waiters the space now covers */
+        m->wake_deferred = 0;
+        ufrpc_yamux_output_sent(session_enter(m), 0);
+        session_leave(m);
+    }
     arm_timer(m);
 }
 

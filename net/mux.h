@@ -25,7 +25,13 @@
  * Writes: bytes are copied into the session's output ring (bounded by
  * max_output_bytes for all streams); a write completes once all its bytes are in
  * the ring, and waits (queued() > 0) while the peer's window or the ring is full.
- * try_write (net/stream.h) copies what fits now. Over a transport that copies
+ * try_write (net/stream.h) copies what fits now; write_room says how much that is
+ * (the send window and the free output space) and notify_writable asks to be
+ * told when it may have grown (the window reopens, output space is freed, the
+ * stream fails). Waiters are woken only as far as the free output space covers
+ * (up to 64 KiB promised to each until the loop's next prepare phase), the
+ * others in turn after that, so a freed share of the ring wakes a few streams,
+ * not every blocked one. Over a transport that copies
  * what it is given (TLS: ufrpc_stream_copies_writes), ring output is handed to it
  * in several writes at once while it queues less than max_output_bytes and
  * leaves the ring then; and try_write of 16 KiB or more when nothing is queued

@@ -26,6 +26,7 @@ struct dir {
     int done;
     int end_at_eof; /* passing on this direction's EOF ends the pump */
     int direct;     /* `to` takes bytes through ufrpc_stream_try_write */
+    int gated;      /* `from` reads no more than `to` takes now (read gate) */
 };
 
 struct ufrpc_pump {
@@ -100,6 +101,29 @@ void ufrpc_pump_abort(ufrpc_pump_t *p)
 static void on_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
                     const uint8_t *data, size_t len);
 
+/* The read gate of a gated direction: a read takes no more than the destination
+ * takes now, so it goes on whole (no request, the buffer back at once), and a
+ * destination that takes nothing stops the read before it takes a buffer. */
+static size_t gate_room(void *arg)
+{
+    struct dir *d = arg;
+    size_t room = ufrpc_stream_write_room(d->to);
+    return d->p->ending ? SIZE_MAX : room;
+}
+
+/* `to` of a gated direction may take bytes again (or has failed): read on. */
+static void on_to_writable(struct ufrpc_stream *s)
+{
+    ufrpc_pump_t *p = s->data;
+    struct dir *d = p->d[0].to == s ? &p->d[0] : &p->d[1];
+    if (p->ending || !d->paused || d->eof || d->held > 0)
+        return;
+    d->paused = 0;
+    int rc = ufrpc_stream_read_start(d->from, on_read);
+    if (rc < 0)
+        pump_end(p, rc);
+}
+
 static void on_write(struct ufrpc_stream_write *w, int status)
 {
     struct pump_req *r = w->data;
@@ -170,6 +194,16 @@ static void on_read(struct ufrpc_stream *s, int status, ufrpc_rbuf_t *buf,
     struct dir *d = p->d[0].from == s ? &p->d[0] : &p->d[1];
     if (p->ending || s == p->closed)
         return;
+    if (status == UFRPC_ERR_AGAIN && d->gated) {
+        /* the gate said 0: the source stopped without taking a buffer */
+        d->paused = 1;
+        if (d->held > 0)
+            return; /* on_write reads on */
+        int rc = ufrpc_stream_notify_writable(d->to, on_to_writable);
+        if (rc < 0)
+            pump_end(p, rc);
+        return;
+    }
     if (status == UFRPC_ERR_EOF) {
         d->eof = 1;
         int rc = ufrpc_stream_shutdown(d->to, on_shutdown);
@@ -262,8 +296,15 @@ int ufrpc_pump_start(struct ufrpc_stream *a, struct ufrpc_stream *b, size_t max_
     p->open_streams = 2;
     p->d[0] = (struct dir){.p = p, .from = a, .to = b};
     p->d[1] = (struct dir){.p = p, .from = b, .to = a};
-    for (int i = 0; i < 2; i++)
-        p->d[i].direct = ufrpc_stream_try_write(p->d[i].to, NULL, 0) == 0;
+    for (int i = 0; i < 2; i++) {
+        struct dir *d = &p->d[i];
+        d->direct = ufrpc_stream_try_write(d->to, NULL, 0) == 0;
+        /* a destination that says when it takes bytes again (a yamux stream)
+         * and a source that can be gated (TCP): reads wait for room */
+        if (d->direct && d->to->vt->notify_writable != NULL &&
+            ufrpc_stream_set_read_gate(d->from, gate_room, d) == 0)
+            d->gated = 1;
+    }
     a->data = p;
     b->data = p;
     int rc = ufrpc_stream_read_start(a, on_read);

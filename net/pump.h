@@ -9,7 +9,14 @@
  * source stops; it resumes when they drop to half of that. Towards a stream that
  * takes bytes through try_write (TCP, a yamux stream), reading stops at the first
  * write that had to be queued (its socket buffer or the session's output ring is
- * full: that is the queue), so one delivery is held at most. Memory held by a pump is therefore at most, per
+ * full: that is the queue), so one delivery is held at most. Towards a stream
+ * that also tells when it takes bytes again (a yamux stream: write_room and
+ * notify_writable, net/stream.h) from a source that can be gated (TCP), each
+ * read takes no more than the destination takes now and none while it takes
+ * nothing: then reading waits for notify_writable, and a direction blocked on a
+ * full session or an empty send window holds no buffer at all (a read that
+ * still gets only partly taken, when others took the room first, is held as
+ * above). Memory held by a pump is therefore at most, per
  * direction,
  *   max_buffered + one delivery (<= 64 KiB for TCP/TLS sources)
  * plus the streams' own buffers while data waits in them (TCP and TLS hold no read

@@ -269,6 +269,31 @@ int ufrpc_stream_try_write(struct ufrpc_stream *s, const uv_buf_t *bufs, unsigne
     return s->vt->try_write(s, bufs, nbufs);
 }
 
+size_t ufrpc_stream_write_room(const struct ufrpc_stream *s)
+{
+    if (s->closing || s->vt->write_room == NULL)
+        return SIZE_MAX;
+    return s->vt->write_room(s);
+}
+
+int ufrpc_stream_notify_writable(struct ufrpc_stream *s, ufrpc_stream_writable_cb cb)
+{
+    if (s->closing)
+        return UFRPC_ERR_CLOSED;
+    if (s->vt->notify_writable == NULL || cb == NULL)
+        return s->vt->notify_writable == NULL ? UFRPC_ERR_UNSUPPORTED : UFRPC_ERR_INVAL;
+    return s->vt->notify_writable(s, cb);
+}
+
+int ufrpc_stream_set_read_gate(struct ufrpc_stream *s, ufrpc_stream_read_gate_fn gate, void *arg)
+{
+    if (s->closing)
+        return UFRPC_ERR_CLOSED;
+    if (s->vt->set_read_gate == NULL)
+        return UFRPC_ERR_UNSUPPORTED;
+    return s->vt->set_read_gate(s, gate, arg);
+}
+
 size_t ufrpc_iov_total(const uv_buf_t *bufs, unsigned nbufs)
 {
     size_t n = 0;

@@ -111,6 +111,9 @@ typedef void (*ufrpc_stream_read_cb)(struct ufrpc_stream *s, int status, ufrpc_r
 typedef void (*ufrpc_stream_write_cb)(struct ufrpc_stream_write *req, int status);
 typedef void (*ufrpc_stream_shutdown_cb)(struct ufrpc_stream *s, int status);
 typedef void (*ufrpc_stream_close_cb)(struct ufrpc_stream *s);
+/* See ufrpc_stream_notify_writable / ufrpc_stream_set_read_gate. */
+typedef void (*ufrpc_stream_writable_cb)(struct ufrpc_stream *s);
+typedef size_t (*ufrpc_stream_read_gate_fn)(void *arg);
 
 /* iovec entries a write request holds by value (see "Writes" above). */
 #define UFRPC_STREAM_WRITE_INLINE_IOV 4
@@ -149,6 +152,10 @@ struct ufrpc_stream_vt {
     /* optional: writes what the kernel takes now, without queueing (see
      * ufrpc_stream_try_write) */
     int (*try_write)(struct ufrpc_stream *s, const uv_buf_t *bufs, unsigned nbufs);
+    /* optional: see ufrpc_stream_write_room / _notify_writable / _set_read_gate */
+    size_t (*write_room)(const struct ufrpc_stream *s);
+    int (*notify_writable)(struct ufrpc_stream *s, ufrpc_stream_writable_cb cb);
+    int (*set_read_gate)(struct ufrpc_stream *s, ufrpc_stream_read_gate_fn gate, void *arg);
 };
 
 struct ufrpc_stream {
@@ -206,6 +213,30 @@ bool ufrpc_stream_copies_writes(const struct ufrpc_stream *s);
  * order is kept because a stream with queued writes takes nothing here.
  * nbufs 0 is a probe: 0 when the stream has it, UFRPC_ERR_UNSUPPORTED if not. */
 int ufrpc_stream_try_write(struct ufrpc_stream *s, const uv_buf_t *bufs, unsigned nbufs);
+
+/* Bytes a try_write would take right now: 0 while flow control (a yamux stream's
+ * send window, its session's output space, or writes still queued) holds it back;
+ * otherwise an upper bound, SIZE_MAX for streams without such a bound (the kinds
+ * without write_room) and for a stream whose write would fail at once (so that the
+ * caller writes and learns the error). */
+size_t ufrpc_stream_write_room(const struct ufrpc_stream *s);
+
+/* Asks for cb(s) once, later from the loop (never from inside this call), when
+ * write_room may have become nonzero or the stream has failed; a new call
+ * replaces the callback. Only a stream whose write_room is 0 needs it: with room
+ * now, cb runs from the next loop iteration. Memory: none beyond the stream.
+ * The request is dropped when the stream is closed. 0, or UFRPC_ERR_UNSUPPORTED
+ * for kinds without it (only yamux streams, net/mux.h, have it). */
+int ufrpc_stream_notify_writable(struct ufrpc_stream *s, ufrpc_stream_writable_cb cb);
+
+/* Bounds each later read of s by gate(arg), asked right before the read's buffer
+ * is taken (gate NULL: no bound). A gate of 0 takes no buffer: the stream stops
+ * reading and delivers UFRPC_ERR_AGAIN to the read callback (no bytes; reading may
+ * be started again). A consumer that gates on what its destination takes now
+ * (ufrpc_stream_write_room) then holds no read buffer while the destination is
+ * blocked. 0, or UFRPC_ERR_UNSUPPORTED (only TCP and unix-socket streams have it;
+ * pushed-back bytes are delivered ungated). */
+int ufrpc_stream_set_read_gate(struct ufrpc_stream *s, ufrpc_stream_read_gate_fn gate, void *arg);
 
 /* Helpers for implementations. */
 size_t ufrpc_iov_total(const uv_buf_t *bufs, unsigned nbufs);

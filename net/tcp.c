@@ -26,6 +26,9 @@ struct tcp {
     ufrpc_rbuf_t *pre;    /* pushed-back bytes */
     const uint8_t *pre_data;
     size_t pre_len;
+    ufrpc_stream_read_gate_fn gate; /* ufrpc_stream_set_read_gate; NULL: none */
+    void *gate_arg;
+    int gated;            /* the gate said 0 at the last alloc (no buffer taken) */
     int reading;
     int ended;            /* EOF or error delivered */
     int handles;          /* open uv handles */
@@ -39,6 +42,13 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     struct tcp *t = h->data;
     (void)hint;
+    size_t lim = SIZE_MAX;
+    if (t->gate != NULL && (lim = t->gate(t->gate_arg)) == 0) {
+        t->gated = 1; /* libuv reports UV_ENOBUFS to on_read */
+        buf->base = NULL;
+        buf->len = 0;
+        return;
+    }
     if (t->cur != NULL && t->cur->refs != 1) {
         ufrpc_rbuf_unref(t->cur);
         t->cur = NULL;
@@ -53,7 +63,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
         return;
     }
     buf->base = (char *)t->cur->base;
-    buf->len = t->cur->cap;
+    buf->len = t->cur->cap < lim ? t->cur->cap : lim;
 }
 
 /* Drops the stream's reference on the read buffer once a read is delivered: it
@@ -81,6 +91,11 @@ static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf)
     drop_cur(t);
     uv_read_stop(h);
     t->reading = 0;
+    if (n == UV_ENOBUFS && t->gated) {
+        t->gated = 0;
+        t->s.read_cb(&t->s, UFRPC_ERR_AGAIN, NULL, NULL, 0);
+        return;
+    }
     t->ended = 1;
     t->s.read_cb(&t->s, ufrpc_net_uv_err((int)n), NULL, NULL, 0);
 }
@@ -233,6 +248,14 @@ static int tcp_set_read_pool(struct ufrpc_stream *s, unsigned max_free)
     return 0;
 }
 
+static int tcp_set_read_gate(struct ufrpc_stream *s, ufrpc_stream_read_gate_fn gate, void *arg)
+{
+    struct tcp *t = (struct tcp *)s;
+    t->gate = gate;
+    t->gate_arg = arg;
+    return 0;
+}
+
 static const struct ufrpc_stream_vt tcp_vt = {
     .read_start = tcp_read_start,
     .read_stop = tcp_read_stop,
@@ -243,6 +266,7 @@ static const struct ufrpc_stream_vt tcp_vt = {
     .unread = tcp_unread,
     .set_read_pool = tcp_set_read_pool,
     .try_write = tcp_try_write,
+    .set_read_gate = tcp_set_read_gate,
 };
 
 /* Allocates a stream around a fresh, unconnected TCP or pipe handle. */

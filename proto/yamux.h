@@ -209,7 +209,9 @@ int ufrpc_yamux_pending_output(ufrpc_yamux_session_t *s, struct iovec *iov, int 
 /* Bytes queued and not yet acknowledged with ufrpc_yamux_output_sent(). */
 size_t ufrpc_yamux_pending_bytes(const ufrpc_yamux_session_t *s);
 
-/* The transport took the first n pending bytes. May fire on_stream_writable.
+/* The transport took the first n pending bytes. May fire on_stream_writable
+ * (also with n 0: then it only wakes the streams waiting for output space, if
+ * there is space).
  * Returns 0, or UFRPC_ERR_INVAL if n exceeds the pending bytes. */
 int ufrpc_yamux_output_sent(ufrpc_yamux_session_t *s, size_t n);
 
@@ -265,6 +267,19 @@ ptrdiff_t ufrpc_yamux_stream_write(ufrpc_yamux_stream_t *st, const uint8_t *data
  * ufrpc_yamux_stream_write), or the errors of stream_write. */
 ptrdiff_t ufrpc_yamux_stream_write_direct(ufrpc_yamux_stream_t *st, size_t len,
                                           uint8_t hdr[UFRPC_YAMUX_HEADER_SIZE]);
+
+/* Payload bytes ufrpc_yamux_stream_write would take now (<= the send window and
+ * the free output space less a frame header), 0 when it would take none (then
+ * ufrpc_yamux_stream_want_writable asks to be told), or the error it would
+ * return. */
+ptrdiff_t ufrpc_yamux_stream_write_room(const ufrpc_yamux_stream_t *st);
+
+/* Asks for on_stream_writable when st's send window reopens (if it is empty) or
+ * else when output space is freed (at least 16 KiB free, as for a write that took
+ * less than asked; also ufrpc_yamux_output_sent with n 0 then), for a caller that
+ * checks ufrpc_yamux_stream_write_room before it has bytes to write, or that
+ * wants its turn later. No-op when the write would fail. */
+void ufrpc_yamux_stream_want_writable(ufrpc_yamux_stream_t *st);
 
 /* The application has disposed of n delivered bytes; may queue a WindowUpdate.
  * Returns 0 or UFRPC_ERR_INVAL (n > unconsumed). */

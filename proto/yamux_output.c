@@ -230,9 +230,16 @@ int ufrpc_yamux_output_sent(ufrpc_yamux_session_t *s, size_t n)
                 continue;
             st->flags &= ~(uint32_t)SF_WANT_SPACE;
             s->n_want_space--;
+            uint32_t rr = s->space_rr_id;
+            size_t free_before = ufrpc__yamux_free_data(s);
             s->space_rr_id = st->id;
             if (!(st->flags & (SF_DEAD | SF_RELEASED | SF_RESET)) && s->cb.on_stream_writable)
                 s->cb.on_stream_writable(s, st, s->user_data);
+            /* a stream that asked again without writing (ufrpc_yamux_stream_
+             * want_writable: its caller lets others go first) has not had its
+             * turn: the next round starts where this one would have */
+            if ((st->flags & SF_WANT_SPACE) && ufrpc__yamux_free_data(s) >= free_before)
+                s->space_rr_id = rr;
         }
     }
 woken:

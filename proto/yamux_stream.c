@@ -119,6 +119,33 @@ ptrdiff_t ufrpc_yamux_stream_write_direct(ufrpc_yamux_stream_t *st, size_t len,
     return (ptrdiff_t)n;
 }
 
+ptrdiff_t ufrpc_yamux_stream_write_room(const ufrpc_yamux_stream_t *st)
+{
+    int rc = write_check(st);
+    if (rc)
+        return rc;
+    if ((st->flags & SF_SYN_OWED) || st->send_window == 0)
+        return 0;
+    size_t room = ufrpc__yamux_free_data(st->s);
+    room = room > UFRPC_YAMUX_HEADER_SIZE ? room - UFRPC_YAMUX_HEADER_SIZE : 0;
+    if (room > st->send_window)
+        room = st->send_window;
+    return room > PTRDIFF_MAX ? PTRDIFF_MAX : (ptrdiff_t)room;
+}
+
+void ufrpc_yamux_stream_want_writable(ufrpc_yamux_stream_t *st)
+{
+    if (write_check(st) != 0)
+        return;
+    if (!(st->flags & SF_SYN_OWED) && st->send_window == 0) {
+        if (!(st->flags & SF_WANT_WINDOW))
+            st->s->window_stalls++;
+        st->flags |= SF_WANT_WINDOW;
+        return;
+    }
+    want_space(st);
+}
+
 static void maybe_window_update(ufrpc_yamux_stream_t *st)
 {
     /* after the peer's FIN nothing more can arrive: no point reopening */

@@ -265,6 +265,96 @@ static void test_dial_ipv6(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* ---- an IP literal is dialed without the resolver ------------------------------ */
+struct blocker {
+    uv_work_t w;
+    uv_sem_t *sem;
+    unsigned *done;
+};
+
+static void blocker_work(uv_work_t *w)
+{
+    uv_sem_wait(((struct blocker *)w->data)->sem);
+}
+
+static void blocker_done(uv_work_t *w, int status)
+{
+    (void)status;
+    (*((struct blocker *)w->data)->done)++;
+}
+
+struct blockers_done {
+    unsigned done, n;
+};
+
+static int all_blockers_done(void *a)
+{
+    struct blockers_done *bd = a;
+    return bd->done == bd->n;
+}
+
+static void test_dial_literal_no_resolver(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct srv sv = {0};
+    assert_int_equal(srv_start(&loop, &sv, "127.0.0.1"), 0);
+    uint16_t port = ufrpc_tcp_listener_port(sv.l);
+
+    /* every thread of libuv's pool busy: a uv_getaddrinfo would wait for them */
+    const char *env = getenv("UV_THREADPOOL_SIZE");
+    unsigned nthreads = env != NULL && atoi(env) > 0 ? (unsigned)atoi(env) : 4;
+    if (nthreads > 1024)
+        nthreads = 1024;
+    uv_sem_t sem;
+    assert_int_equal(uv_sem_init(&sem, 0), 0);
+    struct blocker *b = calloc(nthreads, sizeof *b);
+    assert_non_null(b);
+    struct blockers_done bd = {0, nthreads};
+    for (unsigned i = 0; i < nthreads; i++) {
+        b[i].sem = &sem;
+        b[i].done = &bd.done;
+        b[i].w.data = &b[i];
+        assert_int_equal(uv_queue_work(&loop, &b[i].w, blocker_work, blocker_done), 0);
+    }
+
+    struct ufrpc_dial_opts o = {.host = "127.0.0.1", .port = port, .timeout_ms = 5000};
+    struct dres r;
+    dial_and_wait(&loop, &o, &r);
+    assert_int_equal(r.status, 0);
+    assert_non_null(r.s);
+    ufrpc_stream_close(r.s, NULL);
+
+    /* the literal's one address does not fit the bind address: the failure is
+     * found inside ufrpc_dial, and reported from the loop, not from inside it */
+    memset(&r, 0, sizeof r);
+    o.local_ip = "::1";
+    assert_int_equal(ufrpc_dial(&loop, &o, on_dialed, &r, NULL), 0);
+    assert_int_equal(r.done, 0);
+    assert_true(nt_run_until(&loop, dres_done, &r, 5000));
+    assert_int_equal(r.status, UFRPC_ERR_CONNECT);
+    assert_null(r.s);
+
+    /* the same with a cancel before the loop runs: one callback, CANCELED */
+    memset(&r, 0, sizeof r);
+    ufrpc_dial_t *d = NULL;
+    assert_int_equal(ufrpc_dial(&loop, &o, on_dialed, &r, &d), 0);
+    assert_int_equal(r.done, 0);
+    ufrpc_dial_cancel(d);
+    assert_int_equal(r.done, 1);
+    assert_int_equal(r.status, UFRPC_ERR_CANCELED);
+
+    for (unsigned i = 0; i < nthreads; i++)
+        uv_sem_post(&sem);
+    assert_true(nt_run_until(&loop, all_blockers_done, &bd, 10000));
+    srv_stop(&sv);
+    assert_true(nt_loop_drain(&loop));
+    assert_int_equal(uv_loop_close(&loop), 0);
+    uv_sem_destroy(&sem);
+    free(b);
+}
+
 static void test_dial_timeout_and_cancel(void **state)
 {
     (void)state;
@@ -784,6 +874,7 @@ int main(void)
         cmocka_unit_test(test_dial_refused),
         cmocka_unit_test(test_dial_dns_failure),
         cmocka_unit_test(test_dial_ipv6),
+        cmocka_unit_test(test_dial_literal_no_resolver),
         cmocka_unit_test(test_dial_timeout_and_cancel),
         cmocka_unit_test(test_dial_http_connect_proxy),
         cmocka_unit_test(test_dial_socks5_proxy),

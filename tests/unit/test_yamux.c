@@ -920,6 +920,84 @@ static void test_output_space_round_robin(void **state)
     ufrpc_yamux_session_free(s);
 }
 
+/* write_room says what a write takes now; want_writable asks for the callback
+ * without a short write; and a stream that lets others go first when woken (asks
+ * again at once, as net/mux does when the free space is promised to streams woken
+ * before it) keeps its place in the round: the next round starts with it, so
+ * polite streams are not starved by the one woken first every time. */
+static ufrpc_yamux_stream_t *polite_st[3];
+static int polite_woken[3];
+static ufrpc_yamux_stream_t *polite_taken; /* the one stream that takes this round */
+
+static void polite_on_writable(ufrpc_yamux_session_t *s, ufrpc_yamux_stream_t *st, void *ud)
+{
+    (void)s;
+    (void)ud;
+    if (polite_taken != NULL) {
+        ufrpc_yamux_stream_want_writable(st); /* after you */
+        return;
+    }
+    polite_taken = st;
+    for (int i = 0; i < 3; i++)
+        if (polite_st[i] == st)
+            polite_woken[i]++;
+}
+
+static void test_write_room_and_polite_wakeups(void **state)
+{
+    (void)state;
+    struct ufrpc_yamux_config cfg;
+    ufrpc_yamux_config_default(&cfg);
+    cfg.max_output_bytes = 64 * 1024;
+    struct ufrpc_yamux_callbacks cbs = {.on_stream_writable = polite_on_writable};
+    ufrpc_yamux_session_t *s;
+    assert_int_equal(ufrpc_yamux_session_new(&s, UFRPC_YAMUX_CLIENT, &cfg, &cbs, NULL, 0), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ufrpc_yamux_stream_open(s, &polite_st[i]), 0);
+    assert_int_equal(ufrpc_yamux_output_sent(s, ufrpc_yamux_pending_bytes(s)), 0); /* SYNs */
+
+    /* room: the free output space less one header (window 256 KiB is larger) */
+    ufrpc_yamux_stream_t *a = polite_st[0];
+    ptrdiff_t room = ufrpc_yamux_stream_write_room(a);
+    assert_int_equal(room, 64 * 1024 - UFRPC_YAMUX_HEADER_SIZE);
+    static uint8_t big[80 * 1024];
+    assert_int_equal(ufrpc_yamux_stream_write(a, big, sizeof big), room);
+    assert_int_equal(ufrpc_yamux_stream_write_room(a), 0);
+    assert_int_equal(ufrpc_yamux_stream_write_room(polite_st[1]), 0);
+
+    /* every stream asks to be told; freeing space wakes one taker per round, the
+     * others ask again; over six rounds each stream takes two */
+    memset(polite_woken, 0, sizeof polite_woken);
+    for (int i = 0; i < 3; i++)
+        ufrpc_yamux_stream_want_writable(polite_st[i]);
+    polite_taken = NULL;
+    assert_int_equal(ufrpc_yamux_output_sent(s, ufrpc_yamux_pending_bytes(s)), 0);
+    assert_non_null(polite_taken);
+    for (int round = 1; round < 6; round++) {
+        ufrpc_yamux_stream_want_writable(polite_taken); /* it will want more later */
+        polite_taken = NULL;
+        assert_int_equal(ufrpc_yamux_output_sent(s, 0), 0); /* n 0: only the wakeups */
+        assert_non_null(polite_taken);
+    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(polite_woken[i], 2);
+
+    /* an empty send window: want_writable waits for the window, not for space */
+    ufrpc_yamux_stream_t *b = polite_st[1];
+    assert_true(ufrpc_yamux_stream_write_room(b) > 0);
+    uint32_t win = ufrpc_yamux_stream_send_window(b);
+    ptrdiff_t took = 0;
+    while (took < (ptrdiff_t)win) {
+        ptrdiff_t n = ufrpc_yamux_stream_write(b, big, sizeof big);
+        assert_true(n > 0);
+        took += n;
+        assert_int_equal(ufrpc_yamux_output_sent(s, ufrpc_yamux_pending_bytes(s)), 0);
+    }
+    assert_int_equal(ufrpc_yamux_stream_send_window(b), 0);
+    assert_int_equal(ufrpc_yamux_stream_write_room(b), 0);
+    ufrpc_yamux_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -930,6 +1008,7 @@ int main(void)
         cmocka_unit_test(test_window_exhaustion_and_resume),
         cmocka_unit_test(test_output_space_backpressure),
         cmocka_unit_test(test_output_space_round_robin),
+        cmocka_unit_test(test_write_room_and_polite_wakeups),
         cmocka_unit_test(test_coalescing),
         cmocka_unit_test(test_write_direct),
         cmocka_unit_test(test_keepalive_ping_and_timeout),
