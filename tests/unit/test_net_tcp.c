@@ -539,6 +539,13 @@ static int pump_finished(void *arg)
     return w->e->pump_done && w->a->eof && w->b->eof;
 }
 
+static int pump_holds_a_to_b(void *arg)
+{
+    struct ufrpc_pump_stats st;
+    ufrpc_pump_get_stats(arg, &st);
+    return st.buffered_a_to_b > 0;
+}
+
 static void test_pump_64mib_both_ways_slow_reader(void **state)
 {
     (void)state;
@@ -551,9 +558,16 @@ static void test_pump_64mib_both_ways_slow_reader(void **state)
     struct nt_peer p1 = {.pat = pat, .to_send = total, .send_base = 0, .recv_base = 777};
     struct nt_peer p2 = {.pat = pat, .to_send = total, .send_base = 777, .recv_base = 0,
                          .slow_every = 512 * 1024};
-    assert_int_equal(ufrpc_pump_start(e.s1, e.c2, bound, on_pump_done, &e, NULL), 0);
+    ufrpc_pump_t *pump;
+    assert_int_equal(ufrpc_pump_start(e.s1, e.c2, bound, on_pump_done, &e, &pump), 0);
     assert_int_equal(nt_peer_start(&p1, e.c1), 0);
     assert_int_equal(nt_peer_start(&p2, e.s2), 0);
+    /* p2 stops reading until the kernel's buffers towards it are full and the
+     * pump holds bytes (backpressure engaged, however fast this machine is), then
+     * reads on slowly */
+    ufrpc_stream_read_stop(e.s2);
+    assert_true(nt_run_until(&e.loop, pump_holds_a_to_b, pump, 30000));
+    assert_int_equal(ufrpc_stream_read_start(e.s2, nt_on_read), 0);
     struct pump_wait w = {&e, &p1, &p2};
     assert_true(nt_run_until(&e.loop, pump_finished, &w, 60000));
     assert_int_equal(e.pump_status, 0);
