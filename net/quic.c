@@ -1515,14 +1515,18 @@ static int start_conn(ufrpc_quic_t *q, const ngtcp2_pkt_hd *hd)
     ngtcp2_settings settings;
     ngtcp2_settings_default(&settings);
     settings.initial_ts = now_ns();
+    /* receive windows start small and grow (ngtcp2's auto-tuning, as quic-go's)
+     * while the reader drains them within a few round trips */
+    settings.max_stream_window = UFRPC_QUIC_STREAM_WINDOW;
+    settings.max_window = UFRPC_QUIC_SESSION_WINDOW;
     ngtcp2_transport_params params;
     ngtcp2_transport_params_default(&params);
     /* a client never gets streams from frps; a server takes max_streams at a time */
     params.initial_max_streams_bidi = hd ? q->lsn->o.max_streams : 0;
     params.initial_max_streams_uni = 0;
-    params.initial_max_stream_data_bidi_local = UFRPC_QUIC_STREAM_WINDOW;
-    params.initial_max_stream_data_bidi_remote = UFRPC_QUIC_STREAM_WINDOW;
-    params.initial_max_data = UFRPC_QUIC_SESSION_WINDOW;
+    params.initial_max_stream_data_bidi_local = UFRPC_QUIC_STREAM_WINDOW_INITIAL;
+    params.initial_max_stream_data_bidi_remote = UFRPC_QUIC_STREAM_WINDOW_INITIAL;
+    params.initial_max_data = UFRPC_QUIC_SESSION_WINDOW_INITIAL;
     params.max_idle_timeout = (uint64_t)(q->o.idle_timeout_s ? q->o.idle_timeout_s : 30) *
                               NGTCP2_SECONDS;
     int rv;

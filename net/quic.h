@@ -17,9 +17,13 @@
  * (so that every stream moves). An idle stream keeps no send block.
  * Received bytes wait in buffers sized by what arrived (2 KiB for a small frame,
  * up to 32 KiB per delivery). A stream receives at most its
- * flow-control window (UFRPC_QUIC_STREAM_WINDOW, 4 MiB; quic-go grows frpc's to
- * 6 MB) while its reader is stopped, all streams together at most the session's
- * (UFRPC_QUIC_SESSION_WINDOW). Datagrams are read up to 16 at a time (recvmmsg),
+ * flow-control window while its reader is stopped, all streams together at most
+ * the session's: the windows start at UFRPC_QUIC_STREAM_WINDOW_INITIAL and
+ * UFRPC_QUIC_SESSION_WINDOW_INITIAL (quic-go's 512 KiB and 768 KiB) and grow
+ * only while the reader drains them within a few round trips (ngtcp2's
+ * auto-tuning), up to UFRPC_QUIC_STREAM_WINDOW and UFRPC_QUIC_SESSION_WINDOW
+ * (quic-go grows frpc's up to 6 MB and 15 MB): a stopped reader holds at most
+ * the window it had, a fast link on a short path gets small windows. Datagrams are read up to 16 at a time (recvmmsg),
  * a stream's frames of one loop turn reach its reader as one delivery, and acks
  * go out once per loop turn.
  * Sending is paced by ngtcp2 (its send quantum per burst); the packets of a burst
@@ -48,6 +52,8 @@
 #define UFRPC_QUIC_SESSION_SEND_BUF (8u << 20)
 #define UFRPC_QUIC_STREAM_WINDOW (4u << 20)
 #define UFRPC_QUIC_SESSION_WINDOW (16u << 20)
+#define UFRPC_QUIC_STREAM_WINDOW_INITIAL (512u << 10)
+#define UFRPC_QUIC_SESSION_WINDOW_INITIAL (1u << 20)
 
 typedef struct ufrpc_quic ufrpc_quic_t;
 
