@@ -48,7 +48,7 @@
 #include "net/stream.h"
 
 #define UFRPC_QUIC_SEND_BUF (1u << 20)
-#define UFRPC_QUIC_SESSION_SEND_MIN (256u << 10)
+#define UFRPC_QUIC_SESSION_SEND_MIN (1u << 20)
 #define UFRPC_QUIC_SESSION_SEND_BUF (8u << 20)
 #define UFRPC_QUIC_STREAM_WINDOW (4u << 20)
 #define UFRPC_QUIC_SESSION_WINDOW (16u << 20)
