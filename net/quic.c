@@ -172,11 +172,12 @@ struct ufrpc_quic {
 #define RX_FIRST 2048u
 
 /* send blocks hold up to SBLOCK_SIZE bytes; a block is allocated for what the
- * stream takes when it is made (in SFLOOR steps), so that a small write, and a
- * stream's share beyond the session's limit (SFLOOR, see send_cap), hold a
- * small block */
+ * stream takes when it is made (in SSTEP steps), so that a small write holds a
+ * small block. SFLOOR: what a stream may always hold, beyond the session's
+ * limit (see send_cap); 4 KiB made the 128-connection download 15-45 % slower */
 #define SBLOCK_SIZE 16384
-#define SFLOOR 4096
+#define SSTEP 4096
+#define SFLOOR 16384
 
 struct sblock {
     struct sblock *next;
@@ -1042,7 +1043,7 @@ static size_t copy_in(struct qstream *st, const uint8_t *p, size_t len, size_t c
     while (done < len && st->slen < cap) {
         if (st->tail == NULL || st->tail->len == st->tail->cap) {
             size_t want = len - done < cap - st->slen ? len - done : cap - st->slen;
-            size_t bcap = (want + SFLOOR - 1) / SFLOOR * SFLOOR;
+            size_t bcap = (want + SSTEP - 1) / SSTEP * SSTEP;
             if (bcap > SBLOCK_SIZE)
                 bcap = SBLOCK_SIZE;
             struct sblock *nb = malloc(sizeof *nb + bcap);

@@ -13,7 +13,7 @@
  * is in flight plus what flow control and the congestion window let it send next
  * (UFRPC_QUIC_SEND_BUF at most; writes wait beyond that); all streams of a
  * session together at most twice the congestion window (within
- * [UFRPC_QUIC_SESSION_SEND_MIN, UFRPC_QUIC_SESSION_SEND_BUF]) plus 4 KiB each
+ * [UFRPC_QUIC_SESSION_SEND_MIN, UFRPC_QUIC_SESSION_SEND_BUF]) plus 16 KiB each
  * (so that every stream moves). An idle stream keeps no send block.
  * Received bytes wait in buffers sized by what arrived (2 KiB for a small frame,
  * up to 32 KiB per delivery). A stream receives at most its
