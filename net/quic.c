@@ -45,13 +45,6 @@ const char *ufrpc_quic_error_text(const ufrpc_quic_t *q)
     return "QUIC support is not built in";
 }
 
-int ufrpc_quic_stream_mem(const struct ufrpc_stream *s, struct ufrpc_quic_stream_mem *m)
-{
-    (void)s;
-    memset(m, 0, sizeof *m);
-    return UFRPC_ERR_INVAL;
-}
-
 int ufrpc_quic_listen(uv_loop_t *loop, const struct ufrpc_quic_listen_opts *o,
                       ufrpc_quic_accept_cb on_accept, ufrpc_quic_session_end_cb on_end,
                       void *data, ufrpc_quic_listener_t **out, char *err, size_t errlen)
@@ -164,27 +157,16 @@ struct ufrpc_quic {
  * takes up to this many datagrams (pages are touched only where data lands) */
 #define RX_CHUNKS 16u
 #define RX_CHUNK 65536u
-/* a stream's received bytes are gathered in buffers of up to this size (one
- * delivery each), not one per frame: the first frame of a delivery gets a buffer
- * of RX_FIRST bytes (or its own length), which grows fourfold while more frames
- * of the same delivery arrive, so a small frame (an echo, a control message)
- * holds a small buffer */
+/* a stream's received bytes are gathered in buffers of this size (one delivery
+ * each), not one per frame */
 #define RX_COALESCE 32768u
-#define RX_FIRST 2048u
 
-/* send blocks hold up to SBLOCK_SIZE bytes; a block is allocated for what the
- * stream takes when it is made (in SSTEP steps), so that a small write holds a
- * small block. SFLOOR: what a stream may always hold, beyond the session's
- * limit (see send_cap); 4 KiB made the 128-connection download 15-45 % slower */
-#define SBLOCK_SIZE 16384
-#define SSTEP 4096
-#define SFLOOR 16384
+#define SBLOCK_SIZE 65536
 
 struct sblock {
     struct sblock *next;
     size_t len; /* bytes used in data */
-    size_t cap; /* bytes data has room for (<= SBLOCK_SIZE) */
-    uint8_t data[];
+    uint8_t data[SBLOCK_SIZE];
 };
 
 struct qstream {
@@ -345,24 +327,13 @@ static int recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t id, ui
     if (st == NULL)
         return 0; /* a stream its owner closed: drop */
     struct rxq *t = st->rx_tail;
-    if (len > 0 && t != NULL && t->b->cap - t->len < len && t->b->cap < RX_COALESCE &&
-        t->len + len <= RX_COALESCE) {
-        /* the tail (not yet delivered: ours alone) grows to take the frame */
-        size_t cap = t->b->cap * 4 < t->len + len ? t->len + len : t->b->cap * 4;
-        ufrpc_rbuf_t *nb = ufrpc_rbuf_new(cap < RX_COALESCE ? cap : RX_COALESCE);
-        if (nb == NULL)
-            return NGTCP2_ERR_CALLBACK_FAILURE;
-        memcpy(nb->base, t->b->base, t->len);
-        ufrpc_rbuf_unref(t->b);
-        t->b = nb;
-    }
     if (len > 0 && t != NULL && t->b->cap - t->len >= len) {
         /* the frames of one loop turn go to the reader as one delivery */
         memcpy(t->b->base + t->len, data, len);
         t->len += len;
     } else if (len > 0) {
         struct rxq *e = malloc(sizeof *e);
-        ufrpc_rbuf_t *b = e ? ufrpc_rbuf_new(len > RX_FIRST ? len : RX_FIRST) : NULL;
+        ufrpc_rbuf_t *b = e ? ufrpc_rbuf_new(len > RX_COALESCE ? len : RX_COALESCE) : NULL;
         if (b == NULL) {
             free(e);
             return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -994,25 +965,12 @@ static void on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *b, const struct sock
 
 /* ---- streams ------------------------------------------------------------------------- */
 
-/* What the session's streams together may keep in their send buffers beyond
- * SFLOOR each: twice the congestion window (what is in flight and the next
- * window's worth), within [UFRPC_QUIC_SESSION_SEND_MIN, UFRPC_QUIC_SESSION_SEND_BUF]. */
-static uint64_t session_send_limit(const ngtcp2_conn_stat *cs)
-{
-    uint64_t all = 2 * cs->cwnd;
-    if (all < UFRPC_QUIC_SESSION_SEND_MIN)
-        all = UFRPC_QUIC_SESSION_SEND_MIN;
-    if (all > UFRPC_QUIC_SESSION_SEND_BUF)
-        all = UFRPC_QUIC_SESSION_SEND_BUF;
-    return all;
-}
-
 /* How many bytes st's send buffer may hold now: what is in flight (kept until
  * acknowledged) plus what the peer's flow control and the congestion window let
- * go out next, at most UFRPC_QUIC_SEND_BUF and at most what the session's limit
- * (session_send_limit) has left, but always SFLOOR (so that every stream
- * moves): the session's send buffers hold at most that limit plus SFLOOR per
- * stream. */
+ * go out next, at least one block (so that every stream moves) and at most
+ * UFRPC_QUIC_SEND_BUF. The session's streams together keep at most twice the
+ * congestion window (UFRPC_QUIC_SEND_BUF at least, UFRPC_QUIC_SESSION_SEND_BUF at
+ * most) beyond their first block each. */
 static size_t send_cap(const struct qstream *st)
 {
     ufrpc_quic_t *q = st->q;
@@ -1024,14 +982,19 @@ static size_t send_cap(const struct qstream *st)
     if (next > cs.cwnd)
         next = cs.cwnd;
     uint64_t cap = (st->sent - st->acked) + next;
+    if (cap < SBLOCK_SIZE)
+        cap = SBLOCK_SIZE;
     if (cap > UFRPC_QUIC_SEND_BUF)
         cap = UFRPC_QUIC_SEND_BUF;
-    uint64_t all = session_send_limit(&cs);
-    uint64_t room = q->sbuf_total < all ? all - q->sbuf_total : 0;
-    if (cap > st->slen + room)
-        cap = st->slen + room; /* no more now: acks of any stream make room */
-    if (cap < SFLOOR)
-        cap = SFLOOR;
+    if (st->slen >= SBLOCK_SIZE) {
+        uint64_t all = 2 * cs.cwnd;
+        if (all < UFRPC_QUIC_SEND_BUF)
+            all = UFRPC_QUIC_SEND_BUF;
+        if (all > UFRPC_QUIC_SESSION_SEND_BUF)
+            all = UFRPC_QUIC_SESSION_SEND_BUF;
+        if (q->sbuf_total >= all)
+            return st->slen; /* no more now: acks of any stream make room */
+    }
     return (size_t)cap;
 }
 
@@ -1042,24 +1005,19 @@ static size_t copy_in(struct qstream *st, const uint8_t *p, size_t len, size_t c
 {
     size_t done = 0;
     while (done < len && st->slen < cap) {
-        if (st->tail == NULL || st->tail->len == st->tail->cap) {
-            size_t want = len - done < cap - st->slen ? len - done : cap - st->slen;
-            size_t bcap = (want + SSTEP - 1) / SSTEP * SSTEP;
-            if (bcap > SBLOCK_SIZE)
-                bcap = SBLOCK_SIZE;
-            struct sblock *nb = malloc(sizeof *nb + bcap);
+        if (st->tail == NULL || st->tail->len == SBLOCK_SIZE) {
+            struct sblock *nb = malloc(sizeof *nb);
             if (nb == NULL)
                 break;
             nb->next = NULL;
             nb->len = 0;
-            nb->cap = bcap;
             if (st->tail)
                 st->tail->next = nb;
             else
                 st->head = nb;
             st->tail = nb;
         }
-        size_t room = st->tail->cap - st->tail->len, n = len - done;
+        size_t room = SBLOCK_SIZE - st->tail->len, n = len - done;
         if (n > room)
             n = room;
         if (n > cap - st->slen)
@@ -1108,12 +1066,8 @@ static void deliver(struct qstream *st)
         st->rx = e->next;
         if (st->rx == NULL)
             st->rx_tail = NULL;
-        if (q->conn != NULL && !q->failed) {
-            if (!st->detached)
-                ngtcp2_conn_extend_max_stream_offset(q->conn, st->id, e->len);
-            /* the session's credit comes back also for a stream ngtcp2 has
-             * closed meanwhile: else every such stream would shrink the window
-             * for good, and a small one soon stalls the session */
+        if (!st->detached && q->conn != NULL && !q->failed) {
+            ngtcp2_conn_extend_max_stream_offset(q->conn, st->id, e->len);
             ngtcp2_conn_extend_max_offset(q->conn, e->len);
         }
         ufrpc_rbuf_t *b = e->b;
@@ -1305,8 +1259,6 @@ static void qs_free(struct qstream *st)
     while (st->rx) {
         struct rxq *e = st->rx;
         st->rx = e->next;
-        if (q->conn != NULL && !q->failed) /* never delivered: the credit comes back */
-            ngtcp2_conn_extend_max_offset(q->conn, e->len);
         ufrpc_rbuf_unref(e->b);
         free(e);
     }
@@ -1383,29 +1335,6 @@ static void qs_close_later(uv_idle_t *h)
     if (st->s.close_cb)
         st->s.close_cb(&st->s);
     qs_free(st);
-}
-
-int ufrpc_quic_stream_mem(const struct ufrpc_stream *s, struct ufrpc_quic_stream_mem *m)
-{
-    memset(m, 0, sizeof *m);
-    if (s == NULL || s->vt != &qs_vt)
-        return UFRPC_ERR_INVAL;
-    const struct qstream *st = (const struct qstream *)s;
-    m->send_bytes = st->slen;
-    for (const struct sblock *b = st->head; b != NULL; b = b->next)
-        m->send_alloc += sizeof *b + b->cap;
-    for (const struct rxq *e = st->rx; e != NULL; e = e->next) {
-        m->recv_bytes += e->len;
-        m->recv_alloc += e->b->cap;
-    }
-    m->session_send_bytes = st->q->sbuf_total;
-    m->session_send_limit = UFRPC_QUIC_SESSION_SEND_MIN;
-    if (st->q->conn != NULL) {
-        ngtcp2_conn_stat cs;
-        ngtcp2_conn_get_conn_stat(st->q->conn, &cs);
-        m->session_send_limit = (size_t)session_send_limit(&cs);
-    }
-    return 0;
 }
 
 static const struct ufrpc_stream_vt qs_vt = {
@@ -1517,18 +1446,14 @@ static int start_conn(ufrpc_quic_t *q, const ngtcp2_pkt_hd *hd)
     ngtcp2_settings settings;
     ngtcp2_settings_default(&settings);
     settings.initial_ts = now_ns();
-    /* receive windows start small and grow (ngtcp2's auto-tuning, as quic-go's)
-     * while the reader drains them within a few round trips */
-    settings.max_stream_window = UFRPC_QUIC_STREAM_WINDOW;
-    settings.max_window = UFRPC_QUIC_SESSION_WINDOW;
     ngtcp2_transport_params params;
     ngtcp2_transport_params_default(&params);
     /* a client never gets streams from frps; a server takes max_streams at a time */
     params.initial_max_streams_bidi = hd ? q->lsn->o.max_streams : 0;
     params.initial_max_streams_uni = 0;
-    params.initial_max_stream_data_bidi_local = UFRPC_QUIC_STREAM_WINDOW_INITIAL;
-    params.initial_max_stream_data_bidi_remote = UFRPC_QUIC_STREAM_WINDOW_INITIAL;
-    params.initial_max_data = UFRPC_QUIC_SESSION_WINDOW_INITIAL;
+    params.initial_max_stream_data_bidi_local = UFRPC_QUIC_STREAM_WINDOW;
+    params.initial_max_stream_data_bidi_remote = UFRPC_QUIC_STREAM_WINDOW;
+    params.initial_max_data = UFRPC_QUIC_SESSION_WINDOW;
     params.max_idle_timeout = (uint64_t)(q->o.idle_timeout_s ? q->o.idle_timeout_s : 30) *
                               NGTCP2_SECONDS;
     int rv;

@@ -11,19 +11,13 @@
  *
  * Memory: a stream keeps the bytes written but not yet acknowledged, up to what
  * is in flight plus what flow control and the congestion window let it send next
- * (UFRPC_QUIC_SEND_BUF at most; writes wait beyond that); all streams of a
- * session together at most twice the congestion window (within
- * [UFRPC_QUIC_SESSION_SEND_MIN, UFRPC_QUIC_SESSION_SEND_BUF]) plus 16 KiB each
- * (so that every stream moves). An idle stream keeps no send block.
- * Received bytes wait in buffers sized by what arrived (2 KiB for a small frame,
- * up to 32 KiB per delivery). A stream receives at most its
- * flow-control window while its reader is stopped, all streams together at most
- * the session's: the windows start at UFRPC_QUIC_STREAM_WINDOW_INITIAL and
- * UFRPC_QUIC_SESSION_WINDOW_INITIAL (quic-go's 512 KiB and 768 KiB) and grow
- * only while the reader drains them within a few round trips (ngtcp2's
- * auto-tuning), up to UFRPC_QUIC_STREAM_WINDOW and UFRPC_QUIC_SESSION_WINDOW
- * (quic-go grows frpc's up to 6 MB and 15 MB): a stopped reader holds at most
- * the window it had, a fast link on a short path gets small windows. Datagrams are read up to 16 at a time (recvmmsg),
+ * (one 64 KiB block at least, UFRPC_QUIC_SEND_BUF at most; writes wait beyond
+ * that); all streams of a session together at most twice the congestion window
+ * (within [UFRPC_QUIC_SEND_BUF, UFRPC_QUIC_SESSION_SEND_BUF]) beyond one block
+ * each. An idle stream keeps no send block. A stream receives at most its
+ * flow-control window (UFRPC_QUIC_STREAM_WINDOW, 4 MiB; quic-go grows frpc's to
+ * 6 MB) while its reader is stopped, all streams together at most the session's
+ * (UFRPC_QUIC_SESSION_WINDOW). Datagrams are read up to 16 at a time (recvmmsg),
  * a stream's frames of one loop turn reach its reader as one delivery, and acks
  * go out once per loop turn.
  * Sending is paced by ngtcp2 (its send quantum per burst); the packets of a burst
@@ -48,12 +42,9 @@
 #include "net/stream.h"
 
 #define UFRPC_QUIC_SEND_BUF (1u << 20)
-#define UFRPC_QUIC_SESSION_SEND_MIN (1u << 20)
 #define UFRPC_QUIC_SESSION_SEND_BUF (8u << 20)
 #define UFRPC_QUIC_STREAM_WINDOW (4u << 20)
 #define UFRPC_QUIC_SESSION_WINDOW (16u << 20)
-#define UFRPC_QUIC_STREAM_WINDOW_INITIAL (512u << 10)
-#define UFRPC_QUIC_SESSION_WINDOW_INITIAL (1u << 20)
 
 typedef struct ufrpc_quic ufrpc_quic_t;
 
@@ -93,19 +84,6 @@ void ufrpc_quic_close(ufrpc_quic_t *q, void (*cb)(void *data), void *data);
 
 /* Why the session failed, in words ("" while fine). */
 const char *ufrpc_quic_error_text(const ufrpc_quic_t *q);
-
-/* What a QUIC stream (a client's or an accepted one) holds now, in bytes. */
-struct ufrpc_quic_stream_mem {
-    size_t send_bytes;         /* written, not yet acknowledged (its send buffer) */
-    size_t send_alloc;         /* the send blocks allocated for them */
-    size_t recv_bytes;         /* received, not yet delivered to the reader */
-    size_t recv_alloc;         /* the buffers allocated for them */
-    size_t session_send_bytes; /* every send buffer of the stream's session */
-    size_t session_send_limit; /* the session's limit now (see Memory above) */
-};
-
-/* Fills *m for s. UFRPC_ERR_INVAL when s is not a QUIC stream. */
-int ufrpc_quic_stream_mem(const struct ufrpc_stream *s, struct ufrpc_quic_stream_mem *m);
 
 /* ---- the server side ----------------------------------------------------------------
  * A listener on one UDP socket (bound here, or adopted: xtcp's punched one) serves
