@@ -1066,8 +1066,12 @@ static void deliver(struct qstream *st)
         st->rx = e->next;
         if (st->rx == NULL)
             st->rx_tail = NULL;
-        if (!st->detached && q->conn != NULL && !q->failed) {
-            ngtcp2_conn_extend_max_stream_offset(q->conn, st->id, e->len);
+        if (q->conn != NULL && !q->failed) {
+            if (!st->detached)
+                ngtcp2_conn_extend_max_stream_offset(q->conn, st->id, e->len);
+            /* the session's credit comes back also for a stream ngtcp2 has
+             * closed meanwhile: else every such stream would shrink the window
+             * for good, and a small one soon stalls the session */
             ngtcp2_conn_extend_max_offset(q->conn, e->len);
         }
         ufrpc_rbuf_t *b = e->b;
@@ -1259,6 +1263,8 @@ static void qs_free(struct qstream *st)
     while (st->rx) {
         struct rxq *e = st->rx;
         st->rx = e->next;
+        if (q->conn != NULL && !q->failed) /* never delivered: the credit comes back */
+            ngtcp2_conn_extend_max_offset(q->conn, e->len);
         ufrpc_rbuf_unref(e->b);
         free(e);
     }
