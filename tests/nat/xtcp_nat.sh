@@ -58,7 +58,12 @@ nat_cleanup() {
     local n
     # the processes first (lib.sh kills them by pid), then the namespaces
     e2e_cleanup
-    for n in "$P1" "$P2" "$N1" "$N2" "$PUB"; do ip netns del "$n" 2>/dev/null || true; done
+    # and whatever is still inside the namespaces: a pid taken through `ip netns exec`
+    # can be a wrapper (a pyenv shim, say) whose child outlives its kill
+    for n in "$P1" "$P2" "$N1" "$N2" "$PUB"; do
+        ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+        ip netns del "$n" 2>/dev/null || true
+    done
 }
 trap nat_cleanup EXIT
 
